@@ -1,0 +1,183 @@
+using System.Diagnostics;
+
+namespace HilRig.Sim.Time;
+
+/// <summary>
+/// The simulated rig's clock: a <see cref="TimeProvider"/> over a priority queue of timers. Timer callbacks run
+/// on the <see cref="SimScheduler"/> thread; ties at the same instant fire in creation order, so runs replay.
+/// </summary>
+public sealed class VirtualTimeProvider : TimeProvider
+{
+    /// <summary>Virtual time starts at a fixed instant so that nothing depends on when a run happened.</summary>
+    public static readonly DateTimeOffset DefaultEpoch = new(2014, 1, 9, 0, 0, 0, TimeSpan.Zero);
+
+    private readonly SimScheduler _scheduler;
+    private readonly DateTimeOffset _epoch;
+    private readonly object _gate = new();
+    private readonly PriorityQueue<VirtualTimer, (long Due, long Seq)> _timers = new();
+    private readonly Stopwatch _wall = Stopwatch.StartNew();
+    private long _nowTicks;
+    private long _seq;
+    private long _wallBaseTicks;
+    private long _virtualBaseTicks;
+
+    internal VirtualTimeProvider(SimScheduler scheduler, DateTimeOffset epoch)
+    {
+        _scheduler = scheduler;
+        _epoch = epoch;
+    }
+
+    /// <summary>Virtual time since the simulation started.</summary>
+    public TimeSpan Elapsed => TimeSpan.FromTicks(Volatile.Read(ref _nowTicks));
+
+    public override DateTimeOffset GetUtcNow() => _epoch + Elapsed;
+
+    public override TimeZoneInfo LocalTimeZone => TimeZoneInfo.Utc;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    public override long GetTimestamp() => Volatile.Read(ref _nowTicks);
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = new VirtualTimer(this, callback, state);
+        timer.Change(dueTime, period);
+        return timer;
+    }
+
+    /// <summary>Fires every timer due at the earliest pending instant, moving the clock there. False if no timer is pending.</summary>
+    internal bool AdvanceToNextTimer()
+    {
+        VirtualTimer? timer;
+        long due;
+        lock (_gate)
+        {
+            if (!TryPeekLive(out timer, out due)) return false;
+            _timers.Dequeue();
+            if (due > _nowTicks) Volatile.Write(ref _nowTicks, due);
+        }
+        timer!.Fire(due);
+        return true;
+    }
+
+    /// <summary>In real-time mode: how long the wall clock must run until the next timer is due.</summary>
+    internal TimeSpan WallWaitUntilNextTimer(double speed)
+    {
+        lock (_gate)
+        {
+            if (!TryPeekLive(out _, out var due)) return TimeSpan.FromMilliseconds(200);
+            var virtualNow = ScaledWallTicks(speed);
+            return TimeSpan.FromTicks((long)((due - virtualNow) / speed));
+        }
+    }
+
+    /// <summary>In real-time mode: move the clock to the scaled wall time, firing what is due on the way.</summary>
+    internal void FollowWallClock(double speed, bool fireDue)
+    {
+        var target = ScaledWallTicks(speed);
+        while (fireDue)
+        {
+            VirtualTimer? timer;
+            long due;
+            lock (_gate)
+            {
+                if (!TryPeekLive(out timer, out due) || due > target) break;
+                _timers.Dequeue();
+                if (due > _nowTicks) Volatile.Write(ref _nowTicks, due);
+            }
+            timer!.Fire(due);
+        }
+        lock (_gate)
+        {
+            if (TryPeekLive(out _, out var nextDue) && nextDue < target) target = nextDue;
+            if (target > _nowTicks) Volatile.Write(ref _nowTicks, target);
+        }
+    }
+
+    private long ScaledWallTicks(double speed)
+    {
+        if (_wallBaseTicks == 0 && _virtualBaseTicks == 0)
+        {
+            _wallBaseTicks = Math.Max(1, _wall.Elapsed.Ticks);
+            _virtualBaseTicks = _nowTicks;
+        }
+        var wall = _wall.Elapsed.Ticks - _wallBaseTicks;
+        return Math.Max(_nowTicks, _virtualBaseTicks + (long)(wall * speed));
+    }
+
+    private bool TryPeekLive(out VirtualTimer? timer, out long due)
+    {
+        while (_timers.TryPeek(out timer, out var key))
+        {
+            if (timer.IsArmedFor(key.Seq))
+            {
+                due = key.Due;
+                return true;
+            }
+            _timers.Dequeue(); // stale entry left by Change or Dispose
+        }
+        timer = null;
+        due = 0;
+        return false;
+    }
+
+    private void Schedule(VirtualTimer timer, long due, out long seq)
+    {
+        lock (_gate)
+        {
+            seq = ++_seq;
+            _timers.Enqueue(timer, (due, seq));
+        }
+    }
+
+    private sealed class VirtualTimer(VirtualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    {
+        private long _armedSeq; // 0 = not armed
+        private long _periodTicks;
+        private bool _disposed;
+
+        internal bool IsArmedFor(long seq) => Volatile.Read(ref _armedSeq) == seq;
+
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            if (_disposed) return false;
+            if (dueTime == Timeout.InfiniteTimeSpan)
+            {
+                Volatile.Write(ref _armedSeq, 0);
+                return true;
+            }
+            _periodTicks = period == Timeout.InfiniteTimeSpan ? 0 : period.Ticks;
+            var due = owner.GetTimestamp() + Math.Max(0, dueTime.Ticks);
+            owner.Schedule(this, due, out var seq);
+            Volatile.Write(ref _armedSeq, seq);
+            return true;
+        }
+
+        internal void Fire(long due)
+        {
+            Volatile.Write(ref _armedSeq, 0);
+            if (_disposed) return;
+            if (_periodTicks > 0)
+            {
+                owner.Schedule(this, due + _periodTicks, out var seq);
+                Volatile.Write(ref _armedSeq, seq);
+            }
+            if (owner._scheduler.IsOnSchedulerThread)
+                callback(state);
+            else
+                owner._scheduler.Post(_ => callback(state), null);
+        }
+
+        public void Dispose()
+        {
+            _disposed = true;
+            Volatile.Write(ref _armedSeq, 0);
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a fresh Debian machine with the .NET 10 SDK: the real peers the tests use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(dfu-util uhubctl socat libusb-1.0-0)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks (idempotent), then runs every test project.
+# Prints one closing line: "N passed, N failed, N skipped". Exit code non-zero when anything failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+results_dir="TestResults/run-$(date +%s)-$$"
+mkdir -p "$results_dir"
+set +e
+dotnet test HilRig.sln --nologo --logger "trx" --results-directory "$results_dir" "$@"
+status=$?
+set -e
+
+passed=0; failed=0; skipped=0
+shopt -s nullglob
+for trx in "$results_dir"/*.trx; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  total=$(get total); executed=$(get executed); p=$(get passed); f=$(get failed); e=$(get error); t=$(get timeout); a=$(get aborted)
+  passed=$((passed + p))
+  failed=$((failed + f + e + t + a))
+  skipped=$((skipped + total - executed))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # a build error or a crashed test host leaves no counters: count it as a failure, never as a pass
+  failed=1
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status
