@@ -87,6 +87,9 @@ public interface IUsbDevice
     /// <summary>The whole configuration descriptor as sent on the wire (wTotalLength bytes).</summary>
     byte[] GetRawConfigDescriptor(int index);
 
+    /// <summary>The BOS descriptor (uhubctl reads its container id), or null when the device has none.</summary>
+    byte[]? GetBosDescriptor() => null;
+
     IUsbDeviceHandle Open();
 
     /// <summary>The path written by dfu-util and uhubctl: "bus-p1.p2".</summary>

@@ -1,0 +1,109 @@
+using HilRig.Core.Usb;
+
+namespace HilRig.Sim.Usb;
+
+/// <summary>An open device on the virtual bus: one default control pipe, transfers serialised like on real hardware.</summary>
+internal sealed class VirtualUsbDeviceHandle(VirtualUsbBus bus, VirtualUsbBus.Attachment attachment, IUsbDevice device) : IUsbDeviceHandle
+{
+    private readonly SemaphoreSlim _pipe = new(1, 1);
+    private readonly HashSet<int> _claimed = [];
+    private bool _closed;
+
+    public IUsbDevice Device => device;
+
+    public async Task<int> ControlTransferAsync(UsbSetup setup, Memory<byte> data, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        EnsureOpen("control transfer");
+        if (data.Length < setup.Length)
+            throw new UsbException(UsbError.InvalidParam, $"control transfer on {attachment.Path}: buffer of {data.Length} bytes for wLength {setup.Length}");
+        await _pipe.WaitAsync(cancellationToken);
+        try
+        {
+            var function = attachment.Function;
+            // While the device's firmware is busy it NAKs; the host controller retries until the transfer's timeout.
+            var busy = function.BusyRemaining;
+            var limit = timeout <= TimeSpan.Zero ? Timeout.InfiniteTimeSpan : timeout;
+            if (busy > TimeSpan.Zero)
+            {
+                if (busy == Timeout.InfiniteTimeSpan || (limit != Timeout.InfiniteTimeSpan && busy > limit))
+                {
+                    if (limit == Timeout.InfiniteTimeSpan)
+                        await Task.Delay(Timeout.InfiniteTimeSpan, bus.Time, cancellationToken);
+                    await Task.Delay(limit, bus.Time, cancellationToken);
+                    throw new UsbException(UsbError.Timeout, $"control transfer to {attachment.Path} ({setup}) not answered within {limit.TotalMilliseconds:0} ms");
+                }
+                await Task.Delay(busy, bus.Time, cancellationToken);
+            }
+            EnsurePresent(setup);
+            await Task.Delay(bus.Timing.TransferTime(setup.Length), bus.Time, cancellationToken);
+            EnsurePresent(setup);
+            var buffer = data[..setup.Length];
+            var response = await function.DispatchAsync(setup, buffer, cancellationToken);
+            if (response.Stalled)
+                throw new UsbException(UsbError.Pipe, $"control transfer to {attachment.Path} ({setup}) stalled");
+            return setup.IsDeviceToHost ? Math.Min(response.Length, setup.Length) : setup.Length;
+        }
+        finally
+        {
+            _pipe.Release();
+        }
+    }
+
+    public void ClaimInterface(int interfaceNumber)
+    {
+        EnsureOpen("claim interface");
+        if (!Interfaces().Any(i => i.Number == interfaceNumber))
+            throw new UsbException(UsbError.NotFound, $"claim interface {interfaceNumber} on {attachment.Path}");
+        _claimed.Add(interfaceNumber);
+    }
+
+    public void ReleaseInterface(int interfaceNumber)
+    {
+        EnsureOpen("release interface");
+        if (!_claimed.Remove(interfaceNumber))
+            throw new UsbException(UsbError.NotFound, $"release interface {interfaceNumber} on {attachment.Path} (not claimed)");
+    }
+
+    public async Task SetAltSettingAsync(int interfaceNumber, int altSetting, CancellationToken cancellationToken = default)
+    {
+        EnsureOpen("set alt setting");
+        if (!_claimed.Contains(interfaceNumber))
+            throw new UsbException(UsbError.NotFound, $"set alt setting on {attachment.Path}: interface {interfaceNumber} not claimed");
+        var iface = Interfaces().FirstOrDefault(i => i.Number == interfaceNumber);
+        if (iface is null || !iface.AltSettings.Any(a => a.AlternateSetting == altSetting))
+            throw new UsbException(UsbError.NotFound, $"set alt setting {altSetting} on {attachment.Path}: no such alt setting");
+        // SET_INTERFACE is a standard control transfer on the wire.
+        await ControlTransferAsync(new UsbSetup(0x01, 11, (ushort)altSetting, (ushort)interfaceNumber, 0), Memory<byte>.Empty, TimeSpan.FromSeconds(1), cancellationToken);
+        attachment.Function.OnAltSettingSelected(interfaceNumber, altSetting);
+    }
+
+    public async Task ResetAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureOpen("reset");
+        if (!bus.IsCurrent(attachment)) throw new UsbException(UsbError.NotFound, $"reset {attachment.Path}: device re-enumerated");
+        await Task.Delay(TimeSpan.FromMilliseconds(50), bus.Time, cancellationToken); // bus reset signalling
+        attachment.Function.OnBusReset();
+        _claimed.Clear();
+        if (!bus.IsCurrent(attachment)) throw new UsbException(UsbError.NotFound, $"reset {attachment.Path}: device re-enumerated");
+    }
+
+    public void Dispose()
+    {
+        _closed = true;
+        _pipe.Dispose();
+    }
+
+    private IReadOnlyList<UsbInterface> Interfaces() =>
+        UsbConfiguration.Parse(attachment.Function.GetConfigDescriptor(0)).Interfaces;
+
+    private void EnsureOpen(string what)
+    {
+        if (_closed) throw new ObjectDisposedException(nameof(VirtualUsbDeviceHandle), $"{what} on a closed handle for {attachment.Path}");
+        if (!bus.IsCurrent(attachment)) throw new UsbException(UsbError.NoDevice, $"{what} on {attachment.Path}");
+    }
+
+    private void EnsurePresent(UsbSetup setup)
+    {
+        if (!bus.IsCurrent(attachment)) throw new UsbException(UsbError.NoDevice, $"control transfer to {attachment.Path} ({setup})");
+    }
+}
