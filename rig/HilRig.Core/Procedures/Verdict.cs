@@ -1,0 +1,55 @@
+using System.Text.Json.Serialization;
+
+namespace HilRig.Core.Procedures;
+
+/// <summary>What a procedure concluded about the device in a slot.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Verdict>))]
+public enum Verdict
+{
+    [JsonStringEnumMemberName("pass")] Pass,
+
+    /// <summary>The DUT failed: a product defect.</summary>
+    [JsonStringEnumMemberName("fail")] Fail,
+
+    /// <summary>The rig could not judge the DUT (USB, sensor, relay, cabling): never counted against the device.</summary>
+    [JsonStringEnumMemberName("rig-fault")] RigFault,
+
+    [JsonStringEnumMemberName("skipped")] Skipped,
+}
+
+public static class VerdictNames
+{
+    public static string ToName(this Verdict verdict) => verdict switch
+    {
+        Verdict.Pass => "pass",
+        Verdict.Fail => "fail",
+        Verdict.RigFault => "rig-fault",
+        _ => "skipped",
+    };
+
+    public static Verdict Parse(string name) => name switch
+    {
+        "pass" => Verdict.Pass,
+        "fail" => Verdict.Fail,
+        "rig-fault" => Verdict.RigFault,
+        "skipped" => Verdict.Skipped,
+        _ => throw new FormatException($"'{name}' is not a verdict; valid: pass, fail, rig-fault, skipped"),
+    };
+}
+
+/// <summary>Failure modes by the names support engineers use.</summary>
+public static class FailureModes
+{
+    public const string BadExternalFlash = "bad-external-flash";
+    public const string StuckInDfu = "stuck-in-dfu";
+    public const string NoDfu = "no-dfu";
+    public const string NoListeningMode = "no-listening-mode";
+    public const string OtaTimeout = "ota-timeout";
+    public const string WrongDevice = "wrong-device";
+
+    /// <summary>Rig faults: what about the rig stopped the judgement.</summary>
+    public const string UsbTransport = "usb-transport";
+    public const string SlotEmpty = "slot-empty";
+    public const string PowerNotCut = "power-not-cut";
+    public const string SensorFault = "sensor-fault";
+}
