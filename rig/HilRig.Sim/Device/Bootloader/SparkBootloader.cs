@@ -1,0 +1,262 @@
+using System.Buffers.Binary;
+using HilRig.Core.Spark;
+using HilRig.Sim.Device.Flash;
+
+namespace HilRig.Sim.Device.Bootloader;
+
+/// <summary>
+/// The Spark Core bootloader's power-up / reset decision (spark-core.md section 3, BL14 with BL13's differences),
+/// run on device time: flags, watchdog recovery chain, MODE button countdown, OTA apply / factory reset / backup
+/// restore on the flash models, stack-pointer check and jump. One call = one pass from reset to an outcome.
+/// </summary>
+public sealed class SparkBootloader
+{
+    /// <summary>The countdown runs on the 1 ms SysTick; polling every 10 ms keeps the 3 s / 10 s edges within 10 ms.</summary>
+    public static readonly TimeSpan ButtonPollInterval = TimeSpan.FromMilliseconds(10);
+
+    public static readonly TimeSpan DfuHoldTime = TimeSpan.FromSeconds(3);
+    public static readonly TimeSpan FactoryResetHoldTime = TimeSpan.FromSeconds(10);
+
+    /// <summary>BL14 starts the IWDG before the jump: LSI 40 kHz, prescaler 256, reload 781 ≈ 5 s.</summary>
+    public static readonly TimeSpan AppWatchdogTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>rgbled toggle periods: 100 ms for DFU, 50 ms while rewriting flash.</summary>
+    public const int DfuToggleMs = 100;
+
+    public const int UpdateToggleMs = 50;
+
+    private const uint ExternalWordStride = 4;
+
+    private readonly Stm32InternalFlash _internal;
+    private readonly SparkSpiFlashDriver _external;
+    private readonly SystemFlags _flags;
+    private readonly ILedOutput _led;
+    private readonly TimeProvider _time;
+    private readonly List<BootAction> _actions = [];
+    private TimeSpan _pending;
+
+    public SparkBootloader(
+        BootloaderKind kind,
+        Stm32InternalFlash internalFlash,
+        SparkSpiFlashDriver externalFlash,
+        SystemFlags flags,
+        ILedOutput led,
+        TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(internalFlash);
+        ArgumentNullException.ThrowIfNull(externalFlash);
+        ArgumentNullException.ThrowIfNull(flags);
+        ArgumentNullException.ThrowIfNull(led);
+        ArgumentNullException.ThrowIfNull(time);
+        Kind = kind;
+        _internal = internalFlash;
+        _external = externalFlash;
+        _flags = flags;
+        _led = led;
+        _time = time;
+    }
+
+    public BootloaderKind Kind { get; }
+
+    private int FlagWords => Kind == BootloaderKind.BL14 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013;
+
+    /// <summary>
+    /// Runs the bootloader from reset. <paramref name="modePressed"/> is the MODE button (true = held), sampled
+    /// once after the flags are read and then every <see cref="ButtonPollInterval"/> while held.
+    /// </summary>
+    public async Task<BootOutcome> RunAsync(ResetCause cause, Func<bool> modePressed, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(modePressed);
+        _actions.Clear();
+        _pending = TimeSpan.Zero;
+        var start = _time.GetTimestamp();
+        _led.Show(LedProgram.Off);
+        Spend(_external.Init());
+
+        _flags.Load(_internal, FlagWords);
+        bool FlagIs(ushort value) => _flags.BkpDr10 == value || _flags.FlashOtaUpdate == value;
+        bool otaAvailable = false, restoreBackup = false, factoryReset = false, dfu = false, wipeWifi = false;
+        var dfuReason = DfuReason.InvalidFlags;
+        if (FlagIs(SystemFlags.UpdateNormal)) { }
+        else if (FlagIs(SystemFlags.UpdateOtaAvailable)) otaAvailable = true;
+        else if (FlagIs(SystemFlags.UpdateApplyInterrupted)) restoreBackup = true;
+        else dfu = true;
+        if (Kind == BootloaderKind.BL14 && _flags.FactoryReset == SystemFlags.FactoryResetRequested) factoryReset = true;
+
+        if (Kind == BootloaderKind.BL14 && cause == ResetCause.IndependentWatchdog && _flags.BkpDr1 != SystemFlags.HealthKicked)
+        {
+            // The app died before kicking the watchdog: its stored intentions no longer count.
+            otaAvailable = restoreBackup = factoryReset = false;
+            var step = WatchdogRecoveryChain.For(_flags.BkpDr1);
+            _flags.BkpDr1 = step.HealthAfter;
+            _flags.OtaFlashedStatus = 0;
+            if (step.Action != WatchdogRecoveryAction.BootNormally) _actions.Add(BootAction.WatchdogRecovery);
+            switch (step.Action)
+            {
+                case WatchdogRecoveryAction.RestoreBackup:
+                    restoreBackup = true;
+                    break;
+                case WatchdogRecoveryAction.FactoryReset:
+                    factoryReset = true;
+                    break;
+                case WatchdogRecoveryAction.EraseAppAndEnterDfu:
+                    EraseAppArea();
+                    _actions.Add(BootAction.AppAreaErased);
+                    dfu = true;
+                    dfuReason = DfuReason.WatchdogChainExhausted;
+                    break;
+            }
+        }
+        await Flush(cancellationToken);
+
+        if (modePressed())
+        {
+            while (true)
+            {
+                await Task.Delay(ButtonPollInterval, _time, cancellationToken);
+                if (!modePressed()) break;
+                var held = _time.GetElapsedTime(start);
+                if (held >= DfuHoldTime && !dfu)
+                {
+                    dfu = true;
+                    dfuReason = DfuReason.ModeButton;
+                    otaAvailable = restoreBackup = factoryReset = false;
+                    _led.Show(LedProgram.Flashing(SparkColors.Yellow, DfuToggleMs));
+                }
+                if (held >= FactoryResetHoldTime)
+                {
+                    factoryReset = true;
+                    wipeWifi = true;
+                    dfu = false;
+                    break;
+                }
+            }
+        }
+
+        if (otaAvailable)
+            return await ApplyOta(cancellationToken);
+        if (factoryReset)
+            return await ResetToFactory(wipeWifi, cancellationToken);
+        if (!dfu)
+        {
+            if (restoreBackup)
+            {
+                _actions.Add(BootAction.BackupRestore);
+                var hung = await Restore(SparkMemoryMap.BackupImageAddress, SparkColors.Red, cancellationToken);
+                return hung ?? await FinishUpdate(cancellationToken);
+            }
+            if (Kind == BootloaderKind.BL14 && _flags.BkpDr1 == SystemFlags.HealthKicked) _flags.BkpDr1 = WatchdogRecoveryChain.BootloaderJumped;
+            if (AppImage.PassesStackPointerCheck(_internal.ReadWord(SparkMemoryMap.AppAddress)))
+            {
+                var image = _internal.View(SparkMemoryMap.AppAddress, SparkMemoryMap.AppMaxSize).ToArray();
+                var stopMode = (_flags.BkpDr9 >> 12) == 0xA;
+                TimeSpan? watchdog = Kind == BootloaderKind.BL14 && !stopMode ? AppWatchdogTimeout : null;
+                return new BootOutcome.RunApp(image, new AppImage(image).LooksLikeSparkApp, watchdog) { Actions = [.. _actions] };
+            }
+            dfuReason = DfuReason.NoValidApp;
+        }
+
+        _led.Show(LedProgram.Flashing(SparkColors.Yellow, DfuToggleMs));
+        return new BootOutcome.EnterDfu(dfuReason) { Actions = [.. _actions] };
+    }
+
+    private async Task<BootOutcome> ApplyOta(CancellationToken cancellationToken)
+    {
+        _actions.Add(BootAction.OtaApply);
+        _led.Show(LedProgram.Flashing(SparkColors.Magenta, UpdateToggleMs));
+        if (await Backup(cancellationToken) is { } hung) return hung;
+        _flags.FlashOtaUpdate = SystemFlags.UpdateApplyInterrupted;
+        Spend(_flags.Save(_internal, FlagWords));
+        _flags.BkpDr10 = SystemFlags.UpdateApplyInterrupted;
+        if (await Restore(SparkMemoryMap.OtaImageAddress, SparkColors.Magenta, cancellationToken) is { } hungRestore) return hungRestore;
+        _flags.OtaFlashedStatus = 1;
+        return await FinishUpdate(cancellationToken);
+    }
+
+    private async Task<BootOutcome> ResetToFactory(bool wipeWifi, CancellationToken cancellationToken)
+    {
+        _actions.Add(BootAction.FactoryReset);
+        _led.Show(LedProgram.Flashing(SparkColors.White, UpdateToggleMs));
+        if (wipeWifi) _flags.NvmemSparkReset = 0x0001;
+        if (Kind == BootloaderKind.BL13 && await Backup(cancellationToken) is { } hung) return hung;
+        if (await Restore(SparkMemoryMap.FactoryImageAddress, SparkColors.White, cancellationToken) is { } hungRestore) return hungRestore;
+        if (Kind == BootloaderKind.BL14) _flags.FactoryReset = 0xFFFF;
+        return await FinishUpdate(cancellationToken);
+    }
+
+    private async Task<BootOutcome> FinishUpdate(CancellationToken cancellationToken)
+    {
+        _actions.Add(BootAction.FinishUpdate);
+        _flags.FlashOtaUpdate = SystemFlags.UpdateNormal;
+        Spend(_flags.Save(_internal, FlagWords));
+        _flags.BkpDr10 = SystemFlags.UpdateNormal;
+        await Flush(cancellationToken);
+        return new BootOutcome.Reset { Actions = [.. _actions] };
+    }
+
+    /// <summary>FLASH_Backup: erase the backup slot's 32 sectors, then copy the running app word by word.</summary>
+    private async Task<BootOutcome?> Backup(CancellationToken cancellationToken)
+    {
+        const uint slot = SparkMemoryMap.BackupImageAddress;
+        for (var sector = 0; sector < SparkMemoryMap.ImageRegionSize / SparkMemoryMap.SpiSectorSize; sector++)
+        {
+            var erase = _external.Erase(slot + (uint)(sector * SparkMemoryMap.SpiSectorSize));
+            if (erase.Hung) return await Hang("backup sector erase", cancellationToken);
+            Spend(erase.Duration);
+            await Flush(cancellationToken);
+        }
+        for (var offset = 0; offset < SparkMemoryMap.AppMaxSize; offset += (int)ExternalWordStride)
+        {
+            var write = _external.Write(slot + (uint)offset, _internal.View(SparkMemoryMap.AppAddress + (uint)offset, 4));
+            if (write.Hung) return await Hang("backup write", cancellationToken);
+            Spend(write.Duration);
+            if (offset % SparkMemoryMap.InternalPageSize == 0) await Flush(cancellationToken);
+        }
+        await Flush(cancellationToken);
+        return null;
+    }
+
+    /// <summary>
+    /// FLASH_Restore: erase the 108 app pages, then copy 108 KiB from the slot a word at a time, with no check.
+    /// The CPU stalls on flash fetches during each page erase, so SysTick barely advances and the 50 ms toggle
+    /// looks solid until programming starts.
+    /// </summary>
+    private async Task<BootOutcome?> Restore(uint slot, uint color, CancellationToken cancellationToken)
+    {
+        _led.Show(LedProgram.Solid(color));
+        EraseAppArea();
+        await Flush(cancellationToken);
+        _led.Show(LedProgram.Flashing(color, UpdateToggleMs));
+        var word = new byte[4];
+        for (var offset = 0; offset < SparkMemoryMap.AppMaxSize; offset += 4)
+        {
+            Spend(_external.Read(slot + (uint)offset, word));
+            Spend(_internal.ProgramWord(SparkMemoryMap.AppAddress + (uint)offset, BinaryPrimitives.ReadUInt32LittleEndian(word)).Duration);
+            if (offset % SparkMemoryMap.InternalPageSize == 0) await Flush(cancellationToken);
+        }
+        await Flush(cancellationToken);
+        return null;
+    }
+
+    private void EraseAppArea()
+    {
+        for (var page = 0; page < SparkMemoryMap.AppPageCount; page++)
+            Spend(_internal.Erase(SparkMemoryMap.AppAddress + (uint)(page * SparkMemoryMap.InternalPageSize)).Duration);
+    }
+
+    private async Task<BootOutcome> Hang(string operation, CancellationToken cancellationToken)
+    {
+        await Flush(cancellationToken);
+        return new BootOutcome.Hung(operation) { Actions = [.. _actions] };
+    }
+
+    private void Spend(TimeSpan duration) => _pending += duration;
+
+    private async Task Flush(CancellationToken cancellationToken)
+    {
+        if (_pending <= TimeSpan.Zero) return;
+        var wait = _pending;
+        _pending = TimeSpan.Zero;
+        await Task.Delay(wait, _time, cancellationToken);
+    }
+}
