@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace HilRig.Core.Config;
@@ -34,14 +35,21 @@ public static partial class RigConfigLoader
     public static RigConfig Parse(string yaml, string file)
     {
         var stream = new YamlStream();
+        var parser = new TrackingParser(new Parser(new StringReader(yaml)));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
             var message = (e.InnerException as YamlException)?.Message ?? e.Message;
             throw new ConfigException([new ConfigError(file, e.Start.Line, e.Start.Column, "", $"not valid YAML: {message}")]);
+        }
+        catch (InvalidOperationException)
+        {
+            // The YAML scanner trips on some unterminated flow collections without a position; use the last good one.
+            var at = parser.LastGood;
+            throw new ConfigException([new ConfigError(file, at.Line, at.Column, "", "not valid YAML: unexpected text after this point (an unclosed [ or { ?)")]);
         }
 
         var reader = new ConfigReader(file);
@@ -391,6 +399,20 @@ public static partial class RigConfigLoader
                 }
                 sb.Append('}');
                 break;
+        }
+    }
+
+    private sealed class TrackingParser(IParser inner) : IParser
+    {
+        public Mark LastGood { get; private set; } = new(0, 1, 1);
+
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            if (inner.Current is { } current)
+                LastGood = current.End;
+            return inner.MoveNext();
         }
     }
 
