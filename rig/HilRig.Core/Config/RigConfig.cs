@@ -1,0 +1,99 @@
+namespace HilRig.Core.Config;
+
+/// <summary>Where the rig's hardware lives: real instruments on a Raspberry Pi, or the simulator.</summary>
+public enum RigBackend
+{
+    Sim,
+    Pi,
+}
+
+public enum ResultsStoreKind
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// Where verdicts are stored. <see cref="Path"/> is as written in the file (for sqlite); use
+/// <see cref="RigConfig.ResolveStorePath"/> to get it relative to the config file.
+/// </summary>
+public sealed record ResultsStoreSettings(ResultsStoreKind Kind, string? Path, string? ConnectionString);
+
+/// <summary>One digital output that drives a relay or a button line.</summary>
+public abstract record ControlLine(bool ActiveLow)
+{
+    /// <summary>Identity of the physical line, used to catch two slots wired to one line.</summary>
+    public abstract string Describe();
+}
+
+/// <summary>A BCM GPIO line on the Pi header.</summary>
+public sealed record GpioLine(int Gpio, bool ActiveLow) : ControlLine(ActiveLow)
+{
+    public override string Describe() => $"gpio {Gpio}";
+}
+
+/// <summary>A pin of an MCP23017 I2C port expander (pins 0-7 are port A, 8-15 port B).</summary>
+public sealed record ExpanderLine(int Address, int Pin, bool ActiveLow) : ControlLine(ActiveLow)
+{
+    public override string Describe() => $"expander 0x{Address:x2} pin {Pin}";
+}
+
+/// <summary>The hub port a slot's Core is plugged into; <see cref="DevicePath"/> is the USB port path the Core appears at.</summary>
+public sealed record UsbPortWiring(string HubPath, int Port)
+{
+    public string DevicePath => $"{HubPath}.{Port}";
+}
+
+/// <summary>The slot's TCS34725 colour sensor behind a TCA9548A mux channel.</summary>
+public sealed record SensorWiring(int MuxAddress, int Channel, int? I2cBus);
+
+public sealed record SlotConfig(
+    int Number,
+    ControlLine Power,
+    ControlLine Mode,
+    ControlLine Reset,
+    UsbPortWiring Usb,
+    SensorWiring Sensor);
+
+/// <summary>The bootloader the simulated Cores run.</summary>
+public enum SimBootloader
+{
+    BL13,
+    BL14,
+}
+
+/// <summary>A simulated Core in a slot: its identity, chip lot and external-flash condition.</summary>
+public sealed record SimCoreConfig(int Slot, string DeviceId, string Lot, FlashCondition Flash);
+
+public sealed record SimConfig(int Seed, SimBootloader Bootloader, IReadOnlyList<SimCoreConfig> Cores)
+{
+    public SimCoreConfig CoreFor(int slot) =>
+        Cores.FirstOrDefault(c => c.Slot == slot)
+        ?? throw new ArgumentOutOfRangeException(nameof(slot), slot, "no simulated Core for this slot");
+}
+
+/// <summary>A validated rig-config.yaml.</summary>
+public sealed record RigConfig(
+    string SourcePath,
+    string RigId,
+    RigBackend Backend,
+    ResultsStoreSettings Results,
+    IReadOnlyList<SlotConfig> Slots,
+    SimConfig Sim,
+    string Hash)
+{
+    public SlotConfig Slot(int number) =>
+        Slots.FirstOrDefault(s => s.Number == number)
+        ?? throw new ArgumentOutOfRangeException(nameof(number), number, "no such slot in the rig config");
+
+    /// <summary>The sqlite file, relative paths taken from the config file's folder so the rig works from any cwd.</summary>
+    public string ResolveStorePath()
+    {
+        if (Results.Kind != ResultsStoreKind.Sqlite || Results.Path is null)
+            throw new InvalidOperationException($"{SourcePath}: results.kind is {Results.Kind.ToString().ToLowerInvariant()}, which has no file path");
+        if (System.IO.Path.IsPathRooted(Results.Path))
+            return Results.Path;
+        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(SourcePath)) ?? ".";
+        return System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, Results.Path));
+    }
+}

@@ -1,0 +1,508 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+using YamlDotNet.RepresentationModel;
+
+namespace HilRig.Core.Config;
+
+/// <summary>
+/// Reads and validates rig-config.yaml. The YAML representation model keeps every node's position, so each problem
+/// is reported as file:line:column; all problems are collected before <see cref="ConfigException"/> is thrown.
+/// </summary>
+public static partial class RigConfigLoader
+{
+    public const int MaxSlots = 16;
+
+    /// <exception cref="ConfigException">The file is missing, is not YAML, or breaks the schema (every problem listed).</exception>
+    public static RigConfig Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var reason = e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : e.Message;
+            throw new ConfigException([new ConfigError(path, 1, 1, "", $"cannot read the rig config: {reason} (full path {Path.GetFullPath(path)})")]);
+        }
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses config text; <paramref name="file"/> is the name errors carry.</summary>
+    public static RigConfig Parse(string yaml, string file)
+    {
+        var stream = new YamlStream();
+        var parser = new TrackingParser(new Parser(new StringReader(yaml)));
+        try
+        {
+            stream.Load(parser);
+        }
+        catch (YamlException e)
+        {
+            var message = (e.InnerException as YamlException)?.Message ?? e.Message;
+            throw new ConfigException([new ConfigError(file, e.Start.Line, e.Start.Column, "", $"not valid YAML: {message}")]);
+        }
+        catch (InvalidOperationException)
+        {
+            // The YAML scanner trips on some unterminated flow collections without a position; use the last good one.
+            var at = parser.LastGood;
+            throw new ConfigException([new ConfigError(file, at.Line, at.Column, "", "not valid YAML: unexpected text after this point (an unclosed [ or { ?)")]);
+        }
+
+        var reader = new ConfigReader(file);
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
+            throw new ConfigException([new ConfigError(file, 1, 1, "", $"the file is empty; expected keys: {string.Join(", ", RootFields.Select(f => f.Name))}")]);
+        if (stream.Documents.Count > 1)
+            reader.Error(stream.Documents[1].RootNode, "", "more than one YAML document; a rig config is one document");
+
+        var root = stream.Documents[0].RootNode;
+        var rig = new RigDraft();
+        reader.ReadMapping(root, "", rig, RootFields);
+        CheckResults(reader, rig);
+        CheckSlots(reader, rig.Slots);
+        var cores = ResolveCores(reader, rig);
+
+        if (reader.Errors.Count > 0)
+            throw new ConfigException(reader.Errors);
+
+        return new RigConfig(
+            file,
+            rig.RigId!,
+            rig.Backend!.Value,
+            new ResultsStoreSettings(rig.Results.Kind!.Value, rig.Results.Path, rig.Results.ConnectionString),
+            rig.Slots.Select(s => s.Build()).OrderBy(s => s.Number).ToList(),
+            new SimConfig(rig.Sim.Seed ?? 0, rig.Sim.Bootloader ?? SimBootloader.BL14, cores),
+            HashOf(root));
+    }
+
+    // ---- schema tables: one line per key ----
+
+    private static readonly (string, RigBackend)[] Backends = [("sim", RigBackend.Sim), ("pi", RigBackend.Pi)];
+    private static readonly (string, ResultsStoreKind)[] StoreKinds = [("sqlite", ResultsStoreKind.Sqlite), ("postgres", ResultsStoreKind.Postgres)];
+    private static readonly (string, SimBootloader)[] Bootloaders = [("BL13", SimBootloader.BL13), ("BL14", SimBootloader.BL14)];
+
+    private static readonly Field<LineDraft>[] LineFields =
+    [
+        new("gpio", false, (r, n, p, d) => d.Gpio = r.ReadInt(n, p, 0, 27, "a Pi header BCM line")),
+        new("expander", false, (r, n, p, d) => d.Expander = r.ReadInt(n, p, 0x20, 0x27, "an MCP23017 I2C address", hex: true)),
+        new("pin", false, (r, n, p, d) => d.Pin = r.ReadInt(n, p, 0, 15, "an MCP23017 pin")),
+        new("activeLow", false, (r, n, p, d) => d.ActiveLow = r.ReadBool(n, p)),
+    ];
+
+    private static readonly Field<UsbDraft>[] UsbFields =
+    [
+        new("hub", true, (r, n, p, d) => d.Hub = ReadHubPath(r, n, p)),
+        new("port", true, (r, n, p, d) => d.Port = r.ReadInt(n, p, 1, 7, "a hub port")),
+    ];
+
+    private static readonly Field<SensorDraft>[] SensorFields =
+    [
+        new("mux", true, (r, n, p, d) => d.Mux = r.ReadInt(n, p, 0x70, 0x77, "a TCA9548A I2C address", hex: true)),
+        new("channel", true, (r, n, p, d) => d.Channel = r.ReadInt(n, p, 0, 7, "a TCA9548A channel")),
+        new("bus", false, (r, n, p, d) => d.Bus = r.ReadInt(n, p, 0, 31, "an I2C bus number")),
+    ];
+
+    /// <summary>Flash conditions written as a one-key mapping; "healthy" is the only plain word.</summary>
+    private static readonly (string Name, string Shape, Func<ConfigReader, YamlNode, string, FlashCondition?> Read)[] FlashConditions =
+    [
+        ("stuckBits", "{ stuckBits: N }", (r, n, p) => r.ReadInt(n, p, 1, FlashCondition.MaxStuckBits, "a stuck-bit count (integer)") is { } v ? new FlashCondition.StuckBits(v) : null),
+        ("badSectors", "{ badSectors: N }", (r, n, p) => r.ReadInt(n, p, 1, FlashCondition.ChipSectors, "a bad-sector count (integer)") is { } v ? new FlashCondition.BadSectors(v) : null),
+        ("slow", "{ slow: F }", (r, n, p) => r.ReadNumber(n, p, "a slow-down factor", f => f > 1, "a number > 1 (times the datasheet maximum)") is { } v ? new FlashCondition.Slow(v) : null),
+        ("dead", "{ dead: true }", (r, n, p) => r.ReadBool(n, p) switch
+        {
+            true => new FlashCondition.Dead(),
+            false => Fail(r, n, p, "false is not allowed; write { dead: true } or leave the chip healthy"),
+            null => null,
+        }),
+    ];
+
+    private static readonly Field<CoreDraft>[] CoreFields =
+    [
+        new("slot", true, (r, n, p, d) => d.Slot = r.ReadInt(n, p, 1, MaxSlots, "a slot number")),
+        new("deviceId", false, (r, n, p, d) => d.DeviceId = ReadDeviceId(r, n, p)),
+        new("lot", true, (r, n, p, d) => d.Lot = r.ReadString(n, p, "a chip lot")),
+        new("flash", false, (r, n, p, d) => d.Flash = ReadFlash(r, n, p)),
+    ];
+
+    private static readonly Field<SimDraft>[] SimFields =
+    [
+        new("seed", false, (r, n, p, d) => d.Seed = r.ReadInt(n, p, int.MinValue, int.MaxValue, "a seed (32-bit integer)")),
+        new("bootloader", false, (r, n, p, d) => d.Bootloader = r.ReadChoice(n, p, "a bootloader", Bootloaders)),
+        new("cores", false, (r, n, p, d) => ReadCores(r, n, p, d)),
+    ];
+
+    private static readonly Field<SlotDraft>[] SlotFields =
+    [
+        new("slot", true, (r, n, p, d) => d.Number = r.ReadInt(n, p, 1, MaxSlots, "a slot number")),
+        new("power", true, (r, n, p, d) => d.Power = ReadLine(r, n, p, activeLowByDefault: false)),
+        new("mode", true, (r, n, p, d) => d.Mode = ReadLine(r, n, p, activeLowByDefault: true)),
+        new("reset", true, (r, n, p, d) => d.Reset = ReadLine(r, n, p, activeLowByDefault: true)),
+        new("usb", true, (r, n, p, d) => d.Usb = ReadUsb(r, n, p)),
+        new("sensor", true, (r, n, p, d) => d.Sensor = ReadSensor(r, n, p)),
+    ];
+
+    private static readonly Field<ResultsDraft>[] ResultsFields =
+    [
+        new("kind", true, (r, n, p, d) => d.Kind = r.ReadChoice(n, p, "a results store kind", StoreKinds)),
+        new("path", false, (r, n, p, d) => d.Path = r.ReadString(n, p, "a file path")),
+        new("connectionString", false, (r, n, p, d) => d.ConnectionString = r.ReadString(n, p, "a connection string")),
+    ];
+
+    private static readonly Field<RigDraft>[] RootFields =
+    [
+        new("rigId", true, (r, n, p, d) => d.RigId = r.ReadString(n, p, "a rig id")),
+        new("backend", true, (r, n, p, d) => d.Backend = r.ReadChoice(n, p, "a backend", Backends)),
+        new("results", true, (r, n, p, d) => ReadResults(r, n, p, d.Results)),
+        new("slots", true, (r, n, p, d) => ReadSlots(r, n, p, d)),
+        new("sim", false, (r, n, p, d) => r.ReadMapping(n, p, d.Sim, SimFields)),
+    ];
+
+    // ---- readers ----
+
+    private static void ReadResults(ConfigReader r, YamlNode node, string path, ResultsDraft results)
+    {
+        results.Node = node;
+        r.ReadMapping(node, path, results, ResultsFields);
+    }
+
+    private static FlashCondition? Fail(ConfigReader r, YamlNode n, string p, string message)
+    {
+        r.Error(n, p, message);
+        return null;
+    }
+
+    private static string FlashValid => "healthy, " + string.Join(", ", FlashConditions.Select(c => c.Shape));
+
+    private static FlashCondition? ReadFlash(ConfigReader r, YamlNode node, string path)
+    {
+        if (node is YamlScalarNode scalar)
+        {
+            if (string.Equals(scalar.Value, "healthy", StringComparison.OrdinalIgnoreCase))
+                return FlashCondition.Healthy;
+            return Fail(r, node, path, $"'{scalar.Value}' is not a flash condition; valid: {FlashValid}");
+        }
+        if (node is not YamlMappingNode { Children.Count: 1 } map)
+            return Fail(r, node, path, $"{ConfigReader.Show(node)} is not one flash condition; valid: {FlashValid}");
+        var (keyNode, value) = map.Children.First();
+        var key = (keyNode as YamlScalarNode)?.Value;
+        foreach (var condition in FlashConditions)
+        {
+            if (condition.Name == key)
+                return condition.Read(r, value, ConfigReader.Join(path, condition.Name));
+        }
+        return Fail(r, keyNode, ConfigReader.Join(path, key ?? ""), $"'{key}' is not a flash condition; valid: {FlashValid}");
+    }
+
+    [GeneratedRegex("^[0-9a-fA-F]{24}$")]
+    private static partial Regex DeviceIdPattern();
+
+    [GeneratedRegex(@"^[0-9]+-[0-9]+(\.[0-9]+)*$")]
+    private static partial Regex HubPathPattern();
+
+    private static string? ReadDeviceId(ConfigReader r, YamlNode node, string path)
+    {
+        var text = (node as YamlScalarNode)?.Value;
+        if (text is not null && DeviceIdPattern().IsMatch(text))
+            return text.ToLowerInvariant();
+        r.Error(node, path, $"{(node is YamlScalarNode ? $"'{text}'" : ConfigReader.Show(node))} is not a device id; valid: 24 hex digits, e.g. 55ff6c065075555332071787");
+        return null;
+    }
+
+    private static string? ReadHubPath(ConfigReader r, YamlNode node, string path)
+    {
+        var text = (node as YamlScalarNode)?.Value;
+        if (text is not null && HubPathPattern().IsMatch(text))
+            return text;
+        r.Error(node, path, $"{(node is YamlScalarNode ? $"'{text}'" : ConfigReader.Show(node))} is not a USB hub path; valid: bus-port[.port...], e.g. \"1-1\" or \"1-1.4\"");
+        return null;
+    }
+
+    private static LineDraft ReadLine(ConfigReader r, YamlNode node, string path, bool activeLowByDefault)
+    {
+        var line = new LineDraft { Node = node, Path = path, ActiveLowByDefault = activeLowByDefault };
+        var seen = r.ReadMapping(node, path, line, LineFields);
+        if (node is not YamlMappingNode)
+            return line;
+        var hasGpio = seen.ContainsKey("gpio");
+        var hasExpander = seen.ContainsKey("expander");
+        if (hasGpio == hasExpander)
+            r.Error(node, path, "a line is either { gpio: N } or { expander: 0x20-0x27, pin: 0-15 }, exactly one of gpio/expander");
+        else if (hasExpander && !seen.ContainsKey("pin"))
+            r.Error(node, ConfigReader.Join(path, "pin"), "missing required key 'pin' for an expander line; valid: 0-15");
+        else if (hasGpio && seen.TryGetValue("pin", out var pin))
+            r.Error(pin, ConfigReader.Join(path, "pin"), "'pin' belongs to expander lines; a gpio line is just { gpio: N }");
+        return line;
+    }
+
+    private static UsbDraft ReadUsb(ConfigReader r, YamlNode node, string path)
+    {
+        var usb = new UsbDraft { Node = node, Path = path };
+        r.ReadMapping(node, path, usb, UsbFields);
+        return usb;
+    }
+
+    private static SensorDraft ReadSensor(ConfigReader r, YamlNode node, string path)
+    {
+        var sensor = new SensorDraft { Node = node, Path = path };
+        r.ReadMapping(node, path, sensor, SensorFields);
+        return sensor;
+    }
+
+    private static void ReadSlots(ConfigReader r, YamlNode node, string path, RigDraft rig)
+    {
+        var items = r.ReadSequence(node, path, "slots");
+        if (node is YamlSequenceNode && items.Count == 0)
+            r.Error(node, path, $"no slots; a rig has 1-{MaxSlots}");
+        for (var i = 0; i < items.Count; i++)
+        {
+            var slot = new SlotDraft { Path = $"{path}[{i}]", Node = items[i] };
+            slot.Nodes = r.ReadMapping(items[i], slot.Path, slot, SlotFields);
+            rig.Slots.Add(slot);
+        }
+        if (items.Count > MaxSlots)
+            r.Error(node, path, $"{items.Count} slots; a rig has 1-{MaxSlots}");
+    }
+
+    private static void ReadCores(ConfigReader r, YamlNode node, string path, SimDraft sim)
+    {
+        var items = r.ReadSequence(node, path, "simulated Cores");
+        for (var i = 0; i < items.Count; i++)
+        {
+            var core = new CoreDraft { Path = $"{path}[{i}]" };
+            core.Nodes = r.ReadMapping(items[i], core.Path, core, CoreFields);
+            sim.Cores.Add(core);
+        }
+    }
+
+    // ---- cross-field checks ----
+
+    private static void CheckResults(ConfigReader r, RigDraft rig)
+    {
+        var results = rig.Results;
+        if (results.Node is null)
+            return;
+        if (results.Kind == ResultsStoreKind.Sqlite && results.Path is null)
+            r.Error(results.Node, "results.path", "missing required key 'path' for a sqlite store, e.g. results/hilrig.db");
+        if (results.Kind == ResultsStoreKind.Postgres && results.ConnectionString is null)
+            r.Error(results.Node, "results.connectionString", "missing required key 'connectionString' for a postgres store");
+    }
+
+    private static void CheckSlots(ConfigReader r, List<SlotDraft> slots)
+    {
+        var numbers = new Dictionary<int, SlotDraft>();
+        var lines = new Dictionary<string, string>(StringComparer.Ordinal);
+        var ports = new Dictionary<string, string>(StringComparer.Ordinal);
+        var sensors = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var slot in slots)
+        {
+            if (slot.Number is { } number && !numbers.TryAdd(number, slot))
+                r.Error(slot.Nodes["slot"], $"{slot.Path}.slot", $"slot {number} is already {numbers[number].Path}; each slot number once");
+
+            // One physical line drives one thing: a shared relay or button line would act on two Cores.
+            foreach (var line in new[] { slot.Power, slot.Mode, slot.Reset })
+            {
+                if (line?.Identity is not { } id)
+                    continue;
+                if (!lines.TryAdd(id, line.Path))
+                    r.Error(line.Node, line.Path, $"{id} is already wired to {lines[id]}; each line drives one slot input");
+            }
+            if (slot.Usb is { Hub: { } hub, Port: { } port } usb)
+            {
+                var key = $"{hub}.{port}";
+                if (!ports.TryAdd(key, usb.Path))
+                    r.Error(usb.Node, usb.Path, $"hub {hub} port {port} is already {ports[key]}; each slot needs its own hub port");
+            }
+            if (slot.Sensor is { Mux: { } mux, Channel: { } channel } sensor)
+            {
+                var key = $"bus {sensor.Bus?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "default"} mux 0x{mux:x2} channel {channel}";
+                if (!sensors.TryAdd(key, sensor.Path))
+                    r.Error(sensor.Node, sensor.Path, $"mux 0x{mux:x2} channel {channel} is already {sensors[key]}; each slot needs its own sensor channel");
+            }
+        }
+    }
+
+    private static List<SimCoreConfig> ResolveCores(ConfigReader r, RigDraft rig)
+    {
+        var seed = rig.Sim.Seed ?? 0;
+        var slotNumbers = rig.Slots.Where(s => s.Number.HasValue).Select(s => s.Number!.Value).ToHashSet();
+        var bySlot = new Dictionary<int, CoreDraft>();
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var core in rig.Sim.Cores)
+        {
+            if (core.Slot is not { } slot)
+                continue;
+            if (!slotNumbers.Contains(slot))
+                r.Error(core.Nodes["slot"], $"{core.Path}.slot",
+                    $"slot {slot} is not in the rig; valid: {string.Join(", ", slotNumbers.Order())}");
+            else if (!bySlot.TryAdd(slot, core))
+                r.Error(core.Nodes["slot"], $"{core.Path}.slot", $"slot {slot} already has a Core at {bySlot[slot].Path}");
+            if (core.DeviceId is { } id && !ids.TryAdd(id, core.Path))
+                r.Error(core.Nodes["deviceId"], $"{core.Path}.deviceId", $"device id {id} is already {ids[id]}; device ids are unique");
+        }
+
+        var cores = new List<SimCoreConfig>();
+        foreach (var slot in slotNumbers.Order())
+        {
+            if (bySlot.TryGetValue(slot, out var core))
+                cores.Add(new SimCoreConfig(slot, core.DeviceId ?? SimDefaults.DeviceIdFor(seed, slot), core.Lot ?? SimDefaults.UnlistedLot, core.Flash ?? FlashCondition.Healthy));
+            else
+                cores.Add(new SimCoreConfig(slot, SimDefaults.DeviceIdFor(seed, slot), SimDefaults.UnlistedLot, FlashCondition.Healthy));
+        }
+        // A derived id can only collide with one the file spells out.
+        foreach (var derived in cores.Where(c => !(bySlot.TryGetValue(c.Slot, out var d) && d.DeviceId is not null)))
+        {
+            if (ids.TryGetValue(derived.DeviceId, out var owner))
+                r.Error(bySlot.Values.First(c => c.Path == owner).Nodes["deviceId"], $"{owner}.deviceId",
+                    $"device id {derived.DeviceId} is the one derived for slot {derived.Slot}; choose another");
+        }
+        return cores;
+    }
+
+    // ---- hash ----
+
+    /// <summary>SHA-256 over a canonical form of the document (mapping keys sorted, comments and layout dropped).</summary>
+    private static string HashOf(YamlNode root)
+    {
+        var canonical = new StringBuilder();
+        Canonical(root, canonical);
+        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString()));
+        return Convert.ToHexStringLower(digest)[..16];
+    }
+
+    private static void Canonical(YamlNode node, StringBuilder sb)
+    {
+        switch (node)
+        {
+            case YamlScalarNode s:
+                sb.Append('"').Append((s.Value ?? "").Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append('"');
+                break;
+            case YamlSequenceNode seq:
+                sb.Append('[');
+                foreach (var child in seq.Children)
+                {
+                    Canonical(child, sb);
+                    sb.Append(',');
+                }
+                sb.Append(']');
+                break;
+            case YamlMappingNode map:
+                sb.Append('{');
+                foreach (var (key, value) in map.Children.OrderBy(c => (c.Key as YamlScalarNode)?.Value, StringComparer.Ordinal))
+                {
+                    Canonical(key, sb);
+                    sb.Append(':');
+                    Canonical(value, sb);
+                    sb.Append(',');
+                }
+                sb.Append('}');
+                break;
+        }
+    }
+
+    private sealed class TrackingParser(IParser inner) : IParser
+    {
+        public Mark LastGood { get; private set; } = new(0, 1, 1);
+
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            if (inner.Current is { } current)
+                LastGood = current.End;
+            return inner.MoveNext();
+        }
+    }
+
+    // ---- drafts: what has been read so far, nulls where a value was missing or wrong ----
+
+    private sealed class RigDraft
+    {
+        public string? RigId { get; set; }
+        public RigBackend? Backend { get; set; }
+        public ResultsDraft Results { get; } = new();
+        public List<SlotDraft> Slots { get; } = [];
+        public SimDraft Sim { get; } = new();
+    }
+
+    private sealed class ResultsDraft
+    {
+        public YamlNode? Node { get; set; }
+        public ResultsStoreKind? Kind { get; set; }
+        public string? Path { get; set; }
+        public string? ConnectionString { get; set; }
+    }
+
+    private sealed class SlotDraft
+    {
+        public required string Path { get; init; }
+        public required YamlNode Node { get; init; }
+        public Dictionary<string, YamlNode> Nodes { get; set; } = [];
+        public int? Number { get; set; }
+        public LineDraft? Power { get; set; }
+        public LineDraft? Mode { get; set; }
+        public LineDraft? Reset { get; set; }
+        public UsbDraft? Usb { get; set; }
+        public SensorDraft? Sensor { get; set; }
+
+        public SlotConfig Build() => new(
+            Number!.Value, Power!.Build(), Mode!.Build(), Reset!.Build(),
+            new UsbPortWiring(Usb!.Hub!, Usb.Port!.Value),
+            new SensorWiring(Sensor!.Mux!.Value, Sensor.Channel!.Value, Sensor.Bus));
+    }
+
+    private sealed class LineDraft
+    {
+        public required YamlNode Node { get; init; }
+        public required string Path { get; init; }
+        public bool ActiveLowByDefault { get; init; }
+        public int? Gpio { get; set; }
+        public int? Expander { get; set; }
+        public int? Pin { get; set; }
+        public bool? ActiveLow { get; set; }
+
+        public string? Identity => Gpio is { } g ? $"gpio {g}"
+            : Expander is { } e && Pin is { } p ? $"expander 0x{e:x2} pin {p}"
+            : null;
+
+        public ControlLine Build() => Gpio is { } g
+            ? new GpioLine(g, ActiveLow ?? ActiveLowByDefault)
+            : new ExpanderLine(Expander!.Value, Pin!.Value, ActiveLow ?? ActiveLowByDefault);
+    }
+
+    private sealed class UsbDraft
+    {
+        public required YamlNode Node { get; init; }
+        public required string Path { get; init; }
+        public string? Hub { get; set; }
+        public int? Port { get; set; }
+    }
+
+    private sealed class SensorDraft
+    {
+        public required YamlNode Node { get; init; }
+        public required string Path { get; init; }
+        public int? Mux { get; set; }
+        public int? Channel { get; set; }
+        public int? Bus { get; set; }
+    }
+
+    private sealed class SimDraft
+    {
+        public int? Seed { get; set; }
+        public SimBootloader? Bootloader { get; set; }
+        public List<CoreDraft> Cores { get; } = [];
+    }
+
+    private sealed class CoreDraft
+    {
+        public required string Path { get; init; }
+        public Dictionary<string, YamlNode> Nodes { get; set; } = [];
+        public int? Slot { get; set; }
+        public string? DeviceId { get; set; }
+        public string? Lot { get; set; }
+        public FlashCondition? Flash { get; set; }
+    }
+}
