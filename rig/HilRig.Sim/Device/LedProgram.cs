@@ -18,6 +18,9 @@ public sealed record LedProgram(uint Rgb, LedPattern Pattern, TimeSpan Toggle, i
 
     public static LedProgram Breathing(uint rgb) => new(rgb, LedPattern.Breathing, TimeSpan.FromMilliseconds(2100));
 
+    /// <summary>The app's start-up white fade: full, then one step down every ~21 ms.</summary>
+    public static LedProgram StartupFade(uint rgb = SparkColors.White) => new(rgb, LedPattern.Fade, TimeSpan.FromMilliseconds(21));
+
     public static LedProgram Sos(int code) => new(SparkColors.Red, LedPattern.Sos, TimeSpan.Zero, code);
 }
 

@@ -1,0 +1,144 @@
+using System.Device.I2c;
+
+namespace HilRig.Sim.Rig.I2c;
+
+/// <summary>A chip model on a simulated I2C bus. Throwing <see cref="IOException"/> is a NACK.</summary>
+public interface II2cTarget
+{
+    /// <summary>One write transaction (the bytes after the address), ended by STOP or a repeated START.</summary>
+    void Write(ReadOnlySpan<byte> data);
+
+    /// <summary>One read transaction.</summary>
+    void Read(Span<byte> data);
+}
+
+/// <summary>A chip that forwards transactions to downstream buses (an I2C switch).</summary>
+public interface II2cSwitch
+{
+    IEnumerable<SimI2cBus> ConnectedDownstream { get; }
+}
+
+/// <summary>
+/// A simulated I2C bus hosting chip models by 7-bit address. An address nobody answers raises
+/// <see cref="IOException"/> like a NACK on a real bus; two answering devices (two mux channels with a sensor each)
+/// collide. Bus time is counted at the bus clock so a caller can compare its own accounting.
+/// </summary>
+public sealed class SimI2cBus : I2cBus
+{
+    private readonly Dictionary<int, II2cTarget> _targets = [];
+    private readonly Dictionary<int, SimI2cDevice> _devices = [];
+
+    public SimI2cBus(string name, int clockHz = 400_000)
+    {
+        Name = name;
+        ClockHz = clockHz;
+    }
+
+    public string Name { get; }
+
+    public int ClockHz { get; }
+
+    /// <summary>Time the bus spent clocking transactions (START, address, data with ACK bits, STOP).</summary>
+    public TimeSpan BusTime { get; private set; }
+
+    public long Transactions { get; private set; }
+
+    public void Attach(int address, II2cTarget target)
+    {
+        if (address is < 0x08 or > 0x77)
+            throw new ArgumentOutOfRangeException(nameof(address), address, "7-bit I2C address must be 0x08..0x77");
+        if (!_targets.TryAdd(address, target))
+            throw new InvalidOperationException($"{Name}: address 0x{address:X2} is already taken");
+    }
+
+    public void Detach(int address) => _targets.Remove(address);
+
+    public override I2cDevice CreateDevice(int deviceAddress)
+    {
+        if (!_devices.TryGetValue(deviceAddress, out var device))
+        {
+            device = new SimI2cDevice(this, deviceAddress);
+            _devices[deviceAddress] = device;
+        }
+        return device;
+    }
+
+    public override void RemoveDevice(int deviceAddress) => _devices.Remove(deviceAddress);
+
+    internal void Account(int writeBytes, int readBytes)
+    {
+        long bits = 2;
+        if (writeBytes > 0) bits += 9 + 9L * writeBytes;
+        if (readBytes > 0) bits += (writeBytes > 0 ? 1 : 0) + 9 + 9L * readBytes;
+        BusTime += TimeSpan.FromTicks(bits * TimeSpan.TicksPerSecond / ClockHz);
+        Transactions++;
+    }
+
+    internal II2cTarget Resolve(int address)
+    {
+        var found = new List<II2cTarget>();
+        Collect(address, found);
+        return found.Count switch
+        {
+            0 => throw new IOException($"{Name}: no device acknowledged address 0x{address:X2} (NACK)"),
+            1 => found[0],
+            _ => throw new IOException($"{Name}: {found.Count} devices answered address 0x{address:X2} at once (bus collision)"),
+        };
+    }
+
+    private void Collect(int address, List<II2cTarget> found)
+    {
+        if (_targets.TryGetValue(address, out var target)) found.Add(target);
+        foreach (var candidate in _targets.Values)
+        {
+            if (candidate is not II2cSwitch sw) continue;
+            foreach (var downstream in sw.ConnectedDownstream)
+                downstream.Collect(address, found);
+        }
+    }
+}
+
+/// <summary>An <see cref="I2cDevice"/> on a <see cref="SimI2cBus"/>: each call resolves the address at that moment.</summary>
+public sealed class SimI2cDevice : I2cDevice
+{
+    private readonly SimI2cBus _bus;
+
+    internal SimI2cDevice(SimI2cBus bus, int address)
+    {
+        _bus = bus;
+        ConnectionSettings = new I2cConnectionSettings(0, address);
+    }
+
+    public override I2cConnectionSettings ConnectionSettings { get; }
+
+    private int Address => ConnectionSettings.DeviceAddress;
+
+    public override byte ReadByte()
+    {
+        Span<byte> one = stackalloc byte[1];
+        Read(one);
+        return one[0];
+    }
+
+    public override void Read(Span<byte> buffer)
+    {
+        _bus.Account(0, buffer.Length);
+        _bus.Resolve(Address).Read(buffer);
+    }
+
+    public override void WriteByte(byte value) => Write([value]);
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        _bus.Account(buffer.Length, 0);
+        _bus.Resolve(Address).Write(buffer);
+    }
+
+    public override void WriteRead(ReadOnlySpan<byte> writeBuffer, Span<byte> readBuffer)
+    {
+        _bus.Account(writeBuffer.Length, readBuffer.Length);
+        var target = _bus.Resolve(Address);
+        target.Write(writeBuffer);
+        target.Read(readBuffer);
+    }
+}
