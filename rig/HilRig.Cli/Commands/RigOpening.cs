@@ -1,0 +1,38 @@
+using HilRig.Composition;
+using HilRig.Core.Config;
+
+namespace HilRig.Cli.Commands;
+
+/// <summary>Opens the rig a config describes; a rig that cannot open is one clear line and an exit code, never a stack trace.</summary>
+internal sealed class RigOpening : IDisposable
+{
+    private RigOpening(RigSession? session, int exitCode)
+    {
+        Session = session;
+        ExitCode = exitCode;
+    }
+
+    public RigSession? Session { get; }
+
+    public int ExitCode { get; }
+
+    public static RigOpening Open(RigConfig config, RigSessionOptions? options = null)
+    {
+        try
+        {
+            return new RigOpening(RigSession.Open(config, options), ExitCodes.Ok);
+        }
+        catch (BackendUnavailableException ex)
+        {
+            Console.Error.WriteLine($"hilrig: {ex.Message}");
+            return new RigOpening(null, ExitCodes.BadInput);
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"hilrig: the rig did not answer while opening: {ex.Message}");
+            return new RigOpening(null, ExitCodes.RigFault);
+        }
+    }
+
+    public void Dispose() => Session?.Dispose();
+}

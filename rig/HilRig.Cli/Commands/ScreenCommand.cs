@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.Text.Json;
+using HilRig.Composition;
+using HilRig.Core.Config;
+using HilRig.Core.Procedures;
+using HilRig.Core.Results;
+using Spectre.Console;
+
+namespace HilRig.Cli.Commands;
+
+/// <summary>`hilrig screen`: identify every Core, DFU readback on all slots in parallel, store, verdict table.</summary>
+internal static class ScreenCommand
+{
+    public static Command Build()
+    {
+        var config = CommonOptions.Config();
+        var format = CommonOptions.Format();
+        var slots = new Option<string?>("--slots") { Description = "slots to screen, e.g. 1,3-5 (default: all)" };
+        var command = new Command("screen", "screen every Core for bad external flash: DFU write/readback of the factory, backup and OTA regions");
+        command.Options.Add(config);
+        command.Options.Add(slots);
+        command.Options.Add(format);
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(config)!, parse.GetValue(slots), CommonOptions.ParseFormat(parse.GetValue(format)), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(FileInfo configFile, string? slotSpec, OutputFormat format, CancellationToken ct)
+    {
+        if (!ConfigLoading.TryLoad(configFile, Console.Error, out var config)) return ExitCodes.BadInput;
+        using var open = RigOpening.Open(config);
+        if (open.Session is not { } session) return open.ExitCode;
+
+        IReadOnlyList<Core.Slots.RigSlot> selected;
+        try
+        {
+            selected = session.Select(slotSpec);
+        }
+        catch (FormatException ex)
+        {
+            Console.Error.WriteLine($"hilrig: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+
+        var storePath = config.ResolveStorePath();
+        var store = ResultsStore.Open(storePath);
+        var wall = TimeProvider.System;
+        var runStart = wall.GetUtcNow();
+        var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, config.Sim.Seed, config.Sim.Bootloader.ToString(), "screen", runStart));
+        var backups = Path.Combine(Path.GetDirectoryName(storePath) ?? ".", "backups");
+        var screening = new Screening(session.Usb, session.Time, new ScreeningOptions { Readback = new DfuReadbackOptions { BackupDirectory = backups } });
+
+        var status = RunStatus.Aborted;
+        try
+        {
+            var outcomes = await session.RunAsync(() => screening.RunAsync(selected, outcome =>
+            {
+                // One transaction per result, as each slot finishes: a crash loses nothing finished.
+                if (outcome.DeviceId is { } id) store.UpsertDevice(id, outcome.Lot ?? SimDefaults.UnlistedLot, wall.GetUtcNow());
+                store.RecordResult(new ResultRecord(
+                    runId, outcome.DeviceId ?? $"slot-{outcome.Slot}-unidentified", outcome.Slot, outcome.Test, ToStore(outcome.Verdict),
+                    runStart, wall.GetUtcNow(), FailureMode: outcome.FailureMode, Signature: outcome.Signature,
+                    DeviceTime: outcome.DeviceTime, EvidenceJson: JsonSerializer.Serialize(outcome.Evidence, Json.Options)));
+                if (format == OutputFormat.Table)
+                    Console.Error.WriteLine($"slot {outcome.Slot}: {outcome.Verdict.ToName()}{(outcome.FailureMode is { } m ? $" ({m})" : "")}, device time {outcome.DeviceTime.TotalSeconds:0.0} s");
+            }, null, ct));
+
+            var ordered = outcomes.OrderBy(o => o.Slot).ToList();
+            status = ordered.Any(o => o.Verdict == Verdict.RigFault) ? RunStatus.RigFault
+                : ordered.Any(o => o.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed;
+            Print(ordered, format);
+            Console.Error.WriteLine($"run {runId} stored in {storePath}");
+            return status switch
+            {
+                RunStatus.RigFault => ExitCodes.RigFault,
+                RunStatus.Failed => ExitCodes.DutFailed,
+                _ => ExitCodes.Ok,
+            };
+        }
+        finally
+        {
+            store.FinishRun(runId, status, wall.GetUtcNow());
+        }
+    }
+
+    internal static ResultVerdict ToStore(Verdict verdict) => verdict switch
+    {
+        Verdict.Pass => ResultVerdict.Pass,
+        Verdict.Fail => ResultVerdict.Fail,
+        Verdict.RigFault => ResultVerdict.RigFault,
+        _ => ResultVerdict.Skipped,
+    };
+
+    private static void Print(IReadOnlyList<SlotOutcome> outcomes, OutputFormat format)
+    {
+        var rows = outcomes.Select(o => new ScreenRow(
+            o.Slot, o.DeviceId, o.Lot, o.Verdict.ToName(), o.FailureMode, o.Signature,
+            Math.Round(o.DeviceTime.TotalMilliseconds), o.Evidence.DfuSerial,
+            o.Evidence.Readback?.BitErrors.ErrorBits ?? 0, o.Evidence.Readback?.BitErrors.StuckAt0 ?? 0, o.Evidence.Readback?.BitErrors.StuckAt1 ?? 0,
+            o.Evidence.Readback?.BitErrors.EraseFailedSectors ?? [])).ToList();
+        switch (format)
+        {
+            case OutputFormat.Json:
+                Console.Out.WriteLine(JsonSerializer.Serialize(rows, Json.Options));
+                break;
+            case OutputFormat.Csv:
+                Console.Out.WriteLine("slot,deviceId,lot,verdict,failureMode,deviceTimeMs,signature");
+                foreach (var r in rows)
+                    Console.Out.WriteLine(string.Join(",", r.Slot, r.DeviceId, Csv.Escape(r.Lot), r.Verdict, r.FailureMode, r.DeviceTimeMs, Csv.Escape(r.Signature)));
+                break;
+            default:
+                var table = new Table().AddColumns("slot", "device id", "lot", "verdict", "failure mode", "device time", "signature");
+                foreach (var r in rows)
+                {
+                    var verdict = r.Verdict switch { "pass" => "[green]pass[/]", "fail" => "[red]fail[/]", _ => $"[yellow]{r.Verdict}[/]" };
+                    table.AddRow(r.Slot.ToString(System.Globalization.CultureInfo.InvariantCulture), r.DeviceId ?? "?", Markup.Escape(r.Lot ?? ""), verdict,
+                        r.FailureMode ?? "", $"{r.DeviceTimeMs / 1000:0.0} s", Markup.Escape(r.Signature));
+                }
+                AnsiConsole.Write(table);
+                break;
+        }
+    }
+
+    private sealed record ScreenRow(
+        int Slot,
+        string? DeviceId,
+        string? Lot,
+        string Verdict,
+        string? FailureMode,
+        string Signature,
+        double DeviceTimeMs,
+        string? DfuSerial,
+        long BitErrors,
+        long StuckAt0,
+        long StuckAt1,
+        string[] EraseFailedSectors);
+}

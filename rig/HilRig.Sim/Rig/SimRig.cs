@@ -1,0 +1,173 @@
+using System.Device.Gpio;
+using HilRig.Core.Config;
+using HilRig.Core.Usb;
+using HilRig.Sim.Device;
+using HilRig.Sim.Device.Bootloader;
+using HilRig.Sim.Device.Firmware;
+using HilRig.Sim.Optics;
+using HilRig.Sim.Rig.I2c;
+using HilRig.Sim.Time;
+using HilRig.Sim.Usb;
+using SimFlash = HilRig.Sim.Device.Flash.FlashCondition;
+
+namespace HilRig.Sim.Rig;
+
+/// <summary>
+/// The whole simulated rig built from a rig config: the simulation thread and clock, the USB bus with its hubs,
+/// the Pi's GPIO header, the I2C bus with MCP23017 expanders and the colour sensors behind their mux, and one
+/// virtual Core per slot, wired exactly as the config describes the real rig.
+/// </summary>
+public sealed class SimRig : IDisposable
+{
+    private readonly Dictionary<int, SimSlot> _slots = [];
+
+    private SimRig(RigConfig config, SimScheduler scheduler)
+    {
+        Config = config;
+        Scheduler = scheduler;
+        Usb = new VirtualUsbBus(scheduler.Time);
+        Gpio = new SimGpioDriver();
+        I2c = new SimI2cBus("i2c-1");
+        Optics = OpticsSettings.Default;
+    }
+
+    public RigConfig Config { get; }
+
+    public SimScheduler Scheduler { get; }
+
+    public TimeProvider Time => Scheduler.Time;
+
+    public VirtualUsbBus Usb { get; }
+
+    public SimGpioDriver Gpio { get; }
+
+    public SimI2cBus I2c { get; }
+
+    public OpticsSettings Optics { get; }
+
+    public IReadOnlyDictionary<string, VirtualUsbHub> Hubs { get; private set; } = new Dictionary<string, VirtualUsbHub>();
+
+    public IReadOnlyDictionary<int, Mcp23017Model> Expanders { get; private set; } = new Dictionary<int, Mcp23017Model>();
+
+    public IReadOnlyDictionary<int, Tca9548aModel> Muxes { get; private set; } = new Dictionary<int, Tca9548aModel>();
+
+    public IReadOnlyCollection<SimSlot> Slots => _slots.Values;
+
+    public SimSlot Slot(int number) => _slots.TryGetValue(number, out var s)
+        ? s
+        : throw new ArgumentOutOfRangeException(nameof(number), number, $"the rig has slots {string.Join(", ", _slots.Keys.Order())}");
+
+    public static SimRig Build(RigConfig config, ClockMode mode = ClockMode.Virtual, double speed = 1.0)
+    {
+        var rig = new SimRig(config, new SimScheduler(mode, speed));
+        rig.Wire();
+        return rig;
+    }
+
+    private void Wire()
+    {
+        var seed = Config.Sim.Seed;
+        var bootloader = Config.Sim.Bootloader == SimBootloader.BL13 ? BootloaderKind.BL13 : BootloaderKind.BL14;
+
+        var hubs = new Dictionary<string, VirtualUsbHub>(StringComparer.Ordinal);
+        foreach (var hubPath in Config.Slots.Select(s => s.Usb.HubPath).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            var ports = Math.Max(4, Config.Slots.Where(s => s.Usb.HubPath == hubPath).Max(s => s.Usb.Port));
+            var hub = new VirtualUsbHub(Usb, hubPath, Math.Min(7, ports));
+            hubs[hubPath] = hub;
+            Usb.Connect(hubPath, hub);
+        }
+        Hubs = hubs;
+
+        var expanders = new Dictionary<int, Mcp23017Model>();
+        foreach (var address in Config.Slots.SelectMany(s => new[] { s.Power, s.Mode, s.Reset }).OfType<ExpanderLine>().Select(l => l.Address).Distinct().Order())
+        {
+            var model = new Mcp23017Model();
+            expanders[address] = model;
+            I2c.Attach(address, model);
+        }
+        Expanders = expanders;
+
+        var muxes = new Dictionary<int, Tca9548aModel>();
+        foreach (var address in Config.Slots.Select(s => s.Sensor.MuxAddress).Distinct().Order())
+        {
+            var mux = new Tca9548aModel($"tca9548a@0x{address:X2}");
+            muxes[address] = mux;
+            I2c.Attach(address, mux);
+        }
+        Muxes = muxes;
+
+        var factory = SparkAppImageGenerator.Tinker(seed);
+        var emitters = new Dictionary<int, LedEmitter>();
+        foreach (var slot in Config.Slots.OrderBy(s => s.Number))
+        {
+            var coreConfig = Config.Sim.Cores.FirstOrDefault(c => c.Slot == slot.Number)
+                ?? new SimCoreConfig(slot.Number, SimDefaults.DeviceIdFor(seed, slot.Number), SimDefaults.UnlistedLot, FlashCondition.Healthy);
+            var led = new LedEmitter(Time, Optics);
+            emitters[slot.Number] = led;
+            var spec = new VirtualCoreSpec(slot.Number, coreConfig.DeviceId, coreConfig.Lot, ToSim(coreConfig.Flash), bootloader, seed * 1009 + slot.Number);
+            var core = new VirtualCore(spec, Usb, slot.Usb.DevicePath, led, Time);
+            core.Manufacture(factory);
+            var simSlot = new SimSlot(slot, core, hubs[slot.Usb.HubPath]);
+            _slots[slot.Number] = simSlot;
+
+            WireLine(slot.Power, on => core.SetRelay(on || simSlot.RelayWelded)); // a welded contact never opens
+            WireLine(slot.Mode, core.SetMode);
+            WireLine(slot.Reset, core.SetReset);
+            simSlot.Hub.PortPowerChanged += (port, on) => { if (port == slot.Usb.Port) core.SetVbus(on); };
+        }
+
+        foreach (var slot in Config.Slots)
+        {
+            var neighbours = Config.Slots
+                .Where(s => Math.Abs(s.Number - slot.Number) == 1)
+                .Select(s => (ILightSource)emitters[s.Number])
+                .ToList();
+            var sensor = new Tcs34725Model(Time, emitters[slot.Number], neighbours, Optics, new Random(seed * 7919 + slot.Number));
+            muxes[slot.Sensor.MuxAddress].Channel(slot.Sensor.Channel).Attach(0x29, sensor);
+            _slots[slot.Number].Sensor = sensor;
+        }
+    }
+
+    private void WireLine(ControlLine line, Action<bool> onActive)
+    {
+        switch (line)
+        {
+            case GpioLine g:
+                Gpio.Watch(g.Gpio, level => onActive((level == PinValue.High) != g.ActiveLow));
+                break;
+            case ExpanderLine e:
+                var pin = e.Pin;
+                Expanders[e.Address].Watch((p, high) => { if (p == pin) onActive(high != e.ActiveLow); });
+                break;
+        }
+    }
+
+    private static SimFlash ToSim(FlashCondition condition) => condition switch
+    {
+        FlashCondition.StuckBits s => new SimFlash.StuckBits(s.Count),
+        FlashCondition.BadSectors b => new SimFlash.BadSectors(b.Count),
+        FlashCondition.Slow s => new SimFlash.Slow(s.Factor),
+        FlashCondition.Dead => new SimFlash.Dead(),
+        _ => new SimFlash.Healthy(),
+    };
+
+    public void Dispose() => Scheduler.Dispose();
+}
+
+/// <summary>One slot of the simulated rig: its Core, its hub, its sensor, and rig faults to inject.</summary>
+public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub hub)
+{
+    public SlotConfig Config { get; } = config;
+
+    public int Number => Config.Number;
+
+    public VirtualCore Core { get; } = core;
+
+    public VirtualUsbHub Hub { get; } = hub;
+
+    public Tcs34725Model? Sensor { get; internal set; }
+
+    /// <summary>Rig fault: the relay's contact is welded shut, so switching it off does not cut the Core's power.</summary>
+    public bool RelayWelded { get; set; }
+}
