@@ -14,6 +14,9 @@ public sealed record RigSessionOptions
     public ClockMode SimClock { get; init; } = ClockMode.Virtual;
 
     public double SimSpeed { get; init; } = 1.0;
+
+    /// <summary>Where the simulated Cores' flash is kept between sessions; null: factory-fresh Cores every time.</summary>
+    public string? SimStateDirectory { get; init; }
 }
 
 /// <summary>The backend "pi" is configured but this build cannot drive real hardware yet.</summary>
@@ -31,6 +34,7 @@ public sealed class BackendUnavailableException(string message) : Exception(mess
 public sealed class RigSession : IDisposable
 {
     private readonly List<GpioController> _controllers = [];
+    private string? _stateDirectory;
 
     private RigSession(RigConfig config, TimeProvider time, IUsbBus usb, SimRig? sim)
     {
@@ -58,7 +62,8 @@ public sealed class RigSession : IDisposable
             throw new BackendUnavailableException(
                 $"{config.SourcePath}: backend: pi is not available in this build (the Raspberry Pi backend is not implemented yet); use backend: sim");
         var sim = SimRig.Build(config, options.SimClock, options.SimSpeed);
-        var session = new RigSession(config, sim.Time, sim.Usb, sim);
+        if (options.SimStateDirectory is { } stateDir) SimRigState.Load(sim, stateDir);
+        var session = new RigSession(config, sim.Time, sim.Usb, sim) { _stateDirectory = options.SimStateDirectory };
         try
         {
             // Opening lines writes to (simulated) hardware, which lives on the simulation thread.
@@ -125,7 +130,12 @@ public sealed class RigSession : IDisposable
 
     public void Dispose()
     {
+        if (Sim is { } sim)
+        {
+            // Stop the clock first so nothing changes the flash while it is saved.
+            sim.Dispose();
+            if (_stateDirectory is { } dir) SimRigState.Save(sim, dir);
+        }
         foreach (var c in _controllers) c.Dispose();
-        Sim?.Dispose();
     }
 }

@@ -7,6 +7,9 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
+        yield return ScreenCommand.Build();
+        yield return DfuCommand.Build();
+        yield return ImageCommand.Build();
         yield return LotsCommand.Create(Console.Out, Console.Error);
     }
 }

@@ -34,5 +34,11 @@ internal sealed class RigOpening : IDisposable
         }
     }
 
+    /// <summary>CLI sessions keep the simulated Cores' flash next to the results store, like real Cores keep theirs.</summary>
+    public static RigSessionOptions PersistentSim(RigConfig config) => new()
+    {
+        SimStateDirectory = Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "sim-state"),
+    };
+
     public void Dispose() => Session?.Dispose();
 }

@@ -27,7 +27,7 @@ internal static class ScreenCommand
     private static async Task<int> RunAsync(FileInfo configFile, string? slotSpec, OutputFormat format, CancellationToken ct)
     {
         if (!ConfigLoading.TryLoad(configFile, Console.Error, out var config)) return ExitCodes.BadInput;
-        using var open = RigOpening.Open(config);
+        using var open = RigOpening.Open(config, RigOpening.PersistentSim(config));
         if (open.Session is not { } session) return open.ExitCode;
 
         IReadOnlyList<Core.Slots.RigSlot> selected;

@@ -171,3 +171,66 @@ public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub h
     /// <summary>Rig fault: the relay's contact is welded shut, so switching it off does not cut the Core's power.</summary>
     public bool RelayWelded { get; set; }
 }
+
+/// <summary>
+/// Keeps the simulated Cores' flash (internal and external) between runs of the CLI, so a `dfu download` followed by
+/// a `dfu upload` sees what was written, as real Cores would. One gzip file per slot, tied to the device id.
+/// </summary>
+public static class SimRigState
+{
+    private const int Version = 1;
+
+    public static void Save(SimRig rig, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var slot in rig.Slots)
+        {
+            var path = Path.Combine(directory, $"slot-{slot.Number}.state");
+            var temp = path + ".partial";
+            using (var file = File.Create(temp))
+            using (var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+            using (var w = new BinaryWriter(zip))
+            {
+                w.Write(Version);
+                w.Write(slot.Core.DeviceId);
+                w.Write(slot.Core.Spec.Flash.Describe());
+                var internalCells = slot.Core.InternalFlash.SnapshotCells();
+                var externalCells = slot.Core.Chip.SnapshotCells();
+                w.Write(internalCells.Length);
+                w.Write(internalCells);
+                w.Write(externalCells.Length);
+                w.Write(externalCells);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+    }
+
+    /// <summary>Loads what matches (same device id and flash condition in the slot); returns the slots restored.</summary>
+    public static IReadOnlyList<int> Load(SimRig rig, string directory)
+    {
+        var restored = new List<int>();
+        foreach (var slot in rig.Slots)
+        {
+            var path = Path.Combine(directory, $"slot-{slot.Number}.state");
+            if (!File.Exists(path)) continue;
+            try
+            {
+                using var file = File.OpenRead(path);
+                using var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+                using var r = new BinaryReader(zip);
+                if (r.ReadInt32() != Version || r.ReadString() != slot.Core.DeviceId || r.ReadString() != slot.Core.Spec.Flash.Describe()) continue;
+                var internalCells = r.ReadBytes(r.ReadInt32());
+                var externalCells = r.ReadBytes(r.ReadInt32());
+                slot.Core.InternalFlash.RestoreCells(internalCells);
+                slot.Core.Chip.RestoreCells(externalCells);
+                restored.Add(slot.Number);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException or EndOfStreamException or ArgumentException)
+            {
+                // A damaged state file only means a factory-fresh Core: say so, do not fail the run.
+                Console.Error.WriteLine($"hilrig: ignoring simulator state {path}: {ex.Message}");
+            }
+        }
+        return restored;
+    }
+}

@@ -320,4 +320,15 @@ public sealed class Sst25vf016b
         while (_badSectors.Count < count) _badSectors.Add(first + _faultRandom.Next(sectors));
         return [.. _badSectors.Order().Select(s => (uint)(s * SectorSize))];
     }
+
+    /// <summary>The raw cell contents, for saving a simulated Core between runs (not a chip operation).</summary>
+    public byte[] SnapshotCells() => (byte[])_cells.Clone();
+
+    /// <summary>Puts saved cell contents back (not a chip operation; faults still apply to later reads).</summary>
+    public void RestoreCells(ReadOnlySpan<byte> cells)
+    {
+        if (cells.Length != _cells.Length)
+            throw new ArgumentException($"saved state holds {cells.Length} bytes, this flash has {_cells.Length}", nameof(cells));
+        cells.CopyTo(_cells);
+    }
 }

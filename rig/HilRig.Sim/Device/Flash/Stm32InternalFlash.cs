@@ -146,4 +146,15 @@ public sealed class Stm32InternalFlash : IFlashMedia
                 $"internal flash access 0x{address:X8}+{length} lies outside 0x{BaseAddress:X8}-0x{BaseAddress + Size - 1:X8}");
         return (int)offset;
     }
+
+    /// <summary>The raw cell contents, for saving a simulated Core between runs (not a chip operation).</summary>
+    public byte[] SnapshotCells() => (byte[])_cells.Clone();
+
+    /// <summary>Puts saved cell contents back (not a chip operation; faults still apply to later reads).</summary>
+    public void RestoreCells(ReadOnlySpan<byte> cells)
+    {
+        if (cells.Length != _cells.Length)
+            throw new ArgumentException($"saved state holds {cells.Length} bytes, this flash has {_cells.Length}", nameof(cells));
+        cells.CopyTo(_cells);
+    }
 }

@@ -1,0 +1,183 @@
+using System.CommandLine;
+using System.Globalization;
+using HilRig.Composition;
+using HilRig.Core.Dfu;
+using HilRig.Core.Slots;
+using HilRig.Core.Usb;
+
+namespace HilRig.Cli.Commands;
+
+/// <summary>
+/// `hilrig dfu list|upload|download`: dfu-util's jobs for one slot, so the seed thread's commands have equivalents:
+/// `dfu-util -d 1d50:607f -a 1 -s 0x00020000 -D image.bin` is `hilrig dfu download --slot 3 --alt 1 --address 0x00020000 image.bin`.
+/// The slot's Core is put into DFU with its MODE/RESET lines first when it is not there already.
+/// </summary>
+internal static class DfuCommand
+{
+    public static Command Build()
+    {
+        var dfu = new Command("dfu", "DFU list/upload/download on a slot, like dfu-util");
+        dfu.Subcommands.Add(BuildList());
+        dfu.Subcommands.Add(BuildTransfer(upload: true));
+        dfu.Subcommands.Add(BuildTransfer(upload: false));
+        return dfu;
+    }
+
+    private static Command BuildList()
+    {
+        var config = CommonOptions.Config();
+        var slots = new Option<string?>("--slots") { Description = "slots to put into DFU before listing (default: all)" };
+        var command = new Command("list", "put the slots' Cores into DFU and list every DFU alt setting, like dfu-util -l");
+        command.Options.Add(config);
+        command.Options.Add(slots);
+        command.SetAction((parse, ct) => WithRig(parse.GetValue(config)!, async session =>
+        {
+            var selected = session.Select(parse.GetValue(slots));
+            var found = await session.RunAsync(async () =>
+            {
+                await Task.WhenAll(selected.Select(s => Choreography.EnterDfuAsync(s, session.Usb, session.Time, ct)));
+                return await DfuSeHost.ListAsync(session.Usb, ct);
+            });
+            if (found.Count == 0)
+            {
+                Console.Error.WriteLine("hilrig: no DFU capable USB device available");
+                return ExitCodes.RigFault;
+            }
+            foreach (var d in found)
+            {
+                var slot = session.Slots.FirstOrDefault(s => s.UsbPath == d.Path);
+                Console.Out.WriteLine($"Found DFU: [{d.VidPid}] ver={d.BcdDevice:x4}, path=\"{d.Path}\", alt={d.Alt}, name=\"{d.Name}\", serial=\"{d.Serial}\"{(slot is null ? "" : $"  (slot {slot.Number})")}");
+            }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command BuildTransfer(bool upload)
+    {
+        var config = CommonOptions.Config();
+        var slot = new Option<int>("--slot") { Description = "the slot whose Core to talk to", Required = true };
+        var alt = new Option<int>("--alt", "-a") { Description = "alt setting: 0 internal flash, 1 SPI flash", DefaultValueFactory = _ => 1 };
+        var address = new Option<string>("--address", "-s") { Description = "start address, e.g. 0x00020000", Required = true };
+        var length = new Option<string?>("--length") { Description = "bytes to read (default: to the end of the memory segment)" };
+        var allowKeys = new Option<bool>("--allow-keys") { Description = "allow writing the key region 0x0000-0x1FFFF of the SPI flash" };
+        var leave = new Option<bool>("--leave") { Description = "leave DFU afterwards: the Core resets and boots its app (dfu-util's :leave)" };
+        var file = new Argument<FileInfo>("FILE") { Description = upload ? "where to write what was read" : "the binary to write" };
+        var command = new Command(upload ? "upload" : "download", upload ? "read flash into FILE (dfu-util -U)" : "write FILE to flash (dfu-util -D)");
+        command.Options.Add(config);
+        command.Options.Add(slot);
+        command.Options.Add(alt);
+        command.Options.Add(address);
+        if (upload) command.Options.Add(length);
+        else command.Options.Add(allowKeys);
+        command.Options.Add(leave);
+        command.Arguments.Add(file);
+        command.SetAction((parse, ct) =>
+        {
+            if (!TryParseNumber(parse.GetValue(address)!, "--address", out var start)) return Task.FromResult(ExitCodes.BadInput);
+            long? count = null;
+            if (upload && parse.GetValue(length) is { } lengthText)
+            {
+                if (!TryParseNumber(lengthText, "--length", out var n) || n == 0) return Task.FromResult(ExitCodes.BadInput);
+                count = n;
+            }
+            var path = parse.GetValue(file)!;
+            byte[]? data = null;
+            if (!upload)
+            {
+                if (!path.Exists)
+                {
+                    Console.Error.WriteLine($"hilrig: {path}: no such file");
+                    return Task.FromResult(ExitCodes.BadInput);
+                }
+                data = File.ReadAllBytes(path.FullName);
+                if (data.Length == 0)
+                {
+                    Console.Error.WriteLine($"hilrig: {path}: empty file, nothing to download");
+                    return Task.FromResult(ExitCodes.BadInput);
+                }
+            }
+            return WithRig(parse.GetValue(config)!, async session =>
+            {
+                var rigSlot = session.Slot(parse.GetValue(slot));
+                var altSetting = parse.GetValue(alt);
+                return await session.RunAsync(async () =>
+                {
+                    await Choreography.EnterDfuAsync(rigSlot, session.Usb, session.Time, ct);
+                    using var dfu = await DfuSeHost.OpenAsync(session.Usb, rigSlot.UsbPath, session.Time, null, ct);
+                    if (dfu.AltSettings.All(a => a.Alt != altSetting))
+                    {
+                        Console.Error.WriteLine($"hilrig: --alt {altSetting}: valid: {string.Join(", ", dfu.AltSettings.Select(a => $"{a.Alt} ({a.Name.Trim()})"))}");
+                        return ExitCodes.BadInput;
+                    }
+                    await dfu.SelectAltAsync(altSetting, ct);
+                    var started = session.Time.GetTimestamp();
+                    if (upload)
+                    {
+                        var n = (int)(count ?? SegmentRemainder(dfu, (uint)start));
+                        var bytes = await dfu.UploadAsync((uint)start, n, null, ct);
+                        FileOutput.WriteAtomically(path.FullName, bytes);
+                        Console.Error.WriteLine($"Upload done: {bytes.Length} bytes from 0x{start:X8} (slot {rigSlot.Number}, {dfu.Serial}) to {path}, device time {session.Time.GetElapsedTime(started).TotalSeconds:0.000} s");
+                    }
+                    else
+                    {
+                        await dfu.DownloadAsync((uint)start, data, new DfuDownloadOptions { AllowKeyRegion = parse.GetValue(allowKeys) }, null, ct);
+                        Console.Error.WriteLine($"Download done: {data!.Length} bytes to 0x{start:X8} (slot {rigSlot.Number}, {dfu.Serial}), device time {session.Time.GetElapsedTime(started).TotalSeconds:0.000} s");
+                    }
+                    if (parse.GetValue(leave)) await dfu.LeaveAsync(null, ct);
+                    return ExitCodes.Ok;
+                });
+            });
+        });
+        return command;
+    }
+
+    private static long SegmentRemainder(DfuSeSession dfu, uint start)
+    {
+        var segment = dfu.SelectedAlt.Layout.FindSegment(start)
+            ?? throw new DfuRequestRefusedException($"0x{start:X8} lies in no memory segment of alt {dfu.SelectedAlt.Alt} ({dfu.SelectedAlt.Name.Trim()}); give --length");
+        return segment.End - start;
+    }
+
+    private static async Task<int> WithRig(FileInfo configFile, Func<RigSession, Task<int>> action)
+    {
+        if (!ConfigLoading.TryLoad(configFile, Console.Error, out var config)) return ExitCodes.BadInput;
+        using var open = RigOpening.Open(config, RigOpening.PersistentSim(config));
+        if (open.Session is not { } session) return open.ExitCode;
+        try
+        {
+            return await action(session);
+        }
+        catch (FormatException ex)
+        {
+            Console.Error.WriteLine($"hilrig: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (DfuRequestRefusedException ex)
+        {
+            Console.Error.WriteLine($"hilrig: refused: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Exception ex) when (ex is UsbException or DfuException or ChoreographyException)
+        {
+            Console.Error.WriteLine($"hilrig: rig fault: {ex.Message}");
+            return ExitCodes.RigFault;
+        }
+    }
+
+    /// <summary>0x-prefixed hex or decimal, as dfu-util users write addresses and lengths.</summary>
+    internal static bool TryParseNumber(string text, string option, out long value)
+    {
+        var t = text.Trim();
+        var ok = t.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? long.TryParse(t[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value)
+            : long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+        if (!ok || value < 0 || value > uint.MaxValue)
+        {
+            Console.Error.WriteLine($"hilrig: {option} '{text}': valid: a number such as 0x00020000 or 131072");
+            value = 0;
+            return false;
+        }
+        return true;
+    }
+}

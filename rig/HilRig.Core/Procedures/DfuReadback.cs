@@ -1,0 +1,125 @@
+using HilRig.Core.Dfu;
+using HilRig.Core.Spark;
+
+namespace HilRig.Core.Procedures;
+
+public sealed record DfuReadbackOptions
+{
+    /// <summary>External-flash regions to test; the key region is never among the defaults.</summary>
+    public IReadOnlyList<FlashRegion> Regions { get; init; } = SparkMemoryMap.ImageRegions;
+
+    /// <summary>Each region's original content is written here before anything is erased, so a rig fault mid-test loses nothing.</summary>
+    public string? BackupDirectory { get; init; }
+
+    public bool AllowKeyRegion { get; init; }
+
+    /// <summary>The alt setting whose layout maps the SPI flash (alt 1 on a Core).</summary>
+    public int SpiAltSetting { get; init; } = 1;
+}
+
+public sealed record RegionReadback(
+    string Region,
+    string Address,
+    int Length,
+    bool Pass,
+    bool RestoreVerified,
+    string Signature,
+    BitErrorMapSummary BitErrors,
+    double DeviceTimeMs);
+
+public sealed record DfuReadbackResult(
+    Verdict Verdict,
+    string? FailureMode,
+    string Signature,
+    IReadOnlyList<RegionReadback> Regions,
+    BitErrorMapSummary BitErrors,
+    TimeSpan DeviceTime,
+    string? BackupFile);
+
+/// <summary>
+/// The screening primitive: for each region save the content, write patterns that expose stuck-at-0 cells,
+/// stuck-at-1 cells and incomplete erases, read back into a bit-error map, then restore the original and verify it.
+/// Patterns: the erased state (0xFF: a bit reading 0 is stuck at 0 or did not erase), then all zeros programmed
+/// into the erased region (a bit reading 1 is stuck at 1 or will not program).
+/// </summary>
+public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options = null)
+{
+    private readonly DfuReadbackOptions _options = options ?? new DfuReadbackOptions();
+
+    public async Task<DfuReadbackResult> RunAsync(DfuSeSession session, string deviceKey, IProgress<string>? progress = null, CancellationToken ct = default)
+    {
+        var start = time.GetTimestamp();
+        await session.SelectAltAsync(_options.SpiAltSetting, ct);
+        var all = new BitErrorMap(SparkMemoryMap.SpiSectorSize);
+        var regions = new List<RegionReadback>();
+        string? backupFile = null;
+        var download = new DfuDownloadOptions { Erase = true, AllowKeyRegion = _options.AllowKeyRegion };
+        var downloadErased = download with { Erase = false };
+
+        foreach (var region in _options.Regions)
+        {
+            var regionStart = time.GetTimestamp();
+            var map = new BitErrorMap(SparkMemoryMap.SpiSectorSize);
+            progress?.Report($"{region.Name}: saving 0x{region.Start:X6}");
+            var original = await session.UploadAsync(region.Start, region.Length, null, ct);
+            if (original.Length != region.Length)
+                throw new DfuException($"upload of {region.Name} returned {original.Length} of {region.Length} bytes");
+            backupFile = SaveBackup(deviceKey, region, original) ?? backupFile;
+
+            progress?.Report($"{region.Name}: erase check");
+            await session.EraseAsync(region.Start, region.Length, null, ct);
+            var erased = new byte[region.Length];
+            Array.Fill(erased, (byte)0xFF);
+            await CompareAsync(session, region, erased, ct, afterErase: true, map, all);
+
+            progress?.Report($"{region.Name}: zeros");
+            var zeros = new byte[region.Length];
+            await session.DownloadAsync(region.Start, zeros, downloadErased, null, ct);
+            await CompareAsync(session, region, zeros, ct, afterErase: false, map, all);
+
+            progress?.Report($"{region.Name}: restoring");
+            await session.DownloadAsync(region.Start, original, download, null, ct);
+            var restored = await session.UploadAsync(region.Start, region.Length, null, ct);
+            var restoreVerified = restored.AsSpan().SequenceEqual(original);
+            if (!restoreVerified)
+            {
+                map.Compare(region.Start, original, restored);
+                all.Compare(region.Start, original, restored);
+            }
+
+            regions.Add(new RegionReadback(
+                region.Name, $"0x{region.Start:X6}", region.Length, map.Clean && restoreVerified, restoreVerified,
+                map.Signature(), map.ToSummary(), time.GetElapsedTime(regionStart).TotalMilliseconds));
+        }
+
+        var pass = regions.All(r => r.Pass);
+        var signature = pass ? "no bit errors" : string.Join("; ", regions.Where(r => !r.Pass).Select(r => $"{r.Region}: {r.Signature}{(r.RestoreVerified ? "" : " (original content could not be restored)")}"));
+        return new DfuReadbackResult(
+            pass ? Verdict.Pass : Verdict.Fail,
+            pass ? null : FailureModes.BadExternalFlash,
+            signature,
+            regions,
+            all.ToSummary(),
+            time.GetElapsedTime(start),
+            backupFile);
+    }
+
+    private static async Task CompareAsync(DfuSeSession session, FlashRegion region, byte[] expected, CancellationToken ct, bool afterErase, BitErrorMap map, BitErrorMap all)
+    {
+        var actual = await session.UploadAsync(region.Start, region.Length, null, ct);
+        map.Compare(region.Start, expected, actual, afterErase);
+        all.Compare(region.Start, expected, actual, afterErase);
+    }
+
+    private string? SaveBackup(string deviceKey, FlashRegion region, byte[] content)
+    {
+        if (_options.BackupDirectory is null) return null;
+        Directory.CreateDirectory(_options.BackupDirectory);
+        var path = Path.Combine(_options.BackupDirectory, $"{deviceKey}-{region.Name}-0x{region.Start:X6}.bin");
+        // write-then-rename: a crash never leaves a half-written backup that looks complete
+        var temp = path + ".tmp";
+        File.WriteAllBytes(temp, content);
+        File.Move(temp, path, overwrite: true);
+        return path;
+    }
+}

@@ -1,0 +1,126 @@
+using HilRig.Core.Dfu;
+using HilRig.Core.Slots;
+using HilRig.Core.Spark;
+using HilRig.Core.Usb;
+
+namespace HilRig.Core.Procedures;
+
+/// <summary>One slot's verdict with what was seen.</summary>
+public sealed record SlotOutcome(
+    int Slot,
+    string? DeviceId,
+    string? Lot,
+    string Test,
+    Verdict Verdict,
+    string? FailureMode,
+    string Signature,
+    TimeSpan DeviceTime,
+    DateTimeOffset StartedAt,
+    DateTimeOffset EndedAt,
+    ScreeningEvidence Evidence);
+
+public sealed record ScreeningEvidence(
+    string? DfuSerial,
+    string? Step,
+    string? Error,
+    DfuReadbackResult? Readback,
+    IReadOnlyList<string> Log);
+
+/// <summary>Progress of one slot, for live displays.</summary>
+public sealed record SlotProgress(int Slot, string Step);
+
+public sealed record ScreeningOptions
+{
+    public DfuReadbackOptions Readback { get; init; } = new();
+
+    public DfuHostOptions? Dfu { get; init; }
+
+    /// <summary>Leave DFU at the end so the Core boots its (restored) app and goes out ship-ready.</summary>
+    public bool LeaveDfu { get; init; } = true;
+}
+
+/// <summary>
+/// `hilrig screen`: identify the Core, enter DFU by buttons, run the DFU readback, leave DFU.
+/// Every slot runs in parallel; a rig problem is a rig fault for that slot only.
+/// </summary>
+public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? options = null)
+{
+    public const string TestName = "dfu-readback";
+
+    private readonly ScreeningOptions _options = options ?? new ScreeningOptions();
+
+    public async Task<IReadOnlyList<SlotOutcome>> RunAsync(
+        IEnumerable<RigSlot> slots, Action<SlotOutcome>? onResult = null, IProgress<SlotProgress>? progress = null, CancellationToken ct = default)
+    {
+        var tasks = slots.Select(async slot =>
+        {
+            var outcome = await RunSlotAsync(slot, progress, ct);
+            onResult?.Invoke(outcome);
+            return outcome;
+        });
+        return await Task.WhenAll(tasks);
+    }
+
+    public async Task<SlotOutcome> RunSlotAsync(RigSlot slot, IProgress<SlotProgress>? progress = null, CancellationToken ct = default)
+    {
+        var startedAt = time.GetUtcNow();
+        var start = time.GetTimestamp();
+        var log = new List<string>();
+        string? deviceId = null;
+        string? serial = null;
+        var step = "identify";
+
+        void Step(string name)
+        {
+            step = name;
+            log.Add($"{time.GetElapsedTime(start).TotalSeconds,8:0.000} s {name}");
+            progress?.Report(new SlotProgress(slot.Number, name));
+        }
+
+        SlotOutcome Outcome(Verdict verdict, string? mode, string signature, DfuReadbackResult? readback = null, string? error = null) =>
+            new(slot.Number, deviceId, slot.Lot, TestName, verdict, mode, signature, time.GetElapsedTime(start), startedAt, time.GetUtcNow(),
+                new ScreeningEvidence(serial, step, error, readback, log));
+
+        try
+        {
+            Step("identify");
+            deviceId = await slot.Identity.ReadDeviceIdAsync(ct);
+            if (deviceId is null)
+                return Outcome(Verdict.RigFault, FailureModes.SlotEmpty, $"no Core answered in {slot}");
+
+            Step("enter DFU");
+            await Choreography.EnterDfuAsync(slot, bus, time, ct);
+
+            Step("open DFU");
+            using var session = await DfuSeHost.OpenAsync(bus, slot.UsbPath, time, _options.Dfu, ct);
+            serial = session.Serial;
+            var expected = SparkIdentity.DfuSerial(deviceId);
+            if (!string.Equals(serial, expected, StringComparison.Ordinal))
+                return Outcome(Verdict.RigFault, FailureModes.WrongDevice,
+                    $"DFU serial {serial} at {slot.UsbPath} does not belong to device {deviceId} (expected {expected}): check the slot's cabling");
+
+            Step("readback");
+            var readback = await new DfuReadback(time, _options.Readback).RunAsync(session, deviceId, null, ct);
+
+            if (_options.LeaveDfu)
+            {
+                Step("leave DFU");
+                await session.LeaveAsync(null, ct);
+            }
+            Step("done");
+            return Outcome(readback.Verdict, readback.FailureMode, readback.Signature, readback);
+        }
+        catch (UsbException ex)
+        {
+            return Outcome(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during {step}: {ex.Message}", error: ex.ToString());
+        }
+        catch (ChoreographyException ex)
+        {
+            return Outcome(Verdict.RigFault, FailureModes.NoDfu, ex.Message, error: ex.ToString());
+        }
+        catch (DfuException ex)
+        {
+            return Outcome(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during {step}: {ex.Message}", error: ex.ToString());
+        }
+    }
+}
