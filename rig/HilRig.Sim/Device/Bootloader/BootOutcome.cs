@@ -54,6 +54,19 @@ public abstract record BootOutcome
 
     public IReadOnlyList<BootAction> Actions { get; init; } = [];
 
+    /// <summary>Outcomes are equal when they are the same kind with the same actions in order (and equal fields).</summary>
+    public virtual bool Equals(BootOutcome? other) =>
+        other is not null && EqualityContract == other.EqualityContract && Actions.SequenceEqual(other.Actions);
+
+    public override int GetHashCode() => HashCode.Combine(EqualityContract, Actions.Count);
+
+    protected virtual bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Append("Actions = [").AppendJoin(", ", Actions).Append(']');
+        return true;
+    }
+
     /// <summary>The bootloader stays in DFU with flashing yellow until reset.</summary>
     public sealed record EnterDfu(DfuReason Reason) : BootOutcome;
 

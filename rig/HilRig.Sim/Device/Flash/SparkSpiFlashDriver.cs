@@ -64,7 +64,7 @@ public sealed class SparkSpiFlashDriver : IFlashMedia
         CheckRange(address, 1);
         Chip.WriteEnable();
         var busy = Chip.EraseSector(address);
-        return Finish(1 + 4, busy);
+        return Finish(1 + 4 + 2, busy);
     }
 
     /// <summary>sFLASH_WriteBuffer: byte program for an odd start and an odd trailing byte, AAI words for the even run, WRDI at the end.</summary>
