@@ -171,6 +171,7 @@ public class RigConfigLoaderTests
             "sim.bootloader", "sim.cores[0].deviceId", "sim.cores[1].flash.stuckBits", "sim.cores[2].slot", "sim.cores[2].flash",
         }));
         Assert.That(e.Errors.All(x => x.File == path && x.Line > 1 && x.Column >= 1));
+        Assert.That(e.Errors.Select(x => (x.Line, x.Column)), Is.Ordered, "errors in file order, as an editor lists them");
     }
 
     [Test]
