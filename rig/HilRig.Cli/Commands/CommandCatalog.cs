@@ -11,5 +11,6 @@ internal static class CommandCatalog
         yield return DfuCommand.Build();
         yield return ImageCommand.Build();
         yield return LotsCommand.Create(Console.Out, Console.Error);
+        yield return ReportCommand.Create();
     }
 }

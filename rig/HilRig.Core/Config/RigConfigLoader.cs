@@ -66,7 +66,7 @@ public static partial class RigConfigLoader
         var cores = ResolveCores(reader, rig);
 
         if (reader.Errors.Count > 0)
-            throw new ConfigException(reader.Errors);
+            throw new ConfigException(reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList());
 
         return new RigConfig(
             file,

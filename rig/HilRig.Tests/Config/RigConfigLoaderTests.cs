@@ -108,7 +108,7 @@ public class RigConfigLoaderTests
 
     [TestCase("bootloader: BL14", "bootloader: [BL14", "t.yaml:9:")]
     [TestCase("  seed: 7", "    seed: 7", "t.yaml:9:")]
-    [TestCase("rigId: t", "rigId: \"t", "t.yaml:2:")]
+    [TestCase("rigId: t", "rigId: \"t", "t.yaml:1:8:")]
     public void A_yaml_syntax_error_is_one_error_with_its_position(string find, string replace, string position)
     {
         var errors = ErrorsOf(Edit(find, replace));
@@ -171,6 +171,7 @@ public class RigConfigLoaderTests
             "sim.bootloader", "sim.cores[0].deviceId", "sim.cores[1].flash.stuckBits", "sim.cores[2].slot", "sim.cores[2].flash",
         }));
         Assert.That(e.Errors.All(x => x.File == path && x.Line > 1 && x.Column >= 1));
+        Assert.That(e.Errors.Select(x => (x.Line, x.Column)), Is.Ordered, "errors in file order, as an editor lists them");
     }
 
     [Test]

@@ -1,0 +1,66 @@
+namespace HilRig.Core.Results;
+
+/// <summary>
+/// The store's schema as an ordered list of steps; version N is the state after step N. Never edit a shipped
+/// step: add one. The SQL is shared by SQLite and PostgreSQL (TEXT uuids and ISO-8601 UTC times).
+/// </summary>
+internal static class Migrations
+{
+    public static readonly IReadOnlyList<string[]> Steps =
+    [
+        // 1: runs, devices, one row per attempt.
+        [
+            """
+            CREATE TABLE runs (
+                id TEXT PRIMARY KEY,
+                rig_id TEXT NOT NULL,
+                config_hash TEXT NOT NULL,
+                seed INTEGER NULL,
+                bootloader TEXT NULL,
+                kind TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                ended_at TEXT NULL,
+                status TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE devices (
+                device_id TEXT PRIMARY KEY,
+                lot TEXT NOT NULL,
+                first_seen TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE results (
+                id TEXT PRIMARY KEY,
+                run_id TEXT NOT NULL REFERENCES runs(id),
+                device_id TEXT NOT NULL,
+                slot INTEGER NOT NULL,
+                test TEXT NOT NULL,
+                cycle INTEGER NULL,
+                attempt INTEGER NOT NULL,
+                verdict TEXT NOT NULL,
+                failure_mode TEXT NULL,
+                device_time_ms BIGINT NULL,
+                started_at TEXT NOT NULL,
+                ended_at TEXT NOT NULL,
+                evidence_json TEXT NULL
+            )
+            """,
+        ],
+
+        // 2: lot traceability (date code, supplier, failure signature) and the indexes reports query by.
+        [
+            "ALTER TABLE devices ADD COLUMN date_code TEXT NULL",
+            "ALTER TABLE devices ADD COLUMN supplier TEXT NULL",
+            "ALTER TABLE results ADD COLUMN signature TEXT NULL",
+            "CREATE INDEX ix_devices_lot ON devices(lot)",
+            "CREATE INDEX ix_results_device ON results(device_id, test)",
+            "CREATE INDEX ix_results_run ON results(run_id)",
+            // An attempt, once recorded, is never replaced.
+            "CREATE UNIQUE INDEX ux_results_attempt ON results(run_id, device_id, test, COALESCE(cycle, -1), attempt)",
+        ],
+    ];
+
+    public static int Latest => Steps.Count;
+}

@@ -1,0 +1,100 @@
+namespace HilRig.Core.Results;
+
+/// <summary>How one attempt of one test on one device ended.</summary>
+public enum ResultVerdict
+{
+    Pass,
+    Fail,
+
+    /// <summary>The rig (relay, cable, hub port, sensor) failed, so the attempt says nothing about the Core.</summary>
+    RigFault,
+    Skipped,
+}
+
+public enum RunStatus
+{
+    Running,
+    Passed,
+    Failed,
+    RigFault,
+    Aborted,
+}
+
+/// <summary>What a run is, recorded when it starts.</summary>
+/// <param name="Kind">What the run does, e.g. "screen" or "soak".</param>
+public sealed record RunInfo(
+    string RigId,
+    string ConfigHash,
+    int? Seed,
+    string? Bootloader,
+    string Kind,
+    DateTimeOffset StartedAt);
+
+/// <summary>One attempt of one test on one device, as a procedure reports it.</summary>
+/// <param name="Attempt">Null: the store numbers it (previous attempts + 1). Given: must not exist yet.</param>
+/// <param name="EvidenceJson">What was seen (LED timeline, bit-error map, durations), as JSON.</param>
+public sealed record ResultRecord(
+    Guid RunId,
+    string DeviceId,
+    int Slot,
+    string Test,
+    ResultVerdict Verdict,
+    DateTimeOffset StartedAt,
+    DateTimeOffset EndedAt,
+    int? Cycle = null,
+    int? Attempt = null,
+    string? FailureMode = null,
+    string? Signature = null,
+    TimeSpan? DeviceTime = null,
+    string? EvidenceJson = null);
+
+/// <summary>A result as stored, with its id and final attempt number.</summary>
+public sealed record StoredResult(
+    Guid Id,
+    Guid RunId,
+    string DeviceId,
+    int Slot,
+    string Test,
+    int? Cycle,
+    int Attempt,
+    ResultVerdict Verdict,
+    string? FailureMode,
+    string? Signature,
+    TimeSpan? DeviceTime,
+    DateTimeOffset StartedAt,
+    DateTimeOffset EndedAt,
+    string? EvidenceJson);
+
+public sealed record StoredRun(
+    Guid Id,
+    string RigId,
+    string ConfigHash,
+    int? Seed,
+    string? Bootloader,
+    string Kind,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? EndedAt,
+    RunStatus Status);
+
+/// <summary>Failure rate of one chip lot. A unit counts as failed when the last attempt of any of its tests failed.</summary>
+public sealed record LotSummary(string Lot, int Units, int Failed)
+{
+    public double FailureRate => Units == 0 ? 0 : (double)Failed / Units;
+}
+
+public sealed class ResultsStoreException : Exception
+{
+    public ResultsStoreException()
+    {
+    }
+
+    public ResultsStoreException(string message)
+        : base(message)
+    {
+    }
+
+    public ResultsStoreException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,333 @@
+using System.Data;
+using System.Data.Common;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace HilRig.Core.Results;
+
+/// <summary>
+/// Runs, devices and one row per attempt. Every write is its own transaction, so a crash or a pulled plug loses
+/// nothing already recorded. Timestamps come from the caller's clock, never the database's, so virtual-time runs
+/// store virtual time. Connections come from a factory so the same code serves SQLite on the rig and PostgreSQL
+/// for a fleet.
+/// </summary>
+public sealed class ResultsStore
+{
+    private readonly Func<IDbConnection> _connect;
+
+    private ResultsStore(Func<IDbConnection> connect, string description)
+    {
+        _connect = connect;
+        Description = description;
+    }
+
+    /// <summary>Where the store lives, for messages.</summary>
+    public string Description { get; }
+
+    /// <summary>Opens (creating if needed, with its folder) a SQLite store and brings its schema up to date.</summary>
+    /// <param name="time">Clock for the migration record; the system clock if not given.</param>
+    /// <exception cref="ResultsStoreException">The store was written by a newer hilrig.</exception>
+    public static ResultsStore Open(string path, TimeProvider? time = null)
+    {
+        var full = Path.GetFullPath(path);
+        if (Path.GetDirectoryName(full) is { Length: > 0 } folder)
+            Directory.CreateDirectory(folder);
+        return Open(SqliteFactory(full), full, time);
+    }
+
+    /// <summary>Opens a store over any ADO.NET connection factory and brings its schema up to date.</summary>
+    public static ResultsStore Open(Func<IDbConnection> connect, string description, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(connect);
+        var store = new ResultsStore(connect, description);
+        store.Migrate(Migrations.Latest, time ?? TimeProvider.System);
+        return store;
+    }
+
+    internal static Func<IDbConnection> SqliteFactory(string path)
+    {
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            ForeignKeys = true,
+            // Pooled connections keep the file open after use; the rig opens few enough that pooling buys nothing.
+            Pooling = false,
+        }.ToString();
+        return () => new SqliteConnection(connectionString);
+    }
+
+    public int SchemaVersion
+    {
+        get
+        {
+            using var db = OpenConnection();
+            return CurrentVersion(db, null);
+        }
+    }
+
+    /// <summary>Applies the steps after the store's version up to <paramref name="target"/>, all in one transaction.</summary>
+    internal void Migrate(int target, TimeProvider time)
+    {
+        using var db = OpenConnection();
+        using var tx = db.BeginTransaction();
+        db.Execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)", transaction: tx);
+        var current = CurrentVersion(db, tx);
+        if (current > Migrations.Latest)
+            throw new ResultsStoreException(
+                $"results store {Description} has schema version {current}, newer than this hilrig understands ({Migrations.Latest}); update hilrig or use another store");
+        for (var version = current + 1; version <= target; version++)
+        {
+            foreach (var statement in Migrations.Steps[version - 1])
+                db.Execute(statement, transaction: tx);
+            db.Execute("INSERT INTO schema_version (version, applied_at) VALUES (@version, @at)",
+                new { version, at = StoreText.Time(time.GetUtcNow()) }, tx);
+        }
+        tx.Commit();
+    }
+
+    private static int CurrentVersion(IDbConnection db, IDbTransaction? tx) =>
+        db.ExecuteScalar<int?>("SELECT MAX(version) FROM schema_version", transaction: tx) ?? 0;
+
+    public Guid StartRun(RunInfo run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var id = NewId(run.StartedAt);
+        Write((db, tx) => db.Execute(
+            """
+            INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status)
+            VALUES (@id, @rigId, @configHash, @seed, @bootloader, @kind, @startedAt, NULL, @status)
+            """,
+            new
+            {
+                id = StoreText.Id(id), rigId = run.RigId, configHash = run.ConfigHash, seed = run.Seed,
+                bootloader = run.Bootloader, kind = run.Kind, startedAt = StoreText.Time(run.StartedAt),
+                status = StoreText.Status(RunStatus.Running),
+            }, tx));
+        return id;
+    }
+
+    public void FinishRun(Guid runId, RunStatus status, DateTimeOffset endedAt)
+    {
+        var changed = 0;
+        Write((db, tx) => changed = db.Execute(
+            "UPDATE runs SET status = @status, ended_at = @endedAt WHERE id = @id",
+            new { id = StoreText.Id(runId), status = StoreText.Status(status), endedAt = StoreText.Time(endedAt) }, tx));
+        if (changed == 0)
+            throw new ResultsStoreException($"no run {runId} in results store {Description}");
+    }
+
+    public StoredRun? GetRun(Guid runId)
+    {
+        using var db = OpenConnection();
+        var row = db.QuerySingleOrDefault<RunRow>(
+            """
+            SELECT id AS Id, rig_id AS RigId, config_hash AS ConfigHash, seed AS Seed, bootloader AS Bootloader,
+                   kind AS Kind, started_at AS StartedAt, ended_at AS EndedAt, status AS Status
+            FROM runs WHERE id = @id
+            """,
+            new { id = StoreText.Id(runId) });
+        return row?.ToRun();
+    }
+
+    /// <summary>Records a device and its chip lot; a known device keeps its first-seen time, other fields are updated.</summary>
+    public void UpsertDevice(string deviceId, string lot, DateTimeOffset seenAt, string? dateCode = null, string? supplier = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(deviceId);
+        ArgumentException.ThrowIfNullOrEmpty(lot);
+        Write((db, tx) => db.Execute(
+            """
+            INSERT INTO devices (device_id, lot, date_code, supplier, first_seen)
+            VALUES (@deviceId, @lot, @dateCode, @supplier, @seenAt)
+            ON CONFLICT (device_id) DO UPDATE SET
+                lot = excluded.lot,
+                date_code = COALESCE(excluded.date_code, devices.date_code),
+                supplier = COALESCE(excluded.supplier, devices.supplier)
+            """,
+            new { deviceId = deviceId.ToLowerInvariant(), lot, dateCode, supplier, seenAt = StoreText.Time(seenAt) }, tx));
+    }
+
+    /// <summary>
+    /// Stores one attempt in its own transaction. Without an attempt number it gets the next one for that device,
+    /// test and cycle in the run; a given number that is already recorded is refused, never overwritten.
+    /// </summary>
+    /// <returns>The stored row, with its id and attempt number.</returns>
+    public StoredResult RecordResult(ResultRecord result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentException.ThrowIfNullOrEmpty(result.DeviceId);
+        ArgumentException.ThrowIfNullOrEmpty(result.Test);
+        if (result.Attempt is < 1)
+            throw new ArgumentOutOfRangeException(nameof(result), result.Attempt, "attempt numbers start at 1");
+        var id = NewId(result.StartedAt);
+        var deviceId = result.DeviceId.ToLowerInvariant();
+        var attempt = 0;
+        Write((db, tx) =>
+        {
+            // Separate statements for a null cycle: PostgreSQL cannot type an untyped "@cycle IS NULL".
+            var sameCycle = result.Cycle is null ? "cycle IS NULL" : "cycle = @cycle";
+            var key = new { runId = StoreText.Id(result.RunId), deviceId, test = result.Test, cycle = result.Cycle, attempt = result.Attempt };
+            if (result.Attempt is { } given)
+            {
+                var taken = db.ExecuteScalar<long>(
+                    $"SELECT COUNT(*) FROM results WHERE run_id = @runId AND device_id = @deviceId AND test = @test AND {sameCycle} AND attempt = @attempt",
+                    key, tx);
+                if (taken > 0)
+                    throw new ResultsStoreException(
+                        $"attempt {given} of test '{result.Test}' on device {deviceId} in run {result.RunId} is already recorded; attempts are never overwritten");
+                attempt = given;
+            }
+            else
+            {
+                attempt = 1 + db.ExecuteScalar<int>(
+                    $"SELECT COALESCE(MAX(attempt), 0) FROM results WHERE run_id = @runId AND device_id = @deviceId AND test = @test AND {sameCycle}",
+                    key, tx);
+            }
+            db.Execute(
+                """
+                INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
+                                     device_time_ms, started_at, ended_at, evidence_json)
+                VALUES (@id, @runId, @deviceId, @slot, @test, @cycle, @attempt, @verdict, @failureMode, @signature,
+                        @deviceTimeMs, @startedAt, @endedAt, @evidenceJson)
+                """,
+                new
+                {
+                    id = StoreText.Id(id), runId = StoreText.Id(result.RunId), deviceId, slot = result.Slot, test = result.Test,
+                    cycle = result.Cycle, attempt, verdict = StoreText.Verdict(result.Verdict), failureMode = result.FailureMode,
+                    signature = result.Signature, deviceTimeMs = (long?)result.DeviceTime?.TotalMilliseconds,
+                    startedAt = StoreText.Time(result.StartedAt), endedAt = StoreText.Time(result.EndedAt), evidenceJson = result.EvidenceJson,
+                },
+                tx);
+        });
+        return new StoredResult(id, result.RunId, deviceId, result.Slot, result.Test, result.Cycle, attempt, result.Verdict,
+            result.FailureMode, result.Signature,
+            result.DeviceTime is { } t ? TimeSpan.FromMilliseconds((long)t.TotalMilliseconds) : null,
+            result.StartedAt, result.EndedAt, result.EvidenceJson);
+    }
+
+    /// <summary>Results in the order they happened, optionally for one run and/or one device.</summary>
+    public IReadOnlyList<StoredResult> GetResults(Guid? runId = null, string? deviceId = null)
+    {
+        var where = new List<string>();
+        if (runId is not null)
+            where.Add("run_id = @runId");
+        if (deviceId is not null)
+            where.Add("device_id = @deviceId");
+        using var db = OpenConnection();
+        return db.Query<ResultRow>(
+            $"""
+            SELECT id AS Id, run_id AS RunId, device_id AS DeviceId, slot AS Slot, test AS Test, cycle AS Cycle,
+                   attempt AS Attempt, verdict AS Verdict, failure_mode AS FailureMode, signature AS Signature,
+                   device_time_ms AS DeviceTimeMs, started_at AS StartedAt, ended_at AS EndedAt, evidence_json AS EvidenceJson
+            FROM results
+            {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")}
+            ORDER BY started_at, attempt
+            """,
+            new { runId = runId is { } r ? StoreText.Id(r) : null, deviceId = deviceId?.ToLowerInvariant() })
+            .Select(row => row.ToResult())
+            .ToList();
+    }
+
+    /// <summary>
+    /// Per chip lot: units tested, units failed, failure rate. A unit's verdict per test (and soak cycle) is its
+    /// latest attempt, so a Core that failed, was retested and passed is not failed; a unit fails if any of those
+    /// latest verdicts is a fail. Devices never registered with a lot count under "(unknown)".
+    /// </summary>
+    public IReadOnlyList<LotSummary> LotSummary()
+    {
+        using var db = OpenConnection();
+        return db.Query<LotRow>(
+            """
+            WITH latest AS (
+                SELECT device_id, verdict,
+                       ROW_NUMBER() OVER (PARTITION BY device_id, test, cycle ORDER BY started_at DESC, attempt DESC) AS rn
+                FROM results
+            ),
+            units AS (
+                SELECT device_id, MAX(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                FROM latest WHERE rn = 1 GROUP BY device_id
+            )
+            SELECT COALESCE(d.lot, '(unknown)') AS Lot, COUNT(*) AS Units, SUM(u.failed) AS Failed
+            FROM units u LEFT JOIN devices d ON d.device_id = u.device_id
+            GROUP BY COALESCE(d.lot, '(unknown)')
+            ORDER BY Lot
+            """)
+            .Select(row => new LotSummary(row.Lot, (int)row.Units, (int)row.Failed))
+            .ToList();
+    }
+
+    // Row ids must stay unique when many rigs' stores merge into the fleet database, so they are not drawn from the
+    // simulation seed; version 7 keeps them in time order, which keeps inserts at the end of the index.
+    private static Guid NewId(DateTimeOffset at) => Guid.CreateVersion7(at);
+
+    private IDbConnection OpenConnection()
+    {
+        var db = _connect();
+        try
+        {
+            db.Open();
+        }
+        catch (DbException e)
+        {
+            db.Dispose();
+            throw new ResultsStoreException($"cannot open results store {Description}: {e.Message}", e);
+        }
+        return db;
+    }
+
+    private void Write(Action<IDbConnection, IDbTransaction> work)
+    {
+        using var db = OpenConnection();
+        using var tx = db.BeginTransaction();
+        work(db, tx);
+        tx.Commit();
+    }
+
+    // Dapper row shapes: SQLite hands back 64-bit integers and TEXT, converted to the public records here.
+    private sealed class RunRow
+    {
+        public string Id { get; set; } = "";
+        public string RigId { get; set; } = "";
+        public string ConfigHash { get; set; } = "";
+        public long? Seed { get; set; }
+        public string? Bootloader { get; set; }
+        public string Kind { get; set; } = "";
+        public string StartedAt { get; set; } = "";
+        public string? EndedAt { get; set; }
+        public string Status { get; set; } = "";
+
+        public StoredRun ToRun() => new(
+            Guid.Parse(Id), RigId, ConfigHash, (int?)Seed, Bootloader, Kind, StoreText.ParseTime(StartedAt),
+            EndedAt is null ? null : StoreText.ParseTime(EndedAt), StoreText.ParseStatus(Status));
+    }
+
+    private sealed class ResultRow
+    {
+        public string Id { get; set; } = "";
+        public string RunId { get; set; } = "";
+        public string DeviceId { get; set; } = "";
+        public long Slot { get; set; }
+        public string Test { get; set; } = "";
+        public long? Cycle { get; set; }
+        public long Attempt { get; set; }
+        public string Verdict { get; set; } = "";
+        public string? FailureMode { get; set; }
+        public string? Signature { get; set; }
+        public long? DeviceTimeMs { get; set; }
+        public string StartedAt { get; set; } = "";
+        public string EndedAt { get; set; } = "";
+        public string? EvidenceJson { get; set; }
+
+        public StoredResult ToResult() => new(
+            Guid.Parse(Id), Guid.Parse(RunId), DeviceId, (int)Slot, Test, (int?)Cycle, (int)Attempt,
+            StoreText.ParseVerdict(Verdict), FailureMode, Signature,
+            DeviceTimeMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+            StoreText.ParseTime(StartedAt), StoreText.ParseTime(EndedAt), EvidenceJson);
+    }
+
+    private sealed class LotRow
+    {
+        public string Lot { get; set; } = "";
+        public long Units { get; set; }
+        public long Failed { get; set; }
+    }
+}
