@@ -147,17 +147,21 @@ public sealed class LedClassifier
             if (p.Trusted && a.Trusted && z.Trusted && a.Color == z.Color && p.Color != a.Color) p.Color = a.Color;
         }
 
-        // brightness relative to the brightest trusted sample of the same colour nearby
+        // brightness relative to the brightest trusted samples of the same colour nearby
+        var window = new List<double>();
         for (var i = 0; i < points.Count; i++)
         {
             var p = points[i];
             if (p.Color == LedColor.Off) continue;
             if (p.Saturated) { p.Fraction = 1; continue; }
-            var peak = 0.0;
+            window.Clear();
             for (var j = i; j >= 0 && p.Time - points[j].Time <= PeakWindow; j--)
-                if (points[j].Trusted && points[j].Color == p.Color) peak = Math.Max(peak, points[j].Level);
+                if (points[j].Trusted && points[j].Color == p.Color) window.Add(points[j].Level);
             for (var j = i + 1; j < points.Count && points[j].Time - p.Time <= PeakWindow; j++)
-                if (points[j].Trusted && points[j].Color == p.Color) peak = Math.Max(peak, points[j].Level);
+                if (points[j].Trusted && points[j].Color == p.Color) window.Add(points[j].Level);
+            // 90th percentile: the top of the pattern without the luck of one noisy reading
+            window.Sort();
+            var peak = window.Count == 0 ? 0 : window[(int)(0.9 * (window.Count - 1))];
             p.Fraction = peak > 0 ? Math.Min(1, p.Level / peak) : 0;
         }
 
@@ -217,7 +221,7 @@ public sealed class LedClassifier
     /// <summary>Consecutive intermediate-brightness samples through an edge: a ramp, not a step.</summary>
     private static int RampLength(List<Point> points, int edge, int direction)
     {
-        static bool Intermediate(Point p) => !p.Saturated && p.Fraction is > 0.1 and < 0.9;
+        static bool Intermediate(Point p) => !p.Saturated && p.Fraction is > 0.12 and < 0.8;
         var count = 0;
         for (var j = edge; j >= 0 && j < points.Count && Intermediate(points[j]); j -= direction) count++;
         for (var j = edge + direction; j >= 0 && j < points.Count && Intermediate(points[j]); j += direction) count++;
@@ -312,7 +316,7 @@ public sealed class LedClassifier
         }
         if (codes.Count > 0) code = codes.GroupBy(c => c).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
         var start = pulses[first].Rise;
-        var end = Min(limit, pulses[last].Fall + TimeSpan.FromMilliseconds(1100));
+        var end = Min(limit, pulses[last].Fall + TimeSpan.FromMilliseconds(300));
         var confidence = ColourAgreement(points, start, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
         segments.Add(new LedSegment(start, end, new LedState(LedColor.Red, LedPattern.Sos, SosCode: code), confidence));
         return true;
@@ -362,14 +366,14 @@ public sealed class LedClassifier
     private static TimeSpan RampStart(List<Point> points, int first)
     {
         var j = first;
-        while (j > 0 && points[j - 1].Color == points[first].Color && points[j - 1].Level < points[j].Level * 1.05 && points[j - 1].Level > points[j - 1].Floor) j--;
+        while (j > 0 && points[j - 1].Color == points[first].Color && points[j - 1].Level > points[j - 1].Floor) j--;
         return j > 0 ? points[j - 1].Time : points[j].Time - Window(points[j]);
     }
 
     private static TimeSpan RampEnd(List<Point> points, int last)
     {
         var j = last;
-        while (j + 1 < points.Count && points[j + 1].Color == points[last].Color && points[j + 1].Level < points[j].Level * 1.05 + points[j].Floor && points[j + 1].Level > points[j + 1].Floor) j++;
+        while (j + 1 < points.Count && points[j + 1].Color == points[last].Color && points[j + 1].Level > points[j + 1].Floor) j++;
         return points[j].Time;
     }
 

@@ -182,26 +182,20 @@ public sealed class LedSampler
     {
         var start = _time.GetTimestamp();
         long round = 0;
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            await SampleRoundAsync(cancellationToken);
-            round++;
-            var due = TimeSpan.FromTicks(Options.Cadence.Ticks * round) - _time.GetElapsedTime(start);
-            if (due > TimeSpan.Zero)
+            while (!cancellationToken.IsCancellationRequested)
             {
-                try
-                {
-                    await Task.Delay(due, _time, cancellationToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
+                await SampleRoundAsync(cancellationToken);
+                round++;
+                var due = TimeSpan.FromTicks(Options.Cadence.Ticks * round) - _time.GetElapsedTime(start);
+                if (due > TimeSpan.Zero) await Task.Delay(due, _time, cancellationToken);
+                else Overruns++;
             }
-            else
-            {
-                Overruns++;
-            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // stopping is the normal end of sampling
         }
     }
 
