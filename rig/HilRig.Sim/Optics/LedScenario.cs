@@ -20,12 +20,12 @@ public sealed record LedScenarioResult(
 
 /// <summary>
 /// Runs labelled LED scripts through the whole observation path on a fresh simulated rig: LED emitters, TCS34725
-/// and TCA9548A models on a simulated bus, the Core drivers, the sampler (calibrated per slot, dark then solid
-/// white) and the classifier. The truth is the scripts themselves, on the sampler's time base.
+/// and TCA9548A models on a simulated bus, the Core drivers, the sampler (calibrated per slot: dark, then
+/// optionally solid white to choose the gain) and the classifier. The truth is the scripts themselves, on the sampler's time base.
 /// </summary>
 public static class LedScenario
 {
-    public static LedScenarioResult Run(IReadOnlyList<IReadOnlyList<LedStep>> scripts, OpticsSettings optics, int seed, LedSamplerOptions? options = null)
+    public static LedScenarioResult Run(IReadOnlyList<IReadOnlyList<LedStep>> scripts, OpticsSettings optics, int seed, LedSamplerOptions? options = null, bool calibrateWithWhite = true)
     {
         using var sim = new SimScheduler();
         return sim.Run(async () =>
@@ -37,11 +37,13 @@ public static class LedScenario
             for (var slot = 0; slot < scripts.Count; slot++)
             {
                 var emitter = rig.Emitters[slot];
-                calibrations.Add(await sampler.CalibrateAsync(slot, _ =>
-                {
-                    emitter.Show(LedProgram.Solid(SparkColors.White));
-                    return Task.CompletedTask;
-                }));
+                calibrations.Add(await sampler.CalibrateAsync(slot, calibrateWithWhite
+                    ? _ =>
+                    {
+                        emitter.Show(LedProgram.Solid(SparkColors.White));
+                        return Task.CompletedTask;
+                    }
+                    : null));
                 emitter.Show(LedProgram.Off);
             }
             var busBefore = rig.Bus.BusTime;
