@@ -119,8 +119,60 @@ public sealed class LedClassifier
             points.Add(p);
         }
 
-        // colour for untrusted lit samples: nearest trusted neighbour in time
-        var lastTrusted = -1;
+        DominantColours(points);
+        InheritColours(points);
+        ComputeFractions(points);
+        // a partly lit window mixes the LED with ambient and the neighbours' light: its colour is not evidence
+        foreach (var p in points)
+            if (p.Trusted && p.Fraction < OnEnter) p.Trusted = false;
+        InheritColours(points);
+        ComputeFractions(points);
+
+        var on = false;
+        LedColor onColor = LedColor.Off;
+        foreach (var p in points)
+        {
+            var lit = p.Color != LedColor.Off && (on && p.Color == onColor ? p.Fraction >= OnStay : p.Fraction >= OnEnter);
+            p.On = lit;
+            on = lit;
+            onColor = p.Color;
+        }
+        return points;
+    }
+
+    private static bool Lit(Point p) => p.Saturated || p.Level > p.Floor;
+
+    /// <summary>
+    /// Within one unbroken lit stretch, a colour seen only at under 30 % of the stretch's brightest level is a mix
+    /// of a dim LED with crosstalk, not a state: such samples give up their colour.
+    /// </summary>
+    private static void DominantColours(List<Point> points)
+    {
+        var i = 0;
+        while (i < points.Count)
+        {
+            if (!Lit(points[i])) { i++; continue; }
+            var first = i;
+            while (i + 1 < points.Count && Lit(points[i + 1])) i++;
+            var last = i;
+            i++;
+            var top = new Dictionary<LedColor, double>();
+            var max = 0.0;
+            for (var k = first; k <= last; k++)
+            {
+                var p = points[k];
+                if (!p.Trusted) continue;
+                top[p.Color] = Math.Max(top.GetValueOrDefault(p.Color), p.Level);
+                max = Math.Max(max, p.Level);
+            }
+            for (var k = first; k <= last; k++)
+                if (points[k].Trusted && top[points[k].Color] < 0.3 * max) points[k].Trusted = false;
+        }
+    }
+
+    /// <summary>Untrusted lit samples take the colour of the nearest trusted sample; unlit ones are off.</summary>
+    private static void InheritColours(List<Point> points)
+    {
         var nextTrusted = new int[points.Count];
         var next = -1;
         for (var i = points.Count - 1; i >= 0; i--)
@@ -128,11 +180,12 @@ public sealed class LedClassifier
             if (points[i].Trusted) next = i;
             nextTrusted[i] = next;
         }
+        var lastTrusted = -1;
         for (var i = 0; i < points.Count; i++)
         {
             var p = points[i];
             if (p.Trusted) { lastTrusted = i; continue; }
-            if (!p.Saturated && p.Level <= p.Floor) { p.Color = LedColor.Off; continue; }
+            if (!Lit(p)) { p.Color = LedColor.Off; continue; }
             var n = nextTrusted[i];
             var pick = lastTrusted < 0 ? n
                 : n < 0 ? lastTrusted
@@ -146,12 +199,16 @@ public sealed class LedClassifier
             var (a, p, z) = (points[i - 1], points[i], points[i + 1]);
             if (p.Trusted && a.Trusted && z.Trusted && a.Color == z.Color && p.Color != a.Color) p.Color = a.Color;
         }
+    }
 
-        // brightness relative to the brightest trusted samples of the same colour nearby
+    /// <summary>Brightness relative to the brightest trusted samples of the same colour nearby.</summary>
+    private static void ComputeFractions(List<Point> points)
+    {
         var window = new List<double>();
         for (var i = 0; i < points.Count; i++)
         {
             var p = points[i];
+            p.Fraction = 0;
             if (p.Color == LedColor.Off) continue;
             if (p.Saturated) { p.Fraction = 1; continue; }
             window.Clear();
@@ -164,17 +221,6 @@ public sealed class LedClassifier
             var peak = window.Count == 0 ? 0 : window[(int)(0.9 * (window.Count - 1))];
             p.Fraction = peak > 0 ? Math.Min(1, p.Level / peak) : 0;
         }
-
-        var on = false;
-        LedColor onColor = LedColor.Off;
-        foreach (var p in points)
-        {
-            var lit = p.Color != LedColor.Off && (on && p.Color == onColor ? p.Fraction >= OnStay : p.Fraction >= OnEnter);
-            p.On = lit;
-            on = lit;
-            onColor = p.Color;
-        }
-        return points;
     }
 
     private static List<Pulse> FindPulses(List<Point> points)
@@ -314,7 +360,8 @@ public sealed class LedClassifier
             var complete = m <= last || limit - pulses[m - 1].Fall > TimeSpan.FromMilliseconds(700);
             if (c > 0 && complete) codes.Add(c);
         }
-        if (codes.Count > 0) code = codes.GroupBy(c => c).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
+        // a round cut short by a reset shows fewer blinks, so ties go to the larger count
+        if (codes.Count > 0) code = codes.GroupBy(c => c).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).First().Key;
         var start = pulses[first].Rise;
         var end = Min(limit, pulses[last].Fall + TimeSpan.FromMilliseconds(300));
         var confidence = ColourAgreement(points, start, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
