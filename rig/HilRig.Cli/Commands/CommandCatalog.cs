@@ -12,5 +12,7 @@ internal static class CommandCatalog
         yield return ImageCommand.Build();
         yield return LotsCommand.Create(Console.Out, Console.Error);
         yield return ReportCommand.Create();
+        yield return LedCommand.Create();
+        yield return BenchCommand.Create();
     }
 }

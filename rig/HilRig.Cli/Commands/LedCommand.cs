@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using HilRig.Core.Led;
+
+namespace HilRig.Cli.Commands;
+
+/// <summary><c>hilrig led ...</c>: LED observation. <c>watch</c> and <c>record</c> need the composed rig and are added there.</summary>
+internal static class LedCommand
+{
+    public static Command Create()
+    {
+        var led = new Command("led", "Watch, record and classify a slot's LED");
+        led.Subcommands.Add(Classify());
+        return led;
+    }
+
+    private static Command Classify()
+    {
+        var file = new Argument<string>("trace") { Description = "Trace CSV (time_ms,r,g,b,c,gain,integration_ms) as written by 'hilrig led record'" };
+        var format = new Option<string>("--format") { Description = "Output: table or json", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json");
+        var command = new Command("classify", "Classify a recorded colour-sensor trace into LED state segments");
+        command.Arguments.Add(file);
+        command.Options.Add(format);
+        command.SetAction((ParseResult pr, CancellationToken ct) =>
+        {
+            var path = pr.GetValue(file)!;
+            LedTrace trace;
+            try
+            {
+                trace = TraceCsv.Read(path);
+            }
+            catch (TraceFormatException ex)
+            {
+                Console.Error.WriteLine($"hilrig: {ex.Message}");
+                return Task.FromResult(ExitCodes.BadInput);
+            }
+            catch (IOException ex)
+            {
+                Console.Error.WriteLine($"hilrig: {path}: cannot read trace: {ex.Message}");
+                return Task.FromResult(ExitCodes.BadInput);
+            }
+            var timeline = LedClassifier.Classify(trace);
+            Console.Out.WriteLine(pr.GetValue(format) == "json" ? ToJson(timeline) : LedClassifier.FormatTable(timeline));
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return command;
+    }
+
+    internal static string ToJson(LedTimeline timeline)
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("timeline", timeline.ToString());
+            json.WriteStartArray("segments");
+            foreach (var s in timeline.Segments)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("start_s", Math.Round(s.Start.TotalSeconds, 3));
+                json.WriteNumber("end_s", Math.Round(s.End.TotalSeconds, 3));
+                json.WriteString("state", s.State.ToString());
+                json.WriteString("color", s.State.Color.ToString().ToLowerInvariant());
+                json.WriteString("pattern", s.State.Pattern.ToString().ToLowerInvariant());
+                if (s.State.Period is { } period) json.WriteNumber("period_ms", Math.Round(period.TotalMilliseconds));
+                else json.WriteNull("period_ms");
+                if (s.State.SosCode is { } code) json.WriteNumber("sos_code", code);
+                else json.WriteNull("sos_code");
+                json.WriteNumber("confidence", Math.Round(s.Confidence, 2));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+}

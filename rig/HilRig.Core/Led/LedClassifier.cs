@@ -1,0 +1,555 @@
+using System.Globalization;
+
+namespace HilRig.Core.Led;
+
+/// <summary>
+/// Turns raw colour-sensor samples into a timeline of LED states.
+/// <para>Per sample: counts are normalised to counts per ms at 1x gain and the dark level is subtracted. A sample is
+/// lit when its clear level is above the noise floor (6 sigma of shot noise on the dark level); its colour is the
+/// nearest reference chromaticity r/(r+g+b), g/(..), b/(..) (see <see cref="References"/>) and is trusted only
+/// when the level is at least 3x the floor; dimmer samples take the colour of the nearest trusted sample.
+/// Brightness is judged relative to the brightest trusted sample of the same colour within +-2.2 s, so a dim red
+/// next to a bright white still counts as on.</para>
+/// <para>On/off uses hysteresis (on at 50 %, off below 30 %). Each on-run is a pulse with edge times interpolated
+/// from the partial windows; a pulse whose rise or fall spans 4 or more intermediate samples is smooth.
+/// Smooth pulses make breathing (or the start-up white fade: sharp rise, smooth fall, alone); sharp pulses longer
+/// than 700 ms are solid; trains of shorter sharp pulses (gaps under 1.3 s) are SOS when red with the
+/// short-long-short signature (the code is the count of the following blinks), else flashing with the median
+/// toggle time (fast flashing at 75 ms or less). Dark gaps of 300 ms or more become "off". Adjacent segments
+/// in the same state merge.</para>
+/// </summary>
+public sealed class LedClassifier
+{
+    public static readonly TimeSpan SolidMin = TimeSpan.FromMilliseconds(700);
+    public static readonly TimeSpan TrainGapMax = TimeSpan.FromMilliseconds(1300);
+    public static readonly TimeSpan OffMin = TimeSpan.FromMilliseconds(300);
+    public static readonly TimeSpan FastToggleMax = TimeSpan.FromMilliseconds(75);
+    private static readonly TimeSpan PeakWindow = TimeSpan.FromMilliseconds(2200);
+    private const double OnEnter = 0.5;
+    private const double OnStay = 0.3;
+    private const int SmoothRampSamples = 4;
+
+    /// <summary>
+    /// TCS34725 channel response (R, G, B) to the Core's red, green and blue dies at equal power: the expected
+    /// chromaticity of each colour is the duty-weighted sum, normalised. Orange is 0xFF6000 (green at 96/255).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<LedColor, (double R, double G, double B)> References = BuildReferences();
+
+    private readonly SlotCalibration _calibration;
+
+    public LedClassifier(SlotCalibration? calibration = null)
+    {
+        _calibration = calibration ?? SlotCalibration.None;
+    }
+
+    /// <summary>Classifies a trace; with no calibration the dark level is estimated from the trace's darkest samples.</summary>
+    public static LedTimeline Classify(LedTrace trace) =>
+        new LedClassifier(trace.Calibration ?? EstimateDark(trace.Samples)).Classify(trace.Samples);
+
+    public LedTimeline Classify(IReadOnlyList<LedSample> samples)
+    {
+        if (samples.Count == 0) return LedTimeline.Empty;
+        var points = Prepare(samples);
+        var pulses = FindPulses(points);
+        var segments = BuildSegments(points, pulses);
+        return new LedTimeline(Merge(FillOff(points, segments)));
+    }
+
+    /// <summary>Dark level from the darkest 5 % of a trace, or zero when the trace is never dark.</summary>
+    public static SlotCalibration EstimateDark(IReadOnlyList<LedSample> samples)
+    {
+        if (samples.Count < 10) return SlotCalibration.None;
+        var normalised = samples.Where(s => !s.Saturated)
+            .Select(s => (s, k: 1.0 / (s.Gain * s.IntegrationMs)))
+            .Select(p => (r: p.s.R * p.k, g: p.s.G * p.k, b: p.s.B * p.k, c: p.s.C * p.k))
+            .OrderBy(v => v.c).ToList();
+        if (normalised.Count < 10) return SlotCalibration.None;
+        var dark = normalised.Take(Math.Max(3, normalised.Count / 20)).ToList();
+        var top = normalised[(int)(normalised.Count * 0.95)].c;
+        var darkC = dark.Average(v => v.c);
+        if (darkC > 0.3 * top) return SlotCalibration.None;
+        return new SlotCalibration(-1, dark.Average(v => v.r), dark.Average(v => v.g), dark.Average(v => v.b), darkC, 0, 1, 0);
+    }
+
+    private sealed class Point
+    {
+        public TimeSpan Time;
+        public double IntegrationMs;
+        public double Level;
+        public double Floor;
+        public bool Saturated;
+        public bool Trusted;
+        public LedColor Color;
+        public double Fraction;
+        public bool On;
+    }
+
+    private sealed record Pulse(int First, int Last, LedColor Color, TimeSpan Rise, TimeSpan Fall, bool SmoothRise, bool SmoothFall)
+    {
+        public TimeSpan Duration => Fall - Rise;
+
+        public bool Smooth => SmoothRise || SmoothFall;
+    }
+
+    private List<Point> Prepare(IReadOnlyList<LedSample> samples)
+    {
+        var points = new List<Point>(samples.Count);
+        foreach (var s in samples)
+        {
+            var k = 1.0 / (s.Gain * s.IntegrationMs);
+            var r = Math.Max(0, s.R * k - _calibration.DarkR);
+            var g = Math.Max(0, s.G * k - _calibration.DarkG);
+            var b = Math.Max(0, s.B * k - _calibration.DarkB);
+            var c = Math.Max(0, s.C * k - _calibration.DarkC);
+            var darkCounts = _calibration.DarkC * s.Gain * s.IntegrationMs;
+            var floor = 6 * Math.Sqrt(darkCounts + 16) * k;
+            var p = new Point
+            {
+                Time = s.Time,
+                IntegrationMs = s.IntegrationMs,
+                Level = s.Saturated ? double.PositiveInfinity : c,
+                Floor = floor,
+                Saturated = s.Saturated,
+            };
+            if (!s.Saturated && c > 3 * floor && r + g + b > 0)
+            {
+                p.Trusted = true;
+                p.Color = Nearest(r, g, b);
+            }
+            points.Add(p);
+        }
+
+        DominantColours(points);
+        InheritColours(points);
+        ComputeFractions(points);
+        // a partly lit window mixes the LED with ambient and the neighbours' light: its colour is not evidence
+        foreach (var p in points)
+            if (p.Trusted && p.Fraction < OnEnter) p.Trusted = false;
+        InheritColours(points);
+        ComputeFractions(points);
+
+        var on = false;
+        LedColor onColor = LedColor.Off;
+        foreach (var p in points)
+        {
+            var lit = p.Color != LedColor.Off && (on && p.Color == onColor ? p.Fraction >= OnStay : p.Fraction >= OnEnter);
+            p.On = lit;
+            on = lit;
+            onColor = p.Color;
+        }
+        return points;
+    }
+
+    private static bool Lit(Point p) => p.Saturated || p.Level > p.Floor;
+
+    /// <summary>
+    /// Within one unbroken lit stretch, a colour seen only at under 30 % of the stretch's brightest level is a mix
+    /// of a dim LED with crosstalk, not a state: such samples give up their colour.
+    /// </summary>
+    private static void DominantColours(List<Point> points)
+    {
+        var i = 0;
+        while (i < points.Count)
+        {
+            if (!Lit(points[i])) { i++; continue; }
+            var first = i;
+            while (i + 1 < points.Count && Lit(points[i + 1])) i++;
+            var last = i;
+            i++;
+            var top = new Dictionary<LedColor, double>();
+            var max = 0.0;
+            for (var k = first; k <= last; k++)
+            {
+                var p = points[k];
+                if (!p.Trusted) continue;
+                top[p.Color] = Math.Max(top.GetValueOrDefault(p.Color), p.Level);
+                max = Math.Max(max, p.Level);
+            }
+            for (var k = first; k <= last; k++)
+                if (points[k].Trusted && top[points[k].Color] < 0.3 * max) points[k].Trusted = false;
+        }
+    }
+
+    /// <summary>Untrusted lit samples take the colour of the nearest trusted sample; unlit ones are off.</summary>
+    private static void InheritColours(List<Point> points)
+    {
+        var nextTrusted = new int[points.Count];
+        var next = -1;
+        for (var i = points.Count - 1; i >= 0; i--)
+        {
+            if (points[i].Trusted) next = i;
+            nextTrusted[i] = next;
+        }
+        var lastTrusted = -1;
+        for (var i = 0; i < points.Count; i++)
+        {
+            var p = points[i];
+            if (p.Trusted) { lastTrusted = i; continue; }
+            if (!Lit(p)) { p.Color = LedColor.Off; continue; }
+            var n = nextTrusted[i];
+            var pick = lastTrusted < 0 ? n
+                : n < 0 ? lastTrusted
+                : (p.Time - points[lastTrusted].Time) <= (points[n].Time - p.Time) ? lastTrusted : n;
+            p.Color = pick < 0 ? LedColor.Off : points[pick].Color;
+        }
+
+        // a lone trusted sample of another colour between two of the same colour is noise
+        for (var i = 1; i < points.Count - 1; i++)
+        {
+            var (a, p, z) = (points[i - 1], points[i], points[i + 1]);
+            if (p.Trusted && a.Trusted && z.Trusted && a.Color == z.Color && p.Color != a.Color) p.Color = a.Color;
+        }
+    }
+
+    /// <summary>Brightness relative to the brightest trusted samples of the same colour nearby.</summary>
+    private static void ComputeFractions(List<Point> points)
+    {
+        var window = new List<double>();
+        for (var i = 0; i < points.Count; i++)
+        {
+            var p = points[i];
+            p.Fraction = 0;
+            if (p.Color == LedColor.Off) continue;
+            if (p.Saturated) { p.Fraction = 1; continue; }
+            window.Clear();
+            for (var j = i; j >= 0 && p.Time - points[j].Time <= PeakWindow; j--)
+                if (points[j].Trusted && points[j].Color == p.Color) window.Add(points[j].Level);
+            for (var j = i + 1; j < points.Count && points[j].Time - p.Time <= PeakWindow; j++)
+                if (points[j].Trusted && points[j].Color == p.Color) window.Add(points[j].Level);
+            // 90th percentile: the top of the pattern without the luck of one noisy reading
+            window.Sort();
+            var peak = window.Count == 0 ? 0 : window[(int)(0.9 * (window.Count - 1))];
+            p.Fraction = peak > 0 ? Math.Min(1, p.Level / peak) : 0;
+        }
+    }
+
+    private static List<Pulse> FindPulses(List<Point> points)
+    {
+        var pulses = new List<Pulse>();
+        var i = 0;
+        while (i < points.Count)
+        {
+            if (!points[i].On) { i++; continue; }
+            var first = i;
+            var color = points[i].Color;
+            while (i + 1 < points.Count && points[i + 1].On && points[i + 1].Color == color) i++;
+            var last = i;
+            i++;
+            pulses.Add(new Pulse(first, last, color, RiseTime(points, first), FallTime(points, last),
+                RampLength(points, first, -1) >= SmoothRampSamples, RampLength(points, last, +1) >= SmoothRampSamples));
+        }
+        return pulses;
+    }
+
+    private static TimeSpan Window(Point p) => TimeSpan.FromMilliseconds(p.IntegrationMs);
+
+    private static bool Adjacent(Point a, Point b) => (b.Time - a.Time).TotalMilliseconds <= 1.5 * b.IntegrationMs;
+
+    /// <summary>The edge lies where the lit fractions of the first on window (and a partly lit one before) place it.</summary>
+    private static TimeSpan RiseTime(List<Point> points, int first)
+    {
+        var p = points[first];
+        var t = p.Time - Window(p) * Math.Clamp(p.Fraction, 0, 1);
+        if (first > 0 && Adjacent(points[first - 1], p) && points[first - 1].Color == p.Color)
+            t -= Window(p) * Math.Clamp(points[first - 1].Fraction, 0, 1);
+        return t;
+    }
+
+    private static TimeSpan FallTime(List<Point> points, int last)
+    {
+        var p = points[last];
+        var t = p.Time - Window(p) + Window(p) * Math.Clamp(p.Fraction, 0, 1);
+        if (last + 1 < points.Count && Adjacent(p, points[last + 1]) && points[last + 1].Color == p.Color)
+            t += Window(p) * Math.Clamp(points[last + 1].Fraction, 0, 1);
+        return t;
+    }
+
+    /// <summary>Consecutive intermediate-brightness samples through an edge: a ramp, not a step.</summary>
+    private static int RampLength(List<Point> points, int edge, int direction)
+    {
+        static bool Intermediate(Point p) => !p.Saturated && p.Fraction is > 0.12 and < 0.8;
+        var count = 0;
+        for (var j = edge; j >= 0 && j < points.Count && Intermediate(points[j]); j -= direction) count++;
+        for (var j = edge + direction; j >= 0 && j < points.Count && Intermediate(points[j]); j += direction) count++;
+        return count;
+    }
+
+    private List<LedSegment> BuildSegments(List<Point> points, List<Pulse> pulses)
+    {
+        var segments = new List<LedSegment>();
+        var i = 0;
+        while (i < pulses.Count)
+        {
+            var p = pulses[i];
+            if (p.Smooth)
+            {
+                var j = i;
+                while (j + 1 < pulses.Count && pulses[j + 1].Smooth && pulses[j + 1].Color == p.Color
+                       && pulses[j + 1].Rise - pulses[j].Fall < TimeSpan.FromSeconds(3))
+                    j++;
+                var start = p.SmoothRise ? RampStart(points, p.First) : p.Rise;
+                var end = RampEnd(points, pulses[j].Last);
+                var agreement = ColourAgreement(points, start, end, p.Color);
+                if (i == j && !p.SmoothRise && p.Color == LedColor.White)
+                {
+                    segments.Add(new LedSegment(start, end, new LedState(p.Color, LedPattern.Fade), agreement));
+                }
+                else
+                {
+                    TimeSpan period;
+                    double regularity = 1;
+                    if (j > i)
+                    {
+                        var periods = Enumerable.Range(i, j - i).Select(k => (pulses[k + 1].Rise - pulses[k].Rise).TotalMilliseconds).ToList();
+                        period = TimeSpan.FromMilliseconds(Median(periods));
+                        regularity = Regularity(periods);
+                    }
+                    else
+                    {
+                        period = (p.Fall - p.Rise) * 2;
+                        regularity = 0.7;
+                    }
+                    segments.Add(new LedSegment(start, end, new LedState(p.Color, LedPattern.Breathing, period), agreement * regularity));
+                }
+                i = j + 1;
+                continue;
+            }
+            if (p.Duration >= SolidMin)
+            {
+                segments.Add(new LedSegment(p.Rise, p.Fall, new LedState(p.Color, LedPattern.Solid), ColourAgreement(points, p.Rise, p.Fall, p.Color)));
+                i++;
+                continue;
+            }
+            var last = i;
+            while (last + 1 < pulses.Count && !pulses[last + 1].Smooth && pulses[last + 1].Duration < SolidMin
+                   && pulses[last + 1].Color == p.Color && pulses[last + 1].Rise - pulses[last].Fall < TrainGapMax)
+                last++;
+            var limit = last + 1 < pulses.Count ? pulses[last + 1].Rise : points[^1].Time;
+            if (p.Color == LedColor.Red && TrySos(pulses, i, last, limit, points, segments)) { i = last + 1; continue; }
+            AddFlashing(pulses, i, last, limit, points, segments);
+            i = last + 1;
+        }
+        return segments;
+    }
+
+    private static bool TrySos(List<Pulse> pulses, int first, int last, TimeSpan limit, List<Point> points, List<LedSegment> segments)
+    {
+        static bool Short(Pulse p) => p.Duration.TotalMilliseconds is > 60 and < 225;
+        static bool Long(Pulse p) => p.Duration.TotalMilliseconds is >= 225 and < 450;
+        var signatures = new List<int>();
+        for (var k = first; k + 8 <= last; k++)
+        {
+            var ok = true;
+            for (var m = 0; m < 9 && ok; m++)
+                ok = m is >= 3 and < 6 ? Long(pulses[k + m]) : Short(pulses[k + m]);
+            if (ok) signatures.Add(k);
+        }
+        if (signatures.Count == 0) return false;
+        int? code = null;
+        var codes = new List<int>();
+        foreach (var k in signatures)
+        {
+            // the code blinks follow the third short group after a long pause, and end at the next long pause
+            var c = 0;
+            var m = k + 9;
+            while (m <= last && Long(pulses[m]) && (m == k + 9 || pulses[m].Rise - pulses[m - 1].Fall < TimeSpan.FromMilliseconds(600)))
+            {
+                c++;
+                m++;
+            }
+            var complete = m <= last || limit - pulses[m - 1].Fall > TimeSpan.FromMilliseconds(700);
+            if (c > 0 && complete) codes.Add(c);
+        }
+        // a round cut short by a reset shows fewer blinks, so ties go to the larger count
+        if (codes.Count > 0) code = codes.GroupBy(c => c).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).First().Key;
+        var start = pulses[first].Rise;
+        var end = Min(limit, pulses[last].Fall + TimeSpan.FromMilliseconds(300));
+        var confidence = ColourAgreement(points, start, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
+        segments.Add(new LedSegment(start, end, new LedState(LedColor.Red, LedPattern.Sos, SosCode: code), confidence));
+        return true;
+    }
+
+    private static void AddFlashing(List<Pulse> pulses, int first, int last, TimeSpan limit, List<Point> points, List<LedSegment> segments)
+    {
+        // split the train where the blink rate changes (flashing cyan -> fast flashing cyan)
+        var runStart = first;
+        var periods = new List<double>();
+        for (var k = first + 1; k <= last + 1; k++)
+        {
+            var close = k > last;
+            if (!close)
+            {
+                var period = (pulses[k].Rise - pulses[k - 1].Rise).TotalMilliseconds;
+                if (periods.Count >= 2 && Math.Abs(period - Median(periods)) > 0.35 * Median(periods)) close = true;
+                else periods.Add(period);
+            }
+            if (!close) continue;
+            var runEnd = k - 1;
+            double toggleMs;
+            double regularity;
+            if (periods.Count > 0)
+            {
+                toggleMs = Median(periods) / 2;
+                regularity = Regularity(periods) * Math.Min(1, (periods.Count + 1) / 3.0);
+            }
+            else
+            {
+                toggleMs = pulses[runStart].Duration.TotalMilliseconds;
+                regularity = 0.5;
+            }
+            var start = pulses[runStart].Rise;
+            var nextRise = k <= last ? pulses[k].Rise : limit;
+            var end = Min(nextRise, pulses[runEnd].Rise + TimeSpan.FromMilliseconds(2 * toggleMs));
+            if (end < pulses[runEnd].Fall) end = pulses[runEnd].Fall;
+            var toggle = TimeSpan.FromMilliseconds(toggleMs);
+            var pattern = toggle <= FastToggleMax ? LedPattern.FastFlashing : LedPattern.Flashing;
+            var color = pulses[runStart].Color;
+            segments.Add(new LedSegment(start, end, new LedState(color, pattern, toggle), ColourAgreement(points, start, end, color) * regularity));
+            runStart = k;
+            periods.Clear();
+        }
+    }
+
+    private static TimeSpan RampStart(List<Point> points, int first)
+    {
+        var j = first;
+        while (j > 0 && points[j - 1].Color == points[first].Color && points[j - 1].Level > points[j - 1].Floor) j--;
+        return j > 0 ? points[j - 1].Time : points[j].Time - Window(points[j]);
+    }
+
+    private static TimeSpan RampEnd(List<Point> points, int last)
+    {
+        var j = last;
+        while (j + 1 < points.Count && points[j + 1].Color == points[last].Color && points[j + 1].Level > points[j + 1].Floor) j++;
+        return points[j].Time;
+    }
+
+    private List<LedSegment> FillOff(List<Point> points, List<LedSegment> segments)
+    {
+        var result = new List<LedSegment>();
+        var cursor = points[0].Time - Window(points[0]);
+        if (cursor < TimeSpan.Zero) cursor = TimeSpan.Zero;
+        var endOfTrace = points[^1].Time;
+        foreach (var segment in segments)
+        {
+            var start = segment.Start < cursor ? cursor : segment.Start;
+            var gap = start - cursor;
+            if (gap >= OffMin || result.Count == 0 && gap > TimeSpan.Zero)
+                result.Add(new LedSegment(cursor, start, LedState.Dark, OffConfidence(points, cursor, start)));
+            else if (result.Count > 0)
+                result[^1] = result[^1] with { End = start };
+            else
+                start = cursor;
+            var end = segment.End < start ? start : segment.End;
+            result.Add(segment with { Start = start, End = end });
+            cursor = end;
+        }
+        if (endOfTrace - cursor >= OffMin || result.Count == 0)
+            result.Add(new LedSegment(cursor, endOfTrace, LedState.Dark, OffConfidence(points, cursor, endOfTrace)));
+        else if (result.Count > 0 && endOfTrace > cursor)
+            result[^1] = result[^1] with { End = endOfTrace };
+        return result;
+    }
+
+    private static List<LedSegment> Merge(List<LedSegment> segments)
+    {
+        var merged = new List<LedSegment>();
+        foreach (var s in segments)
+        {
+            if (s.End <= s.Start && merged.Count > 0) continue;
+            if (merged.Count > 0 && merged[^1].State.Matches(s.State) && s.State.Matches(merged[^1].State))
+            {
+                var a = merged[^1];
+                var (da, ds) = (a.Duration.TotalMilliseconds, s.Duration.TotalMilliseconds);
+                var weight = da + ds <= 0 ? 0.5 : da / (da + ds);
+                var period = a.State.Period is { } pa && s.State.Period is { } ps
+                    ? TimeSpan.FromMilliseconds(pa.TotalMilliseconds * weight + ps.TotalMilliseconds * (1 - weight))
+                    : a.State.Period ?? s.State.Period;
+                merged[^1] = new LedSegment(a.Start, s.End, a.State with { Period = period, SosCode = a.State.SosCode ?? s.State.SosCode },
+                    a.Confidence * weight + s.Confidence * (1 - weight));
+                continue;
+            }
+            merged.Add(s);
+        }
+        return merged;
+    }
+
+    private static double OffConfidence(List<Point> points, TimeSpan from, TimeSpan to)
+    {
+        var inside = points.Where(p => p.Time > from && p.Time <= to).ToList();
+        return inside.Count == 0 ? 0.5 : Round(inside.Count(p => !p.On) / (double)inside.Count);
+    }
+
+    private static double ColourAgreement(List<Point> points, TimeSpan from, TimeSpan to, LedColor color)
+    {
+        var trusted = points.Where(p => p.Trusted && p.Time > from && p.Time <= to + TimeSpan.FromMilliseconds(p.IntegrationMs)).ToList();
+        return trusted.Count == 0 ? 0.5 : Round(trusted.Count(p => p.Color == color) / (double)trusted.Count);
+    }
+
+    private static double Regularity(List<double> periods)
+    {
+        if (periods.Count < 2) return 0.8;
+        var mean = periods.Average();
+        var sd = Math.Sqrt(periods.Sum(p => (p - mean) * (p - mean)) / periods.Count);
+        return Round(Math.Clamp(1 - sd / mean, 0, 1));
+    }
+
+    private static double Round(double value) => Math.Round(value, 3);
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        var n = sorted.Count;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static LedColor Nearest(double r, double g, double b)
+    {
+        var sum = r + g + b;
+        var (x, y, z) = (r / sum, g / sum, b / sum);
+        var best = LedColor.Off;
+        var bestDistance = double.MaxValue;
+        foreach (var (color, reference) in References)
+        {
+            var d = (x - reference.R) * (x - reference.R) + (y - reference.G) * (y - reference.G) + (z - reference.B) * (z - reference.B);
+            if (d < bestDistance) { bestDistance = d; best = color; }
+        }
+        return best;
+    }
+
+    private static Dictionary<LedColor, (double R, double G, double B)> BuildReferences()
+    {
+        double[][] die = [[1.00, 0.10, 0.06], [0.12, 0.85, 0.22], [0.06, 0.20, 0.80]];
+        (double, double, double) Mix(double red, double green, double blue)
+        {
+            var r = red * die[0][0] + green * die[1][0] + blue * die[2][0];
+            var g = red * die[0][1] + green * die[1][1] + blue * die[2][1];
+            var b = red * die[0][2] + green * die[1][2] + blue * die[2][2];
+            var sum = r + g + b;
+            return (r / sum, g / sum, b / sum);
+        }
+        return new Dictionary<LedColor, (double, double, double)>
+        {
+            [LedColor.Red] = Mix(1, 0, 0),
+            [LedColor.Green] = Mix(0, 1, 0),
+            [LedColor.Blue] = Mix(0, 0, 1),
+            [LedColor.Yellow] = Mix(1, 1, 0),
+            [LedColor.Cyan] = Mix(0, 1, 1),
+            [LedColor.Magenta] = Mix(1, 0, 1),
+            [LedColor.White] = Mix(1, 1, 1),
+            [LedColor.Orange] = Mix(1, 0x60 / 255.0, 0),
+        };
+    }
+
+    /// <summary>A table row per segment, deterministic across runs and cultures.</summary>
+    public static string FormatTable(LedTimeline timeline)
+    {
+        var lines = new List<string> { "start_s   end_s     state                     period_ms  confidence" };
+        foreach (var s in timeline.Segments)
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{s.Start.TotalSeconds,-9:0.000} {s.End.TotalSeconds,-9:0.000} {s.State,-25} {(s.State.Period is { } p ? p.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) : "-"),-10} {s.Confidence:0.00}"));
+        return string.Join(Environment.NewLine, lines);
+    }
+}

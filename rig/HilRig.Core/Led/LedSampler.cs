@@ -1,0 +1,365 @@
+using HilRig.Core.Chips;
+using HilRig.Core.Chips.Tca9548a;
+using HilRig.Core.Chips.Tcs34725;
+
+namespace HilRig.Core.Led;
+
+/// <summary>Where a slot's colour sensor sits: behind a mux channel, at 0x29 like every other.</summary>
+public sealed record LedSlotSensor(int Slot, Tca9548a Mux, int Channel, Tcs34725 Sensor);
+
+public sealed record LedSamplerOptions
+{
+    /// <summary>Time between two readings of the same slot; the integration time matches it so windows tile.</summary>
+    public TimeSpan Cadence { get; init; } = TimeSpan.FromMilliseconds(24);
+
+    /// <summary>At least one 100 Hz PWM period (10 ms); 24 ms resolves 50 ms fast flashing.</summary>
+    public TimeSpan Integration { get; init; } = TimeSpan.FromMilliseconds(24);
+
+    public int InitialGain { get; init; } = 4;
+
+    /// <summary>Samples kept per slot (4096 at 24 ms is about 98 s).</summary>
+    public int BufferSize { get; init; } = 4096;
+
+    public int I2cClockHz { get; init; } = I2cTiming.FastModeHz;
+
+    /// <summary>Step the gain down on a saturated reading and back up after a long dim stretch.</summary>
+    public bool AutoRange { get; init; } = true;
+}
+
+/// <summary>
+/// One per rig: reads every slot's TCS34725 through its mux channel on a fixed cadence (all waits through the
+/// <see cref="TimeProvider"/>), accounts the I2C time each transaction takes, keeps a bounded buffer of samples per
+/// slot and classifies it into a timeline on demand. A sensor that fails is a rig fault for that slot; the
+/// other slots keep being sampled.
+/// </summary>
+public sealed class LedSampler
+{
+    private static readonly TimeSpan SelectCost = I2cTiming.Transaction(1, 0) + I2cTiming.Transaction(0, 1);
+    private readonly TimeProvider _time;
+    private readonly long _origin;
+    private readonly SortedDictionary<int, SlotState> _slots = [];
+    private Tca9548a? _selectedMux;
+
+    public LedSampler(IEnumerable<LedSlotSensor> sensors, TimeProvider time, LedSamplerOptions? options = null)
+    {
+        Options = options ?? new LedSamplerOptions();
+        if (Options.Cadence <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), Options.Cadence, "LED sampler cadence must be positive");
+        _time = time;
+        _origin = time.GetTimestamp();
+        foreach (var sensor in sensors)
+        {
+            if (!_slots.TryAdd(sensor.Slot, new SlotState(sensor, Options.BufferSize)))
+                throw new ArgumentException($"slot {sensor.Slot} has two colour sensors", nameof(sensors));
+        }
+    }
+
+    public LedSamplerOptions Options { get; }
+
+    public IReadOnlyCollection<int> Slots => _slots.Keys;
+
+    /// <summary>I2C bus time spent so far, as accounted in device time.</summary>
+    public TimeSpan I2cTime { get; private set; }
+
+    /// <summary>Time since the sampler was created: the time base of samples and timelines.</summary>
+    public TimeSpan Now => _time.GetElapsedTime(_origin);
+
+    /// <summary>Raised for every sample taken, on the sampler's context (live display, trace recording).</summary>
+    public event Action<int, LedSample>? SampleTaken;
+
+    /// <summary>Powers up every sensor; a sensor that fails is recorded as that slot's rig fault.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var state in _slots.Values)
+        {
+            try
+            {
+                Select(state);
+                await state.Sensor.Sensor.InitializeAsync(Options.Integration, state.Calibration?.Gain ?? Options.InitialGain, cancellationToken);
+                state.Fault = null;
+            }
+            catch (SensorException ex)
+            {
+                state.Fault = ex;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Calibrates a slot whose Core is powered off: dark counts over 16 windows at the highest gain that does not
+    /// saturate on ambient light. If <paramref name="lightUp"/> is given it is then called (power the Core into its
+    /// brightest state, e.g. solid white) and the gain is stepped down until a second of readings stays below 75 %
+    /// of full scale.
+    /// </summary>
+    public async Task<SlotCalibration> CalibrateAsync(int slot, Func<CancellationToken, Task>? lightUp = null, CancellationToken cancellationToken = default)
+    {
+        var state = Slot(slot);
+        var sensor = state.Sensor.Sensor;
+        try
+        {
+            Select(state);
+            if (state.Sensor.Sensor.ChipId == 0)
+                await sensor.InitializeAsync(Options.Integration, Options.InitialGain, cancellationToken);
+            var gains = Tcs34725Registers.Gains;
+            var darkGain = gains[0];
+            List<RgbcCounts> dark = [];
+            for (var g = gains.Count - 1; g >= 0; g--)
+            {
+                dark = await ReadWindowsAsync(state, gains[g], 16, cancellationToken);
+                darkGain = gains[g];
+                if (dark.Max(d => d.C) < 0.1 * sensor.MaxCount) break;
+            }
+            var k = 1.0 / (darkGain * sensor.IntegrationTime.TotalMilliseconds);
+            var meanC = dark.Average(d => (double)d.C);
+            var noise = Math.Sqrt(dark.Average(d => (d.C - meanC) * (d.C - meanC))) * k;
+            var gain = Math.Min(darkGain, Options.InitialGain);
+            if (lightUp is not null)
+            {
+                await lightUp(cancellationToken);
+                var windows = (int)Math.Ceiling(1000 / sensor.IntegrationTime.TotalMilliseconds);
+                for (var g = gains.Count - 1; g >= 0; g--)
+                {
+                    if (gains[g] > darkGain) continue;
+                    gain = gains[g];
+                    var lit = await ReadWindowsAsync(state, gain, windows, cancellationToken);
+                    if (lit.Max(d => Math.Max(d.C, Math.Max(d.R, Math.Max(d.G, d.B)))) < 0.75 * sensor.MaxCount) break;
+                }
+            }
+            Select(state);
+            sensor.SetGain(gain);
+            Account(I2cTiming.Transaction(2, 0));
+            state.DiscardNext = true;
+            var calibration = new SlotCalibration(slot, dark.Average(d => d.R) * k, dark.Average(d => d.G) * k, dark.Average(d => d.B) * k,
+                meanC * k, noise, gain, sensor.IntegrationTime.TotalMilliseconds);
+            state.Calibration = calibration;
+            state.Fault = null;
+            return calibration;
+        }
+        catch (SensorException ex)
+        {
+            state.Fault = ex;
+            throw;
+        }
+    }
+
+    /// <summary>Applies a calibration stored earlier for this rig and slot.</summary>
+    public void ApplyCalibration(SlotCalibration calibration)
+    {
+        var state = Slot(calibration.Slot);
+        state.Calibration = calibration;
+        if (state.Fault is not null) return;
+        Select(state);
+        state.Sensor.Sensor.SetGain(calibration.Gain);
+        state.DiscardNext = true;
+    }
+
+    public SlotCalibration? Calibration(int slot) => Slot(slot).Calibration;
+
+    /// <summary>The rig fault that stopped sampling this slot, if any.</summary>
+    public SensorException? Fault(int slot) => Slot(slot).Fault;
+
+    public IReadOnlyList<LedSample> Samples(int slot)
+    {
+        var state = Slot(slot);
+        return [.. state.Buffer];
+    }
+
+    public long SampleCount(int slot) => Slot(slot).Count;
+
+    public LedTimeline Timeline(int slot)
+    {
+        var state = Slot(slot);
+        return new LedClassifier(state.Calibration).Classify([.. state.Buffer]);
+    }
+
+    public LedState CurrentState(int slot) => Timeline(slot).Current?.State ?? LedState.Dark;
+
+    /// <summary>Expectations on a slot's LED, polled on the sampler's time base.</summary>
+    public LedExpectations Expect(int slot) =>
+        new(() => Timeline(slot), _time, () => Now, $"slot {slot}", () => Fault(slot));
+
+    /// <summary>Samples every slot on the cadence until cancelled.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var start = _time.GetTimestamp();
+        long round = 0;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await SampleRoundAsync(cancellationToken);
+                round++;
+                var due = TimeSpan.FromTicks(Options.Cadence.Ticks * round) - _time.GetElapsedTime(start);
+                if (due > TimeSpan.Zero) await Task.Delay(due, _time, cancellationToken);
+                else Overruns++;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // stopping is the normal end of sampling
+        }
+    }
+
+    /// <summary>Rounds whose I2C work took longer than the cadence.</summary>
+    public long Overruns { get; private set; }
+
+    /// <summary>Reads each healthy slot once, in slot order.</summary>
+    public async Task SampleRoundAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var state in _slots.Values)
+        {
+            if (state.Fault is not null) continue;
+            var before = I2cTime;
+            try
+            {
+                SampleSlot(state);
+            }
+            catch (SensorException ex)
+            {
+                state.Fault = ex;
+            }
+            var spent = I2cTime - before;
+            if (spent > TimeSpan.Zero) await Task.Delay(spent, _time, cancellationToken);
+        }
+    }
+
+    private void SampleSlot(SlotState state)
+    {
+        var sensor = state.Sensor.Sensor;
+        Select(state);
+        var counts = sensor.ReadCounts();
+        Account(I2cTiming.Transaction(1, 8, Options.I2cClockHz));
+        if (state.DiscardNext)
+        {
+            // the window in the data registers may predate the last gain change
+            state.DiscardNext = false;
+            return;
+        }
+        var sample = new LedSample(Now, counts.R, counts.G, counts.B, counts.C, sensor.Gain, sensor.IntegrationTime.TotalMilliseconds);
+        state.Add(sample);
+        SampleTaken?.Invoke(state.Sensor.Slot, sample);
+        if (Options.AutoRange) AutoRange(state, counts);
+    }
+
+    private void AutoRange(SlotState state, RgbcCounts counts)
+    {
+        var sensor = state.Sensor.Sensor;
+        var gains = Tcs34725Registers.Gains;
+        var index = IndexOf(sensor.Gain);
+        var peak = Math.Max(counts.C, Math.Max(counts.R, Math.Max(counts.G, counts.B)));
+        if (sensor.IsSaturated(counts) || peak >= 0.9 * sensor.MaxCount)
+        {
+            state.DimSamples = 0;
+            if (index == 0) return;
+            ChangeGain(state, gains[index - 1]);
+            return;
+        }
+        var ceiling = state.Calibration?.Gain ?? Options.InitialGain;
+        if (index + 1 >= gains.Count || gains[index + 1] > ceiling) return;
+        var ratio = gains[index + 1] / (double)gains[index];
+        state.DimSamples = peak * ratio < 0.5 * sensor.MaxCount ? state.DimSamples + 1 : 0;
+        // a whole breathing period dim before stepping up, so a pattern does not make the gain oscillate
+        if (state.DimSamples * Options.Cadence.TotalMilliseconds >= 5000)
+        {
+            state.DimSamples = 0;
+            ChangeGain(state, gains[index + 1]);
+        }
+    }
+
+    private void ChangeGain(SlotState state, int gain)
+    {
+        state.Sensor.Sensor.SetGain(gain);
+        Account(I2cTiming.Transaction(2, 0, Options.I2cClockHz));
+        state.DiscardNext = true;
+        GainChanges++;
+    }
+
+    public long GainChanges { get; private set; }
+
+    private static int IndexOf(int gain)
+    {
+        for (var i = 0; i < Tcs34725Registers.Gains.Count; i++)
+            if (Tcs34725Registers.Gains[i] == gain) return i;
+        return 0;
+    }
+
+    private async Task<List<RgbcCounts>> ReadWindowsAsync(SlotState state, int gain, int windows, CancellationToken cancellationToken)
+    {
+        var sensor = state.Sensor.Sensor;
+        Select(state);
+        sensor.SetGain(gain);
+        Account(I2cTiming.Transaction(2, 0, Options.I2cClockHz));
+        var list = new List<RgbcCounts>(windows);
+        // the first window after a gain change may still hold the old gain
+        await Task.Delay(sensor.IntegrationTime * 2, _time, cancellationToken);
+        for (var i = 0; i < windows; i++)
+        {
+            Select(state);
+            list.Add(sensor.ReadCounts());
+            Account(I2cTiming.Transaction(1, 8, Options.I2cClockHz));
+            await Task.Delay(sensor.IntegrationTime, _time, cancellationToken);
+        }
+        return list;
+    }
+
+    private void Select(SlotState state)
+    {
+        var mux = state.Sensor.Mux;
+        if (_selectedMux is not null && !ReferenceEquals(_selectedMux, mux))
+        {
+            // every sensor answers 0x29: the other mux must let go first
+            try
+            {
+                _selectedMux.DeselectAll();
+            }
+            finally
+            {
+                _selectedMux = null;
+            }
+            Account(SelectCost);
+        }
+        if (mux.Selected != state.Sensor.Channel)
+        {
+            try
+            {
+                mux.Select(state.Sensor.Channel);
+            }
+            catch (SensorException ex)
+            {
+                throw new SensorException($"slot {state.Sensor.Slot}", ex.Message, ex);
+            }
+            Account(SelectCost);
+        }
+        _selectedMux = mux;
+    }
+
+    private void Account(TimeSpan busTime) => I2cTime += busTime;
+
+    private SlotState Slot(int slot) =>
+        _slots.TryGetValue(slot, out var state)
+            ? state
+            : throw new ArgumentOutOfRangeException(nameof(slot), slot, $"no colour sensor for slot {slot}; slots with sensors: {string.Join(", ", _slots.Keys)}");
+
+    private sealed class SlotState(LedSlotSensor sensor, int capacity)
+    {
+        public LedSlotSensor Sensor { get; } = sensor;
+
+        public Queue<LedSample> Buffer { get; } = new(capacity);
+
+        public long Count { get; private set; }
+
+        public SlotCalibration? Calibration { get; set; }
+
+        public SensorException? Fault { get; set; }
+
+        public bool DiscardNext { get; set; }
+
+        public int DimSamples { get; set; }
+
+        public void Add(LedSample sample)
+        {
+            if (Buffer.Count == capacity) Buffer.Dequeue();
+            Buffer.Enqueue(sample);
+            Count++;
+        }
+    }
+}
