@@ -51,6 +51,9 @@ internal sealed class FakeSparkDfuDevice : IUsbDevice
 
     public byte Status { get; set; } = ErrFirmware;
 
+    /// <summary>wValue and data of the last DNLOAD.</summary>
+    public (ushort BlockNumber, byte[] Data)? LastDownload { get; private set; }
+
     /// <summary>Every SETUP packet the device saw, in order.</summary>
     public List<UsbSetup> Requests { get; } = [];
 
@@ -72,6 +75,9 @@ internal sealed class FakeSparkDfuDevice : IUsbDevice
                 return Reply([Status, 0, 0, 0, State, 0], data, setup.Length);
             case (0xA1, 5): // DFU_GETSTATE
                 return Reply([State], data, setup.Length);
+            case (0x21, 1): // DFU_DNLOAD: only remembered, no flash behind this fake
+                LastDownload = (setup.Value, data[..setup.Length].ToArray());
+                return setup.Length;
             case (0x21, 4): // DFU_CLRSTATUS
                 State = DfuIdle;
                 Status = 0;

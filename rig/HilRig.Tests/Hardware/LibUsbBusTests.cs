@@ -101,6 +101,10 @@ public class LibUsbBusTests
         Assert.That(await handle.ControlTransferAsync(new UsbSetup(0xA1, 3, 0, 0, 6), status, Second), Is.EqualTo(6));
         Assert.That(status[4], Is.EqualTo(FakeSparkDfuDevice.DfuError));
 
+        byte[] setAddress = [0x21, 0x00, 0x00, 0x00, 0x08];
+        Assert.That(await handle.ControlTransferAsync(new UsbSetup(0x21, 1, 0, 0, 5), setAddress, Second), Is.EqualTo(5));
+        Assert.That(core.LastDownload?.Data, Is.EqualTo(setAddress), "OUT data reaches the device unchanged");
+
         var stall = Assert.ThrowsAsync<UsbException>(() => handle.ControlTransferAsync(new UsbSetup(0x21, 0x77, 0, 0, 0), Memory<byte>.Empty, Second));
         Assert.That(stall!.Error, Is.EqualTo(UsbError.Pipe));
         handle.ReleaseInterface(0);

@@ -63,7 +63,11 @@ public class SocketUsbBusTests
         var state = new byte[1];
         await handle.ControlTransferAsync(new UsbSetup(0xA1, 5, 0, 0, 1), state, Second);
         Assert.That(state[0], Is.EqualTo(FakeSparkDfuDevice.DfuIdle));
-        Assert.That(core.Requests.Select(r => r.Request), Is.EqualTo(new byte[] { 3, 4, 5 }));
+        var block = Enumerable.Range(0, 1024).Select(i => (byte)i).ToArray();
+        Assert.That(await handle.ControlTransferAsync(new UsbSetup(0x21, 1, 2, 0, 1024), block, Second), Is.EqualTo(1024));
+        Assert.That(core.LastDownload, Is.Not.Null);
+        Assert.That((core.LastDownload!.Value.BlockNumber, core.LastDownload.Value.Data), Is.EqualTo(((ushort)2, block)));
+        Assert.That(core.Requests.Select(r => r.Request), Is.EqualTo(new byte[] { 3, 4, 5, 1 }));
     }
 
     [Test]
