@@ -24,6 +24,20 @@ public class DfuUtilThroughShimTests
     }
 
     [Test]
+    public async Task Dfu_util_at_highest_verbosity_still_lists_and_reports_the_libusb_version()
+    {
+        var dfuUtil = ExternalTool.Require("dfu-util");
+        _ = Shim.LibraryPath;
+        await using var served = new ServedBus(new FakeUsbBus(new FakeSparkDfuDevice()));
+
+        var run = await ExternalToolRun.ThroughShimAsync(dfuUtil, served.SocketPath, "-v", "-v", "-v", "-l");
+
+        Assert.That(run.ExitCode, Is.Zero, run.ToString());
+        Assert.That(run.StdOut + run.StdErr, Does.Contain("libusb version 1.0.26"), run.ToString());
+        Assert.That(run.StdOut.Split('\n').Count(l => l.StartsWith("Found DFU: [1d50:607f]", StringComparison.Ordinal)), Is.EqualTo(2), run.ToString());
+    }
+
+    [Test]
     public async Task Dfu_util_without_a_reachable_socket_fails_naming_the_socket()
     {
         var dfuUtil = ExternalTool.Require("dfu-util");
