@@ -278,6 +278,9 @@ API const struct libusb_version *libusb_get_version(void)
     return &version;
 }
 
+/* Lets a caller tell this shim from a real libusb: the USB-over-socket protocol version it speaks. */
+API int hilrig_usbshim_protocol_version(void) { return 1; }
+
 API int libusb_has_capability(uint32_t capability) { return capability == 0; /* LIBUSB_CAP_HAS_CAPABILITY */ }
 
 API const char *libusb_error_name(int code)

@@ -63,7 +63,15 @@ public sealed unsafe class LibUsbNative
         ControlTransfer = (delegate* unmanaged<nint, byte, byte, ushort, ushort, byte*, ushort, uint, int>)Export(library, path, "libusb_control_transfer");
         ErrorName = (delegate* unmanaged<int, byte*>)Export(library, path, "libusb_error_name");
         GetVersion = (delegate* unmanaged<LibUsbVersion*>)Export(library, path, "libusb_get_version");
+        IsHilRigShim = NativeLibrary.TryGetExport(library, "hilrig_usbshim_protocol_version", out _);
     }
+
+    /// <summary>
+    /// True when the library is the HilRig libusb shim (rig/HilRig.UsbShim) rather than a real libusb. Note that
+    /// glibc matches a bare library name against the soname of libraries already loaded, so once the shim is
+    /// loaded by path, loading plain "libusb-1.0.so.0" in the same process returns the shim.
+    /// </summary>
+    public bool IsHilRigShim { get; }
 
     /// <summary>The path or name the library was loaded from.</summary>
     public string LibraryPath { get; }

@@ -19,6 +19,7 @@ public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Ta
     private Socket? _listener;
     private Task? _acceptLoop;
     private int _connections;
+    private int _disposed;
 
     /// <summary>Serves a bus whose operations may run on any thread (a real libusb, a test fake).</summary>
     public UsbSocketServer(IUsbBus bus, string socketPath) : this(bus, socketPath, work => work()) { }
@@ -289,6 +290,7 @@ public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Ta
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _stop.CancelAsync();
         _listener?.Dispose();
         if (_acceptLoop is not null) await _acceptLoop;
