@@ -77,10 +77,12 @@ public sealed class SparkBootloader
         bool FlagIs(ushort value) => _flags.BkpDr10 == value || _flags.FlashOtaUpdate == value;
         bool otaAvailable = false, restoreBackup = false, factoryReset = false, dfu = false, wipeWifi = false;
         var dfuReason = DfuReason.InvalidFlags;
-        if (FlagIs(SystemFlags.UpdateNormal)) { }
-        else if (FlagIs(SystemFlags.UpdateOtaAvailable)) otaAvailable = true;
-        else if (FlagIs(SystemFlags.UpdateApplyInterrupted)) restoreBackup = true;
-        else dfu = true;
+        if (!FlagIs(SystemFlags.UpdateNormal))
+        {
+            if (FlagIs(SystemFlags.UpdateOtaAvailable)) otaAvailable = true;
+            else if (FlagIs(SystemFlags.UpdateApplyInterrupted)) restoreBackup = true;
+            else dfu = true;
+        }
         if (Kind == BootloaderKind.BL14 && _flags.FactoryReset == SystemFlags.FactoryResetRequested) factoryReset = true;
 
         if (Kind == BootloaderKind.BL14 && cause == ResetCause.IndependentWatchdog && _flags.BkpDr1 != SystemFlags.HealthKicked)

@@ -67,7 +67,7 @@ public static class SparkAppImageGenerator
         for (var v = 1; v < VectorCount; v++)
         {
             uint handler = ReservedVectors.Contains(v) ? 0
-                : v == 1 || v < 16 || random.Next(4) == 0 ? Handler(random, vectorBytes, codeEnd)
+                : v < 16 || random.Next(4) == 0 ? Handler(random, vectorBytes, codeEnd)
                 : defaultHandler;
             BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(v * 4), handler);
         }

@@ -110,7 +110,7 @@ public sealed class Stm32InternalFlash : IFlashMedia
     }
 
     /// <summary>
-    /// As flash_if.c FLASH_If_Write: pad a non-multiple-of-4 tail with 0xFF and program 32-bit words
+    /// As flash_if.c FLASH_If_Write (address must be even): pad a non-multiple-of-4 tail with 0xFF and program 32-bit words
     /// without checking the status (a refused word leaves old data and later words are refused too).
     /// </summary>
     public FlashOpResult Write(uint address, ReadOnlySpan<byte> data)
@@ -129,7 +129,7 @@ public sealed class Stm32InternalFlash : IFlashMedia
         return FlashOpResult.Done(total);
     }
 
-    /// <summary>What the factory's programmer (SWD/JTAG) wrote: erase + program, no time, no protection.</summary>
+    /// <summary>What the factory's programmer (SWD/JTAG) wrote: exactly these bytes, no time, no protection, no PGERR.</summary>
     public void ManufactureProgram(uint address, ReadOnlySpan<byte> data)
     {
         var offset = Offset(address, data.Length);

@@ -343,6 +343,15 @@ public class SparkBootloaderTests
     }
 
     [Test]
+    public void Factory_reset_from_a_dead_chip_copies_ff_and_the_next_boot_is_dfu()
+    {
+        using var bench = new BootBench(condition: new FlashCondition.Dead());
+        Assert.That(bench.Boot(holdMode: Forever).Outcome, Is.TypeOf<BootOutcome.Reset>());
+        Assert.That(bench.AppArea(), Is.All.EqualTo(0xFF));
+        Assert.That(bench.Boot().Outcome, Is.EqualTo(new BootOutcome.EnterDfu(DfuReason.NoValidApp)));
+    }
+
+    [Test]
     public void A_slow_chip_lengthens_the_ota_apply()
     {
         using var healthy = new BootBench();
