@@ -81,11 +81,11 @@ internal sealed class ConfigReader(string file)
     }
 
     /// <summary>An integer (decimal or 0x hex) within [min, max]; <paramref name="what"/> names it in the error.</summary>
-    public int? ReadInt(YamlNode node, string path, long min, long max, string what, bool hex = false)
+    public int? ReadInt(YamlNode node, string path, long min, long max, string what, bool hex = false, string? valid = null)
     {
-        var range = hex
+        var range = valid ?? (hex
             ? $"0x{min:x2}-0x{max:x2}"
-            : string.Create(CultureInfo.InvariantCulture, $"{min}-{max}");
+            : string.Create(CultureInfo.InvariantCulture, $"{min}-{max}"));
         var text = (node as YamlScalarNode)?.Value;
         if (TryParseInt(text, out var value) && value >= min && value <= max)
             return (int)value;

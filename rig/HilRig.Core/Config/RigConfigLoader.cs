@@ -10,6 +10,8 @@ namespace HilRig.Core.Config;
 /// <summary>
 /// Reads and validates rig-config.yaml. The YAML representation model keeps every node's position, so each problem
 /// is reported as file:line:column; all problems are collected before <see cref="ConfigException"/> is thrown.
+/// To add a key: give the section's draft class a property and its field table one line; unknown-key and
+/// missing-key errors follow from the table.
 /// </summary>
 public static partial class RigConfigLoader
 {
@@ -129,7 +131,7 @@ public static partial class RigConfigLoader
 
     private static readonly Field<SimDraft>[] SimFields =
     [
-        new("seed", false, (r, n, p, d) => d.Seed = r.ReadInt(n, p, int.MinValue, int.MaxValue, "a seed (32-bit integer)")),
+        new("seed", false, (r, n, p, d) => d.Seed = r.ReadInt(n, p, int.MinValue, int.MaxValue, "a seed", valid: "a 32-bit integer")),
         new("bootloader", false, (r, n, p, d) => d.Bootloader = r.ReadChoice(n, p, "a bootloader", Bootloaders)),
         new("cores", false, (r, n, p, d) => ReadCores(r, n, p, d)),
     ];
@@ -329,7 +331,7 @@ public static partial class RigConfigLoader
         var seed = rig.Sim.Seed ?? 0;
         var slotNumbers = rig.Slots.Where(s => s.Number.HasValue).Select(s => s.Number!.Value).ToHashSet();
         var bySlot = new Dictionary<int, CoreDraft>();
-        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        var ids = new Dictionary<string, CoreDraft>(StringComparer.Ordinal);
         foreach (var core in rig.Sim.Cores)
         {
             if (core.Slot is not { } slot)
@@ -339,24 +341,20 @@ public static partial class RigConfigLoader
                     $"slot {slot} is not in the rig; valid: {string.Join(", ", slotNumbers.Order())}");
             else if (!bySlot.TryAdd(slot, core))
                 r.Error(core.Nodes["slot"], $"{core.Path}.slot", $"slot {slot} already has a Core at {bySlot[slot].Path}");
-            if (core.DeviceId is { } id && !ids.TryAdd(id, core.Path))
-                r.Error(core.Nodes["deviceId"], $"{core.Path}.deviceId", $"device id {id} is already {ids[id]}; device ids are unique");
+            if (core.DeviceId is { } id && !ids.TryAdd(id, core))
+                r.Error(core.Nodes["deviceId"], $"{core.Path}.deviceId", $"device id {id} is already {ids[id].Path}; device ids are unique");
         }
 
         var cores = new List<SimCoreConfig>();
         foreach (var slot in slotNumbers.Order())
         {
-            if (bySlot.TryGetValue(slot, out var core))
-                cores.Add(new SimCoreConfig(slot, core.DeviceId ?? SimDefaults.DeviceIdFor(seed, slot), core.Lot ?? SimDefaults.UnlistedLot, core.Flash ?? FlashCondition.Healthy));
-            else
-                cores.Add(new SimCoreConfig(slot, SimDefaults.DeviceIdFor(seed, slot), SimDefaults.UnlistedLot, FlashCondition.Healthy));
-        }
-        // A derived id can only collide with one the file spells out.
-        foreach (var derived in cores.Where(c => !(bySlot.TryGetValue(c.Slot, out var d) && d.DeviceId is not null)))
-        {
-            if (ids.TryGetValue(derived.DeviceId, out var owner))
-                r.Error(bySlot.Values.First(c => c.Path == owner).Nodes["deviceId"], $"{owner}.deviceId",
-                    $"device id {derived.DeviceId} is the one derived for slot {derived.Slot}; choose another");
+            var core = bySlot.GetValueOrDefault(slot);
+            var derived = core?.DeviceId is null;
+            var deviceId = core?.DeviceId ?? SimDefaults.DeviceIdFor(seed, slot);
+            // A derived id can only collide with one the file spells out.
+            if (derived && ids.TryGetValue(deviceId, out var owner))
+                r.Error(owner.Nodes["deviceId"], $"{owner.Path}.deviceId", $"device id {deviceId} is the one derived for slot {slot}; choose another");
+            cores.Add(new SimCoreConfig(slot, deviceId, core?.Lot ?? SimDefaults.UnlistedLot, core?.Flash ?? FlashCondition.Healthy));
         }
         return cores;
     }

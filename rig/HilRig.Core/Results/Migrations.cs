@@ -58,7 +58,7 @@ internal static class Migrations
             "CREATE INDEX ix_results_device ON results(device_id, test)",
             "CREATE INDEX ix_results_run ON results(run_id)",
             // An attempt, once recorded, is never replaced.
-            "CREATE UNIQUE INDEX ux_results_attempt ON results(run_id, device_id, test, COALESCE(cycle, -1), attempt)",
+            "CREATE UNIQUE INDEX ux_results_attempt ON results(run_id, device_id, test, (COALESCE(cycle, -1)), attempt)",
         ],
     ];
 

@@ -32,7 +32,11 @@ public sealed class ResultsStore
         var full = Path.GetFullPath(path);
         if (Path.GetDirectoryName(full) is { Length: > 0 } folder)
             Directory.CreateDirectory(folder);
-        return Open(SqliteFactory(full), full, time);
+        var store = Open(SqliteFactory(full), full, time);
+        // WAL lets reports and the dashboard read while the rig writes; the mode is stored in the file.
+        using var db = store.OpenConnection();
+        db.Execute("PRAGMA journal_mode=WAL");
+        return store;
     }
 
     /// <summary>Opens a store over any ADO.NET connection factory and brings its schema up to date.</summary>

@@ -48,7 +48,7 @@ public class RigConfigLoaderTests
     [TestCase("bootloader: BL14", "bootloader: BL15",
         "t.yaml:9:15: sim.bootloader: BL15 is not a bootloader; valid: BL13, BL14")]
     [TestCase("seed: 7", "seed: seven",
-        "t.yaml:8:9: sim.seed: seven is not a seed (32-bit integer); valid: -2147483648-2147483647")]
+        "t.yaml:8:9: sim.seed: seven is not a seed; valid: a 32-bit integer")]
     [TestCase("rigId: t\n", "rigId: t\ncolour: red\n",
         "t.yaml:2:1: colour: unknown key 'colour'; valid: rigId, backend, results, slots, sim")]
     [TestCase("rigId: t\n", "",
@@ -114,6 +114,32 @@ public class RigConfigLoaderTests
         var errors = ErrorsOf(Edit(find, replace));
         Assert.That(errors, Has.Count.EqualTo(1));
         Assert.That(errors[0], Does.StartWith(position).And.Contain("not valid YAML"));
+    }
+
+    [Test]
+    public void A_key_written_twice_is_one_error_with_its_position()
+    {
+        var errors = ErrorsOf(Edit("  seed: 7\n", "  seed: 7\n  seed: 8\n"));
+        Assert.That(errors, Has.Count.EqualTo(1));
+        Assert.That(errors[0], Does.StartWith("t.yaml:9:"));
+    }
+
+    [Test]
+    public void A_derived_device_id_written_out_for_another_slot_is_a_duplicate()
+    {
+        var derivedForSlot2 = SimDefaults.DeviceIdFor(7, 2);
+        var errors = ErrorsOf(Edit("{ slot: 1, lot: A }", $"{{ slot: 1, lot: A, deviceId: {derivedForSlot2} }}"));
+        Assert.That(errors, Is.EqualTo(new[]
+        {
+            $"t.yaml:11:36: sim.cores[0].deviceId: device id {derivedForSlot2} is the one derived for slot 2; choose another",
+        }));
+    }
+
+    [TestCase("")]
+    [TestCase("# only a comment\n")]
+    public void An_empty_file_says_which_keys_it_needs(string yaml)
+    {
+        Assert.That(ErrorsOf(yaml), Is.EqualTo(new[] { "t.yaml:1:1: the file is empty; expected keys: rigId, backend, results, slots, sim" }));
     }
 
     [Test]
