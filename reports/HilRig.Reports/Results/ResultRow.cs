@@ -1,16 +1,5 @@
+using HilRig.Core.Procedures;
 namespace HilRig.Reports.Results;
-
-/// <summary>What one attempt of one test concluded about a device.</summary>
-public enum Verdict
-{
-    Pass,
-
-    /// <summary>The DUT failed: counts against the device, its lot and its bootloader build.</summary>
-    Fail,
-
-    /// <summary>The rig failed (relay, cable, hub port, sensor): says nothing about the DUT, counts against the slot.</summary>
-    RigFault,
-}
 
 /// <summary>
 /// One stored result, flat so that any store (SQLite on the rig, PostgreSQL for the fleet, a CSV

@@ -1,3 +1,4 @@
+using HilRig.Core.Procedures;
 using System.Globalization;
 
 namespace HilRig.Reports.Statistics;

@@ -1,3 +1,4 @@
+using HilRig.Core.Procedures;
 using HilRig.Reports.Results;
 
 namespace HilRig.Reports.Statistics;

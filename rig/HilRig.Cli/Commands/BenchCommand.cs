@@ -10,7 +10,22 @@ internal static class BenchCommand
     {
         var bench = new Command("bench", "Benchmarks on the simulated rig (accuracy, capacity)");
         bench.Subcommands.Add(Led());
+        bench.Subcommands.Add(Dfu());
         return bench;
+    }
+
+    private static Command Dfu()
+    {
+        var config = CommonOptions.Config();
+        var command = new Command("dfu", "DFU readback device time on a simulated Core against the timing model's physical floor (erase + program + USB transfer)");
+        command.Options.Add(config);
+        command.SetAction((ParseResult pr, CancellationToken ct) =>
+        {
+            if (!ConfigLoading.TryLoad(pr.GetValue(config)!, pr.InvocationConfiguration.Error, out var rig)) return Task.FromResult(ExitCodes.BadInput);
+            DfuBench.Run(rig, pr.InvocationConfiguration.Output);
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return command;
     }
 
     private static Command Led()

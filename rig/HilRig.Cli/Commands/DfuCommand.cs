@@ -30,7 +30,7 @@ internal static class DfuCommand
         var command = new Command("list", "put the slots' Cores into DFU and list every DFU alt setting, like dfu-util -l");
         command.Options.Add(config);
         command.Options.Add(slots);
-        command.SetAction((parse, ct) => WithRig(parse.GetValue(config)!, async session =>
+        command.SetAction((parse, ct) => WithRig(parse, parse.GetValue(config)!, async (session, output, err) =>
         {
             var selected = session.Select(parse.GetValue(slots));
             var found = await session.RunAsync(async () =>
@@ -40,13 +40,13 @@ internal static class DfuCommand
             });
             if (found.Count == 0)
             {
-                Console.Error.WriteLine("hilrig: no DFU capable USB device available");
+                err.WriteLine("hilrig: no DFU capable USB device available");
                 return ExitCodes.RigFault;
             }
             foreach (var d in found)
             {
                 var slot = session.Slots.FirstOrDefault(s => s.UsbPath == d.Path);
-                Console.Out.WriteLine($"Found DFU: [{d.VidPid}] ver={d.BcdDevice:x4}, path=\"{d.Path}\", alt={d.Alt}, name=\"{d.Name}\", serial=\"{d.Serial}\"{(slot is null ? "" : $"  (slot {slot.Number})")}");
+                output.WriteLine($"Found DFU: [{d.VidPid}] ver={d.BcdDevice:x4}, path=\"{d.Path}\", alt={d.Alt}, name=\"{d.Name}\", serial=\"{d.Serial}\"{(slot is null ? "" : $"  (slot {slot.Number})")}");
             }
             return ExitCodes.Ok;
         }));
@@ -74,11 +74,12 @@ internal static class DfuCommand
         command.Arguments.Add(file);
         command.SetAction((parse, ct) =>
         {
-            if (!TryParseNumber(parse.GetValue(address)!, "--address", out var start)) return Task.FromResult(ExitCodes.BadInput);
+            var err = parse.InvocationConfiguration.Error;
+            if (!TryParseNumber(parse.GetValue(address)!, "--address", err, out var start)) return Task.FromResult(ExitCodes.BadInput);
             long? count = null;
             if (upload && parse.GetValue(length) is { } lengthText)
             {
-                if (!TryParseNumber(lengthText, "--length", out var n) || n == 0) return Task.FromResult(ExitCodes.BadInput);
+                if (!TryParseNumber(lengthText, "--length", err, out var n) || n == 0) return Task.FromResult(ExitCodes.BadInput);
                 count = n;
             }
             var path = parse.GetValue(file)!;
@@ -87,17 +88,17 @@ internal static class DfuCommand
             {
                 if (!path.Exists)
                 {
-                    Console.Error.WriteLine($"hilrig: {path}: no such file");
+                    err.WriteLine($"hilrig: {path}: no such file");
                     return Task.FromResult(ExitCodes.BadInput);
                 }
                 data = File.ReadAllBytes(path.FullName);
                 if (data.Length == 0)
                 {
-                    Console.Error.WriteLine($"hilrig: {path}: empty file, nothing to download");
+                    err.WriteLine($"hilrig: {path}: empty file, nothing to download");
                     return Task.FromResult(ExitCodes.BadInput);
                 }
             }
-            return WithRig(parse.GetValue(config)!, async session =>
+            return WithRig(parse, parse.GetValue(config)!, async (session, output, err) =>
             {
                 var rigSlot = session.Slot(parse.GetValue(slot));
                 var altSetting = parse.GetValue(alt);
@@ -107,7 +108,7 @@ internal static class DfuCommand
                     using var dfu = await DfuSeHost.OpenAsync(session.Usb, rigSlot.UsbPath, session.Time, null, ct);
                     if (dfu.AltSettings.All(a => a.Alt != altSetting))
                     {
-                        Console.Error.WriteLine($"hilrig: --alt {altSetting}: valid: {string.Join(", ", dfu.AltSettings.Select(a => $"{a.Alt} ({a.Name.Trim()})"))}");
+                        err.WriteLine($"hilrig: --alt {altSetting}: valid: {string.Join(", ", dfu.AltSettings.Select(a => $"{a.Alt} ({a.Name.Trim()})"))}");
                         return ExitCodes.BadInput;
                     }
                     await dfu.SelectAltAsync(altSetting, ct);
@@ -117,12 +118,12 @@ internal static class DfuCommand
                         var n = (int)(count ?? SegmentRemainder(dfu, (uint)start));
                         var bytes = await dfu.UploadAsync((uint)start, n, null, ct);
                         FileOutput.WriteAtomically(path.FullName, bytes);
-                        Console.Error.WriteLine($"Upload done: {bytes.Length} bytes from 0x{start:X8} (slot {rigSlot.Number}, {dfu.Serial}) to {path}, device time {session.Time.GetElapsedTime(started).TotalSeconds:0.000} s");
+                        err.WriteLine($"Upload done: {bytes.Length} bytes from 0x{start:X8} (slot {rigSlot.Number}, {dfu.Serial}) to {path}, device time {session.Time.GetElapsedTime(started).TotalSeconds:0.000} s");
                     }
                     else
                     {
                         await dfu.DownloadAsync((uint)start, data, new DfuDownloadOptions { AllowKeyRegion = parse.GetValue(allowKeys) }, null, ct);
-                        Console.Error.WriteLine($"Download done: {data!.Length} bytes to 0x{start:X8} (slot {rigSlot.Number}, {dfu.Serial}), device time {session.Time.GetElapsedTime(started).TotalSeconds:0.000} s");
+                        err.WriteLine($"Download done: {data!.Length} bytes to 0x{start:X8} (slot {rigSlot.Number}, {dfu.Serial}), device time {session.Time.GetElapsedTime(started).TotalSeconds:0.000} s");
                     }
                     if (parse.GetValue(leave)) await dfu.LeaveAsync(null, ct);
                     return ExitCodes.Ok;
@@ -134,39 +135,41 @@ internal static class DfuCommand
 
     private static long SegmentRemainder(DfuSeSession dfu, uint start)
     {
-        var segment = dfu.SelectedAlt.Layout.FindSegment(start)
+        var segment = dfu.SelectedAlt.MemoryLayout.FindSegment(start)
             ?? throw new DfuRequestRefusedException($"0x{start:X8} lies in no memory segment of alt {dfu.SelectedAlt.Alt} ({dfu.SelectedAlt.Name.Trim()}); give --length");
         return segment.End - start;
     }
 
-    private static async Task<int> WithRig(FileInfo configFile, Func<RigSession, Task<int>> action)
+    private static async Task<int> WithRig(ParseResult parse, FileInfo configFile, Func<RigSession, TextWriter, TextWriter, Task<int>> action)
     {
-        if (!ConfigLoading.TryLoad(configFile, Console.Error, out var config)) return ExitCodes.BadInput;
-        using var open = RigOpening.Open(config, RigOpening.PersistentSim(config));
+        var output = parse.InvocationConfiguration.Output;
+        var err = parse.InvocationConfiguration.Error;
+        if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
+        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config));
         if (open.Session is not { } session) return open.ExitCode;
         try
         {
-            return await action(session);
+            return await action(session, output, err);
         }
         catch (FormatException ex)
         {
-            Console.Error.WriteLine($"hilrig: {ex.Message}");
+            err.WriteLine($"hilrig: {ex.Message}");
             return ExitCodes.BadInput;
         }
         catch (DfuRequestRefusedException ex)
         {
-            Console.Error.WriteLine($"hilrig: refused: {ex.Message}");
+            err.WriteLine($"hilrig: refused: {ex.Message}");
             return ExitCodes.BadInput;
         }
         catch (Exception ex) when (ex is UsbException or DfuException or ChoreographyException)
         {
-            Console.Error.WriteLine($"hilrig: rig fault: {ex.Message}");
+            err.WriteLine($"hilrig: rig fault: {ex.Message}");
             return ExitCodes.RigFault;
         }
     }
 
     /// <summary>0x-prefixed hex or decimal, as dfu-util users write addresses and lengths.</summary>
-    internal static bool TryParseNumber(string text, string option, out long value)
+    internal static bool TryParseNumber(string text, string option, TextWriter err, out long value)
     {
         var t = text.Trim();
         var ok = t.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
@@ -174,7 +177,7 @@ internal static class DfuCommand
             : long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out value);
         if (!ok || value < 0 || value > uint.MaxValue)
         {
-            Console.Error.WriteLine($"hilrig: {option} '{text}': valid: a number such as 0x00020000 or 131072");
+            err.WriteLine($"hilrig: {option} '{text}': valid: a number such as 0x00020000 or 131072");
             value = 0;
             return false;
         }

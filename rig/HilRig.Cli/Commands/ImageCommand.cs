@@ -24,27 +24,27 @@ internal static class ImageCommand
         generate.Options.Add(size);
         generate.Options.Add(name);
         generate.Options.Add(version);
-        generate.SetAction(parse => Generate(parse.GetValue(output)!, parse.GetValue(seed), parse.GetValue(size), parse.GetValue(name)!, parse.GetValue(version)!));
+        generate.SetAction(parse => Generate(parse.GetValue(output)!, parse.GetValue(seed), parse.GetValue(size), parse.GetValue(name)!, parse.GetValue(version)!, parse.InvocationConfiguration.Error));
         var image = new Command("image", "firmware images");
         image.Subcommands.Add(generate);
         return image;
     }
 
-    private static int Generate(FileInfo output, int seed, int size, string name, string version)
+    private static int Generate(FileInfo output, int seed, int size, string name, string version, TextWriter err)
     {
         if (size < SparkAppImageGenerator.MinSize || size > SparkAppImageGenerator.MaxSize)
         {
-            Console.Error.WriteLine($"hilrig: --size {size}: valid: {SparkAppImageGenerator.MinSize}-{SparkAppImageGenerator.MaxSize} bytes (the app area holds {SparkMemoryMap.AppMaxSize})");
+            err.WriteLine($"hilrig: --size {size}: valid: {SparkAppImageGenerator.MinSize}-{SparkAppImageGenerator.MaxSize} bytes (the app area holds {SparkMemoryMap.AppMaxSize})");
             return ExitCodes.BadInput;
         }
         if (name.Any(char.IsWhiteSpace) || version.Any(char.IsWhiteSpace) || name.Length == 0 || version.Length == 0)
         {
-            Console.Error.WriteLine($"hilrig: --name '{name}' / --app-version '{version}': valid: non-empty, no spaces");
+            err.WriteLine($"hilrig: --name '{name}' / --app-version '{version}': valid: non-empty, no spaces");
             return ExitCodes.BadInput;
         }
         var bytes = SparkAppImageGenerator.Generate(seed, name, version, size);
         FileOutput.WriteAtomically(output.FullName, bytes);
-        Console.Error.WriteLine($"wrote {bytes.Length} bytes to {output} ({SparkAppImageGenerator.ReadIdentity(bytes)})");
+        err.WriteLine($"wrote {bytes.Length} bytes to {output} ({SparkAppImageGenerator.ReadIdentity(bytes)})");
         return ExitCodes.Ok;
     }
 }

@@ -16,7 +16,7 @@ internal sealed class RigOpening : IDisposable
 
     public int ExitCode { get; }
 
-    public static RigOpening Open(RigConfig config, RigSessionOptions? options = null)
+    public static RigOpening Open(RigConfig config, TextWriter error, RigSessionOptions? options = null)
     {
         try
         {
@@ -24,12 +24,12 @@ internal sealed class RigOpening : IDisposable
         }
         catch (BackendUnavailableException ex)
         {
-            Console.Error.WriteLine($"hilrig: {ex.Message}");
+            error.WriteLine($"hilrig: {ex.Message}");
             return new RigOpening(null, ExitCodes.BadInput);
         }
         catch (IOException ex)
         {
-            Console.Error.WriteLine($"hilrig: the rig did not answer while opening: {ex.Message}");
+            error.WriteLine($"hilrig: the rig did not answer while opening: {ex.Message}");
             return new RigOpening(null, ExitCodes.RigFault);
         }
     }

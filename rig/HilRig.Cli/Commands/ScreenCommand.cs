@@ -20,14 +20,14 @@ internal static class ScreenCommand
         command.Options.Add(config);
         command.Options.Add(slots);
         command.Options.Add(format);
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(config)!, parse.GetValue(slots), CommonOptions.ParseFormat(parse.GetValue(format)), ct));
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(config)!, parse.GetValue(slots), CommonOptions.ParseFormat(parse.GetValue(format)), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo configFile, string? slotSpec, OutputFormat format, CancellationToken ct)
+    private static async Task<int> RunAsync(FileInfo configFile, string? slotSpec, OutputFormat format, TextWriter output, TextWriter err, CancellationToken ct)
     {
-        if (!ConfigLoading.TryLoad(configFile, Console.Error, out var config)) return ExitCodes.BadInput;
-        using var open = RigOpening.Open(config, RigOpening.PersistentSim(config));
+        if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
+        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config));
         if (open.Session is not { } session) return open.ExitCode;
 
         IReadOnlyList<Core.Slots.RigSlot> selected;
@@ -37,7 +37,7 @@ internal static class ScreenCommand
         }
         catch (FormatException ex)
         {
-            Console.Error.WriteLine($"hilrig: {ex.Message}");
+            err.WriteLine($"hilrig: {ex.Message}");
             return ExitCodes.BadInput;
         }
 
@@ -57,18 +57,18 @@ internal static class ScreenCommand
                 // One transaction per result, as each slot finishes: a crash loses nothing finished.
                 if (outcome.DeviceId is { } id) store.UpsertDevice(id, outcome.Lot ?? SimDefaults.UnlistedLot, wall.GetUtcNow());
                 store.RecordResult(new ResultRecord(
-                    runId, outcome.DeviceId ?? $"slot-{outcome.Slot}-unidentified", outcome.Slot, outcome.Test, ToStore(outcome.Verdict),
+                    runId, outcome.DeviceId ?? $"slot-{outcome.Slot}-unidentified", outcome.Slot, outcome.Test, outcome.Verdict,
                     runStart, wall.GetUtcNow(), FailureMode: outcome.FailureMode, Signature: outcome.Signature,
                     DeviceTime: outcome.DeviceTime, EvidenceJson: JsonSerializer.Serialize(outcome.Evidence, Json.Options)));
                 if (format == OutputFormat.Table)
-                    Console.Error.WriteLine($"slot {outcome.Slot}: {outcome.Verdict.ToName()}{(outcome.FailureMode is { } m ? $" ({m})" : "")}, device time {outcome.DeviceTime.TotalSeconds:0.0} s");
+                    err.WriteLine($"slot {outcome.Slot}: {outcome.Verdict.ToName()}{(outcome.FailureMode is { } m ? $" ({m})" : "")}, device time {outcome.DeviceTime.TotalSeconds:0.0} s");
             }, null, ct));
 
             var ordered = outcomes.OrderBy(o => o.Slot).ToList();
             status = ordered.Any(o => o.Verdict == Verdict.RigFault) ? RunStatus.RigFault
                 : ordered.Any(o => o.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed;
-            Print(ordered, format);
-            Console.Error.WriteLine($"run {runId} stored in {storePath}");
+            Print(ordered, format, output);
+            err.WriteLine($"run {runId} stored in {storePath}");
             return status switch
             {
                 RunStatus.RigFault => ExitCodes.RigFault,
@@ -82,15 +82,7 @@ internal static class ScreenCommand
         }
     }
 
-    internal static ResultVerdict ToStore(Verdict verdict) => verdict switch
-    {
-        Verdict.Pass => ResultVerdict.Pass,
-        Verdict.Fail => ResultVerdict.Fail,
-        Verdict.RigFault => ResultVerdict.RigFault,
-        _ => ResultVerdict.Skipped,
-    };
-
-    private static void Print(IReadOnlyList<SlotOutcome> outcomes, OutputFormat format)
+    private static void Print(IReadOnlyList<SlotOutcome> outcomes, OutputFormat format, TextWriter output)
     {
         var rows = outcomes.Select(o => new ScreenRow(
             o.Slot, o.DeviceId, o.Lot, o.Verdict.ToName(), o.FailureMode, o.Signature,
@@ -100,22 +92,27 @@ internal static class ScreenCommand
         switch (format)
         {
             case OutputFormat.Json:
-                Console.Out.WriteLine(JsonSerializer.Serialize(rows, Json.Options));
+                output.WriteLine(JsonSerializer.Serialize(rows, Json.Options));
                 break;
             case OutputFormat.Csv:
-                Console.Out.WriteLine("slot,deviceId,lot,verdict,failureMode,deviceTimeMs,signature");
+                output.WriteLine("slot,deviceId,lot,verdict,failureMode,deviceTimeMs,signature");
                 foreach (var r in rows)
-                    Console.Out.WriteLine(string.Join(",", r.Slot, r.DeviceId, Csv.Escape(r.Lot), r.Verdict, r.FailureMode, r.DeviceTimeMs, Csv.Escape(r.Signature)));
+                    output.WriteLine(string.Join(",", r.Slot, r.DeviceId, Csv.Escape(r.Lot), r.Verdict, r.FailureMode, r.DeviceTimeMs, Csv.Escape(r.Signature)));
                 break;
             default:
-                var table = new Table().AddColumns("slot", "device id", "lot", "verdict", "failure mode", "device time", "signature");
+                var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+                var table = new Table().AddColumns(new TableColumn("slot"), new TableColumn("device id").NoWrap(), new TableColumn("lot").NoWrap(), new TableColumn("verdict"), new TableColumn("failure mode").NoWrap(), new TableColumn("device time").NoWrap());
                 foreach (var r in rows)
                 {
                     var verdict = r.Verdict switch { "pass" => "[green]pass[/]", "fail" => "[red]fail[/]", _ => $"[yellow]{r.Verdict}[/]" };
                     table.AddRow(r.Slot.ToString(System.Globalization.CultureInfo.InvariantCulture), r.DeviceId ?? "?", Markup.Escape(r.Lot ?? ""), verdict,
-                        r.FailureMode ?? "", $"{r.DeviceTimeMs / 1000:0.0} s", Markup.Escape(r.Signature));
+                        r.FailureMode ?? "", $"{r.DeviceTimeMs / 1000:0.0} s");
                 }
-                AnsiConsole.Write(table);
+                console.Write(table);
+                // Signatures are long: one line each under the table, only where there is something to say.
+                foreach (var r in rows.Where(r => r.Verdict != "pass"))
+                    console.MarkupLine($"slot {r.Slot}: {Markup.Escape(r.Signature)}");
+                console.MarkupLine($"{rows.Count(r => r.Verdict == "pass")} passed, {rows.Count(r => r.Verdict == "fail")} failed, {rows.Count(r => r.Verdict == "rig-fault")} rig fault(s)");
                 break;
         }
     }

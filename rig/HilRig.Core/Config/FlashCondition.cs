@@ -19,6 +19,16 @@ public abstract record FlashCondition
     {
     }
 
+    /// <summary>The form written in rig-config.yaml: "healthy", "{ stuckBits: 12 }", "dead".</summary>
+    public string Describe() => this switch
+    {
+        StuckBits s => FormattableString.Invariant($"{{ stuckBits: {s.Count} }}"),
+        BadSectors b => FormattableString.Invariant($"{{ badSectors: {b.Count} }}"),
+        Slow s => FormattableString.Invariant($"{{ slow: {s.Factor:0.###} }}"),
+        Dead => "{ dead: true }",
+        _ => "healthy",
+    };
+
     public sealed record HealthyFlash : FlashCondition
     {
         public override string ToString() => "healthy";

@@ -1,5 +1,6 @@
 using HilRig.Core.Dfu;
 using HilRig.Core.Spark;
+using HilRig.Core.Usb;
 
 namespace HilRig.Core.Procedures;
 
@@ -15,6 +16,21 @@ public sealed record DfuReadbackOptions
 
     /// <summary>The alt setting whose layout maps the SPI flash (alt 1 on a Core).</summary>
     public int SpiAltSetting { get; init; } = 1;
+}
+
+/// <summary>
+/// The device accepted an erase or program and then stopped answering: the Spark SPI driver waits forever on a chip
+/// whose BUSY never clears. Carries what is needed to put the region back.
+/// </summary>
+public sealed class FlashOperationHungException(FlashRegion region, string operation, byte[] original, UsbException inner)
+    : Exception($"{operation} of {region.Name} (0x{region.Start:X6}) never finished: the Core stopped answering USB ({inner.Message})", inner)
+{
+    public FlashRegion Region { get; } = region;
+
+    public string Operation { get; } = operation;
+
+    /// <summary>The region's content as saved before anything was erased.</summary>
+    public byte[] Original { get; } = original;
 }
 
 public sealed record RegionReadback(
@@ -67,18 +83,18 @@ public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options =
             backupFile = SaveBackup(deviceKey, region, original) ?? backupFile;
 
             progress?.Report($"{region.Name}: erase check");
-            await session.EraseAsync(region.Start, region.Length, null, ct);
+            await Guard(region, "erase", original, () => session.EraseAsync(region.Start, region.Length, null, ct));
             var erased = new byte[region.Length];
             Array.Fill(erased, (byte)0xFF);
             await CompareAsync(session, region, erased, ct, afterErase: true, map, all);
 
             progress?.Report($"{region.Name}: zeros");
             var zeros = new byte[region.Length];
-            await session.DownloadAsync(region.Start, zeros, downloadErased, null, ct);
+            await Guard(region, "program", original, () => session.DownloadAsync(region.Start, zeros, downloadErased, null, ct));
             await CompareAsync(session, region, zeros, ct, afterErase: false, map, all);
 
             progress?.Report($"{region.Name}: restoring");
-            await session.DownloadAsync(region.Start, original, download, null, ct);
+            await Guard(region, "restore", original, () => session.DownloadAsync(region.Start, original, download, null, ct));
             var restored = await session.UploadAsync(region.Start, region.Length, null, ct);
             var restoreVerified = restored.AsSpan().SequenceEqual(original);
             if (!restoreVerified)
@@ -93,7 +109,8 @@ public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options =
         }
 
         var pass = regions.All(r => r.Pass);
-        var signature = pass ? "no bit errors" : string.Join("; ", regions.Where(r => !r.Pass).Select(r => $"{r.Region}: {r.Signature}{(r.RestoreVerified ? "" : " (original content could not be restored)")}"));
+        // Totals first (what a support engineer compares across Cores), then where: each failing region.
+        var signature = pass ? "no bit errors" : $"{all.Signature()} [{string.Join("; ", regions.Where(r => !r.Pass).Select(r => $"{r.Region}: {r.BitErrors.ErrorBits} bit(s){(r.RestoreVerified ? "" : ", original content could not be restored")}"))}]";
         return new DfuReadbackResult(
             pass ? Verdict.Pass : Verdict.Fail,
             pass ? null : FailureModes.BadExternalFlash,
@@ -102,6 +119,27 @@ public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options =
             all.ToSummary(),
             time.GetElapsedTime(start),
             backupFile);
+    }
+
+    private static async Task Guard(FlashRegion region, string operation, byte[] original, Func<Task> flashOperation)
+    {
+        try
+        {
+            await flashOperation();
+        }
+        catch (UsbException ex) when (ex.Error == UsbError.Timeout)
+        {
+            throw new FlashOperationHungException(region, operation, original, ex);
+        }
+    }
+
+    /// <summary>Puts a region's saved content back (erase + program + verify). False if it does not read back as saved.</summary>
+    public async Task<bool> RestoreAsync(DfuSeSession session, FlashRegion region, byte[] original, CancellationToken ct = default)
+    {
+        await session.SelectAltAsync(_options.SpiAltSetting, ct);
+        await session.DownloadAsync(region.Start, original, new DfuDownloadOptions { Erase = true, AllowKeyRegion = _options.AllowKeyRegion }, null, ct);
+        var back = await session.UploadAsync(region.Start, region.Length, null, ct);
+        return back.AsSpan().SequenceEqual(original);
     }
 
     private static async Task CompareAsync(DfuSeSession session, FlashRegion region, byte[] expected, CancellationToken ct, bool afterErase, BitErrorMap map, BitErrorMap all)

@@ -61,6 +61,47 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         return await Task.WhenAll(tasks);
     }
 
+    /// <summary>
+    /// A hang could be the chip (BUSY never clears) or the rig (a cable, a hub). Power-cycle the slot and try to put the
+    /// region's saved content back: if that hangs too, the chip is at fault; if it works, the first hang was the rig's.
+    /// </summary>
+    private async Task<SlotOutcome> ConfirmHangAsync(
+        RigSlot slot, FlashOperationHungException hung, Action<string> step,
+        Func<Verdict, string?, string, DfuReadbackResult?, string?, SlotOutcome> outcome, CancellationToken ct)
+    {
+        step("power cycle after hang");
+        slot.Control.SetPower(false);
+        await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
+        slot.Control.SetPower(true);
+        await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct);
+        try
+        {
+            step("enter DFU (retry)");
+            await Choreography.EnterDfuAsync(slot, bus, time, ct);
+            using var session = await DfuSeHost.OpenAsync(bus, slot.UsbPath, time, _options.Dfu, ct);
+            step($"restore {hung.Region.Name} (retry)");
+            var restored = await new DfuReadback(time, _options.Readback).RestoreAsync(session, hung.Region, hung.Original, ct);
+            if (_options.LeaveDfu) await session.LeaveAsync(null, ct);
+            return outcome(Verdict.RigFault, FailureModes.UsbTransport,
+                $"the Core stopped answering during the {hung.Operation} of {hung.Region.Name} once, then worked after a power cycle ({(restored ? "region restored and verified" : "region restore did not verify")}): retest the Core in another slot",
+                null, hung.ToString());
+        }
+        catch (UsbException ex) when (ex.Error == UsbError.Timeout)
+        {
+            step("power off (flash hung again)");
+            // Leave the Core powered off: it would sit hung in DFU otherwise.
+            slot.Control.SetPower(false);
+            return outcome(Verdict.Fail, FailureModes.BadExternalFlash,
+                $"SPI flash never finishes the {hung.Operation} of {hung.Region.Name} (0x{hung.Region.Start:X6}), again after a power cycle: BUSY stays set (dead or hung chip)",
+                null, hung.ToString());
+        }
+        catch (Exception ex) when (ex is UsbException or ChoreographyException or DfuException)
+        {
+            return outcome(Verdict.RigFault, FailureModes.UsbTransport,
+                $"the Core stopped answering during the {hung.Operation} of {hung.Region.Name}, and the retry failed too: {ex.Message}", null, ex.ToString());
+        }
+    }
+
     public async Task<SlotOutcome> RunSlotAsync(RigSlot slot, IProgress<SlotProgress>? progress = null, CancellationToken ct = default)
     {
         var startedAt = time.GetUtcNow();
@@ -109,6 +150,11 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
             }
             Step("done");
             return Outcome(readback.Verdict, readback.FailureMode, readback.Signature, readback);
+        }
+        catch (FlashOperationHungException hung)
+        {
+            log.Add($"{time.GetElapsedTime(start).TotalSeconds,8:0.000} s {hung.Message}");
+            return await ConfirmHangAsync(slot, hung, Step, Outcome, ct);
         }
         catch (UsbException ex)
         {

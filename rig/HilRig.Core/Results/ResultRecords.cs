@@ -1,15 +1,6 @@
+using HilRig.Core.Procedures;
+
 namespace HilRig.Core.Results;
-
-/// <summary>How one attempt of one test on one device ended.</summary>
-public enum ResultVerdict
-{
-    Pass,
-    Fail,
-
-    /// <summary>The rig (relay, cable, hub port, sensor) failed, so the attempt says nothing about the Core.</summary>
-    RigFault,
-    Skipped,
-}
 
 public enum RunStatus
 {
@@ -38,7 +29,7 @@ public sealed record ResultRecord(
     string DeviceId,
     int Slot,
     string Test,
-    ResultVerdict Verdict,
+    Verdict Verdict,
     DateTimeOffset StartedAt,
     DateTimeOffset EndedAt,
     int? Cycle = null,
@@ -57,7 +48,7 @@ public sealed record StoredResult(
     string Test,
     int? Cycle,
     int Attempt,
-    ResultVerdict Verdict,
+    Verdict Verdict,
     string? FailureMode,
     string? Signature,
     TimeSpan? DeviceTime,

@@ -1,3 +1,4 @@
+using HilRig.Core.Procedures;
 using System.Globalization;
 
 namespace HilRig.Core.Results;
@@ -15,23 +16,9 @@ internal static class StoreText
 
     public static string Id(Guid id) => id.ToString("D");
 
-    public static string Verdict(ResultVerdict v) => v switch
-    {
-        ResultVerdict.Pass => "pass",
-        ResultVerdict.Fail => "fail",
-        ResultVerdict.RigFault => "rig-fault",
-        ResultVerdict.Skipped => "skipped",
-        _ => throw new ArgumentOutOfRangeException(nameof(v), v, null),
-    };
+    public static string Verdict(Procedures.Verdict v) => v.ToName();
 
-    public static ResultVerdict ParseVerdict(string text) => text switch
-    {
-        "pass" => ResultVerdict.Pass,
-        "fail" => ResultVerdict.Fail,
-        "rig-fault" => ResultVerdict.RigFault,
-        "skipped" => ResultVerdict.Skipped,
-        _ => throw new ResultsStoreException($"unknown verdict '{text}' in the results store; valid: pass, fail, rig-fault, skipped"),
-    };
+    public static Procedures.Verdict ParseVerdict(string text) => VerdictNames.Parse(text);
 
     public static string Status(RunStatus s) => s switch
     {

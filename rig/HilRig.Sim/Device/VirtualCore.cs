@@ -1,3 +1,4 @@
+using HilRig.Core.Config;
 using HilRig.Core.Spark;
 using HilRig.Sim.Device.Bootloader;
 using HilRig.Sim.Device.Dfu;

@@ -8,7 +8,6 @@ using HilRig.Sim.Optics;
 using HilRig.Sim.Rig.I2c;
 using HilRig.Sim.Time;
 using HilRig.Sim.Usb;
-using SimFlash = HilRig.Sim.Device.Flash.FlashCondition;
 
 namespace HilRig.Sim.Rig;
 
@@ -105,7 +104,7 @@ public sealed class SimRig : IDisposable
                 ?? new SimCoreConfig(slot.Number, SimDefaults.DeviceIdFor(seed, slot.Number), SimDefaults.UnlistedLot, FlashCondition.Healthy);
             var led = new LedEmitter(Time, Optics);
             emitters[slot.Number] = led;
-            var spec = new VirtualCoreSpec(slot.Number, coreConfig.DeviceId, coreConfig.Lot, ToSim(coreConfig.Flash), bootloader, seed * 1009 + slot.Number);
+            var spec = new VirtualCoreSpec(slot.Number, coreConfig.DeviceId, coreConfig.Lot, coreConfig.Flash, bootloader, seed * 1009 + slot.Number);
             var core = new VirtualCore(spec, Usb, slot.Usb.DevicePath, led, Time);
             core.Manufacture(factory);
             var simSlot = new SimSlot(slot, core, hubs[slot.Usb.HubPath]);
@@ -142,15 +141,6 @@ public sealed class SimRig : IDisposable
                 break;
         }
     }
-
-    private static SimFlash ToSim(FlashCondition condition) => condition switch
-    {
-        FlashCondition.StuckBits s => new SimFlash.StuckBits(s.Count),
-        FlashCondition.BadSectors b => new SimFlash.BadSectors(b.Count),
-        FlashCondition.Slow s => new SimFlash.Slow(s.Factor),
-        FlashCondition.Dead => new SimFlash.Dead(),
-        _ => new SimFlash.Healthy(),
-    };
 
     public void Dispose() => Scheduler.Dispose();
 }

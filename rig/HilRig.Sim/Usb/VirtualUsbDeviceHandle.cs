@@ -74,7 +74,6 @@ internal sealed class VirtualUsbDeviceHandle(VirtualUsbBus bus, VirtualUsbBus.At
             throw new UsbException(UsbError.NotFound, $"set alt setting {altSetting} on {attachment.Path}: no such alt setting");
         // SET_INTERFACE is a standard control transfer on the wire.
         await ControlTransferAsync(new UsbSetup(0x01, 11, (ushort)altSetting, (ushort)interfaceNumber, 0), Memory<byte>.Empty, TimeSpan.FromSeconds(1), cancellationToken);
-        attachment.Function.OnAltSettingSelected(interfaceNumber, altSetting);
     }
 
     public async Task ResetAsync(CancellationToken cancellationToken = default)

@@ -97,6 +97,14 @@ public abstract class VirtualUsbFunction
         }
         if (setup.Type == 0 && setup.Request == 9 /* SET_CONFIGURATION */ && !setup.IsDeviceToHost)
             return setup.Value <= 1 ? ControlResponse.Ok() : ControlResponse.Stall;
+        if (setup.Type == 0 && setup.Request == 11 /* SET_INTERFACE */ && setup.Recipient == 1 && !setup.IsDeviceToHost)
+        {
+            var config = UsbConfiguration.Parse(GetConfigDescriptor(0));
+            var exists = config.Interfaces.Any(i => i.Number == setup.Index && i.AltSettings.Any(a => a.AlternateSetting == setup.Value));
+            if (!exists) return ControlResponse.Stall;
+            OnAltSettingSelected(setup.Index, setup.Value);
+            return ControlResponse.Ok();
+        }
         return await HandleRequestAsync(setup, data, ct);
     }
 

@@ -1,3 +1,4 @@
+using HilRig.Core.Procedures;
 using System.CommandLine;
 using System.Text.Json;
 using HilRig.Cli;
@@ -43,16 +44,16 @@ public class ReportLotsCommandTests
         store.UpsertDevice("a3", "SST25-1348A", T0);
         store.UpsertDevice("b1", "B,2", T0);
         var at = T0;
-        void Record(string device, ResultVerdict verdict)
+        void Record(string device, Verdict verdict)
         {
             at = at.AddMinutes(1);
             store.RecordResult(new ResultRecord(run, device, 1, "dfu-readback", verdict, at, at.AddSeconds(20)));
         }
-        Record("a1", ResultVerdict.Pass);
-        Record("a2", ResultVerdict.Fail);
-        Record("a3", ResultVerdict.Pass);
-        Record("b1", ResultVerdict.Pass);
-        Record("b1", ResultVerdict.Fail);
+        Record("a1", Verdict.Pass);
+        Record("a2", Verdict.Fail);
+        Record("a3", Verdict.Pass);
+        Record("b1", Verdict.Pass);
+        Record("b1", Verdict.Fail);
         return path;
     }
 

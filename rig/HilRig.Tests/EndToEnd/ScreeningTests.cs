@@ -70,7 +70,9 @@ public class ScreeningTests
 
         var dead = outcomes[7];
         Assert.That(dead.Verdict, Is.EqualTo(Verdict.Fail));
-        Assert.That(dead.Signature, Does.Contain("no cell programs"));
+        Assert.That(dead.FailureMode, Is.EqualTo(FailureModes.BadExternalFlash));
+        Assert.That(dead.Signature, Does.Contain("dead or hung chip"));
+        Assert.That(session.Sim.Slot(7).Core.State, Is.EqualTo(HilRig.Sim.Device.CoreState.Off), "a hung Core is left powered off, not hung in DFU");
 
         foreach (var slot in new[] { 1, 2, 4, 6, 8 })
             Assert.That(outcomes[slot].Verdict, Is.EqualTo(Verdict.Pass), $"slot {slot}: {outcomes[slot].Signature}");
@@ -93,7 +95,9 @@ public class ScreeningTests
             using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((2, "{ stuckBits: 40 }"), (6, "{ badSectors: 1 }"))));
             return string.Join("\n", Screen(session).Select(o => $"{o.Slot} {o.DeviceId} {o.Verdict} {o.Signature} {o.DeviceTime.Ticks}"));
         }
-        Assert.That(Run(), Is.EqualTo(Run()));
+        var first = Run();
+        var second = Run();
+        Assert.That(second, Is.EqualTo(first));
     }
 
     [Test]

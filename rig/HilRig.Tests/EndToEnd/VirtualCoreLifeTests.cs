@@ -25,7 +25,7 @@ public class VirtualCoreLifeTests
             return (running, off: (core.State, core.Led.Current.Pattern));
         }).GetAwaiter().GetResult();
         Assert.That(states.running.State, Is.EqualTo(CoreState.App));
-        Assert.That(states.running.RunningApp, Does.StartWith(SparkAppImageGenerator.IdentityPrefix));
+        Assert.That(states.running.RunningApp, Does.StartWith("tinker"), "the factory app (Tinker) runs");
         Assert.That(states.running.Pattern, Is.EqualTo(Core.Led.LedPattern.Breathing));
         Assert.That(states.off.State, Is.EqualTo(CoreState.Off));
         Assert.That(states.off.Pattern, Is.EqualTo(Core.Led.LedPattern.Off));

@@ -1,3 +1,4 @@
+using HilRig.Core.Procedures;
 using HilRig.Reports.Statistics;
 
 namespace HilRig.Tests.Reports;

@@ -1,3 +1,4 @@
+using HilRig.Core.Procedures;
 using HilRig.Core.Results;
 using Microsoft.Data.Sqlite;
 
@@ -18,7 +19,7 @@ public class ResultsStoreTests
 
     private static RunInfo Run(DateTimeOffset at) => new("rig-1", "0123456789abcdef", 42, "BL14", "screen", at);
 
-    private static ResultRecord Result(Guid run, string device, string test, ResultVerdict verdict, int minutes, int? attempt = null, int? cycle = null) =>
+    private static ResultRecord Result(Guid run, string device, string test, Verdict verdict, int minutes, int? attempt = null, int? cycle = null) =>
         new(run, device, 1, test, verdict, T0.AddMinutes(minutes), T0.AddMinutes(minutes).AddSeconds(30), Cycle: cycle, Attempt: attempt);
 
     private static long Scalar(string path, string sql)
@@ -77,7 +78,7 @@ public class ResultsStoreTests
         Assert.That(old.Signature, Is.Null, "column added by the upgrade");
         Assert.That(old.DeviceTime, Is.EqualTo(TimeSpan.FromMilliseconds(5300)));
         Assert.That(store.LotSummary(), Is.EqualTo(new[] { new LotSummary("SST25-1301A", 1, 1) }));
-        var next = store.RecordResult(Result(old.RunId, old.DeviceId, "dfu-readback", ResultVerdict.Pass, 5) with { Signature = "clean" });
+        var next = store.RecordResult(Result(old.RunId, old.DeviceId, "dfu-readback", Verdict.Pass, 5) with { Signature = "clean" });
         Assert.That(next.Attempt, Is.EqualTo(2), "upgrade keeps the attempt history");
     }
 
@@ -111,7 +112,7 @@ public class ResultsStoreTests
     {
         var store = ResultsStore.Open(DbPath);
         var run = store.StartRun(Run(T0));
-        var written = store.RecordResult(new ResultRecord(run, "55FF6C065075555332071787", 3, "soak-ota", ResultVerdict.Fail,
+        var written = store.RecordResult(new ResultRecord(run, "55FF6C065075555332071787", 3, "soak-ota", Verdict.Fail,
             T0, T0.AddSeconds(40), Cycle: 17, FailureMode: "flashing-yellow", Signature: "ota-brick",
             DeviceTime: TimeSpan.FromMilliseconds(38_250), EvidenceJson: """{"led":["breathing cyan","flashing yellow"]}"""));
 
@@ -129,20 +130,20 @@ public class ResultsStoreTests
         var run1 = store.StartRun(Run(T0));
         var run2 = store.StartRun(Run(T0.AddDays(1)));
 
-        var a1 = store.RecordResult(Result(run1, "d1", "dfu-readback", ResultVerdict.Fail, 1));
-        var a2 = store.RecordResult(Result(run1, "d1", "dfu-readback", ResultVerdict.Fail, 2));
-        var a3 = store.RecordResult(Result(run1, "d1", "dfu-readback", ResultVerdict.Pass, 3));
-        var otherTest = store.RecordResult(Result(run1, "d1", "factory-reset", ResultVerdict.Pass, 4));
-        var otherDevice = store.RecordResult(Result(run1, "d2", "dfu-readback", ResultVerdict.Pass, 5));
-        var otherRun = store.RecordResult(Result(run2, "d1", "dfu-readback", ResultVerdict.Pass, 6));
+        var a1 = store.RecordResult(Result(run1, "d1", "dfu-readback", Verdict.Fail, 1));
+        var a2 = store.RecordResult(Result(run1, "d1", "dfu-readback", Verdict.Fail, 2));
+        var a3 = store.RecordResult(Result(run1, "d1", "dfu-readback", Verdict.Pass, 3));
+        var otherTest = store.RecordResult(Result(run1, "d1", "factory-reset", Verdict.Pass, 4));
+        var otherDevice = store.RecordResult(Result(run1, "d2", "dfu-readback", Verdict.Pass, 5));
+        var otherRun = store.RecordResult(Result(run2, "d1", "dfu-readback", Verdict.Pass, 6));
 
         Assert.That(new[] { a1.Attempt, a2.Attempt, a3.Attempt, otherTest.Attempt, otherDevice.Attempt, otherRun.Attempt },
             Is.EqualTo(new[] { 1, 2, 3, 1, 1, 1 }));
 
-        var e = Assert.Throws<ResultsStoreException>(() => store.RecordResult(Result(run1, "d1", "dfu-readback", ResultVerdict.Pass, 7, attempt: 2)))!;
+        var e = Assert.Throws<ResultsStoreException>(() => store.RecordResult(Result(run1, "d1", "dfu-readback", Verdict.Pass, 7, attempt: 2)))!;
         Assert.That(e.Message, Does.Contain("attempt 2 of test 'dfu-readback' on device d1").And.Contain("never overwritten"));
         Assert.That(store.GetResults(run1, "d1").Where(r => r.Test == "dfu-readback").Select(r => r.Verdict),
-            Is.EqualTo(new[] { ResultVerdict.Fail, ResultVerdict.Fail, ResultVerdict.Pass }), "the refused attempt changed nothing");
+            Is.EqualTo(new[] { Verdict.Fail, Verdict.Fail, Verdict.Pass }), "the refused attempt changed nothing");
     }
 
     [Test]
@@ -151,9 +152,9 @@ public class ResultsStoreTests
         var store = ResultsStore.Open(DbPath);
         var run = store.StartRun(Run(T0));
 
-        var c1 = store.RecordResult(Result(run, "d1", "soak", ResultVerdict.Pass, 1, cycle: 1));
-        var c2 = store.RecordResult(Result(run, "d1", "soak", ResultVerdict.RigFault, 2, cycle: 2));
-        var c2Retry = store.RecordResult(Result(run, "d1", "soak", ResultVerdict.Pass, 3, cycle: 2));
+        var c1 = store.RecordResult(Result(run, "d1", "soak", Verdict.Pass, 1, cycle: 1));
+        var c2 = store.RecordResult(Result(run, "d1", "soak", Verdict.RigFault, 2, cycle: 2));
+        var c2Retry = store.RecordResult(Result(run, "d1", "soak", Verdict.Pass, 3, cycle: 2));
 
         Assert.That(new[] { c1.Attempt, c2.Attempt, c2Retry.Attempt }, Is.EqualTo(new[] { 1, 1, 2 }));
     }
@@ -163,11 +164,11 @@ public class ResultsStoreTests
     {
         var store = ResultsStore.Open(DbPath);
         var run = store.StartRun(Run(T0));
-        store.RecordResult(Result(run, "d1", "dfu-readback", ResultVerdict.Pass, 1));
-        store.RecordResult(Result(run, "d2", "dfu-readback", ResultVerdict.Fail, 2));
+        store.RecordResult(Result(run, "d1", "dfu-readback", Verdict.Pass, 1));
+        store.RecordResult(Result(run, "d2", "dfu-readback", Verdict.Fail, 2));
 
         // A result for a run that was never started violates the foreign key half-way through the write.
-        Assert.That(() => store.RecordResult(Result(Guid.NewGuid(), "d3", "dfu-readback", ResultVerdict.Pass, 3)), Throws.InstanceOf<SqliteException>());
+        Assert.That(() => store.RecordResult(Result(Guid.NewGuid(), "d3", "dfu-readback", Verdict.Pass, 3)), Throws.InstanceOf<SqliteException>());
 
         var reopened = ResultsStore.Open(DbPath);
         Assert.That(reopened.GetResults().Select(r => r.DeviceId), Is.EqualTo(new[] { "d1", "d2" }));
@@ -184,19 +185,19 @@ public class ResultsStoreTests
         foreach (var d in new[] { "b1", "b2", "b3", "b4" })
             store.UpsertDevice(d, "SST25-1402B", T0);
 
-        store.RecordResult(Result(run1, "a1", "dfu-readback", ResultVerdict.Pass, 1));
-        store.RecordResult(Result(run1, "a2", "dfu-readback", ResultVerdict.Fail, 2));     // failed, retested, passed: good
-        store.RecordResult(Result(run1, "a2", "dfu-readback", ResultVerdict.Pass, 3));
-        store.RecordResult(Result(run1, "a3", "dfu-readback", ResultVerdict.Pass, 4));     // passed, then failed: bad
-        store.RecordResult(Result(run1, "a3", "dfu-readback", ResultVerdict.Fail, 5));
-        store.RecordResult(Result(run1, "a4", "dfu-readback", ResultVerdict.Pass, 6));     // one test of two failed: bad
-        store.RecordResult(Result(run1, "a4", "factory-reset", ResultVerdict.Fail, 7));
-        store.RecordResult(Result(run1, "b1", "dfu-readback", ResultVerdict.Fail, 8));     // bad
-        store.RecordResult(Result(run1, "b2", "dfu-readback", ResultVerdict.RigFault, 9)); // rig's fault, not the unit's
-        store.RecordResult(Result(run1, "b3", "dfu-readback", ResultVerdict.Pass, 10));
-        store.RecordResult(Result(run1, "b4", "dfu-readback", ResultVerdict.Fail, 11));    // failed, passed next day: good
-        store.RecordResult(Result(run2, "b4", "dfu-readback", ResultVerdict.Pass, 24 * 60));
-        store.RecordResult(Result(run1, "x1", "dfu-readback", ResultVerdict.Fail, 12));    // never registered with a lot
+        store.RecordResult(Result(run1, "a1", "dfu-readback", Verdict.Pass, 1));
+        store.RecordResult(Result(run1, "a2", "dfu-readback", Verdict.Fail, 2));     // failed, retested, passed: good
+        store.RecordResult(Result(run1, "a2", "dfu-readback", Verdict.Pass, 3));
+        store.RecordResult(Result(run1, "a3", "dfu-readback", Verdict.Pass, 4));     // passed, then failed: bad
+        store.RecordResult(Result(run1, "a3", "dfu-readback", Verdict.Fail, 5));
+        store.RecordResult(Result(run1, "a4", "dfu-readback", Verdict.Pass, 6));     // one test of two failed: bad
+        store.RecordResult(Result(run1, "a4", "factory-reset", Verdict.Fail, 7));
+        store.RecordResult(Result(run1, "b1", "dfu-readback", Verdict.Fail, 8));     // bad
+        store.RecordResult(Result(run1, "b2", "dfu-readback", Verdict.RigFault, 9)); // rig's fault, not the unit's
+        store.RecordResult(Result(run1, "b3", "dfu-readback", Verdict.Pass, 10));
+        store.RecordResult(Result(run1, "b4", "dfu-readback", Verdict.Fail, 11));    // failed, passed next day: good
+        store.RecordResult(Result(run2, "b4", "dfu-readback", Verdict.Pass, 24 * 60));
+        store.RecordResult(Result(run1, "x1", "dfu-readback", Verdict.Fail, 12));    // never registered with a lot
 
         var summary = store.LotSummary();
 
@@ -215,7 +216,7 @@ public class ResultsStoreTests
         var store = ResultsStore.Open(DbPath);
         var run = store.StartRun(Run(T0));
         store.UpsertDevice("d1", "SST25-WRONG", T0);
-        store.RecordResult(Result(run, "d1", "dfu-readback", ResultVerdict.Fail, 1));
+        store.RecordResult(Result(run, "d1", "dfu-readback", Verdict.Fail, 1));
 
         store.UpsertDevice("d1", "SST25-1348A", T0.AddDays(3), dateCode: "1348", supplier: "SST");
 

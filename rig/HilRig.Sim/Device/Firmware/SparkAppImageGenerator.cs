@@ -71,7 +71,8 @@ public static class SparkAppImageGenerator
                 : defaultHandler;
             BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(v * 4), handler);
         }
-        return image;
+        // Reserved vectors 7 and 8 carry length and CRC-32, so the simulated CPU can tell a corrupted copy.
+        return AppIntegrity.Stamp(image);
     }
 
     /// <summary>The default factory image: Tinker with a seeded size between the spark_0 and 2015 builds.</summary>

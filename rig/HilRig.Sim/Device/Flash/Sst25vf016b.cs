@@ -1,3 +1,4 @@
+using HilRig.Core.Config;
 namespace HilRig.Sim.Device.Flash;
 
 /// <summary>One bit cell that reads the same value whatever was erased or programmed.</summary>

@@ -1,3 +1,4 @@
+using HilRig.Core.Config;
 using HilRig.Core.Spark;
 using HilRig.Sim.Device;
 using HilRig.Sim.Device.Bootloader;
@@ -32,7 +33,7 @@ internal sealed class BootBench : IDisposable
     {
         Sim = new SimScheduler();
         Internal = new Stm32InternalFlash { BootloaderWriteProtected = true };
-        Chip = new Sst25vf016b(condition ?? new FlashCondition.Healthy(), seed);
+        Chip = new Sst25vf016b(condition ?? FlashCondition.Healthy, seed);
         External = new SparkSpiFlashDriver(Chip);
         Flags = new SystemFlags();
         Led = new LedRecorder(Sim.Time);

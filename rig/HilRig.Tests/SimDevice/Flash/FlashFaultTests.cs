@@ -1,3 +1,4 @@
+using HilRig.Core.Config;
 using HilRig.Sim.Device.Flash;
 
 namespace HilRig.Tests.SimDevice.Flash;

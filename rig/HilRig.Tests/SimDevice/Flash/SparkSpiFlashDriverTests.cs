@@ -1,3 +1,4 @@
+using HilRig.Core.Config;
 using HilRig.Sim.Device.Flash;
 
 namespace HilRig.Tests.SimDevice.Flash;
@@ -8,7 +9,7 @@ public class SparkSpiFlashDriverTests
 
     private static SparkSpiFlashDriver Driver(FlashCondition? condition = null)
     {
-        var driver = new SparkSpiFlashDriver(new Sst25vf016b(condition ?? new FlashCondition.Healthy(), 1));
+        var driver = new SparkSpiFlashDriver(new Sst25vf016b(condition ?? FlashCondition.Healthy, 1));
         driver.Init();
         return driver;
     }
@@ -33,7 +34,7 @@ public class SparkSpiFlashDriverTests
     [Test]
     public void Without_init_the_chip_stays_protected_and_writes_are_silently_lost()
     {
-        var driver = new SparkSpiFlashDriver(new Sst25vf016b(new FlashCondition.Healthy(), 1));
+        var driver = new SparkSpiFlashDriver(new Sst25vf016b(FlashCondition.Healthy, 1));
         var result = driver.Write(0x80000, [1, 2, 3, 4]);
         Assert.That(result.Hung, Is.False);
         Assert.That(ReadBack(driver, 0x80000, 4), Is.All.EqualTo(0xFF));

@@ -1,3 +1,4 @@
+using HilRig.Core.Config;
 using HilRig.Sim.Device.Flash;
 
 namespace HilRig.Tests.SimDevice.Flash;
@@ -6,7 +7,7 @@ public class Sst25vf016bTests
 {
     private static Sst25vf016b Unprotected(FlashCondition? condition = null, int seed = 1)
     {
-        var chip = new Sst25vf016b(condition ?? new FlashCondition.Healthy(), seed);
+        var chip = new Sst25vf016b(condition ?? FlashCondition.Healthy, seed);
         chip.EnableWriteStatus();
         chip.WriteStatus(0x00);
         return chip;
@@ -22,7 +23,7 @@ public class Sst25vf016bTests
     [Test]
     public void Identifies_as_sst25vf016b_and_powers_up_fully_protected()
     {
-        var chip = new Sst25vf016b(new FlashCondition.Healthy(), 1);
+        var chip = new Sst25vf016b(FlashCondition.Healthy, 1);
         Assert.That(chip.JedecId(), Is.EqualTo(new byte[] { 0xBF, 0x25, 0x41 }));
         Assert.That(chip.ReadStatus(), Is.EqualTo(0x3C), "BP0-BP3 set, BUSY/WEL/AAI/BPL clear");
         Assert.That(ReadBack(chip, 0, 16), Is.All.EqualTo(0xFF));
@@ -31,7 +32,7 @@ public class Sst25vf016bTests
     [Test]
     public void Erase_and_program_are_ignored_while_block_protection_is_on()
     {
-        var chip = new Sst25vf016b(new FlashCondition.Healthy(), 1);
+        var chip = new Sst25vf016b(FlashCondition.Healthy, 1);
         chip.ManufactureProgram(0x20000, [0x12, 0x34]);
         chip.WriteEnable();
         Assert.That(chip.EraseSector(0x20000), Is.EqualTo(TimeSpan.Zero));
@@ -44,7 +45,7 @@ public class Sst25vf016bTests
     [Test]
     public void Write_status_needs_ewsr_or_wren_right_before_it()
     {
-        var chip = new Sst25vf016b(new FlashCondition.Healthy(), 1);
+        var chip = new Sst25vf016b(FlashCondition.Healthy, 1);
         chip.WriteStatus(0x00);
         Assert.That(chip.ReadStatus() & 0x3C, Is.EqualTo(0x3C), "WRSR without EWSR/WREN is ignored");
         chip.EnableWriteStatus();
@@ -59,7 +60,7 @@ public class Sst25vf016bTests
     [Test]
     public void Bpl_with_wp_pin_low_locks_the_protection_bits()
     {
-        var chip = new Sst25vf016b(new FlashCondition.Healthy(), 1) { WriteProtectPinLow = true };
+        var chip = new Sst25vf016b(FlashCondition.Healthy, 1) { WriteProtectPinLow = true };
         chip.EnableWriteStatus();
         chip.WriteStatus(0xBC);
         chip.EnableWriteStatus();
@@ -133,7 +134,7 @@ public class Sst25vf016bTests
     [Test]
     public void Chip_erase_works_only_when_unprotected()
     {
-        var chip = new Sst25vf016b(new FlashCondition.Healthy(), 1);
+        var chip = new Sst25vf016b(FlashCondition.Healthy, 1);
         chip.ManufactureProgram(0x80000, [0x00]);
         chip.WriteEnable();
         Assert.That(chip.ChipErase(), Is.EqualTo(TimeSpan.Zero));
@@ -195,10 +196,10 @@ public class Sst25vf016bTests
     [Test]
     public void Conditions_describe_themselves_in_config_form()
     {
-        Assert.That(new FlashCondition.Healthy().Describe(), Is.EqualTo("healthy"));
+        Assert.That(FlashCondition.Healthy.Describe(), Is.EqualTo("healthy"));
         Assert.That(new FlashCondition.StuckBits(12).Describe(), Is.EqualTo("{ stuckBits: 12 }"));
         Assert.That(new FlashCondition.BadSectors(3).Describe(), Is.EqualTo("{ badSectors: 3 }"));
         Assert.That(new FlashCondition.Slow(2.5).Describe(), Is.EqualTo("{ slow: 2.5 }"));
-        Assert.That(new FlashCondition.Dead().Describe(), Is.EqualTo("dead"));
+        Assert.That(new FlashCondition.Dead().Describe(), Is.EqualTo("{ dead: true }"));
     }
 }
