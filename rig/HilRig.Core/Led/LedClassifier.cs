@@ -35,7 +35,11 @@ public sealed class LedClassifier
     /// </summary>
     public static readonly IReadOnlyDictionary<LedColor, (double R, double G, double B)> References = BuildReferences();
 
+    /// <summary>Below this share of the calibrated white level a reading is crosstalk, not the slot's own LED.</summary>
+    public const double MinLitShareOfWhite = 0.06;
+
     private readonly SlotCalibration _calibration;
+    private double _minLit;
 
     public LedClassifier(SlotCalibration? calibration = null)
     {
@@ -49,6 +53,7 @@ public sealed class LedClassifier
     public LedTimeline Classify(IReadOnlyList<LedSample> samples)
     {
         if (samples.Count == 0) return LedTimeline.Empty;
+        _minLit = MinLitShareOfWhite * (_calibration.LitC > 0 ? _calibration.LitC : BrightestLevel(samples));
         var points = Prepare(samples);
         var pulses = FindPulses(points);
         var segments = BuildSegments(points, pulses);
@@ -69,6 +74,13 @@ public sealed class LedClassifier
         var darkC = dark.Average(v => v.c);
         if (darkC > 0.3 * top) return SlotCalibration.None;
         return new SlotCalibration(-1, dark.Average(v => v.r), dark.Average(v => v.g), dark.Average(v => v.b), darkC, 0, 1, 0);
+    }
+
+    /// <summary>Without a calibrated white level: the trace's brightest clear level, scaled from a colour to white.</summary>
+    private double BrightestLevel(IReadOnlyList<LedSample> samples)
+    {
+        var levels = samples.Where(s => !s.Saturated).Select(s => s.C / (s.Gain * s.IntegrationMs) - _calibration.DarkC).Order().ToList();
+        return levels.Count == 0 ? 0 : Math.Max(0, levels[(int)(0.99 * (levels.Count - 1))]);
     }
 
     private sealed class Point
@@ -102,7 +114,7 @@ public sealed class LedClassifier
             var b = Math.Max(0, s.B * k - _calibration.DarkB);
             var c = Math.Max(0, s.C * k - _calibration.DarkC);
             var darkCounts = _calibration.DarkC * s.Gain * s.IntegrationMs;
-            var floor = 6 * Math.Sqrt(darkCounts + 16) * k;
+            var floor = Math.Max(6 * Math.Sqrt(darkCounts + 16) * k, _minLit);
             var p = new Point
             {
                 Time = s.Time,

@@ -112,6 +112,7 @@ public sealed class LedSampler
             var meanC = dark.Average(d => (double)d.C);
             var noise = Math.Sqrt(dark.Average(d => (d.C - meanC) * (d.C - meanC))) * k;
             var gain = Math.Min(darkGain, Options.InitialGain);
+            var litC = 0.0;
             if (lightUp is not null)
             {
                 await lightUp(cancellationToken);
@@ -121,6 +122,7 @@ public sealed class LedSampler
                     if (gains[g] > darkGain) continue;
                     gain = gains[g];
                     var lit = await ReadWindowsAsync(state, gain, windows, cancellationToken);
+                    litC = lit.Average(d => (double)d.C) / (gain * sensor.IntegrationTime.TotalMilliseconds) - meanC * k;
                     if (lit.Max(d => Math.Max(d.C, Math.Max(d.R, Math.Max(d.G, d.B)))) < 0.75 * sensor.MaxCount) break;
                 }
             }
@@ -129,7 +131,7 @@ public sealed class LedSampler
             Account(I2cTiming.Transaction(2, 0));
             state.DiscardNext = true;
             var calibration = new SlotCalibration(slot, dark.Average(d => d.R) * k, dark.Average(d => d.G) * k, dark.Average(d => d.B) * k,
-                meanC * k, noise, gain, sensor.IntegrationTime.TotalMilliseconds);
+                meanC * k, noise, gain, sensor.IntegrationTime.TotalMilliseconds, Math.Max(0, litC));
             state.Calibration = calibration;
             state.Fault = null;
             return calibration;
