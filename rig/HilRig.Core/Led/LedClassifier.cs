@@ -25,6 +25,10 @@ public sealed class LedClassifier
     public static readonly TimeSpan OffMin = TimeSpan.FromMilliseconds(300);
     public static readonly TimeSpan FastToggleMax = TimeSpan.FromMilliseconds(75);
     private static readonly TimeSpan PeakWindow = TimeSpan.FromMilliseconds(2200);
+    private static readonly TimeSpan MajorityWindow = TimeSpan.FromMilliseconds(120);
+
+    /// <summary>A breathing or fading pulse lasts seconds; a shorter "ramp" is noise on a blink.</summary>
+    public static readonly TimeSpan SmoothPulseMin = TimeSpan.FromMilliseconds(600);
     private const double OnEnter = 0.5;
     private const double OnStay = 0.3;
     private const int SmoothRampSamples = 4;
@@ -205,12 +209,33 @@ public sealed class LedClassifier
             p.Color = pick < 0 ? LedColor.Off : points[pick].Color;
         }
 
-        // a lone trusted sample of another colour between two of the same colour is noise
-        for (var i = 1; i < points.Count - 1; i++)
+        MajorityColours(points);
+    }
+
+    /// <summary>
+    /// Each trusted sample takes the colour most trusted samples within +-120 ms agree on: one noisy reading does
+    /// not split a flashing pattern, while a real colour change moves the boundary by at most a sample.
+    /// </summary>
+    private static void MajorityColours(List<Point> points)
+    {
+        var votes = new Dictionary<LedColor, int>();
+        var result = new LedColor[points.Count];
+        for (var i = 0; i < points.Count; i++)
         {
-            var (a, p, z) = (points[i - 1], points[i], points[i + 1]);
-            if (p.Trusted && a.Trusted && z.Trusted && a.Color == z.Color && p.Color != a.Color) p.Color = a.Color;
+            var p = points[i];
+            result[i] = p.Color;
+            if (!p.Trusted) continue;
+            votes.Clear();
+            for (var j = i; j >= 0 && p.Time - points[j].Time <= MajorityWindow; j--)
+                if (points[j].Trusted) votes[points[j].Color] = votes.GetValueOrDefault(points[j].Color) + 1;
+            for (var j = i + 1; j < points.Count && points[j].Time - p.Time <= MajorityWindow; j++)
+                if (points[j].Trusted) votes[points[j].Color] = votes.GetValueOrDefault(points[j].Color) + 1;
+            var own = votes[p.Color];
+            foreach (var (colour, count) in votes)
+                if (count > own) { own = count; result[i] = colour; }
         }
+        for (var i = 0; i < points.Count; i++)
+            if (points[i].Trusted) points[i].Color = result[i];
     }
 
     /// <summary>Brightness relative to the brightest trusted samples of the same colour nearby.</summary>
@@ -247,8 +272,11 @@ public sealed class LedClassifier
             while (i + 1 < points.Count && points[i + 1].On && points[i + 1].Color == color) i++;
             var last = i;
             i++;
-            pulses.Add(new Pulse(first, last, color, RiseTime(points, first), FallTime(points, last),
-                RampLength(points, first, -1) >= SmoothRampSamples, RampLength(points, last, +1) >= SmoothRampSamples));
+            var rise = RiseTime(points, first);
+            var fall = FallTime(points, last);
+            var isLong = fall - rise >= SmoothPulseMin;
+            pulses.Add(new Pulse(first, last, color, rise, fall,
+                isLong && RampLength(points, first, -1) >= SmoothRampSamples, isLong && RampLength(points, last, +1) >= SmoothRampSamples));
         }
         return pulses;
     }
@@ -448,6 +476,8 @@ public sealed class LedClassifier
             var gap = start - cursor;
             if (gap >= OffMin || result.Count == 0 && gap > TimeSpan.Zero)
                 result.Add(new LedSegment(cursor, start, LedState.Dark, OffConfidence(points, cursor, start)));
+            else if (result.Count > 0 && segment.State.Pattern == LedPattern.Breathing)
+                start = cursor; // a breathing LED rises out of the dark: its true start is earlier than it shows
             else if (result.Count > 0)
                 result[^1] = result[^1] with { End = start };
             else
