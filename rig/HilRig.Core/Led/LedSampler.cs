@@ -133,6 +133,7 @@ public sealed class LedSampler
             var calibration = new SlotCalibration(slot, dark.Average(d => d.R) * k, dark.Average(d => d.G) * k, dark.Average(d => d.B) * k,
                 meanC * k, noise, gain, sensor.IntegrationTime.TotalMilliseconds, Math.Max(0, litC));
             state.Calibration = calibration;
+            state.Cached = null;
             state.Fault = null;
             return calibration;
         }
@@ -148,6 +149,7 @@ public sealed class LedSampler
     {
         var state = Slot(calibration.Slot);
         state.Calibration = calibration;
+        state.Cached = null;
         if (state.Fault is not null) return;
         Select(state);
         state.Sensor.Sensor.SetGain(calibration.Gain);
@@ -167,17 +169,31 @@ public sealed class LedSampler
 
     public long SampleCount(int slot) => Slot(slot).Count;
 
-    public LedTimeline Timeline(int slot)
+    public LedTimeline Timeline(int slot) => Timeline(slot, null);
+
+    /// <summary>
+    /// The slot's timeline from all buffered samples, or only from <see cref="ContextBefore"/> ahead of
+    /// <paramref name="since"/> (cheaper for polling). Unchanged samples give the cached timeline.
+    /// </summary>
+    public LedTimeline Timeline(int slot, TimeSpan? since)
     {
         var state = Slot(slot);
-        return new LedClassifier(state.Calibration).Classify([.. state.Buffer]);
+        var from = since is { } s ? s - ContextBefore : TimeSpan.MinValue;
+        if (state.Cached is { } cached && cached.Count == state.Count && cached.From == from) return cached.Timeline;
+        var samples = state.Buffer.Where(x => x.Time >= from).ToList();
+        var timeline = new LedClassifier(state.Calibration).Classify(samples);
+        state.Cached = (state.Count, from, timeline);
+        return timeline;
     }
+
+    /// <summary>How much earlier than asked a partial timeline starts, so a pattern in progress is recognised.</summary>
+    public static readonly TimeSpan ContextBefore = TimeSpan.FromSeconds(6);
 
     public LedState CurrentState(int slot) => Timeline(slot).Current?.State ?? LedState.Dark;
 
     /// <summary>Expectations on a slot's LED, polled on the sampler's time base.</summary>
     public LedExpectations Expect(int slot) =>
-        new(() => Timeline(slot), _time, () => Now, $"slot {slot}", () => Fault(slot));
+        new(since => Timeline(slot, since), _time, () => Now, $"slot {slot}", () => Fault(slot));
 
     /// <summary>Samples every slot on the cadence until cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -356,6 +372,8 @@ public sealed class LedSampler
         public bool DiscardNext { get; set; }
 
         public int DimSamples { get; set; }
+
+        public (long Count, TimeSpan From, LedTimeline Timeline)? Cached { get; set; }
 
         public void Add(LedSample sample)
         {
