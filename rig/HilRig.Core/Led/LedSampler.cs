@@ -97,7 +97,8 @@ public sealed class LedSampler
         try
         {
             Select(state);
-            if (state.Sensor.Sensor.ChipId == 0)
+            // a slot that never started (or faulted) gets a fresh power-on, which reports the fault again if it persists
+            if (state.Fault is not null || sensor.ChipId is not (Tcs34725Registers.IdTcs34725 or Tcs34725Registers.IdTcs34727))
                 await sensor.InitializeAsync(Options.Integration, Options.InitialGain, cancellationToken);
             var gains = Tcs34725Registers.Gains;
             var darkGain = gains[0];
@@ -190,6 +191,34 @@ public sealed class LedSampler
     public static readonly TimeSpan ContextBefore = TimeSpan.FromSeconds(6);
 
     public LedState CurrentState(int slot) => Timeline(slot).Current?.State ?? LedState.Dark;
+
+    /// <summary>
+    /// Writes a slot's raw samples as trace CSV (with its calibration as the <c># dark</c> line) for
+    /// <paramref name="duration"/> while the sampler runs: the body of <c>hilrig led record</c>.
+    /// </summary>
+    public async Task<int> RecordAsync(int slot, TimeSpan duration, TextWriter writer, CancellationToken cancellationToken = default)
+    {
+        var state = Slot(slot);
+        var written = 0;
+        TraceCsv.Write(writer, [], state.Calibration);
+        void OnSample(int s, LedSample sample)
+        {
+            if (s != slot) return;
+            writer.WriteLine(TraceCsv.Line(sample));
+            written++;
+        }
+        SampleTaken += OnSample;
+        try
+        {
+            await Task.Delay(duration, _time, cancellationToken);
+        }
+        finally
+        {
+            SampleTaken -= OnSample;
+        }
+        if (state.Fault is { } fault) throw fault;
+        return written;
+    }
 
     /// <summary>Expectations on a slot's LED, polled on the sampler's time base.</summary>
     public LedExpectations Expect(int slot) =>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace HilRig.Core.Led;
 
@@ -18,14 +17,13 @@ public static class TraceCsv
             writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"# dark r={cal.DarkR:0.####} g={cal.DarkG:0.####} b={cal.DarkB:0.####} c={cal.DarkC:0.####} noise_c={cal.DarkNoiseC:0.####} lit_c={cal.LitC:0.####}"));
         writer.WriteLine(Header);
-        var line = new StringBuilder();
         foreach (var s in samples)
-        {
-            line.Clear();
-            line.Append(CultureInfo.InvariantCulture, $"{s.Time.TotalMilliseconds:0.###},{s.R},{s.G},{s.B},{s.C},{s.Gain},{s.IntegrationMs:0.###}");
-            writer.WriteLine(line);
-        }
+            writer.WriteLine(Line(s));
     }
+
+    /// <summary>One sample as a CSV line (no newline).</summary>
+    public static string Line(LedSample s) =>
+        string.Create(CultureInfo.InvariantCulture, $"{s.Time.TotalMilliseconds:0.###},{s.R},{s.G},{s.B},{s.C},{s.Gain},{s.IntegrationMs:0.###}");
 
     public static void Write(string path, IEnumerable<LedSample> samples, SlotCalibration? calibration = null)
     {

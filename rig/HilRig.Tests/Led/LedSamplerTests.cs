@@ -82,6 +82,15 @@ public class LedSamplerTests
             return (sampler.Fault(8), sampler.Fault(7), sampler.SampleCount(7));
         });
         Assert.That(fault.Item1!.Message, Does.StartWith("slot 8:").And.Contain("ID 0x10"));
+        var again = Assert.Throws<SensorException>(() => sim.Run(async () =>
+        {
+            var rig = new SimLedRig(sim.Time, 9, OpticsSettings.Default, seed: 3);
+            rig.SensorModels[8].Id = 0x10;
+            var sampler = new LedSampler(rig.Sensors, sim.Time);
+            await sampler.InitializeAsync();
+            await sampler.CalibrateAsync(8);
+        }));
+        Assert.That(again!.Message, Does.Contain("ID 0x10"), "calibrating a faulted slot reports the fault, not bogus dark counts");
         Assert.That(fault.Item2, Is.Null);
         Assert.That(fault.Item3, Is.EqualTo(1));
     }
@@ -154,5 +163,34 @@ public class LedSamplerTests
         var result = LedScenario.Run([bright, dark, bright], OpticsSettings.Default with { CrosstalkFraction = 0.03 }, seed: 2);
         Assert.That(result.Timelines[1].Segments.Select(s => s.State.ToString()), Is.EqualTo(new[] { "off" }), result.Timelines[1].ToString());
         Assert.That(result.Timelines[0].Segments.Select(s => s.State.ToString()), Does.Contain("fast flashing white"));
+    }
+}
+
+public class LedRecordTests
+{
+    [Test]
+    public void Recording_a_slot_writes_a_trace_that_classifies_like_the_live_timeline()
+    {
+        using var sim = new SimScheduler();
+        var (csv, written, live) = sim.Run(async () =>
+        {
+            var rig = new SimLedRig(sim.Time, 2, OpticsSettings.Default, seed: 8);
+            var sampler = new LedSampler(rig.Sensors, sim.Time);
+            await sampler.InitializeAsync();
+            await sampler.CalibrateAsync(1);
+            rig.Emitters[1].Show(LedProgram.Flashing(SparkColors.Blue, 250));
+            using var stop = new CancellationTokenSource();
+            var run = sampler.RunAsync(stop.Token);
+            var writer = new StringWriter();
+            var n = await sampler.RecordAsync(1, TimeSpan.FromSeconds(3), writer);
+            stop.Cancel();
+            await run;
+            return (writer.ToString(), n, sampler.Timeline(1));
+        });
+        var trace = TraceCsv.Read(new StringReader(csv), "record.csv");
+        Assert.That(trace.Samples, Has.Count.EqualTo(written).And.Count.InRange(120, 126), "3 s at 24 ms");
+        Assert.That(trace.Calibration, Is.Not.Null, "the dark calibration travels with the trace");
+        Assert.That(LedClassifier.Classify(trace).ToString(), Is.EqualTo(live.ToString()));
+        Assert.That(live.ToString(), Does.Contain("flashing blue"));
     }
 }
