@@ -5,9 +5,11 @@ namespace HilRig.Core.Led;
 /// <summary>
 /// Turns raw colour-sensor samples into a timeline of LED states.
 /// <para>Per sample: counts are normalised to counts per ms at 1x gain and the dark level is subtracted. A sample is
-/// lit when its clear level is above the noise floor (6 sigma of shot noise on the dark level); its colour is the
+/// lit when its clear level is above the noise floor (6 sigma of shot noise on the dark level, and at least 6 % of the
+/// calibrated white level, below which it is crosstalk from neighbouring slots); its colour is the
 /// nearest reference chromaticity r/(r+g+b), g/(..), b/(..) (see <see cref="References"/>) and is trusted only
-/// when the level is at least 3x the floor; dimmer samples take the colour of the nearest trusted sample.
+/// when the level is at least 3x the floor and half its colour's peak; others take the colour of the nearest
+/// trusted sample, and trusted samples take the majority colour within +-120 ms.
 /// Brightness is judged relative to the brightest trusted sample of the same colour within +-2.2 s, so a dim red
 /// next to a bright white still counts as on.</para>
 /// <para>On/off uses hysteresis (on at 50 %, off below 30 %). Each on-run is a pulse with edge times interpolated
@@ -43,7 +45,6 @@ public sealed class LedClassifier
     public const double MinLitShareOfWhite = 0.06;
 
     private readonly SlotCalibration _calibration;
-    private double _minLit;
 
     public LedClassifier(SlotCalibration? calibration = null)
     {
@@ -57,8 +58,8 @@ public sealed class LedClassifier
     public LedTimeline Classify(IReadOnlyList<LedSample> samples)
     {
         if (samples.Count == 0) return LedTimeline.Empty;
-        _minLit = MinLitShareOfWhite * (_calibration.LitC > 0 ? _calibration.LitC : BrightestLevel(samples));
-        var points = Prepare(samples);
+        var minLit = MinLitShareOfWhite * (_calibration.LitC > 0 ? _calibration.LitC : BrightestLevel(samples));
+        var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
         var segments = BuildSegments(points, pulses);
         return new LedTimeline(Merge(FillOff(points, segments)));
@@ -107,7 +108,7 @@ public sealed class LedClassifier
         public bool Smooth => SmoothRise || SmoothFall;
     }
 
-    private List<Point> Prepare(IReadOnlyList<LedSample> samples)
+    private List<Point> Prepare(IReadOnlyList<LedSample> samples, double minLit)
     {
         var points = new List<Point>(samples.Count);
         foreach (var s in samples)
@@ -118,7 +119,7 @@ public sealed class LedClassifier
             var b = Math.Max(0, s.B * k - _calibration.DarkB);
             var c = Math.Max(0, s.C * k - _calibration.DarkC);
             var darkCounts = _calibration.DarkC * s.Gain * s.IntegrationMs;
-            var floor = Math.Max(6 * Math.Sqrt(darkCounts + 16) * k, _minLit);
+            var floor = Math.Max(6 * Math.Sqrt(darkCounts + 16) * k, minLit);
             var p = new Point
             {
                 Time = s.Time,
