@@ -10,10 +10,10 @@ namespace HilRig.Core.Led;
 /// nearest reference chromaticity r/(r+g+b), g/(..), b/(..) (see <see cref="References"/>) and is trusted only
 /// when the level is at least 3x the floor and half its colour's peak; others take the colour of the nearest
 /// trusted sample, and trusted samples take the majority colour within +-120 ms.
-/// Brightness is judged relative to the brightest trusted sample of the same colour within +-2.2 s, so a dim red
+/// Brightness is judged relative to the 90th percentile of trusted samples of the same colour within +-2.2 s, so a dim red
 /// next to a bright white still counts as on.</para>
 /// <para>On/off uses hysteresis (on at 50 %, off below 30 %). Each on-run is a pulse with edge times interpolated
-/// from the partial windows; a pulse whose rise or fall spans 4 or more intermediate samples is smooth.
+/// from the partial windows; a pulse of 600 ms or more whose rise or fall spans 4 or more intermediate samples is smooth.
 /// Smooth pulses make breathing (or the start-up white fade: sharp rise, smooth fall, alone); sharp pulses longer
 /// than 700 ms are solid; trains of shorter sharp pulses (gaps under 1.3 s) are SOS when red with the
 /// short-long-short signature (the code is the count of the following blinks), else flashing with the median
