@@ -91,9 +91,14 @@ internal static class LedBench
                     else failures.Add($"{setting.Name} slot {slot}: {key} {Range(t)} seen as {result.Timelines[slot]}");
                     var (n, r) = perState.GetValueOrDefault(key);
                     perState[key] = (n + 1, r + (ok ? 1 : 0));
-                    if (IsBreathing(t.State) && seen.Any(s => IsFlashing(s.State) && Overlap(s, t) > TimeSpan.FromMilliseconds(300))
-                        || IsFlashing(t.State) && seen.Any(s => IsBreathing(s.State) && Overlap(s, t) > TimeSpan.FromMilliseconds(300)))
+                    // confused: a segment named with the other pattern that lies mostly inside this one (not a boundary overlap)
+                    var confused = seen.FirstOrDefault(s => (IsBreathing(t.State) && IsFlashing(s.State) || IsFlashing(t.State) && IsBreathing(s.State))
+                        && Overlap(s, t) > TimeSpan.FromMilliseconds(300) && Overlap(s, t) >= 0.5 * s.Duration);
+                    if (confused is not null)
+                    {
                         confusions++;
+                        failures.Add($"{setting.Name} slot {slot}: {key} {Range(t)} confused with {confused}");
+                    }
                 }
                 var boundaries = seen.Skip(1).Select(s => s.Start).ToList();
                 for (var i = 1; i < truth.Count; i++)

@@ -5,13 +5,15 @@ namespace HilRig.Core.Led;
 /// <summary>
 /// Turns raw colour-sensor samples into a timeline of LED states.
 /// <para>Per sample: counts are normalised to counts per ms at 1x gain and the dark level is subtracted. A sample is
-/// lit when its clear level is above the noise floor (6 sigma of shot noise on the dark level); its colour is the
+/// lit when its clear level is above the noise floor (6 sigma of shot noise on the dark level, and at least 6 % of the
+/// calibrated white level, below which it is crosstalk from neighbouring slots); its colour is the
 /// nearest reference chromaticity r/(r+g+b), g/(..), b/(..) (see <see cref="References"/>) and is trusted only
-/// when the level is at least 3x the floor; dimmer samples take the colour of the nearest trusted sample.
-/// Brightness is judged relative to the brightest trusted sample of the same colour within +-2.2 s, so a dim red
+/// when the level is at least 3x the floor and half its colour's peak; others take the colour of the nearest
+/// trusted sample, and trusted samples take the majority colour within +-120 ms.
+/// Brightness is judged relative to the 90th percentile of trusted samples of the same colour within +-2.2 s, so a dim red
 /// next to a bright white still counts as on.</para>
 /// <para>On/off uses hysteresis (on at 50 %, off below 30 %). Each on-run is a pulse with edge times interpolated
-/// from the partial windows; a pulse whose rise or fall spans 4 or more intermediate samples is smooth.
+/// from the partial windows; a pulse of 600 ms or more whose rise or fall spans 4 or more intermediate samples is smooth.
 /// Smooth pulses make breathing (or the start-up white fade: sharp rise, smooth fall, alone); sharp pulses longer
 /// than 700 ms are solid; trains of shorter sharp pulses (gaps under 1.3 s) are SOS when red with the
 /// short-long-short signature (the code is the count of the following blinks), else flashing with the median
@@ -25,6 +27,10 @@ public sealed class LedClassifier
     public static readonly TimeSpan OffMin = TimeSpan.FromMilliseconds(300);
     public static readonly TimeSpan FastToggleMax = TimeSpan.FromMilliseconds(75);
     private static readonly TimeSpan PeakWindow = TimeSpan.FromMilliseconds(2200);
+    private static readonly TimeSpan MajorityWindow = TimeSpan.FromMilliseconds(120);
+
+    /// <summary>A breathing or fading pulse lasts seconds; a shorter "ramp" is noise on a blink.</summary>
+    public static readonly TimeSpan SmoothPulseMin = TimeSpan.FromMilliseconds(600);
     private const double OnEnter = 0.5;
     private const double OnStay = 0.3;
     private const int SmoothRampSamples = 4;
@@ -34,6 +40,9 @@ public sealed class LedClassifier
     /// chromaticity of each colour is the duty-weighted sum, normalised. Orange is 0xFF6000 (green at 96/255).
     /// </summary>
     public static readonly IReadOnlyDictionary<LedColor, (double R, double G, double B)> References = BuildReferences();
+
+    /// <summary>Below this share of the calibrated white level a reading is crosstalk, not the slot's own LED.</summary>
+    public const double MinLitShareOfWhite = 0.06;
 
     private readonly SlotCalibration _calibration;
 
@@ -49,7 +58,8 @@ public sealed class LedClassifier
     public LedTimeline Classify(IReadOnlyList<LedSample> samples)
     {
         if (samples.Count == 0) return LedTimeline.Empty;
-        var points = Prepare(samples);
+        var minLit = MinLitShareOfWhite * (_calibration.LitC > 0 ? _calibration.LitC : BrightestLevel(samples));
+        var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
         var segments = BuildSegments(points, pulses);
         return new LedTimeline(Merge(FillOff(points, segments)));
@@ -69,6 +79,13 @@ public sealed class LedClassifier
         var darkC = dark.Average(v => v.c);
         if (darkC > 0.3 * top) return SlotCalibration.None;
         return new SlotCalibration(-1, dark.Average(v => v.r), dark.Average(v => v.g), dark.Average(v => v.b), darkC, 0, 1, 0);
+    }
+
+    /// <summary>Without a calibrated white level: the trace's brightest clear level, scaled from a colour to white.</summary>
+    private double BrightestLevel(IReadOnlyList<LedSample> samples)
+    {
+        var levels = samples.Where(s => !s.Saturated).Select(s => s.C / (s.Gain * s.IntegrationMs) - _calibration.DarkC).Order().ToList();
+        return levels.Count == 0 ? 0 : Math.Max(0, levels[(int)(0.99 * (levels.Count - 1))]);
     }
 
     private sealed class Point
@@ -91,7 +108,7 @@ public sealed class LedClassifier
         public bool Smooth => SmoothRise || SmoothFall;
     }
 
-    private List<Point> Prepare(IReadOnlyList<LedSample> samples)
+    private List<Point> Prepare(IReadOnlyList<LedSample> samples, double minLit)
     {
         var points = new List<Point>(samples.Count);
         foreach (var s in samples)
@@ -102,7 +119,7 @@ public sealed class LedClassifier
             var b = Math.Max(0, s.B * k - _calibration.DarkB);
             var c = Math.Max(0, s.C * k - _calibration.DarkC);
             var darkCounts = _calibration.DarkC * s.Gain * s.IntegrationMs;
-            var floor = 6 * Math.Sqrt(darkCounts + 16) * k;
+            var floor = Math.Max(6 * Math.Sqrt(darkCounts + 16) * k, minLit);
             var p = new Point
             {
                 Time = s.Time,
@@ -193,12 +210,33 @@ public sealed class LedClassifier
             p.Color = pick < 0 ? LedColor.Off : points[pick].Color;
         }
 
-        // a lone trusted sample of another colour between two of the same colour is noise
-        for (var i = 1; i < points.Count - 1; i++)
+        MajorityColours(points);
+    }
+
+    /// <summary>
+    /// Each trusted sample takes the colour most trusted samples within +-120 ms agree on: one noisy reading does
+    /// not split a flashing pattern, while a real colour change moves the boundary by at most a sample.
+    /// </summary>
+    private static void MajorityColours(List<Point> points)
+    {
+        var votes = new Dictionary<LedColor, int>();
+        var result = new LedColor[points.Count];
+        for (var i = 0; i < points.Count; i++)
         {
-            var (a, p, z) = (points[i - 1], points[i], points[i + 1]);
-            if (p.Trusted && a.Trusted && z.Trusted && a.Color == z.Color && p.Color != a.Color) p.Color = a.Color;
+            var p = points[i];
+            result[i] = p.Color;
+            if (!p.Trusted) continue;
+            votes.Clear();
+            for (var j = i; j >= 0 && p.Time - points[j].Time <= MajorityWindow; j--)
+                if (points[j].Trusted) votes[points[j].Color] = votes.GetValueOrDefault(points[j].Color) + 1;
+            for (var j = i + 1; j < points.Count && points[j].Time - p.Time <= MajorityWindow; j++)
+                if (points[j].Trusted) votes[points[j].Color] = votes.GetValueOrDefault(points[j].Color) + 1;
+            var own = votes[p.Color];
+            foreach (var (colour, count) in votes)
+                if (count > own) { own = count; result[i] = colour; }
         }
+        for (var i = 0; i < points.Count; i++)
+            if (points[i].Trusted) points[i].Color = result[i];
     }
 
     /// <summary>Brightness relative to the brightest trusted samples of the same colour nearby.</summary>
@@ -235,8 +273,11 @@ public sealed class LedClassifier
             while (i + 1 < points.Count && points[i + 1].On && points[i + 1].Color == color) i++;
             var last = i;
             i++;
-            pulses.Add(new Pulse(first, last, color, RiseTime(points, first), FallTime(points, last),
-                RampLength(points, first, -1) >= SmoothRampSamples, RampLength(points, last, +1) >= SmoothRampSamples));
+            var rise = RiseTime(points, first);
+            var fall = FallTime(points, last);
+            var isLong = fall - rise >= SmoothPulseMin;
+            pulses.Add(new Pulse(first, last, color, rise, fall,
+                isLong && RampLength(points, first, -1) >= SmoothRampSamples, isLong && RampLength(points, last, +1) >= SmoothRampSamples));
         }
         return pulses;
     }
@@ -436,6 +477,8 @@ public sealed class LedClassifier
             var gap = start - cursor;
             if (gap >= OffMin || result.Count == 0 && gap > TimeSpan.Zero)
                 result.Add(new LedSegment(cursor, start, LedState.Dark, OffConfidence(points, cursor, start)));
+            else if (result.Count > 0 && segment.State.Pattern == LedPattern.Breathing)
+                start = cursor; // a breathing LED rises out of the dark: its true start is earlier than it shows
             else if (result.Count > 0)
                 result[^1] = result[^1] with { End = start };
             else

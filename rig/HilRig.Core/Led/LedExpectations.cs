@@ -9,13 +9,14 @@ namespace HilRig.Core.Led;
 /// </summary>
 public sealed class LedExpectations
 {
-    private readonly Func<LedTimeline> _timeline;
+    private readonly Func<TimeSpan?, LedTimeline> _timeline;
     private readonly TimeProvider _time;
     private readonly Func<TimeSpan> _now;
     private readonly Func<SensorException?> _fault;
     private readonly List<(LedState State, TimeSpan Since)> _never = [];
 
-    public LedExpectations(Func<LedTimeline> timeline, TimeProvider time, Func<TimeSpan> now, string slot, Func<SensorException?>? fault = null)
+    /// <param name="timeline">The slot's timeline, classified from a little before the given time (null = all buffered samples).</param>
+    public LedExpectations(Func<TimeSpan?, LedTimeline> timeline, TimeProvider time, Func<TimeSpan> now, string slot, Func<SensorException?>? fault = null)
     {
         _timeline = timeline;
         _time = time;
@@ -27,7 +28,7 @@ public sealed class LedExpectations
     public string Slot { get; }
 
     /// <summary>How often the timeline is looked at while waiting.</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Waits until a segment in <paramref name="state"/> shows up (current or starting from now on).</summary>
     public async Task<LedSegment> WaitForAsync(LedState state, TimeSpan timeout, CancellationToken cancellationToken = default) =>
@@ -56,7 +57,7 @@ public sealed class LedExpectations
     public void VerifyNever()
     {
         CheckFault();
-        CheckNever(_timeline());
+        CheckNever(_timeline(_never.Count == 0 ? null : _never.Min(n => n.Since)));
     }
 
     /// <summary>With <paramref name="currentCounts"/> the state already showing counts; otherwise it must start after <paramref name="since"/>.</summary>
@@ -66,13 +67,18 @@ public sealed class LedExpectations
         while (true)
         {
             CheckFault();
-            var timeline = _timeline();
+            // only the stretch since the wait began is classified on each poll; the evidence is the whole buffer
+            var earliest = _never.Count == 0 ? since : _never.Min(n => n.Since) < since ? _never.Min(n => n.Since) : since;
+            var timeline = _timeline(earliest);
             CheckNever(timeline);
             var found = timeline.Segments.FirstOrDefault(s => state.Matches(s.State)
                 && (currentCounts ? s.End > since || ReferenceEquals(s, timeline.Current) : s.Start >= since));
             if (found is not null) return found;
             if (_time.GetElapsedTime(start) >= timeout)
-                throw new LedExpectationException($"{Slot}: {what}; saw {timeline}", timeline);
+            {
+                var evidence = _timeline(null);
+                throw new LedExpectationException($"{Slot}: {what}; saw {evidence}", evidence);
+            }
             await Task.Delay(PollInterval, _time, cancellationToken);
         }
     }
@@ -83,7 +89,10 @@ public sealed class LedExpectations
         {
             var bad = timeline.Segments.FirstOrDefault(s => s.End > since && state.Matches(s.State));
             if (bad is not null)
-                throw new LedExpectationException($"{Slot}: {state} must never appear but did at {bad}; saw {timeline}", timeline);
+            {
+                var evidence = _timeline(null);
+                throw new LedExpectationException($"{Slot}: {state} must never appear but did at {bad}; saw {evidence}", evidence);
+            }
         }
     }
 

@@ -97,7 +97,8 @@ public sealed class LedSampler
         try
         {
             Select(state);
-            if (state.Sensor.Sensor.ChipId == 0)
+            // a slot that never started (or faulted) gets a fresh power-on, which reports the fault again if it persists
+            if (state.Fault is not null || sensor.ChipId is not (Tcs34725Registers.IdTcs34725 or Tcs34725Registers.IdTcs34727))
                 await sensor.InitializeAsync(Options.Integration, Options.InitialGain, cancellationToken);
             var gains = Tcs34725Registers.Gains;
             var darkGain = gains[0];
@@ -112,6 +113,7 @@ public sealed class LedSampler
             var meanC = dark.Average(d => (double)d.C);
             var noise = Math.Sqrt(dark.Average(d => (d.C - meanC) * (d.C - meanC))) * k;
             var gain = Math.Min(darkGain, Options.InitialGain);
+            var litC = 0.0;
             if (lightUp is not null)
             {
                 await lightUp(cancellationToken);
@@ -121,6 +123,7 @@ public sealed class LedSampler
                     if (gains[g] > darkGain) continue;
                     gain = gains[g];
                     var lit = await ReadWindowsAsync(state, gain, windows, cancellationToken);
+                    litC = lit.Average(d => (double)d.C) / (gain * sensor.IntegrationTime.TotalMilliseconds) - meanC * k;
                     if (lit.Max(d => Math.Max(d.C, Math.Max(d.R, Math.Max(d.G, d.B)))) < 0.75 * sensor.MaxCount) break;
                 }
             }
@@ -129,8 +132,9 @@ public sealed class LedSampler
             Account(I2cTiming.Transaction(2, 0));
             state.DiscardNext = true;
             var calibration = new SlotCalibration(slot, dark.Average(d => d.R) * k, dark.Average(d => d.G) * k, dark.Average(d => d.B) * k,
-                meanC * k, noise, gain, sensor.IntegrationTime.TotalMilliseconds);
+                meanC * k, noise, gain, sensor.IntegrationTime.TotalMilliseconds, Math.Max(0, litC));
             state.Calibration = calibration;
+            state.Cached = null;
             state.Fault = null;
             return calibration;
         }
@@ -146,6 +150,7 @@ public sealed class LedSampler
     {
         var state = Slot(calibration.Slot);
         state.Calibration = calibration;
+        state.Cached = null;
         if (state.Fault is not null) return;
         Select(state);
         state.Sensor.Sensor.SetGain(calibration.Gain);
@@ -165,17 +170,59 @@ public sealed class LedSampler
 
     public long SampleCount(int slot) => Slot(slot).Count;
 
-    public LedTimeline Timeline(int slot)
+    public LedTimeline Timeline(int slot) => Timeline(slot, null);
+
+    /// <summary>
+    /// The slot's timeline from all buffered samples, or only from <see cref="ContextBefore"/> ahead of
+    /// <paramref name="since"/> (cheaper for polling). Unchanged samples give the cached timeline.
+    /// </summary>
+    public LedTimeline Timeline(int slot, TimeSpan? since)
     {
         var state = Slot(slot);
-        return new LedClassifier(state.Calibration).Classify([.. state.Buffer]);
+        var from = since is { } s ? s - ContextBefore : TimeSpan.MinValue;
+        if (state.Cached is { } cached && cached.Count == state.Count && cached.From == from) return cached.Timeline;
+        var samples = state.Buffer.Where(x => x.Time >= from).ToList();
+        var timeline = new LedClassifier(state.Calibration).Classify(samples);
+        state.Cached = (state.Count, from, timeline);
+        return timeline;
     }
+
+    /// <summary>How much earlier than asked a partial timeline starts, so a pattern in progress is recognised.</summary>
+    public static readonly TimeSpan ContextBefore = TimeSpan.FromSeconds(6);
 
     public LedState CurrentState(int slot) => Timeline(slot).Current?.State ?? LedState.Dark;
 
+    /// <summary>
+    /// Writes a slot's raw samples as trace CSV (with its calibration as the <c># dark</c> line) for
+    /// <paramref name="duration"/> while the sampler runs: the body of <c>hilrig led record</c>.
+    /// </summary>
+    public async Task<int> RecordAsync(int slot, TimeSpan duration, TextWriter writer, CancellationToken cancellationToken = default)
+    {
+        var state = Slot(slot);
+        var written = 0;
+        TraceCsv.Write(writer, [], state.Calibration);
+        void OnSample(int s, LedSample sample)
+        {
+            if (s != slot) return;
+            writer.WriteLine(TraceCsv.Line(sample));
+            written++;
+        }
+        SampleTaken += OnSample;
+        try
+        {
+            await Task.Delay(duration, _time, cancellationToken);
+        }
+        finally
+        {
+            SampleTaken -= OnSample;
+        }
+        if (state.Fault is { } fault) throw fault;
+        return written;
+    }
+
     /// <summary>Expectations on a slot's LED, polled on the sampler's time base.</summary>
     public LedExpectations Expect(int slot) =>
-        new(() => Timeline(slot), _time, () => Now, $"slot {slot}", () => Fault(slot));
+        new(since => Timeline(slot, since), _time, () => Now, $"slot {slot}", () => Fault(slot));
 
     /// <summary>Samples every slot on the cadence until cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -354,6 +401,8 @@ public sealed class LedSampler
         public bool DiscardNext { get; set; }
 
         public int DimSamples { get; set; }
+
+        public (long Count, TimeSpan From, LedTimeline Timeline)? Cached { get; set; }
 
         public void Add(LedSample sample)
         {

@@ -1,12 +1,11 @@
 using System.Globalization;
-using System.Text;
 
 namespace HilRig.Core.Led;
 
 /// <summary>
 /// Raw colour-sensor traces as CSV: header <c>time_ms,r,g,b,c,gain,integration_ms</c>, one reading per line; lines
 /// starting with '#' are comments. An optional comment <c># dark r=.. g=.. b=.. c=.. noise_c=..</c> carries the
-/// slot's dark calibration in counts per ms at 1x gain.
+/// slot's dark calibration in counts per ms at 1x gain (and optionally <c>lit_c=</c>, the clear level of solid white).
 /// </summary>
 public static class TraceCsv
 {
@@ -16,16 +15,15 @@ public static class TraceCsv
     {
         if (calibration is { } cal)
             writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"# dark r={cal.DarkR:0.####} g={cal.DarkG:0.####} b={cal.DarkB:0.####} c={cal.DarkC:0.####} noise_c={cal.DarkNoiseC:0.####}"));
+                $"# dark r={cal.DarkR:0.####} g={cal.DarkG:0.####} b={cal.DarkB:0.####} c={cal.DarkC:0.####} noise_c={cal.DarkNoiseC:0.####} lit_c={cal.LitC:0.####}"));
         writer.WriteLine(Header);
-        var line = new StringBuilder();
         foreach (var s in samples)
-        {
-            line.Clear();
-            line.Append(CultureInfo.InvariantCulture, $"{s.Time.TotalMilliseconds:0.###},{s.R},{s.G},{s.B},{s.C},{s.Gain},{s.IntegrationMs:0.###}");
-            writer.WriteLine(line);
-        }
+            writer.WriteLine(Line(s));
     }
+
+    /// <summary>One sample as a CSV line (no newline).</summary>
+    public static string Line(LedSample s) =>
+        string.Create(CultureInfo.InvariantCulture, $"{s.Time.TotalMilliseconds:0.###},{s.R},{s.G},{s.B},{s.C},{s.Gain},{s.IntegrationMs:0.###}");
 
     public static void Write(string path, IEnumerable<LedSample> samples, SlotCalibration? calibration = null)
     {
@@ -101,7 +99,7 @@ public static class TraceCsv
         double Get(string key) => values.TryGetValue(key, out var v)
             ? v
             : throw new TraceFormatException($"{name}:{lineNumber}: dark calibration lacks '{key}'; expected r, g, b, c and noise_c");
-        return new SlotCalibration(-1, Get("r"), Get("g"), Get("b"), Get("c"), Get("noise_c"), 1, 0);
+        return new SlotCalibration(-1, Get("r"), Get("g"), Get("b"), Get("c"), Get("noise_c"), 1, 0, values.GetValueOrDefault("lit_c"));
     }
 
     private static double ParseDouble(string field, string column, string name, int lineNumber) =>
