@@ -44,9 +44,9 @@ public sealed unsafe class LibUsbBus : IUsbBus, IDisposable
                     current.Add(dev);
                     if (!_devices.TryGetValue(dev, out var wrapper))
                     {
+                        wrapper = new LibUsbDevice(this, dev);
                         // our own reference keeps the libusb_device alive after the list is freed
                         Native.RefDevice(dev);
-                        wrapper = new LibUsbDevice(this, dev);
                         _devices[dev] = wrapper;
                     }
                     seen.Add(wrapper);
@@ -93,7 +93,9 @@ public sealed unsafe class LibUsbBus : IUsbBus, IDisposable
 internal sealed unsafe class LibUsbDevice : IUsbDevice
 {
     private readonly LibUsbBus _bus;
-    private readonly byte[][] _configs;
+    private readonly byte[]?[] _configs;
+    private readonly UsbException?[] _configErrors;
+    private readonly Lock _gate = new();
     private nint _device;
 
     public LibUsbDevice(LibUsbBus bus, nint device)
@@ -111,10 +113,17 @@ internal sealed unsafe class LibUsbDevice : IUsbDevice
         Descriptor = new UsbDeviceDescriptor(d.BcdUsb, d.DeviceClass, d.DeviceSubClass, d.DeviceProtocol, d.MaxPacketSize0,
             d.VendorId, d.ProductId, d.BcdDevice, d.ManufacturerIndex, d.ProductIndex, d.SerialNumberIndex, d.NumConfigurations);
         _configs = new byte[d.NumConfigurations][];
+        _configErrors = new UsbException[d.NumConfigurations];
         for (var i = 0; i < _configs.Length; i++)
         {
             LibUsbConfigDescriptor* config;
-            bus.Check(native.GetConfigDescriptor(device, (byte)i, &config), $"read configuration descriptor {i} of {Describe()}");
+            var rc = native.GetConfigDescriptor(device, (byte)i, &config);
+            if (rc < 0)
+            {
+                // one odd device on the bus must not break enumeration: its error surfaces when someone asks
+                _configErrors[i] = new UsbException(LibUsbBus.ToError(rc), $"read configuration descriptor {i} of {Describe()} ({native.DescribeError(rc)})");
+                continue;
+            }
             try
             {
                 _configs[i] = Serialise(config);
@@ -140,13 +149,14 @@ internal sealed unsafe class LibUsbDevice : IUsbDevice
     {
         if (index < 0 || index >= _configs.Length)
             throw new UsbException(UsbError.NotFound, $"configuration index {index} of {Describe()} (device has {_configs.Length})");
-        return (byte[])_configs[index].Clone();
+        if (_configErrors[index] is { } error) throw new UsbException(error.Error, error.Message);
+        return (byte[])_configs[index]!.Clone();
     }
 
     public IUsbDeviceHandle Open()
     {
         nint handle;
-        lock (this)
+        lock (_gate)
         {
             if (_device == 0) throw new UsbException(UsbError.NoDevice, $"open {Describe()}");
             _bus.Check(_bus.Native.Open(_device, &handle), $"open {Describe()}");
@@ -156,7 +166,7 @@ internal sealed unsafe class LibUsbDevice : IUsbDevice
 
     internal void Detach()
     {
-        lock (this) _device = 0;
+        lock (_gate) _device = 0;
     }
 
     internal string Describe() => $"USB device {Path} (address {Address}, {Descriptor?.VidPid ?? "descriptor unread"})";
