@@ -13,6 +13,15 @@ public class ExternalToolTests
     public void Finds_sbin_tools_even_when_PATH_lacks_sbin()
     {
         if (!File.Exists("/usr/sbin/uhubctl")) Assert.Ignore("needs /usr/sbin/uhubctl to check the sbin fallback");
-        Assert.That(ExternalTool.Find("uhubctl"), Is.Not.Null);
+        var path = Environment.GetEnvironmentVariable("PATH");
+        try
+        {
+            Environment.SetEnvironmentVariable("PATH", "/usr/bin:/bin");
+            Assert.That(ExternalTool.Find("uhubctl"), Is.EqualTo("/usr/sbin/uhubctl"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PATH", path);
+        }
     }
 }
