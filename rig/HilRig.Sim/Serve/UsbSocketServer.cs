@@ -87,9 +87,10 @@ public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Ta
     private async Task ServeClientAsync(Socket socket, CancellationToken ct)
     {
         var session = new ClientSession();
+        // disposed last, so the client sees the hang-up only after the reason was reported and its handles closed
+        var stream = new NetworkStream(socket, ownsSocket: true);
         try
         {
-            using var stream = new NetworkStream(socket, ownsSocket: true);
             while (!ct.IsCancellationRequested)
             {
                 var request = await UsbWire.ReadFrameAsync(stream, ct);
@@ -109,6 +110,7 @@ public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Ta
         finally
         {
             await CloseAllAsync(session);
+            await stream.DisposeAsync();
         }
     }
 

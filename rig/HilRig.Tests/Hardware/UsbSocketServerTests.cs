@@ -82,6 +82,8 @@ public class UsbSocketServerTests
     {
         var served = new ServedBus(new FakeUsbBus(new FakeSparkDfuDevice()));
         using var client = await ConnectAsync(served.SocketPath);
+        // a served request proves the connection was accepted (one still in the backlog would be reset instead)
+        await RoundTripAsync(client, [(byte)UsbWireOp.List]);
         Assert.That(File.Exists(served.SocketPath), Is.True);
 
         await served.DisposeAsync();
