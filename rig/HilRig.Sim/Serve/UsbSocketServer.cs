@@ -10,7 +10,8 @@ namespace HilRig.Sim.Serve;
 /// the libusb shim (and with it the real dfu-util and uhubctl) or a <c>SocketUsbBus</c> can use it. One connection
 /// per client process; several clients may be connected at once. Every bus operation goes through
 /// <paramref name="dispatch"/>, so a simulated bus can have them run on its simulation thread
-/// (e.g. <c>work =&gt; sim.RunAsync(work)</c>).
+/// (e.g. <c>work =&gt; sim.RunAsync(work)</c>). Dispose the server before the simulation: disposing closes the
+/// handles clients left open, through <paramref name="dispatch"/>.
 /// </summary>
 public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Task>, Task> dispatch) : IAsyncDisposable
 {
