@@ -1,4 +1,5 @@
 using HilRig.Core.Usb;
+using HilRig.Core.Usb.Wire;
 
 namespace HilRig.Hardware.Usb;
 
@@ -90,7 +91,7 @@ public sealed unsafe class LibUsbBus : IUsbBus, IDisposable
     }
 }
 
-internal sealed unsafe class LibUsbDevice : IUsbDevice
+internal sealed unsafe class LibUsbDevice : IUsbDevice, IUsbBosSource
 {
     private readonly LibUsbBus _bus;
     private readonly byte[]?[] _configs;
@@ -162,6 +163,29 @@ internal sealed unsafe class LibUsbDevice : IUsbDevice
             _bus.Check(_bus.Native.Open(_device, &handle), $"open {Describe()}");
         }
         return new LibUsbDeviceHandle(_bus, this, handle);
+    }
+
+    /// <summary>Reads the BOS descriptor (libusb needs an open handle for it); null when the device has none.</summary>
+    public byte[]? GetRawBosDescriptor()
+    {
+        using var handle = (LibUsbDeviceHandle)Open();
+        var native = _bus.Native;
+        LibUsbBosDescriptor* bos;
+        var rc = native.GetBosDescriptor(handle.Raw, &bos);
+        // NOT_FOUND: no BOS; PIPE: a USB 2.0 device that stalls the request
+        if (rc is (int)UsbError.NotFound or (int)UsbError.Pipe) return null;
+        _bus.Check(rc, $"read the BOS descriptor of {Describe()}");
+        try
+        {
+            var b = new List<byte> { 5, UsbDescriptorType.Bos, (byte)bos->TotalLength, (byte)(bos->TotalLength >> 8), bos->NumDeviceCaps };
+            var caps = (byte**)((byte*)bos + 8);
+            for (var i = 0; i < bos->NumDeviceCaps; i++) b.AddRange(new ReadOnlySpan<byte>(caps[i], caps[i][0]));
+            return [.. b];
+        }
+        finally
+        {
+            native.FreeBosDescriptor(bos);
+        }
     }
 
     internal void Detach()
@@ -254,6 +278,8 @@ internal sealed unsafe class LibUsbDeviceHandle(LibUsbBus bus, LibUsbDevice devi
         bus.Check(bus.Native.ResetDevice(Live()), $"reset {device.Describe()}");
         return Task.CompletedTask;
     }
+
+    internal nint Raw => Live();
 
     private nint Live()
     {
