@@ -722,7 +722,7 @@ API int libusb_get_string_descriptor_ascii(libusb_device_handle *h, uint8_t desc
     uint16_t langid = get_u16(tbuf + 2);
     r = libusb_control_transfer(h, 0x80, 6, (uint16_t)((DT_STRING << 8) | desc_index), langid, tbuf, sizeof tbuf, 1000);
     if (r < 0) return r;
-    if (tbuf[1] != DT_STRING || tbuf[0] > r) return LIBUSB_ERROR_IO;
+    if (r < 2 || tbuf[1] != DT_STRING || tbuf[0] > r) return LIBUSB_ERROR_IO;
     int di = 0;
     for (int si = 2; si + 1 < tbuf[0] && di < length - 1; si += 2) {
         data[di++] = (tbuf[si + 1] || (tbuf[si] & 0x80)) ? '?' : tbuf[si];

@@ -1,4 +1,5 @@
 using HilRig.Core.Usb;
+using HilRig.Core.Usb.Wire;
 
 namespace HilRig.Hardware.Usb;
 
@@ -44,9 +45,9 @@ public sealed unsafe class LibUsbBus : IUsbBus, IDisposable
                     current.Add(dev);
                     if (!_devices.TryGetValue(dev, out var wrapper))
                     {
+                        wrapper = new LibUsbDevice(this, dev);
                         // our own reference keeps the libusb_device alive after the list is freed
                         Native.RefDevice(dev);
-                        wrapper = new LibUsbDevice(this, dev);
                         _devices[dev] = wrapper;
                     }
                     seen.Add(wrapper);
@@ -90,10 +91,12 @@ public sealed unsafe class LibUsbBus : IUsbBus, IDisposable
     }
 }
 
-internal sealed unsafe class LibUsbDevice : IUsbDevice
+internal sealed unsafe class LibUsbDevice : IUsbDevice, IUsbBosSource
 {
     private readonly LibUsbBus _bus;
-    private readonly byte[][] _configs;
+    private readonly byte[]?[] _configs;
+    private readonly UsbException?[] _configErrors;
+    private readonly Lock _gate = new();
     private nint _device;
 
     public LibUsbDevice(LibUsbBus bus, nint device)
@@ -111,10 +114,17 @@ internal sealed unsafe class LibUsbDevice : IUsbDevice
         Descriptor = new UsbDeviceDescriptor(d.BcdUsb, d.DeviceClass, d.DeviceSubClass, d.DeviceProtocol, d.MaxPacketSize0,
             d.VendorId, d.ProductId, d.BcdDevice, d.ManufacturerIndex, d.ProductIndex, d.SerialNumberIndex, d.NumConfigurations);
         _configs = new byte[d.NumConfigurations][];
+        _configErrors = new UsbException[d.NumConfigurations];
         for (var i = 0; i < _configs.Length; i++)
         {
             LibUsbConfigDescriptor* config;
-            bus.Check(native.GetConfigDescriptor(device, (byte)i, &config), $"read configuration descriptor {i} of {Describe()}");
+            var rc = native.GetConfigDescriptor(device, (byte)i, &config);
+            if (rc < 0)
+            {
+                // one odd device on the bus must not break enumeration: its error surfaces when someone asks
+                _configErrors[i] = new UsbException(LibUsbBus.ToError(rc), $"read configuration descriptor {i} of {Describe()} ({native.DescribeError(rc)})");
+                continue;
+            }
             try
             {
                 _configs[i] = Serialise(config);
@@ -140,13 +150,14 @@ internal sealed unsafe class LibUsbDevice : IUsbDevice
     {
         if (index < 0 || index >= _configs.Length)
             throw new UsbException(UsbError.NotFound, $"configuration index {index} of {Describe()} (device has {_configs.Length})");
-        return (byte[])_configs[index].Clone();
+        if (_configErrors[index] is { } error) throw new UsbException(error.Error, error.Message);
+        return (byte[])_configs[index]!.Clone();
     }
 
     public IUsbDeviceHandle Open()
     {
         nint handle;
-        lock (this)
+        lock (_gate)
         {
             if (_device == 0) throw new UsbException(UsbError.NoDevice, $"open {Describe()}");
             _bus.Check(_bus.Native.Open(_device, &handle), $"open {Describe()}");
@@ -154,9 +165,32 @@ internal sealed unsafe class LibUsbDevice : IUsbDevice
         return new LibUsbDeviceHandle(_bus, this, handle);
     }
 
+    /// <summary>Reads the BOS descriptor (libusb needs an open handle for it); null when the device has none.</summary>
+    public byte[]? GetRawBosDescriptor()
+    {
+        using var handle = (LibUsbDeviceHandle)Open();
+        var native = _bus.Native;
+        LibUsbBosDescriptor* bos;
+        var rc = native.GetBosDescriptor(handle.Raw, &bos);
+        // NOT_FOUND: no BOS; PIPE: a USB 2.0 device that stalls the request
+        if (rc is (int)UsbError.NotFound or (int)UsbError.Pipe) return null;
+        _bus.Check(rc, $"read the BOS descriptor of {Describe()}");
+        try
+        {
+            var b = new List<byte> { 5, UsbDescriptorType.Bos, (byte)bos->TotalLength, (byte)(bos->TotalLength >> 8), bos->NumDeviceCaps };
+            var caps = (byte**)((byte*)bos + 8);
+            for (var i = 0; i < bos->NumDeviceCaps; i++) b.AddRange(new ReadOnlySpan<byte>(caps[i], caps[i][0]));
+            return [.. b];
+        }
+        finally
+        {
+            native.FreeBosDescriptor(bos);
+        }
+    }
+
     internal void Detach()
     {
-        lock (this) _device = 0;
+        lock (_gate) _device = 0;
     }
 
     internal string Describe() => $"USB device {Path} (address {Address}, {Descriptor?.VidPid ?? "descriptor unread"})";
@@ -244,6 +278,8 @@ internal sealed unsafe class LibUsbDeviceHandle(LibUsbBus bus, LibUsbDevice devi
         bus.Check(bus.Native.ResetDevice(Live()), $"reset {device.Describe()}");
         return Task.CompletedTask;
     }
+
+    internal nint Raw => Live();
 
     private nint Live()
     {

@@ -36,6 +36,8 @@ public sealed unsafe class LibUsbNative
     internal readonly delegate* unmanaged<nint, int, int, int> SetInterfaceAltSetting;
     internal readonly delegate* unmanaged<nint, int> ResetDevice;
     internal readonly delegate* unmanaged<nint, byte, byte, ushort, ushort, byte*, ushort, uint, int> ControlTransfer;
+    internal readonly delegate* unmanaged<nint, LibUsbBosDescriptor**, int> GetBosDescriptor;
+    internal readonly delegate* unmanaged<LibUsbBosDescriptor*, void> FreeBosDescriptor;
     internal readonly delegate* unmanaged<int, byte*> ErrorName;
     internal readonly delegate* unmanaged<LibUsbVersion*> GetVersion;
 
@@ -61,6 +63,8 @@ public sealed unsafe class LibUsbNative
         SetInterfaceAltSetting = (delegate* unmanaged<nint, int, int, int>)Export(library, path, "libusb_set_interface_alt_setting");
         ResetDevice = (delegate* unmanaged<nint, int>)Export(library, path, "libusb_reset_device");
         ControlTransfer = (delegate* unmanaged<nint, byte, byte, ushort, ushort, byte*, ushort, uint, int>)Export(library, path, "libusb_control_transfer");
+        GetBosDescriptor = (delegate* unmanaged<nint, LibUsbBosDescriptor**, int>)Export(library, path, "libusb_get_bos_descriptor");
+        FreeBosDescriptor = (delegate* unmanaged<LibUsbBosDescriptor*, void>)Export(library, path, "libusb_free_bos_descriptor");
         ErrorName = (delegate* unmanaged<int, byte*>)Export(library, path, "libusb_error_name");
         GetVersion = (delegate* unmanaged<LibUsbVersion*>)Export(library, path, "libusb_get_version");
         IsHilRigShim = NativeLibrary.TryGetExport(library, "hilrig_usbshim_protocol_version", out _);
@@ -205,6 +209,16 @@ internal unsafe struct LibUsbConfigDescriptor
     [FieldOffset(16)] public LibUsbInterface* Interfaces;
     [FieldOffset(24)] public byte* Extra;
     [FieldOffset(32)] public int ExtraLength;
+}
+
+/// <summary>libusb_bos_descriptor: a 5-byte header, then (at offset 8) bNumDeviceCaps pointers to capability descriptors copied verbatim.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 8)]
+internal struct LibUsbBosDescriptor
+{
+    [FieldOffset(0)] public byte Length;
+    [FieldOffset(1)] public byte DescriptorType;
+    [FieldOffset(2)] public ushort TotalLength;
+    [FieldOffset(4)] public byte NumDeviceCaps;
 }
 
 [StructLayout(LayoutKind.Explicit, Size = 24)]

@@ -189,9 +189,6 @@ internal sealed class SocketUsbDeviceHandle(SocketUsbBus bus, SocketUsbDevice de
     public Task ResetAsync(CancellationToken cancellationToken = default) =>
         bus.RequestAsync(WithId(UsbWireOp.Reset), $"reset {device.Describe()}", cancellationToken);
 
-    /// <summary>bConfigurationValue of the active configuration (libusb_get_configuration).</summary>
-    public int GetConfiguration() => bus.Request(WithId(UsbWireOp.GetConfiguration), $"read the configuration of {device.Describe()}")[4];
-
     private byte[] WithId(UsbWireOp op, params ReadOnlySpan<byte> args)
     {
         var b = new byte[5 + args.Length];

@@ -10,7 +10,8 @@ namespace HilRig.Sim.Serve;
 /// the libusb shim (and with it the real dfu-util and uhubctl) or a <c>SocketUsbBus</c> can use it. One connection
 /// per client process; several clients may be connected at once. Every bus operation goes through
 /// <paramref name="dispatch"/>, so a simulated bus can have them run on its simulation thread
-/// (e.g. <c>work =&gt; sim.RunAsync(work)</c>).
+/// (e.g. <c>work =&gt; sim.RunAsync(work)</c>). Dispose the server before the simulation: disposing closes the
+/// handles clients left open, through <paramref name="dispatch"/>.
 /// </summary>
 public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Task>, Task> dispatch) : IAsyncDisposable
 {
@@ -87,9 +88,10 @@ public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Ta
     private async Task ServeClientAsync(Socket socket, CancellationToken ct)
     {
         var session = new ClientSession();
+        // disposed last, so the client sees the hang-up only after the reason was reported and its handles closed
+        var stream = new NetworkStream(socket, ownsSocket: true);
         try
         {
-            using var stream = new NetworkStream(socket, ownsSocket: true);
             while (!ct.IsCancellationRequested)
             {
                 var request = await UsbWire.ReadFrameAsync(stream, ct);
@@ -109,6 +111,7 @@ public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Ta
         finally
         {
             await CloseAllAsync(session);
+            await stream.DisposeAsync();
         }
     }
 

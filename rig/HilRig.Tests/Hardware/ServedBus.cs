@@ -13,7 +13,7 @@ internal sealed class ServedBus : IAsyncDisposable
     {
         SocketPath = Path.Combine(Path.GetTempPath(), $"hilrig-t{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}.sock");
         Server = dispatch is null ? new UsbSocketServer(bus, SocketPath) : new UsbSocketServer(bus, SocketPath, dispatch);
-        Server.ClientError += e => Errors.Add(e);
+        Server.ClientError += e => Errors.Enqueue(e);
         Server.Start();
     }
 
@@ -21,7 +21,7 @@ internal sealed class ServedBus : IAsyncDisposable
 
     public UsbSocketServer Server { get; }
 
-    public List<string> Errors { get; } = [];
+    public System.Collections.Concurrent.ConcurrentQueue<string> Errors { get; } = new();
 
     public ValueTask DisposeAsync() => Server.DisposeAsync();
 }

@@ -65,6 +65,20 @@ public class UhubctlThroughShimTests
     }
 
     [Test]
+    public async Task Libusb_through_the_shim_reads_the_BOS_descriptor_byte_for_byte()
+    {
+        var hub = new FakeHub(2, 2, [1], superSpeed: true, containerId: ContainerId);
+        await using var served = new ServedBus(new FakeUsbBus(hub, new FakeSparkDfuDevice()));
+        NativeEnvironment.Set(SocketUsbBus.SocketPathVariable, served.SocketPath);
+        using var bus = LibUsbBus.Open(Shim.LibraryPath);
+
+        var devices = bus.GetDevices();
+
+        Assert.That(((IUsbBosSource)devices[0]).GetRawBosDescriptor(), Is.EqualTo(hub.GetRawBosDescriptor()));
+        Assert.That(((IUsbBosSource)devices[1]).GetRawBosDescriptor(), Is.Null, "the Spark Core has no BOS");
+    }
+
+    [Test]
     public async Task The_socket_bus_carries_the_BOS_descriptor()
     {
         var hub = new FakeHub(2, 2, [1], superSpeed: true, containerId: ContainerId);

@@ -23,6 +23,19 @@ public class UsbSocketServerTests
     }
 
     [Test]
+    public async Task Get_configuration_reports_the_active_configuration_value()
+    {
+        await using var served = new ServedBus(new FakeUsbBus(new FakeSparkDfuDevice()));
+        using var client = await ConnectAsync(served.SocketPath);
+        var open = await RoundTripAsync(client, [(byte)UsbWireOp.Open, 1, 7]);
+
+        var reply = await RoundTripAsync(client, [(byte)UsbWireOp.GetConfiguration, .. open.AsSpan(4, 4)]);
+
+        Assert.That(BinaryPrimitives.ReadInt32LittleEndian(reply), Is.Zero);
+        Assert.That(reply[4], Is.EqualTo(1), "the Spark Core's only configuration is number 1");
+    }
+
+    [Test]
     public async Task Requests_on_an_unknown_handle_fail_with_not_found()
     {
         await using var served = new ServedBus(new FakeUsbBus(new FakeSparkDfuDevice()));
@@ -69,6 +82,8 @@ public class UsbSocketServerTests
     {
         var served = new ServedBus(new FakeUsbBus(new FakeSparkDfuDevice()));
         using var client = await ConnectAsync(served.SocketPath);
+        // a served request proves the connection was accepted (one still in the backlog would be reset instead)
+        await RoundTripAsync(client, [(byte)UsbWireOp.List]);
         Assert.That(File.Exists(served.SocketPath), Is.True);
 
         await served.DisposeAsync();
