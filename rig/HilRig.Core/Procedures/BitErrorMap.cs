@@ -40,9 +40,22 @@ public sealed class BitErrorMap
     /// <summary>Sectors with any error, ascending.</summary>
     public IReadOnlyList<uint> BadSectors => [.. _sectors.Keys.Order()];
 
-    /// <summary>Sectors where one erase left at least <see cref="EraseFailureThreshold"/> bits at 0.</summary>
+    /// <summary>
+    /// Sectors that do not erase: one erase left at least <see cref="EraseFailureThreshold"/> bits at 0, or a second
+    /// erase left different bits at 0 than the first (a stuck cell reads the same every time).
+    /// </summary>
     public IReadOnlyList<uint> EraseFailedSectors =>
-        [.. _sectors.Where(s => s.Value.WorstEraseBits >= EraseFailureThreshold).Select(s => s.Key).Order()];
+        [.. _sectors.Where(s => s.Value.EraseUnstable || s.Value.WorstEraseBits >= EraseFailureThreshold).Select(s => s.Key).Order()];
+
+    /// <summary>Sectors with bits left at 0 by the last erase compared with <see cref="Compare"/>.</summary>
+    public IReadOnlyList<uint> SectorsWithEraseErrors => [.. _sectors.Where(s => s.Value.WorstEraseBits > 0).Select(s => s.Key).Order()];
+
+    /// <summary>A second erase of a sector left a different pattern of 0 bits: the sector does not erase reliably.</summary>
+    public void MarkEraseUnstable(uint sector)
+    {
+        if (!_sectors.TryGetValue(sector, out var s)) _sectors[sector] = s = new SectorErrors();
+        s.EraseUnstable = true;
+    }
 
     public bool Clean => ErrorBits == 0;
 
@@ -120,6 +133,7 @@ public sealed class BitErrorMap
     {
         public long Bits;
         public long WorstEraseBits;
+        public bool EraseUnstable;
     }
 }
 

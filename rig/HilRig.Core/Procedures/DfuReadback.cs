@@ -86,7 +86,8 @@ public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options =
             await Guard(region, "erase", original, () => session.EraseAsync(region.Start, region.Length, null, ct));
             var erased = new byte[region.Length];
             Array.Fill(erased, (byte)0xFF);
-            await CompareAsync(session, region, erased, ct, afterErase: true, map, all);
+            var firstErase = await CompareAsync(session, region, erased, ct, afterErase: true, map, all);
+            await RecheckErasesAsync(session, region, firstErase, map, all, original, ct);
 
             progress?.Report($"{region.Name}: zeros");
             var zeros = new byte[region.Length];
@@ -142,11 +143,32 @@ public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options =
         return back.AsSpan().SequenceEqual(original);
     }
 
-    private static async Task CompareAsync(DfuSeSession session, FlashRegion region, byte[] expected, CancellationToken ct, bool afterErase, BitErrorMap map, BitErrorMap all)
+    private static async Task<byte[]> CompareAsync(DfuSeSession session, FlashRegion region, byte[] expected, CancellationToken ct, bool afterErase, BitErrorMap map, BitErrorMap all)
     {
         var actual = await session.UploadAsync(region.Start, region.Length, null, ct);
         map.Compare(region.Start, expected, actual, afterErase);
         all.Compare(region.Start, expected, actual, afterErase);
+        return actual;
+    }
+
+    /// <summary>
+    /// Bits left at 0 by an erase are either stuck cells (the same bits every time) or a sector that does not erase
+    /// (different bits each time). Erase each such sector once more and compare the two patterns.
+    /// </summary>
+    private static async Task RecheckErasesAsync(DfuSeSession session, FlashRegion region, byte[] firstErase, BitErrorMap map, BitErrorMap all, byte[] original, CancellationToken ct)
+    {
+        var sectorSize = SparkMemoryMap.SpiSectorSize;
+        foreach (var sector in map.SectorsWithEraseErrors.Where(region.Contains))
+        {
+            await Guard(region, "erase", original, () => session.EraseAsync(sector, sectorSize, null, ct));
+            var again = await session.UploadAsync(sector, sectorSize, null, ct);
+            var offset = (int)(sector - region.Start);
+            if (!again.AsSpan().SequenceEqual(firstErase.AsSpan(offset, sectorSize)))
+            {
+                map.MarkEraseUnstable(sector);
+                all.MarkEraseUnstable(sector);
+            }
+        }
     }
 
     private string? SaveBackup(string deviceKey, FlashRegion region, byte[] content)
