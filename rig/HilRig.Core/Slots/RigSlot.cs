@@ -7,8 +7,11 @@ public interface IDeviceIdentifier
     Task<string?> ReadDeviceIdAsync(CancellationToken ct = default);
 }
 
-/// <summary>A slot with its instruments. The slot is the rig's; the device in it comes and goes.</summary>
-public sealed record RigSlot(int Number, string UsbPath, ISlotControl Control, IDeviceIdentifier Identity, string? Lot)
+/// <summary>
+/// A slot with its instruments. The slot is the rig's; the device in it comes and goes. <see cref="Led"/> is null
+/// on a rig without colour sensors wired in.
+/// </summary>
+public sealed record RigSlot(int Number, string UsbPath, ISlotControl Control, IDeviceIdentifier Identity, string? Lot, ISlotLed? Led = null)
 {
     public override string ToString() => $"slot {Number} ({UsbPath})";
 }
