@@ -101,7 +101,9 @@ internal static class ScreenCommand
                 break;
             default:
                 var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
-                var table = new Table().AddColumns(new TableColumn("slot"), new TableColumn("device id").NoWrap(), new TableColumn("lot").NoWrap(), new TableColumn("verdict"), new TableColumn("failure mode").NoWrap(), new TableColumn("device time").NoWrap());
+                // Redirected output has no width of its own: a device id and a failure mode must fit on one line.
+                if (console.Profile.Width < 110) console.Profile.Width = 110;
+                var table = new Table().AddColumns(new TableColumn("slot"), new TableColumn("device id").NoWrap(), new TableColumn("lot").NoWrap(), new TableColumn("verdict").NoWrap(), new TableColumn("failure mode").NoWrap(), new TableColumn("device time").NoWrap());
                 foreach (var r in rows)
                 {
                     var verdict = r.Verdict switch { "pass" => "[green]pass[/]", "fail" => "[red]fail[/]", _ => $"[yellow]{r.Verdict}[/]" };
