@@ -23,7 +23,7 @@ internal sealed class VirtualUsbDeviceHandle(VirtualUsbBus bus, VirtualUsbBus.At
             // While the device's firmware is busy it NAKs; the host controller retries until the transfer's timeout.
             var busy = function.BusyRemaining;
             var limit = timeout <= TimeSpan.Zero ? Timeout.InfiniteTimeSpan : timeout;
-            if (busy > TimeSpan.Zero)
+            if (busy == Timeout.InfiniteTimeSpan || busy > TimeSpan.Zero) // InfiniteTimeSpan is negative: a hung device
             {
                 if (busy == Timeout.InfiniteTimeSpan || (limit != Timeout.InfiniteTimeSpan && busy > limit))
                 {
