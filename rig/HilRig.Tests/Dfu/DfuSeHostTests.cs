@@ -39,6 +39,40 @@ public class DfuSeHostTests
     }
 
     [Test]
+    public void Open_aborts_a_download_or_upload_left_behind_by_an_earlier_host()
+    {
+        using var rig = new DfuTestRig();
+        var states = rig.Sim.Run(async () =>
+        {
+            var seen = new List<DfuState>();
+            foreach (var leaveBehind in new[] { DfuState.DfuDnloadIdle, DfuState.DfuUploadIdle })
+            {
+                using (var raw = rig.OpenRaw())
+                {
+                    var status = new byte[6];
+                    await raw.ControlTransferAsync(new UsbSetup(0xA1, DfuRequest.GetStatus, 0, 0, 6), status, TimeSpan.FromSeconds(5));
+                    if (status[4] == (byte)DfuState.DfuError) await raw.ControlTransferAsync(new UsbSetup(0x21, DfuRequest.ClrStatus, 0, 0, 0), Memory<byte>.Empty, TimeSpan.FromSeconds(5));
+                    if (leaveBehind == DfuState.DfuDnloadIdle)
+                    {
+                        await raw.ControlTransferAsync(new UsbSetup(0x21, DfuRequest.Dnload, 0, 0, 5), new byte[] { 0x21, 0, 0, 2, 0 }, TimeSpan.FromSeconds(5));
+                        await raw.ControlTransferAsync(new UsbSetup(0xA1, DfuRequest.GetStatus, 0, 0, 6), status, TimeSpan.FromSeconds(5));
+                        await raw.ControlTransferAsync(new UsbSetup(0xA1, DfuRequest.GetStatus, 0, 0, 6), status, TimeSpan.FromSeconds(5));
+                    }
+                    else
+                    {
+                        await raw.ControlTransferAsync(new UsbSetup(0xA1, DfuRequest.Upload, 0, 0, 3), new byte[3], TimeSpan.FromSeconds(5));
+                    }
+                }
+                seen.Add(rig.Device.State);
+                using var session = await DfuSeHost.OpenAsync(rig.Bus, DfuTestRig.CorePath, rig.Sim.Time);
+                seen.Add(rig.Device.State);
+            }
+            return seen;
+        });
+        Assert.That(states, Is.EqualTo(new[] { DfuState.DfuDnloadIdle, DfuState.DfuIdle, DfuState.DfuUploadIdle, DfuState.DfuIdle }));
+    }
+
+    [Test]
     public void Open_at_an_empty_path_says_what_is_on_the_bus()
     {
         using var rig = new DfuTestRig();
