@@ -1,4 +1,5 @@
 using HilRig.Core.Usb;
+using HilRig.Sim.Time;
 
 namespace HilRig.Sim.Usb;
 
@@ -32,10 +33,10 @@ internal sealed class VirtualUsbDeviceHandle(VirtualUsbBus bus, VirtualUsbBus.At
                     await Task.Delay(limit, bus.Time, cancellationToken);
                     throw new UsbException(UsbError.Timeout, $"control transfer to {attachment.Path} ({setup}) not answered within {limit.TotalMilliseconds:0} ms");
                 }
-                await Task.Delay(busy, bus.Time, cancellationToken);
+                await DeviceDelay.WaitAsync(bus.Time, busy, cancellationToken);
             }
             EnsurePresent(setup);
-            await Task.Delay(bus.Timing.TransferTime(setup.Length), bus.Time, cancellationToken);
+            await DeviceDelay.WaitAsync(bus.Time, bus.Timing.TransferTime(setup.Length), cancellationToken);
             EnsurePresent(setup);
             var buffer = data[..setup.Length];
             var response = await function.DispatchAsync(setup, buffer, cancellationToken);

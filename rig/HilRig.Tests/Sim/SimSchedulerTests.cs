@@ -79,3 +79,20 @@ public class SimSchedulerTests
         Assert.That(sim.Time.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(2)));
     }
 }
+
+public class DeviceDelayTests
+{
+    [Test]
+    public void Sub_millisecond_device_times_add_up_exactly()
+    {
+        using var sim = new SimScheduler();
+        var elapsed = sim.Run(async () =>
+        {
+            var start = sim.Time.GetTimestamp();
+            for (var i = 0; i < 1000; i++)
+                await DeviceDelay.WaitAsync(sim.Time, TimeSpan.FromMicroseconds(460));
+            return sim.Time.GetElapsedTime(start);
+        });
+        Assert.That(elapsed, Is.EqualTo(TimeSpan.FromMicroseconds(460_000)));
+    }
+}

@@ -259,6 +259,6 @@ public sealed class SparkBootloader
         if (_pending <= TimeSpan.Zero) return;
         var wait = _pending;
         _pending = TimeSpan.Zero;
-        await Task.Delay(wait, _time, cancellationToken);
+        await HilRig.Sim.Time.DeviceDelay.WaitAsync(_time, wait, cancellationToken);
     }
 }

@@ -43,6 +43,7 @@ public sealed class SparkDfuDevice : VirtualUsbFunction
     private int _pendingLength;
     private ushort _pendingBlock;
     private bool _hasPending;
+    private int _altSetting;
 
     public SparkDfuDevice(TimeProvider time, IFlashMedia internalFlash, IFlashMedia spiFlash, string serial)
         : base(time)
@@ -128,11 +129,23 @@ public sealed class SparkDfuDevice : VirtualUsbFunction
         return b;
     }
 
+    protected internal override void OnAltSettingSelected(int interfaceNumber, int altSetting) => _altSetting = altSetting;
+
     protected override byte[]? GetClassDescriptor(byte type, byte index) =>
         type == UsbDescriptorType.DfuFunctional && index == 0 ? Functional.ToBytes() : null;
 
     protected override async ValueTask<ControlResponse> HandleRequestAsync(UsbSetup setup, Memory<byte> data, CancellationToken cancellationToken)
     {
+        switch (setup.RequestType, setup.Request)
+        {
+            // Standard interface requests: the alt setting does not choose the media, so nothing changes.
+            case (0x01, 11 /* SET_INTERFACE */):
+                return setup.Index == 0 && setup.Value <= 1 ? ControlResponse.Ok() : ControlResponse.Stall;
+            case (0x81, 10 /* GET_INTERFACE */):
+                if (data.Length < 1) return ControlResponse.Stall;
+                data.Span[0] = (byte)_altSetting;
+                return ControlResponse.Ok(1);
+        }
         if (setup.Index != 0) return Stall();
         switch (setup.RequestType, setup.Request)
         {
@@ -282,7 +295,7 @@ public sealed class SparkDfuDevice : VirtualUsbFunction
         var length = (int)Math.Min(setup.Length, media.BaseAddress + (long)media.Size - start);
         var readTime = media.Read((uint)start, data.Span[..length]);
         // The read happens before the data stage, so the transfer completes after it.
-        if (readTime > TimeSpan.Zero) await Task.Delay(readTime, Time, ct);
+        if (readTime > TimeSpan.Zero) await HilRig.Sim.Time.DeviceDelay.WaitAsync(Time, readTime, ct);
         Enter(length < setup.Length ? DfuState.DfuIdle : DfuState.DfuUploadIdle);
         return ControlResponse.Ok(length);
     }
