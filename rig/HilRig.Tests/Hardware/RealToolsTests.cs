@@ -97,6 +97,27 @@ public class RealToolsTests
     }
 
     [Test]
+    public async Task Dfu_util_sees_the_poll_timeouts_of_the_medium_the_address_pointer_was_on()
+    {
+        var dfuUtil = ExternalTool.Require("dfu-util");
+        _ = Shim.LibraryPath;
+        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
+        await rig.EnterDfuAsync(1);
+        var path = rig.File("two-sectors.bin");
+        await File.WriteAllBytesAsync(path, SparkAppImageGenerator.Generate(seed: 3, size: 8192));
+
+        var run = await rig.RunAsync(dfuUtil, "-d", "1d50:607f", "-a", "1", "-s", "0x00020000", "-v", "-v", "-D", path);
+
+        Assert.That(run.ExitCode, Is.Zero, run.ToString());
+        // dfu-util -v -v prints the poll timeouts of its DfuSe commands (2 erases, 8 Set Address). The timeout comes
+        // from the pointer before the command (spark-core.md §4.1): internal flash (50 ms) on entering DFU, then the
+        // SPI flash (erase 20, write 30) once the first erase moved the pointer there.
+        var busyPolls = (run.StdOut + run.StdErr).Split('\n').Select(l => l.Trim())
+            .Where(l => l.StartsWith("Poll timeout ", StringComparison.Ordinal) && l != "Poll timeout 0 ms").ToList();
+        Assert.That(busyPolls, Is.EqualTo(new[] { "Poll timeout 50 ms", "Poll timeout 20 ms" }.Concat(Enumerable.Repeat("Poll timeout 30 ms", 8))), run.ToString());
+    }
+
+    [Test]
     public async Task Dfu_util_leave_flashes_the_app_and_the_Core_boots_it()
     {
         var dfuUtil = ExternalTool.Require("dfu-util");
