@@ -90,3 +90,18 @@ public partial class SimServeCommandTests
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int signal);
 }
+
+public class BenchDfuUtilCommandTests
+{
+    [Test]
+    public void A_missing_dfu_util_is_a_rig_fault_named_in_one_line()
+    {
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores());
+
+        var (exit, output, error) = CliHarness.Run("bench", "dfu-util", "--config", config, "--dfu-util", "/no/such/dfu-util");
+
+        Assert.That(exit, Is.EqualTo(3));
+        Assert.That(error.Trim(), Is.EqualTo("hilrig: dfu-util not found at /no/such/dfu-util (run scripts/setup.sh or apt-get install dfu-util)"));
+        Assert.That(output, Is.Empty, "nothing measured, nothing printed");
+    }
+}
