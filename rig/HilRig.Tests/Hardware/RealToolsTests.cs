@@ -15,9 +15,10 @@ namespace HilRig.Tests.Hardware;
 [NonParallelizable]
 public class RealToolsTests
 {
-    // Fast enough that entering DFU (4.3 s of button choreography) takes a fraction of a second; the tools' own
-    // poll sleeps stay wall-clock, so the device only ever answers sooner than they ask.
-    private const double Speed = 20;
+    // Entering DFU (4.3 s of button choreography) takes under half a second; the tools' own poll sleeps stay
+    // wall-clock, so the device only ever answers sooner than they ask. Not faster: in real time a stall of the
+    // test process longer than (10 s - 4 s) / speed while MODE is held would read as a 10 s factory-reset hold.
+    private const double Speed = 10;
 
     private const uint ImageAddress = 0x20000;
 

@@ -9,7 +9,8 @@ namespace HilRig.Tests.Hardware;
 [NonParallelizable]
 public class SimControlChannelTests
 {
-    private const double Speed = 50;
+    // As in RealToolsTests: fast, but far from turning a scheduling stall into a 10 s MODE hold.
+    private const double Speed = 10;
 
     [Test]
     public async Task Power_on_boots_the_Core_and_state_reports_state_LED_bus_and_app()
