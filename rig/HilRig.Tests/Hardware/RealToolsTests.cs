@@ -178,6 +178,35 @@ public class RealToolsTests
         Assert.That(await rig.WaitUntilAsync(() => core.State == CoreState.App, TimeSpan.FromSeconds(5)), Is.True, string.Join(" | ", core.History));
     }
 
+    [Test]
+    public async Task Uhubctl_shows_a_Core_that_came_back_in_DFU_after_power_on_as_connected_on_an_enabled_port()
+    {
+        var uhubctl = ExternalTool.Require("uhubctl");
+        _ = Shim.LibraryPath;
+        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
+        await rig.EnterDfuAsync(2);
+        var core = rig.Core(2);
+        Assert.That((await rig.RunAsync(uhubctl, "-S", "-l", "1-1", "-p", "2", "-a", "off")).ExitCode, Is.Zero);
+
+        // MODE held while the hub port powers the Core up: the bootloader goes to DFU (spark-core.md §3.3).
+        await rig.OnSimAsync(() =>
+        {
+            rig.Slot(2).Control.SetMode(true);
+            return true;
+        });
+        Assert.That((await rig.RunAsync(uhubctl, "-S", "-l", "1-1", "-p", "2", "-a", "on")).ExitCode, Is.Zero);
+        await rig.Session.RunAsync(async () =>
+        {
+            await Task.Delay(Core.Slots.Choreography.DfuHold, rig.Session.Time);
+            rig.Slot(2).Control.SetMode(false);
+        });
+        Assert.That(await rig.WaitUntilAsync(() => core.State == CoreState.Dfu, TimeSpan.FromSeconds(2)), Is.True, string.Join(" | ", core.History));
+
+        var status = await rig.RunAsync(uhubctl, "-S", "-l", "1-1", "-p", "2");
+
+        Assert.That(status.StdOut.Split('\n'), Does.Contain($"  Port 2: 0103 power enable connect [1d50:607f Spark Devices CORE DFU {core.DfuSerial}]"), status.ToString());
+    }
+
     [TestCase("healthy", Verdict.Pass, null)]
     [TestCase("{ stuckBits: 12 }", Verdict.Fail, FailureModes.BadExternalFlash)]
     public async Task Our_libusb_binding_runs_the_DFU_readback_through_the_shim(string flash, Verdict verdict, string? failureMode)
