@@ -119,6 +119,24 @@ public class RealToolsTests
     }
 
     [Test]
+    public async Task A_hung_SPI_erase_shows_in_dfu_util_as_the_failed_status_read_after_the_erase()
+    {
+        var dfuUtil = ExternalTool.Require("dfu-util");
+        _ = Shim.LibraryPath;
+        await using var rig = ServedRig.Start(TestRigs.DefaultCores((1, "{ dead: true }")), Speed);
+        await rig.EnterDfuAsync(1);
+        var path = rig.File("sector.bin");
+        await File.WriteAllBytesAsync(path, SparkAppImageGenerator.Generate(seed: 3, size: 4096));
+
+        var run = await rig.RunAsync(dfuUtil, "-d", "1d50:607f", "-a", "1", "-s", "0x00020000", "-D", path);
+
+        // The Spark driver waits forever on BUSY inside the USB interrupt: the Core NAKs, the host's transfer times out.
+        Assert.That(run.ExitCode, Is.EqualTo(74), run.ToString());
+        Assert.That(run.StdErr, Does.Contain("Error during special command \"ERASE_PAGE\" get_status"), run.ToString());
+        Assert.That(await rig.OnSimAsync(() => rig.Core(1).State), Is.EqualTo(CoreState.Dfu), "the Core still sits in DFU (hung), as on a real rig");
+    }
+
+    [Test]
     public async Task Dfu_util_leave_flashes_the_app_and_the_Core_boots_it()
     {
         var dfuUtil = ExternalTool.Require("dfu-util");
