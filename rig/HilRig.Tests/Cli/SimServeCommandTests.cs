@@ -17,7 +17,7 @@ public partial class SimServeCommandTests
         var control = ShortPath("c.sock");
         var env = Path.Combine(Path.GetDirectoryName(config)!, "sim.env");
 
-        var run = Task.Run(() => CliHarness.Run("sim", "serve", "--config", config, "--socket", usb, "--control", control, "--env-file", env, "--speed", "10", "--seconds", "4"));
+        var run = Task.Run(() => CliHarness.Run("sim", "serve", "--config", config, "--socket", usb, "--control", control, "--env-file", env, "--speed", "10", "--seconds", "6"));
         var lines = await WaitForFileAsync(env, run);
         string? reply;
         using (var client = await ControlClient.ConnectAsync(control))
