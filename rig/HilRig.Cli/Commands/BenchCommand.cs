@@ -11,7 +11,23 @@ internal static class BenchCommand
         var bench = new Command("bench", "Benchmarks on the simulated rig (accuracy, capacity)");
         bench.Subcommands.Add(Led());
         bench.Subcommands.Add(Dfu());
+        bench.Subcommands.Add(DfuUtil());
         return bench;
+    }
+
+    private static Command DfuUtil()
+    {
+        var config = CommonOptions.Config();
+        var tool = new Option<string>("--dfu-util") { Description = "dfu-util to compare against (default: the one on PATH)" };
+        var command = new Command("dfu-util", "Write and read back 128 KiB at 0x20000 on a simulated Core in real time: our DfuSe host versus dfu-util, both through the libusb shim; wall times and ratio (target <= 0.5)");
+        command.Options.Add(config);
+        command.Options.Add(tool);
+        command.SetAction(async (ParseResult pr, CancellationToken ct) =>
+        {
+            if (!ConfigLoading.TryLoad(pr.GetValue(config)!, pr.InvocationConfiguration.Error, out var rig)) return ExitCodes.BadInput;
+            return await DfuUtilBench.RunAsync(rig, pr.GetValue(tool), pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error, ct);
+        });
+        return command;
     }
 
     private static Command Dfu()

@@ -31,7 +31,28 @@ public sealed class VirtualUsbHub : VirtualUsbFunction
         _enabled = Enumerable.Repeat(true, ports + 1).ToArray();
         _change = new ushort[ports + 1];
         DeviceDescriptor = new UsbDeviceDescriptor(0x0210, 9, 0, 1, 64, vendorId, productId, 0x0100, 1, 2, 3, 1);
+        bus.Changed += OnBusChanged;
     }
+
+    /// <summary>
+    /// A device that enumerates below a port got there through the host's port reset, which enables the port (Linux's
+    /// hub driver does it on every connect); a device that leaves disables it. Either way the connect-change bit is set.
+    /// </summary>
+    private void OnBusChanged(string path, bool present)
+    {
+        var prefix = ChildPrefix;
+        if (!path.StartsWith(prefix, StringComparison.Ordinal)
+            || !int.TryParse(path.AsSpan(prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port))
+            return;
+        if (port < 1 || port > PortCount) return;
+        _enabled[port] = present && _power[port];
+        _change[port] |= 0x0001;
+    }
+
+    /// <summary>"1-1." for hub 1-1, "1-" for a root hub 1: the path of a device on one of its ports, without the port.</summary>
+    private string ChildPrefix => UsbPath.TryParse(Path, out _, out var ports) && ports.Length == 0 ? $"{Path}-" : $"{Path}.";
+
+    private string ChildPath(int port) => ChildPrefix + port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public string Path { get; }
 
@@ -138,8 +159,7 @@ public sealed class VirtualUsbHub : VirtualUsbFunction
     {
         ushort status = 0;
         if (_power[port]) status |= 0x0100;
-        var child = UsbPath.TryParse(Path, out _, out var ports) ? $"{Path}{(ports.Length == 0 ? "-" : ".")}{port}" : $"{Path}.{port}";
-        if (_bus.IsVisible(child))
+        if (_bus.IsVisible(ChildPath(port)))
         {
             status |= 0x0001;
             if (_enabled[port]) status |= 0x0002;

@@ -66,7 +66,10 @@ public sealed class SparkDfuDevice : VirtualUsbFunction
     /// <summary>The bootloader starts in dfuERROR/errFIRMWARE; dfu-util clears it.</summary>
     public DfuStatusCode Status { get; private set; } = DfuStatusCode.ErrFirmware;
 
-    /// <summary>The DfuSe address pointer (last Set Address; data blocks do not move it). ST ROMs start at the internal flash base.</summary>
+    /// <summary>
+    /// The DfuSe address pointer: the address of the last Set Address or Erase command (the ST DFU code the bootloader
+    /// is built on decodes both into it); data blocks do not move it. Starts at the internal flash base.
+    /// </summary>
     public uint AddressPointer { get; private set; } = InternalFlashBase;
 
     /// <summary>
@@ -240,11 +243,9 @@ public sealed class SparkDfuDevice : VirtualUsbFunction
                 Fail(DfuStatusCode.ErrTarget);
                 return;
             }
-            if (_pending[0] == DfuSeCommand.SetAddressPointer)
-            {
-                AddressPointer = address;
-                return;
-            }
+            // Erase moves the pointer too: later blocks land relative to it, and the next status reports its medium's poll timeout.
+            AddressPointer = address;
+            if (_pending[0] == DfuSeCommand.SetAddressPointer) return;
             Busy(media.Erase(address));
             return;
         }

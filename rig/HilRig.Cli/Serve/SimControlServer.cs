@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using HilRig.Composition;
+using HilRig.Core.Slots;
+using HilRig.Sim.Device;
+
+namespace HilRig.Cli.Serve;
+
+/// <summary>
+/// The control channel of `hilrig sim serve`: a Unix socket with one command per line and one reply line per
+/// command, <c>ok ...</c> or <c>error ...</c> (README, "Simulator as a process"). Buttons and power go through the
+/// slot's control lines, exactly as the rig's procedures drive them; every command runs on the simulation thread.
+/// </summary>
+public sealed class SimControlServer(RigSession session, string socketPath) : IAsyncDisposable
+{
+    public const string Help =
+        "commands: power N on|off|cycle; mode N press|release; reset N press|release|pulse; dfu N; state N; slots; help";
+
+    /// <summary>How long `power N cycle` keeps the slot off (simulated time).</summary>
+    public static readonly TimeSpan PowerCycleOff = TimeSpan.FromSeconds(1);
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _clients = [];
+    private Socket? _listener;
+    private Task? _acceptLoop;
+    private int _disposed;
+
+    public string SocketPath { get; } = socketPath;
+
+    public void Start()
+    {
+        if (File.Exists(SocketPath)) File.Delete(SocketPath);
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
+            listener.Listen(8);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+        _listener = listener;
+        _acceptLoop = AcceptLoopAsync(listener, _stop.Token);
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(ct);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+            var task = ServeClientAsync(client, ct);
+            lock (_clients)
+            {
+                _clients.RemoveAll(t => t.IsCompleted);
+                _clients.Add(task);
+            }
+        }
+    }
+
+    private async Task ServeClientAsync(Socket socket, CancellationToken ct)
+    {
+        await using var stream = new NetworkStream(socket, ownsSocket: true);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n", AutoFlush = true };
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var line = await reader.ReadLineAsync(ct);
+                if (line is null) return;
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                await writer.WriteLineAsync(await ExecuteAsync(line, ct));
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+            // the client went away or the server is stopping
+        }
+    }
+
+    /// <summary>Runs one command line and returns its reply line.</summary>
+    public async Task<string> ExecuteAsync(string line, CancellationToken ct = default)
+    {
+        var words = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0) return "error empty command; " + Help;
+        var verb = words[0].ToLowerInvariant();
+        try
+        {
+            return verb switch
+            {
+                "help" => "ok " + Help,
+                "slots" => "ok " + string.Join(' ', session.Slots.Select(s => $"{s.Number}={s.UsbPath}")),
+                "power" => await OnSlotAsync(words, ["on", "off", "cycle"], PowerAsync, ct),
+                "mode" => await OnSlotAsync(words, ["press", "release"], ModeAsync, ct),
+                "reset" => await OnSlotAsync(words, ["press", "release", "pulse"], ResetAsync, ct),
+                "dfu" => await OnSlotAsync(words, null, DfuAsync, ct),
+                "state" => await OnSlotAsync(words, null, StateAsync, ct),
+                _ => $"error unknown command '{words[0]}'; {Help}",
+            };
+        }
+        catch (ChoreographyException ex)
+        {
+            return "error " + ex.Message;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        {
+            return $"error the simulation failed or is stopping: {ex.Message}";
+        }
+    }
+
+    private async Task<string> OnSlotAsync(string[] words, string[]? actions, Func<RigSlot, string?, CancellationToken, Task<string>> work, CancellationToken ct)
+    {
+        var usage = actions is null ? $"{words[0]} N" : $"{words[0]} N {string.Join('|', actions)}";
+        var expected = actions is null ? 2 : 3;
+        if (words.Length != expected) return $"error usage: {usage}";
+        if (!int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out var number) || session.Slots.All(s => s.Number != number))
+            return $"error slot '{words[1]}' is not on this rig; valid: {string.Join(",", session.Slots.Select(s => s.Number))}";
+        var action = actions is null ? null : words[2].ToLowerInvariant();
+        if (action is not null && !actions!.Contains(action)) return $"error '{words[2]}' is not valid here; usage: {usage}";
+        var slot = session.Slot(number);
+        return await session.RunAsync(() => work(slot, action, ct));
+    }
+
+    private async Task<string> PowerAsync(RigSlot slot, string? action, CancellationToken ct)
+    {
+        switch (action)
+        {
+            case "on":
+                slot.Control.SetPower(true);
+                break;
+            case "off":
+                slot.Control.SetPower(false);
+                break;
+            default:
+                slot.Control.SetPower(false);
+                await Task.Delay(PowerCycleOff, session.Time, ct);
+                slot.Control.SetPower(true);
+                break;
+        }
+        return $"ok slot {slot.Number} power {(slot.Control.PowerOn ? "on" : "off")}";
+    }
+
+    private Task<string> ModeAsync(RigSlot slot, string? action, CancellationToken ct)
+    {
+        slot.Control.SetMode(action == "press");
+        return Task.FromResult($"ok slot {slot.Number} mode {(action == "press" ? "pressed" : "released")}");
+    }
+
+    private async Task<string> ResetAsync(RigSlot slot, string? action, CancellationToken ct)
+    {
+        switch (action)
+        {
+            case "press":
+                slot.Control.SetReset(true);
+                return $"ok slot {slot.Number} reset pressed";
+            case "release":
+                slot.Control.SetReset(false);
+                return $"ok slot {slot.Number} reset released";
+            default:
+                await Choreography.ResetAsync(slot, session.Time, ct);
+                return $"ok slot {slot.Number} reset pulsed";
+        }
+    }
+
+    private async Task<string> DfuAsync(RigSlot slot, string? action, CancellationToken ct)
+    {
+        await Choreography.EnterDfuAsync(slot, session.Usb, session.Time, ct);
+        return $"ok slot {slot.Number} in DFU at {slot.UsbPath}";
+    }
+
+    private Task<string> StateAsync(RigSlot slot, string? action, CancellationToken ct) =>
+        Task.FromResult("ok " + Describe(slot));
+
+    /// <summary>One line: Core state, LED program, USB presence, running app.</summary>
+    public string Describe(RigSlot slot)
+    {
+        var core = session.Sim!.Slot(slot.Number).Core;
+        var device = session.Usb.GetDevices().FirstOrDefault(d => d.Path == slot.UsbPath);
+        var led = core.Led.Current;
+        var ledText = led.Pattern == Core.Led.LedPattern.Off ? "off" : $"{led.Pattern.ToString().ToLowerInvariant()}:{led.Rgb:X6}";
+        var usb = device is null ? "absent" : device.Descriptor.VidPid;
+        var app = core.RunningApp is null ? "-" : $"\"{core.RunningApp}\"";
+        return $"slot={slot.Number} state={core.State.ToString().ToLowerInvariant()} led={ledText} usb={slot.UsbPath}:{usb} power={(core.Powered ? "on" : "off")} app={app}";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await _stop.CancelAsync();
+        _listener?.Dispose();
+        if (_acceptLoop is not null) await _acceptLoop;
+        Task[] clients;
+        lock (_clients) clients = [.. _clients];
+        await Task.WhenAll(clients);
+        _stop.Dispose();
+        if (_listener is not null && File.Exists(SocketPath)) File.Delete(SocketPath);
+    }
+}

@@ -1,0 +1,146 @@
+using System.Net.Sockets;
+using System.Text;
+using HilRig.Cli.Serve;
+using HilRig.Sim.Device;
+
+namespace HilRig.Tests.Hardware;
+
+/// <summary>The control channel of `hilrig sim serve` over its Unix socket: one command line in, one reply line out.</summary>
+[NonParallelizable]
+public class SimControlChannelTests
+{
+    // As in RealToolsTests: fast, but far from turning a scheduling stall into a 10 s MODE hold.
+    private const double Speed = 10;
+
+    [Test]
+    public async Task Power_on_boots_the_Core_and_state_reports_state_LED_bus_and_app()
+    {
+        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
+        using var control = await ControlClient.ConnectAsync(rig.Host.Control.SocketPath);
+
+        Assert.That(await control.SendAsync("state 1"), Is.EqualTo("ok slot=1 state=off led=off usb=1-1.1:absent power=off app=-"));
+        Assert.That(await control.SendAsync("power 1 on"), Is.EqualTo("ok slot 1 power on"));
+        var core = rig.Core(1);
+        Assert.That(await rig.WaitUntilAsync(() => core.Led.Current.Pattern == Core.Led.LedPattern.Breathing, TimeSpan.FromSeconds(5)), Is.True, string.Join(" | ", core.History));
+        var app = await rig.OnSimAsync(() => core.RunningApp);
+
+        Assert.That(app, Does.StartWith("tinker "), "the factory app");
+        Assert.That(await control.SendAsync("state 1"), Is.EqualTo($"ok slot=1 state=app led=breathing:00FFFF usb=1-1.1:absent power=on app=\"{app}\""));
+    }
+
+    [Test]
+    public async Task Dfu_puts_the_Core_on_the_bus_in_DFU_mode()
+    {
+        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
+        using var control = await ControlClient.ConnectAsync(rig.Host.Control.SocketPath);
+
+        Assert.That(await control.SendAsync("dfu 2"), Is.EqualTo("ok slot 2 in DFU at 1-1.2"));
+
+        Assert.That(await control.SendAsync("state 2"), Is.EqualTo("ok slot=2 state=dfu led=flashing:FFFF00 usb=1-1.2:1d50:607f power=on app=-"));
+        Assert.That(await rig.OnSimAsync(() => rig.Core(2).State), Is.EqualTo(CoreState.Dfu));
+    }
+
+    [Test]
+    public async Task Mode_and_reset_lines_drive_the_buttons_as_a_person_would()
+    {
+        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
+        using var control = await ControlClient.ConnectAsync(rig.Host.Control.SocketPath);
+        Assert.That(await control.SendAsync("power 3 on"), Is.EqualTo("ok slot 3 power on"));
+
+        // Hold MODE, tap RESET, keep holding past the 3 s DFU threshold (spark-core.md §3.3).
+        Assert.That(await control.SendAsync("mode 3 press"), Is.EqualTo("ok slot 3 mode pressed"));
+        Assert.That(await control.SendAsync("reset 3 press"), Is.EqualTo("ok slot 3 reset pressed"));
+        Assert.That(await rig.OnSimAsync(() => rig.Core(3).State), Is.EqualTo(CoreState.Halted), "RESET held keeps the MCU in reset");
+        Assert.That(await control.SendAsync("reset 3 release"), Is.EqualTo("ok slot 3 reset released"));
+        await rig.Session.RunAsync(() => Task.Delay(TimeSpan.FromSeconds(4), rig.Session.Time));
+        Assert.That(await control.SendAsync("mode 3 release"), Is.EqualTo("ok slot 3 mode released"));
+
+        Assert.That(await rig.WaitUntilAsync(() => rig.Core(3).State == CoreState.Dfu, TimeSpan.FromSeconds(2)), Is.True, string.Join(" | ", rig.Core(3).History));
+        Assert.That(await control.SendAsync("reset 3 pulse"), Is.EqualTo("ok slot 3 reset pulsed"));
+        Assert.That(await rig.WaitUntilAsync(() => rig.Core(3).State == CoreState.App, TimeSpan.FromSeconds(2)), Is.True, "a plain reset boots the app");
+    }
+
+    [Test]
+    public async Task Power_cycle_and_off_cut_the_Core()
+    {
+        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
+        using var control = await ControlClient.ConnectAsync(rig.Host.Control.SocketPath);
+        Assert.That(await control.SendAsync("dfu 4"), Does.StartWith("ok"));
+
+        Assert.That(await control.SendAsync("power 4 cycle"), Is.EqualTo("ok slot 4 power on"));
+        var history = await rig.OnSimAsync(() => rig.Core(4).History.ToList());
+        Assert.That(history.Count(h => h.EndsWith("power off", StringComparison.Ordinal)), Is.EqualTo(1), string.Join(" | ", history));
+        Assert.That(await control.SendAsync("power 4 off"), Is.EqualTo("ok slot 4 power off"));
+        Assert.That(await control.SendAsync("state 4"), Is.EqualTo("ok slot=4 state=off led=off usb=1-1.4:absent power=off app=-"));
+    }
+
+    [TestCase("bogus 1", "error unknown command 'bogus'; " + SimControlServer.Help)]
+    [TestCase("power 9 on", "error slot '9' is not on this rig; valid: 1,2,3,4,5,6,7,8")]
+    [TestCase("power 1 sideways", "error 'sideways' is not valid here; usage: power N on|off|cycle")]
+    [TestCase("state", "error usage: state N")]
+    [TestCase("reset 1", "error usage: reset N press|release|pulse")]
+    [TestCase("help", "ok " + SimControlServer.Help)]
+    [TestCase("slots", "ok 1=1-1.1 2=1-1.2 3=1-1.3 4=1-1.4 5=1-2.1 6=1-2.2 7=1-2.3 8=1-2.4")]
+    public async Task Every_line_gets_one_reply_line(string command, string reply)
+    {
+        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
+        using var control = await ControlClient.ConnectAsync(rig.Host.Control.SocketPath);
+
+        Assert.That(await control.SendAsync(command), Is.EqualTo(reply));
+        Assert.That(await control.SendAsync("state 1"), Does.StartWith("ok slot=1 "), "the connection stays usable after an error");
+    }
+
+    [Test]
+    public async Task A_DFU_that_does_not_come_is_an_error_line_not_a_dropped_connection()
+    {
+        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
+        using var control = await ControlClient.ConnectAsync(rig.Host.Control.SocketPath);
+        // Rig fault: the hub port never powers the Core's USB side, so no DFU device can appear.
+        await rig.OnSimAsync(() =>
+        {
+            rig.Session.Sim!.Slot(5).Hub.SetPortPower(1, false);
+            return true;
+        });
+
+        var reply = await control.SendAsync("dfu 5");
+
+        Assert.That(reply, Does.StartWith("error slot 5 (1-2.1): no DFU device appeared at 1-2.1"));
+    }
+}
+
+/// <summary>A line client for the control socket, like `socat - UNIX-CONNECT:...`.</summary>
+internal sealed class ControlClient : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly StreamReader _reader;
+    private readonly StreamWriter _writer;
+
+    private ControlClient(Socket socket)
+    {
+        _socket = socket;
+        var stream = new NetworkStream(socket, ownsSocket: false);
+        _reader = new StreamReader(stream, Encoding.UTF8);
+        _writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n", AutoFlush = true };
+    }
+
+    public static async Task<ControlClient> ConnectAsync(string path)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        return new ControlClient(socket);
+    }
+
+    public async Task<string> SendAsync(string line)
+    {
+        await _writer.WriteLineAsync(line);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        return await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException($"control channel closed after '{line}'");
+    }
+
+    public void Dispose()
+    {
+        _reader.Dispose();
+        _writer.Dispose();
+        _socket.Dispose();
+    }
+}
