@@ -7,7 +7,7 @@ namespace HilRig.Suites;
 [Parallelizable(ParallelScope.Children)]
 public sealed class ScreeningSuite
 {
-    private static readonly ShipReadyScreening Screen = new();
+    private static readonly ScreeningProcedure Screen = new("screening");
 
     [TestCaseSource(typeof(SlotCases), nameof(SlotCases.Occupied))]
     public async Task Core_passes_screening_and_goes_out_ship_ready(SlotCase slot)
@@ -16,6 +16,6 @@ public sealed class ScreeningSuite
 
         if (slot.DeviceId is { } expected)
             Assert.That(report.DeviceId, Is.EqualTo(expected), "the Core in the slot is the one the rig expects");
-        Assert.That(report.Steps.Select(s => s.Name), Does.Contain("boot application"));
+        Assert.That(report.Steps.Select(s => s.Name), Does.Contain(ScreeningProcedure.BootStep));
     }
 }

@@ -46,4 +46,19 @@ public class DefaultRigSuiteRunTests
         Assert.That(run.Cases[0].Message, Does.Contain("invalid-rig.yaml:30:15: sim.bootloader: BL15 is not a bootloader"));
         Assert.That(File.Exists(Path.Combine(folder, "results", "hilrig.db")), Is.False, "nothing is recorded for a rig that never opened");
     }
+
+    [Test]
+    public async Task Soak_runs_when_selected_on_its_own_with_back_to_back_cycles()
+    {
+        var folder = SuiteRun.NewFolder(File.ReadAllText(RepoFiles.Path("rig-config.yaml")));
+        var run = await SuiteRun.RunAsync(folder, "Category=Soak", new Dictionary<string, string> { ["HILRIG_SOAK_CYCLES"] = "2" });
+
+        Assert.That(run.ExitCode, Is.Zero, run.Output);
+        Assert.That(run.Cases, Has.Count.EqualTo(8));
+        Assert.That(run.Cases.Select(c => c.Outcome), Is.All.EqualTo("Passed"));
+        var rows = ResultsStore.Open(run.StorePath).GetResults();
+        Assert.That(rows.Select(r => (r.Test, r.Verdict.ToString())), Is.All.EqualTo(("soak", "Pass")));
+        var steps = AllureFormat.Results(run.AllureResults).Select(r => r.GetProperty("steps").GetArrayLength());
+        Assert.That(steps, Is.All.EqualTo(2), "one step per cycle");
+    }
 }
