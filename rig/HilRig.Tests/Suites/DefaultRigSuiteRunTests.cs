@@ -45,6 +45,11 @@ public class DefaultRigSuiteRunTests
         Assert.That(run.Cases[0].Message, Does.Contain("invalid-rig.yaml:4:10: backend: simulator is not a backend; valid: sim, pi"));
         Assert.That(run.Cases[0].Message, Does.Contain("invalid-rig.yaml:30:15: sim.bootloader: BL15 is not a bootloader"));
         Assert.That(File.Exists(Path.Combine(folder, "results", "hilrig.db")), Is.False, "nothing is recorded for a rig that never opened");
+        var allure = AllureFormat.Results(run.AllureResults);
+        Assert.That(allure, Has.Count.EqualTo(1), "the report says why nothing ran");
+        Assert.That(allure[0].GetProperty("status").GetString(), Is.EqualTo("broken"));
+        Assert.That(allure[0].GetProperty("statusDetails").GetProperty("message").GetString(), Does.Contain("invalid-rig.yaml:30:15: sim.bootloader"));
+        Assert.That(AllureFormat.Problems(run.AllureResults).Where(p => !p.Contains(".json missing", StringComparison.Ordinal) && !p.Contains("environment.properties", StringComparison.Ordinal)), Is.Empty);
     }
 
     [Test]
