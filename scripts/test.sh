@@ -8,10 +8,25 @@ bash scripts/setup.sh
 
 results_dir="TestResults/run-$(date +%s)-$$"
 mkdir -p "$results_dir"
+# The HIL suites (suites/HilRig.Suites) write Allure results here; start empty so the report counts this run only.
+export ALLURE_RESULTS_DIR="$PWD/allure-results"
+rm -rf "$ALLURE_RESULTS_DIR"
 set +e
 dotnet test HilRig.sln --nologo --logger "trx" --results-directory "$results_dir" "$@"
 status=$?
 set -e
+
+# The Allure report of the suites, bounded; on CI a report that cannot be built fails the run.
+if compgen -G "$ALLURE_RESULTS_DIR/*-result.json" >/dev/null; then
+  set +e
+  timeout 300 bash scripts/allure-report.sh "$ALLURE_RESULTS_DIR" "$PWD/allure-report"
+  report_status=$?
+  set -e
+  if [ "$report_status" -ne 0 ]; then
+    echo "allure-report: failed (exit $report_status)" >&2
+    if [ "${CI:-}" = "true" ] && [ "$status" -eq 0 ]; then status=1; fi
+  fi
+fi
 
 passed=0; failed=0; skipped=0
 shopt -s nullglob
