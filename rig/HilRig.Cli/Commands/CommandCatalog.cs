@@ -14,5 +14,6 @@ internal static class CommandCatalog
         yield return ReportCommand.Create();
         yield return LedCommand.Create();
         yield return BenchCommand.Create();
+        yield return DoctorCommand.Create();
     }
 }
