@@ -198,7 +198,16 @@ public sealed class RigDoctor
 
     private async Task CheckSlotAsync(RigSlot slot, SlotConfig wiring, CancellationToken ct)
     {
-        var wasOn = slot.Control.PowerOn;
+        bool wasOn;
+        try
+        {
+            wasOn = slot.Control.PowerOn;
+        }
+        catch (IOException ex)
+        {
+            LinesFailed(slot, wiring, ex);
+            return;
+        }
         try
         {
             var coreSeen = await CheckCoreAppearsAsync(slot, ct);
@@ -211,13 +220,29 @@ public sealed class RigDoctor
             }
             await CheckRelayAndDarkAsync(slot, wiring, coreSeen, ct);
         }
+        catch (IOException ex)
+        {
+            // An expander that stops answering mid-way: the slot's lines cannot be driven.
+            LinesFailed(slot, wiring, ex);
+        }
         finally
         {
-            slot.Control.SetMode(false);
-            slot.Control.SetReset(false);
-            slot.Control.SetPower(wasOn);
+            try
+            {
+                slot.Control.SetMode(false);
+                slot.Control.SetReset(false);
+                slot.Control.SetPower(wasOn);
+            }
+            catch (IOException)
+            {
+                // already reported above
+            }
         }
     }
+
+    private void LinesFailed(RigSlot slot, SlotConfig wiring, IOException ex) =>
+        Add("power", $"slot {slot.Number} lines", CheckStatus.Failed, $"driving power/MODE/RESET ({wiring.Power.Describe()}, {wiring.Mode.Describe()}, {wiring.Reset.Describe()}) failed: {ex.Message}",
+            "fix the I2C expander first (see its check above), then run doctor again");
 
     private async Task<bool> CheckCoreAppearsAsync(RigSlot slot, CancellationToken ct)
     {
