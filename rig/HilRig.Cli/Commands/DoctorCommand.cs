@@ -37,7 +37,7 @@ internal static class DoctorCommand
         {
             output.WriteLine(JsonSerializer.Serialize(report.Checks.Select(c => new
             {
-                c.Area, c.Subject, Status = StatusName(c.Status), c.Detail, c.Fix,
+                c.Area, c.Subject, Status = StatusName(c.Status).ToLowerInvariant(), c.Detail, c.Fix,
             }), Json.Options));
         }
         else

@@ -54,8 +54,10 @@ public class DoctorCommandTests
         var checks = json.RootElement.EnumerateArray().ToList();
         Assert.That(checks, Has.Count.EqualTo(50));
         var calibration = checks.Where(c => c.GetProperty("area").GetString() == "sensor" && c.GetProperty("subject").GetString()!.EndsWith("calibration", StringComparison.Ordinal)).ToList();
-        Assert.That(calibration.Select(c => c.GetProperty("status").GetString()), Is.All.EqualTo("FAILED"));
+        Assert.That(calibration.Select(c => c.GetProperty("status").GetString()), Is.All.EqualTo("failed"));
         Assert.That(calibration[0].GetProperty("fix").GetString(), Does.Contain("hilrig led calibrate"));
+        Assert.That(checks.Count(c => c.GetProperty("status").GetString() == "ok"), Is.EqualTo(42));
+        Assert.That(checks.Where(c => c.GetProperty("status").GetString() == "ok").Select(c => c.GetProperty("fix").ValueKind), Is.All.EqualTo(JsonValueKind.Null));
         Assert.That(File.Exists(Path.Combine(Path.GetDirectoryName(config)!, "results", "hilrig.db")), Is.False, "doctor only reads the store");
     }
 
