@@ -36,6 +36,7 @@ public class PiInstallScriptTests
         Assert.That(new FileInfo(Path.Combine(root, "usr/local/bin/hilrig")).LinkTarget, Is.EqualTo("/opt/hilrig/hilrig"));
         var rules = File.ReadAllText(Path.Combine(root, "etc/udev/rules.d/50-hilrig.rules"));
         Assert.That(rules, Does.Contain("ATTR{idProduct}==\"607f\"").And.Contain("ATTR{idProduct}==\"607d\"").And.Contain("bDeviceClass}==\"09\"").And.Contain("-port*/disable"));
+        Assert.That(rules, Does.Contain("KERNEL==\"gpiochip*\", GROUP=\"gpio\"").And.Contain("GROUP=\"i2c\""));
         var dashboard = File.ReadAllText(Path.Combine(root, "etc/systemd/system/hilrig-dashboard.service"));
         Assert.That(dashboard, Does.Contain("ExecStart=/opt/hilrig/hilrig dashboard --config /etc/hilrig/rig-config.yaml").And.Contain("User=rigop"));
         Assert.That(File.ReadAllText(Path.Combine(root, "etc/systemd/system/hilrig-soak.service")), Does.Contain("ExecStart=/opt/hilrig/hilrig soak --config /etc/hilrig/rig-config.yaml"));
