@@ -14,23 +14,35 @@ internal static class DoctorCommand
     public static Command Create()
     {
         var config = CommonOptions.Config();
+        var slots = new Option<string?>("--slots") { Description = "slots to check, e.g. 1,3-5 (default: all); the shared I2C chips are always checked" };
         var format = new Option<string>("--format") { Description = "output format: table or json", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json");
         var command = new Command("doctor", "check the rig against its config: I2C chips, hub port power, each slot's Core on USB, relays, sensor calibration and darkness");
         command.Options.Add(config);
+        command.Options.Add(slots);
         command.Options.Add(format);
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(config)!, parse.GetValue(format) == "json", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(config)!, parse.GetValue(slots), parse.GetValue(format) == "json", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo configFile, bool json, TextWriter output, TextWriter err, CancellationToken ct)
+    private static async Task<int> RunAsync(FileInfo configFile, string? slotSpec, bool json, TextWriter output, TextWriter err, CancellationToken ct)
     {
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
         var calibrations = StoredCalibrations.Load(config, err);
         using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config));
         if (open.Session is not { } session) return open.ExitCode;
 
-        var doctor = new RigDoctor(config, session.Slots, session.Usb, session.I2c, session.Time, slot => calibrations.GetValueOrDefault(slot));
+        IReadOnlyList<Core.Slots.RigSlot> selected;
+        try
+        {
+            selected = session.Select(slotSpec);
+        }
+        catch (FormatException ex)
+        {
+            err.WriteLine($"hilrig: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        var doctor = new RigDoctor(config, selected, session.Usb, session.I2c, session.Time, slot => calibrations.GetValueOrDefault(slot));
         var report = await session.RunAsync(() => doctor.RunAsync(ct));
 
         if (json)

@@ -86,9 +86,11 @@ public sealed class RigDoctor
         _checks.Clear();
         CheckExpanders();
         CheckMuxes();
-        foreach (var slot in _config.Slots.OrderBy(s => s.Number))
+        // Chips shared by slots are always checked; sensors, calibration and the slot checks only for the slots given.
+        var checkedSlots = _config.Slots.Where(c => _slots.Any(s => s.Number == c.Number)).OrderBy(s => s.Number).ToList();
+        foreach (var slot in checkedSlots)
             await CheckSensorAsync(slot, ct);
-        foreach (var slot in _config.Slots.OrderBy(s => s.Number))
+        foreach (var slot in checkedSlots)
             CheckCalibration(slot);
         foreach (var slot in _slots.OrderBy(s => s.Number))
             await CheckSlotAsync(slot, _config.Slot(slot.Number), ct);
@@ -263,7 +265,7 @@ public sealed class RigDoctor
                 Add("usb", subject, CheckStatus.Ok, $"Core's serial port ({serial.Descriptor.VidPid}) at {slot.UsbPath}; it did not enter DFU ({ex.Message})");
                 return false;
             }
-            var elsewhere = _usb.GetDevices().Where(d => d.Descriptor.VendorId == SparkUsb.VendorId && d.Path != slot.UsbPath && _slots.All(s => s.UsbPath != d.Path)).Select(d => d.Path).ToList();
+            var elsewhere = _usb.GetDevices().Where(d => d.Descriptor.VendorId == SparkUsb.VendorId && d.Path != slot.UsbPath && _config.Slots.All(s => s.Usb.DevicePath != d.Path)).Select(d => d.Path).ToList();
             Add("usb", subject, CheckStatus.Failed, ex.Message,
                 elsewhere.Count > 0
                     ? $"a Core shows up at {string.Join(", ", elsewhere)}, which no slot uses: plug slot {slot.Number}'s cable into {slot.UsbPath} or fix usb: in the config"

@@ -62,6 +62,22 @@ public class DoctorCommandTests
     }
 
     [Test]
+    public void Slots_limits_the_slot_checks_but_not_the_shared_chips()
+    {
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores());
+        StoreCalibrations(config, 3);
+        var (exit, output, error) = CliHarness.Run("doctor", "--config", config, "--slots", "3", "--format", "json");
+        Assert.That(exit, Is.Zero, error);
+        using var json = JsonDocument.Parse(output);
+        var subjects = json.RootElement.EnumerateArray().Select(c => c.GetProperty("subject").GetString()).ToList();
+        Assert.That(subjects, Is.EqualTo(new[] { "MCP23017 0x20", "TCA9548A 0x70", "slot 3 sensor", "slot 3 calibration", "slot 3 USB", "slot 3 hub port", "slot 3 relay", "slot 3 dark" }));
+
+        var (badExit, _, badError) = CliHarness.Run("doctor", "--config", config, "--slots", "12");
+        Assert.That(badExit, Is.EqualTo(2));
+        Assert.That(badError, Does.Contain("slot"));
+    }
+
+    [Test]
     public void A_bad_config_exits_2()
     {
         var (exit, _, error) = CliHarness.Run("doctor", "--config", Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}.yaml"));

@@ -14,7 +14,12 @@ public class RigDoctorTests
     {
         var config = TestRigs.Load(TestRigs.DefaultCores());
         var session = RigSession.Open(config);
-        fault?.Invoke(session);
+        // Faults are injected on the simulation thread, where the simulated hardware lives.
+        session.RunAsync(() =>
+        {
+            fault?.Invoke(session);
+            return Task.CompletedTask;
+        }).GetAwaiter().GetResult();
         var checkedAgainst = userConfig?.Invoke(config) ?? config;
         var slots = session.Slots.Select(s => s with { UsbPath = checkedAgainst.Slot(s.Number).Usb.DevicePath }).ToList();
         var doctor = new RigDoctor(checkedAgainst, slots, session.Usb, session.I2c, session.Time, calibration ?? Calibrated);
