@@ -24,7 +24,7 @@ public sealed record RigSessionOptions
     public IPiDevices? PiDevices { get; init; }
 }
 
-/// <summary>The backend "pi" is configured but this build cannot drive real hardware yet.</summary>
+/// <summary>A configured backend this build cannot drive (kept for entry points that still catch it; the Pi backend reports missing devices as PiHardwareException).</summary>
 public sealed class BackendUnavailableException(string message) : Exception(message)
 {
     public BackendUnavailableException() : this("backend unavailable") { }
@@ -34,7 +34,7 @@ public sealed class BackendUnavailableException(string message) : Exception(mess
 
 /// <summary>
 /// The one composition step: a validated rig config becomes a rig with slots and instruments, on the simulator
-/// or (later) on the Pi. Procedures get Core types only; the entry points (CLI, fixtures) use this.
+/// or on the Pi (backend: pi, devices opened by HilRig.Hardware's PiRig). Procedures get Core types only; the entry points (CLI, fixtures) use this.
 /// </summary>
 public sealed class RigSession : IDisposable
 {
