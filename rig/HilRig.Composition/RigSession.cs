@@ -1,8 +1,10 @@
 using System.Device.Gpio;
+using HilRig.Core.Chips;
 using HilRig.Core.Chips.Mcp23017;
 using HilRig.Core.Config;
 using HilRig.Core.Slots;
 using HilRig.Core.Usb;
+using HilRig.Hardware.Pi;
 using HilRig.Sim.Rig;
 using HilRig.Sim.Time;
 
@@ -17,9 +19,12 @@ public sealed record RigSessionOptions
 
     /// <summary>Where the simulated Cores' flash is kept between sessions; null: factory-fresh Cores every time.</summary>
     public string? SimStateDirectory { get; init; }
+
+    /// <summary>The Pi backend's devices; null: the real /dev nodes and libusb.</summary>
+    public IPiDevices? PiDevices { get; init; }
 }
 
-/// <summary>The backend "pi" is configured but this build cannot drive real hardware yet.</summary>
+/// <summary>A configured backend this build cannot drive (kept for entry points that still catch it; the Pi backend reports missing devices as PiHardwareException).</summary>
 public sealed class BackendUnavailableException(string message) : Exception(message)
 {
     public BackendUnavailableException() : this("backend unavailable") { }
@@ -29,20 +34,26 @@ public sealed class BackendUnavailableException(string message) : Exception(mess
 
 /// <summary>
 /// The one composition step: a validated rig config becomes a rig with slots and instruments, on the simulator
-/// or (later) on the Pi. Procedures get Core types only; the entry points (CLI, fixtures) use this.
+/// or on the Pi (backend: pi, devices opened by HilRig.Hardware's PiRig). Procedures get Core types only; the entry points (CLI, fixtures) use this.
 /// </summary>
 public sealed class RigSession : IDisposable
 {
     private readonly List<GpioController> _controllers = [];
     private string? _stateDirectory;
 
-    private RigSession(RigConfig config, TimeProvider time, IUsbBus usb, SimRig? sim)
+    private PiRig? _pi;
+
+    private RigSession(RigConfig config, TimeProvider time, IUsbBus usb, SimRig? sim, IRigI2c i2c)
     {
         Config = config;
         Time = time;
         Usb = usb;
         Sim = sim;
+        I2c = i2c;
     }
+
+    /// <summary>The rig's I2C buses, for diagnostics (hilrig doctor) and drivers built on them.</summary>
+    public IRigI2c I2c { get; }
 
     public RigConfig Config { get; }
 
@@ -58,12 +69,10 @@ public sealed class RigSession : IDisposable
     public static RigSession Open(RigConfig config, RigSessionOptions? options = null)
     {
         options ??= new RigSessionOptions();
-        if (config.Backend != RigBackend.Sim)
-            throw new BackendUnavailableException(
-                $"{config.SourcePath}: backend: pi is not available in this build (the Raspberry Pi backend is not implemented yet); use backend: sim");
+        if (config.Backend == RigBackend.Pi) return OpenPi(config, options);
         var sim = SimRig.Build(config, options.SimClock, options.SimSpeed);
         if (options.SimStateDirectory is { } stateDir) SimRigState.Load(sim, stateDir);
-        var session = new RigSession(config, sim.Time, sim.Usb, sim) { _stateDirectory = options.SimStateDirectory };
+        var session = new RigSession(config, sim.Time, sim.Usb, sim, new SimRigI2c(sim.I2c)) { _stateDirectory = options.SimStateDirectory };
         try
         {
             // Opening lines writes to (simulated) hardware, which lives on the simulation thread.
@@ -79,6 +88,13 @@ public sealed class RigSession : IDisposable
             throw;
         }
         return session;
+    }
+
+    /// <exception cref="PiHardwareException">A device the config needs is missing (one line naming it and the fix).</exception>
+    private static RigSession OpenPi(RigConfig config, RigSessionOptions options)
+    {
+        var pi = PiRig.Open(config, options.PiDevices ?? new LinuxPiDevices(), slot => new PendingSerialIdentity(slot.Number));
+        return new RigSession(config, pi.Time, pi.Usb, null, pi.I2c) { _pi = pi, Slots = pi.Slots };
     }
 
     /// <summary>Runs procedure code on the rig's clock (the simulation thread on the simulator).</summary>
@@ -137,5 +153,14 @@ public sealed class RigSession : IDisposable
             if (_stateDirectory is { } dir) SimRigState.Save(sim, dir);
         }
         foreach (var c in _controllers) c.Dispose();
+        _pi?.Dispose();
+    }
+
+    private sealed class SimRigI2c(Sim.Rig.I2c.SimI2cBus bus) : IRigI2c
+    {
+        // The simulated rig has one bus; a sensor's bus number names a Pi bus and means nothing here.
+        public System.Device.I2c.I2cDevice Open(int address, int? busNumber = null) => bus.CreateDevice(address);
+
+        public string Describe(int? busNumber = null) => $"simulated {bus.Name}";
     }
 }

@@ -15,5 +15,6 @@ internal static class CommandCatalog
         yield return LedCommand.Create();
         yield return BenchCommand.Create();
         yield return SimCommand.Create();
+        yield return DoctorCommand.Create();
     }
 }

@@ -27,6 +27,12 @@ internal sealed class RigOpening : IDisposable
             error.WriteLine($"hilrig: {ex.Message}");
             return new RigOpening(null, ExitCodes.BadInput);
         }
+        catch (HilRig.Hardware.Pi.PiHardwareException ex)
+        {
+            // Already one line naming the device and the fix.
+            error.WriteLine($"hilrig: {ex.Message}");
+            return new RigOpening(null, ExitCodes.RigFault);
+        }
         catch (IOException ex)
         {
             error.WriteLine($"hilrig: the rig did not answer while opening: {ex.Message}");

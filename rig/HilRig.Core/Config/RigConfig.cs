@@ -72,6 +72,12 @@ public sealed record SimConfig(int Seed, SimBootloader Bootloader, IReadOnlyList
         ?? throw new ArgumentOutOfRangeException(nameof(slot), slot, "no simulated Core for this slot");
 }
 
+/// <summary>Where the Pi backend finds its buses: /dev/gpiochip{GpioChip} for header lines, /dev/i2c-{I2cBus} for the expanders and (unless a sensor names its own bus) the sensors.</summary>
+public sealed record PiSettings(int GpioChip, int I2cBus)
+{
+    public static readonly PiSettings Default = new(0, 1);
+}
+
 /// <summary>A validated rig-config.yaml.</summary>
 public sealed record RigConfig(
     string SourcePath,
@@ -82,6 +88,9 @@ public sealed record RigConfig(
     SimConfig Sim,
     string Hash)
 {
+    /// <summary>The `pi:` section; defaults (gpiochip0, i2c-1) when absent or on the simulator.</summary>
+    public PiSettings Pi { get; init; } = PiSettings.Default;
+
     public SlotConfig Slot(int number) =>
         Slots.FirstOrDefault(s => s.Number == number)
         ?? throw new ArgumentOutOfRangeException(nameof(number), number, "no such slot in the rig config");

@@ -77,7 +77,10 @@ public static partial class RigConfigLoader
             new ResultsStoreSettings(rig.Results.Kind!.Value, rig.Results.Path, rig.Results.ConnectionString),
             rig.Slots.Select(s => s.Build()).OrderBy(s => s.Number).ToList(),
             new SimConfig(rig.Sim.Seed ?? 0, rig.Sim.Bootloader ?? SimBootloader.BL14, cores),
-            HashOf(root));
+            HashOf(root))
+        {
+            Pi = new PiSettings(rig.Pi.GpioChip ?? PiSettings.Default.GpioChip, rig.Pi.I2cBus ?? PiSettings.Default.I2cBus),
+        };
     }
 
     // ---- schema tables: one line per key ----
@@ -153,6 +156,12 @@ public static partial class RigConfigLoader
         new("connectionString", false, (r, n, p, d) => d.ConnectionString = r.ReadString(n, p, "a connection string")),
     ];
 
+    private static readonly Field<PiDraft>[] PiFields =
+    [
+        new("gpioChip", false, (r, n, p, d) => d.GpioChip = r.ReadInt(n, p, 0, 15, "a GPIO chip number (/dev/gpiochipN)")),
+        new("i2cBus", false, (r, n, p, d) => d.I2cBus = r.ReadInt(n, p, 0, 31, "an I2C bus number (/dev/i2c-N)")),
+    ];
+
     private static readonly Field<RigDraft>[] RootFields =
     [
         new("rigId", true, (r, n, p, d) => d.RigId = r.ReadString(n, p, "a rig id")),
@@ -160,7 +169,9 @@ public static partial class RigConfigLoader
         new("results", true, (r, n, p, d) => ReadResults(r, n, p, d.Results)),
         new("slots", true, (r, n, p, d) => ReadSlots(r, n, p, d)),
         new("sim", false, (r, n, p, d) => r.ReadMapping(n, p, d.Sim, SimFields)),
+        new("pi", false, (r, n, p, d) => r.ReadMapping(n, p, d.Pi, PiFields)),
     ];
+
 
     // ---- readers ----
 
@@ -423,6 +434,13 @@ public static partial class RigConfigLoader
         public ResultsDraft Results { get; } = new();
         public List<SlotDraft> Slots { get; } = [];
         public SimDraft Sim { get; } = new();
+        public PiDraft Pi { get; } = new();
+    }
+
+    private sealed class PiDraft
+    {
+        public int? GpioChip { get; set; }
+        public int? I2cBus { get; set; }
     }
 
     private sealed class ResultsDraft

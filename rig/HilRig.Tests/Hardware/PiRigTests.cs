@@ -1,0 +1,168 @@
+using System.Device.Gpio;
+using System.Device.I2c;
+using HilRig.Composition;
+using HilRig.Core.Config;
+using HilRig.Core.Usb;
+using HilRig.Hardware.Pi;
+using HilRig.Sim.Rig;
+using HilRig.Sim.Rig.I2c;
+using HilRig.Sim.Usb;
+using HilRig.Tests.Cli;
+
+namespace HilRig.Tests.Hardware;
+
+/// <summary>The Pi backend without a Pi: which devices a config makes it open, and what it says when one is missing.</summary>
+public class PiRigTests
+{
+    private const string TwoSlots = """
+        rigId: pi-rig-01
+        backend: pi
+        results: { kind: sqlite, path: results/hilrig.db }
+        pi: { gpioChip: 4, i2cBus: 3 }
+        slots:
+          - slot: 1
+            power: { gpio: 5 }
+            mode:  { expander: 0x20, pin: 0 }
+            reset: { expander: 0x20, pin: 8 }
+            usb:   { hub: "1-1", port: 1 }
+            sensor: { mux: 0x70, channel: 0 }
+          - slot: 2
+            power: { expander: 0x21, pin: 2, activeLow: true }
+            mode:  { expander: 0x20, pin: 1 }
+            reset: { expander: 0x20, pin: 9 }
+            usb:   { hub: "1-1", port: 2 }
+            sensor: { mux: 0x70, channel: 1 }
+        """;
+
+    /// <summary>Devices as a Pi would hand them over, backed by the simulator's GPIO and I2C models; every open is logged.</summary>
+    private sealed class FakePiDevices : IPiDevices
+    {
+        public SimGpioDriver Header { get; } = new();
+        public SimI2cBus Bus { get; } = new("fake i2c");
+        public Dictionary<int, Mcp23017Model> Expanders { get; } = [];
+        public List<string> Log { get; } = [];
+
+        public FakePiDevices(params int[] expanders)
+        {
+            foreach (var address in expanders)
+            {
+                Expanders[address] = new Mcp23017Model();
+                Bus.Attach(address, Expanders[address]);
+            }
+        }
+
+        public GpioDriver OpenGpioChip(int chip)
+        {
+            Log.Add($"gpiochip{chip}");
+            return Header;
+        }
+
+        public I2cDevice OpenI2c(int bus, int address)
+        {
+            Log.Add($"i2c-{bus} 0x{address:x2}");
+            return Bus.CreateDevice(address);
+        }
+
+        public IUsbBus OpenUsb()
+        {
+            Log.Add("usb");
+            return new VirtualUsbBus(TimeProvider.System);
+        }
+    }
+
+    private static RigConfig Config(string text) => RigConfigLoader.Parse(text, "pi.yaml");
+
+    [Test]
+    public void Opens_the_configured_gpio_chip_each_expander_once_on_the_configured_bus_and_usb()
+    {
+        var devices = new FakePiDevices(0x20, 0x21);
+        using var rig = PiRig.Open(Config(TwoSlots), devices, s => new PendingSerialIdentity(s.Number));
+        Assert.That(devices.Log, Is.EqualTo(new[] { "gpiochip4", "i2c-3 0x20", "i2c-3 0x21", "usb" }));
+        Assert.That(rig.Opened, Is.EqualTo(new[] { "/dev/gpiochip4", "/dev/i2c-3 0x20", "/dev/i2c-3 0x21", "libusb" }));
+        Assert.That(rig.Slots.Select(s => (s.Number, s.UsbPath)), Is.EqualTo(new[] { (1, "1-1.1"), (2, "1-1.2") }));
+        Assert.That(rig.Time, Is.SameAs(TimeProvider.System));
+    }
+
+    [Test]
+    public void Slot_lines_drive_the_header_and_expander_pins_the_config_names_with_their_active_levels()
+    {
+        var devices = new FakePiDevices(0x20, 0x21);
+        using var rig = PiRig.Open(Config(TwoSlots), devices, s => new PendingSerialIdentity(s.Number));
+        var slot1 = rig.Slots[0];
+        var slot2 = rig.Slots[1];
+
+        // Opening presses nothing: MODE/RESET are active low, so released = high.
+        Assert.That(devices.Expanders[0x20].OutputLevel(0), Is.True);
+        Assert.That(devices.Expanders[0x20].OutputLevel(8), Is.True);
+
+        slot1.Control.SetPower(true);
+        Assert.That(devices.Header.Level(5), Is.EqualTo(PinValue.High));
+        slot1.Control.SetMode(true);
+        Assert.That(devices.Expanders[0x20].OutputLevel(0), Is.False, "MODE pressed pulls the line low");
+        slot2.Control.SetPower(true);
+        Assert.That(devices.Expanders[0x21].OutputLevel(2), Is.False, "slot 2's relay is active low");
+        slot2.Control.SetReset(true);
+        Assert.That(devices.Expanders[0x20].OutputLevel(9), Is.False);
+        Assert.That(devices.Expanders[0x20].OutputLevel(1), Is.True, "slot 2's MODE untouched");
+    }
+
+    [Test]
+    public void A_rig_without_header_lines_never_opens_the_gpio_chip()
+    {
+        var text = TwoSlots.Replace("power: { gpio: 5 }", "power: { expander: 0x21, pin: 1 }", StringComparison.Ordinal);
+        var devices = new FakePiDevices(0x20, 0x21);
+        using var rig = PiRig.Open(Config(text), devices, s => new PendingSerialIdentity(s.Number));
+        Assert.That(devices.Log, Has.None.StartsWith("gpiochip"));
+    }
+
+    [Test]
+    public void An_expander_that_does_not_answer_is_one_line_naming_the_bus_and_address()
+    {
+        var devices = new FakePiDevices(0x20); // 0x21 missing
+        var ex = Assert.Throws<PiHardwareException>(() => PiRig.Open(Config(TwoSlots), devices, s => new PendingSerialIdentity(s.Number)));
+        Assert.That(ex!.Message, Does.StartWith("/dev/i2c-3: no MCP23017 answers at 0x21"));
+        Assert.That(ex.Message, Does.Not.Contain("\n"));
+    }
+
+    [Test]
+    public void Missing_device_nodes_name_the_node_and_the_fix()
+    {
+        var root = Directory.CreateTempSubdirectory("hilrig-dev-").FullName;
+        var devices = new LinuxPiDevices(root);
+        var gpio = Assert.Throws<PiHardwareException>(() => devices.OpenGpioChip(0));
+        Assert.That(gpio!.Message, Is.EqualTo($"{root}/gpiochip0: no such device; is this a Raspberry Pi with the GPIO interface enabled? (pi.gpioChip in the rig config picks another chip)"));
+        var i2c = Assert.Throws<PiHardwareException>(() => devices.OpenI2c(1, 0x20));
+        Assert.That(i2c!.Message, Does.StartWith($"{root}/i2c-1: no such device; enable I2C (`sudo raspi-config nonint do_i2c 0`"));
+    }
+
+    [Test]
+    public void RigSession_builds_the_pi_backend_for_backend_pi()
+    {
+        var devices = new FakePiDevices(0x20, 0x21);
+        using var session = RigSession.Open(Config(TwoSlots), new RigSessionOptions { PiDevices = devices });
+        Assert.That(session.Sim, Is.Null);
+        Assert.That(session.Time, Is.SameAs(TimeProvider.System));
+        Assert.That(session.Slots, Has.Count.EqualTo(2));
+        Assert.That(session.I2c.Describe(), Is.EqualTo("/dev/i2c-3"));
+        Assert.That(session.I2c.Describe(7), Is.EqualTo("/dev/i2c-7"));
+        session.Slot(1).Control.SetPower(true);
+        Assert.That(devices.Header.Level(5), Is.EqualTo(PinValue.High));
+    }
+
+    [Test]
+    public void On_a_machine_without_gpio_the_cli_exits_3_with_one_line_and_no_stack_trace()
+    {
+        Assume.That(File.Exists("/dev/gpiochip0"), Is.False, "this machine has a GPIO chip");
+        var dir = Directory.CreateTempSubdirectory("hilrig-pi-").FullName;
+        var config = Path.Combine(dir, "rig-config.yaml");
+        File.WriteAllText(config, TwoSlots.Replace("pi: { gpioChip: 4, i2cBus: 3 }", "", StringComparison.Ordinal));
+        foreach (var command in new[] { "doctor", "screen" })
+        {
+            var (exit, output, error) = CliHarness.Run(command, "--config", config);
+            Assert.That(exit, Is.EqualTo(3), command);
+            Assert.That(error.TrimEnd(), Is.EqualTo("hilrig: /dev/gpiochip0: no such device; is this a Raspberry Pi with the GPIO interface enabled? (pi.gpioChip in the rig config picks another chip)"), command);
+            Assert.That(output, Is.Empty, command);
+        }
+        Assert.That(Directory.Exists(Path.Combine(dir, "results")), Is.False, "nothing written when the rig cannot open");
+    }
+}
