@@ -1,6 +1,7 @@
 using System.Device.Gpio;
 using HilRig.Core.Chips.Mcp23017;
 using HilRig.Core.Config;
+using HilRig.Core.Results;
 using HilRig.Core.Slots;
 using HilRig.Core.Usb;
 using HilRig.Sim.Rig;
@@ -17,6 +18,18 @@ public sealed record RigSessionOptions
 
     /// <summary>Where the simulated Cores' flash is kept between sessions; null: factory-fresh Cores every time.</summary>
     public string? SimStateDirectory { get; init; }
+
+    /// <summary>Where colour-sensor calibrations are kept per rig and slot (loaded at open, new ones stored); null: none kept.</summary>
+    public ResultsStore? CalibrationStore { get; init; }
+
+    /// <summary>
+    /// Calibrate the colour sensors that have no stored calibration while opening (simulator only, whose Cores are
+    /// powered off at open). `hilrig led calibrate` turns this off and calibrates on demand.
+    /// </summary>
+    public bool CalibrateAtOpen { get; init; } = true;
+
+    /// <summary>Wall clock for stored calibration times.</summary>
+    public TimeProvider WallClock { get; init; } = TimeProvider.System;
 }
 
 /// <summary>The backend "pi" is configured but this build cannot drive real hardware yet.</summary>
@@ -55,6 +68,9 @@ public sealed class RigSession : IDisposable
 
     public IReadOnlyList<RigSlot> Slots { get; private set; } = [];
 
+    /// <summary>The rig's LED observation (one sampler for all slots); each slot's <see cref="RigSlot.Led"/> is its view of it.</summary>
+    public RigLed? Led { get; private set; }
+
     public static RigSession Open(RigConfig config, RigSessionOptions? options = null)
     {
         options ??= new RigSessionOptions();
@@ -67,10 +83,14 @@ public sealed class RigSession : IDisposable
         try
         {
             // Opening lines writes to (simulated) hardware, which lives on the simulation thread.
-            sim.Scheduler.Run(() =>
+            sim.Scheduler.Run(async () =>
             {
-                session.Slots = session.BuildSlots(sim);
-                return Task.CompletedTask;
+                var led = RigLed.Build(config, _ => sim.I2c, sim.Time, options.WallClock);
+                await led.StartAsync(options.CalibrationStore, options.CalibrateAtOpen);
+                session.Led = led;
+                session.Slots = session.BuildSlots(sim, led);
+                // sampling lives on the simulation thread on the clock's background view: it never keeps an idle rig busy
+                led.Run(sim.Scheduler.Time.Background);
             });
         }
         catch
@@ -95,7 +115,7 @@ public sealed class RigSession : IDisposable
     public RigSlot Slot(int number) => Slots.FirstOrDefault(s => s.Number == number)
         ?? throw new FormatException($"--slot: slot {number} is not on this rig; valid: {string.Join(",", Slots.Select(s => s.Number))}");
 
-    private List<RigSlot> BuildSlots(SimRig sim)
+    private List<RigSlot> BuildSlots(SimRig sim, RigLed led)
     {
         var header = new GpioController(sim.Gpio);
         _controllers.Add(header);
@@ -117,7 +137,8 @@ public sealed class RigSession : IDisposable
         {
             var simSlot = sim.Slot(slot.Number);
             var control = new GpioSlotControl(Line(slot.Power, "power", slot.Number), Line(slot.Mode, "mode", slot.Number), Line(slot.Reset, "reset", slot.Number));
-            slots.Add(new RigSlot(slot.Number, slot.Usb.DevicePath, control, new SimIdentity(simSlot.Core), simSlot.Core.Spec.Lot));
+            slots.Add(new RigSlot(slot.Number, slot.Usb.DevicePath, control, new SimIdentity(simSlot.Core), simSlot.Core.Spec.Lot,
+                new SamplerSlotLed(led.Sampler, slot.Number)));
         }
         return slots;
     }
@@ -132,6 +153,21 @@ public sealed class RigSession : IDisposable
     {
         if (Sim is { } sim)
         {
+            if (Led is { } led)
+            {
+                try
+                {
+                    sim.Scheduler.Run(() =>
+                    {
+                        led.Stop();
+                        return Task.CompletedTask;
+                    });
+                }
+                catch (InvalidOperationException)
+                {
+                    // a simulation that failed has nothing left to stop
+                }
+            }
             // Stop the clock first so nothing changes the flash while it is saved.
             sim.Dispose();
             if (_stateDirectory is { } dir) SimRigState.Save(sim, dir);
