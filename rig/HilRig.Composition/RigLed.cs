@@ -68,13 +68,44 @@ public sealed class RigLed
     {
         await Sampler.InitializeAsync(cancellationToken);
         var stored = store?.GetCalibrations(_config.RigId).ToDictionary(c => c.Calibration.Slot, c => c.Calibration) ?? [];
+        var missing = new List<int>();
         foreach (var slot in Sampler.Slots)
         {
             if (Sampler.Fault(slot) is not null) continue;
             if (stored.TryGetValue(slot, out var calibration))
                 Sampler.ApplyCalibration(calibration);
             else if (calibrateMissing)
-                await CalibrateAsync(slot, store, cancellationToken);
+                missing.Add(slot);
+        }
+        await CalibrateAllAsync(missing, store, cancellationToken);
+    }
+
+    /// <summary>
+    /// Calibrates several slots at once (each reading selects its own mux channel first, so they interleave safely);
+    /// returns each slot's calibration or the sensor fault that stopped it.
+    /// </summary>
+    public async Task<IReadOnlyList<(int Slot, SlotCalibration? Calibration, SensorException? Fault)>> CalibrateAllAsync(
+        IEnumerable<int> slots, ResultsStore? store, CancellationToken cancellationToken = default)
+    {
+        // a slot that needs a fresh power-on awaits between register writes: those go one at a time
+        var all = slots.ToList();
+        var sequential = all.Where(s => Sampler.Fault(s) is not null).ToList();
+        var results = new List<(int, SlotCalibration?, SensorException?)>();
+        foreach (var slot in sequential)
+            results.Add(await TryCalibrateAsync(slot, store, cancellationToken));
+        results.AddRange(await Task.WhenAll(all.Except(sequential).Select(s => TryCalibrateAsync(s, store, cancellationToken))));
+        return [.. results.OrderBy(r => r.Item1)];
+    }
+
+    private async Task<(int, SlotCalibration?, SensorException?)> TryCalibrateAsync(int slot, ResultsStore? store, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (slot, await CalibrateAsync(slot, store, cancellationToken), null);
+        }
+        catch (SensorException ex)
+        {
+            return (slot, null, ex);
         }
     }
 

@@ -1,5 +1,6 @@
 using HilRig.Composition;
 using HilRig.Core.Config;
+using HilRig.Core.Results;
 
 namespace HilRig.Cli.Commands;
 
@@ -35,9 +36,11 @@ internal sealed class RigOpening : IDisposable
     }
 
     /// <summary>CLI sessions keep the simulated Cores' flash next to the results store, like real Cores keep theirs.</summary>
+    /// <summary>Colour-sensor calibrations are kept in the results store, per rig and slot.</summary>
     public static RigSessionOptions PersistentSim(RigConfig config) => new()
     {
         SimStateDirectory = Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "sim-state"),
+        CalibrationStore = ResultsStore.Open(config.ResolveStorePath()),
     };
 
     public void Dispose() => Session?.Dispose();
