@@ -108,4 +108,18 @@ public class LedRigCommandTests
         Assert.That(one.Output, Does.Contain("stored"));
         Assert.That(store.GetCalibrations("sim-rig-01").Single(c => c.Calibration.Slot == 2).CalibratedAt, Is.GreaterThanOrEqualTo(stored[1].CalibratedAt));
     }
+
+    [Test]
+    public void Screen_stores_each_slots_LED_timeline_in_its_evidence_json()
+    {
+        var (exit, _, err) = CliHarness.Run("screen", "--config", _config, "--slots", "1", "--format", "json");
+        Assert.That(exit, Is.EqualTo(ExitCodes.Ok), err);
+        var store = ResultsStore.Open(Path.Combine(_dir, "results", "hilrig.db"));
+        using var evidence = System.Text.Json.JsonDocument.Parse(store.GetResults().Single().EvidenceJson!);
+        var led = evidence.RootElement.GetProperty("led").EnumerateArray().ToList();
+        Assert.That(led.Select(s => s.GetProperty("state").GetString()), Does.Contain("flashing yellow"));
+        Assert.That(led.Select(s => s.GetProperty("end").GetDouble()), Is.Ordered);
+        Assert.That(led[0].GetProperty("start").GetDouble(), Is.Zero);
+        Assert.That(led.Select(s => s.GetProperty("confidence").GetDouble()), Is.All.InRange(0.0, 1.0));
+    }
 }
