@@ -190,7 +190,8 @@ public sealed class LedSampler
     /// <summary>How much earlier than asked a partial timeline starts, so a pattern in progress is recognised.</summary>
     public static readonly TimeSpan ContextBefore = TimeSpan.FromSeconds(6);
 
-    public LedState CurrentState(int slot) => Timeline(slot).Current?.State ?? LedState.Dark;
+    /// <summary>The state now, classified from the last seconds only (cheap enough to poll with a full buffer).</summary>
+    public LedState CurrentState(int slot) => Timeline(slot, Now - ContextBefore).Current?.State ?? LedState.Dark;
 
     /// <summary>
     /// Writes a slot's raw samples as trace CSV (with its calibration as the <c># dark</c> line) for

@@ -71,6 +71,24 @@ public class RigSessionLedTests
     }
 
     [Test]
+    public void A_sensor_answering_with_the_wrong_id_is_named_with_its_slot_when_recalibrated()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
+        var model = session.Sim!.Slot(6).Sensor!;
+        // swapped for another part while the rig ran: the sampler loses it, a fresh power-on reads its id
+        model.Nack = true;
+        session.RunAsync(() => Task.Delay(TimeSpan.FromMilliseconds(100), session.Time)).GetAwaiter().GetResult();
+        model.Nack = false;
+        model.Id = 0x12;
+        var results = session.RunAsync(() => session.Led!.CalibrateAllAsync([5, 6], null)).GetAwaiter().GetResult();
+
+        Assert.That(results[0].Fault, Is.Null);
+        Assert.That(results[1].Fault!.Message, Does.StartWith("slot 6:").And.Contain("ID 0x12").And.Contain("expected 0x44"));
+        Assert.That(session.Slot(6).Led!.Fault, Is.SameAs(results[1].Fault));
+        Assert.That(session.Slot(6).Led!.Current, Is.EqualTo(LedState.Dark));
+    }
+
+    [Test]
     public void Calibrations_are_stored_per_rig_and_slot_at_the_first_open_and_reloaded_at_the_next()
     {
         var config = TestRigs.Load(TestRigs.DefaultCores());
