@@ -23,6 +23,9 @@ internal static class LedRigCommands
 
     private static readonly TimeSpan WatchPoll = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>How long a new state must hold before a redirected watch prints it.</summary>
+    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(400);
+
     /// <summary>How much of the timeline the live state is classified from: longer than a breathing period.</summary>
     private static readonly TimeSpan WatchWindow = TimeSpan.FromSeconds(12);
 
@@ -162,7 +165,8 @@ internal static class LedRigCommands
         void Line(LedSegment current)
         {
             var text = current.State.ToString();
-            if (text == shown) return;
+            // the newest segment is still being classified: name it once it has held a moment
+            if (text == shown || current.Duration < Settle) return;
             shown = text;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(led.Now - started).TotalSeconds,8:0.000} s  slot {slot.Number}: {text} (confidence {current.Confidence:0.00})"));
         }
@@ -193,7 +197,7 @@ internal static class LedRigCommands
 
         if (!live)
         {
-            await Loop(t => { if (t.Current is { } c) Line(c); });
+            await Loop(t => { if (Settled(t) is { } c) Line(c); });
             return ExitCodes.Ok;
         }
 
@@ -201,7 +205,7 @@ internal static class LedRigCommands
         table.AddRow(slot.Number.ToString(CultureInfo.InvariantCulture), "(waiting for samples)", "", "", "");
         await AnsiConsole.Live(table).StartAsync(async ctx => await Loop(timeline =>
         {
-            if (timeline.Current is not { } c) return;
+            if (Settled(timeline) is not { } c) return;
             var recent = string.Join(", ", timeline.Segments.TakeLast(4).SkipLast(1).Select(s => s.State.ToString()));
             table.UpdateCell(0, 1, Markup.Escape(c.State.ToString()));
             table.UpdateCell(0, 2, string.Create(CultureInfo.InvariantCulture, $"{(c.Start - started).TotalSeconds:0.0} s"));
@@ -210,6 +214,24 @@ internal static class LedRigCommands
             ctx.Refresh();
         }));
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The state to show now: the newest segment, unless it (with what follows) is still within one cycle of a
+    /// blinking or breathing state before it: a breathing trough or a half-seen pulse is not a change yet.
+    /// </summary>
+    internal static LedSegment? Settled(LedTimeline timeline)
+    {
+        var segments = timeline.Segments;
+        if (segments.Count == 0) return null;
+        var last = segments[^1];
+        // the newest blinking or breathing segment before the last one, and whether what follows it fits in a cycle
+        var k = segments.Count - 2;
+        while (k >= 0 && segments[k].State.Period is null && segments.Count - k <= 3) k--;
+        if (k < 0 || segments.Count - k > 3 || segments[k].State.Period is not { } period) return last;
+        var cycle = segments[k].State.Pattern == LedPattern.Breathing ? period * 1.2 : period * 4;
+        if (cycle < TimeSpan.FromSeconds(1)) cycle = TimeSpan.FromSeconds(1);
+        return last.End - segments[k + 1].Start < cycle ? segments[k] : last;
     }
 
     private static Option<int> SlotOption() => new("--slot") { Description = "the slot whose LED to observe", Required = true };
