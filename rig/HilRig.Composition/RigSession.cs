@@ -28,6 +28,13 @@ public sealed record RigSessionOptions
     /// </summary>
     public bool CalibrateAtOpen { get; init; } = true;
 
+    /// <summary>
+    /// Watch every slot's LED for the session's life (default). Sampling costs simulator CPU per virtual second
+    /// (about 333 sensor reads for 8 slots); long virtual-time soaks that do not look at the LED may turn it off,
+    /// and their slots have no <see cref="RigSlot.Led"/>.
+    /// </summary>
+    public bool ObserveLeds { get; init; } = true;
+
     /// <summary>Wall clock for stored calibration times.</summary>
     public TimeProvider WallClock { get; init; } = TimeProvider.System;
 }
@@ -85,6 +92,11 @@ public sealed class RigSession : IDisposable
             // Opening lines writes to (simulated) hardware, which lives on the simulation thread.
             sim.Scheduler.Run(async () =>
             {
+                if (!options.ObserveLeds)
+                {
+                    session.Slots = session.BuildSlots(sim, null);
+                    return;
+                }
                 var led = RigLed.Build(config, _ => sim.I2c, sim.Time, options.WallClock);
                 await led.StartAsync(options.CalibrationStore, options.CalibrateAtOpen);
                 session.Led = led;
@@ -115,7 +127,7 @@ public sealed class RigSession : IDisposable
     public RigSlot Slot(int number) => Slots.FirstOrDefault(s => s.Number == number)
         ?? throw new FormatException($"--slot: slot {number} is not on this rig; valid: {string.Join(",", Slots.Select(s => s.Number))}");
 
-    private List<RigSlot> BuildSlots(SimRig sim, RigLed led)
+    private List<RigSlot> BuildSlots(SimRig sim, RigLed? led)
     {
         var header = new GpioController(sim.Gpio);
         _controllers.Add(header);
@@ -138,7 +150,7 @@ public sealed class RigSession : IDisposable
             var simSlot = sim.Slot(slot.Number);
             var control = new GpioSlotControl(Line(slot.Power, "power", slot.Number), Line(slot.Mode, "mode", slot.Number), Line(slot.Reset, "reset", slot.Number));
             slots.Add(new RigSlot(slot.Number, slot.Usb.DevicePath, control, new SimIdentity(simSlot.Core), simSlot.Core.Spec.Lot,
-                new SamplerSlotLed(led.Sampler, slot.Number)));
+                led is null ? null : new SamplerSlotLed(led.Sampler, slot.Number)));
         }
         return slots;
     }

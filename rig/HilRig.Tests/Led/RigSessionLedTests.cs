@@ -59,6 +59,18 @@ public class RigSessionLedTests
     }
 
     [Test]
+    public void A_session_that_does_not_observe_LEDs_has_no_sampler_and_screens_without_LED_evidence()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()), new RigSessionOptions { ObserveLeds = false });
+        Assert.That(session.Led, Is.Null);
+        Assert.That(session.Slots.Select(s => s.Led), Is.All.Null);
+        var outcome = session.RunAsync(() => new HilRig.Core.Procedures.Screening(session.Usb, session.Time).RunSlotAsync(session.Slot(1)))
+            .GetAwaiter().GetResult();
+        Assert.That(outcome.Verdict, Is.EqualTo(HilRig.Core.Procedures.Verdict.Pass), outcome.Signature);
+        Assert.That(outcome.Evidence.Led, Is.Null);
+    }
+
+    [Test]
     public void A_sensor_that_stops_answering_faults_its_slot_only()
     {
         using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
