@@ -2,6 +2,7 @@ using System.Device.Gpio;
 using HilRig.Core.Chips;
 using HilRig.Core.Chips.Mcp23017;
 using HilRig.Core.Config;
+using HilRig.Core.Results;
 using HilRig.Core.Slots;
 using HilRig.Core.Usb;
 using HilRig.Hardware.Pi;
@@ -22,6 +23,24 @@ public sealed record RigSessionOptions
 
     /// <summary>The Pi backend's devices; null: the real /dev nodes and libusb.</summary>
     public IPiDevices? PiDevices { get; init; }
+    /// <summary>Where colour-sensor calibrations are kept per rig and slot (loaded at open, new ones stored); null: none kept.</summary>
+    public ResultsStore? CalibrationStore { get; init; }
+
+    /// <summary>
+    /// Calibrate the colour sensors that have no stored calibration while opening (simulator only, whose Cores are
+    /// powered off at open). `hilrig led calibrate` turns this off and calibrates on demand.
+    /// </summary>
+    public bool CalibrateAtOpen { get; init; } = true;
+
+    /// <summary>
+    /// Watch every slot's LED for the session's life (default). Sampling costs simulator CPU per virtual second
+    /// (about 333 sensor reads for 8 slots); long virtual-time soaks that do not look at the LED may turn it off,
+    /// and their slots have no <see cref="RigSlot.Led"/>.
+    /// </summary>
+    public bool ObserveLeds { get; init; } = true;
+
+    /// <summary>Wall clock for stored calibration times.</summary>
+    public TimeProvider WallClock { get; init; } = TimeProvider.System;
 }
 
 /// <summary>A configured backend this build cannot drive (kept for entry points that still catch it; the Pi backend reports missing devices as PiHardwareException).</summary>
@@ -66,6 +85,9 @@ public sealed class RigSession : IDisposable
 
     public IReadOnlyList<RigSlot> Slots { get; private set; } = [];
 
+    /// <summary>The rig's LED observation (one sampler for all slots); each slot's <see cref="RigSlot.Led"/> is its view of it.</summary>
+    public RigLed? Led { get; private set; }
+
     public static RigSession Open(RigConfig config, RigSessionOptions? options = null)
     {
         options ??= new RigSessionOptions();
@@ -76,10 +98,19 @@ public sealed class RigSession : IDisposable
         try
         {
             // Opening lines writes to (simulated) hardware, which lives on the simulation thread.
-            sim.Scheduler.Run(() =>
+            sim.Scheduler.Run(async () =>
             {
-                session.Slots = session.BuildSlots(sim);
-                return Task.CompletedTask;
+                if (!options.ObserveLeds)
+                {
+                    session.Slots = session.BuildSlots(sim, null);
+                    return;
+                }
+                var led = RigLed.Build(config, _ => sim.I2c, sim.Time, options.WallClock);
+                await led.StartAsync(options.CalibrationStore, options.CalibrateAtOpen);
+                session.Led = led;
+                session.Slots = session.BuildSlots(sim, led);
+                // sampling lives on the simulation thread on the clock's background view: it never keeps an idle rig busy
+                led.Run(sim.Scheduler.Time.Background);
             });
         }
         catch
@@ -111,7 +142,7 @@ public sealed class RigSession : IDisposable
     public RigSlot Slot(int number) => Slots.FirstOrDefault(s => s.Number == number)
         ?? throw new FormatException($"--slot: slot {number} is not on this rig; valid: {string.Join(",", Slots.Select(s => s.Number))}");
 
-    private List<RigSlot> BuildSlots(SimRig sim)
+    private List<RigSlot> BuildSlots(SimRig sim, RigLed? led)
     {
         var header = new GpioController(sim.Gpio);
         _controllers.Add(header);
@@ -133,7 +164,8 @@ public sealed class RigSession : IDisposable
         {
             var simSlot = sim.Slot(slot.Number);
             var control = new GpioSlotControl(Line(slot.Power, "power", slot.Number), Line(slot.Mode, "mode", slot.Number), Line(slot.Reset, "reset", slot.Number));
-            slots.Add(new RigSlot(slot.Number, slot.Usb.DevicePath, control, new SimIdentity(simSlot.Core), simSlot.Core.Spec.Lot));
+            slots.Add(new RigSlot(slot.Number, slot.Usb.DevicePath, control, new SimIdentity(simSlot.Core), simSlot.Core.Spec.Lot,
+                led is null ? null : new SamplerSlotLed(led.Sampler, slot.Number)));
         }
         return slots;
     }
@@ -148,6 +180,21 @@ public sealed class RigSession : IDisposable
     {
         if (Sim is { } sim)
         {
+            if (Led is { } led)
+            {
+                try
+                {
+                    sim.Scheduler.Run(() =>
+                    {
+                        led.Stop();
+                        return Task.CompletedTask;
+                    });
+                }
+                catch (InvalidOperationException)
+                {
+                    // a simulation that failed has nothing left to stop
+                }
+            }
             // Stop the clock first so nothing changes the flash while it is saved.
             sim.Dispose();
             if (_stateDirectory is { } dir) SimRigState.Save(sim, dir);

@@ -29,7 +29,7 @@ internal static class DoctorCommand
     {
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
         var calibrations = StoredCalibrations.Load(config, err);
-        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config));
+        using var open = RigOpening.Open(config, err, RigOpening.Inspecting(config));
         if (open.Session is not { } session) return open.ExitCode;
 
         IReadOnlyList<Core.Slots.RigSlot> selected;

@@ -6,13 +6,16 @@ using HilRig.Core.Led;
 
 namespace HilRig.Cli.Commands;
 
-/// <summary><c>hilrig led ...</c>: LED observation. <c>watch</c> and <c>record</c> need the composed rig and are added there.</summary>
+/// <summary><c>hilrig led ...</c>: LED observation. <c>watch</c>, <c>record</c> and <c>calibrate</c> need the composed rig (<see cref="LedRigCommands"/>).</summary>
 internal static class LedCommand
 {
     public static Command Create()
     {
         var led = new Command("led", "Watch, record and classify a slot's LED");
         led.Subcommands.Add(Classify());
+        led.Subcommands.Add(LedRigCommands.Watch());
+        led.Subcommands.Add(LedRigCommands.Record());
+        led.Subcommands.Add(LedRigCommands.Calibrate());
         return led;
     }
 
@@ -26,6 +29,8 @@ internal static class LedCommand
         command.Options.Add(format);
         command.SetAction((ParseResult pr, CancellationToken ct) =>
         {
+            var output = pr.InvocationConfiguration.Output;
+            var error = pr.InvocationConfiguration.Error;
             var path = pr.GetValue(file)!;
             LedTrace trace;
             try
@@ -34,16 +39,16 @@ internal static class LedCommand
             }
             catch (TraceFormatException ex)
             {
-                Console.Error.WriteLine($"hilrig: {ex.Message}");
+                error.WriteLine($"hilrig: {ex.Message}");
                 return Task.FromResult(ExitCodes.BadInput);
             }
             catch (IOException ex)
             {
-                Console.Error.WriteLine($"hilrig: {path}: cannot read trace: {ex.Message}");
+                error.WriteLine($"hilrig: {path}: cannot read trace: {ex.Message}");
                 return Task.FromResult(ExitCodes.BadInput);
             }
             var timeline = LedClassifier.Classify(trace);
-            Console.Out.WriteLine(pr.GetValue(format) == "json" ? ToJson(timeline) : LedClassifier.FormatTable(timeline));
+            output.WriteLine(pr.GetValue(format) == "json" ? ToJson(timeline) : LedClassifier.FormatTable(timeline));
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;

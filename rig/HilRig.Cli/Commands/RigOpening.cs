@@ -1,5 +1,6 @@
 using HilRig.Composition;
 using HilRig.Core.Config;
+using HilRig.Core.Results;
 
 namespace HilRig.Cli.Commands;
 
@@ -40,10 +41,21 @@ internal sealed class RigOpening : IDisposable
         }
     }
 
-    /// <summary>CLI sessions keep the simulated Cores' flash next to the results store, like real Cores keep theirs.</summary>
+    /// <summary>
+    /// CLI sessions keep the simulated Cores' flash next to the results store, like real Cores keep theirs, and
+    /// colour-sensor calibrations in the results store, per rig and slot.
+    /// </summary>
     public static RigSessionOptions PersistentSim(RigConfig config) => new()
     {
         SimStateDirectory = Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "sim-state"),
+        CalibrationStore = ResultsStore.Open(config.ResolveStorePath()),
+    };
+
+    /// <summary>For commands that only inspect the rig (doctor): no store is created, nothing is calibrated behind their back.</summary>
+    public static RigSessionOptions Inspecting(RigConfig config) => new()
+    {
+        SimStateDirectory = Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "sim-state"),
+        CalibrateAtOpen = false,
     };
 
     public void Dispose() => Session?.Dispose();

@@ -65,8 +65,20 @@ public enum SimBootloader
 /// <summary>A simulated Core in a slot: its identity, chip lot and external-flash condition.</summary>
 public sealed record SimCoreConfig(int Slot, string DeviceId, string Lot, FlashCondition Flash);
 
-public sealed record SimConfig(int Seed, SimBootloader Bootloader, IReadOnlyList<SimCoreConfig> Cores)
+/// <summary>
+/// How the simulated LEDs reach the colour sensors (<c>sim.optics</c>): room light in clear counts per 2.4 ms cycle
+/// at 1x gain, a multiplier on shot noise, the fraction of a neighbour's LED light that leaks in, and whether the
+/// firmware drives the LED at full scale (BL13-era) rather than 96/256.
+/// </summary>
+public sealed record SimOpticsConfig(double Ambient = 4, double Noise = 1.0, double Crosstalk = 0.01, bool FullScale = false)
 {
+    public static readonly SimOpticsConfig Default = new();
+}
+
+public sealed record SimConfig(int Seed, SimBootloader Bootloader, IReadOnlyList<SimCoreConfig> Cores, SimOpticsConfig? Optics = null)
+{
+    public SimOpticsConfig OpticsOrDefault => Optics ?? SimOpticsConfig.Default;
+
     public SimCoreConfig CoreFor(int slot) =>
         Cores.FirstOrDefault(c => c.Slot == slot)
         ?? throw new ArgumentOutOfRangeException(nameof(slot), slot, "no simulated Core for this slot");

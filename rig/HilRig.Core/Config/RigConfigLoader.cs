@@ -76,7 +76,7 @@ public static partial class RigConfigLoader
             rig.Backend!.Value,
             new ResultsStoreSettings(rig.Results.Kind!.Value, rig.Results.Path, rig.Results.ConnectionString),
             rig.Slots.Select(s => s.Build()).OrderBy(s => s.Number).ToList(),
-            new SimConfig(rig.Sim.Seed ?? 0, rig.Sim.Bootloader ?? SimBootloader.BL14, cores),
+            new SimConfig(rig.Sim.Seed ?? 0, rig.Sim.Bootloader ?? SimBootloader.BL14, cores, rig.Sim.Optics?.Build()),
             HashOf(root))
         {
             Pi = new PiSettings(rig.Pi.GpioChip ?? PiSettings.Default.GpioChip, rig.Pi.I2cBus ?? PiSettings.Default.I2cBus),
@@ -132,11 +132,20 @@ public static partial class RigConfigLoader
         new("flash", false, (r, n, p, d) => d.Flash = ReadFlash(r, n, p)),
     ];
 
+    private static readonly Field<OpticsDraft>[] OpticsFields =
+    [
+        new("ambient", false, (r, n, p, d) => d.Ambient = r.ReadNumber(n, p, "an ambient light level", v => v is >= 0 and <= 1000, "clear counts per 2.4 ms cycle at 1x gain, 0-1000 (default 4)")),
+        new("noise", false, (r, n, p, d) => d.Noise = r.ReadNumber(n, p, "a noise level", v => v is >= 0 and <= 10, "a multiplier on shot noise, 0-10 (0 = noiseless, default 1)")),
+        new("crosstalk", false, (r, n, p, d) => d.Crosstalk = r.ReadNumber(n, p, "a crosstalk fraction", v => v is >= 0 and <= 0.5, "a fraction of a neighbouring LED's light, 0-0.5 (default 0.01)")),
+        new("fullScale", false, (r, n, p, d) => d.FullScale = r.ReadBool(n, p)),
+    ];
+
     private static readonly Field<SimDraft>[] SimFields =
     [
         new("seed", false, (r, n, p, d) => d.Seed = r.ReadInt(n, p, int.MinValue, int.MaxValue, "a seed", valid: "a 32-bit integer")),
         new("bootloader", false, (r, n, p, d) => d.Bootloader = r.ReadChoice(n, p, "a bootloader", Bootloaders)),
         new("cores", false, (r, n, p, d) => ReadCores(r, n, p, d)),
+        new("optics", false, (r, n, p, d) => r.ReadMapping(n, p, d.Optics = new OpticsDraft(), OpticsFields)),
     ];
 
     private static readonly Field<SlotDraft>[] SlotFields =
@@ -510,6 +519,21 @@ public static partial class RigConfigLoader
         public int? Seed { get; set; }
         public SimBootloader? Bootloader { get; set; }
         public List<CoreDraft> Cores { get; } = [];
+        public OpticsDraft? Optics { get; set; }
+    }
+
+    private sealed class OpticsDraft
+    {
+        public double? Ambient { get; set; }
+        public double? Noise { get; set; }
+        public double? Crosstalk { get; set; }
+        public bool? FullScale { get; set; }
+
+        public SimOpticsConfig Build()
+        {
+            var d = SimOpticsConfig.Default;
+            return new SimOpticsConfig(Ambient ?? d.Ambient, Noise ?? d.Noise, Crosstalk ?? d.Crosstalk, FullScale ?? d.FullScale);
+        }
     }
 
     private sealed class CoreDraft

@@ -190,7 +190,8 @@ public sealed class LedSampler
     /// <summary>How much earlier than asked a partial timeline starts, so a pattern in progress is recognised.</summary>
     public static readonly TimeSpan ContextBefore = TimeSpan.FromSeconds(6);
 
-    public LedState CurrentState(int slot) => Timeline(slot).Current?.State ?? LedState.Dark;
+    /// <summary>The state now, classified from the last seconds only (cheap enough to poll with a full buffer).</summary>
+    public LedState CurrentState(int slot) => Timeline(slot, Now - ContextBefore).Current?.State ?? LedState.Dark;
 
     /// <summary>
     /// Writes a slot's raw samples as trace CSV (with its calibration as the <c># dark</c> line) for
@@ -225,18 +226,26 @@ public sealed class LedSampler
         new(since => Timeline(slot, since), _time, () => Now, $"slot {slot}", () => Fault(slot));
 
     /// <summary>Samples every slot on the cadence until cancelled.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken) => RunAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Samples every slot on the cadence until cancelled, its waits on <paramref name="pacing"/>: the same clock as
+    /// the sampler's, but a simulator's background view of it, so sampling for the rig's whole life never moves an
+    /// idle virtual clock by itself.
+    /// </summary>
+    public async Task RunAsync(TimeProvider? pacing, CancellationToken cancellationToken)
     {
+        var clock = pacing ?? _time;
         var start = _time.GetTimestamp();
         long round = 0;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                await SampleRoundAsync(cancellationToken);
+                await SampleRoundAsync(clock, cancellationToken);
                 round++;
                 var due = TimeSpan.FromTicks(Options.Cadence.Ticks * round) - _time.GetElapsedTime(start);
-                if (due > TimeSpan.Zero) await Task.Delay(due, _time, cancellationToken);
+                if (due > TimeSpan.Zero) await Task.Delay(due, clock, cancellationToken);
                 else Overruns++;
             }
         }
@@ -250,7 +259,9 @@ public sealed class LedSampler
     public long Overruns { get; private set; }
 
     /// <summary>Reads each healthy slot once, in slot order.</summary>
-    public async Task SampleRoundAsync(CancellationToken cancellationToken = default)
+    public Task SampleRoundAsync(CancellationToken cancellationToken = default) => SampleRoundAsync(_time, cancellationToken);
+
+    private async Task SampleRoundAsync(TimeProvider clock, CancellationToken cancellationToken)
     {
         foreach (var state in _slots.Values)
         {
@@ -265,7 +276,7 @@ public sealed class LedSampler
                 state.Fault = ex;
             }
             var spent = I2cTime - before;
-            if (spent > TimeSpan.Zero) await Task.Delay(spent, _time, cancellationToken);
+            if (spent > TimeSpan.Zero) await Task.Delay(spent, clock, cancellationToken);
         }
     }
 

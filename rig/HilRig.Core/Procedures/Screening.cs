@@ -1,4 +1,6 @@
+using HilRig.Core.Chips;
 using HilRig.Core.Dfu;
+using HilRig.Core.Led;
 using HilRig.Core.Slots;
 using HilRig.Core.Spark;
 using HilRig.Core.Usb;
@@ -19,12 +21,30 @@ public sealed record SlotOutcome(
     DateTimeOffset EndedAt,
     ScreeningEvidence Evidence);
 
+/// <param name="Led">The slot's LED timeline over the procedure (times from the slot's start); null on a rig without colour sensors.</param>
 public sealed record ScreeningEvidence(
     string? DfuSerial,
     string? Step,
     string? Error,
     DfuReadbackResult? Readback,
-    IReadOnlyList<string> Log);
+    IReadOnlyList<string> Log,
+    IReadOnlyList<LedEvidence>? Led = null);
+
+/// <summary>One LED timeline segment as evidence: seconds from the start of the slot's procedure, the state as users say it.</summary>
+public sealed record LedEvidence(double Start, double End, string State, double Confidence)
+{
+    /// <summary>The segments of <paramref name="timeline"/> that reach past <paramref name="from"/>, clipped to it and made relative.</summary>
+    public static IReadOnlyList<LedEvidence> From(LedTimeline timeline, TimeSpan from) =>
+    [
+        .. timeline.Segments
+            .Where(s => s.End > from)
+            .Select(s => new LedEvidence(
+                Math.Round(Math.Max(0, (s.Start - from).TotalSeconds), 3),
+                Math.Round((s.End - from).TotalSeconds, 3),
+                s.State.ToString(),
+                Math.Round(s.Confidence, 2))),
+    ];
+}
 
 /// <summary>Progress of one slot, for live displays.</summary>
 public sealed record SlotProgress(int Slot, string Step);
@@ -102,7 +122,43 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         }
     }
 
+    /// <summary>
+    /// Screens one slot and keeps its LED timeline with the result. A colour sensor that stopped answering (before or
+    /// during the procedure) makes it a rig fault, <see cref="FailureModes.SensorFault"/>, whatever the readback said:
+    /// the evidence is incomplete, so the Core is retested, never judged.
+    /// </summary>
     public async Task<SlotOutcome> RunSlotAsync(RigSlot slot, IProgress<SlotProgress>? progress = null, CancellationToken ct = default)
+    {
+        var led = slot.Led;
+        if (led?.Fault is { } before)
+        {
+            var now = time.GetUtcNow();
+            return new SlotOutcome(slot.Number, null, slot.Lot, TestName, Verdict.RigFault, FailureModes.SensorFault,
+                SensorSignature(before, "before screening"), TimeSpan.Zero, now, now,
+                new ScreeningEvidence(null, "check colour sensor", before.ToString(), null, [], []));
+        }
+        var ledFrom = led?.Now ?? TimeSpan.Zero;
+        var outcome = await ScreenSlotAsync(slot, progress, ct);
+        if (led is null) return outcome;
+        var evidence = outcome.Evidence with { Led = LedEvidence.From(led.Timeline(ledFrom), ledFrom) };
+        if (led.Fault is { } during)
+        {
+            var judged = outcome.Verdict is Verdict.Pass or Verdict.Fail ? $"; the readback alone said {outcome.Verdict.ToName()}: {outcome.Signature}" : "";
+            return outcome with
+            {
+                Verdict = Verdict.RigFault,
+                FailureMode = FailureModes.SensorFault,
+                Signature = SensorSignature(during, $"during {outcome.Evidence.Step}") + judged,
+                Evidence = evidence with { Error = during.ToString() },
+            };
+        }
+        return outcome with { Evidence = evidence };
+    }
+
+    private static string SensorSignature(SensorException fault, string when) =>
+        $"colour sensor failed {when} ({fault.Message}): check its cable and mux channel, then retest the Core";
+
+    private async Task<SlotOutcome> ScreenSlotAsync(RigSlot slot, IProgress<SlotProgress>? progress, CancellationToken ct)
     {
         var startedAt = time.GetUtcNow();
         var start = time.GetTimestamp();

@@ -60,6 +60,26 @@ internal static class Migrations
             // An attempt, once recorded, is never replaced.
             "CREATE UNIQUE INDEX ux_results_attempt ON results(run_id, device_id, test, (COALESCE(cycle, -1)), attempt)",
         ],
+
+        // 3: each slot's colour-sensor calibration, the latest per rig and slot.
+        [
+            """
+            CREATE TABLE sensor_calibrations (
+                rig_id TEXT NOT NULL,
+                slot INTEGER NOT NULL,
+                dark_r DOUBLE PRECISION NOT NULL,
+                dark_g DOUBLE PRECISION NOT NULL,
+                dark_b DOUBLE PRECISION NOT NULL,
+                dark_c DOUBLE PRECISION NOT NULL,
+                dark_noise_c DOUBLE PRECISION NOT NULL,
+                gain INTEGER NOT NULL,
+                integration_ms DOUBLE PRECISION NOT NULL,
+                lit_c DOUBLE PRECISION NOT NULL,
+                calibrated_at TEXT NOT NULL,
+                PRIMARY KEY (rig_id, slot)
+            )
+            """,
+        ],
     ];
 
     public static int Latest => Steps.Count;

@@ -11,7 +11,7 @@ namespace HilRig.Core.Results;
 /// store virtual time. Connections come from a factory so the same code serves SQLite on the rig and PostgreSQL
 /// for a fleet.
 /// </summary>
-public sealed class ResultsStore
+public sealed partial class ResultsStore
 {
     private readonly Func<IDbConnection> _connect;
 

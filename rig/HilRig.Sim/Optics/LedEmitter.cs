@@ -50,6 +50,10 @@ public sealed class LedEmitter : ILedOutput, ILightSource
     public RgbLight Average(TimeSpan from, TimeSpan to)
     {
         if (to <= from) return At(from);
+        // a dark LED over the whole window (most of an idle rig) needs no integration
+        var first = _history.FindLastIndex(h => h.Since <= from);
+        if (first >= 0 && _history[first].Program.Pattern == LedPattern.Off && (first == _history.Count - 1 || _history[first + 1].Since >= to))
+            return RgbLight.Dark;
         double r = 0, g = 0, b = 0;
         var n = 0;
         for (var t = from + Step / 2; t < to; t += Step)

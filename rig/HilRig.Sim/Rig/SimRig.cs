@@ -27,7 +27,14 @@ public sealed class SimRig : IDisposable
         Usb = new VirtualUsbBus(scheduler.Time);
         Gpio = new SimGpioDriver();
         I2c = new SimI2cBus("i2c-1");
-        Optics = OpticsSettings.Default;
+        var optics = config.Sim.OpticsOrDefault;
+        Optics = OpticsSettings.Default with
+        {
+            AmbientCountsPerCycle = optics.Ambient,
+            NoiseLevel = optics.Noise,
+            CrosstalkFraction = optics.Crosstalk,
+            FullScale = optics.FullScale,
+        };
     }
 
     public RigConfig Config { get; }

@@ -15,6 +15,7 @@ public sealed class VirtualTimeProvider : TimeProvider
     private readonly DateTimeOffset _epoch;
     private readonly object _gate = new();
     private readonly PriorityQueue<VirtualTimer, (long Due, long Seq)> _timers = new();
+    private readonly PriorityQueue<VirtualTimer, (long Due, long Seq)> _background = new();
     private readonly Stopwatch _wall = Stopwatch.StartNew();
     private long _nowTicks;
     private long _seq;
@@ -25,7 +26,15 @@ public sealed class VirtualTimeProvider : TimeProvider
     {
         _scheduler = scheduler;
         _epoch = epoch;
+        Background = new BackgroundTimeProvider(this);
     }
+
+    /// <summary>
+    /// The same clock for work that runs for the rig's whole life (the LED sampler): its timers fire when the clock
+    /// passes them, but never move an idle virtual clock on their own, so an idle rig stays idle and a short
+    /// <c>sim.Run(...)</c> ends when its own work does.
+    /// </summary>
+    public TimeProvider Background { get; }
 
     /// <summary>Virtual time since the simulation started.</summary>
     public TimeSpan Elapsed => TimeSpan.FromTicks(Volatile.Read(ref _nowTicks));
@@ -38,9 +47,12 @@ public sealed class VirtualTimeProvider : TimeProvider
 
     public override long GetTimestamp() => Volatile.Read(ref _nowTicks);
 
-    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+        CreateTimer(callback, state, dueTime, period, background: false);
+
+    private VirtualTimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period, bool background)
     {
-        var timer = new VirtualTimer(this, callback, state);
+        var timer = new VirtualTimer(this, callback, state, background);
         timer.Change(dueTime, period);
         return timer;
     }
@@ -52,8 +64,9 @@ public sealed class VirtualTimeProvider : TimeProvider
         long due;
         lock (_gate)
         {
-            if (!TryPeekLive(out timer, out due)) return false;
-            _timers.Dequeue();
+            // background timers ride along with foreground ones but never advance the clock alone
+            if (!TryPeekLive(_timers, out _, out _)) return false;
+            if (!TryDequeueEarliest(long.MaxValue, out timer, out due)) return false;
             if (due > _nowTicks) Volatile.Write(ref _nowTicks, due);
         }
         timer!.Fire(due);
@@ -65,7 +78,7 @@ public sealed class VirtualTimeProvider : TimeProvider
     {
         lock (_gate)
         {
-            if (!TryPeekLive(out _, out var due)) return TimeSpan.FromMilliseconds(200);
+            if (!TryPeekEarliest(out var due)) return TimeSpan.FromMilliseconds(200);
             var virtualNow = ScaledWallTicks(speed);
             return TimeSpan.FromTicks((long)((due - virtualNow) / speed));
         }
@@ -81,15 +94,14 @@ public sealed class VirtualTimeProvider : TimeProvider
             long due;
             lock (_gate)
             {
-                if (!TryPeekLive(out timer, out due) || due > target) break;
-                _timers.Dequeue();
+                if (!TryDequeueEarliest(target, out timer, out due)) break;
                 if (due > _nowTicks) Volatile.Write(ref _nowTicks, due);
             }
             timer!.Fire(due);
         }
         lock (_gate)
         {
-            if (TryPeekLive(out _, out var nextDue) && nextDue < target) target = nextDue;
+            if (TryPeekEarliest(out var nextDue) && nextDue < target) target = nextDue;
             if (target > _nowTicks) Volatile.Write(ref _nowTicks, target);
         }
     }
@@ -105,20 +117,41 @@ public sealed class VirtualTimeProvider : TimeProvider
         return Math.Max(_nowTicks, _virtualBaseTicks + (long)(wall * speed));
     }
 
-    private bool TryPeekLive(out VirtualTimer? timer, out long due)
+    private static bool TryPeekLive(PriorityQueue<VirtualTimer, (long Due, long Seq)> queue, out VirtualTimer? timer, out (long Due, long Seq) key)
     {
-        while (_timers.TryPeek(out timer, out var key))
+        while (queue.TryPeek(out timer, out key))
         {
-            if (timer.IsArmedFor(key.Seq))
-            {
-                due = key.Due;
-                return true;
-            }
-            _timers.Dequeue(); // stale entry left by Change or Dispose
+            if (timer.IsArmedFor(key.Seq)) return true;
+            queue.Dequeue(); // stale entry left by Change or Dispose
         }
         timer = null;
-        due = 0;
+        key = default;
         return false;
+    }
+
+    private bool TryPeekEarliest(out long due)
+    {
+        var fore = TryPeekLive(_timers, out _, out var f);
+        var back = TryPeekLive(_background, out _, out var b);
+        due = !back || (fore && f.CompareTo(b) <= 0) ? f.Due : b.Due;
+        return fore || back;
+    }
+
+    /// <summary>Takes the earliest live timer of both queues (ties in creation order) if it is due by <paramref name="limit"/>.</summary>
+    private bool TryDequeueEarliest(long limit, out VirtualTimer? timer, out long due)
+    {
+        var fore = TryPeekLive(_timers, out var ft, out var f);
+        var back = TryPeekLive(_background, out var bt, out var b);
+        var takeFore = fore && (!back || f.CompareTo(b) <= 0);
+        if ((!fore && !back) || (takeFore ? f.Due : b.Due) > limit)
+        {
+            timer = null;
+            due = 0;
+            return false;
+        }
+        (timer, due) = takeFore ? (ft, f.Due) : (bt, b.Due);
+        (takeFore ? _timers : _background).Dequeue();
+        return true;
     }
 
     private void Schedule(VirtualTimer timer, long due, out long seq)
@@ -126,12 +159,29 @@ public sealed class VirtualTimeProvider : TimeProvider
         lock (_gate)
         {
             seq = ++_seq;
-            _timers.Enqueue(timer, (due, seq));
+            (timer.Background ? _background : _timers).Enqueue(timer, (due, seq));
         }
     }
 
-    private sealed class VirtualTimer(VirtualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    /// <summary>The clock of <see cref="Background"/>: same time, background timers.</summary>
+    private sealed class BackgroundTimeProvider(VirtualTimeProvider clock) : TimeProvider
     {
+        public override DateTimeOffset GetUtcNow() => clock.GetUtcNow();
+
+        public override TimeZoneInfo LocalTimeZone => clock.LocalTimeZone;
+
+        public override long TimestampFrequency => clock.TimestampFrequency;
+
+        public override long GetTimestamp() => clock.GetTimestamp();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            clock.CreateTimer(callback, state, dueTime, period, background: true);
+    }
+
+    private sealed class VirtualTimer(VirtualTimeProvider owner, TimerCallback callback, object? state, bool background) : ITimer
+    {
+        internal bool Background { get; } = background;
+
         private long _armedSeq; // 0 = not armed
         private long _periodTicks;
         private bool _disposed;

@@ -1,21 +1,15 @@
 using System.Text.Json;
-using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace HilRig.Tests.Cli;
 
 public class DoctorCommandTests
 {
-    /// <summary>Stores a calibration per slot the way the LED calibration does (table sensor_calibrations).</summary>
+    /// <summary>Stores a calibration per slot through the results store, as `hilrig led calibrate` does.</summary>
     private static void StoreCalibrations(string config, params int[] slots)
     {
-        var dir = Path.Combine(Path.GetDirectoryName(config)!, "results");
-        Directory.CreateDirectory(dir);
-        using var db = new SqliteConnection($"Data Source={Path.Combine(dir, "hilrig.db")};Pooling=False");
-        db.Open();
-        db.Execute("CREATE TABLE IF NOT EXISTS sensor_calibrations (rig_id TEXT, slot INTEGER, dark_r REAL, dark_g REAL, dark_b REAL, dark_c REAL, dark_noise_c REAL, gain INTEGER, integration_ms REAL, lit_c REAL, calibrated_at TEXT, PRIMARY KEY (rig_id, slot))");
+        var store = HilRig.Core.Results.ResultsStore.Open(Path.Combine(Path.GetDirectoryName(config)!, "results", "hilrig.db"));
         foreach (var slot in slots)
-            db.Execute("INSERT INTO sensor_calibrations VALUES ('sim-rig-01', @slot, 0.5, 0.6, 0.4, 1.7, 0.1, 4, 24, 60, '2026-11-24T06:00:00Z')", new { slot });
+            store.SaveCalibration("sim-rig-01", new HilRig.Core.Led.SlotCalibration(slot, 0.5, 0.6, 0.4, 1.7, 0.1, 4, 24, 60), new DateTimeOffset(2026, 11, 24, 6, 0, 0, TimeSpan.Zero));
     }
 
     [Test]
