@@ -62,11 +62,31 @@ public enum SimBootloader
     BL14,
 }
 
+/// <summary>
+/// The app firmware generation the simulated Cores run (spark-core.md §6.1): the seed's January 2014 build writes
+/// OTA chunks without reading them back; the later one verifies each chunk and asks again (ChunkMissed) on a mismatch.
+/// </summary>
+public enum SimFirmware
+{
+    Seed2014,
+    Verified,
+}
+
+/// <summary>The simulated cloud's link to the Cores: one-way latency and message loss (seeded).</summary>
+public sealed record SimCloudSettings(double LatencyMs = 20, double Loss = 0)
+{
+    public static readonly SimCloudSettings Default = new();
+}
+
 /// <summary>A simulated Core in a slot: its identity, chip lot and external-flash condition.</summary>
 public sealed record SimCoreConfig(int Slot, string DeviceId, string Lot, FlashCondition Flash);
 
 public sealed record SimConfig(int Seed, SimBootloader Bootloader, IReadOnlyList<SimCoreConfig> Cores)
 {
+    public SimFirmware Firmware { get; init; } = SimFirmware.Seed2014;
+
+    public SimCloudSettings Cloud { get; init; } = SimCloudSettings.Default;
+
     public SimCoreConfig CoreFor(int slot) =>
         Cores.FirstOrDefault(c => c.Slot == slot)
         ?? throw new ArgumentOutOfRangeException(nameof(slot), slot, "no simulated Core for this slot");

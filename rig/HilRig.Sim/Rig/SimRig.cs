@@ -1,6 +1,7 @@
 using System.Device.Gpio;
 using HilRig.Core.Config;
 using HilRig.Core.Usb;
+using HilRig.Sim.Cloud;
 using HilRig.Sim.Device;
 using HilRig.Sim.Device.Bootloader;
 using HilRig.Sim.Device.Firmware;
@@ -28,7 +29,11 @@ public sealed class SimRig : IDisposable
         Gpio = new SimGpioDriver();
         I2c = new SimI2cBus("i2c-1");
         Optics = OpticsSettings.Default;
+        Cloud = new SimCloud(scheduler.Time, config.Sim.Cloud, config.Sim.Seed);
     }
+
+    /// <summary>The cloud the simulated Cores connect to once they have Wi-Fi.</summary>
+    public SimCloud Cloud { get; }
 
     public RigConfig Config { get; }
 
@@ -107,6 +112,8 @@ public sealed class SimRig : IDisposable
             var spec = new VirtualCoreSpec(slot.Number, coreConfig.DeviceId, coreConfig.Lot, coreConfig.Flash, bootloader, seed * 1009 + slot.Number);
             var core = new VirtualCore(spec, Usb, slot.Usb.DevicePath, led, Time);
             core.Manufacture(factory);
+            core.Cloud = Cloud;
+            core.Firmware = Config.Sim.Firmware;
             var simSlot = new SimSlot(slot, core, hubs[slot.Usb.HubPath]);
             _slots[slot.Number] = simSlot;
 
