@@ -1,3 +1,4 @@
+using HilRig.Core.Cloud;
 using HilRig.Core.Dfu;
 using HilRig.Core.Slots;
 using HilRig.Core.Spark;
@@ -24,7 +25,8 @@ public sealed record ScreeningEvidence(
     string? Step,
     string? Error,
     DfuReadbackResult? Readback,
-    IReadOnlyList<string> Log);
+    IReadOnlyList<string> Log,
+    IReadOnlyList<LoopResult>? Loops = null);
 
 /// <summary>Progress of one slot, for live displays.</summary>
 public sealed record SlotProgress(int Slot, string Step);
@@ -37,10 +39,19 @@ public sealed record ScreeningOptions
 
     /// <summary>Leave DFU at the end so the Core boots its (restored) app and goes out ship-ready.</summary>
     public bool LeaveDfu { get; init; } = true;
+
+    /// <summary>With a cloud and an OTA image, screening also runs the OTA loop and the factory reset loop.</summary>
+    public ICloud? Cloud { get; init; }
+
+    public byte[]? OtaImage { get; init; }
+
+    /// <summary>The identity the OTA image reports once it runs (null: any app other than the old one).</summary>
+    public string? OtaApp { get; init; }
 }
 
 /// <summary>
-/// `hilrig screen`: identify the Core, enter DFU by buttons, run the DFU readback, leave DFU.
+/// `hilrig screen`: identify the Core, enter DFU by buttons, run the DFU readback, leave DFU; with a cloud and an
+/// image, then the OTA loop and the factory reset loop (the seed's two symptoms), one verdict per device.
 /// Every slot runs in parallel; a rig problem is a rig fault for that slot only.
 /// </summary>
 public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? options = null)
@@ -102,6 +113,36 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         }
     }
 
+    /// <summary>
+    /// OTA then factory reset, each judged alone; the verdict is the readback's diagnosis when it found one (bad flash
+    /// explains the loops' symptoms), else the first failing loop's, else a rig fault if any loop could not be judged.
+    /// </summary>
+    private async Task<SlotOutcome> LifeLoopsAsync(
+        RigSlot slot, string deviceId, DfuReadbackResult readback, Action<string> step,
+        Func<Verdict, string?, string, DfuReadbackResult?, string?, SlotOutcome> outcome, List<string> log, CancellationToken ct)
+    {
+        var context = new CoreLifeContext(bus, time, _options.Cloud);
+        var loops = new List<LoopResult>();
+        step("OTA");
+        loops.Add(await new Ota(context).RunAsync(slot, deviceId, _options.OtaImage!, _options.OtaApp, ct));
+        step("factory reset");
+        loops.Add(await new FactoryReset(context).RunAsync(slot, deviceId, ct));
+        foreach (var loop in loops) log.Add($"  {loop}");
+        step("done");
+
+        var all = $"readback: {readback.Signature}; {string.Join("; ", loops.Select(l => $"{l.Loop}: {(l.Verdict == Verdict.Pass ? "pass" : $"{l.FailureMode}: {l.Signature}")}"))}";
+        var failed = loops.FirstOrDefault(l => l.Verdict == Verdict.Fail);
+        var (verdict, mode) = readback.Verdict == Verdict.Fail ? (Verdict.Fail, readback.FailureMode)
+            : failed is not null ? (Verdict.Fail, failed.FailureMode)
+            : loops.FirstOrDefault(l => l.Verdict == Verdict.RigFault) is { } fault ? (Verdict.RigFault, fault.FailureMode)
+            : (Verdict.Pass, null);
+        var result = outcome(verdict, mode, all, readback, null);
+        return result with { Test = LifeTestName, Evidence = result.Evidence with { Loops = loops } };
+    }
+
+    /// <summary>The test name when screening ran the OTA and factory reset loops too.</summary>
+    public const string LifeTestName = "screen";
+
     public async Task<SlotOutcome> RunSlotAsync(RigSlot slot, IProgress<SlotProgress>? progress = null, CancellationToken ct = default)
     {
         var startedAt = time.GetUtcNow();
@@ -148,8 +189,13 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
                 Step("leave DFU");
                 await session.LeaveAsync(null, ct);
             }
-            Step("done");
-            return Outcome(readback.Verdict, readback.FailureMode, readback.Signature, readback);
+            if (_options.Cloud is null || _options.OtaImage is null || !_options.LeaveDfu)
+            {
+                Step("done");
+                return Outcome(readback.Verdict, readback.FailureMode, readback.Signature, readback);
+            }
+            session.Dispose();
+            return await LifeLoopsAsync(slot, deviceId, readback, Step, Outcome, log, ct);
         }
         catch (FlashOperationHungException hung)
         {

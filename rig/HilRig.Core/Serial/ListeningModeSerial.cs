@@ -89,6 +89,6 @@ public static partial class ListeningModeSerial
 
     private static string Quote(string text) => text.Length == 0 ? "nothing" : $"\"{text.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)}\"";
 
-    [GeneratedRegex(@"Your (core|device) id is\s+(\w+)")]
+    [GeneratedRegex(@"Your (core|device) id is\s+(\w+)\r?\n")]
     private static partial Regex IdRegex();
 }

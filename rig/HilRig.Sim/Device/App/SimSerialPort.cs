@@ -14,11 +14,12 @@ public sealed class SimSerialPort(TimeProvider time)
 {
     public static readonly TimeSpan PerCharacter = TimeSpan.FromMilliseconds(1);
 
+    /// <summary>How often either end looks for bytes: one character time at 9600 baud.</summary>
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(1);
+
     private readonly TimeProvider _time = time;
     private readonly Queue<byte> _toDevice = new();
     private readonly Queue<byte> _toHost = new();
-    private TaskCompletionSource _deviceData = NewSignal();
-    private TaskCompletionSource _hostData = NewSignal();
 
     public bool Open { get; private set; } = true;
 
@@ -27,18 +28,15 @@ public sealed class SimSerialPort(TimeProvider time)
     public void Close()
     {
         Open = false;
-        _deviceData.TrySetResult();
-        _hostData.TrySetResult();
     }
 
-    /// <summary>Firmware side: the next byte the host sent.</summary>
+    /// <summary>Firmware side: the next byte the host sent (the credentials reader polls Serial.available).</summary>
     public async Task<byte> DeviceReadAsync(CancellationToken ct)
     {
         while (_toDevice.Count == 0)
         {
             if (!Open) throw new OperationCanceledException("serial port closed");
-            _deviceData = NewSignal();
-            await _deviceData.Task.WaitAsync(ct);
+            await Task.Delay(Poll, _time, ct);
         }
         return _toDevice.Dequeue();
     }
@@ -51,11 +49,8 @@ public sealed class SimSerialPort(TimeProvider time)
             await Task.Delay(PerCharacter, _time, ct);
             if (!Open) return;
             _toHost.Enqueue(b);
-            _hostData.TrySetResult();
         }
     }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private sealed class HostLink(SimSerialPort port) : ISerialLink
     {
@@ -63,21 +58,14 @@ public sealed class SimSerialPort(TimeProvider time)
         {
             if (!port.Open) throw new UsbException(UsbError.NoDevice, "the Core's serial port is gone");
             foreach (var b in data.Span) port._toDevice.Enqueue(b);
-            port._deviceData.TrySetResult();
             return Task.CompletedTask;
         }
 
         public async Task<int> ReadAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken = default)
         {
-            if (port._toHost.Count == 0 && port.Open)
-            {
-                port._hostData = NewSignal();
-                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var delay = Task.Delay(timeout, port._time, cts.Token);
-                await Task.WhenAny(port._hostData.Task, delay);
-                cts.Cancel();
-                cancellationToken.ThrowIfCancellationRequested();
-            }
+            var start = port._time.GetTimestamp();
+            while (port._toHost.Count == 0 && port.Open && port._time.GetElapsedTime(start) < timeout)
+                await Task.Delay(Poll, port._time, cancellationToken);
             var n = 0;
             while (n < buffer.Length && port._toHost.Count > 0) buffer.Span[n++] = port._toHost.Dequeue();
             return n;
