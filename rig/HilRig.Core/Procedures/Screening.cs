@@ -123,6 +123,9 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
     {
         var context = new CoreLifeContext(bus, time, _options.Cloud);
         var loops = new List<LoopResult>();
+        step("app start after DFU");
+        // the Core leaves DFU a moment after the host's leave; the app then starts into listening mode
+        await context.WaitAsync(slot, deviceId, TimeSpan.FromSeconds(10), ct, CoreWhereabouts.Listening, CoreWhereabouts.Connected);
         step("OTA");
         loops.Add(await new Ota(context).RunAsync(slot, deviceId, _options.OtaImage!, _options.OtaApp, ct));
         step("factory reset");
