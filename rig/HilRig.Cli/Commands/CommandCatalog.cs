@@ -14,5 +14,10 @@ internal static class CommandCatalog
         yield return ReportCommand.Create();
         yield return LedCommand.Create();
         yield return BenchCommand.Create();
+        yield return LifeCommands.Power();
+        yield return LifeCommands.Button();
+        yield return LifeCommands.FactoryReset();
+        yield return LifeCommands.Ota();
+        yield return LifeCommands.IdentifyCommand();
     }
 }

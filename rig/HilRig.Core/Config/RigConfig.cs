@@ -87,6 +87,9 @@ public sealed record SimConfig(int Seed, SimBootloader Bootloader, IReadOnlyList
 
     public SimCloudSettings Cloud { get; init; } = SimCloudSettings.Default;
 
+    /// <summary>Rig fault injection: slots whose power relay contact is welded shut (switching it off cuts nothing).</summary>
+    public IReadOnlyList<int> WeldedRelays { get; init; } = [];
+
     public SimCoreConfig CoreFor(int slot) =>
         Cores.FirstOrDefault(c => c.Slot == slot)
         ?? throw new ArgumentOutOfRangeException(nameof(slot), slot, "no simulated Core for this slot");

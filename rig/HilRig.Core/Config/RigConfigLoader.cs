@@ -79,6 +79,7 @@ public static partial class RigConfigLoader
             new SimConfig(rig.Sim.Seed ?? 0, rig.Sim.Bootloader ?? SimBootloader.BL14, cores)
             {
                 Firmware = rig.Sim.Firmware ?? SimFirmware.Seed2014,
+                WeldedRelays = [.. rig.Sim.WeldedRelays.Distinct().Order()],
                 Cloud = new SimCloudSettings(rig.Sim.Cloud.LatencyMs ?? SimCloudSettings.Default.LatencyMs, rig.Sim.Cloud.Loss ?? SimCloudSettings.Default.Loss),
             },
             HashOf(root));
@@ -146,6 +147,7 @@ public static partial class RigConfigLoader
         new("bootloader", false, (r, n, p, d) => d.Bootloader = r.ReadChoice(n, p, "a bootloader", Bootloaders)),
         new("firmware", false, (r, n, p, d) => d.Firmware = r.ReadChoice(n, p, "an app firmware generation", Firmwares)),
         new("cloud", false, (r, n, p, d) => r.ReadMapping(n, p, d.Cloud, CloudFields)),
+        new("weldedRelays", false, (r, n, p, d) => ReadWeldedRelays(r, n, p, d)),
         new("cores", false, (r, n, p, d) => ReadCores(r, n, p, d)),
     ];
 
@@ -279,6 +281,15 @@ public static partial class RigConfigLoader
         }
         if (items.Count > MaxSlots)
             r.Error(node, path, $"{items.Count} slots; a rig has 1-{MaxSlots}");
+    }
+
+    private static void ReadWeldedRelays(ConfigReader r, YamlNode node, string path, SimDraft sim)
+    {
+        var items = r.ReadSequence(node, path, "slot numbers whose relay is welded");
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (r.ReadInt(items[i], $"{path}[{i}]", 1, MaxSlots, "a slot number") is { } slot) sim.WeldedRelays.Add(slot);
+        }
     }
 
     private static void ReadCores(ConfigReader r, YamlNode node, string path, SimDraft sim)
@@ -506,6 +517,7 @@ public static partial class RigConfigLoader
         public SimBootloader? Bootloader { get; set; }
         public SimFirmware? Firmware { get; set; }
         public CloudDraft Cloud { get; } = new();
+        public List<int> WeldedRelays { get; } = [];
         public List<CoreDraft> Cores { get; } = [];
     }
 

@@ -114,7 +114,7 @@ public sealed class SimRig : IDisposable
             core.Manufacture(factory);
             core.Cloud = Cloud;
             core.Firmware = Config.Sim.Firmware;
-            var simSlot = new SimSlot(slot, core, hubs[slot.Usb.HubPath]);
+            var simSlot = new SimSlot(slot, core, hubs[slot.Usb.HubPath]) { RelayWelded = Config.Sim.WeldedRelays.Contains(slot.Number) };
             _slots[slot.Number] = simSlot;
 
             WireLine(slot.Power, on => core.SetRelay(on || simSlot.RelayWelded)); // a welded contact never opens
