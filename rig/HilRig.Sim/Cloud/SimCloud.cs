@@ -71,8 +71,11 @@ public sealed class SimCloud : ICloud
     public static readonly TimeSpan LastBeginWait = TimeSpan.FromSeconds(90);
     public static readonly TimeSpan TransferLimit = TimeSpan.FromSeconds(600);
 
-    /// <summary>No answer to a chunk for this long: send it again (the CoAP retransmission).</summary>
-    public static readonly TimeSpan ChunkAnswerWait = TimeSpan.FromSeconds(5);
+    /// <summary>No answer to a chunk for this long: send it again (CoAP's ACK_TIMEOUT retransmission), before the device's 3 s ChunkMissed.</summary>
+    public static readonly TimeSpan ChunkAnswerWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>UpdateDone is resent while the device has not reset (a lost CON message is retransmitted).</summary>
+    public const int UpdateDoneAttempts = 4;
 
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(5);
 
@@ -194,7 +197,11 @@ public sealed class SimCloud : ICloud
                         break; // CRC error or no answer: send the same chunk again
                 }
             }
-            connection.Cloud.Deliver(connection, connection.ToDevice, new OtaMessage.UpdateDone());
+            for (var attempt = 0; attempt < UpdateDoneAttempts && connection.Open; attempt++)
+            {
+                connection.Cloud.Deliver(connection, connection.ToDevice, new OtaMessage.UpdateDone());
+                await WaitForAsync(connection, _ => false, ChunkAnswerWait, ct); // the device resets on UpdateDone: the connection closes
+            }
             Publish(id, CloudEvent.FlashStatus, "success");
         }
         catch (FlashFailed failed)

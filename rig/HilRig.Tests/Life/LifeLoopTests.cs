@@ -82,6 +82,29 @@ public class LifeLoopTests
     }
 
     [Test]
+    public void A_lossy_cloud_link_only_makes_the_OTA_slower()
+    {
+        LoopResult Run(string cloud)
+        {
+            var path = TestRigs.WriteConfig(TestRigs.DefaultCores());
+            File.AppendAllText(path, $"  cloud: {cloud}\n");
+            using var session = RigSession.Open(Core.Config.RigConfigLoader.Load(path));
+            var slot = session.Slot(1);
+            return session.RunAsync(async () =>
+            {
+                var id = await slot.Identity.ReadDeviceIdAsync();
+                return await new Ota(session.Life).RunAsync(slot, id!, NewApp, "blink 2.0.0");
+            }).GetAwaiter().GetResult();
+        }
+        var clean = Run("{ latencyMs: 20, loss: 0 }");
+        var lossy = Run("{ latencyMs: 20, loss: 0.05 }");
+        TestContext.Out.WriteLine($"{clean}\n{lossy}");
+        Assert.That(clean.Verdict, Is.EqualTo(Verdict.Pass), clean.ToString());
+        Assert.That(lossy.Verdict, Is.EqualTo(Verdict.Pass), lossy.ToString());
+        Assert.That(lossy.DeviceTime, Is.GreaterThan(clean.DeviceTime + TimeSpan.FromSeconds(2)), "lost messages are resent after 2 s each");
+    }
+
+    [Test]
     public void A_slow_chip_passes_every_loop_under_BL14_and_only_takes_longer()
     {
         using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((3, "{ slow: 3 }"))));
