@@ -251,6 +251,7 @@ public sealed class Ota(CoreLifeContext context)
             var oldApp = cloud.GetDevice(deviceId)?.LastApp;
             var eventsBefore = cloud.Events(deviceId).Count;
             var since = time.GetUtcNow();
+            var ledSince = slot.Led?.Now;
             var reply = await cloud.FlashAsync(deviceId, image, ct);
             log.Add($"PUT: {reply}");
             if (!reply.Ok) throw new LoopFailure(FailureModes.OtaFailed, $"the cloud could not start the update: {reply.Status}");
@@ -273,12 +274,24 @@ public sealed class Ota(CoreLifeContext context)
                     if (expectedApp is not null && app != expectedApp)
                         throw new LoopFailure(FailureModes.OtaFailed, $"the Core came back running {app}, not {expectedApp}");
                     log.Add($"cloud: {Describe(events)}");
+                    if (slot.Led is { } led) await CheckLedAsync(led, ledSince, ct);
                     return $"now running {app} (was {oldApp})";
                 }
                 if (time.GetElapsedTime(start) > Timeout)
                     throw new LoopFailure(FailureModes.OtaTimeout, $"no new app on the cloud within {Timeout.TotalSeconds:0} s; cloud said {Describe(events)}; Core: {where}");
             }
         }, ct);
+
+    /// <summary>With an LED observer: the app's magenta during the download, the bootloader's fast magenta apply, breathing cyan now.</summary>
+    private static async Task CheckLedAsync(ISlotLed led, TimeSpan? since, CancellationToken ct)
+    {
+        await led.Expect().WaitForAsync(new LedState(LedColor.Cyan, LedPattern.Breathing), TimeSpan.FromSeconds(10), ct);
+        var timeline = led.Timeline(since);
+        if (!timeline.Segments.Any(s => s.State.Color == LedColor.Magenta && s.State.Pattern != LedPattern.FastFlashing))
+            throw new LedExpectationException($"no magenta while the app took the update; saw {timeline}", timeline);
+        if (!timeline.Segments.Any(s => new LedState(LedColor.Magenta, LedPattern.FastFlashing).Matches(s.State)))
+            throw new LedExpectationException($"no fast flashing magenta (the bootloader's OTA apply); saw {timeline}", timeline);
+    }
 
     private static string Describe(IReadOnlyList<CloudEvent> events) =>
         events.Count == 0 ? "nothing" : string.Join(", ", events.Select(e => $"{e.Name} {e.Data.Trim()}"));

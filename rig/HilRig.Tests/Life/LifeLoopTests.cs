@@ -82,6 +82,25 @@ public class LifeLoopTests
     }
 
     [Test]
+    public void With_an_LED_observer_the_OTA_is_seen_as_magenta_then_fast_magenta_then_breathing_cyan()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
+        var core = session.Sim!.Slot(2).Core;
+        using var stop = new CancellationTokenSource();
+        var result = session.RunAsync(async () =>
+        {
+            var slot = session.Slot(2) with { Led = ProgramSlotLed.Watch(core.Led, session.Time, stop.Token) };
+            var id = await slot.Identity.ReadDeviceIdAsync();
+            var ota = await new Ota(session.Life).RunAsync(slot, id!, NewApp, "blink 2.0.0");
+            await stop.CancelAsync();
+            return ota;
+        }).GetAwaiter().GetResult();
+        TestContext.Out.WriteLine(result);
+        Assert.That(result.Verdict, Is.EqualTo(Verdict.Pass), result.ToString());
+        Assert.That(result.Timeline, Does.Contain("fast flashing magenta").And.Contain("breathing cyan"));
+    }
+
+    [Test]
     public void A_lossy_cloud_link_only_makes_the_OTA_slower()
     {
         LoopResult Run(string cloud)
