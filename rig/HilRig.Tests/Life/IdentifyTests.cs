@@ -44,4 +44,27 @@ public class IdentifyTests
         Assert.That(result.Verdict, Is.EqualTo(Verdict.Pass), result.ToString());
         Assert.That(result.Signature, Is.EqualTo($"device id {core.DeviceId}"));
     }
+
+    [Test]
+    public void A_Core_on_the_cloud_is_identified_through_MODE_3_s_and_goes_back_to_breathing_cyan()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
+        var slot = session.Slot(7);
+        var core = session.Sim!.Slot(7).Core;
+        var (id, led, transcript) = session.RunAsync(async () =>
+        {
+            var log = new List<string>();
+            slot.Control.SetPower(true);
+            await Task.Delay(TimeSpan.FromSeconds(2), session.Time);
+            await WifiProvisioning.ProvisionAsync(session.Life, slot, core.DeviceId, log, CancellationToken.None);
+            var id = await new Identify(session.Life).ReadDeviceIdAsync(slot);
+            await Task.Delay(TimeSpan.FromSeconds(6), session.Time);
+            return (id, core.Led.Current, string.Join("\n", log));
+        }).GetAwaiter().GetResult();
+        Assert.That(transcript, Does.Contain(ListeningModeSerial.SsidPrompt).And.Contain("hilrig-test").And.Contain(ListeningModeSerial.SavingLine));
+        Assert.That(core.Nvmem.Ssids, Is.EqualTo(new[] { "hilrig-test" }), "the `w` dialogue stored the credentials");
+        Assert.That(id, Is.EqualTo(core.DeviceId));
+        Assert.That(core.History, Has.Some.Contains("app: listening mode"));
+        Assert.That(led, Is.EqualTo(LedProgram.Breathing(SparkColors.Cyan)), "RESET after `i`: back on the cloud");
+    }
 }
