@@ -1,6 +1,8 @@
 using System.Device.Gpio;
 using HilRig.Core.Chips;
 using HilRig.Core.Chips.Mcp23017;
+using HilRig.Core.Cloud;
+using HilRig.Core.Procedures;
 using HilRig.Core.Config;
 using HilRig.Core.Results;
 using HilRig.Core.Slots;
@@ -88,6 +90,12 @@ public sealed class RigSession : IDisposable
     /// <summary>The rig's LED observation (one sampler for all slots); each slot's <see cref="RigSlot.Led"/> is its view of it.</summary>
     public RigLed? Led { get; private set; }
 
+    /// <summary>The cloud the Cores connect to (the simulator's own on backend: sim).</summary>
+    public ICloud? Cloud => Sim?.Cloud;
+
+    /// <summary>What the life procedures (identify, factory reset, OTA) need of this rig.</summary>
+    public CoreLifeContext Life => new(Usb, Time, Cloud);
+
     public static RigSession Open(RigConfig config, RigSessionOptions? options = null)
     {
         options ??= new RigSessionOptions();
@@ -164,8 +172,12 @@ public sealed class RigSession : IDisposable
         {
             var simSlot = sim.Slot(slot.Number);
             var control = new GpioSlotControl(Line(slot.Power, "power", slot.Number), Line(slot.Mode, "mode", slot.Number), Line(slot.Reset, "reset", slot.Number));
-            slots.Add(new RigSlot(slot.Number, slot.Usb.DevicePath, control, new SimIdentity(simSlot.Core), simSlot.Core.Spec.Lot,
-                led is null ? null : new SamplerSlotLed(led.Sampler, slot.Number)));
+            // the device id comes over the listening-mode serial `i` dialogue, as spark-cli identify reads it
+            RigSlot? rigSlot = null;
+            var identity = new SerialIdentity(new CoreLifeContext(sim.Usb, sim.Time, sim.Cloud), () => rigSlot!);
+            rigSlot = new RigSlot(slot.Number, slot.Usb.DevicePath, control, identity, simSlot.Core.Spec.Lot,
+                led is null ? null : new SamplerSlotLed(led.Sampler, slot.Number), new SimSlotSerial(simSlot.Core));
+            slots.Add(rigSlot);
         }
         return slots;
     }

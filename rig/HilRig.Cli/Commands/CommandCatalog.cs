@@ -16,5 +16,10 @@ internal static class CommandCatalog
         yield return BenchCommand.Create();
         yield return SimCommand.Create();
         yield return DoctorCommand.Create();
+        yield return LifeCommands.Power();
+        yield return LifeCommands.Button();
+        yield return LifeCommands.FactoryReset();
+        yield return LifeCommands.Ota();
+        yield return LifeCommands.IdentifyCommand();
     }
 }

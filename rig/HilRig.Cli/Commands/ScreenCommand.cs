@@ -16,15 +16,40 @@ internal static class ScreenCommand
         var config = CommonOptions.Config();
         var format = CommonOptions.Format();
         var slots = new Option<string?>("--slots") { Description = "slots to screen, e.g. 1,3-5 (default: all)" };
-        var command = new Command("screen", "screen every Core for bad external flash: DFU write/readback of the factory, backup and OTA regions");
+        var ota = new Option<FileInfo?>("--ota") { Description = "app image for the OTA loop (default: a generated check app)" };
+        var readbackOnly = new Option<bool>("--readback-only") { Description = "only identify and DFU readback; skip the OTA and factory reset loops" };
+        var command = new Command("screen", "screen every Core: identify over serial, DFU write/readback of the factory, backup and OTA regions, an OTA through the cloud and a factory reset; one verdict per device");
         command.Options.Add(config);
         command.Options.Add(slots);
         command.Options.Add(format);
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(config)!, parse.GetValue(slots), CommonOptions.ParseFormat(parse.GetValue(format)), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+        command.Options.Add(ota);
+        command.Options.Add(readbackOnly);
+        command.SetAction((parse, ct) =>
+        {
+            byte[]? image = null;
+            if (!parse.GetValue(readbackOnly) && parse.GetValue(ota) is { } file)
+            {
+                try
+                {
+                    image = File.ReadAllBytes(file.FullName);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"hilrig: --ota {file}: cannot read the image: {ex.Message}");
+                    return Task.FromResult(ExitCodes.BadInput);
+                }
+                if (image.Length is 0 or > Core.Spark.SparkMemoryMap.AppMaxSize)
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"hilrig: --ota {file}: {image.Length} bytes; valid: an app image of 1..{Core.Spark.SparkMemoryMap.AppMaxSize} bytes");
+                    return Task.FromResult(ExitCodes.BadInput);
+                }
+            }
+            return RunAsync(parse.GetValue(config)!, parse.GetValue(slots), CommonOptions.ParseFormat(parse.GetValue(format)), !parse.GetValue(readbackOnly), image, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct);
+        });
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo configFile, string? slotSpec, OutputFormat format, TextWriter output, TextWriter err, CancellationToken ct)
+    private static async Task<int> RunAsync(FileInfo configFile, string? slotSpec, OutputFormat format, bool loops, byte[]? otaImage, TextWriter output, TextWriter err, CancellationToken ct)
     {
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
         using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config));
@@ -47,7 +72,15 @@ internal static class ScreenCommand
         var runStart = wall.GetUtcNow();
         var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, config.Sim.Seed, config.Sim.Bootloader.ToString(), "screen", runStart));
         var backups = Path.Combine(Path.GetDirectoryName(storePath) ?? ".", "backups");
-        var screening = new Screening(session.Usb, session.Time, new ScreeningOptions { Readback = new DfuReadbackOptions { BackupDirectory = backups } });
+        // the OTA loop needs an app that is not the factory one, so the Core is seen to change
+        otaImage ??= Sim.Device.Firmware.SparkAppImageGenerator.Generate(config.Sim.Seed, "hilrig-ota-check", "1.0.0");
+        var screening = new Screening(session.Usb, session.Time, new ScreeningOptions
+        {
+            Readback = new DfuReadbackOptions { BackupDirectory = backups },
+            Cloud = loops ? session.Cloud : null,
+            OtaImage = loops ? otaImage : null,
+            OtaApp = Sim.Device.Firmware.SparkAppImageGenerator.ReadIdentity(otaImage),
+        });
 
         var status = RunStatus.Aborted;
         try
@@ -61,7 +94,8 @@ internal static class ScreenCommand
                     runStart, wall.GetUtcNow(), FailureMode: outcome.FailureMode, Signature: outcome.Signature,
                     DeviceTime: outcome.DeviceTime, EvidenceJson: JsonSerializer.Serialize(outcome.Evidence, Json.Options)));
                 if (format == OutputFormat.Table)
-                    err.WriteLine($"slot {outcome.Slot}: {outcome.Verdict.ToName()}{(outcome.FailureMode is { } m ? $" ({m})" : "")}, device time {outcome.DeviceTime.TotalSeconds:0.0} s");
+                    err.WriteLine($"slot {outcome.Slot}: {outcome.Verdict.ToName()}{(outcome.FailureMode is { } m ? $" ({m})" : "")}, device time {outcome.DeviceTime.TotalSeconds:0.0} s"
+                        + (outcome.Evidence.Loops is { } done ? $" (readback {outcome.Evidence.Readback?.DeviceTime.TotalSeconds:0.0} s, {string.Join(", ", done.Select(l => $"{l.Loop} {l.Verdict.ToName()} {l.DeviceTime.TotalSeconds:0.0} s"))})" : ""));
             }, null, ct));
 
             var ordered = outcomes.OrderBy(o => o.Slot).ToList();
@@ -88,7 +122,8 @@ internal static class ScreenCommand
             o.Slot, o.DeviceId, o.Lot, o.Verdict.ToName(), o.FailureMode, o.Signature,
             Math.Round(o.DeviceTime.TotalMilliseconds), o.Evidence.DfuSerial,
             o.Evidence.Readback?.BitErrors.ErrorBits ?? 0, o.Evidence.Readback?.BitErrors.StuckAt0 ?? 0, o.Evidence.Readback?.BitErrors.StuckAt1 ?? 0,
-            o.Evidence.Readback?.BitErrors.EraseFailedSectors ?? [])).ToList();
+            o.Evidence.Readback?.BitErrors.EraseFailedSectors ?? [],
+            o.Evidence.Loops?.Select(l => new LoopRow(l.Loop, l.Verdict.ToName(), l.FailureMode, Math.Round(l.DeviceTime.TotalMilliseconds), l.Signature)).ToList())).ToList();
         switch (format)
         {
             case OutputFormat.Json:
@@ -131,5 +166,8 @@ internal static class ScreenCommand
         long BitErrors,
         long StuckAt0,
         long StuckAt1,
-        string[] EraseFailedSectors);
+        string[] EraseFailedSectors,
+        IReadOnlyList<LoopRow>? Loops);
+
+    private sealed record LoopRow(string Loop, string Verdict, string? FailureMode, double DeviceTimeMs, string Signature);
 }

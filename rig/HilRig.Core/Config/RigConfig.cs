@@ -62,6 +62,22 @@ public enum SimBootloader
     BL14,
 }
 
+/// <summary>
+/// The app firmware generation the simulated Cores run (spark-core.md §6.1): the seed's January 2014 build writes
+/// OTA chunks without reading them back; the later one verifies each chunk and asks again (ChunkMissed) on a mismatch.
+/// </summary>
+public enum SimFirmware
+{
+    Seed2014,
+    Verified,
+}
+
+/// <summary>The simulated cloud's link to the Cores: one-way latency and message loss (seeded).</summary>
+public sealed record SimCloudSettings(double LatencyMs = 20, double Loss = 0)
+{
+    public static readonly SimCloudSettings Default = new();
+}
+
 /// <summary>A simulated Core in a slot: its identity, chip lot and external-flash condition.</summary>
 public sealed record SimCoreConfig(int Slot, string DeviceId, string Lot, FlashCondition Flash);
 
@@ -78,6 +94,13 @@ public sealed record SimOpticsConfig(double Ambient = 4, double Noise = 1.0, dou
 public sealed record SimConfig(int Seed, SimBootloader Bootloader, IReadOnlyList<SimCoreConfig> Cores, SimOpticsConfig? Optics = null)
 {
     public SimOpticsConfig OpticsOrDefault => Optics ?? SimOpticsConfig.Default;
+
+    public SimFirmware Firmware { get; init; } = SimFirmware.Seed2014;
+
+    public SimCloudSettings Cloud { get; init; } = SimCloudSettings.Default;
+
+    /// <summary>Rig fault injection: slots whose power relay contact is welded shut (switching it off cuts nothing).</summary>
+    public IReadOnlyList<int> WeldedRelays { get; init; } = [];
 
     public SimCoreConfig CoreFor(int slot) =>
         Cores.FirstOrDefault(c => c.Slot == slot)

@@ -76,7 +76,12 @@ public static partial class RigConfigLoader
             rig.Backend!.Value,
             new ResultsStoreSettings(rig.Results.Kind!.Value, rig.Results.Path, rig.Results.ConnectionString),
             rig.Slots.Select(s => s.Build()).OrderBy(s => s.Number).ToList(),
-            new SimConfig(rig.Sim.Seed ?? 0, rig.Sim.Bootloader ?? SimBootloader.BL14, cores, rig.Sim.Optics?.Build()),
+            new SimConfig(rig.Sim.Seed ?? 0, rig.Sim.Bootloader ?? SimBootloader.BL14, cores, rig.Sim.Optics?.Build())
+            {
+                Firmware = rig.Sim.Firmware ?? SimFirmware.Seed2014,
+                WeldedRelays = [.. rig.Sim.WeldedRelays.Distinct().Order()],
+                Cloud = new SimCloudSettings(rig.Sim.Cloud.LatencyMs ?? SimCloudSettings.Default.LatencyMs, rig.Sim.Cloud.Loss ?? SimCloudSettings.Default.Loss),
+            },
             HashOf(root))
         {
             Pi = new PiSettings(rig.Pi.GpioChip ?? PiSettings.Default.GpioChip, rig.Pi.I2cBus ?? PiSettings.Default.I2cBus),
@@ -88,6 +93,13 @@ public static partial class RigConfigLoader
     private static readonly (string, RigBackend)[] Backends = [("sim", RigBackend.Sim), ("pi", RigBackend.Pi)];
     private static readonly (string, ResultsStoreKind)[] StoreKinds = [("sqlite", ResultsStoreKind.Sqlite), ("postgres", ResultsStoreKind.Postgres)];
     private static readonly (string, SimBootloader)[] Bootloaders = [("BL13", SimBootloader.BL13), ("BL14", SimBootloader.BL14)];
+    private static readonly (string, SimFirmware)[] Firmwares = [("seed2014", SimFirmware.Seed2014), ("verified", SimFirmware.Verified)];
+
+    private static readonly Field<CloudDraft>[] CloudFields =
+    [
+        new("latencyMs", false, (r, n, p, d) => d.LatencyMs = r.ReadNumber(n, p, "a latency in ms", v => v is >= 0 and <= 60_000, "a number of milliseconds, 0-60000")),
+        new("loss", false, (r, n, p, d) => d.Loss = r.ReadNumber(n, p, "a message loss probability", v => v is >= 0 and < 1, "a probability, 0 <= loss < 1")),
+    ];
 
     private static readonly Field<LineDraft>[] LineFields =
     [
@@ -144,6 +156,9 @@ public static partial class RigConfigLoader
     [
         new("seed", false, (r, n, p, d) => d.Seed = r.ReadInt(n, p, int.MinValue, int.MaxValue, "a seed", valid: "a 32-bit integer")),
         new("bootloader", false, (r, n, p, d) => d.Bootloader = r.ReadChoice(n, p, "a bootloader", Bootloaders)),
+        new("firmware", false, (r, n, p, d) => d.Firmware = r.ReadChoice(n, p, "an app firmware generation", Firmwares)),
+        new("cloud", false, (r, n, p, d) => r.ReadMapping(n, p, d.Cloud, CloudFields)),
+        new("weldedRelays", false, (r, n, p, d) => ReadWeldedRelays(r, n, p, d)),
         new("cores", false, (r, n, p, d) => ReadCores(r, n, p, d)),
         new("optics", false, (r, n, p, d) => r.ReadMapping(n, p, d.Optics = new OpticsDraft(), OpticsFields)),
     ];
@@ -286,6 +301,15 @@ public static partial class RigConfigLoader
         }
         if (items.Count > MaxSlots)
             r.Error(node, path, $"{items.Count} slots; a rig has 1-{MaxSlots}");
+    }
+
+    private static void ReadWeldedRelays(ConfigReader r, YamlNode node, string path, SimDraft sim)
+    {
+        var items = r.ReadSequence(node, path, "slot numbers whose relay is welded");
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (r.ReadInt(items[i], $"{path}[{i}]", 1, MaxSlots, "a slot number") is { } slot) sim.WeldedRelays.Add(slot);
+        }
     }
 
     private static void ReadCores(ConfigReader r, YamlNode node, string path, SimDraft sim)
@@ -518,6 +542,9 @@ public static partial class RigConfigLoader
     {
         public int? Seed { get; set; }
         public SimBootloader? Bootloader { get; set; }
+        public SimFirmware? Firmware { get; set; }
+        public CloudDraft Cloud { get; } = new();
+        public List<int> WeldedRelays { get; } = [];
         public List<CoreDraft> Cores { get; } = [];
         public OpticsDraft? Optics { get; set; }
     }
@@ -534,6 +561,12 @@ public static partial class RigConfigLoader
             var d = SimOpticsConfig.Default;
             return new SimOpticsConfig(Ambient ?? d.Ambient, Noise ?? d.Noise, Crosstalk ?? d.Crosstalk, FullScale ?? d.FullScale);
         }
+    }
+
+    private sealed class CloudDraft
+    {
+        public double? LatencyMs { get; set; }
+        public double? Loss { get; set; }
     }
 
     private sealed class CoreDraft

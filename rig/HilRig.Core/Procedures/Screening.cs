@@ -1,4 +1,5 @@
 using HilRig.Core.Chips;
+using HilRig.Core.Cloud;
 using HilRig.Core.Dfu;
 using HilRig.Core.Led;
 using HilRig.Core.Slots;
@@ -21,6 +22,7 @@ public sealed record SlotOutcome(
     DateTimeOffset EndedAt,
     ScreeningEvidence Evidence);
 
+/// <param name="Loops">The OTA and factory-reset loops when screening ran them.</param>
 /// <param name="Led">The slot's LED timeline over the procedure (times from the slot's start); null on a rig without colour sensors.</param>
 public sealed record ScreeningEvidence(
     string? DfuSerial,
@@ -28,7 +30,8 @@ public sealed record ScreeningEvidence(
     string? Error,
     DfuReadbackResult? Readback,
     IReadOnlyList<string> Log,
-    IReadOnlyList<LedEvidence>? Led = null);
+    IReadOnlyList<LedEvidence>? Led = null,
+    IReadOnlyList<LoopResult>? Loops = null);
 
 /// <summary>One LED timeline segment as evidence: seconds from the start of the slot's procedure, the state as users say it.</summary>
 public sealed record LedEvidence(double Start, double End, string State, double Confidence)
@@ -57,10 +60,19 @@ public sealed record ScreeningOptions
 
     /// <summary>Leave DFU at the end so the Core boots its (restored) app and goes out ship-ready.</summary>
     public bool LeaveDfu { get; init; } = true;
+
+    /// <summary>With a cloud and an OTA image, screening also runs the OTA loop and the factory reset loop.</summary>
+    public ICloud? Cloud { get; init; }
+
+    public byte[]? OtaImage { get; init; }
+
+    /// <summary>The identity the OTA image reports once it runs (null: any app other than the old one).</summary>
+    public string? OtaApp { get; init; }
 }
 
 /// <summary>
-/// `hilrig screen`: identify the Core, enter DFU by buttons, run the DFU readback, leave DFU.
+/// `hilrig screen`: identify the Core, enter DFU by buttons, run the DFU readback, leave DFU; with a cloud and an
+/// image, then the OTA loop and the factory reset loop (the seed's two symptoms), one verdict per device.
 /// Every slot runs in parallel; a rig problem is a rig fault for that slot only.
 /// </summary>
 public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? options = null)
@@ -121,6 +133,39 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
                 $"the Core stopped answering during the {hung.Operation} of {hung.Region.Name}, and the retry failed too: {ex.Message}", null, ex.ToString());
         }
     }
+
+    /// <summary>
+    /// OTA then factory reset, each judged alone; the verdict is the readback's diagnosis when it found one (bad flash
+    /// explains the loops' symptoms), else the first failing loop's, else a rig fault if any loop could not be judged.
+    /// </summary>
+    private async Task<SlotOutcome> LifeLoopsAsync(
+        RigSlot slot, string deviceId, DfuReadbackResult readback, Action<string> step,
+        Func<Verdict, string?, string, DfuReadbackResult?, string?, SlotOutcome> outcome, List<string> log, CancellationToken ct)
+    {
+        var context = new CoreLifeContext(bus, time, _options.Cloud);
+        var loops = new List<LoopResult>();
+        step("app start after DFU");
+        // the Core leaves DFU a moment after the host's leave; the app then starts into listening mode
+        await context.WaitAsync(slot, deviceId, TimeSpan.FromSeconds(10), ct, CoreWhereabouts.Listening, CoreWhereabouts.Connected);
+        step("OTA");
+        loops.Add(await new Ota(context).RunAsync(slot, deviceId, _options.OtaImage!, _options.OtaApp, ct));
+        step("factory reset");
+        loops.Add(await new FactoryReset(context).RunAsync(slot, deviceId, ct));
+        foreach (var loop in loops) log.Add($"  {loop}");
+        step("done");
+
+        var all = $"readback: {readback.Signature}; {string.Join("; ", loops.Select(l => $"{l.Loop}: {(l.Verdict == Verdict.Pass ? "pass" : $"{l.FailureMode}: {l.Signature}")}"))}";
+        var failed = loops.FirstOrDefault(l => l.Verdict == Verdict.Fail);
+        var (verdict, mode) = readback.Verdict == Verdict.Fail ? (Verdict.Fail, readback.FailureMode)
+            : failed is not null ? (Verdict.Fail, failed.FailureMode)
+            : loops.FirstOrDefault(l => l.Verdict == Verdict.RigFault) is { } fault ? (Verdict.RigFault, fault.FailureMode)
+            : (Verdict.Pass, null);
+        var result = outcome(verdict, mode, all, readback, null);
+        return result with { Test = LifeTestName, Evidence = result.Evidence with { Loops = loops } };
+    }
+
+    /// <summary>The test name when screening ran the OTA and factory reset loops too.</summary>
+    public const string LifeTestName = "screen";
 
     /// <summary>
     /// Screens one slot and keeps its LED timeline with the result. A colour sensor that stopped answering (before or
@@ -204,8 +249,13 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
                 Step("leave DFU");
                 await session.LeaveAsync(null, ct);
             }
-            Step("done");
-            return Outcome(readback.Verdict, readback.FailureMode, readback.Signature, readback);
+            if (_options.Cloud is null || _options.OtaImage is null || !_options.LeaveDfu)
+            {
+                Step("done");
+                return Outcome(readback.Verdict, readback.FailureMode, readback.Signature, readback);
+            }
+            session.Dispose();
+            return await LifeLoopsAsync(slot, deviceId, readback, Step, Outcome, log, ct);
         }
         catch (FlashOperationHungException hung)
         {

@@ -46,6 +46,9 @@ public static class FailureModes
     public const string NoListeningMode = "no-listening-mode";
     public const string OtaTimeout = "ota-timeout";
     public const string WrongDevice = "wrong-device";
+    public const string OtaFailed = "ota-failed";
+    public const string NoCloud = "no-cloud";
+    public const string WrongLed = "wrong-led";
 
     /// <summary>Rig faults: what about the rig stopped the judgement.</summary>
     public const string UsbTransport = "usb-transport";

@@ -1,3 +1,4 @@
+using HilRig.Core.Led;
 using HilRig.Core.Spark;
 using HilRig.Core.Usb;
 
@@ -9,6 +10,18 @@ public sealed class ChoreographyException(string message) : Exception(message)
     public ChoreographyException() : this("choreography failed") { }
 
     public ChoreographyException(string message, Exception inner) : this(message + ": " + inner.Message) { }
+
+    public ChoreographyException(string message, LedTimeline timeline, ChoreographyStep? step) : this(message)
+    {
+        Timeline = timeline;
+        Step = step;
+    }
+
+    /// <summary>What the slot's LED did during the sequence (empty without an LED observer): the evidence.</summary>
+    public LedTimeline Timeline { get; } = LedTimeline.Empty;
+
+    /// <summary>The step that did not see what it waited for.</summary>
+    public ChoreographyStep? Step { get; }
 }
 
 /// <summary>
@@ -24,28 +37,12 @@ public static class Choreography
 
     public static readonly TimeSpan EnumerationTimeout = TimeSpan.FromSeconds(3);
 
+    /// <summary>Runs <see cref="Choreographies.EnterDfu"/> unless the Core is already in DFU.</summary>
     public static async Task EnterDfuAsync(RigSlot slot, IUsbBus bus, TimeProvider time, CancellationToken ct = default)
     {
-        if (!slot.Control.PowerOn)
-        {
-            slot.Control.SetPower(true);
-            await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct);
-        }
-        if (FindDfu(bus, slot.UsbPath) is not null)
+        if (slot.Control.PowerOn && FindDfu(bus, slot.UsbPath) is not null)
             return; // already in DFU: nothing to press
-        slot.Control.SetMode(true);
-        try
-        {
-            slot.Control.SetReset(true);
-            await Task.Delay(ResetPulse, time, ct);
-            slot.Control.SetReset(false);
-            await Task.Delay(DfuHold, time, ct);
-        }
-        finally
-        {
-            slot.Control.SetMode(false);
-        }
-        await WaitForDfuAsync(slot, bus, time, EnumerationTimeout, ct);
+        await ChoreographyRunner.RunAsync(Choreographies.EnterDfu, slot, bus, time, ct);
     }
 
     /// <summary>Pulses RESET; the bootloader then boots the app (flags 0x5000) or falls into DFU.</summary>

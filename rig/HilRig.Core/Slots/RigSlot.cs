@@ -9,9 +9,10 @@ public interface IDeviceIdentifier
 
 /// <summary>
 /// A slot with its instruments. The slot is the rig's; the device in it comes and goes. <see cref="Led"/> is null
-/// on a rig without colour sensors wired in.
+/// on a rig without colour sensors wired in; <see cref="Serial"/> reaches the Core's USB serial port (listening mode).
 /// </summary>
-public sealed record RigSlot(int Number, string UsbPath, ISlotControl Control, IDeviceIdentifier Identity, string? Lot, ISlotLed? Led = null)
+public sealed record RigSlot(
+    int Number, string UsbPath, ISlotControl Control, IDeviceIdentifier Identity, string? Lot, ISlotLed? Led = null, Serial.ISlotSerial? Serial = null)
 {
     public override string ToString() => $"slot {Number} ({UsbPath})";
 }

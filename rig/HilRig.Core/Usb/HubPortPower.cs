@@ -10,6 +10,8 @@ public readonly record struct HubPortStatus(ushort Status, ushort Change, bool S
 
     public bool Connected => (Status & 0x0001) != 0;
 
+    public bool Enabled => (Status & 0x0002) != 0;
+
     public override string ToString() => $"{Status:x4}{(Powered ? " power" : " off")}{(Connected ? " connect" : "")}";
 }
 

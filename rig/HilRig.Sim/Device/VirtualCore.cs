@@ -1,5 +1,7 @@
 using HilRig.Core.Config;
 using HilRig.Core.Spark;
+using HilRig.Sim.Cloud;
+using HilRig.Sim.Device.App;
 using HilRig.Sim.Device.Bootloader;
 using HilRig.Sim.Device.Dfu;
 using HilRig.Sim.Device.Firmware;
@@ -28,7 +30,7 @@ public sealed record VirtualCoreSpec(int Slot, string DeviceId, string Lot, Flas
 /// resets it, an intact app runs, a corrupt one crashes into the watchdog chain (BL14) or hangs (BL13).
 /// Everything runs on the simulation thread and its clock.
 /// </summary>
-public sealed class VirtualCore
+public sealed class VirtualCore : IAppHost
 {
     /// <summary>Reserved vector-table words (7, 8) where generated images carry their length and CRC-32.</summary>
     private readonly TimeProvider _time;
@@ -39,6 +41,7 @@ public sealed class VirtualCore
     private bool _vbusOn = true;
     private bool _resetHeld;
     private SparkDfuDevice? _dfu;
+    private SimSerialPort? _serial;
     private int _lifeGeneration;
 
     public VirtualCore(VirtualCoreSpec spec, VirtualUsbBus bus, string usbPath, ILedOutput led, TimeProvider time)
@@ -74,6 +77,18 @@ public sealed class VirtualCore
     public Stm32InternalFlash InternalFlash { get; }
 
     public SystemFlags Flags { get; }
+
+    /// <summary>The CC3000's stored Wi-Fi profiles; they survive power cycles.</summary>
+    public WifiNvmem Nvmem { get; } = new();
+
+    /// <summary>The cloud the app connects to once it has Wi-Fi; null: no cloud on this rig (flashing cyan forever).</summary>
+    public SimCloud? Cloud { get; set; }
+
+    /// <summary>Which OTA receiver the app firmware has (spark-core.md §6.1).</summary>
+    public SimFirmware Firmware { get; set; } = SimFirmware.Seed2014;
+
+    /// <summary>The serial port while listening mode has it enumerated, else null.</summary>
+    public SimSerialPort? SerialPort => _serial;
 
     public CoreState State { get; private set; } = CoreState.Off;
 
@@ -261,20 +276,40 @@ public sealed class VirtualCore
 
         RunningApp = SparkAppImageGenerator.ReadIdentity(run.Image) ?? "unknown app";
         Flags.BkpDr1 = SystemFlags.HealthKicked; // the app got past start-up and kicks the watchdog
-        // Start-up white fade, then (Wi-Fi and cloud are simulated with the app's life, later) breathing cyan.
-        Led.Show(new LedProgram(SparkColors.White, Core.Led.LedPattern.Fade, TimeSpan.FromMilliseconds(21)));
-        await Task.Delay(TimeSpan.FromMilliseconds(700), _time, ct);
-        Led.Show(LedProgram.Breathing(SparkColors.Cyan));
-        await Task.Delay(Timeout.InfiniteTimeSpan, _time, ct);
-        return ResetCause.Software;
+        return await new TinkerApp(this, RunningApp).RunAsync(ct);
     }
 
     private void DisconnectUsb()
     {
+        DisconnectSerialPort();
         if (_dfu is null) return;
         _bus.Disconnect(UsbPath);
         _dfu = null;
     }
+
+    private void DisconnectSerialPort()
+    {
+        if (_serial is null) return;
+        _serial.Close();
+        _serial = null;
+        _bus.Disconnect(UsbPath);
+    }
+
+    TimeProvider IAppHost.Time => _time;
+
+    int IAppHost.FlagWords => Spec.Bootloader == BootloaderKind.BL14 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013;
+
+    void IAppHost.Log(string what) => Log(what);
+
+    SimSerialPort IAppHost.ConnectSerial()
+    {
+        DisconnectSerialPort();
+        _serial = new SimSerialPort(_time);
+        _bus.Connect(UsbPath, new SparkSerialFunction(_time, DfuSerial));
+        return _serial;
+    }
+
+    void IAppHost.DisconnectSerial() => DisconnectSerialPort();
 
     private void Log(string what) => History.Add($"{_time.GetUtcNow():HH:mm:ss.fff} {what}");
 

@@ -1,6 +1,7 @@
 using System.Device.Gpio;
 using HilRig.Core.Config;
 using HilRig.Core.Usb;
+using HilRig.Sim.Cloud;
 using HilRig.Sim.Device;
 using HilRig.Sim.Device.Bootloader;
 using HilRig.Sim.Device.Firmware;
@@ -35,7 +36,11 @@ public sealed class SimRig : IDisposable
             CrosstalkFraction = optics.Crosstalk,
             FullScale = optics.FullScale,
         };
+        Cloud = new SimCloud(scheduler.Time, config.Sim.Cloud, config.Sim.Seed);
     }
+
+    /// <summary>The cloud the simulated Cores connect to once they have Wi-Fi.</summary>
+    public SimCloud Cloud { get; }
 
     public RigConfig Config { get; }
 
@@ -114,7 +119,9 @@ public sealed class SimRig : IDisposable
             var spec = new VirtualCoreSpec(slot.Number, coreConfig.DeviceId, coreConfig.Lot, coreConfig.Flash, bootloader, seed * 1009 + slot.Number);
             var core = new VirtualCore(spec, Usb, slot.Usb.DevicePath, led, Time);
             core.Manufacture(factory);
-            var simSlot = new SimSlot(slot, core, hubs[slot.Usb.HubPath]);
+            core.Cloud = Cloud;
+            core.Firmware = Config.Sim.Firmware;
+            var simSlot = new SimSlot(slot, core, hubs[slot.Usb.HubPath]) { RelayWelded = Config.Sim.WeldedRelays.Contains(slot.Number) };
             _slots[slot.Number] = simSlot;
 
             WireLine(slot.Power, on => core.SetRelay(on || simSlot.RelayWelded)); // a welded contact never opens

@@ -19,14 +19,14 @@ public class VirtualCoreLifeTests
         {
             slot.Control.SetPower(true);
             await Task.Delay(TimeSpan.FromSeconds(2), session.Time);
-            var running = (core.State, core.RunningApp, core.Led.Current.Pattern);
+            var running = (core.State, core.RunningApp, core.Led.Current);
             slot.Control.SetPower(false);
             await Task.Delay(TimeSpan.FromMilliseconds(10), session.Time);
             return (running, off: (core.State, core.Led.Current.Pattern));
         }).GetAwaiter().GetResult();
         Assert.That(states.running.State, Is.EqualTo(CoreState.App));
         Assert.That(states.running.RunningApp, Does.StartWith("tinker"), "the factory app (Tinker) runs");
-        Assert.That(states.running.Pattern, Is.EqualTo(Core.Led.LedPattern.Breathing));
+        Assert.That(states.running.Current, Is.EqualTo(LedProgram.Flashing(SparkColors.Blue, 250)), "a Core fresh from the factory has no Wi-Fi: listening mode");
         Assert.That(states.off.State, Is.EqualTo(CoreState.Off));
         Assert.That(states.off.Pattern, Is.EqualTo(Core.Led.LedPattern.Off));
     }

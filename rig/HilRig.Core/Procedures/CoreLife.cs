@@ -1,0 +1,339 @@
+using System.Globalization;
+using HilRig.Core.Cloud;
+using HilRig.Core.Led;
+using HilRig.Core.Serial;
+using HilRig.Core.Slots;
+using HilRig.Core.Spark;
+using HilRig.Core.Usb;
+
+namespace HilRig.Core.Procedures;
+
+/// <summary>One loop of a Core's life (identify, factory reset, OTA, power) judged on one slot.</summary>
+public sealed record LoopResult(
+    string Loop,
+    Verdict Verdict,
+    string? FailureMode,
+    string Signature,
+    TimeSpan DeviceTime,
+    IReadOnlyList<string> Log,
+    string? Timeline = null)
+{
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{Loop}: {Verdict.ToName()}{(FailureMode is null ? "" : $" ({FailureMode})")} in {DeviceTime.TotalSeconds:0.0} s device time: {Signature}");
+}
+
+/// <summary>Where a Core is, as the rig can tell without trusting the Core: its USB identity at the slot, the cloud.</summary>
+public enum CoreWhereabouts
+{
+    Unknown,
+
+    /// <summary>The bootloader's DFU device at the slot: flashing yellow.</summary>
+    Dfu,
+
+    /// <summary>The app's serial port at the slot: flashing blue listening mode.</summary>
+    Listening,
+
+    /// <summary>Online in the cloud since the wait began: breathing cyan.</summary>
+    Connected,
+}
+
+/// <summary>The context the life procedures share: the slot's rig, clock and cloud.</summary>
+public sealed class CoreLifeContext(IUsbBus bus, TimeProvider time, ICloud? cloud)
+{
+    public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
+
+    public IUsbBus Bus { get; } = bus;
+
+    public TimeProvider Time { get; } = time;
+
+    public ICloud? Cloud { get; } = cloud;
+
+    public CoreWhereabouts Look(RigSlot slot, string? deviceId, DateTimeOffset since)
+    {
+        if (ChoreographyRunner.Find(Bus, slot.UsbPath, SparkUsb.DfuProductId) is not null) return CoreWhereabouts.Dfu;
+        if (ChoreographyRunner.Find(Bus, slot.UsbPath, SparkUsb.SerialProductId) is not null) return CoreWhereabouts.Listening;
+        if (deviceId is not null && Cloud?.GetDevice(deviceId) is { Connected: true } info && info.LastHeard >= since) return CoreWhereabouts.Connected;
+        return CoreWhereabouts.Unknown;
+    }
+
+    /// <summary>Polls until the Core is in one of <paramref name="wanted"/>; returns where it is at the timeout otherwise.</summary>
+    public async Task<CoreWhereabouts> WaitAsync(
+        RigSlot slot, string? deviceId, TimeSpan timeout, CancellationToken ct, params CoreWhereabouts[] wanted)
+    {
+        var since = Time.GetUtcNow();
+        var start = Time.GetTimestamp();
+        while (true)
+        {
+            var now = Look(slot, deviceId, since);
+            if (wanted.Contains(now) || Time.GetElapsedTime(start) >= timeout) return now;
+            await Task.Delay(Poll, Time, ct);
+        }
+    }
+
+    /// <summary>Opens the Core's serial port; a rig fault when it is enumerated but cannot be opened.</summary>
+    public static ISerialLink OpenSerial(RigSlot slot) =>
+        slot.Serial?.TryOpen() ?? throw new UsbException(UsbError.NotFound, $"{slot}: the Core's serial port is enumerated but could not be opened");
+
+    public string LedEvidence(RigSlot slot, TimeSpan? since) => slot.Led is { } led ? led.Timeline(since).ToString() : "(no LED observer on this slot)";
+}
+
+/// <summary>Something the rig could not do (serial, USB, sensor): the loop is a rig fault.</summary>
+internal sealed class LoopRigFault(string mode, string message) : Exception(message)
+{
+    public string Mode { get; } = mode;
+}
+
+/// <summary>
+/// `Identify`: the device id over the listening-mode serial `i` dialogue (MODE held 3 s in the app to get there),
+/// then RESET to leave listening mode. Optionally checks it against the DFU serial the bootloader reports.
+/// </summary>
+public sealed class Identify(CoreLifeContext context)
+{
+    /// <summary>After power-on the app must be running before MODE is pressed, or the bootloader sees MODE and goes to DFU.</summary>
+    public static readonly TimeSpan AppStart = TimeSpan.FromSeconds(2);
+
+    /// <summary>The device id, or null when no Core answers (a slot without a Core, or one that is not running its app).</summary>
+    public async Task<string?> ReadDeviceIdAsync(RigSlot slot, CancellationToken ct = default)
+    {
+        var time = context.Time;
+        if (!slot.Control.PowerOn)
+        {
+            slot.Control.SetPower(true);
+            await Task.Delay(AppStart, time, ct);
+        }
+        var where = context.Look(slot, null, time.GetUtcNow());
+        if (where == CoreWhereabouts.Dfu) return null;
+        if (where != CoreWhereabouts.Listening)
+        {
+            try
+            {
+                await ChoreographyRunner.RunAsync(Choreographies.EnterListeningMode, slot, context.Bus, time, ct);
+            }
+            catch (ChoreographyException)
+            {
+                return null;
+            }
+        }
+        using (var link = CoreLifeContext.OpenSerial(slot))
+        {
+            try
+            {
+                var id = await ListeningModeSerial.IdentifyAsync(link, time, ct);
+                return id;
+            }
+            catch (SerialDialogueException)
+            {
+                return null;
+            }
+            finally
+            {
+                // listening mode has no exit but a reset; a Core with credentials goes back to the cloud
+                await Choreography.ResetAsync(slot, time, ct);
+            }
+        }
+    }
+
+    public async Task<LoopResult> RunAsync(RigSlot slot, string? expectedDfuSerial = null, CancellationToken ct = default)
+    {
+        var start = context.Time.GetTimestamp();
+        var id = await ReadDeviceIdAsync(slot, ct);
+        var took = context.Time.GetElapsedTime(start);
+        if (id is null)
+        {
+            var where = context.Look(slot, null, context.Time.GetUtcNow());
+            return where == CoreWhereabouts.Dfu
+                ? new LoopResult("identify", Verdict.Fail, FailureModes.StuckInDfu, "the Core is in DFU (flashing yellow) and cannot answer `i`", took, [])
+                : new LoopResult("identify", Verdict.Fail, FailureModes.NoListeningMode, $"no answer to `i` on the serial port of {slot}", took, []);
+        }
+        if (expectedDfuSerial is not null && !string.Equals(SparkIdentity.DfuSerial(id), expectedDfuSerial, StringComparison.Ordinal))
+            return new LoopResult("identify", Verdict.RigFault, FailureModes.WrongDevice,
+                $"serial says device {id} (DFU serial {SparkIdentity.DfuSerial(id)}) but the DFU device at {slot.UsbPath} is {expectedDfuSerial}: check the slot's cabling", took, []);
+        return new LoopResult("identify", Verdict.Pass, null, $"device id {id}", took, [$"Your core id is {id}"]);
+    }
+}
+
+/// <summary>The IDeviceIdentifier of a slot, over the serial `i` dialogue.</summary>
+public sealed class SerialIdentity(CoreLifeContext context, Func<RigSlot> slot) : IDeviceIdentifier
+{
+    public Task<string?> ReadDeviceIdAsync(CancellationToken ct = default) => new Identify(context).ReadDeviceIdAsync(slot(), ct);
+}
+
+/// <summary>Puts the rig's Wi-Fi credentials into a Core in listening mode and waits until it is on the cloud.</summary>
+public static class WifiProvisioning
+{
+    /// <summary>The 7 s save, then Wi-Fi, cloud and handshake.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
+
+    public static async Task ProvisionAsync(CoreLifeContext context, RigSlot slot, string deviceId, List<string> log, CancellationToken ct)
+    {
+        var time = context.Time;
+        if (context.Look(slot, deviceId, DateTimeOffset.MinValue) != CoreWhereabouts.Listening)
+            await ChoreographyRunner.RunAsync(Choreographies.EnterListeningMode, slot, context.Bus, time, ct);
+        using (var link = CoreLifeContext.OpenSerial(slot))
+        {
+            try
+            {
+                var transcript = await ListeningModeSerial.ProvisionWifiAsync(link, time, WifiCredentials.RigNetwork, ct);
+                log.Add($"w: {transcript.Replace("\r\n", " | ", StringComparison.Ordinal).Trim()}");
+            }
+            catch (SerialDialogueException ex)
+            {
+                throw new LoopRigFault(FailureModes.UsbTransport, $"Wi-Fi provisioning over serial failed: {ex.Message}");
+            }
+        }
+        if (await context.WaitAsync(slot, deviceId, ConnectTimeout, ct, CoreWhereabouts.Connected, CoreWhereabouts.Dfu) != CoreWhereabouts.Connected)
+            throw new LoopFailure(FailureModes.NoCloud, $"not on the cloud (breathing cyan) within {ConnectTimeout.TotalSeconds:0} s of saving Wi-Fi credentials");
+        if (slot.Led is { } led)
+            await led.Expect().WaitForAsync(new LedState(LedColor.Cyan, LedPattern.Breathing), TimeSpan.FromSeconds(10), ct);
+        log.Add("on the cloud (breathing cyan)");
+    }
+}
+
+/// <summary>The Core did something a good Core does not: a DUT failure with its mode.</summary>
+internal sealed class LoopFailure(string mode, string message) : Exception(message)
+{
+    public string Mode { get; } = mode;
+}
+
+/// <summary>
+/// `FactoryReset`: MODE through flashing yellow to white (10 s), the bootloader rewrites the app from the factory
+/// slot, the app wipes Wi-Fi and starts in listening mode (flashing blue, serial port up); provision Wi-Fi with `w`
+/// and expect breathing cyan. Flashing yellow (DFU) instead = stuck-in-dfu.
+/// </summary>
+public sealed class FactoryReset(CoreLifeContext context)
+{
+    /// <summary>The copy takes 5-8 s (10 s on a slow chip); BL14's watchdog chain needs more to end anywhere.</summary>
+    public static readonly TimeSpan ListeningTimeout = TimeSpan.FromSeconds(60);
+
+    public async Task<LoopResult> RunAsync(RigSlot slot, string deviceId, CancellationToken ct = default) =>
+        await LoopRunner.RunAsync("factory-reset", context, slot, async log =>
+        {
+            var steps = await ChoreographyRunner.RunAsync(Choreographies.FactoryReset, slot, context.Bus, context.Time, ct);
+            log.AddRange(steps);
+            var where = await context.WaitAsync(slot, deviceId, ListeningTimeout, ct, CoreWhereabouts.Listening, CoreWhereabouts.Dfu);
+            log.Add($"after the factory reset: {where}");
+            switch (where)
+            {
+                case CoreWhereabouts.Dfu:
+                    throw new LoopFailure(FailureModes.StuckInDfu, "the factory reset ended in DFU (flashing yellow): the factory image did not run");
+                case CoreWhereabouts.Listening:
+                    break;
+                default:
+                    throw new LoopFailure(FailureModes.NoListeningMode, $"no listening mode (flashing blue, serial port) within {ListeningTimeout.TotalSeconds:0} s of the factory reset");
+            }
+            if (slot.Led is { } led)
+                await led.Expect().WaitForAsync(new LedState(LedColor.Blue, LedPattern.Flashing), TimeSpan.FromSeconds(5), ct);
+            await WifiProvisioning.ProvisionAsync(context, slot, deviceId, log, ct);
+            return "factory app back, Wi-Fi provisioned, on the cloud";
+        }, ct);
+}
+
+/// <summary>
+/// `Ota`: from breathing cyan flash an app through the cloud; expect "Update started", the app's magenta, the
+/// reboot through the bootloader's OTA apply and breathing cyan again on the new app (its identity in the cloud).
+/// Flashing yellow (DFU) = stuck-in-dfu; the cloud giving up with the old app back = ota-failed.
+/// </summary>
+public sealed class Ota(CoreLifeContext context)
+{
+    /// <summary>spark-protocol's 600 s transfer limit plus the apply and reconnect.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(660);
+
+    /// <param name="expectedApp">The identity the new app reports to the cloud (null: any app other than the old one).</param>
+    public async Task<LoopResult> RunAsync(RigSlot slot, string deviceId, byte[] image, string? expectedApp, CancellationToken ct = default) =>
+        await LoopRunner.RunAsync("ota", context, slot, async log =>
+        {
+            var cloud = context.Cloud ?? throw new LoopRigFault(FailureModes.NoCloud, "this rig has no cloud to flash through");
+            var time = context.Time;
+            if (context.Look(slot, deviceId, DateTimeOffset.MinValue) == CoreWhereabouts.Dfu)
+                throw new LoopFailure(FailureModes.StuckInDfu, "the Core is in DFU (flashing yellow) before the OTA");
+            if (cloud.GetDevice(deviceId) is not { Connected: true })
+                await WifiProvisioning.ProvisionAsync(context, slot, deviceId, log, ct);
+            var oldApp = cloud.GetDevice(deviceId)?.LastApp;
+            var eventsBefore = cloud.Events(deviceId).Count;
+            var since = time.GetUtcNow();
+            var ledSince = slot.Led?.Now;
+            var reply = await cloud.FlashAsync(deviceId, image, ct);
+            log.Add($"PUT: {reply}");
+            if (!reply.Ok) throw new LoopFailure(FailureModes.OtaFailed, $"the cloud could not start the update: {reply.Status}");
+
+            var start = time.GetTimestamp();
+            while (true)
+            {
+                await Task.Delay(CoreLifeContext.Poll, time, ct);
+                var events = cloud.Events(deviceId).Skip(eventsBefore).ToList();
+                var where = context.Look(slot, deviceId, since);
+                if (where == CoreWhereabouts.Dfu)
+                    throw new LoopFailure(FailureModes.StuckInDfu, $"after the OTA the Core is in DFU (flashing yellow); cloud said {Describe(events)}");
+                var info = cloud.GetDevice(deviceId);
+                var failed = events.FirstOrDefault(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("failed", StringComparison.Ordinal));
+                if (failed is not null && where == CoreWhereabouts.Connected)
+                    throw new LoopFailure(FailureModes.OtaFailed, $"the update failed ({failed.Data.Trim()}); the Core came back on its old app {info?.LastApp}");
+                var done = events.Any(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("success", StringComparison.Ordinal));
+                if (done && where == CoreWhereabouts.Connected && info?.LastApp is { } app && app != oldApp)
+                {
+                    if (expectedApp is not null && app != expectedApp)
+                        throw new LoopFailure(FailureModes.OtaFailed, $"the Core came back running {app}, not {expectedApp}");
+                    log.Add($"cloud: {Describe(events)}");
+                    if (slot.Led is { } led) await CheckLedAsync(led, ledSince, ct);
+                    return $"now running {app} (was {oldApp})";
+                }
+                if (time.GetElapsedTime(start) > Timeout)
+                    throw new LoopFailure(FailureModes.OtaTimeout, $"no new app on the cloud within {Timeout.TotalSeconds:0} s; cloud said {Describe(events)}; Core: {where}");
+            }
+        }, ct);
+
+    /// <summary>With an LED observer: the bootloader's fast magenta apply was seen and the Core breathes cyan now.</summary>
+    private static async Task CheckLedAsync(ISlotLed led, TimeSpan? since, CancellationToken ct)
+    {
+        await led.Expect().WaitForAsync(new LedState(LedColor.Cyan, LedPattern.Breathing), TimeSpan.FromSeconds(10), ct);
+        var timeline = led.Timeline(since);
+        // the app's per-chunk toggling runs at the chunk rate and may be named flashing or fast flashing; the
+        // bootloader's apply is the one that must be there
+        if (!timeline.Segments.Any(s => new LedState(LedColor.Magenta, LedPattern.FastFlashing).Matches(s.State)))
+            throw new LedExpectationException($"no fast flashing magenta (the bootloader's OTA apply); saw {timeline}", timeline);
+    }
+
+    private static string Describe(IReadOnlyList<CloudEvent> events) =>
+        events.Count == 0 ? "nothing" : string.Join(", ", events.Select(e => $"{e.Name} {e.Data.Trim()}"));
+}
+
+internal static class LoopRunner
+{
+    public static async Task<LoopResult> RunAsync(string loop, CoreLifeContext context, RigSlot slot, Func<List<string>, Task<string>> body, CancellationToken ct)
+    {
+        var start = context.Time.GetTimestamp();
+        var ledSince = slot.Led?.Now;
+        var log = new List<string>();
+        LoopResult Result(Verdict verdict, string? mode, string signature) =>
+            new(loop, verdict, mode, signature, context.Time.GetElapsedTime(start), log, slot.Led is null ? null : context.LedEvidence(slot, ledSince));
+        try
+        {
+            return Result(Verdict.Pass, null, await body(log));
+        }
+        catch (LoopFailure ex)
+        {
+            return Result(Verdict.Fail, ex.Mode, ex.Message);
+        }
+        catch (LoopRigFault ex)
+        {
+            return Result(Verdict.RigFault, ex.Mode, ex.Message);
+        }
+        catch (LedExpectationException ex)
+        {
+            return Result(Verdict.Fail, FailureModes.WrongLed, ex.Message);
+        }
+        catch (ChoreographyException ex)
+        {
+            // the buttons did not lead where they lead on a good Core: the LED timeline says where it went
+            return Result(Verdict.Fail, FailureModes.WrongLed, ex.Message);
+        }
+        catch (Chips.SensorException ex)
+        {
+            return Result(Verdict.RigFault, FailureModes.SensorFault, ex.Message);
+        }
+        catch (UsbException ex)
+        {
+            return Result(Verdict.RigFault, FailureModes.UsbTransport, ex.Message);
+        }
+    }
+}
