@@ -29,6 +29,12 @@ public sealed record RigSessionOptions
     public ResultsStore? CalibrationStore { get; init; }
 
     /// <summary>
+    /// Opens the calibration store when no <see cref="CalibrationStore"/> is given, only once the rig itself has
+    /// opened: a rig that cannot open leaves nothing written (no results folder, no database).
+    /// </summary>
+    public Func<ResultsStore>? OpenCalibrationStore { get; init; }
+
+    /// <summary>
     /// Calibrate the colour sensors that have no stored calibration while opening (simulator only, whose Cores are
     /// powered off at open). `hilrig led calibrate` turns this off and calibrates on demand.
     /// </summary>
@@ -90,6 +96,9 @@ public sealed class RigSession : IDisposable
     /// <summary>The rig's LED observation (one sampler for all slots); each slot's <see cref="RigSlot.Led"/> is its view of it.</summary>
     public RigLed? Led { get; private set; }
 
+    /// <summary>Where this session keeps colour-sensor calibrations (the options' store, opened once the rig opened); null: none kept.</summary>
+    public ResultsStore? CalibrationStore { get; private set; }
+
     /// <summary>The cloud the Cores connect to (the simulator's own on backend: sim).</summary>
     public ICloud? Cloud => Sim?.Cloud;
 
@@ -114,7 +123,8 @@ public sealed class RigSession : IDisposable
                     return;
                 }
                 var led = RigLed.Build(config, _ => sim.I2c, sim.Time, options.WallClock);
-                await led.StartAsync(options.CalibrationStore, options.CalibrateAtOpen);
+                session.CalibrationStore = options.CalibrationStore ?? options.OpenCalibrationStore?.Invoke();
+                await led.StartAsync(session.CalibrationStore, options.CalibrateAtOpen);
                 session.Led = led;
                 session.Slots = session.BuildSlots(sim, led);
                 // sampling lives on the simulation thread on the clock's background view: it never keeps an idle rig busy

@@ -119,7 +119,7 @@ internal static class LedRigCommands
                 // dark means the Core's LED is off: cut power and give the LED a moment
                 foreach (var s in selected) s.Control.SetPower(false);
                 await Task.Delay(TimeSpan.FromMilliseconds(500), session.Time, ct);
-                return await session.Led!.CalibrateAllAsync(selected.Select(s => s.Number), options.CalibrationStore, ct);
+                return await session.Led!.CalibrateAllAsync(selected.Select(s => s.Number), session.CalibrationStore, ct);
             });
             if (parse.GetValue(format) == "json")
             {

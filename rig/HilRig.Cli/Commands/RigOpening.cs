@@ -48,7 +48,8 @@ internal sealed class RigOpening : IDisposable
     public static RigSessionOptions PersistentSim(RigConfig config) => new()
     {
         SimStateDirectory = Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "sim-state"),
-        CalibrationStore = ResultsStore.Open(config.ResolveStorePath()),
+        // opened by the session once the rig opened: a rig that cannot open writes nothing
+        OpenCalibrationStore = () => ResultsStore.Open(config.ResolveStorePath()),
     };
 
     /// <summary>For commands that only inspect the rig (doctor): no store is created, nothing is calibrated behind their back.</summary>

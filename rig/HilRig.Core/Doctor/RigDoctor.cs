@@ -200,6 +200,9 @@ public sealed class RigDoctor
 
     private async Task CheckSlotAsync(RigSlot slot, SlotConfig wiring, CancellationToken ct)
     {
+        // A sensor that failed its own check is reported there; USB, power and relay checks run on the timed
+        // choreographies instead of waiting on an LED observer that can only report the same fault again.
+        if (!_sensors.ContainsKey(slot.Number)) slot = slot with { Led = null };
         bool wasOn;
         try
         {

@@ -34,6 +34,13 @@ public sealed class LedExpectations
     public async Task<LedSegment> WaitForAsync(LedState state, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         await WaitForAsync(state, timeout, _now(), $"expected {state} within {Seconds(timeout)}", currentCounts: true, cancellationToken);
 
+    /// <summary>
+    /// Waits until a segment in <paramref name="state"/> starts at or after <paramref name="since"/> (sampler time):
+    /// a state already showing before then is stale (e.g. DFU's yellow from before a RESET) and does not count.
+    /// </summary>
+    public async Task<LedSegment> WaitForFreshAsync(LedState state, TimeSpan timeout, TimeSpan since, CancellationToken cancellationToken = default) =>
+        await WaitForAsync(state, timeout, since, $"expected {state} within {Seconds(timeout)}", currentCounts: false, cancellationToken);
+
     /// <summary>Each state in turn, each within its own timeout counted from the previous one's appearance.</summary>
     public async Task<IReadOnlyList<LedSegment>> ExpectSequenceAsync(IEnumerable<(LedState State, TimeSpan Timeout)> steps, CancellationToken cancellationToken = default)
     {

@@ -132,6 +132,10 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
             return outcome(Verdict.RigFault, FailureModes.UsbTransport,
                 $"the Core stopped answering during the {hung.Operation} of {hung.Region.Name}, and the retry failed too: {ex.Message}", null, ex.ToString());
         }
+        catch (SensorException ex)
+        {
+            return outcome(Verdict.RigFault, FailureModes.SensorFault, SensorSignature(ex, "during the retry after a hang"), null, ex.ToString());
+        }
     }
 
     /// <summary>
@@ -273,6 +277,11 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         catch (DfuException ex)
         {
             return Outcome(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during {step}: {ex.Message}", error: ex.ToString());
+        }
+        catch (SensorException ex)
+        {
+            // an LED wait found the slot's sensor faulted: this slot's evidence is incomplete, the others go on
+            return Outcome(Verdict.RigFault, FailureModes.SensorFault, SensorSignature(ex, $"during {step}"), error: ex.ToString());
         }
     }
 }

@@ -38,11 +38,14 @@ public abstract record ChoreographyStep
 
     /// <summary>
     /// Waits for an LED state on the slot's observer; without an observer, waits <see cref="Fallback"/> instead
-    /// (the time the state is due by the firmware's timing).
+    /// (the time the state is due by the firmware's timing). After a RESET pulse in the same script only a segment
+    /// that starts after the pulse counts. Not <see cref="Required"/>: the wait ends at its timeout without failing
+    /// (a hold that must last, seen or not).
     /// </summary>
-    public sealed record WaitForLed(LedState State, TimeSpan Timeout, TimeSpan Fallback) : ChoreographyStep
+    public sealed record WaitForLed(LedState State, TimeSpan Timeout, TimeSpan Fallback, bool Required = true) : ChoreographyStep
     {
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"wait for {State} (within {Timeout.TotalSeconds:0.#} s)");
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"wait for {State} ({(Required ? "within" : "or")} {Timeout.TotalSeconds:0.#} s)");
     }
 
     /// <summary>Waits for a Spark device with <paramref name="ProductId"/> at the slot's USB path.</summary>
@@ -63,6 +66,9 @@ public static class Choreographies
 {
     private static readonly LedState FlashingYellow = new(LedColor.Yellow, LedPattern.Flashing);
 
+    /// <summary>The longest MODE hold of a factory reset: past the bootloader's 10 s, never released before it.</summary>
+    public static readonly TimeSpan FactoryResetHold = TimeSpan.FromSeconds(11);
+
     /// <summary>Hold MODE, tap RESET, release on flashing yellow (3 s; 4 s without an LED observer), expect DFU on USB.</summary>
     public static readonly ChoreographyScript EnterDfu = new("enter DFU",
     [
@@ -75,17 +81,22 @@ public static class Choreographies
         new ChoreographyStep.WaitForUsb(SparkUsb.DfuProductId, Choreography.EnumerationTimeout),
     ]);
 
-    /// <summary>Hold MODE, tap RESET, keep holding through flashing yellow until white (10 s), then release.</summary>
+    /// <summary>
+    /// Hold MODE, tap RESET, keep holding through flashing yellow until white (10 s), then release. Yellow is not
+    /// waited for: with DFU already selected by the flags the bootloader keeps the LED dark until 10 s
+    /// (spark-core.md §3.3). MODE is held until white is seen or 11 s passed: the bootloader starts the factory
+    /// reset at 10 s whether or not MODE is still held, and the loop judges where the Core ends up.
+    /// </summary>
     public static readonly ChoreographyScript FactoryReset = new("factory reset",
     [
         new ChoreographyStep.SetPower(true, OnlyIfOff: true),
         new ChoreographyStep.Mode(true),
         new ChoreographyStep.PulseReset(),
-        new ChoreographyStep.WaitForLed(FlashingYellow, TimeSpan.FromSeconds(6.5), TimeSpan.FromSeconds(3.5)),
         // white comes at 10 s from the RESET release: solid while the app area is erased
-        new ChoreographyStep.WaitForLed(new LedState(LedColor.White, LedPattern.Solid), TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(7)),
+        new ChoreographyStep.WaitForLed(new LedState(LedColor.White, LedPattern.Solid), FactoryResetHold, FactoryResetHold, Required: false),
         new ChoreographyStep.Mode(false),
     ]);
+
 
     /// <summary>Relay off for a second (LED dark), then on.</summary>
     public static readonly ChoreographyScript PowerCycle = new("power cycle",
@@ -125,6 +136,8 @@ public static class ChoreographyRunner
         var log = new List<string>();
         var start = time.GetTimestamp();
         var ledStart = slot.Led?.Now;
+        // after a RESET the LED's earlier state is stale (a Core already in DFU flashes yellow before the pulse too)
+        TimeSpan? resetAt = null;
         bool modeHeld = false, resetHeld = false;
         try
         {
@@ -143,6 +156,7 @@ public static class ChoreographyRunner
                         modeHeld = m.Pressed;
                         break;
                     case ChoreographyStep.PulseReset:
+                        resetAt = slot.Led?.Now;
                         slot.Control.SetReset(true);
                         resetHeld = true;
                         await Task.Delay(Choreography.ResetPulse, time, ct);
@@ -155,7 +169,14 @@ public static class ChoreographyRunner
                     case ChoreographyStep.WaitForLed l when slot.Led is { } led:
                         try
                         {
-                            await led.Expect().WaitForAsync(l.State, l.Timeout, ct);
+                            var expect = led.Expect();
+                            await (resetAt is { } since
+                                ? expect.WaitForFreshAsync(l.State, l.Timeout, since, ct)
+                                : expect.WaitForAsync(l.State, l.Timeout, ct));
+                        }
+                        catch (LedExpectationException) when (!l.Required)
+                        {
+                            log.Add(string.Create(CultureInfo.InvariantCulture, $"{time.GetElapsedTime(start).TotalSeconds,7:0.000} s {l.State} not seen; held {l.Timeout.TotalSeconds:0.#} s"));
                         }
                         catch (LedExpectationException ex)
                         {

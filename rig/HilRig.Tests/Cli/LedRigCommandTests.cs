@@ -21,7 +21,7 @@ public class LedRigCommandTests
     public void RemoveRig() => Directory.Delete(_dir, recursive: true);
 
     [Test]
-    public void A_recorded_boot_is_a_trace_that_led_classify_reads_back_as_breathing_cyan()
+    public void A_recorded_boot_of_a_fresh_Core_is_a_trace_that_led_classify_reads_back_as_white_fade_then_flashing_blue()
     {
         var trace = Path.Combine(_dir, "boot.csv");
         var (exit, _, err) = CliHarness.Run("led", "record", "--config", _config, "--slot", "2", "--seconds", "10", "--out", trace, "--power-on");
@@ -35,7 +35,9 @@ public class LedRigCommandTests
 
         var (classified, table, classifyErr) = CliHarness.Run("led", "classify", trace);
         Assert.That(classified, Is.EqualTo(ExitCodes.Ok), classifyErr);
-        Assert.That(table, Does.Contain("breathing cyan"));
+        // a Core fresh from the factory has no Wi-Fi credentials: the app's fade, then listening mode
+        var states = table.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l[20..46].Trim()).ToList();
+        Assert.That(states, Is.EqualTo(new[] { "white fade", "flashing blue" }), table);
         Assert.That(CliHarness.Run("led", "classify", trace).Output, Is.EqualTo(table), "the same segments every time");
     }
 
@@ -86,7 +88,8 @@ public class LedRigCommandTests
         Assert.That(times, Is.Ordered);
         Assert.That(times[^1], Is.LessThanOrEqualTo(4.1));
         Assert.That(states, Does.Contain("white fade"), "the app's start-up fade");
-        Assert.That(states[^1], Is.EqualTo("breathing cyan"), "a breathing trough is not reported as a change");
+        // a fresh Core has no Wi-Fi credentials: listening mode, and a blink's dark half is not a change
+        Assert.That(states[^1], Is.EqualTo("flashing blue"), "a blink's dark half is not reported as a change");
     }
 
     [Test]

@@ -13,7 +13,7 @@ public class SimControlChannelTests
     private const double Speed = 10;
 
     [Test]
-    public async Task Power_on_boots_the_Core_and_state_reports_state_LED_bus_and_app()
+    public async Task Power_on_boots_a_fresh_Core_to_listening_mode_and_state_reports_state_LED_bus_and_app()
     {
         await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
         using var control = await ControlClient.ConnectAsync(rig.Host.Control.SocketPath);
@@ -21,11 +21,12 @@ public class SimControlChannelTests
         Assert.That(await control.SendAsync("state 1"), Is.EqualTo("ok slot=1 state=off led=off usb=1-1.1:absent power=off app=-"));
         Assert.That(await control.SendAsync("power 1 on"), Is.EqualTo("ok slot 1 power on"));
         var core = rig.Core(1);
-        Assert.That(await rig.WaitUntilAsync(() => core.Led.Current.Pattern == Core.Led.LedPattern.Breathing, TimeSpan.FromSeconds(5)), Is.True, string.Join(" | ", core.History));
+        // a Core fresh from the factory has no Wi-Fi credentials: the app goes to listening mode (flashing blue)
+        Assert.That(await rig.WaitUntilAsync(() => core.Led.Current.Pattern == Core.Led.LedPattern.Flashing, TimeSpan.FromSeconds(5)), Is.True, string.Join(" | ", core.History));
         var app = await rig.OnSimAsync(() => core.RunningApp);
 
         Assert.That(app, Does.StartWith("tinker "), "the factory app");
-        Assert.That(await control.SendAsync("state 1"), Is.EqualTo($"ok slot=1 state=app led=breathing:00FFFF usb=1-1.1:absent power=on app=\"{app}\""));
+        Assert.That(await control.SendAsync("state 1"), Is.EqualTo($"ok slot=1 state=app led=flashing:0000FF usb=1-1.1:absent power=on app=\"{app}\""));
     }
 
     [Test]
@@ -104,7 +105,11 @@ public class SimControlChannelTests
 
         var reply = await control.SendAsync("dfu 5");
 
-        Assert.That(reply, Does.StartWith("error slot 5 (1-2.1): no DFU device appeared at 1-2.1"));
+        // the slot's LED observer sees the unpowered Core stay dark before the bus is even looked at
+        Assert.That(reply, Does.StartWith("error slot 5 (1-2.1): enter DFU: "));
+        Assert.That(reply, Does.Contain("expected flashing yellow within 6.5 s; saw ").And.EndWith(" off"));
+        Assert.That(reply, Does.Not.Contain("\n"));
+        Assert.That(await control.SendAsync("state 5"), Does.StartWith("ok slot=5 "), "the connection stays usable after the error");
     }
 }
 

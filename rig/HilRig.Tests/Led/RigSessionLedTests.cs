@@ -10,10 +10,12 @@ public class RigSessionLedTests
     private static readonly LedState BreathingCyan = LedState.Parse("breathing cyan");
 
     [Test]
-    public void A_powered_Core_is_seen_booting_to_breathing_cyan_and_going_dark_when_its_power_is_cut()
+    public void A_powered_Core_with_Wi_Fi_is_seen_booting_to_breathing_cyan_and_going_dark_when_its_power_is_cut()
     {
         using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
         var slot = session.Slot(3);
+        // provisioned: without credentials the app would stop in listening mode (flashing blue) short of the cloud
+        session.Sim!.Slot(3).Core.Nvmem.Add("hilrig-test", 3, "secret");
         var (booted, dark, neighbour) = session.RunAsync(async () =>
         {
             var led = slot.Led!;

@@ -43,7 +43,9 @@ public class ChoreographyTests
     {
         var (session, slot, core) = Open(2);
         using var _ = session;
-        var log = session.RunAsync(() => ChoreographyRunner.RunAsync(Choreographies.EnterDfu, slot, session.Usb, session.Time)).GetAwaiter().GetResult();
+        // every session slot has an LED observer now; a rig without a sensor has none
+        var blind = slot with { Led = null };
+        var log = session.RunAsync(() => ChoreographyRunner.RunAsync(Choreographies.EnterDfu, blind, session.Usb, session.Time)).GetAwaiter().GetResult();
         var release = log.Single(l => l.EndsWith("release MODE", StringComparison.Ordinal));
         Assert.That(release.Trim(), Does.StartWith("4.300 s"));
         Assert.That(core.State, Is.EqualTo(CoreState.Dfu));

@@ -29,6 +29,7 @@ public class LifeLoopTests
 
         var outcomes = ScreenWithLoops(session);
         TestContext.Out.WriteLine(Report(outcomes));
+        TestContext.Out.WriteLine(string.Join("\n", session.Sim!.Slot(5).Core.History));
 
         var bad = outcomes.Single(o => o.Slot == 5);
         Assert.That(bad.Verdict, Is.EqualTo(Verdict.Fail), Report([bad]));
