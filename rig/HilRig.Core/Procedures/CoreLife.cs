@@ -127,8 +127,11 @@ public sealed class Identify(CoreLifeContext context)
             }
             finally
             {
-                // listening mode has no exit but a reset; a Core with credentials goes back to the cloud
+                // listening mode has no exit but a reset; a Core with credentials goes back to the cloud. Hand the Core
+                // back with its app running: MODE pressed next (enter listening mode) while the bootloader samples it
+                // would select DFU instead (spark-core.md §3.3).
                 await Choreography.ResetAsync(slot, time, ct);
+                await Task.Delay(AppStart, time, ct);
             }
         }
     }

@@ -97,6 +97,8 @@ public class LifeLoopTests
             return ota;
         }).GetAwaiter().GetResult();
         TestContext.Out.WriteLine(result);
+        TestContext.Out.WriteLine(string.Join("\n", result.Log));
+        TestContext.Out.WriteLine(string.Join("\n", core.History));
         Assert.That(result.Verdict, Is.EqualTo(Verdict.Pass), result.ToString());
         Assert.That(result.Timeline, Does.Contain("fast flashing magenta").And.Contain("breathing cyan"));
     }
