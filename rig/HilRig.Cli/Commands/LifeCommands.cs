@@ -19,6 +19,9 @@ internal static class LifeCommands
     /// <summary>Holding MODE through a RESET this long brings up DFU on any powered Core.</summary>
     private static readonly TimeSpan ProbeHold = TimeSpan.FromSeconds(4);
 
+    /// <summary>How long a cut Core's LED may take to be seen dark (as the power-cycle choreography allows).</summary>
+    private static readonly TimeSpan DarkWithin = TimeSpan.FromSeconds(2);
+
     public static Command Power()
     {
         var power = new Command("power", "switch a slot's power relay (or its hub port's VBUS) and verify it");
@@ -87,8 +90,18 @@ internal static class LifeCommands
         await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct);
         if (session.Usb.GetDevices().FirstOrDefault(d => d.Path == slot.UsbPath) is { } still)
             return (false, $"{still.Descriptor.VidPid} is still at {slot.UsbPath}");
-        if (slot.Led is { } led && !LedState.Dark.Matches(led.Current))
-            return (false, $"the LED still shows {led.Current}");
+        if (slot.Led is { } led)
+        {
+            // the classifier needs a blink cycle or so to tell a dark LED from a blink's dark half: wait for it
+            try
+            {
+                await led.Expect().WaitForAsync(LedState.Dark, DarkWithin, ct);
+            }
+            catch (LedExpectationException)
+            {
+                return (false, $"the LED still shows {led.Current}");
+            }
+        }
         slot.Control.SetMode(true);
         try
         {

@@ -22,11 +22,13 @@ public class SimControlChannelTests
         Assert.That(await control.SendAsync("power 1 on"), Is.EqualTo("ok slot 1 power on"));
         var core = rig.Core(1);
         // a Core fresh from the factory has no Wi-Fi credentials: the app goes to listening mode (flashing blue)
-        Assert.That(await rig.WaitUntilAsync(() => core.Led.Current.Pattern == Core.Led.LedPattern.Flashing, TimeSpan.FromSeconds(5)), Is.True, string.Join(" | ", core.History));
+        // and its serial port enumerates for the `i` and `w` dialogues
+        Assert.That(await rig.WaitUntilAsync(() => core.Led.Current.Pattern == Core.Led.LedPattern.Flashing
+            && rig.Session.Usb.GetDevices().Any(d => d.Path == "1-1.1"), TimeSpan.FromSeconds(5)), Is.True, string.Join(" | ", core.History));
         var app = await rig.OnSimAsync(() => core.RunningApp);
 
         Assert.That(app, Does.StartWith("tinker "), "the factory app");
-        Assert.That(await control.SendAsync("state 1"), Is.EqualTo($"ok slot=1 state=app led=flashing:0000FF usb=1-1.1:absent power=on app=\"{app}\""));
+        Assert.That(await control.SendAsync("state 1"), Is.EqualTo($"ok slot=1 state=app led=flashing:0000FF usb=1-1.1:1d50:607d power=on app=\"{app}\""));
     }
 
     [Test]
