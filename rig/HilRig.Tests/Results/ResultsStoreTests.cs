@@ -72,7 +72,7 @@ public class ResultsStoreTests
 
         var store = ResultsStore.Open(DbPath);
 
-        Assert.That(store.SchemaVersion, Is.EqualTo(2));
+        Assert.That(store.SchemaVersion, Is.EqualTo(Migrations.Latest));
         var old = store.GetResults().Single();
         Assert.That(old.FailureMode, Is.EqualTo("stuck-bits"));
         Assert.That(old.Signature, Is.Null, "column added by the upgrade");
