@@ -14,5 +14,7 @@ internal static class CommandCatalog
         yield return ReportCommand.Create();
         yield return LedCommand.Create();
         yield return BenchCommand.Create();
+        yield return DashboardCommand.Create();
+        yield return SimFleetCommand.Create();
     }
 }

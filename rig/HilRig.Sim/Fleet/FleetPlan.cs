@@ -16,11 +16,11 @@ public sealed record FleetOptions(int Cores, int Lots, int Seed, int BadLots, in
 /// <summary>Chance of each external-flash defect in one chip of a lot.</summary>
 public sealed record LotDefectRates(double StuckBits, double BadSectors, double Slow, double Dead)
 {
-    /// <summary>An ordinary lot: a few per thousand.</summary>
-    public static readonly LotDefectRates Good = new(0.004, 0.0015, 0.003, 0.0005);
+    /// <summary>An ordinary lot: about one chip in a hundred fails screening.</summary>
+    public static readonly LotDefectRates Good = new(0.006, 0.002, 0.004, 0.0005);
 
-    /// <summary>A bad lot: several per hundred.</summary>
-    public static readonly LotDefectRates Bad = new(0.06, 0.03, 0.04, 0.005);
+    /// <summary>A bad lot: about one chip in five fails screening.</summary>
+    public static readonly LotDefectRates Bad = new(0.12, 0.06, 0.08, 0.01);
 
     public LotDefectRates Scaled(double factor) => new(StuckBits * factor, BadSectors * factor, Slow * factor, Dead * factor);
 }
