@@ -100,7 +100,7 @@ public static class HtmlPages
         var r = lot.Rate;
         var body = new StringBuilder();
         body.Append(CultureInfo.InvariantCulture,
-            $"<p id=\"summary\">{r.Units} units, {r.Failed} failed: {Svg.Percent(r.Wilson.Point)} (Wilson 95 % {Svg.Percent(r.Wilson.Lower)} - {Svg.Percent(r.Wilson.Upper)}; exact {Svg.Percent(r.ClopperPearson.Lower)} - {Svg.Percent(r.ClopperPearson.Upper)}). p-chart: limit {Svg.Percent(r.PChart.UpperLimit)} against the fleet's {Svg.Percent(r.PChart.Centre)}: <strong>{(r.PChart.IsFlagged ? "FLAGGED" : "within limits")}</strong>.</p>");
+            $"<p id=\"summary\">{r.Units} units, {r.Failed} failed: {Svg.Percent(r.Wilson.Point)} (Wilson 95 % {Svg.Percent(r.Wilson.Lower)} - {Svg.Percent(r.Wilson.Upper)}; exact {Svg.Percent(r.ClopperPearson.Lower)} - {Svg.Percent(r.ClopperPearson.Upper)}). p-chart: limit {Svg.Percent(r.PChart.UpperLimit)} against the fleet's {Svg.Percent(r.PChart.Centre)}: <strong>{(r.Flagged ? "FLAGGED" : "within limits")}</strong>.</p>");
         body.Append(CultureInfo.InvariantCulture,
             $"<p>First-pass yield {Svg.Percent(lot.FirstPassYield.Rate)} ({lot.FirstPassYield.Passed}/{lot.FirstPassYield.Devices}); final yield {Svg.Percent(lot.FinalYield.Rate)} ({lot.FinalYield.Passed}/{lot.FinalYield.Devices}).</p>");
         body.Append("<h2>Failure modes</h2>").Append(Table(ReportTables.Categories("Failure modes", "failureMode", lot.Breakdown.FailureModes), "modes"));

@@ -88,7 +88,7 @@ public static class ReportTables
         [.. lots.Select(l => new object?[]
         {
             l.Lot, l.Units, l.Failed, l.Wilson.Point, l.Wilson.Lower, l.Wilson.Upper, l.ClopperPearson.Lower, l.ClopperPearson.Upper,
-            l.RuleOfThreeUpper, l.PChart.UpperLimit, l.PChart.IsFlagged,
+            l.RuleOfThreeUpper, l.PChart.UpperLimit, l.Flagged,
         })]);
 
     /// <summary>report lots --format json: one object per lot with the fields named in <see cref="Lots(IEnumerable{LotFailureRate})"/>, plus p-chart details.</summary>
@@ -104,7 +104,7 @@ public static class ReportTables
             clopperPearson = new { lower = l.ClopperPearson.Lower, upper = l.ClopperPearson.Upper },
             ruleOfThreeUpper = l.RuleOfThreeUpper,
             pChart = new { centre = l.PChart.Centre, lowerLimit = l.PChart.LowerLimit, upperLimit = l.PChart.UpperLimit, signal = l.PChart.Signal },
-            flagged = l.PChart.IsFlagged,
+            flagged = l.Flagged,
             additionalUnitsNeeded = l.AdditionalUnitsNeeded,
         }), Json);
 

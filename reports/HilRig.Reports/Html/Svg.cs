@@ -54,7 +54,7 @@ public static class Svg
 
     public static string LotChart(IReadOnlyList<LotFailureRate> lots, double pooled) => IntervalChart(
         "Failure rate by lot: Wilson 95 % interval, grey tick = p-chart limit, dashed = fleet",
-        [.. lots.Select(l => (l.Lot, l.Wilson.Point, l.Wilson.Lower, l.Wilson.Upper, (double?)l.PChart.UpperLimit, l.PChart.IsFlagged))],
+        [.. lots.Select(l => (l.Lot, l.Wilson.Point, l.Wilson.Lower, l.Wilson.Upper, (double?)l.PChart.UpperLimit, l.Flagged))],
         pooled, Percent);
 
     public static string Percent(double v) => (v * 100).ToString(v < 0.01 && v > 0 ? "0.00" : "0.0", CultureInfo.InvariantCulture) + " %";

@@ -65,8 +65,7 @@ public sealed class ResultsQueries
             return new LotsView(0, 0, 0, []);
         var rates = LotReport.Build(counts, targetUpper: targetUpper);
         var ordered = rates
-            .OrderByDescending(r => r.PChart.Signal == ControlSignal.AboveUpperLimit)
-            .ThenByDescending(r => r.PChart.IsFlagged)
+            .OrderByDescending(r => r.Flagged)
             .ThenByDescending(r => r.PChart.Rate)
             .ThenBy(r => r.Lot, StringComparer.Ordinal)
             .ToList();

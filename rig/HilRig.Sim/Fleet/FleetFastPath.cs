@@ -17,7 +17,7 @@ public sealed record FleetSummary(int Devices, long Results, int ScreenRuns, int
 /// store, without simulating USB and flash timing, so millions of results take minutes instead of days.
 /// What it models: a slow chip passes with a longer device time (as the simulated readback does); stuck cells
 /// and bad sectors fail with their bit-error map; a dead chip fails as a flash that never finishes an erase;
-/// rig faults (USB) happen on 0.3 % of first attempts, and ten times as often in one worn slot, and are retested in
+/// rig faults (USB) happen on 0.3 % of first attempts, and on 8 % in one worn slot, and are retested in
 /// the next slot; half of the failed units are retested and fail again (a bad chip does not heal). Soaked devices
 /// get one row per cycle on BL13 or BL14, BL13 leaving a Core stuck in DFU more often.
 /// Evidence is stored for failed and rig-fault attempts only; its bit-error maps count the defective cells, not
@@ -31,7 +31,7 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
     public const string SoakTest = "soak";
     public const int DevicesPerRun = 1000;
     private const double RigFaultRate = 0.003;
-    private const double WornSlotRigFaultRate = 0.03;
+    private const double WornSlotRigFaultRate = 0.08;
     private static readonly TimeSpan HealthyReadback = TimeSpan.FromMilliseconds(17022);
     private static readonly TimeSpan SlowPerFactor = TimeSpan.FromMilliseconds(8820);
 

@@ -148,7 +148,7 @@ public class ReportLotsCommandTests
         var (exit, _, error) = Invoke("report", "lots", "--store", missing);
 
         Assert.That(exit, Is.EqualTo(ExitCodes.BadInput));
-        Assert.That(error.Trim(), Is.EqualTo($"hilrig: no results store at {missing}; run a screen first or pass --store FILE"));
+        Assert.That(error.Trim(), Is.EqualTo($"hilrig: no results store at {missing}; run `hilrig screen` or `hilrig sim fleet` first, or pass --store FILE"));
         Assert.That(Directory.Exists(Path.GetDirectoryName(missing)), Is.False);
     }
 }

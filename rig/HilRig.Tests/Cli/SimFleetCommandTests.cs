@@ -94,10 +94,13 @@ public partial class SimFleetCommandTests
 
     /// <summary>A signature with its numbers and addresses blanked: what must match between the two paths.</summary>
     private static string Shape(string signature) =>
-        Numbers().Replace(Regions().Replace(signature, "[R]"), "#");
+        Lists().Replace(Numbers().Replace(Regions().Replace(signature, "[R]"), "#"), "#");
 
     [GeneratedRegex(@"0x[0-9A-F]+|\d+")]
     private static partial Regex Numbers();
+
+    [GeneratedRegex(@"#(, #)+")]
+    private static partial Regex Lists();
 
     [GeneratedRegex(@"\[.*\]")]
     private static partial Regex Regions();
