@@ -37,7 +37,7 @@ public static class DashboardApp
         });
         app.MapGet("/lots/{lot}", (string lot, string? format) =>
         {
-            var detail = queries.Lot(lot);
+            var detail = queries.Lot(lot, devicesShown: 100);
             if (detail is null)
                 return Results.NotFound($"no lot '{lot}' with a verdict in the results store");
             return Respond(format, () => HtmlPages.Lot(detail, links: true), () => JsonSerializer.Serialize(detail, ReportTables.Json), () => ReportTables.LotDevices(detail).ToCsv());

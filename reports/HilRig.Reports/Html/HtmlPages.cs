@@ -107,7 +107,8 @@ public static class HtmlPages
         body.Append("<h2>Defect kinds</h2>").Append(Table(ReportTables.Categories("Defect kinds", "defectKind", lot.Signatures.Kinds), "kinds"));
         body.Append(CultureInfo.InvariantCulture, $"<p>Cells stuck at 0: {lot.Signatures.StuckAt0}; stuck at 1: {lot.Signatures.StuckAt1}.</p>");
         body.Append(Svg.BitPositions(lot.Signatures.ByBitPosition));
-        body.Append("<h2>Signatures</h2>").Append(Table(ReportTables.Categories("Signatures", "signature", lot.Breakdown.Signatures.Take(50)), "signatures"));
+        body.Append(CultureInfo.InvariantCulture, $"<h2>Most frequent signatures ({Math.Min(15, lot.Breakdown.Signatures.Count)} of {lot.Breakdown.Signatures.Count})</h2>")
+            .Append(Table(ReportTables.Categories("Signatures", "signature", lot.Breakdown.Signatures.Take(15)), "signatures"));
         var devices = ReportTables.LotDevices(lot);
         body.Append("<h2>").Append(E(devices.Title)).Append("</h2>").Append(Table(devices, "devices",
             links ? (i, row) => i == 0 ? DeviceHref((string)row[0]!) : null : null, row => row[1] is true));

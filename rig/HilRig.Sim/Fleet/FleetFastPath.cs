@@ -222,6 +222,10 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
         return new Outcome(Verdict.Fail, FailureModes.BadExternalFlash, signature, time, evidence);
     }
 
+    /// <summary>What the LED observer sees when a Core stays in DFU after :leave: the app never starts.</summary>
+    private const string StuckInDfuTimeline =
+        """{"ledTimeline":[{"atMs":0,"state":"flashing yellow"},{"atMs":1800,"state":"off"},{"atMs":1950,"state":"flashing yellow"}],"ledEndMs":30000}""";
+
     /// <summary>One row per soak cycle (test "soak"): BL13 leaves a Core stuck in DFU more often than BL14; a bad chip fails more cycles.</summary>
     public IEnumerable<ResultRecord> Soak(FleetDevice device, IReadOnlyDictionary<string, Guid> runs)
     {
@@ -245,7 +249,8 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
                 : (u -= stuckRate) < flashRate ? (Verdict.Fail, FailureModes.BadExternalFlash, string.Create(CultureInfo.InvariantCulture, $"factory reset restored a corrupt image in cycle {cycle}"))
                 : (Verdict.Pass, (string?)null, (string?)null);
             yield return new ResultRecord(runId, device.DeviceId, slot, SoakTest, verdict, at, at + cycleTime,
-                Cycle: cycle, Attempt: 1, FailureMode: mode, Signature: signature, DeviceTime: cycleTime);
+                Cycle: cycle, Attempt: 1, FailureMode: mode, Signature: signature, DeviceTime: cycleTime,
+                EvidenceJson: verdict == Verdict.Fail && mode == FailureModes.StuckInDfu ? StuckInDfuTimeline : null);
         }
     }
 }

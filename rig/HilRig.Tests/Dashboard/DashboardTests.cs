@@ -89,7 +89,7 @@ public class DashboardTests
     }
 
     [Test]
-    public async Task A_device_page_shows_every_attempt_with_its_bit_error_map_and_led_timeline()
+    public async Task A_device_page_shows_the_bit_error_map_of_a_failed_readback_and_the_led_timeline_of_a_Core_stuck_in_dfu()
     {
         var lots = JsonDocument.Parse((await Get("/lots?format=json")).Body).RootElement.EnumerateArray().ToList();
         var flagged = lots.First(l => l.GetProperty("flagged").GetBoolean()).GetProperty("lot").GetString()!;
@@ -100,8 +100,10 @@ public class DashboardTests
 
         Assert.That(page.Status, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(page.Body, Does.Contain("SPI flash sectors").And.Contain("Error bits by bit position"));
-        var soakFailure = (await Get("/soak?format=json")).Body;
-        Assert.That(soakFailure, Does.Contain("BL13"));
+
+        var stuck = HilRig.Core.Results.ResultsStore.Open(_store).GetResults().First(r => r.FailureMode == HilRig.Core.Procedures.FailureModes.StuckInDfu);
+        var soakPage = await Get("/devices/" + stuck.DeviceId);
+        Assert.That(soakPage.Body, Does.Contain("LED timeline").And.Contain("flashing yellow"));
     }
 
     [Test]
