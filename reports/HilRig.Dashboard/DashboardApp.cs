@@ -30,9 +30,11 @@ public static class DashboardApp
         var app = builder.Build();
 
         app.MapGet("/", () => Results.Redirect("/lots"));
-        app.MapGet("/lots", (string? format) =>
+        app.MapGet("/lots", (string? format, double? target) =>
         {
-            var view = queries.Lots();
+            if (target is { } t && t is not (> 0 and < 1))
+                return Results.BadRequest("target must be a proportion between 0 and 1, e.g. 0.01");
+            var view = queries.Lots(target);
             return Respond(format, () => HtmlPages.Lots(view, links: true), () => ReportTables.LotsJson(view.Lots), () => ReportTables.Lots(view.Lots).ToCsv());
         });
         app.MapGet("/lots/{lot}", (string lot, string? format) =>

@@ -84,11 +84,12 @@ public static class ReportTables
             C("failureRate", CellKind.Rate, "Failure rate"), C("lower", CellKind.Rate, "Wilson 95 % low"), C("upper", CellKind.Rate, "Wilson 95 % high"),
             C("clopperPearsonLower", CellKind.Rate, "Exact low"), C("clopperPearsonUpper", CellKind.Rate, "Exact high"),
             C("ruleOfThreeUpper", CellKind.Rate, "Rule of 3"), C("pChartUpperLimit", CellKind.Rate, "p-chart UCL"), C("flagged", CellKind.Flag, "Flag"),
+            C("additionalUnitsNeeded", CellKind.Count, "Units to target"),
         ],
         [.. lots.Select(l => new object?[]
         {
             l.Lot, l.Units, l.Failed, l.Wilson.Point, l.Wilson.Lower, l.Wilson.Upper, l.ClopperPearson.Lower, l.ClopperPearson.Upper,
-            l.RuleOfThreeUpper, l.PChart.UpperLimit, l.Flagged,
+            l.RuleOfThreeUpper, l.PChart.UpperLimit, l.Flagged, l.AdditionalUnitsNeeded,
         })]);
 
     /// <summary>report lots --format json: one object per lot with the fields named in <see cref="Lots(IEnumerable{LotFailureRate})"/>, plus p-chart details.</summary>

@@ -16,8 +16,14 @@ internal static class ReportCommand
     public static Command Create()
     {
         var report = new Command("report", "Reports from the results store: lots, modes, slots, soak, device ID");
+        var target = new Option<double?>("--target") { Description = "claim target for the failure rate, e.g. 0.01: per lot, the passing units still to test before the exact 95 % upper bound is below it" };
+        target.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } t && t is not (> 0 and < 1))
+                r.AddError($"--target: {t.ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a proportion between 0 and 1, e.g. 0.01");
+        });
         report.Subcommands.Add(Report("lots", "Per chip lot: units, failed, failure rate with Wilson and exact 95 % intervals, p-chart limit and flag",
-            (q, _) => { var v = q.Lots(); return new Rendered(ReportTables.Lots(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), ReportTables.LotsJson(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), HtmlPages.Lots(v, links: false)); }));
+            (q, pr) => { var v = q.Lots(pr.GetValue(target)); return new Rendered(ReportTables.Lots(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), ReportTables.LotsJson(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), HtmlPages.Lots(v, links: false)); }, extra: target));
         report.Subcommands.Add(Report("modes", "Failure modes and defect kinds per chip lot",
             (q, _) => { var m = q.Modes(); return new Rendered(ReportTables.Modes(m), JsonSerializer.Serialize(m, ReportTables.Json), HtmlPages.Modes(m, links: false)); }));
         report.Subcommands.Add(Report("slots", "Slot health: devices failed or rig-faulted per slot against the p-chart of all slots",
@@ -36,7 +42,7 @@ internal static class ReportCommand
 
     private sealed record Rendered(ReportTable Table, string Json, string Html);
 
-    private static Command Report(string name, string description, Func<ResultsQueries, ParseResult, Rendered?> render, Argument<string>? argument = null)
+    private static Command Report(string name, string description, Func<ResultsQueries, ParseResult, Rendered?> render, Argument<string>? argument = null, Option? extra = null)
     {
         var config = CommonOptions.Config();
         var store = StoreLocation.Option();
@@ -49,6 +55,7 @@ internal static class ReportCommand
         command.Options.Add(store);
         command.Options.Add(format);
         command.Options.Add(outputFile);
+        if (extra is not null) command.Options.Add(extra);
         command.SetAction((ParseResult pr, CancellationToken ct) =>
         {
             var output = pr.InvocationConfiguration.Output;

@@ -61,6 +61,23 @@ public class ReportCommandTests
     }
 
     [Test]
+    public void A_claim_target_gives_each_lot_the_passing_units_still_needed()
+    {
+        var (exit, output, error) = CliHarness.Run("report", "lots", "--store", _store, "--format", "json", "--target", "0.02");
+        Assert.That(exit, Is.EqualTo(ExitCodes.Ok), error);
+        foreach (var lot in JsonDocument.Parse(output).RootElement.EnumerateArray())
+        {
+            int failed = lot.GetProperty("failed").GetInt32(), units = lot.GetProperty("units").GetInt32();
+            Assert.That(lot.GetProperty("additionalUnitsNeeded").GetInt32(),
+                Is.EqualTo(HilRig.Reports.Statistics.Proportion.AdditionalUnitsNeeded(failed, units, 0.02)));
+        }
+
+        var (bad, _, badError) = CliHarness.Run("report", "lots", "--store", _store, "--target", "2");
+        Assert.That(bad, Is.EqualTo(ExitCodes.BadInput));
+        Assert.That(badError, Does.Contain("--target: 2: must be a proportion between 0 and 1"));
+    }
+
+    [Test]
     public void Soak_csv_has_one_row_per_bootloader_and_the_table_compares_them()
     {
         var (exit, output, _) = CliHarness.Run("report", "soak", "--store", _store, "--format", "csv");

@@ -67,7 +67,7 @@ public class ReportLotsCommandTests
         Assert.That(error, Is.Empty);
         Assert.That(exit, Is.EqualTo(ExitCodes.Ok));
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines[0], Is.EqualTo("lot,units,failed,failureRate,lower,upper,clopperPearsonLower,clopperPearsonUpper,ruleOfThreeUpper,pChartUpperLimit,flagged"));
+        Assert.That(lines[0], Is.EqualTo("lot,units,failed,failureRate,lower,upper,clopperPearsonLower,clopperPearsonUpper,ruleOfThreeUpper,pChartUpperLimit,flagged,additionalUnitsNeeded"));
         Assert.That(lines, Has.Length.EqualTo(3));
         Assert.That(lines[1], Does.StartWith("\"B,2\",1,1,1,"));
         Assert.That(lines[2], Does.StartWith("SST25-1348A,3,1,0.3333333333333333,"));
