@@ -144,16 +144,20 @@ public sealed class ResultsQueries
         return counts.Count == 0 ? [] : Breakdown.SlotHealthFromCounts(counts);
     }
 
-    /// <summary>Soak failures per 1,000 cycles by bootloader build, in the order builds were first soaked.</summary>
+    /// <summary>
+    /// Soak failures per 1,000 cycles by bootloader build, in the order the builds' first soak runs started. Counted
+    /// per run over the covering partial index of soak rows, then per build, so no soak row is read from the table.
+    /// </summary>
     public SoakView Soak()
     {
         using var db = Open();
         var builds = db.Query<SoakRow>(
             """
-            SELECT ru.bootloader AS Bootloader, MIN(r.ended_at) AS First, COUNT(*) AS Cycles,
-                   SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END) AS Failures
-            FROM results r JOIN runs ru ON ru.id = r.run_id
-            WHERE r.cycle IS NOT NULL AND r.verdict <> 'rig-fault' AND ru.bootloader IS NOT NULL
+            SELECT ru.bootloader AS Bootloader, MIN(ru.started_at) AS First, SUM(x.Cycles) AS Cycles, SUM(x.Failures) AS Failures
+            FROM (SELECT run_id, COUNT(*) AS Cycles, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS Failures
+                  FROM results WHERE cycle IS NOT NULL AND verdict <> 'rig-fault' GROUP BY run_id) x
+            JOIN runs ru ON ru.id = x.run_id
+            WHERE ru.bootloader IS NOT NULL
             GROUP BY ru.bootloader
             """)
             .OrderBy(b => b.First, StringComparer.Ordinal)
