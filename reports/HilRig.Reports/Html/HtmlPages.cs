@@ -87,9 +87,11 @@ public static class HtmlPages
         body.Append(CultureInfo.InvariantCulture, $"<p>{view.Lots.Count} lots, {view.Units} units with a verdict, {view.Failed} failed; fleet rate {Svg.Percent(view.PooledRate)}. <strong>{flagged} lot(s) above their p-chart limit</strong> are listed first.</p>");
         if (view.Lots.Count > 0)
             body.Append(Svg.LotChart(view.Lots, view.PooledRate));
-        body.Append(Table(ReportTables.Lots(view.Lots), "lots",
+        var table = ReportTables.Lots(view.Lots);
+        var flag = table.Columns.ToList().FindIndex(c => c.Name == "flagged");
+        body.Append(Table(table, "lots",
             links ? (i, row) => i == 0 ? LotHref((string)row[0]!) : null : null,
-            row => row[^1] is true));
+            row => row[flag] is true));
         body.Append("<p class=\"muted\">Wilson interval for display; exact (Clopper-Pearson) for claims; rule of three when a lot has no failures. A unit failed when the latest attempt of any of its tests failed; units with only rig faults have no verdict.</p>");
         return Page("Failure rate by chip lot", body.ToString(), links, "/lots");
     }

@@ -86,6 +86,7 @@ public class DashboardTests
         var format = await Get("/lots?format=xml");
         Assert.That(format.Status, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(DashboardApp.DefaultUrls, Does.StartWith("http://127.0.0.1:"), "loopback unless told otherwise");
+        Assert.That((await Get("/lots")).Body, Does.Contain("<tr class=\"flagged\"><td data-col=\"lot\""), "the flagged lot's row is marked, without a browser too");
     }
 
     [Test]
