@@ -96,6 +96,12 @@ internal static class Migrations
             "CREATE INDEX ix_results_device_time ON results(device_id, started_at)",
             .. Summaries.Rebuild,
         ],
+
+        // 4: a lot's page reads only its failed rows and its screening attempts, each from an index of its own.
+        [
+            "CREATE INDEX ix_results_failed ON results(device_id) WHERE verdict = 'fail'",
+            "CREATE INDEX ix_results_screening ON results(device_id, test, started_at, attempt, verdict) WHERE cycle IS NULL",
+        ],
     ];
 
     public static int Latest => Steps.Count;
