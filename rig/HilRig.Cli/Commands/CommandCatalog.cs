@@ -16,5 +16,6 @@ internal static class CommandCatalog
         yield return BenchCommand.Create();
         yield return SimCommand.Create();
         yield return DoctorCommand.Create();
+        yield return DashboardCommand.Create();
     }
 }

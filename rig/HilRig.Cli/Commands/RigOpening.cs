@@ -48,7 +48,9 @@ internal sealed class RigOpening : IDisposable
     public static RigSessionOptions PersistentSim(RigConfig config) => new()
     {
         SimStateDirectory = Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "sim-state"),
-        CalibrationStore = ResultsStore.Open(config.ResolveStorePath()),
+        // A real rig that cannot open must leave nothing behind: its store is only opened here if it exists already
+        // (screen creates it); the simulator always opens, so its store may be created now.
+        CalibrationStore = config.Backend == RigBackend.Sim || File.Exists(config.ResolveStorePath()) ? ResultsStore.Open(config.ResolveStorePath()) : null,
     };
 
     /// <summary>For commands that only inspect the rig (doctor): no store is created, nothing is calibrated behind their back.</summary>
