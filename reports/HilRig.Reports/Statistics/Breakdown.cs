@@ -71,13 +71,18 @@ public static class Breakdown
             devices[row.DeviceId] = devices.TryGetValue(row.DeviceId, out var sofar) ? sofar || failed : failed;
         }
 
-        var groups = slots.Select(kv => new GroupCount(
-            kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            kv.Value.Count(d => d.Value),
-            kv.Value.Count)).ToList();
+        return SlotHealthFromCounts(slots.Select(kv => (kv.Key, kv.Value.Count(d => d.Value), kv.Value.Count)).ToList());
+    }
+
+    /// <summary>Slot health from per-slot counts already made (failed distinct devices, distinct devices), e.g. by a store query.</summary>
+    public static IReadOnlyList<SlotHealth> SlotHealthFromCounts(IReadOnlyList<(int Slot, int FailedDevices, int Devices)> slots)
+    {
+        ArgumentNullException.ThrowIfNull(slots);
+        var groups = slots.Select(s => new GroupCount(
+            s.Slot.ToString(System.Globalization.CultureInfo.InvariantCulture), s.FailedDevices, s.Devices)).ToList();
         var chart = PChart.Compute(groups);
-        return slots.Keys.Zip(chart.Points, (slot, p) => new SlotHealth(
-            slot, p.Units, p.Failed, p.Rate, p.UpperLimit, p.Signal == ControlSignal.AboveUpperLimit)).ToList();
+        return slots.Zip(chart.Points, (s, p) => new SlotHealth(
+            s.Slot, p.Units, p.Failed, p.Rate, p.UpperLimit, p.Signal == ControlSignal.AboveUpperLimit)).ToList();
     }
 
     /// <summary>

@@ -17,7 +17,11 @@ public sealed record LotFailureRate(
     Interval ClopperPearson,
     double? RuleOfThreeUpper,
     PChartPoint PChart,
-    int? AdditionalUnitsNeeded);
+    int? AdditionalUnitsNeeded)
+{
+    /// <summary>Worse than the fleet: the lot's rate is above its p-chart upper limit (a lot below its lower limit is better, not flagged).</summary>
+    public bool Flagged => PChart.Signal == ControlSignal.AboveUpperLimit;
+}
 
 /// <summary>Failure rate by chip lot: counts from rows, then intervals, p-chart flags and units still needed.</summary>
 public static class LotReport

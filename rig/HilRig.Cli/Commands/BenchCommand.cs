@@ -12,6 +12,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Led());
         bench.Subcommands.Add(Dfu());
         bench.Subcommands.Add(DfuUtil());
+        bench.Subcommands.Add(Lots());
         return bench;
     }
 
@@ -55,6 +56,23 @@ internal static class BenchCommand
         {
             var report = LedBench.Run(pr.GetValue(seed), pr.GetValue(quick), Console.Out);
             return Task.FromResult(report.MeetsTargets ? ExitCodes.Ok : ExitCodes.DutFailed);
+        });
+        return command;
+    }
+
+    private static Command Lots()
+    {
+        var results = new Option<long>("--results") { Description = "results in the benchmark store", DefaultValueFactory = _ => 10_000_000 };
+        var lots = new Option<int>("--lots") { Description = "chip lots", DefaultValueFactory = _ => 40 };
+        var cache = new Option<DirectoryInfo?>("--cache") { Description = "folder for the generated store, reused by later runs (default: $XDG_CACHE_HOME/hilrig or ~/.cache/hilrig)" };
+        var command = new Command("lots", "Failure rate by lot query (< 200 ms) and the lots page (< 500 ms) over a store of 10 million results");
+        command.Options.Add(results);
+        command.Options.Add(lots);
+        command.Options.Add(cache);
+        command.SetAction(async (ParseResult pr, CancellationToken ct) =>
+        {
+            var figures = await LotsBench.RunAsync(pr.GetValue(results), pr.GetValue(lots), pr.GetValue(cache)?.FullName ?? LotsBench.DefaultCache(), pr.InvocationConfiguration.Output, ct);
+            return figures.MeetsTargets ? ExitCodes.Ok : ExitCodes.DutFailed;
         });
         return command;
     }

@@ -21,5 +21,6 @@ internal static class CommandCatalog
         yield return LifeCommands.FactoryReset();
         yield return LifeCommands.Ota();
         yield return LifeCommands.IdentifyCommand();
+        yield return DashboardCommand.Create();
     }
 }

@@ -1,142 +1,119 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
-using HilRig.Core.Config;
 using HilRig.Core.Results;
+using HilRig.Reports.Html;
+using HilRig.Reports.Queries;
 using Spectre.Console;
 
 namespace HilRig.Cli.Commands;
 
-/// <summary><c>hilrig report lots</c>: failure rate per chip lot from the results store.</summary>
+/// <summary>
+/// <c>hilrig report lots|modes|slots|soak|device ID</c>: reports from the results store as a terminal table, CSV,
+/// JSON, or one self-contained HTML file (inline SVG charts) to send to a supplier.
+/// </summary>
 internal static class ReportCommand
 {
     public static Command Create()
     {
-        var report = new Command("report", "Reports from the results store");
-        report.Subcommands.Add(Lots());
+        var report = new Command("report", "Reports from the results store: lots, modes, slots, soak, device ID");
+        var target = new Option<double?>("--target") { Description = "claim target for the failure rate, e.g. 0.01: per lot, the passing units still to test before the exact 95 % upper bound is below it" };
+        target.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } t && t is not (> 0 and < 1))
+                r.AddError($"--target: {t.ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a proportion between 0 and 1, e.g. 0.01");
+        });
+        report.Subcommands.Add(Report("lots", "Per chip lot: units, failed, failure rate with Wilson and exact 95 % intervals, p-chart limit and flag",
+            (q, pr) => { var v = q.Lots(pr.GetValue(target)); return new Rendered(ReportTables.Lots(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), ReportTables.LotsJson(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), HtmlPages.Lots(v, links: false)); }, extra: target));
+        report.Subcommands.Add(Report("modes", "Failure modes and defect kinds per chip lot",
+            (q, _) => { var m = q.Modes(); return new Rendered(ReportTables.Modes(m), JsonSerializer.Serialize(m, ReportTables.Json), HtmlPages.Modes(m, links: false)); }));
+        report.Subcommands.Add(Report("slots", "Slot health: devices failed or rig-faulted per slot against the p-chart of all slots",
+            (q, _) => { var s = q.Slots(); return new Rendered(ReportTables.Slots(s), JsonSerializer.Serialize(s, ReportTables.Json), HtmlPages.Slots(s, links: false)); }));
+        report.Subcommands.Add(Report("soak", "Soak failures per 1,000 cycles by bootloader build, newest build against the previous",
+            (q, _) => { var s = q.Soak(); return new Rendered(ReportTables.Soak(s), JsonSerializer.Serialize(s, ReportTables.Json), HtmlPages.Soak(s, links: false)); }));
+        var device = new Argument<string>("id") { Description = "device id (24 hex digits)" };
+        report.Subcommands.Add(Report("device", "Every attempt of one device with its evidence", (q, pr) =>
+        {
+            var id = pr.GetValue(device)!;
+            var v = q.Device(id);
+            return v is null ? null : new Rendered(ReportTables.Device(v), JsonSerializer.Serialize(v, ReportTables.Json), HtmlPages.Device(v, links: false));
+        }, device));
         return report;
     }
 
-    private static Command Lots()
+    private sealed record Rendered(ReportTable Table, string Json, string Html);
+
+    private static Command Report(string name, string description, Func<ResultsQueries, ParseResult, Rendered?> render, Argument<string>? argument = null, Option? extra = null)
     {
         var config = CommonOptions.Config();
-        var store = new Option<FileInfo?>("--store")
+        var store = StoreLocation.Option();
+        var format = new Option<string>("--format") { Description = "output format: table, csv, json or html (one self-contained file)", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "csv", "json", "html");
+        var outputFile = new Option<FileInfo?>("--output") { Description = "write to this file instead of standard output (written whole or not at all)" };
+        var command = new Command(name, description);
+        if (argument is not null) command.Arguments.Add(argument);
+        command.Options.Add(config);
+        command.Options.Add(store);
+        command.Options.Add(format);
+        command.Options.Add(outputFile);
+        if (extra is not null) command.Options.Add(extra);
+        command.SetAction((ParseResult pr, CancellationToken ct) =>
         {
-            Description = "results store file (default: results.path from the rig config)",
-        };
-        var format = CommonOptions.Format();
-        var lots = new Command("lots", "Per chip lot: units tested, units failed (last attempt of any test failed), failure rate");
-        lots.Options.Add(config);
-        lots.Options.Add(store);
-        lots.Options.Add(format);
-        lots.SetAction((ParseResult pr, CancellationToken ct) => Task.FromResult(RunLots(
-            pr.GetValue(config)!, pr.GetValue(store), CommonOptions.ParseFormat(pr.GetValue(format)),
-            pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error)));
-        return lots;
-    }
-
-    private static int RunLots(FileInfo configFile, FileInfo? storeFile, OutputFormat format, TextWriter output, TextWriter error)
-    {
-        string path;
-        if (storeFile is not null)
-        {
-            path = storeFile.FullName;
-        }
-        else
-        {
-            if (!ConfigLoading.TryLoad(configFile, error, out var config))
-                return ExitCodes.BadInput;
-            if (config.Results.Kind != ResultsStoreKind.Sqlite)
+            var output = pr.InvocationConfiguration.Output;
+            var error = pr.InvocationConfiguration.Error;
+            if (!StoreLocation.TryResolve(pr.GetValue(config)!, pr.GetValue(store), mustExist: true, error, out var path))
+                return Task.FromResult(ExitCodes.BadInput);
+            Rendered? rendered;
+            try
             {
-                error.WriteLine($"hilrig: {configFile}: results.kind: report lots reads sqlite stores only for now; pass --store FILE");
-                return ExitCodes.BadInput;
+                rendered = render(ResultsQueries.OpenSqlite(path), pr);
             }
-            path = config.ResolveStorePath();
-        }
-        // Reading must not leave an empty store behind for a mistyped path.
-        if (!File.Exists(path))
-        {
-            error.WriteLine($"hilrig: no results store at {path}; run a screen first or pass --store FILE");
-            return ExitCodes.BadInput;
-        }
-
-        IReadOnlyList<LotSummary> summary;
-        try
-        {
-            summary = ResultsStore.Open(path).LotSummary();
-        }
-        catch (ResultsStoreException e)
-        {
-            error.WriteLine($"hilrig: {e.Message}");
-            return ExitCodes.BadInput;
-        }
-
-        switch (format)
-        {
-            case OutputFormat.Csv:
-                WriteCsv(summary, output);
-                break;
-            case OutputFormat.Json:
-                WriteJson(summary, output);
-                break;
-            default:
-                WriteTable(summary, output);
-                break;
-        }
-        return ExitCodes.Ok;
+            catch (ResultsStoreException e)
+            {
+                error.WriteLine($"hilrig: {e.Message}");
+                return Task.FromResult(ExitCodes.BadInput);
+            }
+            if (rendered is null)
+            {
+                error.WriteLine($"hilrig: device '{pr.GetValue(argument!)}' is not in the results store {path}; give a device id the store has results for");
+                return Task.FromResult(ExitCodes.BadInput);
+            }
+            var text = pr.GetValue(format) switch
+            {
+                "csv" => rendered.Table.ToCsv(),
+                "json" => rendered.Json + "\n",
+                "html" => rendered.Html + "\n",
+                _ => TableText(rendered.Table),
+            };
+            if (pr.GetValue(outputFile) is { } file)
+            {
+                FileOutput.WriteAtomically(file.FullName, System.Text.Encoding.UTF8.GetBytes(text));
+                error.WriteLine($"{name} report written to {file.FullName}");
+            }
+            else
+            {
+                output.Write(text);
+            }
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return command;
     }
 
-    private static void WriteTable(IReadOnlyList<LotSummary> summary, TextWriter output)
+    private static string TableText(ReportTable report)
     {
-        if (summary.Count == 0)
+        using var writer = new StringWriter();
+        if (report.Rows.Count == 0)
         {
-            output.WriteLine("No results in the store yet.");
-            return;
+            writer.WriteLine($"{report.Title}: no results in the store yet.");
+            return writer.ToString();
         }
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
-        var table = new Table().AddColumn("Lot").AddColumn("Units", c => c.RightAligned())
-            .AddColumn("Failed", c => c.RightAligned()).AddColumn("Failure rate", c => c.RightAligned());
-        foreach (var lot in summary)
-        {
-            table.AddRow(
-                Markup.Escape(lot.Lot),
-                lot.Units.ToString(CultureInfo.InvariantCulture),
-                lot.Failed.ToString(CultureInfo.InvariantCulture),
-                lot.FailureRate.ToString("P1", CultureInfo.InvariantCulture));
-        }
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
+        if (console.Profile.Width < 160) console.Profile.Width = 160;
+        var table = new Table { Title = new TableTitle(Markup.Escape(report.Title)) };
+        foreach (var c in report.Columns)
+            table.AddColumn(new TableColumn(Markup.Escape(c.Header)) { Alignment = c.Kind is CellKind.Count or CellKind.Rate or CellKind.Number ? Justify.Right : Justify.Left });
+        foreach (var row in report.Rows)
+            table.AddRow([.. row.Select((v, i) => Markup.Escape(ReportTable.Display(report.Columns[i].Kind, v)))]);
         console.Write(table);
-    }
-
-    private static void WriteCsv(IReadOnlyList<LotSummary> summary, TextWriter output)
-    {
-        output.WriteLine("lot,units,failed,failureRate");
-        foreach (var lot in summary)
-        {
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{CsvField(lot.Lot)},{lot.Units},{lot.Failed},{lot.FailureRate}"));
-        }
-    }
-
-    private static string CsvField(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
-    private static void WriteJson(IReadOnlyList<LotSummary> summary, TextWriter output)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartArray();
-            foreach (var lot in summary)
-            {
-                json.WriteStartObject();
-                json.WriteString("lot", lot.Lot);
-                json.WriteNumber("units", lot.Units);
-                json.WriteNumber("failed", lot.Failed);
-                json.WriteNumber("failureRate", lot.FailureRate);
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-        }
-        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        return writer.ToString();
     }
 }

@@ -10,8 +10,9 @@ internal static class SimCommand
 {
     public static Command Create()
     {
-        var sim = new Command("sim", "The simulated rig as a process that real tools (dfu-util, uhubctl, scripts) can drive");
+        var sim = new Command("sim", "The simulator: the rig as a process for real tools (serve), production histories (fleet) and populations (export-lots)");
         sim.Subcommands.Add(Serve());
+        foreach (var command in SimFleetCommand.Subcommands()) sim.Subcommands.Add(command);
         return sim;
     }
 

@@ -80,6 +80,48 @@ internal static class Migrations
             )
             """,
         ],
+
+        // 4: summaries kept current by every write, so the by-lot report reads one row per lot instead of scanning
+        // millions of attempts: the deciding (latest) attempt per device and test, each unit's verdict, per-lot
+        // counts; plus indexes for slot health and soak trends. Existing rows are summarised once here.
+        [
+            """
+            CREATE TABLE unit_tests (
+                device_id TEXT NOT NULL,
+                test TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                verdict TEXT NOT NULL,
+                PRIMARY KEY (device_id, test)
+            )
+            """,
+            """
+            CREATE TABLE units (
+                device_id TEXT PRIMARY KEY,
+                lot TEXT NOT NULL,
+                judged INTEGER NOT NULL,
+                failed INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX ix_units_lot ON units(lot, failed, device_id)",
+            """
+            CREATE TABLE lot_counts (
+                lot TEXT PRIMARY KEY,
+                units INTEGER NOT NULL,
+                failed INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX ix_results_slot ON results(slot, device_id, verdict)",
+            "CREATE INDEX ix_results_soak ON results(run_id, verdict) WHERE cycle IS NOT NULL",
+            "CREATE INDEX ix_results_device_time ON results(device_id, started_at)",
+            .. Summaries.Rebuild,
+        ],
+
+        // 5: a lot's page reads only its failed rows and its screening attempts, each from an index of its own.
+        [
+            "CREATE INDEX ix_results_failed ON results(device_id) WHERE verdict = 'fail'",
+            "CREATE INDEX ix_results_screening ON results(device_id, test, started_at, attempt, verdict) WHERE cycle IS NULL",
+        ],
     ];
 
     public static int Latest => Steps.Count;

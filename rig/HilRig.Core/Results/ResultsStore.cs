@@ -148,6 +148,154 @@ public sealed partial class ResultsStore
                 supplier = COALESCE(excluded.supplier, devices.supplier)
             """,
             new { deviceId = deviceId.ToLowerInvariant(), lot, dateCode, supplier, seenAt = StoreText.Time(seenAt) }, tx));
+        Write((db, tx) => RefreshUnit(db, tx, deviceId.ToLowerInvariant()));
+    }
+
+    /// <summary>
+    /// Records many devices with their chip lots in ONE transaction (a lot inventory import): all or nothing.
+    /// Known devices keep their first-seen time; verdicts already summarised move to the devices' new lots.
+    /// </summary>
+    /// <returns>How many devices were new to the store.</returns>
+    public int ImportDevices(IEnumerable<Inventory.DeviceLot> devices, DateTimeOffset seenAt)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        var added = 0;
+        Write((db, tx) =>
+        {
+            var before = db.ExecuteScalar<long>("SELECT COUNT(*) FROM devices", transaction: tx);
+            using var cmd = db.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText =
+                """
+                INSERT INTO devices (device_id, lot, date_code, supplier, first_seen)
+                VALUES (@deviceId, @lot, @dateCode, @supplier, @seenAt)
+                ON CONFLICT (device_id) DO UPDATE SET
+                    lot = excluded.lot,
+                    date_code = COALESCE(excluded.date_code, devices.date_code),
+                    supplier = COALESCE(excluded.supplier, devices.supplier)
+                """;
+            var id = AddParameter(cmd, "@deviceId");
+            var lot = AddParameter(cmd, "@lot");
+            var dateCode = AddParameter(cmd, "@dateCode");
+            var supplier = AddParameter(cmd, "@supplier");
+            AddParameter(cmd, "@seenAt").Value = StoreText.Time(seenAt);
+            cmd.Prepare();
+            foreach (var d in devices)
+            {
+                id.Value = d.DeviceId.ToLowerInvariant();
+                lot.Value = d.Lot;
+                dateCode.Value = (object?)d.DateCode ?? DBNull.Value;
+                supplier.Value = (object?)d.Supplier ?? DBNull.Value;
+                cmd.ExecuteNonQuery();
+            }
+            added = (int)(db.ExecuteScalar<long>("SELECT COUNT(*) FROM devices", transaction: tx) - before);
+            db.Execute(Summaries.RelabelUnits, transaction: tx);
+            foreach (var statement in Summaries.RecountLots)
+                db.Execute(statement, transaction: tx);
+        });
+        return added;
+    }
+
+    /// <summary>
+    /// Bulk load of already-numbered attempts in ONE transaction, for generated production histories (the
+    /// <c>sim fleet</c> fast path): no per-row attempt check and no summary upkeep, so call
+    /// <see cref="RebuildSummaries"/> once after the last batch.
+    /// </summary>
+    public void BulkLoadResults(IEnumerable<ResultRecord> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        Write((db, tx) =>
+        {
+            BigCache(db, tx);
+            using var cmd = db.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText =
+                """
+                INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
+                                     device_time_ms, started_at, ended_at, evidence_json)
+                VALUES (@id, @runId, @deviceId, @slot, @test, @cycle, @attempt, @verdict, @failureMode, @signature,
+                        @deviceTimeMs, @startedAt, @endedAt, @evidenceJson)
+                """;
+            string[] names = ["@id", "@runId", "@deviceId", "@slot", "@test", "@cycle", "@attempt", "@verdict", "@failureMode", "@signature", "@deviceTimeMs", "@startedAt", "@endedAt", "@evidenceJson"];
+            var p = names.Select(n => AddParameter(cmd, n)).ToArray();
+            cmd.Prepare();
+            foreach (var r in results)
+            {
+                p[0].Value = StoreText.Id(NewId(r.StartedAt));
+                p[1].Value = StoreText.Id(r.RunId);
+                p[2].Value = r.DeviceId.ToLowerInvariant();
+                p[3].Value = r.Slot;
+                p[4].Value = r.Test;
+                p[5].Value = (object?)r.Cycle ?? DBNull.Value;
+                p[6].Value = r.Attempt ?? throw new ArgumentException("bulk-loaded attempts must carry their attempt number", nameof(results));
+                p[7].Value = StoreText.Verdict(r.Verdict);
+                p[8].Value = (object?)r.FailureMode ?? DBNull.Value;
+                p[9].Value = (object?)r.Signature ?? DBNull.Value;
+                p[10].Value = r.DeviceTime is { } t ? (long)t.TotalMilliseconds : DBNull.Value;
+                p[11].Value = StoreText.Time(r.StartedAt);
+                p[12].Value = StoreText.Time(r.EndedAt);
+                p[13].Value = (object?)r.EvidenceJson ?? DBNull.Value;
+                cmd.ExecuteNonQuery();
+            }
+        });
+    }
+
+    /// <summary>Recomputes the unit verdicts and per-lot counts from all results (after <see cref="BulkLoadResults"/>).</summary>
+    public void RebuildSummaries() => Write((db, tx) =>
+    {
+        BigCache(db, tx);
+        foreach (var statement in Summaries.Rebuild)
+            db.Execute(statement, transaction: tx, commandTimeout: 0);
+    });
+
+    // Bulk work inserts into indexes keyed by random device ids: SQLite's default 2 MiB page cache makes every insert a
+    // disk read once the indexes outgrow it; 256 MiB for this connection keeps them in memory.
+    private static void BigCache(IDbConnection db, IDbTransaction tx)
+    {
+        if (db is SqliteConnection)
+            db.Execute("PRAGMA cache_size = -262144", transaction: tx);
+    }
+
+    private static IDbDataParameter AddParameter(IDbCommand cmd, string name)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        cmd.Parameters.Add(p);
+        return p;
+    }
+
+    /// <summary>
+    /// Brings one device's unit verdict and its lot's counts up to date with its deciding attempts and its lot.
+    /// Runs inside the transaction of the write that changed them, so the summaries never disagree with the rows.
+    /// </summary>
+    private static void RefreshUnit(IDbConnection db, IDbTransaction tx, string deviceId)
+    {
+        var now = db.QuerySingle<UnitRow>(
+            """
+            SELECT COUNT(*) AS Tests,
+                   COALESCE(MAX(CASE WHEN verdict <> 'rig-fault' THEN 1 ELSE 0 END), 0) AS Judged,
+                   COALESCE(MAX(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END), 0) AS Failed
+            FROM unit_tests WHERE device_id = @deviceId
+            """, new { deviceId }, tx);
+        if (now.Tests == 0)
+            return;
+        now.Lot = db.ExecuteScalar<string?>("SELECT lot FROM devices WHERE device_id = @deviceId", new { deviceId }, tx) ?? Summaries.UnknownLot;
+        var was = db.QuerySingleOrDefault<UnitRow>(
+            "SELECT lot AS Lot, judged AS Judged, failed AS Failed FROM units WHERE device_id = @deviceId", new { deviceId }, tx);
+        if (was is not null && was.Lot == now.Lot && was.Judged == now.Judged && was.Failed == now.Failed)
+            return;
+        if (was is not null)
+            db.Execute("UPDATE lot_counts SET units = units - @Judged, failed = failed - @Failed WHERE lot = @Lot", was, tx);
+        db.Execute(
+            """
+            INSERT INTO units (device_id, lot, judged, failed) VALUES (@deviceId, @lot, @judged, @failed)
+            ON CONFLICT (device_id) DO UPDATE SET lot = excluded.lot, judged = excluded.judged, failed = excluded.failed
+            """, new { deviceId, lot = now.Lot, judged = now.Judged, failed = now.Failed }, tx);
+        db.Execute(
+            """
+            INSERT INTO lot_counts (lot, units, failed) VALUES (@Lot, @Judged, @Failed)
+            ON CONFLICT (lot) DO UPDATE SET units = lot_counts.units + excluded.units, failed = lot_counts.failed + excluded.failed
+            """, now, tx);
     }
 
     /// <summary>
@@ -201,6 +349,12 @@ public sealed partial class ResultsStore
                     startedAt = StoreText.Time(result.StartedAt), endedAt = StoreText.Time(result.EndedAt), evidenceJson = result.EvidenceJson,
                 },
                 tx);
+            if (result.Cycle is null)
+            {
+                db.Execute(Summaries.UpsertUnitTest,
+                    new { deviceId, test = result.Test, startedAt = StoreText.Time(result.StartedAt), attempt, verdict = StoreText.Verdict(result.Verdict) }, tx);
+                RefreshUnit(db, tx, deviceId);
+            }
         });
         return new StoredResult(id, result.RunId, deviceId, result.Slot, result.Test, result.Cycle, attempt, result.Verdict,
             result.FailureMode, result.Signature,
@@ -326,6 +480,14 @@ public sealed partial class ResultsStore
             StoreText.ParseVerdict(Verdict), FailureMode, Signature,
             DeviceTimeMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
             StoreText.ParseTime(StartedAt), StoreText.ParseTime(EndedAt), EvidenceJson);
+    }
+
+    private sealed class UnitRow
+    {
+        public long Tests { get; set; }
+        public string Lot { get; set; } = "";
+        public long Judged { get; set; }
+        public long Failed { get; set; }
     }
 
     private sealed class LotRow

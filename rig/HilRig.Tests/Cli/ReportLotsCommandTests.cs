@@ -66,12 +66,11 @@ public class ReportLotsCommandTests
 
         Assert.That(error, Is.Empty);
         Assert.That(exit, Is.EqualTo(ExitCodes.Ok));
-        Assert.That(output.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[]
-        {
-            "lot,units,failed,failureRate",
-            "\"B,2\",1,1,1",
-            "SST25-1348A,3,1,0.3333333333333333",
-        }));
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines[0], Is.EqualTo("lot,units,failed,failureRate,lower,upper,clopperPearsonLower,clopperPearsonUpper,ruleOfThreeUpper,pChartUpperLimit,flagged,additionalUnitsNeeded"));
+        Assert.That(lines, Has.Length.EqualTo(3));
+        Assert.That(lines[1], Does.StartWith("\"B,2\",1,1,1,"));
+        Assert.That(lines[2], Does.StartWith("SST25-1348A,3,1,0.3333333333333333,"));
     }
 
     [Test]
@@ -100,7 +99,7 @@ public class ReportLotsCommandTests
 
         Assert.That(exit, Is.EqualTo(ExitCodes.Ok));
         var row = output.Split('\n').Single(l => l.Contains("SST25-1348A", StringComparison.Ordinal));
-        Assert.That(row, Does.Match(@"SST25-1348A\s*\S\s+3\s*\S\s+1\s*\S\s+33\.3 %"));
+        Assert.That(row, Does.Match(@"SST25-1348A\s*\S\s+3\s*\S\s+1\s*\S\s+33\.33 %"));
         Assert.That(output, Does.Contain("Failure rate"));
     }
 
@@ -149,7 +148,7 @@ public class ReportLotsCommandTests
         var (exit, _, error) = Invoke("report", "lots", "--store", missing);
 
         Assert.That(exit, Is.EqualTo(ExitCodes.BadInput));
-        Assert.That(error.Trim(), Is.EqualTo($"hilrig: no results store at {missing}; run a screen first or pass --store FILE"));
+        Assert.That(error.Trim(), Is.EqualTo($"hilrig: no results store at {missing}; run `hilrig screen` or `hilrig sim fleet` first, or pass --store FILE"));
         Assert.That(Directory.Exists(Path.GetDirectoryName(missing)), Is.False);
     }
 }

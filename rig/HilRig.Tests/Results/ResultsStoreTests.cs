@@ -78,6 +78,8 @@ public class ResultsStoreTests
         Assert.That(old.Signature, Is.Null, "column added by the upgrade");
         Assert.That(old.DeviceTime, Is.EqualTo(TimeSpan.FromMilliseconds(5300)));
         Assert.That(store.LotSummary(), Is.EqualTo(new[] { new LotSummary("SST25-1301A", 1, 1) }));
+        Assert.That(HilRig.Reports.Queries.ResultsQueries.OpenSqlite(DbPath).LotCounts(),
+            Is.EqualTo(new[] { new HilRig.Reports.Statistics.GroupCount("SST25-1301A", 1, 1) }), "the upgrade summarises the rows it finds");
         var next = store.RecordResult(Result(old.RunId, old.DeviceId, "dfu-readback", Verdict.Pass, 5) with { Signature = "clean" });
         Assert.That(next.Attempt, Is.EqualTo(2), "upgrade keeps the attempt history");
     }

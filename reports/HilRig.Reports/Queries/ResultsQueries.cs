@@ -1,0 +1,350 @@
+using System.Data;
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using HilRig.Core.Procedures;
+using HilRig.Core.Results;
+using HilRig.Reports.Results;
+using HilRig.Reports.Statistics;
+using Microsoft.Data.Sqlite;
+
+namespace HilRig.Reports.Queries;
+
+/// <summary>
+/// Reads reports out of the results store. The by-lot numbers come from the store's summary tables (one row per lot,
+/// kept current by every write), so they cost the same for ten results or ten million; per-lot, per-slot, soak and
+/// per-device queries go through indexes of schema step 3 (units by lot, results by device, slot and soak run).
+/// Counting rules are those of <see cref="LotReport"/>, <see cref="Breakdown"/>, <see cref="Yield"/> and
+/// <see cref="SoakTrends"/>; tests hold the two equal.
+/// </summary>
+public sealed class ResultsQueries
+{
+    private readonly Func<IDbConnection> _connect;
+
+    private ResultsQueries(Func<IDbConnection> connect) => _connect = connect;
+
+    /// <summary>Opens an existing SQLite store for reading (upgrading its schema first if it is older).</summary>
+    /// <exception cref="ResultsStoreException">No store at the path, or a store newer than this code.</exception>
+    public static ResultsQueries OpenSqlite(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+            throw new ResultsStoreException($"no results store at {full}; run `hilrig screen` or `hilrig sim fleet` first, or pass --store FILE");
+        // Opening through the store applies missing schema steps (the summaries and indexes reports need).
+        ResultsStore.Open(full);
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = full, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ToString();
+        return new ResultsQueries(() => new SqliteConnection(connectionString));
+    }
+
+    /// <summary>Queries over any connection to a store already at the latest schema (PostgreSQL for a fleet).</summary>
+    public static ResultsQueries Over(Func<IDbConnection> connect) => new(connect ?? throw new ArgumentNullException(nameof(connect)));
+
+    private IDbConnection Open()
+    {
+        var db = _connect();
+        db.Open();
+        return db;
+    }
+
+    /// <summary>Units with a verdict and failed units per lot, lot order. Lots with no judged unit are left out.</summary>
+    public IReadOnlyList<GroupCount> LotCounts()
+    {
+        using var db = Open();
+        return db.Query<CountRow>("SELECT lot AS Name, units AS Units, failed AS Failed FROM lot_counts WHERE units > 0 ORDER BY lot")
+            .Select(r => new GroupCount(r.Name, (int)r.Failed, (int)r.Units))
+            .OrderBy(g => g.Name, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>Every lot with intervals and p-chart flag; flagged lots first, then by failure rate, then name.</summary>
+    public LotsView Lots(double? targetUpper = null)
+    {
+        var counts = LotCounts();
+        if (counts.Count == 0)
+            return new LotsView(0, 0, 0, []);
+        var rates = LotReport.Build(counts, targetUpper: targetUpper);
+        var ordered = rates
+            .OrderByDescending(r => r.Flagged)
+            .ThenByDescending(r => r.PChart.Rate)
+            .ThenBy(r => r.Lot, StringComparer.Ordinal)
+            .ToList();
+        return new LotsView(rates[0].PChart.Centre, counts.Sum(c => c.Units), counts.Sum(c => c.Failed), ordered);
+    }
+
+    /// <summary>One lot: its rate against the fleet, yields, failure modes, signatures and devices; null for an unknown lot.</summary>
+    public LotDetail? Lot(string lot, int devicesShown = 200)
+    {
+        ArgumentNullException.ThrowIfNull(lot);
+        var rate = Lots().Lots.FirstOrDefault(l => l.Lot == lot);
+        if (rate is null)
+            return null;
+        using var db = Open();
+        var failures = db.Query<FailureRow>(
+            """
+            SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
+            FROM units u JOIN results r ON r.device_id = u.device_id
+            WHERE u.lot = @lot AND r.verdict = 'fail'
+            """, new { lot }).ToList();
+        var breakdown = Breakdown.FailureModesByLot(failures.Select(f => new ResultRow(
+            f.DeviceId, lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default))).SingleOrDefault()
+            ?? new LotFailureBreakdown(lot, [], []);
+
+        var attempts = db.Query<AttemptRow>(
+            """
+            SELECT r.device_id AS DeviceId, r.test AS Test, r.verdict AS Verdict,
+                   ROW_NUMBER() OVER (PARTITION BY r.device_id, r.test ORDER BY r.started_at, r.attempt) AS Attempt
+            FROM units u JOIN results r ON r.device_id = u.device_id
+            WHERE u.lot = @lot AND r.cycle IS NULL
+            """, new { lot })
+            .Select(a => new AttemptRecord(a.DeviceId, a.Test, (int)a.Attempt, VerdictNames.Parse(a.Verdict)))
+            .ToList();
+
+        var devices = db.Query<DeviceRow>(
+            """
+            SELECT u.device_id AS DeviceId, u.failed AS Failed, u.judged AS Judged, d.date_code AS DateCode, d.supplier AS Supplier,
+                   (SELECT r.signature FROM results r WHERE r.device_id = u.device_id AND r.cycle IS NULL
+                    ORDER BY r.started_at DESC, r.attempt DESC LIMIT 1) AS LastSignature
+            FROM units u LEFT JOIN devices d ON d.device_id = u.device_id
+            WHERE u.lot = @lot
+            ORDER BY u.failed DESC, u.device_id
+            LIMIT @limit
+            """, new { lot, limit = devicesShown })
+            .Select(d => new LotDevice(d.DeviceId, d.Failed != 0, d.Judged != 0, d.DateCode, d.Supplier, d.LastSignature))
+            .ToList();
+        var inLot = db.ExecuteScalar<long>("SELECT COUNT(*) FROM units WHERE lot = @lot", new { lot });
+
+        return new LotDetail(rate, Yield.FirstPass(attempts), Yield.Final(attempts), breakdown, Signatures(failures), (int)inLot, devices);
+    }
+
+    /// <summary>Failure modes and signatures per lot (DUT failures only), lot order.</summary>
+    public IReadOnlyList<LotFailureBreakdown> Modes()
+    {
+        using var db = Open();
+        var rows = db.Query<FailureRow>(
+            """
+            SELECT r.device_id AS DeviceId, COALESCE(u.lot, d.lot, '(unknown)') AS Lot, r.failure_mode AS FailureMode, r.signature AS Signature
+            FROM results r LEFT JOIN units u ON u.device_id = r.device_id LEFT JOIN devices d ON d.device_id = r.device_id
+            WHERE r.verdict = 'fail'
+            """);
+        return Breakdown.FailureModesByLot(rows.Select(f => new ResultRow(
+            f.DeviceId, f.Lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default)));
+    }
+
+    /// <summary>Slot health (failed distinct devices per slot on a p-chart of the slots), slot order.</summary>
+    public IReadOnlyList<SlotHealth> Slots()
+    {
+        using var db = Open();
+        var counts = db.Query<SlotRow>(
+            """
+            SELECT slot AS Slot, COUNT(DISTINCT device_id) AS Devices,
+                   COUNT(DISTINCT CASE WHEN verdict <> 'pass' THEN device_id END) AS FailedDevices
+            FROM results GROUP BY slot ORDER BY slot
+            """).Select(s => ((int)s.Slot, (int)s.FailedDevices, (int)s.Devices)).ToList();
+        return counts.Count == 0 ? [] : Breakdown.SlotHealthFromCounts(counts);
+    }
+
+    /// <summary>
+    /// Soak failures per 1,000 cycles by bootloader build, in the order the builds' first soak runs started. Counted
+    /// per run over the covering partial index of soak rows, then per build, so no soak row is read from the table.
+    /// </summary>
+    public SoakView Soak()
+    {
+        using var db = Open();
+        var builds = db.Query<SoakRow>(
+            """
+            SELECT ru.bootloader AS Bootloader, MIN(ru.started_at) AS First, SUM(x.Cycles) AS Cycles, SUM(x.Failures) AS Failures
+            FROM (SELECT run_id, COUNT(*) AS Cycles, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS Failures
+                  FROM results WHERE cycle IS NOT NULL AND verdict <> 'rig-fault' GROUP BY run_id) x
+            JOIN runs ru ON ru.id = x.run_id
+            WHERE ru.bootloader IS NOT NULL
+            GROUP BY ru.bootloader
+            """)
+            .OrderBy(b => b.First, StringComparer.Ordinal)
+            .ThenBy(b => b.Bootloader, StringComparer.Ordinal)
+            .Select(b => new BootloaderSoak(b.Bootloader, b.Cycles, (int)b.Failures, PoissonRate.PerThousandCycles((int)b.Failures, b.Cycles)))
+            .ToList();
+        var comparison = builds.Count >= 2 ? SoakTrends.Compare(builds[^1], builds[^2]) : null;
+        return new SoakView(builds, comparison);
+    }
+
+    /// <summary>Every attempt of one device, oldest first, with its evidence; null for a device the store has never seen.</summary>
+    public DeviceView? Device(string deviceId)
+    {
+        ArgumentNullException.ThrowIfNull(deviceId);
+        var id = deviceId.ToLowerInvariant();
+        using var db = Open();
+        var device = db.QuerySingleOrDefault<DeviceRow>(
+            "SELECT device_id AS DeviceId, lot AS Lot, date_code AS DateCode, supplier AS Supplier FROM devices WHERE device_id = @id", new { id });
+        var attempts = ReadRows(db, "WHERE r.device_id = @id", new { id })
+            .OrderBy(a => a.Row.RecordedAt).ThenBy(a => a.Row.Test, StringComparer.Ordinal).ThenBy(a => a.Row.Attempt).ThenBy(a => a.Row.Cycle ?? 0)
+            .ToList();
+        if (device is null && attempts.Count == 0)
+            return null;
+        return new DeviceView(id, device?.Lot ?? "(unknown)", device?.DateCode, device?.Supplier, attempts);
+    }
+
+    /// <summary>
+    /// Every result as a <see cref="ResultRow"/> (for the statistics functions or an export). Attempt numbers count
+    /// per device, test and cycle across runs in time order, the way the reports read them.
+    /// </summary>
+    public IReadOnlyList<ResultRow> Rows()
+    {
+        using var db = Open();
+        return ReadRows(db, "", null).Select(a => a.Row).ToList();
+    }
+
+    private static IEnumerable<DeviceAttempt> ReadRows(IDbConnection db, string where, object? args) =>
+        db.Query<FullRow>(
+            $"""
+            SELECT r.device_id AS DeviceId, COALESCE(d.lot, '(unknown)') AS Lot, r.slot AS Slot, r.test AS Test,
+                   ROW_NUMBER() OVER (PARTITION BY r.device_id, r.test, r.cycle ORDER BY r.started_at, r.attempt) AS Attempt,
+                   r.verdict AS Verdict, r.failure_mode AS FailureMode, r.signature AS Signature,
+                   CASE WHEN r.cycle IS NULL THEN NULL ELSE ru.bootloader END AS Bootloader, r.cycle AS Cycle,
+                   r.ended_at AS EndedAt, r.run_id AS RunId, ru.kind AS Kind, r.device_time_ms AS DeviceTimeMs, r.evidence_json AS EvidenceJson
+            FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
+            {where}
+            """, args)
+            .Select(f => new DeviceAttempt(
+                new ResultRow(f.DeviceId, f.Lot, (int)f.Slot, f.Test, (int)f.Attempt, VerdictNames.Parse(f.Verdict), f.FailureMode, f.Signature,
+                    f.Bootloader, (int?)f.Cycle, DateTimeOffset.Parse(f.EndedAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)),
+                Guid.Parse(f.RunId), f.Kind, f.DeviceTimeMs, f.EvidenceJson));
+
+    /// <summary>Defect kinds from signature text, and stuck-at totals and bit positions from the bit-error maps in the evidence.</summary>
+    private static LotSignatures Signatures(IReadOnlyList<FailureRow> failures)
+    {
+        long at0 = 0, at1 = 0;
+        var bits = new long[8];
+        var kinds = new Dictionary<string, (int Failures, HashSet<string> Devices)>(StringComparer.Ordinal);
+        foreach (var f in failures)
+        {
+            var kind = DefectKinds.Of(f.FailureMode, f.Signature);
+            if (!kinds.TryGetValue(kind, out var k))
+                kinds[kind] = k = (0, new HashSet<string>(StringComparer.Ordinal));
+            k.Devices.Add(f.DeviceId);
+            kinds[kind] = (k.Failures + 1, k.Devices);
+            if (f.EvidenceJson is null)
+                continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(f.EvidenceJson);
+                if (doc.RootElement.ValueKind == JsonValueKind.Object
+                    && doc.RootElement.TryGetProperty("readback", out var readback) && readback.ValueKind == JsonValueKind.Object
+                    && readback.TryGetProperty("bitErrors", out var map) && map.ValueKind == JsonValueKind.Object)
+                {
+                    at0 += map.TryGetProperty("stuckAt0", out var s0) && s0.TryGetInt64(out var v0) ? v0 : 0;
+                    at1 += map.TryGetProperty("stuckAt1", out var s1) && s1.TryGetInt64(out var v1) ? v1 : 0;
+                    if (map.TryGetProperty("byBitPosition", out var positions) && positions.ValueKind == JsonValueKind.Array)
+                    {
+                        var i = 0;
+                        foreach (var p in positions.EnumerateArray())
+                        {
+                            if (i < 8 && p.TryGetInt64(out var n)) bits[i] += n;
+                            i++;
+                        }
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+                // Evidence that is not JSON still counts by its signature; it just adds no bit map.
+            }
+        }
+        var counts = kinds.Select(kv => new CategoryCount(kv.Key, kv.Value.Failures, kv.Value.Devices.Count))
+            .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
+        return new LotSignatures(at0, at1, bits, counts);
+    }
+
+    // Dapper row shapes: SQLite hands back 64-bit integers and TEXT.
+    private sealed class CountRow
+    {
+        public string Name { get; set; } = "";
+        public long Units { get; set; }
+        public long Failed { get; set; }
+    }
+
+    private sealed class FailureRow
+    {
+        public string DeviceId { get; set; } = "";
+        public string Lot { get; set; } = "";
+        public string? FailureMode { get; set; }
+        public string? Signature { get; set; }
+        public string? EvidenceJson { get; set; }
+    }
+
+    private sealed class AttemptRow
+    {
+        public string DeviceId { get; set; } = "";
+        public string Test { get; set; } = "";
+        public string Verdict { get; set; } = "";
+        public long Attempt { get; set; }
+    }
+
+    private sealed class DeviceRow
+    {
+        public string DeviceId { get; set; } = "";
+        public string Lot { get; set; } = "";
+        public long Failed { get; set; }
+        public long Judged { get; set; }
+        public string? DateCode { get; set; }
+        public string? Supplier { get; set; }
+        public string? LastSignature { get; set; }
+    }
+
+    private sealed class SlotRow
+    {
+        public long Slot { get; set; }
+        public long Devices { get; set; }
+        public long FailedDevices { get; set; }
+    }
+
+    private sealed class SoakRow
+    {
+        public string Bootloader { get; set; } = "";
+        public string First { get; set; } = "";
+        public long Cycles { get; set; }
+        public long Failures { get; set; }
+    }
+
+    private sealed class FullRow
+    {
+        public string DeviceId { get; set; } = "";
+        public string Lot { get; set; } = "";
+        public long Slot { get; set; }
+        public string Test { get; set; } = "";
+        public long Attempt { get; set; }
+        public string Verdict { get; set; } = "";
+        public string? FailureMode { get; set; }
+        public string? Signature { get; set; }
+        public string? Bootloader { get; set; }
+        public long? Cycle { get; set; }
+        public string EndedAt { get; set; } = "";
+        public string RunId { get; set; } = "";
+        public string Kind { get; set; } = "";
+        public long? DeviceTimeMs { get; set; }
+        public string? EvidenceJson { get; set; }
+    }
+}
+
+/// <summary>What kind of defect a failure signature describes, for the per-lot breakdown.</summary>
+public static class DefectKinds
+{
+    public const string StuckBits = "stuck bits";
+    public const string EraseFailure = "erase failure";
+    public const string FlashHung = "flash hung (BUSY never clears)";
+    public const string NothingPrograms = "no cell programs (dead or write-protected)";
+    public const string StuckInDfu = "stuck in DFU";
+    public const string Other = "other";
+
+    /// <summary>Reads the kind from the signature text the readback writes (see BitErrorMap.Signature).</summary>
+    public static string Of(string? failureMode, string? signature)
+    {
+        if (failureMode == FailureModes.StuckInDfu) return StuckInDfu;
+        if (signature is null) return Other;
+        if (signature.StartsWith("erase failure", StringComparison.Ordinal)) return EraseFailure;
+        if (signature.Contains("never finishes", StringComparison.Ordinal)) return FlashHung;
+        if (signature.StartsWith("no cell programs", StringComparison.Ordinal)) return NothingPrograms;
+        if (signature.Contains("stuck-at-", StringComparison.Ordinal)) return StuckBits;
+        return Other;
+    }
+}

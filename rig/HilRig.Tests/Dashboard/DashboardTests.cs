@@ -1,0 +1,153 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using HilRig.Cli;
+using HilRig.Tests.Cli;
+using HilRig.Dashboard;
+using HilRig.Reports.Queries;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Playwright;
+
+namespace HilRig.Tests.Dashboard;
+
+/// <summary>
+/// The dashboard over a store filled by `hilrig sim fleet`: its pages, their JSON and CSV forms, and a real browser
+/// (Debian's chromium driven by Playwright) reading the lot table and opening a flagged lot.
+/// </summary>
+[NonParallelizable]
+public class DashboardTests
+{
+    private static string _folder = "";
+    private static string _store = "";
+    private static WebApplication? _app;
+    private static HttpClient? _http;
+    private static string _base = "";
+
+    [OneTimeSetUp]
+    public static async Task StartDashboard()
+    {
+        _folder = Directory.CreateTempSubdirectory("hilrig-dashboard-").FullName;
+        _store = Path.Combine(_folder, "fleet.db");
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores());
+        var (exit, _, error) = CliHarness.Run("sim", "fleet", "--config", config, "--store", _store,
+            "--cores", "5000", "--lots", "8", "--bad-lots", "1", "--seed", "21", "--soak-cycles", "20");
+        Assert.That(exit, Is.EqualTo(ExitCodes.Ok), error);
+        // Port 0: Kestrel picks a free loopback port, so parallel test runs never collide.
+        _app = DashboardApp.Build(ResultsQueries.OpenSqlite(_store), "http://127.0.0.1:0");
+        await _app.StartAsync();
+        _base = DashboardApp.Addresses(_app)[0];
+        _http = new HttpClient { BaseAddress = new Uri(_base) };
+    }
+
+    [OneTimeTearDown]
+    public static async Task StopDashboard()
+    {
+        _http?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private static async Task<(HttpStatusCode Status, string Type, string Body)> Get(string path)
+    {
+        using var response = await _http!.GetAsync(new Uri(path, UriKind.Relative));
+        return (response.StatusCode, response.Content.Headers.ContentType?.MediaType ?? "", await response.Content.ReadAsStringAsync());
+    }
+
+    [TestCase("/lots")]
+    [TestCase("/modes")]
+    [TestCase("/soak")]
+    [TestCase("/slots")]
+    public async Task Every_page_is_html_with_json_and_csv_forms(string page)
+    {
+        var html = await Get(page);
+        var json = await Get(page + "?format=json");
+        var csv = await Get(page + "?format=csv");
+
+        Assert.That((html.Status, html.Type), Is.EqualTo((HttpStatusCode.OK, "text/html")));
+        Assert.That(html.Body, Does.Contain("<table"));
+        Assert.That((json.Status, json.Type), Is.EqualTo((HttpStatusCode.OK, "application/json")));
+        Assert.That(() => JsonDocument.Parse(json.Body).Dispose(), Throws.Nothing);
+        Assert.That((csv.Status, csv.Type), Is.EqualTo((HttpStatusCode.OK, "text/csv")));
+        Assert.That(csv.Body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, Is.GreaterThan(1));
+    }
+
+    [Test]
+    public async Task The_dashboard_is_read_only_and_names_what_it_does_not_have()
+    {
+        using var post = await _http!.PostAsync(new Uri("/lots", UriKind.Relative), new StringContent(""));
+        Assert.That(post.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
+        var lot = await Get("/lots/NO-SUCH-LOT");
+        Assert.That(lot.Status, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(lot.Body, Does.Contain("NO-SUCH-LOT"));
+        var format = await Get("/lots?format=xml");
+        Assert.That(format.Status, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(DashboardApp.DefaultUrls, Does.StartWith("http://127.0.0.1:"), "loopback unless told otherwise");
+        Assert.That((await Get("/lots")).Body, Does.Contain("<tr class=\"flagged\"><td data-col=\"lot\""), "the flagged lot's row is marked, without a browser too");
+    }
+
+    [Test]
+    public async Task A_device_page_shows_the_bit_error_map_of_a_failed_readback_and_the_led_timeline_of_a_Core_stuck_in_dfu()
+    {
+        var lots = JsonDocument.Parse((await Get("/lots?format=json")).Body).RootElement.EnumerateArray().ToList();
+        var flagged = lots.First(l => l.GetProperty("flagged").GetBoolean()).GetProperty("lot").GetString()!;
+        var devices = (await Get("/lots/" + Uri.EscapeDataString(flagged) + "?format=csv")).Body.Split('\n').Skip(1);
+        var failed = devices.First(d => d.Contains(",true,", StringComparison.Ordinal) && d.Contains("stuck-at", StringComparison.Ordinal)).Split(',')[0];
+
+        var page = await Get("/devices/" + failed);
+
+        Assert.That(page.Status, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(page.Body, Does.Contain("SPI flash sectors").And.Contain("Error bits by bit position"));
+
+        var stuck = HilRig.Core.Results.ResultsStore.Open(_store).GetResults().First(r => r.FailureMode == HilRig.Core.Procedures.FailureModes.StuckInDfu);
+        var soakPage = await Get("/devices/" + stuck.DeviceId);
+        Assert.That(soakPage.Body, Does.Contain("LED timeline").And.Contain("flashing yellow"));
+    }
+
+    [Test]
+    public async Task In_chromium_the_lot_table_equals_a_direct_sql_query_and_a_flagged_lot_opens()
+    {
+        var chromium = ExternalTool.Require("chromium");
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1000 } });
+        await page.GotoAsync(_base + "/lots");
+
+        // What the browser shows: the lot table's exact values (data-value) per row.
+        var rows = await page.Locator("#lots tbody tr").EvaluateAllAsync<string[][]>(
+            "rows => rows.map(r => ['lot','units','failed','flagged'].map(c => r.querySelector(`td[data-col=\"${c}\"]`).dataset.value))");
+        var shown = rows.Select(r => (r[0], int.Parse(r[1], CultureInfo.InvariantCulture), int.Parse(r[2], CultureInfo.InvariantCulture)))
+            .OrderBy(r => r.Item1, StringComparer.Ordinal).ToList();
+        Assert.That(shown, Is.EqualTo(HilRig.Tests.Reports.ResultsQueriesTests.DirectLotCounts(_store)));
+        Assert.That(rows[0][3], Is.EqualTo("true"), "flagged lots come first");
+        Assert.That(await page.Locator("svg.chart .row.flagged").CountAsync(), Is.GreaterThanOrEqualTo(1));
+
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("dashboard-lots.png"), FullPage = true });
+        TestContext.AddTestAttachment(Shot("dashboard-lots.png"), "lots page");
+
+        await page.Locator("#lots tbody tr.flagged td[data-col=\"lot\"] a").First.ClickAsync();
+        await page.WaitForURLAsync("**/lots/**");
+        Assert.That(await page.Locator("h1").InnerTextAsync(), Is.EqualTo($"Lot {rows[0][0]}"));
+        Assert.That(await page.Locator("#summary").InnerTextAsync(), Does.Contain("FLAGGED"));
+        Assert.That(await page.Locator("#kinds tbody tr").CountAsync(), Is.GreaterThanOrEqualTo(2));
+        Assert.That(await page.Locator("#devices tbody tr.flagged").CountAsync(), Is.GreaterThan(0), "failed devices listed first");
+
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("dashboard-flagged-lot.png"), FullPage = true });
+        TestContext.AddTestAttachment(Shot("dashboard-flagged-lot.png"), "flagged lot page");
+    }
+
+    private static string Shot(string name)
+    {
+        var dir = Path.Combine(TestContext.CurrentContext.WorkDirectory, "artifacts");
+        Directory.CreateDirectory(dir);
+        return Path.Combine(dir, name);
+    }
+}
