@@ -84,6 +84,36 @@ public class ChoreographyTests
     }
 
     [Test]
+    public void With_DFU_preselected_by_the_flags_the_factory_reset_holds_MODE_through_the_dark_10_s_until_white()
+    {
+        // spark-core.md §3.3 edge case: invalid flags select DFU before MODE is read, so no yellow during the hold;
+        // the LED stays dark until the factory reset starts at 10 s
+        var (session, slot, core) = Open(7);
+        using var _ = session;
+        session.RunAsync(() =>
+        {
+            core.Flags.FlashOtaUpdate = 0xFFFF;
+            core.Flags.BkpDr10 = 0xFFFF;
+            core.Flags.Save(core.InternalFlash);
+            return Task.CompletedTask;
+        }).GetAwaiter().GetResult();
+        var log = session.RunAsync(async () =>
+        {
+            var steps = await ChoreographyRunner.RunAsync(Choreographies.FactoryReset, slot, session.Usb, session.Time);
+            await Task.Delay(TimeSpan.FromSeconds(15), session.Time);
+            return steps;
+        }).GetAwaiter().GetResult();
+        TestContext.Out.WriteLine(string.Join("\n", log));
+        TestContext.Out.WriteLine(string.Join("\n", core.History));
+        var release = log.Single(l => l.EndsWith("release MODE", StringComparison.Ordinal));
+        var at = double.Parse(release.Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(at, Is.InRange(10.3, 11.5), "held past the bootloader's 10 s, released once white was seen");
+        Assert.That(log, Has.None.Contains("not seen"), "white was seen");
+        Assert.That(core.History, Has.Some.Contains("FactoryReset"));
+        Assert.That(core.Led.Current, Is.EqualTo(LedProgram.Flashing(SparkColors.Blue, 250)), "listening mode after a factory reset");
+    }
+
+    [Test]
     public void Factory_reset_choreography_runs_the_bootloaders_factory_reset_and_wipes_Wi_Fi()
     {
         var (session, slot, core) = Open(1);
