@@ -74,7 +74,7 @@ public partial class SimFleetCommandTests
         // Real rows: the simulated readback of chips with stuck cells and bad sectors.
         var realStore = Path.Combine(_folder, "real.db");
         var config = TestRigs.WriteConfig(TestRigs.DefaultCores((2, "{ stuckBits: 12 }"), (3, "{ badSectors: 2 }")));
-        Assert.That(CliHarness.Run("screen", "--config", config).Exit, Is.EqualTo(ExitCodes.DutFailed));
+        Assert.That(CliHarness.Run("screen", "--config", config, "--readback-only").Exit, Is.EqualTo(ExitCodes.DutFailed));
         var real = ResultsStore.Open(RigConfigLoader.Load(config).ResolveStorePath()).GetResults().Where(r => r.Verdict == Verdict.Fail).ToList();
 
         var fastStore = Path.Combine(_folder, "fast.db");
