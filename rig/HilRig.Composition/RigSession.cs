@@ -142,7 +142,8 @@ public sealed class RigSession : IDisposable
     /// <exception cref="PiHardwareException">A device the config needs is missing (one line naming it and the fix).</exception>
     private static RigSession OpenPi(RigConfig config, RigSessionOptions options)
     {
-        var pi = PiRig.Open(config, options.PiDevices ?? new LinuxPiDevices(), slot => new PendingSerialIdentity(slot.Number));
+        var pi = PiRig.Open(config, options.PiDevices ?? new LinuxPiDevices(), slot => new HilRig.Hardware.Serial.SerialDeviceIdentity(
+            new HilRig.Hardware.Serial.SysfsSlotSerial(slot.Usb.DevicePath, TimeProvider.System), TimeProvider.System));
         return new RigSession(config, pi.Time, pi.Usb, null, pi.I2c) { _pi = pi, Slots = pi.Slots };
     }
 

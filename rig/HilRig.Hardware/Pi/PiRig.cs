@@ -119,7 +119,7 @@ public sealed class PiRig : IDisposable
         Slots = [.. Config.Slots.OrderBy(s => s.Number).Select(s => new RigSlot(
             s.Number, s.Usb.DevicePath,
             new GpioSlotControl(Line(s.Power, "power", s.Number), Line(s.Mode, "mode", s.Number), Line(s.Reset, "reset", s.Number)),
-            identity(s), Lot: null))];
+            identity(s), Lot: null, Serial: new Serial.SysfsSlotSerial(s.Usb.DevicePath, Time)))];
     }
 
     private T Own<T>(T disposable) where T : IDisposable
