@@ -51,6 +51,29 @@ public class SoakCommandTests
         Assert.That(candidate.Output, Does.Match("vs baseline BL13 \\(0 in 1 cycles\\): p = [0-9.]+: not shown worse"));
     }
 
+    [Test]
+    public void Candidate_bootloader_fails_slow_chips_that_BL14_soaks_cleanly_and_is_shown_worse()
+    {
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores((1, "{ slow: 3 }"), (2, "{ slow: 3 }"), (3, "{ slow: 3 }"), (4, "{ slow: 3 }")), seed: 5);
+        var baseline = CliHarness.Run("soak", "--cycles", "3", "--slots", "1-4", "--bootloader", "BL14", "--config", config);
+        Assert.That(baseline.Exit, Is.Zero, baseline.Error);
+        Assert.That(baseline.Output, Does.Contain("BL14: 0 failure(s) in 12 cycles"));
+        var runId = System.Text.RegularExpressions.Regex.Match(baseline.Error, "run ([0-9a-f-]{36})").Groups[1].Value;
+
+        var candidate = CliHarness.Run("soak", "--cycles", "3", "--slots", "1-4", "--bootloader", "candidate", "--baseline", runId, "--format", "json", "--config", config);
+        Assert.That(candidate.Exit, Is.EqualTo(1), candidate.Error);
+        using var doc = JsonDocument.Parse(candidate.Output);
+        var summary = doc.RootElement.GetProperty("summary");
+        var failed = summary.GetProperty("failed").EnumerateArray().ToList();
+        // every slow Core fails its first factory reset under the candidate and leaves the run
+        Assert.That(failed, Has.Count.EqualTo(4));
+        Assert.That(failed.All(f => f.GetProperty("cyclesToFailure").GetInt32() == 1 && f.GetProperty("test").GetString() == "factory-reset"));
+        var comparison = summary.GetProperty("baseline");
+        Assert.That(comparison.GetProperty("candidateIsWorse").GetBoolean(), Is.True);
+        // conditional exact test: 4 of 4+0 failures falling in 4 of 16 cycles: (4/16)^4
+        Assert.That(comparison.GetProperty("pValue").GetDouble(), Is.EqualTo(Math.Pow(4.0 / 16, 4)).Within(1e-4));
+    }
+
     [TestCase("--cycles", "0", "--cycles 0: valid: 1..100000")]
     [TestCase("--bootloader", "BL99", "--bootloader BL99: valid: BL13, BL14")]
     [TestCase("--baseline", "yesterday", "--baseline yesterday: valid: a run id")]
