@@ -22,5 +22,6 @@ internal static class CommandCatalog
         yield return LifeCommands.Ota();
         yield return LifeCommands.IdentifyCommand();
         yield return DashboardCommand.Create();
+        yield return SoakCommand.Build();
     }
 }

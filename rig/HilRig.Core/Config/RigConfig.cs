@@ -60,6 +60,9 @@ public enum SimBootloader
 {
     BL13,
     BL14,
+
+    /// <summary>A new build under soak: BL14 with a too-short SPI-flash busy timeout (slow chips fail its factory reset).</summary>
+    Candidate,
 }
 
 /// <summary>

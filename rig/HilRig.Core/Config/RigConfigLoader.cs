@@ -92,7 +92,7 @@ public static partial class RigConfigLoader
 
     private static readonly (string, RigBackend)[] Backends = [("sim", RigBackend.Sim), ("pi", RigBackend.Pi)];
     private static readonly (string, ResultsStoreKind)[] StoreKinds = [("sqlite", ResultsStoreKind.Sqlite), ("postgres", ResultsStoreKind.Postgres)];
-    private static readonly (string, SimBootloader)[] Bootloaders = [("BL13", SimBootloader.BL13), ("BL14", SimBootloader.BL14)];
+    private static readonly (string, SimBootloader)[] Bootloaders = [("BL13", SimBootloader.BL13), ("BL14", SimBootloader.BL14), ("candidate", SimBootloader.Candidate)];
     private static readonly (string, SimFirmware)[] Firmwares = [("seed2014", SimFirmware.Seed2014), ("verified", SimFirmware.Verified)];
 
     private static readonly Field<CloudDraft>[] CloudFields =

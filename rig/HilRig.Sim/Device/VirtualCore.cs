@@ -123,7 +123,7 @@ public sealed class VirtualCore : IAppHost
         Flags.FactoryReset = 0xFFFF;
         Flags.NvmemSparkReset = 0x0000;
         Flags.OtaFlashedStatus = 0x0000;
-        Flags.Save(InternalFlash, Spec.Bootloader == BootloaderKind.BL14 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013);
+        Flags.Save(InternalFlash, Spec.Bootloader != BootloaderKind.BL13 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013);
     }
 
     /// <summary>The power relay's contact (in series with the hub port's VBUS).</summary>
@@ -249,7 +249,7 @@ public sealed class VirtualCore : IAppHost
         // sent; the device disappears after it, as a real Core does.
         await Task.Delay(TimeSpan.FromMilliseconds(1), _time, ct);
         Flags.FlashOtaUpdate = Flags.BkpDr10 = SystemFlags.UpdateNormal;
-        Flags.Save(InternalFlash, Spec.Bootloader == BootloaderKind.BL14 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013);
+        Flags.Save(InternalFlash, Spec.Bootloader != BootloaderKind.BL13 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013);
         DisconnectUsb();
         Log("DFU leave: flags 0x5000, reset");
         return ResetCause.Software;
@@ -297,7 +297,7 @@ public sealed class VirtualCore : IAppHost
 
     TimeProvider IAppHost.Time => _time;
 
-    int IAppHost.FlagWords => Spec.Bootloader == BootloaderKind.BL14 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013;
+    int IAppHost.FlagWords => Spec.Bootloader != BootloaderKind.BL13 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013;
 
     void IAppHost.Log(string what) => Log(what);
 

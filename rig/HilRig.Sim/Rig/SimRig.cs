@@ -78,7 +78,7 @@ public sealed class SimRig : IDisposable
     private void Wire()
     {
         var seed = Config.Sim.Seed;
-        var bootloader = Config.Sim.Bootloader == SimBootloader.BL13 ? BootloaderKind.BL13 : BootloaderKind.BL14;
+        var bootloader = Config.Sim.Bootloader switch { SimBootloader.BL13 => BootloaderKind.BL13, SimBootloader.Candidate => BootloaderKind.Candidate, _ => BootloaderKind.BL14 };
 
         var hubs = new Dictionary<string, VirtualUsbHub>(StringComparer.Ordinal);
         foreach (var hubPath in Config.Slots.Select(s => s.Usb.HubPath).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))

@@ -46,7 +46,7 @@ public class RigConfigLoaderTests
     [TestCase("backend: sim", "backend: qemu",
         "t.yaml:2:10: backend: qemu is not a backend; valid: sim, pi")]
     [TestCase("bootloader: BL14", "bootloader: BL15",
-        "t.yaml:9:15: sim.bootloader: BL15 is not a bootloader; valid: BL13, BL14")]
+        "t.yaml:9:15: sim.bootloader: BL15 is not a bootloader; valid: BL13, BL14, candidate")]
     [TestCase("seed: 7", "seed: seven",
         "t.yaml:8:9: sim.seed: seven is not a seed; valid: a 32-bit integer")]
     [TestCase("rigId: t\n", "rigId: t\ncolour: red\n",

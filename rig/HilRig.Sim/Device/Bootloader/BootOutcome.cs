@@ -8,6 +8,14 @@ public enum BootloaderKind
 
     /// <summary>2014-08 build: IWDG recovery chain, 0xAAAA software factory reset, 5-word flags page.</summary>
     BL14,
+
+    /// <summary>
+    /// A new build under soak: BL14's behaviour, but its factory reset stages the factory image through the backup
+    /// slot, and its SPI-flash busy wait gives up after <see cref="SparkBootloader.CandidateSpiBusyTimeout"/>: a
+    /// sector erase that takes longer is abandoned while the chip is still busy, so the chip ignores that sector's
+    /// programming and the staged copy keeps erased holes (slow chips fail, healthy ones do not).
+    /// </summary>
+    Candidate,
 }
 
 /// <summary>The RCC reset flag the bootloader sees.</summary>

@@ -58,7 +58,13 @@ public sealed class SparkBootloader
 
     public BootloaderKind Kind { get; }
 
-    private int FlagWords => Kind == BootloaderKind.BL14 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013;
+    /// <summary>The candidate's too-short busy timeout: longer than a healthy sector erase (18 ms typical), shorter than the datasheet maximum (25 ms) times a slow chip's factor.</summary>
+    public static TimeSpan CandidateSpiBusyTimeout { get; } = TimeSpan.FromMilliseconds(30);
+
+    /// <summary>The candidate is built on BL14: flags page, watchdog chain and software factory reset as BL14.</summary>
+    private bool IsBl14Family => Kind is BootloaderKind.BL14 or BootloaderKind.Candidate;
+
+    private int FlagWords => IsBl14Family ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013;
 
     /// <summary>
     /// Runs the bootloader from reset. <paramref name="modePressed"/> is the MODE button (true = held), sampled
@@ -83,9 +89,9 @@ public sealed class SparkBootloader
             else if (FlagIs(SystemFlags.UpdateApplyInterrupted)) restoreBackup = true;
             else dfu = true;
         }
-        if (Kind == BootloaderKind.BL14 && _flags.FactoryReset == SystemFlags.FactoryResetRequested) factoryReset = true;
+        if (IsBl14Family && _flags.FactoryReset == SystemFlags.FactoryResetRequested) factoryReset = true;
 
-        if (Kind == BootloaderKind.BL14 && cause == ResetCause.IndependentWatchdog && _flags.BkpDr1 != SystemFlags.HealthKicked)
+        if (IsBl14Family && cause == ResetCause.IndependentWatchdog && _flags.BkpDr1 != SystemFlags.HealthKicked)
         {
             // The app died before kicking the watchdog: its stored intentions no longer count.
             otaAvailable = restoreBackup = factoryReset = false;
@@ -147,12 +153,12 @@ public sealed class SparkBootloader
                 var hung = await Restore(SparkMemoryMap.BackupImageAddress, SparkColors.Red, cancellationToken);
                 return hung ?? await FinishUpdate(cancellationToken);
             }
-            if (Kind == BootloaderKind.BL14 && _flags.BkpDr1 == SystemFlags.HealthKicked) _flags.BkpDr1 = WatchdogRecoveryChain.BootloaderJumped;
+            if (IsBl14Family && _flags.BkpDr1 == SystemFlags.HealthKicked) _flags.BkpDr1 = WatchdogRecoveryChain.BootloaderJumped;
             if (AppImage.PassesStackPointerCheck(_internal.ReadWord(SparkMemoryMap.AppAddress)))
             {
                 var image = _internal.View(SparkMemoryMap.AppAddress, SparkMemoryMap.AppMaxSize).ToArray();
                 var stopMode = (_flags.BkpDr9 >> 12) == 0xA;
-                TimeSpan? watchdog = Kind == BootloaderKind.BL14 && !stopMode ? AppWatchdogTimeout : null;
+                TimeSpan? watchdog = IsBl14Family && !stopMode ? AppWatchdogTimeout : null;
                 return new BootOutcome.RunApp(image, new AppImage(image).LooksLikeSparkApp, watchdog) { Actions = [.. _actions] };
             }
             dfuReason = DfuReason.NoValidApp;
@@ -181,8 +187,14 @@ public sealed class SparkBootloader
         _led.Show(LedProgram.Flashing(SparkColors.White, UpdateToggleMs));
         if (wipeWifi) _flags.NvmemSparkReset = 0x0001;
         if (Kind == BootloaderKind.BL13 && await Backup(cancellationToken) is { } hung) return hung;
-        if (await Restore(SparkMemoryMap.FactoryImageAddress, SparkColors.White, cancellationToken) is { } hungRestore) return hungRestore;
-        if (Kind == BootloaderKind.BL14) _flags.FactoryReset = 0xFFFF;
+        var source = SparkMemoryMap.FactoryImageAddress;
+        if (Kind == BootloaderKind.Candidate)
+        {
+            if (await StageFactoryImage(cancellationToken) is { } hungStage) return hungStage;
+            source = SparkMemoryMap.BackupImageAddress;
+        }
+        if (await Restore(source, SparkColors.White, cancellationToken) is { } hungRestore) return hungRestore;
+        if (IsBl14Family) _flags.FactoryReset = 0xFFFF;
         return await FinishUpdate(cancellationToken);
     }
 
@@ -215,6 +227,37 @@ public sealed class SparkBootloader
             if (offset % SparkMemoryMap.InternalPageSize == 0) await Flush(cancellationToken);
         }
         await Flush(cancellationToken);
+        return null;
+    }
+
+    /// <summary>
+    /// The candidate's staging copy: factory slot to backup slot, sector by sector, with the too-short busy timeout.
+    /// An abandoned erase leaves the chip busy, so the programming that follows is ignored and the sector stays erased.
+    /// </summary>
+    private async Task<BootOutcome?> StageFactoryImage(CancellationToken cancellationToken)
+    {
+        const uint slot = SparkMemoryMap.BackupImageAddress;
+        var sectorSize = SparkMemoryMap.SpiSectorSize;
+        var word = new byte[4];
+        for (var sector = 0; sector < SparkMemoryMap.ImageRegionSize / sectorSize; sector++)
+        {
+            var at = (uint)(sector * sectorSize);
+            var erase = _external.Erase(slot + at);
+            if (erase.Hung) return await Hang("staging sector erase", cancellationToken);
+            var abandoned = erase.Duration > CandidateSpiBusyTimeout;
+            Spend(abandoned ? CandidateSpiBusyTimeout : erase.Duration);
+            if (!abandoned && at < SparkMemoryMap.AppMaxSize)
+            {
+                for (var offset = 0; offset < sectorSize && at + offset < SparkMemoryMap.AppMaxSize; offset += 4)
+                {
+                    Spend(_external.Read(SparkMemoryMap.FactoryImageAddress + at + (uint)offset, word));
+                    var write = _external.Write(slot + at + (uint)offset, word);
+                    if (write.Hung) return await Hang("staging write", cancellationToken);
+                    Spend(write.Duration);
+                }
+            }
+            await Flush(cancellationToken);
+        }
         return null;
     }
 
