@@ -1,3 +1,4 @@
+using HilRig.Sim.Serve;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
@@ -30,18 +31,7 @@ public sealed class SimControlServer(RigSession session, string socketPath) : IA
 
     public void Start()
     {
-        if (File.Exists(SocketPath)) File.Delete(SocketPath);
-        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
-            listener.Listen(8);
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
+        var listener = UnixSocketListener.Bind(SocketPath, 8);
         _listener = listener;
         _acceptLoop = AcceptLoopAsync(listener, _stop.Token);
     }

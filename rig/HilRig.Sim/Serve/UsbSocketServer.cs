@@ -37,18 +37,7 @@ public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Ta
     public void Start()
     {
         if (_listener is not null) throw new InvalidOperationException($"USB socket server on {SocketPath} is already started");
-        if (File.Exists(SocketPath)) File.Delete(SocketPath);
-        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
-            listener.Listen(16);
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
+        var listener = UnixSocketListener.Bind(SocketPath, 16);
         _listener = listener;
         _acceptLoop = AcceptLoopAsync(listener, _stop.Token);
     }
