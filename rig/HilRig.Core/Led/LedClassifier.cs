@@ -255,10 +255,41 @@ public sealed class LedClassifier
             for (var j = i + 1; j < points.Count && points[j].Time - p.Time <= PeakWindow; j++)
                 if (points[j].Trusted && points[j].Color == p.Color) window.Add(points[j].Level);
             // 90th percentile: the top of the pattern without the luck of one noisy reading
-            window.Sort();
-            var peak = window.Count == 0 ? 0 : window[(int)(0.9 * (window.Count - 1))];
+            var peak = window.Count == 0 ? 0 : Select(window, (int)(0.9 * (window.Count - 1)));
             p.Fraction = peak > 0 ? Math.Min(1, p.Level / peak) : 0;
         }
+    }
+
+    /// <summary>
+    /// The value that would be at <paramref name="rank"/> if <paramref name="values"/> were sorted (Hoare's
+    /// selection, reordering the list): polls classify the same samples many times, and a full sort per sample
+    /// was most of the cost.
+    /// </summary>
+    internal static double Select(List<double> values, int rank)
+    {
+        var lo = 0;
+        var hi = values.Count - 1;
+        while (lo < hi)
+        {
+            var pivot = values[lo + (hi - lo) / 2];
+            var i = lo;
+            var j = hi;
+            while (i <= j)
+            {
+                while (values[i] < pivot) i++;
+                while (values[j] > pivot) j--;
+                if (i <= j)
+                {
+                    (values[i], values[j]) = (values[j], values[i]);
+                    i++;
+                    j--;
+                }
+            }
+            if (rank <= j) hi = j;
+            else if (rank >= i) lo = i;
+            else return values[rank];
+        }
+        return values[rank];
     }
 
     private static List<Pulse> FindPulses(List<Point> points)
