@@ -10,13 +10,17 @@ internal static partial class TestRigs
 
     public static string DefaultConfigText => File.ReadAllText(Path.Combine(RepoRoot, "rig-config.yaml"));
 
-    /// <summary>A temp folder with rig-config.yaml whose sim.cores are <paramref name="coreLines"/> (YAML flow maps, one per line).</summary>
-    public static string WriteConfig(string[] coreLines, int seed = 42, string bootloader = "BL14")
+    /// <summary>
+    /// A temp folder with rig-config.yaml whose sim.cores are <paramref name="coreLines"/> (YAML flow maps, one per line);
+    /// <paramref name="simLines"/> are more keys of the sim section, e.g. "bootloaderProtected: false".
+    /// </summary>
+    public static string WriteConfig(string[] coreLines, int seed = 42, string bootloader = "BL14", params string[] simLines)
     {
         var dir = Path.Combine(Path.GetTempPath(), "hilrig-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var text = SimSection().Replace(DefaultConfigText, "");
-        text += $"sim:\n  seed: {seed}\n  bootloader: {bootloader}\n  cores:\n" + string.Concat(coreLines.Select(l => $"    - {l}\n"));
+        text += $"sim:\n  seed: {seed}\n  bootloader: {bootloader}\n" + string.Concat(simLines.Select(l => $"  {l}\n"))
+            + "  cores:\n" + string.Concat(coreLines.Select(l => $"    - {l}\n"));
         var path = Path.Combine(dir, "rig-config.yaml");
         File.WriteAllText(path, text);
         return path;

@@ -1,70 +1,109 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text.Json;
 using HilRig.Composition;
 using HilRig.Core.Config;
 using HilRig.Core.Procedures;
 using HilRig.Core.Results;
 using HilRig.Core.Slots;
+using HilRig.Core.Spark;
 using HilRig.Reports.Statistics;
+using HilRig.Sim.Device.Bootloader;
 using HilRig.Sim.Device.Firmware;
 
 namespace HilRig.Cli.Commands;
 
 /// <summary>
-/// `hilrig soak --cycles N`: every selected slot in parallel, per cycle an OTA (a new generated app each cycle) then a
-/// factory reset; one stored row per cycle step. A Core that fails is recorded with its cycles-to-failure and leaves
-/// the run. The summary gives failures per 1,000 cycles with a 95 % interval and, with --baseline, an exact comparison.
+/// `hilrig soak --cycles N`: the soak engine (<see cref="SoakRunner"/>) on every selected slot in parallel: an optional
+/// bootloader flashed first, per cycle an OTA of a new generated app then a factory reset, a DFU readback every K
+/// cycles; one stored row per step. Failures per 1,000 cycles with a 95 % interval and, with --baseline, an exact
+/// comparison with a stored soak run.
 /// </summary>
 internal static class SoakCommand
 {
+    private static readonly (string Name, SimBootloader Kind)[] BootloaderNames =
+        [("BL13", SimBootloader.BL13), ("BL14", SimBootloader.BL14), ("candidate", SimBootloader.Candidate)];
+
     public static Command Build()
     {
         var config = CommonOptions.Config();
         var format = CommonOptions.Format();
         var cycles = new Option<int>("--cycles") { Description = "cycles per slot (1..100000)", Required = true };
-        var bootloader = new Option<string?>("--bootloader") { Description = "simulated bootloader for this soak: BL13 or BL14 (default: the config's sim.bootloader)" };
+        var bootloader = new Option<string?>("--bootloader")
+        {
+            Description = "BL13, BL14 or candidate (simulated behaviours, default: the config's sim.bootloader), or a bootloader image file flashed to each Core over DFU first",
+        };
         var slots = new Option<string?>("--slots") { Description = "slots to soak, e.g. 1,3-5 (default: all)" };
+        var everyReadback = new Option<int?>("--every-readback") { Description = "every K-th cycle ends with a DFU readback of the external flash (1..100000)" };
         var baseline = new Option<string?>("--baseline") { Description = "a stored soak run id to compare this run with (exact test)" };
         var command = new Command("soak", "soak Cores through OTA and factory reset cycles; failures per 1,000 cycles, optionally compared with a baseline run");
         command.Options.Add(config);
         command.Options.Add(cycles);
         command.Options.Add(bootloader);
         command.Options.Add(slots);
+        command.Options.Add(everyReadback);
         command.Options.Add(format);
         command.Options.Add(baseline);
         command.SetAction((parse, ct) => RunAsync(
-            parse.GetValue(config)!, parse.GetValue(cycles), parse.GetValue(bootloader), parse.GetValue(slots),
-            CommonOptions.ParseFormat(parse.GetValue(format)), parse.GetValue(baseline),
+            new SoakArgs(parse.GetValue(config)!, parse.GetValue(cycles), parse.GetValue(bootloader), parse.GetValue(slots), parse.GetValue(everyReadback),
+                CommonOptions.ParseFormat(parse.GetValue(format)), parse.GetValue(baseline)),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(
-        FileInfo configFile, int cycles, string? bootloaderName, string? slotSpec, OutputFormat format, string? baselineSpec,
-        TextWriter output, TextWriter err, CancellationToken ct)
+    private sealed record SoakArgs(FileInfo Config, int Cycles, string? Bootloader, string? Slots, int? EveryReadback, OutputFormat Format, string? Baseline);
+
+    private static async Task<int> RunAsync(SoakArgs args, TextWriter output, TextWriter err, CancellationToken ct)
     {
-        if (cycles is < 1 or > 100_000)
+        if (args.Cycles is < 1 or > 100_000)
         {
-            err.WriteLine($"hilrig: --cycles {cycles.ToString(CultureInfo.InvariantCulture)}: valid: 1..100000");
+            err.WriteLine($"hilrig: --cycles {args.Cycles.ToString(CultureInfo.InvariantCulture)}: valid: 1..100000");
             return ExitCodes.BadInput;
         }
-        if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
-        if (bootloaderName is not null)
+        if (args.EveryReadback is { } k && k is < 1 or > 100_000)
         {
-            if (!Enum.TryParse<SimBootloader>(bootloaderName, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(bootloaderName, out _))
+            err.WriteLine($"hilrig: --every-readback {k.ToString(CultureInfo.InvariantCulture)}: valid: 1..100000 (every K-th cycle ends with a DFU readback)");
+            return ExitCodes.BadInput;
+        }
+        if (!ConfigLoading.TryLoad(args.Config, err, out var config)) return ExitCodes.BadInput;
+        byte[]? bootloaderImage = null;
+        string label;
+        if (args.Bootloader is null)
+        {
+            label = Label(config);
+        }
+        else if (BootloaderNames.FirstOrDefault(b => string.Equals(b.Name, args.Bootloader, StringComparison.OrdinalIgnoreCase)) is { Name: not null } named)
+        {
+            if (config.Backend != RigBackend.Sim)
             {
-                err.WriteLine($"hilrig: --bootloader {bootloaderName}: valid: {string.Join(", ", Enum.GetNames<SimBootloader>())}");
+                err.WriteLine($"hilrig: --bootloader {args.Bootloader}: a name selects a simulated bootloader (backend: sim); on this rig give a bootloader image file");
                 return ExitCodes.BadInput;
             }
-            config = config with { Sim = config.Sim with { Bootloader = kind } };
+            config = config with { Sim = config.Sim with { Bootloader = named.Kind } };
+            label = Label(config);
+        }
+        else if (!File.Exists(args.Bootloader))
+        {
+            err.WriteLine($"hilrig: --bootloader {args.Bootloader}: valid: {string.Join(", ", BootloaderNames.Select(b => b.Name))} or a bootloader image file (no such file)");
+            return ExitCodes.BadInput;
+        }
+        else
+        {
+            bootloaderImage = File.ReadAllBytes(args.Bootloader);
+            if (BootloaderImage.Validate(bootloaderImage, $"--bootloader {args.Bootloader}") is { } problem)
+            {
+                err.WriteLine($"hilrig: {problem}; nothing was flashed");
+                return ExitCodes.BadInput;
+            }
+            label = $"{Path.GetFileName(args.Bootloader)}@{Convert.ToHexStringLower(SHA256.HashData(bootloaderImage))[..8]}";
         }
         Guid? baselineId = null;
-        if (baselineSpec is not null)
+        if (args.Baseline is not null)
         {
-            if (!Guid.TryParse(baselineSpec, out var id))
+            if (!Guid.TryParse(args.Baseline, out var id))
             {
-                err.WriteLine($"hilrig: --baseline {baselineSpec}: valid: a run id (a GUID) from the results store");
+                err.WriteLine($"hilrig: --baseline {args.Baseline}: valid: a run id (a GUID) from the results store");
                 return ExitCodes.BadInput;
             }
             baselineId = id;
@@ -77,7 +116,7 @@ internal static class SoakCommand
         IReadOnlyList<RigSlot> selected;
         try
         {
-            selected = session.Select(slotSpec);
+            selected = session.Select(args.Slots);
         }
         catch (FormatException ex)
         {
@@ -87,7 +126,7 @@ internal static class SoakCommand
 
         var storePath = config.ResolveStorePath();
         var store = ResultsStore.Open(storePath);
-        (string Bootloader, int Failures, long Cycles)? baselineFigures = null;
+        Figures? baselineFigures = null;
         if (baselineId is { } bid)
         {
             var run = store.GetRun(bid);
@@ -96,33 +135,47 @@ internal static class SoakCommand
                 err.WriteLine($"hilrig: --baseline {bid}: no soak run with that id in {storePath}");
                 return ExitCodes.BadInput;
             }
-            baselineFigures = Figures(store.GetResults(bid));
-            baselineFigures = baselineFigures.Value with { Bootloader = run.Bootloader ?? "?" };
+            baselineFigures = FiguresOf(store.GetResults(bid)) with { Bootloader = run.Bootloader ?? "?" };
         }
+
+        var seed = config.Sim.Seed;
+        var recoveryApp = SparkAppImageGenerator.Generate(unchecked(seed * 7919 + 1), "soak-recovery", "1.0.0");
+        var plan = new SoakPlan(
+            args.Cycles,
+            (slot, cycle) =>
+            {
+                // a new app each cycle, from the seed: the Core is seen to change, and the run replays
+                var image = SparkAppImageGenerator.Generate(unchecked(seed * 7919 + slot * 104_729 + cycle), "soak-app", $"1.0.{cycle}");
+                return new SoakImage(image, SparkAppImageGenerator.ReadIdentity(image));
+            },
+            // the simulated Cores' factory image is the seed's Tinker; a real rig's is not known here, so its slot is left alone
+            new RecoveryImages(recoveryApp, SparkAppImageGenerator.ReadIdentity(recoveryApp), config.Backend == RigBackend.Sim ? SparkAppImageGenerator.Tinker(seed) : null))
+        {
+            ReadbackEvery = args.EveryReadback ?? 0,
+            Bootloader = bootloaderImage,
+        };
 
         var wall = TimeProvider.System;
         var runStart = wall.GetUtcNow();
-        var bootloader = config.Sim.Bootloader.ToString();
-        var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, config.Sim.Seed, bootloader, "soak", runStart));
-        var rows = new List<SoakRow>();
+        var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, seed, label, "soak", runStart));
         var status = RunStatus.Aborted;
         try
         {
-            var perSlot = await session.RunAsync(() => Task.WhenAll(selected.Select(s => SoakSlotAsync(session, s, cycles, config.Sim.Seed, ct))));
-            foreach (var slotRows in perSlot)
+            var result = await session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(selected, null, ct));
+            foreach (var row in result.Rows)
             {
-                foreach (var row in slotRows)
-                {
-                    store.UpsertDevice(row.DeviceId, SimDefaults.UnlistedLot, wall.GetUtcNow());
-                    store.RecordResult(new ResultRecord(runId, row.DeviceId, row.Slot, row.Test, VerdictNames.Parse(row.Verdict), runStart, wall.GetUtcNow(),
-                        Cycle: row.Cycle, FailureMode: row.FailureMode, Signature: row.Signature, DeviceTime: TimeSpan.FromMilliseconds(row.DeviceTimeMs)));
-                    rows.Add(row);
-                }
+                store.UpsertDevice(row.DeviceId, SimDefaults.UnlistedLot, wall.GetUtcNow());
+                store.RecordResult(new ResultRecord(runId, row.DeviceId, row.Slot, row.Test, row.Verdict, runStart, wall.GetUtcNow(),
+                    Cycle: row.Cycle, FailureMode: row.FailureMode, Signature: row.Signature, DeviceTime: row.DeviceTime,
+                    EvidenceJson: JsonSerializer.Serialize(new { row.Log, row.CyclesToFailure, row.BitErrors }, Json.Options)));
             }
-            var summary = Summarise(bootloader, rows, baselineFigures);
-            Print(rows, summary, format, output);
+            var runEnd = wall.GetUtcNow();
+            var summary = Summarise(label, result, baselineFigures);
+            Print(new SoakExport(new RunHeader(runId, runStart, runEnd), [.. result.Rows.Select(Row)], summary), args.Format, output);
             err.WriteLine($"run {runId} stored in {storePath}");
-            status = rows.Any(r => r.Verdict == "rig-fault") ? RunStatus.RigFault : rows.Any(r => r.Verdict == "fail") ? RunStatus.Failed : RunStatus.Passed;
+            status = result.Rows.Any(r => r.Verdict == Verdict.RigFault) ? RunStatus.RigFault
+                : result.Rows.Any(r => r.Verdict == Verdict.Fail) ? RunStatus.Failed
+                : RunStatus.Passed;
             return status switch { RunStatus.RigFault => ExitCodes.RigFault, RunStatus.Failed => ExitCodes.DutFailed, _ => ExitCodes.Ok };
         }
         finally
@@ -131,76 +184,78 @@ internal static class SoakCommand
         }
     }
 
-    /// <summary>One slot's soak on the rig's clock; stops at the first failure (the Core leaves the run).</summary>
-    private static async Task<List<SoakRow>> SoakSlotAsync(RigSession session, RigSlot slot, int cycles, int seed, CancellationToken ct)
+    /// <summary>The run's bootloader as stored: BL13, BL14, candidate (its defects when not the defaults).</summary>
+    private static string Label(RigConfig config) => config.Sim.Bootloader switch
     {
-        var rows = new List<SoakRow>();
-        var id = await slot.Identity.ReadDeviceIdAsync(ct);
-        if (id is null)
-        {
-            rows.Add(new SoakRow(slot.Number, $"slot-{slot.Number}-unidentified", "identify", 0, "rig-fault", FailureModes.SlotEmpty, $"no Core answered `i` in {slot}", 0));
-            return rows;
-        }
-        for (var k = 1; k <= cycles; k++)
-        {
-            // a new app each cycle, from the seed: the Core is seen to change, and the run replays
-            var image = SparkAppImageGenerator.Generate(unchecked(seed * 7919 + slot.Number * 104_729 + k), "soak-app", $"1.0.{k}");
-            var app = SparkAppImageGenerator.ReadIdentity(image);
-            var ota = await new Ota(session.Life).RunAsync(slot, id, image, app, ct);
-            rows.Add(Row(slot, id, k, ota));
-            if (ota.Verdict != Verdict.Pass) break;
-            var reset = await new FactoryReset(session.Life).RunAsync(slot, id, ct);
-            rows.Add(Row(slot, id, k, reset));
-            if (reset.Verdict != Verdict.Pass) break;
-        }
-        return rows;
+        SimBootloader.BL13 => "BL13",
+        SimBootloader.Candidate when config.Sim.Candidate == SimCandidateConfig.Default => "candidate",
+        SimBootloader.Candidate => BootloaderBuild.Candidate(config.Sim.Candidate).Describe(),
+        _ => "BL14",
+    };
+
+    private sealed record Figures(string Bootloader, int Failures, long Cycles);
+
+    /// <summary>
+    /// A stored soak run's failures and cycles by the engine's rule: failed OTA / factory-reset steps, and cycles in
+    /// which one of them was judged (runs stored before the engine count the same way).
+    /// </summary>
+    private static Figures FiguresOf(IReadOnlyList<StoredResult> results)
+    {
+        var steps = results.Where(r => r.Cycle is > 0 && SoakRunner.CountsForRate(r.Test) && r.Verdict is Verdict.Pass or Verdict.Fail).ToList();
+        return new Figures("", steps.Count(r => r.Verdict == Verdict.Fail), steps.Select(r => (r.DeviceId, r.Cycle)).Distinct().LongCount());
     }
 
-    private static SoakRow Row(RigSlot slot, string id, int cycle, LoopResult r) =>
-        new(slot.Number, id, r.Loop, cycle, r.Verdict.ToName(), r.FailureMode, r.Signature, Math.Round(r.DeviceTime.TotalMilliseconds, 3));
-
-    /// <summary>Failures (a Core failing a step) and cycles run (cycles a Core started) in a set of soak rows.</summary>
-    private static (string Bootloader, int Failures, long Cycles) Figures(IEnumerable<(int Slot, int Cycle, string Verdict)> steps)
+    private static SoakSummary Summarise(string bootloader, SoakResult result, Figures? baseline)
     {
-        var list = steps.ToList();
-        var failures = list.Count(s => s.Verdict == "fail");
-        var cycles = list.GroupBy(s => s.Slot).Sum(g => (long)g.Max(s => s.Cycle));
-        return ("", failures, cycles);
-    }
-
-    private static (string Bootloader, int Failures, long Cycles) Figures(IReadOnlyList<StoredResult> results) =>
-        Figures(results.Where(r => r.Cycle is not null).Select(r => (r.Slot, r.Cycle!.Value, r.Verdict.ToName())));
-
-    private static SoakSummary Summarise(string bootloader, List<SoakRow> rows, (string Bootloader, int Failures, long Cycles)? baseline)
-    {
-        var (_, failures, cycles) = Figures(rows.Where(r => r.Cycle > 0).Select(r => (r.Slot, r.Cycle, r.Verdict)));
+        var cycles = result.Cycles;
+        var failures = result.Failures;
         var rate = PoissonRate.PerThousandCycles(failures, Math.Max(cycles, 1));
-        var failed = rows.Where(r => r.Verdict == "fail").Select(r => new CoreFailure(r.Slot, r.DeviceId, r.Cycle, r.Test, r.FailureMode)).ToList();
         BaselineComparison? comparison = null;
         if (baseline is { } b)
         {
             var c = ExactTests.CompareSoak(bootloader, failures, Math.Max(cycles, 1), b.Bootloader, b.Failures, Math.Max(b.Cycles, 1));
             comparison = new BaselineComparison(b.Bootloader, b.Failures, b.Cycles, Math.Round(c.PValue, 6), c.CandidateIsWorse, c.Verdict);
         }
-        return new SoakSummary(bootloader, cycles, failures, Math.Round(rate.Point, 4), Math.Round(rate.Lower, 4), Math.Round(rate.Upper, 4), failed, comparison);
+        var failed = result.Rows.Where(r => r.Verdict == Verdict.Fail && SoakRunner.CountsForRate(r.Test))
+            .Select(r => new CoreFailure(r.Slot, r.DeviceId, r.Cycle, r.CyclesToFailure ?? r.Cycle, r.Test, r.FailureMode)).ToList();
+        var recoveries = result.Rows.Where(r => r.Test == CoreRecovery.TestName).ToList();
+        var readbacks = result.Rows.Where(r => r.Test == SoakRunner.ReadbackTest).ToList();
+        var slots = result.Slots.Select(s => new SlotSummary(s.Slot, s.DeviceId, s.CyclesJudged, s.Failures, s.Recoveries, s.OutAtCycle, s.OutReason,
+            Math.Round(result.Rows.Where(r => r.Slot == s.Slot).Sum(r => r.DeviceTime.TotalMilliseconds), 3))).ToList();
+        return new SoakSummary(bootloader, cycles, failures, Math.Round(rate.Point, 4), Math.Round(rate.Lower, 4), Math.Round(rate.Upper, 4), failed,
+            new Counts(recoveries.Count, recoveries.Count(r => r.Verdict == Verdict.Pass)),
+            new Counts(readbacks.Count, readbacks.Count(r => r.Verdict == Verdict.Pass)),
+            slots, comparison);
     }
 
-    private static void Print(List<SoakRow> rows, SoakSummary s, OutputFormat format, TextWriter output)
+    private static RowExport Row(SoakRow r) => new(r.Slot, r.DeviceId, r.Test, r.Cycle, r.Verdict.ToName(), r.FailureMode, r.Signature,
+        Math.Round(r.DeviceTime.TotalMilliseconds, 3), r.CyclesToFailure, r.BitErrors);
+
+    private static void Print(SoakExport export, OutputFormat format, TextWriter output)
     {
         if (format == OutputFormat.Json)
         {
-            output.WriteLine(JsonSerializer.Serialize(new SoakExport(rows, s), Json.Options));
+            output.WriteLine(JsonSerializer.Serialize(export, Json.Options));
             return;
         }
         if (format == OutputFormat.Csv)
         {
-            output.WriteLine("slot,deviceId,test,cycle,verdict,failureMode,deviceTimeMs,signature");
-            foreach (var r in rows)
-                output.WriteLine(string.Join(",", r.Slot, r.DeviceId, r.Test, r.Cycle, r.Verdict, r.FailureMode, r.DeviceTimeMs.ToString(CultureInfo.InvariantCulture), Csv.Escape(r.Signature)));
+            output.WriteLine("slot,deviceId,test,cycle,verdict,failureMode,deviceTimeMs,cyclesToFailure,signature");
+            foreach (var r in export.Rows)
+                output.WriteLine(string.Join(",", r.Slot, r.DeviceId, r.Test, r.Cycle, r.Verdict, r.FailureMode, r.DeviceTimeMs.ToString(CultureInfo.InvariantCulture),
+                    r.CyclesToFailure?.ToString(CultureInfo.InvariantCulture), Csv.Escape(r.Signature)));
             return;
         }
-        foreach (var f in s.Failed)
-            output.WriteLine($"slot {f.Slot} ({f.DeviceId}): failed {f.Test} in cycle {f.CyclesToFailure} ({f.FailureMode}); taken out of the run");
+        var s = export.Summary;
+        foreach (var r in export.Rows.Where(r => r.Verdict != "pass" || r.Test == CoreRecovery.TestName))
+        {
+            var what = r.CyclesToFailure is { } ctf ? $" after {ctf} cycle(s)" : "";
+            output.WriteLine($"slot {r.Slot} ({r.DeviceId}) cycle {r.Cycle}: {r.Test} {r.Verdict}{(r.FailureMode is null ? "" : $" ({r.FailureMode})")}{what}: {r.Signature}");
+        }
+        foreach (var slot in s.Slots.Where(x => x.OutReason is not null))
+            output.WriteLine($"slot {slot.Slot} ({slot.DeviceId ?? "?"}): taken out of the run in cycle {slot.OutAtCycle}: {slot.OutReason}");
+        if (s.Readbacks.Run > 0) output.WriteLine($"DFU readbacks: {s.Readbacks.Run} run, {s.Readbacks.Run - s.Readbacks.Passed} failed");
+        if (s.Recoveries.Run > 0) output.WriteLine($"recoveries over DFU: {s.Recoveries.Run} tried, {s.Recoveries.Passed} recovered");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{s.Bootloader}: {s.Failures} failure(s) in {s.Cycles} cycles: {s.FailuresPerThousandCycles:0.###} per 1,000 cycles (95 % interval {s.Lower95:0.###}..{s.Upper95:0.###})"));
         if (s.Baseline is { } b)
@@ -208,15 +263,22 @@ internal static class SoakCommand
                 $"vs baseline {b.Bootloader} ({b.Failures} in {b.Cycles} cycles): p = {b.PValue:0.######}: {(b.CandidateIsWorse ? "the new build is worse" : "not shown worse")} ({b.Verdict})"));
     }
 
-    private sealed record SoakRow(int Slot, string DeviceId, string Test, int Cycle, string Verdict, string? FailureMode, string Signature, double DeviceTimeMs);
+    private sealed record RunHeader(Guid Id, DateTimeOffset StartedAt, DateTimeOffset EndedAt);
 
-    private sealed record CoreFailure(int Slot, string DeviceId, int CyclesToFailure, string Test, string? FailureMode);
+    private sealed record RowExport(int Slot, string DeviceId, string Test, int Cycle, string Verdict, string? FailureMode, string Signature, double DeviceTimeMs,
+        int? CyclesToFailure, BitErrorMapSummary? BitErrors);
+
+    private sealed record CoreFailure(int Slot, string DeviceId, int Cycle, int CyclesToFailure, string Test, string? FailureMode);
+
+    private sealed record Counts(int Run, int Passed);
+
+    private sealed record SlotSummary(int Slot, string? DeviceId, int CyclesJudged, int Failures, int Recoveries, int? OutAtCycle, string? OutReason, double DeviceTimeMs);
 
     private sealed record BaselineComparison(string Bootloader, int Failures, long Cycles, double PValue, bool CandidateIsWorse, string Verdict);
 
     private sealed record SoakSummary(
         string Bootloader, long Cycles, int Failures, double FailuresPerThousandCycles, double Lower95, double Upper95,
-        IReadOnlyList<CoreFailure> Failed, BaselineComparison? Baseline);
+        IReadOnlyList<CoreFailure> Failed, Counts Recoveries, Counts Readbacks, IReadOnlyList<SlotSummary> Slots, BaselineComparison? Baseline);
 
-    private sealed record SoakExport(IReadOnlyList<SoakRow> Rows, SoakSummary Summary);
+    private sealed record SoakExport(RunHeader Run, IReadOnlyList<RowExport> Rows, SoakSummary Summary);
 }

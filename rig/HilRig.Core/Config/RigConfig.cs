@@ -61,8 +61,23 @@ public enum SimBootloader
     BL13,
     BL14,
 
-    /// <summary>A new build under soak: BL14 with a too-short SPI-flash busy timeout (slow chips fail its factory reset).</summary>
+    /// <summary>A new build under soak: BL14 with the defects of <see cref="SimConfig.Candidate"/> (by default a 30 ms SPI-flash busy timeout: slow chips fail it).</summary>
     Candidate,
+}
+
+/// <summary>
+/// The defects of the simulated <c>candidate</c> bootloader build (<c>sim.candidate</c>). <paramref name="SpiBusyTimeoutMs"/>:
+/// the candidate's SPI-flash driver gives up polling BUSY after this long (BL13/BL14 wait forever), so an erase that takes
+/// longer is abandoned while the chip is still busy and the commands that follow are ignored by the chip; a healthy sector
+/// erase takes 18 ms, a <c>{ slow: F }</c> chip's F x 25 ms. <paramref name="StageFactoryReset"/>: its factory reset first
+/// copies the factory image into the backup slot (SPI erases and writes, where the timeout bites) and restores from there;
+/// false restores straight from the factory slot as BL14 does, leaving the timeout only in the OTA apply's backup copy.
+/// </summary>
+public sealed record SimCandidateConfig(double SpiBusyTimeoutMs = 30, bool StageFactoryReset = true)
+{
+    public const double MaxSpiBusyTimeoutMs = 1000;
+
+    public static readonly SimCandidateConfig Default = new();
 }
 
 /// <summary>
@@ -82,7 +97,11 @@ public sealed record SimCloudSettings(double LatencyMs = 20, double Loss = 0)
 }
 
 /// <summary>A simulated Core in a slot: its identity, chip lot and external-flash condition.</summary>
-public sealed record SimCoreConfig(int Slot, string DeviceId, string Lot, FlashCondition Flash);
+public sealed record SimCoreConfig(int Slot, string DeviceId, string Lot, FlashCondition Flash)
+{
+    /// <summary>This Core's option bytes write-protect bootloader pages 0-15; null: the rig's <see cref="SimConfig.BootloaderProtected"/>.</summary>
+    public bool? BootloaderProtected { get; init; }
+}
 
 /// <summary>
 /// How the simulated LEDs reach the colour sensors (<c>sim.optics</c>): room light in clear counts per 2.4 ms cycle
@@ -104,6 +123,17 @@ public sealed record SimConfig(int Seed, SimBootloader Bootloader, IReadOnlyList
 
     /// <summary>Rig fault injection: slots whose power relay contact is welded shut (switching it off cuts nothing).</summary>
     public IReadOnlyList<int> WeldedRelays { get; init; } = [];
+
+    /// <summary>The defects of the <c>candidate</c> bootloader build.</summary>
+    public SimCandidateConfig Candidate { get; init; } = SimCandidateConfig.Default;
+
+    /// <summary>
+    /// Option bytes write-protect bootloader pages 0-15 (spark-core.md §2.2), as on Cores from the factory (the default);
+    /// a rig prepared for bootloader soaks has unlocked Cores (false). A Core's own <see cref="SimCoreConfig.BootloaderProtected"/> wins.
+    /// </summary>
+    public bool BootloaderProtected { get; init; } = true;
+
+    public bool IsBootloaderProtected(int slot) => Cores.FirstOrDefault(c => c.Slot == slot)?.BootloaderProtected ?? BootloaderProtected;
 
     public SimCoreConfig CoreFor(int slot) =>
         Cores.FirstOrDefault(c => c.Slot == slot)

@@ -81,6 +81,10 @@ public static partial class RigConfigLoader
                 Firmware = rig.Sim.Firmware ?? SimFirmware.Seed2014,
                 WeldedRelays = [.. rig.Sim.WeldedRelays.Distinct().Order()],
                 Cloud = new SimCloudSettings(rig.Sim.Cloud.LatencyMs ?? SimCloudSettings.Default.LatencyMs, rig.Sim.Cloud.Loss ?? SimCloudSettings.Default.Loss),
+                Candidate = new SimCandidateConfig(
+                    rig.Sim.Candidate.SpiBusyTimeoutMs ?? SimCandidateConfig.Default.SpiBusyTimeoutMs,
+                    rig.Sim.Candidate.StageFactoryReset ?? SimCandidateConfig.Default.StageFactoryReset),
+                BootloaderProtected = rig.Sim.BootloaderProtected ?? true,
             },
             HashOf(root))
         {
@@ -99,6 +103,13 @@ public static partial class RigConfigLoader
     [
         new("latencyMs", false, (r, n, p, d) => d.LatencyMs = r.ReadNumber(n, p, "a latency in ms", v => v is >= 0 and <= 60_000, "a number of milliseconds, 0-60000")),
         new("loss", false, (r, n, p, d) => d.Loss = r.ReadNumber(n, p, "a message loss probability", v => v is >= 0 and < 1, "a probability, 0 <= loss < 1")),
+    ];
+
+    private static readonly Field<CandidateDraft>[] CandidateFields =
+    [
+        new("spiBusyTimeoutMs", false, (r, n, p, d) => d.SpiBusyTimeoutMs = r.ReadNumber(n, p, "an SPI busy timeout",
+            v => v > 0 && v <= SimCandidateConfig.MaxSpiBusyTimeoutMs, "milliseconds, > 0 and <= 1000 (default 30; a healthy sector erase takes 18 ms, a { slow: F } chip's F x 25 ms)")),
+        new("stageFactoryReset", false, (r, n, p, d) => d.StageFactoryReset = r.ReadBool(n, p)),
     ];
 
     private static readonly Field<LineDraft>[] LineFields =
@@ -142,6 +153,7 @@ public static partial class RigConfigLoader
         new("deviceId", false, (r, n, p, d) => d.DeviceId = ReadDeviceId(r, n, p)),
         new("lot", true, (r, n, p, d) => d.Lot = r.ReadString(n, p, "a chip lot")),
         new("flash", false, (r, n, p, d) => d.Flash = ReadFlash(r, n, p)),
+        new("bootloaderProtected", false, (r, n, p, d) => d.BootloaderProtected = r.ReadBool(n, p)),
     ];
 
     private static readonly Field<OpticsDraft>[] OpticsFields =
@@ -158,6 +170,8 @@ public static partial class RigConfigLoader
         new("bootloader", false, (r, n, p, d) => d.Bootloader = r.ReadChoice(n, p, "a bootloader", Bootloaders)),
         new("firmware", false, (r, n, p, d) => d.Firmware = r.ReadChoice(n, p, "an app firmware generation", Firmwares)),
         new("cloud", false, (r, n, p, d) => r.ReadMapping(n, p, d.Cloud, CloudFields)),
+        new("candidate", false, (r, n, p, d) => r.ReadMapping(n, p, d.Candidate, CandidateFields)),
+        new("bootloaderProtected", false, (r, n, p, d) => d.BootloaderProtected = r.ReadBool(n, p)),
         new("weldedRelays", false, (r, n, p, d) => ReadWeldedRelays(r, n, p, d)),
         new("cores", false, (r, n, p, d) => ReadCores(r, n, p, d)),
         new("optics", false, (r, n, p, d) => r.ReadMapping(n, p, d.Optics = new OpticsDraft(), OpticsFields)),
@@ -398,7 +412,10 @@ public static partial class RigConfigLoader
             // A derived id can only collide with one the file spells out.
             if (derived && ids.TryGetValue(deviceId, out var owner))
                 r.Error(owner.Nodes["deviceId"], $"{owner.Path}.deviceId", $"device id {deviceId} is the one derived for slot {slot}; choose another");
-            cores.Add(new SimCoreConfig(slot, deviceId, core?.Lot ?? SimDefaults.UnlistedLot, core?.Flash ?? FlashCondition.Healthy));
+            cores.Add(new SimCoreConfig(slot, deviceId, core?.Lot ?? SimDefaults.UnlistedLot, core?.Flash ?? FlashCondition.Healthy)
+            {
+                BootloaderProtected = core?.BootloaderProtected,
+            });
         }
         return cores;
     }
@@ -544,6 +561,8 @@ public static partial class RigConfigLoader
         public SimBootloader? Bootloader { get; set; }
         public SimFirmware? Firmware { get; set; }
         public CloudDraft Cloud { get; } = new();
+        public CandidateDraft Candidate { get; } = new();
+        public bool? BootloaderProtected { get; set; }
         public List<int> WeldedRelays { get; } = [];
         public List<CoreDraft> Cores { get; } = [];
         public OpticsDraft? Optics { get; set; }
@@ -563,6 +582,12 @@ public static partial class RigConfigLoader
         }
     }
 
+    private sealed class CandidateDraft
+    {
+        public double? SpiBusyTimeoutMs { get; set; }
+        public bool? StageFactoryReset { get; set; }
+    }
+
     private sealed class CloudDraft
     {
         public double? LatencyMs { get; set; }
@@ -577,5 +602,6 @@ public static partial class RigConfigLoader
         public string? DeviceId { get; set; }
         public string? Lot { get; set; }
         public FlashCondition? Flash { get; set; }
+        public bool? BootloaderProtected { get; set; }
     }
 }

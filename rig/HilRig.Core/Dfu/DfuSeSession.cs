@@ -131,9 +131,9 @@ public sealed class DfuSeSession : IDisposable
         options ??= new DfuDownloadOptions();
         var length = data.Length;
         CheckSpan(address, length, "download");
-        RequireSegments(address, length, s => s.Writable, "writable", "download");
+        RequireSegments(address, length, s => s.Writable || options.Force, "writable", "download");
         RequireKeyRegion(address, length, options.AllowKeyRegion, "download");
-        if (options.Erase) await EraseCoreAsync(address, length, options.AllowKeyRegion, progress, ct);
+        if (options.Erase) await EraseCoreAsync(address, length, options.AllowKeyRegion, progress, ct, options.Force);
 
         var buffer = new byte[TransferSize];
         var done = 0;
@@ -223,9 +223,9 @@ public sealed class DfuSeSession : IDisposable
         throw new DfuException(last.State, last.Status, "get to dfuIDLE", null, $"not idle after {MaxIdleAttempts} attempts");
     }
 
-    private async Task EraseCoreAsync(uint address, int length, bool allowKeyRegion, IProgress<DfuProgress>? progress, CancellationToken ct)
+    private async Task EraseCoreAsync(uint address, int length, bool allowKeyRegion, IProgress<DfuProgress>? progress, CancellationToken ct, bool force = false)
     {
-        RequireSegments(address, length, s => s.Erasable, "erasable", "erase");
+        RequireSegments(address, length, s => s.Erasable || force, "erasable", "erase");
         RequireKeyRegion(address, length, allowKeyRegion, "erase");
         var layout = SelectedAlt.MemoryLayout;
         var end = (long)address + length;

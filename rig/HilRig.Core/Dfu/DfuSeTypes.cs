@@ -42,6 +42,12 @@ public sealed record DfuDownloadOptions
 
     /// <summary>Allow erasing/writing the SPI key region 0x0000-0x1FFFF (server key, address, device key).</summary>
     public bool AllowKeyRegion { get; init; }
+
+    /// <summary>
+    /// Like dfu-util's <c>:force</c>: erase and write pages the alt's layout marks read-only (the Core's bootloader pages
+    /// 0-19 are "a"); the device decides. Pages are erased per the layout's page size all the same.
+    /// </summary>
+    public bool Force { get; init; }
 }
 
 public enum DfuPhase

@@ -50,9 +50,24 @@ public static class FailureModes
     public const string NoCloud = "no-cloud";
     public const string WrongLed = "wrong-led";
 
+    /// <summary>The bootloader pages did not read back as written (the Core is left in DFU, not reset).</summary>
+    public const string BootloaderVerifyFailed = "bootloader-verify-failed";
+
+    /// <summary>The Core shows nothing after a reset: no DFU, no serial, not on the cloud (no bootloader that runs).</summary>
+    public const string Bricked = "bricked";
+
+    /// <summary>Recovery over DFU did not bring the Core back to a known-good app (it leaves a soak).</summary>
+    public const string Unrecoverable = "unrecoverable";
+
     /// <summary>Rig faults: what about the rig stopped the judgement.</summary>
     public const string UsbTransport = "usb-transport";
     public const string SlotEmpty = "slot-empty";
     public const string PowerNotCut = "power-not-cut";
     public const string SensorFault = "sensor-fault";
+
+    /// <summary>
+    /// Rig fault: the Core's option bytes write-protect bootloader pages 0-15, so this rig cannot flash a bootloader on
+    /// it. The Core is not at fault; a rig prepared for bootloader soaks has unlocked Cores.
+    /// </summary>
+    public const string BootloaderProtected = "bootloader-protected";
 }

@@ -22,12 +22,28 @@ public enum CoreState
 }
 
 /// <summary>How a simulated Core is built: identity, chip, bootloader.</summary>
-public sealed record VirtualCoreSpec(int Slot, string DeviceId, string Lot, FlashCondition Flash, BootloaderKind Bootloader, int Seed);
+public sealed record VirtualCoreSpec(int Slot, string DeviceId, string Lot, FlashCondition Flash, BootloaderKind Bootloader, int Seed)
+{
+    /// <summary>The bootloader build manufactured into pages 0-18; null: the plain build of <see cref="Bootloader"/>.</summary>
+    public BootloaderBuild? Build { get; init; }
+
+    /// <summary>Option bytes write-protect bootloader pages 0-15 (factory Cores); false: an unlocked Core.</summary>
+    public bool BootloaderProtected { get; init; }
+
+    public BootloaderBuild BuildOrDefault => Build ?? Bootloader switch
+    {
+        BootloaderKind.BL13 => BootloaderBuild.BL13,
+        BootloaderKind.Candidate => BootloaderBuild.Candidate(SimCandidateConfig.Default),
+        _ => BootloaderBuild.BL14,
+    };
+}
 
 /// <summary>
 /// One simulated Spark Core: its memories (STM32 internal flash, SST25VF016B), flags, LED and USB function, and its
 /// life: power and RESET start the bootloader, MODE steers it, DFU puts the DFU device on the bus, a leave request
 /// resets it, an intact app runs, a corrupt one crashes into the watchdog chain (BL14) or hangs (BL13).
+/// Every reset reads the bootloader build from pages 0-18 (a simulated build is a behaviour stamped in its image); an
+/// image that is not an intact build bricks the Core: dark, nothing on USB, until a programmer rewrites it.
 /// Everything runs on the simulation thread and its clock.
 /// </summary>
 public sealed class VirtualCore : IAppHost
@@ -35,7 +51,7 @@ public sealed class VirtualCore : IAppHost
     /// <summary>Reserved vector-table words (7, 8) where generated images carry their length and CRC-32.</summary>
     private readonly TimeProvider _time;
     private readonly VirtualUsbBus _bus;
-    private readonly SparkBootloader _bootloader;
+    private SparkBootloader? _bootloader;
     private CancellationTokenSource? _life;
     private bool _relayOn;
     private bool _vbusOn = true;
@@ -55,9 +71,8 @@ public sealed class VirtualCore : IAppHost
         DfuSerial = SparkIdentity.DfuSerial(DeviceId);
         Chip = new Sst25vf016b(spec.Flash, spec.Seed);
         SpiFlash = new SparkSpiFlashDriver(Chip);
-        InternalFlash = new Stm32InternalFlash();
+        InternalFlash = new Stm32InternalFlash { BootloaderWriteProtected = spec.BootloaderProtected };
         Flags = new SystemFlags();
-        _bootloader = new SparkBootloader(spec.Bootloader, InternalFlash, SpiFlash, Flags, led, time);
     }
 
     public VirtualCoreSpec Spec { get; }
@@ -96,6 +111,9 @@ public sealed class VirtualCore : IAppHost
 
     public bool Powered => _relayOn && _vbusOn;
 
+    /// <summary>The bootloader build the Core ran at its last reset (its manufactured build before the first); null: bricked.</summary>
+    public BootloaderBuild? Bootloader { get; private set; }
+
     /// <summary>The identity string of the app that runs now, if any.</summary>
     public string? RunningApp { get; private set; }
 
@@ -105,6 +123,7 @@ public sealed class VirtualCore : IAppHost
     /// <summary>Factory state: keys, Tinker at 0x20000 (through the chip's own cell physics), the app, flags 0x5000.</summary>
     public void Manufacture(byte[] factoryImage, byte[]? appImage = null)
     {
+        ManufactureBootloader();
         var random = new Random(Spec.Seed ^ 0x4B455953);
         var serverKey = new byte[SparkMemoryMap.ServerPublicKeyLength];
         var privateKey = new byte[SparkMemoryMap.CorePrivateKeyLength];
@@ -123,8 +142,21 @@ public sealed class VirtualCore : IAppHost
         Flags.FactoryReset = 0xFFFF;
         Flags.NvmemSparkReset = 0x0000;
         Flags.OtaFlashedStatus = 0x0000;
-        Flags.Save(InternalFlash, Spec.Bootloader != BootloaderKind.BL13 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013);
+        Flags.Save(InternalFlash, FlagWords);
     }
+
+    /// <summary>The factory's programmer writes the spec's bootloader build into pages 0-18 (the rest of them erased).</summary>
+    public void ManufactureBootloader()
+    {
+        var pages = new byte[SparkMemoryMap.BootloaderMaxSize];
+        Array.Fill(pages, (byte)0xFF);
+        SparkBootloaderImage.Generate(Spec.BuildOrDefault, Spec.Seed).CopyTo(pages, 0);
+        InternalFlash.ManufactureProgram(SparkMemoryMap.BootloaderAddress, pages);
+        Bootloader = Spec.BuildOrDefault;
+    }
+
+    /// <summary>Flag words of the build the Core runs (BL13's 4-word page or the 2014 5-word page).</summary>
+    private int FlagWords => (Bootloader ?? Spec.BuildOrDefault).FlagWords;
 
     /// <summary>The power relay's contact (in series with the hub port's VBUS).</summary>
     public void SetRelay(bool on)
@@ -206,6 +238,18 @@ public sealed class VirtualCore : IAppHost
             {
                 State = CoreState.Bootloader;
                 RunningApp = null;
+                var build = SparkBootloaderImage.Read(InternalFlash.View(SparkMemoryMap.BootloaderAddress, SparkMemoryMap.BootloaderMaxSize));
+                Bootloader = build;
+                if (build is null)
+                {
+                    // The reset vector points into garbage: no LED, no USB, no DFU; only a programmer (SWD/JTAG) helps.
+                    State = CoreState.Hung;
+                    Led.Show(LedProgram.Off);
+                    Log($"boot ({cause}): no valid bootloader in pages 0-18: bricked");
+                    await Task.Delay(Timeout.InfiniteTimeSpan, _time, ct);
+                    return;
+                }
+                if (_bootloader?.Build != build) _bootloader = new SparkBootloader(build, InternalFlash, SpiFlash, Flags, Led, _time);
                 var outcome = await _bootloader.RunAsync(cause, () => ModePressed, ct);
                 if (generation != _lifeGeneration) return;
                 Log($"boot ({cause}): {Describe(outcome)}");
@@ -249,7 +293,7 @@ public sealed class VirtualCore : IAppHost
         // sent; the device disappears after it, as a real Core does.
         await Task.Delay(TimeSpan.FromMilliseconds(1), _time, ct);
         Flags.FlashOtaUpdate = Flags.BkpDr10 = SystemFlags.UpdateNormal;
-        Flags.Save(InternalFlash, Spec.Bootloader != BootloaderKind.BL13 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013);
+        Flags.Save(InternalFlash, FlagWords);
         DisconnectUsb();
         Log("DFU leave: flags 0x5000, reset");
         return ResetCause.Software;
@@ -297,7 +341,7 @@ public sealed class VirtualCore : IAppHost
 
     TimeProvider IAppHost.Time => _time;
 
-    int IAppHost.FlagWords => Spec.Bootloader != BootloaderKind.BL13 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013;
+    int IAppHost.FlagWords => FlagWords;
 
     void IAppHost.Log(string what) => Log(what);
 

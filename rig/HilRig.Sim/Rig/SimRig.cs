@@ -78,7 +78,7 @@ public sealed class SimRig : IDisposable
     private void Wire()
     {
         var seed = Config.Sim.Seed;
-        var bootloader = Config.Sim.Bootloader switch { SimBootloader.BL13 => BootloaderKind.BL13, SimBootloader.Candidate => BootloaderKind.Candidate, _ => BootloaderKind.BL14 };
+        var build = BootloaderBuild.For(Config.Sim.Bootloader, Config.Sim.Candidate);
 
         var hubs = new Dictionary<string, VirtualUsbHub>(StringComparer.Ordinal);
         foreach (var hubPath in Config.Slots.Select(s => s.Usb.HubPath).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
@@ -116,7 +116,11 @@ public sealed class SimRig : IDisposable
                 ?? new SimCoreConfig(slot.Number, SimDefaults.DeviceIdFor(seed, slot.Number), SimDefaults.UnlistedLot, FlashCondition.Healthy);
             var led = new LedEmitter(Time, Optics);
             emitters[slot.Number] = led;
-            var spec = new VirtualCoreSpec(slot.Number, coreConfig.DeviceId, coreConfig.Lot, coreConfig.Flash, bootloader, seed * 1009 + slot.Number);
+            var spec = new VirtualCoreSpec(slot.Number, coreConfig.DeviceId, coreConfig.Lot, coreConfig.Flash, build.Kind, seed * 1009 + slot.Number)
+            {
+                Build = build,
+                BootloaderProtected = Config.Sim.IsBootloaderProtected(slot.Number),
+            };
             var core = new VirtualCore(spec, Usb, slot.Usb.DevicePath, led, Time);
             core.Manufacture(factory);
             core.Cloud = Cloud;
@@ -179,10 +183,13 @@ public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub h
 /// <summary>
 /// Keeps the simulated Cores' flash (internal and external) between runs of the CLI, so a `dfu download` followed by
 /// a `dfu upload` sees what was written, as real Cores would. One gzip file per slot, tied to the device id.
+/// The bootloader pages are kept too, unless the config now names another build than the one the state was saved
+/// under (or a version-1 state, from before bootloaders were images): then the configured build is manufactured
+/// over them, so changing sim.bootloader re-flashes the simulated Cores' bootloader.
 /// </summary>
 public static class SimRigState
 {
-    private const int Version = 1;
+    private const int Version = 2;
 
     public static void Save(SimRig rig, string directory)
     {
@@ -198,6 +205,7 @@ public static class SimRigState
                 w.Write(Version);
                 w.Write(slot.Core.DeviceId);
                 w.Write(slot.Core.Spec.Flash.Describe());
+                w.Write(slot.Core.Spec.BuildOrDefault.Describe());
                 var internalCells = slot.Core.InternalFlash.SnapshotCells();
                 var externalCells = slot.Core.Chip.SnapshotCells();
                 w.Write(internalCells.Length);
@@ -222,11 +230,14 @@ public static class SimRigState
                 using var file = File.OpenRead(path);
                 using var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
                 using var r = new BinaryReader(zip);
-                if (r.ReadInt32() != Version || r.ReadString() != slot.Core.DeviceId || r.ReadString() != slot.Core.Spec.Flash.Describe()) continue;
+                var version = r.ReadInt32();
+                if (version is not (1 or Version) || r.ReadString() != slot.Core.DeviceId || r.ReadString() != slot.Core.Spec.Flash.Describe()) continue;
+                var savedUnder = version >= 2 ? r.ReadString() : null;
                 var internalCells = r.ReadBytes(r.ReadInt32());
                 var externalCells = r.ReadBytes(r.ReadInt32());
                 slot.Core.InternalFlash.RestoreCells(internalCells);
                 slot.Core.Chip.RestoreCells(externalCells);
+                if (savedUnder != slot.Core.Spec.BuildOrDefault.Describe()) slot.Core.ManufactureBootloader();
                 restored.Add(slot.Number);
             }
             catch (Exception ex) when (ex is IOException or InvalidDataException or EndOfStreamException or ArgumentException)

@@ -10,10 +10,10 @@ public enum BootloaderKind
     BL14,
 
     /// <summary>
-    /// A new build under soak: BL14's behaviour, but its factory reset stages the factory image through the backup
-    /// slot, and its SPI-flash busy wait gives up after <see cref="SparkBootloader.CandidateSpiBusyTimeout"/>: a
-    /// sector erase that takes longer is abandoned while the chip is still busy, so the chip ignores that sector's
-    /// programming and the staged copy keeps erased holes (slow chips fail, healthy ones do not).
+    /// A new build under soak: BL14's behaviour with configurable defects (<see cref="BootloaderBuild"/>): by default
+    /// its factory reset stages the factory image through the backup slot, and its SPI-flash busy wait gives up after
+    /// 30 ms: a sector erase that takes longer is abandoned while the chip is still busy, the chip ignores the commands
+    /// that follow, and the staged copy has holes (slow chips fail, healthy ones do not).
     /// </summary>
     Candidate,
 }

@@ -35,6 +35,12 @@ public sealed class SparkBootloader
     private readonly List<BootAction> _actions = [];
     private TimeSpan _pending;
 
+    /// <summary>Device time of this run so far (spent and pending), for the SPI busy timeout's bookkeeping.</summary>
+    private TimeSpan _elapsed;
+
+    /// <summary>Until when (in <see cref="_elapsed"/> time) the SPI chip is still busy with an operation the driver gave up on.</summary>
+    private TimeSpan _spiBusyUntil;
+
     public SparkBootloader(
         BootloaderKind kind,
         Stm32InternalFlash internalFlash,
@@ -42,13 +48,30 @@ public sealed class SparkBootloader
         SystemFlags flags,
         ILedOutput led,
         TimeProvider time)
+        : this(kind switch
+        {
+            BootloaderKind.BL13 => BootloaderBuild.BL13,
+            BootloaderKind.Candidate => BootloaderBuild.Candidate(HilRig.Core.Config.SimCandidateConfig.Default),
+            _ => BootloaderBuild.BL14,
+        }, internalFlash, externalFlash, flags, led, time)
     {
+    }
+
+    public SparkBootloader(
+        BootloaderBuild build,
+        Stm32InternalFlash internalFlash,
+        SparkSpiFlashDriver externalFlash,
+        SystemFlags flags,
+        ILedOutput led,
+        TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(build);
         ArgumentNullException.ThrowIfNull(internalFlash);
         ArgumentNullException.ThrowIfNull(externalFlash);
         ArgumentNullException.ThrowIfNull(flags);
         ArgumentNullException.ThrowIfNull(led);
         ArgumentNullException.ThrowIfNull(time);
-        Kind = kind;
+        Build = build;
         _internal = internalFlash;
         _external = externalFlash;
         _flags = flags;
@@ -56,15 +79,14 @@ public sealed class SparkBootloader
         _time = time;
     }
 
-    public BootloaderKind Kind { get; }
+    public BootloaderBuild Build { get; }
 
-    /// <summary>The candidate's too-short busy timeout: longer than a healthy sector erase (18 ms typical), shorter than the datasheet maximum (25 ms) times a slow chip's factor.</summary>
-    public static TimeSpan CandidateSpiBusyTimeout { get; } = TimeSpan.FromMilliseconds(30);
+    public BootloaderKind Kind => Build.Kind;
 
     /// <summary>The candidate is built on BL14: flags page, watchdog chain and software factory reset as BL14.</summary>
-    private bool IsBl14Family => Kind is BootloaderKind.BL14 or BootloaderKind.Candidate;
+    private bool IsBl14Family => Build.IsBl14Family;
 
-    private int FlagWords => IsBl14Family ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013;
+    private int FlagWords => Build.FlagWords;
 
     /// <summary>
     /// Runs the bootloader from reset. <paramref name="modePressed"/> is the MODE button (true = held), sampled
@@ -75,6 +97,7 @@ public sealed class SparkBootloader
         ArgumentNullException.ThrowIfNull(modePressed);
         _actions.Clear();
         _pending = TimeSpan.Zero;
+        _elapsed = _spiBusyUntil = TimeSpan.Zero;
         var start = _time.GetTimestamp();
         _led.Show(LedProgram.Off);
         Spend(_external.Init());
@@ -188,7 +211,7 @@ public sealed class SparkBootloader
         if (wipeWifi) _flags.NvmemSparkReset = 0x0001;
         if (Kind == BootloaderKind.BL13 && await Backup(cancellationToken) is { } hung) return hung;
         var source = SparkMemoryMap.FactoryImageAddress;
-        if (Kind == BootloaderKind.Candidate)
+        if (Build.StagesFactoryReset)
         {
             if (await StageFactoryImage(cancellationToken) is { } hungStage) return hungStage;
             source = SparkMemoryMap.BackupImageAddress;
@@ -214,16 +237,16 @@ public sealed class SparkBootloader
         const uint slot = SparkMemoryMap.BackupImageAddress;
         for (var sector = 0; sector < SparkMemoryMap.ImageRegionSize / SparkMemoryMap.SpiSectorSize; sector++)
         {
-            var erase = _external.Erase(slot + (uint)(sector * SparkMemoryMap.SpiSectorSize));
-            if (erase.Hung) return await Hang("backup sector erase", cancellationToken);
-            Spend(erase.Duration);
+            var at = slot + (uint)(sector * SparkMemoryMap.SpiSectorSize);
+            if (!SpiCommand(() => _external.Erase(at)))
+                return await Hang("backup sector erase", cancellationToken);
             await Flush(cancellationToken);
         }
         for (var offset = 0; offset < SparkMemoryMap.AppMaxSize; offset += (int)ExternalWordStride)
         {
-            var write = _external.Write(slot + (uint)offset, _internal.View(SparkMemoryMap.AppAddress + (uint)offset, 4));
-            if (write.Hung) return await Hang("backup write", cancellationToken);
-            Spend(write.Duration);
+            var at = (uint)offset;
+            if (!SpiCommand(() => _external.Write(slot + at, _internal.View(SparkMemoryMap.AppAddress + at, 4))))
+                return await Hang("backup write", cancellationToken);
             if (offset % SparkMemoryMap.InternalPageSize == 0) await Flush(cancellationToken);
         }
         await Flush(cancellationToken);
@@ -231,8 +254,8 @@ public sealed class SparkBootloader
     }
 
     /// <summary>
-    /// The candidate's staging copy: factory slot to backup slot, sector by sector, with the too-short busy timeout.
-    /// An abandoned erase leaves the chip busy, so the programming that follows is ignored and the sector stays erased.
+    /// A staging factory reset (a candidate build's): factory slot to backup slot, sector by sector, each sector erased
+    /// then programmed word by word; the restore then copies from the backup slot. The busy timeout bites here.
     /// </summary>
     private async Task<BootOutcome?> StageFactoryImage(CancellationToken cancellationToken)
     {
@@ -242,24 +265,73 @@ public sealed class SparkBootloader
         for (var sector = 0; sector < SparkMemoryMap.ImageRegionSize / sectorSize; sector++)
         {
             var at = (uint)(sector * sectorSize);
-            var erase = _external.Erase(slot + at);
-            if (erase.Hung) return await Hang("staging sector erase", cancellationToken);
-            var abandoned = erase.Duration > CandidateSpiBusyTimeout;
-            Spend(abandoned ? CandidateSpiBusyTimeout : erase.Duration);
-            if (!abandoned && at < SparkMemoryMap.AppMaxSize)
+            if (!SpiCommand(() => _external.Erase(slot + at)))
+                return await Hang("staging sector erase", cancellationToken);
+            for (var offset = 0u; offset < sectorSize && at + offset < SparkMemoryMap.AppMaxSize; offset += 4)
             {
-                for (var offset = 0; offset < sectorSize && at + offset < SparkMemoryMap.AppMaxSize; offset += 4)
-                {
-                    Spend(_external.Read(SparkMemoryMap.FactoryImageAddress + at + (uint)offset, word));
-                    var write = _external.Write(slot + at + (uint)offset, word);
-                    if (write.Hung) return await Hang("staging write", cancellationToken);
-                    Spend(write.Duration);
-                }
+                SpiRead(SparkMemoryMap.FactoryImageAddress + at + offset, word);
+                var to = slot + at + offset;
+                if (!SpiCommand(() => _external.Write(to, word)))
+                    return await Hang("staging write", cancellationToken);
             }
             await Flush(cancellationToken);
         }
         return null;
     }
+
+    /// <summary>
+    /// One SPI erase or program as the driver runs it: send the command, then poll RDSR until BUSY clears. False when
+    /// BUSY never clears and the driver waits forever (a dead chip under a build without a timeout).
+    /// With a busy timeout (a candidate build) the poll gives up after the timeout while the chip is still busy. The
+    /// SST25VF016B answers only RDSR while busy, so a command sent then is ignored (a sector not erased, a word not
+    /// programmed) and its poll waits out the rest of the busy time, again at most the timeout.
+    /// </summary>
+    private bool SpiCommand(Func<FlashOpResult> command)
+    {
+        if (Build.SpiBusyTimeout is not { } timeout)
+        {
+            var result = command();
+            if (result.Hung) return false;
+            Spend(result.Duration);
+            return true;
+        }
+        if (_elapsed < _spiBusyUntil)
+        {
+            Spend(Min(_spiBusyUntil - _elapsed, timeout));
+            return true;
+        }
+        var issuedAt = _elapsed;
+        var done = command();
+        if (done.Hung)
+        {
+            _spiBusyUntil = TimeSpan.MaxValue;
+            Spend(timeout);
+        }
+        else if (done.Duration > timeout)
+        {
+            _spiBusyUntil = issuedAt + done.Duration;
+            Spend(timeout);
+        }
+        else
+        {
+            Spend(done.Duration);
+        }
+        return true;
+    }
+
+    /// <summary>An SPI read; a chip that is still busy ignores READ and MISO reads all ones (inferred: the line idles high).</summary>
+    private void SpiRead(uint address, Span<byte> destination)
+    {
+        if (_elapsed < _spiBusyUntil)
+        {
+            destination.Fill(0xFF);
+            Spend(TimeSpan.FromMicroseconds((4 + destination.Length) * (SparkSpiFlashDriver.SpiMicrosPerByte + SparkSpiFlashDriver.DriverOverheadMicrosPerByte)));
+            return;
+        }
+        Spend(_external.Read(address, destination));
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>
     /// FLASH_Restore: erase the 108 app pages, then copy 108 KiB from the slot a word at a time, with no check.
@@ -275,7 +347,7 @@ public sealed class SparkBootloader
         var word = new byte[4];
         for (var offset = 0; offset < SparkMemoryMap.AppMaxSize; offset += 4)
         {
-            Spend(_external.Read(slot + (uint)offset, word));
+            SpiRead(slot + (uint)offset, word);
             Spend(_internal.ProgramWord(SparkMemoryMap.AppAddress + (uint)offset, BinaryPrimitives.ReadUInt32LittleEndian(word)).Duration);
             if (offset % SparkMemoryMap.InternalPageSize == 0) await Flush(cancellationToken);
         }
@@ -295,7 +367,11 @@ public sealed class SparkBootloader
         return new BootOutcome.Hung(operation) { Actions = [.. _actions] };
     }
 
-    private void Spend(TimeSpan duration) => _pending += duration;
+    private void Spend(TimeSpan duration)
+    {
+        _pending += duration;
+        _elapsed += duration;
+    }
 
     private async Task Flush(CancellationToken cancellationToken)
     {

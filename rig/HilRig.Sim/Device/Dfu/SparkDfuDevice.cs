@@ -12,7 +12,8 @@ namespace HilRig.Sim.Device.Dfu;
 /// The Spark Core bootloader's DfuSe device (BL14, spark-core.md §4.1): descriptors with their quirks, the
 /// DFU state machine, DfuSe Set Address / Erase / data blocks on two flash media chosen by address, and the
 /// timing the host sees: a flash operation runs after the GETSTATUS that reported dfuDNBUSY and the device
-/// NAKs until it is done.
+/// NAKs until it is done. The flash's own status is not looked at (ST's DFU class ignores MAL_Erase/MAL_Write's
+/// return): an erase or write of a write-protected bootloader page ends with status OK and nothing changed.
 /// </summary>
 public sealed class SparkDfuDevice : VirtualUsbFunction
 {

@@ -30,19 +30,25 @@ internal sealed class LedRecorder(VirtualTimeProvider time) : ILedOutput
 internal sealed class BootBench : IDisposable
 {
     public BootBench(BootloaderKind kind = BootloaderKind.BL14, FlashCondition? condition = null, int seed = 1)
+        : this(kind == BootloaderKind.BL13 ? BootloaderBuild.BL13 : kind == BootloaderKind.BL14 ? BootloaderBuild.BL14 : BootloaderBuild.Candidate(SimCandidateConfig.Default), condition, seed)
     {
+    }
+
+    public BootBench(BootloaderBuild build, FlashCondition? condition = null, int seed = 1)
+    {
+        var kind = build.Kind;
         Sim = new SimScheduler();
         Internal = new Stm32InternalFlash { BootloaderWriteProtected = true };
         Chip = new Sst25vf016b(condition ?? FlashCondition.Healthy, seed);
         External = new SparkSpiFlashDriver(Chip);
         Flags = new SystemFlags();
         Led = new LedRecorder(Sim.Time);
-        Bootloader = new SparkBootloader(kind, Internal, External, Flags, Led, Sim.Time);
+        Bootloader = new SparkBootloader(build, Internal, External, Flags, Led, Sim.Time);
         Tinker = SparkAppImageGenerator.Tinker(seed);
         Chip.ManufactureProgram(SparkMemoryMap.FactoryImageAddress, Tinker);
         Internal.ManufactureProgram(SparkMemoryMap.AppAddress, Tinker);
         Flags.FlashOtaUpdate = SystemFlags.UpdateNormal;
-        Flags.Save(Internal, kind == BootloaderKind.BL14 ? SystemFlags.WordCount2014 : SystemFlags.WordCount2013);
+        Flags.Save(Internal, build.FlagWords);
     }
 
     public SimScheduler Sim { get; }

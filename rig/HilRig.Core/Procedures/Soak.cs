@@ -1,0 +1,325 @@
+using HilRig.Core.Chips;
+using HilRig.Core.Dfu;
+using HilRig.Core.Slots;
+using HilRig.Core.Usb;
+
+namespace HilRig.Core.Procedures;
+
+/// <summary>An app image for an OTA, with the identity it reports once it runs (null: any app other than the old one).</summary>
+public sealed record SoakImage(byte[] Bytes, string? Identity);
+
+/// <summary>
+/// What a soak does on every slot: <see cref="Cycles"/> cycles of OTA then factory reset, a DFU readback every
+/// <see cref="ReadbackEvery"/> cycles, after flashing <see cref="Bootloader"/> first when given.
+/// </summary>
+/// <param name="NextApp">The app to OTA in a slot's cycle: a new one each cycle, so the Core is seen to change.</param>
+/// <param name="Recovery">What recovery writes to a Core that no longer runs its app.</param>
+public sealed record SoakPlan(int Cycles, Func<int, int, SoakImage> NextApp, RecoveryImages Recovery)
+{
+    /// <summary>Every K-th cycle ends with a DFU readback (0: never).</summary>
+    public int ReadbackEvery { get; init; }
+
+    /// <summary>A bootloader image flashed to each Core over DFU before cycle 1 (null: the Cores keep theirs).</summary>
+    public byte[]? Bootloader { get; init; }
+
+    public DfuReadbackOptions Readback { get; init; } = new();
+
+    public DfuHostOptions? Dfu { get; init; }
+}
+
+/// <summary>One judged step of a soak, in the order the slot ran them.</summary>
+/// <param name="Cycle">The cycle the step belongs to; 0 for what comes before cycle 1 (identify, bootloader flash).</param>
+/// <param name="CyclesToFailure">On a failure: cycles since the start of the soak or the Core's last recovery.</param>
+/// <param name="BitErrors">A DFU readback's bit-error totals.</param>
+public sealed record SoakRow(
+    int Slot,
+    string DeviceId,
+    string Test,
+    int Cycle,
+    Verdict Verdict,
+    string? FailureMode,
+    string Signature,
+    TimeSpan DeviceTime,
+    DateTimeOffset StartedAt,
+    DateTimeOffset EndedAt,
+    IReadOnlyList<string> Log)
+{
+    public int? CyclesToFailure { get; init; }
+
+    public BitErrorMapSummary? BitErrors { get; init; }
+}
+
+public enum SoakPhase
+{
+    Started,
+    Ended,
+}
+
+/// <summary>
+/// One slot's progress, raised at the start and end of every step (cheap: a struct, no strings built): cycle k of N,
+/// the step, failures and recoveries so far, device time since the slot started. <see cref="Done"/> on the last report.
+/// </summary>
+public readonly record struct SoakProgress(
+    int Slot,
+    int Cycle,
+    int Cycles,
+    string Step,
+    SoakPhase Phase,
+    Verdict? Verdict,
+    int Failures,
+    int Recoveries,
+    TimeSpan DeviceTime,
+    bool Done);
+
+/// <summary>How one slot's soak ended.</summary>
+/// <param name="CyclesJudged">Cycles in which the OTA or the factory reset was judged (pass or fail): the rate's exposure.</param>
+/// <param name="Failures">Failed OTA and factory-reset steps: the rate's failures (at most one per cycle: a failure ends its cycle).</param>
+/// <param name="OutReason">Why the Core left the run before its last cycle (null: it ran them all).</param>
+public sealed record SoakSlotResult(int Slot, string? DeviceId, int CyclesJudged, int Failures, int Recoveries, int? OutAtCycle, string? OutReason);
+
+public sealed record SoakResult(IReadOnlyList<SoakRow> Rows, IReadOnlyList<SoakSlotResult> Slots)
+{
+    public long Cycles => Slots.Sum(s => (long)s.CyclesJudged);
+
+    public int Failures => Slots.Sum(s => s.Failures);
+}
+
+/// <summary>
+/// The soak engine behind `hilrig soak` (and benchmarks built on it): every slot in parallel on the session's clock.
+/// Per slot: identify; flash the plan's bootloader (if any); then per cycle an OTA of a new app and a factory reset,
+/// and every K-th cycle a DFU readback. One row per step.
+/// What counts: a failed OTA or factory reset is a failure of the bootloader under soak and ends that cycle; the rate
+/// is failures per cycle judged. A readback failure (bit errors) is the chip's and is not in the rate. After any failure
+/// the Core is asked whether it still runs its app (DFU on USB says no; otherwise its identity over serial); one that
+/// does not is recovered over DFU (<see cref="CoreRecovery"/>) and soaks on, or leaves the run when that fails. A rig
+/// fault ends the slot's run (the rig cannot judge it any more).
+/// </summary>
+public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
+{
+    public const string IdentifyTest = "identify";
+    public const string OtaTest = "ota";
+    public const string FactoryResetTest = "factory-reset";
+    public const string ReadbackTest = Screening.TestName;
+
+    /// <summary>The steps whose failures the rate counts: the bootloader's OTA apply and factory reset.</summary>
+    public static bool CountsForRate(string test) => test is OtaTest or FactoryResetTest;
+
+    /// <summary>After a readback the app reconnects to the cloud (or, without Wi-Fi, waits in listening mode).</summary>
+    public static readonly TimeSpan AppAfterDfu = TimeSpan.FromSeconds(30);
+
+    public async Task<SoakResult> RunAsync(IEnumerable<RigSlot> slots, IProgress<SoakProgress>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(slots);
+        var runs = slots.Select(slot => new SlotSoak(context, plan, slot, progress)).ToList();
+        await Task.WhenAll(runs.Select(r => r.RunAsync(ct)));
+        return new SoakResult([.. runs.SelectMany(r => r.Rows)], [.. runs.Select(r => r.Result)]);
+    }
+
+    /// <summary>One slot's soak and its bookkeeping.</summary>
+    private sealed class SlotSoak(CoreLifeContext context, SoakPlan plan, RigSlot slot, IProgress<SoakProgress>? progress)
+    {
+        private readonly TimeProvider _time = context.Time;
+        private long _start;
+        private string? _id;
+        private int _cycle;
+        private int _judged;
+        private int _failures;
+        private int _recoveries;
+        private int _lastRecovery;
+        private int? _outAt;
+        private string? _outReason;
+        private BitErrorMapSummary? _bitErrors;
+
+        public List<SoakRow> Rows { get; } = [];
+
+        public SoakSlotResult Result => new(slot.Number, _id, _judged, _failures, _recoveries, _outAt, _outReason);
+
+        public async Task RunAsync(CancellationToken ct)
+        {
+            _start = _time.GetTimestamp();
+            try
+            {
+                await SoakAsync(ct);
+            }
+            finally
+            {
+                if (_outAt is null) _cycle = plan.Cycles;
+                Report("done", SoakPhase.Ended, null, done: true);
+            }
+        }
+
+        private async Task SoakAsync(CancellationToken ct)
+        {
+            Report(IdentifyTest, SoakPhase.Started, null);
+            var startedAt = _time.GetUtcNow();
+            var begin = _time.GetTimestamp();
+            _id = await slot.Identity.ReadDeviceIdAsync(ct);
+            if (_id is null)
+            {
+                var row = new SoakRow(slot.Number, $"slot-{slot.Number}-unidentified", IdentifyTest, 0, Verdict.RigFault, FailureModes.SlotEmpty,
+                    $"no Core answered `i` in {slot}", _time.GetElapsedTime(begin), startedAt, _time.GetUtcNow(), []);
+                Rows.Add(row);
+                Out(0, row.Signature);
+                Report(IdentifyTest, SoakPhase.Ended, Verdict.RigFault);
+                return;
+            }
+            Report(IdentifyTest, SoakPhase.Ended, Verdict.Pass);
+            var id = _id;
+
+            if (plan.Bootloader is { } bootloader)
+            {
+                var flashed = await StepAsync(BootloaderFlash.TestName, () => new BootloaderFlash(context, plan.Dfu).RunAsync(slot, id, bootloader, ct));
+                if (!await JudgeAsync(flashed, ct)) return;
+            }
+
+            for (_cycle = 1; _cycle <= plan.Cycles; _cycle++)
+            {
+                var app = plan.NextApp(slot.Number, _cycle);
+                var ota = await StepAsync(OtaTest, () => new Ota(context).RunAsync(slot, id, app.Bytes, app.Identity, ct));
+                if (ota.Verdict != Verdict.RigFault) _judged++;
+                if (!await JudgeAsync(ota, ct)) return;
+                if (ota.Verdict == Verdict.Fail) continue;
+
+                var reset = await StepAsync(FactoryResetTest, () => new FactoryReset(context).RunAsync(slot, id, ct));
+                if (!await JudgeAsync(reset, ct)) return;
+                if (reset.Verdict == Verdict.Fail) continue;
+
+                if (plan.ReadbackEvery > 0 && _cycle % plan.ReadbackEvery == 0)
+                {
+                    var readback = await StepAsync(ReadbackTest, () => ReadbackAsync(id, ct));
+                    if (!await JudgeAsync(readback, ct)) return;
+                }
+            }
+        }
+
+        /// <summary>
+        /// Records what a step's row means for the Core: a rig fault takes the slot out; a failure is counted (OTA and
+        /// factory reset), and a Core that no longer runs its app is recovered, or taken out when that fails.
+        /// </summary>
+        /// <returns>False when the slot leaves the run.</returns>
+        private async Task<bool> JudgeAsync(SoakRow row, CancellationToken ct)
+        {
+            switch (row.Verdict)
+            {
+                case Verdict.Pass:
+                    return true;
+                case Verdict.RigFault:
+                    Out(_cycle, $"rig fault in {row.Test}: {row.Signature}");
+                    return false;
+            }
+            Report("check app", SoakPhase.Started, null);
+            var running = await RunsItsAppAsync(ct);
+            Report("check app", SoakPhase.Ended, null);
+            if (running) return true;
+
+            var recovery = await StepAsync(CoreRecovery.TestName, () => new CoreRecovery(context, plan.Dfu).RunAsync(slot, _id!, plan.Recovery, ct));
+            if (recovery.Verdict == Verdict.Pass)
+            {
+                _recoveries++;
+                _lastRecovery = _cycle;
+                return true;
+            }
+            Out(_cycle, recovery.Verdict == Verdict.RigFault ? $"rig fault in recovery: {recovery.Signature}" : $"not recovered: {recovery.Signature}");
+            return false;
+        }
+
+        /// <summary>Does the Core still run an app? In DFU: no. Listening: yes. Otherwise it must answer `i` with its id.</summary>
+        private async Task<bool> RunsItsAppAsync(CancellationToken ct)
+        {
+            switch (context.Look(slot, _id, DateTimeOffset.MinValue))
+            {
+                case CoreWhereabouts.Dfu:
+                    return false;
+                case CoreWhereabouts.Listening:
+                    return true;
+            }
+            try
+            {
+                return await new Identify(context).ReadDeviceIdAsync(slot, ct) == _id;
+            }
+            catch (UsbException)
+            {
+                return false;
+            }
+        }
+
+        private async Task<SoakRow> StepAsync(string test, Func<Task<LoopResult>> step)
+        {
+            Report(test, SoakPhase.Started, null);
+            var startedAt = _time.GetUtcNow();
+            _bitErrors = null;
+            var result = await step();
+            var failed = result.Verdict == Verdict.Fail && CountsForRate(test);
+            if (failed) _failures++;
+            var row = new SoakRow(slot.Number, _id!, test, _cycle, result.Verdict, result.FailureMode, result.Signature,
+                result.DeviceTime, startedAt, _time.GetUtcNow(), result.Log)
+            {
+                CyclesToFailure = failed ? _cycle - _lastRecovery : null,
+                BitErrors = _bitErrors,
+            };
+            Rows.Add(row);
+            Report(test, SoakPhase.Ended, result.Verdict);
+            return row;
+        }
+
+        /// <summary>Enter DFU by the buttons, the readback of the external flash's image slots, leave; the app must come back.</summary>
+        private async Task<LoopResult> ReadbackAsync(string id, CancellationToken ct)
+        {
+            var begin = _time.GetTimestamp();
+            var log = new List<string>();
+            LoopResult Result(Verdict verdict, string? mode, string signature, DfuReadbackResult? readback = null)
+            {
+                _bitErrors = readback?.BitErrors;
+                return new LoopResult(ReadbackTest, verdict, mode, signature, _time.GetElapsedTime(begin), log);
+            }
+            try
+            {
+                DfuReadbackResult readback;
+                using (var session = await SlotDfu.OpenAsync(context, slot, id, plan.Dfu, ct))
+                {
+                    readback = await new DfuReadback(_time, plan.Readback).RunAsync(session, id, null, ct);
+                    await session.LeaveAsync(null, ct);
+                }
+                log.Add($"readback: {readback.Signature}");
+                var where = await SlotDfu.AfterLeaveAsync(context, slot, id, AppAfterDfu, ct);
+                if (where is not (CoreWhereabouts.Connected or CoreWhereabouts.Listening))
+                {
+                    var why = where == CoreWhereabouts.Dfu ? "stays in DFU (flashing yellow)" : $"is neither on the cloud nor in listening mode within {AppAfterDfu.TotalSeconds:0} s";
+                    return Result(Verdict.Fail, readback.Verdict == Verdict.Fail ? readback.FailureMode : FailureModes.StuckInDfu,
+                        $"{readback.Signature}; after leaving DFU the Core {why}", readback);
+                }
+                return Result(readback.Verdict, readback.FailureMode, readback.Signature, readback);
+            }
+            catch (FlashOperationHungException hung)
+            {
+                return Result(Verdict.Fail, FailureModes.BadExternalFlash, $"{hung.Message}: BUSY never clears (dead or hung chip)");
+            }
+            catch (LoopRigFault ex)
+            {
+                return Result(Verdict.RigFault, ex.Mode, ex.Message);
+            }
+            catch (Exception ex) when (ex is DfuException or DfuRequestRefusedException)
+            {
+                return Result(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during the readback: {ex.Message}");
+            }
+            catch (UsbException ex)
+            {
+                return Result(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during the readback: {ex.Message}");
+            }
+            catch (SensorException ex)
+            {
+                return Result(Verdict.RigFault, FailureModes.SensorFault, ex.Message);
+            }
+        }
+
+        private void Out(int cycle, string reason)
+        {
+            _outAt = cycle;
+            _outReason = reason;
+        }
+
+        private void Report(string step, SoakPhase phase, Verdict? verdict, bool done = false) =>
+            progress?.Report(new SoakProgress(slot.Number, Math.Min(_cycle, plan.Cycles), plan.Cycles, step, phase, verdict,
+                _failures, _recoveries, _time.GetElapsedTime(_start), done));
+    }
+}

@@ -1,0 +1,111 @@
+using HilRig.Composition;
+using HilRig.Core.Config;
+using HilRig.Core.Procedures;
+using HilRig.Core.Spark;
+using HilRig.Sim.Device;
+using HilRig.Sim.Device.Bootloader;
+using HilRig.Sim.Device.Firmware;
+
+namespace HilRig.Tests.Procedures;
+
+/// <summary>The soak engine and its DFU procedures on the simulated rig, below the CLI.</summary>
+public class SoakRunnerTests
+{
+    private static readonly RigSessionOptions NoLeds = new() { ObserveLeds = false, CalibrateAtOpen = false };
+
+    /// <summary>Reports as they are raised, on the simulation thread (Progress&lt;T&gt; would post them elsewhere).</summary>
+    private sealed class Recorder : IProgress<SoakProgress>
+    {
+        public List<SoakProgress> Seen { get; } = [];
+
+        public void Report(SoakProgress value) => Seen.Add(value);
+    }
+
+    private static SoakPlan Plan(int cycles, int seed = 42)
+    {
+        var recovery = SparkAppImageGenerator.Generate(seed, "recovery", "1.0.0");
+        return new SoakPlan(cycles,
+            (slot, cycle) =>
+            {
+                var image = SparkAppImageGenerator.Generate(seed * 100 + slot * 10 + cycle, "soak", $"1.0.{cycle}");
+                return new SoakImage(image, SparkAppImageGenerator.ReadIdentity(image));
+            },
+            new RecoveryImages(recovery, "recovery 1.0.0", SparkAppImageGenerator.Tinker(seed)));
+    }
+
+    private static byte[] BootloaderPages(RigSession session, int slot) =>
+        session.Sim!.Slot(slot).Core.InternalFlash.View(SparkMemoryMap.BootloaderAddress, SparkMemoryMap.BootloaderMaxSize).ToArray();
+
+    [Test]
+    public void Progress_is_raised_at_each_step_start_and_end_with_cycle_failures_recoveries_and_device_time()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((2, "{ slow: 3 }")), bootloader: "candidate"), NoLeds);
+        var progress = new Recorder();
+        var result = session.RunAsync(() => new SoakRunner(session.Life, Plan(2) with { ReadbackEvery = 2 }).RunAsync(session.Select("1-2"), progress))
+            .GetAwaiter().GetResult();
+
+        foreach (var slot in new[] { 1, 2 })
+        {
+            var seen = progress.Seen.Where(p => p.Slot == slot).ToList();
+            string[] steps = ["identify", .. result.Rows.Where(r => r.Slot == slot).Select(r => r.Test)];
+            Assert.That(seen.Where(p => p.Phase == SoakPhase.Started && p.Step != "check app").Select(p => p.Step), Is.EqualTo(steps));
+            Assert.That(seen.Where(p => p.Phase == SoakPhase.Ended && p.Step is not ("check app" or "done")).Select(p => p.Step), Is.EqualTo(steps));
+            Assert.That(seen.Select(p => p.DeviceTime), Is.Ordered, "device time since the slot started");
+            Assert.That(seen.Select(p => p.Cycles), Is.All.EqualTo(2));
+            var last = seen[^1];
+            Assert.That((last.Step, last.Done, last.Cycle), Is.EqualTo(("done", true, 2)));
+            Assert.That(seen.Count(p => p.Done), Is.EqualTo(1));
+        }
+        var healthy = progress.Seen.Last(p => p.Slot == 1);
+        var slow = progress.Seen.Last(p => p.Slot == 2);
+        Assert.That((healthy.Failures, healthy.Recoveries), Is.EqualTo((0, 0)));
+        Assert.That((slow.Failures, slow.Recoveries), Is.EqualTo((2, 2)), "the candidate fails each of the slow Core's factory resets; recovered each time");
+        var firstFailure = progress.Seen.First(p => p.Slot == 2 && p.Verdict == Verdict.Fail);
+        Assert.That((firstFailure.Step, firstFailure.Cycle, firstFailure.Failures), Is.EqualTo(("factory-reset", 1, 1)), "counted in the report that ends the failing step");
+        Assert.That(result.Rows.Where(r => r.Slot == 1).Select(r => r.Test), Is.EqualTo(new[] { "ota", "factory-reset", "ota", "factory-reset", "dfu-readback" }));
+        Assert.That(result.Slots.Single(s => s.Slot == 2), Is.EqualTo(new SoakSlotResult(2, session.Sim!.Slot(2).Core.DeviceId, 2, 2, 2, null, null)));
+        Assert.That((result.Cycles, result.Failures), Is.EqualTo((4L, 2)));
+    }
+
+    [Test]
+    public void A_write_protected_Core_keeps_its_bootloader_byte_for_byte_and_the_slot_is_a_rig_fault()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()), NoLeds);
+        var core = session.Sim!.Slot(4).Core;
+        var before = BootloaderPages(session, 4);
+        var image = SparkBootloaderImage.Generate(BootloaderBuild.Candidate(SimCandidateConfig.Default), seed: 9);
+
+        var result = session.RunAsync(() => new BootloaderFlash(session.Life).RunAsync(session.Slot(4), core.DeviceId, image)).GetAwaiter().GetResult();
+
+        Assert.That(result.Verdict, Is.EqualTo(Verdict.RigFault), result.ToString());
+        Assert.That(result.FailureMode, Is.EqualTo(FailureModes.BootloaderProtected));
+        Assert.That(BootloaderPages(session, 4), Is.EqualTo(before), "no page changed: not the protected ones, not 16-18");
+        Assert.That(core.InternalFlash.WriteProtectionError, Is.True, "the flash controller refused; the DFU status said OK");
+        session.RunAsync(async () =>
+        {
+            session.Slot(4).Control.SetPower(false);
+            await Task.Delay(TimeSpan.FromSeconds(1), session.Time);
+            session.Slot(4).Control.SetPower(true);
+            await Task.Delay(TimeSpan.FromSeconds(3), session.Time);
+        }).GetAwaiter().GetResult();
+        Assert.That(core.Bootloader, Is.EqualTo(BootloaderBuild.BL14));
+        Assert.That(core.State, Is.EqualTo(CoreState.App));
+    }
+
+    [Test]
+    public void An_unlocked_Core_takes_the_image_reads_it_back_and_runs_the_new_build_from_its_next_reset()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((4, "healthy, bootloaderProtected: false"))), NoLeds);
+        var core = session.Sim!.Slot(4).Core;
+        var build = BootloaderBuild.Candidate(new SimCandidateConfig(12, false));
+        var image = SparkBootloaderImage.Generate(build, seed: 9);
+
+        var result = session.RunAsync(() => new BootloaderFlash(session.Life).RunAsync(session.Slot(4), core.DeviceId, image)).GetAwaiter().GetResult();
+
+        Assert.That(result.Verdict, Is.EqualTo(Verdict.Pass), result.ToString());
+        Assert.That(result.Log, Has.Some.Contains("pages 0-15 are not write-protected").And.Some.Contains("read back"));
+        Assert.That(BootloaderPages(session, 4)[..image.Length], Is.EqualTo(image));
+        Assert.That(core.Bootloader, Is.EqualTo(build));
+        Assert.That(core.State, Is.EqualTo(CoreState.App));
+    }
+}
