@@ -11,6 +11,7 @@ using HilRig.Core.Spark;
 using HilRig.Reports.Statistics;
 using HilRig.Sim.Device.Bootloader;
 using HilRig.Sim.Device.Firmware;
+using HilRig.Sim.Optics;
 
 namespace HilRig.Cli.Commands;
 
@@ -159,15 +160,22 @@ internal static class SoakCommand
         var runStart = wall.GetUtcNow();
         var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, seed, label, "soak", runStart));
         var status = RunStatus.Aborted;
+        using var writer = new SoakRowWriter(store, runId, selected.ToDictionary(s => s.Number, s => s.Lot ?? SimDefaults.UnlistedLot), wall,
+            rigClockIsWall: config.Backend != RigBackend.Sim);
+        using var view = new SoakProgressView(selected.Select(s => s.Number), args.Cycles, LedReader(session), err, SoakProgressView.CanDrawLive(err), wall);
+        var progress = new SoakListener(writer, view);
         try
         {
-            var result = await session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(selected, null, ct));
-            foreach (var row in result.Rows)
+            view.Start();
+            SoakResult result;
+            try
             {
-                store.UpsertDevice(row.DeviceId, SimDefaults.UnlistedLot, wall.GetUtcNow());
-                store.RecordResult(new ResultRecord(runId, row.DeviceId, row.Slot, row.Test, row.Verdict, runStart, wall.GetUtcNow(),
-                    Cycle: row.Cycle, FailureMode: row.FailureMode, Signature: row.Signature, DeviceTime: row.DeviceTime,
-                    EvidenceJson: JsonSerializer.Serialize(new { row.Log, row.CyclesToFailure, row.BitErrors }, Json.Options)));
+                result = await session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(selected, progress, ct));
+            }
+            finally
+            {
+                view.Dispose();
+                writer.Complete();
             }
             var runEnd = wall.GetUtcNow();
             var summary = Summarise(label, result, baselineFigures);
@@ -182,6 +190,43 @@ internal static class SoakCommand
         {
             store.FinishRun(runId, status, wall.GetUtcNow());
         }
+    }
+
+    /// <summary>Rows to the store as they happen, every report to the view.</summary>
+    private sealed class SoakListener(SoakRowWriter writer, SoakProgressView view) : IProgress<SoakProgress>
+    {
+        public void Report(SoakProgress value)
+        {
+            if (value.Row is { } row) writer.Add(row);
+            view.Report(value);
+        }
+    }
+
+    /// <summary>
+    /// The LED state to show per slot, read on the rig's thread: what the colour sensor sees when the slot has an LED
+    /// observer; on the simulator (which soaks without sampling: sampling costs CPU per virtual second and the steps
+    /// are judged by USB, serial and the cloud) the program the simulated Core's firmware drives its LED with.
+    /// </summary>
+    private static Func<int, string> LedReader(RigSession session)
+    {
+        var bySlot = session.Slots.ToDictionary(s => s.Number);
+        return number =>
+        {
+            if (bySlot.TryGetValue(number, out var slot) && slot.Led is { } led) return led.Current.ToString();
+            if (session.Sim is { } sim)
+            {
+                var program = sim.Slot(number).Core.Led.Current;
+                try
+                {
+                    return LedScenario.Expected(program).ToString();
+                }
+                catch (ArgumentOutOfRangeException)
+                {
+                    return $"#{program.Rgb:X6} {program.Pattern.ToString().ToLowerInvariant()}";
+                }
+            }
+            return "";
+        };
     }
 
     /// <summary>The run's bootloader as stored: BL13, BL14, candidate (its defects when not the defaults).</summary>

@@ -58,6 +58,7 @@ public enum SoakPhase
 /// <summary>
 /// One slot's progress, raised at the start and end of every step (cheap: a struct, no strings built): cycle k of N,
 /// the step, failures and recoveries so far, device time since the slot started. <see cref="Done"/> on the last report.
+/// A step that ends with a judged row carries it in <see cref="Row"/>, so a listener can store rows as they happen.
 /// </summary>
 public readonly record struct SoakProgress(
     int Slot,
@@ -69,7 +70,14 @@ public readonly record struct SoakProgress(
     int Failures,
     int Recoveries,
     TimeSpan DeviceTime,
-    bool Done);
+    bool Done)
+{
+    /// <summary>The Core's device id once identified.</summary>
+    public string? DeviceId { get; init; }
+
+    /// <summary>The row a step just produced (on <see cref="SoakPhase.Ended"/>); null otherwise.</summary>
+    public SoakRow? Row { get; init; }
+}
 
 /// <summary>How one slot's soak ended.</summary>
 /// <param name="CyclesJudged">Cycles in which the OTA or the factory reset was judged (pass or fail): the rate's exposure.</param>
@@ -160,7 +168,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                     $"no Core answered `i` in {slot}", _time.GetElapsedTime(begin), startedAt, _time.GetUtcNow(), []);
                 Rows.Add(row);
                 Out(0, row.Signature);
-                Report(IdentifyTest, SoakPhase.Ended, Verdict.RigFault);
+                Report(IdentifyTest, SoakPhase.Ended, Verdict.RigFault, row: row);
                 return;
             }
             Report(IdentifyTest, SoakPhase.Ended, Verdict.Pass);
@@ -258,7 +266,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 BitErrors = _bitErrors,
             };
             Rows.Add(row);
-            Report(test, SoakPhase.Ended, result.Verdict);
+            Report(test, SoakPhase.Ended, result.Verdict, row: row);
             return row;
         }
 
@@ -318,8 +326,8 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             _outReason = reason;
         }
 
-        private void Report(string step, SoakPhase phase, Verdict? verdict, bool done = false) =>
+        private void Report(string step, SoakPhase phase, Verdict? verdict, bool done = false, SoakRow? row = null) =>
             progress?.Report(new SoakProgress(slot.Number, Math.Min(_cycle, plan.Cycles), plan.Cycles, step, phase, verdict,
-                _failures, _recoveries, _time.GetElapsedTime(_start), done));
+                _failures, _recoveries, _time.GetElapsedTime(_start), done) { DeviceId = _id, Row = row });
     }
 }
