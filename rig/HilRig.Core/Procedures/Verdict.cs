@@ -55,4 +55,7 @@ public static class FailureModes
     public const string SlotEmpty = "slot-empty";
     public const string PowerNotCut = "power-not-cut";
     public const string SensorFault = "sensor-fault";
+
+    /// <summary>The cloud API refused the rig's request (token, device id) or did not answer in time.</summary>
+    public const string CloudError = "cloud-error";
 }
