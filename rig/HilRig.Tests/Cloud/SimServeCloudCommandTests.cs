@@ -87,3 +87,35 @@ public class SimServeCloudCommandTests
         return await File.ReadAllLinesAsync(path);
     }
 }
+
+/// <summary>`hilrig bench cloud`: one OTA over HTTP against the in-process cloud; figures printed, not judged.</summary>
+[NonParallelizable]
+public class BenchCloudCommandTests
+{
+    [Test]
+    public void One_OTA_over_HTTP_prints_its_wall_and_device_times_next_to_the_in_process_clouds()
+    {
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores());
+
+        var (exit, output, error) = CliHarness.Run("bench", "cloud", "--config", config, "--speed", "10", "--size", "4096");
+
+        Assert.That(exit, Is.Zero, error);
+        Assert.That(output, Does.Contain("OTA of 4096 bytes (16 chunks) to the simulated Core in slot 1 (1-1.1) through http://127.0.0.1:"));
+        Assert.That(output, Does.Contain("GET /v1/devices/:id round trip: median"));
+        Assert.That(output, Does.Match(@"HTTP, wall time \(x10\) +\d+\.\d{3} s +\d+\.\d{3} s +\d+\.\d{3} s"));
+        Assert.That(output, Does.Match(@"in-process cloud, device time +\d+\.\d{3} s +\d+\.\d{3} s +\d+\.\d{3} s"));
+    }
+
+    [TestCase("--size", "100", "hilrig: --size 100: valid: 1024..")]
+    [TestCase("--speed", "-1", "hilrig: --speed -1: must be a positive number (1 = real time)")]
+    public void Bad_options_are_one_line_and_exit_2(string option, string value, string message)
+    {
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores());
+
+        var (exit, _, error) = CliHarness.Run("bench", "cloud", "--config", config, option, value);
+
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(error.Trim(), Does.StartWith(message));
+        Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1));
+    }
+}
