@@ -70,6 +70,9 @@ public sealed class RigSession : IDisposable
 
     private PiRig? _pi;
 
+    /// <summary>The Pi backend's cloud: the REST API the config (or HILRIG_CLOUD_URL/HILRIG_CLOUD_TOKEN) names.</summary>
+    private HilRig.Hardware.Cloud.ParticleCloudClient? _cloudClient;
+
     private RigSession(RigConfig config, TimeProvider time, IUsbBus usb, SimRig? sim, IRigI2c i2c)
     {
         Config = config;
@@ -99,8 +102,11 @@ public sealed class RigSession : IDisposable
     /// <summary>Where this session keeps colour-sensor calibrations (the options' store, opened once the rig opened); null: none kept.</summary>
     public ResultsStore? CalibrationStore { get; private set; }
 
-    /// <summary>The cloud the Cores connect to (the simulator's own on backend: sim).</summary>
-    public ICloud? Cloud => Sim?.Cloud;
+    /// <summary>
+    /// The cloud the Cores connect to: the simulator's own on backend: sim; on backend: pi the Particle REST API of
+    /// the config's <c>cloud:</c> section, or null when none is configured.
+    /// </summary>
+    public ICloud? Cloud => Sim is { } sim ? sim.Cloud : _cloudClient;
 
     /// <summary>What the life procedures (identify, factory reset, OTA) need of this rig.</summary>
     public CoreLifeContext Life => new(Usb, Time, Cloud);
@@ -144,7 +150,12 @@ public sealed class RigSession : IDisposable
     {
         var pi = PiRig.Open(config, options.PiDevices ?? new LinuxPiDevices(), slot => new HilRig.Hardware.Serial.SerialDeviceIdentity(
             new HilRig.Hardware.Serial.SysfsSlotSerial(slot.Usb.DevicePath, TimeProvider.System), TimeProvider.System));
-        return new RigSession(config, pi.Time, pi.Usb, null, pi.I2c) { _pi = pi, Slots = pi.Slots };
+        return new RigSession(config, pi.Time, pi.Usb, null, pi.I2c)
+        {
+            _pi = pi,
+            Slots = pi.Slots,
+            _cloudClient = config.Cloud is { } cloud ? new HilRig.Hardware.Cloud.ParticleCloudClient(cloud) : null,
+        };
     }
 
     /// <summary>Runs procedure code on the rig's clock (the simulation thread on the simulator).</summary>
@@ -223,6 +234,7 @@ public sealed class RigSession : IDisposable
             if (_stateDirectory is { } dir) SimRigState.Save(sim, dir);
         }
         foreach (var c in _controllers) c.Dispose();
+        _cloudClient?.Dispose();
         _pi?.Dispose();
     }
 

@@ -13,7 +13,38 @@ internal static class BenchCommand
         bench.Subcommands.Add(Dfu());
         bench.Subcommands.Add(DfuUtil());
         bench.Subcommands.Add(Lots());
+        bench.Subcommands.Add(Cloud());
         return bench;
+    }
+
+    private static Command Cloud()
+    {
+        var config = CommonOptions.Config();
+        var speed = new Option<double>("--speed") { Description = "simulated seconds per wall-clock second (1 = real time)", DefaultValueFactory = _ => 1.0 };
+        var size = new Option<int>("--size") { Description = "app image size in bytes", DefaultValueFactory = _ => Sim.Device.Firmware.SparkAppImageGenerator.DefaultSize };
+        var command = new Command("cloud", "One OTA through the Particle REST client and the simulated cloud served on 127.0.0.1, in real time: wall times of Update started, flash success and the new app online, against the in-process cloud's device time");
+        command.Options.Add(config);
+        command.Options.Add(speed);
+        command.Options.Add(size);
+        command.SetAction(async (ParseResult pr, CancellationToken ct) =>
+        {
+            var error = pr.InvocationConfiguration.Error;
+            var speedValue = pr.GetValue(speed);
+            if (!(speedValue > 0) || double.IsInfinity(speedValue))
+            {
+                error.WriteLine($"hilrig: --speed {speedValue.ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a positive number (1 = real time)");
+                return ExitCodes.BadInput;
+            }
+            var sizeValue = pr.GetValue(size);
+            if (sizeValue is < Sim.Device.Firmware.SparkAppImageGenerator.MinSize or > Core.Spark.SparkMemoryMap.AppMaxSize)
+            {
+                error.WriteLine($"hilrig: --size {sizeValue}: valid: {Sim.Device.Firmware.SparkAppImageGenerator.MinSize}..{Core.Spark.SparkMemoryMap.AppMaxSize} bytes");
+                return ExitCodes.BadInput;
+            }
+            if (!ConfigLoading.TryLoad(pr.GetValue(config)!, error, out var rig)) return ExitCodes.BadInput;
+            return await CloudBench.RunAsync(rig, speedValue, sizeValue, pr.InvocationConfiguration.Output, error, ct);
+        });
+        return command;
     }
 
     private static Command DfuUtil()

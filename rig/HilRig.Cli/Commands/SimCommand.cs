@@ -27,6 +27,8 @@ internal static class SimCommand
         var envFile = new Option<string>("--env-file") { Description = "file to write HILRIG_USB_SOCKET, HILRIG_CONTROL_SOCKET and LD_LIBRARY_PATH to, for `source` (default: hilrig-sim.env next to the socket)" };
         var speed = new Option<double>("--speed") { Description = "simulated seconds per wall-clock second (1 = real time)", DefaultValueFactory = _ => 1.0 };
         var seconds = new Option<double?>("--seconds") { Description = "stop after this many wall-clock seconds (default: run until SIGINT/SIGTERM)" };
+        var cloudPort = new Option<int?>("--cloud-port") { Description = "serve the simulated cloud's REST API on 127.0.0.1:N (0: any free port); HILRIG_CLOUD_URL and HILRIG_CLOUD_TOKEN go to the env file" };
+        var cloudToken = new Option<string?>("--cloud-token") { Description = "the access token the served cloud accepts (default: a random one, written to the env file)" };
         var command = new Command("serve", "Run the simulated rig in real time: its USB bus on a Unix socket for the libusb shim (dfu-util, uhubctl) and a control channel for buttons, power and state");
         command.Options.Add(config);
         command.Options.Add(socket);
@@ -34,6 +36,8 @@ internal static class SimCommand
         command.Options.Add(envFile);
         command.Options.Add(speed);
         command.Options.Add(seconds);
+        command.Options.Add(cloudPort);
+        command.Options.Add(cloudToken);
         command.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var output = pr.InvocationConfiguration.Output;
@@ -48,6 +52,23 @@ internal static class SimCommand
             if (secondsValue is { } s && !(s > 0))
             {
                 error.WriteLine($"hilrig: --seconds {s.ToString(CultureInfo.InvariantCulture)}: must be a positive number of seconds");
+                return ExitCodes.BadInput;
+            }
+            var cloudPortValue = pr.GetValue(cloudPort);
+            if (cloudPortValue is { } cp && cp is < 0 or > 65535)
+            {
+                error.WriteLine($"hilrig: --cloud-port {cp.ToString(CultureInfo.InvariantCulture)}: valid: a TCP port 1-65535, or 0 for any free port");
+                return ExitCodes.BadInput;
+            }
+            var cloudTokenValue = pr.GetValue(cloudToken);
+            if (cloudTokenValue is not null && (cloudTokenValue.Length == 0 || cloudTokenValue.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
+            {
+                error.WriteLine("hilrig: --cloud-token: must be a non-empty token without spaces (it goes in an Authorization: Bearer header)");
+                return ExitCodes.BadInput;
+            }
+            if (cloudTokenValue is not null && cloudPortValue is null)
+            {
+                error.WriteLine("hilrig: --cloud-token: only with --cloud-port N (the cloud is served only then)");
                 return ExitCodes.BadInput;
             }
             if (!ConfigLoading.TryLoad(pr.GetValue(config)!, error, out var rig)) return ExitCodes.BadInput;
@@ -89,6 +110,8 @@ internal static class SimCommand
                     ControlSocket = controlSocket,
                     Speed = speedValue,
                     StateDirectory = RigOpening.PersistentSim(rig).SimStateDirectory,
+                    CloudPort = cloudPortValue,
+                    CloudToken = cloudTokenValue,
                 });
             }
             catch (Composition.BackendUnavailableException ex)
@@ -98,23 +121,34 @@ internal static class SimCommand
             }
             catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
             {
-                error.WriteLine($"hilrig: cannot serve on {usbSocket} / {controlSocket}: {ex.Message}");
+                var where = cloudPortValue is { } p ? $"{usbSocket} / {controlSocket} / 127.0.0.1:{p.ToString(CultureInfo.InvariantCulture)}" : $"{usbSocket} / {controlSocket}";
+                error.WriteLine($"hilrig: cannot serve on {where}: {ex.Message}");
                 return ExitCodes.RigFault;
             }
 
             await using (host)
             {
-                var env = string.Join('\n',
+                List<string> env =
+                [
                     $"HILRIG_USB_SOCKET={usbSocket}",
                     $"HILRIG_CONTROL_SOCKET={controlSocket}",
                     $"LD_LIBRARY_PATH={ShimDirectory}",
-                    "export HILRIG_USB_SOCKET HILRIG_CONTROL_SOCKET LD_LIBRARY_PATH") + "\n";
-                FileOutput.WriteAtomically(envPath, System.Text.Encoding.UTF8.GetBytes(env));
+                    "export HILRIG_USB_SOCKET HILRIG_CONTROL_SOCKET LD_LIBRARY_PATH",
+                ];
+                if (host.Cloud is { } served)
+                {
+                    env.Add($"{Core.Config.CloudSettings.UrlVariable}={served.Url}");
+                    env.Add($"{Core.Config.CloudSettings.TokenVariable}={host.CloudToken}");
+                    env.Add($"export {Core.Config.CloudSettings.UrlVariable} {Core.Config.CloudSettings.TokenVariable}");
+                }
+                // owner-only: it may carry the cloud's token
+                WriteOwnerOnly(envPath, string.Join('\n', env) + "\n");
                 output.WriteLine($"hilrig sim serve: {rig.Slots.Count} slots of {rig.RigId}, speed x{speedValue.ToString(CultureInfo.InvariantCulture)}");
                 output.WriteLine($"usb socket:     {usbSocket}");
                 output.WriteLine($"control socket: {controlSocket}");
+                if (host.Cloud is { } cloudServer) output.WriteLine($"cloud:          {cloudServer.Url}   (Particle REST API; token in the env file)");
                 output.WriteLine($"env file:       {envPath}   (source it, then run dfu-util / uhubctl -S)");
-                // Serial ptys per slot and the simulated cloud are served here when they exist.
+                // Serial ptys per slot are served here when they exist.
                 output.WriteLine(secondsValue is { } limit ? $"serving for {limit.ToString(CultureInfo.InvariantCulture)} s" : "serving until SIGINT/SIGTERM");
                 output.Flush();
                 try
@@ -132,6 +166,16 @@ internal static class SimCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private static void WriteOwnerOnly(string path, string text)
+    {
+        var temp = path + ".partial";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var file = new FileStream(temp, options))
+            file.Write(System.Text.Encoding.UTF8.GetBytes(text));
+        File.Move(temp, path, overwrite: true);
     }
 
     private static void TryDelete(string path)

@@ -18,24 +18,38 @@ public sealed record SimServeOptions
 
     /// <summary>Where the Cores' flash is kept between runs; null: factory-fresh Cores.</summary>
     public string? StateDirectory { get; init; }
+
+    /// <summary>TCP port on 127.0.0.1 for the simulated cloud's REST API (0: any free port); null: the cloud is not served.</summary>
+    public int? CloudPort { get; init; }
+
+    /// <summary>The access token the served cloud accepts; null: a random one (see <see cref="SimServeHost.CloudToken"/>).</summary>
+    public string? CloudToken { get; init; }
 }
 
 /// <summary>
 /// The simulated rig as a long-running process: the rig session on a real-time clock, its virtual USB bus served to
-/// the libusb shim (so dfu-util and uhubctl see the Cores and hubs), and the control channel. The Cores' serial
-/// ports (ptys) and the simulated cloud join here when they exist: each is one more server started in
-/// <see cref="Start"/> and disposed, before the session, in <see cref="DisposeAsync"/>.
+/// the libusb shim (so dfu-util and uhubctl see the Cores and hubs), the control channel, and (with a cloud port)
+/// the simulated cloud's REST API on 127.0.0.1. The Cores' serial ports (ptys) join here when they exist: each is
+/// one more server started in <see cref="Start"/> and disposed, before the session, in <see cref="DisposeAsync"/>.
 /// </summary>
 public sealed class SimServeHost : IAsyncDisposable
 {
     private int _disposed;
 
-    private SimServeHost(RigSession session, UsbSocketServer usb, SimControlServer control)
+    private SimServeHost(RigSession session, UsbSocketServer usb, SimControlServer control, SimCloudHttpServer? cloud, string? cloudToken)
     {
         Session = session;
         Usb = usb;
         Control = control;
+        Cloud = cloud;
+        CloudToken = cloudToken;
     }
+
+    /// <summary>The simulated cloud's REST API (its <see cref="SimCloudHttpServer.Url"/> is HILRIG_CLOUD_URL); null when not served.</summary>
+    public SimCloudHttpServer? Cloud { get; }
+
+    /// <summary>The token the served cloud accepts (HILRIG_CLOUD_TOKEN); null when not served.</summary>
+    public string? CloudToken { get; }
 
     public RigSession Session { get; }
 
@@ -53,17 +67,27 @@ public sealed class SimServeHost : IAsyncDisposable
             SimStateDirectory = options.StateDirectory,
         });
         UsbSocketServer? usb = null;
+        SimControlServer? control = null;
+        SimCloudHttpServer? cloud = null;
         try
         {
             // Every request from the shim runs on the simulation thread, like the rig's own procedures.
             usb = new UsbSocketServer(session.Usb, options.UsbSocket, work => session.RunAsync(work));
             usb.Start();
-            var control = new SimControlServer(session, options.ControlSocket);
+            control = new SimControlServer(session, options.ControlSocket);
             control.Start();
-            return new SimServeHost(session, usb, control);
+            string? token = null;
+            if (options.CloudPort is { } port)
+            {
+                token = options.CloudToken ?? NewToken();
+                // called from the CLI's thread, never the simulation thread, so waiting here blocks nothing simulated
+                cloud = SimCloudHttpServer.StartAsync(session.Sim!.Cloud, session.Sim.Scheduler, token, port).GetAwaiter().GetResult();
+            }
+            return new SimServeHost(session, usb, control, cloud, token);
         }
         catch
         {
+            if (control is not null) control.DisposeAsync().AsTask().GetAwaiter().GetResult();
             if (usb is not null) usb.DisposeAsync().AsTask().GetAwaiter().GetResult();
             session.Dispose();
             throw;
@@ -74,8 +98,12 @@ public sealed class SimServeHost : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         // Servers first: closing a client's open USB handles runs on the simulation thread, which the session stops.
+        if (Cloud is not null) await Cloud.DisposeAsync();
         await Control.DisposeAsync();
         await Usb.DisposeAsync();
         Session.Dispose();
     }
+
+    /// <summary>40 hex digits, the shape of a Particle access token.</summary>
+    private static string NewToken() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
 }

@@ -146,6 +146,27 @@ public sealed record PiSettings(int GpioChip, int I2cBus)
     public static readonly PiSettings Default = new(0, 1);
 }
 
+/// <summary>
+/// The Particle (Spark) cloud REST API a Pi rig flashes through (root <c>cloud:</c>, overridden by HILRIG_CLOUD_URL and
+/// HILRIG_CLOUD_TOKEN): a local spark-server, `hilrig sim serve --cloud-port`, or the hosted API. <see cref="Url"/>
+/// is the base the /v1/... paths go under (always ending in '/').
+/// </summary>
+public sealed record CloudSettings(Uri Url, string Token, TimeSpan RequestTimeout, TimeSpan FlashTimeout)
+{
+    public const string UrlVariable = "HILRIG_CLOUD_URL";
+    public const string TokenVariable = "HILRIG_CLOUD_TOKEN";
+
+    /// <summary>Device info and opening an event stream.</summary>
+    public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The PUT: spark-server waits up to 90 s for the device's UpdateReady before it answers "Timed out.".</summary>
+    public static readonly TimeSpan DefaultFlashTimeout = TimeSpan.FromSeconds(120);
+
+    /// <summary>The token stays out of logs and exception messages.</summary>
+    public override string ToString() =>
+        $"CloudSettings {{ Url = {Url}, Token = ({Token.Length} characters), RequestTimeout = {RequestTimeout}, FlashTimeout = {FlashTimeout} }}";
+}
+
 /// <summary>A validated rig-config.yaml.</summary>
 public sealed record RigConfig(
     string SourcePath,
@@ -158,6 +179,9 @@ public sealed record RigConfig(
 {
     /// <summary>The `pi:` section; defaults (gpiochip0, i2c-1) when absent or on the simulator.</summary>
     public PiSettings Pi { get; init; } = PiSettings.Default;
+
+    /// <summary>The cloud the Pi backend flashes through; null when neither the config nor the environment names one.</summary>
+    public CloudSettings? Cloud { get; init; }
 
     public SlotConfig Slot(int number) =>
         Slots.FirstOrDefault(s => s.Number == number)

@@ -17,8 +17,9 @@ public static partial class RigConfigLoader
 {
     public const int MaxSlots = 16;
 
+    /// <param name="environment">Looks up environment variables (HILRIG_CLOUD_URL, HILRIG_CLOUD_TOKEN, a token's ${NAME}); default: the process environment.</param>
     /// <exception cref="ConfigException">The file is missing, is not YAML, or breaks the schema (every problem listed).</exception>
-    public static RigConfig Load(string path)
+    public static RigConfig Load(string path, Func<string, string?>? environment = null)
     {
         string text;
         try
@@ -30,12 +31,13 @@ public static partial class RigConfigLoader
             var reason = e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : e.Message;
             throw new ConfigException([new ConfigError(path, 1, 1, "", $"cannot read the rig config: {reason} (full path {Path.GetFullPath(path)})")]);
         }
-        return Parse(text, path);
+        return Parse(text, path, environment);
     }
 
     /// <summary>Parses config text; <paramref name="file"/> is the name errors carry.</summary>
-    public static RigConfig Parse(string yaml, string file)
+    public static RigConfig Parse(string yaml, string file, Func<string, string?>? environment = null)
     {
+        environment ??= Environment.GetEnvironmentVariable;
         var stream = new YamlStream();
         var parser = new TrackingParser(new Parser(new StringReader(yaml)));
         try
@@ -66,6 +68,7 @@ public static partial class RigConfigLoader
         CheckResults(reader, rig);
         CheckSlots(reader, rig.Slots);
         var cores = ResolveCores(reader, rig);
+        var cloud = ResolveCloud(reader, root, rig.Cloud, environment);
 
         if (reader.Errors.Count > 0)
             throw new ConfigException(reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList());
@@ -89,6 +92,7 @@ public static partial class RigConfigLoader
             HashOf(root))
         {
             Pi = new PiSettings(rig.Pi.GpioChip ?? PiSettings.Default.GpioChip, rig.Pi.I2cBus ?? PiSettings.Default.I2cBus),
+            Cloud = cloud,
         };
     }
 
@@ -110,6 +114,14 @@ public static partial class RigConfigLoader
         new("spiBusyTimeoutMs", false, (r, n, p, d) => d.SpiBusyTimeoutMs = r.ReadNumber(n, p, "an SPI busy timeout",
             v => v > 0 && v <= SimCandidateConfig.MaxSpiBusyTimeoutMs, "milliseconds, > 0 and <= 1000 (default 30; a healthy sector erase takes 18 ms, a { slow: F } chip's F x 25 ms)")),
         new("stageFactoryReset", false, (r, n, p, d) => d.StageFactoryReset = r.ReadBool(n, p)),
+    ];
+
+    private static readonly Field<CloudApiDraft>[] CloudApiFields =
+    [
+        new("url", false, (r, n, p, d) => d.Url = ReadCloudUrl(r, n, p, (n as YamlScalarNode)?.Value)),
+        new("token", false, (r, n, p, d) => d.Token = r.ReadString(n, p, "an access token")),
+        new("timeoutSeconds", false, (r, n, p, d) => d.TimeoutSeconds = r.ReadNumber(n, p, "a request timeout", v => v is > 0 and <= 600, "seconds, > 0 and <= 600 (default 30)")),
+        new("flashTimeoutSeconds", false, (r, n, p, d) => d.FlashTimeoutSeconds = r.ReadNumber(n, p, "a flash request timeout", v => v is > 0 and <= 900, "seconds, > 0 and <= 900 (default 120; spark-server answers a silent device after 90 s)")),
     ];
 
     private static readonly Field<LineDraft>[] LineFields =
@@ -208,6 +220,11 @@ public static partial class RigConfigLoader
         new("slots", true, (r, n, p, d) => ReadSlots(r, n, p, d)),
         new("sim", false, (r, n, p, d) => r.ReadMapping(n, p, d.Sim, SimFields)),
         new("pi", false, (r, n, p, d) => r.ReadMapping(n, p, d.Pi, PiFields)),
+        new("cloud", false, (r, n, p, d) =>
+        {
+            d.Cloud.Node = n;
+            d.Cloud.Nodes = r.ReadMapping(n, p, d.Cloud, CloudApiFields);
+        }),
     ];
 
 
@@ -335,6 +352,59 @@ public static partial class RigConfigLoader
             core.Nodes = r.ReadMapping(items[i], core.Path, core, CoreFields);
             sim.Cores.Add(core);
         }
+    }
+
+    private static Uri? ReadCloudUrl(ConfigReader r, YamlNode node, string path, string? text, string? variable = null)
+    {
+        if (Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
+            && url.Query.Length == 0 && url.Fragment.Length == 0 && url.UserInfo.Length == 0)
+            return url.AbsoluteUri.EndsWith('/') ? url : new Uri(url.AbsoluteUri + "/");
+        var shown = variable is not null ? $"{variable}={text}" : node is YamlScalarNode ? $"'{text}'" : ConfigReader.Show(node);
+        r.Error(node, path, $"{shown} is not a cloud base URL; valid: http:// or https:// with host and optional port and path, no query, e.g. http://127.0.0.1:8080 (a local spark-server)");
+        return null;
+    }
+
+    [GeneratedRegex(@"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")]
+    private static partial Regex EnvironmentReference();
+
+    /// <summary>
+    /// The cloud is configured when a URL is known, from cloud.url or HILRIG_CLOUD_URL (which wins); the token from
+    /// HILRIG_CLOUD_TOKEN, else cloud.token, which may be "${NAME}" to read it from the environment at load.
+    /// </summary>
+    private static CloudSettings? ResolveCloud(ConfigReader r, YamlNode root, CloudApiDraft draft, Func<string, string?> environment)
+    {
+        var at = draft.Node ?? root;
+        var url = draft.Url;
+        var urlNode = draft.Nodes.GetValueOrDefault("url") ?? at;
+        if (environment(CloudSettings.UrlVariable) is { Length: > 0 } envUrl)
+            url = ReadCloudUrl(r, urlNode, "cloud.url", envUrl, CloudSettings.UrlVariable);
+        else if (draft.Node is YamlMappingNode && !draft.Nodes.ContainsKey("url"))
+            r.Error(at, "cloud.url", $"missing required key 'url' (or set {CloudSettings.UrlVariable}), e.g. http://127.0.0.1:8080");
+
+        string? token = null;
+        var tokenNode = draft.Nodes.GetValueOrDefault("token") ?? at;
+        if (environment(CloudSettings.TokenVariable) is { Length: > 0 } envToken)
+            token = envToken;
+        else if (draft.Token is { } written && EnvironmentReference().Match(written) is { Success: true } reference)
+        {
+            var name = reference.Groups[1].Value;
+            token = environment(name) is { Length: > 0 } value ? value : null;
+            if (token is null)
+                r.Error(tokenNode, "cloud.token", $"{written} names environment variable {name}, which is not set; export it or write the token itself");
+        }
+        else
+            token = draft.Token;
+
+        if (url is null) return null;
+        if (token is null)
+        {
+            if (!draft.Nodes.ContainsKey("token"))
+                r.Error(at, "cloud.token", $"the cloud at {url} needs an access token: cloud.token (a token or ${{NAME}} of an environment variable) or {CloudSettings.TokenVariable}");
+            return null;
+        }
+        return new CloudSettings(url, token,
+            draft.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : CloudSettings.DefaultRequestTimeout,
+            draft.FlashTimeoutSeconds is { } f ? TimeSpan.FromSeconds(f) : CloudSettings.DefaultFlashTimeout);
     }
 
     // ---- cross-field checks ----
@@ -485,6 +555,17 @@ public static partial class RigConfigLoader
         public List<SlotDraft> Slots { get; } = [];
         public SimDraft Sim { get; } = new();
         public PiDraft Pi { get; } = new();
+        public CloudApiDraft Cloud { get; } = new();
+    }
+
+    private sealed class CloudApiDraft
+    {
+        public YamlNode? Node { get; set; }
+        public Dictionary<string, YamlNode> Nodes { get; set; } = [];
+        public Uri? Url { get; set; }
+        public string? Token { get; set; }
+        public double? TimeoutSeconds { get; set; }
+        public double? FlashTimeoutSeconds { get; set; }
     }
 
     private sealed class PiDraft

@@ -48,11 +48,13 @@ public sealed class CoreLifeContext(IUsbBus bus, TimeProvider time, ICloud? clou
 
     public ICloud? Cloud { get; } = cloud;
 
-    public CoreWhereabouts Look(RigSlot slot, string? deviceId, DateTimeOffset since)
+    /// <summary>USB first (no network); the cloud is asked only for a device id when the Core is not on USB.</summary>
+    public async Task<CoreWhereabouts> LookAsync(RigSlot slot, string? deviceId, DateTimeOffset since, CancellationToken ct = default)
     {
         if (ChoreographyRunner.Find(Bus, slot.UsbPath, SparkUsb.DfuProductId) is not null) return CoreWhereabouts.Dfu;
         if (ChoreographyRunner.Find(Bus, slot.UsbPath, SparkUsb.SerialProductId) is not null) return CoreWhereabouts.Listening;
-        if (deviceId is not null && Cloud?.GetDevice(deviceId) is { Connected: true } info && info.LastHeard >= since) return CoreWhereabouts.Connected;
+        if (deviceId is not null && Cloud is { } cloud && await cloud.GetDeviceAsync(deviceId, ct) is { Connected: true } info && info.LastHeard >= since)
+            return CoreWhereabouts.Connected;
         return CoreWhereabouts.Unknown;
     }
 
@@ -62,9 +64,11 @@ public sealed class CoreLifeContext(IUsbBus bus, TimeProvider time, ICloud? clou
     {
         var since = Time.GetUtcNow();
         var start = Time.GetTimestamp();
+        // the cloud is asked only when being on it is what the wait is for: a cloud outage must not stop a wait for USB
+        var cloudId = wanted.Contains(CoreWhereabouts.Connected) ? deviceId : null;
         while (true)
         {
-            var now = Look(slot, deviceId, since);
+            var now = await LookAsync(slot, cloudId, since, ct);
             if (wanted.Contains(now) || Time.GetElapsedTime(start) >= timeout) return now;
             await Task.Delay(Poll, Time, ct);
         }
@@ -101,7 +105,7 @@ public sealed class Identify(CoreLifeContext context)
             slot.Control.SetPower(true);
             await Task.Delay(AppStart, time, ct);
         }
-        var where = context.Look(slot, null, time.GetUtcNow());
+        var where = await context.LookAsync(slot, null, time.GetUtcNow(), ct);
         if (where == CoreWhereabouts.Dfu) return null;
         if (where != CoreWhereabouts.Listening)
         {
@@ -143,7 +147,7 @@ public sealed class Identify(CoreLifeContext context)
         var took = context.Time.GetElapsedTime(start);
         if (id is null)
         {
-            var where = context.Look(slot, null, context.Time.GetUtcNow());
+            var where = await context.LookAsync(slot, null, context.Time.GetUtcNow(), ct);
             return where == CoreWhereabouts.Dfu
                 ? new LoopResult("identify", Verdict.Fail, FailureModes.StuckInDfu, "the Core is in DFU (flashing yellow) and cannot answer `i`", took, [])
                 : new LoopResult("identify", Verdict.Fail, FailureModes.NoListeningMode, $"no answer to `i` on the serial port of {slot}", took, []);
@@ -170,7 +174,7 @@ public static class WifiProvisioning
     public static async Task ProvisionAsync(CoreLifeContext context, RigSlot slot, string deviceId, List<string> log, CancellationToken ct)
     {
         var time = context.Time;
-        if (context.Look(slot, deviceId, DateTimeOffset.MinValue) != CoreWhereabouts.Listening)
+        if (await context.LookAsync(slot, deviceId, DateTimeOffset.MinValue, ct) != CoreWhereabouts.Listening)
             await ChoreographyRunner.RunAsync(Choreographies.EnterListeningMode, slot, context.Bus, time, ct);
         using (var link = CoreLifeContext.OpenSerial(slot))
         {
@@ -245,13 +249,16 @@ public sealed class Ota(CoreLifeContext context)
     public async Task<LoopResult> RunAsync(RigSlot slot, string deviceId, byte[] image, string? expectedApp, CancellationToken ct = default) =>
         await LoopRunner.RunAsync("ota", context, slot, async log =>
         {
-            var cloud = context.Cloud ?? throw new LoopRigFault(FailureModes.NoCloud, "this rig has no cloud to flash through");
+            var cloud = context.Cloud ?? throw new LoopRigFault(FailureModes.NoCloud,
+                "this rig has no cloud to flash through (rig config `cloud: { url, token }`, or HILRIG_CLOUD_URL and HILRIG_CLOUD_TOKEN)");
             var time = context.Time;
-            if (context.Look(slot, deviceId, DateTimeOffset.MinValue) == CoreWhereabouts.Dfu)
+            if (await context.LookAsync(slot, deviceId, DateTimeOffset.MinValue, ct) == CoreWhereabouts.Dfu)
                 throw new LoopFailure(FailureModes.StuckInDfu, "the Core is in DFU (flashing yellow) before the OTA");
-            if (cloud.GetDevice(deviceId) is not { Connected: true })
+            // open the device's event stream before the PUT: "started" may follow the reply at once
+            await cloud.WatchEventsAsync(deviceId, ct);
+            if (await cloud.GetDeviceAsync(deviceId, ct) is not { Connected: true })
                 await WifiProvisioning.ProvisionAsync(context, slot, deviceId, log, ct);
-            var oldApp = cloud.GetDevice(deviceId)?.LastApp;
+            var oldApp = (await cloud.GetDeviceAsync(deviceId, ct))?.LastApp;
             var eventsBefore = cloud.Events(deviceId).Count;
             var since = time.GetUtcNow();
             var ledSince = slot.Led?.Now;
@@ -264,10 +271,10 @@ public sealed class Ota(CoreLifeContext context)
             {
                 await Task.Delay(CoreLifeContext.Poll, time, ct);
                 var events = cloud.Events(deviceId).Skip(eventsBefore).ToList();
-                var where = context.Look(slot, deviceId, since);
+                var where = await context.LookAsync(slot, deviceId, since, ct);
                 if (where == CoreWhereabouts.Dfu)
                     throw new LoopFailure(FailureModes.StuckInDfu, $"after the OTA the Core is in DFU (flashing yellow); cloud said {Describe(events)}");
-                var info = cloud.GetDevice(deviceId);
+                var info = await cloud.GetDeviceAsync(deviceId, ct);
                 var failed = events.FirstOrDefault(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("failed", StringComparison.Ordinal));
                 if (failed is not null && where == CoreWhereabouts.Connected)
                     throw new LoopFailure(FailureModes.OtaFailed, $"the update failed ({failed.Data.Trim()}); the Core came back on its old app {info?.LastApp}");
@@ -337,6 +344,11 @@ internal static class LoopRunner
         catch (UsbException ex)
         {
             return Result(Verdict.RigFault, FailureModes.UsbTransport, ex.Message);
+        }
+        catch (CloudException ex)
+        {
+            // a refused token, an unknown device id or a silent cloud says nothing about the Core
+            return Result(Verdict.RigFault, FailureModes.CloudError, ex.Message);
         }
     }
 }

@@ -30,7 +30,7 @@ public sealed class CoreRecovery(CoreLifeContext context, DfuHostOptions? dfu = 
         return await LoopRunner.RunAsync(TestName, context, slot, async log =>
         {
             var time = context.Time;
-            if (context.Look(slot, deviceId, DateTimeOffset.MinValue) != CoreWhereabouts.Dfu)
+            if (await context.LookAsync(slot, null, DateTimeOffset.MinValue, ct) != CoreWhereabouts.Dfu)
             {
                 try
                 {

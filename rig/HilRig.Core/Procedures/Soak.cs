@@ -234,7 +234,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
         /// <summary>Does the Core still run an app? In DFU: no. Listening: yes. Otherwise it must answer `i` with its id.</summary>
         private async Task<bool> RunsItsAppAsync(CancellationToken ct)
         {
-            switch (context.Look(slot, _id, DateTimeOffset.MinValue))
+            switch (await context.LookAsync(slot, null, DateTimeOffset.MinValue, ct))
             {
                 case CoreWhereabouts.Dfu:
                     return false;

@@ -70,4 +70,7 @@ public static class FailureModes
     /// it. The Core is not at fault; a rig prepared for bootloader soaks has unlocked Cores.
     /// </summary>
     public const string BootloaderProtected = "bootloader-protected";
+
+    /// <summary>The cloud API refused the rig's request (token, device id) or did not answer in time.</summary>
+    public const string CloudError = "cloud-error";
 }

@@ -61,7 +61,7 @@ public sealed class CloudConnection
 /// The simulated cloud: devices connect when they reach breathing cyan; <see cref="FlashAsync"/> runs
 /// spark-protocol's Flasher (UpdateBegin retried 3x with 6 s waits then one 90 s wait; 256-byte chunks, stop and wait;
 /// gives up after 10 missed chunks or 600 s) and publishes spark/flash/status and spark/status events.
-/// Everything runs on the simulation thread.
+/// Everything runs on the simulation thread; the async <see cref="ICloud"/> reads complete synchronously.
 /// </summary>
 public sealed class SimCloud : ICloud
 {
@@ -93,10 +93,23 @@ public sealed class SimCloud : ICloud
         _random = new Random(seed ^ 0x0C10D);
     }
 
+    /// <summary>Every event as it is published, on the simulation thread (the HTTP front's event streams listen here).</summary>
+    public event Action<CloudEvent>? Published;
+
     public IReadOnlyList<CloudEvent> Events(string deviceId) =>
         _events.TryGetValue(deviceId, out var list) ? [.. list] : [];
 
+    /// <summary>Null for a device that never connected.</summary>
     public CloudDeviceInfo? GetDevice(string deviceId) => _known.GetValueOrDefault(deviceId);
+
+    /// <summary>Every device that ever connected, by id.</summary>
+    public IReadOnlyList<CloudDeviceInfo> Devices => [.. _known.Values.OrderBy(d => d.Id, StringComparer.Ordinal)];
+
+    public Task<CloudDeviceInfo?> GetDeviceAsync(string deviceId, CancellationToken cancellationToken = default) =>
+        Task.FromResult(GetDevice(deviceId));
+
+    /// <summary>Every event is kept from the start: nothing to open.</summary>
+    public Task WatchEventsAsync(string deviceId, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
     /// <summary>Device side: the handshake finished (breathing cyan); replaces an older connection of the same device.</summary>
     public CloudConnection Connect(string deviceId, string app)
@@ -137,7 +150,7 @@ public sealed class SimCloud : ICloud
     {
         ArgumentNullException.ThrowIfNull(binary);
         if (!_online.TryGetValue(deviceId, out var connection))
-            return new CloudFlashReply(false, "Device is not connected.");
+            return new CloudFlashReply(false, CloudFlashReply.NotConnected);
         if (binary.Length == 0) return new CloudFlashReply(false, "Update failed - File was too small!");
         if (binary.Length > Core.Spark.SparkMemoryMap.AppMaxSize) return new CloudFlashReply(false, "Update failed - File was too big!");
         var started = new TaskCompletionSource<CloudFlashReply>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -233,7 +246,9 @@ public sealed class SimCloud : ICloud
     private void Publish(string deviceId, string name, string data)
     {
         if (!_events.TryGetValue(deviceId, out var list)) _events[deviceId] = list = [];
-        list.Add(new CloudEvent(name, data, deviceId, _time.GetUtcNow()));
+        var published = new CloudEvent(name, data, deviceId, _time.GetUtcNow());
+        list.Add(published);
+        Published?.Invoke(published);
     }
 
     private sealed class FlashFailed(string message) : Exception(message);

@@ -150,6 +150,21 @@ public class PiRigTests
     }
 
     [Test]
+    public void With_a_cloud_section_the_pi_session_flashes_through_the_Particle_REST_API_and_without_one_has_no_cloud()
+    {
+        var cloudConfig = RigConfigLoader.Parse(TwoSlots + "\ncloud: { url: \"http://127.0.0.1:8080\", token: abc }\n", "pi.yaml", _ => null);
+        using (var session = RigSession.Open(cloudConfig, new RigSessionOptions { PiDevices = new FakePiDevices(0x20, 0x21) }))
+        {
+            var client = session.Cloud as HilRig.Hardware.Cloud.ParticleCloudClient;
+            Assert.That(client, Is.Not.Null, "backend: pi with a cloud section");
+            Assert.That(client!.Settings.Url, Is.EqualTo(new Uri("http://127.0.0.1:8080/")));
+            Assert.That(session.Life.Cloud, Is.SameAs(client), "the procedures get the session's one client");
+        }
+        using var without = RigSession.Open(RigConfigLoader.Parse(TwoSlots, "pi.yaml", _ => null), new RigSessionOptions { PiDevices = new FakePiDevices(0x20, 0x21) });
+        Assert.That(without.Cloud, Is.Null);
+    }
+
+    [Test]
     public void On_a_machine_without_gpio_the_cli_exits_3_with_one_line_and_no_stack_trace()
     {
         Assume.That(File.Exists("/dev/gpiochip0"), Is.False, "this machine has a GPIO chip");

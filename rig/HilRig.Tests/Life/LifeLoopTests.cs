@@ -48,7 +48,7 @@ public class LifeLoopTests
             Assert.That(good.Evidence.Loops!.Select(l => l.Verdict), Is.All.EqualTo(Verdict.Pass));
             var goodCore = session.Sim.Slot(good.Slot).Core;
             Assert.That(goodCore.RunningApp, Does.StartWith("tinker"), "the factory reset put Tinker back after the OTA");
-            Assert.That(session.Cloud!.GetDevice(goodCore.DeviceId)!.Connected, Is.True, "back on the cloud, breathing cyan");
+            Assert.That(session.Sim.Cloud.GetDevice(goodCore.DeviceId)!.Connected, Is.True, "back on the cloud, breathing cyan");
             Assert.That(goodCore.Led.Current, Is.EqualTo(LedProgram.Breathing(SparkColors.Cyan)));
         }
         Assert.That(outcomes.Where(o => o.Slot != 5).SelectMany(o => o.Evidence.Loops!).Where(l => l.Loop == "ota").Select(l => l.Signature),
