@@ -14,7 +14,40 @@ internal static class BenchCommand
         bench.Subcommands.Add(DfuUtil());
         bench.Subcommands.Add(Lots());
         bench.Subcommands.Add(Cloud());
+        bench.Subcommands.Add(Soak());
         return bench;
+    }
+
+    private static Command Soak()
+    {
+        var config = CommonOptions.Config();
+        var cycles = new Option<int>("--cycles") { Description = "cycles per slot (1..100000)", DefaultValueFactory = _ => 100 };
+        var slots = new Option<string?>("--slots") { Description = "slots to soak, e.g. 1-8 (default: all)" };
+        var everyReadback = new Option<int>("--every-readback") { Description = "every K-th cycle ends with a DFU readback (0 = none)", DefaultValueFactory = _ => 0 };
+        var command = new Command("soak", "The soak of `hilrig soak --cycles N` on a fresh simulated rig: device time against wall time (target: 100 cycles on 8 slots in under 60 s)");
+        command.Options.Add(config);
+        command.Options.Add(cycles);
+        command.Options.Add(slots);
+        command.Options.Add(everyReadback);
+        command.SetAction(async (ParseResult pr, CancellationToken ct) =>
+        {
+            var error = pr.InvocationConfiguration.Error;
+            var n = pr.GetValue(cycles);
+            if (n is < 1 or > 100_000)
+            {
+                error.WriteLine($"hilrig: --cycles {n}: valid: 1..100000");
+                return ExitCodes.BadInput;
+            }
+            var k = pr.GetValue(everyReadback);
+            if (k is < 0 or > 100_000)
+            {
+                error.WriteLine($"hilrig: --every-readback {k}: valid: 0..100000 (0 = no readback)");
+                return ExitCodes.BadInput;
+            }
+            if (!ConfigLoading.TryLoad(pr.GetValue(config)!, error, out var rig)) return ExitCodes.BadInput;
+            return await SoakBench.RunAsync(rig, n, pr.GetValue(slots), k, pr.InvocationConfiguration.Output, error, ct);
+        });
+        return command;
     }
 
     private static Command Cloud()

@@ -140,21 +140,7 @@ internal static class SoakCommand
         }
 
         var seed = config.Sim.Seed;
-        var recoveryApp = SparkAppImageGenerator.Generate(unchecked(seed * 7919 + 1), "soak-recovery", "1.0.0");
-        var plan = new SoakPlan(
-            args.Cycles,
-            (slot, cycle) =>
-            {
-                // a new app each cycle, from the seed: the Core is seen to change, and the run replays
-                var image = SparkAppImageGenerator.Generate(unchecked(seed * 7919 + slot * 104_729 + cycle), "soak-app", $"1.0.{cycle}");
-                return new SoakImage(image, SparkAppImageGenerator.ReadIdentity(image));
-            },
-            // the simulated Cores' factory image is the seed's Tinker; a real rig's is not known here, so its slot is left alone
-            new RecoveryImages(recoveryApp, SparkAppImageGenerator.ReadIdentity(recoveryApp), config.Backend == RigBackend.Sim ? SparkAppImageGenerator.Tinker(seed) : null))
-        {
-            ReadbackEvery = args.EveryReadback ?? 0,
-            Bootloader = bootloaderImage,
-        };
+        var plan = PlanFor(config, args.Cycles, args.EveryReadback ?? 0, bootloaderImage);
 
         var wall = TimeProvider.System;
         var runStart = wall.GetUtcNow();
@@ -190,6 +176,29 @@ internal static class SoakCommand
         {
             store.FinishRun(runId, status, wall.GetUtcNow());
         }
+    }
+
+    /// <summary>
+    /// The soak `hilrig soak` runs (and `hilrig bench soak` measures): a new generated app per slot and cycle from the
+    /// seed, so the Core is seen to change and the run replays; recovery writes a known-good app.
+    /// </summary>
+    internal static SoakPlan PlanFor(RigConfig config, int cycles, int everyReadback, byte[]? bootloaderImage)
+    {
+        var seed = config.Sim.Seed;
+        var recoveryApp = SparkAppImageGenerator.Generate(unchecked(seed * 7919 + 1), "soak-recovery", "1.0.0");
+        return new SoakPlan(
+            cycles,
+            (slot, cycle) =>
+            {
+                var image = SparkAppImageGenerator.Generate(unchecked(seed * 7919 + slot * 104_729 + cycle), "soak-app", $"1.0.{cycle}");
+                return new SoakImage(image, SparkAppImageGenerator.ReadIdentity(image));
+            },
+            // the simulated Cores' factory image is the seed's Tinker; a real rig's is not known here, so its slot is left alone
+            new RecoveryImages(recoveryApp, SparkAppImageGenerator.ReadIdentity(recoveryApp), config.Backend == RigBackend.Sim ? SparkAppImageGenerator.Tinker(seed) : null))
+        {
+            ReadbackEvery = everyReadback,
+            Bootloader = bootloaderImage,
+        };
     }
 
     /// <summary>Rows to the store as they happen, every report to the view.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using HilRig.Core.Procedures;
 using HilRig.Core.Results;
 
 namespace HilRig.Tests.Cli;
@@ -229,6 +230,37 @@ public partial class SoakCommandTests
         Assert.That(candidate.Exit, Is.Zero, candidate.Error);
         Assert.That(candidate.Output, Does.Contain("BL14: 0 failure(s) in 1 cycles"));
         Assert.That(candidate.Output, Does.Match("vs baseline BL13 \\(0 in 1 cycles\\): p = [0-9.]+: not shown worse"));
+    }
+
+    [Test]
+    public void Progress_goes_to_the_error_stream_as_lines_and_every_row_is_in_the_store_when_the_run_ends()
+    {
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores((3, "{ slow: 3 }")), seed: 11, bootloader: "candidate");
+        var (exit, output, error) = CliHarness.Run("soak", "--cycles", "2", "--slots", "2-3", "--format", "json", "--config", config);
+        Assert.That(exit, Is.EqualTo(1), error);
+        using var doc = JsonDocument.Parse(output);
+        Assert.That(error, Does.Contain("slot 3: cycle 1/2 factory-reset: fail"), "a failure is told as it happens");
+        Assert.That(error, Does.Contain("slot 2: done at cycle 2/2: 0 failure(s)"));
+        Assert.That(error, Does.Contain("slot 3: done at cycle 2/2: 2 failure(s), 2 recovery(ies)"));
+        Assert.That(error, Does.Match(@"soak: 100 % of 4 slot-cycles, 2 failure\(s\); [0-9:]+ elapsed"));
+
+        var store = ResultsStore.Open(Path.Combine(Path.GetDirectoryName(config)!, "results", "hilrig.db"));
+        var stored = store.GetResults(Guid.Parse(RunId(error)));
+        Assert.That(stored.Select(r => (r.Slot, r.Test, r.Cycle, r.Verdict.ToString())),
+            Is.EquivalentTo(Rows(doc).Select(r => (r.GetProperty("slot").GetInt32(), Str(r, "test"), (int?)r.GetProperty("cycle").GetInt32(), VerdictNames.Parse(Str(r, "verdict")).ToString()))));
+        var lots = TestRigs.Load(TestRigs.DefaultCores()).Sim.Cores.Where(c => c.Slot is 2 or 3).Select(c => c.Lot).Distinct();
+        Assert.That(store.LotSummary().Select(l => l.Lot), Is.EquivalentTo(lots), "devices are stored with their chip lots");
+    }
+
+    [Test]
+    public void Bench_soak_prints_device_time_against_wall_time()
+    {
+        var (exit, output, error) = CliHarness.Run("bench", "soak", "--cycles", "1", "--slots", "1-2", "--config", TestRigs.WriteConfig(TestRigs.DefaultCores()));
+        Assert.That(exit, Is.Zero, error);
+        Assert.That(output, Does.Contain("soak bench: 1 cycles x 2 slots, BL14"));
+        Assert.That(output, Does.Contain("rows 4, cycles judged 2, failures 0"));
+        Assert.That(output, Does.Match(@"device/wall\s+[0-9]+x"));
+        Assert.That(output, Does.Match(@"device time\s+[0-9.]+ h summed over slots \([1-9][0-9.]* s per cycle\)"));
     }
 
     [TestCase("--cycles", "0", "--cycles 0: valid: 1..100000")]

@@ -65,6 +65,31 @@ public class SoakRunnerTests
         Assert.That(result.Rows.Where(r => r.Slot == 1).Select(r => r.Test), Is.EqualTo(new[] { "ota", "factory-reset", "ota", "factory-reset", "dfu-readback" }));
         Assert.That(result.Slots.Single(s => s.Slot == 2), Is.EqualTo(new SoakSlotResult(2, session.Sim!.Slot(2).Core.DeviceId, 2, 2, 2, null, null)));
         Assert.That((result.Cycles, result.Failures), Is.EqualTo((4L, 2)));
+        // a listener can store every row as its step ends: the reports carry exactly the result's rows, in order
+        Assert.That(progress.Seen.Where(p => p.Row is not null).Select(p => p.Row!), Is.EquivalentTo(result.Rows));
+        foreach (var slot in new[] { 1, 2 })
+            Assert.That(progress.Seen.Where(p => p.Slot == slot && p.Row is not null).Select(p => p.Row!), Is.EqualTo(result.Rows.Where(r => r.Slot == slot)));
+        Assert.That(progress.Seen.Where(p => p.Slot == 2 && p.Step != "identify").Select(p => p.DeviceId), Is.All.EqualTo(session.Sim!.Slot(2).Core.DeviceId));
+    }
+
+    [Test]
+    public void Sixteen_slots_soak_side_by_side_on_the_virtual_clock()
+    {
+        var config = RigConfigLoader.Load(Path.Combine(TestRigs.RepoRoot, "examples", "soak-16-rig.yaml"));
+        using var session = RigSession.Open(config, NoLeds);
+        var slots = session.Select(null);
+        Assert.That(slots, Has.Count.EqualTo(16));
+        var before = session.Sim!.Scheduler.Time.Elapsed;
+        var result = session.RunAsync(() => new SoakRunner(session.Life, Plan(1)).RunAsync(slots)).GetAwaiter().GetResult();
+        var elapsed = session.Sim.Scheduler.Time.Elapsed - before;
+
+        Assert.That(result.Rows.Select(r => (r.Slot, r.Test, r.Verdict)), Is.EquivalentTo(
+            Enumerable.Range(1, 16).SelectMany(n => new[] { (n, "ota", Verdict.Pass), (n, "factory-reset", Verdict.Pass) })));
+        // every slot busy at once: the clock advances about one slot's soak, not the sum of sixteen
+        var longestSlot = result.Rows.GroupBy(r => r.Slot).Max(g => g.Sum(r => r.DeviceTime.Ticks));
+        var summed = result.Rows.Sum(r => r.DeviceTime.Ticks);
+        Assert.That(elapsed.Ticks, Is.LessThan(longestSlot * 2), $"virtual clock advanced {elapsed}; longest slot {TimeSpan.FromTicks(longestSlot)}");
+        Assert.That(summed, Is.GreaterThan(elapsed.Ticks * 10), "sixteen slots' device time fits in the clock's advance");
     }
 
     [Test]
