@@ -151,11 +151,15 @@ public sealed class ResultsQueries
     public SoakView Soak()
     {
         using var db = Open();
+        // the soak engine's rule (SoakRunner.CountsForRate, JudgesCycle): cycles are judged OTAs, failures failed OTAs and factory resets
         var builds = db.Query<SoakRow>(
-            """
+            $"""
             SELECT ru.bootloader AS Bootloader, MIN(ru.started_at) AS First, SUM(x.Cycles) AS Cycles, SUM(x.Failures) AS Failures
-            FROM (SELECT run_id, COUNT(*) AS Cycles, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS Failures
-                  FROM results WHERE cycle IS NOT NULL AND verdict <> 'rig-fault' GROUP BY run_id) x
+            FROM (SELECT run_id, SUM(CASE WHEN test IN ('{SoakRunner.OtaTest}', '{SoakRunner.CycleTest}') THEN 1 ELSE 0 END) AS Cycles,
+                         SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS Failures
+                  FROM results WHERE cycle IS NOT NULL AND verdict IN ('pass', 'fail')
+                    AND test IN ('{SoakRunner.OtaTest}', '{SoakRunner.FactoryResetTest}', '{SoakRunner.CycleTest}')
+                  GROUP BY run_id) x
             JOIN runs ru ON ru.id = x.run_id
             WHERE ru.bootloader IS NOT NULL
             GROUP BY ru.bootloader

@@ -11,9 +11,9 @@ public sealed record BootloaderSoak(string Bootloader, long Cycles, int Failures
 public static class SoakTrends
 {
     /// <summary>
-    /// One entry per bootloader build, in the order the builds were first soaked. Only soak rows
-    /// (with a bootloader and a cycle) count; a cycle that ended in a rig fault is neither a
-    /// failure nor exposure, since it tells nothing about the build.
+    /// One entry per bootloader build, in the order the builds were first soaked, by the soak engine's rule
+    /// (<see cref="SoakRunner.CountsForRate"/>): a cycle counts once its OTA (or its one-row cycle) was judged, a
+    /// failure is a failed OTA or factory reset; readbacks, recoveries and rig faults tell nothing about the build.
     /// </summary>
     public static IReadOnlyList<BootloaderSoak> ByBootloader(IEnumerable<ResultRow> rows, double confidence = 0.95)
     {
@@ -21,15 +21,16 @@ public static class SoakTrends
         var builds = new Dictionary<string, (DateTimeOffset First, long Cycles, int Failures)>(StringComparer.Ordinal);
         foreach (var row in rows)
         {
-            if (row.Bootloader is null || row.Cycle is null || row.Verdict == Verdict.RigFault)
+            if (row.Bootloader is null || row.Cycle is null || row.Verdict is not (Verdict.Pass or Verdict.Fail) || !SoakRunner.CountsForRate(row.Test))
             {
                 continue;
             }
 
+            var cycle = SoakRunner.JudgesCycle(row.Test) ? 1 : 0;
             var failure = row.Verdict == Verdict.Fail ? 1 : 0;
             builds[row.Bootloader] = builds.TryGetValue(row.Bootloader, out var b)
-                ? (row.RecordedAt < b.First ? row.RecordedAt : b.First, b.Cycles + 1, b.Failures + failure)
-                : (row.RecordedAt, 1, failure);
+                ? (row.RecordedAt < b.First ? row.RecordedAt : b.First, b.Cycles + cycle, b.Failures + failure)
+                : (row.RecordedAt, cycle, failure);
         }
 
         return builds

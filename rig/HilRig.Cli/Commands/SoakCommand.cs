@@ -256,7 +256,7 @@ internal static class SoakCommand
     private static Figures FiguresOf(IReadOnlyList<StoredResult> results)
     {
         var steps = results.Where(r => r.Cycle is > 0 && SoakRunner.CountsForRate(r.Test) && r.Verdict is Verdict.Pass or Verdict.Fail).ToList();
-        return new Figures("", steps.Count(r => r.Verdict == Verdict.Fail), steps.Select(r => (r.DeviceId, r.Cycle)).Distinct().LongCount());
+        return new Figures("", steps.Count(r => r.Verdict == Verdict.Fail), steps.LongCount(r => SoakRunner.JudgesCycle(r.Test)));
     }
 
     private static SoakSummary Summarise(string bootloader, SoakResult result, Figures? baseline)

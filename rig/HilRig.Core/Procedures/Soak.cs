@@ -109,8 +109,17 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
     public const string FactoryResetTest = "factory-reset";
     public const string ReadbackTest = Screening.TestName;
 
+    /// <summary>A whole cycle judged as one row (the fleet generator's soak rows).</summary>
+    public const string CycleTest = "soak";
+
     /// <summary>The steps whose failures the rate counts: the bootloader's OTA apply and factory reset.</summary>
-    public static bool CountsForRate(string test) => test is OtaTest or FactoryResetTest;
+    public static bool CountsForRate(string test) => test is OtaTest or FactoryResetTest or CycleTest;
+
+    /// <summary>
+    /// The step whose judgement (pass or fail) makes a cycle count as exposure: every cycle starts with its OTA and
+    /// a failure ends the cycle, so cycles judged = OTA rows judged, with no need to match rows up.
+    /// </summary>
+    public static bool JudgesCycle(string test) => test is OtaTest or CycleTest;
 
     /// <summary>After a readback the app reconnects to the cloud (or, without Wi-Fi, waits in listening mode).</summary>
     public static readonly TimeSpan AppAfterDfu = TimeSpan.FromSeconds(30);

@@ -122,6 +122,13 @@ internal static class Migrations
             "CREATE INDEX ix_results_failed ON results(device_id) WHERE verdict = 'fail'",
             "CREATE INDEX ix_results_screening ON results(device_id, test, started_at, attempt, verdict) WHERE cycle IS NULL",
         ],
+
+        // 6: a soak stores several steps per cycle (OTA, factory reset, readback, recovery); the soak view counts cycles
+        // and failures by step, so its covering index carries the test.
+        [
+            "DROP INDEX ix_results_soak",
+            "CREATE INDEX ix_results_soak ON results(run_id, test, verdict) WHERE cycle IS NOT NULL",
+        ],
     ];
 
     public static int Latest => Steps.Count;

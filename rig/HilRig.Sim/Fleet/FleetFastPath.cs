@@ -28,7 +28,7 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
     /// <summary>When the simulated production starts: a fixed date, so the same seed gives the same rows.</summary>
     public static readonly DateTimeOffset Epoch = new(2014, 1, 6, 0, 0, 0, TimeSpan.Zero);
 
-    public const string SoakTest = "soak";
+    public const string SoakTest = Core.Procedures.SoakRunner.CycleTest;
     public const int DevicesPerRun = 1000;
     private const double RigFaultRate = 0.003;
     private const double WornSlotRigFaultRate = 0.08;

@@ -76,6 +76,27 @@ public class ResultsQueriesTests
     }
 
     [Test]
+    public void A_soak_with_several_steps_per_cycle_counts_judged_cycles_and_failed_OTAs_and_factory_resets()
+    {
+        var store = ResultsStore.Open(Path.Combine(_folder, "soak.db"));
+        store.UpsertDevice("a1", "L1", T0);
+        var run = store.StartRun(new RunInfo("rig", "hash", 1, "candidate", "soak", T0));
+        void Row(string test, int cycle, Verdict verdict) =>
+            store.RecordResult(new ResultRecord(run, "a1", 1, test, verdict, T0, T0, Cycle: cycle));
+        // cycle 1 clean with a readback; cycle 2's factory reset fails, the Core is recovered; cycle 3's OTA fails;
+        // cycle 4's OTA is a rig fault: the slot leaves, and that cycle tells nothing about the build
+        Row("ota", 1, Verdict.Pass); Row("factory-reset", 1, Verdict.Pass); Row("dfu-readback", 1, Verdict.Pass);
+        Row("ota", 2, Verdict.Pass); Row("factory-reset", 2, Verdict.Fail); Row("recovery", 2, Verdict.Pass);
+        Row("ota", 3, Verdict.Fail); Row("recovery", 3, Verdict.Fail);
+        Row("ota", 4, Verdict.RigFault);
+
+        var queries = ResultsQueries.OpenSqlite(Path.Combine(_folder, "soak.db"));
+        var build = queries.Soak().Builds.Single();
+        Assert.That((build.Bootloader, build.Cycles, build.Failures), Is.EqualTo(("candidate", 3L, 2)));
+        Assert.That(queries.Soak().Builds, Is.EqualTo(SoakTrends.ByBootloader(queries.Rows())));
+    }
+
+    [Test]
     public void The_worn_slot_of_a_generated_fleet_is_the_suspect_one()
     {
         var plan = FleetPlan.Create(new FleetOptions(8000, 6, 5, 1));
