@@ -116,7 +116,8 @@ internal sealed class SoakProgressView : IProgress<SoakProgress>, IDisposable
         {
             table.Rows.Clear();
             if (table.Columns.Count == 0)
-                table.AddColumns("slot", "device id", "cycle", "step", "LED", "failures", "recoveries", "device time");
+                table.AddColumns(new TableColumn("slot"), new TableColumn("device id").NoWrap(), new TableColumn("cycle").NoWrap(),
+                    new TableColumn("step").NoWrap(), new TableColumn("LED").NoWrap(), new TableColumn("fail"), new TableColumn("recov"), new TableColumn("device time").NoWrap());
             foreach (var s in _slots.Values)
             {
                 table.AddRow(

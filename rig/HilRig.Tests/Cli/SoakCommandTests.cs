@@ -50,6 +50,14 @@ public partial class SoakCommandTests
         Assert.That(firstRun.AsObject().Select(p => p.Key), Is.EquivalentTo(new[] { "id", "startedAt", "endedAt" }));
         Assert.That(Split(other.Output).Body, Is.Not.EqualTo(firstRest));
 
+        // the CSV export carries no run header: byte for byte the same
+        string[] csv = ["soak", "--cycles", "2", "--slots", "1-2", "--format", "csv", "--config"];
+        var csvFirst = CliHarness.Run([.. csv, TestRigs.WriteConfig(TestRigs.DefaultCores(), seed: 42)]);
+        var csvSecond = CliHarness.Run([.. csv, TestRigs.WriteConfig(TestRigs.DefaultCores(), seed: 42)]);
+        var csvOther = CliHarness.Run([.. csv, TestRigs.WriteConfig(TestRigs.DefaultCores(), seed: 43)]);
+        Assert.That(csvSecond.Output, Is.EqualTo(csvFirst.Output).And.Not.Empty);
+        Assert.That(csvOther.Output, Is.Not.EqualTo(csvFirst.Output));
+
         using var doc = JsonDocument.Parse(first.Output);
         var rows = Rows(doc);
         // two slots x (two cycles x (ota, factory-reset) + a readback after cycle 2)
