@@ -245,6 +245,9 @@ public sealed class Ota(CoreLifeContext context)
     /// <summary>spark-protocol's 600 s transfer limit plus the apply and reconnect.</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(660);
 
+    /// <summary>How long a Core back online after "success" may keep reporting its old app before the OTA is failed.</summary>
+    public static readonly TimeSpan OldAppGrace = TimeSpan.FromSeconds(20);
+
     /// <param name="expectedApp">The identity the new app reports to the cloud (null: any app other than the old one).</param>
     public async Task<LoopResult> RunAsync(RigSlot slot, string deviceId, byte[] image, string? expectedApp, CancellationToken ct = default) =>
         await LoopRunner.RunAsync("ota", context, slot, async log =>
@@ -267,6 +270,7 @@ public sealed class Ota(CoreLifeContext context)
             if (!reply.Ok) throw new LoopFailure(FailureModes.OtaFailed, $"the cloud could not start the update: {reply.Status}");
 
             var start = time.GetTimestamp();
+            long? backOnline = null;
             while (true)
             {
                 await Task.Delay(CoreLifeContext.Poll, time, ct);
@@ -286,6 +290,17 @@ public sealed class Ota(CoreLifeContext context)
                     log.Add($"cloud: {Describe(events)}");
                     if (slot.Led is { } led) await CheckLedAsync(led, ledSince, ct);
                     return $"now running {app} (was {oldApp})";
+                }
+                // The new app names itself when it connects: a Core back online after "success" that still reports
+                // its old app did not take the image (not applied, or rolled back), however long the rig waits.
+                var successAt = events.FindIndex(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("success", StringComparison.Ordinal));
+                var onlineAfter = successAt >= 0 && events.Skip(successAt + 1).Any(e => e.Name == CloudEvent.Status && e.Data.StartsWith("online", StringComparison.Ordinal));
+                if (onlineAfter && where == CoreWhereabouts.Connected && info?.LastApp == oldApp)
+                {
+                    backOnline ??= time.GetTimestamp();
+                    if (time.GetElapsedTime(backOnline.Value) >= OldAppGrace)
+                        throw new LoopFailure(FailureModes.OtaFailed,
+                            $"the cloud said success but the Core came back online still running its old app {oldApp} (the image was not applied, or was rolled back); cloud said {Describe(events)}");
                 }
                 if (time.GetElapsedTime(start) > Timeout)
                     throw new LoopFailure(FailureModes.OtaTimeout, $"no new app on the cloud within {Timeout.TotalSeconds:0} s; cloud said {Describe(events)}; Core: {where}");

@@ -261,6 +261,20 @@ public partial class SoakCommandTests
     }
 
     [Test]
+    public void An_OTA_the_Core_does_not_take_fails_as_soon_as_the_Core_is_back_on_its_old_app()
+    {
+        // a chip with bad sectors in the OTA area: the cloud says success, the bootloader does not run the new image
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores((5, "{ badSectors: 2 }")));
+        var (exit, output, error) = CliHarness.Run("soak", "--cycles", "1", "--slots", "5", "--format", "json", "--config", config);
+        Assert.That(exit, Is.EqualTo(1), error);
+        using var doc = JsonDocument.Parse(output);
+        var ota = Rows(doc).Single(r => Str(r, "test") == "ota");
+        Assert.That((Str(ota, "verdict"), Str(ota, "failureMode")), Is.EqualTo(("fail", "ota-failed")));
+        Assert.That(Str(ota, "signature"), Does.Contain("came back online still running its old app"));
+        Assert.That(ota.GetProperty("deviceTimeMs").GetDouble(), Is.LessThan(Ota.Timeout.TotalMilliseconds / 2), "judged once the Core is back, not at the OTA timeout");
+    }
+
+    [Test]
     public void Bench_soak_prints_device_time_against_wall_time()
     {
         var (exit, output, error) = CliHarness.Run("bench", "soak", "--cycles", "1", "--slots", "1-2", "--config", TestRigs.WriteConfig(TestRigs.DefaultCores()));
