@@ -9,6 +9,9 @@ public static class ExitCodes
     public const int DutFailed = 1;
     public const int BadInput = 2;
     public const int RigFault = 3;
+
+    /// <summary>Stopped by SIGINT or SIGTERM before the end (the shell's 128 + SIGINT).</summary>
+    public const int Stopped = 130;
 }
 
 internal static class CliRunner

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using HilRig.Composition;
@@ -150,18 +151,32 @@ internal static class SoakCommand
             rigClockIsWall: config.Backend != RigBackend.Sim);
         using var view = new SoakProgressView(selected.Select(s => s.Number), args.Cycles, LedReader(session), err, SoakProgressView.CanDrawLive(err), wall);
         var progress = new SoakListener(writer, view);
+        // A night's soak is stopped by Ctrl+C or by systemd's SIGTERM: the steps judged so far stay stored and the run
+        // is marked aborted, rather than the process dying with the run left "running".
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         try
         {
             view.Start();
-            SoakResult result;
+            SoakResult? result = null;
             try
             {
-                result = await session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(selected, progress, ct));
+                result = await session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(selected, progress, stop.Token));
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // stored rows are kept; the run stays aborted
             }
             finally
             {
                 view.Dispose();
                 writer.Complete();
+            }
+            if (result is null)
+            {
+                err.WriteLine($"soak stopped: {writer.Stored} row(s) kept in run {runId} (aborted) in {storePath}");
+                return ExitCodes.Stopped;
             }
             var runEnd = wall.GetUtcNow();
             var summary = Summarise(label, result, baselineFigures);

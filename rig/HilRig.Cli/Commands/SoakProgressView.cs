@@ -53,20 +53,20 @@ internal sealed class SoakProgressView : IProgress<SoakProgress>, IDisposable
             if (p.DeviceId is { } id) s.DeviceId = id;
             s.Cycle = p.Cycle;
             s.Cycles = p.Cycles;
-            s.Step = p.Done ? "done" : p.Phase == SoakPhase.Started ? p.Step : $"{p.Step}: {p.Verdict?.ToName() ?? "?"}";
+            s.Step = p.Done ? p.Step : p.Phase == SoakPhase.Started ? p.Step : $"{p.Step}: {p.Verdict?.ToName() ?? "?"}";
             s.Led = led;
             s.Failures = p.Failures;
             s.Recoveries = p.Recoveries;
             s.DeviceTime = p.DeviceTime;
             s.Done = p.Done;
             // a slot that ends early counts as all its cycles done: the estimate is about the run, not the Core
-            s.CyclesDone = p.Done ? p.Cycles : Math.Max(s.CyclesDone, p.Phase == SoakPhase.Ended && p.Step is SoakRunner.FactoryResetTest ? p.Cycle : p.Cycle - 1);
+            s.CyclesDone = p.Done && p.Step == "done" ? p.Cycles : Math.Max(s.CyclesDone, p.Phase == SoakPhase.Ended && p.Step is SoakRunner.FactoryResetTest ? p.Cycle : p.Cycle - 1);
             if (!_live)
             {
                 if (p.Phase == SoakPhase.Ended && p.Verdict is { } v && v != Core.Procedures.Verdict.Pass)
                     line = $"slot {p.Slot}: cycle {p.Cycle}/{p.Cycles} {p.Step}: {v.ToName()} ({p.Failures} failure(s), {p.Recoveries} recovery(ies) so far)";
                 else if (p.Done)
-                    line = $"slot {p.Slot}: done at cycle {p.Cycle}/{p.Cycles}: {p.Failures} failure(s), {p.Recoveries} recovery(ies)";
+                    line = $"slot {p.Slot}: {p.Step} at cycle {p.Cycle}/{p.Cycles}: {p.Failures} failure(s), {p.Recoveries} recovery(ies)";
                 var tenth = (int)(10 * Fraction());
                 if (tenth > _lastTenth)
                 {

@@ -44,7 +44,7 @@ internal sealed class SoakRowWriter : IDisposable
     /// <summary>Waits until every row added so far is stored; rethrows a database failure.</summary>
     public void Complete()
     {
-        _queue.CompleteAdding();
+        if (!_queue.IsAddingCompleted) _queue.CompleteAdding();
         _thread.Join();
         if (_failure is not null) throw new IOException($"storing soak rows failed after {Stored} row(s): {_failure.Message}", _failure);
     }

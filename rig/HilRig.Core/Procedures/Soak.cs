@@ -154,14 +154,17 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
         public async Task RunAsync(CancellationToken ct)
         {
             _start = _time.GetTimestamp();
+            var stopped = true;
             try
             {
                 await SoakAsync(ct);
+                stopped = false;
             }
             finally
             {
-                if (_outAt is null) _cycle = plan.Cycles;
-                Report("done", SoakPhase.Ended, null, done: true);
+                // a soak stopped from outside (or by an exception) reports where it stopped, not its planned end
+                if (_outAt is null && !stopped) _cycle = plan.Cycles;
+                Report(stopped ? "stopped" : "done", SoakPhase.Ended, null, done: true);
             }
         }
 
@@ -191,6 +194,8 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
 
             for (_cycle = 1; _cycle <= plan.Cycles; _cycle++)
             {
+                // a step may end in a verdict even as the soak is stopped; the next cycle must not start
+                ct.ThrowIfCancellationRequested();
                 var app = plan.NextApp(slot.Number, _cycle);
                 var ota = await StepAsync(OtaTest, () => new Ota(context).RunAsync(slot, id, app.Bytes, app.Identity, ct));
                 if (ota.Verdict != Verdict.RigFault) _judged++;
@@ -224,6 +229,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                     Out(_cycle, $"rig fault in {row.Test}: {row.Signature}");
                     return false;
             }
+            ct.ThrowIfCancellationRequested();
             Report("check app", SoakPhase.Started, null);
             var running = await RunsItsAppAsync(ct);
             Report("check app", SoakPhase.Ended, null);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -273,6 +275,48 @@ public partial class SoakCommandTests
         Assert.That(Str(ota, "signature"), Does.Contain("came back online still running its old app"));
         Assert.That(ota.GetProperty("deviceTimeMs").GetDouble(), Is.LessThan(Ota.Timeout.TotalMilliseconds / 2), "judged once the Core is back, not at the OTA timeout");
     }
+
+    [Test]
+    public async Task Sigterm_stops_a_soak_keeping_the_rows_it_judged_and_marking_the_run_aborted()
+    {
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores());
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(TestContext.CurrentContext.TestDirectory, "hilrig.dll"), "soak", "--cycles", "100000", "--slots", "1-2", "--config", config })
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = new List<string>();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (stderr) stderr.Add(e.Data);
+        };
+        process.BeginErrorReadLine();
+        // rows are stored as steps end: wait for a few, then stop the soak as systemd would
+        var db = Path.Combine(Path.GetDirectoryName(config)!, "results", "hilrig.db");
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            while (!File.Exists(db) || ResultsStore.Open(db).GetResults().Count < 4)
+                await Task.Delay(TimeSpan.FromMilliseconds(100), TimeProvider.System, wait.Token);
+        }
+        Assert.That(kill(process.Id, 15), Is.Zero, "SIGTERM sent");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+
+        string error;
+        lock (stderr) error = string.Join("\n", stderr);
+        Assert.That(process.ExitCode, Is.EqualTo(130), error);
+        Assert.That(await stdout, Is.Empty, "no summary of a soak that did not finish");
+        Assert.That(error, Does.Match(@"soak stopped: [0-9]+ row\(s\) kept in run [0-9a-f-]{36} \(aborted\)"));
+        Assert.That(error, Does.Contain("slot 1: stopped at cycle"));
+        var store = ResultsStore.Open(db);
+        var run = store.GetRun(Guid.Parse(RunId(error)))!;
+        Assert.That(run.Status, Is.EqualTo(RunStatus.Aborted));
+        var kept = int.Parse(Regex.Match(error, "soak stopped: ([0-9]+) row").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(store.GetResults(run.Id), Has.Count.EqualTo(kept).And.Count.GreaterThanOrEqualTo(4));
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int signal);
 
     [Test]
     public void Bench_soak_prints_device_time_against_wall_time()

@@ -18,7 +18,15 @@ public class SoakRunnerTests
     {
         public List<SoakProgress> Seen { get; } = [];
 
-        public void Report(SoakProgress value) => Seen.Add(value);
+        public void Report(SoakProgress value)
+        {
+            lock (Seen) Seen.Add(value);
+        }
+
+        public List<SoakProgress> SeenSnapshot()
+        {
+            lock (Seen) return [.. Seen];
+        }
     }
 
     private static SoakPlan Plan(int cycles, int seed = 42)
@@ -70,6 +78,27 @@ public class SoakRunnerTests
         foreach (var slot in new[] { 1, 2 })
             Assert.That(progress.Seen.Where(p => p.Slot == slot && p.Row is not null).Select(p => p.Row!), Is.EqualTo(result.Rows.Where(r => r.Slot == slot)));
         Assert.That(progress.Seen.Where(p => p.Slot == 2 && p.Step != "identify").Select(p => p.DeviceId), Is.All.EqualTo(session.Sim!.Slot(2).Core.DeviceId));
+    }
+
+    [Test]
+    public void A_cancelled_soak_stops_and_throws_with_the_rows_it_reported_so_far()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()), NoLeds);
+        var progress = new Recorder();
+        using var cancel = new CancellationTokenSource();
+        var soak = session.RunAsync(() => new SoakRunner(session.Life, Plan(1000)).RunAsync(session.Select("1-2"), progress, cancel.Token));
+        // stop once a few cycles are in: the soak must not run on to its thousandth cycle
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!progress.SeenSnapshot().Any(p => p.Row is { Cycle: >= 3 }) && DateTime.UtcNow < deadline) Thread.Sleep(10);
+        cancel.Cancel();
+        Assert.That(() => soak.GetAwaiter().GetResult(), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(progress.SeenSnapshot().Where(p => p.Row is not null).Max(p => p.Row!.Cycle), Is.InRange(3, 6));
+        foreach (var slot in new[] { 1, 2 })
+        {
+            var last = progress.SeenSnapshot().Last(p => p.Slot == slot);
+            Assert.That((last.Step, last.Done), Is.EqualTo(("stopped", true)));
+            Assert.That(last.Cycle, Is.LessThan(1000), "where it stopped, not its planned end");
+        }
     }
 
     [Test]
