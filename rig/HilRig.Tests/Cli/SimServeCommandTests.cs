@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using HilRig.Tests.Hardware;
 
 namespace HilRig.Tests.Cli;
@@ -65,7 +64,7 @@ public partial class SimServeCommandTests
         var stderr = process.StandardError.ReadToEndAsync();
 
         await WaitForFileAsync(env, stdout);
-        Assert.That(kill(process.Id, 15), Is.Zero, "SIGTERM sent");
+        Assert.That(PosixSignals.Terminate(process.Id), Is.Zero, "SIGTERM sent");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await process.WaitForExitAsync(timeout.Token);
 
@@ -86,9 +85,6 @@ public partial class SimServeCommandTests
         }
         return await File.ReadAllLinesAsync(path);
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
 }
 
 public class BenchDfuUtilCommandTests

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -295,10 +294,10 @@ public partial class SoakCommandTests
         var db = Path.Combine(Path.GetDirectoryName(config)!, "results", "hilrig.db");
         using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
         {
-            while (!File.Exists(db) || ResultsStore.Open(db).GetResults().Count < 4)
+            while (StoredRows(db) < 4)
                 await Task.Delay(TimeSpan.FromMilliseconds(100), TimeProvider.System, wait.Token);
         }
-        Assert.That(kill(process.Id, 15), Is.Zero, "SIGTERM sent");
+        Assert.That(PosixSignals.Terminate(process.Id), Is.Zero, "SIGTERM sent");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(timeout.Token);
 
@@ -315,8 +314,23 @@ public partial class SoakCommandTests
         Assert.That(store.GetResults(run.Id), Has.Count.EqualTo(kept).And.Count.GreaterThanOrEqualTo(4));
     }
 
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
+    /// <summary>Rows in a store another process is creating and writing; 0 until its schema is in place.</summary>
+    private static int StoredRows(string db)
+    {
+        if (!File.Exists(db)) return 0;
+        try
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Mode=ReadOnly");
+            connection.Open();
+            using var count = connection.CreateCommand();
+            count.CommandText = "SELECT COUNT(*) FROM results";
+            return Convert.ToInt32(count.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return 0;
+        }
+    }
 
     [Test]
     public void Bench_soak_prints_device_time_against_wall_time()
