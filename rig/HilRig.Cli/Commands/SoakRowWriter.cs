@@ -69,7 +69,7 @@ internal sealed class SoakRowWriter : IDisposable
                 _store.RecordResult(new ResultRecord(_runId, row.DeviceId, row.Slot, row.Test, row.Verdict,
                     _rigClockIsWall ? row.StartedAt : now, _rigClockIsWall ? row.EndedAt : now,
                     Cycle: row.Cycle, FailureMode: row.FailureMode, Signature: row.Signature, DeviceTime: row.DeviceTime,
-                    EvidenceJson: JsonSerializer.Serialize(new { row.Log, row.CyclesToFailure, row.BitErrors }, Json.Options)));
+                    EvidenceJson: JsonSerializer.Serialize(new { row.Log, row.CyclesToFailure, row.BitErrors, row.LedTimeline }, Json.Options)));
                 Stored++;
             }
             catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Data.Common.DbException)

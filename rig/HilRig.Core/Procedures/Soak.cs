@@ -47,6 +47,9 @@ public sealed record SoakRow(
     public int? CyclesToFailure { get; init; }
 
     public BitErrorMapSummary? BitErrors { get; init; }
+
+    /// <summary>The slot's LED timeline over the step, when the rig observes LEDs.</summary>
+    public string? LedTimeline { get; init; }
 }
 
 public enum SoakPhase
@@ -279,6 +282,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             {
                 CyclesToFailure = failed ? _cycle - _lastRecovery : null,
                 BitErrors = _bitErrors,
+                LedTimeline = result.Timeline,
             };
             Rows.Add(row);
             Report(test, SoakPhase.Ended, result.Verdict, row: row);

@@ -333,6 +333,24 @@ public partial class SoakCommandTests
     }
 
     [Test]
+    public void With_observe_leds_each_stored_step_keeps_the_LED_timeline_the_sensor_saw()
+    {
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores());
+        var (exit, _, error) = CliHarness.Run("soak", "--cycles", "1", "--slots", "1", "--observe-leds", "--config", config);
+        Assert.That(exit, Is.Zero, error);
+        var store = ResultsStore.Open(Path.Combine(Path.GetDirectoryName(config)!, "results", "hilrig.db"));
+        var ota = store.GetResults(Guid.Parse(RunId(error))).Single(r => r.Test == "ota");
+        var timeline = JsonDocument.Parse(ota.EvidenceJson!).RootElement.GetProperty("ledTimeline").GetString();
+        Assert.That(timeline, Does.Contain("fast flashing magenta").And.Contain("breathing cyan"), "the bootloader's apply, then the new app on the cloud");
+
+        var (plainExit, _, plainError) = CliHarness.Run("soak", "--cycles", "1", "--slots", "1", "--config", config);
+        Assert.That(plainExit, Is.Zero, plainError);
+        var plain = store.GetResults(Guid.Parse(RunId(plainError))).Single(r => r.Test == "ota");
+        Assert.That(JsonDocument.Parse(plain.EvidenceJson!).RootElement.TryGetProperty("ledTimeline", out var none) && none.ValueKind != JsonValueKind.Null, Is.False,
+            "the simulator soaks without LED sampling by default");
+    }
+
+    [Test]
     public void Bench_soak_prints_device_time_against_wall_time()
     {
         var (exit, output, error) = CliHarness.Run("bench", "soak", "--cycles", "1", "--slots", "1-2", "--config", TestRigs.WriteConfig(TestRigs.DefaultCores()));
