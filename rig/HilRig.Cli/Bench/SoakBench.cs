@@ -16,7 +16,7 @@ namespace HilRig.Cli.Bench;
 internal static class SoakBench
 {
     public sealed record Figures(
-        int Slots, int Cycles, int EveryReadback, string Bootloader, int Rows, int Failures, long CyclesJudged,
+        int Slots, int Cycles, int EveryReadback, bool ObserveLeds, string Bootloader, int Rows, int Failures, long CyclesJudged,
         TimeSpan DeviceTimeSummed, TimeSpan VirtualElapsed, TimeSpan Wall, TimeSpan Cpu, long PeakWorkingSet)
     {
         public double DevicePerWall => DeviceTimeSummed / Wall;
@@ -27,7 +27,7 @@ internal static class SoakBench
     /// <summary>The issue's target for 100 cycles on 8 slots on a 2-core machine.</summary>
     public static readonly TimeSpan Target = TimeSpan.FromSeconds(60);
 
-    public static async Task<int> RunAsync(RigConfig config, int cycles, string? slotSpec, int everyReadback, TextWriter output, TextWriter err, CancellationToken ct)
+    public static async Task<int> RunAsync(RigConfig config, int cycles, string? slotSpec, int everyReadback, bool observeLeds, TextWriter output, TextWriter err, CancellationToken ct)
     {
         if (config.Backend != RigBackend.Sim)
         {
@@ -37,7 +37,7 @@ internal static class SoakBench
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
         var wall = Stopwatch.StartNew();
-        using var session = RigSession.Open(config, new RigSessionOptions { ObserveLeds = false, CalibrateAtOpen = false });
+        using var session = RigSession.Open(config, observeLeds ? new RigSessionOptions() : new RigSessionOptions { ObserveLeds = false, CalibrateAtOpen = false });
         IReadOnlyList<RigSlot> selected;
         try
         {
@@ -55,7 +55,7 @@ internal static class SoakBench
         wall.Stop();
         process.Refresh();
         var f = new Figures(
-            selected.Count, cycles, everyReadback, config.Sim.Bootloader.ToString(), result.Rows.Count, result.Failures, result.Cycles,
+            selected.Count, cycles, everyReadback, observeLeds, config.Sim.Bootloader.ToString(), result.Rows.Count, result.Failures, result.Cycles,
             TimeSpan.FromTicks(result.Rows.Sum(r => r.DeviceTime.Ticks)), virtualElapsed, wall.Elapsed,
             process.TotalProcessorTime - cpuBefore, process.PeakWorkingSet64);
         Print(f, output);
@@ -65,13 +65,13 @@ internal static class SoakBench
     private static void Print(Figures f, TextWriter output)
     {
         var c = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Create(c, $"soak bench: {f.Cycles} cycles x {f.Slots} slots, {f.Bootloader}{(f.EveryReadback > 0 ? $", DFU readback every {f.EveryReadback} cycles" : "")}, {Environment.ProcessorCount} CPU(s)"));
+        output.WriteLine(string.Create(c, $"soak bench: {f.Cycles} cycles x {f.Slots} slots, {f.Bootloader}{(f.EveryReadback > 0 ? $", DFU readback every {f.EveryReadback} cycles" : "")}{(f.ObserveLeds ? ", LEDs observed" : "")}, {Environment.ProcessorCount} CPU(s)"));
         output.WriteLine(string.Create(c, $"  rows {f.Rows}, cycles judged {f.CyclesJudged}, failures {f.Failures}"));
         output.WriteLine(string.Create(c, $"  device time  {f.DeviceTimeSummed.TotalHours,8:0.00} h summed over slots ({f.DeviceTimeSummed.TotalSeconds / Math.Max(1, f.CyclesJudged):0.0} s per cycle)"));
         output.WriteLine(string.Create(c, $"  virtual clock{f.VirtualElapsed.TotalHours,8:0.00} h (the slots in parallel)"));
         output.WriteLine(string.Create(c, $"  wall         {f.Wall.TotalSeconds,8:0.0} s, CPU {f.Cpu.TotalSeconds:0.0} s, peak working set {f.PeakWorkingSet / (1024 * 1024)} MiB"));
         output.WriteLine(string.Create(c, $"  device/wall  {f.DevicePerWall,8:0}x (virtual clock/wall {f.VirtualPerWall:0}x)"));
-        if (f.Cycles == 100 && f.Slots == 8)
+        if (f.Cycles == 100 && f.Slots == 8 && !f.ObserveLeds)
             output.WriteLine(string.Create(c, $"  target: under {Target.TotalSeconds:0} s wall for 100 cycles on 8 slots: {(f.Wall < Target ? "met" : "NOT met")}"));
     }
 }
