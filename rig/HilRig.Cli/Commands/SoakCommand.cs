@@ -41,7 +41,7 @@ internal static class SoakCommand
         var baseline = new Option<string?>("--baseline") { Description = "a stored soak run id to compare this run with (exact test)" };
         var observeLeds = new Option<bool?>("--observe-leds")
         {
-            Description = "watch every slot's LED through its colour sensor and judge the steps' LED patterns too (default: true on a Pi rig; false on the simulator, where it costs about 7x the wall time)",
+            Description = "watch every slot's LED through its colour sensor and judge the steps' LED patterns too (default: true on a Pi rig; false on the simulator, where it costs about 4x the wall time)",
         };
         var command = new Command("soak", "soak Cores through OTA and factory reset cycles; failures per 1,000 cycles, optionally compared with a baseline run");
         command.Options.Add(config);

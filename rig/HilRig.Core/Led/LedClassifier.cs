@@ -58,6 +58,8 @@ public sealed class LedClassifier
     public LedTimeline Classify(IReadOnlyList<LedSample> samples)
     {
         if (samples.Count == 0) return LedTimeline.Empty;
+        // the sampler and trace files give samples in time order; anything else is put in order (stable) first
+        if (!InTimeOrder(samples)) samples = [.. samples.OrderBy(x => x.Time)];
         var minLit = MinLitShareOfWhite * (_calibration.LitC > 0 ? _calibration.LitC : BrightestLevel(samples));
         var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
@@ -242,54 +244,49 @@ public sealed class LedClassifier
     /// <summary>Brightness relative to the brightest trusted samples of the same colour nearby.</summary>
     private static void ComputeFractions(List<Point> points)
     {
-        var window = new List<double>();
-        for (var i = 0; i < points.Count; i++)
+        // Polls classify the same samples over and over: each colour keeps the sorted levels of its trusted samples
+        // within the peak window as the window slides, instead of gathering and ranking the window per sample.
+        var windows = new Dictionary<LedColor, SlidingLevels>();
+        foreach (var p in points)
         {
-            var p = points[i];
             p.Fraction = 0;
             if (p.Color == LedColor.Off) continue;
             if (p.Saturated) { p.Fraction = 1; continue; }
-            window.Clear();
-            for (var j = i; j >= 0 && p.Time - points[j].Time <= PeakWindow; j--)
-                if (points[j].Trusted && points[j].Color == p.Color) window.Add(points[j].Level);
-            for (var j = i + 1; j < points.Count && points[j].Time - p.Time <= PeakWindow; j++)
-                if (points[j].Trusted && points[j].Color == p.Color) window.Add(points[j].Level);
+            if (!windows.TryGetValue(p.Color, out var window))
+                windows[p.Color] = window = new SlidingLevels([.. points.Where(q => q.Trusted && q.Color == p.Color)]);
+            var levels = window.Around(p.Time);
             // 90th percentile: the top of the pattern without the luck of one noisy reading
-            var peak = window.Count == 0 ? 0 : Select(window, (int)(0.9 * (window.Count - 1)));
+            var peak = levels.Count == 0 ? 0 : levels[(int)(0.9 * (levels.Count - 1))];
             p.Fraction = peak > 0 ? Math.Min(1, p.Level / peak) : 0;
         }
     }
 
-    /// <summary>
-    /// The value that would be at <paramref name="rank"/> if <paramref name="values"/> were sorted (Hoare's
-    /// selection, reordering the list): polls classify the same samples many times, and a full sort per sample
-    /// was most of the cost.
-    /// </summary>
-    internal static double Select(List<double> values, int rank)
+    private static bool InTimeOrder(IReadOnlyList<LedSample> samples)
     {
-        var lo = 0;
-        var hi = values.Count - 1;
-        while (lo < hi)
+        for (var i = 1; i < samples.Count; i++)
+            if (samples[i].Time < samples[i - 1].Time) return false;
+        return true;
+    }
+
+    /// <summary>The levels of a colour's trusted samples within <see cref="PeakWindow"/> of a time that only moves forward, sorted.</summary>
+    private sealed class SlidingLevels(List<Point> trusted)
+    {
+        private readonly List<double> _sorted = [];
+        private int _next;
+        private int _first;
+
+        public List<double> Around(TimeSpan time)
         {
-            var pivot = values[lo + (hi - lo) / 2];
-            var i = lo;
-            var j = hi;
-            while (i <= j)
+            while (_next < trusted.Count && trusted[_next].Time - time <= PeakWindow)
             {
-                while (values[i] < pivot) i++;
-                while (values[j] > pivot) j--;
-                if (i <= j)
-                {
-                    (values[i], values[j]) = (values[j], values[i]);
-                    i++;
-                    j--;
-                }
+                var level = trusted[_next++].Level;
+                var at = _sorted.BinarySearch(level);
+                _sorted.Insert(at < 0 ? ~at : at, level);
             }
-            if (rank <= j) hi = j;
-            else if (rank >= i) lo = i;
-            else return values[rank];
+            while (_first < _next && time - trusted[_first].Time > PeakWindow)
+                _sorted.RemoveAt(_sorted.BinarySearch(trusted[_first++].Level));
+            return _sorted;
         }
-        return values[rank];
     }
 
     private static List<Pulse> FindPulses(List<Point> points)
