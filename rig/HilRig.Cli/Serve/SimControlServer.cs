@@ -21,41 +21,13 @@ public sealed class SimControlServer(RigSession session, string socketPath) : IA
     /// <summary>How long `power N cycle` keeps the slot off (simulated time).</summary>
     public static readonly TimeSpan PowerCycleOff = TimeSpan.FromSeconds(1);
 
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _clients = [];
-    private Socket? _listener;
-    private Task? _acceptLoop;
-    private int _disposed;
+    private UnixSocketListener? _server;
 
     public string SocketPath { get; } = socketPath;
 
     public void Start()
     {
-        var listener = UnixSocketListener.Bind(SocketPath, 8);
-        _listener = listener;
-        _acceptLoop = AcceptLoopAsync(listener, _stop.Token);
-    }
-
-    private async Task AcceptLoopAsync(Socket listener, CancellationToken ct)
-    {
-        while (!ct.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await listener.AcceptAsync(ct);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
-            var task = ServeClientAsync(client, ct);
-            lock (_clients)
-            {
-                _clients.RemoveAll(t => t.IsCompleted);
-                _clients.Add(task);
-            }
-        }
+        _server = UnixSocketListener.Start(SocketPath, 8, ServeClientAsync);
     }
 
     private async Task ServeClientAsync(Socket socket, CancellationToken ct)
@@ -186,14 +158,6 @@ public sealed class SimControlServer(RigSession session, string socketPath) : IA
 
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        await _stop.CancelAsync();
-        _listener?.Dispose();
-        if (_acceptLoop is not null) await _acceptLoop;
-        Task[] clients;
-        lock (_clients) clients = [.. _clients];
-        await Task.WhenAll(clients);
-        _stop.Dispose();
-        if (_listener is not null && File.Exists(SocketPath)) File.Delete(SocketPath);
+        if (_server is not null) await _server.DisposeAsync();
     }
 }

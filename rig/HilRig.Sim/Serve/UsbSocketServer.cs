@@ -15,12 +15,7 @@ namespace HilRig.Sim.Serve;
 /// </summary>
 public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Task>, Task> dispatch) : IAsyncDisposable
 {
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _clients = [];
-    private Socket? _listener;
-    private Task? _acceptLoop;
-    private int _connections;
-    private int _disposed;
+    private UnixSocketListener? _server;
 
     /// <summary>Serves a bus whose operations may run on any thread (a real libusb, a test fake).</summary>
     public UsbSocketServer(IUsbBus bus, string socketPath) : this(bus, socketPath, work => work()) { }
@@ -28,7 +23,7 @@ public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Ta
     public string SocketPath { get; } = ValidatePath(socketPath);
 
     /// <summary>Connections accepted so far.</summary>
-    public int ConnectionCount => Volatile.Read(ref _connections);
+    public int ConnectionCount => _server?.ConnectionCount ?? 0;
 
     /// <summary>A client broke the protocol or went away mid-request; its connection was closed. Carries a one-line reason.</summary>
     public event Action<string>? ClientError;
@@ -36,10 +31,8 @@ public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Ta
     /// <summary>Binds the socket (replacing a stale socket file) and starts accepting clients.</summary>
     public void Start()
     {
-        if (_listener is not null) throw new InvalidOperationException($"USB socket server on {SocketPath} is already started");
-        var listener = UnixSocketListener.Bind(SocketPath, 16);
-        _listener = listener;
-        _acceptLoop = AcceptLoopAsync(listener, _stop.Token);
+        if (_server is not null) throw new InvalidOperationException($"USB socket server on {SocketPath} is already started");
+        _server = UnixSocketListener.Start(SocketPath, 16, ServeClientAsync);
     }
 
     private static string ValidatePath(string path)
@@ -49,29 +42,6 @@ public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Ta
         if (System.Text.Encoding.UTF8.GetByteCount(path) > 107)
             throw new ArgumentException($"USB socket path '{path}' is longer than 107 bytes; choose a shorter path (e.g. under /tmp)", nameof(path));
         return path;
-    }
-
-    private async Task AcceptLoopAsync(Socket listener, CancellationToken ct)
-    {
-        while (!ct.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await listener.AcceptAsync(ct);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
-            Interlocked.Increment(ref _connections);
-            var task = ServeClientAsync(client, ct);
-            lock (_clients)
-            {
-                _clients.RemoveAll(t => t.IsCompleted);
-                _clients.Add(task);
-            }
-        }
     }
 
     private async Task ServeClientAsync(Socket socket, CancellationToken ct)
@@ -282,15 +252,7 @@ public sealed class UsbSocketServer(IUsbBus bus, string socketPath, Func<Func<Ta
 
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        await _stop.CancelAsync();
-        _listener?.Dispose();
-        if (_acceptLoop is not null) await _acceptLoop;
-        Task[] clients;
-        lock (_clients) clients = [.. _clients];
-        await Task.WhenAll(clients);
-        _stop.Dispose();
-        if (_listener is not null && File.Exists(SocketPath)) File.Delete(SocketPath);
+        if (_server is not null) await _server.DisposeAsync();
     }
 
     private sealed class ClientSession
