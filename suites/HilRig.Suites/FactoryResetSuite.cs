@@ -4,8 +4,7 @@ namespace HilRig.Suites;
 
 /// <summary>
 /// Factory reset (MODE held 10 s): the factory image comes back and the Core reaches listening mode. Runs the
-/// procedure registered as <see cref="ProcedureCatalog.FactoryReset"/>; every case is skipped, with the reason,
-/// while there is none.
+/// procedure registered as <see cref="ProcedureCatalog.FactoryReset"/>.
 /// </summary>
 [FactoryReset]
 [Parallelizable(ParallelScope.Children)]
@@ -14,11 +13,6 @@ public sealed class FactoryResetSuite
     [TestCaseSource(typeof(SlotCases), nameof(SlotCases.Occupied))]
     public async Task Factory_reset_restores_the_factory_image(SlotCase slot)
     {
-        if (ProcedureCatalog.FactoryReset is not { } procedure)
-        {
-            Assert.Ignore(ProcedureCatalog.MissingReason("factory reset", nameof(ProcedureCatalog.FactoryReset)));
-            return;
-        }
-        await RigRun.RunAndJudgeAsync(slot, procedure);
+        await RigRun.RunAndJudgeAsync(slot, ProcedureCatalog.FactoryReset);
     }
 }
