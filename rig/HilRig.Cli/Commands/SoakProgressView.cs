@@ -85,7 +85,9 @@ internal sealed class SoakProgressView : IProgress<SoakProgress>, IDisposable
         _liveTask = Task.Run(async () =>
         {
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            var table = new Table();
+            // the figures never wrap or shrink away; on a narrow terminal the words (id, step, LED) wrap instead
+            var table = new Table().AddColumns(new TableColumn("slot").NoWrap(), new TableColumn("device id"), new TableColumn("cycle").NoWrap(),
+                new TableColumn("step"), new TableColumn("LED"), new TableColumn("fail").NoWrap(), new TableColumn("recov").NoWrap(), new TableColumn("device time").NoWrap());
             await console.Live(table).AutoClear(false).StartAsync(async ctx =>
             {
                 while (true)
@@ -115,9 +117,6 @@ internal sealed class SoakProgressView : IProgress<SoakProgress>, IDisposable
         lock (_gate)
         {
             table.Rows.Clear();
-            if (table.Columns.Count == 0)
-                table.AddColumns(new TableColumn("slot"), new TableColumn("device id").NoWrap(), new TableColumn("cycle").NoWrap(),
-                    new TableColumn("step").NoWrap(), new TableColumn("LED").NoWrap(), new TableColumn("fail"), new TableColumn("recov"), new TableColumn("device time").NoWrap());
             foreach (var s in _slots.Values)
             {
                 table.AddRow(
