@@ -1,3 +1,4 @@
+using HilRig.Core.Spark;
 using System.CommandLine;
 using System.Text.Json;
 using HilRig.Composition;
@@ -73,13 +74,13 @@ internal static class ScreenCommand
         var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, config.Sim.Seed, config.Sim.Bootloader.ToString(), "screen", runStart));
         var backups = Path.Combine(Path.GetDirectoryName(storePath) ?? ".", "backups");
         // the OTA loop needs an app that is not the factory one, so the Core is seen to change
-        otaImage ??= Sim.Device.Firmware.SparkAppImageGenerator.Generate(config.Sim.Seed, "hilrig-ota-check", "1.0.0");
+        otaImage ??= Core.Spark.SparkAppImageGenerator.Generate(config.Sim.Seed, "hilrig-ota-check", "1.0.0");
         var screening = new Screening(session.Usb, session.Time, new ScreeningOptions
         {
             Readback = new DfuReadbackOptions { BackupDirectory = backups },
             Cloud = loops ? session.Cloud : null,
             OtaImage = loops ? otaImage : null,
-            OtaApp = Sim.Device.Firmware.SparkAppImageGenerator.ReadIdentity(otaImage),
+            OtaApp = Core.Spark.SparkAppImageGenerator.ReadIdentity(otaImage),
         });
 
         var status = RunStatus.Aborted;

@@ -1,3 +1,4 @@
+using HilRig.Core.Spark;
 using System.Net;
 using System.Net.Sockets;
 using HilRig.Core.Cloud;

@@ -1,3 +1,4 @@
+using HilRig.Core.Spark;
 using HilRig.Core.Dfu;
 using HilRig.Core.Procedures;
 using HilRig.Hardware.Usb;
