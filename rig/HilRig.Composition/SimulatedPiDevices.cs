@@ -124,12 +124,19 @@ public sealed class SimulatedPiDevices : IPiDevices, IDisposable
         }
     }
 
-    internal void StopClock() => Sim.Dispose();
+    private bool _stopped;
+
+    internal void StopClock()
+    {
+        if (_stopped) return;
+        _stopped = true;
+        Sim.Dispose();
+    }
 
     public void Dispose()
     {
         Sim.Usb.Changed -= OnUsbChanged;
-        Sim.Dispose();
+        StopClock();
         try
         {
             Directory.Delete(Root, recursive: true);
