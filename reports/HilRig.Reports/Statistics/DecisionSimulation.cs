@@ -3,6 +3,52 @@ namespace HilRig.Reports.Statistics;
 /// <summary>What one look of a synthetic campaign runs in one lot: the candidate's and the baseline's cycles.</summary>
 public sealed record LookExposure(string Lot, long CandidateCycles, long BaselineCycles);
 
+/// <summary>
+/// A synthetic campaign's shape: <paramref name="Rigs"/> rigs of <paramref name="SlotsPerRig"/> slots, Cores of
+/// <paramref name="Lots"/> chip lots in blocks of four slots, lot baseline rates spread evenly from half to one and a
+/// half times <paramref name="BaselinePerThousand"/> failures per 1,000 cycles, <paramref name="Cycles"/> candidate
+/// cycles planned by <see cref="HilRig.Core.Campaigns.CampaignPlanner"/> (the baseline build running as many).
+/// </summary>
+public sealed record SyntheticCampaign(int Rigs, int SlotsPerRig, int Lots, double BaselinePerThousand, long Cycles)
+{
+    public string LotName(int index) => $"LOT-{index + 1}";
+
+    /// <summary>Each lot's baseline rate per cycle.</summary>
+    public IReadOnlyDictionary<string, double> BaselinePerCycle() =>
+        Enumerable.Range(0, Lots).ToDictionary(
+            LotName,
+            i => BaselinePerThousand / PoissonRate.CyclesPerUnit * (Lots == 1 ? 1 : 0.5 + ((double)i / (Lots - 1))));
+
+    /// <summary>The plan's looks, as <see cref="DecisionSimulation.LooksFromPlan"/> makes them.</summary>
+    public HilRig.Core.Campaigns.CampaignPlan Plan(DecisionDesign design)
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        var campaign = new HilRig.Core.Campaigns.Campaign(
+            "synthetic", HilRig.Core.Campaigns.CampaignKind.Soak, new HilRig.Core.Campaigns.CampaignBootloader.Build("candidate"),
+            new HilRig.Core.Campaigns.CampaignBaseline.Build("BL14"), Cycles, 0, [.. Enumerable.Range(0, Lots).Select(LotName)], [],
+            design.Margin, design.Alpha, design.Power);
+        var rigs = Enumerable.Range(1, Rigs).Select(r => new HilRig.Core.Campaigns.RigCapacity($"rig-{r:00}", SlotsPerRig)).ToList();
+        if (!HilRig.Core.Campaigns.CampaignPlanner.TryPlan(campaign, rigs, out var plan, out var error)) throw new InvalidOperationException(error);
+        return plan!;
+    }
+
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> SlotLots() =>
+        Enumerable.Range(0, Rigs).ToDictionary(
+            r => $"rig-{r + 1:00}",
+            r => (IReadOnlyList<string>)[.. Enumerable.Range(0, SlotsPerRig).Select(s => LotName((((r * SlotsPerRig) + s) / 4) % Lots))]);
+
+    /// <summary>
+    /// Candidate cycles at which to truncate: twice the larger of the rule's expected cycles to a decision under H0 and
+    /// under H1 at the base rate (Wald's approximation), so most campaigns decide before the end.
+    /// </summary>
+    public static long DesignCycles(DecisionDesign design, double baselinePerThousand, int lots)
+    {
+        var expected = SequentialDecision.ExpectedCyclesToDecide(
+            design, baselinePerThousand / PoissonRate.CyclesPerUnit, 0.5, 0, SequentialDecision.NoGoThreshold(design, lots), SequentialDecision.GoThreshold(design));
+        return (long)Math.Ceiling(2 * expected);
+    }
+}
+
 /// <summary>How often the rule ended each way over many synthetic campaigns at one true rate ratio.</summary>
 public sealed record DecisionRates(double TrueRatio, int Campaigns, int Go, int NoGo, int Undecided, double MeanLooksToDecision, double MeanCandidateCycles)
 {
