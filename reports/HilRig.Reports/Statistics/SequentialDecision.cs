@@ -220,6 +220,105 @@ public static class SequentialDecision
     }
 
     /// <summary>
+    /// The decision against a stored baseline (a soak run or an earlier campaign: fixed counts, so the sequential sum
+    /// cannot grow; see the class remarks). At every look the exact conditional tests run on the cumulative counts, each
+    /// lot against the baseline's same lot when it soaked that lot, else against the whole baseline: no-go when a lot's or
+    /// the overall one-sided p (<see cref="ExactTests.PoissonRatesOneSided"/>) is at most α / (m·J), go when the overall
+    /// non-inferiority p (H: ratio ≥ 1 + margin, lower tail) is at most β / J, for J <paramref name="plannedLooks"/>:
+    /// Bonferroni over the planned looks and tests, valid whatever their dependence, conservative, and never more looks
+    /// than planned are taken. <see cref="ArmEvidence.LogLikelihoodRatio"/> is NaN here; <see cref="ArmEvidence.AnytimeP"/>
+    /// is J times the smallest p seen (capped at 1).
+    /// </summary>
+    /// <param name="candidateLooks">Per look, the candidate's counts per lot that look added (baseline fields ignored).</param>
+    /// <param name="baseline">The stored baseline per lot.</param>
+    public static CampaignDecision DecideAgainstStoredBaseline(
+        DecisionDesign design, IReadOnlyList<IReadOnlyList<LotCounts>> candidateLooks, IReadOnlyList<LotCounts> baseline, int plannedLooks, int plannedLots = 0)
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        ArgumentNullException.ThrowIfNull(candidateLooks);
+        ArgumentNullException.ThrowIfNull(baseline);
+        design.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(plannedLooks, 1);
+        var baselineCycles = baseline.Sum(b => b.BaselineCycles);
+        var baselineFailures = baseline.Sum(b => b.BaselineFailures);
+        if (baselineCycles <= 0) throw new ArgumentException("a stored baseline needs cycles run", nameof(baseline));
+        var lotNames = candidateLooks.SelectMany(l => l).Select(l => l.Lot).Distinct(StringComparer.Ordinal).OrderBy(l => l, StringComparer.Ordinal).ToList();
+        var lotCount = Math.Max(plannedLots, lotNames.Count);
+        var tests = Tests(lotCount);
+        var looks = Math.Min(candidateLooks.Count, plannedLooks);
+        var noGoLevel = design.Alpha / (tests * (double)plannedLooks);
+        var goLevel = design.Beta / plannedLooks;
+        var acc = lotNames.ToDictionary(l => l, l => new Accumulator(l), StringComparer.Ordinal);
+        var overall = new Accumulator("overall");
+        var minP = new Dictionary<string, double>(StringComparer.Ordinal);
+        (long Cycles, int Failures, IReadOnlyDictionary<string, int>? Modes) BaselineOf(string lot) =>
+            baseline.FirstOrDefault(b => b.Lot == lot && b.BaselineCycles > 0) is { } own ? (own.BaselineCycles, own.BaselineFailures, own.BaselineModes) : (baselineCycles, baselineFailures, null);
+        var kind = DecisionKind.Undecided;
+        int? decidedAt = null;
+        var noGoLots = new List<string>();
+        for (var i = 0; i < looks && kind == DecisionKind.Undecided; i++)
+        {
+            foreach (var lot in candidateLooks[i])
+            {
+                var candidateOnly = lot with { BaselineCycles = 0, BaselineFailures = 0, BaselineModes = null };
+                acc[lot.Lot].Add(candidateOnly, double.NaN);
+                overall.Add(candidateOnly, double.NaN);
+            }
+            var overallP = overall.CandidateCycles > 0 ? ExactTests.PoissonRatesOneSided(overall.CandidateFailures, overall.CandidateCycles, baselineFailures, baselineCycles) : 1;
+            minP["overall"] = Math.Min(minP.GetValueOrDefault("overall", 1), overallP);
+            foreach (var a in acc.Values.Where(a => a.CandidateCycles > 0))
+            {
+                var b = BaselineOf(a.Name);
+                var p = ExactTests.PoissonRatesOneSided(a.CandidateFailures, a.CandidateCycles, b.Failures, b.Cycles);
+                minP[a.Name] = Math.Min(minP.GetValueOrDefault(a.Name, 1), p);
+                if (lotCount > 1 && p <= noGoLevel && !noGoLots.Contains(a.Name)) noGoLots.Add(a.Name);
+            }
+            if (noGoLots.Count > 0 || overallP <= noGoLevel)
+            {
+                kind = DecisionKind.NoGo;
+                decidedAt = i + 1;
+            }
+            else if (overall.CandidateCycles > 0 && NonInferiorityP(overall.CandidateFailures, overall.CandidateCycles, baselineFailures, baselineCycles, design.WorseRatio) <= goLevel)
+            {
+                kind = DecisionKind.Go;
+                decidedAt = i + 1;
+            }
+        }
+
+        ArmEvidence Evidence(Accumulator a, long cycles, int failures, IReadOnlyDictionary<string, int>? modes, bool isNoGo) => new(
+            a.Name, a.CandidateCycles, a.CandidateFailures,
+            a.CandidateCycles > 0 ? PoissonRate.PerThousandCycles(a.CandidateFailures, a.CandidateCycles) : new Interval(double.NaN, double.NaN, double.NaN),
+            cycles, failures, PoissonRate.PerThousandCycles(failures, cycles),
+            a.CandidateCycles > 0 ? ExactTests.PoissonRatesOneSided(a.CandidateFailures, a.CandidateCycles, failures, cycles) : 1,
+            double.NaN,
+            Math.Min(1, minP.GetValueOrDefault(a.Name, 1) * plannedLooks),
+            isNoGo,
+            [.. a.CandidateModes.Select(kv => new ModeCount(kv.Key, kv.Value, modes?.GetValueOrDefault(kv.Key) ?? 0)).OrderByDescending(m => m.Candidate).ThenBy(m => m.Mode, StringComparer.Ordinal)]);
+
+        var lots = acc.Values.Select(a => { var b = BaselineOf(a.Name); return Evidence(a, b.Cycles, b.Failures, b.Modes, noGoLots.Contains(a.Name)); }).ToList();
+        var overallEvidence = Evidence(overall, baselineCycles, baselineFailures, null, kind == DecisionKind.NoGo && noGoLots.Count == 0);
+        var drivers = kind != DecisionKind.NoGo ? []
+            : noGoLots.Count > 0 ? noGoLots
+            : [.. lots.Where(l => l.ExactP < 0.5).OrderBy(l => l.ExactP).Select(l => l.Name)];
+        var modes = kind == DecisionKind.NoGo ? DrivingModes(drivers.Count > 0 ? drivers.Select(d => acc[d]) : acc.Values) : [];
+        return new CampaignDecision(kind, candidateLooks.Count, decidedAt, overallEvidence, lots, drivers, modes,
+            Math.Log(1 / noGoLevel), Math.Log(goLevel), tests, null, false, design.WorseRatio);
+    }
+
+    /// <summary>
+    /// Exact conditional test of "the candidate's rate is at least <paramref name="worseRatio"/> times the baseline's"
+    /// (non-inferiority), lower tail: P(X ≤ failA) with X ~ Binomial(k, π₁), π₁ = θ₁·cyclesA / (θ₁·cyclesA + cyclesB).
+    /// </summary>
+    public static double NonInferiorityP(int failA, long cyclesA, int failB, long cyclesB, double worseRatio)
+    {
+        var k = failA + failB;
+        if (failA >= k) return 1;
+        var share = worseRatio * cyclesA / ((worseRatio * cyclesA) + cyclesB);
+        // P(X ≤ x) = 1 − P(X ≥ x + 1) = 1 − I_π(x + 1, k − x)
+        return 1 - SpecialFunctions.RegularizedBeta(share, failA + 1, k - failA);
+    }
+
+    /// <summary>
     /// Expected candidate cycles (with matched baseline cycles) for the sum to travel from <paramref name="llr"/> to each
     /// boundary, by Wald's approximation (the expected step per failure is −KL(π₀‖π₁) under θ₀ and +KL(π₁‖π₀) under θ₁,
     /// overshoot ignored): the larger of the two, so that the campaign can end whichever way the truth lies.

@@ -108,4 +108,35 @@ public class SequentialDecisionTests
         Assert.That(SequentialDecision.LookLogLikelihoodRatio(21, 300, 12, 300, 2), Is.GreaterThan(1), "what pooling would have said");
         Assert.That(decision.Overall.ExactP, Is.EqualTo(ExactTests.PoissonRatesOneSided(21, 300, 12, 300)).Within(1e-12), "the exact test is shown on the cumulative counts");
     }
+
+    [Test]
+    public void The_non_inferiority_test_is_the_lower_tail_of_the_conditional_binomial_at_the_margin()
+    {
+        // k = 2, π1 = 2/3: P(X ≤ 1) = 1 − (2/3)² = 5/9; P(X ≤ 0) = (1/3)²
+        Assert.That(SequentialDecision.NonInferiorityP(1, 100, 1, 100, 2), Is.EqualTo(5.0 / 9).Within(1e-12));
+        Assert.That(SequentialDecision.NonInferiorityP(0, 100, 2, 100, 2), Is.EqualTo(1.0 / 9).Within(1e-12));
+        Assert.That(SequentialDecision.NonInferiorityP(2, 100, 0, 100, 2), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Against_a_stored_baseline_each_look_tests_the_cumulative_counts_at_alpha_over_tests_times_planned_looks()
+    {
+        IReadOnlyList<LotCounts> stored = [new LotCounts("A", 0, 0, 10_000, 1), new LotCounts("B", 0, 0, 10_000, 1)];
+        // lot A: 10 failures in 1,000 cycles against its own 1 in 10,000; lot B clean
+        IReadOnlyList<LotCounts> look = [new LotCounts("A", 1000, 10, 0, 0) { CandidateModes = new Dictionary<string, int> { ["stuck-in-dfu"] = 10 } }, new LotCounts("B", 1000, 0, 0, 0)];
+        var decision = SequentialDecision.DecideAgainstStoredBaseline(Design, [look], stored, plannedLooks: 5, plannedLots: 2);
+        Assert.That(ExactTests.PoissonRatesOneSided(10, 1000, 1, 10_000), Is.LessThan(0.05 / 15));
+        Assert.That((decision.Kind, decision.DecidedAtLook), Is.EqualTo((DecisionKind.NoGo, 1)));
+        Assert.That(decision.NoGoLots, Is.EqualTo(new[] { "A" }));
+        Assert.That(decision.DrivingModes, Is.EqualTo(new[] { new ModeCount("stuck-in-dfu", 10, 0) }));
+        Assert.That(decision.NoGoThreshold, Is.EqualTo(Math.Log(15 / 0.05)).Within(1e-12), "on the −ln p scale");
+
+        // a clean candidate: 0 in 10,000 against 10 in 10,000: P(X ≤ 0 | k = 10, π1 = 2/3) = 3^−10 ≤ 0.2 / 5
+        IReadOnlyList<LotCounts> wide = [new LotCounts("A", 0, 0, 10_000, 10)];
+        var go = SequentialDecision.DecideAgainstStoredBaseline(Design, [[new LotCounts("A", 10_000, 0, 0, 0)]], wide, plannedLooks: 5);
+        Assert.That((go.Kind, go.DecidedAtLook), Is.EqualTo((DecisionKind.Go, 1)));
+        // a look beyond the planned ones is never taken: its share of alpha was never set aside
+        var late = SequentialDecision.DecideAgainstStoredBaseline(Design, [[new LotCounts("A", 10, 0, 0, 0)], [new LotCounts("A", 10_000, 0, 0, 0)]], wide, plannedLooks: 1);
+        Assert.That(late.Kind, Is.EqualTo(DecisionKind.Undecided));
+    }
 }
