@@ -10,6 +10,9 @@ public static class ExitCodes
     public const int BadInput = 2;
     public const int RigFault = 3;
 
+    /// <summary>The slots (or the rig) are being driven by another hilrig process; nothing was done.</summary>
+    public const int Busy = 4;
+
     /// <summary>Stopped by SIGINT or SIGTERM before the end (the shell's 128 + SIGINT).</summary>
     public const int Stopped = 130;
 }

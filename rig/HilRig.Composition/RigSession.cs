@@ -23,6 +23,9 @@ public sealed record RigSessionOptions
     /// <summary>Where the simulated Cores' flash is kept between sessions; null: factory-fresh Cores every time.</summary>
     public string? SimStateDirectory { get; init; }
 
+    /// <summary>The slots whose simulated flash this session saves back (the ones it holds the lease on); null: all.</summary>
+    public IReadOnlyCollection<int>? SimStateSlots { get; init; }
+
     /// <summary>The Pi backend's devices; null: the real /dev nodes and libusb.</summary>
     public IPiDevices? PiDevices { get; init; }
     /// <summary>Where colour-sensor calibrations are kept per rig and slot (loaded at open, new ones stored); null: none kept.</summary>
@@ -67,6 +70,7 @@ public sealed class RigSession : IDisposable
 {
     private readonly List<GpioController> _controllers = [];
     private string? _stateDirectory;
+    private IReadOnlyCollection<int>? _stateSlots;
 
     private PiRig? _pi;
 
@@ -117,7 +121,7 @@ public sealed class RigSession : IDisposable
         if (config.Backend == RigBackend.Pi) return OpenPi(config, options);
         var sim = SimRig.Build(config, options.SimClock, options.SimSpeed);
         if (options.SimStateDirectory is { } stateDir) SimRigState.Load(sim, stateDir);
-        var session = new RigSession(config, sim.Time, sim.Usb, sim, new SimRigI2c(sim.I2c)) { _stateDirectory = options.SimStateDirectory };
+        var session = new RigSession(config, sim.Time, sim.Usb, sim, new SimRigI2c(sim.I2c)) { _stateDirectory = options.SimStateDirectory, _stateSlots = options.SimStateSlots };
         try
         {
             // Opening lines writes to (simulated) hardware, which lives on the simulation thread.
@@ -231,7 +235,7 @@ public sealed class RigSession : IDisposable
             }
             // Stop the clock first so nothing changes the flash while it is saved.
             sim.Dispose();
-            if (_stateDirectory is { } dir) SimRigState.Save(sim, dir);
+            if (_stateDirectory is { } dir) SimRigState.Save(sim, dir, _stateSlots);
         }
         foreach (var c in _controllers) c.Dispose();
         _cloudClient?.Dispose();

@@ -49,7 +49,7 @@ internal static class DfuCommand
                 output.WriteLine($"Found DFU: [{d.VidPid}] ver={d.BcdDevice:x4}, path=\"{d.Path}\", alt={d.Alt}, name=\"{d.Name}\", serial=\"{d.Serial}\"{(slot is null ? "" : $"  (slot {slot.Number})")}");
             }
             return ExitCodes.Ok;
-        }));
+        }, RigClaim.Slots(parse, parse.GetValue(slots))));
         return command;
     }
 
@@ -128,7 +128,7 @@ internal static class DfuCommand
                     if (parse.GetValue(leave)) await dfu.LeaveAsync(null, ct);
                     return ExitCodes.Ok;
                 });
-            });
+            }, RigClaim.OneSlot(parse, parse.GetValue(slot)));
         });
         return command;
     }
@@ -140,12 +140,12 @@ internal static class DfuCommand
         return segment.End - start;
     }
 
-    private static async Task<int> WithRig(ParseResult parse, FileInfo configFile, Func<RigSession, TextWriter, TextWriter, Task<int>> action)
+    private static async Task<int> WithRig(ParseResult parse, FileInfo configFile, Func<RigSession, TextWriter, TextWriter, Task<int>> action, RigClaim claim)
     {
         var output = parse.InvocationConfiguration.Output;
         var err = parse.InvocationConfiguration.Error;
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
-        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config));
+        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config), claim);
         if (open.Session is not { } session) return open.ExitCode;
         try
         {

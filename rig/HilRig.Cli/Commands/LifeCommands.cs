@@ -241,7 +241,7 @@ internal static class LifeCommands
                     $"slot {selected[i].Number}  {(r.Verdict == Verdict.Pass ? r.Signature.Replace("device id ", "", StringComparison.Ordinal) : $"{r.Verdict.ToName()} ({r.FailureMode}): {r.Signature}")}  ({r.DeviceTime.TotalSeconds:0.0} s)"));
             }
             return ExitFor(results);
-        }));
+        }, RigClaim.Slots(parse, parse.GetValue(slots))));
         return command;
     }
 
@@ -276,14 +276,14 @@ internal static class LifeCommands
     private static Option<int> SlotOption() => new("--slot") { Description = "the slot", Required = true };
 
     private static Task<int> WithSlot(ParseResult parse, Option<FileInfo> config, Option<int> slot, Func<RigSession, RigSlot, TextWriter, Task<int>> action) =>
-        WithRig(parse, config, (session, output) => action(session, session.Slot(parse.GetValue(slot)), output));
+        WithRig(parse, config, (session, output) => action(session, session.Slot(parse.GetValue(slot)), output), RigClaim.OneSlot(parse, parse.GetValue(slot)));
 
-    private static async Task<int> WithRig(ParseResult parse, Option<FileInfo> config, Func<RigSession, TextWriter, Task<int>> action)
+    private static async Task<int> WithRig(ParseResult parse, Option<FileInfo> config, Func<RigSession, TextWriter, Task<int>> action, RigClaim? claim = null)
     {
         var output = parse.InvocationConfiguration.Output;
         var err = parse.InvocationConfiguration.Error;
         if (!ConfigLoading.TryLoad(parse.GetValue(config)!, err, out var rigConfig)) return ExitCodes.BadInput;
-        using var open = RigOpening.Open(rigConfig, err, RigOpening.PersistentSim(rigConfig));
+        using var open = RigOpening.Open(rigConfig, err, RigOpening.PersistentSim(rigConfig), claim);
         if (open.Session is not { } session) return open.ExitCode;
         try
         {
