@@ -64,6 +64,11 @@ internal sealed class RigOpening : IDisposable
             error.WriteLine($"hilrig: {ex.Message}");
             return ExitCodes.BadInput;
         }
+        if (config.Results.Kind == ResultsStoreKind.Sqlite && ResultsPathProblem(config) is { } bad)
+        {
+            error.WriteLine($"hilrig: {config.SourcePath}: results.path: {bad}");
+            return ExitCodes.BadInput;
+        }
         var lockDirectory = LockDirectory(config);
         try
         {
@@ -79,6 +84,26 @@ internal sealed class RigOpening : IDisposable
         {
             error.WriteLine($"hilrig: {config.SourcePath}: results.path: cannot keep slot locks in {lockDirectory}: {ex.Message}; valid: a folder this user can write");
             return ExitCodes.BadInput;
+        }
+    }
+
+    /// <summary>What is wrong with a SQLite results path before anything is driven or written (null: nothing).</summary>
+    private static string? ResultsPathProblem(RigConfig config)
+    {
+        var path = config.ResolveStorePath();
+        if (Directory.Exists(path)) return $"{path} is a folder; valid: a database file path, e.g. results/hilrig.db";
+        if (StoreLocation.NotSqlite(path) is { } why) return $"{path}: not a results store: {why}; valid: a SQLite file written by hilrig, or a new path";
+        var folder = Path.GetDirectoryName(path) ?? ".";
+        try
+        {
+            Directory.CreateDirectory(folder);
+            // a folder that exists but takes no files (read-only mount, /proc, another user's) fails here, not mid-run
+            using (File.Create(Path.Combine(folder, $".hilrig-write-check-{Environment.ProcessId}"), 1, FileOptions.DeleteOnClose)) { }
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"{path}: cannot write in {folder}: {ex.Message}; valid: a path in a folder this user can write";
         }
     }
 
