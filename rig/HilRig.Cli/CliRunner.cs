@@ -38,7 +38,9 @@ internal static class CliRunner
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var problem in parse.Errors)
+            // "Required command was not provided" only repeats an unrecognised command's own line
+            var problems = parse.Errors.Count > 1 ? parse.Errors.Where(p => !p.Message.StartsWith("Required command", StringComparison.Ordinal)) : parse.Errors;
+            foreach (var problem in problems)
                 error.WriteLine($"hilrig: {OneLine(problem)}");
             return ExitCodes.BadInput;
         }
@@ -109,8 +111,12 @@ internal static class InputPaths
         }
         foreach (var argument in command.Arguments)
         {
-            if (argument.ValueType != typeof(FileInfo) || parse.GetResult(argument) is not { } given) continue;
-            if (given.GetValueOrDefault<FileInfo?>() is { } file && Problem(file, output: false) is { } p)
+            if (parse.GetResult(argument) is not { } given) continue;
+            // a FileInfo argument, or a string one naming a path that exists (led classify TRACE)
+            var file = argument.ValueType == typeof(FileInfo) ? given.GetValueOrDefault<FileInfo?>()
+                : argument.ValueType == typeof(string) && given.GetValueOrDefault<string?>() is { Length: > 0 } text && Path.Exists(text) ? new FileInfo(text)
+                : null;
+            if (file is not null && Problem(file, output: false) is { } p)
                 return $"{file}: {p}";
         }
         return null;

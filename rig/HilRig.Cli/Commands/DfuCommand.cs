@@ -79,7 +79,12 @@ internal static class DfuCommand
             long? count = null;
             if (upload && parse.GetValue(length) is { } lengthText)
             {
-                if (!TryParseNumber(lengthText, "--length", err, out var n) || n == 0) return Task.FromResult(ExitCodes.BadInput);
+                if (!TryParseNumber(lengthText, "--length", err, out var n)) return Task.FromResult(ExitCodes.BadInput);
+                if (n == 0)
+                {
+                    err.WriteLine("hilrig: --length 0: valid: a number of bytes, 1 or more");
+                    return Task.FromResult(ExitCodes.BadInput);
+                }
                 count = n;
             }
             var path = parse.GetValue(file)!;

@@ -135,11 +135,17 @@ internal static class LifeCommands
             command.Options.Add(slot);
             command.Options.Add(hold);
             if (which == "mode") command.Options.Add(withReset);
-            command.SetAction((parse, ct) => WithSlot(parse, config, slot, async (session, rigSlot, output) =>
+            command.SetAction((parse, ct) =>
             {
                 var seconds = parse.GetValue(hold) ?? (which == "mode" ? 3 : 0.1);
+                // checked before the rig is opened: bad input drives nothing and writes nothing
                 if (seconds is <= 0 or > 60 || double.IsNaN(seconds))
-                    throw new FormatException($"--hold {seconds.ToString(CultureInfo.InvariantCulture)}: valid: seconds, more than 0 and at most 60");
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"hilrig: --hold {seconds.ToString(CultureInfo.InvariantCulture)}: valid: seconds, more than 0 and at most 60");
+                    return Task.FromResult(ExitCodes.BadInput);
+                }
+                return WithSlot(parse, config, slot, async (session, rigSlot, output) =>
+            {
                 var time = session.Time;
                 var steps = new List<ChoreographyStep> { new ChoreographyStep.SetPower(true, OnlyIfOff: true) };
                 if (!rigSlot.Control.PowerOn) steps.Add(new ChoreographyStep.Wait(Identify.AppStart));
@@ -170,7 +176,8 @@ internal static class LifeCommands
                 var there = session.Usb.GetDevices().FirstOrDefault(d => d.Path == rigSlot.UsbPath);
                 output.WriteLine($"slot {rigSlot.Number}: {(there is null ? "nothing on USB" : $"{there.Descriptor.VidPid} on USB ({Describe(there.Descriptor.ProductId)})")}{(rigSlot.Led is { } led ? $", LED {led.Current}" : "")}");
                 return ExitCodes.Ok;
-            }));
+            });
+            });
             button.Subcommands.Add(command);
         }
         return button;
