@@ -21,13 +21,21 @@ public static class DashboardApp
     public const string DefaultUrls = "http://127.0.0.1:5080";
 
     /// <summary>Builds the app over <paramref name="queries"/>; start it with <c>StartAsync</c> or <c>RunAsync</c>.</summary>
-    public static WebApplication Build(ResultsQueries queries, string urls = DefaultUrls)
+    /// <param name="allowRemote">
+    /// Served beyond this machine on purpose (<c>hilrig dashboard --allow-remote</c>); otherwise only requests naming a
+    /// loopback host are answered, so a web page elsewhere cannot read the store through a rebound DNS name.
+    /// </param>
+    public static WebApplication Build(ResultsQueries queries, string urls = DefaultUrls, bool allowRemote = false)
     {
         ArgumentNullException.ThrowIfNull(queries);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(urls);
+        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
         builder.Logging.ClearProviders();
         var app = builder.Build();
+        app.Use((context, next) => Guard(context, next, allowRemote));
+        // routing after the guard, which answers HEAD with the GET route
+        app.UseRouting();
 
         app.MapGet("/", () => Results.Redirect("/lots"));
         app.MapGet("/lots", (string? format, double? target) =>
@@ -37,8 +45,9 @@ public static class DashboardApp
             var view = queries.Lots(target);
             return Respond(format, () => HtmlPages.Lots(view, links: true), () => ReportTables.LotsJson(view.Lots), () => ReportTables.Lots(view.Lots).ToCsv());
         });
-        app.MapGet("/lots/{lot}", (string lot, string? format) =>
+        app.MapGet("/lots/{lot}", (HttpContext http, string lot, string? format) =>
         {
+            lot = LastSegment(http, lot);
             var detail = queries.Lot(lot, devicesShown: 100);
             if (detail is null)
                 return Results.NotFound($"no lot '{lot}' with a verdict in the results store");
@@ -59,14 +68,85 @@ public static class DashboardApp
             var soak = queries.Soak();
             return Respond(format, () => HtmlPages.Soak(soak, links: true), () => JsonSerializer.Serialize(soak, ReportTables.Json), () => ReportTables.Soak(soak).ToCsv());
         });
-        app.MapGet("/devices/{id}", (string id, string? format) =>
+        app.MapGet("/devices/{id}", (HttpContext http, string id, string? format) =>
         {
+            id = LastSegment(http, id);
             var device = queries.Device(id);
             if (device is null)
                 return Results.NotFound($"no device '{id}' in the results store");
             return Respond(format, () => HtmlPages.Device(device, links: true), () => JsonSerializer.Serialize(device, ReportTables.Json), () => ReportTables.Device(device).ToCsv());
         });
         return app;
+    }
+
+    /// <summary>
+    /// The headers every answer carries, and the rules every request meets: GET and HEAD only (the dashboard changes
+    /// nothing), and on loopback a Host header naming loopback.
+    /// </summary>
+    private static Task Guard(HttpContext context, RequestDelegate next, bool allowRemote)
+    {
+        var headers = context.Response.Headers;
+        // pages are self-contained: inline CSS and SVG, no script, no frames, nothing fetched from elsewhere
+        headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers["Cross-Origin-Resource-Policy"] = "same-origin";
+        headers.CacheControl = "no-store";
+        var method = context.Request.Method;
+        if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
+        {
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            headers.Allow = "GET, HEAD";
+            return Task.CompletedTask;
+        }
+        if (!allowRemote && !IsLoopbackName(context.Request.Host.Host))
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return context.Response.WriteAsync("this dashboard answers only requests to 127.0.0.1, ::1 or localhost (hilrig dashboard --allow-remote serves others)");
+        }
+        // the GET routes answer HEAD; Kestrel sends their headers without the body
+        if (HttpMethods.IsHead(method)) context.Request.Method = HttpMethods.Get;
+        return next(context);
+    }
+
+    /// <summary>
+    /// A route value as it was linked: the raw request target's last segment, percent-decoded once, so a lot named
+    /// "A/B" (linked as A%2FB, which the server leaves encoded) opens its own page.
+    /// </summary>
+    private static string LastSegment(HttpContext http, string routeValue)
+    {
+        var raw = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw)) return routeValue;
+        var path = raw.Split('?', 2)[0];
+        var segment = path[(path.LastIndexOf('/') + 1)..];
+        return Uri.UnescapeDataString(segment);
+    }
+
+    private static bool IsLoopbackName(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
+
+    /// <summary>
+    /// Checks --urls before anything listens: each must be an http URL, and on a loopback address unless
+    /// <paramref name="allowRemote"/>; null when fine, else the one line to print.
+    /// </summary>
+    public static string? CheckUrls(string urls, bool allowRemote)
+    {
+        ArgumentNullException.ThrowIfNull(urls);
+        var list = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (list.Length == 0) return "--urls '': valid: one or more http://HOST:PORT separated by ';', e.g. " + DefaultUrls;
+        foreach (var url in list)
+        {
+            // Kestrel's wildcards (http://*:5080, http://+:5080) are not URIs: name them as every address
+            var host = Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+                && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/" && string.IsNullOrEmpty(uri.Query) ? uri.Host : null;
+            if (host is null)
+                return $"--urls '{url}': not a URL to listen on; valid: http://HOST:PORT, e.g. {DefaultUrls}";
+            if (!allowRemote && !IsLoopbackName(host))
+                return $"--urls '{url}': not a loopback address; the dashboard serves this machine only unless given --allow-remote";
+        }
+        return null;
     }
 
     /// <summary>The addresses Kestrel actually listens on (a port of 0 becomes the one it chose).</summary>

@@ -14,6 +14,9 @@ public sealed record SimBackendOptions
 
     /// <summary>Where the simulated Cores' flash is kept between sessions; null: factory-fresh Cores every time.</summary>
     public string? StateDirectory { get; init; }
+
+    /// <summary>The slots whose simulated flash this session saves back (the ones it holds the lease on); null: all.</summary>
+    public IReadOnlyCollection<int>? StateSlots { get; init; }
 }
 
 /// <summary>The simulator as a backend: its models are the devices.</summary>
@@ -28,7 +31,7 @@ internal static class SimBackend
             Lot = n => sim.Slot(n).Core.Spec.Lot,
             // Stop the clock first so nothing changes the flash while it is saved.
             Stop = sim.Dispose,
-            Release = () => { if (options.StateDirectory is { } dir) SimRigState.Save(sim, dir); },
+            Release = () => { if (options.StateDirectory is { } dir) SimRigState.Save(sim, dir, options.StateSlots); },
         };
     }
 

@@ -32,7 +32,7 @@ public sealed record ReportTable(string Title, IReadOnlyList<Column> Columns, IR
         var sb = new StringBuilder();
         sb.Append(string.Join(',', Columns.Select(c => c.Name))).Append('\n');
         foreach (var row in Rows)
-            sb.Append(string.Join(',', row.Select((v, i) => CsvField(Raw(Columns[i].Kind, v))))).Append('\n');
+            sb.Append(string.Join(',', row.Select((v, i) => CsvField(Raw(Columns[i].Kind, v), Columns[i].Kind == CellKind.Text)))).Append('\n');
         return sb.ToString();
     }
 
@@ -59,8 +59,18 @@ public sealed record ReportTable(string Title, IReadOnlyList<Column> Columns, IR
         _ => Raw(kind, value),
     };
 
-    private static string CsvField(string value) =>
-        value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    private static string CsvField(string value, bool text)
+    {
+        if (text) value = DefuseFormula(value);
+        return value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    }
+
+    /// <summary>
+    /// A text cell a spreadsheet would run as a formula (= + - @, or a tab or CR before one) gets a leading quote, as
+    /// OWASP advises for CSV exports: a lot named =HYPERLINK(...) in an inventory stays text when the CSV is opened.
+    /// </summary>
+    public static string DefuseFormula(string value) =>
+        value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + value : value;
 }
 
 /// <summary>The tables of each report, and their JSON forms.</summary>

@@ -7,21 +7,21 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
-        yield return ScreenCommand.Build();
-        yield return DfuCommand.Build();
+        yield return RigClaim.Leased(ScreenCommand.Build());
+        yield return RigClaim.Leased(DfuCommand.Build());
         yield return ImageCommand.Build();
         yield return LotsCommand.Create(Console.Out, Console.Error);
         yield return ReportCommand.Create();
         yield return LedCommand.Create();
         yield return BenchCommand.Create();
         yield return SimCommand.Create();
-        yield return DoctorCommand.Create();
-        yield return LifeCommands.Power();
-        yield return LifeCommands.Button();
-        yield return LifeCommands.FactoryReset();
-        yield return LifeCommands.Ota();
-        yield return LifeCommands.IdentifyCommand();
+        yield return RigClaim.Leased(DoctorCommand.Create());
+        yield return RigClaim.Leased(LifeCommands.Power());
+        yield return RigClaim.Leased(LifeCommands.Button());
+        yield return RigClaim.Leased(LifeCommands.FactoryReset());
+        yield return RigClaim.Leased(LifeCommands.Ota());
+        yield return RigClaim.Leased(LifeCommands.IdentifyCommand());
         yield return DashboardCommand.Create();
-        yield return SoakCommand.Build();
+        yield return RigClaim.Leased(SoakCommand.Build());
     }
 }

@@ -14,13 +14,20 @@ internal static class DashboardCommand
         var config = CommonOptions.Config();
         var store = StoreLocation.Option();
         var urls = new Option<string>("--urls") { Description = $"where to listen (default {DashboardApp.DefaultUrls}: this machine only)", DefaultValueFactory = _ => DashboardApp.DefaultUrls };
+        var allowRemote = new Option<bool>("--allow-remote") { Description = "serve a non-loopback --urls address (the results store becomes readable from the network)" };
         var command = new Command("dashboard", "Serve the quality dashboard: lots, one lot, failure modes, soak, slots, devices; every page also as ?format=json and ?format=csv");
         command.Options.Add(config);
         command.Options.Add(store);
         command.Options.Add(urls);
+        command.Options.Add(allowRemote);
         command.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var error = pr.InvocationConfiguration.Error;
+            if (DashboardApp.CheckUrls(pr.GetValue(urls)!, pr.GetValue(allowRemote)) is { } badUrls)
+            {
+                error.WriteLine($"hilrig: {badUrls}");
+                return ExitCodes.BadInput;
+            }
             if (!StoreLocation.TryResolve(pr.GetValue(config)!, pr.GetValue(store), mustExist: true, error, out var path))
                 return ExitCodes.BadInput;
             ResultsQueries queries;
@@ -33,7 +40,7 @@ internal static class DashboardCommand
                 error.WriteLine($"hilrig: {e.Message}");
                 return ExitCodes.BadInput;
             }
-            await using var app = DashboardApp.Build(queries, pr.GetValue(urls)!);
+            await using var app = DashboardApp.Build(queries, pr.GetValue(urls)!, pr.GetValue(allowRemote));
             try
             {
                 await app.StartAsync(ct);

@@ -49,7 +49,7 @@ internal static class DfuCommand
                 output.WriteLine($"Found DFU: [{d.VidPid}] ver={d.BcdDevice:x4}, path=\"{d.Path}\", alt={d.Alt}, name=\"{d.Name}\", serial=\"{d.Serial}\"{(slot is null ? "" : $"  (slot {slot.Number})")}");
             }
             return ExitCodes.Ok;
-        }));
+        }, RigClaim.Slots(parse, parse.GetValue(slots))));
         return command;
     }
 
@@ -79,7 +79,12 @@ internal static class DfuCommand
             long? count = null;
             if (upload && parse.GetValue(length) is { } lengthText)
             {
-                if (!TryParseNumber(lengthText, "--length", err, out var n) || n == 0) return Task.FromResult(ExitCodes.BadInput);
+                if (!TryParseNumber(lengthText, "--length", err, out var n)) return Task.FromResult(ExitCodes.BadInput);
+                if (n == 0)
+                {
+                    err.WriteLine("hilrig: --length 0: valid: a number of bytes, 1 or more");
+                    return Task.FromResult(ExitCodes.BadInput);
+                }
                 count = n;
             }
             var path = parse.GetValue(file)!;
@@ -128,7 +133,7 @@ internal static class DfuCommand
                     if (parse.GetValue(leave)) await dfu.LeaveAsync(null, ct);
                     return ExitCodes.Ok;
                 });
-            });
+            }, RigClaim.OneSlot(parse, parse.GetValue(slot)));
         });
         return command;
     }
@@ -140,12 +145,12 @@ internal static class DfuCommand
         return segment.End - start;
     }
 
-    private static async Task<int> WithRig(ParseResult parse, FileInfo configFile, Func<RigSession, TextWriter, TextWriter, Task<int>> action)
+    private static async Task<int> WithRig(ParseResult parse, FileInfo configFile, Func<RigSession, TextWriter, TextWriter, Task<int>> action, RigClaim claim)
     {
         var output = parse.InvocationConfiguration.Output;
         var err = parse.InvocationConfiguration.Error;
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
-        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config));
+        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config), claim);
         if (open.Session is not { } session) return open.ExitCode;
         try
         {

@@ -21,15 +21,15 @@ internal static class DoctorCommand
         command.Options.Add(config);
         command.Options.Add(slots);
         command.Options.Add(format);
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(config)!, parse.GetValue(slots), parse.GetValue(format) == "json", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+        command.SetAction((parse, ct) => RunAsync(RigClaim.WholeRig(parse), parse.GetValue(config)!, parse.GetValue(slots), parse.GetValue(format) == "json", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo configFile, string? slotSpec, bool json, TextWriter output, TextWriter err, CancellationToken ct)
+    private static async Task<int> RunAsync(RigClaim claim, FileInfo configFile, string? slotSpec, bool json, TextWriter output, TextWriter err, CancellationToken ct)
     {
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
         var calibrations = StoredCalibrations.Load(config, err);
-        using var open = RigOpening.Open(config, err, RigOpening.Inspecting(config));
+        using var open = RigOpening.Open(config, err, RigOpening.Inspecting(config), claim);
         if (open.Session is not { } session) return open.ExitCode;
 
         IReadOnlyList<Core.Slots.RigSlot> selected;

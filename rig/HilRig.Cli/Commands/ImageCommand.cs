@@ -106,12 +106,29 @@ internal static class ImageCommand
 internal static class FileOutput
 {
     /// <summary>Write-then-rename, so a failure never leaves a half-written file behind.</summary>
+    /// <exception cref="OutputFileException">The file cannot be written there (one line naming it); nothing is left behind.</exception>
     public static void WriteAtomically(string path, byte[] bytes)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
         var temp = path + ".partial";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, path, overwrite: true);
+        try
+        {
+            if (Directory.Exists(path)) throw new IOException("is a folder");
+            if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
+            File.WriteAllBytes(temp, bytes);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            try
+            {
+                File.Delete(temp);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // nothing was created there
+            }
+            throw new OutputFileException($"{path}: cannot write it: {ex.Message}; valid: a file in a folder this user can write", ex);
+        }
     }
 }

@@ -13,9 +13,9 @@ internal static class LedCommand
     {
         var led = new Command("led", "Watch, record and classify a slot's LED");
         led.Subcommands.Add(Classify());
-        led.Subcommands.Add(LedRigCommands.Watch());
-        led.Subcommands.Add(LedRigCommands.Record());
-        led.Subcommands.Add(LedRigCommands.Calibrate());
+        led.Subcommands.Add(RigClaim.Leased(LedRigCommands.Watch()));
+        led.Subcommands.Add(RigClaim.Leased(LedRigCommands.Record()));
+        led.Subcommands.Add(RigClaim.Leased(LedRigCommands.Calibrate()));
         return led;
     }
 

@@ -102,7 +102,7 @@ internal static class LedRigCommands
             var err = parse.InvocationConfiguration.Error;
             if (!ConfigLoading.TryLoad(parse.GetValue(config)!, err, out var rig)) return ExitCodes.BadInput;
             var options = RigOpening.PersistentSim(rig) with { CalibrateAtOpen = false };
-            using var open = RigOpening.Open(rig, err, options);
+            using var open = RigOpening.Open(rig, err, options, RigClaim.Slots(parse, parse.GetValue(slots)));
             if (open.Session is not { } session) return open.ExitCode;
             IReadOnlyList<RigSlot> selected;
             try
@@ -266,7 +266,7 @@ internal static class LedRigCommands
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
         var options = RigOpening.PersistentSim(config);
         if (clock == RigSessionClock.Live) options = options with { Simulator = options.Simulator with { Clock = ClockMode.RealTime } };
-        using var open = RigOpening.Open(config, err, options);
+        using var open = RigOpening.Open(config, err, options, RigClaim.OneSlot(parse, slotNumber));
         if (open.Session is not { } session) return open.ExitCode;
         RigSlot slot;
         try

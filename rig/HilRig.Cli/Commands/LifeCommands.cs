@@ -99,11 +99,17 @@ internal static class LifeCommands
             command.Options.Add(slot);
             command.Options.Add(hold);
             if (which == "mode") command.Options.Add(withReset);
-            command.SetAction((parse, ct) => WithSlot(parse, config, slot, async (session, rigSlot, output) =>
+            command.SetAction((parse, ct) =>
             {
                 var seconds = parse.GetValue(hold) ?? (which == "mode" ? 3 : 0.1);
+                // checked before the rig is opened: bad input drives nothing and writes nothing
                 if (seconds is <= 0 or > 60 || double.IsNaN(seconds))
-                    throw new FormatException($"--hold {seconds.ToString(CultureInfo.InvariantCulture)}: valid: seconds, more than 0 and at most 60");
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"hilrig: --hold {seconds.ToString(CultureInfo.InvariantCulture)}: valid: seconds, more than 0 and at most 60");
+                    return Task.FromResult(ExitCodes.BadInput);
+                }
+                return WithSlot(parse, config, slot, async (session, rigSlot, output) =>
+            {
                 var time = session.Time;
                 var steps = new List<ChoreographyStep> { new ChoreographyStep.SetPower(true, OnlyIfOff: true) };
                 if (!rigSlot.Control.PowerOn) steps.Add(new ChoreographyStep.Wait(Identify.AppStart));
@@ -134,7 +140,8 @@ internal static class LifeCommands
                 var there = session.Usb.GetDevices().FirstOrDefault(d => d.Path == rigSlot.UsbPath);
                 output.WriteLine($"slot {rigSlot.Number}: {(there is null ? "nothing on USB" : $"{there.Descriptor.VidPid} on USB ({Describe(there.Descriptor.ProductId)})")}{(rigSlot.Led is { } led ? $", LED {led.Current}" : "")}");
                 return ExitCodes.Ok;
-            }));
+            });
+            });
             button.Subcommands.Add(command);
         }
         return button;
@@ -205,7 +212,7 @@ internal static class LifeCommands
                     $"slot {selected[i].Number}  {(r.Verdict == Verdict.Pass ? r.Signature.Replace("device id ", "", StringComparison.Ordinal) : $"{r.Verdict.ToName()} ({r.FailureMode}): {r.Signature}")}  ({r.DeviceTime.TotalSeconds:0.0} s)"));
             }
             return ExitFor(results);
-        }));
+        }, RigClaim.Slots(parse, parse.GetValue(slots))));
         return command;
     }
 
@@ -240,14 +247,14 @@ internal static class LifeCommands
     private static Option<int> SlotOption() => new("--slot") { Description = "the slot", Required = true };
 
     private static Task<int> WithSlot(ParseResult parse, Option<FileInfo> config, Option<int> slot, Func<RigSession, RigSlot, TextWriter, Task<int>> action) =>
-        WithRig(parse, config, (session, output) => action(session, session.Slot(parse.GetValue(slot)), output));
+        WithRig(parse, config, (session, output) => action(session, session.Slot(parse.GetValue(slot)), output), RigClaim.OneSlot(parse, parse.GetValue(slot)));
 
-    private static async Task<int> WithRig(ParseResult parse, Option<FileInfo> config, Func<RigSession, TextWriter, Task<int>> action)
+    private static async Task<int> WithRig(ParseResult parse, Option<FileInfo> config, Func<RigSession, TextWriter, Task<int>> action, RigClaim? claim = null)
     {
         var output = parse.InvocationConfiguration.Output;
         var err = parse.InvocationConfiguration.Error;
         if (!ConfigLoading.TryLoad(parse.GetValue(config)!, err, out var rigConfig)) return ExitCodes.BadInput;
-        using var open = RigOpening.Open(rigConfig, err, RigOpening.PersistentSim(rigConfig));
+        using var open = RigOpening.Open(rigConfig, err, RigOpening.PersistentSim(rigConfig), claim);
         if (open.Session is not { } session) return open.ExitCode;
         try
         {

@@ -19,7 +19,7 @@ internal static class LotsCommand
         check.Arguments.Add(file);
         check.Options.Add(knownLots);
         check.SetAction((ParseResult pr, CancellationToken ct) =>
-            Task.FromResult(Check(pr.GetValue(file)!, pr.GetValue(knownLots), output, error)));
+            Task.FromResult(Check(pr.GetValue(file)!, pr.GetValue(knownLots), Pick(pr.InvocationConfiguration.Output, output), Pick(pr.InvocationConfiguration.Error, error))));
 
         var lots = new Command("lots", "chip-lot inventory: which external-flash lot is on which device");
         lots.Subcommands.Add(check);
@@ -64,6 +64,10 @@ internal static class LotsCommand
     }
 
     /// <summary>Reads and validates an inventory; every problem is one line naming file:line, field and value.</summary>
+    /// <summary>The writers `hilrig` runs the command with (captured in-process), else the ones given at creation.</summary>
+    private static TextWriter Pick(TextWriter invocation, TextWriter given) =>
+        ReferenceEquals(invocation, Console.Out) || ReferenceEquals(invocation, Console.Error) ? given : invocation;
+
     private static bool TryLoad(FileInfo file, FileInfo? knownLotsFile, TextWriter error, out IReadOnlyList<DeviceLot> records)
     {
         records = [];

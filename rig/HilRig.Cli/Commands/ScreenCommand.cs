@@ -45,15 +45,15 @@ internal static class ScreenCommand
                     return Task.FromResult(ExitCodes.BadInput);
                 }
             }
-            return RunAsync(parse.GetValue(config)!, parse.GetValue(slots), CommonOptions.ParseFormat(parse.GetValue(format)), !parse.GetValue(readbackOnly), image, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct);
+            return RunAsync(RigClaim.Slots(parse, parse.GetValue(slots)), parse.GetValue(config)!, parse.GetValue(slots), CommonOptions.ParseFormat(parse.GetValue(format)), !parse.GetValue(readbackOnly), image, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo configFile, string? slotSpec, OutputFormat format, bool loops, byte[]? otaImage, TextWriter output, TextWriter err, CancellationToken ct)
+    private static async Task<int> RunAsync(RigClaim claim, FileInfo configFile, string? slotSpec, OutputFormat format, bool loops, byte[]? otaImage, TextWriter output, TextWriter err, CancellationToken ct)
     {
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
-        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config));
+        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config), claim);
         if (open.Session is not { } session) return open.ExitCode;
 
         IReadOnlyList<Core.Slots.RigSlot> selected;

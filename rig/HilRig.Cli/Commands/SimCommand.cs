@@ -11,7 +11,7 @@ internal static class SimCommand
     public static Command Create()
     {
         var sim = new Command("sim", "The simulator: the rig as a process for real tools (serve), production histories (fleet) and populations (export-lots)");
-        sim.Subcommands.Add(Serve());
+        sim.Subcommands.Add(RigClaim.Leased(Serve()));
         foreach (var command in SimFleetCommand.Subcommands()) sim.Subcommands.Add(command);
         return sim;
     }
@@ -101,6 +101,10 @@ internal static class SimCommand
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
 
+            // the served rig is every slot, for as long as it serves
+            var leased = RigOpening.TryLease(rig, error, RigClaim.WholeRig(pr), out var lease, out _);
+            if (lease is null) return leased;
+            using var held = lease;
             SimServeHost host;
             try
             {

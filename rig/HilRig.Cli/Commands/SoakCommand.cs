@@ -54,12 +54,12 @@ internal static class SoakCommand
         command.Options.Add(observeLeds);
         command.SetAction((parse, ct) => RunAsync(
             new SoakArgs(parse.GetValue(config)!, parse.GetValue(cycles), parse.GetValue(bootloader), parse.GetValue(slots), parse.GetValue(everyReadback),
-                CommonOptions.ParseFormat(parse.GetValue(format)), parse.GetValue(baseline), parse.GetValue(observeLeds)),
+                CommonOptions.ParseFormat(parse.GetValue(format)), parse.GetValue(baseline), parse.GetValue(observeLeds), RigClaim.Slots(parse, parse.GetValue(slots))),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
         return command;
     }
 
-    private sealed record SoakArgs(FileInfo Config, int Cycles, string? Bootloader, string? Slots, int? EveryReadback, OutputFormat Format, string? Baseline, bool? ObserveLeds);
+    private sealed record SoakArgs(FileInfo Config, int Cycles, string? Bootloader, string? Slots, int? EveryReadback, OutputFormat Format, string? Baseline, bool? ObserveLeds, RigClaim Claim);
 
     private static async Task<int> RunAsync(SoakArgs args, TextWriter output, TextWriter err, CancellationToken ct)
     {
@@ -123,7 +123,7 @@ internal static class SoakCommand
         var options = !observe ? new RigSessionOptions { ObserveLeds = false, CalibrateAtOpen = false }
             : config.Backend == RigBackend.Sim ? new RigSessionOptions()
             : new RigSessionOptions { OpenCalibrationStore = () => ResultsStore.Open(config.ResolveStorePath()) };
-        using var open = RigOpening.Open(config, err, options);
+        using var open = RigOpening.Open(config, err, options, args.Claim);
         if (open.Session is not { } session) return open.ExitCode;
         IReadOnlyList<RigSlot> selected;
         try

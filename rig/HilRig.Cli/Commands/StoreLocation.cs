@@ -30,11 +30,39 @@ internal static class StoreLocation
             }
             path = config.ResolveStorePath();
         }
+        if (Directory.Exists(path))
+        {
+            error.WriteLine($"hilrig: {path}: the results store is a folder; valid: a SQLite file (results.path or --store FILE)");
+            return false;
+        }
         if (mustExist && !File.Exists(path))
         {
             error.WriteLine($"hilrig: no results store at {path}; run `hilrig screen` or `hilrig sim fleet` first, or pass --store FILE");
             return false;
         }
+        if (NotSqlite(path) is { } why)
+        {
+            error.WriteLine($"hilrig: {path}: not a results store: {why}; valid: a SQLite file written by hilrig");
+            return false;
+        }
         return true;
+    }
+
+    /// <summary>Why an existing file cannot be a SQLite database (its first 16 bytes), or null when it may be one (or is empty or absent).</summary>
+    public static string? NotSqlite(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (file.Length == 0) return null;
+            var header = new byte[16];
+            var read = file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+            return read == 16 && header.AsSpan().SequenceEqual("SQLite format 3\0"u8) ? null : "it has no SQLite header";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot read it: {ex.Message}";
+        }
     }
 }

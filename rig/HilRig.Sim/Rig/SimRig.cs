@@ -192,11 +192,13 @@ public static class SimRigState
 {
     private const int Version = 2;
 
-    public static void Save(SimRig rig, string directory)
+    /// <param name="slots">The slots to save (a process saves only the slots it holds); null: every slot.</param>
+    public static void Save(SimRig rig, string directory, IReadOnlyCollection<int>? slots = null)
     {
         Directory.CreateDirectory(directory);
         foreach (var slot in rig.Slots)
         {
+            if (slots is not null && !slots.Contains(slot.Number)) continue;
             var path = Path.Combine(directory, $"slot-{slot.Number}.state");
             var temp = path + ".partial";
             using (var file = File.Create(temp))

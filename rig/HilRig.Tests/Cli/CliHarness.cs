@@ -4,7 +4,7 @@ using HilRig.Cli.Commands;
 
 namespace HilRig.Tests.Cli;
 
-/// <summary>Runs `hilrig` in-process with its output captured, exactly as the command line parses it.</summary>
+/// <summary>Runs `hilrig` in-process with its output captured, exactly as the command line parses and runs it (CliRunner).</summary>
 internal static class CliHarness
 {
     public static (int Exit, string Output, string Error) Run(params string[] args)
@@ -13,17 +13,7 @@ internal static class CliHarness
         foreach (var command in CommandCatalog.All()) root.Subcommands.Add(command);
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var parse = root.Parse(args);
-        int exit;
-        if (parse.Errors.Count > 0)
-        {
-            foreach (var e in parse.Errors) error.WriteLine(e.Message);
-            exit = ExitCodes.BadInput;
-        }
-        else
-        {
-            exit = parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
-        }
+        var exit = CliRunner.InvokeAsync(root, args, output, error).GetAwaiter().GetResult();
         return (exit, output.ToString(), error.ToString());
     }
 }
