@@ -24,7 +24,7 @@ public class ScreenCommandTests
         var store = ResultsStore.Open(Path.Combine(Path.GetDirectoryName(config)!, "results", "hilrig.db"));
         // each step's row as it ended (readback, OTA, factory reset), then the slot's verdict
         var rows = store.GetResults();
-        Assert.That(rows.GroupBy(r => r.Slot).Select(g => string.Join(",", g.Select(r => r.Test))),
+        Assert.That(rows.GroupBy(r => r.Slot).Select(g => string.Join(",", g.OrderBy(r => r.EndedAt).Select(r => r.Test))),
             Is.All.EqualTo("dfu-readback,ota,factory-reset,screen"));
         Assert.That(rows.Count(r => r.Test == "screen"), Is.EqualTo(8));
         Assert.That(store.LotSummary().Select(l => (l.Lot, l.Units, l.Failed)), Is.EquivalentTo(new[] { ("SST25-1348A", 4, 0), ("SST25-1402B", 4, 0) }));
