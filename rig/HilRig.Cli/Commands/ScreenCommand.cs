@@ -65,6 +65,20 @@ internal static class ScreenCommand
     private static async Task<int> RunAsync(FileInfo configFile, string? slotSpec, OutputFormat format, bool loops, byte[]? otaImage, Guid? resumeRun, TextWriter output, TextWriter err, CancellationToken ct)
     {
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
+        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config));
+        if (open.Session is not { } session) return open.ExitCode;
+
+        IReadOnlyList<Core.Slots.RigSlot> selected;
+        try
+        {
+            selected = session.Select(slotSpec);
+        }
+        catch (FormatException ex)
+        {
+            err.WriteLine($"hilrig: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        // the store is opened once the rig and the slots are: bad input or a rig that cannot open leaves nothing behind
         var storePath = config.ResolveStorePath();
         ResultsStore store;
         try
@@ -90,19 +104,6 @@ internal static class ScreenCommand
             judgedBefore = Judged(store.GetResults(rid), finalTest);
         }
 
-        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config));
-        if (open.Session is not { } session) return open.ExitCode;
-
-        IReadOnlyList<Core.Slots.RigSlot> selected;
-        try
-        {
-            selected = session.Select(slotSpec);
-        }
-        catch (FormatException ex)
-        {
-            err.WriteLine($"hilrig: {ex.Message}");
-            return ExitCodes.BadInput;
-        }
         if (judgedBefore.Count > 0)
         {
             selected = [.. selected.Where(s => judgedBefore.All(j => j.Slot != s.Number))];

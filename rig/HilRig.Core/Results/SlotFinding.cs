@@ -80,7 +80,7 @@ public sealed record Evidence(
     {
         ArgumentNullException.ThrowIfNull(evidence);
         return new Evidence(evidence.DfuSerial, evidence.Step, evidence.Error, evidence.Readback,
-            evidence.Loops?.Select(LoopEvidence.From).ToList(), evidence.Led, null, evidence.Log.Count > 0 ? evidence.Log : null);
+            evidence.Loops?.Select(LoopEvidence.From).ToList(), evidence.Led?.ToList(), null, Copy(evidence.Log));
     }
 
     public static Evidence From(SoakRow row)
@@ -88,7 +88,7 @@ public sealed record Evidence(
         ArgumentNullException.ThrowIfNull(row);
         // a soak's readback keeps its totals only; regions are not kept per cycle
         var readback = row.BitErrors is { } map ? new DfuReadbackResult(row.Verdict, row.FailureMode, row.Signature, [], map, row.DeviceTime, null) : null;
-        return new Evidence(Readback: readback, Led: LedText.Parse(row.LedTimeline), Log: row.Log.Count > 0 ? row.Log : null,
+        return new Evidence(Readback: readback, Led: LedText.Parse(row.LedTimeline), Log: Copy(row.Log),
             CyclesToFailure: row.CyclesToFailure);
     }
 
@@ -96,8 +96,11 @@ public sealed record Evidence(
     public static Evidence From(LoopResult loop)
     {
         ArgumentNullException.ThrowIfNull(loop);
-        return new Evidence(Loops: [LoopEvidence.From(loop)], Led: LedText.Parse(loop.Timeline), Log: loop.Log.Count > 0 ? loop.Log : null);
+        return new Evidence(Loops: [LoopEvidence.From(loop)], Led: LedText.Parse(loop.Timeline), Log: Copy(loop.Log));
     }
+
+    // A step's log is still being written by its procedure: the finding keeps a copy of it as it is now.
+    internal static IReadOnlyList<string>? Copy(IReadOnlyList<string> log) => log.Count > 0 ? [.. log] : null;
 }
 
 /// <summary>One OTA or factory-reset loop as evidence.</summary>
@@ -114,7 +117,7 @@ public sealed record LoopEvidence(
     {
         ArgumentNullException.ThrowIfNull(loop);
         return new LoopEvidence(loop.Loop, loop.Verdict, loop.FailureMode, loop.Signature, Math.Round(loop.DeviceTime.TotalMilliseconds),
-            loop.Log.Count > 0 ? loop.Log : null, LedText.Parse(loop.Timeline));
+            Evidence.Copy(loop.Log), LedText.Parse(loop.Timeline));
     }
 }
 
