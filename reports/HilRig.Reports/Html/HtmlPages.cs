@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using HilRig.Core.Procedures;
+using HilRig.Core.Results;
 using HilRig.Reports.Queries;
 using HilRig.Reports.Statistics;
 
@@ -162,66 +163,55 @@ public static class HtmlPages
     }
 
     /// <summary>
-    /// Evidence rendered: the LED timeline (a "ledTimeline" array of {atMs, state}) and the bit-error map
-    /// (readback.bitErrors) when present, then the raw JSON.
+    /// Evidence rendered from the one evidence schema (<see cref="EvidenceJson"/>): the slot's LED timeline (or each
+    /// loop's when the slot's is not there), the readback's bit-error map, then the raw JSON.
     /// </summary>
     public static string Evidence(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
         var sb = new StringBuilder();
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            var root = doc.RootElement;
-            if (root.ValueKind == JsonValueKind.Object)
-            {
-                if (root.TryGetProperty("ledTimeline", out var led) && led.ValueKind == JsonValueKind.Array)
-                {
-                    var states = led.EnumerateArray()
-                        .Where(s => s.ValueKind == JsonValueKind.Object && s.TryGetProperty("atMs", out var at) && at.ValueKind == JsonValueKind.Number && s.TryGetProperty("state", out var st) && st.ValueKind == JsonValueKind.String)
-                        .Select(s => (s.GetProperty("atMs").GetDouble(), s.GetProperty("state").GetString()!))
-                        .ToList();
-                    if (states.Count > 0)
-                    {
-                        var end = root.TryGetProperty("ledEndMs", out var e) && e.TryGetDouble(out var endMs) ? endMs : states[^1].Item1 + 1000;
-                        sb.Append(Svg.LedTimeline(states, end));
-                    }
-                }
-                if (root.TryGetProperty("readback", out var readback) && readback.ValueKind == JsonValueKind.Object
-                    && readback.TryGetProperty("bitErrors", out var map) && map.ValueKind == JsonValueKind.Object)
-                {
-                    sb.Append(CultureInfo.InvariantCulture,
-                        $"<p>Bit errors: {Number(map, "errorBits")} ({Number(map, "stuckAt0")} stuck at 0, {Number(map, "stuckAt1")} stuck at 1); first at {FirstBad(map)}.</p>");
-                    if (map.TryGetProperty("byBitPosition", out var bits) && bits.ValueKind == JsonValueKind.Array)
-                        sb.Append(Svg.BitPositions([.. bits.EnumerateArray().Select(b => b.TryGetInt64(out var v) ? v : 0)]));
-                    sb.Append(Svg.SectorMap(Sectors(map, "badSectors"), Sectors(map, "eraseFailedSectors")));
-                }
-            }
-            sb.Append("<details><summary>Evidence JSON</summary><pre>").Append(E(JsonSerializer.Serialize(root, ReportTables.Json))).Append("</pre></details>");
-        }
-        catch (JsonException)
+        var evidence = EvidenceJson.Read(json);
+        if (evidence is null)
         {
             sb.Append("<pre>").Append(E(json)).Append("</pre>");
+            return sb.ToString();
         }
+        if (evidence.Led is { Count: > 0 } led)
+        {
+            sb.Append(LedChart(led));
+        }
+        else
+        {
+            foreach (var loop in evidence.Loops ?? [])
+            {
+                if (loop.Led is { Count: > 0 } loopLed)
+                    sb.Append(CultureInfo.InvariantCulture, $"<p class=\"muted\">{E(loop.Loop)}</p>").Append(LedChart(loopLed));
+            }
+        }
+        if (evidence.Readback?.BitErrors is { } map)
+        {
+            sb.Append(CultureInfo.InvariantCulture,
+                $"<p>Bit errors: {map.ErrorBits} ({map.StuckAt0} stuck at 0, {map.StuckAt1} stuck at 1); first at {(map.FirstBadAddress is { } a ? string.Create(CultureInfo.InvariantCulture, $"0x{a:X6}") : "-")}.</p>");
+            if (map.ByBitPosition is { Length: > 0 } bits)
+                sb.Append(Svg.BitPositions(bits));
+            sb.Append(Svg.SectorMap(Sectors(map.BadSectors), Sectors(map.EraseFailedSectors)));
+        }
+        using (var doc = JsonDocument.Parse(json))
+            sb.Append("<details><summary>Evidence JSON</summary><pre>").Append(E(JsonSerializer.Serialize(doc.RootElement, ReportTables.Json))).Append("</pre></details>");
         return sb.ToString();
     }
 
-    private static long Number(JsonElement map, string name) => map.TryGetProperty(name, out var v) && v.TryGetInt64(out var n) ? n : 0;
+    private static string LedChart(IReadOnlyList<LedEvidence> led) =>
+        Svg.LedTimeline([.. led.Select(s => (s.Start * 1000, s.State))], led[^1].End * 1000);
 
-    private static string FirstBad(JsonElement map) =>
-        map.TryGetProperty("firstBadAddress", out var v) && v.TryGetInt64(out var a) ? string.Create(CultureInfo.InvariantCulture, $"0x{a:X6}") : "-";
-
-    private static HashSet<uint> Sectors(JsonElement map, string name)
+    private static HashSet<uint> Sectors(string[]? sectors)
     {
         var set = new HashSet<uint>();
-        if (map.TryGetProperty(name, out var list) && list.ValueKind == JsonValueKind.Array)
+        foreach (var text in sectors ?? [])
         {
-            foreach (var s in list.EnumerateArray())
-            {
-                if (s.ValueKind == JsonValueKind.String && s.GetString() is { } text && text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-                    && uint.TryParse(text.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var address))
-                    set.Add(address);
-            }
+            if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+                && uint.TryParse(text.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var address))
+                set.Add(address);
         }
         return set;
     }

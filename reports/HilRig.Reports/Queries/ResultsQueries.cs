@@ -23,17 +23,37 @@ public sealed class ResultsQueries
 
     private ResultsQueries(Func<IDbConnection> connect) => _connect = connect;
 
-    /// <summary>Opens an existing SQLite store for reading (upgrading its schema first if it is older).</summary>
-    /// <exception cref="ResultsStoreException">No store at the path, or a store newer than this code.</exception>
+    /// <summary>
+    /// Opens an existing SQLite store for reading, read-only: a file that is not a HilRig store is refused, never given
+    /// HilRig's tables. A HilRig store of an older schema is brought up to date first (the summaries and indexes reports need).
+    /// </summary>
+    /// <exception cref="ResultsStoreException">No store at the path, not a HilRig store, or a store newer than this code.</exception>
     public static ResultsQueries OpenSqlite(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         var full = Path.GetFullPath(path);
         if (!File.Exists(full))
             throw new ResultsStoreException($"no results store at {full}; run `hilrig screen` or `hilrig sim fleet` first, or pass --store FILE");
-        // Opening through the store applies missing schema steps (the summaries and indexes reports need).
-        ResultsStore.Open(full);
         var connectionString = new SqliteConnectionStringBuilder { DataSource = full, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ToString();
+        long version;
+        try
+        {
+            using var db = new SqliteConnection(connectionString);
+            db.Open();
+            var tables = db.ExecuteScalar<long>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('schema_version', 'runs', 'results')");
+            if (tables < 3)
+                throw new ResultsStoreException($"{full} is not a HilRig results store (no schema_version, runs and results tables); pass the store `hilrig screen` writes (results.path in the rig config)");
+            version = db.ExecuteScalar<long?>("SELECT MAX(version) FROM schema_version") ?? 0;
+        }
+        catch (SqliteException e)
+        {
+            throw new ResultsStoreException($"{full} is not a HilRig results store: {e.Message}", e);
+        }
+        if (version > ResultsStore.LatestSchemaVersion)
+            throw new ResultsStoreException(
+                $"results store {full} has schema version {version}, newer than this hilrig understands ({ResultsStore.LatestSchemaVersion}); update hilrig or use another store");
+        if (version < ResultsStore.LatestSchemaVersion)
+            ResultsStore.Open(full);
         return new ResultsQueries(() => new SqliteConnection(connectionString));
     }
 
@@ -161,7 +181,7 @@ public sealed class ResultsQueries
                     AND test IN ('{SoakRunner.OtaTest}', '{SoakRunner.FactoryResetTest}', '{SoakRunner.CycleTest}')
                   GROUP BY run_id) x
             JOIN runs ru ON ru.id = x.run_id
-            WHERE ru.bootloader IS NOT NULL
+            WHERE ru.bootloader IS NOT NULL AND ru.status <> 'interrupted'
             GROUP BY ru.bootloader
             """)
             .OrderBy(b => b.First, StringComparer.Ordinal)
@@ -227,32 +247,13 @@ public sealed class ResultsQueries
                 kinds[kind] = k = (0, new HashSet<string>(StringComparer.Ordinal));
             k.Devices.Add(f.DeviceId);
             kinds[kind] = (k.Failures + 1, k.Devices);
-            if (f.EvidenceJson is null)
+            // evidence without a bit-error map (or not evidence at all) still counts by its signature
+            if (EvidenceJson.Read(f.EvidenceJson)?.Readback?.BitErrors is not { } map)
                 continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(f.EvidenceJson);
-                if (doc.RootElement.ValueKind == JsonValueKind.Object
-                    && doc.RootElement.TryGetProperty("readback", out var readback) && readback.ValueKind == JsonValueKind.Object
-                    && readback.TryGetProperty("bitErrors", out var map) && map.ValueKind == JsonValueKind.Object)
-                {
-                    at0 += map.TryGetProperty("stuckAt0", out var s0) && s0.TryGetInt64(out var v0) ? v0 : 0;
-                    at1 += map.TryGetProperty("stuckAt1", out var s1) && s1.TryGetInt64(out var v1) ? v1 : 0;
-                    if (map.TryGetProperty("byBitPosition", out var positions) && positions.ValueKind == JsonValueKind.Array)
-                    {
-                        var i = 0;
-                        foreach (var p in positions.EnumerateArray())
-                        {
-                            if (i < 8 && p.TryGetInt64(out var n)) bits[i] += n;
-                            i++;
-                        }
-                    }
-                }
-            }
-            catch (JsonException)
-            {
-                // Evidence that is not JSON still counts by its signature; it just adds no bit map.
-            }
+            at0 += map.StuckAt0;
+            at1 += map.StuckAt1;
+            for (var i = 0; i < Math.Min(8, map.ByBitPosition?.Length ?? 0); i++)
+                bits[i] += map.ByBitPosition![i];
         }
         var counts = kinds.Select(kv => new CategoryCount(kv.Key, kv.Value.Failures, kv.Value.Devices.Count))
             .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();

@@ -1,5 +1,6 @@
 using HilRig.Core.Spark;
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using HilRig.Composition;
 using HilRig.Core.Config;
@@ -19,12 +20,14 @@ internal static class ScreenCommand
         var slots = new Option<string?>("--slots") { Description = "slots to screen, e.g. 1,3-5 (default: all)" };
         var ota = new Option<FileInfo?>("--ota") { Description = "app image for the OTA loop (default: a generated check app)" };
         var readbackOnly = new Option<bool>("--readback-only") { Description = "only identify and DFU readback; skip the OTA and factory reset loops" };
+        var resume = new Option<string?>("--resume") { Description = "finish run RUN (interrupted or stopped): screen only the slots it has no verdict for, under the same run id" };
         var command = new Command("screen", "screen every Core: identify over serial, DFU write/readback of the factory, backup and OTA regions, an OTA through the cloud and a factory reset; one verdict per device");
         command.Options.Add(config);
         command.Options.Add(slots);
         command.Options.Add(format);
         command.Options.Add(ota);
         command.Options.Add(readbackOnly);
+        command.Options.Add(resume);
         command.SetAction((parse, ct) =>
         {
             byte[]? image = null;
@@ -45,12 +48,22 @@ internal static class ScreenCommand
                     return Task.FromResult(ExitCodes.BadInput);
                 }
             }
-            return RunAsync(RigClaim.Slots(parse, parse.GetValue(slots)), parse.GetValue(config)!, parse.GetValue(slots), CommonOptions.ParseFormat(parse.GetValue(format)), !parse.GetValue(readbackOnly), image, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct);
+            Guid? resumeRun = null;
+            if (parse.GetValue(resume) is { } text)
+            {
+                if (!Guid.TryParse(text, out var id))
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"hilrig: --resume {text}: valid: a run id (a GUID) from the results store, as `hilrig screen` printed it");
+                    return Task.FromResult(ExitCodes.BadInput);
+                }
+                resumeRun = id;
+            }
+            return RunAsync(RigClaim.Slots(parse, parse.GetValue(slots)), parse.GetValue(config)!, parse.GetValue(slots), CommonOptions.ParseFormat(parse.GetValue(format)), !parse.GetValue(readbackOnly), image, resumeRun, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(RigClaim claim, FileInfo configFile, string? slotSpec, OutputFormat format, bool loops, byte[]? otaImage, TextWriter output, TextWriter err, CancellationToken ct)
+    private static async Task<int> RunAsync(RigClaim claim, FileInfo configFile, string? slotSpec, OutputFormat format, bool loops, byte[]? otaImage, Guid? resumeRun, TextWriter output, TextWriter err, CancellationToken ct)
     {
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
         using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config), claim);
@@ -66,40 +79,103 @@ internal static class ScreenCommand
             err.WriteLine($"hilrig: {ex.Message}");
             return ExitCodes.BadInput;
         }
-
+        // the store is opened once the rig and the slots are: bad input or a rig that cannot open leaves nothing behind
         var storePath = config.ResolveStorePath();
-        var store = ResultsStore.Open(storePath);
+        ResultsStore store;
+        try
+        {
+            store = ResultsStore.Open(storePath);
+        }
+        catch (ResultsStoreException ex)
+        {
+            err.WriteLine($"hilrig: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        // the test whose row is a slot's verdict; the loops' and the readback's own rows come before it
+        var finalTest = loops ? Screening.LifeTestName : Screening.TestName;
+        var judgedBefore = new List<SlotOutcome>();
+        if (resumeRun is { } rid)
+        {
+            var run = store.GetRun(rid);
+            if (run is null || run.Kind != "screen")
+            {
+                err.WriteLine($"hilrig: --resume {rid}: no screen run with that id in {storePath}");
+                return ExitCodes.BadInput;
+            }
+            judgedBefore = Judged(store.GetResults(rid), finalTest);
+        }
+
+        if (judgedBefore.Count > 0)
+        {
+            selected = [.. selected.Where(s => judgedBefore.All(j => j.Slot != s.Number))];
+            err.WriteLine($"resuming run {resumeRun}: slot(s) {string.Join(",", judgedBefore.Select(j => j.Slot))} already judged; screening {(selected.Count == 0 ? "nothing" : string.Join(",", selected.Select(s => s.Number)))}");
+        }
+
         var wall = TimeProvider.System;
         var runStart = wall.GetUtcNow();
-        var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed, session.RunFacts.Bootloader, "screen", runStart));
+        // the simulator's clock starts in 2014: its rows are stamped when stored
+        var recording = new RecorderOptions { RigClockIsWall = config.Backend != RigBackend.Sim };
+        ResultRecorder recorder;
+        try
+        {
+            recorder = resumeRun is { } id
+                ? ResultRecorder.Resume(store, id, wall, recording)
+                : ResultRecorder.Start(store, new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed, session.RunFacts.Bootloader, "screen", runStart), wall, recording);
+        }
+        catch (ResultsStoreException ex)
+        {
+            err.WriteLine($"hilrig: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        using var _ = recorder;
+        var runId = recorder.RunId;
+        foreach (var gone in recorder.Interrupted)
+            err.WriteLine($"run {gone} was left running by a process that no longer exists: marked interrupted (finish it with `hilrig screen --resume {gone}`)");
         var backups = Path.Combine(Path.GetDirectoryName(storePath) ?? ".", "backups");
         // the OTA loop needs an app that is not the factory one, so the Core is seen to change
         otaImage ??= Core.Spark.SparkAppImageGenerator.Generate(config.Sim.Seed, "hilrig-ota-check", "1.0.0");
+        var printLock = new object();
         var screening = new Screening(session.Usb, session.Time, new ScreeningOptions
         {
             Readback = new DfuReadbackOptions { BackupDirectory = backups },
             Cloud = loops ? session.Cloud : null,
             OtaImage = loops ? otaImage : null,
             OtaApp = Core.Spark.SparkAppImageGenerator.ReadIdentity(otaImage),
+            // each step's row is stored as the step ends: a run killed mid-slot keeps what was judged
+            StepJudged = step => recorder.Record(Finding(step)),
         });
 
+        // Ctrl-C or systemd's SIGTERM: the slots judged so far stay stored and the run is marked aborted, not left running.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         var status = RunStatus.Aborted;
         try
         {
-            var outcomes = await session.RunAsync(() => screening.RunAsync(selected, outcome =>
+            IReadOnlyList<SlotOutcome> outcomes;
+            try
             {
-                // One transaction per result, as each slot finishes: a crash loses nothing finished.
-                if (outcome.DeviceId is { } id) store.UpsertDevice(id, outcome.Lot ?? Core.Inventory.DeviceLot.Unknown, wall.GetUtcNow());
-                store.RecordResult(new ResultRecord(
-                    runId, outcome.DeviceId ?? $"slot-{outcome.Slot}-unidentified", outcome.Slot, outcome.Test, outcome.Verdict,
-                    runStart, wall.GetUtcNow(), FailureMode: outcome.FailureMode, Signature: outcome.Signature,
-                    DeviceTime: outcome.DeviceTime, EvidenceJson: JsonSerializer.Serialize(outcome.Evidence, Json.Options)));
-                if (format == OutputFormat.Table)
-                    err.WriteLine($"slot {outcome.Slot}: {outcome.Verdict.ToName()}{(outcome.FailureMode is { } m ? $" ({m})" : "")}, device time {outcome.DeviceTime.TotalSeconds:0.0} s"
-                        + (outcome.Evidence.Loops is { } done ? $" (readback {outcome.Evidence.Readback?.DeviceTime.TotalSeconds:0.0} s, {string.Join(", ", done.Select(l => $"{l.Loop} {l.Verdict.ToName()} {l.DeviceTime.TotalSeconds:0.0} s"))})" : ""));
-            }, null, ct));
+                outcomes = await session.RunAsync(() => screening.RunAsync(selected, outcome =>
+                {
+                    // said only once it is committed: a verdict on the screen is a verdict in the store
+                    recorder.Record(Finding(outcome)).ContinueWith(stored =>
+                    {
+                        if (format != OutputFormat.Table || !stored.IsCompletedSuccessfully) return;
+                        lock (printLock)
+                            err.WriteLine($"slot {outcome.Slot}: {outcome.Verdict.ToName()}{(outcome.FailureMode is { } m ? $" ({m})" : "")}, device time {outcome.DeviceTime.TotalSeconds:0.0} s"
+                                + (outcome.Evidence.Loops is { } done ? $" (readback {outcome.Evidence.Readback?.DeviceTime.TotalSeconds:0.0} s, {string.Join(", ", done.Select(l => $"{l.Loop} {l.Verdict.ToName()} {l.DeviceTime.TotalSeconds:0.0} s"))})" : "") + ", stored");
+                    }, TaskScheduler.Default);
+                }, null, stop.Token));
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                recorder.Flush();
+                err.WriteLine($"screen stopped: {recorder.Stored} row(s) kept in run {runId} (aborted) in {storePath}; finish it with `hilrig screen --resume {runId}`");
+                return ExitCodes.Stopped;
+            }
+            recorder.Flush();
 
-            var ordered = outcomes.OrderBy(o => o.Slot).ToList();
+            var ordered = judgedBefore.Concat(outcomes).OrderBy(o => o.Slot).ToList();
             status = ordered.Any(o => o.Verdict == Verdict.RigFault) ? RunStatus.RigFault
                 : ordered.Any(o => o.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed;
             Print(ordered, format, output);
@@ -113,9 +189,27 @@ internal static class ScreenCommand
         }
         finally
         {
-            store.FinishRun(runId, status, wall.GetUtcNow());
+            recorder.Finish(status);
         }
     }
+
+    private static SlotFinding Finding(SlotOutcome outcome) =>
+        SlotFinding.From(outcome) with { Lot = outcome.DeviceId is null ? null : outcome.Lot ?? Core.Inventory.DeviceLot.Unknown };
+
+    /// <summary>The slots a run already has a verdict for (pass or fail in its final test; a rig fault is no verdict), latest per slot.</summary>
+    private static List<SlotOutcome> Judged(IReadOnlyList<StoredResult> rows, string finalTest) =>
+    [
+        .. rows.Where(r => r.Test == finalTest && r.Verdict is Verdict.Pass or Verdict.Fail)
+            .GroupBy(r => r.Slot)
+            .Select(g => g.OrderBy(r => r.StartedAt).ThenBy(r => r.Attempt).Last())
+            .Select(r =>
+            {
+                var evidence = EvidenceJson.Read(r.EvidenceJson);
+                return new SlotOutcome(r.Slot, r.DeviceId, null, r.Test, r.Verdict, r.FailureMode, r.Signature ?? "", r.DeviceTime ?? TimeSpan.Zero,
+                    r.StartedAt, r.EndedAt,
+                    new ScreeningEvidence(evidence?.DfuSerial, evidence?.Step, evidence?.Error, evidence?.Readback, evidence?.Log ?? [], evidence?.Led));
+            }),
+    ];
 
     private static void Print(IReadOnlyList<SlotOutcome> outcomes, OutputFormat format, TextWriter output)
     {

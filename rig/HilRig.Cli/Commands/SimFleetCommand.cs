@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using HilRig.Composition;
 using HilRig.Core.Config;
 using HilRig.Core.Inventory;
@@ -127,21 +126,20 @@ internal static class SimFleetCommand
             using var session = RigSession.Open(rig);
             var selected = session.Slots.Where(s => cores.Any(c => c.Slot == s.Number)).ToList();
             var runStart = session.Time.GetUtcNow();
-            var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, rig.Sim.Seed, rig.Sim.Bootloader.ToString(), "screen", runStart));
+            // rows keep the simulation's own times: the same seed writes the same history
+            using var recorder = ResultRecorder.Start(store, new RunInfo(config.RigId, config.Hash, rig.Sim.Seed, rig.Sim.Bootloader.ToString(), "screen", runStart), TimeProvider.System);
             var byId = batch.ToDictionary(d => d.DeviceId, StringComparer.Ordinal);
             var outcomes = await session.RunAsync(() => new Screening(session.Usb, session.Time).RunAsync(selected, null, null, ct));
             foreach (var o in outcomes.OrderBy(o => o.Slot))
             {
+                var finding = SlotFinding.From(o);
                 if (o.DeviceId is { } id && byId.TryGetValue(id, out var d))
-                    store.UpsertDevice(id, d.Lot.Name, o.EndedAt, d.Lot.DateCode, d.Lot.Supplier);
-                store.RecordResult(new ResultRecord(
-                    runId, o.DeviceId ?? $"slot-{o.Slot}-unidentified", o.Slot, o.Test, o.Verdict, o.StartedAt, o.EndedAt,
-                    FailureMode: o.FailureMode, Signature: o.Signature, DeviceTime: o.DeviceTime,
-                    EvidenceJson: JsonSerializer.Serialize(o.Evidence, Json.Options)));
+                    finding = finding with { Lot = d.Lot.Name, DateCode = d.Lot.DateCode, Supplier = d.Lot.Supplier };
+                _ = recorder.Record(finding);
                 results++;
                 if (o.Verdict == Verdict.Fail) failed++;
             }
-            store.FinishRun(runId, outcomes.Any(o => o.Verdict == Verdict.RigFault) ? RunStatus.RigFault
+            recorder.Finish(outcomes.Any(o => o.Verdict == Verdict.RigFault) ? RunStatus.RigFault
                 : outcomes.Any(o => o.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed, session.Time.GetUtcNow());
             error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batch {(start / slots.Count) + 1}: {batch.Count} Cores screened"));
         }

@@ -137,7 +137,16 @@ internal static class SoakCommand
         }
 
         var storePath = config.ResolveStorePath();
-        var store = ResultsStore.Open(storePath);
+        ResultsStore store;
+        try
+        {
+            store = ResultsStore.Open(storePath);
+        }
+        catch (ResultsStoreException ex)
+        {
+            err.WriteLine($"hilrig: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
         Figures? baselineFigures = null;
         if (baselineId is { } bid)
         {
@@ -157,10 +166,13 @@ internal static class SoakCommand
 
         var wall = TimeProvider.System;
         var runStart = wall.GetUtcNow();
-        var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed, label, "soak", runStart));
+        using var recorder = ResultRecorder.Start(store, new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed, label, "soak", runStart), wall,
+            new RecorderOptions { RigClockIsWall = config.Backend != RigBackend.Sim });
+        var runId = recorder.RunId;
+        foreach (var gone in recorder.Interrupted)
+            err.WriteLine($"run {gone} was left running by a process that no longer exists: marked interrupted");
         var status = RunStatus.Aborted;
-        using var writer = new SoakRowWriter(store, runId, selected.ToDictionary(s => s.Number, s => s.Lot ?? Core.Inventory.DeviceLot.Unknown), wall,
-            rigClockIsWall: config.Backend != RigBackend.Sim);
+        var writer = new SoakRowWriter(recorder, selected.ToDictionary(s => s.Number, s => s.Lot ?? Core.Inventory.DeviceLot.Unknown));
         using var view = new SoakProgressView(selected.Select(s => s.Number), args.Cycles, LedReader(session), err, SoakProgressView.CanDrawLive(err), wall);
         var progress = new SoakListener(writer, view);
         // A night's soak is stopped by Ctrl+C or by systemd's SIGTERM: the steps judged so far stay stored and the run
@@ -201,7 +213,7 @@ internal static class SoakCommand
         }
         finally
         {
-            store.FinishRun(runId, status, wall.GetUtcNow());
+            recorder.Finish(status);
         }
     }
 

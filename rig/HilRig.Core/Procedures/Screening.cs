@@ -68,6 +68,12 @@ public sealed record ScreeningOptions
 
     /// <summary>The identity the OTA image reports once it runs (null: any app other than the old one).</summary>
     public string? OtaApp { get; init; }
+
+    /// <summary>
+    /// Called as each step that precedes the slot's final verdict is judged (the readback, then each loop), so a caller
+    /// can store it before the next step starts; the final verdict still comes through the result callback.
+    /// </summary>
+    public Action<SlotOutcome>? StepJudged { get; init; }
 }
 
 /// <summary>
@@ -153,8 +159,17 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         await context.WaitAsync(slot, deviceId, TimeSpan.FromSeconds(10), ct, CoreWhereabouts.Listening, CoreWhereabouts.Connected);
         step("OTA");
         loops.Add(await new Ota(context).RunAsync(slot, deviceId, _options.OtaImage!, _options.OtaApp, ct));
+        StepJudged(loops[^1]);
         step("factory reset");
         loops.Add(await new FactoryReset(context).RunAsync(slot, deviceId, ct));
+        StepJudged(loops[^1]);
+
+        void StepJudged(LoopResult loop)
+        {
+            if (_options.StepJudged is not { } judged) return;
+            var o = outcome(loop.Verdict, loop.FailureMode, loop.Signature, null, null);
+            judged(o with { Test = loop.Loop, DeviceTime = loop.DeviceTime, StartedAt = o.EndedAt - loop.DeviceTime, Evidence = o.Evidence with { Loops = [loop] } });
+        }
         foreach (var loop in loops) log.Add($"  {loop}");
         step("done");
 
@@ -258,6 +273,7 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
                 Step("done");
                 return Outcome(readback.Verdict, readback.FailureMode, readback.Signature, readback);
             }
+            _options.StepJudged?.Invoke(Outcome(readback.Verdict, readback.FailureMode, readback.Signature, readback));
             session.Dispose();
             return await LifeLoopsAsync(slot, deviceId, readback, Step, Outcome, log, ct);
         }

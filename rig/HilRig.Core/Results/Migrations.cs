@@ -129,6 +129,13 @@ internal static class Migrations
             "DROP INDEX ix_results_soak",
             "CREATE INDEX ix_results_soak ON results(run_id, test, verdict) WHERE cycle IS NOT NULL",
         ],
+
+        // 7: who runs a run (pid, host, boot id), so the next start can mark a run whose process is gone as interrupted.
+        [
+            "ALTER TABLE runs ADD COLUMN owner_pid INTEGER NULL",
+            "ALTER TABLE runs ADD COLUMN owner_host TEXT NULL",
+            "ALTER TABLE runs ADD COLUMN owner_boot_id TEXT NULL",
+        ],
     ];
 
     public static int Latest => Steps.Count;

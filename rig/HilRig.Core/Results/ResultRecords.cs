@@ -9,6 +9,9 @@ public enum RunStatus
     Failed,
     RigFault,
     Aborted,
+
+    /// <summary>Left running by a process that no longer exists (killed, crashed, power cut): marked by the next start.</summary>
+    Interrupted,
 }
 
 /// <summary>What a run is, recorded when it starts.</summary>
@@ -19,7 +22,11 @@ public sealed record RunInfo(
     int? Seed,
     string? Bootloader,
     string Kind,
-    DateTimeOffset StartedAt);
+    DateTimeOffset StartedAt)
+{
+    /// <summary>The process running it, so a later start can tell a run that was interrupted from one still going.</summary>
+    public RunOwner? Owner { get; init; }
+}
 
 /// <summary>One attempt of one test on one device, as a procedure reports it.</summary>
 /// <param name="Attempt">Null: the store numbers it (previous attempts + 1). Given: must not exist yet.</param>

@@ -24,20 +24,49 @@ public sealed partial class ResultsStore
     /// <summary>Where the store lives, for messages.</summary>
     public string Description { get; }
 
-    /// <summary>Opens (creating if needed, with its folder) a SQLite store and brings its schema up to date.</summary>
+    /// <summary>
+    /// Opens (creating if needed, with its folder) a SQLite store, checks its integrity and brings its schema up to date.
+    /// Every commit is synchronous (WAL, synchronous=FULL): a row the rig has called stored survives a power cut.
+    /// </summary>
     /// <param name="time">Clock for the migration record; the system clock if not given.</param>
-    /// <exception cref="ResultsStoreException">The store was written by a newer hilrig.</exception>
-    public static ResultsStore Open(string path, TimeProvider? time = null)
+    /// <param name="busyTimeout">How long one statement waits for a store another process holds locked (default 5 s).</param>
+    /// <exception cref="ResultsStoreException">Not a SQLite file, a damaged store, or one written by a newer hilrig.</exception>
+    public static ResultsStore Open(string path, TimeProvider? time = null, TimeSpan? busyTimeout = null)
     {
         var full = Path.GetFullPath(path);
         if (Path.GetDirectoryName(full) is { Length: > 0 } folder)
             Directory.CreateDirectory(folder);
-        var store = Open(SqliteFactory(full), full, time);
-        // WAL lets reports and the dashboard read while the rig writes; the mode is stored in the file.
-        using var db = store.OpenConnection();
-        db.Execute("PRAGMA journal_mode=WAL");
+        var store = new ResultsStore(SqliteFactory(full, busyTimeout), full);
+        try
+        {
+            // WAL lets reports and the dashboard read while the rig writes; the mode is stored in the file.
+            using (var db = store.OpenConnection())
+            {
+                db.Execute("PRAGMA journal_mode=WAL");
+                store.CheckIntegrity(db);
+            }
+            store.Migrate(Migrations.Latest, time ?? TimeProvider.System);
+        }
+        catch (SqliteException e) when (!IsBusy(e))
+        {
+            throw new ResultsStoreException($"results store {full} cannot be used: {e.Message} (not a SQLite database, or unreadable); pass another store", e);
+        }
         return store;
     }
+
+    /// <summary>SQLite's quick_check: a damaged store is refused at open, before anything is added to it.</summary>
+    private void CheckIntegrity(IDbConnection db)
+    {
+        var problems = db.Query<string>("PRAGMA quick_check").ToList();
+        if (problems.Count != 1 || problems[0] != "ok")
+            throw new ResultsStoreException(
+                $"results store {Description} failed its integrity check ({problems.FirstOrDefault()}{(problems.Count > 1 ? $", and {problems.Count - 1} more" : "")}); move it aside and restore the last good copy");
+    }
+
+    /// <summary>True for a failure that only says another connection holds the store locked: worth trying again.</summary>
+    public static bool IsBusy(Exception error) =>
+        error is SqliteException { SqliteErrorCode: 5 or 6 } // SQLITE_BUSY, SQLITE_LOCKED
+        || (error is ResultsStoreException && error.InnerException is { } inner && IsBusy(inner));
 
     /// <summary>Opens a store over any ADO.NET connection factory and brings its schema up to date.</summary>
     public static ResultsStore Open(Func<IDbConnection> connect, string description, TimeProvider? time = null)
@@ -48,17 +77,22 @@ public sealed partial class ResultsStore
         return store;
     }
 
-    internal static Func<IDbConnection> SqliteFactory(string path)
+    internal static Func<IDbConnection> SqliteFactory(string path, TimeSpan? busyTimeout = null)
     {
         var connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
             ForeignKeys = true,
+            // a statement waits this long for a lock held elsewhere; the recorder retries beyond it
+            DefaultTimeout = (int)Math.Ceiling((busyTimeout ?? TimeSpan.FromSeconds(5)).TotalSeconds),
             // Pooled connections keep the file open after use; the rig opens few enough that pooling buys nothing.
             Pooling = false,
         }.ToString();
         return () => new SqliteConnection(connectionString);
     }
+
+    /// <summary>The schema version this hilrig writes.</summary>
+    public static int LatestSchemaVersion => Migrations.Latest;
 
     public int SchemaVersion
     {
@@ -98,16 +132,62 @@ public sealed partial class ResultsStore
         var id = NewId(run.StartedAt);
         Write((db, tx) => db.Execute(
             """
-            INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status)
-            VALUES (@id, @rigId, @configHash, @seed, @bootloader, @kind, @startedAt, NULL, @status)
+            INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status, owner_pid, owner_host, owner_boot_id)
+            VALUES (@id, @rigId, @configHash, @seed, @bootloader, @kind, @startedAt, NULL, @status, @ownerPid, @ownerHost, @ownerBootId)
             """,
             new
             {
                 id = StoreText.Id(id), rigId = run.RigId, configHash = run.ConfigHash, seed = run.Seed,
                 bootloader = run.Bootloader, kind = run.Kind, startedAt = StoreText.Time(run.StartedAt),
                 status = StoreText.Status(RunStatus.Running),
+                ownerPid = run.Owner?.Pid, ownerHost = run.Owner?.Host, ownerBootId = run.Owner?.BootId,
             }, tx));
         return id;
+    }
+
+    /// <summary>
+    /// Marks every run left <c>running</c> whose owning process <paramref name="current"/> no longer sees (another boot, or
+    /// no such process on this host) as interrupted, ended at <paramref name="now"/>. Runs without a recorded owner
+    /// (older hilrig) are left as they are.
+    /// </summary>
+    /// <returns>The runs marked.</returns>
+    public IReadOnlyList<Guid> MarkInterruptedRuns(RunOwner current, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        var marked = new List<Guid>();
+        Write((db, tx) =>
+        {
+            var running = db.Query<OwnerRow>(
+                "SELECT id AS Id, owner_pid AS Pid, owner_host AS Host, owner_boot_id AS BootId FROM runs WHERE status = @running AND owner_pid IS NOT NULL",
+                new { running = StoreText.Status(RunStatus.Running) }, tx);
+            foreach (var run in running)
+            {
+                if (current.SeesAlive(new RunOwner((int)run.Pid, run.Host ?? "", run.BootId))) continue;
+                db.Execute("UPDATE runs SET status = @status, ended_at = @endedAt WHERE id = @id AND status = @running",
+                    new { id = run.Id, status = StoreText.Status(RunStatus.Interrupted), endedAt = StoreText.Time(now), running = StoreText.Status(RunStatus.Running) }, tx);
+                marked.Add(Guid.Parse(run.Id));
+            }
+        });
+        return marked;
+    }
+
+    /// <summary>Takes a run back into <c>running</c> under <paramref name="owner"/>, to finish it under the same id.</summary>
+    /// <exception cref="ResultsStoreException">No such run, or a live process is running it.</exception>
+    public void ResumeRun(Guid runId, RunOwner owner)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        Write((db, tx) =>
+        {
+            var run = db.QuerySingleOrDefault<OwnerRow>(
+                "SELECT id AS Id, owner_pid AS Pid, owner_host AS Host, owner_boot_id AS BootId, status AS Status FROM runs WHERE id = @id",
+                new { id = StoreText.Id(runId) }, tx)
+                ?? throw new ResultsStoreException($"no run {runId} in results store {Description}");
+            if (run.Status == StoreText.Status(RunStatus.Running) && owner.SeesAlive(new RunOwner((int)run.Pid, run.Host ?? "", run.BootId)))
+                throw new ResultsStoreException($"run {runId} is still running (process {run.Pid} on {run.Host}); wait for it or stop it first");
+            db.Execute(
+                "UPDATE runs SET status = @status, ended_at = NULL, owner_pid = @pid, owner_host = @host, owner_boot_id = @bootId WHERE id = @id",
+                new { id = run.Id, status = StoreText.Status(RunStatus.Running), pid = owner.Pid, host = owner.Host, bootId = owner.BootId }, tx);
+        });
     }
 
     public void FinishRun(Guid runId, RunStatus status, DateTimeOffset endedAt)
@@ -423,6 +503,9 @@ public sealed partial class ResultsStore
         try
         {
             db.Open();
+            // per connection, not stored in the file: a commit returns only once it is on disk
+            if (db is SqliteConnection)
+                db.Execute("PRAGMA synchronous=FULL");
         }
         catch (DbException e)
         {
@@ -480,6 +563,15 @@ public sealed partial class ResultsStore
             StoreText.ParseVerdict(Verdict), FailureMode, Signature,
             DeviceTimeMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
             StoreText.ParseTime(StartedAt), StoreText.ParseTime(EndedAt), EvidenceJson);
+    }
+
+    private sealed class OwnerRow
+    {
+        public string Id { get; set; } = "";
+        public long Pid { get; set; }
+        public string? Host { get; set; }
+        public string? BootId { get; set; }
+        public string Status { get; set; } = "";
     }
 
     private sealed class UnitRow

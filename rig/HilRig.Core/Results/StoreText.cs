@@ -27,6 +27,7 @@ internal static class StoreText
         RunStatus.Failed => "failed",
         RunStatus.RigFault => "rig-fault",
         RunStatus.Aborted => "aborted",
+        RunStatus.Interrupted => "interrupted",
         _ => throw new ArgumentOutOfRangeException(nameof(s), s, null),
     };
 
@@ -37,6 +38,7 @@ internal static class StoreText
         "failed" => RunStatus.Failed,
         "rig-fault" => RunStatus.RigFault,
         "aborted" => RunStatus.Aborted,
-        _ => throw new ResultsStoreException($"unknown run status '{text}' in the results store; valid: running, passed, failed, rig-fault, aborted"),
+        "interrupted" => RunStatus.Interrupted,
+        _ => throw new ResultsStoreException($"unknown run status '{text}' in the results store; valid: running, passed, failed, rig-fault, aborted, interrupted"),
     };
 }

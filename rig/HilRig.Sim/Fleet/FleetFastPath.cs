@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using HilRig.Core.Config;
 using HilRig.Core.Procedures;
 using HilRig.Core.Results;
@@ -35,12 +33,6 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
     private static readonly TimeSpan HealthyReadback = TimeSpan.FromMilliseconds(17022);
     private static readonly TimeSpan SlowPerFactor = TimeSpan.FromMilliseconds(8820);
 
-    private static readonly JsonSerializerOptions EvidenceJson = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
-
     /// <summary>The slot whose worn pogo pins cause most USB faults (slot health should point at it).</summary>
     public int WornSlot { get; } = 1 + (int)(FleetPlan.Mix(plan.Options.Seed, -2) % (ulong)slotCount);
 
@@ -64,20 +56,21 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
         }
 
         long results = 0;
-        var batch = new List<ResultRecord>(batchSize);
+        var batch = new List<(Guid, SlotFinding)>(batchSize);
         foreach (var device in plan.Devices())
         {
-            batch.AddRange(Screen(device, runIds[device.Index / DevicesPerRun]));
+            var run = runIds[device.Index / DevicesPerRun];
+            batch.AddRange(Screen(device).Select(f => (run, f)));
             if (options.SoakCycles > 0 && device.Index % options.SoakEvery == 0)
                 batch.AddRange(Soak(device, soakRuns));
             if (batch.Count >= batchSize)
             {
-                store.BulkLoadResults(batch);
+                ResultRecorder.BulkLoad(store, batch);
                 results += batch.Count;
                 batch.Clear();
             }
         }
-        store.BulkLoadResults(batch);
+        ResultRecorder.BulkLoad(store, batch);
         results += batch.Count;
         store.RebuildSummaries();
         for (var i = 0; i < screenRuns; i++)
@@ -91,7 +84,7 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
     private DateTimeOffset BatchStart(int deviceIndex) => Epoch + TimeSpan.FromSeconds(25.0 * (deviceIndex / slotCount));
 
     /// <summary>The screening attempts of one device: a rig fault retested, a failure sometimes retested.</summary>
-    public IEnumerable<ResultRecord> Screen(FleetDevice device, Guid runId)
+    public IEnumerable<SlotFinding> Screen(FleetDevice device)
     {
         var rng = new SplitMix64(FleetPlan.Mix(plan.Options.Seed, device.Index + 0x4000_0000L));
         var slot = 1 + (device.Index % slotCount);
@@ -100,34 +93,33 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
         var faultRate = slot == WornSlot ? WornSlotRigFaultRate : RigFaultRate;
         if (rng.NextDouble() < faultRate)
         {
-            yield return RigFault(device, runId, slot, attempt++, at);
+            yield return RigFault(device, slot, attempt++, at);
             slot = 1 + (slot % slotCount);
             at += TimeSpan.FromSeconds(25);
         }
         var outcome = Readback(device, ref rng);
-        yield return Record(device, runId, slot, attempt++, at, outcome);
+        yield return Record(device, slot, attempt++, at, outcome);
         if (outcome.Verdict == Verdict.Fail && rng.NextDouble() < 0.5)
         {
             slot = 1 + (slot % slotCount);
             at += TimeSpan.FromSeconds(25);
-            yield return Record(device, runId, slot, attempt, at, outcome);
+            yield return Record(device, slot, attempt, at, outcome);
         }
     }
 
-    private static ResultRecord Record(FleetDevice device, Guid runId, int slot, int attempt, DateTimeOffset at, Outcome o) => new(
-        runId, device.DeviceId, slot, Screening.TestName, o.Verdict, at, at + o.DeviceTime,
-        Attempt: attempt, FailureMode: o.FailureMode, Signature: o.Signature, DeviceTime: o.DeviceTime, EvidenceJson: o.Evidence);
+    private static SlotFinding Record(FleetDevice device, int slot, int attempt, DateTimeOffset at, Outcome o) =>
+        new(slot, device.DeviceId, Screening.TestName, o.Verdict, o.FailureMode, o.Signature, at, at + o.DeviceTime, o.DeviceTime, o.Evidence) { Attempt = attempt };
 
-    private static ResultRecord RigFault(FleetDevice device, Guid runId, int slot, int attempt, DateTimeOffset at)
+    private static SlotFinding RigFault(FleetDevice device, int slot, int attempt, DateTimeOffset at)
     {
         var signature = "USB failed during readback: LIBUSB_ERROR_PIPE on control transfer (the Core dropped off the hub port)";
-        var evidence = JsonSerializer.Serialize(new ScreeningEvidence(SparkIdentity.DfuSerial(device.DeviceId), "readback", signature, null, []), EvidenceJson);
+        var evidence = new Evidence(SparkIdentity.DfuSerial(device.DeviceId), "readback", signature);
         var time = TimeSpan.FromMilliseconds(6100);
-        return new ResultRecord(runId, device.DeviceId, slot, Screening.TestName, Verdict.RigFault, at, at + time,
-            Attempt: attempt, FailureMode: FailureModes.UsbTransport, Signature: signature, DeviceTime: time, EvidenceJson: evidence);
+        return new SlotFinding(slot, device.DeviceId, Screening.TestName, Verdict.RigFault, FailureModes.UsbTransport, signature, at, at + time, time, evidence)
+            { Attempt = attempt };
     }
 
-    private readonly record struct Outcome(Verdict Verdict, string? FailureMode, string Signature, TimeSpan DeviceTime, string? Evidence);
+    private readonly record struct Outcome(Verdict Verdict, string? FailureMode, string Signature, TimeSpan DeviceTime, Evidence? Evidence);
 
     private static Outcome Readback(FleetDevice device, ref SplitMix64 rng)
     {
@@ -139,7 +131,7 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
                 return new Outcome(Verdict.Fail, FailureModes.BadExternalFlash,
                     $"SPI flash never finishes the erase of factory (0x{SparkMemoryMap.FactoryRegion.Start:X6}), again after a power cycle: BUSY stays set (dead or hung chip)",
                     TimeSpan.FromMilliseconds(20256),
-                    JsonSerializer.Serialize(new ScreeningEvidence(SparkIdentity.DfuSerial(device.DeviceId), "restore factory (retry)", "erase of factory never finished", null, []), EvidenceJson));
+                    new Evidence(SparkIdentity.DfuSerial(device.DeviceId), "restore factory (retry)", "erase of factory never finished"));
             case FlashCondition.StuckBits stuck:
                 return BitErrors(device, StuckCells(stuck.Count, ref rng), [], ref rng);
             case FlashCondition.BadSectors sectors:
@@ -218,16 +210,20 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
         var signature = $"{all.Signature()} [{string.Join("; ", regions.Where(r => !r.Pass).Select(r => $"{r.Region}: {r.BitErrors.ErrorBits} bit(s){(r.RestoreVerified ? "" : ", original content could not be restored")}"))}]";
         var time = TimeSpan.FromMilliseconds(17230);
         var readback = new DfuReadbackResult(Verdict.Fail, FailureModes.BadExternalFlash, signature, regions, all.ToSummary(), time, null);
-        var evidence = JsonSerializer.Serialize(new ScreeningEvidence(SparkIdentity.DfuSerial(device.DeviceId), "done", null, readback, []), EvidenceJson);
+        var evidence = new Evidence(SparkIdentity.DfuSerial(device.DeviceId), "done", Readback: readback);
         return new Outcome(Verdict.Fail, FailureModes.BadExternalFlash, signature, time, evidence);
     }
 
     /// <summary>What the LED observer sees when a Core stays in DFU after :leave: the app never starts.</summary>
-    private const string StuckInDfuTimeline =
-        """{"ledTimeline":[{"atMs":0,"state":"flashing yellow"},{"atMs":1800,"state":"off"},{"atMs":1950,"state":"flashing yellow"}],"ledEndMs":30000}""";
+    private static readonly Evidence StuckInDfuTimeline = new(Led:
+    [
+        new LedEvidence(0, 1.8, "flashing yellow", 0.97),
+        new LedEvidence(1.8, 1.95, "off", 0.99),
+        new LedEvidence(1.95, 30, "flashing yellow", 0.97),
+    ]);
 
     /// <summary>One row per soak cycle (test "soak"): BL13 leaves a Core stuck in DFU more often than BL14; a bad chip fails more cycles.</summary>
-    public IEnumerable<ResultRecord> Soak(FleetDevice device, IReadOnlyDictionary<string, Guid> runs)
+    public IEnumerable<(Guid RunId, SlotFinding Finding)> Soak(FleetDevice device, IReadOnlyDictionary<string, Guid> runs)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(runs);
@@ -248,9 +244,8 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
                 : (u -= 0.0005) < stuckRate ? (Verdict.Fail, FailureModes.StuckInDfu, string.Create(CultureInfo.InvariantCulture, $"stayed in DFU after :leave in cycle {cycle} (LED flashing yellow)"))
                 : (u -= stuckRate) < flashRate ? (Verdict.Fail, FailureModes.BadExternalFlash, string.Create(CultureInfo.InvariantCulture, $"factory reset restored a corrupt image in cycle {cycle}"))
                 : (Verdict.Pass, (string?)null, (string?)null);
-            yield return new ResultRecord(runId, device.DeviceId, slot, SoakTest, verdict, at, at + cycleTime,
-                Cycle: cycle, Attempt: 1, FailureMode: mode, Signature: signature, DeviceTime: cycleTime,
-                EvidenceJson: verdict == Verdict.Fail && mode == FailureModes.StuckInDfu ? StuckInDfuTimeline : null);
+            yield return (runId, new SlotFinding(slot, device.DeviceId, SoakTest, verdict, mode, signature, at, at + cycleTime, cycleTime,
+                verdict == Verdict.Fail && mode == FailureModes.StuckInDfu ? StuckInDfuTimeline : null) { Cycle = cycle, Attempt = 1 });
         }
     }
 }

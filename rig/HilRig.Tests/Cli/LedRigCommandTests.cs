@@ -119,7 +119,7 @@ public class LedRigCommandTests
         var (exit, _, err) = CliHarness.Run("screen", "--config", _config, "--slots", "1", "--format", "json");
         Assert.That(exit, Is.EqualTo(ExitCodes.Ok), err);
         var store = ResultsStore.Open(Path.Combine(_dir, "results", "hilrig.db"));
-        using var evidence = System.Text.Json.JsonDocument.Parse(store.GetResults().Single().EvidenceJson!);
+        using var evidence = System.Text.Json.JsonDocument.Parse(store.GetResults().Single(r => r.Test == "screen").EvidenceJson!);
         var led = evidence.RootElement.GetProperty("led").EnumerateArray().ToList();
         Assert.That(led.Select(s => s.GetProperty("state").GetString()), Does.Contain("flashing yellow"));
         Assert.That(led.Select(s => s.GetProperty("end").GetDouble()), Is.Ordered);

@@ -6,7 +6,7 @@ namespace HilRig.Tests.Cli;
 public class ScreenCommandTests
 {
     [Test]
-    public void Default_rig_screens_eight_Cores_exit_0_json_has_the_promised_fields_and_the_store_one_row_each()
+    public void Default_rig_screens_eight_Cores_exit_0_json_has_the_promised_fields_and_the_store_each_step_and_verdict()
     {
         var config = TestRigs.WriteConfig(TestRigs.DefaultCores());
         var (exit, output, error) = CliHarness.Run("screen", "--config", config, "--format", "json");
@@ -22,7 +22,11 @@ public class ScreenCommandTests
             Assert.That(s.GetProperty("deviceTimeMs").GetDouble(), Is.GreaterThan(1000));
         }
         var store = ResultsStore.Open(Path.Combine(Path.GetDirectoryName(config)!, "results", "hilrig.db"));
-        Assert.That(store.GetResults(), Has.Count.EqualTo(8));
+        // each step's row as it ended (readback, OTA, factory reset), then the slot's verdict
+        var rows = store.GetResults();
+        Assert.That(rows.GroupBy(r => r.Slot).Select(g => string.Join(",", g.OrderBy(r => r.EndedAt).Select(r => r.Test))),
+            Is.All.EqualTo("dfu-readback,ota,factory-reset,screen"));
+        Assert.That(rows.Count(r => r.Test == "screen"), Is.EqualTo(8));
         Assert.That(store.LotSummary().Select(l => (l.Lot, l.Units, l.Failed)), Is.EquivalentTo(new[] { ("SST25-1348A", 4, 0), ("SST25-1402B", 4, 0) }));
     }
 

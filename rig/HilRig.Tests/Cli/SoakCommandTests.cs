@@ -341,13 +341,15 @@ public partial class SoakCommandTests
         Assert.That(exit, Is.Zero, error);
         var store = ResultsStore.Open(Path.Combine(Path.GetDirectoryName(config)!, "results", "hilrig.db"));
         var ota = store.GetResults(Guid.Parse(RunId(error))).Single(r => r.Test == "ota");
-        var timeline = JsonDocument.Parse(ota.EvidenceJson!).RootElement.GetProperty("ledTimeline").GetString();
-        Assert.That(timeline, Does.Contain("fast flashing magenta").And.Contain("breathing cyan"), "the bootloader's apply, then the new app on the cloud");
+        var timeline = EvidenceJson.Read(ota.EvidenceJson)!.Led!;
+        Assert.That(timeline.Select(s => s.State), Does.Contain("fast flashing magenta").And.Contain("breathing cyan"), "the bootloader's apply, then the new app on the cloud");
+        Assert.That(timeline[0].Start, Is.Zero);
+        Assert.That(timeline.Select(s => s.End), Is.Ordered);
 
         var (plainExit, _, plainError) = CliHarness.Run("soak", "--cycles", "1", "--slots", "1", "--config", config);
         Assert.That(plainExit, Is.Zero, plainError);
         var plain = store.GetResults(Guid.Parse(RunId(plainError))).Single(r => r.Test == "ota");
-        Assert.That(JsonDocument.Parse(plain.EvidenceJson!).RootElement.TryGetProperty("ledTimeline", out var none) && none.ValueKind != JsonValueKind.Null, Is.False,
+        Assert.That(EvidenceJson.Read(plain.EvidenceJson)?.Led, Is.Null,
             "the simulator soaks without LED sampling by default");
     }
 
