@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace HilRig.Core.Results;
 
@@ -19,7 +20,12 @@ public sealed partial class ResultsStore
     {
         _connect = connect;
         Description = description;
+        using var probe = connect();
+        Dialect = probe is NpgsqlConnection ? StoreDialect.Postgres : StoreDialect.Sqlite;
     }
+
+    /// <summary>Which SQL the store speaks; the schema steps and bulk paths differ where the engines do.</summary>
+    internal StoreDialect Dialect { get; }
 
     /// <summary>Where the store lives, for messages.</summary>
     public string Description { get; }
@@ -40,13 +46,46 @@ public sealed partial class ResultsStore
     }
 
     /// <summary>Opens a store over any ADO.NET connection factory and brings its schema up to date.</summary>
-    public static ResultsStore Open(Func<IDbConnection> connect, string description, TimeProvider? time = null)
+    public static ResultsStore Open(Func<IDbConnection> connect, string description, TimeProvider? time = null) =>
+        OpenAt(connect, description, Migrations.Latest, time);
+
+    /// <summary>Opens a store and brings it to schema <paramref name="version"/> (tests of each step use older ones).</summary>
+    internal static ResultsStore OpenAt(Func<IDbConnection> connect, string description, int version, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(connect);
         var store = new ResultsStore(connect, description);
-        store.Migrate(Migrations.Latest, time ?? TimeProvider.System);
+        store.Migrate(version, time ?? TimeProvider.System);
         return store;
     }
+
+    /// <summary>
+    /// Opens a PostgreSQL store (a fleet's central database, or a rig writing straight to one) and brings its schema
+    /// up to date. The connection string is Npgsql's (Host=...;Database=...;Username=...;Password=...).
+    /// </summary>
+    /// <exception cref="ResultsStoreException">Unreachable, refused, or a store newer than this code.</exception>
+    public static ResultsStore OpenPostgres(string connectionString, TimeProvider? time = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ResultsStoreException($"results.connectionString is not a PostgreSQL connection string ({e.Message}); e.g. Host=127.0.0.1;Database=fleet;Username=rig_a;Password=...", e);
+        }
+        return Open(PostgresFactory(builder.ConnectionString), PostgresDescription(builder), time);
+    }
+
+    /// <summary>A connection string shown without its password.</summary>
+    public static string PostgresDescription(NpgsqlConnectionStringBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return $"postgres://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}";
+    }
+
+    internal static Func<IDbConnection> PostgresFactory(string connectionString) => () => new NpgsqlConnection(connectionString);
 
     internal static Func<IDbConnection> SqliteFactory(string path)
     {
@@ -74,6 +113,10 @@ public sealed partial class ResultsStore
     {
         using var db = OpenConnection();
         using var tx = db.BeginTransaction();
+        // Several rigs (or a rig and `fleet init`) may open one PostgreSQL store at once: one migrates, the others wait
+        // and then find nothing to do. SQLite's write lock does the same for a file.
+        if (Dialect == StoreDialect.Postgres)
+            db.Execute("SELECT pg_advisory_xact_lock(7274400001)", transaction: tx);
         db.Execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)", transaction: tx);
         var current = CurrentVersion(db, tx);
         if (current > Migrations.Latest)
@@ -81,8 +124,8 @@ public sealed partial class ResultsStore
                 $"results store {Description} has schema version {current}, newer than this hilrig understands ({Migrations.Latest}); update hilrig or use another store");
         for (var version = current + 1; version <= target; version++)
         {
-            foreach (var statement in Migrations.Steps[version - 1])
-                db.Execute(statement, transaction: tx);
+            foreach (var statement in Migrations.Step(Dialect, version))
+                db.Execute(statement, transaction: tx, commandTimeout: 0);
             db.Execute("INSERT INTO schema_version (version, applied_at) VALUES (@version, @at)",
                 new { version, at = StoreText.Time(time.GetUtcNow()) }, tx);
         }
