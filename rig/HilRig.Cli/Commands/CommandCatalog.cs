@@ -23,5 +23,7 @@ internal static class CommandCatalog
         yield return LifeCommands.IdentifyCommand();
         yield return DashboardCommand.Create();
         yield return SoakCommand.Build();
+        yield return FleetCommand.Create();
+        yield return SyncCommand.Create();
     }
 }

@@ -222,7 +222,9 @@ public sealed partial class ResultsStore
             var dateCode = AddParameter(cmd, "@dateCode");
             var supplier = AddParameter(cmd, "@supplier");
             AddParameter(cmd, "@seenAt").Value = StoreText.Time(seenAt);
-            cmd.Prepare();
+            // Npgsql prepares only parameters that already have a type or value; SQLite gains from it, PostgreSQL barely.
+            if (Dialect == StoreDialect.Sqlite)
+                cmd.Prepare();
             foreach (var d in devices)
             {
                 id.Value = d.DeviceId.ToLowerInvariant();
@@ -261,7 +263,9 @@ public sealed partial class ResultsStore
                 """;
             string[] names = ["@id", "@runId", "@deviceId", "@slot", "@test", "@cycle", "@attempt", "@verdict", "@failureMode", "@signature", "@deviceTimeMs", "@startedAt", "@endedAt", "@evidenceJson"];
             var p = names.Select(n => AddParameter(cmd, n)).ToArray();
-            cmd.Prepare();
+            // Npgsql prepares only parameters that already have a type or value; SQLite gains from it, PostgreSQL barely.
+            if (Dialect == StoreDialect.Sqlite)
+                cmd.Prepare();
             foreach (var r in results)
             {
                 p[0].Value = StoreText.Id(NewId(r.StartedAt));
@@ -460,7 +464,7 @@ public sealed partial class ResultsStore
     // simulation seed; version 7 keeps them in time order, which keeps inserts at the end of the index.
     private static Guid NewId(DateTimeOffset at) => Guid.CreateVersion7(at);
 
-    private IDbConnection OpenConnection()
+    internal IDbConnection OpenConnection()
     {
         var db = _connect();
         try

@@ -6,7 +6,7 @@ using HilRig.Tests.Support;
 namespace HilRig.Tests.Results;
 
 [TestFixture(StoreProvider.Sqlite)]
-[TestFixture(StoreProvider.Postgres)]
+[TestFixture(StoreProvider.Postgres, Category = "Integration")]
 public class ResultsStoreTests(StoreProvider provider)
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 14, 8, 0, 0, TimeSpan.Zero);
