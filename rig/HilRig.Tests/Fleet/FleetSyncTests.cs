@@ -258,9 +258,10 @@ public class FleetSyncTests
     }
 
     /// <summary>Every rollup row equals a count straight over the central results.</summary>
-    private void AssertRollupsEqualDirectCounts()
+    private void AssertRollupsEqualDirectCounts() => AssertRollupsEqualDirectCounts(Central);
+
+    internal static void AssertRollupsEqualDirectCounts(TestStore central)
     {
-        var central = Central;
         Assert.That(
             central.Rows("SELECT rig_id, slot, results, failed, rig_faults FROM rollup_rig_slot WHERE results <> 0 ORDER BY 1, 2").Select(Text),
             Is.EqualTo(central.Rows(
