@@ -125,14 +125,14 @@ internal static class SyncBench
             $"""
             INSERT INTO devices (device_id, lot, first_seen)
             SELECT 'g' || lpad(to_hex(g), 23, '0'), 'GEN-LOT-' || lpad((g % 40)::text, 2, '0'), '2026-01-01T00:00:00.0000000Z'
-            FROM generate_series(0, {devices - 1}) g
+            FROM generate_series(0::bigint, {devices - 1}) g
             """, commandTimeout: 0);
         db.Execute(
             $"""
             INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status)
             SELECT 'gen-run-' || g, 'gen-rig-' || (g % 20), 'generated', 1, 'BL14', 'screen',
                    to_char(timestamp '2026-01-01' + g * interval '1 minute', 'YYYY-MM-DD"T"HH24:MI:SS".0000000Z"'), NULL, 'passed'
-            FROM generate_series(0, {(results / 1000) + 1}) g
+            FROM generate_series(0::bigint, {(results / 1000) + 1}) g
             """, commandTimeout: 0);
         db.Execute(
             $"""
@@ -150,7 +150,7 @@ internal static class SyncBench
                    to_char(timestamp '2026-01-01' + g * interval '60 milliseconds', 'YYYY-MM-DD"T"HH24:MI:SS.US"0Z"'),
                    to_char(timestamp '2026-01-01' + g * interval '60 milliseconds' + interval '5 seconds', 'YYYY-MM-DD"T"HH24:MI:SS.US"0Z"'),
                    NULL
-            FROM generate_series(0, {results - 1}) g
+            FROM generate_series(0::bigint, {results - 1}) g
             """, commandTimeout: 0);
         db.Execute("ANALYZE", commandTimeout: 0);
         ResultsStore.OpenPostgres(admin).RebuildSummaries();
