@@ -112,6 +112,7 @@ public static partial class FleetSchema
                 SELECT s.device_id, COALESCE(d.lot, '(unknown)') AS old_lot, s.lot AS new_lot
                 FROM pg_temp.stage_devices s LEFT JOIN devices d ON d.device_id = s.device_id
                 WHERE (d.device_id IS NULL OR d.registered_by = v_rig) AND COALESCE(d.lot, '(unknown)') <> s.lot;
+                ANALYZE pg_temp.fleet_moved;
 
                 INSERT INTO devices (device_id, lot, date_code, supplier, first_seen, registered_by)
                 SELECT device_id, lot, date_code, supplier, first_seen, v_rig FROM pg_temp.stage_devices ORDER BY device_id
@@ -147,7 +148,9 @@ public static partial class FleetSchema
                     GROUP BY lot, day ORDER BY lot, day
                     ON CONFLICT (lot, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
                         rig_faults = t.rig_faults + excluded.rig_faults;
-                    PERFORM fleet_refresh_units(ARRAY(SELECT device_id FROM fleet_moved));
+                    DROP TABLE IF EXISTS pg_temp.fleet_touched;
+                    CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT device_id FROM fleet_moved;
+                    PERFORM fleet_refresh_units();
                 END IF;
 
                 UPDATE fleet_rigs SET software_version = p_software, line = p_line, clock_offset_ms = p_clock_offset_ms, last_sync_at = now()
@@ -155,29 +158,31 @@ public static partial class FleetSchema
                 RETURN QUERY SELECT v_runs, v_devices, v_cal;
             END $$
             """,
-            // Unit verdicts and lot counts of some devices recomputed from their deciding attempts; the caller holds the rollup lock.
+            // Unit verdicts and lot counts of the devices in pg_temp.fleet_touched recomputed from their deciding attempts;
+            // the caller holds the rollup lock. A table, not an array: joined by hash, where "= ANY(array)" of thousands
+            // of ids is compared row by row.
             """
-            CREATE FUNCTION fleet_refresh_units(p_devices TEXT[]) RETURNS VOID
+            CREATE FUNCTION fleet_refresh_units() RETURNS VOID
             LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
             BEGIN
+                ANALYZE pg_temp.fleet_touched;
                 DROP TABLE IF EXISTS pg_temp.fleet_units;
                 CREATE TEMP TABLE fleet_units ON COMMIT DROP AS
                 SELECT ut.device_id, COALESCE(MAX(d.lot), '(unknown)') AS lot,
                        MAX(CASE WHEN ut.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
                        MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed
-                FROM unit_tests ut LEFT JOIN devices d ON d.device_id = ut.device_id
-                WHERE ut.device_id = ANY (p_devices)
+                FROM pg_temp.fleet_touched t JOIN unit_tests ut ON ut.device_id = t.device_id LEFT JOIN devices d ON d.device_id = ut.device_id
                 GROUP BY ut.device_id;
 
-                INSERT INTO lot_counts AS t (lot, units, failed)
+                INSERT INTO lot_counts AS c (lot, units, failed)
                 SELECT lot, SUM(judged), SUM(failed) FROM (
                     SELECT lot, judged, failed FROM fleet_units
                     UNION ALL
-                    SELECT u.lot, -u.judged, -u.failed FROM units u WHERE u.device_id = ANY (p_devices)) x
+                    SELECT u.lot, -u.judged, -u.failed FROM pg_temp.fleet_touched t JOIN units u ON u.device_id = t.device_id) x
                 GROUP BY lot ORDER BY lot
-                ON CONFLICT (lot) DO UPDATE SET units = t.units + excluded.units, failed = t.failed + excluded.failed;
+                ON CONFLICT (lot) DO UPDATE SET units = c.units + excluded.units, failed = c.failed + excluded.failed;
 
-                INSERT INTO units AS t (device_id, lot, judged, failed)
+                INSERT INTO units AS u (device_id, lot, judged, failed)
                 SELECT device_id, lot, judged, failed FROM fleet_units ORDER BY device_id
                 ON CONFLICT (device_id) DO UPDATE SET lot = excluded.lot, judged = excluded.judged, failed = excluded.failed;
             END $$
@@ -208,6 +213,7 @@ public static partial class FleetSchema
                     RETURNING *)
                 INSERT INTO fleet_inserted SELECT * FROM ins;
                 GET DIAGNOSTICS v_inserted = ROW_COUNT;
+                ANALYZE pg_temp.fleet_inserted;
 
                 IF v_inserted > 0 THEN
                     PERFORM pg_advisory_xact_lock(7274400002);
@@ -233,7 +239,9 @@ public static partial class FleetSchema
                     ON CONFLICT (device_id, test) DO UPDATE SET started_at = excluded.started_at, attempt = excluded.attempt, verdict = excluded.verdict
                     WHERE excluded.started_at > t.started_at OR (excluded.started_at = t.started_at AND excluded.attempt >= t.attempt);
 
-                    PERFORM fleet_refresh_units(ARRAY(SELECT DISTINCT device_id FROM fleet_inserted WHERE cycle IS NULL));
+                    DROP TABLE IF EXISTS pg_temp.fleet_touched;
+                    CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT DISTINCT device_id FROM fleet_inserted WHERE cycle IS NULL;
+                    PERFORM fleet_refresh_units();
 
                     UPDATE fleet_rigs SET results_synced = results_synced + v_inserted,
                         last_result_at = GREATEST(last_result_at, (SELECT MAX(started_at) FROM fleet_inserted)), last_sync_at = now()
@@ -244,7 +252,7 @@ public static partial class FleetSchema
             """,
             "REVOKE ALL ON FUNCTION fleet_rig() FROM PUBLIC",
             "REVOKE ALL ON FUNCTION fleet_ingest_meta(TEXT, TEXT, DOUBLE PRECISION) FROM PUBLIC",
-            "REVOKE ALL ON FUNCTION fleet_refresh_units(TEXT[]) FROM PUBLIC",
+            "REVOKE ALL ON FUNCTION fleet_refresh_units() FROM PUBLIC",
             "REVOKE ALL ON FUNCTION fleet_ingest_results() FROM PUBLIC",
             // The dashboard's fleet pages: a rig's runs by time, results per run already indexed by the store.
             "CREATE INDEX ix_rollup_lot_day_day ON rollup_lot_day(day, lot)",

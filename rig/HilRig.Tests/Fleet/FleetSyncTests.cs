@@ -131,7 +131,7 @@ public class FleetSyncTests
             "DELETE FROM devices",
             $"INSERT INTO runs (id, rig_id, config_hash, kind, started_at, status) VALUES ('x', '{a.RigId}', 'h', 'screen', 't', 'passed')",
             "UPDATE fleet_rigs SET results_synced = 0",
-            "SELECT fleet_refresh_units(ARRAY['x'])",
+            "SELECT fleet_refresh_units()",
         })
         {
             var e = Assert.Throws<PostgresException>(() => asA.Execute(sql), sql)!;
