@@ -18,6 +18,18 @@ public static class ExitCodes
     /// <summary>A bug in hilrig itself: an error no command expected (one line, no stack trace unless HILRIG_DEBUG=1).</summary>
     public const int InternalError = 70;
 
+    /// <summary>`hilrig sync`/`fleet`: the fleet server could not be reached, or went away mid-batch (try again later).</summary>
+    public const int FleetUnreachable = 5;
+
+    /// <summary>`hilrig sync`/`fleet`: the fleet server refused the login (wrong password, no such role).</summary>
+    public const int FleetLogin = 6;
+
+    /// <summary>`hilrig sync`: the rig's role may not do that (another rig's rows, not a registered rig).</summary>
+    public const int FleetPermission = 7;
+
+    /// <summary>`hilrig sync`/`fleet`: the fleet database's schema is newer or older than this hilrig, or not a fleet.</summary>
+    public const int FleetSchema = 8;
+
     /// <summary>Stopped by SIGINT or SIGTERM before the end (the shell's 128 + SIGINT).</summary>
     public const int Stopped = 130;
 }

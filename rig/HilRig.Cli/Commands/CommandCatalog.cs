@@ -23,5 +23,7 @@ internal static class CommandCatalog
         yield return RigClaim.Leased(LifeCommands.IdentifyCommand());
         yield return DashboardCommand.Create();
         yield return RigClaim.Leased(SoakCommand.Build());
+        yield return FleetCommand.Create();
+        yield return SyncCommand.Create();
     }
 }

@@ -33,7 +33,7 @@ internal static class DashboardCommand
             ResultsQueries queries;
             try
             {
-                queries = ResultsQueries.OpenSqlite(path);
+                queries = StoreLocation.Queries(path);
             }
             catch (ResultsStoreException e)
             {

@@ -65,7 +65,7 @@ internal static class ReportCommand
             Rendered? rendered;
             try
             {
-                rendered = render(ResultsQueries.OpenSqlite(path), pr);
+                rendered = render(StoreLocation.Queries(path), pr);
             }
             catch (ResultsStoreException e)
             {

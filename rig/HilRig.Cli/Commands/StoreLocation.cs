@@ -1,5 +1,9 @@
+using System.Collections.Concurrent;
 using System.CommandLine;
 using HilRig.Core.Config;
+using HilRig.Core.Results;
+using HilRig.Reports.Queries;
+using Npgsql;
 
 namespace HilRig.Cli.Commands;
 
@@ -23,10 +27,19 @@ internal static class StoreLocation
         {
             if (!ConfigLoading.TryLoad(configFile, error, out var config))
                 return false;
-            if (config.Results.Kind != ResultsStoreKind.Sqlite)
+            if (config.Results.Kind == ResultsStoreKind.Postgres && !mustExist)
             {
-                error.WriteLine($"hilrig: {configFile}: results.kind: this command reads sqlite stores only for now; pass --store FILE");
+                // Writers on a rig write its SQLite file; `hilrig sync` forwards it to the fleet.
+                error.WriteLine($"hilrig: {configFile}: results.kind: this command writes sqlite stores only (a rig forwards to the fleet with `hilrig sync`); pass --store FILE");
                 return false;
+            }
+            if (config.Results.Kind == ResultsStoreKind.Postgres)
+            {
+                // A fleet database: the "path" is its description without the password, which Queries maps back.
+                var builder = new NpgsqlConnectionStringBuilder(config.Results.ConnectionString);
+                path = ResultsStore.PostgresDescription(builder);
+                PostgresStores[path] = builder.ConnectionString;
+                return true;
             }
             path = config.ResolveStorePath();
         }
@@ -64,5 +77,17 @@ internal static class StoreLocation
         {
             return $"cannot read it: {ex.Message}";
         }
+    }
+
+    private static readonly ConcurrentDictionary<string, string> PostgresStores = new(StringComparer.Ordinal);
+
+    /// <summary>The report queries over what <see cref="TryResolve"/> found: a SQLite file, or a kind: postgres store.</summary>
+    /// <exception cref="ResultsStoreException">No store there, unreachable, or newer than this code.</exception>
+    public static ResultsQueries Queries(string path)
+    {
+        if (!PostgresStores.TryGetValue(path, out var connectionString))
+            return ResultsQueries.OpenSqlite(path);
+        ResultsStore.OpenPostgres(connectionString);
+        return ResultsQueries.Over(() => new NpgsqlConnection(connectionString));
     }
 }

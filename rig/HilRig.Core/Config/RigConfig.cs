@@ -167,6 +167,15 @@ public sealed record CloudSettings(Uri Url, string Token, TimeSpan RequestTimeou
         $"CloudSettings {{ Url = {Url}, Token = ({Token.Length} characters), RequestTimeout = {RequestTimeout}, FlashTimeout = {FlashTimeout} }}";
 }
 
+/// <summary>The `fleet:` section: where the rig's results are forwarded. The connection string may hold a password.</summary>
+public sealed record FleetSettings(string ConnectionString)
+{
+    /// <summary>Overrides fleet.connectionString when set.</summary>
+    public const string ConnectionVariable = "HILRIG_FLEET_CONNECTION";
+
+    public override string ToString() => "FleetSettings { ConnectionString = (hidden) }";
+}
+
 /// <summary>A validated rig-config.yaml.</summary>
 public sealed record RigConfig(
     string SourcePath,
@@ -182,6 +191,12 @@ public sealed record RigConfig(
 
     /// <summary>The cloud the Pi backend flashes through; null when neither the config nor the environment names one.</summary>
     public CloudSettings? Cloud { get; init; }
+
+    /// <summary>The central PostgreSQL `hilrig sync` forwards to; null when neither the config nor the environment names one.</summary>
+    public FleetSettings? Fleet { get; init; }
+
+    /// <summary>The production line label (`line:`), carried to the fleet with the rig's sync; null when not given.</summary>
+    public string? Line { get; init; }
 
     public SlotConfig Slot(int number) =>
         Slots.FirstOrDefault(s => s.Number == number)

@@ -69,6 +69,8 @@ public static partial class RigConfigLoader
         CheckSlots(reader, rig.Slots);
         var cores = ResolveCores(reader, rig);
         var cloud = ResolveCloud(reader, root, rig.Cloud, environment);
+        var storeConnection = ExpandConnection(reader, rig.Results.Nodes.GetValueOrDefault("connectionString"), "results.connectionString", rig.Results.ConnectionString, environment);
+        var fleet = ResolveFleet(reader, rig.Fleet, environment);
 
         if (reader.Errors.Count > 0)
             throw new ConfigException(reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList());
@@ -77,7 +79,7 @@ public static partial class RigConfigLoader
             file,
             rig.RigId!,
             rig.Backend!.Value,
-            new ResultsStoreSettings(rig.Results.Kind!.Value, rig.Results.Path, rig.Results.ConnectionString),
+            new ResultsStoreSettings(rig.Results.Kind!.Value, rig.Results.Path, storeConnection),
             rig.Slots.Select(s => s.Build()).OrderBy(s => s.Number).ToList(),
             new SimConfig(rig.Sim.Seed ?? 0, rig.Sim.Bootloader ?? SimBootloader.BL14, cores, rig.Sim.Optics?.Build())
             {
@@ -93,6 +95,8 @@ public static partial class RigConfigLoader
         {
             Pi = new PiSettings(rig.Pi.GpioChip ?? PiSettings.Default.GpioChip, rig.Pi.I2cBus ?? PiSettings.Default.I2cBus),
             Cloud = cloud,
+            Fleet = fleet,
+            Line = rig.Line,
         };
     }
 
@@ -212,6 +216,11 @@ public static partial class RigConfigLoader
         new("i2cBus", false, (r, n, p, d) => d.I2cBus = r.ReadInt(n, p, 0, 31, "an I2C bus number (/dev/i2c-N)")),
     ];
 
+    private static readonly Field<FleetDraft>[] FleetFields =
+    [
+        new("connectionString", true, (r, n, p, d) => d.ConnectionString = r.ReadString(n, p, "a PostgreSQL connection string")),
+    ];
+
     private static readonly Field<RigDraft>[] RootFields =
     [
         new("rigId", true, (r, n, p, d) => d.RigId = r.ReadString(n, p, "a rig id")),
@@ -225,7 +234,14 @@ public static partial class RigConfigLoader
             d.Cloud.Node = n;
             d.Cloud.Nodes = r.ReadMapping(n, p, d.Cloud, CloudApiFields);
         }),
+        new("line", false, (r, n, p, d) => d.Line = r.ReadString(n, p, "a production line label, e.g. line-2")),
+        new("fleet", false, (r, n, p, d) =>
+        {
+            d.Fleet.Node = n;
+            d.Fleet.Nodes = r.ReadMapping(n, p, d.Fleet, FleetFields);
+        }),
     ];
+
 
 
     // ---- readers ----
@@ -233,8 +249,41 @@ public static partial class RigConfigLoader
     private static void ReadResults(ConfigReader r, YamlNode node, string path, ResultsDraft results)
     {
         results.Node = node;
-        r.ReadMapping(node, path, results, ResultsFields);
+        results.Nodes = r.ReadMapping(node, path, results, ResultsFields);
     }
+
+    /// <summary>
+    /// The central server a rig syncs into: HILRIG_FLEET_CONNECTION (which wins), else fleet.connectionString; null
+    /// when neither names one.
+    /// </summary>
+    private static FleetSettings? ResolveFleet(ConfigReader r, FleetDraft draft, Func<string, string?> environment)
+    {
+        if (environment(FleetSettings.ConnectionVariable) is { Length: > 0 } fromEnvironment)
+            return new FleetSettings(fromEnvironment);
+        var text = ExpandConnection(r, draft.Nodes.GetValueOrDefault("connectionString"), "fleet.connectionString", draft.ConnectionString, environment);
+        return text is null ? null : new FleetSettings(text);
+    }
+
+    /// <summary>Replaces each ${NAME} in a connection string by that environment variable (a password kept out of the file).</summary>
+    private static string? ExpandConnection(ConfigReader r, YamlNode? node, string path, string? text, Func<string, string?> environment)
+    {
+        if (text is null || node is null)
+            return text;
+        var missing = new List<string>();
+        var expanded = EnvironmentReferenceInside().Replace(text, m =>
+        {
+            var value = environment(m.Groups[1].Value);
+            if (value is null)
+                missing.Add(m.Groups[1].Value);
+            return value ?? "";
+        });
+        foreach (var name in missing)
+            r.Error(node, path, $"${{{name}}} names environment variable {name}, which is not set; export it or write the value itself");
+        return missing.Count > 0 ? null : expanded;
+    }
+
+    [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
+    private static partial Regex EnvironmentReferenceInside();
 
     private static FlashCondition? Fail(ConfigReader r, YamlNode n, string p, string message)
     {
@@ -556,6 +605,15 @@ public static partial class RigConfigLoader
         public SimDraft Sim { get; } = new();
         public PiDraft Pi { get; } = new();
         public CloudApiDraft Cloud { get; } = new();
+        public FleetDraft Fleet { get; } = new();
+        public string? Line { get; set; }
+    }
+
+    private sealed class FleetDraft
+    {
+        public YamlNode? Node { get; set; }
+        public Dictionary<string, YamlNode> Nodes { get; set; } = [];
+        public string? ConnectionString { get; set; }
     }
 
     private sealed class CloudApiDraft
@@ -577,6 +635,7 @@ public static partial class RigConfigLoader
     private sealed class ResultsDraft
     {
         public YamlNode? Node { get; set; }
+        public Dictionary<string, YamlNode> Nodes { get; set; } = [];
         public ResultsStoreKind? Kind { get; set; }
         public string? Path { get; set; }
         public string? ConnectionString { get; set; }

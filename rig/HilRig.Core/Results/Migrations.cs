@@ -1,11 +1,27 @@
 namespace HilRig.Core.Results;
 
+/// <summary>The SQL engine behind a results store.</summary>
+internal enum StoreDialect
+{
+    Sqlite,
+    Postgres,
+}
+
 /// <summary>
 /// The store's schema as an ordered list of steps; version N is the state after step N. Never edit a shipped
-/// step: add one. The SQL is shared by SQLite and PostgreSQL (TEXT uuids and ISO-8601 UTC times).
+/// step: add one. The SQL is shared by SQLite and PostgreSQL (TEXT uuids and ISO-8601 UTC times); a step whose SQL
+/// cannot be shared gets its PostgreSQL text in <see cref="PostgresSteps"/> under the same version, so both engines
+/// always walk the same numbered steps.
 /// </summary>
 internal static class Migrations
 {
+    /// <summary>The statements of step <paramref name="version"/> (1-based) for an engine.</summary>
+    public static IReadOnlyList<string> Step(StoreDialect dialect, int version) =>
+        dialect == StoreDialect.Postgres && PostgresSteps.TryGetValue(version, out var pg) ? pg : Steps[version - 1];
+
+    /// <summary>PostgreSQL text of the steps whose shared SQL PostgreSQL does not take; none so far.</summary>
+    private static readonly Dictionary<int, string[]> PostgresSteps = [];
+
     public static readonly IReadOnlyList<string[]> Steps =
     [
         // 1: runs, devices, one row per attempt.

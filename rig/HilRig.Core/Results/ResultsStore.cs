@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace HilRig.Core.Results;
 
@@ -19,7 +20,12 @@ public sealed partial class ResultsStore
     {
         _connect = connect;
         Description = description;
+        using var probe = connect();
+        Dialect = probe is NpgsqlConnection ? StoreDialect.Postgres : StoreDialect.Sqlite;
     }
+
+    /// <summary>Which SQL the store speaks; the schema steps and bulk paths differ where the engines do.</summary>
+    internal StoreDialect Dialect { get; }
 
     /// <summary>Where the store lives, for messages.</summary>
     public string Description { get; }
@@ -69,15 +75,48 @@ public sealed partial class ResultsStore
         || (error is ResultsStoreException && error.InnerException is { } inner && IsBusy(inner));
 
     /// <summary>Opens a store over any ADO.NET connection factory and brings its schema up to date.</summary>
-    public static ResultsStore Open(Func<IDbConnection> connect, string description, TimeProvider? time = null)
+    public static ResultsStore Open(Func<IDbConnection> connect, string description, TimeProvider? time = null) =>
+        OpenAt(connect, description, Migrations.Latest, time);
+
+    /// <summary>Opens a store and brings it to schema <paramref name="version"/> (tests of each step use older ones).</summary>
+    internal static ResultsStore OpenAt(Func<IDbConnection> connect, string description, int version, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(connect);
         var store = new ResultsStore(connect, description);
-        store.Migrate(Migrations.Latest, time ?? TimeProvider.System);
+        store.Migrate(version, time ?? TimeProvider.System);
         return store;
     }
 
-    internal static Func<IDbConnection> SqliteFactory(string path, TimeSpan? busyTimeout = null)
+    /// <summary>
+    /// Opens a PostgreSQL store (a fleet's central database, or a rig writing straight to one) and brings its schema
+    /// up to date. The connection string is Npgsql's (Host=...;Database=...;Username=...;Password=...).
+    /// </summary>
+    /// <exception cref="ResultsStoreException">Unreachable, refused, or a store newer than this code.</exception>
+    public static ResultsStore OpenPostgres(string connectionString, TimeProvider? time = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ResultsStoreException($"results.connectionString is not a PostgreSQL connection string ({e.Message}); e.g. Host=127.0.0.1;Database=fleet;Username=rig_a;Password=...", e);
+        }
+        return Open(PostgresFactory(builder.ConnectionString), PostgresDescription(builder), time);
+    }
+
+    /// <summary>A connection string shown without its password.</summary>
+    public static string PostgresDescription(NpgsqlConnectionStringBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return $"postgres://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}";
+    }
+
+    internal static Func<IDbConnection> PostgresFactory(string connectionString) => () => new NpgsqlConnection(connectionString);
+
+        internal static Func<IDbConnection> SqliteFactory(string path, TimeSpan? busyTimeout = null)
     {
         var connectionString = new SqliteConnectionStringBuilder
         {
@@ -108,6 +147,10 @@ public sealed partial class ResultsStore
     {
         using var db = OpenConnection();
         using var tx = db.BeginTransaction();
+        // Several rigs (or a rig and `fleet init`) may open one PostgreSQL store at once: one migrates, the others wait
+        // and then find nothing to do. SQLite's write lock does the same for a file.
+        if (Dialect == StoreDialect.Postgres)
+            db.Execute("SELECT pg_advisory_xact_lock(7274400001)", transaction: tx);
         db.Execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)", transaction: tx);
         var current = CurrentVersion(db, tx);
         if (current > Migrations.Latest)
@@ -115,8 +158,8 @@ public sealed partial class ResultsStore
                 $"results store {Description} has schema version {current}, newer than this hilrig understands ({Migrations.Latest}); update hilrig or use another store");
         for (var version = current + 1; version <= target; version++)
         {
-            foreach (var statement in Migrations.Steps[version - 1])
-                db.Execute(statement, transaction: tx);
+            foreach (var statement in Migrations.Step(Dialect, version))
+                db.Execute(statement, transaction: tx, commandTimeout: 0);
             db.Execute("INSERT INTO schema_version (version, applied_at) VALUES (@version, @at)",
                 new { version, at = StoreText.Time(time.GetUtcNow()) }, tx);
         }
@@ -259,7 +302,9 @@ public sealed partial class ResultsStore
             var dateCode = AddParameter(cmd, "@dateCode");
             var supplier = AddParameter(cmd, "@supplier");
             AddParameter(cmd, "@seenAt").Value = StoreText.Time(seenAt);
-            cmd.Prepare();
+            // Npgsql prepares only parameters that already have a type or value; SQLite gains from it, PostgreSQL barely.
+            if (Dialect == StoreDialect.Sqlite)
+                cmd.Prepare();
             foreach (var d in devices)
             {
                 id.Value = d.DeviceId.ToLowerInvariant();
@@ -298,7 +343,9 @@ public sealed partial class ResultsStore
                 """;
             string[] names = ["@id", "@runId", "@deviceId", "@slot", "@test", "@cycle", "@attempt", "@verdict", "@failureMode", "@signature", "@deviceTimeMs", "@startedAt", "@endedAt", "@evidenceJson"];
             var p = names.Select(n => AddParameter(cmd, n)).ToArray();
-            cmd.Prepare();
+            // Npgsql prepares only parameters that already have a type or value; SQLite gains from it, PostgreSQL barely.
+            if (Dialect == StoreDialect.Sqlite)
+                cmd.Prepare();
             foreach (var r in results)
             {
                 p[0].Value = StoreText.Id(NewId(r.StartedAt));
@@ -497,7 +544,7 @@ public sealed partial class ResultsStore
     // simulation seed; version 7 keeps them in time order, which keeps inserts at the end of the index.
     private static Guid NewId(DateTimeOffset at) => Guid.CreateVersion7(at);
 
-    private IDbConnection OpenConnection()
+    internal IDbConnection OpenConnection()
     {
         var db = _connect();
         try

@@ -3,6 +3,7 @@ using HilRig.Core.Results;
 using HilRig.Reports.Queries;
 using HilRig.Reports.Statistics;
 using HilRig.Sim.Fleet;
+using HilRig.Tests.Support;
 using Microsoft.Data.Sqlite;
 
 namespace HilRig.Tests.Reports;
@@ -11,29 +12,31 @@ namespace HilRig.Tests.Reports;
 /// The query layer answers from the store's summary tables and indexes; these tests hold its answers equal to the
 /// statistics functions run over every row, for a generated fleet and for hand-made retest histories.
 /// </summary>
-public class ResultsQueriesTests
+[TestFixture(StoreProvider.Sqlite)]
+[TestFixture(StoreProvider.Postgres, Category = "Integration")]
+public class ResultsQueriesTests(StoreProvider provider)
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 14, 8, 0, 0, TimeSpan.Zero);
-    private string _folder = "";
+    private StoreProviders _stores = null!;
 
-    [SetUp]
-    public void CreateFolder() => _folder = Directory.CreateTempSubdirectory("hilrig-queries-").FullName;
+    [OneTimeSetUp]
+    public void CreateProvider() => _stores = new StoreProviders(provider, "queries");
 
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
+    [OneTimeTearDown]
+    public void RemoveStores() => _stores.Dispose();
 
-    private string FleetStore(int cores, int soakCycles, int seed = 5)
+    private TestStore FleetStore(int cores, int soakCycles, int seed = 5)
     {
-        var path = Path.Combine(_folder, "fleet.db");
+        var store = _stores.Fresh();
         var plan = FleetPlan.Create(new FleetOptions(cores, 6, seed, 1, soakCycles));
-        new FleetFastPath(plan, 8).WriteTo(ResultsStore.Open(path), "test-rig");
-        return path;
+        new FleetFastPath(plan, 8).WriteTo(store.Open(), "test-rig");
+        return store;
     }
 
     [Test]
     public void Lot_counts_from_the_summaries_equal_LotReport_over_every_screening_row()
     {
-        var queries = ResultsQueries.OpenSqlite(FleetStore(3000, soakCycles: 5));
+        var queries = (FleetStore(3000, soakCycles: 5)).Queries();
         var rows = queries.Rows();
 
         var expected = LotReport.CountByLot(rows.Where(r => r.Cycle is null));
@@ -49,7 +52,7 @@ public class ResultsQueriesTests
         var plan = FleetPlan.Create(new FleetOptions(4000, 6, 5, 1));
         var bad = plan.Lots.Single(l => l.Bad).Name;
 
-        var lots = ResultsQueries.OpenSqlite(path).Lots();
+        var lots = path.Queries().Lots();
 
         Assert.That(lots.Lots[0].Lot, Is.EqualTo(bad));
         Assert.That(lots.Lots[0].PChart.Signal, Is.EqualTo(ControlSignal.AboveUpperLimit));
@@ -60,7 +63,7 @@ public class ResultsQueriesTests
     [Test]
     public void Slot_health_soak_and_failure_modes_equal_the_statistics_over_every_row()
     {
-        var queries = ResultsQueries.OpenSqlite(FleetStore(2000, soakCycles: 30));
+        var queries = (FleetStore(2000, soakCycles: 30)).Queries();
         var rows = queries.Rows();
 
         Assert.That(queries.Slots(), Is.EqualTo(Breakdown.SlotHealth(rows)));
@@ -78,7 +81,8 @@ public class ResultsQueriesTests
     [Test]
     public void A_soak_with_several_steps_per_cycle_counts_judged_cycles_and_failed_OTAs_and_factory_resets()
     {
-        var store = ResultsStore.Open(Path.Combine(_folder, "soak.db"));
+        var soak = _stores.Fresh();
+        var store = soak.Open();
         store.UpsertDevice("a1", "L1", T0);
         var run = store.StartRun(new RunInfo("rig", "hash", 1, "candidate", "soak", T0));
         void Row(string test, int cycle, Verdict verdict) =>
@@ -90,7 +94,7 @@ public class ResultsQueriesTests
         Row("ota", 3, Verdict.Fail); Row("recovery", 3, Verdict.Fail);
         Row("ota", 4, Verdict.RigFault);
 
-        var queries = ResultsQueries.OpenSqlite(Path.Combine(_folder, "soak.db"));
+        var queries = soak.Queries();
         var build = queries.Soak().Builds.Single();
         Assert.That((build.Bootloader, build.Cycles, build.Failures), Is.EqualTo(("candidate", 3L, 2)));
         Assert.That(queries.Soak().Builds, Is.EqualTo(SoakTrends.ByBootloader(queries.Rows())));
@@ -101,15 +105,15 @@ public class ResultsQueriesTests
     {
         var plan = FleetPlan.Create(new FleetOptions(8000, 6, 5, 1));
         var worn = new FleetFastPath(plan, 8).WornSlot;
-        var slots = ResultsQueries.OpenSqlite(FleetStore(8000, soakCycles: 0)).Slots();
+        var slots = (FleetStore(8000, soakCycles: 0)).Queries().Slots();
         Assert.That(slots.Where(s => s.Suspect).Select(s => s.Slot), Is.EqualTo(new[] { worn }));
     }
 
     [Test]
     public void Summaries_kept_by_single_writes_follow_retests_across_runs_rig_faults_and_lot_moves()
     {
-        var path = Path.Combine(_folder, "s.db");
-        var store = ResultsStore.Open(path);
+        var path = _stores.Fresh();
+        var store = path.Open();
         store.UpsertDevice("a1", "L1", T0);
         store.UpsertDevice("a2", "L1", T0);
         store.UpsertDevice("a3", "L1", T0);
@@ -130,7 +134,7 @@ public class ResultsQueriesTests
         Record(second, "a1", "dfu-readback", Verdict.Pass);     // retested in a later run: the last word counts
         store.UpsertDevice("a3", "L2", at);                     // inventory corrected after the fact
 
-        var queries = ResultsQueries.OpenSqlite(path);
+        var queries = path.Queries();
         Assert.That(queries.LotCounts(), Is.EqualTo(new[]
         {
             new GroupCount("(unknown)", 1, 1),
@@ -141,7 +145,7 @@ public class ResultsQueriesTests
 
         // Rebuilding from the rows (what an upgrade or a bulk load does) gives the same numbers.
         store.RebuildSummaries();
-        Assert.That(ResultsQueries.OpenSqlite(path).LotCounts(), Is.EqualTo(queries.LotCounts()));
+        Assert.That(path.Queries().LotCounts(), Is.EqualTo(queries.LotCounts()));
     }
 
     [Test]
@@ -149,13 +153,18 @@ public class ResultsQueriesTests
     {
         var path = FleetStore(1500, soakCycles: 3);
         var direct = DirectLotCounts(path);
-        Assert.That(ResultsQueries.OpenSqlite(path).LotCounts().Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(direct));
+        Assert.That(path.Queries().LotCounts().Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(direct));
     }
 
     /// <summary>The counting rule written straight against the results table: no summaries, no C#.</summary>
-    public static List<(string Lot, int Units, int Failed)> DirectLotCounts(string path)
+    public static List<(string Lot, int Units, int Failed)> DirectLotCounts(string path) =>
+        DirectLotCounts(new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False"));
+
+    public static List<(string Lot, int Units, int Failed)> DirectLotCounts(TestStore store) => DirectLotCounts((System.Data.Common.DbConnection)store.Connect());
+
+    private static List<(string Lot, int Units, int Failed)> DirectLotCounts(System.Data.Common.DbConnection connection)
     {
-        using var db = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        using var db = connection;
         db.Open();
         using var cmd = db.CreateCommand();
         cmd.CommandText = """
@@ -164,7 +173,8 @@ public class ResultsQueriesTests
                        ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at DESC, attempt DESC) AS rn
                 FROM results WHERE cycle IS NULL),
             units AS (
-                SELECT device_id, MAX(verdict = 'fail') AS failed, MAX(verdict <> 'rig-fault') AS judged
+                SELECT device_id, MAX(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
+                       MAX(CASE WHEN verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged
                 FROM latest WHERE rn = 1 GROUP BY device_id)
             SELECT COALESCE(d.lot, '(unknown)'), COUNT(*), SUM(u.failed)
             FROM units u LEFT JOIN devices d ON d.device_id = u.device_id
@@ -174,7 +184,8 @@ public class ResultsQueriesTests
         using var reader = cmd.ExecuteReader();
         var list = new List<(string, int, int)>();
         while (reader.Read())
-            list.Add((reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2)));
+            list.Add((reader.GetString(0), Convert.ToInt32(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture),
+                Convert.ToInt32(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture)));
         return list;
     }
 
@@ -182,7 +193,7 @@ public class ResultsQueriesTests
     public void A_lot_page_counts_its_defect_kinds_yields_and_lists_failed_devices_first()
     {
         var path = FleetStore(3000, soakCycles: 0);
-        var queries = ResultsQueries.OpenSqlite(path);
+        var queries = path.Queries();
         var bad = queries.Lots().Lots[0];
 
         var lot = queries.Lot(bad.Lot, devicesShown: 20)!;

@@ -1,0 +1,188 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Dapper;
+using HilRig.Cli.Commands;
+using HilRig.Core.Results;
+using HilRig.Reports.Queries;
+using HilRig.Sim.Fleet;
+using Npgsql;
+
+namespace HilRig.Cli.Bench;
+
+/// <summary>
+/// <c>hilrig bench sync</c>: results per second from a rig's SQLite into the fleet's PostgreSQL (through a rig role,
+/// exactly as `hilrig sync`), then the lots queries over a large fleet generated on the server with generate_series.
+/// Runs on a throw-away PostgreSQL (fsync on) unless given a server.
+/// </summary>
+internal static class SyncBench
+{
+    public static Command Command()
+    {
+        var results = new Option<long>("--results") { Description = "results in the fleet for the query timings (1000..50000000)", DefaultValueFactory = _ => 10_000_000 };
+        var syncCores = new Option<int>("--sync-cores") { Description = "Cores in the rig store that is synced (its results are several per Core)", DefaultValueFactory = _ => 20_000 };
+        var connection = new Option<string?>("--connection") { Description = "a PostgreSQL server as a superuser; a fresh database is made there and dropped after (default: a throw-away server)" };
+        var command = new Command("sync", "Results per second synced into PostgreSQL (goal >= 20,000/s), then the failure rate by lot and the lots page over --results rows (goals < 200 ms and < 300 ms)");
+        command.Options.Add(results);
+        command.Options.Add(syncCores);
+        command.Options.Add(connection);
+        command.SetAction((ParseResult pr) =>
+        {
+            var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
+            var n = pr.GetValue(results);
+            if (n is < 1000 or > 50_000_000)
+            {
+                error.WriteLine($"hilrig: --results {n}: valid: 1000..50000000");
+                return ExitCodes.BadInput;
+            }
+            var cores = pr.GetValue(syncCores);
+            if (cores is < 10 or > 1_000_000)
+            {
+                error.WriteLine($"hilrig: --sync-cores {cores}: valid: 10..1000000");
+                return ExitCodes.BadInput;
+            }
+            try
+            {
+                return Run(n, cores, pr.GetValue(connection), output, error);
+            }
+            catch (InvalidOperationException e)
+            {
+                error.WriteLine($"hilrig: {e.Message}");
+                return ExitCodes.BadInput;
+            }
+            catch (NpgsqlException e)
+            {
+                error.WriteLine($"hilrig: PostgreSQL: {e.Message}");
+                return ExitCodes.FleetUnreachable;
+            }
+        });
+        return command;
+    }
+
+    private static int Run(long results, int cores, string? connection, TextWriter output, TextWriter error)
+    {
+        using var server = connection is null ? LocalPostgres.Start(durable: true) : null;
+        var adminServer = connection ?? server!.ConnectionString();
+        var database = $"hilrig_bench_{Guid.NewGuid():N}"[..28];
+        Execute(adminServer, $"CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'");
+        var admin = new NpgsqlConnectionStringBuilder(adminServer) { Database = database, CommandTimeout = 0 }.ConnectionString;
+        var folder = Directory.CreateTempSubdirectory("hilrig-bench-sync-").FullName;
+        string? role = null;
+        try
+        {
+            output.WriteLine(server is null ? $"server: {ResultsStore.PostgresDescription(new NpgsqlConnectionStringBuilder(admin))}" : $"server: throw-away PostgreSQL on 127.0.0.1:{server.Port} (fsync on)");
+            FleetSchema.Init(admin);
+            var rig = FleetSchema.AddRig(admin, "bench-rig", $"hilrig_bench_{Guid.NewGuid():N}"[..24]);
+            role = rig.Role;
+
+            var clock = Stopwatch.StartNew();
+            var local = ResultsStore.Open(Path.Combine(folder, "rig.db"));
+            var summary = new FleetFastPath(FleetPlan.Create(new FleetOptions(cores, 10, 7, 1, 5)), 8).WriteTo(local, rig.RigId);
+            error.WriteLine($"rig store: {summary.Results:N0} results of {summary.Devices:N0} Cores generated in {clock.Elapsed.TotalSeconds:0.0} s");
+
+            var sync = new FleetSync(local, rig.ConnectionString, rig.RigId);
+            var report = sync.Sync();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"sync: {report.ResultsInserted:N0} results (+ {report.Devices:N0} devices, {report.Runs} runs) in {report.Elapsed.TotalSeconds:0.00} s = {report.ResultsInserted / report.Elapsed.TotalSeconds:N0} results/s in {report.Batches} batches of {sync.BatchSize:N0} (goal >= 20,000/s)"));
+            var again = sync.Sync();
+            output.WriteLine($"sync again: {again.ResultsSent} sent, {again.ResultsInserted} inserted, {again.Elapsed.TotalMilliseconds:0} ms");
+
+            clock.Restart();
+            Generate(admin, results);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fleet: {results:N0} generated results + the synced ones, summaries built, in {clock.Elapsed.TotalSeconds:0.0} s"));
+
+            var queries = ResultsQueries.Over(() => new NpgsqlConnection(admin));
+            var worst = queries.Lots().Lots[0].Lot;
+            Time(output, "failure rate by lot (lot_counts)", () => queries.LotCounts(), "goal < 200 ms");
+            Time(output, "lots page (intervals, p-chart)", () => queries.Lots(), "goal < 300 ms");
+            Time(output, $"one lot's page ({worst})", () => queries.Lot(worst), "");
+            Time(output, "rollup by lot and day (30 days)", () => Query(admin, "SELECT lot, SUM(results), SUM(failed) FROM rollup_lot_day WHERE day >= '2026-01-01' GROUP BY lot"), "");
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            if (server is null)
+            {
+                Execute(adminServer, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+                if (role is not null)
+                    Execute(adminServer, $"DROP ROLE IF EXISTS {role}");
+            }
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// A fleet of <paramref name="results"/> screening attempts written by the server itself: 20 rigs, 3 tests per
+    /// device, retests as later attempts, 40 lots of which lot 0 fails ten times as often; then the summaries.
+    /// </summary>
+    private static void Generate(string admin, long results)
+    {
+        var devices = Math.Max(1, results / 4);
+        using var db = new NpgsqlConnection(admin);
+        db.Open();
+        db.Execute(
+            $"""
+            INSERT INTO devices (device_id, lot, first_seen)
+            SELECT 'g' || lpad(to_hex(g), 23, '0'), 'GEN-LOT-' || lpad((g % 40)::text, 2, '0'), '2026-01-01T00:00:00.0000000Z'
+            FROM generate_series(0::bigint, {devices - 1}) g
+            """, commandTimeout: 0);
+        db.Execute(
+            $"""
+            INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status)
+            SELECT 'gen-run-' || g, 'gen-rig-' || (g % 20), 'generated', 1, 'BL14', 'screen',
+                   to_char(timestamp '2026-01-01' + g * interval '1 minute', 'YYYY-MM-DD"T"HH24:MI:SS".0000000Z"'), NULL, 'passed'
+            FROM generate_series(0::bigint, {(results / 1000) + 1}) g
+            """, commandTimeout: 0);
+        db.Execute(
+            $"""
+            INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature, device_time_ms, started_at, ended_at, evidence_json)
+            SELECT 'g' || lpad(to_hex(g), 35, '0'),
+                   'gen-run-' || (g / 1000),
+                   'g' || lpad(to_hex(g % {devices}), 23, '0'),
+                   1 + (g % 16)::int,
+                   (ARRAY['dfu-readback', 'ota', 'factory-reset'])[1 + ((g / {devices}) % 3)::int],
+                   NULL,
+                   1 + (g / ({devices} * 3))::int,
+                   CASE WHEN ((g * 2654435761) % 1000) < (CASE WHEN (g % {devices}) % 40 = 0 THEN 200 ELSE 20 END) THEN 'fail'
+                        WHEN ((g * 40503) % 1000) < 5 THEN 'rig-fault' ELSE 'pass' END,
+                   NULL, NULL, 5300,
+                   to_char(timestamp '2026-01-01' + g * interval '60 milliseconds', 'YYYY-MM-DD"T"HH24:MI:SS.US"0Z"'),
+                   to_char(timestamp '2026-01-01' + g * interval '60 milliseconds' + interval '5 seconds', 'YYYY-MM-DD"T"HH24:MI:SS.US"0Z"'),
+                   NULL
+            FROM generate_series(0::bigint, {results - 1}) g
+            """, commandTimeout: 0);
+        ResultsStore.OpenPostgres(admin).RebuildSummaries();
+        // Planner statistics for the new tables, table by table (all named, so a fresh database needs no superuser).
+        foreach (var table in new[] { "devices", "runs", "results", "unit_tests", "units", "lot_counts" })
+            db.Execute($"ANALYZE {table}", commandTimeout: 0);
+    }
+
+    private static void Time(TextWriter output, string what, Action query, string goal)
+    {
+        query(); // warm: plans and the pages it reads
+        var times = new List<double>();
+        for (var i = 0; i < 5; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            query();
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{what}: median {times[2]:0.0} ms (min {times[0]:0.0}, max {times[^1]:0.0}){(goal.Length > 0 ? $"; {goal}" : "")}"));
+    }
+
+    private static void Query(string connection, string sql)
+    {
+        using var db = new NpgsqlConnection(connection);
+        db.Open();
+        db.Query(sql).AsList();
+    }
+
+    private static void Execute(string connection, string sql)
+    {
+        using var db = new NpgsqlConnection(connection);
+        db.Open();
+        db.Execute(sql);
+    }
+}

@@ -1,0 +1,367 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Dapper;
+using Npgsql;
+
+namespace HilRig.Core.Results;
+
+/// <summary>A rig registered with the fleet: its PostgreSQL role and the connection string it syncs with.</summary>
+public sealed record FleetRig(string RigId, string Role, string ConnectionString);
+
+/// <summary>
+/// The central PostgreSQL database every rig syncs into: the results store's own schema (the same numbered steps as
+/// a rig's SQLite, so reports and the dashboard read it unchanged) plus the fleet's steps, versioned apart in
+/// fleet_schema_version: registered rigs, rollups kept exact on ingest, and the ingest functions. Rigs never write a
+/// table: each rig's role may only call the SECURITY DEFINER ingest functions, which take the rows the rig staged in
+/// temporary tables of its session and refuse any row that is not the calling rig's (keyed by session_user).
+/// </summary>
+public static partial class FleetSchema
+{
+    /// <summary>Held while one session migrates, so two `fleet init`s or a rig opening the store never interleave.</summary>
+    private const long MigrationLock = 7274400003;
+
+    /// <summary>Held by every ingest while it updates the rollups: rigs insert rows in parallel, rollups one at a time.</summary>
+    internal const long RollupLock = 7274400002;
+
+    /// <summary>
+    /// The fleet's steps; {schema} is the schema the fleet lives in (the functions pin their search_path to it, so a
+    /// rig's temporary table can never stand in for a real one).
+    /// </summary>
+    internal static readonly IReadOnlyList<string[]> Steps =
+    [
+        // 1: rigs, rollups, ingest.
+        [
+            """
+            CREATE TABLE fleet_rigs (
+                rig_id TEXT PRIMARY KEY,
+                role_name TEXT NOT NULL UNIQUE,
+                line TEXT NULL,
+                software_version TEXT NULL,
+                added_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                last_sync_at TIMESTAMPTZ NULL,
+                clock_offset_ms DOUBLE PRECISION NULL,
+                results_synced BIGINT NOT NULL DEFAULT 0,
+                last_result_at TEXT NULL
+            )
+            """,
+            // The rig that registered a device first; only it may change that device's lot later.
+            "ALTER TABLE devices ADD COLUMN registered_by TEXT NULL",
+            "ALTER TABLE runs ADD COLUMN line TEXT NULL",
+            "CREATE INDEX ix_runs_rig ON runs(rig_id, started_at)",
+            """
+            CREATE TABLE rollup_lot_day (
+                lot TEXT NOT NULL,
+                day TEXT NOT NULL,
+                results BIGINT NOT NULL,
+                failed BIGINT NOT NULL,
+                rig_faults BIGINT NOT NULL,
+                PRIMARY KEY (lot, day)
+            )
+            """,
+            """
+            CREATE TABLE rollup_rig_slot (
+                rig_id TEXT NOT NULL,
+                slot INTEGER NOT NULL,
+                results BIGINT NOT NULL,
+                failed BIGINT NOT NULL,
+                rig_faults BIGINT NOT NULL,
+                last_result_at TEXT NOT NULL,
+                PRIMARY KEY (rig_id, slot)
+            )
+            """,
+            "ALTER TABLE fleet_rigs ENABLE ROW LEVEL SECURITY",
+            "CREATE POLICY fleet_rigs_own ON fleet_rigs FOR SELECT USING (role_name = current_user)",
+            """
+            CREATE FUNCTION fleet_rig() RETURNS TEXT LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+            DECLARE v_rig TEXT;
+            BEGIN
+                SELECT rig_id INTO v_rig FROM fleet_rigs WHERE role_name = session_user;
+                IF v_rig IS NULL THEN
+                    RAISE EXCEPTION 'role % is not a rig of this fleet (hilrig fleet add-rig registers one)', session_user USING ERRCODE = '42501';
+                END IF;
+                RETURN v_rig;
+            END $$
+            """,
+            // Runs, devices and calibrations staged in pg_temp.stage_runs/stage_devices/stage_calibrations.
+            """
+            CREATE FUNCTION fleet_ingest_meta(p_software TEXT, p_line TEXT, p_clock_offset_ms DOUBLE PRECISION)
+            RETURNS TABLE (runs INTEGER, devices INTEGER, calibrations INTEGER)
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+            DECLARE v_rig TEXT := fleet_rig(); v_other TEXT; v_runs INTEGER; v_devices INTEGER; v_cal INTEGER;
+            BEGIN
+                SELECT s.rig_id INTO v_other FROM pg_temp.stage_runs s WHERE s.rig_id <> v_rig LIMIT 1;
+                IF v_other IS NULL THEN
+                    SELECT c.rig_id INTO v_other FROM pg_temp.stage_runs s JOIN runs c ON c.id = s.id WHERE c.rig_id <> v_rig LIMIT 1;
+                END IF;
+                IF v_other IS NULL THEN
+                    SELECT s.rig_id INTO v_other FROM pg_temp.stage_calibrations s WHERE s.rig_id <> v_rig LIMIT 1;
+                END IF;
+                IF v_other IS NOT NULL THEN
+                    RAISE EXCEPTION 'rig % may not write rows of rig %', v_rig, v_other USING ERRCODE = '42501';
+                END IF;
+
+                INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status, line)
+                SELECT id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status, p_line FROM pg_temp.stage_runs ORDER BY id
+                ON CONFLICT (id) DO UPDATE SET status = excluded.status, ended_at = excluded.ended_at
+                WHERE runs.rig_id = v_rig AND (runs.status, runs.ended_at) IS DISTINCT FROM (excluded.status, excluded.ended_at);
+                GET DIAGNOSTICS v_runs = ROW_COUNT;
+
+                -- A device's lot moving changes which lot its results count under: remember where they were counted.
+                DROP TABLE IF EXISTS pg_temp.fleet_moved;
+                CREATE TEMP TABLE fleet_moved ON COMMIT DROP AS
+                SELECT s.device_id, COALESCE(d.lot, '(unknown)') AS old_lot, s.lot AS new_lot
+                FROM pg_temp.stage_devices s LEFT JOIN devices d ON d.device_id = s.device_id
+                WHERE (d.device_id IS NULL OR d.registered_by = v_rig) AND COALESCE(d.lot, '(unknown)') <> s.lot;
+                ANALYZE pg_temp.fleet_moved;
+
+                INSERT INTO devices (device_id, lot, date_code, supplier, first_seen, registered_by)
+                SELECT device_id, lot, date_code, supplier, first_seen, v_rig FROM pg_temp.stage_devices ORDER BY device_id
+                ON CONFLICT (device_id) DO UPDATE SET
+                    lot = excluded.lot,
+                    date_code = COALESCE(excluded.date_code, devices.date_code),
+                    supplier = COALESCE(excluded.supplier, devices.supplier)
+                WHERE devices.registered_by = v_rig
+                  AND (devices.lot, devices.date_code, devices.supplier) IS DISTINCT FROM
+                      (excluded.lot, COALESCE(excluded.date_code, devices.date_code), COALESCE(excluded.supplier, devices.supplier));
+                GET DIAGNOSTICS v_devices = ROW_COUNT;
+
+                INSERT INTO sensor_calibrations (rig_id, slot, dark_r, dark_g, dark_b, dark_c, dark_noise_c, gain, integration_ms, lit_c, calibrated_at)
+                SELECT rig_id, slot, dark_r, dark_g, dark_b, dark_c, dark_noise_c, gain, integration_ms, lit_c, calibrated_at FROM pg_temp.stage_calibrations
+                ON CONFLICT (rig_id, slot) DO UPDATE SET
+                    dark_r = excluded.dark_r, dark_g = excluded.dark_g, dark_b = excluded.dark_b, dark_c = excluded.dark_c,
+                    dark_noise_c = excluded.dark_noise_c, gain = excluded.gain, integration_ms = excluded.integration_ms,
+                    lit_c = excluded.lit_c, calibrated_at = excluded.calibrated_at
+                WHERE excluded.calibrated_at > sensor_calibrations.calibrated_at;
+                GET DIAGNOSTICS v_cal = ROW_COUNT;
+
+                IF EXISTS (SELECT 1 FROM fleet_moved) THEN
+                    PERFORM pg_advisory_xact_lock(7274400002);
+                    INSERT INTO rollup_lot_day AS t (lot, day, results, failed, rig_faults)
+                    SELECT lot, day, SUM(n), SUM(f), SUM(rf) FROM (
+                        SELECT m.old_lot AS lot, substr(r.started_at, 1, 10) AS day, -1 AS n,
+                               -(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END) AS f, -(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rf
+                        FROM fleet_moved m JOIN results r ON r.device_id = m.device_id
+                        UNION ALL
+                        SELECT m.new_lot, substr(r.started_at, 1, 10), 1,
+                               CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END, CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END
+                        FROM fleet_moved m JOIN results r ON r.device_id = m.device_id) x
+                    GROUP BY lot, day ORDER BY lot, day
+                    ON CONFLICT (lot, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
+                        rig_faults = t.rig_faults + excluded.rig_faults;
+                    DROP TABLE IF EXISTS pg_temp.fleet_touched;
+                    CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT device_id FROM fleet_moved;
+                    PERFORM fleet_refresh_units();
+                END IF;
+
+                UPDATE fleet_rigs SET software_version = p_software, line = p_line, clock_offset_ms = p_clock_offset_ms, last_sync_at = now()
+                WHERE rig_id = v_rig;
+                RETURN QUERY SELECT v_runs, v_devices, v_cal;
+            END $$
+            """,
+            // Unit verdicts and lot counts of the devices in pg_temp.fleet_touched recomputed from their deciding attempts;
+            // the caller holds the rollup lock. A table, not an array: joined by hash, where "= ANY(array)" of thousands
+            // of ids is compared row by row.
+            """
+            CREATE FUNCTION fleet_refresh_units() RETURNS VOID
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+            BEGIN
+                ANALYZE pg_temp.fleet_touched;
+                DROP TABLE IF EXISTS pg_temp.fleet_units;
+                CREATE TEMP TABLE fleet_units ON COMMIT DROP AS
+                SELECT ut.device_id, COALESCE(MAX(d.lot), '(unknown)') AS lot,
+                       MAX(CASE WHEN ut.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
+                       MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                FROM pg_temp.fleet_touched t JOIN unit_tests ut ON ut.device_id = t.device_id LEFT JOIN devices d ON d.device_id = ut.device_id
+                GROUP BY ut.device_id;
+
+                INSERT INTO lot_counts AS c (lot, units, failed)
+                SELECT lot, SUM(judged), SUM(failed) FROM (
+                    SELECT lot, judged, failed FROM fleet_units
+                    UNION ALL
+                    SELECT u.lot, -u.judged, -u.failed FROM pg_temp.fleet_touched t JOIN units u ON u.device_id = t.device_id) x
+                GROUP BY lot ORDER BY lot
+                ON CONFLICT (lot) DO UPDATE SET units = c.units + excluded.units, failed = c.failed + excluded.failed;
+
+                INSERT INTO units AS u (device_id, lot, judged, failed)
+                SELECT device_id, lot, judged, failed FROM fleet_units ORDER BY device_id
+                ON CONFLICT (device_id) DO UPDATE SET lot = excluded.lot, judged = excluded.judged, failed = excluded.failed;
+            END $$
+            """,
+            // Results staged in pg_temp.stage_results: inserted unless already there, rollups counting only the inserted.
+            """
+            CREATE FUNCTION fleet_ingest_results() RETURNS TABLE (staged INTEGER, inserted INTEGER)
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+            DECLARE v_rig TEXT := fleet_rig(); v_other TEXT; v_staged INTEGER; v_inserted INTEGER;
+            BEGIN
+                SELECT COUNT(*) INTO v_staged FROM pg_temp.stage_results;
+                SELECT COALESCE(c.rig_id, '(no such run ' || s.run_id || ')') INTO v_other
+                FROM (SELECT DISTINCT run_id FROM pg_temp.stage_results) s LEFT JOIN runs c ON c.id = s.run_id
+                WHERE c.rig_id IS DISTINCT FROM v_rig LIMIT 1;
+                IF v_other IS NOT NULL THEN
+                    RAISE EXCEPTION 'rig % may not write rows of rig %', v_rig, v_other USING ERRCODE = '42501';
+                END IF;
+
+                DROP TABLE IF EXISTS pg_temp.fleet_inserted;
+                CREATE TEMP TABLE fleet_inserted ON COMMIT DROP AS SELECT * FROM results WITH NO DATA;
+                WITH ins AS (
+                    INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
+                                         device_time_ms, started_at, ended_at, evidence_json)
+                    SELECT id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
+                           device_time_ms, started_at, ended_at, evidence_json
+                    FROM pg_temp.stage_results
+                    ON CONFLICT DO NOTHING
+                    RETURNING *)
+                INSERT INTO fleet_inserted SELECT * FROM ins;
+                GET DIAGNOSTICS v_inserted = ROW_COUNT;
+                ANALYZE pg_temp.fleet_inserted;
+
+                IF v_inserted > 0 THEN
+                    PERFORM pg_advisory_xact_lock(7274400002);
+                    INSERT INTO rollup_rig_slot AS t (rig_id, slot, results, failed, rig_faults, last_result_at)
+                    SELECT v_rig, slot, COUNT(*), SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END),
+                           SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(started_at)
+                    FROM fleet_inserted GROUP BY slot ORDER BY slot
+                    ON CONFLICT (rig_id, slot) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
+                        rig_faults = t.rig_faults + excluded.rig_faults, last_result_at = GREATEST(t.last_result_at, excluded.last_result_at);
+
+                    INSERT INTO rollup_lot_day AS t (lot, day, results, failed, rig_faults)
+                    SELECT COALESCE(d.lot, '(unknown)'), substr(i.started_at, 1, 10), COUNT(*),
+                           SUM(CASE WHEN i.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN i.verdict = 'rig-fault' THEN 1 ELSE 0 END)
+                    FROM fleet_inserted i LEFT JOIN devices d ON d.device_id = i.device_id
+                    GROUP BY 1, 2 ORDER BY 1, 2
+                    ON CONFLICT (lot, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
+                        rig_faults = t.rig_faults + excluded.rig_faults;
+
+                    INSERT INTO unit_tests AS t (device_id, test, started_at, attempt, verdict)
+                    SELECT DISTINCT ON (device_id, test) device_id, test, started_at, attempt, verdict
+                    FROM fleet_inserted WHERE cycle IS NULL
+                    ORDER BY device_id, test, started_at DESC, attempt DESC
+                    ON CONFLICT (device_id, test) DO UPDATE SET started_at = excluded.started_at, attempt = excluded.attempt, verdict = excluded.verdict
+                    WHERE excluded.started_at > t.started_at OR (excluded.started_at = t.started_at AND excluded.attempt >= t.attempt);
+
+                    DROP TABLE IF EXISTS pg_temp.fleet_touched;
+                    CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT DISTINCT device_id FROM fleet_inserted WHERE cycle IS NULL;
+                    PERFORM fleet_refresh_units();
+
+                    UPDATE fleet_rigs SET results_synced = results_synced + v_inserted,
+                        last_result_at = GREATEST(last_result_at, (SELECT MAX(started_at) FROM fleet_inserted)), last_sync_at = now()
+                    WHERE rig_id = v_rig;
+                END IF;
+                RETURN QUERY SELECT v_staged, v_inserted;
+            END $$
+            """,
+            "REVOKE ALL ON FUNCTION fleet_rig() FROM PUBLIC",
+            "REVOKE ALL ON FUNCTION fleet_ingest_meta(TEXT, TEXT, DOUBLE PRECISION) FROM PUBLIC",
+            "REVOKE ALL ON FUNCTION fleet_refresh_units() FROM PUBLIC",
+            "REVOKE ALL ON FUNCTION fleet_ingest_results() FROM PUBLIC",
+            // The dashboard's fleet pages: a rig's runs by time, results per run already indexed by the store.
+            "CREATE INDEX ix_rollup_lot_day_day ON rollup_lot_day(day, lot)",
+        ],
+    ];
+
+    public static int Latest => Steps.Count;
+
+    /// <summary>The results-store schema version this code writes (the first half of a fleet's "store.fleet" version).</summary>
+    public static int StoreLatest => Migrations.Latest;
+
+    /// <summary>What a rig's role is granted; repeated for every rig when a newer fleet step adds functions or tables.</summary>
+    private static readonly string[] RigGrants =
+    [
+        "GRANT USAGE ON SCHEMA {schema} TO {role}",
+        "GRANT SELECT ON schema_version, fleet_schema_version, fleet_rigs TO {role}",
+        "GRANT EXECUTE ON FUNCTION fleet_rig(), fleet_ingest_meta(TEXT, TEXT, DOUBLE PRECISION), fleet_ingest_results() TO {role}",
+    ];
+
+    /// <summary>
+    /// Creates the fleet database's schema or brings it up to date (store steps, then fleet steps), in one
+    /// transaction. Run with a role that owns the database and may create roles (the server's superuser does).
+    /// </summary>
+    /// <returns>The store and fleet schema versions before and after.</returns>
+    /// <exception cref="ResultsStoreException">The database's schema is newer than this code.</exception>
+    public static (int StoreBefore, int FleetBefore) Init(string connectionString, TimeProvider? time = null)
+    {
+        time ??= TimeProvider.System;
+        using var db = new NpgsqlConnection(connectionString);
+        db.Open();
+        var storeBefore = db.ExecuteScalar<bool>("SELECT to_regclass('schema_version') IS NOT NULL")
+            ? db.ExecuteScalar<int?>("SELECT MAX(version) FROM schema_version") ?? 0
+            : 0;
+        // The store's own steps, under its own lock and version table.
+        ResultsStore.OpenPostgres(connectionString, time);
+        using var tx = db.BeginTransaction();
+        db.Execute($"SELECT pg_advisory_xact_lock({MigrationLock})", transaction: tx);
+        db.Execute("CREATE TABLE IF NOT EXISTS fleet_schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)", transaction: tx);
+        var current = db.ExecuteScalar<int?>("SELECT MAX(version) FROM fleet_schema_version", transaction: tx) ?? 0;
+        if (current > Latest)
+            throw new ResultsStoreException($"fleet database has fleet schema version {current}, newer than this hilrig understands ({Latest}); update hilrig");
+        var schema = db.ExecuteScalar<string>("SELECT quote_ident(current_schema())", transaction: tx)!;
+        for (var version = current + 1; version <= Latest; version++)
+        {
+            foreach (var statement in Steps[version - 1])
+                db.Execute(statement.Replace("{schema}", schema, StringComparison.Ordinal), transaction: tx, commandTimeout: 0);
+            db.Execute("INSERT INTO fleet_schema_version (version, applied_at) VALUES (@version, @at)",
+                new { version, at = StoreText.Time(time.GetUtcNow()) }, tx);
+        }
+        if (current < Latest)
+            foreach (var role in db.Query<string>("SELECT role_name FROM fleet_rigs", transaction: tx).ToList())
+                Grant(db, tx, schema, role);
+        tx.Commit();
+        return (storeBefore, current);
+    }
+
+    /// <summary>
+    /// Registers a rig: creates its login role with a generated password, grants it the ingest functions only, and
+    /// returns the connection string the rig syncs with (the admin's host, port and database).
+    /// </summary>
+    /// <exception cref="ResultsStoreException">The fleet is not initialised, the rig is registered already, or the role exists.</exception>
+    public static FleetRig AddRig(string connectionString, string rigId, string? role = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(rigId);
+        role ??= DefaultRole(rigId);
+        if (!RoleName().IsMatch(role))
+            throw new ResultsStoreException($"--role {role}: valid: lowercase letters, digits and _, starting with a letter, at most 63 characters");
+        using var db = new NpgsqlConnection(connectionString);
+        db.Open();
+        if (db.ExecuteScalar<string?>("SELECT to_regclass('fleet_rigs')::text") is null)
+            throw new ResultsStoreException("this database is not a fleet yet; run `hilrig fleet init --connection ...` first");
+        using var tx = db.BeginTransaction();
+        if (db.ExecuteScalar<long>("SELECT COUNT(*) FROM fleet_rigs WHERE rig_id = @rigId", new { rigId }, tx) > 0)
+            throw new ResultsStoreException($"rig {rigId} is registered with this fleet already");
+        if (db.ExecuteScalar<long>("SELECT COUNT(*) FROM pg_roles WHERE rolname = @role", new { role }, tx) > 0)
+            throw new ResultsStoreException($"PostgreSQL role {role} exists already; pass --role NAME for rig {rigId}");
+        var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(18)).ToLowerInvariant();
+        // Role names and passwords cannot be parameters; both are checked or generated above.
+        db.Execute($"CREATE ROLE {role} LOGIN PASSWORD '{password}' NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT", transaction: tx);
+        db.Execute("INSERT INTO fleet_rigs (rig_id, role_name) VALUES (@rigId, @role)", new { rigId, role }, tx);
+        var schema = db.ExecuteScalar<string>("SELECT quote_ident(current_schema())", transaction: tx)!;
+        Grant(db, tx, schema, role);
+        tx.Commit();
+        var admin = new NpgsqlConnectionStringBuilder(connectionString);
+        var rig = new NpgsqlConnectionStringBuilder
+        {
+            Host = admin.Host, Port = admin.Port, Database = admin.Database, Username = role, Password = password,
+        };
+        if (!string.IsNullOrEmpty(admin.SearchPath))
+            rig.SearchPath = admin.SearchPath;
+        return new FleetRig(rigId, role, rig.ConnectionString);
+    }
+
+    /// <summary>hilrig_ and the rig id in lowercase, other characters as _.</summary>
+    public static string DefaultRole(string rigId)
+    {
+        var name = "hilrig_" + NotRoleCharacter().Replace(rigId.ToLowerInvariant(), "_");
+        return name.Length > 63 ? name[..63] : name;
+    }
+
+    private static void Grant(NpgsqlConnection db, NpgsqlTransaction tx, string schema, string role)
+    {
+        foreach (var grant in RigGrants)
+            db.Execute(grant.Replace("{schema}", schema, StringComparison.Ordinal).Replace("{role}", role, StringComparison.Ordinal), transaction: tx);
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9_]{0,62}$")]
+    private static partial Regex RoleName();
+
+    [GeneratedRegex("[^a-z0-9_]")]
+    private static partial Regex NotRoleCharacter();
+}

@@ -1,0 +1,308 @@
+using HilRig.Core.Procedures;
+using HilRig.Core.Results;
+using HilRig.Reports.Queries;
+using HilRig.Sim.Fleet;
+using HilRig.Tests.Reports;
+using HilRig.Tests.Support;
+using Npgsql;
+
+namespace HilRig.Tests.Fleet;
+
+/// <summary>
+/// A rig's SQLite store forwarded into a real fleet PostgreSQL: every row arrives once, rollups equal direct counts,
+/// a rig's role can do nothing but send its own rows, and every fault leaves the rig's data as it was and the next
+/// sync completing the work.
+/// </summary>
+[Category("Integration")]
+public class FleetSyncTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 14, 8, 0, 0, TimeSpan.Zero);
+    private string _admin = "";
+    private string _folder = "";
+    private string _suffix = "";
+
+    [OneTimeSetUp]
+    public void CreateFleet()
+    {
+        _admin = TestPostgres.NewDatabase("fleet");
+        FleetSchema.Init(_admin);
+    }
+
+    [SetUp]
+    public void CreateFolder()
+    {
+        _folder = Directory.CreateTempSubdirectory("hilrig-fleet-").FullName;
+        // Roles are server-wide: each test's rigs get names of their own.
+        _suffix = Guid.NewGuid().ToString("N")[..8];
+    }
+
+    [TearDown]
+    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
+
+    private string RigId(string name) => $"{name}-{_suffix}";
+
+    private FleetRig AddRig(string name) => FleetSchema.AddRig(_admin, RigId(name));
+
+    /// <summary>A rig's store with a generated production history of its own (devices with lots, screening and soak rows).</summary>
+    private ResultsStore RigStore(string rigId, int cores, int seed)
+    {
+        var store = ResultsStore.Open(Path.Combine(_folder, rigId + ".db"));
+        new FleetFastPath(FleetPlan.Create(new FleetOptions(cores, 4, seed, 1, 3)), 8).WriteTo(store, rigId);
+        return store;
+    }
+
+    private TestStore Central => TestStore.Postgres(_admin);
+
+    // Sorted lists, not sets: a difference shows as the first id that is missing or doubled.
+    private static List<string> Ids(TestStore store, string sql) => store.Rows(sql).Select(r => (string)r[0]!).Order(StringComparer.Ordinal).ToList();
+
+    private List<string> CentralResultIds(string rigId) =>
+        Ids(Central, $"SELECT r.id FROM results r JOIN runs ru ON ru.id = r.run_id WHERE ru.rig_id = '{rigId}'");
+
+    private static List<string> LocalResultIds(ResultsStore local) => local.GetResults().Select(r => r.Id.ToString("D")).Order(StringComparer.Ordinal).ToList();
+
+    [Test]
+    public void Every_row_arrives_once_and_a_second_or_resent_sync_inserts_nothing()
+    {
+        var rig = AddRig("a");
+        var local = RigStore(rig.RigId, 400, seed: 3);
+        local.SaveCalibration(rig.RigId, new Core.Led.SlotCalibration(1, 1, 2, 3, 4, 0.5, 16, 24, 900), T0);
+        var sync = new FleetSync(local, rig.ConnectionString, rig.RigId, line: "line-2") { BatchSize = 500 };
+
+        var first = sync.Sync();
+
+        var localIds = LocalResultIds(local);
+        Assert.That(first.ResultsInserted, Is.EqualTo(localIds.Count));
+        Assert.That(first.Batches, Is.GreaterThan(1), "several batches");
+        Assert.That(CentralResultIds(rig.RigId), Is.EqualTo(localIds), "row by row, by id");
+        Assert.That(Central.Scalar($"SELECT COUNT(*) FROM runs WHERE rig_id = '{rig.RigId}' AND line = 'line-2'"), Is.EqualTo(TestStore.Sqlite(Path.Combine(_folder, rig.RigId + ".db")).Scalar("SELECT COUNT(*) FROM runs")));
+        Assert.That(Central.Scalar($"SELECT COUNT(*) FROM sensor_calibrations WHERE rig_id = '{rig.RigId}' AND lit_c = 900"), Is.EqualTo(1));
+        var evidence = local.GetResults().First(r => r.EvidenceJson is not null);
+        Assert.That(Central.Rows($"SELECT evidence_json FROM results WHERE id = '{evidence.Id:D}'").Single()[0], Is.EqualTo(evidence.EvidenceJson));
+
+        var second = sync.Sync();
+        Assert.That((second.ResultsSent, second.ResultsInserted), Is.EqualTo((0L, 0L)), "the high-water mark kept");
+
+        // The rig lost its mark (a crash between the central commit and the local update): everything is sent again,
+        // nothing is inserted or counted twice.
+        new TestStoreFile(Path.Combine(_folder, rig.RigId + ".db")).Execute("DELETE FROM sync_state");
+        var resent = sync.Sync();
+        Assert.That((resent.ResultsSent, resent.ResultsInserted), Is.EqualTo(((long)localIds.Count, 0L)));
+        Assert.That(Central.Scalar($"SELECT results_synced FROM fleet_rigs WHERE rig_id = '{rig.RigId}'"), Is.EqualTo(localIds.Count));
+        AssertRollupsEqualDirectCounts();
+    }
+
+    [Test]
+    public void Rigs_syncing_the_same_lots_meet_in_one_lot_table_equal_to_the_counting_rule_over_every_row()
+    {
+        var a = AddRig("a");
+        var b = AddRig("b");
+        var storeA = RigStore(a.RigId, 600, seed: 11);
+        var storeB = RigStore(b.RigId, 500, seed: 12);
+
+        Parallel.Invoke(
+            () => new FleetSync(storeA, a.ConnectionString, a.RigId) { BatchSize = 400 }.Sync(),
+            () => new FleetSync(storeB, b.ConnectionString, b.RigId) { BatchSize = 400 }.Sync());
+
+        Assert.That(CentralResultIds(a.RigId), Is.EqualTo(LocalResultIds(storeA)));
+        Assert.That(CentralResultIds(b.RigId), Is.EqualTo(LocalResultIds(storeB)));
+        AssertRollupsEqualDirectCounts();
+        var central = ResultsQueries.Over(() => new NpgsqlConnection(_admin));
+        Assert.That(central.LotCounts().Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(ResultsQueriesTests.DirectLotCounts(Central)));
+    }
+
+    [Test]
+    public void A_rig_role_may_call_the_ingest_only_and_read_its_own_rig_row()
+    {
+        var a = AddRig("a");
+        var b = AddRig("b");
+        new FleetSync(RigStore(a.RigId, 50, seed: 4), a.ConnectionString, a.RigId).Sync();
+        new FleetSync(RigStore(b.RigId, 50, seed: 5), b.ConnectionString, b.RigId).Sync();
+        var asA = TestStore.Postgres(a.ConnectionString);
+
+        foreach (var sql in new[]
+        {
+            "DELETE FROM results",
+            "UPDATE results SET verdict = 'pass'",
+            $"UPDATE runs SET status = 'passed' WHERE rig_id = '{a.RigId}'",
+            "DELETE FROM runs",
+            "UPDATE lot_counts SET failed = 0",
+            "UPDATE rollup_rig_slot SET results = 0",
+            "DELETE FROM devices",
+            $"INSERT INTO runs (id, rig_id, config_hash, kind, started_at, status) VALUES ('x', '{a.RigId}', 'h', 'screen', 't', 'passed')",
+            "UPDATE fleet_rigs SET results_synced = 0",
+            "SELECT fleet_refresh_units()",
+        })
+        {
+            var e = Assert.Throws<PostgresException>(() => asA.Execute(sql), sql)!;
+            Assert.That(e.SqlState, Is.EqualTo("42501"), sql);
+        }
+        Assert.That(asA.Scalar("SELECT MAX(version) FROM schema_version"), Is.EqualTo(Migrations.Latest), "reads the schema version");
+        Assert.That(Ids(asA, "SELECT rig_id FROM fleet_rigs"), Is.EqualTo(new[] { a.RigId }), "sees its own rig row only");
+        Assert.That(Central.Scalar("SELECT COUNT(*) FROM results"), Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void A_rig_role_sending_another_rigs_rows_is_refused_and_nothing_of_that_sync_is_kept()
+    {
+        var a = AddRig("a");
+        var b = AddRig("b");
+        var storeB = RigStore(b.RigId, 60, seed: 6);
+
+        // Rig A's password in rig B's config: the rows say rig B, the role is rig A's.
+        var e = Assert.Throws<FleetSyncException>(() => new FleetSync(storeB, a.ConnectionString, b.RigId).Sync())!;
+
+        Assert.That(e.Failure, Is.EqualTo(SyncFailure.Permission));
+        Assert.That(e.Message, Does.Contain($"rig {a.RigId} may not write rows of rig {b.RigId}"));
+        Assert.That(Central.Scalar($"SELECT COUNT(*) FROM runs WHERE rig_id = '{b.RigId}'"), Is.Zero);
+        Assert.That(new FleetSync(storeB, b.ConnectionString, b.RigId).Status().ResultsSynced, Is.Zero, "the mark did not move");
+        Assert.That(new FleetSync(storeB, b.ConnectionString, b.RigId).Sync().ResultsInserted, Is.EqualTo(LocalResultIds(storeB).Count));
+    }
+
+    [Test]
+    public void A_server_gone_mid_batch_loses_that_batch_only_and_the_next_sync_completes_the_work()
+    {
+        var rig = AddRig("a");
+        var local = RigStore(rig.RigId, 300, seed: 7);
+        var before = local.GetResults();
+        var batches = 0;
+        var cut = new FleetSync(local, rig.ConnectionString, rig.RigId)
+        {
+            BatchSize = 300,
+            // The third transaction (runs and devices, one batch of results, then this one) loses its server before commit.
+            BeforeCommit = connection =>
+            {
+                if (++batches == 3)
+                    Terminate(connection.ProcessID);
+            },
+        };
+
+        var e = Assert.Throws<FleetSyncException>(() => cut.Sync())!;
+
+        Assert.That(e.Failure, Is.EqualTo(SyncFailure.Lost));
+        Assert.That(e.Message, Does.StartWith($"lost {cut.Target} in the middle of a batch"));
+        Assert.That(CentralResultIds(rig.RigId), Has.Count.EqualTo(300), "the first batch only");
+        Assert.That(local.GetResults(), Is.EqualTo(before), "the rig's rows untouched");
+        var status = new FleetSync(local, rig.ConnectionString, rig.RigId).Status();
+        Assert.That((status.ResultsSynced, status.ResultsBehind), Is.EqualTo((300L, (long)before.Count - 300)));
+
+        new FleetSync(local, rig.ConnectionString, rig.RigId).Sync();
+
+        Assert.That(CentralResultIds(rig.RigId), Is.EqualTo(LocalResultIds(local)));
+        AssertRollupsEqualDirectCounts();
+    }
+
+    [Test]
+    public void Unreachable_server_wrong_password_and_a_newer_central_schema_each_stop_with_their_own_failure()
+    {
+        var rig = AddRig("a");
+        var local = RigStore(rig.RigId, 20, seed: 8);
+        var builder = new NpgsqlConnectionStringBuilder(rig.ConnectionString);
+
+        var closed = new NpgsqlConnectionStringBuilder(rig.ConnectionString) { Port = ClosedPort(), Timeout = 3 };
+        var unreachable = Assert.Throws<FleetSyncException>(() => new FleetSync(local, closed.ConnectionString, rig.RigId).Sync())!;
+        Assert.That(unreachable.Failure, Is.EqualTo(SyncFailure.Unreachable));
+        Assert.That(unreachable.Message, Does.StartWith("cannot reach the fleet database at 127.0.0.1:"));
+
+        var wrong = new NpgsqlConnectionStringBuilder(rig.ConnectionString) { Password = "not-the-password" };
+        var login = Assert.Throws<FleetSyncException>(() => new FleetSync(local, wrong.ConnectionString, rig.RigId).Sync())!;
+        Assert.That(login.Failure, Is.EqualTo(SyncFailure.Authentication));
+        Assert.That(login.Message, Does.Contain($"refused the login of {builder.Username}"));
+
+        var newer = TestStore.Postgres(TestPostgres.NewDatabase("newer"));
+        FleetSchema.Init(newer.Location);
+        var newerRig = FleetSchema.AddRig(newer.Location, RigId("n"));
+        newer.Execute("INSERT INTO fleet_schema_version VALUES (99, '2030-01-01T00:00:00.0000000Z')");
+        var schema = Assert.Throws<FleetSyncException>(() => new FleetSync(local, newerRig.ConnectionString, rig.RigId).Sync())!;
+        Assert.That(schema.Failure, Is.EqualTo(SyncFailure.Schema));
+        Assert.That(schema.Message, Does.Contain("newer than this hilrig").And.Contain("update hilrig"));
+
+        Assert.That(new FleetSync(local, rig.ConnectionString, rig.RigId).Status().ResultsSynced, Is.Zero, "no failure moved the mark");
+        new FleetSync(local, rig.ConnectionString, rig.RigId).Sync();
+        Assert.That(CentralResultIds(rig.RigId), Is.EqualTo(LocalResultIds(local)));
+    }
+
+    [Test]
+    public void A_sync_records_the_rigs_software_version_clock_offset_and_line()
+    {
+        var rig = AddRig("a");
+        var report = new FleetSync(RigStore(rig.RigId, 10, seed: 9), rig.ConnectionString, rig.RigId, line: "line-7").Sync();
+
+        var row = Central.Rows($"SELECT software_version, clock_offset_ms, line, last_sync_at IS NOT NULL FROM fleet_rigs WHERE rig_id = '{rig.RigId}'").Single();
+
+        Assert.That(row[0], Is.EqualTo(FleetSync.SoftwareVersion));
+        Assert.That((double)row[1]!, Is.EqualTo(report.ClockOffsetMs).And.InRange(-5000, 5000), "same machine: the clocks agree");
+        Assert.That(row[2], Is.EqualTo("line-7"));
+        Assert.That(row[3], Is.True);
+    }
+
+    [Test]
+    public void A_corrected_lot_moves_the_devices_results_in_every_rollup()
+    {
+        var rig = AddRig("a");
+        var local = ResultsStore.Open(Path.Combine(_folder, "moves.db"));
+        local.UpsertDevice("d1", "L-WRONG", T0);
+        local.UpsertDevice("d2", "L-WRONG", T0);
+        var run = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0));
+        local.RecordResult(new ResultRecord(run, "d1", 1, "dfu-readback", Verdict.Fail, T0, T0.AddSeconds(5)));
+        local.RecordResult(new ResultRecord(run, "d2", 2, "dfu-readback", Verdict.Pass, T0, T0.AddSeconds(5)));
+        var sync = new FleetSync(local, rig.ConnectionString, rig.RigId);
+        sync.Sync();
+
+        local.UpsertDevice("d1", "L-RIGHT", T0.AddDays(1));
+        sync.Sync();
+
+        AssertRollupsEqualDirectCounts();
+        Assert.That(Central.Scalar("SELECT failed FROM lot_counts WHERE lot = 'L-RIGHT'"), Is.EqualTo(1));
+        Assert.That(Central.Scalar("SELECT failed FROM lot_counts WHERE lot = 'L-WRONG'"), Is.Zero);
+    }
+
+    /// <summary>Every rollup row equals a count straight over the central results.</summary>
+    private void AssertRollupsEqualDirectCounts() => AssertRollupsEqualDirectCounts(Central);
+
+    internal static void AssertRollupsEqualDirectCounts(TestStore central)
+    {
+        Assert.That(
+            central.Rows("SELECT rig_id, slot, results, failed, rig_faults FROM rollup_rig_slot WHERE results <> 0 ORDER BY 1, 2").Select(Text),
+            Is.EqualTo(central.Rows(
+                """
+                SELECT ru.rig_id, r.slot, COUNT(*), SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
+                FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2 ORDER BY 1, 2
+                """).Select(Text)), "per rig and slot");
+        Assert.That(
+            central.Rows("SELECT lot, day, results, failed, rig_faults FROM rollup_lot_day WHERE results <> 0 ORDER BY 1, 2").Select(Text),
+            Is.EqualTo(central.Rows(
+                """
+                SELECT COALESCE(d.lot, '(unknown)'), substr(r.started_at, 1, 10), COUNT(*), SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
+                FROM results r LEFT JOIN devices d ON d.device_id = r.device_id GROUP BY 1, 2 ORDER BY 1, 2
+                """).Select(Text)), "per lot and day");
+        Assert.That(
+            central.Rows("SELECT lot, units, failed FROM lot_counts WHERE units > 0 ORDER BY 1").Select(r => (Convert.ToString(r[0]), Convert.ToInt32(r[1]), Convert.ToInt32(r[2]))),
+            Is.EqualTo(ResultsQueriesTests.DirectLotCounts(central)), "per lot, by the unit counting rule");
+    }
+
+    private static string Text(object?[] row) => string.Join("|", row.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)));
+
+    private void Terminate(int pid)
+    {
+        using var admin = new NpgsqlConnection(_admin);
+        admin.Open();
+        using var cmd = admin.CreateCommand();
+        cmd.CommandText = $"SELECT pg_terminate_backend({pid})";
+        cmd.ExecuteScalar();
+    }
+
+    private static int ClosedPort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>Raw SQL on a rig's SQLite file.</summary>
+    private sealed class TestStoreFile(string path)
+    {
+        public void Execute(string sql) => TestStore.Sqlite(path).Execute(sql);
+    }
+}
