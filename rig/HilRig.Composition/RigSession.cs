@@ -198,7 +198,7 @@ public sealed class RigSession : IDisposable
             RigSlot? rigSlot = null;
             var identity = new SerialIdentity(new CoreLifeContext(sim.Usb, sim.Time, sim.Cloud), () => rigSlot!);
             rigSlot = new RigSlot(slot.Number, slot.Usb.DevicePath, control, identity, simSlot.Core.Spec.Lot,
-                led is null ? null : new SamplerSlotLed(led.Sampler, slot.Number), new SimSlotSerial(simSlot.Core));
+                led is null ? null : new SamplerSlotLed(led.Sampler, slot.Number), new SimSlotSerial(simSlot));
             slots.Add(rigSlot);
         }
         return slots;

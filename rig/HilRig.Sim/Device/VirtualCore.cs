@@ -145,6 +145,18 @@ public sealed class VirtualCore : IAppHost
         Flags.Save(InternalFlash, FlagWords);
     }
 
+    /// <summary>
+    /// This Core's memories taken from <paramref name="other"/> (the same Core in another slot's wiring): internal and
+    /// external flash cells and the CC3000's Wi-Fi profiles. Both must be unpowered.
+    /// </summary>
+    public void TakeMemoriesOf(VirtualCore other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        InternalFlash.RestoreCells(other.InternalFlash.SnapshotCells());
+        Chip.RestoreCells(other.Chip.SnapshotCells());
+        Nvmem.RestoreFrom(other.Nvmem.Profiles);
+    }
+
     /// <summary>The factory's programmer writes the spec's bootloader build into pages 0-18 (the rest of them erased).</summary>
     public void ManufactureBootloader()
     {

@@ -11,17 +11,29 @@ namespace HilRig.Sim.Device.App;
 /// <summary>The CC3000's stored Wi-Fi profiles (its NVMEM): kept across power cycles, wiped by a factory reset's flag.</summary>
 public sealed class WifiNvmem
 {
+    /// <summary>The CC3000 keeps 7 profiles.</summary>
+    public const int MaxProfiles = 7;
+
     private readonly List<(string Ssid, int Security, string Password)> _profiles = [];
 
     public int Count => _profiles.Count;
+
+    /// <summary>The stored profiles, oldest first (what a saved simulator state keeps).</summary>
+    public IReadOnlyList<(string Ssid, int Security, string Password)> Profiles => [.. _profiles];
+
+    /// <summary>Replaces the profiles with <paramref name="profiles"/> (a saved state, or the same Core moved to another slot).</summary>
+    public void RestoreFrom(IEnumerable<(string Ssid, int Security, string Password)> profiles)
+    {
+        _profiles.Clear();
+        foreach (var p in profiles) Add(p.Ssid, p.Security, p.Password);
+    }
 
     public IReadOnlyList<string> Ssids => [.. _profiles.Select(p => p.Ssid)];
 
     public void Add(string ssid, int security, string password)
     {
         _profiles.RemoveAll(p => p.Ssid == ssid);
-        // the CC3000 keeps 7 profiles
-        if (_profiles.Count == 7) _profiles.RemoveAt(0);
+        if (_profiles.Count == MaxProfiles) _profiles.RemoveAt(0);
         _profiles.Add((ssid, security, password));
     }
 
