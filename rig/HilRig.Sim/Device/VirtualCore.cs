@@ -102,6 +102,9 @@ public sealed class VirtualCore : IAppHost
     /// <summary>Which OTA receiver the app firmware has (spark-core.md §6.1).</summary>
     public SimFirmware Firmware { get; set; } = SimFirmware.Seed2014;
 
+    /// <summary>Raised on the simulation thread when listening mode enumerates the serial port (Serial.begin).</summary>
+    public event Action<VirtualCore, SimSerialPort>? SerialPortOpened;
+
     /// <summary>The serial port while listening mode has it enumerated, else null.</summary>
     public SimSerialPort? SerialPort => _serial;
 
@@ -362,6 +365,7 @@ public sealed class VirtualCore : IAppHost
         DisconnectSerialPort();
         _serial = new SimSerialPort(_time);
         _bus.Connect(UsbPath, new SparkSerialFunction(_time, DfuSerial));
+        SerialPortOpened?.Invoke(this, _serial);
         return _serial;
     }
 
