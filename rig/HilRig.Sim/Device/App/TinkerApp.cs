@@ -81,6 +81,12 @@ internal sealed class TinkerApp(IAppHost host, string identity)
 
     private const int ListenToggleMs = 250;
 
+    /// <summary>The further debounced MODE hold in listening mode that deletes the Wi-Fi profiles.</summary>
+    public static readonly TimeSpan WipeHold = TimeSpan.FromSeconds(7);
+
+    private const int WipeToggleMs = 50;
+    private const int WipeToggles = 25;
+
     private TimeProvider Time => host.Time;
 
     private TimeSpan _modeHeld;
@@ -284,6 +290,10 @@ internal sealed class TinkerApp(IAppHost host, string identity)
         host.Log("app: listening mode");
         host.Led.Show(LedProgram.Flashing(SparkColors.Blue, ListenToggleMs));
         var serial = host.ConnectSerial();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // the debounced MODE count starts over in listening mode (BUTTON_ResetDebouncedState)
+        _modeHeld = TimeSpan.Zero;
+        _ = WatchProfileWipeAsync(stop.Token);
         try
         {
             while (true)
@@ -301,7 +311,35 @@ internal sealed class TinkerApp(IAppHost host, string identity)
         }
         finally
         {
+            await stop.CancelAsync();
             host.DisconnectSerial();
+        }
+    }
+
+    /// <summary>
+    /// MODE held on in listening mode until the debounced count reaches <see cref="WipeHold"/> (about 10 s from the
+    /// first press) deletes every Wi-Fi profile, under rapid blue (spark-core.md §8); listening mode goes on.
+    /// </summary>
+    private async Task WatchProfileWipeAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(Tick, Time, ct);
+                _modeHeld = host.ModePressed ? _modeHeld + Tick : TimeSpan.Zero;
+                if (_modeHeld < WipeHold) continue;
+                _modeHeld = TimeSpan.Zero;
+                host.Led.Show(LedProgram.Flashing(SparkColors.Blue, WipeToggleMs));
+                await Task.Delay(TimeSpan.FromMilliseconds(WipeToggles * WipeToggleMs), Time, ct);
+                host.Nvmem.Clear();
+                host.Log("app: MODE held in listening mode: Wi-Fi profiles deleted");
+                host.Led.Show(LedProgram.Flashing(SparkColors.Blue, ListenToggleMs));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // listening mode ended
         }
     }
 
