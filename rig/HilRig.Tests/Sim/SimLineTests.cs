@@ -96,7 +96,7 @@ public class SimLineTests
             using var stop = new CancellationTokenSource();
             _ = op.RunAsync(stop.Token);
             await Task.Delay(length, rig.Time);
-            await stop.CancelAsync();
+            stop.Cancel();
             return (op.Log.ToList(), op.Fed, op.Pulled, flash, rig.Slots.All(s => !s.Occupied));
         });
     }
@@ -136,7 +136,7 @@ public class SimLineTests
             op.Done(4);
             var twice = op.Done(4);
             await Task.Delay(TimeSpan.FromSeconds(6), rig.Time);
-            await stop.CancelAsync();
+            stop.Cancel();
             return (was, rig.Slot(4).Core.DeviceId, twice);
         });
 

@@ -311,7 +311,10 @@ internal sealed class TinkerApp(IAppHost host, string identity)
         }
         finally
         {
-            await stop.CancelAsync();
+            // synchronously, on the simulation thread: CancelAsync would run the timers' callbacks on the thread pool
+#pragma warning disable CA1849
+            stop.Cancel();
+#pragma warning restore CA1849
             host.DisconnectSerial();
         }
     }
