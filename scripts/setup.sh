@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(dfu-util uhubctl socat libusb-1.0-0 gcc shellcheck chromium postgresql)
+apt_packages=(dfu-util uhubctl socat libusb-1.0-0 gcc shellcheck chromium postgresql python3-serial python3-usb)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -26,7 +26,7 @@ internal static class SimBackend
     {
         var sim = SimRig.Build(config, options.Clock, options.Speed);
         if (options.StateDirectory is { } stateDir) SimRigState.Load(sim, stateDir);
-        return Devices(sim, RunFacts.Simulated(config), slot => new SimSlotSerial(sim.Slot(slot.Number).Core), sim.Cloud) with
+        return Devices(sim, RunFacts.Simulated(config), slot => new SimSlotSerial(sim.Slot(slot.Number)), sim.Cloud) with
         {
             Lot = n => sim.Slot(n).Core.Spec.Lot,
             // Stop the clock first so nothing changes the flash while it is saved.

@@ -1,8 +1,11 @@
 /*
  * HilRig libusb shim: a libusb-1.0.so.0 that forwards enumeration, descriptors and control transfers to a
  * HilRig USB socket (env HILRIG_USB_SOCKET, protocol in PROTOCOL.md), so unmodified dfu-util and uhubctl
- * talk to the simulator. Exports every libusb function Debian's dfu-util 0.11 and uhubctl 2.5 import, with
- * libusb 1.0.26's x86-64 struct layouts (checked below). Single-threaded callers; a mutex keeps the socket sane.
+ * talk to the simulator. Exports the whole synchronous libusb-1.0 API (what dfu-util, uhubctl and pyusb bind), with
+ * libusb 1.0.26's x86-64 struct layouts (checked below). Control transfers are the only kind the socket carries:
+ * bulk, interrupt and isochronous ones, hotplug and streams answer LIBUSB_ERROR_NOT_SUPPORTED rather than being
+ * absent; an asynchronous control transfer is done at submit and its callback runs in the next handle_events.
+ * Single-threaded callers; a mutex keeps the socket sane.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -438,7 +442,11 @@ API void libusb_free_device_list(libusb_device **list, int unref_devices)
 API uint8_t libusb_get_bus_number(libusb_device *dev) { return dev->bus; }
 API uint8_t libusb_get_device_address(libusb_device *dev) { return dev->address; }
 API uint8_t libusb_get_port_number(libusb_device *dev) { return dev->nports ? dev->ports[dev->nports - 1] : 0; }
-API int libusb_get_device_speed(libusb_device *dev) { (void)dev; return 0; /* LIBUSB_SPEED_UNKNOWN */ }
+/* Spark Cores are full-speed devices; a hub that declares a transaction translator (protocol >= 1) is high speed. */
+API int libusb_get_device_speed(libusb_device *dev)
+{
+    return dev->device_descriptor[4] == 9 && dev->device_descriptor[6] >= 1 ? 3 /* HIGH */ : 2 /* FULL */;
+}
 API libusb_device *libusb_get_parent(libusb_device *dev) { (void)dev; return NULL; }
 
 API int libusb_get_port_numbers(libusb_device *dev, uint8_t *port_numbers, int port_numbers_len)
@@ -782,3 +790,302 @@ API int libusb_get_container_id_descriptor(libusb_context *ctx, struct libusb_bo
     *container_id = c;
     return 0;
 }
+
+/* ---- the rest of the synchronous API ---- */
+
+API libusb_device_handle *libusb_open_device_with_vid_pid(libusb_context *ctx, uint16_t vendor_id, uint16_t product_id)
+{
+    libusb_device **list;
+    libusb_device_handle *handle = NULL;
+    ssize_t n = libusb_get_device_list(ctx, &list);
+    if (n < 0) return NULL;
+    for (ssize_t i = 0; i < n; i++) {
+        const uint8_t *d = list[i]->device_descriptor;
+        if (get_u16(d + 8) == vendor_id && get_u16(d + 10) == product_id) {
+            if (libusb_open(list[i], &handle) != 0) handle = NULL;
+            break;
+        }
+    }
+    libusb_free_device_list(list, 1);
+    return handle;
+}
+
+/* Standard SET_CONFIGURATION; -1 means unconfigured (value 0), as in libusb. */
+API int libusb_set_configuration(libusb_device_handle *h, int configuration)
+{
+    if (configuration < -1 || configuration > 255) return LIBUSB_ERROR_INVALID_PARAM;
+    int r = libusb_control_transfer(h, 0x00, 9, (uint16_t)(configuration < 0 ? 0 : configuration), 0, NULL, 0, 1000);
+    return r < 0 ? r : 0;
+}
+
+/* Standard CLEAR_FEATURE(ENDPOINT_HALT) to the endpoint. */
+API int libusb_clear_halt(libusb_device_handle *h, unsigned char endpoint)
+{
+    int r = libusb_control_transfer(h, 0x02, 1, 0, endpoint, NULL, 0, 1000);
+    return r < 0 ? r : 0;
+}
+
+/* The socket carries control transfers only (the simulated DFU devices and hubs have no other endpoints in use). */
+API int libusb_bulk_transfer(libusb_device_handle *h, unsigned char endpoint, unsigned char *data, int length,
+                             int *transferred, unsigned int timeout)
+{
+    (void)endpoint; (void)data; (void)length; (void)timeout;
+    if (transferred) *transferred = 0;
+    return h ? LIBUSB_ERROR_NOT_SUPPORTED : LIBUSB_ERROR_INVALID_PARAM;
+}
+
+API int libusb_interrupt_transfer(libusb_device_handle *h, unsigned char endpoint, unsigned char *data, int length,
+                                  int *transferred, unsigned int timeout)
+{
+    return libusb_bulk_transfer(h, endpoint, data, length, transferred, timeout);
+}
+
+static const struct libusb_endpoint_descriptor *find_endpoint(libusb_device *dev, unsigned char endpoint,
+                                                              struct libusb_config_descriptor **config)
+{
+    if (libusb_get_active_config_descriptor(dev, config) != 0) return NULL;
+    for (int i = 0; i < (*config)->bNumInterfaces; i++)
+        for (int a = 0; a < (*config)->interface[i].num_altsetting; a++) {
+            const struct libusb_interface_descriptor *alt = &(*config)->interface[i].altsetting[a];
+            for (int e = 0; e < alt->bNumEndpoints; e++)
+                if (alt->endpoint[e].bEndpointAddress == endpoint) return &alt->endpoint[e];
+        }
+    return NULL;
+}
+
+API int libusb_get_max_packet_size(libusb_device *dev, unsigned char endpoint)
+{
+    struct libusb_config_descriptor *config = NULL;
+    const struct libusb_endpoint_descriptor *ep = find_endpoint(dev, endpoint, &config);
+    int r = ep ? (ep->wMaxPacketSize & 0x7FF) : LIBUSB_ERROR_NOT_FOUND;
+    libusb_free_config_descriptor(config);
+    return r;
+}
+
+API int libusb_get_max_iso_packet_size(libusb_device *dev, unsigned char endpoint)
+{
+    struct libusb_config_descriptor *config = NULL;
+    const struct libusb_endpoint_descriptor *ep = find_endpoint(dev, endpoint, &config);
+    int r = LIBUSB_ERROR_NOT_FOUND;
+    if (ep) {
+        int size = ep->wMaxPacketSize & 0x7FF, type = ep->bmAttributes & 3;
+        r = (type == 1 || type == 3) ? size * (1 + ((ep->wMaxPacketSize >> 11) & 3)) : size;
+    }
+    libusb_free_config_descriptor(config);
+    return r;
+}
+
+/* Deprecated name of libusb_get_port_numbers. */
+API int libusb_get_port_path(libusb_context *ctx, libusb_device *dev, uint8_t *path, uint8_t path_length)
+{
+    (void)ctx;
+    return libusb_get_port_numbers(dev, path, path_length);
+}
+
+API int libusb_setlocale(const char *locale) { return locale ? LIBUSB_SUCCESS : LIBUSB_ERROR_INVALID_PARAM; }
+
+API void libusb_set_log_cb(libusb_context *ctx, void (*cb)(libusb_context *, int, const char *), int mode)
+{
+    (void)ctx; (void)cb; (void)mode;
+}
+
+API int libusb_wrap_sys_device(libusb_context *ctx, intptr_t sys_dev, libusb_device_handle **handle)
+{
+    (void)ctx; (void)sys_dev; (void)handle;
+    return LIBUSB_ERROR_NOT_SUPPORTED;
+}
+
+API int libusb_alloc_streams(libusb_device_handle *h, uint32_t num_streams, unsigned char *endpoints, int num_endpoints)
+{
+    (void)h; (void)num_streams; (void)endpoints; (void)num_endpoints;
+    return LIBUSB_ERROR_NOT_SUPPORTED;
+}
+
+API int libusb_free_streams(libusb_device_handle *h, unsigned char *endpoints, int num_endpoints)
+{
+    (void)h; (void)endpoints; (void)num_endpoints;
+    return LIBUSB_ERROR_NOT_SUPPORTED;
+}
+
+API unsigned char *libusb_dev_mem_alloc(libusb_device_handle *h, size_t length) { (void)h; (void)length; return NULL; }
+
+API int libusb_dev_mem_free(libusb_device_handle *h, unsigned char *buffer, size_t length)
+{
+    (void)h; (void)buffer; (void)length;
+    return LIBUSB_ERROR_NOT_SUPPORTED;
+}
+
+/* SuperSpeed and USB 2.0 extension descriptors: the simulated bus is USB 2.0 full/high speed without them. */
+API int libusb_get_ss_endpoint_companion_descriptor(libusb_context *ctx, const struct libusb_endpoint_descriptor *endpoint, void **ep_comp)
+{
+    (void)ctx; (void)endpoint; (void)ep_comp;
+    return LIBUSB_ERROR_NOT_FOUND;
+}
+
+API void libusb_free_ss_endpoint_companion_descriptor(void *ep_comp) { free(ep_comp); }
+
+API int libusb_get_usb_2_0_extension_descriptor(libusb_context *ctx, struct libusb_bos_dev_capability_descriptor *cap, void **ext)
+{
+    (void)ctx; (void)ext;
+    return cap && cap->bDevCapabilityType == 2 ? LIBUSB_ERROR_NOT_SUPPORTED : LIBUSB_ERROR_INVALID_PARAM;
+}
+
+API void libusb_free_usb_2_0_extension_descriptor(void *ext) { free(ext); }
+
+API int libusb_get_ss_usb_device_capability_descriptor(libusb_context *ctx, struct libusb_bos_dev_capability_descriptor *cap, void **ss)
+{
+    (void)ctx; (void)ss;
+    return cap && cap->bDevCapabilityType == 3 ? LIBUSB_ERROR_NOT_SUPPORTED : LIBUSB_ERROR_INVALID_PARAM;
+}
+
+API void libusb_free_ss_usb_device_capability_descriptor(void *ss) { free(ss); }
+
+/* ---- transfers (libusb 1.0.26 struct libusb_transfer) ---- */
+
+struct libusb_iso_packet_descriptor {
+    unsigned int length, actual_length;
+    int status;
+};
+
+struct libusb_transfer;
+typedef void (*libusb_transfer_cb_fn)(struct libusb_transfer *transfer);
+
+struct libusb_transfer {
+    libusb_device_handle *dev_handle;
+    uint8_t flags;
+    unsigned char endpoint, type;
+    unsigned int timeout;
+    int status;
+    int length, actual_length;
+    libusb_transfer_cb_fn callback;
+    void *user_data;
+    unsigned char *buffer;
+    int num_iso_packets;
+    struct libusb_iso_packet_descriptor iso_packet_desc[];
+};
+
+_Static_assert(offsetof(struct libusb_transfer, callback) == 32 && offsetof(struct libusb_transfer, num_iso_packets) == 56
+               && offsetof(struct libusb_transfer, iso_packet_desc) == 60, "transfer layout");
+
+enum { TRANSFER_TYPE_CONTROL = 0, TRANSFER_COMPLETED = 0, TRANSFER_ERROR = 1, TRANSFER_TIMED_OUT = 2, TRANSFER_CANCELLED = 3,
+       TRANSFER_STALL = 4, TRANSFER_NO_DEVICE = 5, TRANSFER_OVERFLOW = 6,
+       TRANSFER_SHORT_NOT_OK = 1, TRANSFER_FREE_BUFFER = 2, TRANSFER_FREE_TRANSFER = 4 };
+
+/* Transfers done at submit whose callbacks wait for the next handle_events. */
+static pthread_mutex_t g_done_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct done { struct libusb_transfer *transfer; struct done *next; } *g_done_head, *g_done_tail;
+
+API struct libusb_transfer *libusb_alloc_transfer(int iso_packets)
+{
+    if (iso_packets < 0) return NULL;
+    return calloc(1, sizeof(struct libusb_transfer) + (size_t)iso_packets * sizeof(struct libusb_iso_packet_descriptor));
+}
+
+API void libusb_free_transfer(struct libusb_transfer *transfer)
+{
+    if (!transfer) return;
+    if ((transfer->flags & TRANSFER_FREE_BUFFER) && transfer->buffer) free(transfer->buffer);
+    free(transfer);
+}
+
+API int libusb_submit_transfer(struct libusb_transfer *transfer)
+{
+    if (!transfer || !transfer->dev_handle) return LIBUSB_ERROR_INVALID_PARAM;
+    if (transfer->type != TRANSFER_TYPE_CONTROL) return LIBUSB_ERROR_NOT_SUPPORTED;
+    if (transfer->length < 8 || !transfer->buffer) return LIBUSB_ERROR_INVALID_PARAM;
+    struct done *d = malloc(sizeof *d);
+    if (!d) return LIBUSB_ERROR_NO_MEM;
+    unsigned char *b = transfer->buffer;
+    uint16_t length = get_u16(b + 6);
+    if (length > transfer->length - 8) { free(d); return LIBUSB_ERROR_INVALID_PARAM; }
+    int r = libusb_control_transfer(transfer->dev_handle, b[0], b[1], get_u16(b + 2), get_u16(b + 4), b + 8, length, transfer->timeout);
+    transfer->actual_length = r < 0 ? 0 : r;
+    transfer->status = r >= 0 ? ((transfer->flags & TRANSFER_SHORT_NOT_OK) && r < length ? TRANSFER_ERROR : TRANSFER_COMPLETED)
+                     : r == LIBUSB_ERROR_TIMEOUT ? TRANSFER_TIMED_OUT : r == LIBUSB_ERROR_PIPE ? TRANSFER_STALL
+                     : r == LIBUSB_ERROR_NO_DEVICE ? TRANSFER_NO_DEVICE : r == LIBUSB_ERROR_OVERFLOW ? TRANSFER_OVERFLOW : TRANSFER_ERROR;
+    d->transfer = transfer;
+    d->next = NULL;
+    pthread_mutex_lock(&g_done_lock);
+    if (g_done_tail) g_done_tail->next = d; else g_done_head = d;
+    g_done_tail = d;
+    pthread_mutex_unlock(&g_done_lock);
+    return 0;
+}
+
+/* Already done at submit: a cancel finds nothing in flight. */
+API int libusb_cancel_transfer(struct libusb_transfer *transfer) { (void)transfer; return LIBUSB_ERROR_NOT_FOUND; }
+
+API void libusb_transfer_set_stream_id(struct libusb_transfer *transfer, uint32_t stream_id) { (void)transfer; (void)stream_id; }
+API uint32_t libusb_transfer_get_stream_id(struct libusb_transfer *transfer) { (void)transfer; return 0; }
+
+/* Runs the callbacks of every transfer done so far; sets *completed when there were any. */
+static int run_completions(int *completed)
+{
+    for (;;) {
+        pthread_mutex_lock(&g_done_lock);
+        struct done *d = g_done_head;
+        if (d) { g_done_head = d->next; if (!g_done_head) g_done_tail = NULL; }
+        pthread_mutex_unlock(&g_done_lock);
+        if (!d) return 0;
+        struct libusb_transfer *t = d->transfer;
+        free(d);
+        int free_it = (t->flags & TRANSFER_FREE_TRANSFER) != 0;
+        if (t->callback) t->callback(t);
+        if (free_it) libusb_free_transfer(t);
+        if (completed) *completed = 1;
+    }
+}
+
+API int libusb_handle_events_timeout_completed(libusb_context *ctx, struct timeval *tv, int *completed)
+{
+    (void)ctx; (void)tv;
+    return run_completions(completed);
+}
+
+API int libusb_handle_events_timeout(libusb_context *ctx, struct timeval *tv) { return libusb_handle_events_timeout_completed(ctx, tv, NULL); }
+API int libusb_handle_events(libusb_context *ctx) { return libusb_handle_events_timeout_completed(ctx, NULL, NULL); }
+API int libusb_handle_events_completed(libusb_context *ctx, int *completed) { return libusb_handle_events_timeout_completed(ctx, NULL, completed); }
+API int libusb_handle_events_locked(libusb_context *ctx, struct timeval *tv) { return libusb_handle_events_timeout_completed(ctx, tv, NULL); }
+
+/* One thread handles events at a time in libusb; here there is nothing to wait for, so every lock is free. */
+API int libusb_try_lock_events(libusb_context *ctx) { (void)ctx; return 0; }
+API void libusb_lock_events(libusb_context *ctx) { (void)ctx; }
+API void libusb_unlock_events(libusb_context *ctx) { (void)ctx; }
+API int libusb_event_handling_ok(libusb_context *ctx) { (void)ctx; return 1; }
+API int libusb_event_handler_active(libusb_context *ctx) { (void)ctx; return 0; }
+API void libusb_interrupt_event_handler(libusb_context *ctx) { (void)ctx; }
+API void libusb_lock_event_waiters(libusb_context *ctx) { (void)ctx; }
+API void libusb_unlock_event_waiters(libusb_context *ctx) { (void)ctx; }
+API int libusb_wait_for_event(libusb_context *ctx, struct timeval *tv) { (void)ctx; (void)tv; return 1; /* timed out */ }
+API int libusb_get_next_timeout(libusb_context *ctx, struct timeval *tv) { (void)ctx; (void)tv; return 0; /* none pending */ }
+API int libusb_pollfds_handle_timeouts(libusb_context *ctx) { (void)ctx; return 1; }
+
+struct libusb_pollfd { int fd; short events; };
+
+/* No file descriptors to poll: an empty, NULL-terminated list. */
+API const struct libusb_pollfd **libusb_get_pollfds(libusb_context *ctx)
+{
+    (void)ctx;
+    return calloc(1, sizeof(struct libusb_pollfd *));
+}
+
+API void libusb_free_pollfds(const struct libusb_pollfd **pollfds) { free((void *)pollfds); }
+
+API void libusb_set_pollfd_notifiers(libusb_context *ctx, void (*added_cb)(int, short, void *), void (*removed_cb)(int, void *), void *user_data)
+{
+    (void)ctx; (void)added_cb; (void)removed_cb; (void)user_data;
+}
+
+/* ---- hotplug: the simulated bus does not announce arrivals; callers poll libusb_get_device_list ---- */
+
+API int libusb_hotplug_register_callback(libusb_context *ctx, int events, int flags, int vendor_id, int product_id, int dev_class,
+                                         void *cb_fn, void *user_data, int *callback_handle)
+{
+    (void)ctx; (void)events; (void)flags; (void)vendor_id; (void)product_id; (void)dev_class; (void)cb_fn; (void)user_data;
+    if (callback_handle) *callback_handle = 0;
+    return LIBUSB_ERROR_NOT_SUPPORTED;
+}
+
+API void libusb_hotplug_deregister_callback(libusb_context *ctx, int callback_handle) { (void)ctx; (void)callback_handle; }
+
+API void *libusb_hotplug_get_user_data(libusb_context *ctx, int callback_handle) { (void)ctx; (void)callback_handle; return NULL; }

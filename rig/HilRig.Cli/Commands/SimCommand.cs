@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using HilRig.Cli.Serve;
+using HilRig.Sim.Rig;
 
 namespace HilRig.Cli.Commands;
 
@@ -29,6 +30,13 @@ internal static class SimCommand
         var seconds = new Option<double?>("--seconds") { Description = "stop after this many wall-clock seconds (default: run until SIGINT/SIGTERM)" };
         var cloudPort = new Option<int?>("--cloud-port") { Description = "serve the simulated cloud's REST API on 127.0.0.1:N (0: any free port); HILRIG_CLOUD_URL and HILRIG_CLOUD_TOKEN go to the env file" };
         var cloudToken = new Option<string?>("--cloud-token") { Description = "the access token the served cloud accepts (default: a random one, written to the env file)" };
+        var serial = new Option<string>("--serial") { Description = "where each slot's serial pty is linked, {slot} for the slot number (default: next to --socket, hilrig-slot{slot}.tty)" };
+        var lineCores = new Option<int?>("--line-cores") { Description = "start the line's operator: feed this many Cores from a seeded population into the slots (they start empty), one slot at a time" };
+        var lineLots = new Option<int>("--line-lots") { Description = "chip lots the operator's Cores come from", DefaultValueFactory = _ => 4 };
+        var lineBadLots = new Option<int>("--line-bad-lots") { Description = "of them, lots with high defect rates", DefaultValueFactory = _ => 1 };
+        var lineSeed = new Option<int?>("--line-seed") { Description = "the population's seed (default: sim.seed)" };
+        var lineHandling = new Option<double>("--line-handling") { Description = "seconds of simulated time the operator spends per slot (pull the finished Core, drop the next in)", DefaultValueFactory = _ => 15 };
+        var lineDwell = new Option<double?>("--line-dwell") { Description = "pull a Core this many simulated seconds after it went in (default: only on `done N` over the control channel)" };
         var command = new Command("serve", "Run the simulated rig in real time: its USB bus on a Unix socket for the libusb shim (dfu-util, uhubctl) and a control channel for buttons, power and state");
         command.Options.Add(config);
         command.Options.Add(socket);
@@ -38,6 +46,13 @@ internal static class SimCommand
         command.Options.Add(seconds);
         command.Options.Add(cloudPort);
         command.Options.Add(cloudToken);
+        command.Options.Add(serial);
+        command.Options.Add(lineCores);
+        command.Options.Add(lineLots);
+        command.Options.Add(lineBadLots);
+        command.Options.Add(lineSeed);
+        command.Options.Add(lineHandling);
+        command.Options.Add(lineDwell);
         command.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var output = pr.InvocationConfiguration.Output;
@@ -71,7 +86,14 @@ internal static class SimCommand
                 error.WriteLine("hilrig: --cloud-token: only with --cloud-port N (the cloud is served only then)");
                 return ExitCodes.BadInput;
             }
+            var lineError = ReadLine(pr, lineCores, lineLots, lineBadLots, lineSeed, lineHandling, lineDwell, out var lineSpec);
+            if (lineError is not null)
+            {
+                error.WriteLine("hilrig: " + lineError);
+                return ExitCodes.BadInput;
+            }
             if (!ConfigLoading.TryLoad(pr.GetValue(config)!, error, out var rig)) return ExitCodes.BadInput;
+            if (lineSpec is not null && pr.GetValue(lineSeed) is null) lineSpec = lineSpec with { Seed = rig.Sim.Seed };
 
             var folder = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } xdg && Directory.Exists(xdg) ? xdg : Path.GetTempPath();
             var usbSocket = Path.GetFullPath(pr.GetValue(socket) ?? Path.Combine(folder, "hilrig-usb.sock"));
@@ -89,6 +111,17 @@ internal static class SimCommand
                     error.WriteLine($"hilrig: {name} {path}: folder {dir} does not exist");
                     return ExitCodes.BadInput;
                 }
+            }
+            var serialLinks = Path.GetFullPath(pr.GetValue(serial) ?? Path.Combine(Path.GetDirectoryName(usbSocket)!, "hilrig-slot{slot}.tty"));
+            if (!serialLinks.Contains("{slot}", StringComparison.Ordinal))
+            {
+                error.WriteLine($"hilrig: --serial {serialLinks}: must contain {{slot}} (one pty link per slot), e.g. /tmp/hilrig-slot{{slot}}.tty");
+                return ExitCodes.BadInput;
+            }
+            if (Path.GetDirectoryName(serialLinks) is { } serialDir && !Directory.Exists(serialDir))
+            {
+                error.WriteLine($"hilrig: --serial {serialLinks}: folder {serialDir} does not exist");
+                return ExitCodes.BadInput;
             }
             if (usbSocket == controlSocket)
             {
@@ -116,6 +149,8 @@ internal static class SimCommand
                     StateDirectory = RigOpening.PersistentSim(rig).Simulator.StateDirectory,
                     CloudPort = cloudPortValue,
                     CloudToken = cloudTokenValue,
+                    SerialLinks = OperatingSystem.IsLinux() ? serialLinks : null,
+                    Line = lineSpec,
                 });
             }
             catch (Composition.BackendUnavailableException ex)
@@ -152,7 +187,9 @@ internal static class SimCommand
                 output.WriteLine($"control socket: {controlSocket}");
                 if (host.Cloud is { } cloudServer) output.WriteLine($"cloud:          {cloudServer.Url}   (Particle REST API; token in the env file)");
                 output.WriteLine($"env file:       {envPath}   (source it, then run dfu-util / uhubctl -S)");
-                // Serial ptys per slot are served here when they exist.
+                if (host.Serial is { } ptys)
+                    output.WriteLine($"serial ptys:    {serialLinks}   ({string.Join(", ", ptys.Devices.Select(d => $"{d.Key}={d.Value}"))})");
+                if (host.Line is { } op) output.WriteLine($"line operator:  {op.Describe()}");
                 output.WriteLine(secondsValue is { } limit ? $"serving for {limit.ToString(CultureInfo.InvariantCulture)} s" : "serving until SIGINT/SIGTERM");
                 output.Flush();
                 try
@@ -170,6 +207,31 @@ internal static class SimCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>The operator's options from --line-*; null spec without --line-cores. Returns a one-line error or null.</summary>
+    private static string? ReadLine(ParseResult pr, Option<int?> cores, Option<int> lots, Option<int> badLots, Option<int?> seed,
+        Option<double> handling, Option<double?> dwell, out LineOperatorOptions? spec)
+    {
+        spec = null;
+        var inv = CultureInfo.InvariantCulture;
+        if (pr.GetValue(cores) is not { } n)
+        {
+            foreach (var o in new Option[] { lots, badLots, seed, handling, dwell })
+                if (pr.GetResult(o) is { Implicit: false }) return $"{o.Name}: only with --line-cores N (the operator runs only then)";
+            return null;
+        }
+        if (n < 1) return $"--line-cores {n.ToString(inv)}: must be at least 1";
+        var l = pr.GetValue(lots);
+        if (l < 1) return $"--line-lots {l.ToString(inv)}: must be at least 1";
+        var b = pr.GetValue(badLots);
+        if (b < 0 || b > l) return $"--line-bad-lots {b.ToString(inv)}: must be 0-{l.ToString(inv)} (at most --line-lots)";
+        var h = pr.GetValue(handling);
+        if (!(h >= 0) || double.IsInfinity(h)) return $"--line-handling {h.ToString(inv)}: must be a number of seconds >= 0";
+        var d = pr.GetValue(dwell);
+        if (d is { } dv && (!(dv > 0) || double.IsInfinity(dv))) return $"--line-dwell {dv.ToString(inv)}: must be a positive number of seconds";
+        spec = new LineOperatorOptions(n, l, b, pr.GetValue(seed) ?? 0, TimeSpan.FromSeconds(h), d is { } x ? TimeSpan.FromSeconds(x) : null);
+        return null;
     }
 
     private static void WriteOwnerOnly(string path, string text)

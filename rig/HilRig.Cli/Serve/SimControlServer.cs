@@ -4,7 +4,10 @@ using System.Net.Sockets;
 using System.Text;
 using HilRig.Composition;
 using HilRig.Core.Slots;
+using HilRig.Core.Config;
+using HilRig.Core.Spark;
 using HilRig.Sim.Device;
+using HilRig.Sim.Rig;
 
 namespace HilRig.Cli.Serve;
 
@@ -13,10 +16,11 @@ namespace HilRig.Cli.Serve;
 /// command, <c>ok ...</c> or <c>error ...</c> (README, "Simulator as a process"). Buttons and power go through the
 /// slot's control lines, exactly as the rig's procedures drive them; every command runs on the simulation thread.
 /// </summary>
-public sealed class SimControlServer(RigSession session, string socketPath) : IAsyncDisposable
+public sealed class SimControlServer(RigSession session, string socketPath, SimLineOperator? lineOperator = null) : IAsyncDisposable
 {
     public const string Help =
-        "commands: power N on|off|cycle; mode N press|release; reset N press|release|pulse; dfu N; state N; slots; help";
+        "commands: power N on|off|cycle; mode N press|release; reset N press|release|pulse; dfu N; state N; slots; " +
+        "insert N [deviceId] [lot] [flash]; remove N; done N; line; help";
 
     /// <summary>How long `power N cycle` keeps the slot off (simulated time).</summary>
     public static readonly TimeSpan PowerCycleOff = TimeSpan.FromSeconds(1);
@@ -68,6 +72,12 @@ public sealed class SimControlServer(RigSession session, string socketPath) : IA
                 "reset" => await OnSlotAsync(words, ["press", "release", "pulse"], ResetAsync, ct),
                 "dfu" => await OnSlotAsync(words, null, DfuAsync, ct),
                 "state" => await OnSlotAsync(words, null, StateAsync, ct),
+                "insert" => await InsertAsync(words),
+                "remove" => await OnSlotAsync(words, null, RemoveAsync, ct),
+                "done" => await OnSlotAsync(words, null, DoneAsync, ct),
+                "line" => words.Length == 1
+                    ? lineOperator is null ? "error no operator on this line (sim serve --line-cores N starts one)" : "ok " + await session.RunAsync(() => Task.FromResult(lineOperator.Describe()))
+                    : "error usage: line",
                 _ => $"error unknown command '{words[0]}'; {Help}",
             };
         }
@@ -92,6 +102,54 @@ public sealed class SimControlServer(RigSession session, string socketPath) : IA
         if (action is not null && !actions!.Contains(action)) return $"error '{words[2]}' is not valid here; usage: {usage}";
         var slot = session.Slot(number);
         return await session.RunAsync(() => work(slot, action, ct));
+    }
+
+    /// <summary>insert N [deviceId] [lot] [flash]: a Core dropped into empty slot N (a pulled device id comes back as it was).</summary>
+    private async Task<string> InsertAsync(string[] words)
+    {
+        const string usage = "usage: insert N [deviceId] [lot] [flash], flash as in sim.cores (healthy, stuckBits: 12, ...)";
+        if (words.Length < 2) return "error " + usage;
+        if (!int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out var number) || session.Slots.All(s => s.Number != number))
+            return $"error slot '{words[1]}' is not on this rig; valid: {string.Join(",", session.Slots.Select(s => s.Number))}";
+        var rest = words.Skip(2).ToList();
+        string? deviceId = null;
+        if (rest.Count > 0 && SparkIdentity.Validate(rest[0]) is null)
+        {
+            deviceId = rest[0].ToLowerInvariant();
+            rest.RemoveAt(0);
+        }
+        string? lot = null;
+        if (rest.Count > 0 && !IsFlashWord(rest[0]))
+        {
+            lot = rest[0];
+            rest.RemoveAt(0);
+        }
+        if (!FlashWords.TryParse(string.Join(' ', rest), out var flash, out var flashError)) return "error " + flashError;
+        var sim = session.Sim!;
+        return await session.RunAsync(() =>
+        {
+            var slot = sim.Slot(number);
+            if (slot.Occupied) return Task.FromResult($"error slot {number} holds Core {slot.Core.DeviceId}; remove {number} first");
+            var id = deviceId ?? sim.NewDeviceId();
+            var shelved = sim.Shelved(id);
+            var core = sim.Insert(number, id, lot ?? shelved?.Spec.Lot ?? SimDefaults.UnlistedLot, flash);
+            return Task.FromResult($"ok slot {number} holds {core.DeviceId} lot={core.Spec.Lot} flash={FlashWords.Describe(core.Spec.Flash)}{(shelved is null ? "" : " (put back)")}");
+        });
+    }
+
+    private static bool IsFlashWord(string word) =>
+        word.TrimStart('{').Split(':')[0] is "" or "healthy" or "stuckBits" or "badSectors" or "slow" or "dead";
+
+    private Task<string> RemoveAsync(RigSlot slot, string? action, CancellationToken ct)
+    {
+        var core = session.Sim!.Remove(slot.Number);
+        return Task.FromResult(core is null ? $"error slot {slot.Number} is empty" : $"ok slot {slot.Number} empty, pulled {core.DeviceId}");
+    }
+
+    private Task<string> DoneAsync(RigSlot slot, string? action, CancellationToken ct)
+    {
+        if (lineOperator is null) return Task.FromResult("error no operator on this line (sim serve --line-cores N starts one)");
+        return Task.FromResult(lineOperator.Done(slot.Number) ? $"ok slot {slot.Number} queued for the operator" : $"ok slot {slot.Number} already queued");
     }
 
     private async Task<string> PowerAsync(RigSlot slot, string? action, CancellationToken ct)
@@ -147,7 +205,9 @@ public sealed class SimControlServer(RigSession session, string socketPath) : IA
     /// <summary>One line: Core state, LED program, USB presence, running app.</summary>
     public string Describe(RigSlot slot)
     {
-        var core = session.Sim!.Slot(slot.Number).Core;
+        var simSlot = session.Sim!.Slot(slot.Number);
+        if (!simSlot.Occupied) return $"slot={slot.Number} state=empty led=off usb={slot.UsbPath}:absent power=off app=-";
+        var core = simSlot.Core;
         var device = session.Usb.GetDevices().FirstOrDefault(d => d.Path == slot.UsbPath);
         var led = core.Led.Current;
         var ledText = led.Pattern == Core.Led.LedPattern.Off ? "off" : $"{led.Pattern.ToString().ToLowerInvariant()}:{led.Rgb:X6}";

@@ -1,5 +1,6 @@
 using HilRig.Composition;
 using HilRig.Core.Config;
+using HilRig.Sim.Rig;
 using HilRig.Sim.Serve;
 using HilRig.Sim.Time;
 
@@ -24,26 +25,43 @@ public sealed record SimServeOptions
 
     /// <summary>The access token the served cloud accepts; null: a random one (see <see cref="SimServeHost.CloudToken"/>).</summary>
     public string? CloudToken { get; init; }
+
+    /// <summary>Where each slot's serial pty is linked, "{slot}" standing for the slot number (e.g. /tmp/hilrig-slot{slot}.tty); null: no ptys.</summary>
+    public string? SerialLinks { get; init; }
+
+    /// <summary>The line's operator (feeds slots from a population of Cores); null: Cores change only by control commands.</summary>
+    public LineOperatorOptions? Line { get; init; }
 }
 
 /// <summary>
 /// The simulated rig as a long-running process: the rig session on a real-time clock, its virtual USB bus served to
 /// the libusb shim (so dfu-util and uhubctl see the Cores and hubs), the control channel, and (with a cloud port)
-/// the simulated cloud's REST API on 127.0.0.1. The Cores' serial ports (ptys) join here when they exist: each is
-/// one more server started in <see cref="Start"/> and disposed, before the session, in <see cref="DisposeAsync"/>.
+/// the simulated cloud's REST API on 127.0.0.1, the Cores' serial ports as one pty per slot, and the line's operator.
+/// Each server is started in <see cref="Start"/> and disposed, before the session, in <see cref="DisposeAsync"/>.
 /// </summary>
 public sealed class SimServeHost : IAsyncDisposable
 {
     private int _disposed;
 
-    private SimServeHost(RigSession session, UsbSocketServer usb, SimControlServer control, SimCloudHttpServer? cloud, string? cloudToken)
+    private readonly CancellationTokenSource _lineStop = new();
+
+    private SimServeHost(RigSession session, UsbSocketServer usb, SimControlServer control, SimCloudHttpServer? cloud, string? cloudToken,
+        SerialPtyServer? serial, SimLineOperator? line)
     {
         Session = session;
         Usb = usb;
         Control = control;
         Cloud = cloud;
         CloudToken = cloudToken;
+        Serial = serial;
+        Line = line;
     }
+
+    /// <summary>The slots' serial ptys; null when not served.</summary>
+    public SerialPtyServer? Serial { get; }
+
+    /// <summary>The line's operator; null when there is none.</summary>
+    public SimLineOperator? Line { get; }
 
     /// <summary>The simulated cloud's REST API (its <see cref="SimCloudHttpServer.Url"/> is HILRIG_CLOUD_URL); null when not served.</summary>
     public SimCloudHttpServer? Cloud { get; }
@@ -67,13 +85,16 @@ public sealed class SimServeHost : IAsyncDisposable
         UsbSocketServer? usb = null;
         SimControlServer? control = null;
         SimCloudHttpServer? cloud = null;
+        SerialPtyServer? serial = null;
         try
         {
             // Every request from the shim runs on the simulation thread, like the rig's own procedures.
             usb = new UsbSocketServer(session.Usb, options.UsbSocket, work => session.RunAsync(work));
             usb.Start();
-            control = new SimControlServer(session, options.ControlSocket);
+            var line = options.Line is { } lineOptions ? new SimLineOperator(session.Sim!, lineOptions) : null;
+            control = new SimControlServer(session, options.ControlSocket, line);
             control.Start();
+            if (options.SerialLinks is { } links) serial = SerialPtyServer.Start(session.Sim!, links);
             string? token = null;
             if (options.CloudPort is { } port)
             {
@@ -81,10 +102,14 @@ public sealed class SimServeHost : IAsyncDisposable
                 // called from the CLI's thread, never the simulation thread, so waiting here blocks nothing simulated
                 cloud = SimCloudHttpServer.StartAsync(session.Sim!.Cloud, session.Sim.Scheduler, token, port).GetAwaiter().GetResult();
             }
-            return new SimServeHost(session, usb, control, cloud, token);
+            var host = new SimServeHost(session, usb, control, cloud, token, serial, line);
+            // the operator works on the simulation thread for the host's life
+            if (line is not null) _ = session.RunAsync(() => { _ = line.RunAsync(host._lineStop.Token); return Task.CompletedTask; });
+            return host;
         }
         catch
         {
+            serial?.Dispose();
             if (control is not null) control.DisposeAsync().AsTask().GetAwaiter().GetResult();
             if (usb is not null) usb.DisposeAsync().AsTask().GetAwaiter().GetResult();
             session.Dispose();
@@ -96,10 +121,13 @@ public sealed class SimServeHost : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         // Servers first: closing a client's open USB handles runs on the simulation thread, which the session stops.
+        await _lineStop.CancelAsync();
         if (Cloud is not null) await Cloud.DisposeAsync();
+        Serial?.Dispose();
         await Control.DisposeAsync();
         await Usb.DisposeAsync();
         Session.Dispose();
+        _lineStop.Dispose();
     }
 
     /// <summary>40 hex digits, the shape of a Particle access token.</summary>

@@ -102,6 +102,9 @@ public sealed class VirtualCore : IAppHost
     /// <summary>Which OTA receiver the app firmware has (spark-core.md §6.1).</summary>
     public SimFirmware Firmware { get; set; } = SimFirmware.Seed2014;
 
+    /// <summary>Raised on the simulation thread when listening mode enumerates the serial port (Serial.begin).</summary>
+    public event Action<VirtualCore, SimSerialPort>? SerialPortOpened;
+
     /// <summary>The serial port while listening mode has it enumerated, else null.</summary>
     public SimSerialPort? SerialPort => _serial;
 
@@ -143,6 +146,18 @@ public sealed class VirtualCore : IAppHost
         Flags.NvmemSparkReset = 0x0000;
         Flags.OtaFlashedStatus = 0x0000;
         Flags.Save(InternalFlash, FlagWords);
+    }
+
+    /// <summary>
+    /// This Core's memories taken from <paramref name="other"/> (the same Core in another slot's wiring): internal and
+    /// external flash cells and the CC3000's Wi-Fi profiles. Both must be unpowered.
+    /// </summary>
+    public void TakeMemoriesOf(VirtualCore other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        InternalFlash.RestoreCells(other.InternalFlash.SnapshotCells());
+        Chip.RestoreCells(other.Chip.SnapshotCells());
+        Nvmem.RestoreFrom(other.Nvmem.Profiles);
     }
 
     /// <summary>The factory's programmer writes the spec's bootloader build into pages 0-18 (the rest of them erased).</summary>
@@ -350,6 +365,7 @@ public sealed class VirtualCore : IAppHost
         DisconnectSerialPort();
         _serial = new SimSerialPort(_time);
         _bus.Connect(UsbPath, new SparkSerialFunction(_time, DfuSerial));
+        SerialPortOpened?.Invoke(this, _serial);
         return _serial;
     }
 

@@ -4,6 +4,7 @@ using HilRig.Core.Config;
 using HilRig.Core.Usb;
 using HilRig.Sim.Cloud;
 using HilRig.Sim.Device;
+using HilRig.Sim.Device.App;
 using HilRig.Sim.Device.Bootloader;
 using HilRig.Sim.Device.Firmware;
 using HilRig.Sim.Optics;
@@ -21,6 +22,13 @@ namespace HilRig.Sim.Rig;
 public sealed class SimRig : IDisposable
 {
     private readonly Dictionary<int, SimSlot> _slots = [];
+
+    /// <summary>Cores pulled from a slot, by device id: one put back (in any slot) keeps its memories.</summary>
+    private readonly Dictionary<string, VirtualCore> _shelf = new(StringComparer.Ordinal);
+    private byte[] _factoryImage = [];
+    private BootloaderBuild? _build;
+    private int _inserted;
+    private int _unnamed;
 
     private SimRig(RigConfig config, SimScheduler scheduler)
     {
@@ -109,7 +117,8 @@ public sealed class SimRig : IDisposable
         }
         Muxes = muxes;
 
-        var factory = SparkAppImageGenerator.Tinker(seed);
+        _factoryImage = SparkAppImageGenerator.Tinker(seed);
+        _build = build;
         var emitters = new Dictionary<int, LedEmitter>();
         foreach (var slot in Config.Slots.OrderBy(s => s.Number))
         {
@@ -117,22 +126,15 @@ public sealed class SimRig : IDisposable
                 ?? new SimCoreConfig(slot.Number, SimDefaults.DeviceIdFor(seed, slot.Number), SimDefaults.UnlistedLot, FlashCondition.Healthy);
             var led = new LedEmitter(Time, Optics);
             emitters[slot.Number] = led;
-            var spec = new VirtualCoreSpec(slot.Number, coreConfig.DeviceId, coreConfig.Lot, coreConfig.Flash, build.Kind, seed * 1009 + slot.Number)
-            {
-                Build = build,
-                BootloaderProtected = Config.Sim.IsBootloaderProtected(slot.Number),
-            };
-            var core = new VirtualCore(spec, Usb, slot.Usb.DevicePath, led, Time);
-            core.Manufacture(factory);
-            core.Cloud = Cloud;
-            core.Firmware = Config.Sim.Firmware;
-            var simSlot = new SimSlot(slot, core, hubs[slot.Usb.HubPath]) { RelayWelded = Config.Sim.WeldedRelays.Contains(slot.Number) };
+            var core = NewCore(slot, led, coreConfig.DeviceId, coreConfig.Lot, coreConfig.Flash, seed * 1009 + slot.Number);
+            var simSlot = new SimSlot(slot, core, hubs[slot.Usb.HubPath], led) { RelayWelded = Config.Sim.WeldedRelays.Contains(slot.Number) };
             _slots[slot.Number] = simSlot;
 
-            WireLine(slot.Power, on => core.SetRelay(on || simSlot.RelayWelded)); // a welded contact never opens
-            WireLine(slot.Mode, core.SetMode);
-            WireLine(slot.Reset, core.SetReset);
-            simSlot.Hub.PortPowerChanged += (port, on) => { if (port == slot.Usb.Port) core.SetVbus(on); };
+            // The lines reach whichever Core sits in the slot now; an empty slot's lines go nowhere.
+            WireLine(slot.Power, on => simSlot.SetRelayLine(on));
+            WireLine(slot.Mode, simSlot.SetModeLine);
+            WireLine(slot.Reset, simSlot.SetResetLine);
+            simSlot.Hub.PortPowerChanged += (port, on) => { if (port == slot.Usb.Port) simSlot.SetVbus(on); };
         }
 
         foreach (var slot in Config.Slots)
@@ -146,6 +148,74 @@ public sealed class SimRig : IDisposable
             _slots[slot.Number].Sensor = sensor;
         }
     }
+
+    private VirtualCore NewCore(SlotConfig slot, LedEmitter led, string deviceId, string lot, FlashCondition flash, int coreSeed)
+    {
+        var build = _build!;
+        var spec = new VirtualCoreSpec(slot.Number, deviceId, lot, flash, build.Kind, coreSeed)
+        {
+            Build = build,
+            BootloaderProtected = Config.Sim.IsBootloaderProtected(slot.Number),
+        };
+        var core = new VirtualCore(spec, Usb, slot.Usb.DevicePath, led, Time);
+        core.Manufacture(_factoryImage);
+        core.Cloud = Cloud;
+        core.Firmware = Config.Sim.Firmware;
+        return core;
+    }
+
+    /// <summary>
+    /// The operator drops a Core into empty slot <paramref name="number"/>: it sees the slot's lines as they are now
+    /// (a relay that is on powers it at once). A device id pulled earlier comes back with its memories (flash,
+    /// Wi-Fi profiles); a new one is factory-fresh with the given lot and flash. Runs on the simulation thread.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The slot holds a Core, or that Core sits in another slot.</exception>
+    public VirtualCore Insert(int number, string deviceId, string lot, FlashCondition flash)
+    {
+        var slot = Slot(number);
+        if (slot.Occupied) throw new InvalidOperationException($"slot {number} holds Core {slot.Core.DeviceId}; remove it first");
+        var id = SparkIdentity.Normalize(deviceId);
+        if (_slots.Values.FirstOrDefault(s => s.Occupied && s.Core.DeviceId == id) is { } other)
+            throw new InvalidOperationException($"Core {id} is in slot {other.Number}");
+        if (!_shelf.Remove(id, out var core))
+        {
+            // a seed per insertion keeps a line run deterministic
+            core = NewCore(slot.Config, slot.Led, id, lot, flash, unchecked(Config.Sim.Seed * 1009 + 100_003 * ++_inserted + number));
+        }
+        else if (core.UsbPath != slot.Config.Usb.DevicePath)
+        {
+            // the same Core moved to another slot: same chip (its seed places the same defects), same memories
+            var moved = NewCore(slot.Config, slot.Led, id, core.Spec.Lot, core.Spec.Flash, core.Spec.Seed);
+            moved.TakeMemoriesOf(core);
+            core = moved;
+        }
+        slot.Plug(core);
+        return core;
+    }
+
+    /// <summary>The operator pulls the Core from slot <paramref name="number"/>: it loses power, leaves USB, its LED goes dark.</summary>
+    /// <returns>The Core pulled; null when the slot was empty.</returns>
+    public VirtualCore? Remove(int number)
+    {
+        var slot = Slot(number);
+        if (!slot.Occupied) return null;
+        var core = slot.Core;
+        slot.Unplug();
+        _shelf[core.DeviceId] = core;
+        return core;
+    }
+
+    /// <summary>A device id for a Core dropped in without one: seeded, never one of the config's slots' ids.</summary>
+    public string NewDeviceId()
+    {
+        string id;
+        do id = SimDefaults.DeviceIdFor(Config.Sim.Seed, 1000 + ++_unnamed);
+        while (_shelf.ContainsKey(id) || _slots.Values.Any(s => s.Core.DeviceId == id));
+        return id;
+    }
+
+    /// <summary>A Core pulled earlier and not put back, by device id.</summary>
+    public VirtualCore? Shelved(string deviceId) => _shelf.GetValueOrDefault(SparkIdentity.Normalize(deviceId));
 
     private void WireLine(ControlLine line, Action<bool> onActive)
     {
@@ -165,15 +235,76 @@ public sealed class SimRig : IDisposable
 }
 
 /// <summary>One slot of the simulated rig: its Core, its hub, its sensor, and rig faults to inject.</summary>
-public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub hub)
+public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub hub, LedEmitter led)
 {
+    private bool _relay;
+    private bool _mode;
+    private bool _reset;
+    private bool _vbus = hub.IsPortPowered(config.Usb.Port);
+
     public SlotConfig Config { get; } = config;
 
     public int Number => Config.Number;
 
-    public VirtualCore Core { get; } = core;
+    /// <summary>The Core in the slot, or while it is empty the one last pulled from it (unpowered, off the bus).</summary>
+    public VirtualCore Core { get; private set; } = core;
+
+    /// <summary>False after the operator pulled the Core and before the next is dropped in.</summary>
+    public bool Occupied { get; private set; } = true;
 
     public VirtualUsbHub Hub { get; } = hub;
+
+    /// <summary>The slot's LED as the sensor sees it: the Core's RGB LED at this position.</summary>
+    public LedEmitter Led { get; } = led;
+
+    /// <summary>Raised on the simulation thread after a Core was dropped in (true) or pulled (false).</summary>
+    public event Action<SimSlot, bool>? Changed;
+
+    internal void SetRelayLine(bool on)
+    {
+        _relay = on;
+        if (Occupied) Core.SetRelay(on || RelayWelded); // a welded contact never opens
+    }
+
+    internal void SetModeLine(bool active)
+    {
+        _mode = active;
+        if (Occupied) Core.SetMode(active);
+    }
+
+    internal void SetResetLine(bool active)
+    {
+        _reset = active;
+        if (Occupied) Core.SetReset(active);
+    }
+
+    internal void SetVbus(bool on)
+    {
+        _vbus = on;
+        if (Occupied) Core.SetVbus(on);
+    }
+
+    internal void Plug(VirtualCore core)
+    {
+        Core = core;
+        Occupied = true;
+        // contacts close: the buttons as they are held, then the supply (which may boot it)
+        core.SetMode(_mode);
+        core.SetReset(_reset);
+        core.SetVbus(_vbus);
+        core.SetRelay(_relay || RelayWelded);
+        Changed?.Invoke(this, true);
+    }
+
+    internal void Unplug()
+    {
+        Core.SetRelay(false);
+        Core.SetVbus(false);
+        Core.SetMode(false);
+        Core.SetReset(false);
+        Occupied = false;
+        Changed?.Invoke(this, false);
+    }
 
     public Tcs34725Model? Sensor { get; internal set; }
 
@@ -182,7 +313,7 @@ public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub h
 }
 
 /// <summary>
-/// Keeps the simulated Cores' flash (internal and external) between runs of the CLI, so a `dfu download` followed by
+/// Keeps the simulated Cores' flash (internal and external) and the CC3000's Wi-Fi profiles between runs of the CLI, so a `dfu download` followed by
 /// a `dfu upload` sees what was written, as real Cores would. One gzip file per slot, tied to the device id.
 /// The bootloader pages are kept too, unless the config now names another build than the one the state was saved
 /// under (or a version-1 state, from before bootloaders were images): then the configured build is manufactured
@@ -190,7 +321,8 @@ public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub h
 /// </summary>
 public static class SimRigState
 {
-    private const int Version = 2;
+    // 3: the CC3000's Wi-Fi profiles follow the flash cells
+    private const int Version = 3;
 
     /// <param name="slots">The slots to save (a process saves only the slots it holds); null: every slot.</param>
     public static void Save(SimRig rig, string directory, IReadOnlyCollection<int>? slots = null)
@@ -215,6 +347,14 @@ public static class SimRigState
                 w.Write(internalCells);
                 w.Write(externalCells.Length);
                 w.Write(externalCells);
+                var profiles = slot.Core.Nvmem.Profiles;
+                w.Write(profiles.Count);
+                foreach (var (ssid, security, password) in profiles)
+                {
+                    w.Write(ssid);
+                    w.Write(security);
+                    w.Write(password);
+                }
             }
             File.Move(temp, path, overwrite: true);
         }
@@ -234,12 +374,21 @@ public static class SimRigState
                 using var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
                 using var r = new BinaryReader(zip);
                 var version = r.ReadInt32();
-                if (version is not (1 or Version) || r.ReadString() != slot.Core.DeviceId || r.ReadString() != slot.Core.Spec.Flash.Describe()) continue;
+                if (version is not (1 or 2 or Version) || r.ReadString() != slot.Core.DeviceId || r.ReadString() != slot.Core.Spec.Flash.Describe()) continue;
                 var savedUnder = version >= 2 ? r.ReadString() : null;
                 var internalCells = r.ReadBytes(r.ReadInt32());
                 var externalCells = r.ReadBytes(r.ReadInt32());
+                var profiles = new List<(string, int, string)>();
+                if (version >= 3)
+                {
+                    var count = r.ReadInt32();
+                    if (count is < 0 or > WifiNvmem.MaxProfiles) throw new InvalidDataException($"{count} Wi-Fi profiles (the CC3000 keeps at most {WifiNvmem.MaxProfiles})");
+                    for (var i = 0; i < count; i++) profiles.Add((r.ReadString(), r.ReadInt32(), r.ReadString()));
+                }
                 slot.Core.InternalFlash.RestoreCells(internalCells);
                 slot.Core.Chip.RestoreCells(externalCells);
+                // the CC3000's NVMEM keeps the Wi-Fi profiles without power, as the flash keeps its cells
+                slot.Core.Nvmem.RestoreFrom(profiles);
                 if (savedUnder != slot.Core.Spec.BuildOrDefault.Describe()) slot.Core.ManufactureBootloader();
                 restored.Add(slot.Number);
             }

@@ -29,18 +29,20 @@ internal sealed class ServedRig : IAsyncDisposable
 
     /// <param name="coreLines">sim.cores of the rig config (TestRigs.DefaultCores).</param>
     /// <param name="speed">Simulated seconds per wall second; the tools' own sleeps stay wall-clock, the device only gets faster than them.</param>
-    public static ServedRig Start(string[] coreLines, double speed)
+    /// <param name="configure">More of `sim serve`'s options: serial ptys, the cloud, a state folder, an operator.</param>
+    public static ServedRig Start(string[] coreLines, double speed, Func<SimServeOptions, SimServeOptions>? configure = null)
     {
         var config = TestRigs.Load(coreLines);
         var folder = Path.GetDirectoryName(config.SourcePath)!;
         var n = Interlocked.Increment(ref s_counter);
-        var host = SimServeHost.Start(config, new SimServeOptions
+        var options = new SimServeOptions
         {
             // short paths: a Unix socket path holds 107 bytes
             UsbSocket = Path.Combine(Path.GetTempPath(), $"hilrig-r{Environment.ProcessId}-{n}.sock"),
             ControlSocket = Path.Combine(Path.GetTempPath(), $"hilrig-c{Environment.ProcessId}-{n}.sock"),
             Speed = speed,
-        });
+        };
+        var host = SimServeHost.Start(config, configure is null ? options : configure(options));
         return new ServedRig(host, folder);
     }
 

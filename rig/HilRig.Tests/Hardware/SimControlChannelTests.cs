@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using HilRig.Cli.Serve;
 using HilRig.Sim.Device;
+using HilRig.Sim.Rig;
 
 namespace HilRig.Tests.Hardware;
 
@@ -84,6 +85,13 @@ public class SimControlChannelTests
     [TestCase("state", "error usage: state N")]
     [TestCase("reset 1", "error usage: reset N press|release|pulse")]
     [TestCase("help", "ok " + SimControlServer.Help)]
+    [TestCase("insert 1", "error slot 1 holds Core 55ffa982ac61b12a178dd712; remove 1 first")]
+    [TestCase("insert 9", "error slot '9' is not on this rig; valid: 1,2,3,4,5,6,7,8")]
+    [TestCase("insert 1 SST25-1 stuckBits: 0", "error flash 'stuckBits: 0' is not a flash condition; valid: " + FlashWords.Valid)]
+    [TestCase("insert 1 SST25-1 slow", "error flash 'slow' is not a flash condition; valid: " + FlashWords.Valid)]
+    [TestCase("remove 1 now", "error usage: remove N")]
+    [TestCase("done 1", "error no operator on this line (sim serve --line-cores N starts one)")]
+    [TestCase("line", "error no operator on this line (sim serve --line-cores N starts one)")]
     [TestCase("slots", "ok 1=1-1.1 2=1-1.2 3=1-1.3 4=1-1.4 5=1-2.1 6=1-2.2 7=1-2.3 8=1-2.4")]
     public async Task Every_line_gets_one_reply_line(string command, string reply)
     {
@@ -92,6 +100,49 @@ public class SimControlChannelTests
 
         Assert.That(await control.SendAsync(command), Is.EqualTo(reply));
         Assert.That(await control.SendAsync("state 1"), Does.StartWith("ok slot=1 "), "the connection stays usable after an error");
+    }
+
+    [Test]
+    public async Task Remove_empties_the_slot_and_insert_drops_in_a_Core_of_the_given_lot_and_flash()
+    {
+        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
+        using var control = await ControlClient.ConnectAsync(rig.Host.Control.SocketPath);
+        Assert.That(await control.SendAsync("dfu 2"), Does.StartWith("ok"));
+        var pulled = rig.Core(2).DeviceId;
+
+        Assert.That(await control.SendAsync("remove 2"), Is.EqualTo($"ok slot 2 empty, pulled {pulled}"));
+        Assert.That(await control.SendAsync("state 2"), Is.EqualTo("ok slot=2 state=empty led=off usb=1-1.2:absent power=off app=-"));
+        Assert.That(await control.SendAsync("remove 2"), Is.EqualTo("error slot 2 is empty"));
+        Assert.That(await control.SendAsync("insert 2 55ff0000000000000000cafe SST25-1402B { badSectors: 2 }"),
+            Is.EqualTo("ok slot 2 holds 55ff0000000000000000cafe lot=SST25-1402B flash=badSectors: 2"));
+        var core = rig.Core(2);
+        Assert.That((core.Spec.Lot, core.Spec.Flash), Is.EqualTo(("SST25-1402B", (Core.Config.FlashCondition)new Core.Config.FlashCondition.BadSectors(2))));
+        // the relay stayed on (dfu powered the slot): the new Core boots into its app at once
+        Assert.That(await rig.WaitUntilAsync(() => core.State == CoreState.App, TimeSpan.FromSeconds(3)), Is.True, string.Join(" | ", core.History));
+
+        // the pulled Core comes back with its memories (and its own lot); one without an id gets a seeded one
+        Assert.That(await control.SendAsync("remove 2"), Does.StartWith("ok slot 2 empty"));
+        Assert.That(await control.SendAsync($"insert 2 {pulled}"), Is.EqualTo($"ok slot 2 holds {pulled} lot=SST25-1348A flash=healthy (put back)"));
+        Assert.That(await control.SendAsync("remove 2"), Does.StartWith("ok"));
+        Assert.That(await control.SendAsync("insert 2"), Does.Match("^ok slot 2 holds 5[45]ff[0-9a-f]{20} lot=unlisted flash=healthy$"));
+    }
+
+    [Test]
+    public async Task The_line_operator_fills_the_empty_slots_and_swaps_a_Core_on_done()
+    {
+        var line = new LineOperatorOptions(Cores: 12, Lots: 3, BadLots: 1, Seed: 5, Handling: TimeSpan.FromSeconds(1));
+        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed, o => o with { Line = line });
+        using var control = await ControlClient.ConnectAsync(rig.Host.Control.SocketPath);
+        var op = rig.Host.Line!;
+
+        Assert.That(await rig.WaitUntilAsync(() => op.Fed == 8, TimeSpan.FromSeconds(20)), Is.True, string.Join("\n", op.Log));
+        var first = rig.Core(3).DeviceId;
+        Assert.That(first, Is.EqualTo(op.Population.Device(2).DeviceId), "slot 3 got the third Core of the population");
+        Assert.That(await control.SendAsync("line"), Does.StartWith("ok fed=8 pulled=8 population=12 handling=1s dwell=- queue=-"));
+        Assert.That(await control.SendAsync("done 3"), Is.EqualTo("ok slot 3 queued for the operator"));
+        Assert.That(await rig.WaitUntilAsync(() => op.Fed == 9, TimeSpan.FromSeconds(5)), Is.True);
+        Assert.That(rig.Core(3).DeviceId, Is.EqualTo(op.Population.Device(8).DeviceId));
+        Assert.That(await rig.OnSimAsync(() => rig.Session.Sim!.Shelved(first)), Is.Not.Null, "the pulled Core is kept aside");
     }
 
     [Test]

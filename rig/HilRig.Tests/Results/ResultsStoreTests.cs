@@ -72,9 +72,10 @@ public class ResultsStoreTests(StoreProvider provider)
     [TestCaseSource(nameof(SchemaSteps))]
     public void Each_schema_step_applies_on_its_own_keeps_the_rows_before_it_and_upgrades_to_the_latest(int step)
     {
-        var before = _db.OpenAt(step - 1);
+        _db.OpenAt(step - 1);
+        // a run as step 1's columns hold it: today's StartRun writes columns later steps add
         if (step > 1)
-            before.StartRun(Run(T0));
+            _db.Execute($"INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status) VALUES ('{Guid.CreateVersion7()}', 'rig-a', 'hash', 1, 'BL14', 'screen', '2014-06-01T00:00:00.0000000Z', NULL, 'running')");
 
         var at = _db.OpenAt(step);
 

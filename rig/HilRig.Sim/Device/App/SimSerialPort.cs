@@ -30,6 +30,24 @@ public sealed class SimSerialPort(TimeProvider time)
         Open = false;
     }
 
+    /// <summary>Raised on the simulation thread after the firmware queued bytes for the host (a pty pump drains them).</summary>
+    public event Action? OutputReady;
+
+    /// <summary>Host side without a link: takes what the firmware wrote so far, never waits.</summary>
+    public int TakeOutput(Span<byte> buffer)
+    {
+        var n = 0;
+        while (n < buffer.Length && _toHost.Count > 0) buffer[n++] = _toHost.Dequeue();
+        return n;
+    }
+
+    /// <summary>Host side without a link: bytes typed by the host; dropped when the port is gone, as a closed ttyACM drops them.</summary>
+    public void Input(ReadOnlySpan<byte> data)
+    {
+        if (!Open) return;
+        foreach (var b in data) _toDevice.Enqueue(b);
+    }
+
     /// <summary>Firmware side: the next byte the host sent (the credentials reader polls Serial.available).</summary>
     public async Task<byte> DeviceReadAsync(CancellationToken ct)
     {
@@ -49,6 +67,7 @@ public sealed class SimSerialPort(TimeProvider time)
             await Task.Delay(PerCharacter, _time, ct);
             if (!Open) return;
             _toHost.Enqueue(b);
+            OutputReady?.Invoke();
         }
     }
 

@@ -11,17 +11,29 @@ namespace HilRig.Sim.Device.App;
 /// <summary>The CC3000's stored Wi-Fi profiles (its NVMEM): kept across power cycles, wiped by a factory reset's flag.</summary>
 public sealed class WifiNvmem
 {
+    /// <summary>The CC3000 keeps 7 profiles.</summary>
+    public const int MaxProfiles = 7;
+
     private readonly List<(string Ssid, int Security, string Password)> _profiles = [];
 
     public int Count => _profiles.Count;
+
+    /// <summary>The stored profiles, oldest first (what a saved simulator state keeps).</summary>
+    public IReadOnlyList<(string Ssid, int Security, string Password)> Profiles => [.. _profiles];
+
+    /// <summary>Replaces the profiles with <paramref name="profiles"/> (a saved state, or the same Core moved to another slot).</summary>
+    public void RestoreFrom(IEnumerable<(string Ssid, int Security, string Password)> profiles)
+    {
+        _profiles.Clear();
+        foreach (var p in profiles) Add(p.Ssid, p.Security, p.Password);
+    }
 
     public IReadOnlyList<string> Ssids => [.. _profiles.Select(p => p.Ssid)];
 
     public void Add(string ssid, int security, string password)
     {
         _profiles.RemoveAll(p => p.Ssid == ssid);
-        // the CC3000 keeps 7 profiles
-        if (_profiles.Count == 7) _profiles.RemoveAt(0);
+        if (_profiles.Count == MaxProfiles) _profiles.RemoveAt(0);
         _profiles.Add((ssid, security, password));
     }
 
@@ -68,6 +80,12 @@ internal sealed class TinkerApp(IAppHost host, string identity)
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
 
     private const int ListenToggleMs = 250;
+
+    /// <summary>The further debounced MODE hold in listening mode that deletes the Wi-Fi profiles.</summary>
+    public static readonly TimeSpan WipeHold = TimeSpan.FromSeconds(7);
+
+    private const int WipeToggleMs = 50;
+    private const int WipeToggles = 25;
 
     private TimeProvider Time => host.Time;
 
@@ -272,6 +290,10 @@ internal sealed class TinkerApp(IAppHost host, string identity)
         host.Log("app: listening mode");
         host.Led.Show(LedProgram.Flashing(SparkColors.Blue, ListenToggleMs));
         var serial = host.ConnectSerial();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // the debounced MODE count starts over in listening mode (BUTTON_ResetDebouncedState)
+        _modeHeld = TimeSpan.Zero;
+        _ = WatchProfileWipeAsync(stop.Token);
         try
         {
             while (true)
@@ -289,7 +311,38 @@ internal sealed class TinkerApp(IAppHost host, string identity)
         }
         finally
         {
+            // synchronously, on the simulation thread: CancelAsync would run the timers' callbacks on the thread pool
+#pragma warning disable CA1849
+            stop.Cancel();
+#pragma warning restore CA1849
             host.DisconnectSerial();
+        }
+    }
+
+    /// <summary>
+    /// MODE held on in listening mode until the debounced count reaches <see cref="WipeHold"/> (about 10 s from the
+    /// first press) deletes every Wi-Fi profile, under rapid blue (spark-core.md §8); listening mode goes on.
+    /// </summary>
+    private async Task WatchProfileWipeAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(Tick, Time, ct);
+                _modeHeld = host.ModePressed ? _modeHeld + Tick : TimeSpan.Zero;
+                if (_modeHeld < WipeHold) continue;
+                _modeHeld = TimeSpan.Zero;
+                host.Led.Show(LedProgram.Flashing(SparkColors.Blue, WipeToggleMs));
+                await Task.Delay(TimeSpan.FromMilliseconds(WipeToggles * WipeToggleMs), Time, ct);
+                host.Nvmem.Clear();
+                host.Log("app: MODE held in listening mode: Wi-Fi profiles deleted");
+                host.Led.Show(LedProgram.Flashing(SparkColors.Blue, ListenToggleMs));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // listening mode ended
         }
     }
 

@@ -1,0 +1,197 @@
+using System.Globalization;
+using HilRig.Core.Config;
+using HilRig.Sim.Fleet;
+
+namespace HilRig.Sim.Rig;
+
+/// <summary>How the simulated line's operator works.</summary>
+/// <param name="Cores">Cores to feed in the shift; then slots are left empty.</param>
+/// <param name="Lots">Chip lots the Cores come from.</param>
+/// <param name="BadLots">Lots with high defect rates (about one chip in five bad).</param>
+/// <param name="Seed">Same seed, same Cores in the same order.</param>
+/// <param name="Handling">Time the operator spends per slot: pull the finished Core (if any), drop the next one in.</param>
+/// <param name="Dwell">Pull a Core this long after it was dropped in even without a done cue; null: only on <see cref="SimLineOperator.Done"/>.</param>
+/// <param name="EmptyAtStart">Pull the Cores of the rig config at the start (no handling time), so the shift starts with empty slots.</param>
+public sealed record LineOperatorOptions(int Cores, int Lots, int BadLots, int Seed, TimeSpan Handling, TimeSpan? Dwell = null, bool EmptyAtStart = true)
+{
+    public static readonly TimeSpan DefaultHandling = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>
+/// The operator of a simulated line: keeps the rig's slots fed from a seeded population of Cores (FleetPlan: chip lots,
+/// some bad, with their flash defects). One pair of hands: actions are done one after the other, each taking
+/// <see cref="LineOperatorOptions.Handling"/> of simulated time, empty slots first in slot order, then finished ones
+/// in the order they were called done. Runs on the simulation thread; the same options and cues give the same line.
+/// </summary>
+public sealed class SimLineOperator
+{
+    private readonly SimRig _rig;
+    private readonly FleetPlan _plan;
+    private readonly Queue<int> _work = new();
+    private readonly HashSet<int> _queued = [];
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _next;
+
+    public SimLineOperator(SimRig rig, LineOperatorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(rig);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Handling < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), options.Handling, "handling time must not be negative");
+        if (options.Dwell is { } dwell && dwell <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), dwell, "dwell must be positive");
+        _rig = rig;
+        Options = options;
+        _plan = FleetPlan.Create(new FleetOptions(options.Cores, options.Lots, options.Seed, options.BadLots));
+    }
+
+    public LineOperatorOptions Options { get; }
+
+    /// <summary>The population the Cores come from (device ids, lots, flash defects), in feeding order.</summary>
+    public FleetPlan Population => _plan;
+
+    /// <summary>Cores dropped in so far.</summary>
+    public int Fed => _next;
+
+    /// <summary>Cores pulled so far.</summary>
+    public int Pulled { get; private set; }
+
+    /// <summary>What the operator did, in order, with simulated time: "12:00:15.000 insert 3 55ff... SST25-1340A healthy".</summary>
+    public List<string> Log { get; } = [];
+
+    /// <summary>Raised after each Core dropped in (slot, the device).</summary>
+    public event Action<int, FleetDevice>? Inserted;
+
+    /// <summary>Raised after each Core pulled (slot, device id).</summary>
+    public event Action<int, string>? Removed;
+
+    /// <summary>The cue that the slot's Core is finished (the station shows its verdict): pull it and feed the next.</summary>
+    public bool Done(int slot)
+    {
+        _ = _rig.Slot(slot);
+        if (!_queued.Add(slot)) return false;
+        _work.Enqueue(slot);
+        _wake.TrySetResult();
+        return true;
+    }
+
+    /// <summary>One line: fed, pulled, population, queued slots.</summary>
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"fed={Fed} pulled={Pulled} population={Options.Cores} handling={Options.Handling.TotalSeconds:0.###}s dwell={(Options.Dwell is { } d ? d.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s" : "-")} queue={(_work.Count == 0 ? "-" : string.Join(',', _work))}");
+
+    /// <summary>Works the line until <paramref name="ct"/> ends it. Call on the simulation thread.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var time = _rig.Time;
+        if (Options.EmptyAtStart)
+        {
+            foreach (var slot in _rig.Slots.OrderBy(s => s.Number).Where(s => s.Occupied))
+                Pull(slot.Number);
+        }
+        foreach (var slot in _rig.Slots.OrderBy(s => s.Number))
+        {
+            if (slot.Occupied) WatchDwell(slot.Number, slot.Core.DeviceId, ct);
+            else Done(slot.Number);
+        }
+        while (!ct.IsCancellationRequested)
+        {
+            if (_work.Count == 0)
+            {
+                _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                using (ct.Register(() => _wake.TrySetCanceled(ct)))
+                    await _wake.Task;
+                continue;
+            }
+            var number = _work.Peek();
+            // a slot with nothing to pull and nothing left to feed needs no hands
+            if (_rig.Slot(number).Occupied || _next < Options.Cores)
+                await Task.Delay(Options.Handling, time, ct);
+            _work.Dequeue();
+            _queued.Remove(number);
+            if (_rig.Slot(number).Occupied) Pull(number);
+            if (_next < Options.Cores) Feed(number, ct);
+        }
+    }
+
+    private void Pull(int number)
+    {
+        var core = _rig.Remove(number);
+        if (core is null) return;
+        Pulled++;
+        Note($"remove {number} {core.DeviceId}");
+        Removed?.Invoke(number, core.DeviceId);
+    }
+
+    private void Feed(int number, CancellationToken ct)
+    {
+        var device = _plan.Device(_next++);
+        _rig.Insert(number, device.DeviceId, device.Lot.Name, device.Flash);
+        Note($"insert {number} {device.DeviceId} {device.Lot.Name} {FlashWords.Describe(device.Flash)}");
+        Inserted?.Invoke(number, device);
+        WatchDwell(number, device.DeviceId, ct);
+    }
+
+    private void WatchDwell(int number, string deviceId, CancellationToken ct)
+    {
+        if (Options.Dwell is { } dwell) _ = DwellAsync(number, deviceId, dwell, ct);
+    }
+
+    private async Task DwellAsync(int number, string deviceId, TimeSpan dwell, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(dwell, _rig.Time, ct);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        var slot = _rig.Slot(number);
+        if (slot.Occupied && slot.Core.DeviceId == deviceId) Done(number);
+    }
+
+    private void Note(string what) => Log.Add($"{_rig.Time.GetUtcNow():HH:mm:ss.fff} {what}");
+}
+
+/// <summary>A Core's flash condition in the words of rig-config.yaml's sim.cores (README, "Flash conditions").</summary>
+public static class FlashWords
+{
+    public const string Valid = "healthy, stuckBits: N (1-3145728), badSectors: N (1-512), slow: F (> 1), dead: true";
+
+    /// <summary>"healthy", "stuckBits: 12", "slow: 3", "dead: true".</summary>
+    public static string Describe(FlashCondition flash) => flash.Describe().Trim('{', '}', ' ');
+
+    /// <summary>Parses "healthy", "stuckBits: 12", "{ stuckBits: 12 }", "stuckBits 12", "dead" or "dead: true".</summary>
+    public static bool TryParse(string text, out FlashCondition flash, out string error)
+    {
+        flash = FlashCondition.Healthy;
+        error = "";
+        var words = text.Replace('{', ' ').Replace('}', ' ').Replace(':', ' ')
+            .Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0) return true;
+        var name = words[0];
+        var value = words.Length > 1 ? words[1] : null;
+        if (words.Length > 2 || (value is null && name is not ("healthy" or "dead")))
+        {
+            error = $"flash '{text}' is not a flash condition; valid: {Valid}";
+            return false;
+        }
+        switch (name)
+        {
+            case "healthy" when value is null:
+                return true;
+            case "dead" when value is null or "true":
+                flash = new FlashCondition.Dead();
+                return true;
+            case "stuckBits" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= FlashCondition.MaxStuckBits:
+                flash = new FlashCondition.StuckBits(n);
+                return true;
+            case "badSectors" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= FlashCondition.ChipSectors:
+                flash = new FlashCondition.BadSectors(n);
+                return true;
+            case "slow" when double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var f) && f > 1 && double.IsFinite(f):
+                flash = new FlashCondition.Slow(f);
+                return true;
+        }
+        error = $"flash '{text}' is not a flash condition; valid: {Valid}";
+        return false;
+    }
+}
