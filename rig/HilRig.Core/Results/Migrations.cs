@@ -129,6 +129,19 @@ internal static class Migrations
             "DROP INDEX ix_results_soak",
             "CREATE INDEX ix_results_soak ON results(run_id, test, verdict) WHERE cycle IS NOT NULL",
         ],
+
+        // 7: a Core in DFU is known by its DFU serial (the bootloader's USB iSerial) until it runs an app and says its
+        // device id; each link seen is kept, so a Core that arrives stuck in DFU is keyed by its device id.
+        [
+            """
+            CREATE TABLE device_links (
+                dfu_serial TEXT PRIMARY KEY,
+                device_id TEXT NOT NULL,
+                linked_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX ix_device_links_device ON device_links(device_id)",
+        ],
     ];
 
     public static int Latest => Steps.Count;
