@@ -23,5 +23,6 @@ internal static class CommandCatalog
         yield return LifeCommands.IdentifyCommand();
         yield return DashboardCommand.Create();
         yield return SoakCommand.Build();
+        yield return RecoverCommand.Build();
     }
 }

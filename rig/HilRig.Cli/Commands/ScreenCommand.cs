@@ -38,9 +38,9 @@ internal static class ScreenCommand
                     parse.InvocationConfiguration.Error.WriteLine($"hilrig: --ota {file}: cannot read the image: {ex.Message}");
                     return Task.FromResult(ExitCodes.BadInput);
                 }
-                if (image.Length is 0 or > Core.Spark.SparkMemoryMap.AppMaxSize)
+                if (Core.Spark.ImageChecks.ValidateApp(image, $"--ota {file}") is { } bad)
                 {
-                    parse.InvocationConfiguration.Error.WriteLine($"hilrig: --ota {file}: {image.Length} bytes; valid: an app image of 1..{Core.Spark.SparkMemoryMap.AppMaxSize} bytes");
+                    parse.InvocationConfiguration.Error.WriteLine($"hilrig: {bad}");
                     return Task.FromResult(ExitCodes.BadInput);
                 }
             }
@@ -76,11 +76,15 @@ internal static class ScreenCommand
         otaImage ??= Sim.Device.Firmware.SparkAppImageGenerator.Generate(config.Sim.Seed, "hilrig-ota-check", "1.0.0");
         var screening = new Screening(session.Usb, session.Time, new ScreeningOptions
         {
-            Readback = new DfuReadbackOptions { BackupDirectory = backups },
+            Readback = new DfuReadbackOptions { BackupDirectory = backups, Journal = JournalSupport.Journal(config) },
             Cloud = loops ? session.Cloud : null,
             OtaImage = loops ? otaImage : null,
             OtaApp = Sim.Device.Firmware.SparkAppImageGenerator.ReadIdentity(otaImage),
+            Links = new StoreDeviceLinks(store, wall),
+            // the simulated Cores' known-good app is the seed's Tinker; a real rig's is not known here
+            RecoveryApp = config.Backend == RigBackend.Sim ? Sim.Device.Firmware.SparkAppImageGenerator.Tinker(config.Sim.Seed) : null,
         });
+        screening.JournalRestored += restored => JournalSupport.Record(store, runId, restored, wall.GetUtcNow(), wall.GetUtcNow());
 
         var status = RunStatus.Aborted;
         try
@@ -90,7 +94,7 @@ internal static class ScreenCommand
                 // One transaction per result, as each slot finishes: a crash loses nothing finished.
                 if (outcome.DeviceId is { } id) store.UpsertDevice(id, outcome.Lot ?? SimDefaults.UnlistedLot, wall.GetUtcNow());
                 store.RecordResult(new ResultRecord(
-                    runId, outcome.DeviceId ?? $"slot-{outcome.Slot}-unidentified", outcome.Slot, outcome.Test, outcome.Verdict,
+                    runId, outcome.DeviceId ?? (outcome.Evidence.DfuSerial is { } dfuSerial ? $"dfu-{dfuSerial}" : $"slot-{outcome.Slot}-unidentified"), outcome.Slot, outcome.Test, outcome.Verdict,
                     runStart, wall.GetUtcNow(), FailureMode: outcome.FailureMode, Signature: outcome.Signature,
                     DeviceTime: outcome.DeviceTime, EvidenceJson: JsonSerializer.Serialize(outcome.Evidence, Json.Options)));
                 if (format == OutputFormat.Table)
