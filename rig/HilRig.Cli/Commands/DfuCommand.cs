@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using HilRig.Composition;
 using HilRig.Core.Dfu;
+using HilRig.Core.Spark;
 using HilRig.Core.Slots;
 using HilRig.Core.Usb;
 
@@ -122,8 +123,15 @@ internal static class DfuCommand
                     }
                     else
                     {
-                        await dfu.DownloadAsync((uint)start, data, new DfuDownloadOptions { AllowKeyRegion = parse.GetValue(allowKeys) }, null, ct);
-                        err.WriteLine($"Download done: {data!.Length} bytes to 0x{start:X8} (slot {rigSlot.Number}, {dfu.Serial}), device time {session.Time.GetElapsedTime(started).TotalSeconds:0.000} s");
+                        var (checkedData, bad) = ImageChecks.ForDownload(data!, altSetting, (uint)start, path.ToString());
+                        if (bad is not null)
+                        {
+                            err.WriteLine($"hilrig: {bad}");
+                            return ExitCodes.BadInput;
+                        }
+                        // an unaligned start or end: the rest of the first and last sector is read and written back
+                        var kept = await PartialPageWrite.DownloadAsync(dfu, (uint)start, checkedData!, new DfuDownloadOptions { AllowKeyRegion = parse.GetValue(allowKeys) }, null, ct);
+                        err.WriteLine($"Download done: {checkedData!.Length} bytes to 0x{start:X8} (slot {rigSlot.Number}, {dfu.Serial}){(kept > 0 ? $", {kept} byte(s) of the partial sectors around it read and written back unchanged" : "")}, device time {session.Time.GetElapsedTime(started).TotalSeconds:0.000} s");
                     }
                     if (parse.GetValue(leave)) await dfu.LeaveAsync(null, ct);
                     return ExitCodes.Ok;

@@ -179,8 +179,12 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
             var checkedWhat = $"checked: USB at {slot.UsbPath} ({(usbNow is null ? "nothing enumerated" : usbNow)}), serial (no `i` answer), DFU by MODE through RESET (none), {led}";
             if (usbNow is null && lit.Count == 0)
                 return (null, new Judged(Verdict.RigFault, FailureModes.SlotEmpty, $"no Core in {slot}: nothing answers; {checkedWhat}"));
-            return (null, new Judged(Verdict.Fail, FailureModes.Bricked,
-                $"the Core in {slot} shows signs of life but answers neither serial nor DFU: its bootloader does not run (it needs a programmer, SWD/JTAG); {checkedWhat} ({ex.Message})"));
+            if (usbNow is null)
+                return (null, new Judged(Verdict.RigFault, FailureModes.UsbTransport,
+                    $"the Core in {slot} is alive ({led}) but nothing enumerates on USB at {slot.UsbPath}: check the slot's USB cable and hub port, then retest; {checkedWhat}"));
+            // on USB but neither `i` nor DFU by the buttons: the buttons may not act, or its bootloader may not run; not judged
+            return (null, new Judged(Verdict.RigFault, FailureModes.NoDfu,
+                $"the Core in {slot} answers neither `i` nor enters DFU by MODE through RESET (buttons not acting, or a bootloader that does not run): check the slot's button lines, then retest; {checkedWhat} ({ex.Message})"));
         }
     }
 
