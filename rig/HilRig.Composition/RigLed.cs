@@ -11,7 +11,7 @@ namespace HilRig.Composition;
 /// <summary>
 /// The rig's LED observation: one <see cref="LedSampler"/> over every configured slot's TCS34725 behind its
 /// TCA9548A channel, sampling in the background for the session's life. The same code serves the simulator's
-/// I2C bus and (later) the Pi's /dev/i2c buses.
+/// I2C bus and the Pi's /dev/i2c buses.
 /// </summary>
 public sealed class RigLed
 {
@@ -61,10 +61,10 @@ public sealed class RigLed
 
     /// <summary>
     /// Powers up the sensors and applies the calibrations stored for this rig; slots without one are calibrated now
-    /// when <paramref name="calibrateMissing"/> (their Cores must be powered off) and the result stored.
-    /// A sensor that fails is that slot's rig fault, never an exception here.
+    /// when <paramref name="calibrateMissing"/> and <paramref name="isDark"/> says their Core is powered off, and the
+    /// result stored. A sensor that fails is that slot's rig fault, never an exception here.
     /// </summary>
-    public async Task StartAsync(ResultsStore? store, bool calibrateMissing, CancellationToken cancellationToken = default)
+    public async Task StartAsync(ResultsStore? store, bool calibrateMissing, Func<int, bool>? isDark = null, CancellationToken cancellationToken = default)
     {
         await Sampler.InitializeAsync(cancellationToken);
         var stored = store?.GetCalibrations(_config.RigId).ToDictionary(c => c.Calibration.Slot, c => c.Calibration) ?? [];
@@ -74,7 +74,7 @@ public sealed class RigLed
             if (Sampler.Fault(slot) is not null) continue;
             if (stored.TryGetValue(slot, out var calibration))
                 Sampler.ApplyCalibration(calibration);
-            else if (calibrateMissing)
+            else if (calibrateMissing && (isDark?.Invoke(slot) ?? true))
                 missing.Add(slot);
         }
         await CalibrateAllAsync(missing, store, cancellationToken);

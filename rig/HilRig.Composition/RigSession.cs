@@ -9,22 +9,17 @@ using HilRig.Core.Slots;
 using HilRig.Core.Usb;
 using HilRig.Hardware.Pi;
 using HilRig.Sim.Rig;
-using HilRig.Sim.Time;
 
 namespace HilRig.Composition;
 
 public sealed record RigSessionOptions
 {
-    /// <summary>Simulator clock: virtual (default) or real time with a speed factor, for real tools.</summary>
-    public ClockMode SimClock { get; init; } = ClockMode.Virtual;
+    /// <summary>Simulator-only knobs (clock, speed, saved flash state), for the sim backend and a Pi over simulated devices.</summary>
+    public SimBackendOptions Simulator { get; init; } = new();
 
-    public double SimSpeed { get; init; } = 1.0;
-
-    /// <summary>Where the simulated Cores' flash is kept between sessions; null: factory-fresh Cores every time.</summary>
-    public string? SimStateDirectory { get; init; }
-
-    /// <summary>The Pi backend's devices; null: the real /dev nodes and libusb.</summary>
+    /// <summary>The Pi backend's devices; null: env HILRIG_PI_DEVICES when set (see <see cref="SimulatedPiDevices"/>), else the real /dev nodes and libusb.</summary>
     public IPiDevices? PiDevices { get; init; }
+
     /// <summary>Where colour-sensor calibrations are kept per rig and slot (loaded at open, new ones stored); null: none kept.</summary>
     public ResultsStore? CalibrationStore { get; init; }
 
@@ -35,8 +30,8 @@ public sealed record RigSessionOptions
     public Func<ResultsStore>? OpenCalibrationStore { get; init; }
 
     /// <summary>
-    /// Calibrate the colour sensors that have no stored calibration while opening (simulator only, whose Cores are
-    /// powered off at open). `hilrig led calibrate` turns this off and calibrates on demand.
+    /// Calibrate, while opening, the colour sensors that have no stored calibration and whose slot is powered off
+    /// (a relay that opening found off: its Core is dark). `hilrig led calibrate` turns this off and calibrates on demand.
     /// </summary>
     public bool CalibrateAtOpen { get; init; } = true;
 
@@ -51,7 +46,7 @@ public sealed record RigSessionOptions
     public TimeProvider WallClock { get; init; } = TimeProvider.System;
 }
 
-/// <summary>A configured backend this build cannot drive (kept for entry points that still catch it; the Pi backend reports missing devices as PiHardwareException).</summary>
+/// <summary>A configured backend this build cannot drive, or a device source that is not valid (bad input).</summary>
 public sealed class BackendUnavailableException(string message) : Exception(message)
 {
     public BackendUnavailableException() : this("backend unavailable") { }
@@ -60,26 +55,21 @@ public sealed class BackendUnavailableException(string message) : Exception(mess
 }
 
 /// <summary>
-/// The one composition step: a validated rig config becomes a rig with slots and instruments, on the simulator
-/// or on the Pi (backend: pi, devices opened by HilRig.Hardware's PiRig). Procedures get Core types only; the entry points (CLI, fixtures) use this.
+/// The one composition step: a backend supplies devices (the simulator's models, or what the Pi opened), and this
+/// builds the same rig on them for both: slots with their controls (header lines and MCP23017 expanders), hub power,
+/// LED observation with stored calibrations, identity over the listening-mode serial, and the clock procedures
+/// run on. Procedures get Core types only; the entry points (CLI, fixtures) use this.
 /// </summary>
 public sealed class RigSession : IDisposable
 {
     private readonly List<GpioController> _controllers = [];
-    private string? _stateDirectory;
+    private readonly RigDevices _devices;
 
-    private PiRig? _pi;
-
-    /// <summary>The Pi backend's cloud: the REST API the config (or HILRIG_CLOUD_URL/HILRIG_CLOUD_TOKEN) names.</summary>
-    private HilRig.Hardware.Cloud.ParticleCloudClient? _cloudClient;
-
-    private RigSession(RigConfig config, TimeProvider time, IUsbBus usb, SimRig? sim, IRigI2c i2c)
+    private RigSession(RigConfig config, RigDevices devices)
     {
         Config = config;
-        Time = time;
-        Usb = usb;
-        Sim = sim;
-        I2c = i2c;
+        _devices = devices;
+        I2c = new DevicesI2c(devices);
     }
 
     /// <summary>The rig's I2C buses, for diagnostics (hilrig doctor) and drivers built on them.</summary>
@@ -87,12 +77,15 @@ public sealed class RigSession : IDisposable
 
     public RigConfig Config { get; }
 
-    public TimeProvider Time { get; }
+    public TimeProvider Time => _devices.Time;
 
-    public IUsbBus Usb { get; }
+    public IUsbBus Usb => _devices.Usb;
 
-    /// <summary>The simulated rig behind this session, for fault injection and inspection; null on real hardware.</summary>
-    public SimRig? Sim { get; }
+    /// <summary>
+    /// The simulator behind this session's devices, for fault injection and inspection by the CLI's sim commands and
+    /// the tests; null on real hardware. Not public: fixtures and suites see the rig only as devices.
+    /// </summary>
+    internal SimRig? Sim => _devices.Simulator;
 
     public IReadOnlyList<RigSlot> Slots { get; private set; } = [];
 
@@ -103,39 +96,28 @@ public sealed class RigSession : IDisposable
     public ResultsStore? CalibrationStore { get; private set; }
 
     /// <summary>
-    /// The cloud the Cores connect to: the simulator's own on backend: sim; on backend: pi the Particle REST API of
+    /// The cloud the Cores connect to: the simulator's own on simulated devices; on a Pi the Particle REST API of
     /// the config's <c>cloud:</c> section, or null when none is configured.
     /// </summary>
-    public ICloud? Cloud => Sim is { } sim ? sim.Cloud : _cloudClient;
+    public ICloud? Cloud => _devices.Cloud;
+
+    /// <summary>What a run records about this rig (rig id, backend, software version; the seed only on the simulator).</summary>
+    public RunFacts RunFacts => _devices.Facts;
 
     /// <summary>What the life procedures (identify, factory reset, OTA) need of this rig.</summary>
     public CoreLifeContext Life => new(Usb, Time, Cloud);
 
+    /// <exception cref="PiHardwareException">A device the config needs is missing (one line naming it and the fix).</exception>
+    /// <exception cref="RigDeviceException">A chip the wiring names does not answer.</exception>
     public static RigSession Open(RigConfig config, RigSessionOptions? options = null)
     {
         options ??= new RigSessionOptions();
-        if (config.Backend == RigBackend.Pi) return OpenPi(config, options);
-        var sim = SimRig.Build(config, options.SimClock, options.SimSpeed);
-        if (options.SimStateDirectory is { } stateDir) SimRigState.Load(sim, stateDir);
-        var session = new RigSession(config, sim.Time, sim.Usb, sim, new SimRigI2c(sim.I2c)) { _stateDirectory = options.SimStateDirectory };
+        var devices = config.Backend == RigBackend.Pi ? PiBackend.Open(config, options) : SimBackend.Open(config, options.Simulator);
+        var session = new RigSession(config, devices);
         try
         {
-            // Opening lines writes to (simulated) hardware, which lives on the simulation thread.
-            sim.Scheduler.Run(async () =>
-            {
-                if (!options.ObserveLeds)
-                {
-                    session.Slots = session.BuildSlots(sim, null);
-                    return;
-                }
-                var led = RigLed.Build(config, _ => sim.I2c, sim.Time, options.WallClock);
-                session.CalibrationStore = options.CalibrationStore ?? options.OpenCalibrationStore?.Invoke();
-                await led.StartAsync(session.CalibrationStore, options.CalibrateAtOpen);
-                session.Led = led;
-                session.Slots = session.BuildSlots(sim, led);
-                // sampling lives on the simulation thread on the clock's background view: it never keeps an idle rig busy
-                led.Run(sim.Scheduler.Time.Background);
-            });
+            // Opening lines writes to the hardware, which on the simulator lives on the simulation thread.
+            devices.Run(() => session.ComposeAsync(options)).GetAwaiter().GetResult();
         }
         catch
         {
@@ -145,23 +127,31 @@ public sealed class RigSession : IDisposable
         return session;
     }
 
-    /// <exception cref="PiHardwareException">A device the config needs is missing (one line naming it and the fix).</exception>
-    private static RigSession OpenPi(RigConfig config, RigSessionOptions options)
+    private async Task ComposeAsync(RigSessionOptions options)
     {
-        var pi = PiRig.Open(config, options.PiDevices ?? new LinuxPiDevices(), slot => new HilRig.Hardware.Serial.SerialDeviceIdentity(
-            new HilRig.Hardware.Serial.SysfsSlotSerial(slot.Usb.DevicePath, TimeProvider.System), TimeProvider.System));
-        return new RigSession(config, pi.Time, pi.Usb, null, pi.I2c)
+        var controls = BuildControls();
+        RigLed? led = null;
+        if (options.ObserveLeds)
         {
-            _pi = pi,
-            Slots = pi.Slots,
-            _cloudClient = config.Cloud is { } cloud ? new HilRig.Hardware.Cloud.ParticleCloudClient(cloud) : null,
-        };
+            led = RigLed.Build(Config, _devices.I2cBus, Time, options.WallClock);
+            CalibrationStore = options.CalibrationStore ?? options.OpenCalibrationStore?.Invoke();
+            // only a slot whose relay opening found off is known dark; a powered one waits for `hilrig led calibrate`
+            var dark = controls.Where(c => !c.Value.PowerOn).Select(c => c.Key).ToHashSet();
+            await led.StartAsync(CalibrationStore, options.CalibrateAtOpen, dark.Contains);
+            Led = led;
+        }
+        Slots = BuildSlots(controls, led);
+        led?.Run(_devices.SamplingPacing);
     }
 
-    /// <summary>Runs procedure code on the rig's clock (the simulation thread on the simulator).</summary>
-    public Task<T> RunAsync<T>(Func<Task<T>> work) => Sim is { } sim ? sim.Scheduler.RunAsync(work) : work();
+    /// <summary>Runs procedure code on the rig's clock (the simulation thread on simulated devices).</summary>
+    public Task<T> RunAsync<T>(Func<Task<T>> work)
+    {
+        if (_devices.Simulator is { } sim) return sim.Scheduler.RunAsync(work);
+        return work();
+    }
 
-    public Task RunAsync(Func<Task> work) => Sim is { } sim ? sim.Scheduler.RunAsync(work) : work();
+    public Task RunAsync(Func<Task> work) => _devices.Run(work);
 
     public IReadOnlyList<RigSlot> Select(string? spec)
     {
@@ -172,33 +162,47 @@ public sealed class RigSession : IDisposable
     public RigSlot Slot(int number) => Slots.FirstOrDefault(s => s.Number == number)
         ?? throw new FormatException($"--slot: slot {number} is not on this rig; valid: {string.Join(",", Slots.Select(s => s.Number))}");
 
-    private List<RigSlot> BuildSlots(SimRig sim, RigLed? led)
+    /// <summary>Each slot's power, MODE and RESET lines, on the header or on an MCP23017 (each expander opened once).</summary>
+    private SortedDictionary<int, GpioSlotControl> BuildControls()
     {
-        var header = new GpioController(sim.Gpio);
-        _controllers.Add(header);
+        GpioController? header = _devices.Header is { } driver ? Track(new GpioController(driver)) : null;
         var expanders = new Dictionary<int, GpioController>();
-        GpioController ControllerFor(ControlLine line) => line switch
+        foreach (var address in Config.Slots.SelectMany(s => new[] { s.Power, s.Mode, s.Reset }).OfType<ExpanderLine>().Select(l => l.Address).Distinct().Order())
         {
-            GpioLine => header,
-            ExpanderLine e => expanders.TryGetValue(e.Address, out var c) ? c : expanders[e.Address] = Track(new GpioController(new Mcp23017(sim.I2c.CreateDevice(e.Address)))),
+            Mcp23017 chip;
+            try
+            {
+                chip = new Mcp23017(_devices.I2cBus(null).CreateDevice(address));
+            }
+            catch (IOException ex)
+            {
+                var bus = _devices.DescribeI2c(null);
+                throw new RigDeviceException($"{bus}: no MCP23017 answers at 0x{address:x2} ({ex.Message}); check its power, wiring and address pins (`i2cdetect -y {Config.Pi.I2cBus}`), or run `hilrig doctor`", ex);
+            }
+            expanders[address] = Track(new GpioController(chip));
+        }
+        SlotLine Line(ControlLine line, string role, int slot) => line switch
+        {
+            GpioLine g => new SlotLine(header!, g.Gpio, g.ActiveLow, $"slot {slot} {role} ({line.Describe()})"),
+            ExpanderLine e => new SlotLine(expanders[e.Address], e.Pin, e.ActiveLow, $"slot {slot} {role} ({line.Describe()})"),
             _ => throw new ArgumentOutOfRangeException(nameof(line), line, "unknown control line"),
         };
-        SlotLine Line(ControlLine line, string role, int slot)
-        {
-            var pin = line switch { GpioLine g => g.Gpio, ExpanderLine e => e.Pin, _ => -1 };
-            return new SlotLine(ControllerFor(line), pin, line.ActiveLow, $"slot {slot} {role} ({line.Describe()})");
-        }
+        var controls = new SortedDictionary<int, GpioSlotControl>();
+        foreach (var slot in Config.Slots)
+            controls[slot.Number] = new GpioSlotControl(Line(slot.Power, "power", slot.Number), Line(slot.Mode, "mode", slot.Number), Line(slot.Reset, "reset", slot.Number));
+        return controls;
+    }
 
+    private List<RigSlot> BuildSlots(SortedDictionary<int, GpioSlotControl> controls, RigLed? led)
+    {
         var slots = new List<RigSlot>();
         foreach (var slot in Config.Slots.OrderBy(s => s.Number))
         {
-            var simSlot = sim.Slot(slot.Number);
-            var control = new GpioSlotControl(Line(slot.Power, "power", slot.Number), Line(slot.Mode, "mode", slot.Number), Line(slot.Reset, "reset", slot.Number));
             // the device id comes over the listening-mode serial `i` dialogue, as spark-cli identify reads it
             RigSlot? rigSlot = null;
-            var identity = new SerialIdentity(new CoreLifeContext(sim.Usb, sim.Time, sim.Cloud), () => rigSlot!);
-            rigSlot = new RigSlot(slot.Number, slot.Usb.DevicePath, control, identity, simSlot.Core.Spec.Lot,
-                led is null ? null : new SamplerSlotLed(led.Sampler, slot.Number), new SimSlotSerial(simSlot.Core));
+            var identity = new SerialIdentity(Life, () => rigSlot!);
+            rigSlot = new RigSlot(slot.Number, slot.Usb.DevicePath, controls[slot.Number], identity, _devices.Lot(slot.Number),
+                led is null ? null : new SamplerSlotLed(led.Sampler, slot.Number), _devices.Serial(slot));
             slots.Add(rigSlot);
         }
         return slots;
@@ -212,37 +216,30 @@ public sealed class RigSession : IDisposable
 
     public void Dispose()
     {
-        if (Sim is { } sim)
+        if (Led is { } led)
         {
-            if (Led is { } led)
+            try
             {
-                try
+                _devices.Run(() =>
                 {
-                    sim.Scheduler.Run(() =>
-                    {
-                        led.Stop();
-                        return Task.CompletedTask;
-                    });
-                }
-                catch (InvalidOperationException)
-                {
-                    // a simulation that failed has nothing left to stop
-                }
+                    led.Stop();
+                    return Task.CompletedTask;
+                }).GetAwaiter().GetResult();
             }
-            // Stop the clock first so nothing changes the flash while it is saved.
-            sim.Dispose();
-            if (_stateDirectory is { } dir) SimRigState.Save(sim, dir);
+            catch (InvalidOperationException)
+            {
+                // a simulation that failed has nothing left to stop
+            }
         }
+        _devices.Stop();
         foreach (var c in _controllers) c.Dispose();
-        _cloudClient?.Dispose();
-        _pi?.Dispose();
+        _devices.Release();
     }
 
-    private sealed class SimRigI2c(Sim.Rig.I2c.SimI2cBus bus) : IRigI2c
+    private sealed class DevicesI2c(RigDevices devices) : IRigI2c
     {
-        // The simulated rig has one bus; a sensor's bus number names a Pi bus and means nothing here.
-        public System.Device.I2c.I2cDevice Open(int address, int? busNumber = null) => bus.CreateDevice(address);
+        public System.Device.I2c.I2cDevice Open(int address, int? busNumber = null) => devices.I2cBus(busNumber).CreateDevice(address);
 
-        public string Describe(int? busNumber = null) => $"simulated {bus.Name}";
+        public string Describe(int? busNumber = null) => devices.DescribeI2c(busNumber);
     }
 }

@@ -1,3 +1,4 @@
+using HilRig.Core.Spark;
 using System.Diagnostics;
 using System.Globalization;
 using HilRig.Cli.Commands;

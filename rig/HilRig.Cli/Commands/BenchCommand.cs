@@ -1,3 +1,4 @@
+using HilRig.Core.Spark;
 using System.CommandLine;
 using HilRig.Cli.Bench;
 
@@ -15,6 +16,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Lots());
         bench.Subcommands.Add(Cloud());
         bench.Subcommands.Add(Soak());
+        bench.Subcommands.Add(CampaignDecisionBench.Command());
         return bench;
     }
 
@@ -56,7 +58,7 @@ internal static class BenchCommand
     {
         var config = CommonOptions.Config();
         var speed = new Option<double>("--speed") { Description = "simulated seconds per wall-clock second (1 = real time)", DefaultValueFactory = _ => 1.0 };
-        var size = new Option<int>("--size") { Description = "app image size in bytes", DefaultValueFactory = _ => Sim.Device.Firmware.SparkAppImageGenerator.DefaultSize };
+        var size = new Option<int>("--size") { Description = "app image size in bytes", DefaultValueFactory = _ => Core.Spark.SparkAppImageGenerator.DefaultSize };
         var command = new Command("cloud", "One OTA through the Particle REST client and the simulated cloud served on 127.0.0.1, in real time: wall times of Update started, flash success and the new app online, against the in-process cloud's device time");
         command.Options.Add(config);
         command.Options.Add(speed);
@@ -71,9 +73,9 @@ internal static class BenchCommand
                 return ExitCodes.BadInput;
             }
             var sizeValue = pr.GetValue(size);
-            if (sizeValue is < Sim.Device.Firmware.SparkAppImageGenerator.MinSize or > Core.Spark.SparkMemoryMap.AppMaxSize)
+            if (sizeValue is < Core.Spark.SparkAppImageGenerator.MinSize or > Core.Spark.SparkMemoryMap.AppMaxSize)
             {
-                error.WriteLine($"hilrig: --size {sizeValue}: valid: {Sim.Device.Firmware.SparkAppImageGenerator.MinSize}..{Core.Spark.SparkMemoryMap.AppMaxSize} bytes");
+                error.WriteLine($"hilrig: --size {sizeValue}: valid: {Core.Spark.SparkAppImageGenerator.MinSize}..{Core.Spark.SparkMemoryMap.AppMaxSize} bytes");
                 return ExitCodes.BadInput;
             }
             if (!ConfigLoading.TryLoad(pr.GetValue(config)!, error, out var rig)) return ExitCodes.BadInput;

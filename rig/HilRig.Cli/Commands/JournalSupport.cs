@@ -50,7 +50,7 @@ internal static class JournalSupport
                 err.Flush();
             }
             if (i != k) return;
-            if (session.Sim is { } sim && options.SimStateDirectory is { } dir) Sim.Rig.SimRigState.Save(sim, dir);
+            if (session.Sim is { } sim && options.Simulator.StateDirectory is { } dir) Sim.Rig.SimRigState.Save(sim, dir);
             err.WriteLine($"crash point {i}: {point}: killed");
             err.Flush();
             Process.GetCurrentProcess().Kill();

@@ -265,7 +265,7 @@ internal static class LedRigCommands
         }
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
         var options = RigOpening.PersistentSim(config);
-        if (clock == RigSessionClock.Live) options = options with { SimClock = ClockMode.RealTime };
+        if (clock == RigSessionClock.Live) options = options with { Simulator = options.Simulator with { Clock = ClockMode.RealTime } };
         using var open = RigOpening.Open(config, err, options);
         if (open.Session is not { } session) return open.ExitCode;
         RigSlot slot;

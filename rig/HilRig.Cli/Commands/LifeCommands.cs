@@ -17,10 +17,8 @@ namespace HilRig.Cli.Commands;
 internal static class LifeCommands
 {
     /// <summary>Holding MODE through a RESET this long brings up DFU on any powered Core.</summary>
-    private static readonly TimeSpan ProbeHold = TimeSpan.FromSeconds(4);
 
     /// <summary>How long a cut Core's LED may take to be seen dark (as the power-cycle choreography allows).</summary>
-    private static readonly TimeSpan DarkWithin = TimeSpan.FromSeconds(2);
 
     public static Command Power()
     {
@@ -79,46 +77,12 @@ internal static class LifeCommands
         await hubPower.SetPortPowerAsync(wiring.Port, on, ct);
     }
 
-    /// <summary>
-    /// Off, then proof: nothing at the slot's USB path, the LED dark when the slot has an observer, and MODE held
-    /// through a RESET bringing up no DFU device (a powered Core always answers that).
-    /// </summary>
+    /// <summary>Off, then proof by the one power-off rule (Core's <see cref="PowerOffVerification"/>), with the DFU probe.</summary>
     private static async Task<(bool Cut, string How)> PowerOffVerifiedAsync(RigSession session, RigSlot slot, bool hub, CancellationToken ct)
     {
-        var time = session.Time;
         await SetPowerAsync(session, slot, hub, false, ct);
-        await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct);
-        if (session.Usb.GetDevices().FirstOrDefault(d => d.Path == slot.UsbPath) is { } still)
-            return (false, $"{still.Descriptor.VidPid} is still at {slot.UsbPath}");
-        if (slot.Led is { } led)
-        {
-            // the classifier needs a blink cycle or so to tell a dark LED from a blink's dark half: wait for it
-            try
-            {
-                await led.Expect().WaitForAsync(LedState.Dark, DarkWithin, ct);
-            }
-            catch (LedExpectationException)
-            {
-                return (false, $"the LED still shows {led.Current}");
-            }
-        }
-        slot.Control.SetMode(true);
-        try
-        {
-            await Choreography.ResetAsync(slot, time, ct);
-            await Task.Delay(ProbeHold, time, ct);
-        }
-        finally
-        {
-            slot.Control.SetMode(false);
-        }
-        await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct);
-        if (ChoreographyRunner.Find(session.Usb, slot.UsbPath, SparkUsb.DfuProductId) is not null)
-        {
-            await Choreography.ResetAsync(slot, time, ct); // back to its app
-            return (false, $"holding MODE through a RESET brought up the DFU device at {slot.UsbPath}");
-        }
-        return (true, $"nothing at {slot.UsbPath}{(slot.Led is null ? "" : ", LED dark")}, and MODE held through a RESET brought up no DFU device");
+        var finding = await PowerOffVerification.VerifyAsync(slot, session.Usb, session.Time, probeDfu: true, ct: ct);
+        return (finding.Cut, finding.How(slot.UsbPath, ledSeen: slot.Led is not null, probed: true));
     }
 
     public static Command Button()

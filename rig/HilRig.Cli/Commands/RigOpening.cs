@@ -33,9 +33,9 @@ internal sealed class RigOpening : IDisposable
             error.WriteLine($"hilrig: {ex.Message}");
             return new RigOpening(null, ExitCodes.BadInput);
         }
-        catch (HilRig.Hardware.Pi.PiHardwareException ex)
+        catch (HilRig.Core.Slots.RigDeviceException ex)
         {
-            // Already one line naming the device and the fix.
+            // Already one line naming the device and the fix (a Pi device node, a chip that does not answer).
             error.WriteLine($"hilrig: {ex.Message}");
             return new RigOpening(null, ExitCodes.RigFault);
         }
@@ -52,7 +52,7 @@ internal sealed class RigOpening : IDisposable
     /// </summary>
     public static RigSessionOptions PersistentSim(RigConfig config) => new()
     {
-        SimStateDirectory = Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "sim-state"),
+        Simulator = new SimBackendOptions { StateDirectory = SimStateDirectory(config) },
         // opened by the session once the rig opened: a rig that cannot open writes nothing
         OpenCalibrationStore = () => ResultsStore.Open(config.ResolveStorePath()),
     };
@@ -60,9 +60,11 @@ internal sealed class RigOpening : IDisposable
     /// <summary>For commands that only inspect the rig (doctor): no store is created, nothing is calibrated behind their back.</summary>
     public static RigSessionOptions Inspecting(RigConfig config) => new()
     {
-        SimStateDirectory = Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "sim-state"),
+        Simulator = new SimBackendOptions { StateDirectory = SimStateDirectory(config) },
         CalibrateAtOpen = false,
     };
+
+    private static string SimStateDirectory(RigConfig config) => Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "sim-state");
 
     public void Dispose() => Session?.Dispose();
 }

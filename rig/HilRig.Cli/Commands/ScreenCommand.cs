@@ -1,3 +1,4 @@
+using HilRig.Core.Spark;
 using System.CommandLine;
 using System.Text.Json;
 using HilRig.Composition;
@@ -70,19 +71,19 @@ internal static class ScreenCommand
         var store = ResultsStore.Open(storePath);
         var wall = TimeProvider.System;
         var runStart = wall.GetUtcNow();
-        var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, config.Sim.Seed, config.Sim.Bootloader.ToString(), "screen", runStart));
+        var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed, session.RunFacts.Bootloader, "screen", runStart));
         var backups = Path.Combine(Path.GetDirectoryName(storePath) ?? ".", "backups");
         // the OTA loop needs an app that is not the factory one, so the Core is seen to change
-        otaImage ??= Sim.Device.Firmware.SparkAppImageGenerator.Generate(config.Sim.Seed, "hilrig-ota-check", "1.0.0");
+        otaImage ??= Core.Spark.SparkAppImageGenerator.Generate(config.Sim.Seed, "hilrig-ota-check", "1.0.0");
         var screening = new Screening(session.Usb, session.Time, new ScreeningOptions
         {
             Readback = new DfuReadbackOptions { BackupDirectory = backups, Journal = JournalSupport.Journal(config) },
             Cloud = loops ? session.Cloud : null,
             OtaImage = loops ? otaImage : null,
-            OtaApp = Sim.Device.Firmware.SparkAppImageGenerator.ReadIdentity(otaImage),
+            OtaApp = Core.Spark.SparkAppImageGenerator.ReadIdentity(otaImage),
             Links = new StoreDeviceLinks(store, wall),
             // the simulated Cores' known-good app is the seed's Tinker; a real rig's is not known here
-            RecoveryApp = config.Backend == RigBackend.Sim ? Sim.Device.Firmware.SparkAppImageGenerator.Tinker(config.Sim.Seed) : null,
+            RecoveryApp = config.Backend == RigBackend.Sim ? Core.Spark.SparkAppImageGenerator.Tinker(config.Sim.Seed) : null,
         });
         screening.JournalRestored += restored => JournalSupport.Record(store, runId, restored, wall.GetUtcNow(), wall.GetUtcNow());
 
@@ -92,7 +93,7 @@ internal static class ScreenCommand
             var outcomes = await session.RunAsync(() => screening.RunAsync(selected, outcome =>
             {
                 // One transaction per result, as each slot finishes: a crash loses nothing finished.
-                if (outcome.DeviceId is { } id) store.UpsertDevice(id, outcome.Lot ?? SimDefaults.UnlistedLot, wall.GetUtcNow());
+                if (outcome.DeviceId is { } id) store.UpsertDevice(id, outcome.Lot ?? Core.Inventory.DeviceLot.Unknown, wall.GetUtcNow());
                 store.RecordResult(new ResultRecord(
                     runId, outcome.DeviceId ?? (outcome.Evidence.DfuSerial is { } dfuSerial ? $"dfu-{dfuSerial}" : $"slot-{outcome.Slot}-unidentified"), outcome.Slot, outcome.Test, outcome.Verdict,
                     runStart, wall.GetUtcNow(), FailureMode: outcome.FailureMode, Signature: outcome.Signature,

@@ -109,7 +109,7 @@ internal static class SimCommand
                     UsbSocket = usbSocket,
                     ControlSocket = controlSocket,
                     Speed = speedValue,
-                    StateDirectory = RigOpening.PersistentSim(rig).SimStateDirectory,
+                    StateDirectory = RigOpening.PersistentSim(rig).Simulator.StateDirectory,
                     CloudPort = cloudPortValue,
                     CloudToken = cloudTokenValue,
                 });

@@ -151,13 +151,15 @@ internal static class SoakCommand
         }
 
         var seed = config.Sim.Seed;
+        // a real rig records no seed, and its bootloader only when this soak flashes one (else as found on the Cores)
+        if (bootloaderImage is null && session.RunFacts.Seed is null) label = session.RunFacts.Bootloader ?? "as found";
         var plan = PlanFor(config, args.Cycles, args.EveryReadback ?? 0, bootloaderImage);
 
         var wall = TimeProvider.System;
         var runStart = wall.GetUtcNow();
-        var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, seed, label, "soak", runStart));
+        var runId = store.StartRun(new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed, label, "soak", runStart));
         var status = RunStatus.Aborted;
-        using var writer = new SoakRowWriter(store, runId, selected.ToDictionary(s => s.Number, s => s.Lot ?? SimDefaults.UnlistedLot), wall,
+        using var writer = new SoakRowWriter(store, runId, selected.ToDictionary(s => s.Number, s => s.Lot ?? Core.Inventory.DeviceLot.Unknown), wall,
             rigClockIsWall: config.Backend != RigBackend.Sim);
         using var view = new SoakProgressView(selected.Select(s => s.Number), args.Cycles, LedReader(session), err, SoakProgressView.CanDrawLive(err), wall);
         var progress = new SoakListener(writer, view);

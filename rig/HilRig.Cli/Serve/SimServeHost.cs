@@ -62,9 +62,7 @@ public sealed class SimServeHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         var session = RigSession.Open(config, new RigSessionOptions
         {
-            SimClock = ClockMode.RealTime,
-            SimSpeed = options.Speed,
-            SimStateDirectory = options.StateDirectory,
+            Simulator = new SimBackendOptions { Clock = ClockMode.RealTime, Speed = options.Speed, StateDirectory = options.StateDirectory },
         });
         UsbSocketServer? usb = null;
         SimControlServer? control = null;

@@ -325,22 +325,24 @@ public sealed class RigDoctor
     private async Task CheckRelayAndDarkAsync(RigSlot slot, SlotConfig wiring, bool coreSeen, CancellationToken ct)
     {
         slot.Control.SetPower(false);
-        await Task.Delay(_options.Settle, _time, ct);
-        var stillOnUsb = _usb.GetDevices().Any(d => d.Path == slot.UsbPath && d.Descriptor.VendorId == SparkUsb.VendorId);
         double? light = null;
         string? sensorProblem = null;
-        if (_sensors.ContainsKey(slot.Number))
+        // the one power-off rule, with the doctor's own raw dark measurement (the sampler may be what is broken)
+        var finding = await PowerOffVerification.VerifyAsync(slot, _usb, _time, probeDfu: false, async c =>
         {
-            try { light = await MaxLightAsync(wiring, ct); }
+            if (!_sensors.ContainsKey(slot.Number)) return null;
+            try { light = await MaxLightAsync(wiring, c); }
             catch (SensorException ex) { sensorProblem = ex.Message; }
-        }
+            return light > DarkThreshold(slot.Number) ? $"still lights its LED ({light:0.#} counts/ms)" : null;
+        }, _options.Settle, ct);
+        var stillOnUsb = finding.StillOnUsb is not null;
         var threshold = DarkThreshold(slot.Number);
-        var lit = light > threshold;
+        var lit = finding.StillLit is not null;
         var relay = RelayLine(slot);
 
         if (!coreSeen)
             Add("power", $"slot {slot.Number} relay", CheckStatus.NotChecked, "no Core came up in this slot to switch off");
-        else if (stillOnUsb || lit)
+        else if (!finding.Cut)
             Add("power", $"slot {slot.Number} relay", CheckStatus.Failed,
                 $"power off ({relay}) but the Core {(stillOnUsb ? $"is still on USB at {slot.UsbPath}" : "")}{(stillOnUsb && lit ? " and " : "")}{(lit ? $"still lights its LED ({light:0.#} counts/ms)" : "")}",
                 $"the relay does not cut the Core's supply: check for a welded contact, the relay driver and that power: in the config names the right line ({relay})");

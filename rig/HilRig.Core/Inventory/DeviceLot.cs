@@ -5,7 +5,14 @@ namespace HilRig.Core.Inventory;
 /// <param name="Lot">Chip lot, never empty.</param>
 /// <param name="DateCode">Chip date code YYWW (e.g. "1402"), or null when unknown.</param>
 /// <param name="Supplier">Who supplied the chip, or null when unknown.</param>
-public sealed record DeviceLot(string DeviceId, string Lot, string? DateCode, string? Supplier);
+public sealed record DeviceLot(string DeviceId, string Lot, string? DateCode, string? Supplier)
+{
+    /// <summary>
+    /// The lot stored for a real Core the rig knows no lot for (no inventory imported yet): never the simulator's
+    /// placeholder, so reports do not mix real Cores into a simulated population's lot.
+    /// </summary>
+    public const string Unknown = "unknown";
+}
 
 /// <summary>An inventory file that was rejected as a whole; <see cref="Errors"/> lists every problem found.</summary>
 public sealed class InventoryFormatException : Exception

@@ -93,7 +93,8 @@ public static class SysfsSerialPorts
 /// A slot's serial access on the Pi: each open looks the tty up again, so a port that vanished on power-off and came
 /// back under another ttyACM number is found again (the reconnect).
 /// </summary>
-public sealed class SysfsSlotSerial(string usbPath, TimeProvider time, string sysfsRoot = SysfsSerialPorts.DefaultSysfsRoot, string devRoot = "/dev") : ISlotSerial
+public sealed class SysfsSlotSerial(string usbPath, TimeProvider time, string sysfsRoot = SysfsSerialPorts.DefaultSysfsRoot, string devRoot = "/dev",
+    Func<string, TimeProvider, ISerialLink>? openPort = null) : ISlotSerial
 {
     public ISerialLink? TryOpen()
     {
@@ -101,22 +102,11 @@ public sealed class SysfsSlotSerial(string usbPath, TimeProvider time, string sy
         if (tty is null) return null;
         try
         {
-            return new SerialPortLink(tty, time);
+            return openPort is null ? new SerialPortLink(tty, time) : openPort(tty, time);
         }
         catch (UsbException)
         {
             return null; // vanished between the lookup and the open: no port right now
         }
-    }
-}
-
-/// <summary>The device id from the Core's listening-mode `i` answer (spark-core.md §7) over its serial port.</summary>
-public sealed class SerialDeviceIdentity(ISlotSerial serial, TimeProvider time) : HilRig.Core.Slots.IDeviceIdentifier
-{
-    public async Task<string?> ReadDeviceIdAsync(CancellationToken ct = default)
-    {
-        using var link = serial.TryOpen();
-        if (link is null) return null;
-        return await ListeningModeSerial.IdentifyAsync(link, time, ct);
     }
 }

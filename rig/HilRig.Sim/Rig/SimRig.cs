@@ -1,3 +1,4 @@
+using HilRig.Core.Spark;
 using System.Device.Gpio;
 using HilRig.Core.Config;
 using HilRig.Core.Usb;

@@ -4,6 +4,7 @@ using HilRig.Tests.Hardware;
 namespace HilRig.Tests.Cli;
 
 [NonParallelizable]
+[Category("Integration")] // starts real tools, servers or child processes
 public partial class SimServeCommandTests
 {
     private static string ShortPath(string name) => Path.Combine(Path.GetTempPath(), $"hilrig-{Environment.ProcessId}-{name}");
@@ -87,6 +88,7 @@ public partial class SimServeCommandTests
     }
 }
 
+[Category("Integration")] // starts real tools, servers or child processes
 public class BenchDfuUtilCommandTests
 {
     [Test]

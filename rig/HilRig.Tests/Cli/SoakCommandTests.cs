@@ -276,6 +276,7 @@ public partial class SoakCommandTests
     }
 
     [Test]
+    [Category("Integration")] // a child hilrig process stopped by SIGTERM
     public async Task Sigterm_stops_a_soak_keeping_the_rows_it_judged_and_marking_the_run_aborted()
     {
         var config = TestRigs.WriteConfig(TestRigs.DefaultCores());

@@ -1,3 +1,4 @@
+using HilRig.Core.Spark;
 using System.Net;
 using System.Net.Sockets;
 using HilRig.Core.Cloud;
@@ -13,6 +14,7 @@ namespace HilRig.Tests.Cloud;
 /// --cloud-port`): flash, device info, the event stream, and the errors a rig meets (protocols.md §7).
 /// </summary>
 [NonParallelizable]
+[Category("Integration")] // starts real tools, servers or child processes
 public class ParticleCloudClientTests
 {
     private static readonly byte[] NewApp = SparkAppImageGenerator.Generate(77, "blink", "2.0.0", 4096);

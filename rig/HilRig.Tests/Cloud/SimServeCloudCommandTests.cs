@@ -7,6 +7,7 @@ namespace HilRig.Tests.Cloud;
 
 /// <summary>`hilrig sim serve --cloud-port`: the simulated cloud's REST API next to the USB and control sockets.</summary>
 [NonParallelizable]
+[Category("Integration")] // starts real tools, servers or child processes
 public class SimServeCloudCommandTests
 {
     private static string ShortPath(string name) => Path.Combine(Path.GetTempPath(), $"hilrig-{Environment.ProcessId}-{name}");
@@ -90,6 +91,7 @@ public class SimServeCloudCommandTests
 
 /// <summary>`hilrig bench cloud`: one OTA over HTTP against the in-process cloud; figures printed, not judged.</summary>
 [NonParallelizable]
+[Category("Integration")] // starts real tools, servers or child processes
 public class BenchCloudCommandTests
 {
     [Test]

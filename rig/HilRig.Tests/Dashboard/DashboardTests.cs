@@ -15,6 +15,7 @@ namespace HilRig.Tests.Dashboard;
 /// (Debian's chromium driven by Playwright) reading the lot table and opening a flagged lot.
 /// </summary>
 [NonParallelizable]
+[Category("Integration")] // starts real tools, servers or child processes
 public class DashboardTests
 {
     private static string _folder = "";

@@ -1,5 +1,6 @@
 namespace HilRig.Tests.Hardware;
 
+[Category("Integration")] // starts real tools, servers or child processes
 public class ExternalToolTests
 {
     [Test]

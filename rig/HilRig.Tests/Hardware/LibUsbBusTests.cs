@@ -3,6 +3,7 @@ using HilRig.Hardware.Usb;
 
 namespace HilRig.Tests.Hardware;
 
+[Category("Integration")] // starts real tools, servers or child processes
 public class LibUsbBusTests
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);

@@ -5,6 +5,7 @@ namespace HilRig.Tests.Hardware;
 
 /// <summary>scripts/pi: the install script lays out a Pi install (checked under a prefix, without root), and every script is clean.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Category("Integration")] // starts real tools, servers or child processes
 public class PiInstallScriptTests
 {
     private static (int Exit, string Output) RunScript(string script, params string[] args)

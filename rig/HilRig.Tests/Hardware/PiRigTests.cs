@@ -1,7 +1,7 @@
 using System.Device.Gpio;
-using System.Device.I2c;
 using HilRig.Composition;
 using HilRig.Core.Config;
+using HilRig.Core.Slots;
 using HilRig.Core.Usb;
 using HilRig.Hardware.Pi;
 using HilRig.Sim.Rig;
@@ -34,62 +34,63 @@ public class PiRigTests
             sensor: { mux: 0x70, channel: 1 }
         """;
 
-    /// <summary>Devices as a Pi would hand them over, backed by the simulator's GPIO and I2C models; every open is logged.</summary>
-    private sealed class FakePiDevices : IPiDevices
+    /// <summary>
+    /// The Pi's own device code (<see cref="LinuxPiDevices"/>: node checks under a fake /dev, sysfs tty lookup) with the
+    /// simulator's GPIO and I2C models where libgpiod and i2c-dev would be; every open is logged.
+    /// </summary>
+    private sealed class LoggedPiDevices
     {
         public SimGpioDriver Header { get; } = new();
         public SimI2cBus Bus { get; } = new("fake i2c");
         public Dictionary<int, Mcp23017Model> Expanders { get; } = [];
         public List<string> Log { get; } = [];
+        public LinuxPiDevices Devices { get; }
 
-        public FakePiDevices(params int[] expanders)
+        public LoggedPiDevices(params int[] expanders)
         {
             foreach (var address in expanders)
             {
                 Expanders[address] = new Mcp23017Model();
                 Bus.Attach(address, Expanders[address]);
             }
-        }
-
-        public GpioDriver OpenGpioChip(int chip)
-        {
-            Log.Add($"gpiochip{chip}");
-            return Header;
-        }
-
-        public I2cDevice OpenI2c(int bus, int address)
-        {
-            Log.Add($"i2c-{bus} 0x{address:x2}");
-            return Bus.CreateDevice(address);
-        }
-
-        public IUsbBus OpenUsb()
-        {
-            Log.Add("usb");
-            return new VirtualUsbBus(TimeProvider.System);
+            var root = Directory.CreateTempSubdirectory("hilrig-pi-dev-").FullName;
+            foreach (var node in new[] { "gpiochip4", "gpiochip0", "i2c-3", "i2c-1" }) File.WriteAllBytes(Path.Combine(root, node), []);
+            Devices = new LinuxPiDevices(root, Path.Combine(root, "sys"), new PiDeviceOpeners
+            {
+                GpioChip = chip => { Log.Add($"gpiochip{chip}"); return Header; },
+                I2cBus = bus => { Log.Add($"i2c-{bus}"); return Bus; },
+                Usb = () => { Log.Add("usb"); return new VirtualUsbBus(TimeProvider.System); },
+            });
         }
     }
 
     private static RigConfig Config(string text) => RigConfigLoader.Parse(text, "pi.yaml");
 
+    private static readonly RigSessionOptions NoLeds = new() { ObserveLeds = false };
+
+    private static RigSession Open(string text, LoggedPiDevices devices, RigSessionOptions? options = null) =>
+        RigSession.Open(Config(text), (options ?? NoLeds) with { PiDevices = devices.Devices });
+
     [Test]
-    public void Opens_the_configured_gpio_chip_each_expander_once_on_the_configured_bus_and_usb()
+    public void Opens_the_configured_gpio_chip_the_configured_i2c_bus_once_and_usb_in_wiring_order()
     {
-        var devices = new FakePiDevices(0x20, 0x21);
-        using var rig = PiRig.Open(Config(TwoSlots), devices, s => new PendingSerialIdentity(s.Number));
-        Assert.That(devices.Log, Is.EqualTo(new[] { "gpiochip4", "i2c-3 0x20", "i2c-3 0x21", "usb" }));
-        Assert.That(rig.Opened, Is.EqualTo(new[] { "/dev/gpiochip4", "/dev/i2c-3 0x20", "/dev/i2c-3 0x21", "libusb" }));
-        Assert.That(rig.Slots.Select(s => (s.Number, s.UsbPath)), Is.EqualTo(new[] { (1, "1-1.1"), (2, "1-1.2") }));
-        Assert.That(rig.Time, Is.SameAs(TimeProvider.System));
+        var devices = new LoggedPiDevices(0x20, 0x21);
+        using var session = Open(TwoSlots, devices);
+        Assert.That(devices.Log, Is.EqualTo(new[] { "gpiochip4", "i2c-3", "usb" }));
+        Assert.That(session.Slots.Select(s => (s.Number, s.UsbPath)), Is.EqualTo(new[] { (1, "1-1.1"), (2, "1-1.2") }));
+        Assert.That(session.Time, Is.SameAs(TimeProvider.System));
+        Assert.That(session.Slots.Select(s => s.Lot), Is.All.Null, "a real Core's lot comes from the inventory, never the simulator's placeholder");
+        Assert.That(session.RunFacts.Seed, Is.Null, "a real rig records no simulator seed");
+        Assert.That(session.RunFacts.Backend, Is.EqualTo("pi"));
     }
 
     [Test]
     public void Slot_lines_drive_the_header_and_expander_pins_the_config_names_with_their_active_levels()
     {
-        var devices = new FakePiDevices(0x20, 0x21);
-        using var rig = PiRig.Open(Config(TwoSlots), devices, s => new PendingSerialIdentity(s.Number));
-        var slot1 = rig.Slots[0];
-        var slot2 = rig.Slots[1];
+        var devices = new LoggedPiDevices(0x20, 0x21);
+        using var session = Open(TwoSlots, devices);
+        var slot1 = session.Slot(1);
+        var slot2 = session.Slot(2);
 
         // Opening presses nothing: MODE/RESET are active low, so released = high.
         Assert.That(devices.Expanders[0x20].OutputLevel(0), Is.True);
@@ -110,16 +111,16 @@ public class PiRigTests
     public void A_rig_without_header_lines_never_opens_the_gpio_chip()
     {
         var text = TwoSlots.Replace("power: { gpio: 5 }", "power: { expander: 0x21, pin: 1 }", StringComparison.Ordinal);
-        var devices = new FakePiDevices(0x20, 0x21);
-        using var rig = PiRig.Open(Config(text), devices, s => new PendingSerialIdentity(s.Number));
+        var devices = new LoggedPiDevices(0x20, 0x21);
+        using var session = Open(text, devices);
         Assert.That(devices.Log, Has.None.StartsWith("gpiochip"));
     }
 
     [Test]
     public void An_expander_that_does_not_answer_is_one_line_naming_the_bus_and_address()
     {
-        var devices = new FakePiDevices(0x20); // 0x21 missing
-        var ex = Assert.Throws<PiHardwareException>(() => PiRig.Open(Config(TwoSlots), devices, s => new PendingSerialIdentity(s.Number)));
+        var devices = new LoggedPiDevices(0x20); // 0x21 missing
+        var ex = Assert.Throws<RigDeviceException>(() => Open(TwoSlots, devices));
         Assert.That(ex!.Message, Does.StartWith("/dev/i2c-3: no MCP23017 answers at 0x21"));
         Assert.That(ex.Message, Does.Not.Contain("\n"));
     }
@@ -131,36 +132,22 @@ public class PiRigTests
         var devices = new LinuxPiDevices(root);
         var gpio = Assert.Throws<PiHardwareException>(() => devices.OpenGpioChip(0));
         Assert.That(gpio!.Message, Is.EqualTo($"{root}/gpiochip0: no such device; is this a Raspberry Pi with the GPIO interface enabled? (pi.gpioChip in the rig config picks another chip)"));
-        var i2c = Assert.Throws<PiHardwareException>(() => devices.OpenI2c(1, 0x20));
+        var i2c = Assert.Throws<PiHardwareException>(() => devices.OpenI2cBus(1));
         Assert.That(i2c!.Message, Does.StartWith($"{root}/i2c-1: no such device; enable I2C (`sudo raspi-config nonint do_i2c 0`"));
-    }
-
-    [Test]
-    public void RigSession_builds_the_pi_backend_for_backend_pi()
-    {
-        var devices = new FakePiDevices(0x20, 0x21);
-        using var session = RigSession.Open(Config(TwoSlots), new RigSessionOptions { PiDevices = devices });
-        Assert.That(session.Sim, Is.Null);
-        Assert.That(session.Time, Is.SameAs(TimeProvider.System));
-        Assert.That(session.Slots, Has.Count.EqualTo(2));
-        Assert.That(session.I2c.Describe(), Is.EqualTo("/dev/i2c-3"));
-        Assert.That(session.I2c.Describe(7), Is.EqualTo("/dev/i2c-7"));
-        session.Slot(1).Control.SetPower(true);
-        Assert.That(devices.Header.Level(5), Is.EqualTo(PinValue.High));
     }
 
     [Test]
     public void With_a_cloud_section_the_pi_session_flashes_through_the_Particle_REST_API_and_without_one_has_no_cloud()
     {
         var cloudConfig = RigConfigLoader.Parse(TwoSlots + "\ncloud: { url: \"http://127.0.0.1:8080\", token: abc }\n", "pi.yaml", _ => null);
-        using (var session = RigSession.Open(cloudConfig, new RigSessionOptions { PiDevices = new FakePiDevices(0x20, 0x21) }))
+        using (var session = RigSession.Open(cloudConfig, NoLeds with { PiDevices = new LoggedPiDevices(0x20, 0x21).Devices }))
         {
             var client = session.Cloud as HilRig.Hardware.Cloud.ParticleCloudClient;
             Assert.That(client, Is.Not.Null, "backend: pi with a cloud section");
             Assert.That(client!.Settings.Url, Is.EqualTo(new Uri("http://127.0.0.1:8080/")));
             Assert.That(session.Life.Cloud, Is.SameAs(client), "the procedures get the session's one client");
         }
-        using var without = RigSession.Open(RigConfigLoader.Parse(TwoSlots, "pi.yaml", _ => null), new RigSessionOptions { PiDevices = new FakePiDevices(0x20, 0x21) });
+        using var without = RigSession.Open(RigConfigLoader.Parse(TwoSlots, "pi.yaml", _ => null), NoLeds with { PiDevices = new LoggedPiDevices(0x20, 0x21).Devices });
         Assert.That(without.Cloud, Is.Null);
     }
 

@@ -1,3 +1,4 @@
+using HilRig.Core.Spark;
 using HilRig.Core.Dfu;
 using HilRig.Core.Procedures;
 using HilRig.Hardware.Usb;
@@ -13,6 +14,7 @@ namespace HilRig.Tests.Hardware;
 /// simulated Core behaves like a Core.
 /// </summary>
 [NonParallelizable]
+[Category("Integration")] // starts real tools, servers or child processes
 public class RealToolsTests
 {
     // Entering DFU (4.3 s of button choreography) takes under half a second; the tools' own poll sleeps stay

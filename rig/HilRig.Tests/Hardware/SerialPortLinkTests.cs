@@ -41,7 +41,7 @@ public partial class SerialPortLinkTests
         try
         {
             // Fake sysfs: the slot's USB path with interface 0's tty, and a /dev whose ttyACM0 is the pty slave.
-            using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()), new RigSessionOptions { SimClock = ClockMode.RealTime, SimSpeed = 10 });
+            using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()), new RigSessionOptions { Simulator = new SimBackendOptions { Clock = ClockMode.RealTime, Speed = 10 } });
             var slot = session.Slot(2);
             var core = session.Sim!.Slot(2).Core;
             Directory.CreateDirectory(Path.Combine(root.FullName, "sys", "bus", "usb", "devices", slot.UsbPath + ":1.0", "tty", "ttyACM0"));
@@ -92,7 +92,9 @@ public partial class SerialPortLinkTests
                 return true;
             });
 
-            var id = new SerialDeviceIdentity(serial, TimeProvider.System).ReadDeviceIdAsync().GetAwaiter().GetResult();
+            string? id;
+            using (var link = serial.TryOpen()!)
+                id = Core.Serial.ListeningModeSerial.IdentifyAsync(link, TimeProvider.System).GetAwaiter().GetResult();
             stop.Cancel();
             pump.GetAwaiter().GetResult();
             Assert.That(id, Is.EqualTo(core.DeviceId), "the `i` answer read through the pty");

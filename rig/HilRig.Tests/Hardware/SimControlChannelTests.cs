@@ -7,6 +7,7 @@ namespace HilRig.Tests.Hardware;
 
 /// <summary>The control channel of `hilrig sim serve` over its Unix socket: one command line in, one reply line out.</summary>
 [NonParallelizable]
+[Category("Integration")] // starts real tools, servers or child processes
 public class SimControlChannelTests
 {
     // As in RealToolsTests: fast, but far from turning a scheduling stall into a 10 s MODE hold.

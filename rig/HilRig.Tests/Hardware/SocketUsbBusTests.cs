@@ -4,6 +4,7 @@ using HilRig.Sim.Time;
 
 namespace HilRig.Tests.Hardware;
 
+[Category("Integration")] // starts real tools, servers or child processes
 public class SocketUsbBusTests
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);

@@ -3,6 +3,7 @@ using HilRig.Hardware.Usb;
 
 namespace HilRig.Tests.Hardware;
 
+[Category("Integration")] // starts real tools, servers or child processes
 public class UhubctlThroughShimTests
 {
     private static readonly byte[] ContainerId = [0x5c, 0xf3, 0xee, 0x30, 0xd5, 0x07, 0x49, 0x25, 0xb0, 0x01, 0x80, 0x2d, 0x79, 0x43, 0x4c, 0x30];

@@ -7,6 +7,7 @@ using HilRig.Sim.Serve;
 namespace HilRig.Tests.Hardware;
 
 /// <summary>The server side of the USB socket protocol as a raw client sees it (what the C shim relies on).</summary>
+[Category("Integration")] // starts real tools, servers or child processes
 public class UsbSocketServerTests
 {
     [Test]

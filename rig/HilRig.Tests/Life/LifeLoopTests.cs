@@ -1,3 +1,4 @@
+using HilRig.Core.Spark;
 using HilRig.Composition;
 using HilRig.Core.Procedures;
 using HilRig.Sim.Device;

@@ -1,6 +1,6 @@
 using HilRig.Composition;
 using HilRig.Core.Procedures;
-using HilRig.Sim.Device.Firmware;
+using HilRig.Core.Spark;
 using HilRig.Tests.Cli;
 
 namespace HilRig.Tests.Procedures;

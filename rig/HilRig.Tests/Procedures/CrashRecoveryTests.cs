@@ -46,7 +46,7 @@ public partial class CrashRecoveryTests
     {
         var rig = RigConfigLoader.Load(config);
         var state = Path.Combine(Path.GetDirectoryName(rig.ResolveStorePath())!, "sim-state");
-        using var session = RigSession.Open(rig, new RigSessionOptions { SimStateDirectory = state, CalibrateAtOpen = false, ObserveLeds = false });
+        using var session = RigSession.Open(rig, new RigSessionOptions { Simulator = new SimBackendOptions { StateDirectory = state }, CalibrateAtOpen = false, ObserveLeds = false });
         var regions = new Dictionary<string, byte[]>();
         foreach (var slot in new[] { 1, 2 })
         {

@@ -11,6 +11,7 @@ namespace HilRig.Tests.Suites;
 /// run once as a child process; each test asserts one promise on what it produced.
 /// </summary>
 [NonParallelizable]
+[Category("Integration")] // starts real tools, servers or child processes
 public class BadFlashSuiteRunTests
 {
     private static readonly int[] BadSlots = [3, 5, 7];

@@ -4,6 +4,7 @@ namespace HilRig.Tests.Suites;
 
 /// <summary>The suites on the default simulated rig, and on a rig named by the NUnit test parameter "rig", as child `dotnet test` runs.</summary>
 [NonParallelizable]
+[Category("Integration")] // starts real tools, servers or child processes
 public class DefaultRigSuiteRunTests
 {
     [Test]

@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
-using HilRig.Core.Spark;
 
-namespace HilRig.Sim.Device.Firmware;
+namespace HilRig.Core.Spark;
 
 /// <summary>
 /// Plausible Spark application images from a seed (spark-core.md section 10): an STM32F103 vector table with

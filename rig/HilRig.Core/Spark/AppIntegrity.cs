@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using HilRig.Core.Checksums;
-using HilRig.Core.Spark;
 
-namespace HilRig.Sim.Device.Firmware;
+namespace HilRig.Core.Spark;
 
 public enum AppIntegrityResult
 {

@@ -1,0 +1,79 @@
+using HilRig.Core.Led;
+using HilRig.Core.Spark;
+using HilRig.Core.Usb;
+
+namespace HilRig.Core.Slots;
+
+/// <summary>What was seen after a slot's power was cut; each non-null part is a reason the Core may still be powered.</summary>
+/// <param name="StillOnUsb">What is still enumerated at the slot's USB path.</param>
+/// <param name="StillLit">What the slot's colour sensor still sees.</param>
+/// <param name="DfuOnModeReset">The DFU device that MODE held through a RESET brought up (only when probed).</param>
+public sealed record PowerOffFinding(string? StillOnUsb, string? StillLit, string? DfuOnModeReset)
+{
+    /// <summary>The rule: power is off only when nothing of the Core is on USB, its LED is dark and it answers no button.</summary>
+    public bool Cut => StillOnUsb is null && StillLit is null && DfuOnModeReset is null;
+
+    public string How(string usbPath, bool ledSeen, bool probed) =>
+        StillOnUsb ?? StillLit ?? DfuOnModeReset
+        ?? $"nothing at {usbPath}{(ledSeen ? ", LED dark" : "")}{(probed ? ", and MODE held through a RESET brought up no DFU device" : "")}";
+}
+
+/// <summary>
+/// The one rule for "this slot's power is really off", used by `hilrig power off` and by the doctor's relay check:
+/// after the cut and a settle, nothing of Spark's at the slot's USB path; the LED dark where a sensor sees it; and,
+/// when probed, MODE held through a RESET brings up no DFU device (a powered Core always answers that).
+/// </summary>
+public static class PowerOffVerification
+{
+    /// <summary>How long a Core takes to leave the bus once its supply is gone.</summary>
+    public static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The classifier needs a blink cycle or so to tell a dark LED from a blink's dark half.</summary>
+    public static readonly TimeSpan DarkWithin = TimeSpan.FromSeconds(2);
+
+    /// <summary>MODE held after the RESET for this long: a powered Core's bootloader would be in DFU by then.</summary>
+    public static readonly TimeSpan ProbeHold = TimeSpan.FromSeconds(4);
+
+    /// <param name="stillLit">How the LED is looked at: null uses the slot's LED observer (when it has one); else a
+    /// measurement that returns what it saw when lit, null when dark.</param>
+    /// <param name="settle">The wait after the cut (default <see cref="Settle"/>).</param>
+    public static async Task<PowerOffFinding> VerifyAsync(RigSlot slot, IUsbBus usb, TimeProvider time, bool probeDfu,
+        Func<CancellationToken, Task<string?>>? stillLit = null, TimeSpan? settle = null, CancellationToken ct = default)
+    {
+        await Task.Delay(settle ?? Settle, time, ct);
+        var onUsb = usb.GetDevices().FirstOrDefault(d => d.Path == slot.UsbPath && d.Descriptor.VendorId == SparkUsb.VendorId) is { } still
+            ? $"{still.Descriptor.VidPid} is still at {slot.UsbPath}"
+            : null;
+        var lit = await (stillLit ?? (c => LedStillLitAsync(slot, c)))(ct);
+        if (onUsb is not null || lit is not null || !probeDfu) return new PowerOffFinding(onUsb, lit, null);
+
+        slot.Control.SetMode(true);
+        try
+        {
+            await Choreography.ResetAsync(slot, time, ct);
+            await Task.Delay(ProbeHold, time, ct);
+        }
+        finally
+        {
+            slot.Control.SetMode(false);
+        }
+        await Task.Delay(Settle, time, ct);
+        if (ChoreographyRunner.Find(usb, slot.UsbPath, SparkUsb.DfuProductId) is null) return new PowerOffFinding(null, null, null);
+        await Choreography.ResetAsync(slot, time, ct); // back to its app
+        return new PowerOffFinding(null, null, $"holding MODE through a RESET brought up the DFU device at {slot.UsbPath}");
+    }
+
+    private static async Task<string?> LedStillLitAsync(RigSlot slot, CancellationToken ct)
+    {
+        if (slot.Led is not { } led) return null;
+        try
+        {
+            await led.Expect().WaitForAsync(LedState.Dark, DarkWithin, ct);
+            return null;
+        }
+        catch (LedExpectationException)
+        {
+            return $"the LED still shows {led.Current}";
+        }
+    }
+}
