@@ -25,5 +25,6 @@ internal static class CommandCatalog
         yield return RigClaim.Leased(SoakCommand.Build());
         yield return FleetCommand.Create();
         yield return SyncCommand.Create();
+        yield return RecoverCommand.Build();
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using HilRig.Composition;
 using HilRig.Core.Dfu;
+using HilRig.Core.Spark;
 using HilRig.Core.Slots;
 using HilRig.Core.Usb;
 
@@ -127,8 +128,30 @@ internal static class DfuCommand
                     }
                     else
                     {
-                        await dfu.DownloadAsync((uint)start, data, new DfuDownloadOptions { AllowKeyRegion = parse.GetValue(allowKeys) }, null, ct);
-                        err.WriteLine($"Download done: {data!.Length} bytes to 0x{start:X8} (slot {rigSlot.Number}, {dfu.Serial}), device time {session.Time.GetElapsedTime(started).TotalSeconds:0.000} s");
+                        var (checkedData, bad) = ImageChecks.ForDownload(data!, altSetting, (uint)start, path.ToString());
+                        if (bad is not null)
+                        {
+                            err.WriteLine($"hilrig: {bad}");
+                            return ExitCodes.BadInput;
+                        }
+                        // the pages about to be erased go to the journal first: a crash mid-write leaves nothing half-written
+                        var (spanStart, spanEnd) = PartialPageWrite.PageSpan(dfu, (uint)start, checkedData!.Length);
+                        var original = await dfu.UploadAsync(spanStart, (int)(spanEnd - spanStart), null, ct);
+                        var journal = JournalSupport.Journal(session.Config).Begin(rigSlot.Number, rigSlot.UsbPath, dfu.Serial, null, "dfu download", session.Time.GetUtcNow());
+                        journal.Save($"alt {altSetting} 0x{spanStart:X8}", altSetting, spanStart, original);
+                        // an unaligned start or end: the rest of the first and last sector is read and written back
+                        int kept;
+                        try
+                        {
+                            kept = await PartialPageWrite.DownloadAsync(dfu, (uint)start, checkedData!, new DfuDownloadOptions { AllowKeyRegion = parse.GetValue(allowKeys) }, null, ct);
+                        }
+                        catch (DfuRequestRefusedException)
+                        {
+                            journal.Complete(); // refused before anything was erased
+                            throw;
+                        }
+                        journal.Complete();
+                        err.WriteLine($"Download done: {checkedData!.Length} bytes to 0x{start:X8} (slot {rigSlot.Number}, {dfu.Serial}){(kept > 0 ? $", {kept} byte(s) of the partial sectors around it read and written back unchanged" : "")}, device time {session.Time.GetElapsedTime(started).TotalSeconds:0.000} s");
                     }
                     if (parse.GetValue(leave)) await dfu.LeaveAsync(null, ct);
                     return ExitCodes.Ok;
@@ -165,6 +188,11 @@ internal static class DfuCommand
         {
             err.WriteLine($"hilrig: refused: {ex.Message}");
             return ExitCodes.BadInput;
+        }
+        catch (Core.Procedures.JournalPendingException ex)
+        {
+            err.WriteLine($"hilrig: {ex.Message}");
+            return ExitCodes.RigFault;
         }
         catch (Exception ex) when (ex is UsbException or DfuException or ChoreographyException)
         {

@@ -182,9 +182,9 @@ internal static class LifeCommands
                 err.WriteLine($"hilrig: {path}: cannot read the image: {ex.Message}");
                 return Task.FromResult(ExitCodes.BadInput);
             }
-            if (image.Length is 0 or > SparkMemoryMap.AppMaxSize)
+            if (ImageChecks.ValidateApp(image, path.ToString()) is { } bad)
             {
-                err.WriteLine($"hilrig: {path}: {image.Length} bytes; valid: an app image of 1..{SparkMemoryMap.AppMaxSize} bytes");
+                err.WriteLine($"hilrig: {bad}");
                 return Task.FromResult(ExitCodes.BadInput);
             }
             var app = SparkAppImageGenerator.ReadIdentity(image);

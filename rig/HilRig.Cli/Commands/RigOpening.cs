@@ -128,7 +128,12 @@ internal sealed class RigOpening : IDisposable
     {
         try
         {
-            return new RigOpening(RigSession.Open(config, options), ExitCodes.Ok);
+            var session = RigSession.Open(config, options);
+            if (options is not null) JournalSupport.InstallCrashPoints(session, options, error);
+            // a crash left Cores half-written: screen puts them back first, `hilrig recover` does it alone
+            if (JournalSupport.Journal(config).Pending() is { Count: > 0 } pending)
+                error.WriteLine($"hilrig: {pending.Count} interrupted Core(s) in the journal (slot(s) {string.Join(", ", pending.Select(p => p.Manifest.Slot))}): `hilrig screen` puts them back first; `hilrig recover` does it alone");
+            return new RigOpening(session, ExitCodes.Ok);
         }
         catch (BackendUnavailableException ex)
         {

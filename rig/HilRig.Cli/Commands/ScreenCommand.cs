@@ -42,9 +42,9 @@ internal static class ScreenCommand
                     parse.InvocationConfiguration.Error.WriteLine($"hilrig: --ota {file}: cannot read the image: {ex.Message}");
                     return Task.FromResult(ExitCodes.BadInput);
                 }
-                if (image.Length is 0 or > Core.Spark.SparkMemoryMap.AppMaxSize)
+                if (Core.Spark.ImageChecks.ValidateApp(image, $"--ota {file}") is { } bad)
                 {
-                    parse.InvocationConfiguration.Error.WriteLine($"hilrig: --ota {file}: {image.Length} bytes; valid: an app image of 1..{Core.Spark.SparkMemoryMap.AppMaxSize} bytes");
+                    parse.InvocationConfiguration.Error.WriteLine($"hilrig: {bad}");
                     return Task.FromResult(ExitCodes.BadInput);
                 }
             }
@@ -137,13 +137,17 @@ internal static class ScreenCommand
         var printLock = new object();
         var screening = new Screening(session.Usb, session.Time, new ScreeningOptions
         {
-            Readback = new DfuReadbackOptions { BackupDirectory = backups },
+            Readback = new DfuReadbackOptions { BackupDirectory = backups, Journal = JournalSupport.Journal(config) },
             Cloud = loops ? session.Cloud : null,
             OtaImage = loops ? otaImage : null,
             OtaApp = Core.Spark.SparkAppImageGenerator.ReadIdentity(otaImage),
             // each step's row is stored as the step ends: a run killed mid-slot keeps what was judged
             StepJudged = step => recorder.Record(Finding(step)),
+            Links = new StoreDeviceLinks(store, wall),
+            // the simulated Cores' known-good app is the seed's Tinker; a real rig's is not known here
+            RecoveryApp = config.Backend == RigBackend.Sim ? Core.Spark.SparkAppImageGenerator.Tinker(config.Sim.Seed) : null,
         });
+        screening.JournalRestored += restored => JournalSupport.Record(recorder, restored, wall.GetUtcNow(), wall.GetUtcNow());
 
         // Ctrl-C or systemd's SIGTERM: the slots judged so far stay stored and the run is marked aborted, not left running.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -194,7 +198,12 @@ internal static class ScreenCommand
     }
 
     private static SlotFinding Finding(SlotOutcome outcome) =>
-        SlotFinding.From(outcome) with { Lot = outcome.DeviceId is null ? null : outcome.Lot ?? Core.Inventory.DeviceLot.Unknown };
+        SlotFinding.From(outcome) with
+        {
+            // a Core known only in DFU is stored under its DFU serial until it says its device id (the store links the two)
+            DeviceId = outcome.DeviceId ?? (outcome.Evidence.DfuSerial is { } dfuSerial ? $"dfu-{dfuSerial}" : null),
+            Lot = outcome.DeviceId is null ? null : outcome.Lot ?? Core.Inventory.DeviceLot.Unknown,
+        };
 
     /// <summary>The slots a run already has a verdict for (pass or fail in its final test; a rig fault is no verdict), latest per slot.</summary>
     private static List<SlotOutcome> Judged(IReadOnlyList<StoredResult> rows, string finalTest) =>

@@ -48,6 +48,9 @@ public sealed class CoreLifeContext(IUsbBus bus, TimeProvider time, ICloud? clou
 
     public ICloud? Cloud { get; } = cloud;
 
+    /// <summary>Where a destructive DFU check saves the originals first (null: in memory only).</summary>
+    public RegionJournal? Journal { get; init; }
+
     /// <summary>USB first (no network); the cloud is asked only for a device id when the Core is not on USB.</summary>
     public async Task<CoreWhereabouts> LookAsync(RigSlot slot, string? deviceId, DateTimeOffset since, CancellationToken ct = default)
     {
@@ -248,64 +251,139 @@ public sealed class Ota(CoreLifeContext context)
     /// <summary>How long a Core back online after "success" may keep reporting its old app before the OTA is failed.</summary>
     public static readonly TimeSpan OldAppGrace = TimeSpan.FromSeconds(20);
 
-    /// <param name="expectedApp">The identity the new app reports to the cloud (null: any app other than the old one).</param>
-    public async Task<LoopResult> RunAsync(RigSlot slot, string deviceId, byte[] image, string? expectedApp, CancellationToken ct = default) =>
-        await LoopRunner.RunAsync("ota", context, slot, async log =>
-        {
-            var cloud = context.Cloud ?? throw new LoopRigFault(FailureModes.NoCloud,
-                "this rig has no cloud to flash through (rig config `cloud: { url, token }`, or HILRIG_CLOUD_URL and HILRIG_CLOUD_TOKEN)");
-            var time = context.Time;
-            if (await context.LookAsync(slot, deviceId, DateTimeOffset.MinValue, ct) == CoreWhereabouts.Dfu)
-                throw new LoopFailure(FailureModes.StuckInDfu, "the Core is in DFU (flashing yellow) before the OTA");
-            // open the device's event stream before the PUT: "started" may follow the reply at once
-            await cloud.WatchEventsAsync(deviceId, ct);
-            if (await cloud.GetDeviceAsync(deviceId, ct) is not { Connected: true })
-                await WifiProvisioning.ProvisionAsync(context, slot, deviceId, log, ct);
-            var oldApp = (await cloud.GetDeviceAsync(deviceId, ct))?.LastApp;
-            var eventsBefore = cloud.Events(deviceId).Count;
-            var since = time.GetUtcNow();
-            var ledSince = slot.Led?.Now;
-            var reply = await cloud.FlashAsync(deviceId, image, ct);
-            log.Add($"PUT: {reply}");
-            if (!reply.Ok) throw new LoopFailure(FailureModes.OtaFailed, $"the cloud could not start the update: {reply.Status}");
+    /// <summary>Attempts of one OTA when the cloud (not the Core) gives up: a lossy link is retried, not charged to the Core.</summary>
+    public const int CloudAttempts = 3;
 
-            var start = time.GetTimestamp();
-            long? backOnline = null;
-            while (true)
+    /// <summary>The app's 30 s OTA timeout plus a reconnect, before the next attempt.</summary>
+    public static readonly TimeSpan CloudRetryPause = TimeSpan.FromSeconds(40);
+
+    /// <param name="expectedApp">The identity the new app reports to the cloud (null: any app other than the old one).</param>
+    /// <exception cref="ArgumentException">The image is not an app (size, vector table): bad input, checked before it is sent.</exception>
+    public async Task<LoopResult> RunAsync(RigSlot slot, string deviceId, byte[] image, string? expectedApp, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (ImageChecks.ValidateApp(image, "OTA image") is { } bad) throw new ArgumentException(bad, nameof(image));
+        return await LoopRunner.RunAsync("ota", context, slot, async log =>
+        {
+            var cloudFaults = new List<string>();
+            for (var attempt = 1; attempt <= CloudAttempts; attempt++)
             {
-                await Task.Delay(CoreLifeContext.Poll, time, ct);
-                var events = cloud.Events(deviceId).Skip(eventsBefore).ToList();
-                var where = await context.LookAsync(slot, deviceId, since, ct);
-                if (where == CoreWhereabouts.Dfu)
-                    throw new LoopFailure(FailureModes.StuckInDfu, $"after the OTA the Core is in DFU (flashing yellow); cloud said {Describe(events)}");
-                var info = await cloud.GetDeviceAsync(deviceId, ct);
-                var failed = events.FirstOrDefault(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("failed", StringComparison.Ordinal));
-                if (failed is not null && where == CoreWhereabouts.Connected)
-                    throw new LoopFailure(FailureModes.OtaFailed, $"the update failed ({failed.Data.Trim()}); the Core came back on its old app {info?.LastApp}");
-                var done = events.Any(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("success", StringComparison.Ordinal));
-                if (done && where == CoreWhereabouts.Connected && info?.LastApp is { } app && app != oldApp)
+                try
                 {
-                    if (expectedApp is not null && app != expectedApp)
-                        throw new LoopFailure(FailureModes.OtaFailed, $"the Core came back running {app}, not {expectedApp}");
-                    log.Add($"cloud: {Describe(events)}");
-                    if (slot.Led is { } led) await CheckLedAsync(led, ledSince, ct);
-                    return $"now running {app} (was {oldApp})";
+                    var done = await AttemptAsync(slot, deviceId, image, expectedApp, log, ct);
+                    return cloudFaults.Count == 0 ? done : $"{done} (after {cloudFaults.Count} cloud fault(s) retried: {string.Join("; ", cloudFaults)})";
                 }
-                // The new app names itself when it connects: a Core back online after "success" that still reports
-                // its old app did not take the image (not applied, or rolled back), however long the rig waits.
-                var successAt = events.FindIndex(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("success", StringComparison.Ordinal));
-                var onlineAfter = successAt >= 0 && events.Skip(successAt + 1).Any(e => e.Name == CloudEvent.Status && e.Data.StartsWith("online", StringComparison.Ordinal));
-                if (onlineAfter && where == CoreWhereabouts.Connected && info?.LastApp == oldApp)
+                catch (CloudGaveUp ex)
                 {
-                    backOnline ??= time.GetTimestamp();
-                    if (time.GetElapsedTime(backOnline.Value) >= OldAppGrace)
-                        throw new LoopFailure(FailureModes.OtaFailed,
-                            $"the cloud said success but the Core came back online still running its old app {oldApp} (the image was not applied, or was rolled back); cloud said {Describe(events)}");
+                    log.Add($"attempt {attempt}: {ex.Message}");
+                    cloudFaults.Add(ex.Message);
+                    // a Core left in its update mode resets after 30 s without a chunk and reconnects on its old app
+                    await Task.Delay(CloudRetryPause, context.Time, ct);
                 }
-                if (time.GetElapsedTime(start) > Timeout)
-                    throw new LoopFailure(FailureModes.OtaTimeout, $"no new app on the cloud within {Timeout.TotalSeconds:0} s; cloud said {Describe(events)}; Core: {where}");
             }
+            // the cloud gave up every time: only the Core's own flash can make that the Core's failure
+            var check = await OtaRegionCheckAsync(slot, deviceId, log, ct);
+            var all = $"the cloud gave up {CloudAttempts} time(s) ({string.Join("; ", cloudFaults)})";
+            if (check.Verdict == Verdict.Fail)
+                throw new LoopFailure(FailureModes.OtaFailed, $"{all}; the OTA region at 0x{SparkMemoryMap.OtaImageAddress:X6} reads back wrong over DFU: {check.Signature}");
+            throw new LoopRigFault(FailureModes.CloudError, $"{all}; the Core's OTA region reads back clean over DFU and it runs its old app: the cloud link is at fault, retest");
         }, ct);
+    }
+
+    /// <summary>The cloud failed the transfer (dropped, refused, timed out) and the Core is back on its old app.</summary>
+    private sealed class CloudGaveUp(string message) : Exception(message);
+
+    /// <summary>A DFU readback of the OTA region alone (saved, patterns, restored); the Core is then back on its app.</summary>
+    private async Task<DfuReadbackResult> OtaRegionCheckAsync(RigSlot slot, string deviceId, List<string> log, CancellationToken ct)
+    {
+        DfuReadbackResult check;
+        using (var session = await SlotDfu.OpenAsync(context, slot, deviceId, null, ct))
+        {
+            try
+            {
+                check = await SlotDfu.Guard(() => new DfuReadback(context.Time, new DfuReadbackOptions { Regions = [SparkMemoryMap.OtaRegion], Journal = context.Journal })
+                    .RunAsync(session, deviceId, null, ct, slot.Number, deviceId));
+            }
+            catch (FlashOperationHungException hung)
+            {
+                slot.Control.SetPower(false);
+                throw new LoopFailure(FailureModes.OtaFailed, $"the cloud gave up and the OTA region's {hung.Operation} never finishes over DFU: BUSY stays set (dead or hung chip)");
+            }
+            await SlotDfu.Guard(() => session.LeaveAsync(null, ct));
+        }
+        log.Add($"OTA region over DFU: {check.Signature}");
+        await SlotDfu.AfterLeaveAsync(context, slot, deviceId, SoakRunner.AppAfterDfu, ct);
+        return check;
+    }
+
+    private async Task<string> AttemptAsync(RigSlot slot, string deviceId, byte[] image, string? expectedApp, List<string> log, CancellationToken ct)
+    {
+        var cloud = context.Cloud ?? throw new LoopRigFault(FailureModes.NoCloud,
+            "this rig has no cloud to flash through (rig config `cloud: { url, token }`, or HILRIG_CLOUD_URL and HILRIG_CLOUD_TOKEN)");
+        var time = context.Time;
+        if (await context.LookAsync(slot, deviceId, DateTimeOffset.MinValue, ct) == CoreWhereabouts.Dfu)
+            throw new LoopFailure(FailureModes.StuckInDfu, "the Core is in DFU (flashing yellow) before the OTA");
+        // open the device's event stream before the PUT: "started" may follow the reply at once
+        await cloud.WatchEventsAsync(deviceId, ct);
+        if (await cloud.GetDeviceAsync(deviceId, ct) is not { Connected: true })
+            await WifiProvisioning.ProvisionAsync(context, slot, deviceId, log, ct);
+        var oldApp = (await cloud.GetDeviceAsync(deviceId, ct))?.LastApp;
+        var eventsBefore = cloud.Events(deviceId).Count;
+        var since = time.GetUtcNow();
+        var ledSince = slot.Led?.Now;
+        var reply = await cloud.FlashAsync(deviceId, image, ct);
+        log.Add($"PUT: {reply}");
+        if (!reply.Ok)
+        {
+            // the image was checked before it was sent: a refusal is the cloud's or the link's, never the Core's
+            await context.WaitAsync(slot, deviceId, TimeSpan.FromSeconds(30), ct, CoreWhereabouts.Connected, CoreWhereabouts.Dfu);
+            if (await context.LookAsync(slot, deviceId, DateTimeOffset.MinValue, ct) == CoreWhereabouts.Dfu)
+                throw new LoopFailure(FailureModes.StuckInDfu, $"the cloud could not start the update ({reply.Status}) and the Core is in DFU (flashing yellow)");
+            throw new CloudGaveUp($"the cloud could not start the update: {reply.Status}");
+        }
+
+        var start = time.GetTimestamp();
+        long? backOnline = null;
+        while (true)
+        {
+            await Task.Delay(CoreLifeContext.Poll, time, ct);
+            var events = cloud.Events(deviceId).Skip(eventsBefore).ToList();
+            var where = await context.LookAsync(slot, deviceId, since, ct);
+            if (where == CoreWhereabouts.Dfu)
+                throw new LoopFailure(FailureModes.StuckInDfu, $"after the OTA the Core is in DFU (flashing yellow); cloud said {Describe(events)}");
+            var info = await cloud.GetDeviceAsync(deviceId, ct);
+            var failed = events.FirstOrDefault(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("failed", StringComparison.Ordinal));
+            if (failed is not null && where == CoreWhereabouts.Connected)
+                throw new CloudGaveUp($"the cloud failed the transfer ({failed.Data.Trim()}); the Core came back on its old app {info?.LastApp}");
+            var done = events.Any(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("success", StringComparison.Ordinal));
+            if (done && where == CoreWhereabouts.Connected && info?.LastApp is { } app && app != oldApp)
+            {
+                if (expectedApp is not null && app != expectedApp)
+                    throw new LoopFailure(FailureModes.OtaFailed, $"the Core came back running {app}, not {expectedApp}");
+                log.Add($"cloud: {Describe(events)}");
+                if (slot.Led is { } led) await CheckLedAsync(led, ledSince, ct);
+                return $"now running {app} (was {oldApp})";
+            }
+            // The new app names itself when it connects: a Core back online after "success" that still reports
+            // its old app did not take the image (not applied, or rolled back), however long the rig waits.
+            var successAt = events.FindIndex(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("success", StringComparison.Ordinal));
+            var onlineAfter = successAt >= 0 && events.Skip(successAt + 1).Any(e => e.Name == CloudEvent.Status && e.Data.StartsWith("online", StringComparison.Ordinal));
+            if (onlineAfter && where == CoreWhereabouts.Connected && info?.LastApp == oldApp)
+            {
+                backOnline ??= time.GetTimestamp();
+                if (time.GetElapsedTime(backOnline.Value) >= OldAppGrace)
+                    throw new LoopFailure(FailureModes.OtaFailed,
+                        $"the cloud said success but the Core came back online still running its old app {oldApp} (the image was not applied, or was rolled back); cloud said {Describe(events)}");
+            }
+            if (time.GetElapsedTime(start) > Timeout)
+            {
+                // the cloud never finished (neither success nor failed) and the Core still runs its old app: the cloud's
+                if (!done && failed is null && where == CoreWhereabouts.Connected && info?.LastApp == oldApp)
+                    throw new CloudGaveUp($"the cloud said neither success nor failed within {Timeout.TotalSeconds:0} s; the Core runs its old app");
+                throw new LoopFailure(FailureModes.OtaTimeout, $"no new app on the cloud within {Timeout.TotalSeconds:0} s; cloud said {Describe(events)}; Core: {where}");
+            }
+        }
+    }
 
     /// <summary>With an LED observer: the bootloader's fast magenta apply was seen and the Core breathes cyan now.</summary>
     private static async Task CheckLedAsync(ISlotLed led, TimeSpan? since, CancellationToken ct)

@@ -14,6 +14,12 @@ public sealed record DfuReadbackOptions
 
     public bool AllowKeyRegion { get; init; }
 
+    /// <summary>
+    /// Where the originals go before the first destructive write (fsynced, hashed), so a crash mid-readback loses
+    /// nothing: the next screen or `hilrig recover` puts them back. Null: in memory only (tests of the primitive).
+    /// </summary>
+    public RegionJournal? Journal { get; init; }
+
     /// <summary>The alt setting whose layout maps the SPI flash (alt 1 on a Core).</summary>
     public int SpiAltSetting { get; init; } = 1;
 }
@@ -50,7 +56,11 @@ public sealed record DfuReadbackResult(
     IReadOnlyList<RegionReadback> Regions,
     BitErrorMapSummary BitErrors,
     TimeSpan DeviceTime,
-    string? BackupFile);
+    string? BackupFile)
+{
+    /// <summary>The keys (0x1000-0x2FFF) read the same before and after the readback (null: not checked).</summary>
+    public bool? KeysUnchanged { get; init; }
+}
 
 /// <summary>
 /// The screening primitive: for each region save the content, write patterns that expose stuck-at-0 cells,
@@ -62,7 +72,11 @@ public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options =
 {
     private readonly DfuReadbackOptions _options = options ?? new DfuReadbackOptions();
 
-    public async Task<DfuReadbackResult> RunAsync(DfuSeSession session, string deviceKey, IProgress<string>? progress = null, CancellationToken ct = default)
+    /// <summary>The SPI sectors holding the server key (0x1000) and the Core's private key (0x2000): read, never written.</summary>
+    public static readonly FlashRegion KeysRegion = new("keys", SparkMemoryMap.ServerPublicKeyAddress, 2 * SparkMemoryMap.SpiSectorSize);
+
+    /// <param name="slot">The slot number the journal records (0: unknown).</param>
+    public async Task<DfuReadbackResult> RunAsync(DfuSeSession session, string deviceKey, IProgress<string>? progress = null, CancellationToken ct = default, int slot = 0, string? deviceId = null)
     {
         var start = time.GetTimestamp();
         await session.SelectAltAsync(_options.SpiAltSetting, ct);
@@ -72,18 +86,42 @@ public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options =
         var download = new DfuDownloadOptions { Erase = true, AllowKeyRegion = _options.AllowKeyRegion };
         var downloadErased = download with { Erase = false };
 
+        // Every original on disk before the first destructive write; the keys too, to prove they were not touched.
+        progress?.Report("keys: reading 0x001000");
+        var keysBefore = await session.UploadAsync(KeysRegion.Start, KeysRegion.Length, null, ct);
+        CrashPoints.Hit("keys read");
+        var originals = new Dictionary<FlashRegion, byte[]>();
         foreach (var region in _options.Regions)
         {
-            var regionStart = time.GetTimestamp();
-            var map = new BitErrorMap(SparkMemoryMap.SpiSectorSize);
             progress?.Report($"{region.Name}: saving 0x{region.Start:X6}");
             var original = await session.UploadAsync(region.Start, region.Length, null, ct);
             if (original.Length != region.Length)
                 throw new DfuException($"upload of {region.Name} returned {original.Length} of {region.Length} bytes");
+            originals[region] = original;
             backupFile = SaveBackup(deviceKey, region, original) ?? backupFile;
+            CrashPoints.Hit($"{region.Name} read");
+        }
+        var journal = _options.Journal?.Begin(slot, session.Device.Path, session.Serial, deviceId, "dfu-readback", time.GetUtcNow());
+        if (journal is not null)
+        {
+            journal.Save(KeysRegion.Name, _options.SpiAltSetting, KeysRegion.Start, keysBefore);
+            foreach (var (region, original) in originals)
+            {
+                journal.Save(region.Name, _options.SpiAltSetting, region.Start, original);
+                CrashPoints.Hit($"{region.Name} journaled");
+            }
+        }
+
+        foreach (var region in _options.Regions)
+        {
+            var regionStart = time.GetTimestamp();
+            var map = new BitErrorMap(SparkMemoryMap.SpiSectorSize);
+            var original = originals[region];
 
             progress?.Report($"{region.Name}: erase check");
-            await Guard(region, "erase", original, () => session.EraseAsync(region.Start, region.Length, null, ct));
+            CrashPoints.Hit($"{region.Name} before erase");
+            await Guard(region, "erase", original, () => session.EraseAsync(region.Start, region.Length, HalfWay($"{region.Name} erasing"), ct));
+            CrashPoints.Hit($"{region.Name} erased");
             var erased = new byte[region.Length];
             Array.Fill(erased, (byte)0xFF);
             var firstErase = await CompareAsync(session, region, erased, ct, afterErase: true, map, all);
@@ -91,11 +129,14 @@ public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options =
 
             progress?.Report($"{region.Name}: zeros");
             var zeros = new byte[region.Length];
-            await Guard(region, "program", original, () => session.DownloadAsync(region.Start, zeros, downloadErased, null, ct));
+            await Guard(region, "program", original, () => session.DownloadAsync(region.Start, zeros, downloadErased, HalfWay($"{region.Name} programming zeros"), ct));
+            CrashPoints.Hit($"{region.Name} zeros written");
             await CompareAsync(session, region, zeros, ct, afterErase: false, map, all);
+            CrashPoints.Hit($"{region.Name} zeros checked");
 
             progress?.Report($"{region.Name}: restoring");
-            await Guard(region, "restore", original, () => session.DownloadAsync(region.Start, original, download, null, ct));
+            await Guard(region, "restore", original, () => session.DownloadAsync(region.Start, original, download, HalfWay($"{region.Name} restoring"), ct));
+            CrashPoints.Hit($"{region.Name} restored");
             var restored = await session.UploadAsync(region.Start, region.Length, null, ct);
             var restoreVerified = restored.AsSpan().SequenceEqual(original);
             if (!restoreVerified)
@@ -109,9 +150,25 @@ public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options =
                 map.Signature(), map.ToSummary(), time.GetElapsedTime(regionStart).TotalMilliseconds));
         }
 
-        var pass = regions.All(r => r.Pass);
+        progress?.Report("keys: checking 0x001000");
+        var keysAfter = await session.UploadAsync(KeysRegion.Start, KeysRegion.Length, null, ct);
+        var keysUnchanged = keysAfter.AsSpan().SequenceEqual(keysBefore);
+        string? keysNote = null;
+        if (!keysUnchanged)
+        {
+            // the readback never writes there: a change is the chip's; put the keys back so the Core still connects
+            var diff = SlotDfu.Difference(keysBefore, keysAfter, KeysRegion.Start);
+            await session.DownloadAsync(KeysRegion.Start, keysBefore, new DfuDownloadOptions { AllowKeyRegion = true }, null, ct);
+            var back = await session.UploadAsync(KeysRegion.Start, KeysRegion.Length, null, ct);
+            keysNote = $"keys at 0x1000/0x2000 changed during the readback ({diff}); {(back.AsSpan().SequenceEqual(keysBefore) ? "put back and verified" : "could not be put back")}";
+        }
+        CrashPoints.Hit("keys checked");
+        journal?.Complete();
+
+        var pass = regions.All(r => r.Pass) && keysUnchanged;
         // Totals first (what a support engineer compares across Cores), then where: each failing region.
-        var signature = pass ? "no bit errors" : $"{all.Signature()} [{string.Join("; ", regions.Where(r => !r.Pass).Select(r => $"{r.Region}: {r.BitErrors.ErrorBits} bit(s){(r.RestoreVerified ? "" : ", original content could not be restored")}"))}]";
+        var signature = regions.All(r => r.Pass) ? "no bit errors" : $"{all.Signature()} [{string.Join("; ", regions.Where(r => !r.Pass).Select(r => $"{r.Region}: {r.BitErrors.ErrorBits} bit(s){(r.RestoreVerified ? "" : ", original content could not be restored")}"))}]";
+        if (keysNote is not null) signature = $"{signature}; {keysNote}";
         return new DfuReadbackResult(
             pass ? Verdict.Pass : Verdict.Fail,
             pass ? null : FailureModes.BadExternalFlash,
@@ -119,7 +176,25 @@ public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options =
             regions,
             all.ToSummary(),
             time.GetElapsedTime(start),
-            backupFile);
+            backupFile)
+        {
+            KeysUnchanged = keysUnchanged,
+        };
+    }
+
+    /// <summary>A crash point half-way through a long erase or write (test-only; nothing without a handler).</summary>
+    private static HalfWayCrashPoint? HalfWay(string point) => CrashPoints.Handler is null ? null : new HalfWayCrashPoint(point);
+
+    private sealed class HalfWayCrashPoint(string point) : IProgress<DfuProgress>
+    {
+        private bool _hit;
+
+        public void Report(DfuProgress value)
+        {
+            if (_hit || value.BytesDone * 2 < value.BytesTotal) return;
+            _hit = true;
+            CrashPoints.Hit(point);
+        }
     }
 
     private static async Task Guard(FlashRegion region, string operation, byte[] original, Func<Task> flashOperation)
@@ -175,11 +250,11 @@ public sealed class DfuReadback(TimeProvider time, DfuReadbackOptions? options =
     {
         if (_options.BackupDirectory is null) return null;
         Directory.CreateDirectory(_options.BackupDirectory);
-        var path = Path.Combine(_options.BackupDirectory, $"{deviceKey}-{region.Name}-0x{region.Start:X6}.bin");
-        // write-then-rename: a crash never leaves a half-written backup that looks complete
-        var temp = path + ".tmp";
-        File.WriteAllBytes(temp, content);
-        File.Move(temp, path, overwrite: true);
+        // named by content: a later run that finds the region zeroed never replaces the good copy taken before
+        var hash = RegionJournal.CoreJournal.Hash(content)[..16];
+        var path = Path.Combine(_options.BackupDirectory, $"{deviceKey}-{region.Name}-0x{region.Start:X6}-{hash}.bin");
+        if (File.Exists(path)) return path;
+        RegionJournal.WriteDurably(path, content);
         return path;
     }
 }

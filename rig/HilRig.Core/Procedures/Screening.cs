@@ -74,6 +74,25 @@ public sealed record ScreeningOptions
     /// can store it before the next step starts; the final verdict still comes through the result callback.
     /// </summary>
     public Action<SlotOutcome>? StepJudged { get; init; }
+
+    /// <summary>The store's links between DFU serials and device ids: a Core that arrives in DFU is keyed by its device id when known.</summary>
+    public IDeviceLinks? Links { get; init; }
+
+    /// <summary>
+    /// A known-good app written to a Core that arrived in DFU and does not boot its own after the readback, so it runs an
+    /// app again and says its device id (null: such a Core is judged and keyed by its DFU serial alone).
+    /// </summary>
+    public byte[]? RecoveryApp { get; init; }
+}
+
+/// <summary>Links between a Core's DFU serial (the USB iSerial of its bootloader) and its device id, kept by the results store.</summary>
+public interface IDeviceLinks
+{
+    /// <summary>The device id last seen with <paramref name="dfuSerial"/>; null when never linked.</summary>
+    string? DeviceIdFor(string dfuSerial);
+
+    /// <summary>Records that the Core with <paramref name="deviceId"/> reports <paramref name="dfuSerial"/> in DFU.</summary>
+    void Link(string dfuSerial, string deviceId);
 }
 
 /// <summary>
@@ -99,6 +118,159 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         return await Task.WhenAll(tasks);
     }
 
+    private sealed record Judged(Verdict Verdict, string? FailureMode, string Signature);
+
+    /// <summary>Waits for the bootloader to let go of USB after a leave, then for the app to start.</summary>
+    private async Task WaitForBootAsync(RigSlot slot, CancellationToken ct)
+    {
+        var begin = time.GetTimestamp();
+        while (Choreography.FindDfu(bus, slot.UsbPath) is not null && time.GetElapsedTime(begin) < TimeSpan.FromSeconds(5))
+            await Task.Delay(ChoreographyRunner.UsbPollInterval, time, ct);
+        // the bootloader decides within a moment; a Core that falls back into DFU re-enumerates as one
+        await Task.Delay(Identify.AppStart + TimeSpan.FromSeconds(1), time, ct);
+    }
+
+    /// <summary>
+    /// Interrupted procedures of this slot's Cores (a crash mid-readback) are put back first. Returns an outcome only when
+    /// the Core here could not be put back (its regions do not read back as saved: a verdict on it, or a rig fault).
+    /// </summary>
+    private async Task<JournalRecoveryResult?> RecoverJournalsAsync(RigSlot slot, Action<string> step, List<string> log, CancellationToken ct)
+    {
+        if (_options.Readback.Journal is not { } journal) return null;
+        foreach (var pending in journal.Pending().Where(j => JournalRecovery.SlotOf([slot], j.Manifest) is not null))
+        {
+            step("restore from journal");
+            var result = await new JournalRecovery(bus, time, _options.Dfu).RunAsync(slot, pending, leaveDfu: true, ct);
+            log.Add($"         {result.Signature}");
+            log.AddRange(result.Log.Select(l => $"         {l}"));
+            JournalRestored?.Invoke(result);
+            if (result.Verdict == Verdict.Pass)
+            {
+                await WaitForBootAsync(slot, ct);
+                continue;
+            }
+            // another Core in the slot: its own screening goes on, the journal waits for the interrupted one
+            if (result.FailureMode == FailureModes.WrongDevice) continue;
+            return result;
+        }
+        return null;
+    }
+
+    /// <summary>Raised for every interrupted Core put back (or not) from the journal, so the caller can record it.</summary>
+    public event Action<JournalRecoveryResult>? JournalRestored;
+
+    /// <summary>
+    /// The Core did not answer `i`. In DFU already (flashing yellow at every boot), or entering DFU by the buttons: a Core
+    /// to diagnose. Otherwise says what was checked: nothing at all answering is an empty slot; something lit that answers
+    /// neither serial nor DFU is a Core whose bootloader does not run.
+    /// </summary>
+    private async Task<(string? Found, Judged? Nothing)> LookForCoreAsync(RigSlot slot, CancellationToken ct)
+    {
+        var ledFrom = slot.Led?.Now;
+        if (Choreography.FindDfu(bus, slot.UsbPath) is not null)
+            return ("already in DFU (flashing yellow) after power-on: the bootloader finds no app to run", null);
+        var seenOnUsb = bus.GetDevices().Where(d => d.Path == slot.UsbPath).Select(d => d.Descriptor.VidPid).FirstOrDefault();
+        try
+        {
+            await ChoreographyRunner.RunAsync(Choreographies.EnterDfu, slot, bus, time, ct);
+            var was = slot.Led is { } l ? $"LED {l.Timeline(ledFrom)}" : seenOnUsb is null ? "nothing on USB" : $"{seenOnUsb} on USB";
+            return ($"no listening mode ({was}), but MODE through RESET entered DFU", null);
+        }
+        catch (ChoreographyException ex)
+        {
+            var timeline = slot.Led?.Timeline(ledFrom);
+            var lit = timeline?.Segments.Where(s => !LedState.Dark.Matches(s.State)).Select(s => s.State.ToString()).Distinct().ToList() ?? [];
+            var usbNow = bus.GetDevices().Where(d => d.Path == slot.UsbPath).Select(d => d.Descriptor.VidPid).FirstOrDefault() ?? seenOnUsb;
+            var led = slot.Led is null ? "LED not observed (no colour sensor on this slot)" : lit.Count == 0 ? "LED dark after power-on" : $"LED {string.Join(", ", lit)}";
+            var checkedWhat = $"checked: USB at {slot.UsbPath} ({(usbNow is null ? "nothing enumerated" : usbNow)}), serial (no `i` answer), DFU by MODE through RESET (none), {led}";
+            if (usbNow is null && lit.Count == 0)
+                return (null, new Judged(Verdict.RigFault, FailureModes.SlotEmpty, $"no Core in {slot}: nothing answers; {checkedWhat}"));
+            if (usbNow is null)
+                return (null, new Judged(Verdict.RigFault, FailureModes.UsbTransport,
+                    $"the Core in {slot} is alive ({led}) but nothing enumerates on USB at {slot.UsbPath}: check the slot's USB cable and hub port, then retest; {checkedWhat}"));
+            // on USB but neither `i` nor DFU by the buttons: the buttons may not act, or its bootloader may not run; not judged
+            return (null, new Judged(Verdict.RigFault, FailureModes.NoDfu,
+                $"the Core in {slot} answers neither `i` nor enters DFU by MODE through RESET (buttons not acting, or a bootloader that does not run): check the slot's button lines, then retest; {checkedWhat} ({ex.Message})"));
+        }
+    }
+
+    /// <summary>
+    /// After the readback of a Core that arrived in DFU: leave DFU and see whether it boots an app; if it falls back into
+    /// DFU and a known-good app is given, write that (its app area journaled first) and leave again; identify it over
+    /// serial once it runs, link its DFU serial to its device id. Judges the readback and, for clean flash, whether the
+    /// Core runs an app again. Null judgement: the Core runs and the life loops may follow.
+    /// </summary>
+    private async Task<(string? DeviceId, Judged? Judged)> ArrivedInDfuAsync(
+        RigSlot slot, DfuSeSession session, string serial, string? deviceId, string arrival, DfuReadbackResult readback,
+        Action<string> step, List<string> log, CancellationToken ct)
+    {
+        string With(string what) => readback.Verdict == Verdict.Fail ? $"{readback.Signature}; arrived {arrival}; {what}" : $"arrived {arrival}; {what}";
+        if (!_options.LeaveDfu)
+            return (deviceId, new Judged(readback.Verdict, readback.FailureMode, With("left in DFU as asked")));
+
+        step("leave DFU");
+        await session.LeaveAsync(null, ct);
+        session.Dispose();
+        await WaitForBootAsync(slot, ct);
+        var context = new CoreLifeContext(bus, time, _options.Cloud);
+        var booted = "boots its own app after the readback";
+        if (Choreography.FindDfu(bus, slot.UsbPath) is not null)
+        {
+            if (_options.RecoveryApp is not { } app)
+            {
+                var stuck = "falls back into DFU at every boot (no valid app) and no known-good app was given to write";
+                return (deviceId, readback.Verdict == Verdict.Fail
+                    ? new Judged(Verdict.Fail, readback.FailureMode, With(stuck))
+                    : new Judged(Verdict.Fail, FailureModes.StuckInDfu, With($"the external flash reads back clean but the Core {stuck}")));
+            }
+            step("write known-good app");
+            await WriteRecoveryAppAsync(slot, serial, deviceId, app, log, ct);
+            await WaitForBootAsync(slot, ct);
+            booted = "runs a known-good app written over DFU";
+            if (Choreography.FindDfu(bus, slot.UsbPath) is not null)
+            {
+                var still = "falls back into DFU even with a known-good app written and verified";
+                return (deviceId, new Judged(Verdict.Fail, readback.Verdict == Verdict.Fail ? readback.FailureMode : FailureModes.StuckInDfu, With(still)));
+            }
+        }
+
+        step("identify after DFU");
+        var id = await new Identify(context).ReadDeviceIdAsync(slot, ct);
+        if (id is null)
+            return (deviceId, readback.Verdict == Verdict.Fail
+                ? new Judged(Verdict.Fail, readback.FailureMode, With($"{booted} but answers no `i`"))
+                : new Judged(Verdict.Fail, FailureModes.NoListeningMode, With($"{booted} but answers no `i` on its serial port")));
+        if (SparkIdentity.DfuSerial(id) != serial)
+            return (deviceId, new Judged(Verdict.RigFault, FailureModes.WrongDevice,
+                $"serial says device {id} (DFU serial {SparkIdentity.DfuSerial(id)}) but the DFU device at {slot.UsbPath} was {serial}: check the slot's cabling"));
+        _options.Links?.Link(serial, id);
+        log.Add($"         DFU serial {serial} is device {id}");
+        if (readback.Verdict == Verdict.Fail)
+            return (id, new Judged(Verdict.Fail, readback.FailureMode, With($"{booted}; device id {id}")));
+        if (_options.Cloud is null || _options.OtaImage is null)
+            return (id, new Judged(Verdict.Pass, null, With($"no bit errors; {booted}; device id {id}")));
+        return (id, null);
+    }
+
+    private async Task WriteRecoveryAppAsync(RigSlot slot, string serial, string? deviceId, byte[] app, List<string> log, CancellationToken ct)
+    {
+        using var session = await DfuSeHost.OpenAsync(bus, slot.UsbPath, time, _options.Dfu, ct);
+        if (session.Serial != serial)
+            throw new DfuRequestRefusedException($"DFU serial {session.Serial} at {slot.UsbPath} is not the Core read back ({serial})");
+        await session.SelectAltAsync(0, ct);
+        var journal = _options.Readback.Journal?.Begin(slot.Number, slot.UsbPath, serial, deviceId, "known-good app", time.GetUtcNow());
+        var before = await session.UploadAsync(SparkMemoryMap.AppAddress, SparkMemoryMap.AppMaxSize, null, ct);
+        journal?.Save("app", 0, SparkMemoryMap.AppAddress, before);
+        CrashPoints.Hit("app area journaled");
+        await session.DownloadAsync(SparkMemoryMap.AppAddress, app, null, null, ct);
+        var back = await session.UploadAsync(SparkMemoryMap.AppAddress, app.Length, null, ct);
+        if (SlotDfu.Difference(app, back, SparkMemoryMap.AppAddress) is { } diff)
+            throw new DfuRequestRefusedException($"the known-good app does not read back as written ({diff})");
+        log.Add($"         known-good app ({app.Length} bytes) written at 0x{SparkMemoryMap.AppAddress:X8} and read back");
+        await session.LeaveAsync(null, ct);
+        journal?.Complete();
+    }
+
     /// <summary>
     /// A hang could be the chip (BUSY never clears) or the rig (a cable, a hub). Power-cycle the slot and try to put the
     /// region's saved content back: if that hangs too, the chip is at fault; if it works, the first hang was the rig's.
@@ -119,6 +291,8 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
             using var session = await DfuSeHost.OpenAsync(bus, slot.UsbPath, time, _options.Dfu, ct);
             step($"restore {hung.Region.Name} (retry)");
             var restored = await new DfuReadback(time, _options.Readback).RestoreAsync(session, hung.Region, hung.Original, ct);
+            // the regions before the hung one were put back already, those after it never touched: the Core is whole again
+            if (restored) _options.Readback.Journal?.Pending().FirstOrDefault(j => j.Manifest.DfuSerial == session.Serial)?.Complete();
             if (_options.LeaveDfu) await session.LeaveAsync(null, ct);
             return outcome(Verdict.RigFault, FailureModes.UsbTransport,
                 $"the Core stopped answering during the {hung.Operation} of {hung.Region.Name} once, then worked after a power cycle ({(restored ? "region restored and verified" : "region restore did not verify")}): retest the Core in another slot",
@@ -244,10 +418,28 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
 
         try
         {
+            if (await RecoverJournalsAsync(slot, Step, log, ct) is { } unrecovered)
+            {
+                deviceId = unrecovered.DeviceId;
+                serial = unrecovered.DfuSerial;
+                return Outcome(unrecovered.Verdict, unrecovered.FailureMode, unrecovered.Signature);
+            }
+
             Step("identify");
             deviceId = await slot.Identity.ReadDeviceIdAsync(ct);
+            string? arrival = null;
             if (deviceId is null)
-                return Outcome(Verdict.RigFault, FailureModes.SlotEmpty, $"no Core answered in {slot}");
+            {
+                Step("look for the Core");
+                var (found, nothing) = await LookForCoreAsync(slot, ct);
+                if (nothing is { } absent)
+                {
+                    log.Add($"         {absent.Signature}");
+                    return Outcome(absent.Verdict, absent.FailureMode, absent.Signature);
+                }
+                arrival = found;
+                log.Add($"         no answer to `i`: {arrival}");
+            }
 
             Step("enter DFU");
             await Choreography.EnterDfuAsync(slot, bus, time, ct);
@@ -255,13 +447,31 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
             Step("open DFU");
             using var session = await DfuSeHost.OpenAsync(bus, slot.UsbPath, time, _options.Dfu, ct);
             serial = session.Serial;
-            var expected = SparkIdentity.DfuSerial(deviceId);
-            if (!string.Equals(serial, expected, StringComparison.Ordinal))
-                return Outcome(Verdict.RigFault, FailureModes.WrongDevice,
-                    $"DFU serial {serial} at {slot.UsbPath} does not belong to device {deviceId} (expected {expected}): check the slot's cabling");
+            if (deviceId is not null)
+            {
+                var expected = SparkIdentity.DfuSerial(deviceId);
+                if (!string.Equals(serial, expected, StringComparison.Ordinal))
+                    return Outcome(Verdict.RigFault, FailureModes.WrongDevice,
+                        $"DFU serial {serial} at {slot.UsbPath} does not belong to device {deviceId} (expected {expected}): check the slot's cabling");
+                _options.Links?.Link(serial, deviceId);
+            }
+            else if (_options.Links?.DeviceIdFor(serial) is { } linked && SparkIdentity.DfuSerial(linked) == serial)
+            {
+                deviceId = linked;
+                log.Add($"         DFU serial {serial} is device {linked} (linked in the store)");
+            }
 
             Step("readback");
-            var readback = await new DfuReadback(time, _options.Readback).RunAsync(session, deviceId, null, ct);
+            var readback = await new DfuReadback(time, _options.Readback).RunAsync(session, deviceId ?? $"dfu-{serial}", null, ct, slot.Number, deviceId);
+
+            if (arrival is not null)
+            {
+                var (id, judged) = await ArrivedInDfuAsync(slot, session, serial, deviceId, arrival, readback, Step, log, ct);
+                deviceId = id;
+                if (judged is { } j) return Outcome(j.Verdict, j.FailureMode, j.Signature, readback);
+                session.Dispose();
+                return await LifeLoopsAsync(slot, id!, readback, Step, Outcome, log, ct);
+            }
 
             if (_options.LeaveDfu)
             {
@@ -275,7 +485,7 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
             }
             _options.StepJudged?.Invoke(Outcome(readback.Verdict, readback.FailureMode, readback.Signature, readback));
             session.Dispose();
-            return await LifeLoopsAsync(slot, deviceId, readback, Step, Outcome, log, ct);
+            return await LifeLoopsAsync(slot, deviceId!, readback, Step, Outcome, log, ct);
         }
         catch (FlashOperationHungException hung)
         {
@@ -293,6 +503,14 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         catch (DfuException ex)
         {
             return Outcome(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during {step}: {ex.Message}", error: ex.ToString());
+        }
+        catch (DfuRequestRefusedException ex)
+        {
+            return Outcome(Verdict.RigFault, FailureModes.UsbTransport, $"DFU request refused during {step}: {ex.Message}", error: ex.ToString());
+        }
+        catch (JournalPendingException ex)
+        {
+            return Outcome(Verdict.RigFault, FailureModes.JournalPending, ex.Message, error: ex.ToString());
         }
         catch (SensorException ex)
         {

@@ -203,7 +203,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 var ota = await StepAsync(OtaTest, () => new Ota(context).RunAsync(slot, id, app.Bytes, app.Identity, ct));
                 if (ota.Verdict != Verdict.RigFault) _judged++;
                 if (!await JudgeAsync(ota, ct)) return;
-                if (ota.Verdict == Verdict.Fail) continue;
+                if (ota.Verdict == Verdict.Fail || IsCloudFault(ota)) continue;
 
                 var reset = await StepAsync(FactoryResetTest, () => new FactoryReset(context).RunAsync(slot, id, ct));
                 if (!await JudgeAsync(reset, ct)) return;
@@ -228,6 +228,9 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             {
                 case Verdict.Pass:
                     return true;
+                case Verdict.RigFault when IsCloudFault(row):
+                    // the world's fault, not the slot's: the cycle is not judged and the soak goes on
+                    return true;
                 case Verdict.RigFault:
                     Out(_cycle, $"rig fault in {row.Test}: {row.Signature}");
                     return false;
@@ -250,6 +253,8 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
         }
 
         /// <summary>Does the Core still run an app? In DFU: no. Listening: yes. Otherwise it must answer `i` with its id.</summary>
+        private static bool IsCloudFault(SoakRow row) => row.Verdict == Verdict.RigFault && row.FailureMode == FailureModes.CloudError;
+
         private async Task<bool> RunsItsAppAsync(CancellationToken ct)
         {
             switch (await context.LookAsync(slot, null, DateTimeOffset.MinValue, ct))

@@ -71,6 +71,9 @@ public static class FailureModes
     /// </summary>
     public const string BootloaderProtected = "bootloader-protected";
 
+    /// <summary>Rig fault: an interrupted procedure's originals wait in the journal for this Core; `hilrig recover` first.</summary>
+    public const string JournalPending = "journal-pending";
+
     /// <summary>The cloud API refused the rig's request (token, device id) or did not answer in time.</summary>
     public const string CloudError = "cloud-error";
 }

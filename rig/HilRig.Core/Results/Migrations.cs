@@ -152,6 +152,19 @@ internal static class Migrations
             "ALTER TABLE runs ADD COLUMN owner_host TEXT NULL",
             "ALTER TABLE runs ADD COLUMN owner_boot_id TEXT NULL",
         ],
+
+        // 8: a Core in DFU is known by its DFU serial (the bootloader's USB iSerial) until it runs an app and says its
+        // device id; each link seen is kept, so a Core that arrives stuck in DFU is keyed by its device id.
+        [
+            """
+            CREATE TABLE device_links (
+                dfu_serial TEXT PRIMARY KEY,
+                device_id TEXT NOT NULL,
+                linked_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX ix_device_links_device ON device_links(device_id)",
+        ],
     ];
 
     public static int Latest => Steps.Count;

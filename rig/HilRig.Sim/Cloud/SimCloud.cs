@@ -215,6 +215,9 @@ public sealed class SimCloud : ICloud
                 connection.Cloud.Deliver(connection, connection.ToDevice, new OtaMessage.UpdateDone());
                 await WaitForAsync(connection, _ => false, ChunkAnswerWait, ct); // the device resets on UpdateDone: the connection closes
             }
+            // success only once the device took UpdateDone (it resets, closing its connection); every UpdateDone lost on a
+            // lossy link is the transfer's failure, not a success the Core then seems not to apply
+            if (connection.Open) throw new FlashFailed($"UpdateDone not acknowledged after {UpdateDoneAttempts} attempts");
             Publish(id, CloudEvent.FlashStatus, "success");
         }
         catch (FlashFailed failed)

@@ -1,0 +1,110 @@
+using HilRig.Core.Dfu;
+using HilRig.Core.Slots;
+using HilRig.Core.Usb;
+
+namespace HilRig.Core.Procedures;
+
+/// <summary>What putting one interrupted Core back from the journal found and did.</summary>
+/// <param name="Completed">Every region reads back as saved: the Core's journal was removed.</param>
+public sealed record JournalRecoveryResult(
+    int Slot,
+    string DfuSerial,
+    string? DeviceId,
+    Verdict Verdict,
+    string? FailureMode,
+    string Signature,
+    bool Completed,
+    TimeSpan DeviceTime,
+    IReadOnlyList<string> Log)
+{
+    /// <summary>The test name its row is stored under.</summary>
+    public const string TestName = "journal-restore";
+}
+
+/// <summary>
+/// `hilrig recover` and the start of every screen: for a Core whose destructive procedure was interrupted (crash,
+/// power cut, SIGKILL), enter DFU, check it is the same Core (its DFU serial), compare every saved region and write back
+/// each one that differs, read it back against the saved hash; the keys too. Only when all verify is the journal
+/// removed; otherwise it stays (the originals stay safe on disk) and the failure is reported.
+/// </summary>
+public sealed class JournalRecovery(IUsbBus bus, TimeProvider time, DfuHostOptions? dfu = null)
+{
+    public async Task<JournalRecoveryResult> RunAsync(RigSlot slot, RegionJournal.CoreJournal journal, bool leaveDfu = true, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        ArgumentNullException.ThrowIfNull(journal);
+        var start = time.GetTimestamp();
+        var manifest = journal.Manifest;
+        var log = new List<string>();
+        JournalRecoveryResult Result(Verdict verdict, string? mode, string signature, bool completed) =>
+            new(slot.Number, manifest.DfuSerial, journal.Manifest.DeviceId, verdict, mode, signature, completed, time.GetElapsedTime(start), log);
+
+        try
+        {
+            await Choreography.EnterDfuAsync(slot, bus, time, ct);
+        }
+        catch (ChoreographyException ex)
+        {
+            return Result(Verdict.RigFault, FailureModes.NoDfu, $"interrupted Core {manifest.DfuSerial} not put back: no DFU at {slot} ({ex.Message}); the journal keeps its originals", false);
+        }
+
+        try
+        {
+            using var session = await DfuSeHost.OpenAsync(bus, slot.UsbPath, time, dfu, ct);
+            if (!string.Equals(session.Serial, manifest.DfuSerial, StringComparison.Ordinal))
+                return Result(Verdict.RigFault, FailureModes.WrongDevice,
+                    $"{slot} holds DFU serial {session.Serial}, not the interrupted Core {manifest.DfuSerial}: put that Core back in {slot} (or another slot) and run `hilrig recover`", false);
+
+            var restored = 0;
+            var bad = new List<string>();
+            foreach (var region in manifest.Regions)
+            {
+                if (journal.Original(region) is not { } original)
+                {
+                    bad.Add($"{region}: the journal's copy is missing or does not match its hash");
+                    continue;
+                }
+                await session.SelectAltAsync(region.Alt, ct);
+                var now = await session.UploadAsync(region.Start, region.Length, null, ct);
+                if (now.AsSpan().SequenceEqual(original))
+                {
+                    log.Add($"{region}: intact");
+                    continue;
+                }
+                log.Add($"{region}: {SlotDfu.Difference(original, now, region.Start)}; writing the original back");
+                var keys = region.Alt == 1 && region.Start < DfuSeSession.SpiKeyRegionEnd;
+                await session.DownloadAsync(region.Start, original, new DfuDownloadOptions { AllowKeyRegion = keys }, null, ct);
+                var back = await session.UploadAsync(region.Start, region.Length, null, ct);
+                if (SlotDfu.Difference(original, back, region.Start) is { } still)
+                    bad.Add($"{region}: does not read back as saved ({still})");
+                else
+                {
+                    restored++;
+                    log.Add($"{region}: restored and verified (sha256 {region.Sha256[..16]}...)");
+                }
+            }
+            if (leaveDfu) await session.LeaveAsync(null, ct);
+            if (bad.Count > 0)
+                return Result(Verdict.Fail, FailureModes.BadExternalFlash,
+                    $"interrupted Core {manifest.DfuSerial}: {string.Join("; ", bad)}; the journal keeps the originals", false);
+            journal.Complete();
+            return Result(Verdict.Pass, null,
+                $"interrupted {manifest.Procedure} of Core {manifest.DfuSerial} (since {manifest.StartedAt:u}): {restored} of {manifest.Regions.Count} region(s) written back, all {manifest.Regions.Count} verified against the journal", true);
+        }
+        catch (UsbException ex) when (ex.Error == UsbError.Timeout)
+        {
+            // BUSY never clears: leave the Core off rather than hung in DFU
+            slot.Control.SetPower(false);
+            return Result(Verdict.Fail, FailureModes.BadExternalFlash,
+                $"interrupted Core {manifest.DfuSerial}: the flash stopped answering while its regions were put back ({ex.Message}); the journal keeps the originals", false);
+        }
+        catch (Exception ex) when (ex is UsbException or DfuException or DfuRequestRefusedException)
+        {
+            return Result(Verdict.RigFault, FailureModes.UsbTransport, $"interrupted Core {manifest.DfuSerial} not put back: {ex.Message}; the journal keeps its originals", false);
+        }
+    }
+
+    /// <summary>The slot a journal names, found by its USB path first (a slot's number may be renumbered in the config).</summary>
+    public static RigSlot? SlotOf(IEnumerable<RigSlot> slots, JournalManifest manifest) =>
+        slots.FirstOrDefault(s => s.UsbPath == manifest.UsbPath) ?? slots.FirstOrDefault(s => s.Number == manifest.Slot);
+}
