@@ -170,7 +170,7 @@ internal static class LedBench
             var byWhite = run % 4 != 3;
             var optics = OpticsSettings.Default with { AmbientCountsPerCycle = ambient, FullScale = fullScale };
             var period = TimeSpan.FromMilliseconds(integration);
-            var options = new LedSamplerOptions { Cadence = period, Integration = period, InitialGain = byWhite ? 4 : 16 };
+            var options = new LedSamplerOptions { Cadence = period, Integration = period, InitialGain = byWhite ? 4 : 16, BufferSize = 20_000 };
             var scripts = new List<IReadOnlyList<LedStep>>();
             for (var slot = 0; slot < 16; slot++)
             {
@@ -232,6 +232,8 @@ internal static class LedBench
             var first = IndependentLedModel.Catalogue.Where(s => s.Pattern == LedPattern.Sos).ElementAt(i % 12);
             var trace = IndependentLedModel.Generate(condition, 10, random, first);
             var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+            if (Environment.GetEnvironmentVariable("HILRIG_LED_DUMP") is { Length: > 0 } dump && dump.Split(',').Contains(i.ToString(CultureInfo.InvariantCulture)))
+                TraceCsv.Write($"/tmp/ind-{i}.csv", trace.Samples, trace.Calibration);
             tally.Add(trace.Truth, timeline,
             [
                 string.Create(CultureInfo.InvariantCulture, $"integration {condition.IntegrationMs:0.0} ms"),

@@ -80,7 +80,8 @@ public sealed class LedClassifier
         var top = normalised[(int)(normalised.Count * 0.95)].c;
         var darkC = dark.Average(v => v.c);
         if (darkC > 0.3 * top) return SlotCalibration.None;
-        return new SlotCalibration(-1, dark.Average(v => v.r), dark.Average(v => v.g), dark.Average(v => v.b), darkC, 0, 1, 0);
+        var noise = Math.Sqrt(dark.Average(v => (v.c - darkC) * (v.c - darkC)));
+        return new SlotCalibration(-1, dark.Average(v => v.r), dark.Average(v => v.g), dark.Average(v => v.b), darkC, noise, 1, 0);
     }
 
     /// <summary>Without a calibrated white level: the trace's brightest clear level, scaled from a colour to white.</summary>
@@ -121,7 +122,9 @@ public sealed class LedClassifier
             var b = Math.Max(0, s.B * k - _calibration.DarkB);
             var c = Math.Max(0, s.C * k - _calibration.DarkC);
             var darkCounts = _calibration.DarkC * s.Gain * s.IntegrationMs;
-            var floor = Math.Max(6 * Math.Sqrt(darkCounts + 16) * k, minLit);
+            // the measured dark noise (sensor noise plus room-light flicker) when calibrated, else shot noise on the dark level
+            var sigma = _calibration.DarkNoiseC > 0 ? Math.Max(_calibration.DarkNoiseC, Math.Sqrt(darkCounts + 4) * k / 3) : Math.Sqrt(darkCounts + 16) * k;
+            var floor = Math.Max(5 * sigma, minLit);
             var p = new Point
             {
                 Time = s.Time,
@@ -130,7 +133,7 @@ public sealed class LedClassifier
                 Floor = floor,
                 Saturated = s.Saturated,
             };
-            if (!s.Saturated && c > 3 * floor && r + g + b > 0)
+            if (!s.Saturated && c > 2.5 * floor && r + g + b > 0)
             {
                 p.Trusted = true;
                 p.Color = Nearest(r, g, b);
