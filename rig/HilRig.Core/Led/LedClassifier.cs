@@ -406,11 +406,30 @@ public sealed class LedClassifier
                    && pulses[last + 1].Color == p.Color && pulses[last + 1].Rise - pulses[last].Fall < TrainGapMax)
                 last++;
             var limit = last + 1 < pulses.Count ? pulses[last + 1].Rise : points[^1].Time;
-            if (p.Color == LedColor.Red && TrySos(pulses, i, last, limit, points, segments)) { i = last + 1; continue; }
-            AddFlashing(pulses, i, last, limit, points, segments);
+            if (p.Color == LedColor.Red) AddRedTrain(pulses, i, last, limit, points, segments);
+            else AddFlashing(pulses, i, last, limit, points, segments);
             i = last + 1;
         }
         return segments;
+    }
+
+    /// <summary>
+    /// A red train may hold an SOS next to red fast flashing (50 ms) or the cloud-error blinks (500 ms): the train is
+    /// cut into runs of fast (under 80 ms), SOS-like (80-430 ms) and slow (430 ms and over) pulses; SOS is looked
+    /// for in the SOS-like runs, the rest is flashing.
+    /// </summary>
+    private static void AddRedTrain(List<Pulse> pulses, int first, int last, TimeSpan limit, List<Point> points, List<LedSegment> segments)
+    {
+        static int Class(Pulse p) => p.Duration.TotalMilliseconds switch { < 80 => 0, < 430 => 1, _ => 2 };
+        var start = first;
+        for (var k = first + 1; k <= last + 1; k++)
+        {
+            if (k <= last && Class(pulses[k]) == Class(pulses[start])) continue;
+            var runLimit = k <= last ? pulses[k].Rise : limit;
+            if (Class(pulses[start]) != 1 || !TrySos(pulses, start, k - 1, runLimit, points, segments))
+                AddFlashing(pulses, start, k - 1, runLimit, points, segments);
+            start = k;
+        }
     }
 
     private enum SosGroup { None, Signature, SignaturePart, Code }
