@@ -467,33 +467,25 @@ public sealed class LedClassifier
         // further signatures after a non-SOS group join the same SOS only if nothing else lies between
         if (groups[a].From > first) AddFlashing(pulses, first, groups[a].From - 1, pulses[groups[a].From].Rise, points, segments);
 
-        var wholeCodes = new List<int>();
-        int? leading = null, trailing = null;
-        bool leadingCut = false, trailingCut = false;
-        for (var m = a; m <= b; m++)
-        {
-            var g = groups[m];
-            if (g.Kind != SosGroup.Code) continue;
-            var before = m > a ? groups[m - 1].Kind is SosGroup.Signature or SosGroup.SignaturePart : DarkBefore(points, pulses[g.From].First) >= TimeSpan.FromMilliseconds(700);
-            var after = m < b ? groups[m + 1].Kind is SosGroup.Signature or SosGroup.SignaturePart : DarkAfter(points, pulses[g.To].Last) >= TimeSpan.FromMilliseconds(600);
-            var count = g.To - g.From + 1;
-            if (before && after) wholeCodes.Add(count);
-            else if (!before && m == a)
-            {
-                leading = count;
-                leadingCut = !SosLong(pulses[g.From]);
-            }
-            else if (!after && m == b)
-            {
-                trailing = count;
-                trailingCut = !SosLong(pulses[g.To]);
-            }
-        }
+        // codes between two signatures were seen whole; otherwise the round was entered or left inside its code
+        var codeGroups = Enumerable.Range(a, b - a + 1).Where(m => groups[m].Kind == SosGroup.Code).ToList();
+        static bool IsSignature(SosGroup kind) => kind is SosGroup.Signature or SosGroup.SignaturePart;
+        var wholeCodes = codeGroups.Where(m => m > a && m < b && IsSignature(groups[m - 1].Kind) && IsSignature(groups[m + 1].Kind))
+            .Select(m => groups[m].To - groups[m].From + 1).ToList();
         int? code = null;
         if (wholeCodes.Count > 0)
             code = wholeCodes.GroupBy(c => c).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).First().Key;
-        else if (leading is { } l && trailing is { } t)
-            code = l + t - (leadingCut && trailingCut ? 1 : 0); // a blink cut at the round's wrap shows at both ends
+        else if (codeGroups.Count == 2 && codeGroups[0] == a && codeGroups[1] == b)
+        {
+            // one round seen wrapped: its code blinks split between the segment's start and end
+            var (lead, trail) = (groups[a], groups[b]);
+            var cut = !SosLong(pulses[lead.From]) && !SosLong(pulses[trail.To]);
+            code = lead.To - lead.From + 1 + trail.To - trail.From + 1 - (cut ? 1 : 0);
+        }
+        else if (codeGroups.Count == 1)
+        {
+            code = groups[codeGroups[0]].To - groups[codeGroups[0]].From + 1;
+        }
         if (code is > 12) code = null;
 
         var sosStart = pulses[groups[a].From].Rise;
