@@ -350,8 +350,20 @@ public sealed class LedClassifier
             if (p.Fraction < 0.45) low++;
             else middle++;
         }
-        for (var j = edge; j >= 0 && j < points.Count && Intermediate(points[j]); j -= direction) Count(points[j]);
-        for (var j = edge + direction; j >= 0 && j < points.Count && Intermediate(points[j]); j += direction) Count(points[j]);
+        // away from the pulse a ramp only gets darker, into it only brighter (up to the noise): a neighbouring
+        // pattern of the same colour (breathing before a solid) is not this edge's ramp
+        var lowest = double.MaxValue;
+        for (var j = edge; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Fraction <= lowest * 1.5 + 0.1; j -= direction)
+        {
+            Count(points[j]);
+            lowest = Math.Min(lowest, points[j].Fraction);
+        }
+        var highest = points[edge].Fraction;
+        for (var j = edge + direction; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Fraction >= highest * 0.67 - 0.1; j += direction)
+        {
+            Count(points[j]);
+            highest = Math.Max(highest, points[j].Fraction);
+        }
         return low >= 3 && middle >= 3 ? low + middle : 0;
     }
 
