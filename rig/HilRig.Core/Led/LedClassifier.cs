@@ -123,7 +123,7 @@ public sealed class LedClassifier
             var c = Math.Max(0, s.C * k - _calibration.DarkC);
             var darkCounts = _calibration.DarkC * s.Gain * s.IntegrationMs;
             // the measured dark noise (sensor noise plus room-light flicker) when calibrated, else shot noise on the dark level
-            var sigma = _calibration.DarkNoiseC > 0 ? Math.Max(_calibration.DarkNoiseC, Math.Sqrt(darkCounts + 4) * k / 3) : Math.Sqrt(darkCounts + 16) * k;
+            var sigma = _calibration.DarkNoiseC > 0 ? Math.Max(_calibration.DarkNoiseC, Math.Sqrt(darkCounts + 16) * k) : Math.Sqrt(darkCounts + 16) * k;
             var floor = Math.Max(5 * sigma, minLit);
             var p = new Point
             {
