@@ -232,11 +232,6 @@ internal static class LedBench
             var first = IndependentLedModel.Catalogue.Where(s => s.Pattern == LedPattern.Sos).ElementAt(i % 12);
             var trace = IndependentLedModel.Generate(condition, 10, random, first);
             var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
-            if (Environment.GetEnvironmentVariable("HILRIG_LED_DUMP") is { Length: > 0 } dump && dump.Split(',').Contains(i.ToString(CultureInfo.InvariantCulture)))
-            {
-                TraceCsv.Write($"/tmp/ind-{i}.csv", trace.Samples, trace.Calibration);
-                File.WriteAllLines($"/tmp/ind-{i}.truth", trace.Truth.Select(t => t.ToString()));
-            }
             tally.Add(trace.Truth, timeline,
             [
                 string.Create(CultureInfo.InvariantCulture, $"integration {condition.IntegrationMs:0.0} ms"),
