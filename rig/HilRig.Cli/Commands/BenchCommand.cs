@@ -15,6 +15,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Lots());
         bench.Subcommands.Add(Cloud());
         bench.Subcommands.Add(Soak());
+        bench.Subcommands.Add(CampaignDecisionBench.Command());
         return bench;
     }
 
