@@ -118,12 +118,15 @@ internal static class BenchCommand
     {
         var seed = new Option<int>("--seed") { Description = "Seed for sensor noise", DefaultValueFactory = _ => 1 };
         var quick = new Option<bool>("--quick") { Description = "A reduced grid of optics settings" };
-        var command = new Command("led", "Labelled LED traces for every state through the real observation path: per-state accuracy, transition error, samples/s for 16 slots");
+        var model = new Option<string>("--model") { Description = "Which model's traces: both, project or independent", DefaultValueFactory = _ => "both" };
+        model.AcceptOnlyFromAmong("both", "project", "independent");
+        var command = new Command("led", "Labelled LED traces from the project's and an independent optics model, classified side by side: accuracy per state and condition, confusion matrix, transition error, CPU cost for 16 slots");
         command.Options.Add(seed);
         command.Options.Add(quick);
+        command.Options.Add(model);
         command.SetAction((ParseResult pr, CancellationToken ct) =>
         {
-            var report = LedBench.Run(pr.GetValue(seed), pr.GetValue(quick), Console.Out);
+            var report = LedBench.Run(pr.GetValue(seed), pr.GetValue(quick), Console.Out, pr.GetValue(model)!);
             return Task.FromResult(report.MeetsTargets ? ExitCodes.Ok : ExitCodes.DutFailed);
         });
         return command;

@@ -32,22 +32,32 @@ internal static class LedCommand
             var output = pr.InvocationConfiguration.Output;
             var error = pr.InvocationConfiguration.Error;
             var path = pr.GetValue(file)!;
-            LedTrace trace;
+            LedTimeline timeline;
             try
             {
-                trace = TraceCsv.Read(path);
+                // two passes, each streaming: check every line and find the calibration (or estimate the dark level),
+                // then classify in chunks; memory stays bounded whatever the trace's length, and bad input is found
+                // before anything is printed
+                if (!File.Exists(path)) throw new TraceFormatException($"{path}: no such trace file");
+                SlotCalibration? calibration = null;
+                var dark = new DarkEstimator();
+                using (var reader = new StreamReader(path))
+                    foreach (var sample in TraceCsv.ReadSamples(reader, path, c => calibration = c))
+                        dark.Add(sample);
+                calibration ??= dark.Estimate();
+                using var again = new StreamReader(path);
+                timeline = new LedTimeline([.. StreamingClassifier.Classify(TraceCsv.ReadSamples(again, path), calibration)]);
             }
             catch (TraceFormatException ex)
             {
                 error.WriteLine($"hilrig: {ex.Message}");
                 return Task.FromResult(ExitCodes.BadInput);
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 error.WriteLine($"hilrig: {path}: cannot read trace: {ex.Message}");
                 return Task.FromResult(ExitCodes.BadInput);
             }
-            var timeline = LedClassifier.Classify(trace);
             output.WriteLine(pr.GetValue(format) == "json" ? ToJson(timeline) : LedClassifier.FormatTable(timeline));
             return Task.FromResult(ExitCodes.Ok);
         });

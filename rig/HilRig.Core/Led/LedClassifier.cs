@@ -80,7 +80,8 @@ public sealed class LedClassifier
         var top = normalised[(int)(normalised.Count * 0.95)].c;
         var darkC = dark.Average(v => v.c);
         if (darkC > 0.3 * top) return SlotCalibration.None;
-        return new SlotCalibration(-1, dark.Average(v => v.r), dark.Average(v => v.g), dark.Average(v => v.b), darkC, 0, 1, 0);
+        var noise = Math.Sqrt(dark.Average(v => (v.c - darkC) * (v.c - darkC)));
+        return new SlotCalibration(-1, dark.Average(v => v.r), dark.Average(v => v.g), dark.Average(v => v.b), darkC, noise, 1, 0);
     }
 
     /// <summary>Without a calibrated white level: the trace's brightest clear level, scaled from a colour to white.</summary>
@@ -121,7 +122,9 @@ public sealed class LedClassifier
             var b = Math.Max(0, s.B * k - _calibration.DarkB);
             var c = Math.Max(0, s.C * k - _calibration.DarkC);
             var darkCounts = _calibration.DarkC * s.Gain * s.IntegrationMs;
-            var floor = Math.Max(6 * Math.Sqrt(darkCounts + 16) * k, minLit);
+            // the measured dark noise (sensor noise plus room-light flicker) when calibrated, else shot noise on the dark level
+            var sigma = _calibration.DarkNoiseC > 0 ? Math.Max(_calibration.DarkNoiseC, Math.Sqrt(darkCounts + 16) * k) : Math.Sqrt(darkCounts + 16) * k;
+            var floor = Math.Max(5 * sigma, minLit);
             var p = new Point
             {
                 Time = s.Time,
@@ -130,7 +133,7 @@ public sealed class LedClassifier
                 Floor = floor,
                 Saturated = s.Saturated,
             };
-            if (!s.Saturated && c > 3 * floor && r + g + b > 0)
+            if (!s.Saturated && c > 2.5 * floor && r + g + b > 0)
             {
                 p.Trusted = true;
                 p.Color = Nearest(r, g, b);
@@ -333,14 +336,35 @@ public sealed class LedClassifier
         return t;
     }
 
-    /// <summary>Consecutive intermediate-brightness samples through an edge: a ramp, not a step.</summary>
+    /// <summary>
+    /// Intermediate-brightness samples through an edge: a ramp, not a step. A ramp has depth (several readings low
+    /// and several halfway up); a solid light's ripple (PWM beating against the window, mains flicker) stays high and
+    /// a step edge has at most a partly lit window or two.
+    /// </summary>
     private static int RampLength(List<Point> points, int edge, int direction)
     {
-        static bool Intermediate(Point p) => !p.Saturated && p.Fraction is > 0.12 and < 0.8;
-        var count = 0;
-        for (var j = edge; j >= 0 && j < points.Count && Intermediate(points[j]); j -= direction) count++;
-        for (var j = edge + direction; j >= 0 && j < points.Count && Intermediate(points[j]); j += direction) count++;
-        return count;
+        static bool Intermediate(Point p) => !p.Saturated && p.Fraction is > 0.1 and < 0.85;
+        int low = 0, middle = 0;
+        void Count(Point p)
+        {
+            if (p.Fraction < 0.45) low++;
+            else middle++;
+        }
+        // away from the pulse a ramp only gets darker, into it only brighter (up to the noise): a neighbouring
+        // pattern of the same colour (breathing before a solid) is not this edge's ramp
+        var lowest = double.MaxValue;
+        for (var j = edge; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Fraction <= lowest * 1.5 + 0.1; j -= direction)
+        {
+            Count(points[j]);
+            lowest = Math.Min(lowest, points[j].Fraction);
+        }
+        var highest = points[edge].Fraction;
+        for (var j = edge + direction; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Fraction >= highest * 0.67 - 0.1; j += direction)
+        {
+            Count(points[j]);
+            highest = Math.Max(highest, points[j].Fraction);
+        }
+        return low >= 3 && middle >= 3 ? low + middle : 0;
     }
 
     private List<LedSegment> BuildSegments(List<Point> points, List<Pulse> pulses)
@@ -394,48 +418,138 @@ public sealed class LedClassifier
                    && pulses[last + 1].Color == p.Color && pulses[last + 1].Rise - pulses[last].Fall < TrainGapMax)
                 last++;
             var limit = last + 1 < pulses.Count ? pulses[last + 1].Rise : points[^1].Time;
-            if (p.Color == LedColor.Red && TrySos(pulses, i, last, limit, points, segments)) { i = last + 1; continue; }
-            AddFlashing(pulses, i, last, limit, points, segments);
+            if (p.Color == LedColor.Red) AddRedTrain(pulses, i, last, limit, points, segments);
+            else AddFlashing(pulses, i, last, limit, points, segments);
             i = last + 1;
         }
         return segments;
     }
 
+    /// <summary>
+    /// A red train may hold an SOS next to red fast flashing (50 ms) or the cloud-error blinks (500 ms): the train is
+    /// cut into runs of fast (under 80 ms), SOS-like (80-430 ms) and slow (430 ms and over) pulses; SOS is looked
+    /// for in the SOS-like runs, the rest is flashing.
+    /// </summary>
+    private static void AddRedTrain(List<Pulse> pulses, int first, int last, TimeSpan limit, List<Point> points, List<LedSegment> segments)
+    {
+        static int Class(Pulse p) => p.Duration.TotalMilliseconds switch { < 80 => 0, < 430 => 1, _ => 2 };
+        var start = first;
+        for (var k = first + 1; k <= last + 1; k++)
+        {
+            if (k <= last && Class(pulses[k]) == Class(pulses[start])) continue;
+            var runLimit = k <= last ? pulses[k].Rise : limit;
+            if (Class(pulses[start]) != 1 || !TrySos(pulses, start, k - 1, runLimit, points, segments))
+                AddFlashing(pulses, start, k - 1, runLimit, points, segments);
+            start = k;
+        }
+    }
+
+    private enum SosGroup { None, Signature, SignaturePart, Code }
+
+    /// <summary>Pulse classes of panic.c: short 150 ms, long 300 ms; a cut pulse at a train's edge can be shorter.</summary>
+    private static bool SosShort(Pulse p) => p.Duration.TotalMilliseconds is >= 80 and < 225;
+
+    private static bool SosLong(Pulse p) => p.Duration.TotalMilliseconds is >= 225 and < 430;
+
+    /// <summary>
+    /// Finds the SOS in a red train and emits it, with flashing before and after it for the rest of the train.
+    /// Pulses are grouped at dark gaps of 600 ms or more (the 900 ms pause after the signature, the 1100 ms after
+    /// the code). A group with short and long pulses is (part of) the signature; long pulses 300 ms apart are a code
+    /// group. The SOS runs from the first to the last such group around at least one signature. The code is the
+    /// most common count of a code group seen whole (a signature or 700 ms of dark before it, 600 ms of dark or a
+    /// signature after it); with no whole group, a round seen wrapped (the segment starts and ends inside the
+    /// code) gives the sum of its leading and trailing blinks; otherwise the code is not reported.
+    /// </summary>
     private static bool TrySos(List<Pulse> pulses, int first, int last, TimeSpan limit, List<Point> points, List<LedSegment> segments)
     {
-        static bool Short(Pulse p) => p.Duration.TotalMilliseconds is > 60 and < 225;
-        static bool Long(Pulse p) => p.Duration.TotalMilliseconds is >= 225 and < 450;
-        var signatures = new List<int>();
-        for (var k = first; k + 8 <= last; k++)
+        var groups = new List<(int From, int To, SosGroup Kind)>();
+        var start = first;
+        for (var k = first + 1; k <= last + 1; k++)
         {
-            var ok = true;
-            for (var m = 0; m < 9 && ok; m++)
-                ok = m is >= 3 and < 6 ? Long(pulses[k + m]) : Short(pulses[k + m]);
-            if (ok) signatures.Add(k);
+            if (k <= last && (pulses[k].Rise - pulses[k - 1].Fall).TotalMilliseconds < 600) continue;
+            groups.Add((start, k - 1, Kind(pulses, start, k - 1, k - 1 == last || start == first)));
+            start = k;
         }
-        if (signatures.Count == 0) return false;
+        var signature = groups.FindIndex(g => g.Kind == SosGroup.Signature);
+        if (signature < 0) return false;
+        var a = signature;
+        while (a > 0 && groups[a - 1].Kind != SosGroup.None) a--;
+        var b = signature;
+        while (b + 1 < groups.Count && groups[b + 1].Kind != SosGroup.None) b++;
+        // further signatures after a non-SOS group join the same SOS only if nothing else lies between
+        if (groups[a].From > first) AddFlashing(pulses, first, groups[a].From - 1, pulses[groups[a].From].Rise, points, segments);
+
+        // codes between two signatures were seen whole; otherwise the round was entered or left inside its code
+        var codeGroups = Enumerable.Range(a, b - a + 1).Where(m => groups[m].Kind == SosGroup.Code).ToList();
+        static bool IsSignature(SosGroup kind) => kind is SosGroup.Signature or SosGroup.SignaturePart;
+        var wholeCodes = codeGroups.Where(m => m > a && m < b && IsSignature(groups[m - 1].Kind) && IsSignature(groups[m + 1].Kind))
+            .Select(m => groups[m].To - groups[m].From + 1).ToList();
         int? code = null;
-        var codes = new List<int>();
-        foreach (var k in signatures)
+        if (wholeCodes.Count > 0)
+            code = wholeCodes.GroupBy(c => c).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).First().Key;
+        else if (codeGroups.Count == 2 && codeGroups[0] == a && codeGroups[1] == b)
         {
-            // the code blinks follow the third short group after a long pause, and end at the next long pause
-            var c = 0;
-            var m = k + 9;
-            while (m <= last && Long(pulses[m]) && (m == k + 9 || pulses[m].Rise - pulses[m - 1].Fall < TimeSpan.FromMilliseconds(600)))
-            {
-                c++;
-                m++;
-            }
-            var complete = m <= last || limit - pulses[m - 1].Fall > TimeSpan.FromMilliseconds(700);
-            if (c > 0 && complete) codes.Add(c);
+            // one round seen wrapped: its code blinks split between the segment's start and end
+            var (lead, trail) = (groups[a], groups[b]);
+            var cut = !SosLong(pulses[lead.From]) && !SosLong(pulses[trail.To]);
+            code = lead.To - lead.From + 1 + trail.To - trail.From + 1 - (cut ? 1 : 0);
         }
-        // a round cut short by a reset shows fewer blinks, so ties go to the larger count
-        if (codes.Count > 0) code = codes.GroupBy(c => c).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).First().Key;
-        var start = pulses[first].Rise;
-        var end = Min(limit, pulses[last].Fall + TimeSpan.FromMilliseconds(300));
-        var confidence = ColourAgreement(points, start, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
-        segments.Add(new LedSegment(start, end, new LedState(LedColor.Red, LedPattern.Sos, SosCode: code), confidence));
+        else if (codeGroups.Count == 1)
+        {
+            code = groups[codeGroups[0]].To - groups[codeGroups[0]].From + 1;
+        }
+        if (code is > 12) code = null;
+
+        var sosStart = pulses[groups[a].From].Rise;
+        var lastPulse = pulses[groups[b].To];
+        var next = groups[b].To < last ? pulses[groups[b].To + 1].Rise : limit;
+        // a round ends with the pause after the code: the SOS holds it
+        var tail = groups[b].Kind == SosGroup.Code ? TimeSpan.FromMilliseconds(1100) : TimeSpan.FromMilliseconds(300);
+        var end = Min(next, lastPulse.Fall + tail);
+        var confidence = ColourAgreement(points, sosStart, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
+        segments.Add(new LedSegment(sosStart, end, new LedState(LedColor.Red, LedPattern.Sos, SosCode: code), confidence));
+        if (groups[b].To < last) AddFlashing(pulses, groups[b].To + 1, last, limit, points, segments);
         return true;
+    }
+
+    private static SosGroup Kind(List<Pulse> pulses, int from, int to, bool atEdge)
+    {
+        var gaps = Enumerable.Range(from, to - from).Select(k => (pulses[k + 1].Rise - pulses[k].Fall).TotalMilliseconds).ToList();
+        if (gaps.Any(g => g > 450)) return SosGroup.None;
+        int shorts = 0, longs = 0;
+        var insideAllLong = true;
+        for (var k = from; k <= to; k++)
+        {
+            // a blink at the train's edge may be cut by the segment's start or end
+            var edge = atEdge && (k == from || k == to);
+            var isShort = SosShort(pulses[k]);
+            var isLong = SosLong(pulses[k]);
+            if (isShort) shorts++;
+            else if (isLong) longs++;
+            else if (!(edge && pulses[k].Duration.TotalMilliseconds is > 30 and < 430)) return SosGroup.None;
+            if (!edge && !isLong) insideAllLong = false;
+        }
+        if (gaps.All(g => g >= 200) && insideAllLong && longs > 0) return SosGroup.Code;
+        if (gaps.All(g => g < 260))
+        {
+            if (shorts > 0 && longs > 0) return SosGroup.Signature;
+            if (atEdge && to - from < 3) return SosGroup.SignaturePart;
+        }
+        return SosGroup.None;
+    }
+
+    private static TimeSpan DarkBefore(List<Point> points, int index)
+    {
+        var j = index - 1;
+        while (j >= 0 && !points[j].On) j--;
+        return points[index].Time - (j >= 0 ? points[j].Time : points[0].Time - TimeSpan.FromMilliseconds(points[0].IntegrationMs)) - Window(points[index]);
+    }
+
+    private static TimeSpan DarkAfter(List<Point> points, int index)
+    {
+        var j = index + 1;
+        while (j < points.Count && !points[j].On) j++;
+        return j < points.Count ? points[j].Time - points[index].Time - Window(points[j]) : points[^1].Time - points[index].Time;
     }
 
     private static void AddFlashing(List<Pulse> pulses, int first, int last, TimeSpan limit, List<Point> points, List<LedSegment> segments)

@@ -133,8 +133,11 @@ public sealed class LedSampler
             state.DiscardNext = true;
             var calibration = new SlotCalibration(slot, dark.Average(d => d.R) * k, dark.Average(d => d.G) * k, dark.Average(d => d.B) * k,
                 meanC * k, noise, gain, sensor.IntegrationTime.TotalMilliseconds, Math.Max(0, litC));
-            state.Calibration = calibration;
-            state.Cached = null;
+            lock (state.Gate)
+            {
+                state.Calibration = calibration;
+                state.Cached = null;
+            }
             state.Fault = null;
             return calibration;
         }
@@ -149,8 +152,11 @@ public sealed class LedSampler
     public void ApplyCalibration(SlotCalibration calibration)
     {
         var state = Slot(calibration.Slot);
-        state.Calibration = calibration;
-        state.Cached = null;
+        lock (state.Gate)
+        {
+            state.Calibration = calibration;
+            state.Cached = null;
+        }
         if (state.Fault is not null) return;
         Select(state);
         state.Sensor.Sensor.SetGain(calibration.Gain);
@@ -165,10 +171,14 @@ public sealed class LedSampler
     public IReadOnlyList<LedSample> Samples(int slot)
     {
         var state = Slot(slot);
-        return [.. state.Buffer];
+        lock (state.Gate) return [.. state.Buffer];
     }
 
-    public long SampleCount(int slot) => Slot(slot).Count;
+    public long SampleCount(int slot)
+    {
+        var state = Slot(slot);
+        lock (state.Gate) return state.Count;
+    }
 
     public LedTimeline Timeline(int slot) => Timeline(slot, null);
 
@@ -180,10 +190,23 @@ public sealed class LedSampler
     {
         var state = Slot(slot);
         var from = since is { } s ? s - ContextBefore : TimeSpan.MinValue;
-        if (state.Cached is { } cached && cached.Count == state.Count && cached.From == from) return cached.Timeline;
-        var samples = state.Buffer.Where(x => x.Time >= from).ToList();
-        var timeline = new LedClassifier(state.Calibration).Classify(samples);
-        state.Cached = (state.Count, from, timeline);
+        // the sampling loop adds samples on its own context while callers (a CLI command, a test) read timelines
+        // from theirs: snapshot under the slot's lock, classify outside it
+        List<LedSample> samples;
+        long count;
+        SlotCalibration? calibration;
+        lock (state.Gate)
+        {
+            if (state.Cached is { } cached && cached.Count == state.Count && cached.From == from) return cached.Timeline;
+            samples = state.Buffer.Where(x => x.Time >= from).ToList();
+            count = state.Count;
+            calibration = state.Calibration;
+        }
+        var timeline = new LedClassifier(calibration).Classify(samples);
+        lock (state.Gate)
+        {
+            if (state.Count == count && ReferenceEquals(state.Calibration, calibration)) state.Cached = (count, from, timeline);
+        }
         return timeline;
     }
 
@@ -415,11 +438,17 @@ public sealed class LedSampler
 
         public (long Count, TimeSpan From, LedTimeline Timeline)? Cached { get; set; }
 
+        /// <summary>Guards <see cref="Buffer"/>, <see cref="Count"/> and <see cref="Cached"/> between the sampling loop and readers.</summary>
+        public object Gate { get; } = new();
+
         public void Add(LedSample sample)
         {
-            if (Buffer.Count == capacity) Buffer.Dequeue();
-            Buffer.Enqueue(sample);
-            Count++;
+            lock (Gate)
+            {
+                if (Buffer.Count == capacity) Buffer.Dequeue();
+                Buffer.Enqueue(sample);
+                Count++;
+            }
         }
     }
 }

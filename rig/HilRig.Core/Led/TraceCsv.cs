@@ -40,8 +40,17 @@ public static class TraceCsv
 
     public static LedTrace Read(TextReader reader, string name)
     {
-        var samples = new List<LedSample>();
         SlotCalibration? calibration = null;
+        var samples = ReadSamples(reader, name, c => calibration = c).ToList();
+        return new LedTrace(samples, calibration);
+    }
+
+    /// <summary>
+    /// The samples of a trace one at a time, checked as <see cref="Read(TextReader, string)"/> checks them, so a trace of
+    /// any length is read in constant memory; a <c># dark</c> line is handed to <paramref name="onCalibration"/> when met.
+    /// </summary>
+    public static IEnumerable<LedSample> ReadSamples(TextReader reader, string name, Action<SlotCalibration>? onCalibration = null)
+    {
         var headerSeen = false;
         var lineNumber = 0;
         var previous = TimeSpan.MinValue;
@@ -53,7 +62,7 @@ public static class TraceCsv
             if (text.Length == 0) continue;
             if (text.StartsWith('#'))
             {
-                if (text.StartsWith("# dark ", StringComparison.Ordinal)) calibration = ParseDark(text, name, lineNumber);
+                if (text.StartsWith("# dark ", StringComparison.Ordinal)) onCalibration?.Invoke(ParseDark(text, name, lineNumber));
                 continue;
             }
             if (!headerSeen)
@@ -78,12 +87,11 @@ public static class TraceCsv
             var integration = ParseDouble(fields[6], "integration_ms", name, lineNumber);
             if (integration is < 2.4 - 1e-9 or > 614.4 + 1e-9)
                 throw new TraceFormatException($"{name}:{lineNumber}: field 'integration_ms' is {fields[6]}; expected 2.4 .. 614.4");
-            samples.Add(new LedSample(time,
+            yield return new LedSample(time,
                 ParseCount(fields[1], "r", name, lineNumber), ParseCount(fields[2], "g", name, lineNumber),
-                ParseCount(fields[3], "b", name, lineNumber), ParseCount(fields[4], "c", name, lineNumber), gain, integration));
+                ParseCount(fields[3], "b", name, lineNumber), ParseCount(fields[4], "c", name, lineNumber), gain, integration);
         }
         if (!headerSeen) throw new TraceFormatException($"{name}: empty trace; expected the header '{Header}'");
-        return new LedTrace(samples, calibration);
     }
 
     private static SlotCalibration ParseDark(string text, string name, int lineNumber)
