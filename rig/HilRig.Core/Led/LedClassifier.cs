@@ -308,7 +308,9 @@ public sealed class LedClassifier
             var fall = FallTime(points, last);
             var isLong = fall - rise >= SmoothPulseMin;
             pulses.Add(new Pulse(first, last, color, rise, fall,
-                isLong && RampLength(points, first, -1) >= SmoothRampSamples, isLong && RampLength(points, last, +1) >= SmoothRampSamples));
+                isLong && RampLength(points, first, -1) >= SmoothRampSamples,
+                // the start-up white fade falls fast (few readings halfway up): a white fall is a ramp on its count alone
+                isLong && (RampLength(points, last, +1) >= SmoothRampSamples || (color == LedColor.White && FallSamples(points, last) >= SmoothRampSamples))));
         }
         return pulses;
     }
@@ -365,6 +367,16 @@ public sealed class LedClassifier
             highest = Math.Max(highest, points[j].Fraction);
         }
         return low >= 3 && middle >= 3 ? low + middle : 0;
+    }
+
+    /// <summary>Intermediate readings through a fall edge, counted as they come (no depth rule).</summary>
+    private static int FallSamples(List<Point> points, int last)
+    {
+        static bool Intermediate(Point p) => !p.Saturated && p.Fraction is > 0.12 and < 0.8;
+        var count = 0;
+        for (var j = last; j >= 0 && Intermediate(points[j]); j--) count++;
+        for (var j = last + 1; j < points.Count && Intermediate(points[j]); j++) count++;
+        return count;
     }
 
     private List<LedSegment> BuildSegments(List<Point> points, List<Pulse> pulses)

@@ -112,11 +112,11 @@ public class BadInputCorpusTests
 
         // images
         ("ota image missing", ["ota", "--slot", "1", "{D}/nope.bin", .. Good], "hilrig: {D}/nope.bin: cannot read the image: Could not find file '{D}/nope.bin'."),
-        ("ota image empty", ["ota", "--slot", "1", "{D}/empty.bin", .. Good], "hilrig: {D}/empty.bin: 0 bytes; valid: an app image of 1..110592 bytes"),
-        ("ota image too big", ["ota", "--slot", "1", "{D}/big.bin", .. Good], "hilrig: {D}/big.bin: 110593 bytes; valid: an app image of 1..110592 bytes"),
+        ("ota image empty", ["ota", "--slot", "1", "{D}/empty.bin", .. Good], "hilrig: {D}/empty.bin: image is empty; expected 8..110592 bytes"),
+        ("ota image too big", ["ota", "--slot", "1", "{D}/big.bin", .. Good], "hilrig: {D}/big.bin: image has 110593 bytes; the app area holds at most 110592"),
         ("ota image a device", ["ota", "--slot", "1", "/dev/zero", .. Good], "hilrig: /dev/zero: is a character device, not a regular file; valid: a file"),
-        ("screen ota empty", ["screen", "--ota", "{D}/empty.bin", .. Good], "hilrig: --ota {D}/empty.bin: 0 bytes; valid: an app image of 1..110592 bytes"),
-        ("screen ota too big", ["screen", "--ota", "{D}/big.bin", .. Good], "hilrig: --ota {D}/big.bin: 110593 bytes; valid: an app image of 1..110592 bytes"),
+        ("screen ota empty", ["screen", "--ota", "{D}/empty.bin", .. Good], "hilrig: --ota {D}/empty.bin: image is empty; expected 8..110592 bytes"),
+        ("screen ota too big", ["screen", "--ota", "{D}/big.bin", .. Good], "hilrig: --ota {D}/big.bin: image has 110593 bytes; the app area holds at most 110592"),
         ("bootloader no vector table", ["soak", "--cycles", "1", "--bootloader", "{D}/novector.bin", .. Good], "hilrig: --bootloader {D}/novector.bin: no valid vector table: word 0 (initial stack pointer) is 0x00000000, expected a word address in SRAM 0x20000000-0x20005000; nothing was flashed"),
         ("bootloader too big", ["soak", "--cycles", "1", "--bootloader", "{D}/bl-big.bin", .. Good], "hilrig: --bootloader {D}/bl-big.bin: 20480 bytes; a Core bootloader fits pages 0-18 at 0x08000000, at most 19456 bytes (page 19 holds the system flags); nothing was flashed"),
         ("dfu download missing", ["dfu", "download", "--slot", "1", "--address", "0x20000", "{D}/nope.bin", .. Good], "hilrig: {D}/nope.bin: no such file"),

@@ -18,6 +18,9 @@ public sealed partial class NoWallClockInSimulationTests
         ("rig/HilRig.Sim/Time/VirtualTimeProvider.cs", "Stopwatch", "paces the realtime mode of `sim serve` only; virtual time never reads it"),
         ("rig/HilRig.Sim/Time/SimScheduler.cs", "Stopwatch", "stall detection: a hung simulation is reported, never timed into a result"),
         ("rig/HilRig.Core/Results/ResultsStore.cs", "TimeProvider.System", "when a schema migration was applied: store bookkeeping, not a result"),
+        ("rig/HilRig.Core/Results/FleetSync.cs", "TimeProvider.System", "when a sync ran and the rig's clock offset against the server: fleet bookkeeping, never a result"),
+        ("rig/HilRig.Core/Results/FleetSchema.cs", "TimeProvider.System", "when the fleet schema was migrated: bookkeeping, not a result"),
+        ("rig/HilRig.Core/Results/FleetSchema.cs", "RandomNumberGenerator", "a rig role's login password must be unpredictable, never seeded"),
     ];
 
     [GeneratedRegex(@"\b(?:DateTime(?:Offset)?\.(?:Now|UtcNow|Today)\b|Environment\.TickCount(?:64)?\b|Stopwatch\b|TimeProvider\.System\b|Random\.Shared\b|new Random\(\s*\)|Guid\.NewGuid\b|RandomNumberGenerator\b)")]
