@@ -47,6 +47,12 @@ internal static class CliRunner
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(error);
+        if (args.Length == 0)
+        {
+            // no command is bad input (exit 2), but the answer to it is the list of commands, not one parser line
+            Usage(root, error);
+            return ExitCodes.BadInput;
+        }
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -69,6 +75,17 @@ internal static class CliRunner
         {
             return Report(ex, error);
         }
+    }
+
+    /// <summary>What a bare `hilrig` prints: one line per command with its description.</summary>
+    private static void Usage(RootCommand root, TextWriter error)
+    {
+        error.WriteLine("usage: hilrig COMMAND [options]   (hilrig COMMAND --help for a command's options)");
+        error.WriteLine();
+        error.WriteLine("commands:");
+        var width = root.Subcommands.Select(c => c.Name.Length).DefaultIfEmpty(0).Max();
+        foreach (var command in root.Subcommands.Where(c => !c.Hidden).OrderBy(c => c.Name, StringComparer.Ordinal))
+            error.WriteLine($"  {command.Name.PadRight(width)}  {command.Description}");
     }
 
     /// <summary>A parse error on one line, naming the option it is about when the parser's words do not.</summary>

@@ -17,7 +17,7 @@ namespace HilRig.Reports.Queries;
 /// Counting rules are those of <see cref="LotReport"/>, <see cref="Breakdown"/>, <see cref="Yield"/> and
 /// <see cref="SoakTrends"/>; tests hold the two equal.
 /// </summary>
-public sealed class ResultsQueries
+public sealed partial class ResultsQueries
 {
     private readonly Func<IDbConnection> _connect;
 

@@ -26,5 +26,7 @@ internal static class CommandCatalog
         yield return FleetCommand.Create();
         yield return SyncCommand.Create();
         yield return RecoverCommand.Build();
+        yield return RunsCommand.Create();
+        yield return ConfigCommand.Create();
     }
 }

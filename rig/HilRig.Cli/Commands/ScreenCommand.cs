@@ -48,22 +48,19 @@ internal static class ScreenCommand
                     return Task.FromResult(ExitCodes.BadInput);
                 }
             }
-            Guid? resumeRun = null;
-            if (parse.GetValue(resume) is { } text)
+            // the form is checked before the rig opens; which run a prefix names, once the store is open
+            var resumeRun = parse.GetValue(resume);
+            if (resumeRun is not null && RunIds.Digits(resumeRun) is null)
             {
-                if (!Guid.TryParse(text, out var id))
-                {
-                    parse.InvocationConfiguration.Error.WriteLine($"hilrig: --resume {text}: valid: a run id (a GUID) from the results store, as `hilrig screen` printed it");
-                    return Task.FromResult(ExitCodes.BadInput);
-                }
-                resumeRun = id;
+                parse.InvocationConfiguration.Error.WriteLine($"hilrig: --resume {resumeRun}: valid: a run id or a unique prefix of one ({RunIds.MinPrefix} to 32 hex digits), as `hilrig screen` printed it or `hilrig runs` lists it");
+                return Task.FromResult(ExitCodes.BadInput);
             }
             return RunAsync(RigClaim.Slots(parse, parse.GetValue(slots)), parse.GetValue(config)!, parse.GetValue(slots), CommonOptions.ParseFormat(parse.GetValue(format)), !parse.GetValue(readbackOnly), image, resumeRun, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(RigClaim claim, FileInfo configFile, string? slotSpec, OutputFormat format, bool loops, byte[]? otaImage, Guid? resumeRun, TextWriter output, TextWriter err, CancellationToken ct)
+    private static async Task<int> RunAsync(RigClaim claim, FileInfo configFile, string? slotSpec, OutputFormat format, bool loops, byte[]? otaImage, string? resumeText, TextWriter output, TextWriter err, CancellationToken ct)
     {
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
         using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config), claim);
@@ -94,8 +91,15 @@ internal static class ScreenCommand
         // the test whose row is a slot's verdict; the loops' and the readback's own rows come before it
         var finalTest = loops ? Screening.LifeTestName : Screening.TestName;
         var judgedBefore = new List<SlotOutcome>();
-        if (resumeRun is { } rid)
+        Guid? resumeRun = null;
+        if (resumeText is not null)
         {
+            if (!RunIds.TryResolve(resumeText, store.StoredRunIds(), storePath, out var rid, out var problem))
+            {
+                err.WriteLine($"hilrig: --resume {problem}");
+                return ExitCodes.BadInput;
+            }
+            resumeRun = rid;
             var run = store.GetRun(rid);
             if (run is null || run.Kind != "screen")
             {

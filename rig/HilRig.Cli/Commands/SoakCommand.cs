@@ -105,15 +105,11 @@ internal static class SoakCommand
             }
             label = $"{Path.GetFileName(args.Bootloader)}@{Convert.ToHexStringLower(SHA256.HashData(bootloaderImage))[..8]}";
         }
-        Guid? baselineId = null;
-        if (args.Baseline is not null)
+        // the form is checked before the rig opens; which run a prefix names, once the store is open
+        if (args.Baseline is not null && RunIds.Digits(args.Baseline) is null)
         {
-            if (!Guid.TryParse(args.Baseline, out var id))
-            {
-                err.WriteLine($"hilrig: --baseline {args.Baseline}: valid: a run id (a GUID) from the results store");
-                return ExitCodes.BadInput;
-            }
-            baselineId = id;
+            err.WriteLine($"hilrig: --baseline {args.Baseline}: valid: a run id or a unique prefix of one ({RunIds.MinPrefix} to 32 hex digits), as `hilrig runs` lists them");
+            return ExitCodes.BadInput;
         }
 
         // A fresh simulation from the config's seed (no saved sim state, sensors calibrated afresh): the soak replays
@@ -148,8 +144,13 @@ internal static class SoakCommand
             return ExitCodes.BadInput;
         }
         Figures? baselineFigures = null;
-        if (baselineId is { } bid)
+        if (args.Baseline is not null)
         {
+            if (!RunIds.TryResolve(args.Baseline, store.StoredRunIds(), storePath, out var bid, out var problem))
+            {
+                err.WriteLine($"hilrig: --baseline {problem}");
+                return ExitCodes.BadInput;
+            }
             var run = store.GetRun(bid);
             if (run is null || run.Kind != "soak")
             {

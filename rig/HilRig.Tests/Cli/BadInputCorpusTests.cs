@@ -74,7 +74,7 @@ public class BadInputCorpusTests
         ("soak cycles zero", ["soak", "--cycles", "0", .. Good], "hilrig: --cycles 0: valid: 1..100000"),
         ("soak cycles missing", ["soak", .. Good], "hilrig: Option '--cycles' is required."),
         ("soak every-readback", ["soak", "--cycles", "2", "--every-readback", "0", .. Good], "hilrig: --every-readback 0: valid: 1..100000 (every K-th cycle ends with a DFU readback)"),
-        ("soak baseline", ["soak", "--cycles", "2", "--baseline", "last-night", .. Good], "hilrig: --baseline last-night: valid: a run id (a GUID) from the results store"),
+        ("soak baseline", ["soak", "--cycles", "2", "--baseline", "last-night", .. Good], "hilrig: --baseline last-night: valid: a run id or a unique prefix of one (4 to 32 hex digits), as `hilrig runs` lists them"),
         ("soak bootloader name", ["soak", "--cycles", "2", "--bootloader", "BL15", .. Good], "hilrig: --bootloader BL15: valid: BL13, BL14, candidate or a bootloader image file (no such file)"),
         ("button hold", ["button", "mode", "--slot", "1", "--hold", "0", .. Good], "hilrig: --hold 0: valid: seconds, more than 0 and at most 60"),
         ("led seconds", ["led", "watch", "--slot", "1", "--seconds", "0", .. Good], "hilrig: --seconds: 0 is not a duration; valid: more than 0 and at most 3600"),
