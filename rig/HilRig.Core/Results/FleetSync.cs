@@ -162,34 +162,34 @@ public sealed class FleetSync
 
             long sent = 0, inserted = 0;
             var batches = 0;
-            while (mark < bound)
+            // The next batch is read from SQLite while the server ingests this one; the mark still moves only after
+            // each batch's central commit, in order.
+            var rows = mark < bound ? ReadBatch(mark, bound) : [];
+            while (rows.Count > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                List<ResultStage> rows;
-                using (var db = _local.OpenConnection())
+                var last = rows[^1].RowId;
+                var next = last < bound ? Task.Run(() => ReadBatch(last, bound), cancellationToken) : Task.FromResult(new List<ResultStage>());
+                try
                 {
-                    rows = db.Query<ResultStage>(
-                        """
-                        SELECT r.rowid AS RowId, r.id AS Id, r.run_id AS RunId, r.device_id AS DeviceId, r.slot AS Slot, r.test AS Test, r.cycle AS Cycle,
-                               r.attempt AS Attempt, r.verdict AS Verdict, r.failure_mode AS FailureMode, r.signature AS Signature,
-                               r.device_time_ms AS DeviceTimeMs, r.started_at AS StartedAt, r.ended_at AS EndedAt, r.evidence_json AS EvidenceJson
-                        FROM results r JOIN runs ru ON ru.id = r.run_id
-                        WHERE r.rowid > @mark AND r.rowid <= @bound AND ru.rig_id = @rig
-                        ORDER BY r.rowid LIMIT @limit
-                        """, new { mark, bound, rig = _rigId, limit = BatchSize }).ToList();
+                    inserted += SendResults(central, rows);
                 }
-                if (rows.Count == 0)
+                catch
                 {
-                    // Only other rigs' rows were left (a store copied from elsewhere): nothing of ours to send.
-                    SaveMark(bound);
-                    break;
+                    // Nothing waits for the read any more; its outcome (or failure) is of no interest.
+                    next.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+                    throw;
                 }
-                var added = SendResults(central, rows);
                 batches++;
                 sent += rows.Count;
-                inserted += added;
-                mark = rows[^1].RowId;
+                mark = last;
                 SaveMark(mark);
+                rows = next.GetAwaiter().GetResult();
+            }
+            if (mark < bound)
+            {
+                // Only other rigs' rows were left (a store copied from elsewhere): nothing of ours to send.
+                SaveMark(bound);
             }
             return new SyncReport(_rigId, Target, runsChanged, devicesChanged, calibrationsChanged, sent, inserted, batches, offset,
                 _time.GetElapsedTime(started));
@@ -198,6 +198,20 @@ public sealed class FleetSync
         {
             throw Classify(e, connected);
         }
+    }
+
+    private List<ResultStage> ReadBatch(long mark, long bound)
+    {
+        using var db = _local.OpenConnection();
+        return db.Query<ResultStage>(
+            """
+            SELECT r.rowid AS RowId, r.id AS Id, r.run_id AS RunId, r.device_id AS DeviceId, r.slot AS Slot, r.test AS Test, r.cycle AS Cycle,
+                   r.attempt AS Attempt, r.verdict AS Verdict, r.failure_mode AS FailureMode, r.signature AS Signature,
+                   r.device_time_ms AS DeviceTimeMs, r.started_at AS StartedAt, r.ended_at AS EndedAt, r.evidence_json AS EvidenceJson
+            FROM results r JOIN runs ru ON ru.id = r.run_id
+            WHERE r.rowid > @mark AND r.rowid <= @bound AND ru.rig_id = @rig
+            ORDER BY r.rowid LIMIT @limit
+            """, new { mark, bound, rig = _rigId, limit = BatchSize }).AsList();
     }
 
     /// <summary>How many of this rig's results have not reached the server, read from the rig's store only.</summary>
