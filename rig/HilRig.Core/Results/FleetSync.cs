@@ -138,7 +138,7 @@ public sealed class FleetSync
             long bound;
             List<RunStage> runs;
             List<DeviceStage> devices;
-            List<CalibrationStage> calibrations;
+            List<ResultsStore.CalibrationRow> calibrations;
             long mark;
             using (var db = _local.OpenConnection())
             {
@@ -150,7 +150,7 @@ public sealed class FleetSync
                     new { rig = _rigId }).ToList();
                 devices = db.Query<DeviceStage>(
                     "SELECT device_id AS DeviceId, lot AS Lot, date_code AS DateCode, supplier AS Supplier, first_seen AS FirstSeen FROM devices").ToList();
-                calibrations = db.Query<CalibrationStage>(
+                calibrations = db.Query<ResultsStore.CalibrationRow>(
                     """
                     SELECT rig_id AS RigId, slot AS Slot, dark_r AS DarkR, dark_g AS DarkG, dark_b AS DarkB, dark_c AS DarkC, dark_noise_c AS DarkNoiseC,
                            gain AS Gain, integration_ms AS IntegrationMs, lit_c AS LitC, calibrated_at AS CalibratedAt
@@ -261,7 +261,7 @@ public sealed class FleetSync
     }
 
     private (int Runs, int Devices, int Calibrations) SendMeta(NpgsqlConnection central, List<RunStage> runs, List<DeviceStage> devices,
-        List<CalibrationStage> calibrations, double offset)
+        List<ResultsStore.CalibrationRow> calibrations, double offset)
     {
         using var tx = central.BeginTransaction();
         central.Execute(
@@ -445,37 +445,9 @@ public sealed class FleetSync
         public string FirstSeen { get; set; } = "";
     }
 
-    private sealed class CalibrationStage
-    {
-        public string RigId { get; set; } = "";
-        public long Slot { get; set; }
-        public double DarkR { get; set; }
-        public double DarkG { get; set; }
-        public double DarkB { get; set; }
-        public double DarkC { get; set; }
-        public double DarkNoiseC { get; set; }
-        public long Gain { get; set; }
-        public double IntegrationMs { get; set; }
-        public double LitC { get; set; }
-        public string CalibratedAt { get; set; } = "";
-    }
-
-    private sealed class ResultStage
+    /// <summary>A result row as the rig's store holds it, with its rowid: the high-water mark.</summary>
+    private sealed class ResultStage : ResultsStore.ResultRow
     {
         public long RowId { get; set; }
-        public string Id { get; set; } = "";
-        public string RunId { get; set; } = "";
-        public string DeviceId { get; set; } = "";
-        public long Slot { get; set; }
-        public string Test { get; set; } = "";
-        public long? Cycle { get; set; }
-        public long Attempt { get; set; }
-        public string Verdict { get; set; } = "";
-        public string? FailureMode { get; set; }
-        public string? Signature { get; set; }
-        public long? DeviceTimeMs { get; set; }
-        public string StartedAt { get; set; } = "";
-        public string EndedAt { get; set; } = "";
-        public string? EvidenceJson { get; set; }
     }
 }

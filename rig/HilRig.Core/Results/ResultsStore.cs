@@ -588,7 +588,8 @@ public sealed partial class ResultsStore
             EndedAt is null ? null : StoreText.ParseTime(EndedAt), StoreText.ParseStatus(Status));
     }
 
-    private sealed class ResultRow
+    /// <summary>A stored result as Dapper reads it (sync reads the same columns with the rowid).</summary>
+    internal class ResultRow
     {
         public string Id { get; set; } = "";
         public string RunId { get; set; } = "";

@@ -47,7 +47,8 @@ public sealed partial class ResultsStore
             .ToList();
     }
 
-    private sealed class CalibrationRow
+    /// <summary>A stored calibration as Dapper reads it (also what sync forwards).</summary>
+    internal sealed class CalibrationRow
     {
         public string RigId { get; set; } = "";
         public long Slot { get; set; }
