@@ -42,7 +42,7 @@ public static class DashboardApp
         app.MapGet("/lots", (HttpContext http, string? format, double? target) =>
         {
             if (target is { } t && t is not (> 0 and < 1))
-                return Results.BadRequest("target must be a proportion between 0 and 1, e.g. 0.01");
+                return BadRequest("target must be a proportion between 0 and 1, e.g. 0.01");
             if (Filter(http, queries, out var filter) is { } bad) return bad;
             var view = queries.Lots(filter.Filter, target);
             return Respond(format, () => HtmlPages.Lots(view, links: true, filter), () => ReportTables.LotsJson(view.Lots), () => ReportTables.Lots(view.Lots).ToCsv());
@@ -53,7 +53,7 @@ public static class DashboardApp
             if (Filter(http, queries, out var filter) is { } bad) return bad;
             var detail = queries.Lot(lot, filter.Filter, devicesShown: 100);
             if (detail is null)
-                return Results.NotFound(filter.Filter.IsEmpty
+                return NotFound(filter.Filter.IsEmpty
                     ? $"no lot '{lot}' with a verdict in the results store"
                     : $"no lot '{lot}' with a verdict among the results {filter.Filter.Describe()}");
             return Respond(format, () => HtmlPages.Lot(detail, links: true, filter), () => JsonSerializer.Serialize(detail, ReportTables.Json), () => ReportTables.LotDevices(detail).ToCsv());
@@ -61,7 +61,7 @@ public static class DashboardApp
         app.MapGet("/runs", (HttpContext http, string? format, int? limit) =>
         {
             if (limit is < 1 or > 10_000)
-                return Results.BadRequest($"limit {limit}: valid: a number of runs from 1 to 10000");
+                return BadRequest($"limit {limit}: valid: a number of runs from 1 to 10000");
             if (Filter(http, queries, out var filter) is { } bad) return bad;
             var n = limit ?? 200;
             var runs = queries.Runs(filter.Filter, n);
@@ -79,7 +79,7 @@ public static class DashboardApp
             if (ResolveRun(queries, run, out var id) is { } bad) return bad;
             var view = queries.RunSlot(id, slot)!;
             if (view.Results.Count == 0)
-                return Results.NotFound($"run {id:D} has no results on slot {slot}");
+                return NotFound($"run {id:D} has no results on slot {slot}");
             return Respond(format, () => HtmlPages.RunSlot(view), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.RunSlotResults(view).ToCsv());
         });
         app.MapGet("/search", (string? q, string? format) =>
@@ -96,7 +96,7 @@ public static class DashboardApp
             if (Filter(http, queries, out var filter) is { } bad) return bad;
             var view = queries.FailureMode(mode, filter.Filter);
             if (view.Failures == 0 && filter.Filter.IsEmpty)
-                return Results.NotFound($"no failure with mode '{mode}' in the results store");
+                return NotFound($"no failure with mode '{mode}' in the results store");
             return Respond(format, () => HtmlPages.Mode(view, filter), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.Listing("Latest failures", view.Latest).ToCsv());
         });
         app.MapGet("/builds/{build}", (HttpContext http, string build, string? format) =>
@@ -104,7 +104,7 @@ public static class DashboardApp
             build = LastSegment(http, build);
             var view = queries.Build(build);
             if (view.Runs.Count == 0)
-                return Results.NotFound($"no run of bootloader build '{build}' in the results store");
+                return NotFound($"no run of bootloader build '{build}' in the results store");
             return Respond(format, () => HtmlPages.Build(view), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.BuildRuns(view).ToCsv());
         });
         app.MapGet("/slots/{slot:int}", (HttpContext http, int slot, string? format) =>
@@ -112,7 +112,7 @@ public static class DashboardApp
             if (Filter(http, queries, out var filter) is { } bad) return bad;
             var view = queries.Slot(slot, filter.Filter);
             if (view.Health is null)
-                return Results.NotFound($"no result on slot {slot} in the results store");
+                return NotFound($"no result on slot {slot} in the results store");
             return Respond(format, () => HtmlPages.Slot(view, filter), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.Listing("Latest results", view.Latest).ToCsv());
         });
         app.MapGet("/rigs", (HttpContext http, string? format) =>
@@ -141,7 +141,7 @@ public static class DashboardApp
             id = LastSegment(http, id);
             var device = queries.Device(id);
             if (device is null)
-                return Results.NotFound($"no device '{id}' in the results store");
+                return NotFound($"no device '{id}' in the results store");
             return Respond(format, () => HtmlPages.Device(device, links: true), () => JsonSerializer.Serialize(device, ReportTables.Json), () => ReportTables.Device(device).ToCsv());
         });
         return app;
@@ -197,10 +197,10 @@ public static class DashboardApp
         var q = http.Request.Query;
         page = new PageFilter(ResultFilter.None, [], []);
         if (!ResultFilter.TryParse(q["from"], q["to"], q["rig"], q["line"], out var filter, out var problem))
-            return Results.BadRequest(problem);
+            return BadRequest(problem);
         var lines = queries.LineNames();
         if (filter.Line is not null && !queries.HasLines())
-            return Results.BadRequest($"line '{filter.Line}': this store records no lines (a rig's own store; lines come with a fleet database)");
+            return BadRequest($"line '{filter.Line}': this store records no lines (a rig's own store; lines come with a fleet database)");
         page = new PageFilter(filter, queries.RigIds(), lines);
         return null;
     }
@@ -208,7 +208,7 @@ public static class DashboardApp
     private static IResult? ResolveRun(ResultsQueries queries, string text, out Guid id)
     {
         if (!HilRig.Core.Results.RunIds.TryResolve(text, queries.RunIdList(), "the results store", out id, out var problem))
-            return Results.NotFound("run " + problem);
+            return NotFound("run " + problem);
         return null;
     }
 
@@ -245,11 +245,16 @@ public static class DashboardApp
         return [.. app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []];
     }
 
+    // one plain line, as the command line says it; Results.BadRequest(string) would send it as a JSON string
+    private static IResult BadRequest(string line) => Results.Text(line, "text/plain; charset=utf-8", statusCode: StatusCodes.Status400BadRequest);
+
+    private static IResult NotFound(string line) => Results.Text(line, "text/plain; charset=utf-8", statusCode: StatusCodes.Status404NotFound);
+
     private static IResult Respond(string? format, Func<string> html, Func<string> json, Func<string> csv) => format switch
     {
         null or "" or "html" => Results.Content(html(), "text/html; charset=utf-8"),
         "json" => Results.Content(json(), "application/json; charset=utf-8"),
         "csv" => Results.Content(csv(), "text/csv; charset=utf-8"),
-        _ => Results.BadRequest($"format '{format}' is not one of html, json, csv"),
+        _ => BadRequest($"format '{format}' is not one of html, json, csv"),
     };
 }
