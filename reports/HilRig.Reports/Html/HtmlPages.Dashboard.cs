@@ -131,10 +131,19 @@ public static partial class HtmlPages
         Row("Results", E(string.Create(CultureInfo.InvariantCulture, $"{r.Results} ({r.Pass} pass, {r.Fail} fail, {r.RigFault} rig fault)")));
         body.Append("</tbody></table>");
         body.Append("<h2>Slots</h2>");
-        body.Append(detail.Slots.Count == 0 ? "<p>No results in this run.</p>" : Table(DashboardTables.RunSlots(detail), "slots", (i, row) => i switch
+        // a slot that screened a whole batch lists its devices on its own page, not in one cell of this table
+        var slots = DashboardTables.RunSlots(detail);
+        slots = slots with
+        {
+            Rows = [.. slots.Rows.Select((row, n) => detail.Slots[n].Devices.Count > 1
+                ? row.Select((v, i) => i == 1 ? (object?)string.Create(CultureInfo.InvariantCulture, $"{detail.Slots[n].Devices.Count} devices") : v).ToArray()
+                : row)],
+        };
+        body.Append(detail.Slots.Count == 0 ? "<p>No results in this run.</p>" : Table(slots, "slots", (i, row) => i switch
         {
             0 => RunSlotHref(r.Id, (int)row[0]!),
-            1 when row[1] is string devices && devices.Length > 0 => DeviceHref(devices.Split(' ')[0]),
+            1 when detail.Slots.First(s => s.Slot == (int)row[0]!).Devices is { Count: 1 } one => DeviceHref(one[0]),
+            1 => RunSlotHref(r.Id, (int)row[0]!),
             8 when row[8] is string mode => ModeHref(mode),
             _ => null,
         }, row => (string?)row[7] == "fail"));
