@@ -200,7 +200,7 @@ public static partial class HtmlPages
         ArgumentNullException.ThrowIfNull(view);
         ArgumentNullException.ThrowIfNull(filter);
         var body = new StringBuilder(FilterBar(filter, ModeHref(view.Mode)));
-        body.Append(CultureInfo.InvariantCulture, $"<p id=\"mode-summary\">{view.Failures} failed attempt(s) on {view.Devices} device(s) in {view.ByLot.Count} lot(s).</p>");
+        body.Append(CultureInfo.InvariantCulture, $"<p id=\"mode-summary\">{view.Failures} {(view.Latest.Any(x => x.Verdict == "rig-fault") ? "rig-faulted" : "failed")} attempt(s) on {view.Devices} device(s) in {view.ByLot.Count} lot(s).</p>");
         body.Append("<h2>By lot</h2>").Append(Table(ReportTables.Categories("By lot", "lot", view.ByLot), "lots",
             (i, row) => i == 0 ? filter.Filter.Link(LotHref((string)row[0]!)) : null));
         body.Append(CultureInfo.InvariantCulture, $"<h2>Latest failures ({view.Latest.Count} of {view.Failures})</h2>").Append(Table(DashboardTables.Listing("Latest failures", view.Latest), "failures", ListingLink));

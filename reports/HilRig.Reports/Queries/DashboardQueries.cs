@@ -26,7 +26,7 @@ public sealed record DeviceSearch(string Query, string? Exact, IReadOnlyList<Dev
 public sealed record ResultListing(string DeviceId, string Lot, Guid RunId, string RigId, int Slot, string Test, int? Cycle, string Verdict,
     string? FailureMode, string? Signature, DateTimeOffset StartedAt);
 
-/// <summary>One failure mode: failed attempts and devices, per lot, and the latest failures.</summary>
+/// <summary>One failure mode: failed (or rig-faulted) attempts and devices, per lot, and the latest of them.</summary>
 public sealed record FailureModeView(string Mode, int Failures, int Devices, IReadOnlyList<CategoryCount> ByLot, IReadOnlyList<ResultListing> Latest);
 
 /// <summary>A run of a bootloader build, with its soak counts (cycles and failures, as the soak page counts them).</summary>
@@ -260,7 +260,10 @@ public sealed partial class ResultsQueries
     private static string LotOf(IDbConnection db, string deviceId) =>
         db.QueryFirstOrDefault<string?>("SELECT lot FROM devices WHERE device_id = @deviceId", new { deviceId }) ?? UnknownLot;
 
-    /// <summary>One failure mode over the results the filter keeps: counts, per lot, and the latest <paramref name="latest"/> failures.</summary>
+    /// <summary>
+    /// One failure mode over the results the filter keeps: counts, per lot, and the latest <paramref name="latest"/>
+    /// attempts it ended; a DUT's failure mode (failed attempts) or a rig fault's (usb-transport, sensor-fault, ...).
+    /// </summary>
     public FailureModeView FailureMode(string mode, ResultFilter filter, int latest = 100)
     {
         ArgumentNullException.ThrowIfNull(mode);
@@ -273,7 +276,7 @@ public sealed partial class ResultsQueries
             SELECT r.device_id AS DeviceId, COALESCE(d.lot, '{UnknownLot}') AS Lot, r.run_id AS RunId, ru.rig_id AS RigId, r.slot AS Slot, r.test AS Test,
                    r.cycle AS Cycle, r.verdict AS Verdict, r.failure_mode AS FailureMode, r.signature AS Signature, r.started_at AS StartedAt
             FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
-            WHERE r.verdict = 'fail' AND r.failure_mode = @mode{cond}
+            WHERE r.verdict IN ('fail', 'rig-fault') AND r.failure_mode = @mode{cond}
             """, args).Select(r => r.ToListing()).ToList();
         var byLot = rows.GroupBy(r => r.Lot, StringComparer.Ordinal)
             .Select(g => new CategoryCount(g.Key, g.Count(), g.Select(r => r.DeviceId).Distinct(StringComparer.Ordinal).Count()))

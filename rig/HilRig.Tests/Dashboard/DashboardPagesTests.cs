@@ -301,11 +301,16 @@ public partial class DashboardPagesTests(StoreProvider provider)
     {
         var mode = (string)_store.Rows("SELECT failure_mode FROM results WHERE verdict = 'fail' AND failure_mode IS NOT NULL GROUP BY failure_mode ORDER BY COUNT(*) DESC LIMIT 1")[0][0]!;
         var view = await Json("/modes/" + Uri.EscapeDataString(mode));
-        Assert.That(view.GetProperty("failures").GetInt32(), Is.EqualTo(_store.Scalar($"SELECT COUNT(*) FROM results WHERE verdict = 'fail' AND failure_mode = '{mode}'")));
-        Assert.That(view.GetProperty("devices").GetInt32(), Is.EqualTo(_store.Scalar($"SELECT COUNT(DISTINCT device_id) FROM results WHERE verdict = 'fail' AND failure_mode = '{mode}'")));
+        Assert.That(view.GetProperty("failures").GetInt32(), Is.EqualTo(_store.Scalar($"SELECT COUNT(*) FROM results WHERE verdict IN ('fail', 'rig-fault') AND failure_mode = '{mode}'")));
+        Assert.That(view.GetProperty("devices").GetInt32(), Is.EqualTo(_store.Scalar($"SELECT COUNT(DISTINCT device_id) FROM results WHERE verdict IN ('fail', 'rig-fault') AND failure_mode = '{mode}'")));
         var rigA = await Json("/modes/" + Uri.EscapeDataString(mode) + "?rig=rig-a");
         Assert.That(rigA.GetProperty("failures").GetInt32(), Is.EqualTo(_store.Scalar(
-            $"SELECT COUNT(*) FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.verdict = 'fail' AND r.failure_mode = '{mode}' AND ru.rig_id = 'rig-a'")));
+            $"SELECT COUNT(*) FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.verdict IN ('fail', 'rig-fault') AND r.failure_mode = '{mode}' AND ru.rig_id = 'rig-a'")));
+
+        // a rig fault's mode has its page too (the run page links it)
+        var rigFault = (string)_store.Rows("SELECT failure_mode FROM results WHERE verdict = 'rig-fault' AND failure_mode IS NOT NULL LIMIT 1")[0][0]!;
+        var faults = await Json("/modes/" + Uri.EscapeDataString(rigFault));
+        Assert.That(faults.GetProperty("failures").GetInt32(), Is.EqualTo(_store.Scalar($"SELECT COUNT(*) FROM results WHERE verdict IN ('fail', 'rig-fault') AND failure_mode = '{rigFault}'")));
 
         var soak = _store.Queries().Soak().Builds.Single(b => b.Bootloader == "BL13");
         var build = await Json("/builds/BL13");
