@@ -63,7 +63,7 @@ public static class DashboardApp
             if (limit is < 1 or > 10_000)
                 return BadRequest($"limit {limit}: valid: a number of runs from 1 to 10000");
             if (Filter(http, queries, out var filter) is { } bad) return bad;
-            var n = limit ?? 200;
+            var n = limit ?? 50;
             var runs = queries.Runs(filter.Filter, n);
             return Respond(format, () => HtmlPages.Runs(runs, n, filter), () => JsonSerializer.Serialize(runs, ReportTables.Json), () => DashboardTables.Runs(runs).ToCsv());
         });

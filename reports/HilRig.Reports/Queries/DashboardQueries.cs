@@ -117,10 +117,21 @@ public sealed partial class ResultsQueries
             .ToList();
     }
 
+    /// <summary>
+    /// The filter, or <see cref="ResultFilter.None"/> when it keeps every result anyway (no dates, and the rig it names is
+    /// the store's only rig), so a rig's own store answers from its summary tables instead of every attempt.
+    /// </summary>
+    private ResultFilter Simplify(ResultFilter filter)
+    {
+        if (filter.IsEmpty || filter.HasDates || filter.Line is not null || filter.Rig is null) return filter;
+        return RigIds() is [var only] && only == filter.Rig ? ResultFilter.None : filter;
+    }
+
     /// <summary>Lot counts of the results the filter keeps; the summary table's when the filter is empty.</summary>
     public IReadOnlyList<GroupCount> LotCounts(ResultFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        filter = Simplify(filter);
         if (filter.IsEmpty) return LotCounts();
         using var db = Open();
         return UnitCounts(db, filter, null);
@@ -130,6 +141,7 @@ public sealed partial class ResultsQueries
     public LotsView Lots(ResultFilter filter, double? targetUpper = null)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        filter = Simplify(filter);
         if (filter.IsEmpty) return Lots(targetUpper);
         var counts = LotCounts(filter);
         if (counts.Count == 0)
@@ -144,6 +156,7 @@ public sealed partial class ResultsQueries
     {
         ArgumentNullException.ThrowIfNull(lot);
         ArgumentNullException.ThrowIfNull(filter);
+        filter = Simplify(filter);
         if (filter.IsEmpty) return Lot(lot, devicesShown);
         var rate = Lots(filter).Lots.FirstOrDefault(l => l.Lot == lot);
         if (rate is null)
@@ -336,7 +349,17 @@ public sealed partial class ResultsQueries
         using var db = Open();
         var fleet = IsFleet(db);
         var (cond, args) = filter.Conditions();
-        var rigCounts = UnitCounts(db, filter, "rig_id");
+        // one rig and no dates: its units are the summary table's
+        List<GroupCount> rigCounts;
+        if (RigIds() is [var single] && Simplify(filter with { Rig = filter.Rig ?? single }).IsEmpty)
+        {
+            var lots = LotCounts();
+            rigCounts = [new GroupCount(single, lots.Sum(c => c.Failed), lots.Sum(c => c.Units))];
+        }
+        else
+        {
+            rigCounts = UnitCounts(db, filter, "rig_id");
+        }
         var rigRates = rigCounts.Count == 0 ? [] : LotReport.Build(rigCounts).ToDictionary(r => r.Lot, StringComparer.Ordinal);
         var totals = db.Query<RigTotalsRow>(
             $"""

@@ -91,6 +91,19 @@ public class DashboardTests
     }
 
     [Test]
+    public async Task A_rigs_own_store_filtered_by_its_only_rig_counts_what_the_lots_page_counts()
+    {
+        var all = JsonDocument.Parse((await Get("/lots?format=json")).Body).RootElement;
+        var rig = JsonDocument.Parse((await Get("/rigs?format=json")).Body).RootElement.GetProperty("rigs")[0];
+        var byRig = JsonDocument.Parse((await Get("/lots?format=json&rig=" + rig.GetProperty("rigId").GetString())).Body).RootElement;
+
+        Assert.That(byRig.ToString(), Is.EqualTo(all.ToString()));
+        Assert.That(rig.GetProperty("rate").GetProperty("units").GetInt32(), Is.EqualTo(all.EnumerateArray().Sum(l => l.GetProperty("units").GetInt32())));
+        Assert.That(rig.GetProperty("rate").GetProperty("failed").GetInt32(), Is.EqualTo(all.EnumerateArray().Sum(l => l.GetProperty("failed").GetInt32())));
+        Assert.That((await Get("/lots")).Body, Does.Not.Contain("name=\"rig\""), "one rig: nothing to choose");
+    }
+
+    [Test]
     public async Task A_device_page_shows_the_bit_error_map_of_a_failed_readback_and_the_led_timeline_of_a_Core_stuck_in_dfu()
     {
         var lots = JsonDocument.Parse((await Get("/lots?format=json")).Body).RootElement.EnumerateArray().ToList();
