@@ -116,7 +116,7 @@ internal static class SyncBench
     /// A fleet of <paramref name="results"/> screening attempts written by the server itself: 20 rigs, 3 tests per
     /// device, retests as later attempts, 40 lots of which lot 0 fails ten times as often; then the summaries.
     /// </summary>
-    private static void Generate(string admin, long results)
+    internal static void Generate(string admin, long results)
     {
         var devices = Math.Max(1, results / 4);
         using var db = new NpgsqlConnection(admin);
@@ -179,7 +179,7 @@ internal static class SyncBench
         db.Query(sql).AsList();
     }
 
-    private static void Execute(string connection, string sql)
+    internal static void Execute(string connection, string sql)
     {
         using var db = new NpgsqlConnection(connection);
         db.Open();

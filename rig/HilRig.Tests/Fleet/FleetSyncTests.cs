@@ -270,6 +270,14 @@ public class FleetSyncTests
                 FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2 ORDER BY 1, 2
                 """).Select(Text)), "per rig and slot");
         Assert.That(
+            central.Rows("SELECT rig_id, day, results, failed, rig_faults FROM rollup_rig_day WHERE results <> 0 ORDER BY 1, 2").Select(Text),
+            Is.EqualTo(central.Rows(
+                """
+                SELECT ru.rig_id, substr(r.started_at, 1, 10), COUNT(*), SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
+                FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2 ORDER BY 1, 2
+                """).Select(Text)), "per rig and day");
+        Assert.That(
             central.Rows("SELECT lot, day, results, failed, rig_faults FROM rollup_lot_day WHERE results <> 0 ORDER BY 1, 2").Select(Text),
             Is.EqualTo(central.Rows(
                 """
