@@ -110,15 +110,20 @@ public sealed partial class ResultsQueries
             f.DeviceId, lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default))).SingleOrDefault()
             ?? new LotFailureBreakdown(lot, [], []);
 
-        var attempts = db.Query<AttemptRow>(
+        // Yield's rule counted where the rows are, so only three numbers travel: per device and test the first and the
+        // last attempt in time order (attempt numbers as the reports number them), a device passing when each of its
+        // tests' first (or last) attempt passed.
+        var yields = db.QuerySingle<YieldRow>(
             """
-            SELECT r.device_id AS DeviceId, r.test AS Test, r.verdict AS Verdict,
-                   ROW_NUMBER() OVER (PARTITION BY r.device_id, r.test ORDER BY r.started_at, r.attempt) AS Attempt
-            FROM units u JOIN results r ON r.device_id = u.device_id
-            WHERE u.lot = @lot AND r.cycle IS NULL
-            """, new { lot })
-            .Select(a => new AttemptRecord(a.DeviceId, a.Test, (int)a.Attempt, VerdictNames.Parse(a.Verdict)))
-            .ToList();
+            SELECT COUNT(*) AS Devices, COALESCE(SUM(first_ok), 0) AS FirstPassed, COALESCE(SUM(final_ok), 0) AS FinalPassed FROM (
+                SELECT device_id, MIN(CASE WHEN rn = 1 THEN ok END) AS first_ok, MIN(CASE WHEN rn = n THEN ok END) AS final_ok
+                FROM (SELECT r.device_id, CASE WHEN r.verdict = 'pass' THEN 1 ELSE 0 END AS ok,
+                             ROW_NUMBER() OVER (PARTITION BY r.device_id, r.test ORDER BY r.started_at, r.attempt) AS rn,
+                             COUNT(*) OVER (PARTITION BY r.device_id, r.test) AS n
+                      FROM units u JOIN results r ON r.device_id = u.device_id
+                      WHERE u.lot = @lot AND r.cycle IS NULL) a
+                GROUP BY device_id) d
+            """, new { lot });
 
         var devices = db.Query<DeviceRow>(
             """
@@ -134,7 +139,8 @@ public sealed partial class ResultsQueries
             .ToList();
         var inLot = db.ExecuteScalar<long>("SELECT COUNT(*) FROM units WHERE lot = @lot", new { lot });
 
-        return new LotDetail(rate, Yield.FirstPass(attempts), Yield.Final(attempts), breakdown, Signatures(failures), (int)inLot, devices);
+        return new LotDetail(rate, new YieldResult((int)yields.FirstPassed, (int)yields.Devices), new YieldResult((int)yields.FinalPassed, (int)yields.Devices),
+            breakdown, Signatures(failures), (int)inLot, devices);
     }
 
     /// <summary>Failure modes and signatures per lot (DUT failures only), lot order.</summary>
@@ -277,12 +283,11 @@ public sealed partial class ResultsQueries
         public string? EvidenceJson { get; set; }
     }
 
-    private sealed class AttemptRow
+    private sealed class YieldRow
     {
-        public string DeviceId { get; set; } = "";
-        public string Test { get; set; } = "";
-        public string Verdict { get; set; } = "";
-        public long Attempt { get; set; }
+        public long Devices { get; set; }
+        public long FirstPassed { get; set; }
+        public long FinalPassed { get; set; }
     }
 
     private sealed class DeviceRow
