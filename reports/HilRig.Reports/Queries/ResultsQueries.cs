@@ -112,8 +112,10 @@ public sealed partial class ResultsQueries
 
         // Yield's rule counted where the rows are, so only three numbers travel: per device and test the first and the
         // last attempt in time order (attempt numbers as the reports number them), a device passing when each of its
-        // tests' first (or last) attempt passed.
-        var yields = db.QuerySingle<YieldRow>(
+        // tests' first (or last) attempt passed. A fleet database keeps the three per lot as it ingests.
+        var yields = IsFleet(db)
+            ? db.QuerySingle<YieldRow>("SELECT devices AS Devices, first_passed AS FirstPassed, final_passed AS FinalPassed FROM lot_counts WHERE lot = @lot", new { lot })
+            : db.QuerySingle<YieldRow>(
             """
             SELECT COUNT(*) AS Devices, COALESCE(SUM(first_ok), 0) AS FirstPassed, COALESCE(SUM(final_ok), 0) AS FinalPassed FROM (
                 SELECT device_id, MIN(CASE WHEN rn = 1 THEN ok END) AS first_ok, MIN(CASE WHEN rn = n THEN ok END) AS final_ok
@@ -125,13 +127,17 @@ public sealed partial class ResultsQueries
                 GROUP BY device_id) d
             """, new { lot });
 
+        // Failed and passed devices each read in order from ix_units_lot (lot, failed, device_id), the shown ones only,
+        // rather than every device of the lot sorted.
         var devices = db.Query<DeviceRow>(
             """
             SELECT u.device_id AS DeviceId, u.failed AS Failed, u.judged AS Judged, d.date_code AS DateCode, d.supplier AS Supplier,
                    (SELECT r.signature FROM results r WHERE r.device_id = u.device_id AND r.cycle IS NULL
                     ORDER BY r.started_at DESC, r.attempt DESC LIMIT 1) AS LastSignature
-            FROM units u LEFT JOIN devices d ON d.device_id = u.device_id
-            WHERE u.lot = @lot
+            FROM (SELECT * FROM (SELECT device_id, failed, judged FROM units WHERE lot = @lot AND failed = 1 ORDER BY device_id LIMIT @limit) f
+                  UNION ALL
+                  SELECT * FROM (SELECT device_id, failed, judged FROM units WHERE lot = @lot AND failed = 0 ORDER BY device_id LIMIT @limit) p) u
+            LEFT JOIN devices d ON d.device_id = u.device_id
             ORDER BY u.failed DESC, u.device_id
             LIMIT @limit
             """, new { lot, limit = devicesShown })

@@ -106,8 +106,8 @@ internal static class FleetPagesBench
     {
         using var db = new NpgsqlConnection(admin);
         db.Open();
-        foreach (var sql in new[]
-        {
+        foreach (var sql in (string[])
+        [
             "INSERT INTO fleet_rigs (rig_id, role_name, line, last_sync_at) SELECT DISTINCT rig_id, 'gen_' || replace(rig_id, '-', '_'), 'line-1', now() FROM runs",
             """
             INSERT INTO rollup_rig_slot (rig_id, slot, results, failed, rig_faults, last_result_at)
@@ -124,8 +124,9 @@ internal static class FleetPagesBench
             SELECT COALESCE(d.lot, '(unknown)'), substr(r.started_at, 1, 10), COUNT(*), SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
             FROM results r LEFT JOIN devices d ON d.device_id = r.device_id GROUP BY 1, 2
             """,
+            .. FleetSchema.RecountYields,
             "VACUUM ANALYZE",
-        })
+        ])
             db.Execute(sql, commandTimeout: 0);
     }
 

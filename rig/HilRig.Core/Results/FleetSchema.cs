@@ -23,6 +23,33 @@ public static partial class FleetSchema
     /// <summary>Held by every ingest while it updates the rollups: rigs insert rows in parallel, rollups one at a time.</summary>
     internal const long RollupLock = 7274400002;
 
+    // Declared before Steps, which spreads it: static fields initialise in order.
+    /// <summary>
+    /// Recounts each device's first attempt per test, its first-pass and final verdicts and each lot's yields from the
+    /// results and unit verdicts (fleet step 4, and after a bulk load that rebuilt the summaries).
+    /// </summary>
+    public static readonly string[] RecountYields =
+    [
+        "DELETE FROM unit_first",
+        """
+        INSERT INTO unit_first (device_id, test, started_at, attempt, verdict)
+        SELECT DISTINCT ON (device_id, test) device_id, test, started_at, attempt, verdict
+        FROM results WHERE cycle IS NULL ORDER BY device_id, test, started_at, attempt
+        """,
+        """
+        UPDATE units u SET final_passed = x.final_passed, first_passed = COALESCE(f.first_passed, 0)
+        FROM (SELECT device_id, MIN(CASE WHEN verdict = 'pass' THEN 1 ELSE 0 END) AS final_passed FROM unit_tests GROUP BY device_id) x
+        LEFT JOIN (SELECT device_id, MIN(CASE WHEN verdict = 'pass' THEN 1 ELSE 0 END) AS first_passed FROM unit_first GROUP BY device_id) f
+               ON f.device_id = x.device_id
+        WHERE u.device_id = x.device_id
+        """,
+        """
+        UPDATE lot_counts c SET devices = x.devices, first_passed = x.first_passed, final_passed = x.final_passed
+        FROM (SELECT lot, COUNT(*) AS devices, SUM(first_passed) AS first_passed, SUM(final_passed) AS final_passed FROM units GROUP BY lot) x
+        WHERE c.lot = x.lot
+        """,
+    ];
+
     /// <summary>
     /// The fleet's steps; {schema} is the schema the fleet lives in (the functions pin their search_path to it, so a
     /// rig's temporary table can never stand in for a real one).
@@ -356,6 +383,22 @@ public static partial class FleetSchema
                    SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
             FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2
             """,
+            // A lot's first-pass and final yield kept per lot, so a lot's page reads three numbers instead of every
+            // screening attempt of the lot: each device's first attempt per test (unit_tests holds the last), whether all
+            // its first (last) attempts passed, and per lot the devices and those two counts.
+            """
+            CREATE TABLE unit_first (
+                device_id TEXT NOT NULL,
+                test TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                verdict TEXT NOT NULL,
+                PRIMARY KEY (device_id, test)
+            )
+            """,
+            "ALTER TABLE units ADD COLUMN first_passed INTEGER NOT NULL DEFAULT 0, ADD COLUMN final_passed INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE lot_counts ADD COLUMN devices BIGINT NOT NULL DEFAULT 0, ADD COLUMN first_passed BIGINT NOT NULL DEFAULT 0, ADD COLUMN final_passed BIGINT NOT NULL DEFAULT 0",
+            .. RecountYields,
             """
             CREATE OR REPLACE FUNCTION fleet_refresh_units() RETURNS VOID
             LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
@@ -364,22 +407,29 @@ public static partial class FleetSchema
                 CREATE TEMP TABLE fleet_units ON COMMIT DROP AS
                 SELECT ut.device_id, COALESCE(MAX(d.lot), '(unknown)') AS lot,
                        MAX(CASE WHEN ut.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
-                       MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                       MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
+                       MIN(CASE WHEN ut.verdict = 'pass' THEN 1 ELSE 0 END) AS final_passed,
+                       COALESCE((SELECT MIN(CASE WHEN uf.verdict = 'pass' THEN 1 ELSE 0 END) FROM unit_first uf WHERE uf.device_id = ut.device_id), 0) AS first_passed
                 FROM pg_temp.fleet_touched t JOIN unit_tests ut ON ut.device_id = t.device_id LEFT JOIN devices d ON d.device_id = ut.device_id
                 GROUP BY ut.device_id;
 
-                INSERT INTO lot_counts AS c (lot, units, failed)
-                SELECT lot, SUM(judged), SUM(failed) FROM (
-                    SELECT lot, judged, failed FROM fleet_units
+                INSERT INTO lot_counts AS c (lot, units, failed, devices, first_passed, final_passed)
+                SELECT lot, SUM(judged), SUM(failed), SUM(devices), SUM(first_passed), SUM(final_passed) FROM (
+                    SELECT lot, judged, failed, 1 AS devices, first_passed, final_passed FROM fleet_units
                     UNION ALL
-                    SELECT u.lot, -u.judged, -u.failed FROM pg_temp.fleet_touched t JOIN units u ON u.device_id = t.device_id) x
+                    SELECT u.lot, -u.judged, -u.failed, -1, -u.first_passed, -u.final_passed
+                    FROM pg_temp.fleet_touched t JOIN units u ON u.device_id = t.device_id) x
                 GROUP BY lot ORDER BY lot
-                ON CONFLICT (lot) DO UPDATE SET units = c.units + excluded.units, failed = c.failed + excluded.failed;
+                ON CONFLICT (lot) DO UPDATE SET units = c.units + excluded.units, failed = c.failed + excluded.failed,
+                    devices = c.devices + excluded.devices, first_passed = c.first_passed + excluded.first_passed,
+                    final_passed = c.final_passed + excluded.final_passed;
 
-                INSERT INTO units AS u (device_id, lot, judged, failed)
-                SELECT device_id, lot, judged, failed FROM fleet_units ORDER BY device_id
-                ON CONFLICT (device_id) DO UPDATE SET lot = excluded.lot, judged = excluded.judged, failed = excluded.failed
-                WHERE (u.lot, u.judged, u.failed) IS DISTINCT FROM (excluded.lot, excluded.judged, excluded.failed);
+                INSERT INTO units AS u (device_id, lot, judged, failed, first_passed, final_passed)
+                SELECT device_id, lot, judged, failed, first_passed, final_passed FROM fleet_units ORDER BY device_id
+                ON CONFLICT (device_id) DO UPDATE SET lot = excluded.lot, judged = excluded.judged, failed = excluded.failed,
+                    first_passed = excluded.first_passed, final_passed = excluded.final_passed
+                WHERE (u.lot, u.judged, u.failed, u.first_passed, u.final_passed)
+                      IS DISTINCT FROM (excluded.lot, excluded.judged, excluded.failed, excluded.first_passed, excluded.final_passed);
             END $$
             """,
             """
@@ -441,6 +491,13 @@ public static partial class FleetSchema
                     ORDER BY device_id, test, started_at DESC, attempt DESC
                     ON CONFLICT (device_id, test) DO UPDATE SET started_at = excluded.started_at, attempt = excluded.attempt, verdict = excluded.verdict
                     WHERE excluded.started_at > t.started_at OR (excluded.started_at = t.started_at AND excluded.attempt >= t.attempt);
+
+                    INSERT INTO unit_first AS t (device_id, test, started_at, attempt, verdict)
+                    SELECT DISTINCT ON (device_id, test) device_id, test, started_at, attempt, verdict
+                    FROM pg_temp.fleet_inserted WHERE cycle IS NULL
+                    ORDER BY device_id, test, started_at, attempt
+                    ON CONFLICT (device_id, test) DO UPDATE SET started_at = excluded.started_at, attempt = excluded.attempt, verdict = excluded.verdict
+                    WHERE excluded.started_at < t.started_at OR (excluded.started_at = t.started_at AND excluded.attempt < t.attempt);
 
                     DROP TABLE IF EXISTS pg_temp.fleet_touched;
                     CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT DISTINCT device_id FROM pg_temp.fleet_inserted WHERE cycle IS NULL;
