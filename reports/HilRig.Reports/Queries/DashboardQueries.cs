@@ -40,7 +40,7 @@ public sealed record SlotView(int Slot, SlotHealth? Health, IReadOnlyList<Result
 
 /// <summary>One rig on the rigs page (<paramref name="Rate"/> null when none of its units has a verdict): its units' failure rate (against the other rigs), rig faults, and when it last synced.</summary>
 /// <param name="LastSyncAt">When the rig last synced into the fleet; null in a rig's own store.</param>
-public sealed record RigSummary(string RigId, string? Line, LotFailureRate? Rate, long Results, long RigFaults, int Runs,
+public sealed record RigComparison(string RigId, string? Line, LotFailureRate? Rate, long Results, long RigFaults, int Runs,
     DateTimeOffset? LastResultAt, DateTimeOffset? LastSyncAt, string? SoftwareVersion);
 
 /// <summary>One line (the rigs whose config names it) on the rigs page.</summary>
@@ -48,7 +48,7 @@ public sealed record LineSummary(string Line, int Rigs, LotFailureRate? Rate, lo
 
 /// <summary>The rigs page: rig against rig, line against line.</summary>
 /// <param name="Fleet">The store is a fleet database (sync times and lines are known).</param>
-public sealed record RigsView(bool Fleet, IReadOnlyList<RigSummary> Rigs, IReadOnlyList<LineSummary> Lines);
+public sealed record RigsView(bool Fleet, IReadOnlyList<RigComparison> Rigs, IReadOnlyList<LineSummary> Lines);
 
 /// <summary>
 /// The dashboard's own queries: filtered lots (date range, rig, line), runs, a run's slot, device search, failure
@@ -70,7 +70,7 @@ public sealed partial class ResultsQueries
         return db.ExecuteScalar<long>(sql) > 0;
     }
 
-    private static bool IsFleet(IDbConnection db) => !IsSqlite(db) && db.ExecuteScalar<string?>("SELECT to_regclass('fleet_rigs')::text") is not null;
+    private static bool IsFleetDatabase(IDbConnection db) => !IsSqlite(db) && db.ExecuteScalar<string?>("SELECT to_regclass('fleet_rigs')::text") is not null;
 
     /// <summary>The rigs that recorded runs in this store, in name order.</summary>
     public IReadOnlyList<string> RigIds()
@@ -376,7 +376,7 @@ public sealed partial class ResultsQueries
         ArgumentNullException.ThrowIfNull(filter);
         var lines = HasLines();
         using var db = Open();
-        var fleet = IsFleet(db);
+        var fleet = IsFleetDatabase(db);
         var (cond, args) = filter.Conditions();
         // one rig and no dates: its units are the summary table's
         List<GroupCount> rigCounts;
@@ -410,7 +410,7 @@ public sealed partial class ResultsQueries
             runs.TryGetValue(n, out var r);
             synced.TryGetValue(n, out var s);
             var rate = rigRates.GetValueOrDefault(n);
-            return new RigSummary(n, s?.Line ?? r?.Line, rate, t?.Results ?? 0, t?.RigFaults ?? 0, (int)(r?.Runs ?? 0),
+            return new RigComparison(n, s?.Line ?? r?.Line, rate, t?.Results ?? 0, t?.RigFaults ?? 0, (int)(r?.Runs ?? 0),
                 t?.LastResultAt is { } at ? Time(at) : null, s?.LastSyncAt is { } sync ? new DateTimeOffset(DateTime.SpecifyKind(sync, DateTimeKind.Utc)) : null, s?.SoftwareVersion);
         }).Where(r => filter.Line is null || r.Line == filter.Line).ToList();
 
