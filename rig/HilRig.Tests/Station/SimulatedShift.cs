@@ -55,7 +55,10 @@ internal sealed class SimulatedShift : IDisposable
     /// <param name="sixteen">The 16-slot rig of examples/line-rig.yaml; else the default 8-slot rig.</param>
     public static SimulatedShift Open(int cores, int lots, int badLots, int seed, double handling, bool sixteen = true)
     {
-        var folder = Directory.CreateTempSubdirectory("hilrig-station-").FullName;
+        // on tmpfs when there is one: the journal's and the store's fsyncs are tested elsewhere, here they would only be waited for
+        var folder = Directory.Exists("/dev/shm")
+            ? Directory.CreateDirectory(Path.Combine("/dev/shm", "hilrig-station-" + Guid.NewGuid().ToString("N"))).FullName
+            : Directory.CreateTempSubdirectory("hilrig-station-").FullName;
         var lineKey = string.Create(CultureInfo.InvariantCulture, $"line: {{ cores: {cores}, lots: {lots}, badLots: {badLots}, seed: {seed}, handling: {handling} }}");
         string text;
         if (sixteen)
@@ -135,6 +138,17 @@ internal sealed class SimulatedShift : IDisposable
 
     private static (string Keys, string Images) Hashes(byte[] cells) =>
         (Convert.ToHexString(SHA256.HashData(cells.AsSpan(0, 0x20000))), Convert.ToHexString(SHA256.HashData(cells.AsSpan(0x20000, 0x60000))));
+
+    /// <summary>
+    /// Journals left open: only a Core whose chip hangs (dead) keeps one, as its regions could not be put back; every
+    /// other Core's journal is closed once its regions are restored and verified.
+    /// </summary>
+    public List<string> OpenJournalsOfHealthyChips() =>
+    [
+        .. Journal.Pending().Select(j => j.Manifest)
+            .Where(m => !Arrived.Values.Any(a => a.Device.Flash is FlashCondition.Dead && Core.Spark.SparkIdentity.DfuSerial(a.Device.DeviceId) == m.DfuSerial))
+            .Select(m => $"{m.DfuSerial} (slot {m.Slot}, {m.Procedure})"),
+    ];
 
     public static bool IsBadChip(FlashCondition flash) => flash is FlashCondition.StuckBits or FlashCondition.BadSectors or FlashCondition.Dead;
 
