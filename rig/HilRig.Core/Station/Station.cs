@@ -202,8 +202,12 @@ public sealed class Station
                 await WaitForAsync(slot, present: true, TimeSpan.Zero, stop);
                 await Task.Delay(_options.ArrivalSettle, _time, stop);
                 if (!await ScreenAsync(slot, stop)) return;
-                // a Core the procedure left off (a hung chip) must light up to be seen leaving
-                if (!slot.Control.PowerOn) slot.Control.SetPower(true);
+                // a Core the procedure left off (a hung chip) must light up to be seen leaving, and be given the time to
+                if (!slot.Control.PowerOn)
+                {
+                    slot.Control.SetPower(true);
+                    await Task.Delay(_options.ArrivalSettle, _time, stop);
+                }
                 await WaitForAsync(slot, present: false, _options.RemovalSettle, stop);
             }
         }
@@ -251,9 +255,10 @@ public sealed class Station
             run.Procedure = null;
         }
 
+        // a Core that arrived in DFU says its id only at the end: its history is looked up before its own verdict is stored
+        if (outcome.DeviceId is not null && run.DeviceId != outcome.DeviceId) Identified(n, run, outcome.DeviceId);
         await _records.RecordAsync(outcome);
         var id = outcome.DeviceId ?? (outcome.Evidence.DfuSerial is { } serial ? $"dfu-{serial}" : $"slot-{n}-unidentified");
-        if (outcome.DeviceId is not null && run.DeviceId != outcome.DeviceId) Identified(n, run, outcome.DeviceId);
         Board.Verdict(n, id, outcome.Verdict, outcome.FailureMode, outcome.Signature);
         // the progress bar learns the pace of healthy Cores
         if (outcome.Verdict == Verdict.Pass) _typical = TimeSpan.FromTicks((_typical.Ticks * 3 + outcome.DeviceTime.Ticks) / 4);
