@@ -256,7 +256,17 @@ public sealed class Station
         }
 
         // a Core that arrived in DFU says its id only at the end: its history is looked up before its own verdict is stored
-        if (outcome.DeviceId is not null && run.DeviceId != outcome.DeviceId) Identified(n, run, outcome.DeviceId);
+        if (outcome.DeviceId is { } said && run.DeviceId != said)
+        {
+            if (_carried.Remove(n, out var carried) && carried.DeviceId == said)
+            {
+                // judged here before the restart and never pulled: its verdict stands, not a second one
+                Board.Verdict(n, said, carried.Verdict.Verdict, carried.Verdict.FailureMode, carried.Verdict.Signature ?? "", counted: false);
+                VerdictShown?.Invoke(n, carried.Verdict.Verdict);
+                return true;
+            }
+            Identified(n, run, said);
+        }
         await _records.RecordAsync(outcome);
         var id = outcome.DeviceId ?? (outcome.Evidence.DfuSerial is { } serial ? $"dfu-{serial}" : $"slot-{n}-unidentified");
         Board.Verdict(n, id, outcome.Verdict, outcome.FailureMode, outcome.Signature);
