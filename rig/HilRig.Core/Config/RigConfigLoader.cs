@@ -71,6 +71,7 @@ public static partial class RigConfigLoader
         var cloud = ResolveCloud(reader, root, rig.Cloud, environment);
         var storeConnection = ExpandConnection(reader, rig.Results.Nodes.GetValueOrDefault("connectionString"), "results.connectionString", rig.Results.ConnectionString, environment);
         var fleet = ResolveFleet(reader, rig.Fleet, environment);
+        var simLine = rig.Sim.Line?.Build(reader, rig.Sim.Seed ?? 0);
 
         if (reader.Errors.Count > 0)
             throw new ConfigException(reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList());
@@ -90,7 +91,7 @@ public static partial class RigConfigLoader
                     rig.Sim.Candidate.SpiBusyTimeoutMs ?? SimCandidateConfig.Default.SpiBusyTimeoutMs,
                     rig.Sim.Candidate.StageFactoryReset ?? SimCandidateConfig.Default.StageFactoryReset),
                 BootloaderProtected = rig.Sim.BootloaderProtected ?? true,
-                Line = rig.Sim.Line?.Build(reader, rig.Sim.Seed ?? 0),
+                Line = simLine,
             },
             HashOf(root))
         {

@@ -109,7 +109,7 @@ public class StationPageTests
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("station-after-shift.png"), FullPage = true });
         TestContext.AddTestAttachment(Shot("station-after-shift.png"), "station page after the shift");
 
-        var seen = await page.EvaluateAsync<Seen>("() => window.seen");
+        var seen = System.Text.Json.JsonSerializer.Deserialize<Seen>(await page.EvaluateAsync<string>("() => JSON.stringify(window.seen)"), new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
         var judged = shift.FinalRows(station.RunId, Screening.TestName).Where(r => r.Verdict is "pass" or "fail").ToList();
         var storeYield = (double)judged.Count(r => r.Verdict == "pass") / judged.Count;
         var pageYield = double.Parse(await page.Locator("#yield").GetAttributeAsync("data-value") ?? "", System.Globalization.CultureInfo.InvariantCulture);
