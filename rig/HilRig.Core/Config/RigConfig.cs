@@ -133,6 +133,9 @@ public sealed record SimConfig(int Seed, SimBootloader Bootloader, IReadOnlyList
     /// </summary>
     public bool BootloaderProtected { get; init; } = true;
 
+    /// <summary>The simulated line's operator for `hilrig station` (<c>sim.line</c>); null: the config's Cores stay in their slots.</summary>
+    public SimLineConfig? Line { get; init; }
+
     public bool IsBootloaderProtected(int slot) => Cores.FirstOrDefault(c => c.Slot == slot)?.BootloaderProtected ?? BootloaderProtected;
 
     public SimCoreConfig CoreFor(int slot) =>
@@ -212,4 +215,16 @@ public sealed record RigConfig(
         var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(SourcePath)) ?? ".";
         return System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, Results.Path));
     }
+}
+
+/// <summary>
+/// The simulated line (<c>sim.line</c>): an operator who keeps the slots fed from a seeded population of
+/// <paramref name="Cores"/> Cores from <paramref name="Lots"/> chip lots, <paramref name="BadLots"/> of them with high
+/// defect rates, taking <paramref name="Handling"/> per Core (pull the finished one, drop in the next).
+/// </summary>
+public sealed record SimLineConfig(int Cores, int Lots, int BadLots, int Seed, TimeSpan Handling)
+{
+    public const int DefaultLots = 4;
+
+    public static readonly TimeSpan DefaultHandling = TimeSpan.FromSeconds(15);
 }

@@ -71,6 +71,7 @@ public static partial class RigConfigLoader
         var cloud = ResolveCloud(reader, root, rig.Cloud, environment);
         var storeConnection = ExpandConnection(reader, rig.Results.Nodes.GetValueOrDefault("connectionString"), "results.connectionString", rig.Results.ConnectionString, environment);
         var fleet = ResolveFleet(reader, rig.Fleet, environment);
+        var simLine = rig.Sim.Line?.Build(reader, rig.Sim.Seed ?? 0);
 
         if (reader.Errors.Count > 0)
             throw new ConfigException(reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList());
@@ -90,6 +91,7 @@ public static partial class RigConfigLoader
                     rig.Sim.Candidate.SpiBusyTimeoutMs ?? SimCandidateConfig.Default.SpiBusyTimeoutMs,
                     rig.Sim.Candidate.StageFactoryReset ?? SimCandidateConfig.Default.StageFactoryReset),
                 BootloaderProtected = rig.Sim.BootloaderProtected ?? true,
+                Line = simLine,
             },
             HashOf(root))
         {
@@ -180,6 +182,16 @@ public static partial class RigConfigLoader
         new("fullScale", false, (r, n, p, d) => d.FullScale = r.ReadBool(n, p)),
     ];
 
+    // the simulated line's operator (`hilrig station` on the simulator)
+    private static readonly Field<SimLineDraft>[] SimLineFields =
+    [
+        new("cores", true, (r, n, p, d) => d.Cores = r.ReadInt(n, p, 1, 1_000_000, "a number of Cores")),
+        new("lots", false, (r, n, p, d) => d.Lots = r.ReadInt(n, p, 1, 1000, "a number of chip lots")),
+        new("badLots", false, (r, n, p, d) => d.BadLots = r.ReadInt(n, p, 0, 1000, "a number of bad chip lots")),
+        new("seed", false, (r, n, p, d) => d.Seed = r.ReadInt(n, p, int.MinValue, int.MaxValue, "a seed", valid: "a 32-bit integer")),
+        new("handling", false, (r, n, p, d) => d.Handling = r.ReadNumber(n, p, "a handling time", v => v is >= 0 and <= 3600, "seconds per Core the operator spends pulling and dropping in, 0-3600 (default 15)")),
+    ];
+
     private static readonly Field<SimDraft>[] SimFields =
     [
         new("seed", false, (r, n, p, d) => d.Seed = r.ReadInt(n, p, int.MinValue, int.MaxValue, "a seed", valid: "a 32-bit integer")),
@@ -191,7 +203,9 @@ public static partial class RigConfigLoader
         new("weldedRelays", false, (r, n, p, d) => ReadWeldedRelays(r, n, p, d)),
         new("cores", false, (r, n, p, d) => ReadCores(r, n, p, d)),
         new("optics", false, (r, n, p, d) => r.ReadMapping(n, p, d.Optics = new OpticsDraft(), OpticsFields)),
+        new("line", false, (r, n, p, d) => r.ReadMapping(n, p, d.Line = new SimLineDraft { Node = n }, SimLineFields)),
     ];
+
 
     private static readonly Field<SlotDraft>[] SlotFields =
     [
@@ -706,6 +720,30 @@ public static partial class RigConfigLoader
         public List<int> WeldedRelays { get; } = [];
         public List<CoreDraft> Cores { get; } = [];
         public OpticsDraft? Optics { get; set; }
+        public SimLineDraft? Line { get; set; }
+    }
+
+    private sealed class SimLineDraft
+    {
+        public required YamlNode Node { get; init; }
+        public int? Cores { get; set; }
+        public int? Lots { get; set; }
+        public int? BadLots { get; set; }
+        public int? Seed { get; set; }
+        public double? Handling { get; set; }
+
+        public SimLineConfig? Build(ConfigReader r, int simSeed)
+        {
+            if (Cores is not { } cores) return null;
+            var lots = Lots ?? SimLineConfig.DefaultLots;
+            var bad = BadLots ?? Math.Min(1, lots);
+            if (bad > lots)
+            {
+                r.Error(Node, "sim.line.badLots", $"{bad} bad lots of {lots}; valid: 0-{lots} (at most sim.line.lots)");
+                return null;
+            }
+            return new SimLineConfig(cores, lots, bad, Seed ?? simSeed, TimeSpan.FromSeconds(Handling ?? SimLineConfig.DefaultHandling.TotalSeconds));
+        }
     }
 
     private sealed class OpticsDraft

@@ -29,6 +29,9 @@ public sealed class SimLineOperator
     private readonly FleetPlan _plan;
     private readonly Queue<int> _work = new();
     private readonly HashSet<int> _queued = [];
+    private readonly HashSet<int> _retestFrom = [];
+    private readonly List<(FleetDevice Device, int From)> _retests = [];
+    private readonly Dictionary<string, FleetDevice> _fed = new(StringComparer.Ordinal);
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _next;
 
@@ -64,9 +67,11 @@ public sealed class SimLineOperator
     public event Action<int, string>? Removed;
 
     /// <summary>The cue that the slot's Core is finished (the station shows its verdict): pull it and feed the next.</summary>
-    public bool Done(int slot)
+    /// <param name="retestElsewhere">"rig fault: try another slot": the Core pulled goes back in, into another slot, before the next new one.</param>
+    public bool Done(int slot, bool retestElsewhere = false)
     {
         _ = _rig.Slot(slot);
+        if (retestElsewhere) _retestFrom.Add(slot);
         if (!_queued.Add(slot)) return false;
         _work.Enqueue(slot);
         _wake.TrySetResult();
@@ -101,13 +106,21 @@ public sealed class SimLineOperator
                 continue;
             }
             var number = _work.Peek();
-            // a slot with nothing to pull and nothing left to feed needs no hands
-            if (_rig.Slot(number).Occupied || _next < Options.Cores)
+            // a slot with nothing to pull and nothing left to feed needs no hands; the slot stands empty between the
+            // pull and the drop-in (half the handling each), as it does under real hands, so a station sees it go
+            if (_rig.Slot(number).Occupied)
+            {
+                await Task.Delay(Options.Handling / 2, time, ct);
+                Pull(number);
+                if (HasNext(number)) await Task.Delay(Options.Handling - (Options.Handling / 2), time, ct);
+            }
+            else if (HasNext(number))
+            {
                 await Task.Delay(Options.Handling, time, ct);
+            }
             _work.Dequeue();
             _queued.Remove(number);
-            if (_rig.Slot(number).Occupied) Pull(number);
-            if (_next < Options.Cores) Feed(number, ct);
+            if (HasNext(number)) Feed(number, ct);
         }
     }
 
@@ -118,11 +131,34 @@ public sealed class SimLineOperator
         Pulled++;
         Note($"remove {number} {core.DeviceId}");
         Removed?.Invoke(number, core.DeviceId);
+        if (_retestFrom.Remove(number) && _fed.TryGetValue(core.DeviceId, out var device))
+        {
+            _retests.Add((device, number));
+            // an empty slot elsewhere takes it, even once the population has run out
+            if (_rig.Slots.OrderBy(s => s.Number).FirstOrDefault(s => !s.Occupied && s.Number != number && !_queued.Contains(s.Number)) is { } free)
+                Done(free.Number);
+        }
     }
+
+    private bool HasNext(int number) => _next < Options.Cores || _retests.Any(r => r.From != number);
 
     private void Feed(int number, CancellationToken ct)
     {
-        var device = _plan.Device(_next++);
+        // a Core to retest goes in before the next new one, never back into the slot that faulted
+        var retest = _retests.FindIndex(r => r.From != number);
+        FleetDevice device;
+        if (retest >= 0)
+        {
+            var (again, from) = _retests[retest];
+            device = again;
+            _retests.RemoveAt(retest);
+            Note($"retest {device.DeviceId} from slot {from}");
+        }
+        else
+        {
+            device = _plan.Device(_next++);
+            _fed[device.DeviceId] = device;
+        }
         _rig.Insert(number, device.DeviceId, device.Lot.Name, device.Flash);
         Note($"insert {number} {device.DeviceId} {device.Lot.Name} {FlashWords.Describe(device.Flash)}");
         Inserted?.Invoke(number, device);
