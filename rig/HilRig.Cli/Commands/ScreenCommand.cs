@@ -109,6 +109,24 @@ internal static class ScreenCommand
             judgedBefore = Judged(store.GetResults(rid), finalTest);
         }
 
+        // quarantined and maintenance slots are not driven: one line says so, and the rest are screened
+        var wallClock = TimeProvider.System;
+        var ledger = new ScreeningLedger(store, config.RigId, config.Screening, wallClock);
+        var rigSlots = config.Slots.Select(s => s.Number).ToList();
+        IReadOnlyList<SlotHealthStatus> keptOut;
+        try
+        {
+            var (usable, kept) = ledger.Usable(selected.Select(s => s.Number));
+            keptOut = kept;
+            selected = [.. selected.Where(s => usable.Contains(s.Number))];
+        }
+        catch (ResultsStoreException ex)
+        {
+            err.WriteLine($"hilrig: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        if (ScreeningLedger.KeptOutLine(keptOut) is { } keptLine) err.WriteLine(keptLine);
+
         if (judgedBefore.Count > 0)
         {
             selected = [.. selected.Where(s => judgedBefore.All(j => j.Slot != s.Number))];
@@ -158,6 +176,7 @@ internal static class ScreenCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         var status = RunStatus.Aborted;
+        var finals = new Dictionary<int, Task<StoredResult>>();
         try
         {
             IReadOnlyList<SlotOutcome> outcomes;
@@ -166,7 +185,9 @@ internal static class ScreenCommand
                 outcomes = await session.RunAsync(() => screening.RunAsync(selected, outcome =>
                 {
                     // said only once it is committed: a verdict on the screen is a verdict in the store
-                    recorder.Record(Finding(outcome)).ContinueWith(stored =>
+                    var record = recorder.Record(Finding(outcome));
+                    lock (finals) finals[outcome.Slot] = record;
+                    record.ContinueWith(stored =>
                     {
                         if (format != OutputFormat.Table || !stored.IsCompletedSuccessfully) return;
                         lock (printLock)
@@ -183,10 +204,18 @@ internal static class ScreenCommand
             }
             recorder.Flush();
 
+            // each final verdict into the device's attempt history: its confirmation, and the slots it points at
+            var entries = new Dictionary<int, LedgerEntry>();
+            foreach (var outcome in outcomes.OrderBy(o => o.Slot))
+            {
+                if (finals.GetValueOrDefault(outcome.Slot) is { IsCompletedSuccessfully: true } stored)
+                    entries[outcome.Slot] = ledger.Record(stored.Result, outcome.Evidence.DfuSerial, rigSlots);
+            }
+
             var ordered = judgedBefore.Concat(outcomes).OrderBy(o => o.Slot).ToList();
             status = ordered.Any(o => o.Verdict == Verdict.RigFault) ? RunStatus.RigFault
                 : ordered.Any(o => o.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed;
-            Print(ordered, format, output);
+            Print(ordered, entries, format, output);
             err.WriteLine($"run {runId} stored in {storePath}");
             return status switch
             {
@@ -224,14 +253,20 @@ internal static class ScreenCommand
             }),
     ];
 
-    private static void Print(IReadOnlyList<SlotOutcome> outcomes, OutputFormat format, TextWriter output)
+    private static void Print(IReadOnlyList<SlotOutcome> outcomes, IReadOnlyDictionary<int, LedgerEntry> entries, OutputFormat format, TextWriter output)
     {
         var rows = outcomes.Select(o => new ScreenRow(
             o.Slot, o.DeviceId, o.Lot, o.Verdict.ToName(), o.FailureMode, o.Signature,
             Math.Round(o.DeviceTime.TotalMilliseconds), o.Evidence.DfuSerial,
             o.Evidence.Readback?.BitErrors.ErrorBits ?? 0, o.Evidence.Readback?.BitErrors.StuckAt0 ?? 0, o.Evidence.Readback?.BitErrors.StuckAt1 ?? 0,
             o.Evidence.Readback?.BitErrors.EraseFailedSectors ?? [],
-            o.Evidence.Loops?.Select(l => new LoopRow(l.Loop, l.Verdict.ToName(), l.FailureMode, Math.Round(l.DeviceTime.TotalMilliseconds), l.Signature)).ToList())).ToList();
+            o.Evidence.Loops?.Select(l => new LoopRow(l.Loop, l.Verdict.ToName(), l.FailureMode, Math.Round(l.DeviceTime.TotalMilliseconds), l.Signature)).ToList())
+        {
+            FailureKind = FailureKinds.Of(o.Verdict, o.FailureMode) is var kind && kind != FailureKind.None ? kind.ToName() : null,
+            Confirmation = entries.GetValueOrDefault(o.Slot)?.Decision.Confirmation.ToName(),
+            Advice = entries.GetValueOrDefault(o.Slot)?.Advice,
+        }).ToList();
+        var notes = entries.Values.OrderBy(e => e.Slot).SelectMany(e => e.HealthChanges.Concat(e.Advice is { } a ? [a] : [])).ToList();
         switch (format)
         {
             case OutputFormat.Json:
@@ -257,7 +292,10 @@ internal static class ScreenCommand
                 // Signatures are long: one line each under the table, only where there is something to say.
                 foreach (var r in rows.Where(r => r.Verdict != "pass"))
                     console.MarkupLine($"slot {r.Slot}: {Markup.Escape(r.Signature)}");
-                console.MarkupLine($"{rows.Count(r => r.Verdict == "pass")} passed, {rows.Count(r => r.Verdict == "fail")} failed, {rows.Count(r => r.Verdict == "rig-fault")} rig fault(s)");
+                console.MarkupLine($"{rows.Count(r => r.Verdict == "pass")} passed, {rows.Count(r => r.Verdict == "fail")} failed ({rows.Count(r => r.Confirmation == "confirmed")} confirmed, {rows.Count(r => r.Confirmation == "unconfirmed")} unconfirmed), {rows.Count(r => r.Verdict == "rig-fault")} rig fault(s)");
+                // what the operator does next: which Cores to move where to confirm, which slots changed health
+                foreach (var note in notes)
+                    console.MarkupLine(Markup.Escape(note));
                 break;
         }
     }
@@ -275,7 +313,17 @@ internal static class ScreenCommand
         long StuckAt0,
         long StuckAt1,
         string[] EraseFailedSectors,
-        IReadOnlyList<LoopRow>? Loops);
+        IReadOnlyList<LoopRow>? Loops)
+    {
+        /// <summary>Whose fault a non-pass is: dut, usb, sensor, relay, buttons, cloud, software.</summary>
+        public string? FailureKind { get; init; }
+
+        /// <summary>pass, unconfirmed, confirmed or rig-fault under the confirmation policy.</summary>
+        public string? Confirmation { get; init; }
+
+        /// <summary>For an unconfirmed failure: which slot to move the Core to, to confirm it.</summary>
+        public string? Advice { get; init; }
+    }
 
     private sealed record LoopRow(string Loop, string Verdict, string? FailureMode, double DeviceTimeMs, string Signature);
 }
