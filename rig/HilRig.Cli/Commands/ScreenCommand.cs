@@ -153,22 +153,8 @@ internal static class ScreenCommand
         var runId = recorder.RunId;
         foreach (var gone in recorder.Interrupted)
             err.WriteLine($"run {gone} was left running by a process that no longer exists: marked interrupted (finish it with `hilrig screen --resume {gone}`)");
-        var backups = Path.Combine(Path.GetDirectoryName(storePath) ?? ".", "backups");
-        // the OTA loop needs an app that is not the factory one, so the Core is seen to change
-        otaImage ??= Core.Spark.SparkAppImageGenerator.Generate(config.Sim.Seed, "hilrig-ota-check", "1.0.0");
         var printLock = new object();
-        var screening = new Screening(session.Usb, session.Time, new ScreeningOptions
-        {
-            Readback = new DfuReadbackOptions { BackupDirectory = backups, Journal = JournalSupport.Journal(config) },
-            Cloud = loops ? session.Cloud : null,
-            OtaImage = loops ? otaImage : null,
-            OtaApp = Core.Spark.SparkAppImageGenerator.ReadIdentity(otaImage),
-            // each step's row is stored as the step ends: a run killed mid-slot keeps what was judged
-            StepJudged = step => recorder.Record(Finding(step)),
-            Links = new StoreDeviceLinks(store, wall),
-            // the simulated Cores' known-good app is the seed's Tinker; a real rig's is not known here
-            RecoveryApp = config.Backend == RigBackend.Sim ? Core.Spark.SparkAppImageGenerator.Tinker(config.Sim.Seed) : null,
-        });
+        var screening = new Screening(session.Usb, session.Time, Options(config, session, store, recorder, loops, otaImage, wall));
         screening.JournalRestored += restored => JournalSupport.Record(recorder, restored, wall.GetUtcNow(), wall.GetUtcNow());
 
         // Ctrl-C or systemd's SIGTERM: the slots judged so far stay stored and the run is marked aborted, not left running.
@@ -230,7 +216,27 @@ internal static class ScreenCommand
         }
     }
 
-    private static SlotFinding Finding(SlotOutcome outcome) =>
+    /// <summary>What `screen` (and a golden Core's health check) screens with: journal, backups, links, the loops when asked.</summary>
+    internal static ScreeningOptions Options(RigConfig config, RigSession session, ResultsStore store, ResultRecorder recorder, bool loops, byte[]? otaImage, TimeProvider wall)
+    {
+        var backups = Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "backups");
+        // the OTA loop needs an app that is not the factory one, so the Core is seen to change
+        otaImage ??= Core.Spark.SparkAppImageGenerator.Generate(config.Sim.Seed, "hilrig-ota-check", "1.0.0");
+        return new ScreeningOptions
+        {
+            Readback = new DfuReadbackOptions { BackupDirectory = backups, Journal = JournalSupport.Journal(config) },
+            Cloud = loops ? session.Cloud : null,
+            OtaImage = loops ? otaImage : null,
+            OtaApp = Core.Spark.SparkAppImageGenerator.ReadIdentity(otaImage),
+            // each step's row is stored as the step ends: a run killed mid-slot keeps what was judged
+            StepJudged = step => recorder.Record(Finding(step)),
+            Links = new StoreDeviceLinks(store, wall),
+            // the simulated Cores' known-good app is the seed's Tinker; a real rig's is not known here
+            RecoveryApp = config.Backend == RigBackend.Sim ? Core.Spark.SparkAppImageGenerator.Tinker(config.Sim.Seed) : null,
+        };
+    }
+
+    internal static SlotFinding Finding(SlotOutcome outcome) =>
         SlotFinding.From(outcome) with
         {
             // a Core known only in DFU is stored under its DFU serial until it says its device id (the store links the two)

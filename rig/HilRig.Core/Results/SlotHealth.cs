@@ -218,7 +218,7 @@ public sealed partial class ResultsStore
                 : new SlotHealthStatus(slot, SlotHealthStates.Parse(stored.State), stored.Reason, StoreText.ParseTime(stored.Since), 0, 0, 0, 0, new Dictionary<FailureKind, int>());
             var after = HealthOf(db, tx, rigId, slot, thresholds);
             if (stored is null || stored.State != after.State.ToName())
-                Upsert(db, tx, rigId, slot, after.State, after.Reason, after.Since ?? at, at);
+                Upsert(db, tx, rigId, slot, after.State, after.Reason, after.Since ?? DateTimeOffset.UnixEpoch, at);
             change = (before, after);
         });
         return change;
