@@ -274,12 +274,13 @@ public sealed partial class ResultsStore
         if (dfuSerial is not null && !serials.Contains(dfuSerial)) serials.Add(dfuSerial);
         var keys = new List<string> { deviceId };
         keys.AddRange(serials.Select(s => $"dfu-{s.ToLowerInvariant()}"));
-        var rows = db.Query<AttemptRow>(AttemptColumns + " WHERE device_id IN @keys ORDER BY at", new { keys }, tx).ToList();
-        if (serials.Count > 0)
-        {
-            var seen = rows.Select(r => r.ResultId).ToHashSet(StringComparer.Ordinal);
-            rows.AddRange(db.Query<AttemptRow>(AttemptColumns + " WHERE dfu_serial IN @serials ORDER BY at", new { serials }, tx).Where(r => seen.Add(r.ResultId)));
-        }
+        // one query per key (a device has one id and few serials): the same SQL on both engines
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var rows = new List<AttemptRow>();
+        foreach (var key in keys)
+            rows.AddRange(db.Query<AttemptRow>(AttemptColumns + " WHERE device_id = @key", new { key }, tx).Where(r => seen.Add(r.ResultId)));
+        foreach (var serial in serials)
+            rows.AddRange(db.Query<AttemptRow>(AttemptColumns + " WHERE dfu_serial = @serial", new { serial }, tx).Where(r => seen.Add(r.ResultId)));
         return [.. rows.Select(r => r.ToAttempt()).OrderBy(a => a.At)];
     }
 
