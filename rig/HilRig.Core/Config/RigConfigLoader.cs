@@ -262,12 +262,12 @@ public static partial class RigConfigLoader
             d.Cloud.Nodes = r.ReadMapping(n, p, d.Cloud, CloudApiFields);
         }),
         new("line", false, (r, n, p, d) => d.Line = r.ReadString(n, p, "a production line label, e.g. line-2")),
-        new("screening", false, (r, n, p, d) => r.ReadMapping(n, p, d.Screening, ScreeningFields)),
         new("fleet", false, (r, n, p, d) =>
         {
             d.Fleet.Node = n;
             d.Fleet.Nodes = r.ReadMapping(n, p, d.Fleet, FleetFields);
         }),
+        new("screening", false, (r, n, p, d) => r.ReadMapping(n, p, d.Screening, ScreeningFields)),
     ];
 
 
