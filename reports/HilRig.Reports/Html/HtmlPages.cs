@@ -97,6 +97,9 @@ public static partial class HtmlPages
             body.Append(FilterBar(filter, "/lots"));
         var flagged = view.Lots.Count(l => l.PChart.Signal == ControlSignal.AboveUpperLimit);
         body.Append(CultureInfo.InvariantCulture, $"<p>{view.Lots.Count} lots, {view.Units} units with a verdict, {view.Failed} failed; fleet rate {Svg.Percent(view.PooledRate)}. <strong>{flagged} lot(s) above their p-chart limit</strong> are listed first.</p>");
+        if (view.Yields is { } y)
+            body.Append(CultureInfo.InvariantCulture,
+                $"<p id=\"yields\">{YieldText(y)}</p>");
         if (view.Lots.Count > 0)
             body.Append(Svg.LotChart(view.Lots, view.PooledRate));
         body.Append(SampleWarnings(view.Lots.Select(l => (l.Lot, l.Units, l.Wilson)), "Lot"));
@@ -107,6 +110,14 @@ public static partial class HtmlPages
             row => row[flag] is true));
         body.Append("<p class=\"muted\">Wilson interval for display; exact (Clopper-Pearson) for claims; rule of three when a lot has no failures. A unit failed when the latest attempt of any of its tests failed; units with only rig faults have no verdict.</p>");
         return Page("Failure rate by chip lot", body.ToString(), links, keep.Link("/lots"));
+    }
+
+    /// <summary>One sentence on the screening yields, the same in the page and the terminal.</summary>
+    public static string YieldText(ScreeningYield y)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Screening yield: first-pass {Svg.Percent(y.FirstPass.Rate)} ({y.FirstPass.Passed}/{y.FirstPass.Devices} devices passed at their first attempt); final {Svg.Percent(y.Final.Rate)} ({y.Final.Passed}/{y.Final.Devices} after the confirmation policy){(y.Pending > 0 ? $"; {y.Pending} device(s) wait for a confirming attempt in another slot" : "")}.");
     }
 
     public static string Lot(LotDetail lot, bool links) => Lot(lot, links, null);

@@ -81,15 +81,41 @@ public sealed partial class ResultsQueries
     public LotsView Lots(double? targetUpper = null)
     {
         var counts = LotCounts();
+        var yields = ScreeningYields();
         if (counts.Count == 0)
-            return new LotsView(0, 0, 0, []);
+            return new LotsView(0, 0, 0, []) { Yields = yields };
         var rates = LotReport.Build(counts, targetUpper: targetUpper);
         var ordered = rates
             .OrderByDescending(r => r.Flagged)
             .ThenByDescending(r => r.PChart.Rate)
             .ThenBy(r => r.Lot, StringComparer.Ordinal)
             .ToList();
-        return new LotsView(rates[0].PChart.Centre, counts.Sum(c => c.Units), counts.Sum(c => c.Failed), ordered);
+        return new LotsView(rates[0].PChart.Centre, counts.Sum(c => c.Units), counts.Sum(c => c.Failed), ordered) { Yields = yields };
+    }
+
+    /// <summary>First-pass and final yield of the screening attempts (<see cref="Yield.Screening"/>); null when there are none (or no such table: a fleet database).</summary>
+    public ScreeningYield? ScreeningYields()
+    {
+        using var db = Open();
+        try
+        {
+            var rows = db.Query<AttemptYieldRow>("SELECT device_id AS DeviceId, verdict AS Verdict, confirmation AS Confirmation, at AS At FROM screen_attempts").ToList();
+            if (rows.Count == 0) return null;
+            return Yield.Screening(rows.Select(r => new ScreenAttempt(Guid.Empty, Guid.Empty, "", r.DeviceId, null, 0, VerdictNames.Parse(r.Verdict),
+                FailureKind.None, null, Confirmations.Parse(r.Confirmation), DateTimeOffset.Parse(r.At, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal))));
+        }
+        catch (System.Data.Common.DbException)
+        {
+            return null;
+        }
+    }
+
+    private sealed class AttemptYieldRow
+    {
+        public string DeviceId { get; set; } = "";
+        public string Verdict { get; set; } = "";
+        public string Confirmation { get; set; } = "";
+        public string At { get; set; } = "";
     }
 
     /// <summary>One lot: its rate against the fleet, yields, failure modes, signatures and devices; null for an unknown lot.</summary>

@@ -4,7 +4,11 @@ using HilRig.Reports.Statistics;
 namespace HilRig.Reports.Queries;
 
 /// <summary>The lots page: every lot's failure rate, flagged lots (beyond the p-chart limits) first, then by rate.</summary>
-public sealed record LotsView(double PooledRate, int Units, int Failed, IReadOnlyList<LotFailureRate> Lots);
+public sealed record LotsView(double PooledRate, int Units, int Failed, IReadOnlyList<LotFailureRate> Lots)
+{
+    /// <summary>First-pass and final screening yield under the confirmation policy; null where the store keeps no screening attempts.</summary>
+    public ScreeningYield? Yields { get; init; }
+}
 
 /// <summary>A device in a lot's device list.</summary>
 /// <param name="Judged">False when every deciding attempt was a rig fault.</param>

@@ -1,4 +1,5 @@
 using HilRig.Core.Procedures;
+using HilRig.Core.Results;
 using HilRig.Reports.Results;
 
 namespace HilRig.Reports.Statistics;
@@ -11,6 +12,13 @@ public readonly record struct YieldResult(int Passed, int Devices)
     /// <summary>Wilson 95 % interval on the yield, for display.</summary>
     public Interval Wilson => Proportion.Wilson(Passed, Devices);
 }
+
+/// <summary>
+/// Screening yields under the confirmation policy (issue 14.2). First-pass: devices whose first judged screening attempt
+/// passed. Final: devices that passed once the policy has spoken (a failure refuted by a later pass counts as passed, a
+/// confirmed failure as failed) over devices with a final verdict; <see cref="Pending"/> devices wait for confirmation.
+/// </summary>
+public sealed record ScreeningYield(YieldResult FirstPass, YieldResult Final, int Pending);
 
 /// <summary>
 /// Unit yields over an attempt history that never overwrites an attempt. A device passes only
@@ -31,6 +39,23 @@ public static class Yield
     /// </summary>
     public static YieldResult Final(IEnumerable<AttemptRecord> attempts, string? test = null) =>
         Compute(attempts, test, first: false);
+
+    /// <summary>First-pass and final yield from screening attempts (rig faults are no verdict and are skipped).</summary>
+    public static ScreeningYield Screening(IEnumerable<ScreenAttempt> attempts)
+    {
+        ArgumentNullException.ThrowIfNull(attempts);
+        int devices = 0, firstPassed = 0, passed = 0, failed = 0, pending = 0;
+        foreach (var device in attempts.Where(a => a.Verdict is Verdict.Pass or Verdict.Fail).GroupBy(a => a.DeviceId, StringComparer.Ordinal))
+        {
+            var ordered = device.OrderBy(a => a.At).ToList();
+            devices++;
+            if (ordered[0].Verdict == Verdict.Pass) firstPassed++;
+            if (ordered.Any(a => a.Confirmation == Confirmation.Confirmed)) failed++;
+            else if (ordered[^1].Verdict == Verdict.Pass) passed++;
+            else pending++;
+        }
+        return new ScreeningYield(new YieldResult(firstPassed, devices), new YieldResult(passed, passed + failed), pending);
+    }
 
     private static YieldResult Compute(IEnumerable<AttemptRecord> attempts, string? test, bool first)
     {

@@ -29,5 +29,6 @@ internal static class CommandCatalog
         yield return RunsCommand.Create();
         yield return ConfigCommand.Create();
         yield return RigClaim.Leased(StationCommand.Build());
+        yield return SlotsCommand.Create();
     }
 }

@@ -26,6 +26,8 @@ internal static class ConfigCommand
             output.WriteLine($"backend  {rig.Backend.ToString().ToLowerInvariant()}");
             output.WriteLine($"slots    {rig.Slots.Count} ({string.Join(",", rig.Slots.Select(s => s.Number))})");
             output.WriteLine($"store    {store}");
+            var policy = rig.Screening;
+            output.WriteLine($"screening confirm {policy.Confirm.Attempts} failing attempt(s){(policy.Confirm.ChangeSlot ? " in different slots" : "")}; slot suspect after {policy.Health.SuspectAfter}, quarantined after {policy.Health.QuarantineAfter} device(s) with strikes");
             return ExitCodes.Ok;
         });
         config.Subcommands.Add(check);

@@ -21,7 +21,14 @@ internal static class DoctorCommand
         command.Options.Add(config);
         command.Options.Add(slots);
         command.Options.Add(format);
-        command.SetAction((parse, ct) => RunAsync(RigClaim.WholeRig(parse), parse.GetValue(config)!, parse.GetValue(slots), parse.GetValue(format) == "json", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+        var golden = new Option<string?>("--golden") { Description = "health check with a known-good Core (its device id): a pass returns the slot to good, a failure quarantines it" };
+        var slot = new Option<int?>("--slot") { Description = "with --golden: the slot the known-good Core is in (default: every suspect or quarantined slot)" };
+        command.Options.Add(golden);
+        command.Options.Add(slot);
+        command.SetAction((parse, ct) => parse.GetValue(golden) is { } device
+            ? GoldenCheck.RunAsync(RigClaim.WholeRig(parse), parse.GetValue(config)!, device, parse.GetValue(slot), parse.GetValue(format) == "json", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct)
+            : parse.GetValue(slot) is not null ? NeedsGolden(parse.InvocationConfiguration.Error)
+            : RunAsync(RigClaim.WholeRig(parse), parse.GetValue(config)!, parse.GetValue(slots), parse.GetValue(format) == "json", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
         return command;
     }
 
@@ -63,6 +70,12 @@ internal static class DoctorCommand
             output.WriteLine($"{report.Count(CheckStatus.Ok)} ok, {report.Count(CheckStatus.Failed)} failed, {report.Count(CheckStatus.NotChecked)} not checked");
         }
         return report.AllOk ? ExitCodes.Ok : ExitCodes.RigFault;
+    }
+
+    private static Task<int> NeedsGolden(TextWriter err)
+    {
+        err.WriteLine("hilrig: doctor --slot N: valid only with --golden DEVICE (a health check of that slot); to check some slots' wiring use --slots");
+        return Task.FromResult(ExitCodes.BadInput);
     }
 
     private static string StatusName(CheckStatus status) => status switch

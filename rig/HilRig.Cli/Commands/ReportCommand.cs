@@ -23,7 +23,7 @@ internal static class ReportCommand
                 r.AddError($"--target: {t.ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a proportion between 0 and 1, e.g. 0.01");
         });
         report.Subcommands.Add(Report("lots", "Per chip lot: units, failed, failure rate with Wilson and exact 95 % intervals, p-chart limit and flag",
-            (q, pr) => { var v = q.Lots(pr.GetValue(target)); return new Rendered(ReportTables.Lots(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), ReportTables.LotsJson(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), HtmlPages.Lots(v, links: false)); }, extra: target));
+            (q, pr) => { var v = q.Lots(pr.GetValue(target)); return new Rendered(ReportTables.Lots(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), ReportTables.LotsJson(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), HtmlPages.Lots(v, links: false)) { Footer = v.Yields is { } y ? HtmlPages.YieldText(y) : null }; }, extra: target));
         report.Subcommands.Add(Report("modes", "Failure modes and defect kinds per chip lot",
             (q, _) => { var m = q.Modes(); return new Rendered(ReportTables.Modes(m), JsonSerializer.Serialize(m, ReportTables.Json), HtmlPages.Modes(m, links: false)); }));
         report.Subcommands.Add(Report("slots", "Slot health: devices failed or rig-faulted per slot against the p-chart of all slots",
@@ -40,7 +40,11 @@ internal static class ReportCommand
         return report;
     }
 
-    private sealed record Rendered(ReportTable Table, string Json, string Html);
+    private sealed record Rendered(ReportTable Table, string Json, string Html)
+    {
+        /// <summary>A line under the terminal table (the lots report's screening yields).</summary>
+        public string? Footer { get; init; }
+    }
 
     private static Command Report(string name, string description, Func<ResultsQueries, ParseResult, Rendered?> render, Argument<string>? argument = null, Option? extra = null)
     {
@@ -82,7 +86,7 @@ internal static class ReportCommand
                 "csv" => rendered.Table.ToCsv(),
                 "json" => rendered.Json + "\n",
                 "html" => rendered.Html + "\n",
-                _ => TableText(rendered.Table),
+                _ => TableText(rendered.Table) + (rendered.Footer is { } footer ? footer + "\n" : ""),
             };
             if (pr.GetValue(outputFile) is { } file)
             {

@@ -109,6 +109,24 @@ internal static class ScreenCommand
             judgedBefore = Judged(store.GetResults(rid), finalTest);
         }
 
+        // quarantined and maintenance slots are not driven: one line says so, and the rest are screened
+        var wallClock = TimeProvider.System;
+        var ledger = new ScreeningLedger(store, config.RigId, config.Screening, wallClock);
+        var rigSlots = config.Slots.Select(s => s.Number).ToList();
+        IReadOnlyList<SlotHealthStatus> keptOut;
+        try
+        {
+            var (usable, kept) = ledger.Usable(selected.Select(s => s.Number));
+            keptOut = kept;
+            selected = [.. selected.Where(s => usable.Contains(s.Number))];
+        }
+        catch (ResultsStoreException ex)
+        {
+            err.WriteLine($"hilrig: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        if (ScreeningLedger.KeptOutLine(keptOut) is { } keptLine) err.WriteLine(keptLine);
+
         if (judgedBefore.Count > 0)
         {
             selected = [.. selected.Where(s => judgedBefore.All(j => j.Slot != s.Number))];
@@ -135,22 +153,8 @@ internal static class ScreenCommand
         var runId = recorder.RunId;
         foreach (var gone in recorder.Interrupted)
             err.WriteLine($"run {gone} was left running by a process that no longer exists: marked interrupted (finish it with `hilrig screen --resume {gone}`)");
-        var backups = Path.Combine(Path.GetDirectoryName(storePath) ?? ".", "backups");
-        // the OTA loop needs an app that is not the factory one, so the Core is seen to change
-        otaImage ??= Core.Spark.SparkAppImageGenerator.Generate(config.Sim.Seed, "hilrig-ota-check", "1.0.0");
         var printLock = new object();
-        var screening = new Screening(session.Usb, session.Time, new ScreeningOptions
-        {
-            Readback = new DfuReadbackOptions { BackupDirectory = backups, Journal = JournalSupport.Journal(config) },
-            Cloud = loops ? session.Cloud : null,
-            OtaImage = loops ? otaImage : null,
-            OtaApp = Core.Spark.SparkAppImageGenerator.ReadIdentity(otaImage),
-            // each step's row is stored as the step ends: a run killed mid-slot keeps what was judged
-            StepJudged = step => recorder.Record(Finding(step)),
-            Links = new StoreDeviceLinks(store, wall),
-            // the simulated Cores' known-good app is the seed's Tinker; a real rig's is not known here
-            RecoveryApp = config.Backend == RigBackend.Sim ? Core.Spark.SparkAppImageGenerator.Tinker(config.Sim.Seed) : null,
-        });
+        var screening = new Screening(session.Usb, session.Time, Options(config, session, store, recorder, loops, otaImage, wall));
         screening.JournalRestored += restored => JournalSupport.Record(recorder, restored, wall.GetUtcNow(), wall.GetUtcNow());
 
         // Ctrl-C or systemd's SIGTERM: the slots judged so far stay stored and the run is marked aborted, not left running.
@@ -158,6 +162,7 @@ internal static class ScreenCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         var status = RunStatus.Aborted;
+        var finals = new Dictionary<int, Task<StoredResult>>();
         try
         {
             IReadOnlyList<SlotOutcome> outcomes;
@@ -166,7 +171,9 @@ internal static class ScreenCommand
                 outcomes = await session.RunAsync(() => screening.RunAsync(selected, outcome =>
                 {
                     // said only once it is committed: a verdict on the screen is a verdict in the store
-                    recorder.Record(Finding(outcome)).ContinueWith(stored =>
+                    var record = recorder.Record(Finding(outcome));
+                    lock (finals) finals[outcome.Slot] = record;
+                    record.ContinueWith(stored =>
                     {
                         if (format != OutputFormat.Table || !stored.IsCompletedSuccessfully) return;
                         lock (printLock)
@@ -183,10 +190,18 @@ internal static class ScreenCommand
             }
             recorder.Flush();
 
+            // each final verdict into the device's attempt history: its confirmation, and the slots it points at
+            var entries = new Dictionary<int, LedgerEntry>();
+            foreach (var outcome in outcomes.OrderBy(o => o.Slot))
+            {
+                if (finals.GetValueOrDefault(outcome.Slot) is { IsCompletedSuccessfully: true } stored)
+                    entries[outcome.Slot] = ledger.Record(stored.Result, outcome.Evidence.DfuSerial, rigSlots);
+            }
+
             var ordered = judgedBefore.Concat(outcomes).OrderBy(o => o.Slot).ToList();
             status = ordered.Any(o => o.Verdict == Verdict.RigFault) ? RunStatus.RigFault
                 : ordered.Any(o => o.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed;
-            Print(ordered, format, output);
+            Print(ordered, entries, format, output);
             err.WriteLine($"run {runId} stored in {storePath}");
             return status switch
             {
@@ -201,7 +216,27 @@ internal static class ScreenCommand
         }
     }
 
-    private static SlotFinding Finding(SlotOutcome outcome) =>
+    /// <summary>What `screen` (and a golden Core's health check) screens with: journal, backups, links, the loops when asked.</summary>
+    internal static ScreeningOptions Options(RigConfig config, RigSession session, ResultsStore store, ResultRecorder recorder, bool loops, byte[]? otaImage, TimeProvider wall)
+    {
+        var backups = Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "backups");
+        // the OTA loop needs an app that is not the factory one, so the Core is seen to change
+        otaImage ??= Core.Spark.SparkAppImageGenerator.Generate(config.Sim.Seed, "hilrig-ota-check", "1.0.0");
+        return new ScreeningOptions
+        {
+            Readback = new DfuReadbackOptions { BackupDirectory = backups, Journal = JournalSupport.Journal(config) },
+            Cloud = loops ? session.Cloud : null,
+            OtaImage = loops ? otaImage : null,
+            OtaApp = Core.Spark.SparkAppImageGenerator.ReadIdentity(otaImage),
+            // each step's row is stored as the step ends: a run killed mid-slot keeps what was judged
+            StepJudged = step => recorder.Record(Finding(step)),
+            Links = new StoreDeviceLinks(store, wall),
+            // the simulated Cores' known-good app is the seed's Tinker; a real rig's is not known here
+            RecoveryApp = config.Backend == RigBackend.Sim ? Core.Spark.SparkAppImageGenerator.Tinker(config.Sim.Seed) : null,
+        };
+    }
+
+    internal static SlotFinding Finding(SlotOutcome outcome) =>
         SlotFinding.From(outcome) with
         {
             // a Core known only in DFU is stored under its DFU serial until it says its device id (the store links the two)
@@ -224,14 +259,20 @@ internal static class ScreenCommand
             }),
     ];
 
-    private static void Print(IReadOnlyList<SlotOutcome> outcomes, OutputFormat format, TextWriter output)
+    private static void Print(IReadOnlyList<SlotOutcome> outcomes, IReadOnlyDictionary<int, LedgerEntry> entries, OutputFormat format, TextWriter output)
     {
         var rows = outcomes.Select(o => new ScreenRow(
             o.Slot, o.DeviceId, o.Lot, o.Verdict.ToName(), o.FailureMode, o.Signature,
             Math.Round(o.DeviceTime.TotalMilliseconds), o.Evidence.DfuSerial,
             o.Evidence.Readback?.BitErrors.ErrorBits ?? 0, o.Evidence.Readback?.BitErrors.StuckAt0 ?? 0, o.Evidence.Readback?.BitErrors.StuckAt1 ?? 0,
             o.Evidence.Readback?.BitErrors.EraseFailedSectors ?? [],
-            o.Evidence.Loops?.Select(l => new LoopRow(l.Loop, l.Verdict.ToName(), l.FailureMode, Math.Round(l.DeviceTime.TotalMilliseconds), l.Signature)).ToList())).ToList();
+            o.Evidence.Loops?.Select(l => new LoopRow(l.Loop, l.Verdict.ToName(), l.FailureMode, Math.Round(l.DeviceTime.TotalMilliseconds), l.Signature)).ToList())
+        {
+            FailureKind = FailureKinds.Of(o.Verdict, o.FailureMode) is var kind && kind != FailureKind.None ? kind.ToName() : null,
+            Confirmation = entries.GetValueOrDefault(o.Slot)?.Decision.Confirmation.ToName(),
+            Advice = entries.GetValueOrDefault(o.Slot)?.Advice,
+        }).ToList();
+        var notes = entries.Values.OrderBy(e => e.Slot).SelectMany(e => e.HealthChanges.Concat(e.Advice is { } a ? [a] : [])).ToList();
         switch (format)
         {
             case OutputFormat.Json:
@@ -257,7 +298,10 @@ internal static class ScreenCommand
                 // Signatures are long: one line each under the table, only where there is something to say.
                 foreach (var r in rows.Where(r => r.Verdict != "pass"))
                     console.MarkupLine($"slot {r.Slot}: {Markup.Escape(r.Signature)}");
-                console.MarkupLine($"{rows.Count(r => r.Verdict == "pass")} passed, {rows.Count(r => r.Verdict == "fail")} failed, {rows.Count(r => r.Verdict == "rig-fault")} rig fault(s)");
+                console.MarkupLine($"{rows.Count(r => r.Verdict == "pass")} passed, {rows.Count(r => r.Verdict == "fail")} failed ({rows.Count(r => r.Confirmation == "confirmed")} confirmed, {rows.Count(r => r.Confirmation == "unconfirmed")} unconfirmed), {rows.Count(r => r.Verdict == "rig-fault")} rig fault(s)");
+                // what the operator does next: which Cores to move where to confirm, which slots changed health
+                foreach (var note in notes)
+                    console.MarkupLine(Markup.Escape(note));
                 break;
         }
     }
@@ -275,7 +319,17 @@ internal static class ScreenCommand
         long StuckAt0,
         long StuckAt1,
         string[] EraseFailedSectors,
-        IReadOnlyList<LoopRow>? Loops);
+        IReadOnlyList<LoopRow>? Loops)
+    {
+        /// <summary>Whose fault a non-pass is: dut, usb, sensor, relay, buttons, cloud, software.</summary>
+        public string? FailureKind { get; init; }
+
+        /// <summary>pass, unconfirmed, confirmed or rig-fault under the confirmation policy.</summary>
+        public string? Confirmation { get; init; }
+
+        /// <summary>For an unconfirmed failure: which slot to move the Core to, to confirm it.</summary>
+        public string? Advice { get; init; }
+    }
 
     private sealed record LoopRow(string Loop, string Verdict, string? FailureMode, double DeviceTimeMs, string Signature);
 }

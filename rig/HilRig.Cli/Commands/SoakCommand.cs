@@ -166,6 +166,11 @@ internal static class SoakCommand
         var plan = PlanFor(config, args.Cycles, args.EveryReadback ?? 0, bootloaderImage);
 
         var wall = TimeProvider.System;
+        plan = plan with { Links = new StoreDeviceLinks(store, wall) };
+        // quarantined and maintenance slots are not soaked: one line says so
+        var (usable, keptOut) = new ScreeningLedger(store, config.RigId, config.Screening, wall).Usable(selected.Select(s => s.Number));
+        selected = [.. selected.Where(s => usable.Contains(s.Number))];
+        if (ScreeningLedger.KeptOutLine(keptOut) is { } keptLine) err.WriteLine(keptLine);
         var runStart = wall.GetUtcNow();
         using var recorder = ResultRecorder.Start(store, new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed, label, "soak", runStart), wall,
             new RecorderOptions { RigClockIsWall = config.Backend != RigBackend.Sim });

@@ -179,6 +179,33 @@ public sealed record FleetSettings(string ConnectionString)
     public override string ToString() => "FleetSettings { ConnectionString = (hidden) }";
 }
 
+/// <summary>
+/// How a DUT failure is confirmed before it is final (<c>screening.confirm</c>): it takes <see cref="Attempts"/> failing
+/// attempts of the same device, each in a slot of its own when <see cref="ChangeSlot"/>. Attempts 1: the first failure is final.
+/// </summary>
+public sealed record ConfirmPolicy(int Attempts = 2, bool ChangeSlot = true)
+{
+    public const int MaxAttempts = 5;
+}
+
+/// <summary>
+/// When a slot's health turns (<c>screening.health</c>): strikes are distinct devices that had, in the slot since its
+/// health was last reset, a rig fault of the slot's own hardware (USB, sensor, relay, buttons) or a DUT failure that is
+/// not confirmed elsewhere. <see cref="SuspectAfter"/> strikes make it suspect, <see cref="QuarantineAfter"/> quarantined.
+/// </summary>
+public sealed record HealthThresholds(int SuspectAfter = 1, int QuarantineAfter = 3)
+{
+    public const int MaxStrikes = 100;
+
+    public static readonly HealthThresholds Default = new();
+}
+
+/// <summary>The <c>screening:</c> section: confirmation of DUT failures and slot health thresholds.</summary>
+public sealed record ScreeningPolicy(ConfirmPolicy Confirm, HealthThresholds Health)
+{
+    public static readonly ScreeningPolicy Default = new(new ConfirmPolicy(), new HealthThresholds());
+}
+
 /// <summary>A validated rig-config.yaml.</summary>
 public sealed record RigConfig(
     string SourcePath,
@@ -200,6 +227,9 @@ public sealed record RigConfig(
 
     /// <summary>The production line label (`line:`), carried to the fleet with the rig's sync; null when not given.</summary>
     public string? Line { get; init; }
+
+    /// <summary>The `screening:` section (confirmation policy, slot health thresholds); defaults when absent.</summary>
+    public ScreeningPolicy Screening { get; init; } = ScreeningPolicy.Default;
 
     public SlotConfig Slot(int number) =>
         Slots.FirstOrDefault(s => s.Number == number)

@@ -67,6 +67,7 @@ public static partial class RigConfigLoader
         reader.ReadMapping(root, "", rig, RootFields);
         CheckResults(reader, rig);
         CheckSlots(reader, rig.Slots);
+        CheckScreening(reader, rig.Screening);
         var cores = ResolveCores(reader, rig);
         var cloud = ResolveCloud(reader, root, rig.Cloud, environment);
         var storeConnection = ExpandConnection(reader, rig.Results.Nodes.GetValueOrDefault("connectionString"), "results.connectionString", rig.Results.ConnectionString, environment);
@@ -99,6 +100,7 @@ public static partial class RigConfigLoader
             Cloud = cloud,
             Fleet = fleet,
             Line = rig.Line,
+            Screening = rig.Screening.Build(),
         };
     }
 
@@ -235,6 +237,31 @@ public static partial class RigConfigLoader
         new("connectionString", true, (r, n, p, d) => d.ConnectionString = r.ReadString(n, p, "a PostgreSQL connection string")),
     ];
 
+    private static readonly Field<ConfirmDraft>[] ConfirmFields =
+    [
+        new("attempts", false, (r, n, p, d) => d.Attempts = r.ReadInt(n, p, 1, ConfirmPolicy.MaxAttempts, "a number of failing attempts",
+            valid: $"1-{ConfirmPolicy.MaxAttempts} (default 2: a DUT failure is final once the device fails again; 1: the first failure is final)")),
+        new("changeSlot", false, (r, n, p, d) => d.ChangeSlot = r.ReadBool(n, p)),
+    ];
+
+    private static readonly Field<HealthDraft>[] HealthFields =
+    [
+        new("suspectAfter", false, (r, n, p, d) => d.SuspectAfter = r.ReadInt(n, p, 1, HealthThresholds.MaxStrikes, "a number of devices",
+            valid: $"1-{HealthThresholds.MaxStrikes} distinct devices with a slot rig fault or an unconfirmed failure (default 1)")),
+        new("quarantineAfter", false, (r, n, p, d) =>
+        {
+            d.QuarantineNode = n;
+            d.QuarantineAfter = r.ReadInt(n, p, 1, HealthThresholds.MaxStrikes, "a number of devices",
+                valid: $"1-{HealthThresholds.MaxStrikes} distinct devices, at least suspectAfter (default 3)");
+        }),
+    ];
+
+    private static readonly Field<ScreeningDraft>[] ScreeningFields =
+    [
+        new("confirm", false, (r, n, p, d) => r.ReadMapping(n, p, d.Confirm, ConfirmFields)),
+        new("health", false, (r, n, p, d) => r.ReadMapping(n, p, d.Health, HealthFields)),
+    ];
+
     private static readonly Field<RigDraft>[] RootFields =
     [
         new("rigId", true, (r, n, p, d) => d.RigId = r.ReadString(n, p, "a rig id")),
@@ -254,6 +281,7 @@ public static partial class RigConfigLoader
             d.Fleet.Node = n;
             d.Fleet.Nodes = r.ReadMapping(n, p, d.Fleet, FleetFields);
         }),
+        new("screening", false, (r, n, p, d) => r.ReadMapping(n, p, d.Screening, ScreeningFields)),
     ];
 
 
@@ -483,6 +511,14 @@ public static partial class RigConfigLoader
             r.Error(results.Node, "results.connectionString", "missing required key 'connectionString' for a postgres store");
     }
 
+    private static void CheckScreening(ConfigReader r, ScreeningDraft screening)
+    {
+        var health = screening.Health;
+        var suspect = health.SuspectAfter ?? HealthThresholds.Default.SuspectAfter;
+        if (health.QuarantineAfter is { } quarantine && quarantine < suspect && health.QuarantineNode is { } node)
+            r.Error(node, "screening.health.quarantineAfter", $"{quarantine} is below suspectAfter ({suspect}); valid: at least suspectAfter, e.g. {Math.Max(suspect, 3)}");
+    }
+
     private static void CheckSlots(ConfigReader r, List<SlotDraft> slots)
     {
         var numbers = new Dictionary<int, SlotDraft>();
@@ -621,6 +657,30 @@ public static partial class RigConfigLoader
         public CloudApiDraft Cloud { get; } = new();
         public FleetDraft Fleet { get; } = new();
         public string? Line { get; set; }
+        public ScreeningDraft Screening { get; } = new();
+    }
+
+    private sealed class ScreeningDraft
+    {
+        public ConfirmDraft Confirm { get; } = new();
+        public HealthDraft Health { get; } = new();
+
+        public ScreeningPolicy Build() => new(
+            new ConfirmPolicy(Confirm.Attempts ?? ScreeningPolicy.Default.Confirm.Attempts, Confirm.ChangeSlot ?? ScreeningPolicy.Default.Confirm.ChangeSlot),
+            new HealthThresholds(Health.SuspectAfter ?? HealthThresholds.Default.SuspectAfter, Health.QuarantineAfter ?? HealthThresholds.Default.QuarantineAfter));
+    }
+
+    private sealed class ConfirmDraft
+    {
+        public int? Attempts { get; set; }
+        public bool? ChangeSlot { get; set; }
+    }
+
+    private sealed class HealthDraft
+    {
+        public int? SuspectAfter { get; set; }
+        public int? QuarantineAfter { get; set; }
+        public YamlNode? QuarantineNode { get; set; }
     }
 
     private sealed class FleetDraft

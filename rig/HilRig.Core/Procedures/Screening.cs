@@ -159,39 +159,10 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
     /// <summary>Raised for every interrupted Core put back (or not) from the journal, so the caller can record it.</summary>
     public event Action<JournalRecoveryResult>? JournalRestored;
 
-    /// <summary>
-    /// The Core did not answer `i`. In DFU already (flashing yellow at every boot), or entering DFU by the buttons: a Core
-    /// to diagnose. Otherwise says what was checked: nothing at all answering is an empty slot; something lit that answers
-    /// neither serial nor DFU is a Core whose bootloader does not run.
-    /// </summary>
     private async Task<(string? Found, Judged? Nothing)> LookForCoreAsync(RigSlot slot, CancellationToken ct)
     {
-        var ledFrom = slot.Led?.Now;
-        if (Choreography.FindDfu(bus, slot.UsbPath) is not null)
-            return ("already in DFU (flashing yellow) after power-on: the bootloader finds no app to run", null);
-        var seenOnUsb = bus.GetDevices().Where(d => d.Path == slot.UsbPath).Select(d => d.Descriptor.VidPid).FirstOrDefault();
-        try
-        {
-            await ChoreographyRunner.RunAsync(Choreographies.EnterDfu, slot, bus, time, ct);
-            var was = slot.Led is { } l ? $"LED {l.Timeline(ledFrom)}" : seenOnUsb is null ? "nothing on USB" : $"{seenOnUsb} on USB";
-            return ($"no listening mode ({was}), but MODE through RESET entered DFU", null);
-        }
-        catch (ChoreographyException ex)
-        {
-            var timeline = slot.Led?.Timeline(ledFrom);
-            var lit = timeline?.Segments.Where(s => !LedState.Dark.Matches(s.State)).Select(s => s.State.ToString()).Distinct().ToList() ?? [];
-            var usbNow = bus.GetDevices().Where(d => d.Path == slot.UsbPath).Select(d => d.Descriptor.VidPid).FirstOrDefault() ?? seenOnUsb;
-            var led = slot.Led is null ? "LED not observed (no colour sensor on this slot)" : lit.Count == 0 ? "LED dark after power-on" : $"LED {string.Join(", ", lit)}";
-            var checkedWhat = $"checked: USB at {slot.UsbPath} ({(usbNow is null ? "nothing enumerated" : usbNow)}), serial (no `i` answer), DFU by MODE through RESET (none), {led}";
-            if (usbNow is null && lit.Count == 0)
-                return (null, new Judged(Verdict.RigFault, FailureModes.SlotEmpty, $"no Core in {slot}: nothing answers; {checkedWhat}"));
-            if (usbNow is null)
-                return (null, new Judged(Verdict.RigFault, FailureModes.UsbTransport,
-                    $"the Core in {slot} is alive ({led}) but nothing enumerates on USB at {slot.UsbPath}: check the slot's USB cable and hub port, then retest; {checkedWhat}"));
-            // on USB but neither `i` nor DFU by the buttons: the buttons may not act, or its bootloader may not run; not judged
-            return (null, new Judged(Verdict.RigFault, FailureModes.NoDfu,
-                $"the Core in {slot} answers neither `i` nor enters DFU by MODE through RESET (buttons not acting, or a bootloader that does not run): check the slot's button lines, then retest; {checkedWhat} ({ex.Message})"));
-        }
+        var found = await CoreSearch.LookAsync(bus, time, slot, ct);
+        return found.FoundInDfu ? (found.Arrival, null) : (null, new Judged(found.Verdict!.Value, found.FailureMode, found.Signature!));
     }
 
     /// <summary>
@@ -276,7 +247,7 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
     /// region's saved content back: if that hangs too, the chip is at fault; if it works, the first hang was the rig's.
     /// </summary>
     private async Task<SlotOutcome> ConfirmHangAsync(
-        RigSlot slot, FlashOperationHungException hung, Action<string> step,
+        RigSlot slot, FlashOperationHungException hung, string? serial, Action<string> step,
         Func<Verdict, string?, string, DfuReadbackResult?, string?, SlotOutcome> outcome, CancellationToken ct)
     {
         step("power cycle after hang");
@@ -303,8 +274,11 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
             step("power off (flash hung again)");
             // Leave the Core powered off: it would sit hung in DFU otherwise.
             slot.Control.SetPower(false);
+            // The chip refused the restore: no later command can put it back either. Its journal entry is closed with this
+            // fail row (the originals stay in the backups folder), so later commands neither warn nor retry it.
+            var closed = CloseRefusedJournal(slot, serial);
             return outcome(Verdict.Fail, FailureModes.BadExternalFlash,
-                $"SPI flash never finishes the {hung.Operation} of {hung.Region.Name} (0x{hung.Region.Start:X6}), again after a power cycle: BUSY stays set (dead or hung chip)",
+                $"SPI flash never finishes the {hung.Operation} of {hung.Region.Name} (0x{hung.Region.Start:X6}), again after a power cycle: BUSY stays set (dead or hung chip); the restore of {hung.Region.Name} was refused{(closed ? ", its journal entry closed with this verdict" : "")}",
                 null, hung.ToString());
         }
         catch (Exception ex) when (ex is UsbException or ChoreographyException or DfuException)
@@ -316,6 +290,16 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         {
             return outcome(Verdict.RigFault, FailureModes.SensorFault, SensorSignature(ex, "during the retry after a hang"), null, ex.ToString());
         }
+    }
+
+    /// <summary>Closes the journal of the Core whose chip refused its restore; true when one was open.</summary>
+    private bool CloseRefusedJournal(RigSlot slot, string? serial)
+    {
+        if (serial is null || _options.Readback.Journal is not { } journal) return false;
+        var open = journal.Pending().FirstOrDefault(j => j.Manifest.DfuSerial == serial && JournalRecovery.SlotOf([slot], j.Manifest) is not null);
+        if (open is null) return false;
+        open.Complete();
+        return true;
     }
 
     /// <summary>
@@ -490,7 +474,7 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         catch (FlashOperationHungException hung)
         {
             log.Add($"{time.GetElapsedTime(start).TotalSeconds,8:0.000} s {hung.Message}");
-            return await ConfirmHangAsync(slot, hung, Step, Outcome, ct);
+            return await ConfirmHangAsync(slot, hung, serial, Step, Outcome, ct);
         }
         catch (UsbException ex)
         {

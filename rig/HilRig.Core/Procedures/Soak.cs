@@ -25,6 +25,9 @@ public sealed record SoakPlan(int Cycles, Func<int, int, SoakImage> NextApp, Rec
     public DfuReadbackOptions Readback { get; init; } = new();
 
     public DfuHostOptions? Dfu { get; init; }
+
+    /// <summary>The store's DFU serial links: a Core that arrives in DFU is known by its device id when linked.</summary>
+    public IDeviceLinks? Links { get; init; }
 }
 
 /// <summary>One judged step of a soak, in the order the slot ran them.</summary>
@@ -179,15 +182,21 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             _id = await slot.Identity.ReadDeviceIdAsync(ct);
             if (_id is null)
             {
-                var row = new SoakRow(slot.Number, $"slot-{slot.Number}-unidentified", IdentifyTest, 0, Verdict.RigFault, FailureModes.SlotEmpty,
-                    $"no Core answered `i` in {slot}", _time.GetElapsedTime(begin), startedAt, _time.GetUtcNow(), []);
-                Rows.Add(row);
-                Out(0, row.Signature);
-                Report(IdentifyTest, SoakPhase.Ended, Verdict.RigFault, row: row);
-                return;
+                // the same any-state detection as screening: a Core in DFU is read back and identified, never "empty"
+                var found = await CoreSearch.LookAsync(context.Bus, _time, slot, ct);
+                if (!found.FoundInDfu)
+                {
+                    var row = new SoakRow(slot.Number, $"slot-{slot.Number}-unidentified", IdentifyTest, 0, found.Verdict!.Value, found.FailureMode,
+                        found.Signature!, _time.GetElapsedTime(begin), startedAt, _time.GetUtcNow(), []);
+                    Rows.Add(row);
+                    Out(0, row.Signature);
+                    Report(IdentifyTest, SoakPhase.Ended, row.Verdict, row: row);
+                    return;
+                }
+                if (!await ArrivedInDfuAsync(found.Arrival!, ct)) return;
             }
             Report(IdentifyTest, SoakPhase.Ended, Verdict.Pass);
-            var id = _id;
+            var id = _id!;
 
             if (plan.Bootloader is { } bootloader)
             {
@@ -215,6 +224,84 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                     if (!await JudgeAsync(readback, ct)) return;
                 }
             }
+        }
+
+        /// <summary>
+        /// A Core found in DFU before cycle 1 (no valid app, or no listening mode): its readback is the diagnosis (a row of
+        /// its own, keyed by the linked device id or its DFU serial); a clean one gets the plan's known-good app, and once
+        /// it answers `i` with a device id whose DFU serial matches, the store links the two and the soak goes on.
+        /// </summary>
+        /// <returns>False when the slot leaves the run (bad flash, no app runs, a rig fault).</returns>
+        private async Task<bool> ArrivedInDfuAsync(string arrival, CancellationToken ct)
+        {
+            string? serial = null;
+            var readback = await StepAsync(ReadbackTest, async () =>
+            {
+                var begin = _time.GetTimestamp();
+                var log = new List<string> { $"no answer to `i`: {arrival}" };
+                LoopResult Result(Verdict verdict, string? mode, string signature, DfuReadbackResult? result = null)
+                {
+                    _bitErrors = result?.BitErrors;
+                    return new LoopResult(ReadbackTest, verdict, mode, signature, _time.GetElapsedTime(begin), log);
+                }
+                try
+                {
+                    using var session = await SlotDfu.Guard(() => DfuSeHost.OpenAsync(context.Bus, slot.UsbPath, _time, plan.Dfu, ct));
+                    serial = session.Serial;
+                    if (plan.Links?.DeviceIdFor(serial) is { } linked && Spark.SparkIdentity.DfuSerial(linked) == serial) _id = linked;
+                    _id ??= $"dfu-{serial}";
+                    var result = await new DfuReadback(_time, plan.Readback).RunAsync(session, _id, null, ct, slot.Number, _id.StartsWith("dfu-", StringComparison.Ordinal) ? null : _id);
+                    log.Add($"readback: {result.Signature}");
+                    if (result.Verdict == Verdict.Fail)
+                        return Result(Verdict.Fail, result.FailureMode, $"{result.Signature}; arrived {arrival}", result);
+                    await SlotDfu.Guard(() => session.SelectAltAsync(0, ct));
+                    var app = plan.Recovery.App;
+                    await SlotDfu.Guard(() => session.DownloadAsync(Spark.SparkMemoryMap.AppAddress, app, null, null, ct));
+                    var back = await SlotDfu.Guard(() => session.UploadAsync(Spark.SparkMemoryMap.AppAddress, app.Length, null, ct));
+                    if (SlotDfu.Difference(app, back, Spark.SparkMemoryMap.AppAddress) is { } diff)
+                        return Result(Verdict.Fail, FailureModes.Unrecoverable, $"arrived {arrival}; the known-good app does not read back as written ({diff})", result);
+                    log.Add($"known-good app {plan.Recovery.AppIdentity ?? "(image)"} written at 0x{Spark.SparkMemoryMap.AppAddress:X8} and read back");
+                    await SlotDfu.Guard(() => session.LeaveAsync(null, ct));
+                    return Result(Verdict.Pass, null, $"no bit errors; arrived {arrival}; known-good app written", result);
+                }
+                catch (FlashOperationHungException hung)
+                {
+                    return Result(Verdict.Fail, FailureModes.BadExternalFlash, $"{hung.Message}: BUSY never clears (dead or hung chip); arrived {arrival}");
+                }
+                catch (LoopRigFault ex)
+                {
+                    return Result(Verdict.RigFault, ex.Mode, ex.Message);
+                }
+                catch (UsbException ex)
+                {
+                    return Result(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during the readback of a Core found in DFU: {ex.Message}");
+                }
+            });
+            if (readback.Verdict != Verdict.Pass)
+            {
+                Out(0, $"arrived in DFU: {readback.Signature}");
+                return false;
+            }
+
+            var begin = _time.GetTimestamp();
+            while (Choreography.FindDfu(context.Bus, slot.UsbPath) is not null && _time.GetElapsedTime(begin) < TimeSpan.FromSeconds(5))
+                await Task.Delay(ChoreographyRunner.UsbPollInterval, _time, ct);
+            await Task.Delay(Identify.AppStart + TimeSpan.FromSeconds(1), _time, ct);
+            var startedAt = _time.GetUtcNow();
+            var id = Choreography.FindDfu(context.Bus, slot.UsbPath) is null ? await new Identify(context).ReadDeviceIdAsync(slot, ct) : null;
+            if (id is null || Spark.SparkIdentity.DfuSerial(id) != serial)
+            {
+                var why = id is null ? "answers no `i` (or falls back into DFU) with a known-good app written" : $"says device {id}, whose DFU serial is not {serial}";
+                var row = new SoakRow(slot.Number, _id!, IdentifyTest, 0, id is null ? Verdict.Fail : Verdict.RigFault, id is null ? FailureModes.StuckInDfu : FailureModes.WrongDevice,
+                    $"arrived {arrival}; the Core {why}", _time.GetElapsedTime(begin), startedAt, _time.GetUtcNow(), []);
+                Rows.Add(row);
+                Out(0, row.Signature);
+                Report(IdentifyTest, SoakPhase.Ended, row.Verdict, row: row);
+                return false;
+            }
+            plan.Links?.Link(serial!, id);
+            _id = id;
+            return true;
         }
 
         /// <summary>

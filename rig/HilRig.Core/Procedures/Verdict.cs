@@ -77,3 +77,73 @@ public static class FailureModes
     /// <summary>The cloud API refused the rig's request (token, device id) or did not answer in time.</summary>
     public const string CloudError = "cloud-error";
 }
+
+/// <summary>
+/// Whose fault a verdict is, typed (issue 14.2): the DUT's, or which part of the rig stopped the judgement. Carried by
+/// every finding and stored with its row, so slot health and confirmation never read a signature's text.
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<FailureKind>))]
+public enum FailureKind
+{
+    /// <summary>No failure: a pass (or a skipped step).</summary>
+    [JsonStringEnumMemberName("none")] None,
+
+    /// <summary>The device under test failed: a product defect.</summary>
+    [JsonStringEnumMemberName("dut")] Dut,
+
+    /// <summary>The slot's USB path: cable, hub port, pogo pins, a DFU transfer that broke, the wrong Core on the port.</summary>
+    [JsonStringEnumMemberName("usb")] Usb,
+
+    /// <summary>The slot's colour sensor or its mux channel.</summary>
+    [JsonStringEnumMemberName("sensor")] Sensor,
+
+    /// <summary>The slot's power relay.</summary>
+    [JsonStringEnumMemberName("relay")] Relay,
+
+    /// <summary>The slot's MODE/RESET button lines.</summary>
+    [JsonStringEnumMemberName("buttons")] Buttons,
+
+    /// <summary>The cloud refused, dropped or timed out: the world's fault, not the slot's.</summary>
+    [JsonStringEnumMemberName("cloud")] Cloud,
+
+    /// <summary>The rig software or its own state (a pending journal, a Core it was not prepared for).</summary>
+    [JsonStringEnumMemberName("software")] Software,
+}
+
+public static class FailureKinds
+{
+    private static readonly (FailureKind Kind, string Name)[] Names =
+    [
+        (FailureKind.None, "none"), (FailureKind.Dut, "dut"), (FailureKind.Usb, "usb"), (FailureKind.Sensor, "sensor"),
+        (FailureKind.Relay, "relay"), (FailureKind.Buttons, "buttons"), (FailureKind.Cloud, "cloud"), (FailureKind.Software, "software"),
+    ];
+
+    public static string ToName(this FailureKind kind) => Names.First(n => n.Kind == kind).Name;
+
+    public static FailureKind Parse(string name) =>
+        Names.FirstOrDefault(n => n.Name == name) is { Name: not null } found ? found.Kind
+        : throw new FormatException($"'{name}' is not a failure kind; valid: {string.Join(", ", Names.Select(n => n.Name))}");
+
+    /// <summary>
+    /// The kind each procedure's verdict carries: a fail is the DUT's; a rig fault's kind follows from its failure mode,
+    /// one of the <see cref="FailureModes"/> constants the procedures set (a closed catalog, never the signature's text).
+    /// A rig-fault mode outside the catalog is the rig software's.
+    /// </summary>
+    public static FailureKind Of(Verdict verdict, string? failureMode) => verdict switch
+    {
+        Verdict.Fail => FailureKind.Dut,
+        Verdict.RigFault => failureMode switch
+        {
+            FailureModes.UsbTransport or FailureModes.WrongDevice or FailureModes.SlotEmpty => FailureKind.Usb,
+            FailureModes.SensorFault => FailureKind.Sensor,
+            FailureModes.PowerNotCut => FailureKind.Relay,
+            FailureModes.NoDfu => FailureKind.Buttons,
+            FailureModes.CloudError => FailureKind.Cloud,
+            _ => FailureKind.Software,
+        },
+        _ => FailureKind.None,
+    };
+
+    /// <summary>The kinds that are the slot's own hardware, and so count against its health (the cloud and the software do not).</summary>
+    public static bool IsSlotHardware(this FailureKind kind) => kind is FailureKind.Usb or FailureKind.Sensor or FailureKind.Relay or FailureKind.Buttons;
+}

@@ -165,6 +165,42 @@ internal static class Migrations
             """,
             "CREATE INDEX ix_device_links_device ON device_links(device_id)",
         ],
+
+        // 9: verdicts keep their typed failure kind (dut, usb, sensor, relay, buttons, cloud, software); each screening
+        // attempt of a device with its slot and confirmation state (a DUT failure is unconfirmed until the same device
+        // fails again in another slot); each slot's health per rig, LAVA style (good, unknown, suspect, quarantined,
+        // maintenance), counted from `since` (a golden Core's pass or the operator's `good`).
+        [
+            "ALTER TABLE results ADD COLUMN failure_kind TEXT NULL",
+            """
+            CREATE TABLE screen_attempts (
+                result_id TEXT PRIMARY KEY,
+                run_id TEXT NOT NULL,
+                rig_id TEXT NOT NULL,
+                device_id TEXT NOT NULL,
+                dfu_serial TEXT NULL,
+                slot INTEGER NOT NULL,
+                verdict TEXT NOT NULL,
+                failure_kind TEXT NULL,
+                failure_mode TEXT NULL,
+                confirmation TEXT NOT NULL,
+                at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX ix_screen_attempts_device ON screen_attempts(device_id, at)",
+            "CREATE INDEX ix_screen_attempts_slot ON screen_attempts(rig_id, slot, at)",
+            """
+            CREATE TABLE slot_health (
+                rig_id TEXT NOT NULL,
+                slot INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                since TEXT NOT NULL,
+                changed_at TEXT NOT NULL,
+                PRIMARY KEY (rig_id, slot)
+            )
+            """,
+        ],
     ];
 
     public static int Latest => Steps.Count;

@@ -146,7 +146,7 @@ public sealed class ResultRecorder : IDisposable
         var (started, ended) = storedAt is { } now ? (now - (f.EndedAt - f.StartedAt), now) : (f.StartedAt, f.EndedAt);
         return new ResultRecord(runId, f.StoredDeviceId, f.Slot, f.Test, f.Verdict, started, ended,
             Cycle: f.Cycle, Attempt: f.Attempt, FailureMode: f.FailureMode, Signature: f.Signature, DeviceTime: f.DeviceTime,
-            EvidenceJson: EvidenceJson.Write(f.Evidence));
+            EvidenceJson: EvidenceJson.Write(f.Evidence), Kind: f.Kind);
     }
 
     private void Drain()

@@ -44,7 +44,12 @@ public sealed record ResultRecord(
     string? FailureMode = null,
     string? Signature = null,
     TimeSpan? DeviceTime = null,
-    string? EvidenceJson = null);
+    string? EvidenceJson = null,
+    FailureKind? Kind = null)
+{
+    /// <summary>The kind stored: given, or the one the verdict and failure mode carry.</summary>
+    public FailureKind StoredKind => Kind ?? FailureKinds.Of(Verdict, FailureMode);
+}
 
 /// <summary>A result as stored, with its id and final attempt number.</summary>
 public sealed record StoredResult(
@@ -61,7 +66,11 @@ public sealed record StoredResult(
     TimeSpan? DeviceTime,
     DateTimeOffset StartedAt,
     DateTimeOffset EndedAt,
-    string? EvidenceJson);
+    string? EvidenceJson)
+{
+    /// <summary>Whose fault the verdict is, as stored (rows from before schema step 9: as their verdict and mode carry).</summary>
+    public FailureKind Kind { get; init; } = FailureKinds.Of(Verdict, FailureMode);
+}
 
 public sealed record StoredRun(
     Guid Id,

@@ -3,6 +3,7 @@ using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using HilRig.Core.Procedures;
 
 namespace HilRig.Core.Results;
 
@@ -464,12 +465,13 @@ public sealed partial class ResultsStore
             db.Execute(
                 """
                 INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
-                                     device_time_ms, started_at, ended_at, evidence_json)
+                                     device_time_ms, started_at, ended_at, evidence_json, failure_kind)
                 VALUES (@id, @runId, @deviceId, @slot, @test, @cycle, @attempt, @verdict, @failureMode, @signature,
-                        @deviceTimeMs, @startedAt, @endedAt, @evidenceJson)
+                        @deviceTimeMs, @startedAt, @endedAt, @evidenceJson, @failureKind)
                 """,
                 new
                 {
+                    failureKind = result.StoredKind == FailureKind.None ? null : result.StoredKind.ToName(),
                     id = StoreText.Id(id), runId = StoreText.Id(result.RunId), deviceId, slot = result.Slot, test = result.Test,
                     cycle = result.Cycle, attempt, verdict = StoreText.Verdict(result.Verdict), failureMode = result.FailureMode,
                     signature = result.Signature, deviceTimeMs = (long?)result.DeviceTime?.TotalMilliseconds,
@@ -486,7 +488,7 @@ public sealed partial class ResultsStore
         return new StoredResult(id, result.RunId, deviceId, result.Slot, result.Test, result.Cycle, attempt, result.Verdict,
             result.FailureMode, result.Signature,
             result.DeviceTime is { } t ? TimeSpan.FromMilliseconds((long)t.TotalMilliseconds) : null,
-            result.StartedAt, result.EndedAt, result.EvidenceJson);
+            result.StartedAt, result.EndedAt, result.EvidenceJson) { Kind = result.StoredKind };
     }
 
     /// <summary>Results in the order they happened, optionally for one run and/or one device.</summary>
@@ -502,7 +504,8 @@ public sealed partial class ResultsStore
             $"""
             SELECT id AS Id, run_id AS RunId, device_id AS DeviceId, slot AS Slot, test AS Test, cycle AS Cycle,
                    attempt AS Attempt, verdict AS Verdict, failure_mode AS FailureMode, signature AS Signature,
-                   device_time_ms AS DeviceTimeMs, started_at AS StartedAt, ended_at AS EndedAt, evidence_json AS EvidenceJson
+                   device_time_ms AS DeviceTimeMs, started_at AS StartedAt, ended_at AS EndedAt, evidence_json AS EvidenceJson,
+                   failure_kind AS FailureKind
             FROM results
             {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")}
             ORDER BY started_at, attempt
@@ -606,11 +609,18 @@ public sealed partial class ResultsStore
         public string EndedAt { get; set; } = "";
         public string? EvidenceJson { get; set; }
 
-        public StoredResult ToResult() => new(
-            Guid.Parse(Id), Guid.Parse(RunId), DeviceId, (int)Slot, Test, (int?)Cycle, (int)Attempt,
-            StoreText.ParseVerdict(Verdict), FailureMode, Signature,
-            DeviceTimeMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
-            StoreText.ParseTime(StartedAt), StoreText.ParseTime(EndedAt), EvidenceJson);
+        /// <summary>Null for a pass, and for rows read by queries that do not select it.</summary>
+        public string? FailureKind { get; set; }
+
+        public StoredResult ToResult()
+        {
+            var result = new StoredResult(
+                Guid.Parse(Id), Guid.Parse(RunId), DeviceId, (int)Slot, Test, (int?)Cycle, (int)Attempt,
+                StoreText.ParseVerdict(Verdict), FailureMode, Signature,
+                DeviceTimeMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+                StoreText.ParseTime(StartedAt), StoreText.ParseTime(EndedAt), EvidenceJson);
+            return FailureKind is { } kind ? result with { Kind = FailureKinds.Parse(kind) } : result;
+        }
     }
 
     private sealed class OwnerRow

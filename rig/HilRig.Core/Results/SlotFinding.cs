@@ -37,6 +37,15 @@ public sealed record SlotFinding(
 
     public string? Supplier { get; init; }
 
+    private readonly FailureKind? _kind;
+
+    /// <summary>Whose fault the verdict is; by default the kind its verdict and failure mode carry (<see cref="FailureKinds.Of"/>).</summary>
+    public FailureKind Kind
+    {
+        get => _kind ?? FailureKinds.Of(Verdict, FailureMode);
+        init => _kind = value;
+    }
+
     /// <summary>The id the row is stored under.</summary>
     public string StoredDeviceId => DeviceId ?? $"slot-{Slot}-unidentified";
 

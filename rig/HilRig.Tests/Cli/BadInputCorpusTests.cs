@@ -96,7 +96,7 @@ public class BadInputCorpusTests
         ("config missing", ["screen", "--config", "{D}/nope.yaml"], "{D}/nope.yaml:1:1: cannot read the rig config: file not found (full path {D}/nope.yaml)"),
         ("config /dev/zero", ["screen", "--config", "/dev/zero"], "hilrig: --config /dev/zero: is a character device, not a regular file; valid: a file"),
         ("config folder", ["screen", "--config", "{D}/folder"], "hilrig: --config {D}/folder: is a folder; valid: a file"),
-        ("config empty", ["screen", "--config", "{D}/empty.yaml"], "{D}/empty.yaml:1:1: the file is empty; expected keys: rigId, backend, results, slots, sim, pi, cloud, line, fleet"),
+        ("config empty", ["screen", "--config", "{D}/empty.yaml"], "{D}/empty.yaml:1:1: the file is empty; expected keys: rigId, backend, results, slots, sim, pi, cloud, line, fleet, screening"),
         ("config yaml syntax", ["screen", "--config", "{D}/bad-yaml.yaml"], "{D}/bad-yaml.yaml:4:1: not valid YAML: While parsing a flow mapping, did not find expected ',' or '}'."),
         ("config binary", ["identify", "--config", "{D}/binary.yaml"], "{D}/binary.yaml:1:2: not valid YAML: While scanning for the next token, found character that cannot start any token."),
         ("config backend", ["screen", "--config", "{D}/backend.yaml"], "{D}/backend.yaml:12:10: backend: arduino is not a backend; valid: sim, pi"),

@@ -50,7 +50,7 @@ public class RigConfigLoaderTests
     [TestCase("seed: 7", "seed: seven",
         "t.yaml:8:9: sim.seed: seven is not a seed; valid: a 32-bit integer")]
     [TestCase("rigId: t\n", "rigId: t\ncolour: red\n",
-        "t.yaml:2:1: colour: unknown key 'colour'; valid: rigId, backend, results, slots, sim, pi, cloud, line, fleet")]
+        "t.yaml:2:1: colour: unknown key 'colour'; valid: rigId, backend, results, slots, sim, pi, cloud, line, fleet, screening")]
     [TestCase("rigId: t\n", "",
         "t.yaml:1:1: rigId: missing required key 'rigId'")]
     [TestCase("{ slot: 2,", "{ slot: 1,",
@@ -139,7 +139,7 @@ public class RigConfigLoaderTests
     [TestCase("# only a comment\n")]
     public void An_empty_file_says_which_keys_it_needs(string yaml)
     {
-        Assert.That(ErrorsOf(yaml), Is.EqualTo(new[] { "t.yaml:1:1: the file is empty; expected keys: rigId, backend, results, slots, sim, pi, cloud, line, fleet" }));
+        Assert.That(ErrorsOf(yaml), Is.EqualTo(new[] { "t.yaml:1:1: the file is empty; expected keys: rigId, backend, results, slots, sim, pi, cloud, line, fleet, screening" }));
     }
 
     [Test]

@@ -1,0 +1,152 @@
+using HilRig.Cli.Commands;
+using HilRig.Composition;
+using HilRig.Core.Config;
+using HilRig.Core.Procedures;
+using HilRig.Core.Results;
+using HilRig.Core.Slots;
+using HilRig.Core.Spark;
+using HilRig.Sim.Device;
+
+namespace HilRig.Tests.Health;
+
+/// <summary>
+/// Issue 14.2 on the simulator: a bad-flash Core that fails in slot 3 is moved to slot 5 (SimRig.Remove/Insert) and
+/// confirmed there; a dead chip that refuses its restore leaves no pending journal; a soak finds a Core stuck in DFU
+/// as screening does and calls a slot empty only when nothing answers.
+/// </summary>
+public class ConfirmationOnSimTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "hilrig-tests", "confirm-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_dir);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private RegionJournal Journal => new(Path.Combine(_dir, "journal"));
+
+    private ScreeningOptions Options() => new()
+    {
+        Readback = new DfuReadbackOptions { Journal = Journal, BackupDirectory = Path.Combine(_dir, "backups") },
+    };
+
+    private SlotOutcome Screen(RigSession session, int slot) =>
+        session.RunAsync(() => new Screening(session.Usb, session.Time, Options()).RunSlotAsync(session.Slot(slot))).GetAwaiter().GetResult();
+
+    /// <summary>The operator pulls the Cores of <paramref name="from"/> and <paramref name="to"/> and puts the first in <paramref name="to"/>.</summary>
+    private static void Move(RigSession session, int from, int to)
+    {
+        var sim = session.Sim!;
+        session.RunAsync(() =>
+        {
+            var core = sim.Remove(from)!;
+            sim.Remove(to);
+            sim.Insert(to, core.DeviceId, core.Spec.Lot, core.Spec.Flash);
+            return Task.CompletedTask;
+        }).GetAwaiter().GetResult();
+    }
+
+    [Test]
+    public void A_bad_flash_Core_failing_in_slot_3_is_moved_to_slot_5_and_confirmed_there()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((3, "{ stuckBits: 12 }"))));
+        var store = ResultsStore.Open(Path.Combine(_dir, "hilrig.db"));
+        var wall = TimeProvider.System;
+        using var recorder = ResultRecorder.Start(store, new RunInfo(session.Config.RigId, session.Config.Hash, 42, "BL14", "screen", wall.GetUtcNow()), wall);
+        var ledger = new ScreeningLedger(store, session.Config.RigId, ScreeningPolicy.Default, wall);
+        var slots = session.Config.Slots.Select(s => s.Number).ToList();
+        var bad = session.Sim!.Slot(3).Core.DeviceId;
+        LedgerEntry Judge(SlotOutcome outcome) => ledger.Record(recorder.Record(SlotFinding.From(outcome)).GetAwaiter().GetResult(), outcome.Evidence.DfuSerial, slots);
+
+        var first = Screen(session, 3);
+        Assert.That((first.Verdict, first.FailureMode, first.DeviceId), Is.EqualTo((Verdict.Fail, FailureModes.BadExternalFlash, bad)), first.Signature);
+        var unconfirmed = Judge(first);
+        Assert.That(unconfirmed.Decision.Confirmation, Is.EqualTo(Confirmation.Unconfirmed));
+        Assert.That(unconfirmed.Advice, Does.Match($"device {bad} failed in slot 3 \\(unconfirmed, 1 of 2 failing attempts\\): move it to slot [1245678] and screen it there"));
+        Assert.That(store.GetResults().Single().Kind, Is.EqualTo(FailureKind.Dut), "the stored row keeps its typed kind");
+
+        Move(session, 3, 5);
+        var second = Screen(session, 5);
+
+        Assert.That((second.Verdict, second.DeviceId), Is.EqualTo((Verdict.Fail, bad)), "the same chip fails in the other slot");
+        var confirmed = Judge(second);
+        Assert.That(confirmed.Decision.Confirmation, Is.EqualTo(Confirmation.Confirmed));
+        Assert.That(confirmed.Decision.FailedSlots, Is.EqualTo(new[] { 3, 5 }));
+        Assert.That(store.ScreenAttempts(bad).Select(a => (a.Slot, a.Confirmation)), Is.EqualTo(new[] { (3, Confirmation.Confirmed), (5, Confirmation.Confirmed) }));
+        Assert.That(ledger.Health([3, 5]).Select(h => h.State), Is.EqualTo(new[] { SlotHealthState.Good, SlotHealthState.Good }), "a confirmed DUT failure is not the slots' fault");
+    }
+
+    [Test]
+    public void A_dead_chip_that_refuses_its_restore_closes_its_journal_entry_with_its_fail_row()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((7, "{ dead: true }"))));
+        var core = session.Sim!.Slot(7).Core;
+
+        var outcome = Screen(session, 7);
+
+        Assert.That((outcome.Verdict, outcome.FailureMode), Is.EqualTo((Verdict.Fail, FailureModes.BadExternalFlash)), outcome.Signature);
+        Assert.That(outcome.Signature, Does.Contain("BUSY stays set").And.Contain("the restore of factory was refused, its journal entry closed with this verdict"));
+        Assert.That(Journal.Pending(), Is.Empty, "no pending entry: later commands neither warn nor retry it");
+        Assert.That(Directory.GetFiles(Path.Combine(_dir, "backups"), $"{core.DeviceId}-factory-*"), Has.Length.EqualTo(1), "the original stays on disk in the backups");
+
+        var again = Screen(session, 7);
+        Assert.That(again.Evidence.Log, Has.None.Contains("restore from journal"), "the next screen does not retry a closed entry");
+        Assert.That(again.Verdict, Is.EqualTo(Verdict.Fail));
+    }
+
+    [Test]
+    public void A_soak_reads_back_and_identifies_a_Core_stuck_in_DFU_instead_of_calling_the_slot_empty()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
+        var core = session.Sim!.Slot(4).Core;
+        var slot = session.Slot(4);
+        // an app area erased: the bootloader finds no app and stays in DFU (flashing yellow)
+        session.RunAsync(async () =>
+        {
+            await Choreography.EnterDfuAsync(slot, session.Usb, session.Time);
+            using var dfu = await Core.Dfu.DfuSeHost.OpenAsync(session.Usb, slot.UsbPath, session.Time);
+            await dfu.SelectAltAsync(0);
+            await dfu.EraseAsync(SparkMemoryMap.AppAddress, SparkMemoryMap.AppMaxSize);
+            await dfu.LeaveAsync();
+            await Task.Delay(TimeSpan.FromSeconds(5), session.Time);
+        }).GetAwaiter().GetResult();
+        Assert.That(core.State, Is.EqualTo(CoreState.Dfu));
+
+        var plan = SoakCommand.PlanFor(session.Config, 1, 0, null);
+        var result = session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync([slot])).GetAwaiter().GetResult();
+
+        Assert.That(result.Rows.Select(r => r.FailureMode), Has.None.EqualTo(FailureModes.SlotEmpty));
+        var readback = result.Rows.First();
+        Assert.That((readback.Test, readback.Verdict), Is.EqualTo((SoakRunner.ReadbackTest, Verdict.Pass)), readback.Signature);
+        Assert.That(readback.Signature, Does.Contain("already in DFU (flashing yellow)"));
+        Assert.That(result.Slots.Single().DeviceId, Is.EqualTo(core.DeviceId), "identified once the known-good app runs");
+        Assert.That(result.Slots.Single().OutReason, Is.Null, "and soaked on");
+        Assert.That(result.Rows.Where(r => r.Test == SoakRunner.OtaTest).Select(r => r.DeviceId), Is.EqualTo(new[] { core.DeviceId }));
+    }
+
+    [Test]
+    public void A_soak_calls_a_slot_empty_only_when_nothing_answers_and_names_what_was_checked()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
+        session.RunAsync(() =>
+        {
+            session.Sim!.Remove(6);
+            return Task.CompletedTask;
+        }).GetAwaiter().GetResult();
+
+        var plan = SoakCommand.PlanFor(session.Config, 1, 0, null);
+        var result = session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync([session.Slot(6)])).GetAwaiter().GetResult();
+
+        var row = result.Rows.Single();
+        Assert.That((row.Verdict, row.FailureMode), Is.EqualTo((Verdict.RigFault, FailureModes.SlotEmpty)));
+        Assert.That(row.Signature, Does.StartWith("no Core in slot 6").And.Contain("nothing answers; checked: USB at").And.Contain("serial (no `i` answer)").And.Contain("DFU by MODE through RESET (none)"));
+    }
+}
