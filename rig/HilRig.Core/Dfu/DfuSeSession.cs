@@ -383,8 +383,8 @@ public sealed class DfuSeSession : IDisposable
             }
             catch (UsbException e) when (e.Error == UsbError.Timeout)
             {
-                // one unanswered request is a glitch; a device that keeps NAKing (a hung flash chip) times out again
-                if (attempt >= TransientRetries - 1)
+                // an unanswered request is a glitch; a device that keeps NAKing (a hung flash chip) times out every time
+                if (attempt >= TransientRetries)
                 {
                     RigRetries.Record("usb-timeout", $"{Device.Path}: {setup} timed out {attempt + 1} times in a row", gaveUp: true);
                     throw;

@@ -53,7 +53,8 @@ public sealed class Mcp23017Model : II2cTarget
             Store(_pointer, value);
             Advance();
         }
-        Propagate();
+        // a write of the register pointer alone (before a read) changes no register
+        if (data.Length > 1) Propagate();
     }
 
     public void Read(Span<byte> data)
