@@ -12,8 +12,9 @@ using Microsoft.Extensions.Logging;
 namespace HilRig.Dashboard;
 
 /// <summary>
-/// The quality dashboard: read-only pages over a results store (lots, one lot, failure modes, soak, slots, one
-/// device), each also as JSON (<c>?format=json</c>) and CSV (<c>?format=csv</c>) for Grafana or a spreadsheet.
+/// The quality dashboard: read-only pages over a results store (lots, one lot, runs, one run and its slots, failure
+/// modes, soak and builds, slots, rigs and lines, one device, device search; lots, lot, runs, modes, slots and rigs
+/// filtered by date range, rig and line), each also as JSON (<c>?format=json</c>) and CSV (<c>?format=csv</c>) for Grafana or a spreadsheet.
 /// Only GET routes exist; the store is opened read-only. Binds to loopback unless other URLs are given.
 /// </summary>
 public static class DashboardApp
@@ -38,20 +39,87 @@ public static class DashboardApp
         app.UseRouting();
 
         app.MapGet("/", () => Results.Redirect("/lots"));
-        app.MapGet("/lots", (string? format, double? target) =>
+        app.MapGet("/lots", (HttpContext http, string? format, double? target) =>
         {
             if (target is { } t && t is not (> 0 and < 1))
-                return Results.BadRequest("target must be a proportion between 0 and 1, e.g. 0.01");
-            var view = queries.Lots(target);
-            return Respond(format, () => HtmlPages.Lots(view, links: true), () => ReportTables.LotsJson(view.Lots), () => ReportTables.Lots(view.Lots).ToCsv());
+                return BadRequest("target must be a proportion between 0 and 1, e.g. 0.01");
+            if (Filter(http, queries, out var filter) is { } bad) return bad;
+            var view = queries.Lots(filter.Filter, target);
+            return Respond(format, () => HtmlPages.Lots(view, links: true, filter), () => ReportTables.LotsJson(view.Lots), () => ReportTables.Lots(view.Lots).ToCsv());
         });
         app.MapGet("/lots/{lot}", (HttpContext http, string lot, string? format) =>
         {
             lot = LastSegment(http, lot);
-            var detail = queries.Lot(lot, devicesShown: 100);
+            if (Filter(http, queries, out var filter) is { } bad) return bad;
+            var detail = queries.Lot(lot, filter.Filter, devicesShown: 100);
             if (detail is null)
-                return Results.NotFound($"no lot '{lot}' with a verdict in the results store");
-            return Respond(format, () => HtmlPages.Lot(detail, links: true), () => JsonSerializer.Serialize(detail, ReportTables.Json), () => ReportTables.LotDevices(detail).ToCsv());
+                return NotFound(filter.Filter.IsEmpty
+                    ? $"no lot '{lot}' with a verdict in the results store"
+                    : $"no lot '{lot}' with a verdict among the results {filter.Filter.Describe()}");
+            return Respond(format, () => HtmlPages.Lot(detail, links: true, filter), () => JsonSerializer.Serialize(detail, ReportTables.Json), () => ReportTables.LotDevices(detail).ToCsv());
+        });
+        app.MapGet("/runs", (HttpContext http, string? format, int? limit) =>
+        {
+            if (limit is < 1 or > 10_000)
+                return BadRequest($"limit {limit}: valid: a number of runs from 1 to 10000");
+            if (Filter(http, queries, out var filter) is { } bad) return bad;
+            var n = limit ?? 50;
+            var runs = queries.Runs(filter.Filter, n);
+            return Respond(format, () => HtmlPages.Runs(runs, n, filter), () => JsonSerializer.Serialize(runs, ReportTables.Json), () => DashboardTables.Runs(runs).ToCsv());
+        });
+        app.MapGet("/runs/{run}", (string run, string? format) =>
+        {
+            if (ResolveRun(queries, run, out var id) is { } bad) return bad;
+            if (run != id.ToString("D")) return Results.Redirect(HtmlPages.RunHref(id) + (format is null ? "" : "?format=" + Uri.EscapeDataString(format)));
+            var detail = queries.Run(id)!;
+            return Respond(format, () => HtmlPages.Run(detail), () => JsonSerializer.Serialize(detail, ReportTables.Json), () => DashboardTables.RunSlots(detail).ToCsv());
+        });
+        app.MapGet("/runs/{run}/slots/{slot:int}", (string run, int slot, string? format) =>
+        {
+            if (ResolveRun(queries, run, out var id) is { } bad) return bad;
+            var view = queries.RunSlot(id, slot)!;
+            if (view.Results.Count == 0)
+                return NotFound($"run {id:D} has no results on slot {slot}");
+            return Respond(format, () => HtmlPages.RunSlot(view), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.RunSlotResults(view).ToCsv());
+        });
+        app.MapGet("/search", (string? q, string? format) =>
+        {
+            var search = queries.SearchDevices(q ?? "");
+            // a whole device id or DFU serial goes straight to its device
+            if (search.Exact is { } exact && format is null or "" or "html")
+                return Results.Redirect(HtmlPages.DeviceHref(exact));
+            return Respond(format, () => HtmlPages.Search(search), () => JsonSerializer.Serialize(search, ReportTables.Json), () => DashboardTables.Matches(search).ToCsv());
+        });
+        app.MapGet("/modes/{mode}", (HttpContext http, string mode, string? format) =>
+        {
+            mode = LastSegment(http, mode);
+            if (Filter(http, queries, out var filter) is { } bad) return bad;
+            var view = queries.FailureMode(mode, filter.Filter);
+            if (view.Failures == 0 && filter.Filter.IsEmpty)
+                return NotFound($"no failure with mode '{mode}' in the results store");
+            return Respond(format, () => HtmlPages.Mode(view, filter), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.Listing("Latest failures", view.Latest).ToCsv());
+        });
+        app.MapGet("/builds/{build}", (HttpContext http, string build, string? format) =>
+        {
+            build = LastSegment(http, build);
+            var view = queries.Build(build);
+            if (view.Runs.Count == 0)
+                return NotFound($"no run of bootloader build '{build}' in the results store");
+            return Respond(format, () => HtmlPages.Build(view), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.BuildRuns(view).ToCsv());
+        });
+        app.MapGet("/slots/{slot:int}", (HttpContext http, int slot, string? format) =>
+        {
+            if (Filter(http, queries, out var filter) is { } bad) return bad;
+            var view = queries.Slot(slot, filter.Filter);
+            if (view.Health is null)
+                return NotFound($"no result on slot {slot} in the results store");
+            return Respond(format, () => HtmlPages.Slot(view, filter), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.Listing("Latest results", view.Latest).ToCsv());
+        });
+        app.MapGet("/rigs", (HttpContext http, string? format) =>
+        {
+            if (Filter(http, queries, out var filter) is { } bad) return bad;
+            var view = queries.Rigs(filter.Filter);
+            return Respond(format, () => HtmlPages.Rigs(view, filter), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.Rigs(view).ToCsv());
         });
         app.MapGet("/modes", (string? format) =>
         {
@@ -73,7 +141,7 @@ public static class DashboardApp
             id = LastSegment(http, id);
             var device = queries.Device(id);
             if (device is null)
-                return Results.NotFound($"no device '{id}' in the results store");
+                return NotFound($"no device '{id}' in the results store");
             return Respond(format, () => HtmlPages.Device(device, links: true), () => JsonSerializer.Serialize(device, ReportTables.Json), () => ReportTables.Device(device).ToCsv());
         });
         return app;
@@ -87,7 +155,7 @@ public static class DashboardApp
     {
         var headers = context.Response.Headers;
         // pages are self-contained: inline CSS and SVG, no script, no frames, nothing fetched from elsewhere
-        headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "no-referrer";
@@ -123,6 +191,27 @@ public static class DashboardApp
         return Uri.UnescapeDataString(segment);
     }
 
+    /// <summary>The page's from/to/rig/line; null when fine, else the 400 naming what is wrong.</summary>
+    private static IResult? Filter(HttpContext http, ResultsQueries queries, out PageFilter page)
+    {
+        var q = http.Request.Query;
+        page = new PageFilter(ResultFilter.None, [], []);
+        if (!ResultFilter.TryParse(q["from"], q["to"], q["rig"], q["line"], out var filter, out var problem))
+            return BadRequest(problem);
+        var lines = queries.LineNames();
+        if (filter.Line is not null && !queries.HasLines())
+            return BadRequest($"line '{filter.Line}': this store records no lines (a rig's own store; lines come with a fleet database)");
+        page = new PageFilter(filter, queries.RigIds(), lines);
+        return null;
+    }
+
+    private static IResult? ResolveRun(ResultsQueries queries, string text, out Guid id)
+    {
+        if (!HilRig.Core.Results.RunIds.TryResolve(text, queries.RunIdList(), "the results store", out id, out var problem))
+            return NotFound("run " + problem);
+        return null;
+    }
+
     private static bool IsLoopbackName(string host) =>
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
         || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
@@ -156,11 +245,16 @@ public static class DashboardApp
         return [.. app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []];
     }
 
+    // one plain line, as the command line says it; Results.BadRequest(string) would send it as a JSON string
+    private static IResult BadRequest(string line) => Results.Text(line, "text/plain; charset=utf-8", statusCode: StatusCodes.Status400BadRequest);
+
+    private static IResult NotFound(string line) => Results.Text(line, "text/plain; charset=utf-8", statusCode: StatusCodes.Status404NotFound);
+
     private static IResult Respond(string? format, Func<string> html, Func<string> json, Func<string> csv) => format switch
     {
         null or "" or "html" => Results.Content(html(), "text/html; charset=utf-8"),
         "json" => Results.Content(json(), "application/json; charset=utf-8"),
         "csv" => Results.Content(csv(), "text/csv; charset=utf-8"),
-        _ => Results.BadRequest($"format '{format}' is not one of html, json, csv"),
+        _ => BadRequest($"format '{format}' is not one of html, json, csv"),
     };
 }

@@ -86,6 +86,20 @@ public static class ReportTables
 
     private static Column C(string name, CellKind kind, string header) => new(name, kind, header);
 
+    /// <summary>A camelCase field name as a column header in words: "failureMode" is "Failure mode".</summary>
+    public static string Words(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var sb = new StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (i > 0 && char.IsUpper(c) && !char.IsUpper(name[i - 1])) sb.Append(' ');
+            sb.Append(i == 0 ? char.ToUpperInvariant(c) : char.IsUpper(c) && (i + 1 >= name.Length || !char.IsUpper(name[i + 1])) ? char.ToLowerInvariant(c) : c);
+        }
+        return sb.ToString();
+    }
+
     /// <summary>One row per lot: counts, Wilson (display) and Clopper-Pearson (claims) intervals, rule of three, p-chart.</summary>
     public static ReportTable Lots(IEnumerable<LotFailureRate> lots) => new(
         "Failure rate by chip lot",
@@ -121,7 +135,7 @@ public static class ReportTables
 
     public static ReportTable Categories(string title, string what, IEnumerable<CategoryCount> counts) => new(
         title,
-        [C(what, CellKind.Text, what), C("failures", CellKind.Count, "Failed attempts"), C("devices", CellKind.Count, "Devices")],
+        [C(what, CellKind.Text, Words(what)), C("failures", CellKind.Count, "Failed attempts"), C("devices", CellKind.Count, "Devices")],
         [.. counts.Select(c => new object?[] { c.Name, c.Failures, c.Devices })]);
 
     /// <summary>report modes: lot, failure mode, failed attempts, devices (and the same per signature kind).</summary>
@@ -151,10 +165,11 @@ public static class ReportTables
 
     public static ReportTable Device(DeviceView device) => new(
         $"Device {device.DeviceId} (lot {device.Lot})",
-        [C("recordedAt", CellKind.Text, "Recorded"), C("run", CellKind.Text, "Run"), C("kind", CellKind.Text, "Kind"), C("test", CellKind.Text, "Test"), C("cycle", CellKind.Count, "Cycle"), C("attempt", CellKind.Count, "Attempt"), C("slot", CellKind.Count, "Slot"), C("verdict", CellKind.Text, "Verdict"), C("failureMode", CellKind.Text, "Failure mode"), C("deviceTimeMs", CellKind.Count, "Device time (ms)"), C("signature", CellKind.Text, "Signature")],
+        [C("recordedAt", CellKind.Text, "Recorded"), C("run", CellKind.Text, "Run"), C("kind", CellKind.Text, "Kind"), C("test", CellKind.Text, "Test"), C("cycle", CellKind.Count, "Cycle"), C("attempt", CellKind.Count, "Attempt"), C("slot", CellKind.Count, "Slot"), C("verdict", CellKind.Text, "Verdict"), C("failureMode", CellKind.Text, "Failure mode"), C("deviceTimeMs", CellKind.Count, "Device time (ms)"), C("signature", CellKind.Text, "Signature"), C("bootloader", CellKind.Text, "Build")],
+        // the full run id: time-ordered ids share their first digits, so a cut one names several runs
         [.. device.Attempts.Select(a => new object?[]
         {
-            a.Row.RecordedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), a.RunId.ToString("D")[..8], a.RunKind, a.Row.Test, a.Row.Cycle, a.Row.Attempt,
-            a.Row.Slot, a.Row.Verdict.ToName(), a.Row.FailureMode, a.DeviceTimeMs, a.Row.Signature,
+            a.Row.RecordedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), a.RunId.ToString("D"), a.RunKind, a.Row.Test, a.Row.Cycle, a.Row.Attempt,
+            a.Row.Slot, a.Row.Verdict.ToName(), a.Row.FailureMode, a.DeviceTimeMs, a.Row.Signature, a.Row.Bootloader,
         })]);
 }

@@ -22,16 +22,20 @@ public static class Svg
         ArgumentNullException.ThrowIfNull(axisLabel);
         const int labelWidth = 150, plotWidth = 560, rowHeight = 18, top = 28, bottom = 30;
         var height = top + (items.Count * rowHeight) + bottom;
-        var max = Math.Max(1e-6, items.Select(i => Math.Max(i.Upper, i.Limit ?? 0)).DefaultIfEmpty(0).Max() * 1.1);
+        var dataMax = items.Select(i => Math.Max(i.Upper, i.Limit ?? 0)).Append(pooled ?? 0).DefaultIfEmpty(0).Max();
+        var ticks = NiceTicks(dataMax);
+        var max = ticks[^1];
         double X(double v) => labelWidth + (Math.Clamp(v, 0, max) / max * plotWidth);
+        // an axis whose labels are percentages gets its ticks in whole percent steps (10 %, not 0.1)
+        var percent = axisLabel(1).EndsWith('%');
+        var step = ticks.Count > 1 ? ticks[1] - ticks[0] : max;
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" class=\"chart\" width=\"{labelWidth + plotWidth + 20}\" height=\"{height}\" viewBox=\"0 0 {labelWidth + plotWidth + 20} {height}\">");
         sb.Append(CultureInfo.InvariantCulture, $"<title>{E(title)}</title><text x=\"4\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{E(title)}</text>");
-        for (var t = 0; t <= 4; t++)
+        foreach (var v in ticks)
         {
-            var v = max * t / 4;
             sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{F(X(v))}\" y1=\"{top - 4}\" x2=\"{F(X(v))}\" y2=\"{height - bottom + 4}\" stroke=\"#e5e5e5\"/>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(X(v))}\" y=\"{height - 10}\" font-size=\"11\" text-anchor=\"middle\">{E(axisLabel(v))}</text>");
+            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"tick\" x=\"{F(X(v))}\" y=\"{height - 10}\" font-size=\"11\" text-anchor=\"middle\">{E(TickLabel(v, step, percent))}</text>");
         }
         if (pooled is { } p)
             sb.Append(CultureInfo.InvariantCulture, $"<line class=\"pooled\" x1=\"{F(X(p))}\" y1=\"{top - 4}\" x2=\"{F(X(p))}\" y2=\"{height - bottom + 4}\" stroke=\"#555\" stroke-dasharray=\"4 3\"><title>pooled {E(axisLabel(p))}</title></line>");
@@ -50,6 +54,33 @@ public static class Svg
         }
         sb.Append("</svg>");
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Axis ticks from 0 to at least <paramref name="max"/> at a round step: 1, 2 or 5 times a power of ten, the
+    /// smallest giving at most <paramref name="most"/> intervals (Heckbert's nice numbers), so an axis reads 0, 10, 20 %
+    /// rather than 0, 13.5, 26.9 %. An empty or zero range gets 0 to 1 in the same steps.
+    /// </summary>
+    public static IReadOnlyList<double> NiceTicks(double max, int most = 5)
+    {
+        if (!(max > 0) || double.IsInfinity(max)) max = 1;
+        var raw = max / most;
+        var power = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+        var step = new[] { 1.0, 2, 5, 10 }.Select(m => m * power).First(s => s >= raw * (1 - 1e-9));
+        var count = (int)Math.Ceiling((max / step) - 1e-9);
+        // round each tick to the step's decimals so 0.1 * 3 is 0.3, not 0.30000000000000004
+        var decimals = Math.Clamp(-(int)Math.Floor(Math.Log10(step)) + 1, 0, 15);
+        return [.. Enumerable.Range(0, count + 1).Select(i => Math.Round(i * step, decimals))];
+    }
+
+    /// <summary>A tick as short as its step allows: "20 %", "2.5 %", "0.4 %"; plain numbers the same way.</summary>
+    public static string TickLabel(double value, double step, bool percent)
+    {
+        var scaled = percent ? value * 100 : value;
+        var scaledStep = percent ? step * 100 : step;
+        var decimals = scaledStep >= 1 ? 0 : Math.Clamp(-(int)Math.Floor(Math.Log10(scaledStep) + 1e-9), 0, 6);
+        var text = scaled.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        return percent ? text + " %" : text;
     }
 
     public static string LotChart(IReadOnlyList<LotFailureRate> lots, double pooled) => IntervalChart(

@@ -18,6 +18,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Soak());
         bench.Subcommands.Add(Bench.ChaosBench.Command());
         bench.Subcommands.Add(SyncBench.Command());
+        bench.Subcommands.Add(FleetPagesBench.Command());
         bench.Subcommands.Add(CampaignDecisionBench.Command());
         return bench;
     }

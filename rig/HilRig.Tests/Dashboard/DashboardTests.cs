@@ -6,7 +6,7 @@ using HilRig.Tests.Cli;
 using HilRig.Dashboard;
 using HilRig.Reports.Queries;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Playwright;
+using HilRig.Tests.Support;
 
 namespace HilRig.Tests.Dashboard;
 
@@ -91,6 +91,19 @@ public class DashboardTests
     }
 
     [Test]
+    public async Task A_rigs_own_store_filtered_by_its_only_rig_counts_what_the_lots_page_counts()
+    {
+        var all = JsonDocument.Parse((await Get("/lots?format=json")).Body).RootElement;
+        var rig = JsonDocument.Parse((await Get("/rigs?format=json")).Body).RootElement.GetProperty("rigs")[0];
+        var byRig = JsonDocument.Parse((await Get("/lots?format=json&rig=" + rig.GetProperty("rigId").GetString())).Body).RootElement;
+
+        Assert.That(byRig.ToString(), Is.EqualTo(all.ToString()));
+        Assert.That(rig.GetProperty("rate").GetProperty("units").GetInt32(), Is.EqualTo(all.EnumerateArray().Sum(l => l.GetProperty("units").GetInt32())));
+        Assert.That(rig.GetProperty("rate").GetProperty("failed").GetInt32(), Is.EqualTo(all.EnumerateArray().Sum(l => l.GetProperty("failed").GetInt32())));
+        Assert.That((await Get("/lots")).Body, Does.Not.Contain("name=\"rig\""), "one rig: nothing to choose");
+    }
+
+    [Test]
     public async Task A_device_page_shows_the_bit_error_map_of_a_failed_readback_and_the_led_timeline_of_a_Core_stuck_in_dfu()
     {
         var lots = JsonDocument.Parse((await Get("/lots?format=json")).Body).RootElement.EnumerateArray().ToList();
@@ -111,15 +124,8 @@ public class DashboardTests
     [Test]
     public async Task In_chromium_the_lot_table_equals_a_direct_sql_query_and_a_flagged_lot_opens()
     {
-        var chromium = ExternalTool.Require("chromium");
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1000 } });
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync();
         await page.GotoAsync(_base + "/lots");
 
         // What the browser shows: the lot table's exact values (data-value) per row.
@@ -131,8 +137,7 @@ public class DashboardTests
         Assert.That(rows[0][3], Is.EqualTo("true"), "flagged lots come first");
         Assert.That(await page.Locator("svg.chart .row.flagged").CountAsync(), Is.GreaterThanOrEqualTo(1));
 
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("dashboard-lots.png"), FullPage = true });
-        TestContext.AddTestAttachment(Shot("dashboard-lots.png"), "lots page");
+        await Browser.ScreenshotAsync(page, "dashboard-lots.png", "lots page");
 
         await page.Locator("#lots tbody tr.flagged td[data-col=\"lot\"] a").First.ClickAsync();
         await page.WaitForURLAsync("**/lots/**");
@@ -141,14 +146,69 @@ public class DashboardTests
         Assert.That(await page.Locator("#kinds tbody tr").CountAsync(), Is.GreaterThanOrEqualTo(2));
         Assert.That(await page.Locator("#devices tbody tr.flagged").CountAsync(), Is.GreaterThan(0), "failed devices listed first");
 
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("dashboard-flagged-lot.png"), FullPage = true });
-        TestContext.AddTestAttachment(Shot("dashboard-flagged-lot.png"), "flagged lot page");
+        await Browser.ScreenshotAsync(page, "dashboard-flagged-lot.png", "flagged lot page");
     }
 
-    private static string Shot(string name)
+    [Test]
+    public async Task In_chromium_a_quality_engineer_walks_lots_lot_device_run_slot_by_links_and_finds_a_device()
     {
-        var dir = Path.Combine(TestContext.CurrentContext.WorkDirectory, "artifacts");
-        Directory.CreateDirectory(dir);
-        return Path.Combine(dir, name);
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync();
+        var store = HilRig.Core.Results.ResultsStore.Open(_store);
+
+        // lots: the flagged lot first, its link opens its page
+        await page.GotoAsync(_base + "/lots");
+        Assert.That(await page.Locator("h1").InnerTextAsync(), Is.EqualTo("Failure rate by chip lot"));
+        var lot = await page.Locator("#lots tbody tr.flagged td[data-col=\"lot\"]").First.GetAttributeAsync("data-value");
+        await page.Locator("#lots tbody tr.flagged td[data-col=\"lot\"] a").First.ClickAsync();
+        await page.WaitForURLAsync("**/lots/**");
+        Assert.That(await page.Locator("h1").InnerTextAsync(), Is.EqualTo($"Lot {lot}"));
+        Assert.That(await page.Locator("#summary").InnerTextAsync(), Does.Contain("FLAGGED"));
+
+        // lot -> its first failed device
+        var device = (await page.Locator("#devices tbody tr.flagged td[data-col=\"deviceId\"]").First.GetAttributeAsync("data-value"))!;
+        await page.Locator("#devices tbody tr.flagged td[data-col=\"deviceId\"] a").First.ClickAsync();
+        await page.WaitForURLAsync("**/devices/**");
+        Assert.That(await page.Locator("h1").InnerTextAsync(), Is.EqualTo($"Device {device}"));
+        Assert.That(await page.Locator("#device-lot").InnerTextAsync(), Does.Contain(lot));
+        var stored = store.GetResults(deviceId: device);
+        Assert.That(await page.Locator("#attempts tbody tr").CountAsync(), Is.EqualTo(stored.Count), "one row per stored attempt");
+
+        // device -> the run of its failed attempt (full id in the table and the address)
+        var failedRow = page.Locator("#attempts tbody tr.flagged").First;
+        var runId = Guid.Parse((await failedRow.Locator("td[data-col=\"run\"]").GetAttributeAsync("data-value"))!);
+        var slot = int.Parse((await failedRow.Locator("td[data-col=\"slot\"]").GetAttributeAsync("data-value"))!, CultureInfo.InvariantCulture);
+        Assert.That(stored.Where(r => r.RunId == runId && r.Slot == slot && r.Verdict == HilRig.Core.Procedures.Verdict.Fail), Is.Not.Empty);
+        await failedRow.Locator("td[data-col=\"run\"] a").ClickAsync();
+        await page.WaitForURLAsync($"**/runs/{runId:D}");
+        Assert.That(await page.Locator("h1").InnerTextAsync(), Is.EqualTo($"Run {runId:D}"));
+        var run = store.GetRun(runId)!;
+        Assert.That(await page.Locator("#run").InnerTextAsync(), Does.Contain(run.Kind).And.Contain(run.RigId));
+        var runResults = store.GetResults(runId);
+        Assert.That(await page.Locator("#slots tbody tr").CountAsync(), Is.EqualTo(runResults.Select(r => r.Slot).Distinct().Count()), "one row per slot with results");
+        await Browser.ScreenshotAsync(page, "dashboard-run.png", "run page");
+
+        // run -> the slot the device was in
+        await page.Locator($"#slots tbody td[data-col=\"slot\"][data-value=\"{slot}\"] a").ClickAsync();
+        await page.WaitForURLAsync($"**/runs/{runId:D}/slots/{slot}");
+        Assert.That(await page.Locator("h1").InnerTextAsync(), Is.EqualTo($"Run {runId:D}, slot {slot}"));
+        var inSlot = runResults.Where(r => r.Slot == slot).ToList();
+        Assert.That(await page.Locator("#results tbody tr").CountAsync(), Is.EqualTo(inSlot.Count));
+        var devicesShown = await page.Locator("#results tbody td[data-col=\"deviceId\"]").EvaluateAllAsync<string[]>("cells => cells.map(c => c.dataset.value)");
+        Assert.That(devicesShown.Distinct(), Is.EquivalentTo(inSlot.Select(r => r.DeviceId).Distinct()));
+        Assert.That(devicesShown, Does.Contain(device));
+        await Browser.ScreenshotAsync(page, "dashboard-run-slot.png", "a run's slot");
+
+        // search: a prefix lists the device, its link opens it; the whole id goes straight to it
+        await page.FillAsync("#device-search", device[..10]);
+        await page.PressAsync("#device-search", "Enter");
+        await page.WaitForURLAsync("**/search?q=*");
+        Assert.That(await page.Locator("#matches tbody td[data-col=\"deviceId\"]").EvaluateAllAsync<string[]>("cells => cells.map(c => c.dataset.value)"), Does.Contain(device));
+        await page.Locator($"#matches tbody td[data-col=\"deviceId\"][data-value=\"{device}\"] a").ClickAsync();
+        await page.WaitForURLAsync($"**/devices/{device}");
+        await page.FillAsync("#device-search", device.ToUpperInvariant());
+        await page.PressAsync("#device-search", "Enter");
+        await page.WaitForURLAsync($"**/devices/{device}");
+        Assert.That(await page.Locator("h1").InnerTextAsync(), Is.EqualTo($"Device {device}"));
     }
 }

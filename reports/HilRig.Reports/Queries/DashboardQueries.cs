@@ -1,0 +1,520 @@
+using System.Data;
+using System.Globalization;
+using Dapper;
+using HilRig.Core.Procedures;
+using HilRig.Core.Results;
+using HilRig.Reports.Results;
+using HilRig.Reports.Statistics;
+using Microsoft.Data.Sqlite;
+
+namespace HilRig.Reports.Queries;
+
+/// <summary>One result on a run's slot page, with its evidence.</summary>
+public sealed record RunSlotResult(string DeviceId, string Test, int? Cycle, int Attempt, string Verdict, string? FailureMode, string? Signature,
+    long? DeviceTimeMs, DateTimeOffset StartedAt, DateTimeOffset EndedAt, string? EvidenceJson);
+
+/// <summary>What one slot did in one run, result by result.</summary>
+public sealed record RunSlotView(RunListing Run, int Slot, IReadOnlyList<RunSlotResult> Results);
+
+/// <summary>A device the search found, and by what (its id, or a DFU serial linked to it).</summary>
+public sealed record DeviceMatch(string DeviceId, string? Lot, string? DfuSerial);
+
+/// <summary>The device search: <paramref name="Exact"/> is the device a whole id or DFU serial names.</summary>
+public sealed record DeviceSearch(string Query, string? Exact, IReadOnlyList<DeviceMatch> Matches);
+
+/// <summary>A result on a list page (a failure mode's, a slot's): where and when it was recorded.</summary>
+public sealed record ResultListing(string DeviceId, string Lot, Guid RunId, string RigId, int Slot, string Test, int? Cycle, string Verdict,
+    string? FailureMode, string? Signature, DateTimeOffset StartedAt);
+
+/// <summary>One failure mode: failed (or rig-faulted) attempts and devices, per lot, and the latest of them.</summary>
+public sealed record FailureModeView(string Mode, int Failures, int Devices, IReadOnlyList<CategoryCount> ByLot, IReadOnlyList<ResultListing> Latest);
+
+/// <summary>A run of a bootloader build, with its soak counts (cycles and failures, as the soak page counts them).</summary>
+public sealed record BuildRun(RunListing Run, long Cycles, int Failures);
+
+/// <summary>One bootloader build: its soak rate (when soaked) and every run that ran it.</summary>
+public sealed record BuildView(string Bootloader, BootloaderSoak? Soak, IReadOnlyList<BuildRun> Runs);
+
+/// <summary>One slot: its health across the store and its latest results.</summary>
+public sealed record SlotView(int Slot, SlotHealth? Health, IReadOnlyList<ResultListing> Latest);
+
+/// <summary>One rig on the rigs page (<paramref name="Rate"/> null when none of its units has a verdict): its units' failure rate (against the other rigs), rig faults, and when it last synced.</summary>
+/// <param name="LastSyncAt">When the rig last synced into the fleet; null in a rig's own store.</param>
+public sealed record RigComparison(string RigId, string? Line, LotFailureRate? Rate, long Results, long RigFaults, int Runs,
+    DateTimeOffset? LastResultAt, DateTimeOffset? LastSyncAt, string? SoftwareVersion);
+
+/// <summary>One line (the rigs whose config names it) on the rigs page.</summary>
+public sealed record LineSummary(string Line, int Rigs, LotFailureRate? Rate, long Results, long RigFaults);
+
+/// <summary>The rigs page: rig against rig, line against line.</summary>
+/// <param name="Fleet">The store is a fleet database (sync times and lines are known).</param>
+public sealed record RigsView(bool Fleet, IReadOnlyList<RigComparison> Rigs, IReadOnlyList<LineSummary> Lines);
+
+/// <summary>
+/// The dashboard's own queries: filtered lots (date range, rig, line), runs, a run's slot, device search, failure
+/// modes, builds, slots and rigs. New methods beside the report queries; an empty filter falls back to those.
+/// </summary>
+public sealed partial class ResultsQueries
+{
+    private const string UnknownLot = "(unknown)";
+
+    private static bool IsSqlite(IDbConnection db) => db is SqliteConnection;
+
+    /// <summary>True when the store's runs carry a line (a fleet database; a rig's own store has none).</summary>
+    public bool HasLines()
+    {
+        using var db = Open();
+        var sql = IsSqlite(db)
+            ? "SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'line'"
+            : "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'runs' AND column_name = 'line'";
+        return db.ExecuteScalar<long>(sql) > 0;
+    }
+
+    private static bool IsFleetDatabase(IDbConnection db) => !IsSqlite(db) && db.ExecuteScalar<string?>("SELECT to_regclass('fleet_rigs')::text") is not null;
+
+    /// <summary>The rigs that recorded runs in this store, in name order.</summary>
+    public IReadOnlyList<string> RigIds()
+    {
+        using var db = Open();
+        return [.. db.Query<string>("SELECT DISTINCT rig_id FROM runs ORDER BY rig_id").OrderBy(r => r, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The lines runs were recorded on (a fleet's), in name order; none in a rig's own store.</summary>
+    public IReadOnlyList<string> LineNames()
+    {
+        if (!HasLines()) return [];
+        using var db = Open();
+        return [.. db.Query<string>("SELECT DISTINCT line FROM runs WHERE line IS NOT NULL").OrderBy(l => l, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Units with a verdict and failed units per group among the screening results the filter keeps: per device and
+    /// test the latest kept attempt decides, as in the summaries (<see cref="LotReport.CountByLot"/>). Grouped by lot,
+    /// or by <paramref name="groupColumn"/> of the run (rig_id, line), a unit then counting once per rig or line.
+    /// </summary>
+    private static List<GroupCount> UnitCounts(IDbConnection db, ResultFilter filter, string? groupColumn)
+    {
+        var (cond, args) = filter.Conditions();
+        var key = groupColumn is null ? "''" : $"ru.{groupColumn}";
+        var name = groupColumn is null ? $"COALESCE(d.lot, '{UnknownLot}')" : "x.grp";
+        var sql =
+            $"""
+            SELECT {name} AS Name, SUM(x.judged) AS Units, SUM(x.failed) AS Failed
+            FROM (SELECT device_id, grp, MAX(CASE WHEN verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
+                         MAX(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                  FROM (SELECT r.device_id, {key} AS grp, r.verdict,
+                               ROW_NUMBER() OVER (PARTITION BY {(groupColumn is null ? "" : key + ", ")}r.device_id, r.test ORDER BY r.started_at DESC, r.attempt DESC) AS rn
+                        FROM results r JOIN runs ru ON ru.id = r.run_id
+                        WHERE r.cycle IS NULL{(groupColumn is null ? "" : $" AND {key} IS NOT NULL")}{cond}) latest
+                  WHERE rn = 1 GROUP BY device_id, grp) x
+            LEFT JOIN devices d ON d.device_id = x.device_id
+            GROUP BY {name}
+            """;
+        return db.Query<CountRow>(sql, args)
+            .Where(r => r.Units > 0)
+            .Select(r => new GroupCount(r.Name, (int)r.Failed, (int)r.Units))
+            .OrderBy(g => g.Name, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>
+    /// The filter, or <see cref="ResultFilter.None"/> when it keeps every result anyway (no dates, and the rig it names is
+    /// the store's only rig), so a rig's own store answers from its summary tables instead of every attempt.
+    /// </summary>
+    private ResultFilter Simplify(ResultFilter filter)
+    {
+        if (filter.IsEmpty || filter.HasDates || filter.Line is not null || filter.Rig is null) return filter;
+        return RigIds() is [var only] && only == filter.Rig ? ResultFilter.None : filter;
+    }
+
+    /// <summary>Lot counts of the results the filter keeps; the summary table's when the filter is empty.</summary>
+    public IReadOnlyList<GroupCount> LotCounts(ResultFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        filter = Simplify(filter);
+        if (filter.IsEmpty) return LotCounts();
+        using var db = Open();
+        return UnitCounts(db, filter, null);
+    }
+
+    /// <summary>The lots page over the results the filter keeps (p-charts against the filtered fleet).</summary>
+    public LotsView Lots(ResultFilter filter, double? targetUpper = null)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        filter = Simplify(filter);
+        if (filter.IsEmpty) return Lots(targetUpper);
+        var counts = LotCounts(filter);
+        if (counts.Count == 0)
+            return new LotsView(0, 0, 0, []);
+        var rates = LotReport.Build(counts, targetUpper: targetUpper);
+        var ordered = rates.OrderByDescending(r => r.Flagged).ThenByDescending(r => r.PChart.Rate).ThenBy(r => r.Lot, StringComparer.Ordinal).ToList();
+        return new LotsView(rates[0].PChart.Centre, counts.Sum(c => c.Units), counts.Sum(c => c.Failed), ordered);
+    }
+
+    /// <summary>One lot's page over the results the filter keeps; null when the filter leaves the lot no judged unit.</summary>
+    public LotDetail? Lot(string lot, ResultFilter filter, int devicesShown = 200)
+    {
+        ArgumentNullException.ThrowIfNull(lot);
+        ArgumentNullException.ThrowIfNull(filter);
+        filter = Simplify(filter);
+        if (filter.IsEmpty) return Lot(lot, devicesShown);
+        var rate = Lots(filter).Lots.FirstOrDefault(l => l.Lot == lot);
+        if (rate is null)
+            return null;
+        using var db = Open();
+        var (cond, args) = filter.Conditions();
+        args.Add("lot", lot);
+        var failures = db.Query<FailureRow>(
+            $"""
+            SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
+            FROM units u JOIN results r ON r.device_id = u.device_id JOIN runs ru ON ru.id = r.run_id
+            WHERE u.lot = @lot AND r.verdict = 'fail'{cond}
+            """, args).ToList();
+        var breakdown = Breakdown.FailureModesByLot(failures.Select(f => new ResultRow(
+            f.DeviceId, lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default))).SingleOrDefault()
+            ?? new LotFailureBreakdown(lot, [], []);
+
+        var screening = db.Query<ScreeningRow>(
+            $"""
+            SELECT r.device_id AS DeviceId, r.test AS Test, r.verdict AS Verdict, r.signature AS Signature, r.started_at AS StartedAt, r.attempt AS Attempt
+            FROM units u JOIN results r ON r.device_id = u.device_id JOIN runs ru ON ru.id = r.run_id
+            WHERE u.lot = @lot AND r.cycle IS NULL{cond}
+            """, args)
+            .OrderBy(a => a.DeviceId, StringComparer.Ordinal).ThenBy(a => a.Test, StringComparer.Ordinal)
+            .ThenBy(a => a.StartedAt, StringComparer.Ordinal).ThenBy(a => a.Attempt)
+            .ToList();
+        var attempts = screening.GroupBy(a => (a.DeviceId, a.Test))
+            .SelectMany(g => g.Select((a, i) => new AttemptRecord(a.DeviceId, a.Test, i + 1, VerdictNames.Parse(a.Verdict))))
+            .ToList();
+
+        var info = db.Query<DeviceRow>(
+            $"SELECT d.device_id AS DeviceId, d.date_code AS DateCode, d.supplier AS Supplier FROM units u JOIN devices d ON d.device_id = u.device_id WHERE u.lot = @lot",
+            new { lot }).ToDictionary(d => d.DeviceId, StringComparer.Ordinal);
+        var devices = screening.GroupBy(a => a.DeviceId).Select(g =>
+        {
+            // the latest kept attempt of each test decides, as for the counts
+            var deciding = g.GroupBy(a => a.Test).Select(t => t.Last()).ToList();
+            var last = g.OrderBy(a => a.StartedAt, StringComparer.Ordinal).ThenBy(a => a.Attempt).Last();
+            info.TryGetValue(g.Key, out var d);
+            return new LotDevice(g.Key, deciding.Any(a => a.Verdict == "fail"), deciding.Any(a => a.Verdict != "rig-fault"), d?.DateCode, d?.Supplier, last.Signature);
+        }).ToList();
+        var shown = devices.OrderByDescending(d => d.Failed).ThenBy(d => d.DeviceId, StringComparer.Ordinal).Take(devicesShown).ToList();
+        return new LotDetail(rate, Yield.FirstPass(attempts), Yield.Final(attempts), breakdown, Signatures(failures), devices.Count, shown);
+    }
+
+    /// <summary>Runs newest first whose start the filter keeps (dates on the run's start, rig, line), at most <paramref name="limit"/>.</summary>
+    public IReadOnlyList<RunListing> Runs(ResultFilter filter, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        using var db = Open();
+        var (cond, args) = filter.Conditions("ru.started_at");
+        args.Add("limit", limit);
+        var runs = db.Query<RunRow>(
+            """
+            SELECT ru.id AS Id, ru.kind AS Kind, ru.status AS Status, ru.rig_id AS RigId, ru.bootloader AS Bootloader, ru.seed AS Seed,
+                   ru.started_at AS StartedAt, ru.ended_at AS EndedAt
+            FROM runs ru WHERE 1 = 1
+            """ + cond + " ORDER BY ru.started_at DESC, ru.id DESC LIMIT @limit", args).ToList();
+        if (runs.Count == 0) return [];
+        // Counted per verdict in two passes: soak rows from the covering partial index ix_results_soak, the (far fewer)
+        // screening rows by run; a soak run of 300,000 rows then costs an index range, not 300,000 table reads.
+        var counts = new Dictionary<(string, string), long>();
+        foreach (var part in new[] { "cycle IS NOT NULL", "cycle IS NULL" })
+            foreach (var c in db.Query<VerdictCountRow>(
+                $"SELECT run_id AS RunId, verdict AS Verdict, COUNT(*) AS N FROM results WHERE run_id IN (SELECT ru.id FROM runs ru WHERE 1 = 1{cond} ORDER BY ru.started_at DESC, ru.id DESC LIMIT @limit) AND {part} GROUP BY run_id, verdict",
+                args))
+                counts[(c.RunId, c.Verdict)] = counts.GetValueOrDefault((c.RunId, c.Verdict)) + c.N;
+        foreach (var r in runs)
+        {
+            r.Pass = counts.GetValueOrDefault((r.Id, "pass"));
+            r.Fail = counts.GetValueOrDefault((r.Id, "fail"));
+            r.RigFault = counts.GetValueOrDefault((r.Id, "rig-fault"));
+            r.Results = counts.Where(kv => kv.Key.Item1 == r.Id).Sum(kv => kv.Value);
+        }
+        return [.. runs.Select(r => r.ToListing())];
+    }
+
+    private sealed class VerdictCountRow
+    {
+        public string RunId { get; set; } = "";
+        public string Verdict { get; set; } = "";
+        public long N { get; set; }
+    }
+
+    /// <summary>Every result of one slot in one run, in time order; null when the run is unknown.</summary>
+    public RunSlotView? RunSlot(Guid runId, int slot)
+    {
+        using var db = Open();
+        var run = db.QuerySingleOrDefault<RunRow>(RunSelect + " WHERE ru.id = @id", new { id = runId.ToString("D") });
+        if (run is null) return null;
+        var rows = db.Query<SlotResultRow>(
+            """
+            SELECT device_id AS DeviceId, test AS Test, cycle AS Cycle, attempt AS Attempt, verdict AS Verdict, failure_mode AS FailureMode,
+                   signature AS Signature, device_time_ms AS DeviceTimeMs, started_at AS StartedAt, ended_at AS EndedAt, evidence_json AS EvidenceJson
+            FROM results WHERE run_id = @id AND slot = @slot
+            """, new { id = runId.ToString("D"), slot })
+            .OrderBy(r => r.StartedAt, StringComparer.Ordinal).ThenBy(r => r.Cycle ?? 0).ThenBy(r => r.Attempt)
+            .Select(r => new RunSlotResult(r.DeviceId, r.Test, (int?)r.Cycle, (int)r.Attempt, r.Verdict, r.FailureMode, r.Signature, r.DeviceTimeMs,
+                Time(r.StartedAt), Time(r.EndedAt), r.EvidenceJson))
+            .ToList();
+        return new RunSlotView(run.ToListing(), slot, rows);
+    }
+
+    /// <summary>
+    /// Devices by whole device id or DFU serial (then <see cref="DeviceSearch.Exact"/> names it), else by prefix of
+    /// either, at most <paramref name="limit"/> of them in id order.
+    /// </summary>
+    public DeviceSearch SearchDevices(string text, int limit = 50)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var query = text.Trim();
+        if (query.Length == 0) return new DeviceSearch(query, null, []);
+        var id = query.ToLowerInvariant();
+        using var db = Open();
+        var known = db.ExecuteScalar<long>("SELECT COUNT(*) FROM devices WHERE device_id = @id", new { id }) > 0
+            || db.ExecuteScalar<long>("SELECT COUNT(*) FROM (SELECT 1 FROM results WHERE device_id = @id LIMIT 1) x", new { id }) > 0;
+        if (known) return new DeviceSearch(query, id, [new DeviceMatch(id, LotOf(db, id), null)]);
+        var linked = db.QueryFirstOrDefault<string?>("SELECT device_id FROM device_links WHERE dfu_serial = @query OR dfu_serial = @upper OR dfu_serial = @id",
+            new { query, upper = query.ToUpperInvariant(), id });
+        if (linked is not null) return new DeviceSearch(query, linked, [new DeviceMatch(linked, LotOf(db, linked), query)]);
+
+        // Ids and DFU serials are letters and digits; anything else matches nothing (and never reaches LIKE as a pattern).
+        var matches = new SortedDictionary<string, DeviceMatch>(StringComparer.Ordinal);
+        if (!query.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or ':'))
+            return new DeviceSearch(query, null, []);
+        // SQLite: a byte-order range [p, p + U+FFFF), answered from the primary key or ix_results_device. PostgreSQL compares
+        // by its collation, where such a range is not a prefix: LIKE, which a C-collated index answers.
+        var sqlite = IsSqlite(db);
+        string Prefix(string column, string p) => sqlite ? $"({column} >= @{p} AND {column} < @{p}Bound)" : $"{column} LIKE @{p}Like";
+        var rawUpper = query.ToUpperInvariant();
+        var args = new { id, idBound = id + '\uffff', idLike = id + "%", raw = rawUpper, rawBound = rawUpper + '\uffff', rawLike = rawUpper + "%", limit };
+        foreach (var d in db.Query<string>($"SELECT device_id FROM devices WHERE {Prefix("device_id", "id")} ORDER BY device_id LIMIT @limit", args))
+            matches.TryAdd(d, new DeviceMatch(d, null, null));
+        foreach (var d in db.Query<string>($"SELECT DISTINCT device_id FROM results WHERE {Prefix("device_id", "id")} ORDER BY device_id LIMIT @limit", args))
+            matches.TryAdd(d, new DeviceMatch(d, null, null));
+        foreach (var l in db.Query<LinkRow>(
+            $"SELECT dfu_serial AS DfuSerial, device_id AS DeviceId FROM device_links WHERE {Prefix("dfu_serial", "id")} OR {Prefix("dfu_serial", "raw")} ORDER BY dfu_serial LIMIT @limit", args))
+            matches.TryAdd(l.DeviceId, new DeviceMatch(l.DeviceId, null, l.DfuSerial));
+        var list = matches.Values.Take(limit).Select(m => m with { Lot = LotOf(db, m.DeviceId) }).ToList();
+        return new DeviceSearch(query, null, list);
+    }
+
+    private static string LotOf(IDbConnection db, string deviceId) =>
+        db.QueryFirstOrDefault<string?>("SELECT lot FROM devices WHERE device_id = @deviceId", new { deviceId }) ?? UnknownLot;
+
+    /// <summary>
+    /// One failure mode over the results the filter keeps: counts, per lot, and the latest <paramref name="latest"/>
+    /// attempts it ended; a DUT's failure mode (failed attempts) or a rig fault's (usb-transport, sensor-fault, ...).
+    /// </summary>
+    public FailureModeView FailureMode(string mode, ResultFilter filter, int latest = 100)
+    {
+        ArgumentNullException.ThrowIfNull(mode);
+        ArgumentNullException.ThrowIfNull(filter);
+        using var db = Open();
+        var (cond, args) = filter.Conditions();
+        args.Add("mode", mode);
+        var rows = db.Query<ListingRow>(
+            $"""
+            SELECT r.device_id AS DeviceId, COALESCE(d.lot, '{UnknownLot}') AS Lot, r.run_id AS RunId, ru.rig_id AS RigId, r.slot AS Slot, r.test AS Test,
+                   r.cycle AS Cycle, r.verdict AS Verdict, r.failure_mode AS FailureMode, r.signature AS Signature, r.started_at AS StartedAt
+            FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
+            WHERE r.verdict IN ('fail', 'rig-fault') AND r.failure_mode = @mode{cond}
+            """, args).Select(r => r.ToListing()).ToList();
+        var byLot = rows.GroupBy(r => r.Lot, StringComparer.Ordinal)
+            .Select(g => new CategoryCount(g.Key, g.Count(), g.Select(r => r.DeviceId).Distinct(StringComparer.Ordinal).Count()))
+            .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
+        var newest = rows.OrderByDescending(r => r.StartedAt).ThenBy(r => r.DeviceId, StringComparer.Ordinal).Take(latest).ToList();
+        return new FailureModeView(mode, rows.Count, rows.Select(r => r.DeviceId).Distinct(StringComparer.Ordinal).Count(), byLot, newest);
+    }
+
+    /// <summary>One bootloader build: its soak summary (as the soak page counts it) and every run that ran it, newest first.</summary>
+    public BuildView Build(string bootloader)
+    {
+        ArgumentNullException.ThrowIfNull(bootloader);
+        var soak = Soak().Builds.FirstOrDefault(b => b.Bootloader == bootloader);
+        using var db = Open();
+        var runs = db.Query<RunRow>(RunSelect + " WHERE ru.bootloader = @bootloader ORDER BY ru.started_at DESC, ru.id DESC", new { bootloader })
+            .Select(r => r.ToListing()).ToList();
+        var counts = db.Query<RunSoakRow>(
+            $"""
+            SELECT r.run_id AS RunId, SUM(CASE WHEN r.test IN ('{SoakRunner.OtaTest}', '{SoakRunner.CycleTest}') THEN 1 ELSE 0 END) AS Cycles,
+                   SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END) AS Failures
+            FROM results r JOIN runs ru ON ru.id = r.run_id
+            WHERE ru.bootloader = @bootloader AND r.cycle IS NOT NULL AND r.verdict IN ('pass', 'fail')
+              AND r.test IN ('{SoakRunner.OtaTest}', '{SoakRunner.FactoryResetTest}', '{SoakRunner.CycleTest}')
+            GROUP BY r.run_id
+            """, new { bootloader }).ToDictionary(r => Guid.Parse(r.RunId));
+        return new BuildView(bootloader, soak, [.. runs.Select(r => counts.TryGetValue(r.Id, out var c) ? new BuildRun(r, c.Cycles, (int)c.Failures) : new BuildRun(r, 0, 0))]);
+    }
+
+    /// <summary>One slot: its health row and its latest results (on one rig when the filter names one), newest first.</summary>
+    public SlotView Slot(int slot, ResultFilter filter, int latest = 100)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var health = Slots().Where(s => s.Slot == slot).Select(s => (SlotHealth?)s).FirstOrDefault();
+        using var db = Open();
+        var (cond, args) = filter.Conditions();
+        args.Add("slot", slot);
+        args.Add("limit", latest);
+        var rows = db.Query<ListingRow>(
+            $"""
+            SELECT r.device_id AS DeviceId, COALESCE(d.lot, '{UnknownLot}') AS Lot, r.run_id AS RunId, ru.rig_id AS RigId, r.slot AS Slot, r.test AS Test,
+                   r.cycle AS Cycle, r.verdict AS Verdict, r.failure_mode AS FailureMode, r.signature AS Signature, r.started_at AS StartedAt
+            FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
+            WHERE r.slot = @slot{cond}
+            ORDER BY r.started_at DESC, r.id DESC LIMIT @limit
+            """, args).Select(r => r.ToListing()).ToList();
+        return new SlotView(slot, health, rows);
+    }
+
+    /// <summary>
+    /// Every rig's units and failure rate (each rig's own latest attempts decide; a p-chart of the rigs), results, rig
+    /// faults and runs, with its last sync when the store is a fleet; and the same per line.
+    /// </summary>
+    public RigsView Rigs(ResultFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var lines = HasLines();
+        using var db = Open();
+        var fleet = IsFleetDatabase(db);
+        var (cond, args) = filter.Conditions();
+        // one rig and no dates: its units are the summary table's
+        List<GroupCount> rigCounts;
+        if (RigIds() is [var single] && Simplify(filter with { Rig = filter.Rig ?? single }).IsEmpty)
+        {
+            var lots = LotCounts();
+            rigCounts = [new GroupCount(single, lots.Sum(c => c.Failed), lots.Sum(c => c.Units))];
+        }
+        else
+        {
+            rigCounts = UnitCounts(db, filter, "rig_id");
+        }
+        var rigRates = rigCounts.Count == 0 ? [] : LotReport.Build(rigCounts).ToDictionary(r => r.Lot, StringComparer.Ordinal);
+        var totals = db.Query<RigTotalsRow>(
+            $"""
+            SELECT ru.rig_id AS Name, COUNT(*) AS Results, SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS RigFaults, MAX(r.started_at) AS LastResultAt
+            FROM results r JOIN runs ru ON ru.id = r.run_id WHERE 1 = 1{cond} GROUP BY ru.rig_id
+            """, args).ToDictionary(r => r.Name, StringComparer.Ordinal);
+        var (runCond, runArgs) = filter.Conditions("ru.started_at");
+        var runs = db.Query<RunCountRow>(
+            $"SELECT ru.rig_id AS Name, {(lines ? "MAX(ru.line)" : "NULL")} AS Line, COUNT(*) AS Runs FROM runs ru WHERE 1 = 1{runCond} GROUP BY ru.rig_id", runArgs)
+            .ToDictionary(r => r.Name, StringComparer.Ordinal);
+        var synced = fleet
+            ? db.Query<FleetRigRow>("SELECT rig_id AS RigId, line AS Line, software_version AS SoftwareVersion, last_sync_at AS LastSyncAt FROM fleet_rigs")
+                .ToDictionary(r => r.RigId, StringComparer.Ordinal)
+            : [];
+        var names = totals.Keys.Union(runs.Keys).Union(synced.Keys).Where(n => filter.Rig is null || n == filter.Rig).OrderBy(n => n, StringComparer.Ordinal);
+        var rigs = names.Select(n =>
+        {
+            totals.TryGetValue(n, out var t);
+            runs.TryGetValue(n, out var r);
+            synced.TryGetValue(n, out var s);
+            var rate = rigRates.GetValueOrDefault(n);
+            return new RigComparison(n, s?.Line ?? r?.Line, rate, t?.Results ?? 0, t?.RigFaults ?? 0, (int)(r?.Runs ?? 0),
+                t?.LastResultAt is { } at ? Time(at) : null, s?.LastSyncAt is { } sync ? new DateTimeOffset(DateTime.SpecifyKind(sync, DateTimeKind.Utc)) : null, s?.SoftwareVersion);
+        }).Where(r => filter.Line is null || r.Line == filter.Line).ToList();
+
+        var lineSummaries = new List<LineSummary>();
+        if (lines)
+        {
+            var lineCounts = UnitCounts(db, filter, "line");
+            var lineTotals = db.Query<RigTotalsRow>(
+                $"""
+                SELECT ru.line AS Name, COUNT(*) AS Results, SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS RigFaults, MAX(r.started_at) AS LastResultAt
+                FROM results r JOIN runs ru ON ru.id = r.run_id WHERE ru.line IS NOT NULL{cond} GROUP BY ru.line
+                """, args).ToDictionary(r => r.Name, StringComparer.Ordinal);
+            var lineRigs = db.Query<RunCountRow>($"SELECT ru.line AS Name, NULL AS Line, COUNT(DISTINCT ru.rig_id) AS Runs FROM runs ru WHERE ru.line IS NOT NULL{runCond} GROUP BY ru.line", runArgs)
+                .ToDictionary(r => r.Name, StringComparer.Ordinal);
+            var lineRates = lineCounts.Count == 0 ? [] : LotReport.Build(lineCounts).ToDictionary(r => r.Lot, StringComparer.Ordinal);
+            foreach (var name in lineTotals.Keys.Union(lineRigs.Keys).OrderBy(n => n, StringComparer.Ordinal))
+            {
+                lineTotals.TryGetValue(name, out var t);
+                lineRigs.TryGetValue(name, out var r);
+                lineSummaries.Add(new LineSummary(name, (int)(r?.Runs ?? 0), lineRates.GetValueOrDefault(name),
+                    t?.Results ?? 0, t?.RigFaults ?? 0));
+            }
+        }
+        return new RigsView(fleet, rigs, lineSummaries);
+    }
+
+    private static DateTimeOffset Time(string text) =>
+        DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private sealed class ScreeningRow
+    {
+        public string DeviceId { get; set; } = "";
+        public string Test { get; set; } = "";
+        public string Verdict { get; set; } = "";
+        public string? Signature { get; set; }
+        public string StartedAt { get; set; } = "";
+        public long Attempt { get; set; }
+    }
+
+    private sealed class SlotResultRow
+    {
+        public string DeviceId { get; set; } = "";
+        public string Test { get; set; } = "";
+        public long? Cycle { get; set; }
+        public long Attempt { get; set; }
+        public string Verdict { get; set; } = "";
+        public string? FailureMode { get; set; }
+        public string? Signature { get; set; }
+        public long? DeviceTimeMs { get; set; }
+        public string StartedAt { get; set; } = "";
+        public string EndedAt { get; set; } = "";
+        public string? EvidenceJson { get; set; }
+    }
+
+    private sealed class LinkRow
+    {
+        public string DfuSerial { get; set; } = "";
+        public string DeviceId { get; set; } = "";
+    }
+
+    private sealed class ListingRow
+    {
+        public string DeviceId { get; set; } = "";
+        public string Lot { get; set; } = "";
+        public string RunId { get; set; } = "";
+        public string RigId { get; set; } = "";
+        public long Slot { get; set; }
+        public string Test { get; set; } = "";
+        public long? Cycle { get; set; }
+        public string Verdict { get; set; } = "";
+        public string? FailureMode { get; set; }
+        public string? Signature { get; set; }
+        public string StartedAt { get; set; } = "";
+
+        public ResultListing ToListing() => new(DeviceId, Lot, Guid.Parse(RunId), RigId, (int)Slot, Test, (int?)Cycle, Verdict, FailureMode, Signature, Time(StartedAt));
+    }
+
+    private sealed class RunSoakRow
+    {
+        public string RunId { get; set; } = "";
+        public long Cycles { get; set; }
+        public long Failures { get; set; }
+    }
+
+    private sealed class RigTotalsRow
+    {
+        public string Name { get; set; } = "";
+        public long Results { get; set; }
+        public long RigFaults { get; set; }
+        public string? LastResultAt { get; set; }
+    }
+
+    private sealed class RunCountRow
+    {
+        public string Name { get; set; } = "";
+        public string? Line { get; set; }
+        public long Runs { get; set; }
+    }
+
+    private sealed class FleetRigRow
+    {
+        public string RigId { get; set; } = "";
+        public string? Line { get; set; }
+        public string? SoftwareVersion { get; set; }
+        public DateTime? LastSyncAt { get; set; }
+    }
+}
