@@ -142,6 +142,8 @@ public sealed class RigSession : IDisposable
         }
         Slots = BuildSlots(controls, led);
         led?.Run(_devices.SamplingPacing);
+        // faults on purpose (sim.faults) hit the procedures, not the rig's own opening and calibration
+        if (_devices.Simulator is { } sim) sim.Faults.Armed = true;
     }
 
     /// <summary>Runs procedure code on the rig's clock (the simulation thread on simulated devices).</summary>

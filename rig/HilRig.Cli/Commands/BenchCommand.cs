@@ -16,6 +16,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Lots());
         bench.Subcommands.Add(Cloud());
         bench.Subcommands.Add(Soak());
+        bench.Subcommands.Add(Bench.ChaosBench.Command());
         bench.Subcommands.Add(SyncBench.Command());
         bench.Subcommands.Add(FleetPagesBench.Command());
         bench.Subcommands.Add(CampaignDecisionBench.Command());

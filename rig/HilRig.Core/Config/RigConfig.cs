@@ -96,6 +96,28 @@ public sealed record SimCloudSettings(double LatencyMs = 20, double Loss = 0)
     public static readonly SimCloudSettings Default = new();
 }
 
+/// <summary>
+/// Faults injected on purpose at the simulator's boundaries (<c>sim.faults</c>): each a probability per operation of
+/// that boundary, drawn from the sim seed, so the same seed places the same faults. Every injected fault goes into the
+/// simulator's fault ledger (kind, slot, time).
+/// </summary>
+/// <param name="UsbStall">A DfuSe class request on a Core in DFU stalls on the wire (the device never saw it).</param>
+/// <param name="UsbTimeout">A DfuSe class request is not answered within the host's control timeout (never delivered).</param>
+/// <param name="UsbDisconnect">The Core drops off the bus in the middle of a DFU upload or download and re-enumerates in DFU.</param>
+/// <param name="I2cNack">An I2C transaction to a chip that is there (expander, mux, colour sensor) is not acknowledged.</param>
+/// <param name="ButtonDead">A press or release on a MODE or RESET line does not reach the Core (the pin does not follow its latch).</param>
+/// <param name="Cloud5xx">The cloud answers an OTA request (the PUT) with 503.</param>
+/// <param name="CloudDrop">Per OTA chunk: the cloud drops the Core's connection in the middle of the transfer.</param>
+/// <param name="CloudSlow">Per OTA chunk: the cloud's chunk stream stalls for longer than the Core's 30 s update timeout.</param>
+public sealed record SimFaultSettings(
+    double UsbStall = 0, double UsbTimeout = 0, double UsbDisconnect = 0, double I2cNack = 0, double ButtonDead = 0,
+    double Cloud5xx = 0, double CloudDrop = 0, double CloudSlow = 0)
+{
+    public static readonly SimFaultSettings None = new();
+
+    public bool Any => UsbStall > 0 || UsbTimeout > 0 || UsbDisconnect > 0 || I2cNack > 0 || ButtonDead > 0 || Cloud5xx > 0 || CloudDrop > 0 || CloudSlow > 0;
+}
+
 /// <summary>A simulated Core in a slot: its identity, chip lot and external-flash condition.</summary>
 public sealed record SimCoreConfig(int Slot, string DeviceId, string Lot, FlashCondition Flash)
 {
@@ -120,6 +142,9 @@ public sealed record SimConfig(int Seed, SimBootloader Bootloader, IReadOnlyList
     public SimFirmware Firmware { get; init; } = SimFirmware.Seed2014;
 
     public SimCloudSettings Cloud { get; init; } = SimCloudSettings.Default;
+
+    /// <summary>Faults injected on purpose (<c>sim.faults</c>); none by default.</summary>
+    public SimFaultSettings Faults { get; init; } = SimFaultSettings.None;
 
     /// <summary>Rig fault injection: slots whose power relay contact is welded shut (switching it off cuts nothing).</summary>
     public IReadOnlyList<int> WeldedRelays { get; init; } = [];

@@ -88,6 +88,7 @@ public static partial class RigConfigLoader
                 Firmware = rig.Sim.Firmware ?? SimFirmware.Seed2014,
                 WeldedRelays = [.. rig.Sim.WeldedRelays.Distinct().Order()],
                 Cloud = new SimCloudSettings(rig.Sim.Cloud.LatencyMs ?? SimCloudSettings.Default.LatencyMs, rig.Sim.Cloud.Loss ?? SimCloudSettings.Default.Loss),
+                Faults = rig.Sim.Faults.Build(),
                 Candidate = new SimCandidateConfig(
                     rig.Sim.Candidate.SpiBusyTimeoutMs ?? SimCandidateConfig.Default.SpiBusyTimeoutMs,
                     rig.Sim.Candidate.StageFactoryReset ?? SimCandidateConfig.Default.StageFactoryReset),
@@ -115,6 +116,21 @@ public static partial class RigConfigLoader
     [
         new("latencyMs", false, (r, n, p, d) => d.LatencyMs = r.ReadNumber(n, p, "a latency in ms", v => v is >= 0 and <= 60_000, "a number of milliseconds, 0-60000")),
         new("loss", false, (r, n, p, d) => d.Loss = r.ReadNumber(n, p, "a message loss probability", v => v is >= 0 and < 1, "a probability, 0 <= loss < 1")),
+    ];
+
+    private static Field<FaultsDraft> Rate(string name, Action<FaultsDraft, double?> set) =>
+        new(name, false, (r, n, p, d) => set(d, r.ReadNumber(n, p, "a fault rate", v => v is >= 0 and <= 0.5, "a probability per operation, 0-0.5 (default 0)")));
+
+    private static readonly Field<FaultsDraft>[] FaultFields =
+    [
+        Rate("usbStall", (d, v) => d.UsbStall = v),
+        Rate("usbTimeout", (d, v) => d.UsbTimeout = v),
+        Rate("usbDisconnect", (d, v) => d.UsbDisconnect = v),
+        Rate("i2cNack", (d, v) => d.I2cNack = v),
+        Rate("buttonDead", (d, v) => d.ButtonDead = v),
+        Rate("cloud5xx", (d, v) => d.Cloud5xx = v),
+        Rate("cloudDrop", (d, v) => d.CloudDrop = v),
+        Rate("cloudSlow", (d, v) => d.CloudSlow = v),
     ];
 
     private static readonly Field<CandidateDraft>[] CandidateFields =
@@ -201,6 +217,7 @@ public static partial class RigConfigLoader
         new("firmware", false, (r, n, p, d) => d.Firmware = r.ReadChoice(n, p, "an app firmware generation", Firmwares)),
         new("cloud", false, (r, n, p, d) => r.ReadMapping(n, p, d.Cloud, CloudFields)),
         new("candidate", false, (r, n, p, d) => r.ReadMapping(n, p, d.Candidate, CandidateFields)),
+        new("faults", false, (r, n, p, d) => r.ReadMapping(n, p, d.Faults, FaultFields)),
         new("bootloaderProtected", false, (r, n, p, d) => d.BootloaderProtected = r.ReadBool(n, p)),
         new("weldedRelays", false, (r, n, p, d) => ReadWeldedRelays(r, n, p, d)),
         new("cores", false, (r, n, p, d) => ReadCores(r, n, p, d)),
@@ -776,6 +793,7 @@ public static partial class RigConfigLoader
         public SimFirmware? Firmware { get; set; }
         public CloudDraft Cloud { get; } = new();
         public CandidateDraft Candidate { get; } = new();
+        public FaultsDraft Faults { get; } = new();
         public bool? BootloaderProtected { get; set; }
         public List<int> WeldedRelays { get; } = [];
         public List<CoreDraft> Cores { get; } = [];
@@ -818,6 +836,21 @@ public static partial class RigConfigLoader
             var d = SimOpticsConfig.Default;
             return new SimOpticsConfig(Ambient ?? d.Ambient, Noise ?? d.Noise, Crosstalk ?? d.Crosstalk, FullScale ?? d.FullScale);
         }
+    }
+
+    private sealed class FaultsDraft
+    {
+        public double? UsbStall { get; set; }
+        public double? UsbTimeout { get; set; }
+        public double? UsbDisconnect { get; set; }
+        public double? I2cNack { get; set; }
+        public double? ButtonDead { get; set; }
+        public double? Cloud5xx { get; set; }
+        public double? CloudDrop { get; set; }
+        public double? CloudSlow { get; set; }
+
+        public SimFaultSettings Build() => new(UsbStall ?? 0, UsbTimeout ?? 0, UsbDisconnect ?? 0, I2cNack ?? 0, ButtonDead ?? 0,
+            Cloud5xx ?? 0, CloudDrop ?? 0, CloudSlow ?? 0);
     }
 
     private sealed class CandidateDraft

@@ -85,7 +85,10 @@ public static class DfuSeHost
                 altSettings.Add(new DfuAltSetting(alt.AlternateSetting, name, MemoryLayout.Parse(name)));
             }
             await handle.SetAltSettingAsync(interfaceNumber, altSettings[0].Alt, ct);
-            var session = new DfuSeSession(handle, interfaceNumber, serial, altSettings, functional, time, options ?? new DfuHostOptions());
+            var session = new DfuSeSession(handle, interfaceNumber, serial, altSettings, functional, time, options ?? new DfuHostOptions())
+            {
+                Reopen = c => ReopenAsync(bus, usbPath, serial, time, c),
+            };
             await session.GetToIdleAsync(ct);
             return session;
         }
@@ -94,6 +97,29 @@ public static class DfuSeHost
             handle.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The same Core (by its DFU serial) back in DFU at the same path within <see cref="DfuSeSession.ReconnectWithin"/>, opened; null if not.</summary>
+    private static async Task<IUsbDeviceHandle?> ReopenAsync(IUsbBus bus, string usbPath, string serial, TimeProvider time, CancellationToken ct)
+    {
+        var start = time.GetTimestamp();
+        while (time.GetElapsedTime(start) < DfuSeSession.ReconnectWithin)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct);
+            var device = bus.GetDevices().FirstOrDefault(d => d.Path == usbPath);
+            if (device is null || DfuModeAlts(UsbConfiguration.Parse(device.GetRawConfigDescriptor(0))).Count == 0) continue;
+            var handle = device.Open();
+            try
+            {
+                if (await ReadStringAsync(handle, device.Descriptor.SerialNumberIndex, ct) == serial) return handle;
+            }
+            catch (UsbException)
+            {
+                // gone again: keep waiting
+            }
+            handle.Dispose();
+        }
+        return null;
     }
 
     private static List<UsbAltSetting> DfuModeAlts(UsbConfiguration config) =>

@@ -1,3 +1,4 @@
+using HilRig.Core.Slots;
 using HilRig.Core.Usb;
 
 namespace HilRig.Core.Dfu;
@@ -13,7 +14,19 @@ public sealed class DfuSeSession : IDisposable
 
     private const int MaxIdleAttempts = 10;
 
-    private readonly IUsbDeviceHandle _handle;
+    /// <summary>A request that stalled with the device in good state, or timed out, is sent again this many times in a row.</summary>
+    public const int TransientRetries = 2;
+
+    /// <summary>Times in a row (no block moved in between) an operation re-opens a device that dropped off the bus and goes on.</summary>
+    public const int MaxReconnects = 3;
+
+    /// <summary>How long a device that dropped off the bus has to come back in DFU.</summary>
+    public static readonly TimeSpan ReconnectWithin = TimeSpan.FromSeconds(3);
+
+    private IUsbDeviceHandle _handle;
+
+    /// <summary>Inside an operation that can go on after a reconnect (upload, download, erase, leave).</summary>
+    private int _resumable;
     private readonly int _interface;
     private readonly TimeProvider _time;
     private readonly DfuHostOptions _options;
@@ -39,6 +52,9 @@ public sealed class DfuSeSession : IDisposable
     }
 
     public IUsbDevice Device => _handle.Device;
+
+    /// <summary>Opens the same DFU device again after it dropped off the bus (set by <see cref="DfuSeHost"/>); null: no reconnects.</summary>
+    internal Func<CancellationToken, Task<IUsbDeviceHandle?>>? Reopen { get; init; }
 
     public string Serial { get; }
 
@@ -76,7 +92,10 @@ public sealed class DfuSeSession : IDisposable
     }
 
     /// <summary>Reads <paramref name="length"/> bytes; fewer come back when the device ends the upload early (a short block at its region end).</summary>
-    public async Task<byte[]> UploadAsync(uint address, int length, IProgress<DfuProgress>? progress = null, CancellationToken ct = default)
+    public Task<byte[]> UploadAsync(uint address, int length, IProgress<DfuProgress>? progress = null, CancellationToken ct = default) =>
+        ResumableAsync(() => UploadCoreAsync(address, length, progress, ct));
+
+    private async Task<byte[]> UploadCoreAsync(uint address, int length, IProgress<DfuProgress>? progress, CancellationToken ct)
     {
         ThrowIfUnusable();
         CheckSpan(address, length, "upload");
@@ -84,27 +103,39 @@ public sealed class DfuSeSession : IDisposable
         var result = new byte[length];
         var done = 0;
         var shortReply = false;
+        var reconnects = 0;
+        var resumedAt = 0;
         while (done < length && !shortReply)
         {
-            var runStart = (uint)(address + done);
-            await RunCommandAsync(DfuSeCommand.SetAddressPointer, runStart, "set address", ct);
-            await AbortToIdleAsync("upload", ct);
-            for (var block = (int)DfuSeCommand.FirstDataBlock; block <= ushort.MaxValue && done < length; block++)
+            try
             {
-                var n = Math.Min(TransferSize, length - done);
-                var setup = new UsbSetup(DfuRequest.InRequestType, DfuRequest.Upload, (ushort)block, (ushort)_interface, (ushort)n);
-                var got = await ClassRequestAsync(setup, result.AsMemory(done, n), $"upload block {block}", (uint)(address + done), ct);
-                done += got;
-                Stats.BytesUploaded += got;
-                progress?.Report(new DfuProgress(DfuPhase.Upload, (uint)(address + done), done, length));
-                if (got < n)
+                var runStart = (uint)(address + done);
+                await RunCommandAsync(DfuSeCommand.SetAddressPointer, runStart, "set address", ct);
+                await AbortToIdleAsync("upload", ct);
+                for (var block = (int)DfuSeCommand.FirstDataBlock; block <= ushort.MaxValue && done < length; block++)
                 {
-                    shortReply = true;
-                    break;
+                    var n = Math.Min(TransferSize, length - done);
+                    var setup = new UsbSetup(DfuRequest.InRequestType, DfuRequest.Upload, (ushort)block, (ushort)_interface, (ushort)n);
+                    var got = await ClassRequestAsync(setup, result.AsMemory(done, n), $"upload block {block}", (uint)(address + done), ct);
+                    done += got;
+                    Stats.BytesUploaded += got;
+                    progress?.Report(new DfuProgress(DfuPhase.Upload, (uint)(address + done), done, length));
+                    if (got < n)
+                    {
+                        shortReply = true;
+                        break;
+                    }
                 }
             }
+            catch (DfuReconnectedException ex)
+            {
+                // a read: the blocks before `done` arrived whole; go on from there with a new address pointer
+                reconnects = done > resumedAt ? 1 : reconnects + 1;
+                resumedAt = done;
+                if (reconnects > MaxReconnects) throw new UsbException(UsbError.NoDevice, ex.Message);
+            }
         }
-        await AbortToIdleAsync("upload", ct);
+        await WithReconnectAsync(() => AbortToIdleAsync("upload", ct));
         return done == length ? result : result[..done];
     }
 
@@ -113,19 +144,33 @@ public sealed class DfuSeSession : IDisposable
         EraseAsync(address, length, allowKeyRegion: false, progress, ct);
 
     /// <summary>Erases every page/sector the range touches; <paramref name="allowKeyRegion"/> permits the SPI key region.</summary>
-    public async Task EraseAsync(uint address, int length, bool allowKeyRegion, IProgress<DfuProgress>? progress = null, CancellationToken ct = default)
+    public Task EraseAsync(uint address, int length, bool allowKeyRegion, IProgress<DfuProgress>? progress = null, CancellationToken ct = default) =>
+        ResumableAsync(async () =>
+        {
+            await EraseCheckedAsync(address, length, allowKeyRegion, progress, ct);
+            return 0;
+        });
+
+    private async Task EraseCheckedAsync(uint address, int length, bool allowKeyRegion, IProgress<DfuProgress>? progress, CancellationToken ct)
     {
         ThrowIfUnusable();
         CheckSpan(address, length, "erase");
         await EraseCoreAsync(address, length, allowKeyRegion, progress, ct);
-        await AbortToIdleAsync("erase", ct);
+        await WithReconnectAsync(() => AbortToIdleAsync("erase", ct));
     }
 
     /// <summary>
     /// Writes <paramref name="data"/> at <paramref name="address"/>: erases the touched pages first (unless told
     /// not to), then one Set Address per contiguous run and DNLOAD blocks with wBlockNum 2, 3, ...
     /// </summary>
-    public async Task DownloadAsync(uint address, ReadOnlyMemory<byte> data, DfuDownloadOptions? options = null, IProgress<DfuProgress>? progress = null, CancellationToken ct = default)
+    public Task DownloadAsync(uint address, ReadOnlyMemory<byte> data, DfuDownloadOptions? options = null, IProgress<DfuProgress>? progress = null, CancellationToken ct = default) =>
+        ResumableAsync(async () =>
+        {
+            await DownloadCoreAsync(address, data, options, progress, ct);
+            return 0;
+        });
+
+    private async Task DownloadCoreAsync(uint address, ReadOnlyMemory<byte> data, DfuDownloadOptions? options, IProgress<DfuProgress>? progress, CancellationToken ct)
     {
         ThrowIfUnusable();
         options ??= new DfuDownloadOptions();
@@ -137,31 +182,52 @@ public sealed class DfuSeSession : IDisposable
 
         var buffer = new byte[TransferSize];
         var done = 0;
+        var reconnects = 0;
+        var resumedAt = 0;
         while (done < length)
         {
-            await RunCommandAsync(DfuSeCommand.SetAddressPointer, (uint)(address + done), "set address", ct);
-            for (var block = (int)DfuSeCommand.FirstDataBlock; block <= ushort.MaxValue && done < length; block++)
+            try
             {
-                var n = Math.Min(TransferSize, length - done);
-                data.Span.Slice(done, n).CopyTo(buffer);
-                var blockAddress = (uint)(address + done);
-                var operation = $"download block {block}";
-                await ClassRequestAsync(new UsbSetup(DfuRequest.OutRequestType, DfuRequest.Dnload, (ushort)block, (ushort)_interface, (ushort)n),
-                    buffer.AsMemory(0, n), operation, blockAddress, ct);
-                await WaitUntilDoneAsync(await GetStatusAsync(ct), operation, blockAddress, ct);
-                done += n;
-                Stats.BytesDownloaded += n;
-                progress?.Report(new DfuProgress(DfuPhase.Download, (uint)(address + done), done, length));
+                await RunCommandAsync(DfuSeCommand.SetAddressPointer, (uint)(address + done), "set address", ct);
+                for (var block = (int)DfuSeCommand.FirstDataBlock; block <= ushort.MaxValue && done < length; block++)
+                {
+                    var n = Math.Min(TransferSize, length - done);
+                    data.Span.Slice(done, n).CopyTo(buffer);
+                    var blockAddress = (uint)(address + done);
+                    var operation = $"download block {block}";
+                    await ClassRequestAsync(new UsbSetup(DfuRequest.OutRequestType, DfuRequest.Dnload, (ushort)block, (ushort)_interface, (ushort)n),
+                        buffer.AsMemory(0, n), operation, blockAddress, ct);
+                    await WaitUntilDoneAsync(await GetStatusAsync(ct), operation, blockAddress, ct);
+                    done += n;
+                    Stats.BytesDownloaded += n;
+                    progress?.Report(new DfuProgress(DfuPhase.Download, (uint)(address + done), done, length));
+                }
+            }
+            catch (DfuReconnectedException ex)
+            {
+                // reconnects in a row without a block written in between
+                reconnects = done > resumedAt ? 1 : reconnects + 1;
+                resumedAt = done;
+                if (reconnects > MaxReconnects) throw new UsbException(UsbError.NoDevice, ex.Message);
+                // Not a blind rewrite: the block at `done` is sent again to the same address, set again, over pages this
+                // download erased itself; programming NOR flash with the same bytes twice leaves them as written once.
             }
         }
-        await AbortToIdleAsync("download", ct);
+        await WithReconnectAsync(() => AbortToIdleAsync("download", ct));
     }
 
     /// <summary>
     /// DfuSe leave: Set Address (if given), a zero-length DNLOAD, and a GETSTATUS that must show dfuMANIFEST.
     /// The device then leaves the bus; the session can only be disposed afterwards.
     /// </summary>
-    public async Task LeaveAsync(uint? address = null, CancellationToken ct = default)
+    public Task LeaveAsync(uint? address = null, CancellationToken ct = default) =>
+        ResumableAsync(async () =>
+        {
+            await WithReconnectAsync(() => LeaveCoreAsync(address, ct));
+            return 0;
+        });
+
+    private async Task LeaveCoreAsync(uint? address, CancellationToken ct)
     {
         ThrowIfUnusable();
         if (address is { } a) await RunCommandAsync(DfuSeCommand.SetAddressPointer, a, "set address", ct);
@@ -234,7 +300,8 @@ public sealed class DfuSeSession : IDisposable
         {
             var segment = layout.FindSegment((uint)at)!;
             var page = segment.PageStart((uint)at);
-            await RunCommandAsync(DfuSeCommand.Erase, page, "erase", ct);
+            // erasing a page again is harmless: after a reconnect the same page is erased again
+            await WithReconnectAsync(() => RunCommandAsync(DfuSeCommand.Erase, page, "erase", ct));
             Stats.Erases++;
             at = (long)page + segment.PageSize;
             progress?.Report(new DfuProgress(DfuPhase.Erase, page, Math.Min(at, end) - address, length));
@@ -275,30 +342,117 @@ public sealed class DfuSeSession : IDisposable
 
     private async Task<int> ClassRequestAsync(UsbSetup setup, Memory<byte> data, string operation, uint? address, CancellationToken ct)
     {
-        try
+        for (var attempt = 0; ; attempt++)
         {
-            return await ControlAsync(setup, data, ct);
-        }
-        catch (UsbException e) when (e.Error == UsbError.Pipe)
-        {
-            // A stalled DFU request is the device refusing it; its status tells why.
-            var status = await GetStatusAsync(ct);
-            throw new DfuException(status.State, status.Status, operation, address, "request stalled", e);
+            try
+            {
+                return await ControlAsync(setup, data, ct);
+            }
+            catch (UsbException e) when (e.Error == UsbError.Pipe)
+            {
+                // A stalled DFU request is the device refusing it, and its status says why (dfuERROR). A device that
+                // reports itself fine did not refuse anything: the stall was on the wire, and the request is sent again.
+                var status = await GetStatusAsync(ct);
+                var onTheWire = status.Status == DfuStatusCode.Ok && status.State is not (DfuState.DfuError or DfuState.AppIdle or DfuState.AppDetach);
+                if (!onTheWire || attempt >= TransientRetries)
+                {
+                    if (onTheWire) RigRetries.Record("usb-stall", $"{Device.Path}: {operation} stalled {attempt + 1} times in a row", gaveUp: true);
+                    throw new DfuException(status.State, status.Status, operation, address, "request stalled", e);
+                }
+                RigRetries.Record("usb-stall", $"{Device.Path}: {operation} stalled with the device in {DfuNames.Of(status.State)}; sent again");
+            }
         }
     }
 
     private async Task<int> ControlAsync(UsbSetup setup, Memory<byte> data, CancellationToken ct)
     {
-        ThrowIfUnusable();
-        var wait = _notBefore - _time.GetTimestamp();
-        if (wait > 0)
+        for (var attempt = 0; ; attempt++)
         {
-            var delay = TimeSpan.FromSeconds(wait / (double)_time.TimestampFrequency);
-            await Task.Delay(delay, _time, ct);
-            Stats.PollWaitTotal += delay;
+            ThrowIfUnusable();
+            var wait = _notBefore - _time.GetTimestamp();
+            if (wait > 0)
+            {
+                var delay = TimeSpan.FromSeconds(wait / (double)_time.TimestampFrequency);
+                await Task.Delay(delay, _time, ct);
+                Stats.PollWaitTotal += delay;
+            }
+            Stats.ControlTransfers++;
+            try
+            {
+                return await _handle.ControlTransferAsync(setup, data, _options.ControlTimeout, ct);
+            }
+            catch (UsbException e) when (e.Error == UsbError.Timeout)
+            {
+                // an unanswered request is a glitch; a device that keeps NAKing (a hung flash chip) times out every time
+                if (attempt >= TransientRetries)
+                {
+                    RigRetries.Record("usb-timeout", $"{Device.Path}: {setup} timed out {attempt + 1} times in a row", gaveUp: true);
+                    throw;
+                }
+                RigRetries.Record("usb-timeout", $"{Device.Path}: {setup} timed out; sent again");
+            }
+            catch (UsbException e) when (e.Error == UsbError.NoDevice && Reopen is not null && _resumable > 0)
+            {
+                await ReconnectAsync(setup, e, ct);
+                throw new DfuReconnectedException(Device.Path);
+            }
         }
-        Stats.ControlTransfers++;
-        return await _handle.ControlTransferAsync(setup, data, _options.ControlTimeout, ct);
+    }
+
+    /// <summary>The device dropped off the bus: wait for it to come back in DFU, open it again, same alt, dfuIDLE.</summary>
+    private async Task ReconnectAsync(UsbSetup setup, UsbException lost, CancellationToken ct)
+    {
+        var path = Device.Path;
+        var handle = await Reopen!(ct);
+        if (handle is null)
+        {
+            RigRetries.Record("usb-disconnect", $"{path}: the device left the bus during {setup} and did not come back in DFU within {ReconnectWithin.TotalSeconds:0} s", gaveUp: true);
+            throw lost;
+        }
+        try
+        {
+            _handle.Dispose();
+        }
+        catch (ObjectDisposedException)
+        {
+            // the old handle went with the device
+        }
+        _handle = handle;
+        _handle.ClaimInterface(_interface);
+        await _handle.SetAltSettingAsync(_interface, SelectedAlt.Alt, ct);
+        _notBefore = 0;
+        await GetToIdleAsync(ct);
+        RigRetries.Record("usb-disconnect", $"{path}: the device left the bus during {setup}, came back in DFU and was opened again");
+    }
+
+    private async Task<T> ResumableAsync<T>(Func<Task<T>> operation)
+    {
+        _resumable++;
+        try
+        {
+            return await operation();
+        }
+        finally
+        {
+            _resumable--;
+        }
+    }
+
+    /// <summary>Runs a request sequence that may simply be sent again after a reconnect.</summary>
+    private async Task WithReconnectAsync(Func<Task> operation)
+    {
+        for (var reconnects = 0; ; reconnects++)
+        {
+            try
+            {
+                await operation();
+                return;
+            }
+            catch (DfuReconnectedException ex)
+            {
+                if (reconnects >= MaxReconnects) throw new UsbException(UsbError.NoDevice, ex.Message);
+            }
+        }
     }
 
     private void CheckSpan(uint address, int length, string operation)
@@ -340,3 +494,6 @@ public sealed class DfuSeSession : IDisposable
         if (_left) throw new InvalidOperationException($"device {Device.Path} left DFU mode; open a new session when it is back");
     }
 }
+
+/// <summary>The device dropped off the bus and was opened again: the operation in progress goes on from where it can.</summary>
+internal sealed class DfuReconnectedException(string path) : Exception($"{path}: the DFU device was opened again after it left the bus");

@@ -277,6 +277,7 @@ public sealed class Ota(CoreLifeContext context)
                 {
                     log.Add($"attempt {attempt}: {ex.Message}");
                     cloudFaults.Add(ex.Message);
+                    RigRetries.Record("cloud-transfer", ex.Message, gaveUp: attempt == CloudAttempts);
                     // a Core left in its update mode resets after 30 s without a chunk and reconnects on its old app
                     await Task.Delay(CloudRetryPause, context.Time, ct);
                 }
@@ -331,7 +332,7 @@ public sealed class Ota(CoreLifeContext context)
         var eventsBefore = cloud.Events(deviceId).Count;
         var since = time.GetUtcNow();
         var ledSince = slot.Led?.Now;
-        var reply = await cloud.FlashAsync(deviceId, image, ct);
+        var reply = await PutAsync(cloud, deviceId, image, log, ct);
         log.Add($"PUT: {reply}");
         if (!reply.Ok)
         {
@@ -353,7 +354,8 @@ public sealed class Ota(CoreLifeContext context)
                 throw new LoopFailure(FailureModes.StuckInDfu, $"after the OTA the Core is in DFU (flashing yellow); cloud said {Describe(events)}");
             var info = await cloud.GetDeviceAsync(deviceId, ct);
             var failed = events.FirstOrDefault(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("failed", StringComparison.Ordinal));
-            if (failed is not null && where == CoreWhereabouts.Connected)
+            // back on the cloud, or waiting in listening mode for Wi-Fi after its connection went: the old app runs
+            if (failed is not null && where is CoreWhereabouts.Connected or CoreWhereabouts.Listening)
                 throw new CloudGaveUp($"the cloud failed the transfer ({failed.Data.Trim()}); the Core came back on its old app {info?.LastApp}");
             var done = events.Any(e => e.Name == CloudEvent.FlashStatus && e.Data.StartsWith("success", StringComparison.Ordinal));
             if (done && where == CoreWhereabouts.Connected && info?.LastApp is { } app && app != oldApp)
@@ -381,6 +383,31 @@ public sealed class Ota(CoreLifeContext context)
                 if (!done && failed is null && where == CoreWhereabouts.Connected && info?.LastApp == oldApp)
                     throw new CloudGaveUp($"the cloud said neither success nor failed within {Timeout.TotalSeconds:0} s; the Core runs its old app");
                 throw new LoopFailure(FailureModes.OtaTimeout, $"no new app on the cloud within {Timeout.TotalSeconds:0} s; cloud said {Describe(events)}; Core: {where}");
+            }
+        }
+    }
+
+    /// <summary>Times a flash request the cloud answers with a server error (5xx) is sent again.</summary>
+    public const int PutRetries = 2;
+
+    public static readonly TimeSpan PutRetryPause = TimeSpan.FromSeconds(5);
+
+    /// <summary>The PUT; a 5xx (the cloud's own trouble, nothing reached the Core) is sent again after a pause.</summary>
+    private async Task<CloudFlashReply> PutAsync(ICloud cloud, string deviceId, byte[] image, List<string> log, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await cloud.FlashAsync(deviceId, image, ct);
+            }
+            catch (CloudException ex) when (ex.StatusCode is >= 500 and < 600)
+            {
+                var last = attempt >= PutRetries;
+                RigRetries.Record("cloud-5xx", $"PUT answered {ex.StatusCode}: {ex.Message}", gaveUp: last);
+                log.Add($"PUT answered {ex.StatusCode}{(last ? "" : "; sent again")}");
+                if (last) throw;
+                await Task.Delay(PutRetryPause, context.Time, ct);
             }
         }
     }
@@ -433,6 +460,10 @@ internal static class LoopRunner
         catch (Chips.SensorException ex)
         {
             return Result(Verdict.RigFault, FailureModes.SensorFault, ex.Message);
+        }
+        catch (SlotLineException ex)
+        {
+            return Result(Verdict.RigFault, ex.IsPower ? FailureModes.RelayFault : FailureModes.ButtonFault, ex.Message);
         }
         catch (UsbException ex)
         {

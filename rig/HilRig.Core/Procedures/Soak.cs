@@ -53,6 +53,9 @@ public sealed record SoakRow(
 
     /// <summary>The slot's LED timeline over the step, when the rig observes LEDs.</summary>
     public string? LedTimeline { get; init; }
+
+    /// <summary>The rig's transient faults retried (or given up on) since the slot's previous row.</summary>
+    public IReadOnlyList<RigRetry> Retries { get; init; } = [];
 }
 
 public enum SoakPhase
@@ -157,9 +160,12 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
 
         public SoakSlotResult Result => new(slot.Number, _id, _judged, _failures, _recoveries, _outAt, _outReason);
 
+        private RigRetryScope? _retries;
+
         public async Task RunAsync(CancellationToken ct)
         {
             _start = _time.GetTimestamp();
+            using var retries = _retries = RigRetries.Begin(slot.Number, _time);
             var stopped = true;
             try
             {
@@ -375,6 +381,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 CyclesToFailure = failed ? _cycle - _lastRecovery : null,
                 BitErrors = _bitErrors,
                 LedTimeline = result.Timeline,
+                Retries = _retries?.Drain() ?? [],
             };
             Rows.Add(row);
             Report(test, SoakPhase.Ended, result.Verdict, row: row);
@@ -428,6 +435,10 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             catch (SensorException ex)
             {
                 return Result(Verdict.RigFault, FailureModes.SensorFault, ex.Message);
+            }
+            catch (SlotLineException ex)
+            {
+                return Result(Verdict.RigFault, ex.IsPower ? FailureModes.RelayFault : FailureModes.ButtonFault, ex.Message);
             }
         }
 

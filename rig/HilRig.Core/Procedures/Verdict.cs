@@ -74,6 +74,12 @@ public static class FailureModes
     /// <summary>Rig fault: an interrupted procedure's originals wait in the journal for this Core; `hilrig recover` first.</summary>
     public const string JournalPending = "journal-pending";
 
+    /// <summary>Rig fault: a slot's MODE or RESET line does not follow what the rig drives, or its expander does not answer.</summary>
+    public const string ButtonFault = "button-fault";
+
+    /// <summary>Rig fault: a slot's relay line does not follow what the rig drives.</summary>
+    public const string RelayFault = "relay-fault";
+
     /// <summary>The cloud API refused the rig's request (token, device id) or did not answer in time.</summary>
     public const string CloudError = "cloud-error";
 }

@@ -83,7 +83,8 @@ public sealed record Evidence(
     IReadOnlyList<LedEvidence>? Led = null,
     string? SerialTranscript = null,
     IReadOnlyList<string>? Log = null,
-    int? CyclesToFailure = null)
+    int? CyclesToFailure = null,
+    IReadOnlyList<RetryEvidence>? Retries = null)
 {
     public static Evidence From(ScreeningEvidence evidence)
     {
@@ -98,7 +99,7 @@ public sealed record Evidence(
         // a soak's readback keeps its totals only; regions are not kept per cycle
         var readback = row.BitErrors is { } map ? new DfuReadbackResult(row.Verdict, row.FailureMode, row.Signature, [], map, row.DeviceTime, null) : null;
         return new Evidence(Readback: readback, Led: LedText.Parse(row.LedTimeline), Log: Copy(row.Log),
-            CyclesToFailure: row.CyclesToFailure);
+            CyclesToFailure: row.CyclesToFailure, Retries: RetryEvidence.From(row.Retries));
     }
 
     /// <summary>One loop on its own (a suite's OTA or factory reset procedure).</summary>
@@ -110,6 +111,13 @@ public sealed record Evidence(
 
     // A step's log is still being written by its procedure: the finding keeps a copy of it as it is now.
     internal static IReadOnlyList<string>? Copy(IReadOnlyList<string> log) => log.Count > 0 ? [.. log] : null;
+}
+
+/// <summary>A transient rig fault the rig retried (or gave up on, making the step a rig fault), as evidence.</summary>
+public sealed record RetryEvidence(string Kind, DateTimeOffset At, string What, bool GaveUp)
+{
+    public static IReadOnlyList<RetryEvidence>? From(IReadOnlyList<Slots.RigRetry> retries) =>
+        retries.Count == 0 ? null : [.. retries.Select(r => new RetryEvidence(r.Kind, r.At, r.What, r.GaveUp))];
 }
 
 /// <summary>One OTA or factory-reset loop as evidence.</summary>

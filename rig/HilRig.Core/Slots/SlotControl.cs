@@ -20,6 +20,13 @@ public interface ISlotControl
     bool PowerOn { get; }
 }
 
+/// <summary>A slot's relay, MODE or RESET line cannot be driven (it does not follow, or its expander does not answer): a rig fault.</summary>
+public sealed class SlotLineException(SlotLine line, string message) : Exception(message)
+{
+    /// <summary>True for the power relay's line, false for a button line.</summary>
+    public bool IsPower { get; } = line.Description.Contains("power", StringComparison.Ordinal);
+}
+
 /// <summary>Drives the slot's lines through System.Device.Gpio; the same code on the Pi and on the simulator's GpioDriver.</summary>
 public sealed class GpioSlotControl : ISlotControl
 {
@@ -40,11 +47,14 @@ public sealed class GpioSlotControl : ISlotControl
 
     public bool PowerOn => Read(_power);
 
-    public void SetPower(bool on) => Drive(_power, on);
+    /// <summary>A write whose line does not read back as written, or that the expander does not acknowledge, is written again this many times.</summary>
+    public const int LineRetries = 2;
 
-    public void SetMode(bool pressed) => Drive(_mode, pressed);
+    public void SetPower(bool on) => Drive(_power, on, "relay-line");
 
-    public void SetReset(bool pressed) => Drive(_reset, pressed);
+    public void SetMode(bool pressed) => Drive(_mode, pressed, "button-dead");
+
+    public void SetReset(bool pressed) => Drive(_reset, pressed, "button-dead");
 
     private static void Open(SlotLine line, bool active)
     {
@@ -56,7 +66,30 @@ public sealed class GpioSlotControl : ISlotControl
         line.Controller.Write(line.Pin, level);
     }
 
-    private static void Drive(SlotLine line, bool active) => line.Controller.Write(line.Pin, Level(line, active));
+    /// <summary>
+    /// Drives the line and reads it back: a line that does not follow (a dead button line) or an expander that does not
+    /// acknowledge is written again, each retry recorded; after <see cref="LineRetries"/> the slot's line is a rig fault.
+    /// </summary>
+    private static void Drive(SlotLine line, bool active, string deadKind)
+    {
+        var level = Level(line, active);
+        for (var attempt = 0; ; attempt++)
+        {
+            var last = attempt >= LineRetries;
+            try
+            {
+                line.Controller.Write(line.Pin, level);
+                if (line.Controller.Read(line.Pin) == level) return;
+                RigRetries.Record(deadKind, $"{line} does not read back {(active ? "active" : "released")} after it was written", gaveUp: last);
+                if (last) throw new SlotLineException(line, $"{line} does not follow what the rig drives ({LineRetries + 1} writes)");
+            }
+            catch (IOException ex)
+            {
+                RigRetries.Record("i2c-nack", $"{line}: {ex.Message}", gaveUp: last);
+                if (last) throw new SlotLineException(line, $"{line}: the expander does not answer ({ex.Message})");
+            }
+        }
+    }
 
     private static bool Read(SlotLine line) =>
         line.Controller.IsPinOpen(line.Pin) && (line.Controller.Read(line.Pin) == PinValue.High) != line.ActiveLow;

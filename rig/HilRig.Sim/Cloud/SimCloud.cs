@@ -60,7 +60,7 @@ public sealed class CloudConnection
 /// <summary>
 /// The simulated cloud: devices connect when they reach breathing cyan; <see cref="FlashAsync"/> runs
 /// spark-protocol's Flasher (UpdateBegin retried 3x with 6 s waits then one 90 s wait; 256-byte chunks, stop and wait;
-/// gives up after 10 missed chunks or 600 s) and publishes spark/flash/status and spark/status events.
+/// gives up after 10 missed chunks in a row or 600 s) and publishes spark/flash/status and spark/status events.
 /// Everything runs on the simulation thread; the async <see cref="ICloud"/> reads complete synchronously.
 /// </summary>
 public sealed class SimCloud : ICloud
@@ -92,6 +92,15 @@ public sealed class SimCloud : ICloud
         _settings = settings;
         _random = new Random(seed ^ 0x0C10D);
     }
+
+    /// <summary>Faults injected on purpose: 503 to a flash request, a dropped connection or a stalled chunk stream mid-transfer.</summary>
+    public Faults.FaultInjector? Faults { get; set; }
+
+    /// <summary>The slot a device sits in, for the fault ledger.</summary>
+    public Func<string, int?> SlotOf { get; set; } = _ => null;
+
+    /// <summary>How long an injected slow stream sends nothing: past the Core's 30 s update timeout.</summary>
+    public static readonly TimeSpan SlowStreamStall = TimeSpan.FromSeconds(35);
 
     /// <summary>Every event as it is published, on the simulation thread (the HTTP front's event streams listen here).</summary>
     public event Action<CloudEvent>? Published;
@@ -153,6 +162,8 @@ public sealed class SimCloud : ICloud
             return new CloudFlashReply(false, CloudFlashReply.NotConnected);
         if (binary.Length == 0) return new CloudFlashReply(false, "Update failed - File was too small!");
         if (binary.Length > Core.Spark.SparkMemoryMap.AppMaxSize) return new CloudFlashReply(false, "Update failed - File was too big!");
+        if (Faults is { } faults && faults.Inject(Sim.Faults.FaultKind.Cloud5xx, SlotOf(deviceId), $"PUT /v1/devices/{deviceId}"))
+            throw new CloudException("the cloud answered 503 Service Unavailable", $"/v1/devices/{deviceId}", 503, "Service Unavailable");
         var started = new TaskCompletionSource<CloudFlashReply>(TaskCreationOptions.RunContinuationsAsynchronously);
         _ = RunFlasherAsync(connection, binary, started, cancellationToken);
         return await started.Task;
@@ -185,12 +196,25 @@ public sealed class SimCloud : ICloud
             Publish(id, CloudEvent.FlashStatus, "started");
 
             var chunks = (binary.Length + ChunkSize - 1) / ChunkSize;
+            // missed chunks in a row: a chunk that gets through clears them (the Flasher's missed set empties as
+            // resent chunks arrive); only a Core that keeps missing the same stretch makes it give up
             var missed = 0;
             var index = 0;
+            var slot = SlotOf(id);
             while (index < chunks)
             {
                 if (_time.GetElapsedTime(start) > TransferLimit) throw new FlashFailed("the 600 s transfer limit passed");
                 if (!connection.Open) throw new FlashFailed("the device disconnected");
+                if (Faults is { } faults)
+                {
+                    if (faults.Inject(Sim.Faults.FaultKind.CloudDrop, slot, $"OTA of {id}, chunk {index}"))
+                    {
+                        Disconnect(connection);
+                        throw new FlashFailed($"the cloud dropped the device's connection at chunk {index}");
+                    }
+                    if (faults.Inject(Sim.Faults.FaultKind.CloudSlow, slot, $"OTA of {id}, chunk {index}"))
+                        await Task.Delay(SlowStreamStall, _time, ct);
+                }
                 // the last chunk is zero-padded to 256 bytes (spark-protocol since 2014-07)
                 var data = new byte[ChunkSize];
                 binary.AsSpan(index * ChunkSize, Math.Min(ChunkSize, binary.Length - index * ChunkSize)).CopyTo(data);
@@ -201,9 +225,10 @@ public sealed class SimCloud : ICloud
                 {
                     case OtaMessage.ChunkReceived { Ok: true }:
                         index++;
+                        missed = 0;
                         break;
                     case OtaMessage.ChunkMissed m:
-                        if (++missed >= MaxMissedChunks) throw new FlashFailed($"{missed} chunks missed (last at chunk {m.Index})");
+                        if (++missed >= MaxMissedChunks) throw new FlashFailed($"{missed} chunks missed in a row (last at chunk {m.Index})");
                         index = Math.Clamp(m.Index, 0, chunks - 1);
                         break;
                     default:

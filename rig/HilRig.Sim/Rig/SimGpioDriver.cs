@@ -13,6 +13,12 @@ public sealed class SimGpioDriver(int pinCount = 28) : GpioDriver
 
     protected override int PinCount => pinCount;
 
+    /// <summary>
+    /// A fault on the wiring, asked on every change of an output (pin, new level): true and the line does not follow
+    /// (reads back its old level, nothing downstream sees the change) until it is written again.
+    /// </summary>
+    public Func<int, PinValue, bool>? LineFault { get; set; }
+
     /// <summary>Simulated hardware attached to an output pin learns every level written to it.</summary>
     public void Watch(int pin, Action<PinValue> onLevel)
     {
@@ -65,6 +71,7 @@ public sealed class SimGpioDriver(int pinCount = 28) : GpioDriver
             var s = State(pinNumber);
             if (s.Mode != PinMode.Output)
                 throw new InvalidOperationException($"GPIO {pinNumber} is not an output (mode {s.Mode})");
+            if (s.Value != value && s.Open && LineFault is { } fault && fault(pinNumber, value)) return;
             s.Value = value;
             watchers = [.. s.Watchers];
         }

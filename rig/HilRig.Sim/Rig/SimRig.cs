@@ -45,8 +45,14 @@ public sealed class SimRig : IDisposable
             CrosstalkFraction = optics.Crosstalk,
             FullScale = optics.FullScale,
         };
-        Cloud = new SimCloud(scheduler.Time, config.Sim.Cloud, config.Sim.Seed);
+        Faults = new Faults.FaultInjector(config.Sim.Faults, config.Sim.Seed, scheduler.Time);
+        Cloud = new SimCloud(scheduler.Time, config.Sim.Cloud, config.Sim.Seed) { Faults = Faults, SlotOf = SlotOfDevice };
     }
+
+    /// <summary>The faults injected on purpose (<c>sim.faults</c>) and their ledger.</summary>
+    public Faults.FaultInjector Faults { get; }
+
+    private int? SlotOfDevice(string deviceId) => _slots.Values.FirstOrDefault(s => s.Occupied && s.Core.DeviceId == deviceId)?.Number;
 
     /// <summary>The cloud the simulated Cores connect to once they have Wi-Fi.</summary>
     public SimCloud Cloud { get; }
@@ -87,6 +93,10 @@ public sealed class SimRig : IDisposable
     private void Wire()
     {
         var seed = Config.Sim.Seed;
+        var slotByPath = Config.Slots.ToDictionary(s => s.Usb.DevicePath, s => s.Number, StringComparer.Ordinal);
+        Usb.Faults = Faults;
+        Usb.SlotOf = path => slotByPath.TryGetValue(path, out var n) ? n : null;
+        I2c.Faults = Faults;
         var build = BootloaderBuild.For(Config.Sim.Bootloader, Config.Sim.Candidate);
 
         var hubs = new Dictionary<string, VirtualUsbHub>(StringComparer.Ordinal);
@@ -107,6 +117,7 @@ public sealed class SimRig : IDisposable
             I2c.Attach(address, model);
         }
         Expanders = expanders;
+        WireButtonFaults();
 
         var muxes = new Dictionary<int, Tca9548aModel>();
         foreach (var address in Config.Slots.Select(s => s.Sensor.MuxAddress).Distinct().Order())
@@ -216,6 +227,21 @@ public sealed class SimRig : IDisposable
 
     /// <summary>A Core pulled earlier and not put back, by device id.</summary>
     public VirtualCore? Shelved(string deviceId) => _shelf.GetValueOrDefault(SparkIdentity.Normalize(deviceId));
+
+    /// <summary>A MODE or RESET line that does not follow what the rig drives (<c>sim.faults.buttonDead</c>).</summary>
+    private void WireButtonFaults()
+    {
+        var buttons = Config.Slots.SelectMany(s => new[] { (s.Number, Role: "mode", Line: s.Mode), (s.Number, Role: "reset", Line: s.Reset) }).ToList();
+        foreach (var (address, expander) in Expanders)
+        {
+            var pins = buttons.Where(b => b.Line is ExpanderLine e && e.Address == address).ToDictionary(b => ((ExpanderLine)b.Line).Pin);
+            expander.LineFault = (pin, high) => pins.TryGetValue(pin, out var b)
+                && Faults.Inject(Sim.Faults.FaultKind.ButtonDead, b.Number, $"slot {b.Number} {b.Role} line ({b.Line.Describe()}) to {(high ? "high" : "low")}");
+        }
+        var header = buttons.Where(b => b.Line is GpioLine).ToDictionary(b => ((GpioLine)b.Line).Gpio);
+        Gpio.LineFault = (pin, level) => header.TryGetValue(pin, out var b)
+            && Faults.Inject(Sim.Faults.FaultKind.ButtonDead, b.Number, $"slot {b.Number} {b.Role} line ({b.Line.Describe()}) to {level}");
+    }
 
     private void WireLine(ControlLine line, Action<bool> onActive)
     {

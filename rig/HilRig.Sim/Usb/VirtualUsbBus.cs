@@ -26,6 +26,32 @@ public sealed class VirtualUsbBus : IUsbBus
 
     public UsbTimingModel Timing { get; }
 
+    /// <summary>Faults injected on purpose into control transfers to Cores in DFU (null: none).</summary>
+    public Faults.FaultInjector? Faults { get; set; }
+
+    /// <summary>The slot a device path belongs to, for the fault ledger.</summary>
+    public Func<string, int?> SlotOf { get; set; } = _ => null;
+
+    /// <summary>
+    /// A glitch on the cable: the device at <paramref name="path"/> drops off the bus and, after <paramref name="gap"/>,
+    /// enumerates again (new address, bus reset: a DfuSe device is back in dfuIDLE), unless something else took the port meanwhile.
+    /// </summary>
+    internal void Glitch(string path, TimeSpan gap)
+    {
+        var function = FunctionAt(path);
+        if (function is null) return;
+        Disconnect(path);
+        _ = ReconnectAsync();
+
+        async Task ReconnectAsync()
+        {
+            await Task.Delay(gap, Time);
+            if (FunctionAt(path) is not null) return;
+            function.OnBusReset();
+            Connect(path, function);
+        }
+    }
+
     /// <summary>Raised after a device appears or disappears (path, present).</summary>
     public event Action<string, bool>? Changed;
 

@@ -38,6 +38,7 @@ internal sealed class VirtualUsbDeviceHandle(VirtualUsbBus bus, VirtualUsbBus.At
             EnsurePresent(setup);
             await DeviceDelay.WaitAsync(bus.Time, bus.Timing.TransferTime(setup.Length), cancellationToken);
             EnsurePresent(setup);
+            await InjectFaultAsync(setup, limit, cancellationToken);
             var buffer = data[..setup.Length];
             var response = await function.DispatchAsync(setup, buffer, cancellationToken);
             if (response.Stalled)
@@ -49,6 +50,31 @@ internal sealed class VirtualUsbDeviceHandle(VirtualUsbBus bus, VirtualUsbBus.At
             _pipe.Release();
         }
     }
+
+    /// <summary>The cable between the host and a Core in DFU fails on purpose (<c>sim.faults</c>), before the device sees the request.</summary>
+    private async Task InjectFaultAsync(UsbSetup setup, TimeSpan limit, CancellationToken ct)
+    {
+        if (bus.Faults is not { } faults || attachment.Function is not HilRig.Sim.Device.Dfu.SparkDfuDevice || setup.Type != 1) return;
+        var slot = bus.SlotOf(attachment.Path);
+        var request = setup.Request;
+        // data transfers only: the status polls that follow them are how the host finds out
+        var data = request is Core.Dfu.DfuRequest.Dnload or Core.Dfu.DfuRequest.Upload;
+        if (data && faults.Inject(HilRig.Sim.Faults.FaultKind.UsbDisconnect, slot, $"{attachment.Path} {setup}"))
+        {
+            bus.Glitch(attachment.Path, GlitchGap);
+            throw new UsbException(UsbError.NoDevice, $"control transfer to {attachment.Path} ({setup}): the device left the bus");
+        }
+        if (data && faults.Inject(HilRig.Sim.Faults.FaultKind.UsbStall, slot, $"{attachment.Path} {setup}"))
+            throw new UsbException(UsbError.Pipe, $"control transfer to {attachment.Path} ({setup}) stalled");
+        if (faults.Inject(HilRig.Sim.Faults.FaultKind.UsbTimeout, slot, $"{attachment.Path} {setup}"))
+        {
+            await Task.Delay(limit == Timeout.InfiniteTimeSpan ? TimeSpan.FromSeconds(5) : limit, bus.Time, ct);
+            throw new UsbException(UsbError.Timeout, $"control transfer to {attachment.Path} ({setup}) not answered within {limit.TotalMilliseconds:0} ms");
+        }
+    }
+
+    /// <summary>How long a Core whose cable glitched is off the bus before it enumerates again.</summary>
+    internal static readonly TimeSpan GlitchGap = TimeSpan.FromMilliseconds(300);
 
     public void ClaimInterface(int interfaceNumber)
     {

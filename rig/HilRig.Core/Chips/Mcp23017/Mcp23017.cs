@@ -88,8 +88,7 @@ public sealed class Mcp23017 : GpioDriver
         CheckPin(pinNumber);
         lock (_gate)
         {
-            // An output reads back its latch: what we drive, not what a loaded line measures.
-            if ((_iodir & (1 << pinNumber)) == 0) return (_olat & (1 << pinNumber)) != 0 ? PinValue.High : PinValue.Low;
+            // GPIO holds the pins' levels, outputs included: a line that does not follow its latch shows up here.
             return (ReadPair(Mcp23017Registers.GpioA) & (1 << pinNumber)) != 0 ? PinValue.High : PinValue.Low;
         }
     }

@@ -21,6 +21,13 @@ public sealed class Mcp23017Model : II2cTarget
     /// <summary>Levels read on input pins (what is wired to them); bit n = pin n.</summary>
     public ushort InputLevels { get; set; }
 
+    /// <summary>
+    /// A fault on the wiring, asked on every change an output latch makes (pin, new level): true and the pin does not
+    /// follow (it keeps its level, the GPIO register shows it, nothing downstream sees the change) until the latch is
+    /// written again.
+    /// </summary>
+    public Func<int, bool, bool>? LineFault { get; set; }
+
     /// <summary>Simulated hardware on the pins learns each output level (pin, high). Inputs do not drive.</summary>
     public void Watch(Action<int, bool> onPinLevel) => _watchers.Add(onPinLevel);
 
@@ -46,7 +53,8 @@ public sealed class Mcp23017Model : II2cTarget
             Store(_pointer, value);
             Advance();
         }
-        Propagate();
+        // a write of the register pointer alone (before a read) changes no register
+        if (data.Length > 1) Propagate();
     }
 
     public void Read(Span<byte> data)
@@ -90,7 +98,7 @@ public sealed class Mcp23017Model : II2cTarget
             var port = i - 0x12;
             var iodir = _regs[port];
             var levels = (byte)(InputLevels >> (8 * port));
-            var olat = _regs[0x14 + port];
+            var olat = (byte)(_lastDriven >> (8 * port)); // what the output pins are at, which a stuck line keeps
             var pins = (byte)((olat & ~iodir) | (levels & iodir));
             return (byte)(pins ^ (_regs[0x02 + port] & iodir));
         }
@@ -118,9 +126,15 @@ public sealed class Mcp23017Model : II2cTarget
         var iodir = (ushort)(_regs[0x00] | (_regs[0x01] << 8));
         for (var pin = 0; pin < 16; pin++)
         {
-            if ((iodir & (1 << pin)) != 0) continue;
-            var high = (driven & (1 << pin)) != 0;
-            if (high == ((_lastDriven & (1 << pin)) != 0) && _reported.Contains(pin)) continue;
+            var bit = (ushort)(1 << pin);
+            if ((iodir & bit) != 0) continue;
+            var high = (driven & bit) != 0;
+            if (high == ((_lastDriven & bit) != 0) && _reported.Contains(pin)) continue;
+            if (_reported.Contains(pin) && LineFault is { } fault && fault(pin, high))
+            {
+                driven = (ushort)((driven & ~bit) | (_lastDriven & bit)); // the pin stays where it was
+                continue;
+            }
             _reported.Add(pin);
             foreach (var w in _watchers) w(pin, high);
         }

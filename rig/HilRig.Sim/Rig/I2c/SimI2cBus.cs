@@ -43,6 +43,18 @@ public sealed class SimI2cBus : I2cBus
 
     public long Transactions { get; private set; }
 
+    /// <summary>Faults injected on purpose: a chip that is there does not acknowledge (null: none).</summary>
+    public Faults.FaultInjector? Faults { get; set; }
+
+    /// <summary>The chip at <paramref name="address"/> for one transaction, or a NACK injected on purpose.</summary>
+    internal II2cTarget Transaction(int address)
+    {
+        var target = Resolve(address);
+        if (Faults is { } faults && faults.Inject(HilRig.Sim.Faults.FaultKind.I2cNack, null, $"{Name} 0x{address:X2}"))
+            throw new IOException($"{Name}: address 0x{address:X2} not acknowledged (NACK)");
+        return target;
+    }
+
     public void Attach(int address, II2cTarget target)
     {
         if (address is < 0x08 or > 0x77)
@@ -123,7 +135,7 @@ public sealed class SimI2cDevice : I2cDevice
     public override void Read(Span<byte> buffer)
     {
         _bus.Account(0, buffer.Length);
-        _bus.Resolve(Address).Read(buffer);
+        _bus.Transaction(Address).Read(buffer);
     }
 
     public override void WriteByte(byte value) => Write([value]);
@@ -131,13 +143,13 @@ public sealed class SimI2cDevice : I2cDevice
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         _bus.Account(buffer.Length, 0);
-        _bus.Resolve(Address).Write(buffer);
+        _bus.Transaction(Address).Write(buffer);
     }
 
     public override void WriteRead(ReadOnlySpan<byte> writeBuffer, Span<byte> readBuffer)
     {
         _bus.Account(writeBuffer.Length, readBuffer.Length);
-        var target = _bus.Resolve(Address);
+        var target = _bus.Transaction(Address);
         target.Write(writeBuffer);
         target.Read(readBuffer);
     }
