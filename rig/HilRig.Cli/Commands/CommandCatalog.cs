@@ -28,5 +28,7 @@ internal static class CommandCatalog
         yield return RecoverCommand.Build();
         yield return RunsCommand.Create();
         yield return ConfigCommand.Create();
+        yield return CampaignCommand.Create();
+        yield return AgentCommand.Create();
     }
 }
