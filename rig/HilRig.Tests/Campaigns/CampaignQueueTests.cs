@@ -16,7 +16,11 @@ public class CampaignQueueTests
     private static readonly TimeSpan Beat = TimeSpan.FromSeconds(1);
 
     private string _admin = "";
+    private string _suffix = "";
     private readonly Dictionary<string, CampaignQueue> _rigs = [];
+
+    /// <summary>A rig's id in this test (roles are the server's, shared by every test database).</summary>
+    private string Id(string rig) => $"{rig}-{_suffix}";
 
     [SetUp]
     public void CreateFleet()
@@ -24,15 +28,16 @@ public class CampaignQueueTests
         _admin = TestPostgres.NewDatabase("queue");
         FleetSchema.Init(_admin);
         _rigs.Clear();
+        _suffix = Guid.NewGuid().ToString("N")[..8];
         foreach (var rig in new[] { "rig-a", "rig-b" })
-            _rigs[rig] = new CampaignQueue(FleetSchema.AddRig(_admin, rig).ConnectionString);
+            _rigs[rig] = new CampaignQueue(FleetSchema.AddRig(_admin, Id(rig)).ConnectionString);
     }
 
     private void Plan(string name, int cyclesPerSlotTarget = 2)
     {
         var request = new CampaignRequest(name) { Bootloader = "candidate", Baseline = "BL14", Cycles = (2 * 8 * cyclesPerSlotTarget * CampaignPlanner.TargetLooks).ToString(System.Globalization.CultureInfo.InvariantCulture) };
         Assert.That(CampaignValidation.TryParse(request, out var campaign, out var errors), Is.True, string.Join("; ", errors));
-        Assert.That(CampaignPlanner.TryPlan(campaign!, [new RigCapacity("rig-a", 8), new RigCapacity("rig-b", 8)], out var plan, out var error), Is.True, error);
+        Assert.That(CampaignPlanner.TryPlan(campaign!, [new RigCapacity(Id("rig-a"), 8), new RigCapacity(Id("rig-b"), 8)], out var plan, out var error), Is.True, error);
         CampaignStore.Create(_admin, plan!, null);
     }
 
@@ -77,25 +82,25 @@ public class CampaignQueueTests
         var run = Guid.CreateVersion7();
         var refused = Assert.Throws<FleetSyncException>(() => _rigs["rig-a"].Renew(held.LeaseId, run, 1, TimeSpan.FromSeconds(1)))!;
         Assert.That(refused.Message, Does.Contain("sync its rows"));
-        InsertRun(run, "rig-a");
+        InsertRun(run, Id("rig-a"));
         Assert.That(_rigs["rig-a"].Renew(held.LeaseId, run, 1, TimeSpan.FromSeconds(1)), Is.EqualTo(RenewOutcome.Ok));
 
         // rig-a stops renewing; its lease expires and rig-b takes the item over at cycle 2
         Thread.Sleep(TimeSpan.FromMilliseconds(1300));
         Alive("rig-b");
         var taken = _rigs["rig-b"].Claim(TimeSpan.FromSeconds(30))!;
-        Assert.That((taken.Number, taken.CyclesDone, taken.PreviousHolder), Is.EqualTo((held.Number, 1, "rig-a")));
+        Assert.That((taken.Number, taken.CyclesDone, taken.PreviousHolder), Is.EqualTo((held.Number, 1, Id("rig-a"))));
         Assert.That(_rigs["rig-a"].Renew(held.LeaseId, run, 2, TimeSpan.FromSeconds(30)), Is.EqualTo(RenewOutcome.Lost));
         Assert.That(_rigs["rig-a"].Release(held.LeaseId), Is.EqualTo("lost"));
 
         var runB = Guid.CreateVersion7();
-        InsertRun(runB, "rig-b");
+        InsertRun(runB, Id("rig-b"));
         Assert.That(_rigs["rig-b"].Renew(taken.LeaseId, runB, 3, TimeSpan.FromSeconds(30)), Is.EqualTo(RenewOutcome.Ok));
         Assert.That(_rigs["rig-b"].Release(taken.LeaseId), Is.EqualTo("done"));
         var central = TestStore.Postgres(_admin);
         var ranges = central.Rows($"SELECT rig_id, first_cycle, last_cycle FROM campaign_item_runs WHERE campaign = 'q2' AND number = {held.Number} ORDER BY first_cycle")
             .Select(r => ((string)r[0]!, (int)r[1]!, (int)r[2]!)).ToList();
-        Assert.That(ranges, Is.EqualTo(new[] { ("rig-a", 1, 1), ("rig-b", 2, 3) }), "each item cycle credited to one run");
+        Assert.That(ranges, Is.EqualTo(new[] { (Id("rig-a"), 1, 1), (Id("rig-b"), 2, 3) }), "each item cycle credited to one run");
     }
 
     [Test]
@@ -120,9 +125,9 @@ public class CampaignQueueTests
     [Test]
     public void A_rigs_role_may_read_campaigns_but_not_create_them_or_change_items_by_hand()
     {
-        var rigConnection = FleetSchema.AddRig(_admin, "rig-c").ConnectionString;
+        var rigConnection = FleetSchema.AddRig(_admin, Id("rig-c")).ConnectionString;
         new CampaignQueue(rigConnection).Heartbeat(8, 1, "test", "idle", Beat);
-        var create = CliHarness.Run("campaign", "create", "q4", "--bootloader", "candidate", "--rigs", "rig-c", "--to", rigConnection);
+        var create = CliHarness.Run("campaign", "create", "q4", "--bootloader", "candidate", "--rigs", Id("rig-c"), "--to", rigConnection);
         Assert.That(create.Exit, Is.EqualTo(7), create.Error);
         Assert.That(create.Error.Trim().Split('\n'), Has.Length.EqualTo(1));
         Assert.That(create.Error, Does.Contain("fleet owner"));
