@@ -230,7 +230,7 @@ public static class CampaignStore
                 {
                     name = c.Name, kind = c.Kind == CampaignKind.Screen ? "screen" : "soak", bootloader = c.Bootloader?.ToString(), sha,
                     baseline = c.Baseline?.ToString(), cycles = c.Cycles, cores = c.Cores, lots = string.Join(',', c.Lots),
-                    rigs = string.Join(',', plan.Items.Select(i => i.Rig).Distinct()), margin = c.Margin, alpha = c.Alpha, power = c.Power,
+                    rigs = string.Join(',', c.Rigs), margin = c.Margin, alpha = c.Alpha, power = c.Power,
                     perSlot = plan.CyclesPerSlot, looks = plan.Looks,
                 }, tx);
             using (var copy = db.BeginBinaryImport(

@@ -460,15 +460,21 @@ public static partial class FleetSchema
                 IF NOT fleet_agent_alive(v_rig) THEN
                     RETURN;
                 END IF;
+                -- the live rigs once, as a hashed set, rather than a liveness check per queued item
                 SELECT i.* INTO v_item FROM campaign_items i JOIN campaigns c ON c.name = i.campaign
-                WHERE c.state = 'running'
-                  AND (i.state = 'queued' OR (i.state = 'leased' AND i.lease_expires < clock_timestamp()))
+                WHERE c.state = 'running' AND i.state IN ('queued', 'leased')
+                  AND (i.state = 'queued' OR i.lease_expires < clock_timestamp())
                   AND (c.rigs = '' OR v_rig = ANY (string_to_array(c.rigs, ',')))
-                  AND (i.planned_rig = v_rig OR i.state = 'leased' OR NOT fleet_agent_alive(i.planned_rig))
+                  AND (i.planned_rig = v_rig OR i.state = 'leased' OR i.planned_rig NOT IN (
+                        SELECT a.rig_id FROM fleet_agents a WHERE a.state IN ('idle', 'working')
+                          AND a.heartbeat_at + make_interval(secs => a.heartbeat_timeout_s) >= clock_timestamp()))
                 ORDER BY c.created_at, c.name, i.number
                 LIMIT 1
                 FOR UPDATE OF i SKIP LOCKED;
                 IF NOT FOUND THEN
+                    -- two last releases at once each see the other's item open: whoever finds nothing finishes them
+                    UPDATE campaigns c SET state = 'finished', ended_at = clock_timestamp()
+                    WHERE c.state = 'running' AND NOT EXISTS (SELECT 1 FROM campaign_items i WHERE i.campaign = c.name AND i.state IN ('queued', 'leased'));
                     RETURN;
                 END IF;
                 v_expires := clock_timestamp() + make_interval(secs => p_lease_s);
@@ -532,14 +538,15 @@ public static partial class FleetSchema
                 IF NOT FOUND THEN
                     RETURN 'lost';
                 END IF;
-                SELECT state = 'running' INTO v_running FROM campaigns WHERE name = v_item.campaign FOR UPDATE;
+                -- no lock on the campaign: a hundred rigs releasing at once must not queue behind each other's commits
+                SELECT state = 'running' INTO v_running FROM campaigns WHERE name = v_item.campaign;
                 v_state := CASE WHEN v_item.cycles_done >= v_item.cycles_per_slot THEN 'done' WHEN v_running THEN 'queued' ELSE 'skipped' END;
                 UPDATE campaign_items SET state = v_state, lease_id = NULL, lease_expires = NULL,
                     done_at = CASE WHEN v_state = 'done' THEN clock_timestamp() END
                 WHERE campaign = v_item.campaign AND number = v_item.number;
                 UPDATE campaigns SET state = 'finished', ended_at = clock_timestamp()
                 WHERE name = v_item.campaign AND state = 'running'
-                  AND NOT EXISTS (SELECT 1 FROM campaign_items WHERE campaign = v_item.campaign AND state NOT IN ('done', 'skipped'));
+                  AND NOT EXISTS (SELECT 1 FROM campaign_items WHERE campaign = v_item.campaign AND state IN ('queued', 'leased'));
                 RETURN v_state;
             END $$
             """,
