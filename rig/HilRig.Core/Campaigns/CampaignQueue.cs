@@ -297,8 +297,10 @@ public static class CampaignStore
         return Guarded(cs, TargetOf(cs), db => ReadSnapshot(db, name));
     }
 
-    internal static CampaignSnapshot? ReadSnapshot(NpgsqlConnection db, string name)
+    /// <summary>One campaign's snapshot over an open connection to the fleet database (the dashboard's).</summary>
+    public static CampaignSnapshot? ReadSnapshot(NpgsqlConnection db, string name)
     {
+        ArgumentNullException.ThrowIfNull(db);
         using var tx = db.BeginTransaction(System.Data.IsolationLevel.RepeatableRead);
         var campaign = db.QueryFirstOrDefault<CampaignRecord>(CampaignColumns + " WHERE name = @name", new { name }, tx);
         if (campaign is null) return null;
@@ -320,6 +322,9 @@ public static class CampaignStore
         tx.Commit();
         return new CampaignSnapshot(campaign, items, counts, agents, now);
     }
+
+    /// <summary>Every campaign, newest first, over an open connection to the fleet database.</summary>
+    public static IReadOnlyList<CampaignRecord> ReadList(NpgsqlConnection db) => db.Query<CampaignRecord>(CampaignColumns + " ORDER BY created_at DESC, name").ToList();
 
     internal static List<CampaignCount> ReadCounts(NpgsqlConnection db, string campaign, NpgsqlTransaction? tx = null) =>
         db.Query<CampaignCount>(

@@ -189,7 +189,8 @@ public class CampaignAgentsTests
     private JsonElement RunCampaign(string name, string candidate, string baseline, int cycles, Action? during = null)
     {
         var create = CliHarness.Run("campaign", "create", name, "--kind", "soak", "--bootloader", candidate, "--baseline", baseline,
-            "--cycles", cycles.ToString(CultureInfo.InvariantCulture), "--lots", $"{HealthyLot},{SlowLot}", "--to", _admin);
+            "--cycles", cycles.ToString(CultureInfo.InvariantCulture), "--lots", $"{HealthyLot},{SlowLot}",
+            "--rigs", string.Join(",", _rigs.Select(r => r.Id)), "--to", _admin);
         Assert.That(create.Exit, Is.Zero, create.Error);
         TestContext.Out.WriteLine(create.Output);
         during?.Invoke();
@@ -223,7 +224,7 @@ public class CampaignAgentsTests
     {
         rig.Agent?.Dispose();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(TestContext.CurrentContext.TestDirectory, "hilrig.dll"), "agent", "--config", rig.Config, "--lease", "5", "--heartbeat", "1", "--poll", "0.3" })
+        foreach (var a in new[] { Path.Combine(TestContext.CurrentContext.TestDirectory, "hilrig.dll"), "agent", "--config", rig.Config, "--lease", "8", "--heartbeat", "2", "--poll", "0.3" })
             start.ArgumentList.Add(a);
         var p = Process.Start(start)!;
         // read both streams as they come: a full pipe would stop the agent
