@@ -144,6 +144,17 @@ public static class DashboardApp
                 return NotFound($"no device '{id}' in the results store");
             return Respond(format, () => HtmlPages.Device(device, links: true), () => JsonSerializer.Serialize(device, ReportTables.Json), () => ReportTables.Device(device).ToCsv());
         });
+        // campaigns (issue 16): pages in HtmlPages' sibling CampaignPage, data from the fleet store's campaign tables
+        app.MapGet("/campaigns", (string? format) => Respond(format, () => CampaignPage.List(queries.Campaigns()),
+            () => JsonSerializer.Serialize(queries.Campaigns(), ReportTables.Json), () => string.Join("\n", queries.Campaigns().Select(c => $"{c.Name},{c.Kind},{c.State},{c.Decision}").Prepend("campaign,kind,state,decision"))));
+        app.MapGet("/campaigns/{name}", (HttpContext http, string name, string? format) =>
+        {
+            var snapshot = queries.Campaign(LastSegment(http, name));
+            if (snapshot is null) return Results.NotFound($"no campaign '{LastSegment(http, name)}' in this store (campaigns live in the fleet database)");
+            var report = HilRig.Reports.Campaigns.CampaignStatus.Build(snapshot);
+            return Respond(format, () => CampaignPage.Render(report), () => JsonSerializer.Serialize(report, ReportTables.Json),
+                () => string.Join("\n", report.Lots.Select(l => $"{ReportTable.DefuseFormula(l.Lot)},{l.CandidateCycles},{l.CandidateFailures},{l.BaselineCycles},{l.BaselineFailures},{l.NoGo}").Prepend("lot,candidateCycles,candidateFailures,baselineCycles,baselineFailures,noGo")));
+        });
         return app;
     }
 

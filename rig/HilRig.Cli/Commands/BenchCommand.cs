@@ -21,6 +21,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(FleetPagesBench.Command());
         bench.Subcommands.Add(CampaignDecisionBench.Command());
         bench.Subcommands.Add(StationBench.Command());
+        bench.Subcommands.Add(CampaignQueueBench.Command());
         return bench;
     }
 

@@ -30,5 +30,7 @@ internal static class CommandCatalog
         yield return ConfigCommand.Create();
         yield return RigClaim.Leased(StationCommand.Build());
         yield return SlotsCommand.Create();
+        yield return CampaignCommand.Create();
+        yield return AgentCommand.Create();
     }
 }

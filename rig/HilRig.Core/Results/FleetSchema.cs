@@ -352,9 +352,285 @@ public static partial class FleetSchema
             END $$
             """,
         ],
-        // 3: the campaign tables (branch campaign2). An empty placeholder here so that this branch's step is number 4;
-        // the integrator puts campaign2's step in its place.
-        [],
+        // 3: qualification campaigns (issue 16). A campaign is split into work items that rigs' agents claim with a
+        // lease (FOR UPDATE SKIP LOCKED), renew while they work and release when done; a lease that expires returns
+        // the item to the queue. What an item ran is credited per run and item cycle range (first..last), reported by
+        // the lease holder only after the run's rows reached this store, so a cycle is counted once whichever rig ran
+        // it, and cycles a dead rig ran but never reported are run again and not counted twice. Rigs call functions
+        // only; the campaign's owner (fleet administrator) creates and cancels campaigns with plain SQL.
+        [
+            """
+            CREATE TABLE campaign_blobs (
+                sha256 TEXT PRIMARY KEY,
+                length INTEGER NOT NULL,
+                bytes BYTEA NOT NULL,
+                added_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE campaigns (
+                name TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                bootloader TEXT NULL,
+                bootloader_sha256 TEXT NULL REFERENCES campaign_blobs(sha256),
+                baseline TEXT NULL,
+                cycles BIGINT NOT NULL,
+                cores INTEGER NOT NULL,
+                lots TEXT NOT NULL,
+                rigs TEXT NOT NULL,
+                margin DOUBLE PRECISION NOT NULL,
+                alpha DOUBLE PRECISION NOT NULL,
+                power DOUBLE PRECISION NOT NULL,
+                cycles_per_slot INTEGER NOT NULL,
+                looks INTEGER NOT NULL,
+                state TEXT NOT NULL DEFAULT 'running',
+                decision TEXT NULL,
+                decided_look INTEGER NULL,
+                decided_by TEXT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+                created_by TEXT NOT NULL DEFAULT session_user,
+                ended_at TIMESTAMPTZ NULL
+            )
+            """,
+            """
+            CREATE TABLE campaign_items (
+                campaign TEXT NOT NULL REFERENCES campaigns(name) ON DELETE CASCADE,
+                number INTEGER NOT NULL,
+                look INTEGER NOT NULL,
+                planned_rig TEXT NOT NULL,
+                arm TEXT NOT NULL,
+                bootloader TEXT NULL,
+                bootloader_sha256 TEXT NULL,
+                slots INTEGER NOT NULL,
+                cycles_per_slot INTEGER NOT NULL,
+                cores INTEGER NOT NULL,
+                state TEXT NOT NULL DEFAULT 'queued',
+                cycles_done INTEGER NOT NULL DEFAULT 0,
+                lease_id UUID NULL UNIQUE,
+                leased_by TEXT NULL,
+                leased_at TIMESTAMPTZ NULL,
+                lease_expires TIMESTAMPTZ NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                done_at TIMESTAMPTZ NULL,
+                PRIMARY KEY (campaign, number)
+            )
+            """,
+            "CREATE INDEX ix_campaign_items_open ON campaign_items(campaign, number) WHERE state IN ('queued', 'leased')",
+            """
+            CREATE TABLE campaign_item_runs (
+                run_id TEXT PRIMARY KEY,
+                campaign TEXT NOT NULL,
+                number INTEGER NOT NULL,
+                rig_id TEXT NOT NULL,
+                lease_id UUID NOT NULL,
+                first_cycle INTEGER NOT NULL,
+                last_cycle INTEGER NOT NULL,
+                FOREIGN KEY (campaign, number) REFERENCES campaign_items(campaign, number) ON DELETE CASCADE
+            )
+            """,
+            "CREATE INDEX ix_campaign_item_runs_campaign ON campaign_item_runs(campaign, number)",
+            """
+            CREATE TABLE fleet_agents (
+                rig_id TEXT PRIMARY KEY REFERENCES fleet_rigs(rig_id),
+                slots INTEGER NOT NULL,
+                pid INTEGER NULL,
+                host TEXT NULL,
+                software_version TEXT NULL,
+                state TEXT NOT NULL,
+                heartbeat_at TIMESTAMPTZ NOT NULL,
+                heartbeat_timeout_s DOUBLE PRECISION NOT NULL,
+                started_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            // The agent's heartbeat; a rig whose heartbeat stopped gets no work, and the work planned on it goes to others.
+            """
+            CREATE FUNCTION fleet_agent_heartbeat(p_slots INTEGER, p_pid INTEGER, p_host TEXT, p_software TEXT, p_state TEXT, p_timeout_s DOUBLE PRECISION)
+            RETURNS TIMESTAMPTZ LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+            DECLARE v_rig TEXT := fleet_rig();
+            BEGIN
+                IF p_state IS NULL OR p_state NOT IN ('idle', 'working', 'stopping', 'stopped') THEN
+                    RAISE EXCEPTION 'agent state %: valid: idle, working, stopping, stopped', p_state USING ERRCODE = '22023';
+                END IF;
+                IF p_slots IS NULL OR p_slots < 0 OR p_timeout_s IS NULL OR p_timeout_s < 1 OR p_timeout_s > 86400 THEN
+                    RAISE EXCEPTION 'agent slots % / heartbeat timeout % s: valid: 0 or more slots, 1..86400 s', p_slots, p_timeout_s USING ERRCODE = '22023';
+                END IF;
+                INSERT INTO fleet_agents AS a (rig_id, slots, pid, host, software_version, state, heartbeat_at, heartbeat_timeout_s, started_at)
+                VALUES (v_rig, p_slots, p_pid, p_host, p_software, p_state, clock_timestamp(), p_timeout_s, clock_timestamp())
+                ON CONFLICT (rig_id) DO UPDATE SET slots = excluded.slots, pid = excluded.pid, host = excluded.host,
+                    software_version = excluded.software_version, state = excluded.state, heartbeat_at = excluded.heartbeat_at,
+                    heartbeat_timeout_s = excluded.heartbeat_timeout_s,
+                    started_at = CASE WHEN a.pid IS DISTINCT FROM excluded.pid OR a.host IS DISTINCT FROM excluded.host THEN excluded.started_at ELSE a.started_at END;
+                RETURN clock_timestamp();
+            END $$
+            """,
+            // Whether a rig's agent is alive: heartbeat within its timeout, not stopping.
+            """
+            CREATE FUNCTION fleet_agent_alive(p_rig TEXT) RETURNS BOOLEAN LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+                SELECT EXISTS (SELECT 1 FROM fleet_agents a WHERE a.rig_id = p_rig AND a.state IN ('idle', 'working')
+                               AND a.heartbeat_at + make_interval(secs => a.heartbeat_timeout_s) >= clock_timestamp())
+            $$
+            """,
+            // The next work item for the calling rig: its own first, in queue order with everything else it may take (items
+            // planned on a rig whose agent is not alive, items whose lease expired). Nothing for a rig without a live heartbeat.
+            """
+            CREATE FUNCTION fleet_campaign_claim(p_lease_s DOUBLE PRECISION)
+            RETURNS TABLE (campaign TEXT, number INTEGER, look INTEGER, kind TEXT, arm TEXT, bootloader TEXT, bootloader_sha256 TEXT,
+                           slots INTEGER, cycles_per_slot INTEGER, cycles_done INTEGER, cores INTEGER, lease_id UUID, lease_expires TIMESTAMPTZ,
+                           previous_holder TEXT)
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+            #variable_conflict use_column
+            DECLARE v_rig TEXT := fleet_rig(); v_item campaign_items%ROWTYPE; v_lease UUID := gen_random_uuid(); v_expires TIMESTAMPTZ;
+            BEGIN
+                IF p_lease_s IS NULL OR p_lease_s < 1 OR p_lease_s > 86400 THEN
+                    RAISE EXCEPTION 'lease of % s: valid: 1..86400 s', p_lease_s USING ERRCODE = '22023';
+                END IF;
+                IF NOT fleet_agent_alive(v_rig) THEN
+                    RETURN;
+                END IF;
+                -- the live rigs once, as a hashed set, rather than a liveness check per queued item
+                SELECT i.* INTO v_item FROM campaign_items i JOIN campaigns c ON c.name = i.campaign
+                WHERE c.state = 'running' AND i.state IN ('queued', 'leased')
+                  AND (i.state = 'queued' OR i.lease_expires < clock_timestamp())
+                  AND (c.rigs = '' OR v_rig = ANY (string_to_array(c.rigs, ',')))
+                  AND (i.planned_rig = v_rig OR i.state = 'leased' OR i.planned_rig NOT IN (
+                        SELECT a.rig_id FROM fleet_agents a WHERE a.state IN ('idle', 'working')
+                          AND a.heartbeat_at + make_interval(secs => a.heartbeat_timeout_s) >= clock_timestamp()))
+                ORDER BY c.created_at, c.name, i.number
+                LIMIT 1
+                FOR UPDATE OF i SKIP LOCKED;
+                IF NOT FOUND THEN
+                    -- two last releases at once each see the other's item open: whoever finds nothing finishes them
+                    UPDATE campaigns c SET state = 'finished', ended_at = clock_timestamp()
+                    WHERE c.state = 'running' AND NOT EXISTS (SELECT 1 FROM campaign_items i WHERE i.campaign = c.name AND i.state IN ('queued', 'leased'));
+                    RETURN;
+                END IF;
+                v_expires := clock_timestamp() + make_interval(secs => p_lease_s);
+                UPDATE campaign_items i SET state = 'leased', lease_id = v_lease, leased_by = v_rig, leased_at = clock_timestamp(),
+                    lease_expires = v_expires, attempts = i.attempts + 1
+                WHERE i.campaign = v_item.campaign AND i.number = v_item.number;
+                UPDATE fleet_agents SET state = 'working', heartbeat_at = clock_timestamp() WHERE rig_id = v_rig;
+                RETURN QUERY SELECT v_item.campaign, v_item.number, v_item.look, c.kind, v_item.arm, v_item.bootloader, v_item.bootloader_sha256,
+                    v_item.slots, v_item.cycles_per_slot, v_item.cycles_done, v_item.cores, v_lease, v_expires,
+                    CASE WHEN v_item.state = 'leased' THEN v_item.leased_by END
+                FROM campaigns c WHERE c.name = v_item.campaign;
+            END $$
+            """,
+            // The lease holder extends its lease and, once a run's rows are in this store, credits that run with the item's
+            // cycles up to p_cycles_done. 'ok', 'stop' (the campaign was decided or cancelled: release) or 'lost' (not the
+            // holder any more: the lease expired and another rig claimed the item).
+            """
+            CREATE FUNCTION fleet_campaign_renew(p_lease UUID, p_run_id TEXT, p_cycles_done INTEGER, p_lease_s DOUBLE PRECISION)
+            RETURNS TEXT LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+            #variable_conflict use_column
+            DECLARE v_rig TEXT := fleet_rig(); v_item campaign_items%ROWTYPE; v_state TEXT;
+            BEGIN
+                IF p_lease_s IS NULL OR p_lease_s < 1 OR p_lease_s > 86400 THEN
+                    RAISE EXCEPTION 'lease of % s: valid: 1..86400 s', p_lease_s USING ERRCODE = '22023';
+                END IF;
+                SELECT * INTO v_item FROM campaign_items WHERE lease_id = p_lease AND leased_by = v_rig AND state = 'leased' FOR UPDATE;
+                IF NOT FOUND THEN
+                    RETURN 'lost';
+                END IF;
+                IF p_cycles_done IS NOT NULL AND p_cycles_done <> v_item.cycles_done THEN
+                    IF p_cycles_done < v_item.cycles_done OR p_cycles_done > v_item.cycles_per_slot THEN
+                        RAISE EXCEPTION 'work item % of campaign %: cycles done %: valid: % to %', v_item.number, v_item.campaign, p_cycles_done,
+                            v_item.cycles_done, v_item.cycles_per_slot USING ERRCODE = '22023';
+                    END IF;
+                    IF p_run_id IS NULL OR NOT EXISTS (SELECT 1 FROM runs WHERE id = p_run_id AND rig_id = v_rig) THEN
+                        RAISE EXCEPTION 'run % of rig % is not in the fleet store: sync its rows before crediting them', p_run_id, v_rig USING ERRCODE = '55000';
+                    END IF;
+                    INSERT INTO campaign_item_runs AS cr (run_id, campaign, number, rig_id, lease_id, first_cycle, last_cycle)
+                    VALUES (p_run_id, v_item.campaign, v_item.number, v_rig, p_lease, v_item.cycles_done + 1, p_cycles_done)
+                    ON CONFLICT (run_id) DO UPDATE SET last_cycle = excluded.last_cycle WHERE cr.lease_id = p_lease AND cr.last_cycle = v_item.cycles_done;
+                    IF NOT FOUND THEN
+                        RAISE EXCEPTION 'run % is credited to another lease or range already', p_run_id USING ERRCODE = '55000';
+                    END IF;
+                END IF;
+                UPDATE campaign_items SET cycles_done = COALESCE(p_cycles_done, cycles_done), lease_expires = clock_timestamp() + make_interval(secs => p_lease_s)
+                WHERE campaign = v_item.campaign AND number = v_item.number;
+                UPDATE fleet_agents SET heartbeat_at = clock_timestamp() WHERE rig_id = v_rig;
+                SELECT state INTO v_state FROM campaigns WHERE name = v_item.campaign;
+                RETURN CASE WHEN v_state = 'running' THEN 'ok' ELSE 'stop' END;
+            END $$
+            """,
+            // Gives the item back: done when all its cycles are credited, else back to the queue (or skipped when the campaign
+            // is over). The campaign is finished when nothing is left to run.
+            """
+            CREATE FUNCTION fleet_campaign_release(p_lease UUID) RETURNS TEXT
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+            #variable_conflict use_column
+            DECLARE v_rig TEXT := fleet_rig(); v_item campaign_items%ROWTYPE; v_running BOOLEAN; v_state TEXT;
+            BEGIN
+                SELECT * INTO v_item FROM campaign_items WHERE lease_id = p_lease AND leased_by = v_rig AND state = 'leased' FOR UPDATE;
+                IF NOT FOUND THEN
+                    RETURN 'lost';
+                END IF;
+                -- no lock on the campaign: a hundred rigs releasing at once must not queue behind each other's commits
+                SELECT state = 'running' INTO v_running FROM campaigns WHERE name = v_item.campaign;
+                v_state := CASE WHEN v_item.cycles_done >= v_item.cycles_per_slot THEN 'done' WHEN v_running THEN 'queued' ELSE 'skipped' END;
+                UPDATE campaign_items SET state = v_state, lease_id = NULL, lease_expires = NULL,
+                    done_at = CASE WHEN v_state = 'done' THEN clock_timestamp() END
+                WHERE campaign = v_item.campaign AND number = v_item.number;
+                UPDATE campaigns SET state = 'finished', ended_at = clock_timestamp()
+                WHERE name = v_item.campaign AND state = 'running'
+                  AND NOT EXISTS (SELECT 1 FROM campaign_items WHERE campaign = v_item.campaign AND state IN ('queued', 'leased'));
+                RETURN v_state;
+            END $$
+            """,
+            // A rig that worked on a campaign records the decision the rule reached on its complete looks 1..p_look; queued
+            // items are skipped, leases in progress are told to stop at their next renewal.
+            """
+            CREATE FUNCTION fleet_campaign_conclude(p_campaign TEXT, p_look INTEGER, p_decision TEXT) RETURNS BOOLEAN
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+            #variable_conflict use_column
+            DECLARE v_rig TEXT := fleet_rig();
+            BEGIN
+                IF p_decision IS NULL OR p_decision NOT IN ('go', 'no-go') THEN
+                    RAISE EXCEPTION 'decision %: valid: go or no-go', p_decision USING ERRCODE = '22023';
+                END IF;
+                IF NOT EXISTS (SELECT 1 FROM campaign_item_runs WHERE campaign = p_campaign AND rig_id = v_rig) THEN
+                    RAISE EXCEPTION 'rig % ran nothing of campaign %', v_rig, p_campaign USING ERRCODE = '42501';
+                END IF;
+                IF p_look IS NULL OR p_look < 1 OR EXISTS (SELECT 1 FROM campaign_items WHERE campaign = p_campaign AND look <= p_look AND state <> 'done') THEN
+                    RAISE EXCEPTION 'campaign %: looks 1..% are not all done', p_campaign, p_look USING ERRCODE = '55000';
+                END IF;
+                UPDATE campaigns SET state = 'decided', decision = p_decision, decided_look = p_look, decided_by = v_rig, ended_at = clock_timestamp()
+                WHERE name = p_campaign AND state = 'running';
+                IF NOT FOUND THEN
+                    RETURN FALSE;
+                END IF;
+                UPDATE campaign_items SET state = 'skipped' WHERE campaign = p_campaign AND state = 'queued';
+                RETURN TRUE;
+            END $$
+            """,
+            // What the credited runs found, per item, rig, run, lot and failure mode: soak cycles judged and failures by the
+            // soak's rule (OTA judges a cycle; failed OTA and factory-reset steps count), screened units and failed units.
+            """
+            CREATE FUNCTION fleet_campaign_counts(p_campaign TEXT)
+            RETURNS TABLE (number INTEGER, rig_id TEXT, run_id TEXT, lot TEXT, mode TEXT, cycles BIGINT, failures BIGINT, units BIGINT, units_failed BIGINT)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+                SELECT cr.number, cr.rig_id, cr.run_id, COALESCE(d.lot, '(unknown)'),
+                       CASE WHEN r.verdict = 'fail' AND r.test IN ('ota', 'factory-reset', 'soak') THEN COALESCE(r.failure_mode, r.test) END,
+                       COUNT(*) FILTER (WHERE r.test IN ('ota', 'soak') AND r.verdict IN ('pass', 'fail')),
+                       COUNT(*) FILTER (WHERE r.test IN ('ota', 'factory-reset', 'soak') AND r.verdict = 'fail'),
+                       COUNT(*) FILTER (WHERE r.test = 'screen' AND r.verdict IN ('pass', 'fail')),
+                       COUNT(*) FILTER (WHERE r.test = 'screen' AND r.verdict = 'fail')
+                FROM campaign_item_runs cr
+                JOIN results r ON r.run_id = cr.run_id AND (r.cycle IS NULL OR r.cycle BETWEEN cr.first_cycle AND cr.last_cycle)
+                LEFT JOIN devices d ON d.device_id = r.device_id
+                WHERE cr.campaign = p_campaign
+                GROUP BY 1, 2, 3, 4, 5
+                ORDER BY 1, 2, 3, 4, 5
+            $$
+            """,
+            "REVOKE ALL ON FUNCTION fleet_agent_heartbeat(INTEGER, INTEGER, TEXT, TEXT, TEXT, DOUBLE PRECISION) FROM PUBLIC",
+            "REVOKE ALL ON FUNCTION fleet_agent_alive(TEXT) FROM PUBLIC",
+            "REVOKE ALL ON FUNCTION fleet_campaign_claim(DOUBLE PRECISION) FROM PUBLIC",
+            "REVOKE ALL ON FUNCTION fleet_campaign_renew(UUID, TEXT, INTEGER, DOUBLE PRECISION) FROM PUBLIC",
+            "REVOKE ALL ON FUNCTION fleet_campaign_release(UUID) FROM PUBLIC",
+            "REVOKE ALL ON FUNCTION fleet_campaign_conclude(TEXT, INTEGER, TEXT) FROM PUBLIC",
+            "REVOKE ALL ON FUNCTION fleet_campaign_counts(TEXT) FROM PUBLIC",
+        ],
         // 4: a cheaper ingest, same rules. Measured per batch, the INSERT into results was two thirds of the time:
         // besides its nine indexes, the foreign key on run_id ran one locked lookup in runs per inserted row. The ingest
         // already refuses a batch whose runs are missing or another rig's; it now also takes the key-share lock the foreign
@@ -524,6 +800,14 @@ public static partial class FleetSchema
         "GRANT USAGE ON SCHEMA {schema} TO {role}",
         "GRANT SELECT ON schema_version, fleet_schema_version, fleet_rigs TO {role}",
         "GRANT EXECUTE ON FUNCTION fleet_rig(), fleet_ingest_meta(TEXT, TEXT, DOUBLE PRECISION), fleet_ingest_results() TO {role}",
+        // fleet step 3: campaigns are read by any rig (status on the rig, the bootloader image it must flash) and
+        // changed only through the lease functions
+        "GRANT SELECT ON campaigns, campaign_items, campaign_item_runs, campaign_blobs, fleet_agents TO {role}",
+        """
+        GRANT EXECUTE ON FUNCTION fleet_agent_heartbeat(INTEGER, INTEGER, TEXT, TEXT, TEXT, DOUBLE PRECISION), fleet_agent_alive(TEXT),
+            fleet_campaign_claim(DOUBLE PRECISION), fleet_campaign_renew(UUID, TEXT, INTEGER, DOUBLE PRECISION), fleet_campaign_release(UUID),
+            fleet_campaign_conclude(TEXT, INTEGER, TEXT), fleet_campaign_counts(TEXT) TO {role}
+        """,
     ];
 
     /// <summary>
