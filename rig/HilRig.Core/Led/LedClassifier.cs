@@ -79,10 +79,17 @@ public sealed class LedClassifier
         var dark = normalised.Take(Math.Max(3, normalised.Count / 20)).ToList();
         var top = normalised[(int)(normalised.Count * 0.95)].c;
         var darkC = dark.Average(v => v.c);
-        if (darkC > 0.3 * top) return SlotCalibration.None;
         var noise = Math.Sqrt(dark.Average(v => (v.c - darkC) * (v.c - darkC)));
+        if (!DarkStandsApart(darkC, noise, top)) return SlotCalibration.None;
         return new SlotCalibration(-1, dark.Average(v => v.r), dark.Average(v => v.g), dark.Average(v => v.b), darkC, noise, 1, 0);
     }
+
+    /// <summary>
+    /// The darkest readings are the room (the LED off) only if the trace's lit readings stand well above them: in a
+    /// bright room the LED adds to a large dark level (room light can be half the LED's white), while a trace that is
+    /// never dark spreads no further than its ripple and room flicker (well under half its level).
+    /// </summary>
+    internal static bool DarkStandsApart(double darkC, double noise, double top) => top > 1.5 * darkC && top - darkC > 20 * noise;
 
     /// <summary>Without a calibrated white level: the trace's brightest clear level, scaled from a colour to white.</summary>
     private double BrightestLevel(IReadOnlyList<LedSample> samples)
