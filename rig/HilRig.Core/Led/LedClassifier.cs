@@ -108,6 +108,8 @@ public sealed class LedClassifier
         public bool Trusted;
         public LedColor Color;
         public double Fraction;
+        public double Envelope;
+        public double EnvelopeLevel;
         public bool On;
     }
 
@@ -130,7 +132,10 @@ public sealed class LedClassifier
             var c = Math.Max(0, s.C * k - _calibration.DarkC);
             var darkCounts = _calibration.DarkC * s.Gain * s.IntegrationMs;
             // the measured dark noise (sensor noise plus room-light flicker) when calibrated, else shot noise on the dark level
-            var sigma = _calibration.DarkNoiseC > 0 ? Math.Max(_calibration.DarkNoiseC, Math.Sqrt(darkCounts + 16) * k) : Math.Sqrt(darkCounts + 16) * k;
+            // a calibrated slot's measured noise is the truth for it (its sensor's own counts per electron); a dark level
+            // estimated from the trace's darkest tail understates its spread, so shot noise bounds it from below
+            var shot = Math.Sqrt(darkCounts + 16) * k;
+            var sigma = _calibration.DarkNoiseC > 0 && _calibration.LitC > 0 ? _calibration.DarkNoiseC : Math.Max(_calibration.DarkNoiseC, shot);
             var floor = Math.Max(5 * sigma, minLit);
             var p = new Point
             {
@@ -156,6 +161,8 @@ public sealed class LedClassifier
             if (p.Trusted && p.Fraction < OnEnter) p.Trusted = false;
         InheritColours(points);
         ComputeFractions(points);
+
+        ComputeEnvelopes(points);
 
         var on = false;
         LedColor onColor = LedColor.Off;
@@ -271,6 +278,67 @@ public sealed class LedClassifier
         }
     }
 
+    /// <summary>
+    /// Windows per beat of the 100 Hz PWM (and the room's 100 Hz mains flicker) against the integration time: a
+    /// window that is not a whole number of 10 ms periods holds one more or one fewer on-pulse depending on its phase
+    /// (12 ms: one or two pulses, up to 2:1 at low duty), and the pattern repeats after n windows that span whole
+    /// periods (12 and 24 ms: 5; 19.2 ms: 1, as 1.92 periods leaves under 1 ms over).
+    /// </summary>
+    internal static int BeatWindows(double integrationMs)
+    {
+        var best = 1;
+        var bestLeft = double.MaxValue;
+        for (var n = 1; n <= 8; n++)
+        {
+            var periods = n * integrationMs / PwmPeriodMs;
+            var left = Math.Abs(periods - Math.Round(periods)) * PwmPeriodMs;
+            if (left <= 1) return n;
+            if (left < bestLeft) (best, bestLeft) = (n, left);
+        }
+        return best;
+    }
+
+    private const double PwmPeriodMs = 10;
+
+    /// <summary>
+    /// Brightness averaged over one beat (<see cref="BeatWindows"/>) of adjacent readings of the same colour: the
+    /// PWM and mains ripple cancel, a breathing ramp stays a ramp, and a step edge spreads over at most n - 1 readings.
+    /// </summary>
+    private static void ComputeEnvelopes(List<Point> points)
+    {
+        for (var i = 0; i < points.Count; i++)
+        {
+            var p = points[i];
+            var n = BeatWindows(p.IntegrationMs);
+            if (n == 1 || p.Saturated) { p.EnvelopeLevel = p.Level; continue; }
+            // centred: n - 1 neighbours split either side
+            var before = (n - 1) / 2;
+            var after = n - 1 - before;
+            var sum = p.Level;
+            var count = 1;
+            for (int j = i - 1, k = 0; k < before && j >= 0 && Adjacent(points[j], points[j + 1]); j--, k++, count++)
+                sum += Share(points[j], p.Color);
+            for (int j = i + 1, k = 0; k < after && j < points.Count && Adjacent(points[j - 1], points[j]); j++, k++, count++)
+                sum += Share(points[j], p.Color);
+            p.EnvelopeLevel = sum / count;
+        }
+        // relative to the top of the averaged level: a solid's ripple averages to its mean, which is then 100 %
+        var windows = new Dictionary<LedColor, SlidingLevels>();
+        foreach (var p in points)
+        {
+            p.Envelope = 0;
+            if (p.Color == LedColor.Off) continue;
+            if (p.Saturated) { p.Envelope = 1; continue; }
+            if (!windows.TryGetValue(p.Color, out var window))
+                windows[p.Color] = window = new SlidingLevels([.. points.Where(q => q.Trusted && q.Color == p.Color)], q => q.EnvelopeLevel);
+            var levels = window.Around(p.Time);
+            var peak = levels.Count == 0 ? 0 : levels[(int)(0.9 * (levels.Count - 1))];
+            p.Envelope = peak > 0 ? Math.Min(1, p.EnvelopeLevel / peak) : 0;
+        }
+
+        static double Share(Point q, LedColor color) => q.Color == color && !q.Saturated ? q.Level : 0;
+    }
+
     private static bool InTimeOrder(IReadOnlyList<LedSample> samples)
     {
         for (var i = 1; i < samples.Count; i++)
@@ -279,7 +347,7 @@ public sealed class LedClassifier
     }
 
     /// <summary>The levels of a colour's trusted samples within <see cref="PeakWindow"/> of a time that only moves forward, sorted.</summary>
-    private sealed class SlidingLevels(List<Point> trusted)
+    private sealed class SlidingLevels(List<Point> trusted, Func<Point, double>? value = null)
     {
         private readonly List<double> _sorted = [];
         private int _next;
@@ -289,14 +357,16 @@ public sealed class LedClassifier
         {
             while (_next < trusted.Count && trusted[_next].Time - time <= PeakWindow)
             {
-                var level = trusted[_next++].Level;
+                var level = Value(trusted[_next++]);
                 var at = _sorted.BinarySearch(level);
                 _sorted.Insert(at < 0 ? ~at : at, level);
             }
             while (_first < _next && time - trusted[_first].Time > PeakWindow)
-                _sorted.RemoveAt(_sorted.BinarySearch(trusted[_first++].Level));
+                _sorted.RemoveAt(_sorted.BinarySearch(Value(trusted[_first++])));
             return _sorted;
         }
+
+        private double Value(Point p) => value is null ? p.Level : value(p);
     }
 
     private static List<Pulse> FindPulses(List<Point> points)
@@ -316,8 +386,7 @@ public sealed class LedClassifier
             var isLong = fall - rise >= SmoothPulseMin;
             pulses.Add(new Pulse(first, last, color, rise, fall,
                 isLong && RampLength(points, first, -1) >= SmoothRampSamples,
-                // the start-up white fade falls fast (few readings halfway up): a white fall is a ramp on its count alone
-                isLong && (RampLength(points, last, +1) >= SmoothRampSamples || (color == LedColor.White && FallSamples(points, last) >= SmoothRampSamples))));
+                isLong && RampLength(points, last, +1) >= SmoothRampSamples));
         }
         return pulses;
     }
@@ -352,38 +421,44 @@ public sealed class LedClassifier
     /// </summary>
     private static int RampLength(List<Point> points, int edge, int direction)
     {
-        static bool Intermediate(Point p) => !p.Saturated && p.Fraction is > 0.1 and < 0.85;
+        static bool Intermediate(Point p) => !p.Saturated && p.Envelope is > 0.1 and < 0.85;
         int low = 0, middle = 0;
         void Count(Point p)
         {
-            if (p.Fraction < 0.45) low++;
+            if (p.Envelope < 0.45) low++;
             else middle++;
         }
         // away from the pulse a ramp only gets darker, into it only brighter (up to the noise): a neighbouring
         // pattern of the same colour (breathing before a solid) is not this edge's ramp
         var lowest = double.MaxValue;
-        for (var j = edge; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Fraction <= lowest * 1.5 + 0.1; j -= direction)
+        for (var j = edge; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Envelope <= lowest * 1.5 + 0.1; j -= direction)
         {
             Count(points[j]);
-            lowest = Math.Min(lowest, points[j].Fraction);
+            lowest = Math.Min(lowest, points[j].Envelope);
         }
-        var highest = points[edge].Fraction;
-        for (var j = edge + direction; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Fraction >= highest * 0.67 - 0.1; j += direction)
+        var highest = points[edge].Envelope;
+        for (var j = edge + direction; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Envelope >= highest * 0.67 - 0.1; j += direction)
         {
             Count(points[j]);
-            highest = Math.Max(highest, points[j].Fraction);
+            highest = Math.Max(highest, points[j].Envelope);
         }
         return low >= 3 && middle >= 3 ? low + middle : 0;
     }
 
-    /// <summary>Intermediate readings through a fall edge, counted as they come (no depth rule).</summary>
-    private static int FallSamples(List<Point> points, int last)
+    /// <summary>Longest run of a pulse at the top of its averaged level (85 % and over), when it lasts 1.2 s or more.</summary>
+    private static int? FlatTop(List<Point> points, Pulse pulse)
     {
-        static bool Intermediate(Point p) => !p.Saturated && p.Fraction is > 0.12 and < 0.8;
-        var count = 0;
-        for (var j = last; j >= 0 && Intermediate(points[j]); j--) count++;
-        for (var j = last + 1; j < points.Count && Intermediate(points[j]); j++) count++;
-        return count;
+        int? best = null;
+        var bestLength = TimeSpan.Zero;
+        for (var k = pulse.First; k <= pulse.Last; k++)
+        {
+            if (points[k].Envelope < 0.85) continue;
+            var from = k;
+            while (k + 1 <= pulse.Last && points[k + 1].Envelope >= 0.85) k++;
+            var length = points[k].Time - points[from].Time;
+            if (length > bestLength) (best, bestLength) = (from, length);
+        }
+        return bestLength >= TimeSpan.FromMilliseconds(1200) ? best : null;
     }
 
     private List<LedSegment> BuildSegments(List<Point> points, List<Pulse> pulses)
@@ -400,6 +475,25 @@ public sealed class LedClassifier
                        && pulses[j + 1].Rise - pulses[j].Fall < TimeSpan.FromSeconds(3))
                     j++;
                 var start = p.SmoothRise ? RampStart(points, p.First) : p.Rise;
+                // a breathing LED is at its top for a few hundred ms; seconds at the top are a solid light, entered from
+                // a ramp (breathing, then solid of the same colour) or with ripple that looked like one
+                var flatAt = Enumerable.Range(i, j - i + 1).Select(m => (m, top: FlatTop(points, pulses[m]))).FirstOrDefault(x => x.top is not null);
+                if (flatAt.top is { } flat)
+                {
+                    var m = flatAt.m;
+                    var solidStart = m == i && !p.SmoothRise ? p.Rise : points[flat].Time - Window(points[flat]);
+                    if (solidStart - start > SmoothPulseMin)
+                    {
+                        var rises = Enumerable.Range(i, m - i).Select(k => (pulses[k + 1].Rise - pulses[k].Rise).TotalMilliseconds).ToList();
+                        var ramp = TimeSpan.FromMilliseconds(rises.Count > 0 ? Median(rises) : 2 * (solidStart - start).TotalMilliseconds);
+                        segments.Add(new LedSegment(start, solidStart, new LedState(p.Color, LedPattern.Breathing, ramp),
+                            ColourAgreement(points, start, solidStart, p.Color) * (rises.Count > 1 ? Regularity(rises) : 0.7)));
+                    }
+                    else solidStart = m == i ? p.Rise : solidStart;
+                    segments.Add(new LedSegment(solidStart, pulses[m].Fall, new LedState(p.Color, LedPattern.Solid), ColourAgreement(points, solidStart, pulses[m].Fall, p.Color)));
+                    i = m + 1;
+                    continue;
+                }
                 var end = RampEnd(points, pulses[j].Last);
                 var agreement = ColourAgreement(points, start, end, p.Color);
                 if (i == j && !p.SmoothRise && p.Color == LedColor.White)
