@@ -461,8 +461,39 @@ public sealed class LedClassifier
         return bestLength >= TimeSpan.FromMilliseconds(1200) ? best : null;
     }
 
+    /// <summary>
+    /// At the foot of a breathing ramp the LED is dim and the PWM beat (up to 2:1 at 12 ms) flips readings across the
+    /// on threshold: short sharp pulses inside a smooth pulse's ramp are that ripple, not blinks of their own.
+    /// </summary>
+    private static List<Pulse> WithoutRampFragments(List<Point> points, List<Pulse> pulses)
+    {
+        var kept = new List<Pulse>(pulses.Count);
+        TimeSpan? rampEnd = null;
+        LedColor rampColor = LedColor.Off;
+        for (var k = 0; k < pulses.Count; k++)
+        {
+            var p = pulses[k];
+            if (p.Smooth)
+            {
+                kept.Add(p);
+                rampEnd = p.SmoothFall ? RampEnd(points, p.Last) : null;
+                rampColor = p.SmoothFall ? p.Color : LedColor.Off;
+                continue;
+            }
+            if (p.Duration < SmoothPulseMin && p.Color == rampColor && rampEnd is { } end && p.Fall <= end) continue;
+            var next = k + 1;
+            while (next < pulses.Count && !pulses[next].Smooth && pulses[next].Duration < SmoothPulseMin && pulses[next].Color == p.Color
+                   && pulses[next].Rise - p.Fall < TimeSpan.FromSeconds(1)) next++;
+            if (p.Duration < SmoothPulseMin && next < pulses.Count && pulses[next].SmoothRise && pulses[next].Color == p.Color
+                && RampStart(points, pulses[next].First) <= p.Rise) continue;
+            kept.Add(p);
+        }
+        return kept;
+    }
+
     private List<LedSegment> BuildSegments(List<Point> points, List<Pulse> pulses)
     {
+        pulses = WithoutRampFragments(points, pulses);
         var segments = new List<LedSegment>();
         var i = 0;
         while (i < pulses.Count)
