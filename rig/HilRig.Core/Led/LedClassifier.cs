@@ -26,6 +26,8 @@ public sealed class LedClassifier
     public static readonly TimeSpan TrainGapMax = TimeSpan.FromMilliseconds(1300);
     public static readonly TimeSpan OffMin = TimeSpan.FromMilliseconds(300);
     public static readonly TimeSpan FastToggleMax = TimeSpan.FromMilliseconds(75);
+    /// <summary>Longest dark at a breathing trough: 100 steps of 21 ms from dark, under the lit floor for up to a fifth of the way, both sides.</summary>
+    private static readonly TimeSpan BreathingTroughMax = TimeSpan.FromMilliseconds(1000);
     private static readonly TimeSpan PeakWindow = TimeSpan.FromMilliseconds(2200);
     private static readonly TimeSpan MajorityWindow = TimeSpan.FromMilliseconds(120);
 
@@ -761,7 +763,15 @@ public sealed class LedClassifier
         {
             var start = segment.Start < cursor ? cursor : segment.Start;
             var gap = start - cursor;
-            if (gap >= OffMin || result.Count == 0 && gap > TimeSpan.Zero)
+            var breathing = segment.State.Pattern == LedPattern.Breathing;
+            var afterBreathing = result.Count > 0 && result[^1].State.Pattern == LedPattern.Breathing;
+            // a breathing LED is below the floor at the foot of each ramp (it starts from dark): a short dark there is its trough
+            if ((breathing || afterBreathing) && gap < BreathingTroughMax && result.Count > 0)
+            {
+                if (breathing) start = cursor;
+                else result[^1] = result[^1] with { End = start };
+            }
+            else if (gap >= OffMin || result.Count == 0 && gap > TimeSpan.Zero)
                 result.Add(new LedSegment(cursor, start, LedState.Dark, OffConfidence(points, cursor, start)));
             else if (result.Count > 0 && segment.State.Pattern == LedPattern.Breathing)
                 start = cursor; // a breathing LED rises out of the dark: its true start is earlier than it shows
@@ -773,7 +783,9 @@ public sealed class LedClassifier
             result.Add(segment with { Start = start, End = end });
             cursor = end;
         }
-        if (endOfTrace - cursor >= OffMin || result.Count == 0)
+        if (result.Count > 0 && result[^1].State.Pattern == LedPattern.Breathing && endOfTrace - cursor < BreathingTroughMax)
+            result[^1] = result[^1] with { End = endOfTrace };
+        else if (endOfTrace - cursor >= OffMin || result.Count == 0)
             result.Add(new LedSegment(cursor, endOfTrace, LedState.Dark, OffConfidence(points, cursor, endOfTrace)));
         else if (result.Count > 0 && endOfTrace > cursor)
             result[^1] = result[^1] with { End = endOfTrace };
