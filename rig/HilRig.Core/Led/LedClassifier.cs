@@ -637,7 +637,12 @@ public sealed class LedClassifier
         {
             // one round seen wrapped: its code blinks split between the segment's start and end
             var (lead, trail) = (groups[a], groups[b]);
-            var cut = !SosLong(pulses[lead.From]) && !SosLong(pulses[trail.To]);
+            // the SOS lasts whole rounds, so its start and end cut the same blink (or fall in the same pause): blinks
+            // at both edges shorter than the code's other blinks are that one blink, counted once
+            var whole = Enumerable.Range(lead.From, lead.To - lead.From + 1).Concat(Enumerable.Range(trail.From, trail.To - trail.From + 1))
+                .Select(k => pulses[k].Duration.TotalMilliseconds).Where(d => d >= 225).ToList();
+            var full = whole.Count > 0 ? Median(whole) : 300;
+            var cut = pulses[lead.From].Duration.TotalMilliseconds < 0.9 * full && pulses[trail.To].Duration.TotalMilliseconds < 0.9 * full;
             code = lead.To - lead.From + 1 + trail.To - trail.From + 1 - (cut ? 1 : 0);
         }
         else if (codeGroups.Count == 1)
