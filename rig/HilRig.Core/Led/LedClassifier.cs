@@ -33,6 +33,12 @@ public sealed class LedClassifier
 
     /// <summary>A breathing or fading pulse lasts seconds; a shorter "ramp" is noise on a blink.</summary>
     public static readonly TimeSpan SmoothPulseMin = TimeSpan.FromMilliseconds(600);
+    /// <summary>
+    /// A reading's colour is evidence from this far over the lit floor of a calibrated slot (7.5 sigma of its measured
+    /// dark noise): the chromaticity of the LED's dies is then clear of the noise, and the floor's 6 % of white already
+    /// keeps a neighbour's leak out. A dark level estimated from the trace has a less certain noise: 2.5 x its floor.
+    /// </summary>
+    private const double TrustOverFloor = 1.5;
     private const double OnEnter = 0.5;
     private const double OnStay = 0.3;
     private const int SmoothRampSamples = 4;
@@ -124,6 +130,7 @@ public sealed class LedClassifier
 
     private List<Point> Prepare(IReadOnlyList<LedSample> samples, double minLit)
     {
+        var measured = _calibration.DarkNoiseC > 0 && _calibration.LitC > 0;
         var points = new List<Point>(samples.Count);
         foreach (var s in samples)
         {
@@ -137,7 +144,7 @@ public sealed class LedClassifier
             // a calibrated slot's measured noise is the truth for it (its sensor's own counts per electron); a dark level
             // estimated from the trace's darkest tail understates its spread, so shot noise bounds it from below
             var shot = Math.Sqrt(darkCounts + 16) * k;
-            var sigma = _calibration.DarkNoiseC > 0 && _calibration.LitC > 0 ? _calibration.DarkNoiseC : Math.Max(_calibration.DarkNoiseC, shot);
+            var sigma = measured ? _calibration.DarkNoiseC : Math.Max(_calibration.DarkNoiseC, shot);
             var floor = Math.Max(5 * sigma, minLit);
             var p = new Point
             {
@@ -147,7 +154,7 @@ public sealed class LedClassifier
                 Floor = floor,
                 Saturated = s.Saturated,
             };
-            if (!s.Saturated && c > 2.5 * floor && r + g + b > 0)
+            if (!s.Saturated && c > (measured ? TrustOverFloor : 2.5) * floor && r + g + b > 0)
             {
                 p.Trusted = true;
                 p.Color = Nearest(r, g, b);
