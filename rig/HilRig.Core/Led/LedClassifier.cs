@@ -454,20 +454,27 @@ public sealed class LedClassifier
         return low >= 3 && middle >= 3 ? low + middle : 0;
     }
 
-    /// <summary>Longest run of a pulse at the top of its averaged level (85 % and over), when it lasts 1.2 s or more.</summary>
+    /// <summary>
+    /// A breathing LED is over 80 % of its 90th-percentile level (72 % of its top) for 2 x 0.28 x 2.1 s = 1.2 s a cycle;
+    /// a solid light stays there.
+    /// </summary>
+    private const double FlatLevel = 0.8;
+    private static readonly TimeSpan FlatTopMin = TimeSpan.FromMilliseconds(1600);
+
+    /// <summary>Longest run of a pulse at the top of its averaged level, when it lasts <see cref="FlatTopMin"/> or more.</summary>
     private static int? FlatTop(List<Point> points, Pulse pulse)
     {
         int? best = null;
         var bestLength = TimeSpan.Zero;
         for (var k = pulse.First; k <= pulse.Last; k++)
         {
-            if (points[k].Envelope < 0.85) continue;
+            if (points[k].Envelope < FlatLevel) continue;
             var from = k;
-            while (k + 1 <= pulse.Last && points[k + 1].Envelope >= 0.85) k++;
+            while (k + 1 <= pulse.Last && points[k + 1].Envelope >= FlatLevel) k++;
             var length = points[k].Time - points[from].Time;
             if (length > bestLength) (best, bestLength) = (from, length);
         }
-        return bestLength >= TimeSpan.FromMilliseconds(1200) ? best : null;
+        return bestLength >= FlatTopMin ? best : null;
     }
 
     /// <summary>
@@ -515,7 +522,7 @@ public sealed class LedClassifier
                        && pulses[j + 1].Rise - pulses[j].Fall < TimeSpan.FromSeconds(3))
                     j++;
                 var start = p.SmoothRise ? RampStart(points, p.First) : p.Rise;
-                // a breathing LED is at its top for a few hundred ms; seconds at the top are a solid light, entered from
+                // a breathing LED is near its top for about a second; longer at the top is a solid light, entered from
                 // a ramp (breathing, then solid of the same colour) or with ripple that looked like one
                 var flatAt = Enumerable.Range(i, j - i + 1).Select(m => (m, top: FlatTop(points, pulses[m]))).FirstOrDefault(x => x.top is not null);
                 if (flatAt.top is { } flat)
