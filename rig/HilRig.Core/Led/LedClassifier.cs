@@ -5,15 +5,16 @@ namespace HilRig.Core.Led;
 /// <summary>
 /// Turns raw colour-sensor samples into a timeline of LED states.
 /// <para>Per sample: counts are normalised to counts per ms at 1x gain and the dark level is subtracted. A sample is
-/// lit when its clear level is above the noise floor (6 sigma of shot noise on the dark level, and at least 6 % of the
+/// lit when its clear level is above the noise floor (5 sigma of the dark noise, and at least 6 % of the
 /// calibrated white level, below which it is crosstalk from neighbouring slots); its colour is the
 /// nearest reference chromaticity r/(r+g+b), g/(..), b/(..) (see <see cref="References"/>) and is trusted only
-/// when the level is at least 3x the floor and half its colour's peak; others take the colour of the nearest
+/// when the level is well over the floor and at least half its colour's peak; others take the colour of the nearest
 /// trusted sample, and trusted samples take the majority colour within +-120 ms.
 /// Brightness is judged relative to the 90th percentile of trusted samples of the same colour within +-2.2 s, so a dim red
 /// next to a bright white still counts as on.</para>
 /// <para>On/off uses hysteresis (on at 50 %, off below 30 %). Each on-run is a pulse with edge times interpolated
-/// from the partial windows; a pulse of 600 ms or more whose rise or fall spans 4 or more intermediate samples is smooth.
+/// from the partial windows; a pulse of 600 ms or more whose rise or fall is a ramp with depth in the level averaged
+/// over the PWM/mains beat (<see cref="BeatWindows"/>) is smooth, unless it then holds its top for seconds (solid).
 /// Smooth pulses make breathing (or the start-up white fade: sharp rise, smooth fall, alone); sharp pulses longer
 /// than 700 ms are solid; trains of shorter sharp pulses (gaps under 1.3 s) are SOS when red with the
 /// short-long-short signature (the code is the count of the following blinks), else flashing with the median
