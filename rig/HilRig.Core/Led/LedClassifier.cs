@@ -396,7 +396,9 @@ public sealed class LedClassifier
             var isLong = fall - rise >= SmoothPulseMin;
             pulses.Add(new Pulse(first, last, color, rise, fall,
                 isLong && RampLength(points, first, -1) >= SmoothRampSamples,
-                isLong && RampLength(points, last, +1) >= SmoothRampSamples));
+                // the start-up white fade is cut short when the CC3000 starts (0.5-1 s), before its ramp gets deep: a
+                // white fall counts its readings; a solid white's ripple is told apart by its flat top (FlatTop)
+                isLong && (RampLength(points, last, +1) >= SmoothRampSamples || (color == LedColor.White && FallSamples(points, last) >= SmoothRampSamples))));
         }
         return pulses;
     }
@@ -461,6 +463,16 @@ public sealed class LedClassifier
     /// </summary>
     private const double FlatLevel = 0.8;
     private static readonly TimeSpan FlatTopMin = TimeSpan.FromMilliseconds(1600);
+
+    /// <summary>Intermediate readings through a fall edge, counted as they come (no depth rule).</summary>
+    private static int FallSamples(List<Point> points, int last)
+    {
+        static bool Intermediate(Point p) => !p.Saturated && p.Fraction is > 0.12 and < 0.8;
+        var count = 0;
+        for (var j = last; j >= 0 && Intermediate(points[j]); j--) count++;
+        for (var j = last + 1; j < points.Count && Intermediate(points[j]); j++) count++;
+        return count;
+    }
 
     /// <summary>Longest run of a pulse at the top of its averaged level, when it lasts <see cref="FlatTopMin"/> or more.</summary>
     private static int? FlatTop(List<Point> points, Pulse pulse)
