@@ -22,6 +22,7 @@ internal static class RecoverCommand
     private static async Task<int> RunAsync(FileInfo configFile, TextWriter output, TextWriter err, CancellationToken ct)
     {
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
+        if (RigOpening.RefusesFleetStore(config, "hilrig recover", err)) return ExitCodes.BadInput;
         var journal = JournalSupport.Journal(config);
         var pending = journal.Pending();
         if (pending.Count == 0)
