@@ -165,7 +165,8 @@ internal static class LedBench
         foreach (var ambient in ambients)
         {
             run++;
-            if (quick && run % 3 != 1) continue;
+            // quick: one run per integration time, each in a different room (dark, dim, lit)
+            if (quick && run % 4 != 1) continue;
             var fullScale = run % 2 == 0;
             var byWhite = run % 4 != 3;
             var optics = OpticsSettings.Default with { AmbientCountsPerCycle = ambient, FullScale = fullScale };

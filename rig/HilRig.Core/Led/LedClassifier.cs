@@ -5,15 +5,16 @@ namespace HilRig.Core.Led;
 /// <summary>
 /// Turns raw colour-sensor samples into a timeline of LED states.
 /// <para>Per sample: counts are normalised to counts per ms at 1x gain and the dark level is subtracted. A sample is
-/// lit when its clear level is above the noise floor (6 sigma of shot noise on the dark level, and at least 6 % of the
+/// lit when its clear level is above the noise floor (5 sigma of the dark noise, and at least 6 % of the
 /// calibrated white level, below which it is crosstalk from neighbouring slots); its colour is the
 /// nearest reference chromaticity r/(r+g+b), g/(..), b/(..) (see <see cref="References"/>) and is trusted only
-/// when the level is at least 3x the floor and half its colour's peak; others take the colour of the nearest
+/// when the level is well over the floor and at least half its colour's peak; others take the colour of the nearest
 /// trusted sample, and trusted samples take the majority colour within +-120 ms.
 /// Brightness is judged relative to the 90th percentile of trusted samples of the same colour within +-2.2 s, so a dim red
 /// next to a bright white still counts as on.</para>
 /// <para>On/off uses hysteresis (on at 50 %, off below 30 %). Each on-run is a pulse with edge times interpolated
-/// from the partial windows; a pulse of 600 ms or more whose rise or fall spans 4 or more intermediate samples is smooth.
+/// from the partial windows; a pulse of 600 ms or more whose rise or fall is a ramp with depth in the level averaged
+/// over the PWM/mains beat (<see cref="BeatWindows"/>) is smooth, unless it then holds its top for seconds (solid).
 /// Smooth pulses make breathing (or the start-up white fade: sharp rise, smooth fall, alone); sharp pulses longer
 /// than 700 ms are solid; trains of shorter sharp pulses (gaps under 1.3 s) are SOS when red with the
 /// short-long-short signature (the code is the count of the following blinks), else flashing with the median
@@ -26,11 +27,19 @@ public sealed class LedClassifier
     public static readonly TimeSpan TrainGapMax = TimeSpan.FromMilliseconds(1300);
     public static readonly TimeSpan OffMin = TimeSpan.FromMilliseconds(300);
     public static readonly TimeSpan FastToggleMax = TimeSpan.FromMilliseconds(75);
+    /// <summary>Longest dark at a breathing trough: 100 steps of 21 ms from dark, under the lit floor for up to a fifth of the way, both sides.</summary>
+    private static readonly TimeSpan BreathingTroughMax = TimeSpan.FromMilliseconds(1000);
     private static readonly TimeSpan PeakWindow = TimeSpan.FromMilliseconds(2200);
     private static readonly TimeSpan MajorityWindow = TimeSpan.FromMilliseconds(120);
 
     /// <summary>A breathing or fading pulse lasts seconds; a shorter "ramp" is noise on a blink.</summary>
     public static readonly TimeSpan SmoothPulseMin = TimeSpan.FromMilliseconds(600);
+    /// <summary>
+    /// A reading's colour is evidence from this far over the lit floor of a calibrated slot (7.5 sigma of its measured
+    /// dark noise): the chromaticity of the LED's dies is then clear of the noise, and the floor's 6 % of white already
+    /// keeps a neighbour's leak out. A dark level estimated from the trace has a less certain noise: 2.5 x its floor.
+    /// </summary>
+    private const double TrustOverFloor = 1.5;
     private const double OnEnter = 0.5;
     private const double OnStay = 0.3;
     private const int SmoothRampSamples = 4;
@@ -79,10 +88,17 @@ public sealed class LedClassifier
         var dark = normalised.Take(Math.Max(3, normalised.Count / 20)).ToList();
         var top = normalised[(int)(normalised.Count * 0.95)].c;
         var darkC = dark.Average(v => v.c);
-        if (darkC > 0.3 * top) return SlotCalibration.None;
         var noise = Math.Sqrt(dark.Average(v => (v.c - darkC) * (v.c - darkC)));
+        if (!DarkStandsApart(darkC, noise, top)) return SlotCalibration.None;
         return new SlotCalibration(-1, dark.Average(v => v.r), dark.Average(v => v.g), dark.Average(v => v.b), darkC, noise, 1, 0);
     }
+
+    /// <summary>
+    /// The darkest readings are the room (the LED off) only if the trace's lit readings stand well above them: in a
+    /// bright room the LED adds to a large dark level (room light can be half the LED's white), while a trace that is
+    /// never dark spreads no further than its ripple and room flicker (well under half its level).
+    /// </summary>
+    internal static bool DarkStandsApart(double darkC, double noise, double top) => top > 1.5 * darkC && top - darkC > 20 * noise;
 
     /// <summary>Without a calibrated white level: the trace's brightest clear level, scaled from a colour to white.</summary>
     private double BrightestLevel(IReadOnlyList<LedSample> samples)
@@ -101,6 +117,8 @@ public sealed class LedClassifier
         public bool Trusted;
         public LedColor Color;
         public double Fraction;
+        public double Envelope;
+        public double EnvelopeLevel;
         public bool On;
     }
 
@@ -113,6 +131,7 @@ public sealed class LedClassifier
 
     private List<Point> Prepare(IReadOnlyList<LedSample> samples, double minLit)
     {
+        var measured = _calibration.DarkNoiseC > 0 && _calibration.LitC > 0;
         var points = new List<Point>(samples.Count);
         foreach (var s in samples)
         {
@@ -123,7 +142,10 @@ public sealed class LedClassifier
             var c = Math.Max(0, s.C * k - _calibration.DarkC);
             var darkCounts = _calibration.DarkC * s.Gain * s.IntegrationMs;
             // the measured dark noise (sensor noise plus room-light flicker) when calibrated, else shot noise on the dark level
-            var sigma = _calibration.DarkNoiseC > 0 ? Math.Max(_calibration.DarkNoiseC, Math.Sqrt(darkCounts + 16) * k) : Math.Sqrt(darkCounts + 16) * k;
+            // a calibrated slot's measured noise is the truth for it (its sensor's own counts per electron); a dark level
+            // estimated from the trace's darkest tail understates its spread, so shot noise bounds it from below
+            var shot = Math.Sqrt(darkCounts + 16) * k;
+            var sigma = measured ? _calibration.DarkNoiseC : Math.Max(_calibration.DarkNoiseC, shot);
             var floor = Math.Max(5 * sigma, minLit);
             var p = new Point
             {
@@ -133,7 +155,7 @@ public sealed class LedClassifier
                 Floor = floor,
                 Saturated = s.Saturated,
             };
-            if (!s.Saturated && c > 2.5 * floor && r + g + b > 0)
+            if (!s.Saturated && c > (measured ? TrustOverFloor : 2.5) * floor && r + g + b > 0)
             {
                 p.Trusted = true;
                 p.Color = Nearest(r, g, b);
@@ -149,6 +171,8 @@ public sealed class LedClassifier
             if (p.Trusted && p.Fraction < OnEnter) p.Trusted = false;
         InheritColours(points);
         ComputeFractions(points);
+
+        ComputeEnvelopes(points);
 
         var on = false;
         LedColor onColor = LedColor.Off;
@@ -264,6 +288,67 @@ public sealed class LedClassifier
         }
     }
 
+    /// <summary>
+    /// Windows per beat of the 100 Hz PWM (and the room's 100 Hz mains flicker) against the integration time: a
+    /// window that is not a whole number of 10 ms periods holds one more or one fewer on-pulse depending on its phase
+    /// (12 ms: one or two pulses, up to 2:1 at low duty), and the pattern repeats after n windows that span whole
+    /// periods (12 and 24 ms: 5; 19.2 ms: 1, as 1.92 periods leaves under 1 ms over).
+    /// </summary>
+    internal static int BeatWindows(double integrationMs)
+    {
+        var best = 1;
+        var bestLeft = double.MaxValue;
+        for (var n = 1; n <= 8; n++)
+        {
+            var periods = n * integrationMs / PwmPeriodMs;
+            var left = Math.Abs(periods - Math.Round(periods)) * PwmPeriodMs;
+            if (left <= 1) return n;
+            if (left < bestLeft) (best, bestLeft) = (n, left);
+        }
+        return best;
+    }
+
+    private const double PwmPeriodMs = 10;
+
+    /// <summary>
+    /// Brightness averaged over one beat (<see cref="BeatWindows"/>) of adjacent readings of the same colour: the
+    /// PWM and mains ripple cancel, a breathing ramp stays a ramp, and a step edge spreads over at most n - 1 readings.
+    /// </summary>
+    private static void ComputeEnvelopes(List<Point> points)
+    {
+        for (var i = 0; i < points.Count; i++)
+        {
+            var p = points[i];
+            var n = BeatWindows(p.IntegrationMs);
+            if (n == 1 || p.Saturated) { p.EnvelopeLevel = p.Level; continue; }
+            // centred: n - 1 neighbours split either side
+            var before = (n - 1) / 2;
+            var after = n - 1 - before;
+            var sum = p.Level;
+            var count = 1;
+            for (int j = i - 1, k = 0; k < before && j >= 0 && Adjacent(points[j], points[j + 1]); j--, k++, count++)
+                sum += Share(points[j], p.Color);
+            for (int j = i + 1, k = 0; k < after && j < points.Count && Adjacent(points[j - 1], points[j]); j++, k++, count++)
+                sum += Share(points[j], p.Color);
+            p.EnvelopeLevel = sum / count;
+        }
+        // relative to the top of the averaged level: a solid's ripple averages to its mean, which is then 100 %
+        var windows = new Dictionary<LedColor, SlidingLevels>();
+        foreach (var p in points)
+        {
+            p.Envelope = 0;
+            if (p.Color == LedColor.Off) continue;
+            if (p.Saturated) { p.Envelope = 1; continue; }
+            if (!windows.TryGetValue(p.Color, out var window))
+                windows[p.Color] = window = new SlidingLevels([.. points.Where(q => q.Trusted && q.Color == p.Color)], q => q.EnvelopeLevel);
+            var levels = window.Around(p.Time);
+            var peak = levels.Count == 0 ? 0 : levels[(int)(0.9 * (levels.Count - 1))];
+            p.Envelope = peak > 0 ? Math.Min(1, p.EnvelopeLevel / peak) : 0;
+        }
+
+        static double Share(Point q, LedColor color) => q.Color == color && !q.Saturated ? q.Level : 0;
+    }
+
     private static bool InTimeOrder(IReadOnlyList<LedSample> samples)
     {
         for (var i = 1; i < samples.Count; i++)
@@ -272,7 +357,7 @@ public sealed class LedClassifier
     }
 
     /// <summary>The levels of a colour's trusted samples within <see cref="PeakWindow"/> of a time that only moves forward, sorted.</summary>
-    private sealed class SlidingLevels(List<Point> trusted)
+    private sealed class SlidingLevels(List<Point> trusted, Func<Point, double>? value = null)
     {
         private readonly List<double> _sorted = [];
         private int _next;
@@ -282,14 +367,16 @@ public sealed class LedClassifier
         {
             while (_next < trusted.Count && trusted[_next].Time - time <= PeakWindow)
             {
-                var level = trusted[_next++].Level;
+                var level = Value(trusted[_next++]);
                 var at = _sorted.BinarySearch(level);
                 _sorted.Insert(at < 0 ? ~at : at, level);
             }
             while (_first < _next && time - trusted[_first].Time > PeakWindow)
-                _sorted.RemoveAt(_sorted.BinarySearch(trusted[_first++].Level));
+                _sorted.RemoveAt(_sorted.BinarySearch(Value(trusted[_first++])));
             return _sorted;
         }
+
+        private double Value(Point p) => value is null ? p.Level : value(p);
     }
 
     private static List<Pulse> FindPulses(List<Point> points)
@@ -309,7 +396,8 @@ public sealed class LedClassifier
             var isLong = fall - rise >= SmoothPulseMin;
             pulses.Add(new Pulse(first, last, color, rise, fall,
                 isLong && RampLength(points, first, -1) >= SmoothRampSamples,
-                // the start-up white fade falls fast (few readings halfway up): a white fall is a ramp on its count alone
+                // the start-up white fade is cut short when the CC3000 starts (0.5-1 s), before its ramp gets deep: a
+                // white fall counts its readings; a solid white's ripple is told apart by its flat top (FlatTop)
                 isLong && (RampLength(points, last, +1) >= SmoothRampSamples || (color == LedColor.White && FallSamples(points, last) >= SmoothRampSamples))));
         }
         return pulses;
@@ -345,29 +433,36 @@ public sealed class LedClassifier
     /// </summary>
     private static int RampLength(List<Point> points, int edge, int direction)
     {
-        static bool Intermediate(Point p) => !p.Saturated && p.Fraction is > 0.1 and < 0.85;
+        static bool Intermediate(Point p) => !p.Saturated && p.Envelope is > 0.1 and < 0.85;
         int low = 0, middle = 0;
         void Count(Point p)
         {
-            if (p.Fraction < 0.45) low++;
+            if (p.Envelope < 0.45) low++;
             else middle++;
         }
         // away from the pulse a ramp only gets darker, into it only brighter (up to the noise): a neighbouring
         // pattern of the same colour (breathing before a solid) is not this edge's ramp
         var lowest = double.MaxValue;
-        for (var j = edge; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Fraction <= lowest * 1.5 + 0.1; j -= direction)
+        for (var j = edge; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Envelope <= lowest * 1.5 + 0.1; j -= direction)
         {
             Count(points[j]);
-            lowest = Math.Min(lowest, points[j].Fraction);
+            lowest = Math.Min(lowest, points[j].Envelope);
         }
-        var highest = points[edge].Fraction;
-        for (var j = edge + direction; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Fraction >= highest * 0.67 - 0.1; j += direction)
+        var highest = points[edge].Envelope;
+        for (var j = edge + direction; j >= 0 && j < points.Count && Intermediate(points[j]) && points[j].Envelope >= highest * 0.67 - 0.1; j += direction)
         {
             Count(points[j]);
-            highest = Math.Max(highest, points[j].Fraction);
+            highest = Math.Max(highest, points[j].Envelope);
         }
         return low >= 3 && middle >= 3 ? low + middle : 0;
     }
+
+    /// <summary>
+    /// A breathing LED is over 80 % of its 90th-percentile level (72 % of its top) for 2 x 0.28 x 2.1 s = 1.2 s a cycle;
+    /// a solid light stays there.
+    /// </summary>
+    private const double FlatLevel = 0.8;
+    private static readonly TimeSpan FlatTopMin = TimeSpan.FromMilliseconds(1600);
 
     /// <summary>Intermediate readings through a fall edge, counted as they come (no depth rule).</summary>
     private static int FallSamples(List<Point> points, int last)
@@ -379,8 +474,55 @@ public sealed class LedClassifier
         return count;
     }
 
+    /// <summary>Longest run of a pulse at the top of its averaged level, when it lasts <see cref="FlatTopMin"/> or more.</summary>
+    private static int? FlatTop(List<Point> points, Pulse pulse)
+    {
+        int? best = null;
+        var bestLength = TimeSpan.Zero;
+        for (var k = pulse.First; k <= pulse.Last; k++)
+        {
+            if (points[k].Envelope < FlatLevel) continue;
+            var from = k;
+            while (k + 1 <= pulse.Last && points[k + 1].Envelope >= FlatLevel) k++;
+            var length = points[k].Time - points[from].Time;
+            if (length > bestLength) (best, bestLength) = (from, length);
+        }
+        return bestLength >= FlatTopMin ? best : null;
+    }
+
+    /// <summary>
+    /// At the foot of a breathing ramp the LED is dim and the PWM beat (up to 2:1 at 12 ms) flips readings across the
+    /// on threshold: short sharp pulses inside a smooth pulse's ramp are that ripple, not blinks of their own.
+    /// </summary>
+    private static List<Pulse> WithoutRampFragments(List<Point> points, List<Pulse> pulses)
+    {
+        var kept = new List<Pulse>(pulses.Count);
+        TimeSpan? rampEnd = null;
+        LedColor rampColor = LedColor.Off;
+        for (var k = 0; k < pulses.Count; k++)
+        {
+            var p = pulses[k];
+            if (p.Smooth)
+            {
+                kept.Add(p);
+                rampEnd = p.SmoothFall ? RampEnd(points, p.Last) : null;
+                rampColor = p.SmoothFall ? p.Color : LedColor.Off;
+                continue;
+            }
+            if (p.Duration < SmoothPulseMin && p.Color == rampColor && rampEnd is { } end && p.Fall <= end) continue;
+            var next = k + 1;
+            while (next < pulses.Count && !pulses[next].Smooth && pulses[next].Duration < SmoothPulseMin && pulses[next].Color == p.Color
+                   && pulses[next].Rise - p.Fall < TimeSpan.FromSeconds(1)) next++;
+            if (p.Duration < SmoothPulseMin && next < pulses.Count && pulses[next].SmoothRise && pulses[next].Color == p.Color
+                && RampStart(points, pulses[next].First) <= p.Rise) continue;
+            kept.Add(p);
+        }
+        return kept;
+    }
+
     private List<LedSegment> BuildSegments(List<Point> points, List<Pulse> pulses)
     {
+        pulses = WithoutRampFragments(points, pulses);
         var segments = new List<LedSegment>();
         var i = 0;
         while (i < pulses.Count)
@@ -393,6 +535,25 @@ public sealed class LedClassifier
                        && pulses[j + 1].Rise - pulses[j].Fall < TimeSpan.FromSeconds(3))
                     j++;
                 var start = p.SmoothRise ? RampStart(points, p.First) : p.Rise;
+                // a breathing LED is near its top for about a second; longer at the top is a solid light, entered from
+                // a ramp (breathing, then solid of the same colour) or with ripple that looked like one
+                var flatAt = Enumerable.Range(i, j - i + 1).Select(m => (m, top: FlatTop(points, pulses[m]))).FirstOrDefault(x => x.top is not null);
+                if (flatAt.top is { } flat)
+                {
+                    var m = flatAt.m;
+                    var solidStart = m == i && !p.SmoothRise ? p.Rise : points[flat].Time - Window(points[flat]);
+                    if (solidStart - start > SmoothPulseMin)
+                    {
+                        var rises = Enumerable.Range(i, m - i).Select(k => (pulses[k + 1].Rise - pulses[k].Rise).TotalMilliseconds).ToList();
+                        var ramp = TimeSpan.FromMilliseconds(rises.Count > 0 ? Median(rises) : 2 * (solidStart - start).TotalMilliseconds);
+                        segments.Add(new LedSegment(start, solidStart, new LedState(p.Color, LedPattern.Breathing, ramp),
+                            ColourAgreement(points, start, solidStart, p.Color) * (rises.Count > 1 ? Regularity(rises) : 0.7)));
+                    }
+                    else solidStart = m == i ? p.Rise : solidStart;
+                    segments.Add(new LedSegment(solidStart, pulses[m].Fall, new LedState(p.Color, LedPattern.Solid), ColourAgreement(points, solidStart, pulses[m].Fall, p.Color)));
+                    i = m + 1;
+                    continue;
+                }
                 var end = RampEnd(points, pulses[j].Last);
                 var agreement = ColourAgreement(points, start, end, p.Color);
                 if (i == j && !p.SmoothRise && p.Color == LedColor.White)
@@ -503,7 +664,12 @@ public sealed class LedClassifier
         {
             // one round seen wrapped: its code blinks split between the segment's start and end
             var (lead, trail) = (groups[a], groups[b]);
-            var cut = !SosLong(pulses[lead.From]) && !SosLong(pulses[trail.To]);
+            // the SOS lasts whole rounds, so its start and end cut the same blink (or fall in the same pause): blinks
+            // at both edges shorter than the code's other blinks are that one blink, counted once
+            var whole = Enumerable.Range(lead.From, lead.To - lead.From + 1).Concat(Enumerable.Range(trail.From, trail.To - trail.From + 1))
+                .Select(k => pulses[k].Duration.TotalMilliseconds).Where(d => d >= 225).ToList();
+            var full = whole.Count > 0 ? Median(whole) : 300;
+            var cut = pulses[lead.From].Duration.TotalMilliseconds < 0.9 * full && pulses[trail.To].Duration.TotalMilliseconds < 0.9 * full;
             code = lead.To - lead.From + 1 + trail.To - trail.From + 1 - (cut ? 1 : 0);
         }
         else if (codeGroups.Count == 1)
@@ -629,7 +795,15 @@ public sealed class LedClassifier
         {
             var start = segment.Start < cursor ? cursor : segment.Start;
             var gap = start - cursor;
-            if (gap >= OffMin || result.Count == 0 && gap > TimeSpan.Zero)
+            var breathing = segment.State.Pattern == LedPattern.Breathing;
+            var afterBreathing = result.Count > 0 && result[^1].State.Pattern == LedPattern.Breathing;
+            // a breathing LED is below the floor at the foot of each ramp (it starts from dark): a short dark there is its trough
+            if ((breathing || afterBreathing) && gap < BreathingTroughMax && result.Count > 0)
+            {
+                if (breathing) start = cursor;
+                else result[^1] = result[^1] with { End = start };
+            }
+            else if (gap >= OffMin || result.Count == 0 && gap > TimeSpan.Zero)
                 result.Add(new LedSegment(cursor, start, LedState.Dark, OffConfidence(points, cursor, start)));
             else if (result.Count > 0 && segment.State.Pattern == LedPattern.Breathing)
                 start = cursor; // a breathing LED rises out of the dark: its true start is earlier than it shows
@@ -641,7 +815,9 @@ public sealed class LedClassifier
             result.Add(segment with { Start = start, End = end });
             cursor = end;
         }
-        if (endOfTrace - cursor >= OffMin || result.Count == 0)
+        if (result.Count > 0 && result[^1].State.Pattern == LedPattern.Breathing && endOfTrace - cursor < BreathingTroughMax)
+            result[^1] = result[^1] with { End = endOfTrace };
+        else if (endOfTrace - cursor >= OffMin || result.Count == 0)
             result.Add(new LedSegment(cursor, endOfTrace, LedState.Dark, OffConfidence(points, cursor, endOfTrace)));
         else if (result.Count > 0 && endOfTrace > cursor)
             result[^1] = result[^1] with { End = endOfTrace };

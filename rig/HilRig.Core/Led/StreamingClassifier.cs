@@ -118,8 +118,8 @@ public sealed class DarkEstimator
             if (seen > _total * 0.95) { top = _count[i] == 0 ? 0 : _c[i] / _count[i]; break; }
         }
         var darkC = c / n;
-        if (darkC > 0.3 * top) return SlotCalibration.None;
         var noise = Math.Sqrt(Math.Max(0, cc / n - darkC * darkC));
+        if (!LedClassifier.DarkStandsApart(darkC, noise, top)) return SlotCalibration.None;
         return new SlotCalibration(-1, r / n, g / n, b / n, darkC, noise, 1, 0);
     }
 }

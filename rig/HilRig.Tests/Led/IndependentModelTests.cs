@@ -12,6 +12,9 @@ public class IndependentModelTests
     private static IndependentTrace One(IndependentState state, IndependentCondition condition, int seed) =>
         IndependentLedModel.Generate(condition, 1, new Random(seed), state);
 
+    /// <summary>Measured on held-out seeds (see the README's limits), less a margin of about a point.</summary>
+    internal const double IndependentFloor = 0.91;
+
     private static LedTimeline Classify(IndependentTrace trace) => LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
 
     private static IEnumerable<TestCaseData> SosCodes() =>
@@ -50,7 +53,7 @@ public class IndependentModelTests
             if (timeline.Segments.Any(s => s.State.Pattern == LedPattern.Breathing))
                 breathing.Add($"{integration} ms room {room}: {solid.Name} seen as {timeline}");
         }
-        Assert.That(breathing, Has.Count.LessThanOrEqualTo(1), string.Join(Environment.NewLine, breathing));
+        Assert.That(breathing, Is.Empty, string.Join(Environment.NewLine, breathing));
     }
 
     [Test]
@@ -75,8 +78,8 @@ public class IndependentModelTests
 
     /// <summary>
     /// A fixed-seed sample of the bench's grid (every integration time, room light, with and without the dark line,
-    /// random neighbour leak): the accuracy reached so far must not slip. The target is 99.5 % (issue 18); see
-    /// `hilrig bench led` for where it stands.
+    /// random neighbour leak), on a seed not used while the classifier was developed (the bench's seed 1 was): the
+    /// accuracy reached must not slip. The target is 99.5 % (issue 18); see `hilrig bench led` for where it stands.
     /// </summary>
     [Test]
     public void Accuracy_on_the_independent_model_does_not_slip_below_what_it_reaches_now()
@@ -101,7 +104,7 @@ public class IndependentModelTests
         Assert.Multiple(() =>
         {
             Assert.That(segments, Is.GreaterThanOrEqualTo(400));
-            Assert.That(right / (double)segments, Is.GreaterThanOrEqualTo(0.81));
+            Assert.That(right / (double)segments, Is.GreaterThanOrEqualTo(IndependentFloor));
             Assert.That(codes, Is.EquivalentTo(Enumerable.Range(1, 12)), "every SOS code recognised somewhere");
         });
     }
