@@ -113,22 +113,29 @@ internal static class TextWrap
         var lines = new List<string>();
         foreach (var paragraph in (text ?? "").Split('\n'))
         {
-            var line = new StringBuilder();
-            foreach (var raw in paragraph.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            // a paragraph's own indent is kept; runs of spaces inside a line too ("@Internal Flash  /0x08000000")
+            var body = paragraph.TrimStart(' ');
+            var line = new StringBuilder().Append(' ', Math.Min(paragraph.Length - body.Length, Math.Max(0, first - 1)));
+            var words = 0;
+            foreach (var raw in body.Split(' '))
             {
+                if (raw.Length == 0 && words == 0) continue;
                 var width = Math.Max(1, lines.Count == 0 ? first : rest);
-                var word = raw.Length > width ? (width == 1 ? "\u2026" : raw[..(width - 1)] + "\u2026") : raw;
-                if (line.Length > 0 && line.Length + 1 + word.Length > width)
+                var word = raw.Length > width - line.Length && words == 0 ? TextTable.Cut(raw, Math.Max(1, width - line.Length)) : raw;
+                if (words > 0 && line.Length + 1 + word.Length > width)
                 {
-                    lines.Add(line.ToString());
+                    lines.Add(line.ToString().TrimEnd());
                     line.Clear();
+                    words = 0;
+                    if (raw.Length == 0) continue;
                     width = Math.Max(1, rest);
-                    if (raw.Length > width) word = width == 1 ? "\u2026" : raw[..(width - 1)] + "\u2026";
+                    word = TextTable.Cut(raw, width);
                 }
-                if (line.Length > 0) line.Append(' ');
+                if (words > 0) line.Append(' ');
                 line.Append(word);
+                words++;
             }
-            lines.Add(line.ToString());
+            lines.Add(line.ToString().TrimEnd());
         }
         return lines;
     }
@@ -145,14 +152,16 @@ internal static class TextWrap
 internal sealed class TextTable
 {
     private const int Gap = 2;
-    private readonly List<(string Header, bool Right, bool Wrap, int Min)> _columns = [];
+    private readonly List<(string Header, bool Right, bool Wrap, int Min, bool KeepWords)> _columns = [];
     private readonly List<string[]> _rows = [];
     private readonly List<string?[]> _colours = [];
 
+    /// <param name="wrap">false: the cells never wrap (figures, ids); the header may, at its spaces.</param>
     /// <param name="min">The width the column takes even when its cells are shorter (a live view that does not jump).</param>
-    public TextTable Column(string header, bool right = false, bool wrap = true, int min = 0)
+    /// <param name="keepWords">Wraps at spaces but never cuts a word (a list of device ids).</param>
+    public TextTable Column(string header, bool right = false, bool wrap = true, int min = 0, bool keepWords = false)
     {
-        _columns.Add((header, right, wrap, min));
+        _columns.Add((header, right, wrap, min, keepWords));
         return this;
     }
 
@@ -172,7 +181,12 @@ internal sealed class TextTable
     public int[] Widths(int width)
     {
         var widths = _columns.Select((c, i) => _rows.Select(r => r[i].Length).Append(c.Header.Length).Append(c.Min).Max()).ToArray();
-        var floor = _columns.Select((c, i) => c.Wrap ? Math.Min(widths[i], Math.Max(6, c.Header.Split(' ').Max(w => w.Length))) : widths[i]).ToArray();
+        var headerWord = _columns.Select(c => c.Header.Split(' ').Max(w => w.Length)).ToArray();
+        var longestWord = _columns.Select((c, i) => _rows.Select(r => r[i].Split(' ').Max(w => w.Length)).Append(0).Max()).ToArray();
+        var floor = _columns.Select((c, i) =>
+            !c.Wrap ? Math.Max(headerWord[i], _rows.Select(r => r[i].Length).Append(c.Min).Max())
+            : c.KeepWords ? Math.Max(headerWord[i], longestWord[i])
+            : Math.Min(widths[i], Math.Max(6, headerWord[i]))).ToArray();
         var total = widths.Sum() + (Gap * Math.Max(0, widths.Length - 1));
         while (total > width)
         {
