@@ -28,5 +28,6 @@ internal static class CommandCatalog
         yield return RecoverCommand.Build();
         yield return RunsCommand.Create();
         yield return ConfigCommand.Create();
+        yield return CompletionCommand.Create();
     }
 }
