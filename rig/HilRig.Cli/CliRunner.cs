@@ -53,6 +53,9 @@ internal static class CliRunner
             Usage(root, error);
             return ExitCodes.BadInput;
         }
+        // help fits the terminal (80 columns in a pipe), as every table does
+        foreach (var help in root.Options.OfType<System.CommandLine.Help.HelpOption>())
+            if (help.Action is System.CommandLine.Help.HelpAction action) action.MaxWidth = Terminal.Width(output);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -85,7 +88,7 @@ internal static class CliRunner
         error.WriteLine("commands:");
         var width = root.Subcommands.Select(c => c.Name.Length).DefaultIfEmpty(0).Max();
         foreach (var command in root.Subcommands.Where(c => !c.Hidden).OrderBy(c => c.Name, StringComparer.Ordinal))
-            error.WriteLine($"  {command.Name.PadRight(width)}  {command.Description}");
+            error.WriteLine(TextWrap.Paragraph($"  {command.Name.PadRight(width)}  {command.Description}", Terminal.Width(error), new string(' ', width + 4)));
     }
 
     /// <summary>A parse error on one line, naming the option it is about when the parser's words do not.</summary>

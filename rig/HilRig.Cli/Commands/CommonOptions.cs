@@ -21,7 +21,7 @@ internal static class CommonOptions
     public const string DefaultConfigFile = "rig-config.yaml";
 
     /// <summary>What every --format offers (report adds html).</summary>
-    public static readonly string[] Formats = ["table", "json", "csv"];
+    public static readonly string[] Formats = ["table", "csv", "json"];
 
     public static Option<FileInfo> Config() => new("--config")
     {

@@ -152,16 +152,18 @@ internal static class TextWrap
 internal sealed class TextTable
 {
     private const int Gap = 2;
-    private readonly List<(string Header, bool Right, bool Wrap, int Min, bool KeepWords)> _columns = [];
+    private readonly List<(string Header, bool Right, bool Wrap, int Min, bool KeepWords, int Drop)> _columns = [];
     private readonly List<string[]> _rows = [];
+    private readonly List<string> _left = [];
     private readonly List<string?[]> _colours = [];
 
     /// <param name="wrap">false: the cells never wrap (figures, ids); the header may, at its spaces.</param>
     /// <param name="min">The width the column takes even when its cells are shorter (a live view that does not jump).</param>
     /// <param name="keepWords">Wraps at spaces but never cuts a word (a list of device ids).</param>
-    public TextTable Column(string header, bool right = false, bool wrap = true, int min = 0, bool keepWords = false)
+    /// <param name="drop">When even the narrowest columns do not fit, columns with a drop rank are left out, highest first (0: never).</param>
+    public TextTable Column(string header, bool right = false, bool wrap = true, int min = 0, bool keepWords = false, int drop = 0)
     {
-        _columns.Add((header, right, wrap, min, keepWords));
+        _columns.Add((header, right, wrap, min, keepWords, drop));
         return this;
     }
 
@@ -178,7 +180,9 @@ internal sealed class TextTable
     public TextTable Row(params string?[] cells) => Row((IReadOnlyList<string?>)cells);
 
     /// <summary>The column widths for <paramref name="width"/>: natural widths, then the widest wrapping column narrowed first.</summary>
-    public int[] Widths(int width)
+    public int[] Widths(int width) => Widths(width, out _);
+
+    private int[] Widths(int width, out int narrowest)
     {
         var widths = _columns.Select((c, i) => _rows.Select(r => r[i].Length).Append(c.Header.Length).Append(c.Min).Max()).ToArray();
         var headerWord = _columns.Select(c => c.Header.Split(' ').Max(w => w.Length)).ToArray();
@@ -187,6 +191,7 @@ internal sealed class TextTable
             !c.Wrap ? Math.Max(headerWord[i], _rows.Select(r => r[i].Length).Append(c.Min).Max())
             : c.KeepWords ? Math.Max(headerWord[i], longestWord[i])
             : Math.Min(widths[i], Math.Max(6, headerWord[i]))).ToArray();
+        narrowest = floor.Sum() + (Gap * Math.Max(0, widths.Length - 1));
         var total = widths.Sum() + (Gap * Math.Max(0, widths.Length - 1));
         while (total > width)
         {
@@ -203,7 +208,21 @@ internal sealed class TextTable
     /// <param name="cut">One line per row: what does not fit its column is cut with an ellipsis (a live view).</param>
     public string Render(int width, bool colour = false, bool cut = false)
     {
-        var widths = Widths(width);
+        var widths = Widths(width, out var narrowest);
+        if (narrowest > width && _columns.Any(c => c.Drop > 0))
+        {
+            // the least needed column goes (the rightmost of the highest rank), and the table is laid out again
+            var rank = _columns.Max(c => c.Drop);
+            var gone = _columns.FindLastIndex(c => c.Drop == rank);
+            var rest = new TextTable();
+            for (var i = 0; i < _columns.Count; i++)
+                if (i != gone) rest._columns.Add(_columns[i]);
+            for (var r = 0; r < _rows.Count; r++)
+                rest.Row([.. _rows[r].Where((_, i) => i != gone)], [.. _colours[r].Where((_, i) => i != gone)]);
+            rest._left.AddRange(_left);
+            rest._left.Insert(0, _columns[gone].Header);
+            return rest.Render(width, colour, cut);
+        }
         var sb = new StringBuilder();
         void Line(IReadOnlyList<string> cells, IReadOnlyList<string?> paints)
         {
@@ -223,6 +242,8 @@ internal sealed class TextTable
         }
         Line([.. _columns.Select(c => c.Header)], new string?[_columns.Count]);
         for (var r = 0; r < _rows.Count; r++) Line(_rows[r], _colours[r]);
+        if (_left.Count > 0 && !cut)
+            sb.Append(TextWrap.Paragraph($"(left out to fit {width} columns: {string.Join(", ", _left)}; --format csv or json has every column)", width)).Append('\n');
         return sb.ToString();
     }
 

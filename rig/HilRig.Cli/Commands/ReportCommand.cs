@@ -105,10 +105,15 @@ internal static class ReportCommand
     {
         if (report.Rows.Count == 0) return $"{report.Title}: no results in the store yet.\n";
         var table = new TextTable();
-        foreach (var c in report.Columns)
+        for (var i = 0; i < report.Columns.Count; i++)
         {
+            var c = report.Columns[i];
             var figure = c.Kind is CellKind.Count or CellKind.Rate or CellKind.Number;
-            table.Column(c.Header, right: figure, wrap: !figure);
+            // the first column names the row (a lot, a slot, a device): never cut; on a narrow terminal the second
+            // opinions on an interval go first (exact bounds, the rule of three), the Wilson interval and the flag stay
+            var drop = c.Header.StartsWith("Exact", StringComparison.Ordinal) ? 3 : c.Header.StartsWith("Rule of", StringComparison.Ordinal) ? 2
+                : c.Header.StartsWith("Units to", StringComparison.Ordinal) ? 1 : 0;
+            table.Column(c.Header, right: figure, wrap: !figure, keepWords: i == 0, drop: drop);
         }
         foreach (var row in report.Rows)
             table.Row([.. row.Select((v, i) => ReportTable.Display(report.Columns[i].Kind, v))]);
