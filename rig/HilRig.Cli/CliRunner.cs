@@ -70,14 +70,31 @@ internal static class CliRunner
             error.WriteLine($"hilrig: {bad}");
             return ExitCodes.BadInput;
         }
+        // human text is broken at spaces to the terminal's width (80 in a pipe); machine output never is
+        var wrappedError = new WrappingWriter(error);
+        var wrappedOutput = ForMachines(parse) ? output : new WrappingWriter(output);
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }, ct);
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = wrappedOutput, Error = wrappedError, EnableDefaultExceptionHandler = false }, ct);
         }
         catch (Exception ex)
         {
-            return Report(ex, error);
+            return Report(ex, wrappedError);
         }
+        finally
+        {
+            wrappedError.Flush();
+            wrappedOutput.Flush();
+        }
+    }
+
+    /// <summary>Standard output meant for a program: --format json/csv/html, a completion script, an inventory CSV, a connection string.</summary>
+    private static bool ForMachines(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        if (command.Options.FirstOrDefault(o => o.Name == "--format") is Option<string> format && parse.GetValue(format) is { } value && value != "table")
+            return true;
+        return command.Name is "completion" or "export-lots" or "add-rig";
     }
 
     /// <summary>What a bare `hilrig` prints: one line per command with its description.</summary>
@@ -143,7 +160,8 @@ internal static class InputPaths
         }
         foreach (var argument in command.Arguments)
         {
-            if (parse.GetResult(argument) is not { } given) continue;
+            // an argument not given (--help without it) has nothing to check
+            if (parse.GetResult(argument) is not { Tokens.Count: > 0 } given) continue;
             // a FileInfo argument, or a string one naming a path that exists (led classify TRACE)
             var file = argument.ValueType == typeof(FileInfo) ? given.GetValueOrDefault<FileInfo?>()
                 : argument.ValueType == typeof(string) && given.GetValueOrDefault<string?>() is { Length: > 0 } text && Path.Exists(text) ? new FileInfo(text)

@@ -160,7 +160,7 @@ internal static class LedRigCommands
     private static async Task<int> WatchAsync(RigSession session, RigSlot slot, TimeSpan? duration, bool powerOn, TextWriter output, CancellationToken ct)
     {
         var led = slot.Led!;
-        var live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var live = Terminal.IsTerminal(output) && ReferenceEquals(Terminal.Unwrap(output), Console.Out);
         string? shown = null;
         var started = TimeSpan.Zero;
 

@@ -26,7 +26,7 @@ internal sealed class LiveLines : IDisposable
 
     /// <summary>A terminal that can redraw: not redirected, not CI, not a dumb terminal.</summary>
     public static bool CanDraw(TextWriter err) =>
-        ReferenceEquals(err, Console.Error) && !Console.IsErrorRedirected
+        ReferenceEquals(Terminal.Unwrap(err), Console.Error) && !Console.IsErrorRedirected
         && Environment.GetEnvironmentVariable("CI") is not ("true" or "1")
         && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb");
 

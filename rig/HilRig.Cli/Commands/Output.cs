@@ -65,9 +65,16 @@ internal static class Terminal
 {
     public const int DefaultWidth = 80;
 
-    public static bool IsTerminal(TextWriter writer) =>
-        (ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected)
-        || (ReferenceEquals(writer, Console.Error) && !Console.IsErrorRedirected);
+    /// <summary>The writer under a <see cref="WrappingWriter"/>.</summary>
+    public static TextWriter Unwrap(TextWriter writer) => writer is WrappingWriter w ? w.Inner : writer;
+
+    public static bool IsTerminal(TextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var inner = Unwrap(writer);
+        return (ReferenceEquals(inner, Console.Out) && !Console.IsOutputRedirected)
+            || (ReferenceEquals(inner, Console.Error) && !Console.IsErrorRedirected);
+    }
 
     public static int Width(TextWriter writer)
     {
@@ -99,6 +106,65 @@ internal static class Terminal
         if (!Colour(writer)) return text;
         var code = verdict switch { "pass" => "32", "fail" => "31", _ => "33" };
         return $"\u001b[{code}m{text}\u001b[0m";
+    }
+}
+
+/// <summary>
+/// Human text to a width: every line longer than the width is broken at spaces (continuation indented two columns);
+/// a word longer than the width stays whole (a path, a connection string), and a line with escape codes or a carriage
+/// return (a live view, a transfer bar: already fitted) passes as it is, and so does a problem line ("hilrig: ...",
+/// one line per problem by the project's rule). The CLI puts it on the error stream always,
+/// and on standard output unless the output is for machines (json, csv, html, a completion script).
+/// </summary>
+internal sealed class WrappingWriter(TextWriter inner) : TextWriter
+{
+    private readonly System.Text.StringBuilder _line = new();
+
+    public TextWriter Inner { get; } = inner;
+
+    public override System.Text.Encoding Encoding => Inner.Encoding;
+
+    public override void Write(char value)
+    {
+        if (value != '\n')
+        {
+            _line.Append(value);
+            return;
+        }
+        var line = _line.ToString();
+        _line.Clear();
+        var width = Terminal.Width(Inner);
+        // a problem ("hilrig: ...") stays one line whatever its length: one line per problem is the rule for bad input
+        if (line.Length <= width || line.StartsWith("hilrig: ", StringComparison.Ordinal)
+            || line.Contains('\u001b', StringComparison.Ordinal) || line.Contains('\r', StringComparison.Ordinal))
+        {
+            Inner.Write(line);
+            Inner.Write('\n');
+            return;
+        }
+        foreach (var part in TextWrap.Break(line, width, "  ")) Inner.Write(part + "\n");
+    }
+
+    public override void Write(string? value)
+    {
+        if (value is null) return;
+        // a live redraw or a bar is written as it comes: nothing to wait for a line end
+        if (_line.Length == 0 && (value.Contains('\u001b', StringComparison.Ordinal) || value.Contains('\r', StringComparison.Ordinal)) && !value.Contains('\n', StringComparison.Ordinal))
+        {
+            Inner.Write(value);
+            return;
+        }
+        foreach (var c in value) Write(c);
+    }
+
+    public override void Flush()
+    {
+        if (_line.Length > 0)
+        {
+            Inner.Write(_line.ToString());
+            _line.Clear();
+        }
+        Inner.Flush();
     }
 }
 
@@ -138,6 +204,31 @@ internal static class TextWrap
             lines.Add(line.ToString().TrimEnd());
         }
         return lines;
+    }
+
+    /// <summary>Breaks at spaces only; a word longer than the width stays whole on a line of its own.</summary>
+    public static IEnumerable<string> Break(string text, int width, string indent)
+    {
+        var lead = text.Length - text.TrimStart(' ').Length;
+        var line = new StringBuilder().Append(' ', lead);
+        var words = 0;
+        var first = true;
+        foreach (var word in text.TrimStart(' ').Split(' '))
+        {
+            if (word.Length == 0 && words == 0) continue;
+            if (words > 0 && line.Length + 1 + word.Length > width)
+            {
+                yield return line.ToString().TrimEnd();
+                line.Clear().Append(indent);
+                first = false;
+                words = 0;
+                if (word.Length == 0) continue;
+            }
+            if (words > 0) line.Append(' ');
+            line.Append(word);
+            words++;
+        }
+        if (words > 0 || first) yield return line.ToString().TrimEnd();
     }
 
     /// <summary>A paragraph for the terminal: the first line as is, the rest indented, every line within <paramref name="width"/>.</summary>

@@ -112,7 +112,7 @@ internal static class ReportCommand
             // the first column names the row (a lot, a slot, a device): never cut; on a narrow terminal the second
             // opinions on an interval go first (exact bounds, the rule of three), the Wilson interval and the flag stay
             var drop = c.Header.StartsWith("Exact", StringComparison.Ordinal) ? 3 : c.Header.StartsWith("Rule of", StringComparison.Ordinal) ? 2
-                : c.Header.StartsWith("Units to", StringComparison.Ordinal) ? 1 : 0;
+                : i == 0 ? 0 : 1; // then from the right, until it fits (every column is in csv and json)
             table.Column(c.Header, right: figure, wrap: !figure, keepWords: i == 0, drop: drop);
         }
         foreach (var row in report.Rows)
