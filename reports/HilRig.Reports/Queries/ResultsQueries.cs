@@ -110,23 +110,34 @@ public sealed partial class ResultsQueries
             f.DeviceId, lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default))).SingleOrDefault()
             ?? new LotFailureBreakdown(lot, [], []);
 
-        var attempts = db.Query<AttemptRow>(
+        // Yield's rule counted where the rows are, so only three numbers travel: per device and test the first and the
+        // last attempt in time order (attempt numbers as the reports number them), a device passing when each of its
+        // tests' first (or last) attempt passed. A fleet database keeps the three per lot as it ingests.
+        var yields = IsFleet(db)
+            ? db.QuerySingle<YieldRow>("SELECT devices AS Devices, first_passed AS FirstPassed, final_passed AS FinalPassed FROM lot_counts WHERE lot = @lot", new { lot })
+            : db.QuerySingle<YieldRow>(
             """
-            SELECT r.device_id AS DeviceId, r.test AS Test, r.verdict AS Verdict,
-                   ROW_NUMBER() OVER (PARTITION BY r.device_id, r.test ORDER BY r.started_at, r.attempt) AS Attempt
-            FROM units u JOIN results r ON r.device_id = u.device_id
-            WHERE u.lot = @lot AND r.cycle IS NULL
-            """, new { lot })
-            .Select(a => new AttemptRecord(a.DeviceId, a.Test, (int)a.Attempt, VerdictNames.Parse(a.Verdict)))
-            .ToList();
+            SELECT COUNT(*) AS Devices, COALESCE(SUM(first_ok), 0) AS FirstPassed, COALESCE(SUM(final_ok), 0) AS FinalPassed FROM (
+                SELECT device_id, MIN(CASE WHEN rn = 1 THEN ok END) AS first_ok, MIN(CASE WHEN rn = n THEN ok END) AS final_ok
+                FROM (SELECT r.device_id, CASE WHEN r.verdict = 'pass' THEN 1 ELSE 0 END AS ok,
+                             ROW_NUMBER() OVER (PARTITION BY r.device_id, r.test ORDER BY r.started_at, r.attempt) AS rn,
+                             COUNT(*) OVER (PARTITION BY r.device_id, r.test) AS n
+                      FROM units u JOIN results r ON r.device_id = u.device_id
+                      WHERE u.lot = @lot AND r.cycle IS NULL) a
+                GROUP BY device_id) d
+            """, new { lot });
 
+        // Failed and passed devices each read in order from ix_units_lot (lot, failed, device_id), the shown ones only,
+        // rather than every device of the lot sorted.
         var devices = db.Query<DeviceRow>(
             """
             SELECT u.device_id AS DeviceId, u.failed AS Failed, u.judged AS Judged, d.date_code AS DateCode, d.supplier AS Supplier,
                    (SELECT r.signature FROM results r WHERE r.device_id = u.device_id AND r.cycle IS NULL
                     ORDER BY r.started_at DESC, r.attempt DESC LIMIT 1) AS LastSignature
-            FROM units u LEFT JOIN devices d ON d.device_id = u.device_id
-            WHERE u.lot = @lot
+            FROM (SELECT * FROM (SELECT device_id, failed, judged FROM units WHERE lot = @lot AND failed = 1 ORDER BY device_id LIMIT @limit) f
+                  UNION ALL
+                  SELECT * FROM (SELECT device_id, failed, judged FROM units WHERE lot = @lot AND failed = 0 ORDER BY device_id LIMIT @limit) p) u
+            LEFT JOIN devices d ON d.device_id = u.device_id
             ORDER BY u.failed DESC, u.device_id
             LIMIT @limit
             """, new { lot, limit = devicesShown })
@@ -134,7 +145,8 @@ public sealed partial class ResultsQueries
             .ToList();
         var inLot = db.ExecuteScalar<long>("SELECT COUNT(*) FROM units WHERE lot = @lot", new { lot });
 
-        return new LotDetail(rate, Yield.FirstPass(attempts), Yield.Final(attempts), breakdown, Signatures(failures), (int)inLot, devices);
+        return new LotDetail(rate, new YieldResult((int)yields.FirstPassed, (int)yields.Devices), new YieldResult((int)yields.FinalPassed, (int)yields.Devices),
+            breakdown, Signatures(failures), (int)inLot, devices);
     }
 
     /// <summary>Failure modes and signatures per lot (DUT failures only), lot order.</summary>
@@ -277,12 +289,11 @@ public sealed partial class ResultsQueries
         public string? EvidenceJson { get; set; }
     }
 
-    private sealed class AttemptRow
+    private sealed class YieldRow
     {
-        public string DeviceId { get; set; } = "";
-        public string Test { get; set; } = "";
-        public string Verdict { get; set; } = "";
-        public long Attempt { get; set; }
+        public long Devices { get; set; }
+        public long FirstPassed { get; set; }
+        public long FinalPassed { get; set; }
     }
 
     private sealed class DeviceRow

@@ -113,10 +113,11 @@ internal static class SyncBench
     }
 
     /// <summary>
-    /// A fleet of <paramref name="results"/> screening attempts written by the server itself: 20 rigs, 3 tests per
+    /// A fleet of <paramref name="results"/> screening attempts written by the server itself (ids UUID-shaped, as the pages
+    /// parse them): 20 rigs, 3 tests per
     /// device, retests as later attempts, 40 lots of which lot 0 fails ten times as often; then the summaries.
     /// </summary>
-    private static void Generate(string admin, long results)
+    internal static void Generate(string admin, long results)
     {
         var devices = Math.Max(1, results / 4);
         using var db = new NpgsqlConnection(admin);
@@ -130,15 +131,15 @@ internal static class SyncBench
         db.Execute(
             $"""
             INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status)
-            SELECT 'gen-run-' || g, 'gen-rig-' || (g % 20), 'generated', 1, 'BL14', 'screen',
+            SELECT '00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'), 'gen-rig-' || (g % 20), 'generated', 1, 'BL14', 'screen',
                    to_char(timestamp '2026-01-01' + g * interval '1 minute', 'YYYY-MM-DD"T"HH24:MI:SS".0000000Z"'), NULL, 'passed'
             FROM generate_series(0::bigint, {(results / 1000) + 1}) g
             """, commandTimeout: 0);
         db.Execute(
             $"""
             INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature, device_time_ms, started_at, ended_at, evidence_json)
-            SELECT 'g' || lpad(to_hex(g), 35, '0'),
-                   'gen-run-' || (g / 1000),
+            SELECT '00000001-0000-7000-8000-' || lpad(to_hex(g), 12, '0'),
+                   '00000000-0000-7000-8000-' || lpad(to_hex(g / 1000), 12, '0'),
                    'g' || lpad(to_hex(g % {devices}), 23, '0'),
                    1 + (g % 16)::int,
                    (ARRAY['dfu-readback', 'ota', 'factory-reset'])[1 + ((g / {devices}) % 3)::int],
@@ -179,7 +180,7 @@ internal static class SyncBench
         db.Query(sql).AsList();
     }
 
-    private static void Execute(string connection, string sql)
+    internal static void Execute(string connection, string sql)
     {
         using var db = new NpgsqlConnection(connection);
         db.Open();

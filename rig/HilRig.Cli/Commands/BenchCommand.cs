@@ -17,6 +17,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Cloud());
         bench.Subcommands.Add(Soak());
         bench.Subcommands.Add(SyncBench.Command());
+        bench.Subcommands.Add(FleetPagesBench.Command());
         bench.Subcommands.Add(CampaignDecisionBench.Command());
         return bench;
     }

@@ -28,12 +28,12 @@ internal static class DashboardCommand
                 error.WriteLine($"hilrig: {badUrls}");
                 return ExitCodes.BadInput;
             }
-            if (!StoreLocation.TryResolve(pr.GetValue(config)!, pr.GetValue(store), mustExist: true, error, out var path))
+            if (!StoreLocation.TryResolveReader(pr.GetValue(config)!, pr.GetValue(store), error, out var path))
                 return ExitCodes.BadInput;
             ResultsQueries queries;
             try
             {
-                queries = StoreLocation.Queries(path);
+                queries = path.OpenQueries();
             }
             catch (ResultsStoreException e)
             {

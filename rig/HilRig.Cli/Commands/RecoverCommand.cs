@@ -24,6 +24,7 @@ internal static class RecoverCommand
     private static async Task<int> RunAsync(FileInfo configFile, FileInfo? storeFile, TextWriter output, TextWriter err, CancellationToken ct)
     {
         if (!ConfigLoading.TryLoad(configFile, storeFile, err, out var config)) return ExitCodes.BadInput;
+        if (RigOpening.RefusesFleetStore(config, "hilrig recover", err)) return ExitCodes.BadInput;
         var journal = JournalSupport.Journal(config);
         var pending = journal.Pending();
         if (pending.Count == 0)

@@ -59,12 +59,12 @@ internal static class ReportCommand
         {
             var output = pr.InvocationConfiguration.Output;
             var error = pr.InvocationConfiguration.Error;
-            if (!StoreLocation.TryResolve(pr.GetValue(config)!, pr.GetValue(store), mustExist: true, error, out var path))
+            if (!StoreLocation.TryResolveReader(pr.GetValue(config)!, pr.GetValue(store), error, out var path))
                 return Task.FromResult(ExitCodes.BadInput);
             Rendered? rendered;
             try
             {
-                rendered = render(StoreLocation.Queries(path), pr);
+                rendered = render(path.OpenQueries(), pr);
             }
             catch (ResultsStoreException e)
             {

@@ -64,6 +64,8 @@ internal sealed class RigOpening : IDisposable
             error.WriteLine($"hilrig: {ex.Message}");
             return ExitCodes.BadInput;
         }
+        if (RefusesFleetStore(config, claim.Command, error))
+            return ExitCodes.BadInput;
         if (config.Results.Kind == ResultsStoreKind.Sqlite && ResultsPathProblem(config) is { } bad)
         {
             error.WriteLine($"hilrig: {config.SourcePath}: results.path: {bad}");
@@ -85,6 +87,21 @@ internal sealed class RigOpening : IDisposable
             error.WriteLine($"hilrig: {config.SourcePath}: results.path: cannot keep slot locks in {lockDirectory}: {ex.Message}; valid: a folder this user can write");
             return ExitCodes.BadInput;
         }
+    }
+
+    /// <summary>
+    /// True, with one line said, for a config whose results are kind: postgres: a rig records on its own SQLite store,
+    /// works with the network down and forwards with `hilrig sync`; writing straight into a fleet would also bypass the
+    /// ingest that keeps the fleet's rollups exact.
+    /// </summary>
+    public static bool RefusesFleetStore(RigConfig config, string command, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(error);
+        if (config.Results.Kind != ResultsStoreKind.Postgres)
+            return false;
+        error.WriteLine($"hilrig: {config.SourcePath}: results.kind: postgres: `{command}` drives a rig, which records on its own SQLite store and forwards it to the fleet with `hilrig sync`; valid here: results: {{ kind: sqlite, path: results/hilrig.db }}, with fleet: {{ connectionString: ... }}");
+        return true;
     }
 
     /// <summary>What is wrong with a SQLite results path before anything is driven or written (null: nothing).</summary>
@@ -171,7 +188,10 @@ internal sealed class RigOpening : IDisposable
         CalibrateAtOpen = false,
     };
 
-    private static string SimStateDirectory(RigConfig config) => Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "sim-state");
+    // A config that is not a rig's (kind: postgres) is refused when the rig is leased; until then it only needs a name.
+    private static string SimStateDirectory(RigConfig config) => config.Results.Kind == ResultsStoreKind.Sqlite
+        ? Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "sim-state")
+        : Path.Combine(Path.GetDirectoryName(LockDirectory(config)) ?? ".", "sim-state-" + config.RigId);
 
     public void Dispose()
     {

@@ -86,10 +86,10 @@ internal static class RunsCommand
 
     private static Opened? Open(FileInfo configFile, FileInfo? storeFile, TextWriter error)
     {
-        if (!StoreLocation.TryResolve(configFile, storeFile, mustExist: true, error, out var path)) return null;
+        if (!StoreLocation.TryResolveReader(configFile, storeFile, error, out var path)) return null;
         try
         {
-            return new Opened(StoreLocation.Queries(path), path);
+            return new Opened(path.OpenQueries(), path.Description);
         }
         catch (ResultsStoreException e)
         {

@@ -19,7 +19,7 @@ internal static class SyncCommand
         var watch = new Option<bool>("--watch") { Description = "keep syncing while the rig works: every --interval seconds, backing off while the server is away" };
         var interval = new Option<int>("--interval") { Description = "seconds between syncs with --watch (1..3600)", DefaultValueFactory = _ => 30 };
         var status = new Option<bool>("--status") { Description = "how far behind the rig is (from its own store; no server needed)" };
-        var batch = new Option<int>("--batch") { Description = "results per batch and transaction (100..200000)", DefaultValueFactory = _ => 20_000 };
+        var batch = new Option<int>("--batch") { Description = "results per batch and transaction (100..200000)", DefaultValueFactory = _ => 50_000 };
         var command = new Command("sync", "Forward this rig's runs, devices, results with evidence, lot inventory and sensor calibrations to the fleet's PostgreSQL (idempotent, resumable)");
         foreach (var option in new Option[] { config, to, format, watch, interval, status, batch })
             command.Options.Add(option);
@@ -45,6 +45,19 @@ internal static class SyncCommand
                 return ExitCodes.BadInput;
             }
             var target = pr.GetValue(to) ?? rig.Fleet?.ConnectionString;
+            if (string.IsNullOrEmpty(target) && pr.GetValue(status))
+            {
+                // The backlog is the rig's own business: no server is needed to say it.
+                try
+                {
+                    return PrintStatus(FleetSync.LocalStatus(ResultsStore.Open(rig.ResolveStorePath()), rig.RigId), kind, output);
+                }
+                catch (ResultsStoreException e)
+                {
+                    error.WriteLine($"hilrig: {e.Message}");
+                    return ExitCodes.BadInput;
+                }
+            }
             if (string.IsNullOrEmpty(target))
             {
                 error.WriteLine($"hilrig: {rig.SourcePath}: fleet.connectionString: no fleet to sync to; set it (hilrig fleet add-rig prints it), or {FleetSettings.ConnectionVariable}, or pass --to");
@@ -62,25 +75,28 @@ internal static class SyncCommand
             }
 
             if (pr.GetValue(status))
-            {
-                var s = sync.Status();
-                if (kind == OutputFormat.Csv)
-                {
-                    output.Write(Csv.Records([s]));
-                    return ExitCodes.Ok;
-                }
-                output.WriteLine(json
-                    ? JsonSerializer.Serialize(s, Json.Options)
-                    : $"rig {s.RigId} -> {s.Target}: {s.ResultsBehind} results behind"
-                      + (s.OldestBehind is { } oldest ? $" (oldest started {oldest:yyyy-MM-dd HH:mm:ss}Z)" : "")
-                      + $", {s.ResultsSynced} synced, last sync " + (s.LastSync is { } last ? $"{last:yyyy-MM-dd HH:mm:ss}Z" : "never"));
-                return ExitCodes.Ok;
-            }
+                return PrintStatus(sync.Status(), kind, output);
             if (!pr.GetValue(watch))
                 return Once(sync, kind, output, error, ct);
             return await WatchAsync(sync, kind, TimeSpan.FromSeconds(pr.GetValue(interval)), output, error, ct);
         });
         return command;
+    }
+
+    private static int PrintStatus(SyncStatus s, OutputFormat format, TextWriter output)
+    {
+        if (format == OutputFormat.Csv)
+        {
+            output.Write(Csv.Records([s]));
+            return ExitCodes.Ok;
+        }
+        output.WriteLine(format == OutputFormat.Json
+            ? JsonSerializer.Serialize(s, Json.Options)
+            : $"rig {s.RigId} -> {s.Target ?? "(no fleet connection)"}: {s.ResultsBehind} results behind"
+              + (s.OldestBehind is { } oldest ? $" (oldest started {oldest:yyyy-MM-dd HH:mm:ss}Z)" : "")
+              + $", {s.ResultsSynced} synced, last sync " + (s.LastSync is { } last ? $"{last:yyyy-MM-dd HH:mm:ss}Z" : "never")
+              + (s.Target is null ? $"; the central side is unknown (no fleet.connectionString, {FleetSettings.ConnectionVariable} or --to)" : ""));
+        return ExitCodes.Ok;
     }
 
     private static int Once(FleetSync sync, OutputFormat format, TextWriter output, TextWriter error, CancellationToken ct)

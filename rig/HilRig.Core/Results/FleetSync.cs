@@ -66,8 +66,10 @@ public sealed record SyncReport(
     double ClockOffsetMs,
     TimeSpan Elapsed);
 
-/// <summary>How far behind the rig is, from its own store alone (works with the server unreachable).</summary>
-public sealed record SyncStatus(string RigId, string Target, long ResultsBehind, long ResultsSynced, DateTimeOffset? OldestBehind, DateTimeOffset? LastSync);
+/// <summary>How far behind the rig is, from its own store alone (works with the server unreachable, or none configured).</summary>
+/// <param name="Target">The server the counts are against; null when the rig has no fleet connection configured, and then
+/// the counts are against the furthest any server was sent (what the central side holds is unknown).</param>
+public sealed record SyncStatus(string RigId, string? Target, long ResultsBehind, long ResultsSynced, DateTimeOffset? OldestBehind, DateTimeOffset? LastSync);
 
 /// <summary>
 /// Store-and-forward from a rig's SQLite store to the fleet's PostgreSQL. The rig's store stays the source of truth:
@@ -108,7 +110,7 @@ public sealed class FleetSync
     }
 
     /// <summary>Results per COPY and transaction.</summary>
-    public int BatchSize { get; init; } = 20_000;
+    public int BatchSize { get; init; } = 50_000;
 
     /// <summary>Called after a batch is staged and ingested, before its commit (tests cut the connection here).</summary>
     internal Action<NpgsqlConnection>? BeforeCommit { get; init; }
@@ -148,8 +150,14 @@ public sealed class FleetSync
                 runs = db.Query<RunStage>(
                     "SELECT id AS Id, rig_id AS RigId, config_hash AS ConfigHash, seed AS Seed, bootloader AS Bootloader, kind AS Kind, started_at AS StartedAt, ended_at AS EndedAt, status AS Status FROM runs WHERE rig_id = @rig",
                     new { rig = _rigId }).ToList();
+                // Only devices the server has not been sent as they are now: new ones, and ones whose lot, date code or
+                // supplier changed since (an inventory import).
                 devices = db.Query<DeviceStage>(
-                    "SELECT device_id AS DeviceId, lot AS Lot, date_code AS DateCode, supplier AS Supplier, first_seen AS FirstSeen FROM devices").ToList();
+                    """
+                    SELECT d.device_id AS DeviceId, d.lot AS Lot, d.date_code AS DateCode, d.supplier AS Supplier, d.first_seen AS FirstSeen
+                    FROM devices d LEFT JOIN sync_devices s ON s.target = @target AND s.device_id = d.device_id
+                    WHERE s.device_id IS NULL OR s.lot IS NOT d.lot OR s.date_code IS NOT d.date_code OR s.supplier IS NOT d.supplier
+                    """, new { target = Target }).ToList();
                 calibrations = db.Query<ResultsStore.CalibrationRow>(
                     """
                     SELECT rig_id AS RigId, slot AS Slot, dark_r AS DarkR, dark_g AS DarkG, dark_b AS DarkB, dark_c AS DarkC, dark_noise_c AS DarkNoiseC,
@@ -159,6 +167,7 @@ public sealed class FleetSync
             }
 
             var (runsChanged, devicesChanged, calibrationsChanged) = SendMeta(central, runs, devices, calibrations, offset);
+            SaveDevicesSent(devices);
 
             long sent = 0, inserted = 0;
             var batches = 0;
@@ -219,17 +228,38 @@ public sealed class FleetSync
     {
         using var db = _local.OpenConnection();
         EnsureSyncState(db);
-        var mark = Mark(db);
+        var last = db.ExecuteScalar<string?>("SELECT synced_at FROM sync_state WHERE target = @target", new { target = Target });
+        return Count(db, _rigId, Target, Mark(db), last);
+    }
+
+    /// <summary>
+    /// The backlog of a rig with no fleet connection configured: results past the furthest mark any server was given
+    /// (none: every result), from the rig's store only.
+    /// </summary>
+    public static SyncStatus LocalStatus(ResultsStore local, string rigId)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        ArgumentException.ThrowIfNullOrEmpty(rigId);
+        if (local.Dialect != StoreDialect.Sqlite)
+            throw new ResultsStoreException($"sync forwards a rig's SQLite store; {local.Description} is not one");
+        using var db = local.OpenConnection();
+        EnsureSyncState(db);
+        var furthest = db.QuerySingleOrDefault<(long Mark, string SyncedAt)?>(
+            "SELECT results_rowid, synced_at FROM sync_state ORDER BY results_rowid DESC, synced_at DESC LIMIT 1");
+        return Count(db, rigId, null, furthest?.Mark ?? 0, furthest?.SyncedAt);
+    }
+
+    private static SyncStatus Count(IDbConnection db, string rigId, string? target, long mark, string? lastSync)
+    {
         var behind = db.QuerySingle<(long Count, string? Oldest)>(
             """
             SELECT COUNT(*), MIN(r.started_at) FROM results r JOIN runs ru ON ru.id = r.run_id
             WHERE r.rowid > @mark AND ru.rig_id = @rig
-            """, new { mark, rig = _rigId });
+            """, new { mark, rig = rigId });
         var synced = db.ExecuteScalar<long>(
-            "SELECT COUNT(*) FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.rowid <= @mark AND ru.rig_id = @rig", new { mark, rig = _rigId });
-        var last = db.ExecuteScalar<string?>("SELECT synced_at FROM sync_state WHERE target = @target", new { target = Target });
-        return new SyncStatus(_rigId, Target, behind.Count, synced, behind.Oldest is null ? null : StoreText.ParseTime(behind.Oldest),
-            last is null ? null : StoreText.ParseTime(last));
+            "SELECT COUNT(*) FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.rowid <= @mark AND ru.rig_id = @rig", new { mark, rig = rigId });
+        return new SyncStatus(rigId, target, behind.Count, synced, behind.Oldest is null ? null : StoreText.ParseTime(behind.Oldest),
+            lastSync is null ? null : StoreText.ParseTime(lastSync));
     }
 
     private void CheckSchema(NpgsqlConnection central)
@@ -332,11 +362,12 @@ public sealed class FleetSync
     private long SendResults(NpgsqlConnection central, List<ResultStage> rows)
     {
         using var tx = central.BeginTransaction();
+        // One staging table per session, emptied by each commit: no catalog rows created and dropped per batch.
         central.Execute(
             """
-            CREATE TEMP TABLE stage_results (id TEXT, run_id TEXT, device_id TEXT, slot INTEGER, test TEXT, cycle INTEGER, attempt INTEGER,
+            CREATE TEMP TABLE IF NOT EXISTS stage_results (id TEXT, run_id TEXT, device_id TEXT, slot INTEGER, test TEXT, cycle INTEGER, attempt INTEGER,
                                              verdict TEXT, failure_mode TEXT, signature TEXT, device_time_ms BIGINT, started_at TEXT,
-                                             ended_at TEXT, evidence_json TEXT) ON COMMIT DROP
+                                             ended_at TEXT, evidence_json TEXT) ON COMMIT DELETE ROWS
             """, transaction: tx);
         using (var copy = central.BeginBinaryImport("COPY stage_results FROM STDIN (FORMAT BINARY)"))
         {
@@ -384,8 +415,29 @@ public sealed class FleetSync
     }
 
     private static void EnsureSyncState(IDbConnection db) =>
-        // Sync bookkeeping, not results: created on first sync rather than by a schema step.
-        db.Execute("CREATE TABLE IF NOT EXISTS sync_state (target TEXT PRIMARY KEY, results_rowid INTEGER NOT NULL, synced_at TEXT NOT NULL)");
+        // Sync bookkeeping, not results: created on first sync rather than by a schema step. sync_devices is each device
+        // as last committed on a server; a lost copy only means those devices are sent again.
+        db.Execute(
+            """
+            CREATE TABLE IF NOT EXISTS sync_state (target TEXT PRIMARY KEY, results_rowid INTEGER NOT NULL, synced_at TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS sync_devices (target TEXT NOT NULL, device_id TEXT NOT NULL, lot TEXT NOT NULL, date_code TEXT NULL,
+                                                     supplier TEXT NULL, PRIMARY KEY (target, device_id)) WITHOUT ROWID;
+            """);
+
+    /// <summary>Remembers the devices the server committed, after that commit, so the next sync leaves them out.</summary>
+    private void SaveDevicesSent(List<DeviceStage> devices)
+    {
+        if (devices.Count == 0)
+            return;
+        using var db = _local.OpenConnection();
+        using var tx = db.BeginTransaction();
+        db.Execute(
+            """
+            INSERT INTO sync_devices (target, device_id, lot, date_code, supplier) VALUES (@Target, @DeviceId, @Lot, @DateCode, @Supplier)
+            ON CONFLICT (target, device_id) DO UPDATE SET lot = excluded.lot, date_code = excluded.date_code, supplier = excluded.supplier
+            """, devices.Select(d => new { Target, d.DeviceId, d.Lot, d.DateCode, d.Supplier }), tx);
+        tx.Commit();
+    }
 
     private long Mark(IDbConnection db) =>
         db.ExecuteScalar<long?>("SELECT results_rowid FROM sync_state WHERE target = @target", new { target = Target }) ?? 0;

@@ -1,6 +1,8 @@
 using HilRig.Core.Procedures;
 using HilRig.Core.Results;
 using HilRig.Reports.Queries;
+using HilRig.Reports.Results;
+using HilRig.Reports.Statistics;
 using HilRig.Sim.Fleet;
 using HilRig.Tests.Reports;
 using HilRig.Tests.Support;
@@ -109,6 +111,26 @@ public class FleetSyncTests
         AssertRollupsEqualDirectCounts();
         var central = ResultsQueries.Over(() => new NpgsqlConnection(_admin));
         Assert.That(central.LotCounts().Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(ResultsQueriesTests.DirectLotCounts(Central)));
+
+        // The lot page's yields, read from the rollups, by the statistics' rule over every row.
+        var rows = central.Rows();
+        foreach (var lot in central.LotCounts().Select(g => g.Name))
+        {
+            var attempts = rows.Where(r => r.Lot == lot && r.Cycle is null).Select(r => new AttemptRecord(r.DeviceId, r.Test, r.Attempt, r.Verdict)).ToList();
+            var detail = central.Lot(lot)!;
+            Assert.That((detail.FirstPassYield, detail.FinalYield), Is.EqualTo((Yield.FirstPass(attempts), Yield.Final(attempts))), lot);
+        }
+
+        // The rigs page: each rig's slots add up to its rows.
+        foreach (var (rig, store) in new[] { (a, storeA), (b, storeB) })
+        {
+            var view = central.Rig(rig.RigId)!;
+            Assert.That(view.Rig.Results, Is.EqualTo(LocalResultIds(store).Count), rig.RigId);
+            Assert.That(view.Slots.Sum(s => s.Results), Is.EqualTo(view.Rig.Results));
+            Assert.That(view.Days.Sum(d => d.Results), Is.EqualTo(view.Rig.Results), "all its days are within the newest 30");
+            Assert.That(view.Rig.LastSyncAt, Is.Not.Null);
+        }
+        Assert.That(central.Rigs().Select(r => r.RigId), Is.SupersetOf(new[] { a.RigId, b.RigId }));
     }
 
     [Test]
@@ -270,6 +292,14 @@ public class FleetSyncTests
                 FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2 ORDER BY 1, 2
                 """).Select(Text)), "per rig and slot");
         Assert.That(
+            central.Rows("SELECT rig_id, day, results, failed, rig_faults FROM rollup_rig_day WHERE results <> 0 ORDER BY 1, 2").Select(Text),
+            Is.EqualTo(central.Rows(
+                """
+                SELECT ru.rig_id, substr(r.started_at, 1, 10), COUNT(*), SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
+                FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2 ORDER BY 1, 2
+                """).Select(Text)), "per rig and day");
+        Assert.That(
             central.Rows("SELECT lot, day, results, failed, rig_faults FROM rollup_lot_day WHERE results <> 0 ORDER BY 1, 2").Select(Text),
             Is.EqualTo(central.Rows(
                 """
@@ -280,6 +310,19 @@ public class FleetSyncTests
         Assert.That(
             central.Rows("SELECT lot, units, failed FROM lot_counts WHERE units > 0 ORDER BY 1").Select(r => (Convert.ToString(r[0]), Convert.ToInt32(r[1]), Convert.ToInt32(r[2]))),
             Is.EqualTo(ResultsQueriesTests.DirectLotCounts(central)), "per lot, by the unit counting rule");
+        Assert.That(
+            central.Rows("SELECT lot, devices, first_passed, final_passed FROM lot_counts WHERE devices <> 0 ORDER BY 1").Select(Text),
+            Is.EqualTo(central.Rows(
+                """
+                SELECT u.lot, COUNT(*), SUM(d.first_ok), SUM(d.final_ok) FROM (
+                    SELECT device_id, MIN(CASE WHEN rn = 1 THEN ok END) AS first_ok, MIN(CASE WHEN rn = n THEN ok END) AS final_ok
+                    FROM (SELECT device_id, CASE WHEN verdict = 'pass' THEN 1 ELSE 0 END AS ok,
+                                 ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at, attempt) AS rn,
+                                 COUNT(*) OVER (PARTITION BY device_id, test) AS n
+                          FROM results WHERE cycle IS NULL) a
+                    GROUP BY device_id) d JOIN units u ON u.device_id = d.device_id
+                GROUP BY u.lot ORDER BY 1
+                """).Select(Text)), "per lot: devices, first-pass and final yield, by the statistics' rule");
     }
 
     private static string Text(object?[] row) => string.Join("|", row.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)));

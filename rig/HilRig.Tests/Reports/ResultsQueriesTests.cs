@@ -1,6 +1,7 @@
 using HilRig.Core.Procedures;
 using HilRig.Core.Results;
 using HilRig.Reports.Queries;
+using HilRig.Reports.Results;
 using HilRig.Reports.Statistics;
 using HilRig.Sim.Fleet;
 using HilRig.Tests.Support;
@@ -205,6 +206,10 @@ public class ResultsQueriesTests(StoreProvider provider)
         Assert.That(lot.Signatures.StuckAt0 + lot.Signatures.StuckAt1, Is.EqualTo(lot.Signatures.ByBitPosition.Sum()), "every error bit has a position");
         Assert.That(lot.FinalYield.Rate, Is.LessThanOrEqualTo(1 - ((double)bad.Failed / bad.Units) + 1e-9));
         Assert.That(lot.FirstPassYield.Passed, Is.LessThanOrEqualTo(lot.FinalYield.Passed), "rig faults cost first-pass yield only");
+        var attempts = queries.Rows().Where(r => r.Lot == bad.Lot && r.Cycle is null)
+            .Select(r => new AttemptRecord(r.DeviceId, r.Test, r.Attempt, r.Verdict)).ToList();
+        Assert.That(attempts.GroupBy(a => (a.DeviceId, a.Test)).Any(g => g.Count() > 1), "the lot has retests");
+        Assert.That((lot.FirstPassYield, lot.FinalYield), Is.EqualTo((Yield.FirstPass(attempts), Yield.Final(attempts))), "the yields by the statistics' rule");
         Assert.That(queries.Lot("no-such-lot"), Is.Null);
     }
 }
