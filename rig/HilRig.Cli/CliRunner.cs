@@ -71,8 +71,9 @@ internal static class CliRunner
             return ExitCodes.BadInput;
         }
         // human text is broken at spaces to the terminal's width (80 in a pipe); machine output never is
-        var wrappedError = new WrappingWriter(error);
-        var wrappedOutput = ForMachines(parse) ? output : new WrappingWriter(output);
+        // (only on a terminal: a redirected line stays whole for tests, logs and grep; a problem line always does)
+        var wrappedError = Terminal.IsTerminal(error) ? new WrappingWriter(error) : error;
+        var wrappedOutput = ForMachines(parse) || !Terminal.IsTerminal(output) ? output : new WrappingWriter(output);
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { Output = wrappedOutput, Error = wrappedError, EnableDefaultExceptionHandler = false }, ct);

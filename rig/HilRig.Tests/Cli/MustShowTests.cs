@@ -41,11 +41,12 @@ public partial class MustShowTests
         return [.. paths];
     }
 
-    private static void Fits(string what, (int Exit, string Output, string Error) run)
+    private static void Fits(string what, (int Exit, string Output, string Error) run, string? folder = null)
     {
         foreach (var (stream, text) in new[] { ("stdout", run.Output), ("stderr", run.Error) })
         {
-            var wide = text.Split('\n').Where(l => l.Length > 80).ToList();
+            // a line naming one of the user's paths (here a long temp folder) is as long as the path makes it
+            var wide = text.Split('\n').Where(l => l.Length > 80 && (folder is null || !l.Contains(folder, StringComparison.Ordinal))).ToList();
             Assert.That(wide, Is.Empty, $"{what}: {stream} lines over 80 columns:\n{string.Join("\n", wide)}");
             Assert.That(text, Does.Not.Contain("\u001b"), $"{what}: no escape codes when not on a terminal");
             Assert.That(text, Does.Not.Contain("   at "), $"{what}: no stack trace");
@@ -89,7 +90,7 @@ public partial class MustShowTests
             var run = CliHarness.Run(args);
             var what = string.Join(' ', args).Replace(folder, "<tmp>", StringComparison.Ordinal);
             Assert.That(Documented, Does.Contain(run.Exit), $"{what}: exit {run.Exit}\n{run.Error}");
-            Fits(what, run);
+            Fits(what, run, folder);
             return run;
         }
 
