@@ -53,6 +53,9 @@ internal static class CliRunner
             Usage(root, error);
             return ExitCodes.BadInput;
         }
+        // help fits the terminal (80 columns in a pipe), as every table does
+        foreach (var help in root.Options.OfType<System.CommandLine.Help.HelpOption>())
+            if (help.Action is System.CommandLine.Help.HelpAction action) action.MaxWidth = Terminal.Width(output);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -67,14 +70,32 @@ internal static class CliRunner
             error.WriteLine($"hilrig: {bad}");
             return ExitCodes.BadInput;
         }
+        // human text is broken at spaces to the terminal's width (80 in a pipe); machine output never is
+        // (only on a terminal: a redirected line stays whole for tests, logs and grep; a problem line always does)
+        var wrappedError = Terminal.IsTerminal(error) ? new WrappingWriter(error) : error;
+        var wrappedOutput = ForMachines(parse) || !Terminal.IsTerminal(output) ? output : new WrappingWriter(output);
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }, ct);
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = wrappedOutput, Error = wrappedError, EnableDefaultExceptionHandler = false }, ct);
         }
         catch (Exception ex)
         {
-            return Report(ex, error);
+            return Report(ex, wrappedError);
         }
+        finally
+        {
+            wrappedError.Flush();
+            wrappedOutput.Flush();
+        }
+    }
+
+    /// <summary>Standard output meant for a program: --format json/csv/html, a completion script, an inventory CSV, a connection string.</summary>
+    private static bool ForMachines(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        if (command.Options.FirstOrDefault(o => o.Name == "--format") is Option<string> format && parse.GetValue(format) is { } value && value != "table")
+            return true;
+        return command.Name is "completion" or "export-lots" or "add-rig";
     }
 
     /// <summary>What a bare `hilrig` prints: one line per command with its description.</summary>
@@ -85,7 +106,7 @@ internal static class CliRunner
         error.WriteLine("commands:");
         var width = root.Subcommands.Select(c => c.Name.Length).DefaultIfEmpty(0).Max();
         foreach (var command in root.Subcommands.Where(c => !c.Hidden).OrderBy(c => c.Name, StringComparer.Ordinal))
-            error.WriteLine($"  {command.Name.PadRight(width)}  {command.Description}");
+            error.WriteLine(TextWrap.Paragraph($"  {command.Name.PadRight(width)}  {command.Description}", Terminal.Width(error), new string(' ', width + 4)));
     }
 
     /// <summary>A parse error on one line, naming the option it is about when the parser's words do not.</summary>
@@ -140,7 +161,8 @@ internal static class InputPaths
         }
         foreach (var argument in command.Arguments)
         {
-            if (parse.GetResult(argument) is not { } given) continue;
+            // an argument not given (--help without it) has nothing to check
+            if (parse.GetResult(argument) is not { Tokens.Count: > 0 } given) continue;
             // a FileInfo argument, or a string one naming a path that exists (led classify TRACE)
             var file = argument.ValueType == typeof(FileInfo) ? given.GetValueOrDefault<FileInfo?>()
                 : argument.ValueType == typeof(string) && given.GetValueOrDefault<string?>() is { Length: > 0 } text && Path.Exists(text) ? new FileInfo(text)

@@ -29,14 +29,14 @@ internal static class BenchCommand
     {
         var config = CommonOptions.Config();
         var cycles = new Option<int>("--cycles") { Description = "cycles per slot (1..100000)", DefaultValueFactory = _ => 100 };
-        var slots = new Option<string?>("--slots") { Description = "slots to soak, e.g. 1-8 (default: all)" };
+        var slots = CommonOptions.Slots("slots to soak");
         var everyReadback = new Option<int>("--every-readback") { Description = "every K-th cycle ends with a DFU readback (0 = none)", DefaultValueFactory = _ => 0 };
         var observeLeds = new Option<bool>("--observe-leds") { Description = "sample every slot's LED through the simulated sensors, as `soak --observe-leds`" };
         var command = new Command("soak", "The soak of `hilrig soak --cycles N` on a fresh simulated rig: device time against wall time (target: 100 cycles on 8 slots in under 60 s)");
         command.Options.Add(config);
         command.Options.Add(observeLeds);
         command.Options.Add(cycles);
-        command.Options.Add(slots);
+        slots.AddTo(command);
         command.Options.Add(everyReadback);
         command.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
@@ -54,7 +54,7 @@ internal static class BenchCommand
                 return ExitCodes.BadInput;
             }
             if (!ConfigLoading.TryLoad(pr.GetValue(config)!, error, out var rig)) return ExitCodes.BadInput;
-            return await SoakBench.RunAsync(rig, n, pr.GetValue(slots), k, pr.GetValue(observeLeds), pr.InvocationConfiguration.Output, error, ct);
+            return await SoakBench.RunAsync(rig, n, slots.Get(pr), k, pr.GetValue(observeLeds), pr.InvocationConfiguration.Output, error, ct);
         });
         return command;
     }

@@ -32,5 +32,6 @@ internal static class CommandCatalog
         yield return SlotsCommand.Create();
         yield return CampaignCommand.Create();
         yield return AgentCommand.Create();
+        yield return CompletionCommand.Create();
     }
 }

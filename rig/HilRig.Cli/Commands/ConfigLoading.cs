@@ -27,4 +27,13 @@ internal static class ConfigLoading
             return false;
         }
     }
+
+    /// <summary>As <see cref="TryLoad(FileInfo, TextWriter, out RigConfig?)"/>, with --store FILE (when given) as the rig's SQLite results store.</summary>
+    public static bool TryLoad(FileInfo file, FileInfo? store, TextWriter error, [NotNullWhen(true)] out RigConfig? config)
+    {
+        if (!TryLoad(file, error, out config)) return false;
+        if (store is not null)
+            config = config with { Results = new ResultsStoreSettings(ResultsStoreKind.Sqlite, store.FullName, null) };
+        return true;
+    }
 }

@@ -17,7 +17,7 @@ internal static class DfuCommand
 {
     public static Command Build()
     {
-        var dfu = new Command("dfu", "DFU list/upload/download on a slot, like dfu-util");
+        var dfu = new Command("dfu", "DFU list/upload/download on a slot, like dfu-util (list puts every selected Core into DFU)");
         dfu.Subcommands.Add(BuildList());
         dfu.Subcommands.Add(BuildTransfer(upload: true));
         dfu.Subcommands.Add(BuildTransfer(upload: false));
@@ -27,13 +27,13 @@ internal static class DfuCommand
     private static Command BuildList()
     {
         var config = CommonOptions.Config();
-        var slots = new Option<string?>("--slots") { Description = "slots to put into DFU before listing (default: all)" };
-        var command = new Command("list", "put the slots' Cores into DFU and list every DFU alt setting, like dfu-util -l");
+        var slots = CommonOptions.Slots("slots whose Cores to put into DFU and list");
+        var command = new Command("list", "put every selected slot's Core into DFU (MODE held through RESET; it stays in DFU until reset or power-cycled) and list every DFU alt setting, like dfu-util -l");
         command.Options.Add(config);
-        command.Options.Add(slots);
+        slots.AddTo(command);
         command.SetAction((parse, ct) => WithRig(parse, parse.GetValue(config)!, async (session, output, err) =>
         {
-            var selected = session.Select(parse.GetValue(slots));
+            var selected = session.Select(slots.Get(parse));
             var found = await session.RunAsync(async () =>
             {
                 await Task.WhenAll(selected.Select(s => Choreography.EnterDfuAsync(s, session.Usb, session.Time, ct)));
@@ -47,17 +47,18 @@ internal static class DfuCommand
             foreach (var d in found)
             {
                 var slot = session.Slots.FirstOrDefault(s => s.UsbPath == d.Path);
-                output.WriteLine($"Found DFU: [{d.VidPid}] ver={d.BcdDevice:x4}, path=\"{d.Path}\", alt={d.Alt}, name=\"{d.Name}\", serial=\"{d.Serial}\"{(slot is null ? "" : $"  (slot {slot.Number})")}");
+                // dfu-util's words, wrapped to the terminal (continuation lines indented)
+                output.WriteLine(TextWrap.Paragraph($"Found DFU: [{d.VidPid}] ver={d.BcdDevice:x4}, path=\"{d.Path}\", alt={d.Alt}, name=\"{d.Name}\", serial=\"{d.Serial}\"{(slot is null ? "" : $" (slot {slot.Number})")}", Terminal.Width(output), "    "));
             }
             return ExitCodes.Ok;
-        }, RigClaim.Slots(parse, parse.GetValue(slots))));
+        }, RigClaim.Slots(parse, slots.Get(parse))));
         return command;
     }
 
     private static Command BuildTransfer(bool upload)
     {
         var config = CommonOptions.Config();
-        var slot = new Option<int>("--slot") { Description = "the slot whose Core to talk to", Required = true };
+        var slot = CommonOptions.OneSlot("the slot whose Core to talk to");
         var alt = new Option<int>("--alt", "-a") { Description = "alt setting: 0 internal flash, 1 SPI flash", DefaultValueFactory = _ => 1 };
         var address = new Option<string>("--address", "-s") { Description = "start address, e.g. 0x00020000", Required = true };
         var length = new Option<string?>("--length") { Description = "bytes to read (default: to the end of the memory segment)" };
@@ -66,7 +67,7 @@ internal static class DfuCommand
         var file = new Argument<FileInfo>("FILE") { Description = upload ? "where to write what was read" : "the binary to write" };
         var command = new Command(upload ? "upload" : "download", upload ? "read flash into FILE (dfu-util -U)" : "write FILE to flash (dfu-util -D)");
         command.Options.Add(config);
-        command.Options.Add(slot);
+        slot.AddTo(command);
         command.Options.Add(alt);
         command.Options.Add(address);
         if (upload) command.Options.Add(length);
@@ -106,7 +107,7 @@ internal static class DfuCommand
             }
             return WithRig(parse, parse.GetValue(config)!, async (session, output, err) =>
             {
-                var rigSlot = session.Slot(parse.GetValue(slot));
+                var rigSlot = session.Slot(slot.GetOne(parse));
                 var altSetting = parse.GetValue(alt);
                 return await session.RunAsync(async () =>
                 {
@@ -119,10 +120,12 @@ internal static class DfuCommand
                     }
                     await dfu.SelectAltAsync(altSetting, ct);
                     var started = session.Time.GetTimestamp();
+                    // on a terminal a transfer bar (bytes, rate on the rig's clock); redirected only the closing line
+                    var bar = TransferBar.CanDraw(err) ? new TransferBar(err, session.Time, $"slot {rigSlot.Number}") : null;
                     if (upload)
                     {
                         var n = (int)(count ?? SegmentRemainder(dfu, (uint)start));
-                        var bytes = await dfu.UploadAsync((uint)start, n, null, ct);
+                        var bytes = await dfu.UploadAsync((uint)start, n, bar, ct);
                         FileOutput.WriteAtomically(path.FullName, bytes);
                         err.WriteLine($"Upload done: {bytes.Length} bytes from 0x{start:X8} (slot {rigSlot.Number}, {dfu.Serial}) to {path}, device time {session.Time.GetElapsedTime(started).TotalSeconds:0.000} s");
                     }
@@ -143,7 +146,7 @@ internal static class DfuCommand
                         int kept;
                         try
                         {
-                            kept = await PartialPageWrite.DownloadAsync(dfu, (uint)start, checkedData!, new DfuDownloadOptions { AllowKeyRegion = parse.GetValue(allowKeys) }, null, ct);
+                            kept = await PartialPageWrite.DownloadAsync(dfu, (uint)start, checkedData!, new DfuDownloadOptions { AllowKeyRegion = parse.GetValue(allowKeys) }, bar, ct);
                         }
                         catch (DfuRequestRefusedException)
                         {
@@ -156,7 +159,7 @@ internal static class DfuCommand
                     if (parse.GetValue(leave)) await dfu.LeaveAsync(null, ct);
                     return ExitCodes.Ok;
                 });
-            }, RigClaim.OneSlot(parse, parse.GetValue(slot)));
+            }, RigClaim.OneSlot(parse, slot.GetOne(parse)));
         });
         return command;
     }

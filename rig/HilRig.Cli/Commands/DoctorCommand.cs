@@ -14,27 +14,25 @@ internal static class DoctorCommand
     public static Command Create()
     {
         var config = CommonOptions.Config();
-        var slots = new Option<string?>("--slots") { Description = "slots to check, e.g. 1,3-5 (default: all); the shared I2C chips are always checked" };
-        var format = new Option<string>("--format") { Description = "output format: table or json", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var slots = CommonOptions.Slots("slots to check (the shared I2C chips are always checked)");
+        var store = CommonOptions.Store();
+        var format = CommonOptions.Format();
         var command = new Command("doctor", "check the rig against its config: I2C chips, hub port power, each slot's Core on USB, relays, sensor calibration and darkness");
         command.Options.Add(config);
-        command.Options.Add(slots);
+        slots.AddTo(command);
+        command.Options.Add(store);
         command.Options.Add(format);
-        var golden = new Option<string?>("--golden") { Description = "health check with a known-good Core (its device id): a pass returns the slot to good, a failure quarantines it" };
-        var slot = new Option<int?>("--slot") { Description = "with --golden: the slot the known-good Core is in (default: every suspect or quarantined slot)" };
+        var golden = new Option<string?>("--golden") { Description = "health check with a known-good Core (its device id) in the slot given by --slots N (default: every suspect or quarantined slot): a pass returns the slot to good, a failure quarantines it" };
         command.Options.Add(golden);
-        command.Options.Add(slot);
         command.SetAction((parse, ct) => parse.GetValue(golden) is { } device
-            ? GoldenCheck.RunAsync(RigClaim.WholeRig(parse), parse.GetValue(config)!, device, parse.GetValue(slot), parse.GetValue(format) == "json", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct)
-            : parse.GetValue(slot) is not null ? NeedsGolden(parse.InvocationConfiguration.Error)
-            : RunAsync(RigClaim.WholeRig(parse), parse.GetValue(config)!, parse.GetValue(slots), parse.GetValue(format) == "json", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+            ? GoldenAsync(parse, parse.GetValue(config), device, slots.Get(parse), CommonOptions.ParseFormat(parse.GetValue(format)), ct)
+            : RunAsync(RigClaim.WholeRig(parse), parse.GetValue(config)!, parse.GetValue(store), slots.Get(parse), CommonOptions.ParseFormat(parse.GetValue(format)), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(RigClaim claim, FileInfo configFile, string? slotSpec, bool json, TextWriter output, TextWriter err, CancellationToken ct)
+    private static async Task<int> RunAsync(RigClaim claim, FileInfo configFile, FileInfo? storeFile, string? slotSpec, OutputFormat format, TextWriter output, TextWriter err, CancellationToken ct)
     {
-        if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
+        if (!ConfigLoading.TryLoad(configFile, storeFile, err, out var config)) return ExitCodes.BadInput;
         var calibrations = StoredCalibrations.Load(config, err);
         using var open = RigOpening.Open(config, err, RigOpening.Inspecting(config), claim);
         if (open.Session is not { } session) return open.ExitCode;
@@ -52,31 +50,56 @@ internal static class DoctorCommand
         var doctor = new RigDoctor(config, selected, session.Usb, session.I2c, session.Time, slot => calibrations.GetValueOrDefault(slot));
         var report = await session.RunAsync(() => doctor.RunAsync(ct));
 
-        if (json)
+        var checks = report.Checks.Select(c => new CheckRow(c.Area.ToString(), c.Subject, StatusName(c.Status).ToLowerInvariant(), c.Detail, c.Fix)).ToList();
+        switch (format)
         {
-            output.WriteLine(JsonSerializer.Serialize(report.Checks.Select(c => new
-            {
-                c.Area, c.Subject, Status = StatusName(c.Status).ToLowerInvariant(), c.Detail, c.Fix,
-            }), Json.Options));
-        }
-        else
-        {
-            output.WriteLine($"rig {config.RigId} (backend {config.Backend.ToString().ToLowerInvariant()}) checked against {configFile}");
-            foreach (var c in report.Checks)
-            {
-                output.WriteLine($"  {StatusName(c.Status),-11} {c.Subject}: {c.Detail}");
-                if (c.Fix is { } fix) output.WriteLine($"  {"",-11} fix: {fix}");
-            }
-            output.WriteLine($"{report.Count(CheckStatus.Ok)} ok, {report.Count(CheckStatus.Failed)} failed, {report.Count(CheckStatus.NotChecked)} not checked");
+            case OutputFormat.Json:
+                output.WriteLine(JsonSerializer.Serialize(new { rigId = config.RigId, backend = config.Backend.ToString().ToLowerInvariant(), config = configFile.ToString(), checks }, Json.Options));
+                break;
+            case OutputFormat.Csv:
+                output.Write(Csv.Records(checks));
+                break;
+            default:
+                var width = Terminal.Width(output);
+                output.WriteLine(TextWrap.Paragraph($"rig {config.RigId} (backend {config.Backend.ToString().ToLowerInvariant()}) checked against {configFile}", width));
+                foreach (var c in report.Checks)
+                {
+                    var status = StatusName(c.Status);
+                    var text = TextWrap.Paragraph($"  {status,-11} {c.Subject}: {c.Detail}", width, new string(' ', 14));
+                    // colour goes on after wrapping: escape codes take no columns
+                    if (Terminal.Colour(output)) text = $"  \u001b[{(c.Status == CheckStatus.Ok ? "32" : c.Status == CheckStatus.Failed ? "31" : "33")}m{status}\u001b[0m" + text[(2 + status.Length)..];
+                    output.WriteLine(text);
+                    if (c.Fix is { } fix) output.WriteLine(TextWrap.Paragraph($"  {"",-11} fix: {fix}", width, new string(' ', 19)));
+                }
+                output.WriteLine($"{report.Count(CheckStatus.Ok)} ok, {report.Count(CheckStatus.Failed)} failed, {report.Count(CheckStatus.NotChecked)} not checked");
+                break;
         }
         return report.AllOk ? ExitCodes.Ok : ExitCodes.RigFault;
     }
 
-    private static Task<int> NeedsGolden(TextWriter err)
+    // The golden check judges one slot at a time: --slots takes one number here, or none for every unhealthy slot.
+    private static Task<int> GoldenAsync(ParseResult parse, FileInfo? configOption, string device, string? slotSpec, OutputFormat format, CancellationToken ct)
     {
-        err.WriteLine("hilrig: doctor --slot N: valid only with --golden DEVICE (a health check of that slot); to check some slots' wiring use --slots");
-        return Task.FromResult(ExitCodes.BadInput);
+        var err = parse.InvocationConfiguration.Error;
+        int? slot = null;
+        if (slotSpec is not null)
+        {
+            if (!int.TryParse(slotSpec.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1)
+            {
+                err.WriteLine($"hilrig: doctor --golden: --slots {slotSpec}: the golden check takes one slot; valid: one slot number, e.g. --slots 3");
+                return Task.FromResult(ExitCodes.BadInput);
+            }
+            slot = n;
+        }
+        if (format == OutputFormat.Csv)
+        {
+            err.WriteLine("hilrig: doctor --golden: --format csv: valid: table or json");
+            return Task.FromResult(ExitCodes.BadInput);
+        }
+        return GoldenCheck.RunAsync(RigClaim.WholeRig(parse), configOption!, device, slot, format == OutputFormat.Json, parse.InvocationConfiguration.Output, err, ct);
     }
+
+    private sealed record CheckRow(string Area, string Subject, string Status, string Detail, string? Fix);
 
     private static string StatusName(CheckStatus status) => status switch
     {

@@ -15,7 +15,7 @@ internal static class ImageCommand
 {
     public static Command Build()
     {
-        var output = new Option<FileInfo>("--out") { Description = "file to write", Required = true };
+        var output = CommonOptions.Output("image file to write (written whole or not at all)", required: true);
         var seed = new Option<int>("--seed") { Description = "same seed, same bytes (default 1)", DefaultValueFactory = _ => 1 };
         var size = new Option<int>("--size")
         {
@@ -37,7 +37,7 @@ internal static class ImageCommand
             Description = $"candidate only: its factory reset stages through the backup slot (default {(SimCandidateConfig.Default.StageFactoryReset ? "true" : "false")})",
         };
         var generate = new Command("generate", "write a plausible Spark Core application image (vector table SP 0x20005000, reset handler in the app area), or with --bootloader a bootloader image");
-        generate.Options.Add(output);
+        output.AddTo(generate);
         generate.Options.Add(seed);
         generate.Options.Add(size);
         generate.Options.Add(name);
@@ -46,8 +46,8 @@ internal static class ImageCommand
         generate.Options.Add(busyTimeout);
         generate.Options.Add(staging);
         generate.SetAction(parse => parse.GetValue(bootloader) is { } build
-            ? GenerateBootloader(parse.GetValue(output)!, parse.GetValue(seed), build, parse.GetValue(busyTimeout), parse.GetValue(staging), parse.InvocationConfiguration.Error)
-            : Generate(parse.GetValue(output)!, parse.GetValue(seed), parse.GetValue(size), parse.GetValue(name)!, parse.GetValue(version)!, parse.InvocationConfiguration.Error));
+            ? GenerateBootloader(output.Get(parse)!, parse.GetValue(seed), build, parse.GetValue(busyTimeout), parse.GetValue(staging), parse.InvocationConfiguration.Error)
+            : Generate(output.Get(parse)!, parse.GetValue(seed), parse.GetValue(size), parse.GetValue(name)!, parse.GetValue(version)!, parse.InvocationConfiguration.Error));
         var image = new Command("image", "firmware images");
         image.Subcommands.Add(generate);
         return image;

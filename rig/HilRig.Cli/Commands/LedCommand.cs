@@ -22,8 +22,7 @@ internal static class LedCommand
     private static Command Classify()
     {
         var file = new Argument<string>("trace") { Description = "Trace CSV (time_ms,r,g,b,c,gain,integration_ms) as written by 'hilrig led record'" };
-        var format = new Option<string>("--format") { Description = "Output: table or json", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var format = CommonOptions.Format();
         var command = new Command("classify", "Classify a recorded colour-sensor trace into LED state segments");
         command.Arguments.Add(file);
         command.Options.Add(format);
@@ -58,38 +57,40 @@ internal static class LedCommand
                 error.WriteLine($"hilrig: {path}: cannot read trace: {ex.Message}");
                 return Task.FromResult(ExitCodes.BadInput);
             }
-            output.WriteLine(pr.GetValue(format) == "json" ? ToJson(timeline) : LedClassifier.FormatTable(timeline));
+            switch (CommonOptions.ParseFormat(pr.GetValue(format)))
+            {
+                case OutputFormat.Json:
+                    output.WriteLine(ToJson(timeline));
+                    break;
+                case OutputFormat.Csv:
+                    output.Write(Csv.Records(Rows(timeline)));
+                    break;
+                default:
+                    var table = new TextTable().Column("start s", right: true, wrap: false).Column("end s", right: true, wrap: false)
+                        .Column("state").Column("period ms", right: true, wrap: false).Column("confidence", right: true, wrap: false);
+                    foreach (var r in Rows(timeline))
+                        table.Row(r.StartSeconds.ToString("0.000", CultureInfo.InvariantCulture), r.EndSeconds.ToString("0.000", CultureInfo.InvariantCulture), r.State,
+                            r.PeriodMs?.ToString("0", CultureInfo.InvariantCulture) ?? "-", r.Confidence.ToString("0.00", CultureInfo.InvariantCulture));
+                    output.Write(table.For(output));
+                    break;
+            }
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;
     }
 
-    internal static string ToJson(LedTimeline timeline)
-    {
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteString("timeline", timeline.ToString());
-            json.WriteStartArray("segments");
-            foreach (var s in timeline.Segments)
-            {
-                json.WriteStartObject();
-                json.WriteNumber("start_s", Math.Round(s.Start.TotalSeconds, 3));
-                json.WriteNumber("end_s", Math.Round(s.End.TotalSeconds, 3));
-                json.WriteString("state", s.State.ToString());
-                json.WriteString("color", s.State.Color.ToString().ToLowerInvariant());
-                json.WriteString("pattern", s.State.Pattern.ToString().ToLowerInvariant());
-                if (s.State.Period is { } period) json.WriteNumber("period_ms", Math.Round(period.TotalMilliseconds));
-                else json.WriteNull("period_ms");
-                if (s.State.SosCode is { } code) json.WriteNumber("sos_code", code);
-                else json.WriteNull("sos_code");
-                json.WriteNumber("confidence", Math.Round(s.Confidence, 2));
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(stream.ToArray());
-    }
+    /// <summary>One row per segment, as every export names them (camelCase, units in the name).</summary>
+    internal sealed record SegmentRow(double StartSeconds, double EndSeconds, string State, string Color, string Pattern, double? PeriodMs, int? SosCode, double Confidence);
+
+    internal static IReadOnlyList<SegmentRow> Rows(LedTimeline timeline) =>
+    [
+        .. timeline.Segments.Select(s => new SegmentRow(
+            Math.Round(s.Start.TotalSeconds, 3), Math.Round(s.End.TotalSeconds, 3), s.State.ToString(),
+            s.State.Color.ToString().ToLowerInvariant(), s.State.Pattern.ToString().ToLowerInvariant(),
+            s.State.Period is { } period ? Math.Round(period.TotalMilliseconds) : null, s.State.SosCode, Math.Round(s.Confidence, 2))),
+    ];
+
+    /// <summary>The JSON export: the timeline as words, then its segments (camelCase, as every hilrig JSON).</summary>
+    internal static string ToJson(LedTimeline timeline) =>
+        JsonSerializer.Serialize(new { timeline = timeline.ToString(), segments = Rows(timeline) }, Json.Options);
 }

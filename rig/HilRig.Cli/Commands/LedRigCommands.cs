@@ -37,10 +37,10 @@ internal static class LedRigCommands
         var powerOn = PowerOnOption();
         var command = new Command("watch", "show a slot's LED state live (in place on a terminal, a line per change otherwise)");
         command.Options.Add(config);
-        command.Options.Add(slot);
+        slot.AddTo(command);
         command.Options.Add(seconds);
         command.Options.Add(powerOn);
-        command.SetAction((parse, ct) => WithSlotAsync(parse, parse.GetValue(config)!, parse.GetValue(slot), parse.GetValue(seconds), required: false,
+        command.SetAction((parse, ct) => WithSlotAsync(parse, parse.GetValue(config)!, slot.GetOne(parse), parse.GetValue(seconds), required: false,
             RigSessionClock.Live, (session, rigSlot, duration, output, err) => WatchAsync(session, rigSlot, duration, parse.GetValue(powerOn), output, ct)));
         return command;
     }
@@ -50,18 +50,18 @@ internal static class LedRigCommands
         var config = CommonOptions.Config();
         var slot = SlotOption();
         var seconds = new Option<double?>("--seconds") { Description = $"how long to record (more than 0, at most {MaxSeconds})", Required = true };
-        var output = new Option<FileInfo>("--out") { Description = "trace CSV to write (time_ms,r,g,b,c,gain,integration_ms), written atomically", Required = true };
+        var output = CommonOptions.Output("trace CSV to write (time_ms,r,g,b,c,gain,integration_ms), written atomically", required: true);
         var powerOn = PowerOnOption();
         var command = new Command("record", "record a slot's raw colour-sensor samples as a trace CSV for 'hilrig led classify'");
         command.Options.Add(config);
-        command.Options.Add(slot);
+        slot.AddTo(command);
         command.Options.Add(seconds);
-        command.Options.Add(output);
+        output.AddTo(command);
         command.Options.Add(powerOn);
-        command.SetAction((parse, ct) => WithSlotAsync(parse, parse.GetValue(config)!, parse.GetValue(slot), parse.GetValue(seconds), required: true,
+        command.SetAction((parse, ct) => WithSlotAsync(parse, parse.GetValue(config)!, slot.GetOne(parse), parse.GetValue(seconds), required: true,
             RigSessionClock.Fast, async (session, rigSlot, duration, _, err) =>
             {
-                var path = parse.GetValue(output)!.FullName;
+                var path = output.Get(parse)!.FullName;
                 var sampler = session.Led!.Sampler;
                 var (count, text) = await session.RunAsync(async () =>
                 {
@@ -76,7 +76,7 @@ internal static class LedRigCommands
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
-                    err.WriteLine($"hilrig: --out {path}: cannot write the trace: {ex.Message}");
+                    err.WriteLine($"hilrig: --output {path}: cannot write the trace: {ex.Message}");
                     return ExitCodes.BadInput;
                 }
                 err.WriteLine($"recorded {count} samples of slot {rigSlot.Number} over {duration!.Value.TotalSeconds:0.###} s to {path}");
@@ -88,26 +88,27 @@ internal static class LedRigCommands
     public static Command Calibrate()
     {
         var config = CommonOptions.Config();
-        var slots = new Option<string?>("--slots") { Description = "slots to calibrate, e.g. 1,3-5 (default: all)" };
-        var format = new Option<string>("--format") { Description = "output: table or json", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var slots = CommonOptions.Slots("slots to calibrate");
+        var store = CommonOptions.Store();
+        var format = CommonOptions.Format();
         var command = new Command("calibrate",
             "calibrate the slots' colour sensors: power the Cores off, measure the dark level and choose the gain; stored per rig and slot in the results store");
         command.Options.Add(config);
-        command.Options.Add(slots);
+        slots.AddTo(command);
+        command.Options.Add(store);
         command.Options.Add(format);
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
             var err = parse.InvocationConfiguration.Error;
-            if (!ConfigLoading.TryLoad(parse.GetValue(config)!, err, out var rig)) return ExitCodes.BadInput;
+            if (!ConfigLoading.TryLoad(parse.GetValue(config)!, parse.GetValue(store), err, out var rig)) return ExitCodes.BadInput;
             var options = RigOpening.PersistentSim(rig) with { CalibrateAtOpen = false };
-            using var open = RigOpening.Open(rig, err, options, RigClaim.Slots(parse, parse.GetValue(slots)));
+            using var open = RigOpening.Open(rig, err, options, RigClaim.Slots(parse, slots.Get(parse)));
             if (open.Session is not { } session) return open.ExitCode;
             IReadOnlyList<RigSlot> selected;
             try
             {
-                selected = session.Select(parse.GetValue(slots));
+                selected = session.Select(slots.Get(parse));
             }
             catch (FormatException ex)
             {
@@ -121,31 +122,32 @@ internal static class LedRigCommands
                 await Task.Delay(TimeSpan.FromMilliseconds(500), session.Time, ct);
                 return await session.Led!.CalibrateAllAsync(selected.Select(s => s.Number), session.CalibrationStore, ct);
             });
-            if (parse.GetValue(format) == "json")
+            var rows = results.Select(r => new CalibrationRow(r.Slot, r.Calibration?.Gain, r.Calibration?.DarkC, r.Calibration?.DarkNoiseC,
+                r.Calibration?.DarkR, r.Calibration?.DarkG, r.Calibration?.DarkB, r.Fault is null ? "stored" : "rig-fault", r.Fault?.Message)).ToList();
+            switch (CommonOptions.ParseFormat(parse.GetValue(format)))
             {
-                output.WriteLine(JsonSerializer.Serialize(results.Select(r => new
-                {
-                    slot = r.Slot,
-                    calibration = r.Calibration,
-                    fault = r.Fault?.Message,
-                }), Json.Options));
-            }
-            else
-            {
-                var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
-                if (console.Profile.Width < 100) console.Profile.Width = 100;
-                var table = new Table().AddColumns("slot", "gain", "dark C /ms", "noise C /ms", "R / G / B dark /ms", "status");
-                foreach (var (slot, calibration, fault) in results)
-                {
-                    table.AddRow(
-                        slot.ToString(CultureInfo.InvariantCulture),
-                        calibration is { } c ? $"{c.Gain}x" : "",
-                        calibration is { } d ? d.DarkC.ToString("0.000", CultureInfo.InvariantCulture) : "",
-                        calibration is { } n ? n.DarkNoiseC.ToString("0.0000", CultureInfo.InvariantCulture) : "",
-                        calibration is { } x ? string.Create(CultureInfo.InvariantCulture, $"{x.DarkR:0.000} / {x.DarkG:0.000} / {x.DarkB:0.000}") : "",
-                        fault is null ? "[green]stored[/]" : $"[yellow]rig fault[/]: {Markup.Escape(fault.Message)}");
-                }
-                console.Write(table);
+                case OutputFormat.Json:
+                    output.WriteLine(JsonSerializer.Serialize(new { rigId = rig.RigId, store = rig.ResolveStorePath(), slots = rows }, Json.Options));
+                    break;
+                case OutputFormat.Csv:
+                    output.Write(Csv.Records(rows));
+                    break;
+                default:
+                    var table = new TextTable().Column("slot", right: true, wrap: false).Column("gain", right: true, wrap: false)
+                        .Column("dark C /ms", right: true, wrap: false).Column("noise C /ms", right: true, wrap: false)
+                        .Column("R / G / B dark /ms", wrap: false).Column("status");
+                    foreach (var r in rows)
+                    {
+                        table.Row([
+                            r.Slot.ToString(CultureInfo.InvariantCulture),
+                            r.Gain is { } g ? $"{g}x" : "",
+                            r.DarkC?.ToString("0.000", CultureInfo.InvariantCulture) ?? "",
+                            r.DarkNoiseC?.ToString("0.0000", CultureInfo.InvariantCulture) ?? "",
+                            r.DarkR is { } dr ? string.Create(CultureInfo.InvariantCulture, $"{dr:0.000} / {r.DarkG:0.000} / {r.DarkB:0.000}") : "",
+                            r.Fault is null ? "stored" : $"rig fault: {r.Fault}"], [null, null, null, null, null, r.Fault is null ? "32" : "33"]);
+                    }
+                    output.Write(table.For(output));
+                    break;
             }
             var faults = results.Count(r => r.Fault is not null);
             err.WriteLine($"{results.Count - faults} slot(s) calibrated and stored for rig {rig.RigId} in {rig.ResolveStorePath()}; Cores left powered off"
@@ -158,7 +160,7 @@ internal static class LedRigCommands
     private static async Task<int> WatchAsync(RigSession session, RigSlot slot, TimeSpan? duration, bool powerOn, TextWriter output, CancellationToken ct)
     {
         var led = slot.Led!;
-        var live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var live = Terminal.IsTerminal(output) && ReferenceEquals(Terminal.Unwrap(output), Console.Out);
         string? shown = null;
         var started = TimeSpan.Zero;
 
@@ -234,7 +236,9 @@ internal static class LedRigCommands
         return last.End - segments[k + 1].Start < cycle ? segments[k] : last;
     }
 
-    private static Option<int> SlotOption() => new("--slot") { Description = "the slot whose LED to observe", Required = true };
+    private static SlotsOption SlotOption() => CommonOptions.OneSlot("the slot whose LED to observe");
+
+    private sealed record CalibrationRow(int Slot, int? Gain, double? DarkC, double? DarkNoiseC, double? DarkR, double? DarkG, double? DarkB, string Status, string? Fault);
 
     private static Option<bool> PowerOnOption() => new("--power-on") { Description = "switch the slot's Core on first (to see it boot)" };
 

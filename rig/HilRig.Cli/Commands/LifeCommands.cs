@@ -36,7 +36,7 @@ internal static class LifeCommands
                 _ => "power off (verified), wait 1 s, power on",
             });
             command.Options.Add(config);
-            command.Options.Add(slot);
+            slot.AddTo(command);
             command.Options.Add(via);
             command.SetAction((parse, ct) => WithSlot(parse, config, slot, async (session, rigSlot, output) =>
             {
@@ -96,7 +96,7 @@ internal static class LifeCommands
             var withReset = new Option<bool>("--with-reset") { Description = "tap RESET right after pressing MODE (3 s: DFU, 10 s: factory reset)" };
             var command = new Command(which, which == "mode" ? "hold MODE, optionally through a RESET" : "pulse RESET");
             command.Options.Add(config);
-            command.Options.Add(slot);
+            slot.AddTo(command);
             command.Options.Add(hold);
             if (which == "mode") command.Options.Add(withReset);
             command.SetAction((parse, ct) =>
@@ -153,7 +153,7 @@ internal static class LifeCommands
         var slot = SlotOption();
         var command = new Command("factory-reset", "factory reset by buttons, expect listening mode, provision Wi-Fi over serial, expect breathing cyan");
         command.Options.Add(config);
-        command.Options.Add(slot);
+        slot.AddTo(command);
         command.SetAction((parse, ct) => WithSlot(parse, config, slot, (session, rigSlot, output) =>
             RunLoopAsync(session, rigSlot, output, (id, c) => new Core.Procedures.FactoryReset(session.Life).RunAsync(rigSlot, id, c), ct)));
         return command;
@@ -166,7 +166,7 @@ internal static class LifeCommands
         var file = new Argument<FileInfo>("FILE") { Description = "the app binary to flash (e.g. from hilrig image generate)" };
         var command = new Command("ota", "flash an app through the cloud and follow the Core through the OTA to breathing cyan on the new app");
         command.Options.Add(config);
-        command.Options.Add(slot);
+        slot.AddTo(command);
         command.Arguments.Add(file);
         command.SetAction((parse, ct) =>
         {
@@ -197,13 +197,13 @@ internal static class LifeCommands
     public static Command IdentifyCommand()
     {
         var config = CommonOptions.Config();
-        var slots = new Option<string?>("--slots") { Description = "slots to identify, e.g. 1,3-5 (default: all)" };
+        var slots = CommonOptions.Slots("slots to identify");
         var command = new Command("identify", "read each Core's device id over its listening-mode serial port (`i`)");
         command.Options.Add(config);
-        command.Options.Add(slots);
+        slots.AddTo(command);
         command.SetAction((parse, ct) => WithRig(parse, config, async (session, output) =>
         {
-            var selected = session.Select(parse.GetValue(slots));
+            var selected = session.Select(slots.Get(parse));
             var results = await session.RunAsync(() => Task.WhenAll(selected.Select(s => new Identify(session.Life).RunAsync(s, null, ct))));
             for (var i = 0; i < selected.Count; i++)
             {
@@ -212,7 +212,7 @@ internal static class LifeCommands
                     $"slot {selected[i].Number}  {(r.Verdict == Verdict.Pass ? r.Signature.Replace("device id ", "", StringComparison.Ordinal) : $"{r.Verdict.ToName()} ({r.FailureMode}): {r.Signature}")}  ({r.DeviceTime.TotalSeconds:0.0} s)"));
             }
             return ExitFor(results);
-        }, RigClaim.Slots(parse, parse.GetValue(slots))));
+        }, RigClaim.Slots(parse, slots.Get(parse))));
         return command;
     }
 
@@ -226,9 +226,11 @@ internal static class LifeCommands
                 ? new LoopResult("identify", Verdict.RigFault, FailureModes.SlotEmpty, $"no Core answered `i` in {slot}", TimeSpan.Zero, [])
                 : await loop(id, ct);
         });
-        foreach (var line in result.Log) output.WriteLine($"  {line}");
-        if (result.Timeline is { } timeline) output.WriteLine($"  LED: {timeline}");
-        output.WriteLine($"slot {slot.Number}: {result}");
+        var width = Terminal.Width(output);
+        foreach (var line in result.Log) output.WriteLine(TextWrap.Paragraph($"  {line}", width, "    "));
+        // a timeline is many segments: one wrapped line per segment group, never a 600-column line
+        if (result.Timeline is { } timeline) output.WriteLine(TextWrap.Paragraph($"  LED: {timeline}", width, "       "));
+        output.WriteLine(TextWrap.Paragraph($"slot {slot.Number}: {result}", width));
         return ExitFor([result]);
     }
 
@@ -244,10 +246,10 @@ internal static class LifeCommands
         _ => "not a Core",
     };
 
-    private static Option<int> SlotOption() => new("--slot") { Description = "the slot", Required = true };
+    private static SlotsOption SlotOption() => CommonOptions.OneSlot("the slot");
 
-    private static Task<int> WithSlot(ParseResult parse, Option<FileInfo> config, Option<int> slot, Func<RigSession, RigSlot, TextWriter, Task<int>> action) =>
-        WithRig(parse, config, (session, output) => action(session, session.Slot(parse.GetValue(slot)), output), RigClaim.OneSlot(parse, parse.GetValue(slot)));
+    private static Task<int> WithSlot(ParseResult parse, Option<FileInfo> config, SlotsOption slot, Func<RigSession, RigSlot, TextWriter, Task<int>> action) =>
+        WithRig(parse, config, (session, output) => action(session, session.Slot(slot.GetOne(parse)), output), RigClaim.OneSlot(parse, slot.GetOne(parse)));
 
     private static async Task<int> WithRig(ParseResult parse, Option<FileInfo> config, Func<RigSession, TextWriter, Task<int>> action, RigClaim? claim = null)
     {

@@ -66,7 +66,7 @@ internal static class LotsCommand
     /// <summary>Reads and validates an inventory; every problem is one line naming file:line, field and value.</summary>
     /// <summary>The writers `hilrig` runs the command with (captured in-process), else the ones given at creation.</summary>
     private static TextWriter Pick(TextWriter invocation, TextWriter given) =>
-        ReferenceEquals(invocation, Console.Out) || ReferenceEquals(invocation, Console.Error) ? given : invocation;
+        ReferenceEquals(Terminal.Unwrap(invocation), Console.Out) || ReferenceEquals(Terminal.Unwrap(invocation), Console.Error) ? given : invocation;
 
     private static bool TryLoad(FileInfo file, FileInfo? knownLotsFile, TextWriter error, out IReadOnlyList<DeviceLot> records)
     {

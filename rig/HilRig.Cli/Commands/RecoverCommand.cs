@@ -13,15 +13,17 @@ internal static class RecoverCommand
     public static Command Build()
     {
         var config = CommonOptions.Config();
+        var store = CommonOptions.Store();
         var command = new Command("recover", "put back every Core an interrupted screen or readback left half-written, from the journal next to the results store; verify and record each");
         command.Options.Add(config);
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(config)!, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+        command.Options.Add(store);
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(config)!, parse.GetValue(store), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo configFile, TextWriter output, TextWriter err, CancellationToken ct)
+    private static async Task<int> RunAsync(FileInfo configFile, FileInfo? storeFile, TextWriter output, TextWriter err, CancellationToken ct)
     {
-        if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
+        if (!ConfigLoading.TryLoad(configFile, storeFile, err, out var config)) return ExitCodes.BadInput;
         if (RigOpening.RefusesFleetStore(config, "hilrig recover", err)) return ExitCodes.BadInput;
         var journal = JournalSupport.Journal(config);
         var pending = journal.Pending();

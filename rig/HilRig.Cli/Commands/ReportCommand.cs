@@ -3,7 +3,6 @@ using System.Text.Json;
 using HilRig.Core.Results;
 using HilRig.Reports.Html;
 using HilRig.Reports.Queries;
-using Spectre.Console;
 
 namespace HilRig.Cli.Commands;
 
@@ -50,15 +49,15 @@ internal static class ReportCommand
     {
         var config = CommonOptions.Config();
         var store = StoreLocation.Option();
-        var format = new Option<string>("--format") { Description = "output format: table, csv, json or html (one self-contained file)", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "csv", "json", "html");
-        var outputFile = new Option<FileInfo?>("--output") { Description = "write to this file instead of standard output (written whole or not at all)" };
+        var format = CommonOptions.Format("html");
+        format.Description += " (html: one self-contained file)";
+        var outputFile = CommonOptions.Output("write to this file instead of standard output (written whole or not at all)");
         var command = new Command(name, description);
         if (argument is not null) command.Arguments.Add(argument);
         command.Options.Add(config);
         command.Options.Add(store);
         command.Options.Add(format);
-        command.Options.Add(outputFile);
+        outputFile.AddTo(command);
         if (extra is not null) command.Options.Add(extra);
         command.SetAction((ParseResult pr, CancellationToken ct) =>
         {
@@ -86,9 +85,9 @@ internal static class ReportCommand
                 "csv" => rendered.Table.ToCsv(),
                 "json" => rendered.Json + "\n",
                 "html" => rendered.Html + "\n",
-                _ => TableText(rendered.Table) + (rendered.Footer is { } footer ? footer + "\n" : ""),
+                _ => TableText(rendered.Table, outputFile.Get(pr) is null ? output : null) + (rendered.Footer is { } footer ? footer + "\n" : ""),
             };
-            if (pr.GetValue(outputFile) is { } file)
+            if (outputFile.Get(pr) is { } file)
             {
                 FileOutput.WriteAtomically(file.FullName, System.Text.Encoding.UTF8.GetBytes(text));
                 error.WriteLine($"{name} report written to {file.FullName}");
@@ -102,22 +101,27 @@ internal static class ReportCommand
         return command;
     }
 
-    private static string TableText(ReportTable report)
+    /// <summary>
+    /// The table in words, fitted to the terminal (80 columns in a pipe or a file): figures never wrap, lots and modes
+    /// wrap at spaces; colour never (a report is read in files and mails as often as on a screen).
+    /// </summary>
+    private static string TableText(ReportTable report, TextWriter? terminal)
     {
-        using var writer = new StringWriter();
-        if (report.Rows.Count == 0)
+        if (report.Rows.Count == 0) return $"{report.Title}: no results in the store yet.\n";
+        var table = new TextTable();
+        for (var i = 0; i < report.Columns.Count; i++)
         {
-            writer.WriteLine($"{report.Title}: no results in the store yet.");
-            return writer.ToString();
+            var c = report.Columns[i];
+            var figure = c.Kind is CellKind.Count or CellKind.Rate or CellKind.Number;
+            // the first column names the row (a lot, a slot, a device): never cut; on a narrow terminal the second
+            // opinions on an interval go first (exact bounds, the rule of three), the Wilson interval and the flag stay
+            var drop = c.Header.StartsWith("Exact", StringComparison.Ordinal) ? 3 : c.Header.StartsWith("Rule of", StringComparison.Ordinal) ? 2
+                : i == 0 ? 0 : 1; // then from the right, until it fits (every column is in csv and json)
+            table.Column(c.Header, right: figure, wrap: !figure, keepWords: i == 0, drop: drop);
         }
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
-        if (console.Profile.Width < 160) console.Profile.Width = 160;
-        var table = new Table { Title = new TableTitle(Markup.Escape(report.Title)) };
-        foreach (var c in report.Columns)
-            table.AddColumn(new TableColumn(Markup.Escape(c.Header)) { Alignment = c.Kind is CellKind.Count or CellKind.Rate or CellKind.Number ? Justify.Right : Justify.Left });
         foreach (var row in report.Rows)
-            table.AddRow([.. row.Select((v, i) => Markup.Escape(ReportTable.Display(report.Columns[i].Kind, v)))]);
-        console.Write(table);
-        return writer.ToString();
+            table.Row([.. row.Select((v, i) => ReportTable.Display(report.Columns[i].Kind, v))]);
+        var width = terminal is null ? Terminal.DefaultWidth : Terminal.Width(terminal);
+        return TextWrap.Paragraph(report.Title, width) + "\n" + table.Render(width);
     }
 }

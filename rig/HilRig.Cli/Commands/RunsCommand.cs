@@ -35,8 +35,9 @@ internal static class RunsCommand
             var error = pr.InvocationConfiguration.Error;
             if (Open(pr.GetValue(config)!, pr.GetValue(store), error) is not { } opened) return ExitCodes.BadInput;
             var list = opened.Queries.Runs(pr.GetValue(limit));
-            pr.InvocationConfiguration.Output.Write(Render(CommonOptions.ParseFormat(pr.GetValue(format)), ListTable(list),
-                () => JsonSerializer.Serialize(new { store = opened.Path, runs = list }, ReportTables.Json), "no runs in the store yet"));
+            var output = pr.InvocationConfiguration.Output;
+            output.Write(Render(CommonOptions.ParseFormat(pr.GetValue(format)), ListTable(list),
+                () => JsonSerializer.Serialize(new { store = opened.Path, runs = list }, ReportTables.Json), "no runs in the store yet", () => ListText(list, output)));
             return ExitCodes.Ok;
         });
 
@@ -72,7 +73,7 @@ internal static class RunsCommand
                 default:
                     output.Write(Header(detail.Run));
                     output.WriteLine();
-                    output.Write(detail.Slots.Count == 0 ? "no results in this run\n" : PlainTable(SlotTable(detail)));
+                    output.Write(detail.Slots.Count == 0 ? "no results in this run\n" : SlotText(detail, output));
                     break;
             }
             return ExitCodes.Ok;
@@ -97,12 +98,37 @@ internal static class RunsCommand
         }
     }
 
-    private static string Render(OutputFormat format, ReportTable table, Func<string> json, string empty) => format switch
+    private static string Render(OutputFormat format, ReportTable table, Func<string> json, string empty, Func<string> text) => format switch
     {
         OutputFormat.Json => json() + "\n",
         OutputFormat.Csv => table.ToCsv(),
-        _ => table.Rows.Count == 0 ? empty + "\n" : PlainTable(table),
+        _ => table.Rows.Count == 0 ? empty + "\n" : text(),
     };
+
+    /// <summary>
+    /// The runs for a terminal, within 80 columns: the full id (never cut), kind, status, when it started (UTC, to the
+    /// minute) and pass/fail/rig-fault (P/F/RF) counts; the rig, the end and the totals are in --format json and csv.
+    /// </summary>
+    private static string ListText(IReadOnlyList<RunListing> runs, TextWriter output)
+    {
+        var table = new TextTable().Column("Run", wrap: false).Column("Kind", keepWords: true).Column("Status", keepWords: true)
+            .Column("Started (UTC)", wrap: false).Column("P/F/RF", right: true, wrap: false);
+        foreach (var r in runs)
+            table.Row(r.Id.ToString("D"), r.Kind, r.Status, r.StartedAt.UtcDateTime.ToString("MM-dd HH:mm", CultureInfo.InvariantCulture),
+                string.Create(CultureInfo.InvariantCulture, $"{r.Pass}/{r.Fail}/{r.RigFault}"));
+        return table.For(output);
+    }
+
+    /// <summary>One run's slots for a terminal: devices wrap one per line, counts as pass/fail/rig fault, a long mode cut (whole in json).</summary>
+    private static string SlotText(RunDetail detail, TextWriter output)
+    {
+        var table = new TextTable().Column("Slot", right: true, wrap: false).Column("Device", keepWords: true).Column("P/F/RF", right: true, wrap: false)
+            .Column("Last test").Column("Verdict", keepWords: true).Column("Failure mode");
+        foreach (var s in detail.Slots)
+            table.Row(s.Slot.ToString(CultureInfo.InvariantCulture), string.Join(' ', s.Devices), string.Create(CultureInfo.InvariantCulture, $"{s.Pass}/{s.Fail}/{s.RigFault}"),
+                s.LastTest, s.LastVerdict, s.FailureMode ?? "");
+        return table.For(output);
+    }
 
     private static Column C(string name, CellKind kind, string header) => new(name, kind, header);
 
@@ -138,22 +164,6 @@ internal static class RunsCommand
         sb.Append(CultureInfo.InvariantCulture, $"started  {Time(r.StartedAt)}\n");
         sb.Append(CultureInfo.InvariantCulture, $"ended    {(r.EndedAt is null ? "-" : Time(r.EndedAt))}\n");
         sb.Append(CultureInfo.InvariantCulture, $"results  {r.Results} ({r.Pass} pass, {r.Fail} fail, {r.RigFault} rig fault)\n");
-        return sb.ToString();
-    }
-
-    /// <summary>Plain aligned columns, no box drawing or colour: it reads the same on a terminal, in a pipe and in a log.</summary>
-    private static string PlainTable(ReportTable table)
-    {
-        var cells = table.Rows.Select(row => row.Select((v, i) => ReportTable.Display(table.Columns[i].Kind, v)).ToArray()).ToList();
-        var widths = table.Columns.Select((c, i) => cells.Select(r => r[i].Length).Append(c.Header.Length).Max()).ToArray();
-        var sb = new StringBuilder();
-        void Line(IReadOnlyList<string> values)
-        {
-            var parts = values.Select((v, i) => table.Columns[i].Kind == CellKind.Count ? v.PadLeft(widths[i]) : v.PadRight(widths[i]));
-            sb.Append(string.Join("  ", parts).TrimEnd()).Append('\n');
-        }
-        Line([.. table.Columns.Select(c => c.Header)]);
-        foreach (var row in cells) Line(row);
         return sb.ToString();
     }
 }

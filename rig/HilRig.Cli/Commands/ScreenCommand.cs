@@ -6,7 +6,6 @@ using HilRig.Composition;
 using HilRig.Core.Config;
 using HilRig.Core.Procedures;
 using HilRig.Core.Results;
-using Spectre.Console;
 
 namespace HilRig.Cli.Commands;
 
@@ -17,13 +16,15 @@ internal static class ScreenCommand
     {
         var config = CommonOptions.Config();
         var format = CommonOptions.Format();
-        var slots = new Option<string?>("--slots") { Description = "slots to screen, e.g. 1,3-5 (default: all)" };
+        var slots = CommonOptions.Slots("slots to screen");
+        var store = CommonOptions.Store();
         var ota = new Option<FileInfo?>("--ota") { Description = "app image for the OTA loop (default: a generated check app)" };
         var readbackOnly = new Option<bool>("--readback-only") { Description = "only identify and DFU readback; skip the OTA and factory reset loops" };
         var resume = new Option<string?>("--resume") { Description = "finish run RUN (interrupted or stopped): screen only the slots it has no verdict for, under the same run id" };
         var command = new Command("screen", "screen every Core: identify over serial, DFU write/readback of the factory, backup and OTA regions, an OTA through the cloud and a factory reset; one verdict per device");
         command.Options.Add(config);
-        command.Options.Add(slots);
+        slots.AddTo(command);
+        command.Options.Add(store);
         command.Options.Add(format);
         command.Options.Add(ota);
         command.Options.Add(readbackOnly);
@@ -55,14 +56,14 @@ internal static class ScreenCommand
                 parse.InvocationConfiguration.Error.WriteLine($"hilrig: --resume {resumeRun}: valid: a run id or a unique prefix of one ({RunIds.MinPrefix} to 32 hex digits), as `hilrig screen` printed it or `hilrig runs` lists it");
                 return Task.FromResult(ExitCodes.BadInput);
             }
-            return RunAsync(RigClaim.Slots(parse, parse.GetValue(slots)), parse.GetValue(config)!, parse.GetValue(slots), CommonOptions.ParseFormat(parse.GetValue(format)), !parse.GetValue(readbackOnly), image, resumeRun, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct);
+            return RunAsync(RigClaim.Slots(parse, slots.Get(parse)), parse.GetValue(config)!, parse.GetValue(store), slots.Get(parse), CommonOptions.ParseFormat(parse.GetValue(format)), !parse.GetValue(readbackOnly), image, resumeRun, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(RigClaim claim, FileInfo configFile, string? slotSpec, OutputFormat format, bool loops, byte[]? otaImage, string? resumeText, TextWriter output, TextWriter err, CancellationToken ct)
+    private static async Task<int> RunAsync(RigClaim claim, FileInfo configFile, FileInfo? storeFile, string? slotSpec, OutputFormat format, bool loops, byte[]? otaImage, string? resumeText, TextWriter output, TextWriter err, CancellationToken ct)
     {
-        if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
+        if (!ConfigLoading.TryLoad(configFile, storeFile, err, out var config)) return ExitCodes.BadInput;
         using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config), claim);
         if (open.Session is not { } session) return open.ExitCode;
 
@@ -154,7 +155,11 @@ internal static class ScreenCommand
         foreach (var gone in recorder.Interrupted)
             err.WriteLine($"run {gone} was left running by a process that no longer exists: marked interrupted (finish it with `hilrig screen --resume {gone}`)");
         var printLock = new object();
-        var screening = new Screening(session.Usb, session.Time, Options(config, session, store, recorder, loops, otaImage, wall));
+        // on a terminal a live line per slot; redirected, a plain line per step (both on the error stream)
+        ScreenProgressView? view = format == OutputFormat.Table || LiveLines.CanDraw(err)
+            ? new ScreenProgressView(selected.Select(s => s.Number), SoakCommand.LedReader(session), session.Time, err, LiveLines.CanDraw(err), wall)
+            : null;
+        var screening = new Screening(session.Usb, session.Time, Options(config, session, store, recorder, loops, otaImage, wall, step => view?.Judged(step)));
         screening.JournalRestored += restored => JournalSupport.Record(recorder, restored, wall.GetUtcNow(), wall.GetUtcNow());
 
         // Ctrl-C or systemd's SIGTERM: the slots judged so far stay stored and the run is marked aborted, not left running.
@@ -168,6 +173,7 @@ internal static class ScreenCommand
             IReadOnlyList<SlotOutcome> outcomes;
             try
             {
+                view?.Start();
                 outcomes = await session.RunAsync(() => screening.RunAsync(selected, outcome =>
                 {
                     // said only once it is committed: a verdict on the screen is a verdict in the store
@@ -175,20 +181,24 @@ internal static class ScreenCommand
                     lock (finals) finals[outcome.Slot] = record;
                     record.ContinueWith(stored =>
                     {
-                        if (format != OutputFormat.Table || !stored.IsCompletedSuccessfully) return;
+                        if (!stored.IsCompletedSuccessfully) return;
+                        view?.Done(outcome);
+                        if (format != OutputFormat.Table || view is { Live: true }) return;
                         lock (printLock)
-                            err.WriteLine($"slot {outcome.Slot}: {outcome.Verdict.ToName()}{(outcome.FailureMode is { } m ? $" ({m})" : "")}, device time {outcome.DeviceTime.TotalSeconds:0.0} s"
-                                + (outcome.Evidence.Loops is { } done ? $" (readback {outcome.Evidence.Readback?.DeviceTime.TotalSeconds:0.0} s, {string.Join(", ", done.Select(l => $"{l.Loop} {l.Verdict.ToName()} {l.DeviceTime.TotalSeconds:0.0} s"))})" : "") + ", stored");
+                            err.WriteLine(TextWrap.Paragraph($"slot {outcome.Slot}: {outcome.Verdict.ToName()}{(outcome.FailureMode is { } m ? $" ({m})" : "")}, device time {outcome.DeviceTime.TotalSeconds:0.0} s"
+                                + (outcome.Evidence.Loops is { } done ? $" (readback {outcome.Evidence.Readback?.DeviceTime.TotalSeconds:0.0} s, {string.Join(", ", done.Select(l => $"{l.Loop} {l.Verdict.ToName()} {l.DeviceTime.TotalSeconds:0.0} s"))})" : "") + ", stored", Terminal.Width(err)));
                     }, TaskScheduler.Default);
-                }, null, stop.Token));
+                }, view, stop.Token));
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
+                view?.Dispose();
                 recorder.Flush();
                 err.WriteLine($"screen stopped: {recorder.Stored} row(s) kept in run {runId} (aborted) in {storePath}; finish it with `hilrig screen --resume {runId}`");
                 return ExitCodes.Stopped;
             }
             recorder.Flush();
+            view?.Dispose();
 
             // each final verdict into the device's attempt history: its confirmation, and the slots it points at
             var entries = new Dictionary<int, LedgerEntry>();
@@ -201,7 +211,9 @@ internal static class ScreenCommand
             var ordered = judgedBefore.Concat(outcomes).OrderBy(o => o.Slot).ToList();
             status = ordered.Any(o => o.Verdict == Verdict.RigFault) ? RunStatus.RigFault
                 : ordered.Any(o => o.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed;
-            Print(ordered, entries, format, output);
+            var header = new RunHeader(runId, "screen", RunStatusName(status), config.RigId,
+                session.RunFacts.Seed, session.RunFacts.Bootloader, runStart, wall.GetUtcNow(), storePath);
+            Print(header, ordered, entries, format, output);
             err.WriteLine($"run {runId} stored in {storePath}");
             return status switch
             {
@@ -217,7 +229,7 @@ internal static class ScreenCommand
     }
 
     /// <summary>What `screen` (and a golden Core's health check) screens with: journal, backups, links, the loops when asked.</summary>
-    internal static ScreeningOptions Options(RigConfig config, RigSession session, ResultsStore store, ResultRecorder recorder, bool loops, byte[]? otaImage, TimeProvider wall)
+    internal static ScreeningOptions Options(RigConfig config, RigSession session, ResultsStore store, ResultRecorder recorder, bool loops, byte[]? otaImage, TimeProvider wall, Action<SlotOutcome>? judged = null)
     {
         var backups = Path.Combine(Path.GetDirectoryName(config.ResolveStorePath()) ?? ".", "backups");
         // the OTA loop needs an app that is not the factory one, so the Core is seen to change
@@ -229,7 +241,11 @@ internal static class ScreenCommand
             OtaImage = loops ? otaImage : null,
             OtaApp = Core.Spark.SparkAppImageGenerator.ReadIdentity(otaImage),
             // each step's row is stored as the step ends: a run killed mid-slot keeps what was judged
-            StepJudged = step => recorder.Record(Finding(step)),
+            StepJudged = step =>
+            {
+                judged?.Invoke(step);
+                recorder.Record(Finding(step));
+            },
             Links = new StoreDeviceLinks(store, wall),
             // the simulated Cores' known-good app is the seed's Tinker; a real rig's is not known here
             RecoveryApp = config.Backend == RigBackend.Sim ? Core.Spark.SparkAppImageGenerator.Tinker(config.Sim.Seed) : null,
@@ -259,7 +275,14 @@ internal static class ScreenCommand
             }),
     ];
 
-    private static void Print(IReadOnlyList<SlotOutcome> outcomes, IReadOnlyDictionary<int, LedgerEntry> entries, OutputFormat format, TextWriter output)
+    /// <summary>A run's status as the store and `hilrig runs` spell it.</summary>
+    internal static string RunStatusName(RunStatus status) => status switch
+    {
+        RunStatus.RigFault => "rig-fault",
+        _ => status.ToString().ToLowerInvariant(),
+    };
+
+    private static void Print(RunHeader header, IReadOnlyList<SlotOutcome> outcomes, IReadOnlyDictionary<int, LedgerEntry> entries, OutputFormat format, TextWriter output)
     {
         var rows = outcomes.Select(o => new ScreenRow(
             o.Slot, o.DeviceId, o.Lot, o.Verdict.ToName(), o.FailureMode, o.Signature,
@@ -276,7 +299,7 @@ internal static class ScreenCommand
         switch (format)
         {
             case OutputFormat.Json:
-                output.WriteLine(JsonSerializer.Serialize(rows, Json.Options));
+                output.WriteLine(JsonSerializer.Serialize(new ScreenExport(header, rows), Json.Options));
                 break;
             case OutputFormat.Csv:
                 output.WriteLine("slot,deviceId,lot,verdict,failureMode,deviceTimeMs,signature");
@@ -284,27 +307,29 @@ internal static class ScreenCommand
                     output.WriteLine(string.Join(",", r.Slot, r.DeviceId, Csv.Escape(r.Lot), r.Verdict, r.FailureMode, r.DeviceTimeMs, Csv.Escape(r.Signature)));
                 break;
             default:
-                var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
-                // Redirected output has no width of its own: a device id and a failure mode must fit on one line.
-                if (console.Profile.Width < 110) console.Profile.Width = 110;
-                var table = new Table().AddColumns(new TableColumn("slot"), new TableColumn("device id").NoWrap(), new TableColumn("lot").NoWrap(), new TableColumn("verdict").NoWrap(), new TableColumn("failure mode").NoWrap(), new TableColumn("device time").NoWrap());
+                // fits the terminal (80 columns when redirected): a device id and a verdict never wrap, a lot or mode may
+                var table = new TextTable().Column("slot", right: true, wrap: false).Column("device id", wrap: false).Column("lot")
+                    .Column("verdict", wrap: false).Column("failure mode").Column("device time", right: true, wrap: false);
                 foreach (var r in rows)
                 {
-                    var verdict = r.Verdict switch { "pass" => "[green]pass[/]", "fail" => "[red]fail[/]", _ => $"[yellow]{r.Verdict}[/]" };
-                    table.AddRow(r.Slot.ToString(System.Globalization.CultureInfo.InvariantCulture), r.DeviceId ?? "?", Markup.Escape(r.Lot ?? ""), verdict,
-                        r.FailureMode ?? "", $"{r.DeviceTimeMs / 1000:0.0} s");
+                    var colour = r.Verdict switch { "pass" => "32", "fail" => "31", _ => "33" };
+                    table.Row([r.Slot.ToString(System.Globalization.CultureInfo.InvariantCulture), r.DeviceId ?? "?", r.Lot ?? "", r.Verdict, r.FailureMode ?? "",
+                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.DeviceTimeMs / 1000:0.0} s")], [null, null, null, colour, null, null]);
                 }
-                console.Write(table);
-                // Signatures are long: one line each under the table, only where there is something to say.
+                output.Write(table.For(output));
+                // Signatures are long: wrapped under the table, only where there is something to say.
+                var width = Terminal.Width(output);
                 foreach (var r in rows.Where(r => r.Verdict != "pass"))
-                    console.MarkupLine($"slot {r.Slot}: {Markup.Escape(r.Signature)}");
-                console.MarkupLine($"{rows.Count(r => r.Verdict == "pass")} passed, {rows.Count(r => r.Verdict == "fail")} failed ({rows.Count(r => r.Confirmation == "confirmed")} confirmed, {rows.Count(r => r.Confirmation == "unconfirmed")} unconfirmed), {rows.Count(r => r.Verdict == "rig-fault")} rig fault(s)");
+                    output.WriteLine(TextWrap.Paragraph($"slot {r.Slot}: {r.Signature}", width));
+                output.WriteLine(TextWrap.Paragraph($"{rows.Count(r => r.Verdict == "pass")} passed, {rows.Count(r => r.Verdict == "fail")} failed ({rows.Count(r => r.Confirmation == "confirmed")} confirmed, {rows.Count(r => r.Confirmation == "unconfirmed")} unconfirmed), {rows.Count(r => r.Verdict == "rig-fault")} rig fault(s)", width));
                 // what the operator does next: which Cores to move where to confirm, which slots changed health
                 foreach (var note in notes)
-                    console.MarkupLine(Markup.Escape(note));
+                    output.WriteLine(TextWrap.Paragraph(note, width));
                 break;
         }
     }
+
+    private sealed record ScreenExport(RunHeader Run, IReadOnlyList<ScreenRow> Slots);
 
     private sealed record ScreenRow(
         int Slot,

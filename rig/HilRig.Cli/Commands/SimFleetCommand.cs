@@ -149,11 +149,11 @@ internal static class SimFleetCommand
     private static Command ExportLots()
     {
         var config = CommonOptions.Config();
-        var output = new Option<FileInfo?>("--output") { Description = "CSV file to write (default: standard output)" };
+        var output = CommonOptions.Output("CSV file to write (default: standard output)");
         var command = new Command("export-lots", "Write a simulated population as a lot inventory CSV (device_id,lot,date_code,supplier): the fleet for --cores, else the rig config's sim.cores");
         var args = AddFleetOptions(command, 0);
         command.Options.Add(config);
-        command.Options.Add(output);
+        output.AddTo(command);
         command.SetAction((ParseResult pr, CancellationToken ct) =>
         {
             var error = pr.InvocationConfiguration.Error;
@@ -170,7 +170,7 @@ internal static class SimFleetCommand
             }
             using var text = new StringWriter(CultureInfo.InvariantCulture);
             LotInventoryCsv.Write(text, records);
-            if (pr.GetValue(output) is { } file)
+            if (output.Get(pr) is { } file)
             {
                 FileOutput.WriteAtomically(file.FullName, System.Text.Encoding.UTF8.GetBytes(text.ToString()));
                 error.WriteLine($"{records.Count} devices written to {file.FullName}");

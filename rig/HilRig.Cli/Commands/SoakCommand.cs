@@ -36,7 +36,8 @@ internal static class SoakCommand
         {
             Description = "BL13, BL14 or candidate (simulated behaviours, default: the config's sim.bootloader), or a bootloader image file flashed to each Core over DFU first",
         };
-        var slots = new Option<string?>("--slots") { Description = "slots to soak, e.g. 1,3-5 (default: all)" };
+        var slots = CommonOptions.Slots("slots to soak");
+        var store = CommonOptions.Store();
         var everyReadback = new Option<int?>("--every-readback") { Description = "every K-th cycle ends with a DFU readback of the external flash (1..100000)" };
         var baseline = new Option<string?>("--baseline") { Description = "a stored soak run id to compare this run with (exact test)" };
         var observeLeds = new Option<bool?>("--observe-leds")
@@ -47,19 +48,20 @@ internal static class SoakCommand
         command.Options.Add(config);
         command.Options.Add(cycles);
         command.Options.Add(bootloader);
-        command.Options.Add(slots);
+        slots.AddTo(command);
+        command.Options.Add(store);
         command.Options.Add(everyReadback);
         command.Options.Add(format);
         command.Options.Add(baseline);
         command.Options.Add(observeLeds);
         command.SetAction((parse, ct) => RunAsync(
-            new SoakArgs(parse.GetValue(config)!, parse.GetValue(cycles), parse.GetValue(bootloader), parse.GetValue(slots), parse.GetValue(everyReadback),
-                CommonOptions.ParseFormat(parse.GetValue(format)), parse.GetValue(baseline), parse.GetValue(observeLeds), RigClaim.Slots(parse, parse.GetValue(slots))),
+            new SoakArgs(parse.GetValue(config)!, parse.GetValue(store), parse.GetValue(cycles), parse.GetValue(bootloader), slots.Get(parse), parse.GetValue(everyReadback),
+                CommonOptions.ParseFormat(parse.GetValue(format)), parse.GetValue(baseline), parse.GetValue(observeLeds), RigClaim.Slots(parse, slots.Get(parse))),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
         return command;
     }
 
-    private sealed record SoakArgs(FileInfo Config, int Cycles, string? Bootloader, string? Slots, int? EveryReadback, OutputFormat Format, string? Baseline, bool? ObserveLeds, RigClaim Claim);
+    private sealed record SoakArgs(FileInfo Config, FileInfo? Store, int Cycles, string? Bootloader, string? Slots, int? EveryReadback, OutputFormat Format, string? Baseline, bool? ObserveLeds, RigClaim Claim);
 
     private static async Task<int> RunAsync(SoakArgs args, TextWriter output, TextWriter err, CancellationToken ct)
     {
@@ -73,7 +75,7 @@ internal static class SoakCommand
             err.WriteLine($"hilrig: --every-readback {k.ToString(CultureInfo.InvariantCulture)}: valid: 1..100000 (every K-th cycle ends with a DFU readback)");
             return ExitCodes.BadInput;
         }
-        if (!ConfigLoading.TryLoad(args.Config, err, out var config)) return ExitCodes.BadInput;
+        if (!ConfigLoading.TryLoad(args.Config, args.Store, err, out var config)) return ExitCodes.BadInput;
         byte[]? bootloaderImage = null;
         string label;
         if (args.Bootloader is null)
@@ -179,7 +181,7 @@ internal static class SoakCommand
             err.WriteLine($"run {gone} was left running by a process that no longer exists: marked interrupted");
         var status = RunStatus.Aborted;
         var writer = new SoakRowWriter(recorder, selected.ToDictionary(s => s.Number, s => s.Lot ?? Core.Inventory.DeviceLot.Unknown));
-        using var view = new SoakProgressView(selected.Select(s => s.Number), args.Cycles, LedReader(session), err, SoakProgressView.CanDrawLive(err), wall);
+        using var view = new SoakProgressView(selected.Select(s => s.Number), args.Cycles, LedReader(session), err, LiveLines.CanDraw(err), wall);
         var progress = new SoakListener(writer, view);
         // A night's soak is stopped by Ctrl+C or by systemd's SIGTERM: the steps judged so far stay stored and the run
         // is marked aborted, rather than the process dying with the run left "running".
@@ -210,11 +212,12 @@ internal static class SoakCommand
             }
             var runEnd = wall.GetUtcNow();
             var summary = Summarise(label, result, baselineFigures);
-            Print(new SoakExport(new RunHeader(runId, runStart, runEnd), [.. result.Rows.Select(Row)], summary), args.Format, output);
-            err.WriteLine($"run {runId} stored in {storePath}");
             status = result.Rows.Any(r => r.Verdict == Verdict.RigFault) ? RunStatus.RigFault
                 : result.Rows.Any(r => r.Verdict == Verdict.Fail) ? RunStatus.Failed
                 : RunStatus.Passed;
+            var header = new RunHeader(runId, "soak", ScreenCommand.RunStatusName(status), config.RigId, session.RunFacts.Seed, label, runStart, runEnd, storePath);
+            Print(new SoakExport(header, [.. result.Rows.Select(Row)], summary), args.Format, output);
+            err.WriteLine($"run {runId} stored in {storePath}");
             return status switch { RunStatus.RigFault => ExitCodes.RigFault, RunStatus.Failed => ExitCodes.DutFailed, _ => ExitCodes.Ok };
         }
         finally
@@ -261,7 +264,7 @@ internal static class SoakCommand
     /// observer; on the simulator (which soaks without sampling: sampling costs CPU per virtual second and the steps
     /// are judged by USB, serial and the cloud) the program the simulated Core's firmware drives its LED with.
     /// </summary>
-    private static Func<int, string> LedReader(RigSession session)
+    internal static Func<int, string> LedReader(RigSession session)
     {
         var bySlot = session.Slots.ToDictionary(s => s.Number);
         return number =>
@@ -346,23 +349,52 @@ internal static class SoakCommand
             return;
         }
         var s = export.Summary;
-        foreach (var r in export.Rows.Where(r => r.Verdict != "pass" || r.Test == CoreRecovery.TestName))
+        var width = Terminal.Width(output);
+        // one group per slot, step and failure mode: its count, the cycles it happened in and one example, never a
+        // paragraph per failure (a bad candidate fails hundreds of times the same way)
+        var groups = export.Rows.Where(r => r.Verdict != "pass" || r.Test == CoreRecovery.TestName)
+            .GroupBy(r => (r.Slot, r.DeviceId, r.Test, r.Verdict, r.FailureMode))
+            .OrderBy(g => g.Key.Slot).ThenBy(g => g.Min(r => r.Cycle)).ToList();
+        if (groups.Count > 0)
         {
-            var what = r.CyclesToFailure is { } ctf ? $" after {ctf} cycle(s)" : "";
-            output.WriteLine($"slot {r.Slot} ({r.DeviceId}) cycle {r.Cycle}: {r.Test} {r.Verdict}{(r.FailureMode is null ? "" : $" ({r.FailureMode})")}{what}: {r.Signature}");
+            var table = new TextTable().Column("slot", right: true, wrap: false).Column("step").Column("verdict").Column("failure mode")
+                .Column("count", right: true, wrap: false).Column("cycles");
+            foreach (var g in groups)
+                table.Row(g.Key.Slot.ToString(CultureInfo.InvariantCulture), g.Key.Test, g.Key.Verdict, g.Key.FailureMode ?? "",
+                    g.Count().ToString(CultureInfo.InvariantCulture), Cycles([.. g.Select(r => r.Cycle)]));
+            output.Write(table.For(output));
+            foreach (var g in groups.Where(g => g.Key.Verdict != "pass"))
+            {
+                var example = g.First();
+                var what = example.CyclesToFailure is { } ctf ? $" after {ctf} cycle(s)" : "";
+                output.WriteLine(TextWrap.Paragraph($"slot {g.Key.Slot} ({g.Key.DeviceId}) {g.Key.Test}{(g.Key.FailureMode is null ? "" : $" ({g.Key.FailureMode})")}, e.g. cycle {example.Cycle}{what}: {example.Signature}", width));
+            }
         }
         foreach (var slot in s.Slots.Where(x => x.OutReason is not null))
-            output.WriteLine($"slot {slot.Slot} ({slot.DeviceId ?? "?"}): taken out of the run in cycle {slot.OutAtCycle}: {slot.OutReason}");
+            output.WriteLine(TextWrap.Paragraph($"slot {slot.Slot} ({slot.DeviceId ?? "?"}): taken out of the run in cycle {slot.OutAtCycle}: {slot.OutReason}", width));
         if (s.Readbacks.Run > 0) output.WriteLine($"DFU readbacks: {s.Readbacks.Run} run, {s.Readbacks.Run - s.Readbacks.Passed} failed");
         if (s.Recoveries.Run > 0) output.WriteLine($"recoveries over DFU: {s.Recoveries.Run} tried, {s.Recoveries.Passed} recovered");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{s.Bootloader}: {s.Failures} failure(s) in {s.Cycles} cycles: {s.FailuresPerThousandCycles:0.###} per 1,000 cycles (95 % interval {s.Lower95:0.###}..{s.Upper95:0.###})"));
+        output.WriteLine(TextWrap.Paragraph(string.Create(CultureInfo.InvariantCulture,
+            $"{s.Bootloader}: {s.Failures} failure(s) in {s.Cycles} cycles: {s.FailuresPerThousandCycles:0.###} per 1,000 cycles (95 % interval {s.Lower95:0.###}..{s.Upper95:0.###})"), width));
         if (s.Baseline is { } b)
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"vs baseline {b.Bootloader} ({b.Failures} in {b.Cycles} cycles): p = {b.PValue:0.######}: {(b.CandidateIsWorse ? "the new build is worse" : "not shown worse")} ({b.Verdict})"));
+            output.WriteLine(TextWrap.Paragraph(string.Create(CultureInfo.InvariantCulture,
+                $"vs baseline {b.Bootloader} ({b.Failures} in {b.Cycles} cycles): p = {b.PValue:0.######}: {(b.CandidateIsWorse ? "the new build is worse" : "not shown worse")} ({b.Verdict})"), width));
     }
 
-    private sealed record RunHeader(Guid Id, DateTimeOffset StartedAt, DateTimeOffset EndedAt);
+    /// <summary>"3, 7-9, 12": the cycles a failure happened in, runs of consecutive cycles joined.</summary>
+    internal static string Cycles(IReadOnlyList<int> cycles)
+    {
+        var sorted = cycles.Distinct().Order().ToList();
+        var parts = new List<string>();
+        for (var i = 0; i < sorted.Count;)
+        {
+            var j = i;
+            while (j + 1 < sorted.Count && sorted[j + 1] == sorted[j] + 1) j++;
+            parts.Add(j == i ? sorted[i].ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{sorted[i]}-{sorted[j]}"));
+            i = j + 1;
+        }
+        return string.Join(", ", parts);
+    }
 
     private sealed record RowExport(int Slot, string DeviceId, string Test, int Cycle, string Verdict, string? FailureMode, string Signature, double DeviceTimeMs,
         int? CyclesToFailure, BitErrorMapSummary? BitErrors);

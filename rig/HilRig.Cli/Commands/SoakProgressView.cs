@@ -1,12 +1,11 @@
 using System.Globalization;
 using HilRig.Core.Procedures;
-using Spectre.Console;
 
 namespace HilRig.Cli.Commands;
 
 /// <summary>
 /// What `hilrig soak` shows while it runs, on the error stream (stdout stays the export): on a terminal a live
-/// Spectre table per slot (cycle k/N, step, LED state, failures, recoveries, device time) with elapsed and estimated
+/// table per slot (cycle k/N, step, LED state, failures, recoveries, device time) with elapsed and estimated
 /// time left; otherwise a line per notable event and one every tenth of the run. Reports arrive on the rig's thread;
 /// drawing happens on a wall-clock timer of its own, so the simulation never waits for the terminal.
 /// </summary>
@@ -21,9 +20,8 @@ internal sealed class SoakProgressView : IProgress<SoakProgress>, IDisposable
     private readonly long _started;
     private readonly long _totalCycles;
     private int _lastTenth;
-    private Task? _liveTask;
+    private LiveLines? _liveLines;
     private bool _disposed;
-    private readonly CancellationTokenSource _stop = new();
 
     /// <param name="led">The slot's LED state now, as words; called on the rig's thread.</param>
     public SoakProgressView(IEnumerable<int> slots, int cycles, Func<int, string> led, TextWriter err, bool live, TimeProvider wall)
@@ -36,12 +34,6 @@ internal sealed class SoakProgressView : IProgress<SoakProgress>, IDisposable
         _wall = wall;
         _started = wall.GetTimestamp();
     }
-
-    /// <summary>A terminal that can redraw: not redirected, not CI, not a dumb terminal.</summary>
-    public static bool CanDrawLive(TextWriter err) =>
-        ReferenceEquals(err, Console.Error) && !Console.IsErrorRedirected
-        && Environment.GetEnvironmentVariable("CI") is not ("true" or "1")
-        && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb");
 
     public void Report(SoakProgress p)
     {
@@ -71,7 +63,7 @@ internal sealed class SoakProgressView : IProgress<SoakProgress>, IDisposable
                 if (tenth > _lastTenth)
                 {
                     _lastTenth = tenth;
-                    line = (line is null ? "" : line + Environment.NewLine) + $"soak: {Overall()}";
+                    line = (line is null ? "" : line + Environment.NewLine) + TextWrap.Paragraph($"soak: {Overall()}", Terminal.Width(_err));
                 }
             }
         }
@@ -82,51 +74,40 @@ internal sealed class SoakProgressView : IProgress<SoakProgress>, IDisposable
     public void Start()
     {
         if (!_live) return;
-        _liveTask = Task.Run(async () =>
-        {
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            // the figures never wrap or shrink away; on a narrow terminal the words (id, step, LED) wrap instead
-            var table = new Table().AddColumns(new TableColumn("slot").NoWrap(), new TableColumn("device id"), new TableColumn("cycle").NoWrap(),
-                new TableColumn("step"), new TableColumn("LED"), new TableColumn("fail").NoWrap(), new TableColumn("recov").NoWrap(), new TableColumn("device time").NoWrap());
-            await console.Live(table).AutoClear(false).StartAsync(async ctx =>
-            {
-                while (true)
-                {
-                    Fill(table);
-                    ctx.Refresh();
-                    if (_stop.IsCancellationRequested) return;
-                    try { await Task.Delay(TimeSpan.FromMilliseconds(250), _stop.Token); }
-                    catch (OperationCanceledException) { }
-                }
-            });
-        });
+        _liveLines = new LiveLines(_err, Render);
+        _liveLines.Start();
     }
 
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        _stop.Cancel();
-        try { _liveTask?.Wait(TimeSpan.FromSeconds(2)); }
-        catch (AggregateException) { }
-        _stop.Dispose();
+        _liveLines?.Dispose();
     }
 
-    private void Fill(Table table)
+    /// <summary>
+    /// The live block for <paramref name="width"/> columns: a line per slot whose columns keep their width as the
+    /// figures grow (no jumping), the words cut to fit, then the run's line.
+    /// </summary>
+    internal IReadOnlyList<string> Render(int width)
     {
         lock (_gate)
         {
-            table.Rows.Clear();
+            var digits = Math.Max(1, _slots.Values.Select(s => s.Cycles).DefaultIfEmpty(1).Max()).ToString(CultureInfo.InvariantCulture).Length;
+            var table = new TextTable().Column("slot", right: true, wrap: false).Column("device id", min: 24)
+                .Column("cycle", right: true, wrap: false, min: (2 * digits) + 1).Column("step", min: 16).Column("LED", min: 16)
+                .Column("fail", right: true, wrap: false).Column("recov", right: true, wrap: false).Column("device time", right: true, wrap: false, min: 11);
             foreach (var s in _slots.Values)
             {
-                table.AddRow(
+                table.Row(
                     s.Slot.ToString(CultureInfo.InvariantCulture), s.DeviceId,
                     $"{s.Cycle.ToString(CultureInfo.InvariantCulture)}/{s.Cycles.ToString(CultureInfo.InvariantCulture)}",
-                    Markup.Escape(s.Step), Markup.Escape(s.Led),
-                    s.Failures == 0 ? "0" : $"[red]{s.Failures.ToString(CultureInfo.InvariantCulture)}[/]",
+                    s.Step, s.Led, s.Failures.ToString(CultureInfo.InvariantCulture),
                     s.Recoveries.ToString(CultureInfo.InvariantCulture), Hours(s.DeviceTime));
             }
-            table.Caption(Markup.Escape(Overall()));
+            var lines = table.Render(width, cut: true).TrimEnd('\n').Split('\n').ToList();
+            lines.AddRange(TextWrap.Lines(Overall(), width));
+            return lines;
         }
     }
 

@@ -15,8 +15,7 @@ internal static class SyncCommand
     {
         var config = CommonOptions.Config();
         var to = new Option<string?>("--to") { Description = "the fleet database (default: fleet.connectionString of the config, or HILRIG_FLEET_CONNECTION)" };
-        var format = new Option<string>("--format") { Description = "output format: table or json", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var format = CommonOptions.Format();
         var watch = new Option<bool>("--watch") { Description = "keep syncing while the rig works: every --interval seconds, backing off while the server is away" };
         var interval = new Option<int>("--interval") { Description = "seconds between syncs with --watch (1..3600)", DefaultValueFactory = _ => 30 };
         var status = new Option<bool>("--status") { Description = "how far behind the rig is (from its own store; no server needed)" };
@@ -27,7 +26,8 @@ internal static class SyncCommand
         command.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
-            var json = pr.GetValue(format) == "json";
+            var kind = CommonOptions.ParseFormat(pr.GetValue(format));
+            var json = kind == OutputFormat.Json;
             if (pr.GetValue(interval) is < 1 or > 3600)
             {
                 error.WriteLine($"hilrig: --interval {pr.GetValue(interval)}: valid: 1..3600 seconds");
@@ -50,7 +50,7 @@ internal static class SyncCommand
                 // The backlog is the rig's own business: no server is needed to say it.
                 try
                 {
-                    return PrintStatus(FleetSync.LocalStatus(ResultsStore.Open(rig.ResolveStorePath()), rig.RigId), json, output);
+                    return PrintStatus(FleetSync.LocalStatus(ResultsStore.Open(rig.ResolveStorePath()), rig.RigId), kind, output);
                 }
                 catch (ResultsStoreException e)
                 {
@@ -75,17 +75,22 @@ internal static class SyncCommand
             }
 
             if (pr.GetValue(status))
-                return PrintStatus(sync.Status(), json, output);
+                return PrintStatus(sync.Status(), kind, output);
             if (!pr.GetValue(watch))
-                return Once(sync, json, output, error, ct);
-            return await WatchAsync(sync, json, TimeSpan.FromSeconds(pr.GetValue(interval)), output, error, ct);
+                return Once(sync, kind, output, error, ct);
+            return await WatchAsync(sync, kind, TimeSpan.FromSeconds(pr.GetValue(interval)), output, error, ct);
         });
         return command;
     }
 
-    private static int PrintStatus(SyncStatus s, bool json, TextWriter output)
+    private static int PrintStatus(SyncStatus s, OutputFormat format, TextWriter output)
     {
-        output.WriteLine(json
+        if (format == OutputFormat.Csv)
+        {
+            output.Write(Csv.Records([s]));
+            return ExitCodes.Ok;
+        }
+        output.WriteLine(format == OutputFormat.Json
             ? JsonSerializer.Serialize(s, Json.Options)
             : $"rig {s.RigId} -> {s.Target ?? "(no fleet connection)"}: {s.ResultsBehind} results behind"
               + (s.OldestBehind is { } oldest ? $" (oldest started {oldest:yyyy-MM-dd HH:mm:ss}Z)" : "")
@@ -94,12 +99,12 @@ internal static class SyncCommand
         return ExitCodes.Ok;
     }
 
-    private static int Once(FleetSync sync, bool json, TextWriter output, TextWriter error, CancellationToken ct)
+    private static int Once(FleetSync sync, OutputFormat format, TextWriter output, TextWriter error, CancellationToken ct)
     {
         try
         {
             var report = sync.Sync(ct);
-            output.WriteLine(json ? JsonSerializer.Serialize(report, Json.Options) : Line(report));
+            output.Write(Text(report, format, header: true));
             return ExitCodes.Ok;
         }
         catch (FleetSyncException e)
@@ -109,9 +114,10 @@ internal static class SyncCommand
         }
     }
 
-    private static async Task<int> WatchAsync(FleetSync sync, bool json, TimeSpan interval, TextWriter output, TextWriter error, CancellationToken ct)
+    private static async Task<int> WatchAsync(FleetSync sync, OutputFormat format, TimeSpan interval, TextWriter output, TextWriter error, CancellationToken ct)
     {
         var backoff = TimeSpan.FromSeconds(1);
+        var first = true;
         var cap = TimeSpan.FromSeconds(60);
         while (!ct.IsCancellationRequested)
         {
@@ -120,7 +126,10 @@ internal static class SyncCommand
             {
                 var report = sync.Sync(ct);
                 if (report.ResultsSent > 0 || report.Runs > 0 || report.Devices > 0)
-                    output.WriteLine(json ? JsonSerializer.Serialize(report, Json.Options).ReplaceLineEndings(" ") : Line(report));
+                {
+                    output.Write(Text(report, format, header: first));
+                    first = false;
+                }
                 backoff = TimeSpan.FromSeconds(1);
                 wait = interval;
             }
@@ -151,6 +160,14 @@ internal static class SyncCommand
         }
         return ExitCodes.Ok;
     }
+
+    /// <summary>A sync's report: JSON on one line (a stream of them under --watch), CSV (the header once), or words wrapped to the terminal.</summary>
+    private static string Text(SyncReport report, OutputFormat format, bool header) => format switch
+    {
+        OutputFormat.Json => JsonSerializer.Serialize(report, Json.Options).ReplaceLineEndings(" ") + "\n",
+        OutputFormat.Csv => header ? Csv.Records([report]) : Csv.Records([report]).Split('\n', 2)[1],
+        _ => Line(report) + "\n",
+    };
 
     private static string Line(SyncReport r) =>
         $"rig {r.RigId} -> {r.Target}: {r.ResultsInserted} new results of {r.ResultsSent} sent in {r.Batches} batches, "

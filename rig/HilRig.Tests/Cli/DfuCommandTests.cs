@@ -68,7 +68,10 @@ public class DfuCommandTests
         var config = TestRigs.WriteConfig(TestRigs.DefaultCores());
         var (exit, output, error) = CliHarness.Run("dfu", "list", "--config", config, "--slots", "2");
         Assert.That(exit, Is.Zero, error);
-        Assert.That(output, Does.Contain("Found DFU: [1d50:607f]").And.Contain("path=\"1-1.2\", alt=0, name=\"@Internal Flash  /0x08000000/20*001Ka,108*001Kg\"")
+        Assert.That(output.Split('\n'), Has.All.Length.LessThanOrEqualTo(80), "wrapped to 80 columns");
+        // continuation lines back onto their line (a break at a double space keeps one of them)
+        output = output.Replace("\n    ", " ", StringComparison.Ordinal).Replace("Flash  /", "Flash /", StringComparison.Ordinal);
+        Assert.That(output, Does.Contain("Found DFU: [1d50:607f]").And.Contain("path=\"1-1.2\", alt=0, name=\"@Internal Flash /0x08000000/20*001Ka,108*001Kg\"")
             .And.Contain("alt=1, name=\"@SPI Flash : SST25x/0x00000000/512*04Kg\""));
     }
 }

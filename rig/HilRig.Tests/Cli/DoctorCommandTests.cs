@@ -19,6 +19,8 @@ public class DoctorCommandTests
         StoreCalibrations(config, 1, 2, 3, 4, 5, 6, 7, 8);
         var (exit, output, error) = CliHarness.Run("doctor", "--config", config);
         Assert.That(exit, Is.Zero, output + error);
+        Assert.That(output.Split('\n'), Has.All.Length.LessThanOrEqualTo(80), "wrapped to 80 columns");
+        output = output.Replace("\n" + new string(' ', 14), " ", StringComparison.Ordinal); // continuation lines back onto their line
         Assert.That(output, Does.Contain("50 ok, 0 failed, 0 not checked"));
         Assert.That(output, Does.Contain("slot 4 calibration: stored: dark C 1.7 counts/ms (noise 0.1), gain 4x"));
         Assert.That(output, Does.Not.Contain("fix:"));
@@ -45,7 +47,7 @@ public class DoctorCommandTests
         var (exit, output, _) = CliHarness.Run("doctor", "--config", config, "--format", "json");
         Assert.That(exit, Is.EqualTo(3));
         using var json = JsonDocument.Parse(output);
-        var checks = json.RootElement.EnumerateArray().ToList();
+        var checks = json.RootElement.GetProperty("checks").EnumerateArray().ToList();
         Assert.That(checks, Has.Count.EqualTo(50));
         var calibration = checks.Where(c => c.GetProperty("area").GetString() == "sensor" && c.GetProperty("subject").GetString()!.EndsWith("calibration", StringComparison.Ordinal)).ToList();
         Assert.That(calibration.Select(c => c.GetProperty("status").GetString()), Is.All.EqualTo("failed"));
@@ -63,7 +65,7 @@ public class DoctorCommandTests
         var (exit, output, error) = CliHarness.Run("doctor", "--config", config, "--slots", "3", "--format", "json");
         Assert.That(exit, Is.Zero, error);
         using var json = JsonDocument.Parse(output);
-        var subjects = json.RootElement.EnumerateArray().Select(c => c.GetProperty("subject").GetString()).ToList();
+        var subjects = json.RootElement.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("subject").GetString()).ToList();
         Assert.That(subjects, Is.EqualTo(new[] { "MCP23017 0x20", "TCA9548A 0x70", "slot 3 sensor", "slot 3 calibration", "slot 3 USB", "slot 3 hub port", "slot 3 relay", "slot 3 dark" }));
 
         var (badExit, _, badError) = CliHarness.Run("doctor", "--config", config, "--slots", "12");

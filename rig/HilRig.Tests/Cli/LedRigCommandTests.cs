@@ -36,7 +36,9 @@ public class LedRigCommandTests
         var (classified, table, classifyErr) = CliHarness.Run("led", "classify", trace);
         Assert.That(classified, Is.EqualTo(ExitCodes.Ok), classifyErr);
         // a Core fresh from the factory has no Wi-Fi credentials: the app's fade, then listening mode
-        var states = table.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l[20..46].Trim()).ToList();
+        var json = System.Text.Json.JsonDocument.Parse(CliHarness.Run("led", "classify", trace, "--format", "json").Output);
+        var states = json.RootElement.GetProperty("segments").EnumerateArray().Select(s => s.GetProperty("state").GetString()).ToList();
+        Assert.That(table, Does.Contain("white fade").And.Contain("flashing blue"));
         Assert.That(states, Is.EqualTo(new[] { "white fade", "flashing blue" }), table);
         Assert.That(CliHarness.Run("led", "classify", trace).Output, Is.EqualTo(table), "the same segments every time");
     }

@@ -12,7 +12,12 @@ public class ScreenCommandTests
         var (exit, output, error) = CliHarness.Run("screen", "--config", config, "--format", "json");
         Assert.That(exit, Is.Zero, error);
         using var json = JsonDocument.Parse(output);
-        var slots = json.RootElement.EnumerateArray().ToList();
+        // the same envelope as soak's: the run header first, then what the run found
+        var run = json.RootElement.GetProperty("run");
+        Assert.That(run.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "id", "kind", "status", "rigId", "seed", "bootloader", "startedAt", "endedAt", "store" }));
+        Assert.That(run.GetProperty("kind").GetString(), Is.EqualTo("screen"));
+        Assert.That(run.GetProperty("status").GetString(), Is.EqualTo("passed"));
+        var slots = json.RootElement.GetProperty("slots").EnumerateArray().ToList();
         Assert.That(slots, Has.Count.EqualTo(8));
         foreach (var s in slots)
         {
@@ -37,7 +42,7 @@ public class ScreenCommandTests
         var (exit, output, _) = CliHarness.Run("screen", "--config", config, "--slots", "1-3", "--format", "json");
         Assert.That(exit, Is.EqualTo(1));
         using var json = JsonDocument.Parse(output);
-        var bySlot = json.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("slot").GetInt32());
+        var bySlot = json.RootElement.GetProperty("slots").EnumerateArray().ToDictionary(e => e.GetProperty("slot").GetInt32());
         Assert.That(bySlot.Keys, Is.EquivalentTo(new[] { 1, 2, 3 }));
         Assert.That(bySlot[2].GetProperty("verdict").GetString(), Is.EqualTo("fail"));
         Assert.That(bySlot[2].GetProperty("failureMode").GetString(), Is.EqualTo("bad-external-flash"));

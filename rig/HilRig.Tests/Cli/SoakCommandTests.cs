@@ -48,7 +48,11 @@ public partial class SoakCommandTests
         var (secondRun, secondRest) = Split(second.Output);
         Assert.That(secondRest, Is.EqualTo(firstRest), "row for row the same");
         Assert.That(Str(JsonDocument.Parse(secondRun.ToJsonString()).RootElement, "id"), Is.Not.EqualTo(Str(JsonDocument.Parse(firstRun.ToJsonString()).RootElement, "id")));
-        Assert.That(firstRun.AsObject().Select(p => p.Key), Is.EquivalentTo(new[] { "id", "startedAt", "endedAt" }));
+        // the run header every JSON export starts with (screen's too); only its id, times and store differ between runs
+        Assert.That(firstRun.AsObject().Select(p => p.Key), Is.EqualTo(new[] { "id", "kind", "status", "rigId", "seed", "bootloader", "startedAt", "endedAt", "store" }));
+        foreach (var key in new[] { "kind", "status", "rigId", "seed", "bootloader" })
+            Assert.That(secondRun[key]!.ToJsonString(), Is.EqualTo(firstRun[key]!.ToJsonString()), key);
+        Assert.That(firstRun["kind"]!.GetValue<string>(), Is.EqualTo("soak"));
         Assert.That(Split(other.Output).Body, Is.Not.EqualTo(firstRest));
 
         // the CSV export carries no run header: byte for byte the same
