@@ -104,8 +104,7 @@ internal static class CampaignCommand
     private static Command Status()
     {
         var name = new Argument<string>("NAME") { Description = "the campaign" };
-        var format = new Option<string>("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var format = CommonOptions.Format();
         var to = To();
         var config = CommonOptions.Config();
         var command = new Command("status", "A campaign's progress per rig and per lot, failures per 1,000 cycles with 95 % intervals, and its decision: go, no-go or undecided");
@@ -128,6 +127,14 @@ internal static class CampaignCommand
                 var report = CampaignStatus.Build(snapshot);
                 if (pr.GetValue(format) == "json")
                     output.WriteLine(JsonSerializer.Serialize(report, Json.Options));
+                else if (pr.GetValue(format) == "csv")
+                    // one row per lot and one "overall": the evidence the decision is taken on
+                    output.Write(Csv.Records(report.Lots.Concat(report.Overall is { } all ? [all] : []).Select(l => new
+                    {
+                        Campaign = report.Name, l.Lot, l.CandidateCycles, l.CandidateFailures, CandidatePerThousand = l.CandidatePerThousand.Point,
+                        l.BaselineCycles, l.BaselineFailures, BaselinePerThousand = l.BaselinePerThousand.Point, l.ExactP, l.AnytimeP, l.NoGo,
+                        Decision = report.Decision.Label,
+                    })));
                 else
                     PrintTable(report, output);
                 return ExitCodes.Ok;
@@ -140,8 +147,7 @@ internal static class CampaignCommand
     {
         var to = To();
         var config = CommonOptions.Config();
-        var format = new Option<string>("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var format = CommonOptions.Format();
         var command = new Command("list", "The fleet's campaigns, newest first");
         command.Options.Add(format);
         command.Options.Add(to);
@@ -164,6 +170,11 @@ internal static class CampaignCommand
                 if (pr.GetValue(format) == "json")
                 {
                     output.WriteLine(JsonSerializer.Serialize(rows, Json.Options));
+                    return ExitCodes.Ok;
+                }
+                if (pr.GetValue(format) == "csv")
+                {
+                    output.Write(Csv.Records(rows));
                     return ExitCodes.Ok;
                 }
                 if (rows.Count == 0)

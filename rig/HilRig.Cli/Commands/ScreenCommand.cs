@@ -323,8 +323,9 @@ internal static class ScreenCommand
                     output.WriteLine(TextWrap.Paragraph($"slot {r.Slot}: {r.Signature}", width));
                 output.WriteLine(TextWrap.Paragraph($"{rows.Count(r => r.Verdict == "pass")} passed, {rows.Count(r => r.Verdict == "fail")} failed ({rows.Count(r => r.Confirmation == "confirmed")} confirmed, {rows.Count(r => r.Confirmation == "unconfirmed")} unconfirmed), {rows.Count(r => r.Verdict == "rig-fault")} rig fault(s)", width));
                 // what the operator does next: which Cores to move where to confirm, which slots changed health
+                // (whole lines when redirected: a log or a script greps them)
                 foreach (var note in notes)
-                    output.WriteLine(TextWrap.Paragraph(note, width));
+                    output.WriteLine(Terminal.IsTerminal(output) ? TextWrap.Paragraph(note, width) : note);
                 break;
         }
     }

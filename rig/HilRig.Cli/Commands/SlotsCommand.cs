@@ -20,13 +20,12 @@ internal static class SlotsCommand
     {
         var config = CommonOptions.Config();
         var store = StoreLocation.Option();
-        var format = new Option<string>("--format") { Description = "output format: table or json", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var format = CommonOptions.Format();
         var command = new Command("slots", "each slot's health (good, unknown, suspect, quarantined, maintenance): devices, unconfirmed and confirmed failures, rig faults by kind");
         command.Options.Add(config);
         command.Options.Add(store);
         command.Options.Add(format);
-        command.SetAction(pr => Show(pr.GetValue(config)!, pr.GetValue(store), pr.GetValue(format) == "json", pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error));
+        command.SetAction(pr => Show(pr.GetValue(config)!, pr.GetValue(store), CommonOptions.ParseFormat(pr.GetValue(format)), pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error));
 
         var setConfig = CommonOptions.Config();
         var setStore = StoreLocation.Option();
@@ -46,7 +45,7 @@ internal static class SlotsCommand
         return command;
     }
 
-    private static int Show(FileInfo configFile, FileInfo? storeFile, bool json, TextWriter output, TextWriter err)
+    private static int Show(FileInfo configFile, FileInfo? storeFile, OutputFormat format, TextWriter output, TextWriter err)
     {
         if (!ConfigLoading.TryLoad(configFile, err, out var config)) return ExitCodes.BadInput;
         var numbers = config.Slots.Select(s => s.Number).ToList();
@@ -63,7 +62,15 @@ internal static class SlotsCommand
             err.WriteLine($"hilrig: {ex.Message}");
             return ExitCodes.BadInput;
         }
-        if (json)
+        if (format == OutputFormat.Csv)
+        {
+            output.Write(Csv.Records(health.Select(h => new
+            {
+                h.Slot, Health = h.State.ToName(), h.Since, h.Devices, h.Strikes, h.Unconfirmed, h.Confirmed, RigFaults = RigFaultText(h), h.Reason,
+            })));
+            return ExitCodes.Ok;
+        }
+        if (format == OutputFormat.Json)
         {
             output.WriteLine(JsonSerializer.Serialize(health.Select(h => new
             {

@@ -67,7 +67,7 @@ public class SlotHealthCommandTests
         (exit, output, error) = CliHarness.Run("screen", "--config", path, "--slots", "3,6", "--readback-only", "--format", "json");
         Assert.That(exit, Is.EqualTo(0), output + error);
         Assert.That(error, Does.Contain("slot 3 quarantined: not used"));
-        var screened = JsonDocument.Parse(output).RootElement.EnumerateArray().Select(e => e.GetProperty("slot").GetInt32()).ToList();
+        var screened = JsonDocument.Parse(output).RootElement.GetProperty("slots").EnumerateArray().Select(e => e.GetProperty("slot").GetInt32()).ToList();
         Assert.That(screened, Is.EqualTo(new[] { 6 }), "the quarantined slot is not driven");
 
         (exit, output, error) = CliHarness.Run("doctor", "--config", path, "--golden", cores[3], "--slot", "3");
