@@ -225,7 +225,7 @@ public sealed class RigDoctor
             }
             await CheckRelayAndDarkAsync(slot, wiring, coreSeen, ct);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or SlotLineException)
         {
             // An expander that stops answering mid-way: the slot's lines cannot be driven.
             LinesFailed(slot, wiring, ex);
@@ -238,14 +238,14 @@ public sealed class RigDoctor
                 slot.Control.SetReset(false);
                 slot.Control.SetPower(wasOn);
             }
-            catch (IOException)
+            catch (Exception ex) when (ex is IOException or SlotLineException)
             {
                 // already reported above
             }
         }
     }
 
-    private void LinesFailed(RigSlot slot, SlotConfig wiring, IOException ex) =>
+    private void LinesFailed(RigSlot slot, SlotConfig wiring, Exception ex) =>
         Add("power", $"slot {slot.Number} lines", CheckStatus.Failed, $"driving power/MODE/RESET ({wiring.Power.Describe()}, {wiring.Mode.Describe()}, {wiring.Reset.Describe()}) failed: {ex.Message}",
             "fix the I2C expander first (see its check above), then run doctor again");
 

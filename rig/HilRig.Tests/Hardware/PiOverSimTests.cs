@@ -114,7 +114,7 @@ public class PiOverSimTests
 
         var (screened, screenOut, screenErr) = Hilrig("screen", "--config", config, "--readback-only", "--format", "json");
         Assert.That(screened, Is.EqualTo(1), "bad Cores fail: " + screenErr);
-        var verdicts = JsonDocument.Parse(screenOut).RootElement.EnumerateArray()
+        var verdicts = JsonDocument.Parse(screenOut).RootElement.GetProperty("slots").EnumerateArray()
             .ToDictionary(e => e.GetProperty("slot").GetInt32(), e => (Id: e.GetProperty("deviceId").GetString(), Verdict: e.GetProperty("verdict").GetString()));
         foreach (var core in expected)
         {

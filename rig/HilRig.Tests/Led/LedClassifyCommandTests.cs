@@ -54,7 +54,7 @@ public class LedClassifyCommandTests
         Assert.That(first.Code, Is.EqualTo(ExitCodes.Ok), first.Err);
         Assert.That(second.Out, Is.EqualTo(first.Out));
         Assert.That(first.Out, Does.Contain("flashing yellow"));
-        Assert.That(json.Out, Does.Contain("\"state\": \"flashing yellow\"").And.Contain("\"period_ms\": 10"));
+        Assert.That(json.Out, Does.Contain("\"state\": \"flashing yellow\"").And.Contain("\"periodMs\": 10"));
     }
 
     [Test]

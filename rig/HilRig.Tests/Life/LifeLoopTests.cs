@@ -77,7 +77,7 @@ public class LifeLoopTests
 
         Assert.That(result.Verdict, Is.EqualTo(Verdict.Fail), result.ToString());
         Assert.That(result.FailureMode, Is.EqualTo(FailureModes.OtaFailed));
-        Assert.That(result.Signature, Does.Contain("chunks missed").And.Contain("old app tinker"));
+        Assert.That(result.Signature, Does.Contain("the cloud failed the transfer").And.Contain("old app tinker"));
         Assert.That(core.RunningApp, Does.StartWith("tinker"), "the old app still runs");
         Assert.That(core.History, Has.Some.Contains("did not verify"));
         Assert.That(core.History, Has.None.Contains("OtaApply"), "the bootloader never applied a broken image");
