@@ -50,6 +50,90 @@ public static partial class FleetSchema
         """,
     ];
 
+    /// <summary>Runs, devices and calibrations staged in pg_temp.stage_runs/stage_devices/stage_calibrations (fleet steps 1 and 5).</summary>
+    private static readonly string IngestMeta =
+        """
+        CREATE OR REPLACE FUNCTION fleet_ingest_meta(p_software TEXT, p_line TEXT, p_clock_offset_ms DOUBLE PRECISION)
+        RETURNS TABLE (runs INTEGER, devices INTEGER, calibrations INTEGER)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+        DECLARE v_rig TEXT := fleet_rig(); v_other TEXT; v_runs INTEGER; v_devices INTEGER; v_cal INTEGER;
+        BEGIN
+            SELECT s.rig_id INTO v_other FROM pg_temp.stage_runs s WHERE s.rig_id <> v_rig LIMIT 1;
+            IF v_other IS NULL THEN
+                SELECT c.rig_id INTO v_other FROM pg_temp.stage_runs s JOIN runs c ON c.id = s.id WHERE c.rig_id <> v_rig LIMIT 1;
+            END IF;
+            IF v_other IS NULL THEN
+                SELECT s.rig_id INTO v_other FROM pg_temp.stage_calibrations s WHERE s.rig_id <> v_rig LIMIT 1;
+            END IF;
+            IF v_other IS NOT NULL THEN
+                RAISE EXCEPTION 'rig % may not write rows of rig %', v_rig, v_other USING ERRCODE = '42501';
+            END IF;
+
+            INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status, line)
+            SELECT id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status, p_line FROM pg_temp.stage_runs ORDER BY id
+            ON CONFLICT (id) DO UPDATE SET status = excluded.status, ended_at = excluded.ended_at
+            WHERE runs.rig_id = v_rig AND (runs.status, runs.ended_at) IS DISTINCT FROM (excluded.status, excluded.ended_at);
+            GET DIAGNOSTICS v_runs = ROW_COUNT;
+
+            -- A device's lot moving changes which lot its results count under: remember where they were counted. Under
+        -- the rollup lock from here on, so another session's devices and results are either wholly seen (committed
+        -- before) or wholly not (counted after, under the lot written here): a rerun racing a killed sync's backend
+        -- would otherwise move counts it never saw counted.
+        IF EXISTS (SELECT 1 FROM pg_temp.stage_devices) THEN
+            PERFORM pg_advisory_xact_lock(7274400002);
+        END IF;
+            DROP TABLE IF EXISTS pg_temp.fleet_moved;
+            CREATE TEMP TABLE fleet_moved ON COMMIT DROP AS
+            SELECT s.device_id, COALESCE(d.lot, '(unknown)') AS old_lot, s.lot AS new_lot
+            FROM pg_temp.stage_devices s LEFT JOIN devices d ON d.device_id = s.device_id
+            WHERE (d.device_id IS NULL OR d.registered_by = v_rig) AND COALESCE(d.lot, '(unknown)') <> s.lot;
+            ANALYZE pg_temp.fleet_moved;
+
+            INSERT INTO devices (device_id, lot, date_code, supplier, first_seen, registered_by)
+            SELECT device_id, lot, date_code, supplier, first_seen, v_rig FROM pg_temp.stage_devices ORDER BY device_id
+            ON CONFLICT (device_id) DO UPDATE SET
+                lot = excluded.lot,
+                date_code = COALESCE(excluded.date_code, devices.date_code),
+                supplier = COALESCE(excluded.supplier, devices.supplier)
+            WHERE devices.registered_by = v_rig
+              AND (devices.lot, devices.date_code, devices.supplier) IS DISTINCT FROM
+                  (excluded.lot, COALESCE(excluded.date_code, devices.date_code), COALESCE(excluded.supplier, devices.supplier));
+            GET DIAGNOSTICS v_devices = ROW_COUNT;
+
+            INSERT INTO sensor_calibrations (rig_id, slot, dark_r, dark_g, dark_b, dark_c, dark_noise_c, gain, integration_ms, lit_c, calibrated_at)
+            SELECT rig_id, slot, dark_r, dark_g, dark_b, dark_c, dark_noise_c, gain, integration_ms, lit_c, calibrated_at FROM pg_temp.stage_calibrations
+            ON CONFLICT (rig_id, slot) DO UPDATE SET
+                dark_r = excluded.dark_r, dark_g = excluded.dark_g, dark_b = excluded.dark_b, dark_c = excluded.dark_c,
+                dark_noise_c = excluded.dark_noise_c, gain = excluded.gain, integration_ms = excluded.integration_ms,
+                lit_c = excluded.lit_c, calibrated_at = excluded.calibrated_at
+            WHERE excluded.calibrated_at > sensor_calibrations.calibrated_at;
+            GET DIAGNOSTICS v_cal = ROW_COUNT;
+
+            IF EXISTS (SELECT 1 FROM fleet_moved) THEN
+                PERFORM pg_advisory_xact_lock(7274400002);
+                INSERT INTO rollup_lot_day AS t (lot, day, results, failed, rig_faults)
+                SELECT lot, day, SUM(n), SUM(f), SUM(rf) FROM (
+                    SELECT m.old_lot AS lot, substr(r.started_at, 1, 10) AS day, -1 AS n,
+                           -(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END) AS f, -(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rf
+                    FROM fleet_moved m JOIN results r ON r.device_id = m.device_id
+                    UNION ALL
+                    SELECT m.new_lot, substr(r.started_at, 1, 10), 1,
+                           CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END, CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END
+                    FROM fleet_moved m JOIN results r ON r.device_id = m.device_id) x
+                GROUP BY lot, day ORDER BY lot, day
+                ON CONFLICT (lot, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
+                    rig_faults = t.rig_faults + excluded.rig_faults;
+                DROP TABLE IF EXISTS pg_temp.fleet_touched;
+                CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT device_id FROM fleet_moved;
+                PERFORM fleet_refresh_units();
+            END IF;
+
+            UPDATE fleet_rigs SET software_version = p_software, line = p_line, clock_offset_ms = p_clock_offset_ms, last_sync_at = now()
+            WHERE rig_id = v_rig;
+            RETURN QUERY SELECT v_runs, v_devices, v_cal;
+        END $$
+        """;
+
     /// <summary>
     /// The fleet's steps; {schema} is the schema the fleet lives in (the functions pin their search_path to it, so a
     /// rig's temporary table can never stand in for a real one).
@@ -109,82 +193,7 @@ public static partial class FleetSchema
                 RETURN v_rig;
             END $$
             """,
-            // Runs, devices and calibrations staged in pg_temp.stage_runs/stage_devices/stage_calibrations.
-            """
-            CREATE FUNCTION fleet_ingest_meta(p_software TEXT, p_line TEXT, p_clock_offset_ms DOUBLE PRECISION)
-            RETURNS TABLE (runs INTEGER, devices INTEGER, calibrations INTEGER)
-            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
-            DECLARE v_rig TEXT := fleet_rig(); v_other TEXT; v_runs INTEGER; v_devices INTEGER; v_cal INTEGER;
-            BEGIN
-                SELECT s.rig_id INTO v_other FROM pg_temp.stage_runs s WHERE s.rig_id <> v_rig LIMIT 1;
-                IF v_other IS NULL THEN
-                    SELECT c.rig_id INTO v_other FROM pg_temp.stage_runs s JOIN runs c ON c.id = s.id WHERE c.rig_id <> v_rig LIMIT 1;
-                END IF;
-                IF v_other IS NULL THEN
-                    SELECT s.rig_id INTO v_other FROM pg_temp.stage_calibrations s WHERE s.rig_id <> v_rig LIMIT 1;
-                END IF;
-                IF v_other IS NOT NULL THEN
-                    RAISE EXCEPTION 'rig % may not write rows of rig %', v_rig, v_other USING ERRCODE = '42501';
-                END IF;
-
-                INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status, line)
-                SELECT id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status, p_line FROM pg_temp.stage_runs ORDER BY id
-                ON CONFLICT (id) DO UPDATE SET status = excluded.status, ended_at = excluded.ended_at
-                WHERE runs.rig_id = v_rig AND (runs.status, runs.ended_at) IS DISTINCT FROM (excluded.status, excluded.ended_at);
-                GET DIAGNOSTICS v_runs = ROW_COUNT;
-
-                -- A device's lot moving changes which lot its results count under: remember where they were counted.
-                DROP TABLE IF EXISTS pg_temp.fleet_moved;
-                CREATE TEMP TABLE fleet_moved ON COMMIT DROP AS
-                SELECT s.device_id, COALESCE(d.lot, '(unknown)') AS old_lot, s.lot AS new_lot
-                FROM pg_temp.stage_devices s LEFT JOIN devices d ON d.device_id = s.device_id
-                WHERE (d.device_id IS NULL OR d.registered_by = v_rig) AND COALESCE(d.lot, '(unknown)') <> s.lot;
-                ANALYZE pg_temp.fleet_moved;
-
-                INSERT INTO devices (device_id, lot, date_code, supplier, first_seen, registered_by)
-                SELECT device_id, lot, date_code, supplier, first_seen, v_rig FROM pg_temp.stage_devices ORDER BY device_id
-                ON CONFLICT (device_id) DO UPDATE SET
-                    lot = excluded.lot,
-                    date_code = COALESCE(excluded.date_code, devices.date_code),
-                    supplier = COALESCE(excluded.supplier, devices.supplier)
-                WHERE devices.registered_by = v_rig
-                  AND (devices.lot, devices.date_code, devices.supplier) IS DISTINCT FROM
-                      (excluded.lot, COALESCE(excluded.date_code, devices.date_code), COALESCE(excluded.supplier, devices.supplier));
-                GET DIAGNOSTICS v_devices = ROW_COUNT;
-
-                INSERT INTO sensor_calibrations (rig_id, slot, dark_r, dark_g, dark_b, dark_c, dark_noise_c, gain, integration_ms, lit_c, calibrated_at)
-                SELECT rig_id, slot, dark_r, dark_g, dark_b, dark_c, dark_noise_c, gain, integration_ms, lit_c, calibrated_at FROM pg_temp.stage_calibrations
-                ON CONFLICT (rig_id, slot) DO UPDATE SET
-                    dark_r = excluded.dark_r, dark_g = excluded.dark_g, dark_b = excluded.dark_b, dark_c = excluded.dark_c,
-                    dark_noise_c = excluded.dark_noise_c, gain = excluded.gain, integration_ms = excluded.integration_ms,
-                    lit_c = excluded.lit_c, calibrated_at = excluded.calibrated_at
-                WHERE excluded.calibrated_at > sensor_calibrations.calibrated_at;
-                GET DIAGNOSTICS v_cal = ROW_COUNT;
-
-                IF EXISTS (SELECT 1 FROM fleet_moved) THEN
-                    PERFORM pg_advisory_xact_lock(7274400002);
-                    INSERT INTO rollup_lot_day AS t (lot, day, results, failed, rig_faults)
-                    SELECT lot, day, SUM(n), SUM(f), SUM(rf) FROM (
-                        SELECT m.old_lot AS lot, substr(r.started_at, 1, 10) AS day, -1 AS n,
-                               -(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END) AS f, -(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rf
-                        FROM fleet_moved m JOIN results r ON r.device_id = m.device_id
-                        UNION ALL
-                        SELECT m.new_lot, substr(r.started_at, 1, 10), 1,
-                               CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END, CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END
-                        FROM fleet_moved m JOIN results r ON r.device_id = m.device_id) x
-                    GROUP BY lot, day ORDER BY lot, day
-                    ON CONFLICT (lot, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
-                        rig_faults = t.rig_faults + excluded.rig_faults;
-                    DROP TABLE IF EXISTS pg_temp.fleet_touched;
-                    CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT device_id FROM fleet_moved;
-                    PERFORM fleet_refresh_units();
-                END IF;
-
-                UPDATE fleet_rigs SET software_version = p_software, line = p_line, clock_offset_ms = p_clock_offset_ms, last_sync_at = now()
-                WHERE rig_id = v_rig;
-                RETURN QUERY SELECT v_runs, v_devices, v_cal;
-            END $$
-            """,
+            IngestMeta,
             // Unit verdicts and lot counts of the devices in pg_temp.fleet_touched recomputed from their deciding attempts;
             // the caller holds the rollup lock. A table, not an array: joined by hash, where "= ANY(array)" of thousands
             // of ids is compared row by row.
@@ -787,6 +796,8 @@ public static partial class FleetSchema
             END $$
             """,
         ],
+        // 5: device lots moved under the rollup lock taken before the old lots are read.
+        [IngestMeta],
     ];
 
     public static int Latest => Steps.Count;

@@ -279,6 +279,57 @@ public class FleetSyncTests
         Assert.That(Central.Scalar("SELECT failed FROM lot_counts WHERE lot = 'L-WRONG'"), Is.Zero);
     }
 
+    [Test]
+    public void Two_rigs_registering_one_device_at_once_count_its_results_under_its_lot_once()
+    {
+        // Rigs screening the same new Core race to register it: one waits for the other, and only the one that
+        // registered it moves what was counted before the device was known.
+        var a = AddRig("a");
+        var b = AddRig("b");
+        // Other tests share this database: own names, and the unknown lot's count compared with itself before.
+        var device = "d1-" + _suffix;
+        var lot = "L1-" + _suffix;
+        const string Unknown = "SELECT COALESCE(SUM(results), 0) FROM rollup_lot_day WHERE lot = '(unknown)'";
+        var unknownBefore = Central.Scalar(Unknown);
+        var localA = ResultsStore.Open(Path.Combine(_folder, "a.db"));
+        var runA = localA.StartRun(new RunInfo(a.RigId, "h", 1, "BL14", "screen", T0));
+        localA.RecordResult(new ResultRecord(runA, device, 1, "dfu-readback", Verdict.Fail, T0, T0.AddSeconds(5)));
+        new FleetSync(localA, a.ConnectionString, a.RigId).Sync();
+        Assert.That(Central.Scalar(Unknown), Is.EqualTo(unknownBefore + 1), "counted before its lot is known");
+        localA.UpsertDevice(device, lot, T0);
+
+        var localB = ResultsStore.Open(Path.Combine(_folder, "b.db"));
+        localB.UpsertDevice(device, lot, T0);
+        var runB = localB.StartRun(new RunInfo(b.RigId, "h", 1, "BL14", "screen", T0));
+        localB.RecordResult(new ResultRecord(runB, device, 2, "dfu-readback", Verdict.Pass, T0.AddHours(1), T0.AddHours(1).AddSeconds(5)));
+
+        Task? second = null;
+        var first = new FleetSync(localA, a.ConnectionString, a.RigId)
+        {
+            BeforeCommit = _ =>
+            {
+                if (second is not null)
+                    return;
+                second = Task.Run(() => new FleetSync(localB, b.ConnectionString, b.RigId).Sync());
+                // Commit only once the second rig's sync waits on this one's transaction.
+                var waiting = false;
+                for (var i = 0; i < 200 && !waiting && !second.IsCompleted; i++)
+                {
+                    Thread.Sleep(50);
+                    waiting = Central.Scalar($"SELECT COUNT(*) FROM pg_stat_activity WHERE usename = '{b.Role}' AND wait_event_type = 'Lock'") > 0;
+                }
+                Assert.That(waiting, Is.True, "the second rig's sync waits for the first");
+            },
+        };
+        first.Sync();
+        Assert.That(second, Is.Not.Null);
+        Assert.That(second!.Wait(TimeSpan.FromSeconds(60)), Is.True, "the second sync finished");
+
+        AssertRollupsEqualDirectCounts();
+        Assert.That(Central.Scalar(Unknown), Is.EqualTo(unknownBefore));
+        Assert.That(Central.Scalar($"SELECT SUM(results) FROM rollup_lot_day WHERE lot = '{lot}'"), Is.EqualTo(2));
+    }
+
     /// <summary>Every rollup row equals a count straight over the central results.</summary>
     private void AssertRollupsEqualDirectCounts() => AssertRollupsEqualDirectCounts(Central);
 
