@@ -241,7 +241,9 @@ public sealed class FactoryReset(CoreLifeContext context)
 /// <summary>
 /// `Ota`: from breathing cyan flash an app through the cloud; expect "Update started", the app's magenta, the
 /// reboot through the bootloader's OTA apply and breathing cyan again on the new app (its identity in the cloud).
-/// Flashing yellow (DFU) = stuck-in-dfu; the cloud giving up with the old app back = ota-failed.
+/// Flashing yellow (DFU) = stuck-in-dfu. The cloud giving up with the old app back: after the first time the OTA region
+/// is read back over DFU; wrong = ota-failed (the Core's), clean = a cloud fault, retried, and after the last attempt the
+/// rig fault cloud-error.
 /// </summary>
 public sealed class Ota(CoreLifeContext context)
 {
@@ -266,6 +268,7 @@ public sealed class Ota(CoreLifeContext context)
         return await LoopRunner.RunAsync("ota", context, slot, async log =>
         {
             var cloudFaults = new List<string>();
+            var regionClean = false;
             for (var attempt = 1; attempt <= CloudAttempts; attempt++)
             {
                 try
@@ -276,18 +279,40 @@ public sealed class Ota(CoreLifeContext context)
                 catch (CloudGaveUp ex)
                 {
                     log.Add($"attempt {attempt}: {ex.Message}");
-                    cloudFaults.Add(ex.Message);
-                    RigRetries.Record("cloud-transfer", ex.Message, gaveUp: attempt == CloudAttempts);
                     // a Core left in its update mode resets after 30 s without a chunk and reconnects on its old app
                     await Task.Delay(CloudRetryPause, context.Time, ct);
+                    if (!regionClean)
+                    {
+                        // The cloud's "Update failed" cannot say whose fault it was (a dropped link, or a Core whose OTA
+                        // region will not take a chunk and asks for it again until the Flasher gives up): the Core's
+                        // own flash decides, read back over DFU once, before any retry is spent on it.
+                        DfuReadbackResult check;
+                        try
+                        {
+                            check = await OtaRegionCheckAsync(slot, deviceId, log, ct);
+                        }
+                        catch (Exception rig) when (rig is LoopRigFault or UsbException or SlotLineException or Chips.SensorException)
+                        {
+                            // the rig could not look: the cloud's failure stays unexplained, and this step is a rig fault
+                            RigRetries.Record("cloud-transfer", ex.Message, gaveUp: true);
+                            throw;
+                        }
+                        if (check.Verdict == Verdict.Fail)
+                        {
+                            // what the rig saw is recorded all the same (the cloud's failure may have been the link's
+                            // too): the Core's own flash made it moot, so it is not retried
+                            RigRetries.Record("cloud-transfer", $"{ex.Message}; not retried: the Core's OTA region reads back wrong");
+                            throw new LoopFailure(FailureModes.OtaFailed, $"{ex.Message}; the OTA region at 0x{SparkMemoryMap.OtaImageAddress:X6} reads back wrong over DFU: {check.Signature}");
+                        }
+                        regionClean = true;
+                    }
+                    cloudFaults.Add(ex.Message);
+                    RigRetries.Record("cloud-transfer", ex.Message, gaveUp: attempt == CloudAttempts);
                 }
             }
-            // the cloud gave up every time: only the Core's own flash can make that the Core's failure
-            var check = await OtaRegionCheckAsync(slot, deviceId, log, ct);
-            var all = $"the cloud gave up {CloudAttempts} time(s) ({string.Join("; ", cloudFaults)})";
-            if (check.Verdict == Verdict.Fail)
-                throw new LoopFailure(FailureModes.OtaFailed, $"{all}; the OTA region at 0x{SparkMemoryMap.OtaImageAddress:X6} reads back wrong over DFU: {check.Signature}");
-            throw new LoopRigFault(FailureModes.CloudError, $"{all}; the Core's OTA region reads back clean over DFU and it runs its old app: the cloud link is at fault, retest");
+            // the cloud gave up every time and the Core's OTA region reads back clean: the cloud link is at fault
+            throw new LoopRigFault(FailureModes.CloudError,
+                $"the cloud gave up {CloudAttempts} time(s) ({string.Join("; ", cloudFaults)}); the Core's OTA region reads back clean over DFU and it runs its old app: the cloud link is at fault, retest");
         }, ct);
     }
 

@@ -193,7 +193,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 if (!found.FoundInDfu)
                 {
                     var row = new SoakRow(slot.Number, $"slot-{slot.Number}-unidentified", IdentifyTest, 0, found.Verdict!.Value, found.FailureMode,
-                        found.Signature!, _time.GetElapsedTime(begin), startedAt, _time.GetUtcNow(), []);
+                        found.Signature!, _time.GetElapsedTime(begin), startedAt, _time.GetUtcNow(), []) { Retries = Drain() };
                     Rows.Add(row);
                     Out(0, row.Signature);
                     Report(IdentifyTest, SoakPhase.Ended, row.Verdict, row: row);
@@ -206,7 +206,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
 
             if (plan.Bootloader is { } bootloader)
             {
-                var flashed = await StepAsync(BootloaderFlash.TestName, () => new BootloaderFlash(context, plan.Dfu).RunAsync(slot, id, bootloader, ct));
+                var flashed = await StepAsync(BootloaderFlash.TestName, () => new BootloaderFlash(context, plan.Dfu).RunAsync(slot, id, bootloader, ct), judged: true, ct);
                 if (!await JudgeAsync(flashed, ct)) return;
             }
 
@@ -215,18 +215,18 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 // a step may end in a verdict even as the soak is stopped; the next cycle must not start
                 ct.ThrowIfCancellationRequested();
                 var app = plan.NextApp(slot.Number, _cycle);
-                var ota = await StepAsync(OtaTest, () => new Ota(context).RunAsync(slot, id, app.Bytes, app.Identity, ct));
+                var ota = await StepAsync(OtaTest, () => new Ota(context).RunAsync(slot, id, app.Bytes, app.Identity, ct), judged: true, ct);
                 if (ota.Verdict != Verdict.RigFault) _judged++;
                 if (!await JudgeAsync(ota, ct)) return;
                 if (ota.Verdict == Verdict.Fail || IsCloudFault(ota)) continue;
 
-                var reset = await StepAsync(FactoryResetTest, () => new FactoryReset(context).RunAsync(slot, id, ct));
+                var reset = await StepAsync(FactoryResetTest, () => new FactoryReset(context).RunAsync(slot, id, ct), judged: true, ct);
                 if (!await JudgeAsync(reset, ct)) return;
                 if (reset.Verdict == Verdict.Fail) continue;
 
                 if (plan.ReadbackEvery > 0 && _cycle % plan.ReadbackEvery == 0)
                 {
-                    var readback = await StepAsync(ReadbackTest, () => ReadbackAsync(id, ct));
+                    var readback = await StepAsync(ReadbackTest, () => ReadbackAsync(id, ct), judged: true, ct);
                     if (!await JudgeAsync(readback, ct)) return;
                 }
             }
@@ -299,7 +299,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             {
                 var why = id is null ? "answers no `i` (or falls back into DFU) with a known-good app written" : $"says device {id}, whose DFU serial is not {serial}";
                 var row = new SoakRow(slot.Number, _id!, IdentifyTest, 0, id is null ? Verdict.Fail : Verdict.RigFault, id is null ? FailureModes.StuckInDfu : FailureModes.WrongDevice,
-                    $"arrived {arrival}; the Core {why}", _time.GetElapsedTime(begin), startedAt, _time.GetUtcNow(), []);
+                    $"arrived {arrival}; the Core {why}", _time.GetElapsedTime(begin), startedAt, _time.GetUtcNow(), []) { Retries = Drain() };
                 Rows.Add(row);
                 Out(0, row.Signature);
                 Report(IdentifyTest, SoakPhase.Ended, row.Verdict, row: row);
@@ -329,10 +329,15 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                     return false;
             }
             ct.ThrowIfCancellationRequested();
-            Report("check app", SoakPhase.Started, null);
-            var running = await RunsItsAppAsync(ct);
-            Report("check app", SoakPhase.Ended, null);
-            if (running) return true;
+            // asked inside the failed step (its retries are in that row): see StepAsync
+            switch (_afterFailure)
+            {
+                case AppCheck.Runs:
+                    return true;
+                case AppCheck.RigFault:
+                    Out(_cycle, $"rig fault while asking whether the Core still runs its app after {row.Test}: {_afterFailureWhy}");
+                    return false;
+            }
 
             var recovery = await StepAsync(CoreRecovery.TestName, () => new CoreRecovery(context, plan.Dfu).RunAsync(slot, _id!, plan.Recovery, ct));
             if (recovery.Verdict == Verdict.Pass)
@@ -344,6 +349,20 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             Out(_cycle, recovery.Verdict == Verdict.RigFault ? $"rig fault in recovery: {recovery.Signature}" : $"not recovered: {recovery.Signature}");
             return false;
         }
+
+        private enum AppCheck
+        {
+            NotAsked,
+            Runs,
+            DoesNotRun,
+            RigFault,
+        }
+
+        // what the check after the last failed step found (StepAsync asks it before the row is stored)
+        private AppCheck _afterFailure;
+        private string? _afterFailureWhy;
+
+        private IReadOnlyList<RigRetry> Drain() => _retries?.Drain() ?? [];
 
         /// <summary>Does the Core still run an app? In DFU: no. Listening: yes. Otherwise it must answer `i` with its id.</summary>
         private static bool IsCloudFault(SoakRow row) => row.Verdict == Verdict.RigFault && row.FailureMode == FailureModes.CloudError;
@@ -367,7 +386,8 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             }
         }
 
-        private async Task<SoakRow> StepAsync(string test, Func<Task<LoopResult>> step)
+        /// <param name="judged">The row goes to <see cref="JudgeAsync"/>: on a failure, ask whether the Core still runs its app.</param>
+        private async Task<SoakRow> StepAsync(string test, Func<Task<LoopResult>> step, bool judged = false, CancellationToken ct = default)
         {
             Report(test, SoakPhase.Started, null);
             var startedAt = _time.GetUtcNow();
@@ -375,13 +395,41 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             var result = await step();
             var failed = result.Verdict == Verdict.Fail && CountsForRate(test);
             if (failed) _failures++;
+            var log = result.Log;
+            _afterFailure = AppCheck.NotAsked;
+            if (judged && result.Verdict == Verdict.Fail && !ct.IsCancellationRequested)
+            {
+                // After a failure: does the Core still run its app? Asked before the row is stored, so the buttons and
+                // USB it takes are retried inside this step and their retries travel in its row (a check after the
+                // slot's last row would have no row to carry them, and the fault ledger would not balance).
+                Report("check app", SoakPhase.Started, null);
+                try
+                {
+                    _afterFailure = await RunsItsAppAsync(ct) ? AppCheck.Runs : AppCheck.DoesNotRun;
+                }
+                catch (SlotLineException ex)
+                {
+                    (_afterFailure, _afterFailureWhy) = (AppCheck.RigFault, ex.Message);
+                }
+                catch (Chips.SensorException ex)
+                {
+                    (_afterFailure, _afterFailureWhy) = (AppCheck.RigFault, ex.Message);
+                }
+                Report("check app", SoakPhase.Ended, null);
+                log = [.. log, _afterFailure switch
+                {
+                    AppCheck.Runs => "after the failure the Core still runs its app",
+                    AppCheck.DoesNotRun => "after the failure the Core does not run its app: recovery over DFU",
+                    _ => $"after the failure the rig could not ask the Core: {_afterFailureWhy}",
+                }];
+            }
             var row = new SoakRow(slot.Number, _id!, test, _cycle, result.Verdict, result.FailureMode, result.Signature,
-                result.DeviceTime, startedAt, _time.GetUtcNow(), result.Log)
+                result.DeviceTime, startedAt, _time.GetUtcNow(), log)
             {
                 CyclesToFailure = failed ? _cycle - _lastRecovery : null,
                 BitErrors = _bitErrors,
                 LedTimeline = result.Timeline,
-                Retries = _retries?.Drain() ?? [],
+                Retries = Drain(),
             };
             Rows.Add(row);
             Report(test, SoakPhase.Ended, result.Verdict, row: row);

@@ -69,6 +69,9 @@ public sealed class GpioSlotControl : ISlotControl
     /// <summary>
     /// Drives the line and reads it back: a line that does not follow (a dead button line) or an expander that does not
     /// acknowledge is written again, each retry recorded; after <see cref="LineRetries"/> the slot's line is a rig fault.
+    /// The read-back is retried on its own when the expander does not acknowledge it, so a dead line behind a lost read
+    /// is still seen (and recorded) as what it is. A line given up on keeps its latch at the level it shows: the
+    /// expander's other pins are written with the same latch byte, and must not keep re-driving it.
     /// </summary>
     private static void Drive(SlotLine line, bool active, string deadKind)
     {
@@ -79,12 +82,41 @@ public sealed class GpioSlotControl : ISlotControl
             try
             {
                 line.Controller.Write(line.Pin, level);
-                if (line.Controller.Read(line.Pin) == level) return;
-                RigRetries.Record(deadKind, $"{line} does not read back {(active ? "active" : "released")} after it was written", gaveUp: last);
-                if (last) throw new SlotLineException(line, $"{line} does not follow what the rig drives ({LineRetries + 1} writes)");
             }
             catch (IOException ex)
             {
+                RigRetries.Record("i2c-nack", $"{line}: {ex.Message}", gaveUp: last);
+                if (last) throw new SlotLineException(line, $"{line}: the expander does not answer ({ex.Message})");
+                continue;
+            }
+            var shows = ReadBack(line);
+            if (shows == level) return;
+            RigRetries.Record(deadKind, $"{line} does not read back {(active ? "active" : "released")} after it was written", gaveUp: last);
+            if (!last) continue;
+            try
+            {
+                line.Controller.Write(line.Pin, shows);
+            }
+            catch (IOException ex)
+            {
+                RigRetries.Record("i2c-nack", $"{line}: {ex.Message} (leaving the latch at the level the line shows)", gaveUp: true);
+            }
+            throw new SlotLineException(line, $"{line} does not follow what the rig drives ({LineRetries + 1} writes)");
+        }
+    }
+
+    /// <summary>The level the line shows; a read the expander does not acknowledge is read again, each retry recorded.</summary>
+    private static PinValue ReadBack(SlotLine line)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return line.Controller.Read(line.Pin);
+            }
+            catch (IOException ex)
+            {
+                var last = attempt >= LineRetries;
                 RigRetries.Record("i2c-nack", $"{line}: {ex.Message}", gaveUp: last);
                 if (last) throw new SlotLineException(line, $"{line}: the expander does not answer ({ex.Message})");
             }

@@ -60,12 +60,13 @@ public sealed class CloudConnection
 /// <summary>
 /// The simulated cloud: devices connect when they reach breathing cyan; <see cref="FlashAsync"/> runs
 /// spark-protocol's Flasher (UpdateBegin retried 3x with 6 s waits then one 90 s wait; 256-byte chunks, stop and wait;
-/// gives up after 10 missed chunks in a row or 600 s) and publishes spark/flash/status and spark/status events.
+/// gives up when the device misses the same chunk 10 times, or after 600 s) and publishes spark/flash/status and spark/status events.
 /// Everything runs on the simulation thread; the async <see cref="ICloud"/> reads complete synchronously.
 /// </summary>
 public sealed class SimCloud : ICloud
 {
     public const int ChunkSize = 256;
+    /// <summary>ChunkMissed answers for one chunk index before the Flasher gives up.</summary>
     public const int MaxMissedChunks = 10;
     public static readonly TimeSpan BeginWait = TimeSpan.FromSeconds(6);
     public static readonly TimeSpan LastBeginWait = TimeSpan.FromSeconds(90);
@@ -196,9 +197,10 @@ public sealed class SimCloud : ICloud
             Publish(id, CloudEvent.FlashStatus, "started");
 
             var chunks = (binary.Length + ChunkSize - 1) / ChunkSize;
-            // missed chunks in a row: a chunk that gets through clears them (the Flasher's missed set empties as
-            // resent chunks arrive); only a Core that keeps missing the same stretch makes it give up
-            var missed = 0;
+            // ChunkMissed per chunk index: a Core whose OTA region will not take a chunk erases its sector and asks for
+            // the same index again and again (spark-core.md §6.1 2b), and the Flasher gives up after 10; a lossy link's
+            // 3 s ChunkMissed lands on a new index nearly every time and never adds up to that
+            var missed = new Dictionary<int, int>();
             var index = 0;
             var slot = SlotOf(id);
             while (index < chunks)
@@ -225,11 +227,12 @@ public sealed class SimCloud : ICloud
                 {
                     case OtaMessage.ChunkReceived { Ok: true }:
                         index++;
-                        missed = 0;
                         break;
                     case OtaMessage.ChunkMissed m:
-                        if (++missed >= MaxMissedChunks) throw new FlashFailed($"{missed} chunks missed in a row (last at chunk {m.Index})");
-                        index = Math.Clamp(m.Index, 0, chunks - 1);
+                        var at = Math.Clamp(m.Index, 0, chunks - 1);
+                        var times = missed[at] = missed.GetValueOrDefault(at) + 1;
+                        if (times >= MaxMissedChunks) throw new FlashFailed($"chunk {at} missed {times} times (the device keeps asking for it again)");
+                        index = at;
                         break;
                     default:
                         break; // CRC error or no answer: send the same chunk again

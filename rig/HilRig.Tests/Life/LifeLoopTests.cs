@@ -56,8 +56,15 @@ public class LifeLoopTests
             Is.All.StartsWith("now running blink 2.0.0"));
     }
 
+    /// <summary>
+    /// spark-core.md §6: a chunk the Core's OTA region will not take is read back wrong, its sector erased and asked for
+    /// again (ChunkMissed), under the app's magenta; the Flasher gives up after 10 misses ("Update failed"), the Core
+    /// sits in its update mode until the 30 s timeout resets it (flags unchanged) and it comes back on its old app. Its
+    /// OTA region then reads back wrong over DFU: the Core's failure, ota-failed, after one transfer, not three runs to
+    /// the 600 s transfer limit.
+    /// </summary>
     [Test]
-    public void With_the_verified_firmware_the_stuck_bit_Cores_OTA_fails_cleanly_and_it_keeps_its_old_app()
+    public void With_the_verified_firmware_the_stuck_bit_Cores_OTA_fails_after_one_transfer_and_it_keeps_its_old_app()
     {
         var path = TestRigs.WriteConfig(TestRigs.DefaultCores((5, "{ stuckBits: 2000 }")));
         File.WriteAllText(path, File.ReadAllText(path).Replace("  bootloader: BL14\n", "  bootloader: BL14\n  firmware: verified\n", StringComparison.Ordinal));
@@ -73,14 +80,25 @@ public class LifeLoopTests
             return await new Ota(context).RunAsync(slot, id!, NewApp, "blink 2.0.0");
         }).GetAwaiter().GetResult();
         TestContext.Out.WriteLine(result);
+        TestContext.Out.WriteLine(string.Join("\n", result.Log));
         TestContext.Out.WriteLine(string.Join("\n", core.History));
 
         Assert.That(result.Verdict, Is.EqualTo(Verdict.Fail), result.ToString());
         Assert.That(result.FailureMode, Is.EqualTo(FailureModes.OtaFailed));
-        Assert.That(result.Signature, Does.Contain("the cloud failed the transfer").And.Contain("old app tinker"));
+        Assert.That(result.Signature, Does.Contain("the cloud failed the transfer").And.Contain($"missed {HilRig.Sim.Cloud.SimCloud.MaxMissedChunks} times")
+            .And.Contain("old app tinker").And.Contain("reads back wrong over DFU"));
+        // the cloud reported one failed update: the rig did not spend its retries on the Core's own flash
+        var flashStatus = session.Sim.Cloud.Events(core.DeviceId).Where(e => e.Name == Core.Cloud.CloudEvent.FlashStatus).Select(e => e.Data).ToList();
+        Assert.That(flashStatus.Count(d => d.StartsWith("failed", StringComparison.Ordinal)), Is.EqualTo(1), string.Join(", ", flashStatus));
+        Assert.That(flashStatus, Has.None.StartsWith("success"));
+        Assert.That(result.DeviceTime, Is.LessThan(HilRig.Sim.Cloud.SimCloud.TransferLimit), "the verdict comes before the transfer limit");
         Assert.That(core.RunningApp, Does.StartWith("tinker"), "the old app still runs");
         Assert.That(core.History, Has.Some.Contains("did not verify"));
+        Assert.That(core.History, Has.Some.Contains($"no chunk for {HilRig.Sim.Device.App.TinkerApp.UpdateTimeout.TotalSeconds:0} s: reset (flags unchanged)"), "the app's OTA timeout reset it");
         Assert.That(core.History, Has.None.Contains("OtaApply"), "the bootloader never applied a broken image");
+        // the LED: the app's magenta while chunks came, back to breathing cyan on the old app, never the bootloader's apply
+        Assert.That(result.Timeline, Does.Contain("magenta").And.Contain("breathing cyan"));
+        Assert.That(result.Timeline, Does.Not.Contain("fast flashing magenta"));
     }
 
     [Test]
