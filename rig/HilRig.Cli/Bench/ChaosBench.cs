@@ -5,6 +5,8 @@ using HilRig.Cli.Commands;
 using HilRig.Composition;
 using HilRig.Core.Config;
 using HilRig.Core.Procedures;
+using HilRig.Core.Results;
+using HilRig.Core.Slots;
 
 namespace HilRig.Cli.Bench;
 
@@ -59,32 +61,127 @@ internal static class ChaosBench
         return command;
     }
 
+    /// <summary>How long a bad Core is soaked in the slot it was moved to, to confirm its failure there.</summary>
+    internal const int ConfirmCycles = 2;
+
+    /// <summary>What the chaos soak found, with its confirmation phase.</summary>
+    /// <param name="Rows">The soak's rows, then the confirming soak's.</param>
+    /// <param name="Stored">Rows the results store holds for both runs (must equal <see cref="Rows"/>: nothing lost).</param>
+    /// <param name="Moves">Each bad Core's slot and the healthy slot it swapped places with.</param>
+    /// <param name="Decisions">Every failed device's standing under screening.confirm after each run, in order.</param>
+    internal sealed record ChaosOutcome(
+        SoakResult Soak, SoakResult Confirm, IReadOnlyList<SoakRow> Rows, IReadOnlyList<HilRig.Sim.Faults.InjectedFault> Ledger, int Stored,
+        IReadOnlyDictionary<int, int> Moves, IReadOnlyList<LedgerEntry> Decisions, IReadOnlyDictionary<int, string> BadDevices);
+
+    /// <summary>
+    /// The chaos soak into a results store: the soak on every slot, each failed device recorded under the confirmation
+    /// policy (the screen's rule), then each bad Core swapped with a healthy neighbour and soaked there for
+    /// <see cref="ConfirmCycles"/> cycles (a readback each), its failure recorded again: a second slot confirms it.
+    /// </summary>
+    internal static async Task<ChaosOutcome> RunChaosAsync(RigConfig config, int cycles, int everyReadback, IReadOnlySet<int> bad, string storePath, CancellationToken ct)
+    {
+        using var session = RigSession.Open(config, new RigSessionOptions { ObserveLeds = false, CalibrateAtOpen = false });
+        var sim = session.Sim!;
+        var wall = TimeProvider.System;
+        var store = ResultsStore.Open(storePath);
+        var ledger = new ScreeningLedger(store, config.RigId, config.Screening, wall);
+        var rigSlots = session.Slots.Select(s => s.Number).ToList();
+        var badDevices = bad.ToDictionary(s => s, s => sim.Slot(s).Core.DeviceId);
+        var decisions = new List<LedgerEntry>();
+        var stored = 0;
+
+        async Task<SoakResult> SoakAsync(SoakPlan plan, IReadOnlyList<RigSlot> slots)
+        {
+            using var recorder = ResultRecorder.Start(store, new RunInfo(config.RigId, config.Hash, config.Sim.Seed, "chaos", "soak", wall.GetUtcNow()), wall,
+                new RecorderOptions { RigClockIsWall = false });
+            var first = new Dictionary<int, Task<StoredResult>>();
+            var lots = slots.ToDictionary(s => s.Number, s => sim.Slot(s.Number).Core.Spec.Lot);
+            var result = await session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(slots, new Listener(row =>
+            {
+                var task = recorder.Record(SlotFinding.From(row, lots[row.Slot]));
+                if (row.Verdict == Verdict.Fail) first.TryAdd(row.Slot, task);
+            }), ct));
+            recorder.Flush();
+            stored += recorder.Stored;
+            recorder.Finish(RunStatus.Passed);
+            foreach (var f in first.OrderBy(f => f.Key).Select(f => f.Value.Result))
+                decisions.Add(ledger.Record(f, null, rigSlots));
+            return result;
+        }
+
+        var soak = await SoakAsync(SoakCommand.PlanFor(config, cycles, everyReadback, null), session.Slots);
+
+        // a failure in one slot is not final: each bad Core changes places with the nearest healthy slot's Core
+        var moves = new Dictionary<int, int>();
+        foreach (var slot in bad.Order())
+            moves[slot] = rigSlots.Where(s => !bad.Contains(s) && !moves.ContainsValue(s)).OrderBy(s => Math.Abs(s - slot)).ThenBy(s => s).First();
+        await session.RunAsync(() =>
+        {
+            foreach (var (from, to) in moves)
+            {
+                var a = sim.Remove(from)!;
+                var b = sim.Remove(to)!;
+                sim.Insert(to, a.DeviceId, a.Spec.Lot, a.Spec.Flash);
+                sim.Insert(from, b.DeviceId, b.Spec.Lot, b.Spec.Flash);
+            }
+            return Task.CompletedTask;
+        });
+        var confirm = await SoakAsync(SoakCommand.PlanFor(config, ConfirmCycles, 1, null), [.. session.Slots.Where(s => moves.ContainsValue(s.Number))]);
+        return new ChaosOutcome(soak, confirm, [.. soak.Rows, .. confirm.Rows], sim.Faults.Ledger, stored, moves, decisions, badDevices);
+    }
+
+    private sealed class Listener(Action<SoakRow> onRow) : IProgress<SoakProgress>
+    {
+        public void Report(SoakProgress value)
+        {
+            if (value.Row is { } row) onRow(row);
+        }
+    }
+
     private static async Task<int> RunAsync(RigConfig config, int cycles, int everyReadback, IReadOnlySet<int> bad, TextWriter output, CancellationToken ct)
     {
         var wall = Stopwatch.StartNew();
-        using var session = RigSession.Open(config, new RigSessionOptions { ObserveLeds = false, CalibrateAtOpen = false });
-        var plan = SoakCommand.PlanFor(config, cycles, everyReadback, null);
-        var result = await session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(session.Slots, null, ct));
+        var folder = Directory.CreateTempSubdirectory("hilrig-chaos-");
+        ChaosOutcome outcome;
+        try
+        {
+            outcome = await RunChaosAsync(config, cycles, everyReadback, bad, Path.Combine(folder.FullName, "chaos.db"), ct);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
         wall.Stop();
-        var ledger = session.Sim!.Faults.Ledger;
-        var recorded = result.Rows.SelectMany(r => r.Retries).ToList();
+        var ledger = outcome.Ledger;
+        var rows = outcome.Rows;
+        var recorded = rows.SelectMany(r => r.Retries).ToList();
         var c = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Create(c, $"chaos soak: {cycles} cycles x {session.Slots.Count} slots, seed {config.Sim.Seed}, readback every {everyReadback}; {result.Rows.Count} rows in {wall.Elapsed.TotalSeconds:0} s wall"));
+        var slots = outcome.Soak.Slots.Count;
+        output.WriteLine(string.Create(c, $"chaos soak: {cycles} cycles x {slots} slots, seed {config.Sim.Seed}, readback every {everyReadback}; then each bad Core moved and soaked {ConfirmCycles} cycles; {rows.Count} rows in {wall.Elapsed.TotalSeconds:0} s wall"));
         output.WriteLine("  kind             injected  retried  gave up (rig fault)");
         foreach (var kind in ledger.Select(f => f.RigKind).Concat(recorded.Select(r => r.Kind)).Distinct().Order(StringComparer.Ordinal))
         {
             output.WriteLine(string.Create(c, $"  {kind,-16} {ledger.Count(f => f.RigKind == kind),8} {recorded.Count(r => r.Kind == kind && !r.GaveUp),8} {recorded.Count(r => r.Kind == kind && r.GaveUp),8}"));
         }
         output.WriteLine(string.Create(c, $"  total            {ledger.Count,8} {recorded.Count(r => !r.GaveUp),8} {recorded.Count(r => r.GaveUp),8}"));
-        var healthyFails = result.Rows.Where(r => !bad.Contains(r.Slot) && r.Verdict == Verdict.Fail).ToList();
-        output.WriteLine(string.Create(c, $"  healthy Cores: {healthyFails.Count} fail row(s), {result.Rows.Count(r => !bad.Contains(r.Slot) && r.Verdict == Verdict.RigFault)} rig-fault row(s) ({string.Join(", ", result.Rows.Where(r => !bad.Contains(r.Slot) && r.Verdict == Verdict.RigFault).GroupBy(r => r.FailureMode).Select(g => $"{g.Key} {g.Count()}"))})"));
+        var balanced = recorded.Count == ledger.Count && ledger.GroupBy(f => f.RigKind).All(g => recorded.Count(r => r.Kind == g.Key) == g.Count());
+        output.WriteLine($"  ledger: {(balanced ? "balanced (every injected fault is a recorded retry or a rig fault)" : "NOT balanced")}");
+        output.WriteLine(string.Create(c, $"  results: {rows.Count} rows judged, {outcome.Stored} stored ({rows.Count - outcome.Stored} lost)"));
+        var badIds = outcome.BadDevices.Values.ToHashSet(StringComparer.Ordinal);
+        var healthyFails = rows.Where(r => !badIds.Contains(r.DeviceId) && r.Verdict == Verdict.Fail).ToList();
+        var healthyRigFaults = rows.Where(r => !badIds.Contains(r.DeviceId) && r.Verdict == Verdict.RigFault).ToList();
+        output.WriteLine(string.Create(c, $"  healthy Cores: {healthyFails.Count} fail row(s), {healthyRigFaults.Count} rig-fault row(s) ({string.Join(", ", healthyRigFaults.GroupBy(r => r.FailureMode).Select(g => $"{g.Key} {g.Count()}"))})"));
         foreach (var row in healthyFails.Take(10))
             output.WriteLine($"    slot {row.Slot} cycle {row.Cycle} {row.Test}: {row.FailureMode}: {row.Signature}");
-        foreach (var slot in bad.Order())
+        var final = outcome.Decisions.GroupBy(d => d.DeviceId).ToDictionary(g => g.Key, g => g.Last().Decision.Confirmation);
+        var healthyConfirmed = final.Count(f => !badIds.Contains(f.Key) && f.Value == Confirmation.Confirmed);
+        output.WriteLine(string.Create(c, $"  healthy Cores with a final (confirmed) fail: {healthyConfirmed}"));
+        foreach (var (slot, id) in outcome.BadDevices.OrderBy(b => b.Key))
         {
-            var fails = result.Rows.Where(r => r.Slot == slot && r.Verdict == Verdict.Fail).ToList();
-            output.WriteLine(string.Create(c, $"  bad slot {slot}: failed in {fails.Select(r => r.Cycle).Distinct().Count()} cycle(s): {string.Join(", ", fails.GroupBy(r => r.FailureMode).Select(g => $"{g.Key} {g.Count()}"))}"));
+            var fails = rows.Where(r => r.DeviceId == id && r.Verdict == Verdict.Fail).ToList();
+            output.WriteLine(string.Create(c, $"  bad Core {id} (slot {slot}, moved to slot {outcome.Moves[slot]}): failed in {fails.Select(r => (r.Slot, r.Cycle)).Distinct().Count()} cycle(s) ({string.Join(", ", fails.GroupBy(r => r.FailureMode).Select(g => $"{g.Key} {g.Count()}"))}); {(final.TryGetValue(id, out var f) ? f.ToName() : "not failed")}"));
         }
-        return healthyFails.Count == 0 ? ExitCodes.Ok : ExitCodes.DutFailed;
+        var badConfirmed = outcome.BadDevices.Values.All(id => final.GetValueOrDefault(id) == Confirmation.Confirmed);
+        return healthyFails.Count == 0 && healthyConfirmed == 0 && badConfirmed && balanced && outcome.Stored == rows.Count ? ExitCodes.Ok : ExitCodes.DutFailed;
     }
 }

@@ -170,7 +170,8 @@ internal static class SoakCommand
         var wall = TimeProvider.System;
         plan = plan with { Links = new StoreDeviceLinks(store, wall) };
         // quarantined and maintenance slots are not soaked: one line says so
-        var (usable, keptOut) = new ScreeningLedger(store, config.RigId, config.Screening, wall).Usable(selected.Select(s => s.Number));
+        var ledger = new ScreeningLedger(store, config.RigId, config.Screening, wall);
+        var (usable, keptOut) = ledger.Usable(selected.Select(s => s.Number));
         selected = [.. selected.Where(s => usable.Contains(s.Number))];
         if (ScreeningLedger.KeptOutLine(keptOut) is { } keptLine) err.WriteLine(keptLine);
         var runStart = wall.GetUtcNow();
@@ -211,7 +212,11 @@ internal static class SoakCommand
                 return ExitCodes.Stopped;
             }
             var runEnd = wall.GetUtcNow();
-            var summary = Summarise(label, result, baselineFigures);
+            // Each failed device into its attempt history under screening.confirm, by the same rule as screen: failing
+            // again and again in one slot confirms nothing when the policy wants another slot.
+            var rigSlots = session.Slots.Select(s => s.Number).ToList();
+            var entries = writer.FirstFailures().Select(f => ledger.Record(f, f.DeviceId.StartsWith("dfu-", StringComparison.Ordinal) ? f.DeviceId[4..] : null, rigSlots)).ToList();
+            var summary = Summarise(label, result, baselineFigures) with { Confirmations = [.. entries.Select(ConfirmationOf)] };
             status = result.Rows.Any(r => r.Verdict == Verdict.RigFault) ? RunStatus.RigFault
                 : result.Rows.Any(r => r.Verdict == Verdict.Fail) ? RunStatus.Failed
                 : RunStatus.Passed;
@@ -372,6 +377,17 @@ internal static class SoakCommand
         }
         foreach (var slot in s.Slots.Where(x => x.OutReason is not null))
             output.WriteLine(TextWrap.Paragraph($"slot {slot.Slot} ({slot.DeviceId ?? "?"}): taken out of the run in cycle {slot.OutAtCycle}: {slot.OutReason}", width));
+        if (s.Confirmations.Count > 0)
+        {
+            output.WriteLine(TextWrap.Paragraph(string.Create(CultureInfo.InvariantCulture,
+                $"failed devices: {s.Confirmations.Count(c => c.Confirmation == "confirmed")} confirmed, {s.Confirmations.Count(c => c.Confirmation == "unconfirmed")} unconfirmed (screening.confirm: a DUT failure is final once it fails in another slot)"), width));
+            foreach (var c in s.Confirmations)
+            {
+                output.WriteLine(TextWrap.Paragraph($"  slot {c.Slot} ({c.DeviceId}): {c.Confirmation}, failed in slot(s) {string.Join(", ", c.FailedSlots)}", width));
+                if (c.Advice is { } advice) output.WriteLine(TextWrap.Paragraph($"  {advice}", width));
+                foreach (var change in c.HealthChanges) output.WriteLine(TextWrap.Paragraph($"  {change}", width));
+            }
+        }
         if (s.Readbacks.Run > 0) output.WriteLine($"DFU readbacks: {s.Readbacks.Run} run, {s.Readbacks.Run - s.Readbacks.Passed} failed");
         if (s.Recoveries.Run > 0) output.WriteLine($"recoveries over DFU: {s.Recoveries.Run} tried, {s.Recoveries.Passed} recovered");
         output.WriteLine(TextWrap.Paragraph(string.Create(CultureInfo.InvariantCulture,
@@ -409,7 +425,17 @@ internal static class SoakCommand
 
     private sealed record SoakSummary(
         string Bootloader, long Cycles, int Failures, double FailuresPerThousandCycles, double Lower95, double Upper95,
-        IReadOnlyList<CoreFailure> Failed, Counts Recoveries, Counts Readbacks, IReadOnlyList<SlotSummary> Slots, BaselineComparison? Baseline);
+        IReadOnlyList<CoreFailure> Failed, Counts Recoveries, Counts Readbacks, IReadOnlyList<SlotSummary> Slots, BaselineComparison? Baseline)
+    {
+        /// <summary>Each failed device under the confirmation policy (the screen's rule): confirmed or unconfirmed, where to confirm it.</summary>
+        public IReadOnlyList<DeviceConfirmation> Confirmations { get; init; } = [];
+    }
+
+    /// <summary>A failed device's standing after this soak: its first failure here recorded as a screening attempt.</summary>
+    private sealed record DeviceConfirmation(int Slot, string DeviceId, string Confirmation, IReadOnlyList<int> FailedSlots, string? Advice, IReadOnlyList<string> HealthChanges);
+
+    private static DeviceConfirmation ConfirmationOf(LedgerEntry e) =>
+        new(e.Slot, e.DeviceId, e.Decision.Confirmation.ToName(), e.Decision.FailedSlots, e.Advice, e.HealthChanges);
 
     private sealed record SoakExport(RunHeader Run, IReadOnlyList<RowExport> Rows, SoakSummary Summary);
 }

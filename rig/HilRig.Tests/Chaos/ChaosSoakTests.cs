@@ -89,4 +89,42 @@ public class ChaosSoakTests
         foreach (var row in result.Rows.Where(r => r.Retries.Any(x => x.GaveUp)))
             Assert.That(row.Verdict, Is.EqualTo(Verdict.RigFault), $"slot {row.Slot} cycle {row.Cycle} {row.Test} gave up on a retry");
     }
+
+    /// <summary>
+    /// The chaos soak as `hilrig bench chaos` runs it, into a results store: a bad Core that fails cycle after cycle in its
+    /// own slot stays unconfirmed (screening.confirm wants another slot, the rule screen applies), and is confirmed once it
+    /// fails again in the slot it was moved to; no healthy Core ends with a confirmed failure; every row is stored.
+    /// </summary>
+    [Test]
+    public void The_bad_flash_Cores_are_confirmed_only_in_another_slot_and_nothing_is_lost()
+    {
+        var config = ChaosConfig(scale: 4);
+        var folder = Directory.CreateTempSubdirectory("hilrig-chaos-test-");
+        try
+        {
+            var outcome = HilRig.Cli.Bench.ChaosBench.RunChaosAsync(config, 4, 2, new HashSet<int> { 3, 6 }, Path.Combine(folder.FullName, "chaos.db"), CancellationToken.None)
+                .GetAwaiter().GetResult();
+            foreach (var d in outcome.Decisions)
+                TestContext.Out.WriteLine($"slot {d.Slot} {d.DeviceId}: {d.Decision.Confirmation} (failed in {string.Join(", ", d.Decision.FailedSlots)})");
+
+            Assert.That(outcome.Stored, Is.EqualTo(outcome.Rows.Count), "every judged row is in the store");
+            var recorded = outcome.Rows.SelectMany(r => r.Retries).GroupBy(r => r.Kind).ToDictionary(g => g.Key, g => g.Count());
+            Assert.That(recorded, Is.EquivalentTo(outcome.Ledger.GroupBy(f => f.RigKind).ToDictionary(g => g.Key, g => g.Count())), "the ledger balances over both runs");
+
+            var bad = outcome.BadDevices.Values.ToHashSet();
+            Assert.That(outcome.Rows.Where(r => !bad.Contains(r.DeviceId) && r.Verdict == Verdict.Fail).Select(r => $"slot {r.Slot} {r.Test}: {r.Signature}"), Is.Empty);
+            foreach (var (slot, id) in outcome.BadDevices)
+            {
+                var decisions = outcome.Decisions.Where(d => d.DeviceId == id).ToList();
+                Assert.That(decisions.Select(d => d.Decision.Confirmation), Is.EqualTo(new[] { HilRig.Core.Results.Confirmation.Unconfirmed, HilRig.Core.Results.Confirmation.Confirmed }),
+                    $"bad Core of slot {slot}: unconfirmed after failing in its own slot, whatever the number of cycles; confirmed in slot {outcome.Moves[slot]}");
+                Assert.That(decisions[^1].Decision.FailedSlots, Is.EquivalentTo(new[] { slot, outcome.Moves[slot] }));
+            }
+            Assert.That(outcome.Decisions.Where(d => !bad.Contains(d.DeviceId)).Select(d => d.Decision.Confirmation), Has.None.EqualTo(HilRig.Core.Results.Confirmation.Confirmed));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
 }
