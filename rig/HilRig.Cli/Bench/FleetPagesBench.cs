@@ -125,6 +125,7 @@ internal static class FleetPagesBench
             FROM results r LEFT JOIN devices d ON d.device_id = r.device_id GROUP BY 1, 2
             """,
             .. FleetSchema.RecountYields,
+            .. FleetSchema.CountLotFailures,
             "VACUUM ANALYZE",
         ])
             db.Execute(sql, commandTimeout: 0);
