@@ -13,6 +13,12 @@ public enum FaultKind
     Cloud5xx,
     CloudDrop,
     CloudSlow,
+
+    /// <summary>A slot's power relay contact sticks where it was on one switch (the next switch may move it).</summary>
+    RelayStuck,
+
+    /// <summary>A worn slot's pogo pins or cable lose contact during a DFU transfer, for longer than the host waits for the Core.</summary>
+    WornContact,
 }
 
 public static class FaultKinds
@@ -27,14 +33,22 @@ public static class FaultKinds
         FaultKind.ButtonDead => "button-dead",
         FaultKind.Cloud5xx => "cloud-5xx",
         FaultKind.CloudDrop => "cloud-drop",
+        FaultKind.RelayStuck => "relay-stuck",
+        FaultKind.WornContact => "worn-contact",
         _ => "cloud-slow",
     };
 
     /// <summary>
     /// What the rig can see of it: a dropped connection and a stalled chunk stream both reach the rig as a transfer the
-    /// cloud failed with the Core back on its old app (`cloud-transfer`); every other kind the rig sees as itself.
+    /// cloud failed with the Core back on its old app (`cloud-transfer`); a worn slot's lost contact is a Core that left the
+    /// bus mid-transfer (`usb-disconnect`, given up on: it is not back in time); every other kind the rig sees as itself.
     /// </summary>
-    public static string RigKind(this FaultKind kind) => kind is FaultKind.CloudDrop or FaultKind.CloudSlow ? "cloud-transfer" : kind.Name();
+    public static string RigKind(this FaultKind kind) => kind switch
+    {
+        FaultKind.CloudDrop or FaultKind.CloudSlow => "cloud-transfer",
+        FaultKind.WornContact => "usb-disconnect",
+        _ => kind.Name(),
+    };
 
     public static double Rate(this SimFaultSettings settings, FaultKind kind) => kind switch
     {
@@ -45,6 +59,8 @@ public static class FaultKinds
         FaultKind.ButtonDead => settings.ButtonDead,
         FaultKind.Cloud5xx => settings.Cloud5xx,
         FaultKind.CloudDrop => settings.CloudDrop,
+        FaultKind.RelayStuck => settings.RelayStuck,
+        FaultKind.WornContact => settings.WornContact,
         _ => settings.CloudSlow,
     };
 }

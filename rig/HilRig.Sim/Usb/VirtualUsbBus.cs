@@ -29,6 +29,9 @@ public sealed class VirtualUsbBus : IUsbBus
     /// <summary>Faults injected on purpose into control transfers to Cores in DFU (null: none).</summary>
     public Faults.FaultInjector? Faults { get; set; }
 
+    /// <summary>Slots whose pogo pins or cable are worn (<c>sim.wornSlots</c>): their DFU transfers fail at <c>sim.faults.wornContact</c>.</summary>
+    public IReadOnlySet<int> WornSlots { get; set; } = new HashSet<int>();
+
     /// <summary>The slot a device path belongs to, for the fault ledger.</summary>
     public Func<string, int?> SlotOf { get; set; } = _ => null;
 
