@@ -164,16 +164,32 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
     private async Task<string> PutBackAsync(RigSlot slot, List<string> log, CancellationToken ct)
     {
         if (_options.Readback.Journal is not { } journal || !journal.Pending().Any(j => JournalRecovery.SlotOf([slot], j.Manifest) is not null)) return "";
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            var unrecovered = await RecoverJournalsAsync(slot, s => log.Add($"{s} (after the rig fault)"), log, ct);
-            return unrecovered is null ? "; the Core's regions were put back from the journal and verified" : $"; {unrecovered.Signature}";
-        }
-        catch (Exception ex) when (ex is UsbException or DfuException or ChoreographyException or DfuRequestRefusedException or SlotLineException)
-        {
-            return $"; the journal keeps the Core's originals for the next command ({ex.Message})";
+            // a contact that let go comes back after a while: reset the Core only once it is on the bus again
+            var begin = time.GetTimestamp();
+            while (!bus.GetDevices().Any(d => d.Path == slot.UsbPath && d.Descriptor.VendorId == SparkUsb.VendorId) && time.GetElapsedTime(begin) < PutBackWait)
+                await Task.Delay(ChoreographyRunner.UsbPollInterval, time, ct);
+            string? failed;
+            try
+            {
+                var unrecovered = await RecoverJournalsAsync(slot, s => log.Add($"{s} (after the rig fault)"), log, ct);
+                if (unrecovered is null) return "; the Core's regions were put back from the journal and verified";
+                failed = unrecovered.Signature;
+            }
+            catch (Exception ex) when (ex is UsbException or DfuException or ChoreographyException or DfuRequestRefusedException or SlotLineException)
+            {
+                failed = $"the journal keeps the Core's originals for the next command ({ex.Message})";
+            }
+            log.Add($"         put back, try {attempt}: {failed}");
+            if (attempt >= PutBackTries) return $"; {failed}";
         }
     }
+
+    /// <summary>How long a Core lost mid-readback is waited for on the bus before it is put back.</summary>
+    private static readonly TimeSpan PutBackWait = TimeSpan.FromSeconds(10);
+
+    private const int PutBackTries = 3;
 
     /// <summary>Raised for every interrupted Core put back (or not) from the journal, so the caller can record it.</summary>
     public event Action<JournalRecoveryResult>? JournalRestored;

@@ -43,16 +43,25 @@ public class RigFaultScreeningTests
     [Test]
     public void A_worn_slot_loses_the_Core_mid_readback_a_usb_rig_fault_and_the_Core_is_put_back_whole()
     {
-        var config = Config(TestRigs.DefaultCores(), "wornSlots: [3]", "faults: { wornContact: 0.02 }");
+        var config = Config(TestRigs.DefaultCores(), "wornSlots: [3]", "faults: { wornContact: 0.002 }");
         using var session = RigSession.Open(config);
         var before = Regions(session, 3);
 
-        var worn = Screen(session, 3, Options());
+        // the contact fails at random: screen the worn slot until it has lost the Core after the originals were journaled
+        var outcomes = new List<SlotOutcome>();
+        for (var i = 0; i < 12 && !outcomes.Any(o => o.Signature.Contains("put back from the journal", StringComparison.Ordinal)); i++)
+        {
+            var worn = Screen(session, 3, Options());
+            outcomes.Add(worn);
+            TestContext.Out.WriteLine($"screen {i + 1}: {Describe(worn)}");
+            Assert.That(worn.Verdict, Is.AnyOf(Verdict.Pass, Verdict.RigFault), Describe(worn));
+            if (worn.Verdict == Verdict.RigFault)
+                Assert.That(FailureKinds.Of(worn.Verdict, worn.FailureMode), Is.EqualTo(FailureKind.Usb), Describe(worn));
+            Assert.That(Regions(session, 3), Is.EqualTo(before), $"screen {i + 1}: factory, backup and OTA regions as before");
+        }
         var beside = Screen(session, 4, Options());
 
-        Assert.That((worn.Verdict, FailureKinds.Of(worn.Verdict, worn.FailureMode)), Is.EqualTo((Verdict.RigFault, FailureKind.Usb)), Describe(worn));
-        Assert.That(worn.Signature, Does.Contain("put back from the journal and verified"));
-        Assert.That(Regions(session, 3), Is.EqualTo(before), "factory, backup and OTA regions as before");
+        Assert.That(outcomes.Select(o => o.Signature), Has.Some.Contains("put back from the journal and verified"));
         Assert.That(beside.Verdict, Is.EqualTo(Verdict.Pass), Describe(beside));
         var ledger = session.Sim!.Faults.Ledger;
         Assert.That(ledger.Where(f => f.Kind == FaultKind.WornContact).Select(f => f.Slot).Distinct(), Is.EqualTo(new int?[] { 3 }));
@@ -78,7 +87,8 @@ public class RigFaultScreeningTests
     public void A_hang_behind_a_welded_relay_is_a_relay_rig_fault_not_a_bad_flash_verdict()
     {
         var config = Config(TestRigs.DefaultCores((7, "{ dead: true }")), "weldedRelays: [7]");
-        using var session = RigSession.Open(config);
+        // without LED sampling: a welded relay keeps the Core lit through the dark calibration at open
+        using var session = RigSession.Open(config, new RigSessionOptions { ObserveLeds = false, CalibrateAtOpen = false });
 
         var outcome = Screen(session, 7, Options());
 
@@ -96,6 +106,7 @@ public class RigFaultScreeningTests
         var retries = session.RunAsync(async () =>
         {
             using var scope = RigRetries.Begin(2, session.Time);
+            await PowerOnAsync();
             await Choreography.EnterDfuAsync(slot, session.Usb, session.Time);
             var outcomes = new List<string>();
             for (var i = 0; i < 6; i++)
@@ -109,7 +120,15 @@ public class RigFaultScreeningTests
                 {
                     outcomes.Add(session.Sim!.Slot(2).Core.Powered ? "relay fault" : "relay fault on an unpowered Core");
                 }
-                // the rig does not check a switch on here: the test switches until the contact really closed
+                await PowerOnAsync();
+                await Choreography.EnterDfuAsync(slot, session.Usb, session.Time);
+            }
+            Assert.That(outcomes, Is.All.AnyOf("cut", "relay fault"));
+            return scope.All;
+
+            // the rig does not check a switch on here: the test switches until the contact really closed
+            async Task PowerOnAsync()
+            {
                 slot.Control.SetPower(true);
                 while (!session.Sim!.Slot(2).RelayContact)
                 {
@@ -117,10 +136,7 @@ public class RigFaultScreeningTests
                     slot.Control.SetPower(true);
                 }
                 await Task.Delay(TimeSpan.FromSeconds(2), session.Time);
-                await Choreography.EnterDfuAsync(slot, session.Usb, session.Time);
             }
-            Assert.That(outcomes, Is.SubsetOf(new[] { "cut", "relay fault" }));
-            return scope.All;
         }).GetAwaiter().GetResult();
 
         var offSticks = session.Sim!.Faults.Ledger.Count(f => f.Kind == FaultKind.RelayStuck && f.Operation.EndsWith(" off", StringComparison.Ordinal));
