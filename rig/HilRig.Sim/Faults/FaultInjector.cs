@@ -19,6 +19,9 @@ public enum FaultKind
 
     /// <summary>A worn slot's pogo pins or cable lose contact during a DFU transfer, for longer than the host waits for the Core.</summary>
     WornContact,
+
+    /// <summary>The supply sags during a DFU transfer: the Core resets, drops off the bus and boots its app (not DFU).</summary>
+    BrownOut,
 }
 
 public static class FaultKinds
@@ -35,6 +38,7 @@ public static class FaultKinds
         FaultKind.CloudDrop => "cloud-drop",
         FaultKind.RelayStuck => "relay-stuck",
         FaultKind.WornContact => "worn-contact",
+        FaultKind.BrownOut => "brown-out",
         _ => "cloud-slow",
     };
 
@@ -46,7 +50,7 @@ public static class FaultKinds
     public static string RigKind(this FaultKind kind) => kind switch
     {
         FaultKind.CloudDrop or FaultKind.CloudSlow => "cloud-transfer",
-        FaultKind.WornContact => "usb-disconnect",
+        FaultKind.WornContact or FaultKind.BrownOut => "usb-disconnect",
         _ => kind.Name(),
     };
 
@@ -61,6 +65,7 @@ public static class FaultKinds
         FaultKind.CloudDrop => settings.CloudDrop,
         FaultKind.RelayStuck => settings.RelayStuck,
         FaultKind.WornContact => settings.WornContact,
+        FaultKind.BrownOut => settings.BrownOut,
         _ => settings.CloudSlow,
     };
 }

@@ -96,6 +96,15 @@ public sealed class SimRig : IDisposable
         var slotByPath = Config.Slots.ToDictionary(s => s.Usb.DevicePath, s => s.Number, StringComparer.Ordinal);
         Usb.Faults = Faults;
         Usb.WornSlots = Config.Sim.WornSlots.ToHashSet();
+        Usb.BrownOut = path =>
+        {
+            // a dip below the MCU's brown-out threshold: as if the supply were cut and restored at once
+            if (slotByPath.TryGetValue(path, out var n) && _slots.TryGetValue(n, out var s) && s.Occupied && s.Core.Powered)
+            {
+                s.Core.SetRelay(false);
+                s.Core.SetRelay(true);
+            }
+        };
         Usb.SlotOf = path => slotByPath.TryGetValue(path, out var n) ? n : null;
         I2c.Faults = Faults;
         var build = BootloaderBuild.For(Config.Sim.Bootloader, Config.Sim.Candidate);

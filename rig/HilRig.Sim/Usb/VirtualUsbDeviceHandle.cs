@@ -65,6 +65,11 @@ internal sealed class VirtualUsbDeviceHandle(VirtualUsbBus bus, VirtualUsbBus.At
             bus.Glitch(attachment.Path, WornGap);
             throw new UsbException(UsbError.NoDevice, $"control transfer to {attachment.Path} ({setup}): the device left the bus");
         }
+        if (data && bus.BrownOut is { } sag && faults.Inject(HilRig.Sim.Faults.FaultKind.BrownOut, slot, $"{attachment.Path} {setup}"))
+        {
+            sag(attachment.Path);
+            throw new UsbException(UsbError.NoDevice, $"control transfer to {attachment.Path} ({setup}): the device left the bus");
+        }
         if (data && faults.Inject(HilRig.Sim.Faults.FaultKind.UsbDisconnect, slot, $"{attachment.Path} {setup}"))
         {
             bus.Glitch(attachment.Path, GlitchGap);

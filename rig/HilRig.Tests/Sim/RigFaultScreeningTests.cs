@@ -69,6 +69,33 @@ public class RigFaultScreeningTests
     }
 
     [Test]
+    public void A_brown_out_mid_readback_is_never_a_verdict_on_the_Core_and_its_regions_are_put_back()
+    {
+        var config = Config(TestRigs.DefaultCores(), "faults: { brownOut: 0.001 }");
+        using var session = RigSession.Open(config);
+        var before = Regions(session, 2);
+
+        var outcomes = new List<SlotOutcome>();
+        for (var i = 0; i < 12 && !outcomes.Any(o => o.Signature.Contains("put back from the journal", StringComparison.Ordinal)); i++)
+        {
+            var outcome = Screen(session, 2, Options());
+            outcomes.Add(outcome);
+            TestContext.Out.WriteLine($"screen {i + 1}: {Describe(outcome)}");
+            Assert.That(outcome.Verdict, Is.AnyOf(Verdict.Pass, Verdict.RigFault), Describe(outcome));
+            if (outcome.Verdict == Verdict.RigFault)
+                Assert.That(FailureKinds.Of(outcome.Verdict, outcome.FailureMode), Is.EqualTo(FailureKind.Usb), Describe(outcome));
+            // a sag that strikes the put-back too leaves the originals in the journal: the next screen starts with them
+            if (!outcome.Signature.Contains("the journal keeps its originals", StringComparison.Ordinal))
+                Assert.That(Regions(session, 2), Is.EqualTo(before), $"screen {i + 1}: factory, backup and OTA regions as before");
+        }
+
+        Assert.That(outcomes.Select(o => o.Signature), Has.Some.Contains("put back from the journal and verified"));
+        Assert.That(Regions(session, 2), Is.EqualTo(before), "factory, backup and OTA regions as before at the end");
+        Assert.That(session.Sim!.Faults.Ledger.Where(f => f.Kind == FaultKind.BrownOut).Select(f => f.Slot).Distinct(), Is.EqualTo(new int?[] { 2 }));
+        Assert.That(session.Sim.Slot(2).Core.History, Has.Some.Contains("power off"), "the brown-out reset the Core");
+    }
+
+    [Test]
     public void A_colour_sensor_with_the_wrong_chip_id_is_a_sensor_rig_fault_and_the_Core_is_not_touched()
     {
         var config = Config(TestRigs.DefaultCores(), "wrongSensorIds: [4]");
