@@ -109,13 +109,20 @@ public sealed record SimCloudSettings(double LatencyMs = 20, double Loss = 0)
 /// <param name="Cloud5xx">The cloud answers an OTA request (the PUT) with 503.</param>
 /// <param name="CloudDrop">Per OTA chunk: the cloud drops the Core's connection in the middle of the transfer.</param>
 /// <param name="CloudSlow">Per OTA chunk: the cloud's chunk stream stalls for longer than the Core's 30 s update timeout.</param>
+/// <param name="RelayStuck">Per switch of a slot's power relay: the contact sticks where it was (the line follows, the supply does not).</param>
+/// <param name="WornContact">Per DFU data transfer on a slot of <see cref="SimConfig.WornSlots"/>: its pogo pins lose contact for seconds.</param>
+/// <param name="BrownOut">Per DFU data transfer: the supply sags, the Core resets (off the bus, then its app, not DFU).</param>
 public sealed record SimFaultSettings(
     double UsbStall = 0, double UsbTimeout = 0, double UsbDisconnect = 0, double I2cNack = 0, double ButtonDead = 0,
-    double Cloud5xx = 0, double CloudDrop = 0, double CloudSlow = 0)
+    double Cloud5xx = 0, double CloudDrop = 0, double CloudSlow = 0, double RelayStuck = 0, double WornContact = 0, double BrownOut = 0)
 {
     public static readonly SimFaultSettings None = new();
 
-    public bool Any => UsbStall > 0 || UsbTimeout > 0 || UsbDisconnect > 0 || I2cNack > 0 || ButtonDead > 0 || Cloud5xx > 0 || CloudDrop > 0 || CloudSlow > 0;
+    /// <summary>The worn slots' rate when <c>sim.wornSlots</c> names slots and <c>sim.faults.wornContact</c> is not given.</summary>
+    public const double DefaultWornContact = 0.01;
+
+    public bool Any => UsbStall > 0 || UsbTimeout > 0 || UsbDisconnect > 0 || I2cNack > 0 || ButtonDead > 0 || Cloud5xx > 0 || CloudDrop > 0 || CloudSlow > 0
+        || RelayStuck > 0 || WornContact > 0 || BrownOut > 0;
 }
 
 /// <summary>A simulated Core in a slot: its identity, chip lot and external-flash condition.</summary>
@@ -148,6 +155,15 @@ public sealed record SimConfig(int Seed, SimBootloader Bootloader, IReadOnlyList
 
     /// <summary>Rig fault injection: slots whose power relay contact is welded shut (switching it off cuts nothing).</summary>
     public IReadOnlyList<int> WeldedRelays { get; init; } = [];
+
+    /// <summary>Rig fault injection: slots whose power relay contact never closes (switching it on powers nothing).</summary>
+    public IReadOnlyList<int> OpenRelays { get; init; } = [];
+
+    /// <summary>Rig fault injection: slots whose colour sensor answers the wrong chip id (0x60) at ID register 0x12.</summary>
+    public IReadOnlyList<int> WrongSensorIds { get; init; } = [];
+
+    /// <summary>Rig fault injection: slots with worn pogo pins or cable, failing DFU transfers at <see cref="SimFaultSettings.WornContact"/>.</summary>
+    public IReadOnlyList<int> WornSlots { get; init; } = [];
 
     /// <summary>The defects of the <c>candidate</c> bootloader build.</summary>
     public SimCandidateConfig Candidate { get; init; } = SimCandidateConfig.Default;

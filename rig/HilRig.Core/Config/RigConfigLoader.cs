@@ -87,8 +87,11 @@ public static partial class RigConfigLoader
             {
                 Firmware = rig.Sim.Firmware ?? SimFirmware.Seed2014,
                 WeldedRelays = [.. rig.Sim.WeldedRelays.Distinct().Order()],
+                OpenRelays = [.. rig.Sim.OpenRelays.Distinct().Order()],
+                WrongSensorIds = [.. rig.Sim.WrongSensorIds.Distinct().Order()],
+                WornSlots = [.. rig.Sim.WornSlots.Distinct().Order()],
                 Cloud = new SimCloudSettings(rig.Sim.Cloud.LatencyMs ?? SimCloudSettings.Default.LatencyMs, rig.Sim.Cloud.Loss ?? SimCloudSettings.Default.Loss),
-                Faults = rig.Sim.Faults.Build(),
+                Faults = rig.Sim.Faults.Build(rig.Sim.WornSlots.Count > 0),
                 Candidate = new SimCandidateConfig(
                     rig.Sim.Candidate.SpiBusyTimeoutMs ?? SimCandidateConfig.Default.SpiBusyTimeoutMs,
                     rig.Sim.Candidate.StageFactoryReset ?? SimCandidateConfig.Default.StageFactoryReset),
@@ -131,6 +134,9 @@ public static partial class RigConfigLoader
         Rate("cloud5xx", (d, v) => d.Cloud5xx = v),
         Rate("cloudDrop", (d, v) => d.CloudDrop = v),
         Rate("cloudSlow", (d, v) => d.CloudSlow = v),
+        Rate("relayStuck", (d, v) => d.RelayStuck = v),
+        Rate("wornContact", (d, v) => d.WornContact = v),
+        Rate("brownOut", (d, v) => d.BrownOut = v),
     ];
 
     private static readonly Field<CandidateDraft>[] CandidateFields =
@@ -219,7 +225,10 @@ public static partial class RigConfigLoader
         new("candidate", false, (r, n, p, d) => r.ReadMapping(n, p, d.Candidate, CandidateFields)),
         new("faults", false, (r, n, p, d) => r.ReadMapping(n, p, d.Faults, FaultFields)),
         new("bootloaderProtected", false, (r, n, p, d) => d.BootloaderProtected = r.ReadBool(n, p)),
-        new("weldedRelays", false, (r, n, p, d) => ReadWeldedRelays(r, n, p, d)),
+        new("weldedRelays", false, (r, n, p, d) => ReadSlotList(r, n, p, d.WeldedRelays, "slot numbers whose relay is welded")),
+        new("openRelays", false, (r, n, p, d) => ReadSlotList(r, n, p, d.OpenRelays, "slot numbers whose relay never closes")),
+        new("wrongSensorIds", false, (r, n, p, d) => ReadSlotList(r, n, p, d.WrongSensorIds, "slot numbers whose colour sensor answers a wrong chip id")),
+        new("wornSlots", false, (r, n, p, d) => ReadSlotList(r, n, p, d.WornSlots, "slot numbers with worn pogo pins or cable")),
         new("cores", false, (r, n, p, d) => ReadCores(r, n, p, d)),
         new("optics", false, (r, n, p, d) => r.ReadMapping(n, p, d.Optics = new OpticsDraft(), OpticsFields)),
         new("line", false, (r, n, p, d) => r.ReadMapping(n, p, d.Line = new SimLineDraft { Node = n }, SimLineFields)),
@@ -442,12 +451,12 @@ public static partial class RigConfigLoader
             r.Error(node, path, $"{items.Count} slots; a rig has 1-{MaxSlots}");
     }
 
-    private static void ReadWeldedRelays(ConfigReader r, YamlNode node, string path, SimDraft sim)
+    private static void ReadSlotList(ConfigReader r, YamlNode node, string path, List<int> into, string what)
     {
-        var items = r.ReadSequence(node, path, "slot numbers whose relay is welded");
+        var items = r.ReadSequence(node, path, what);
         for (var i = 0; i < items.Count; i++)
         {
-            if (r.ReadInt(items[i], $"{path}[{i}]", 1, MaxSlots, "a slot number") is { } slot) sim.WeldedRelays.Add(slot);
+            if (r.ReadInt(items[i], $"{path}[{i}]", 1, MaxSlots, "a slot number") is { } slot) into.Add(slot);
         }
     }
 
@@ -796,6 +805,9 @@ public static partial class RigConfigLoader
         public FaultsDraft Faults { get; } = new();
         public bool? BootloaderProtected { get; set; }
         public List<int> WeldedRelays { get; } = [];
+        public List<int> OpenRelays { get; } = [];
+        public List<int> WrongSensorIds { get; } = [];
+        public List<int> WornSlots { get; } = [];
         public List<CoreDraft> Cores { get; } = [];
         public OpticsDraft? Optics { get; set; }
         public SimLineDraft? Line { get; set; }
@@ -848,9 +860,12 @@ public static partial class RigConfigLoader
         public double? Cloud5xx { get; set; }
         public double? CloudDrop { get; set; }
         public double? CloudSlow { get; set; }
+        public double? RelayStuck { get; set; }
+        public double? WornContact { get; set; }
+        public double? BrownOut { get; set; }
 
-        public SimFaultSettings Build() => new(UsbStall ?? 0, UsbTimeout ?? 0, UsbDisconnect ?? 0, I2cNack ?? 0, ButtonDead ?? 0,
-            Cloud5xx ?? 0, CloudDrop ?? 0, CloudSlow ?? 0);
+        public SimFaultSettings Build(bool wornSlots) => new(UsbStall ?? 0, UsbTimeout ?? 0, UsbDisconnect ?? 0, I2cNack ?? 0, ButtonDead ?? 0,
+            Cloud5xx ?? 0, CloudDrop ?? 0, CloudSlow ?? 0, RelayStuck ?? 0, WornContact ?? (wornSlots ? SimFaultSettings.DefaultWornContact : 0), BrownOut ?? 0);
     }
 
     private sealed class CandidateDraft

@@ -156,6 +156,41 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         return null;
     }
 
+    /// <summary>
+    /// After the rig lost the Core mid-readback (a worn contact, a cable): its regions may hold the readback's patterns.
+    /// Puts them back from the journal at once, so the Core does not leave the slot with its factory image erased; what
+    /// cannot be put back now stays in the journal for the next command. Returns what to add to the rig fault's signature.
+    /// </summary>
+    private async Task<string> PutBackAsync(RigSlot slot, List<string> log, CancellationToken ct)
+    {
+        if (_options.Readback.Journal is not { } journal || !journal.Pending().Any(j => JournalRecovery.SlotOf([slot], j.Manifest) is not null)) return "";
+        for (var attempt = 1; ; attempt++)
+        {
+            // a contact that let go comes back after a while: reset the Core only once it is on the bus again
+            var begin = time.GetTimestamp();
+            while (!bus.GetDevices().Any(d => d.Path == slot.UsbPath && d.Descriptor.VendorId == SparkUsb.VendorId) && time.GetElapsedTime(begin) < PutBackWait)
+                await Task.Delay(ChoreographyRunner.UsbPollInterval, time, ct);
+            string? failed;
+            try
+            {
+                var unrecovered = await RecoverJournalsAsync(slot, s => log.Add($"{s} (after the rig fault)"), log, ct);
+                if (unrecovered is null) return "; the Core's regions were put back from the journal and verified";
+                failed = unrecovered.Signature;
+            }
+            catch (Exception ex) when (ex is UsbException or DfuException or ChoreographyException or DfuRequestRefusedException or SlotLineException)
+            {
+                failed = $"the journal keeps the Core's originals for the next command ({ex.Message})";
+            }
+            log.Add($"         put back, try {attempt}: {failed}");
+            if (attempt >= PutBackTries) return $"; {failed}";
+        }
+    }
+
+    /// <summary>How long a Core lost mid-readback is waited for on the bus before it is put back.</summary>
+    private static readonly TimeSpan PutBackWait = TimeSpan.FromSeconds(10);
+
+    private const int PutBackTries = 3;
+
     /// <summary>Raised for every interrupted Core put back (or not) from the journal, so the caller can record it.</summary>
     public event Action<JournalRecoveryResult>? JournalRestored;
 
@@ -251,7 +286,17 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         Func<Verdict, string?, string, DfuReadbackResult?, string?, SlotOutcome> outcome, CancellationToken ct)
     {
         step("power cycle after hang");
-        slot.Control.SetPower(false);
+        try
+        {
+            // the power cycle is the evidence: a relay that does not cut leaves the hang unexplained, so it is the rig's
+            await RelaySwitch.CutAsync(slot, bus, time, ct);
+        }
+        catch (SlotLineException ex)
+        {
+            return outcome(Verdict.RigFault, FailureModes.RelayFault,
+                $"the Core stopped answering during the {hung.Operation} of {hung.Region.Name} and could not be power-cycled to tell a hung chip from the rig: {ex.Message}; retest the Core in another slot",
+                null, ex.ToString());
+        }
         await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
         slot.Control.SetPower(true);
         await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct);
@@ -478,7 +523,8 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         }
         catch (UsbException ex)
         {
-            return Outcome(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during {step}: {ex.Message}", error: ex.ToString());
+            var back = await PutBackAsync(slot, log, ct);
+            return Outcome(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during {step}: {ex.Message}{back}", error: ex.ToString());
         }
         catch (ChoreographyException ex)
         {
@@ -486,11 +532,16 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         }
         catch (DfuException ex)
         {
-            return Outcome(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during {step}: {ex.Message}", error: ex.ToString());
+            var back = await PutBackAsync(slot, log, ct);
+            return Outcome(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during {step}: {ex.Message}{back}", error: ex.ToString());
         }
         catch (DfuRequestRefusedException ex)
         {
             return Outcome(Verdict.RigFault, FailureModes.UsbTransport, $"DFU request refused during {step}: {ex.Message}", error: ex.ToString());
+        }
+        catch (SlotLineException ex)
+        {
+            return Outcome(Verdict.RigFault, ex.IsPower ? FailureModes.RelayFault : FailureModes.ButtonFault, ex.Message, error: ex.ToString());
         }
         catch (JournalPendingException ex)
         {

@@ -142,8 +142,8 @@ public static class FailureKinds
         {
             FailureModes.UsbTransport or FailureModes.WrongDevice or FailureModes.SlotEmpty => FailureKind.Usb,
             FailureModes.SensorFault => FailureKind.Sensor,
-            FailureModes.PowerNotCut => FailureKind.Relay,
-            FailureModes.NoDfu => FailureKind.Buttons,
+            FailureModes.PowerNotCut or FailureModes.RelayFault => FailureKind.Relay,
+            FailureModes.NoDfu or FailureModes.ButtonFault => FailureKind.Buttons,
             FailureModes.CloudError => FailureKind.Cloud,
             _ => FailureKind.Software,
         },

@@ -77,3 +77,31 @@ public static class PowerOffVerification
         }
     }
 }
+
+/// <summary>
+/// Switching a slot's relay off when the rig depends on the cut (a power cycle to tell a hung chip from a hung rig): the
+/// line reads back what was written even when the contact sticks, so the cut is checked the way `power off` checks it
+/// (gone from USB, LED dark where a sensor sees it). A contact that did not open is switched again, each time recorded
+/// as a `relay-stuck` retry; after <see cref="GpioSlotControl.LineRetries"/> the slot's relay is a rig fault.
+/// </summary>
+public static class RelaySwitch
+{
+    /// <exception cref="SlotLineException">The Core is still powered after every try (<see cref="SlotLineException.IsPower"/>).</exception>
+    public static async Task CutAsync(RigSlot slot, IUsbBus usb, TimeProvider time, CancellationToken ct = default)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var last = attempt >= GpioSlotControl.LineRetries;
+            slot.Control.SetPower(false);
+            var finding = await PowerOffVerification.VerifyAsync(slot, usb, time, probeDfu: false, ct: ct);
+            if (finding.Cut) return;
+            var how = finding.How(slot.UsbPath, slot.Led is not null, probed: false);
+            RigRetries.Record("relay-stuck", $"{slot}: relay switched off but {how}", gaveUp: last);
+            if (last)
+                throw new SlotLineException(true, $"{slot}: the power relay does not cut the Core's supply ({GpioSlotControl.LineRetries + 1} tries; {how}): its contact is stuck closed, replace the relay");
+            // a sticky contact often lets go on the next switch
+            slot.Control.SetPower(true);
+            await Task.Delay(ChoreographyStep.SetPower.SettleTime, time, ct);
+        }
+    }
+}

@@ -21,10 +21,17 @@ public interface ISlotControl
 }
 
 /// <summary>A slot's relay, MODE or RESET line cannot be driven (it does not follow, or its expander does not answer): a rig fault.</summary>
-public sealed class SlotLineException(SlotLine line, string message) : Exception(message)
+public sealed class SlotLineException : Exception
 {
+    public SlotLineException(SlotLine line, string message) : this(line.Description.Contains("power", StringComparison.Ordinal), message)
+    {
+    }
+
+    /// <summary>A line whose drive reads back fine but whose effect is not there (a relay contact that sticks).</summary>
+    public SlotLineException(bool isPower, string message) : base(message) => IsPower = isPower;
+
     /// <summary>True for the power relay's line, false for a button line.</summary>
-    public bool IsPower { get; } = line.Description.Contains("power", StringComparison.Ordinal);
+    public bool IsPower { get; }
 }
 
 /// <summary>Drives the slot's lines through System.Device.Gpio; the same code on the Pi and on the simulator's GpioDriver.</summary>

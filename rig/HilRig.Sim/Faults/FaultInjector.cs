@@ -13,6 +13,15 @@ public enum FaultKind
     Cloud5xx,
     CloudDrop,
     CloudSlow,
+
+    /// <summary>A slot's power relay contact sticks where it was on one switch (the next switch may move it).</summary>
+    RelayStuck,
+
+    /// <summary>A worn slot's pogo pins or cable lose contact during a DFU transfer, for longer than the host waits for the Core.</summary>
+    WornContact,
+
+    /// <summary>The supply sags during a DFU transfer: the Core resets, drops off the bus and boots its app (not DFU).</summary>
+    BrownOut,
 }
 
 public static class FaultKinds
@@ -27,14 +36,23 @@ public static class FaultKinds
         FaultKind.ButtonDead => "button-dead",
         FaultKind.Cloud5xx => "cloud-5xx",
         FaultKind.CloudDrop => "cloud-drop",
+        FaultKind.RelayStuck => "relay-stuck",
+        FaultKind.WornContact => "worn-contact",
+        FaultKind.BrownOut => "brown-out",
         _ => "cloud-slow",
     };
 
     /// <summary>
     /// What the rig can see of it: a dropped connection and a stalled chunk stream both reach the rig as a transfer the
-    /// cloud failed with the Core back on its old app (`cloud-transfer`); every other kind the rig sees as itself.
+    /// cloud failed with the Core back on its old app (`cloud-transfer`); a worn slot's lost contact is a Core that left the
+    /// bus mid-transfer (`usb-disconnect`, given up on: it is not back in time); every other kind the rig sees as itself.
     /// </summary>
-    public static string RigKind(this FaultKind kind) => kind is FaultKind.CloudDrop or FaultKind.CloudSlow ? "cloud-transfer" : kind.Name();
+    public static string RigKind(this FaultKind kind) => kind switch
+    {
+        FaultKind.CloudDrop or FaultKind.CloudSlow => "cloud-transfer",
+        FaultKind.WornContact or FaultKind.BrownOut => "usb-disconnect",
+        _ => kind.Name(),
+    };
 
     public static double Rate(this SimFaultSettings settings, FaultKind kind) => kind switch
     {
@@ -45,6 +63,9 @@ public static class FaultKinds
         FaultKind.ButtonDead => settings.ButtonDead,
         FaultKind.Cloud5xx => settings.Cloud5xx,
         FaultKind.CloudDrop => settings.CloudDrop,
+        FaultKind.RelayStuck => settings.RelayStuck,
+        FaultKind.WornContact => settings.WornContact,
+        FaultKind.BrownOut => settings.BrownOut,
         _ => settings.CloudSlow,
     };
 }

@@ -95,6 +95,16 @@ public sealed class SimRig : IDisposable
         var seed = Config.Sim.Seed;
         var slotByPath = Config.Slots.ToDictionary(s => s.Usb.DevicePath, s => s.Number, StringComparer.Ordinal);
         Usb.Faults = Faults;
+        Usb.WornSlots = Config.Sim.WornSlots.ToHashSet();
+        Usb.BrownOut = path =>
+        {
+            // a dip below the MCU's brown-out threshold: as if the supply were cut and restored at once
+            if (slotByPath.TryGetValue(path, out var n) && _slots.TryGetValue(n, out var s) && s.Occupied && s.Core.Powered)
+            {
+                s.Core.SetRelay(false);
+                s.Core.SetRelay(true);
+            }
+        };
         Usb.SlotOf = path => slotByPath.TryGetValue(path, out var n) ? n : null;
         I2c.Faults = Faults;
         var build = BootloaderBuild.For(Config.Sim.Bootloader, Config.Sim.Candidate);
@@ -138,7 +148,13 @@ public sealed class SimRig : IDisposable
             var led = new LedEmitter(Time, Optics);
             emitters[slot.Number] = led;
             var core = NewCore(slot, led, coreConfig.DeviceId, coreConfig.Lot, coreConfig.Flash, seed * 1009 + slot.Number);
-            var simSlot = new SimSlot(slot, core, hubs[slot.Usb.HubPath], led) { RelayWelded = Config.Sim.WeldedRelays.Contains(slot.Number) };
+            var simSlot = new SimSlot(slot, core, hubs[slot.Usb.HubPath], led)
+            {
+                RelayWelded = Config.Sim.WeldedRelays.Contains(slot.Number),
+                RelayOpen = Config.Sim.OpenRelays.Contains(slot.Number),
+            };
+            var number = slot.Number;
+            simSlot.RelaySticks = on => Faults.Inject(Sim.Faults.FaultKind.RelayStuck, number, $"slot {number} relay ({slot.Power.Describe()}) {(on ? "on" : "off")}");
             _slots[slot.Number] = simSlot;
 
             // The lines reach whichever Core sits in the slot now; an empty slot's lines go nowhere.
@@ -155,10 +171,15 @@ public sealed class SimRig : IDisposable
                 .Select(s => (ILightSource)emitters[s.Number])
                 .ToList();
             var sensor = new Tcs34725Model(Time, emitters[slot.Number], neighbours, Optics, new Random(seed * 7919 + slot.Number));
+            // another part fitted where the TCS34725 belongs: it answers, with the wrong chip id
+            if (Config.Sim.WrongSensorIds.Contains(slot.Number)) sensor.Id = WrongSensorId;
             muxes[slot.Sensor.MuxAddress].Channel(slot.Sensor.Channel).Attach(0x29, sensor);
             _slots[slot.Number].Sensor = sensor;
         }
     }
+
+    /// <summary>The chip id a wrong colour sensor answers at register 0x12 (<c>sim.wrongSensorIds</c>): neither 0x44 nor 0x4D.</summary>
+    public const byte WrongSensorId = 0x60;
 
     private VirtualCore NewCore(SlotConfig slot, LedEmitter led, string deviceId, string lot, FlashCondition flash, int coreSeed)
     {
@@ -263,7 +284,6 @@ public sealed class SimRig : IDisposable
 /// <summary>One slot of the simulated rig: its Core, its hub, its sensor, and rig faults to inject.</summary>
 public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub hub, LedEmitter led)
 {
-    private bool _relay;
     private bool _mode;
     private bool _reset;
     private bool _vbus = hub.IsPortPowered(config.Usb.Port);
@@ -286,11 +306,20 @@ public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub h
     /// <summary>Raised on the simulation thread after a Core was dropped in (true) or pulled (false).</summary>
     public event Action<SimSlot, bool>? Changed;
 
+    private bool _contact;
+
     internal void SetRelayLine(bool on)
     {
-        _relay = on;
-        if (Occupied) Core.SetRelay(on || RelayWelded); // a welded contact never opens
+        // a welded contact never opens, a burnt one never closes; a sticky one stays put on this switch
+        if (RelayWelded) _contact = true;
+        else if (RelayOpen) _contact = false;
+        else if (on != _contact && RelaySticks?.Invoke(on) == true) { }
+        else _contact = on;
+        if (Occupied) Core.SetRelay(_contact);
     }
+
+    /// <summary>Whether the relay's contact is closed now (what the Core's supply sees, whatever the line says).</summary>
+    public bool RelayContact => _contact;
 
     internal void SetModeLine(bool active)
     {
@@ -318,7 +347,7 @@ public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub h
         core.SetMode(_mode);
         core.SetReset(_reset);
         core.SetVbus(_vbus);
-        core.SetRelay(_relay || RelayWelded);
+        core.SetRelay(_contact || RelayWelded);
         Changed?.Invoke(this, true);
     }
 
@@ -336,6 +365,12 @@ public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub h
 
     /// <summary>Rig fault: the relay's contact is welded shut, so switching it off does not cut the Core's power.</summary>
     public bool RelayWelded { get; set; }
+
+    /// <summary>Rig fault: the relay's contact never closes, so switching it on powers nothing.</summary>
+    public bool RelayOpen { get; set; }
+
+    /// <summary>Asked on each switch that would move the contact: true when it sticks where it was (<c>sim.faults.relayStuck</c>).</summary>
+    internal Func<bool, bool>? RelaySticks { get; set; }
 }
 
 /// <summary>

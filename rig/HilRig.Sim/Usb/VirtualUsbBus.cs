@@ -29,6 +29,12 @@ public sealed class VirtualUsbBus : IUsbBus
     /// <summary>Faults injected on purpose into control transfers to Cores in DFU (null: none).</summary>
     public Faults.FaultInjector? Faults { get; set; }
 
+    /// <summary>Slots whose pogo pins or cable are worn (<c>sim.wornSlots</c>): their DFU transfers fail at <c>sim.faults.wornContact</c>.</summary>
+    public IReadOnlySet<int> WornSlots { get; set; } = new HashSet<int>();
+
+    /// <summary>The supply of the Core at a USB path sags (<c>sim.faults.brownOut</c>): it resets as after a power cut.</summary>
+    public Action<string>? BrownOut { get; set; }
+
     /// <summary>The slot a device path belongs to, for the fault ledger.</summary>
     public Func<string, int?> SlotOf { get; set; } = _ => null;
 

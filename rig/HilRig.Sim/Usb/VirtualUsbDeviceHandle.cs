@@ -59,6 +59,17 @@ internal sealed class VirtualUsbDeviceHandle(VirtualUsbBus bus, VirtualUsbBus.At
         var request = setup.Request;
         // data transfers only: the status polls that follow them are how the host finds out
         var data = request is Core.Dfu.DfuRequest.Dnload or Core.Dfu.DfuRequest.Upload;
+        if (data && slot is { } worn && bus.WornSlots.Contains(worn) && faults.Inject(HilRig.Sim.Faults.FaultKind.WornContact, slot, $"{attachment.Path} {setup}"))
+        {
+            // a worn pogo pin: the contact comes back, but later than the host waits for a Core to re-enumerate
+            bus.Glitch(attachment.Path, WornGap);
+            throw new UsbException(UsbError.NoDevice, $"control transfer to {attachment.Path} ({setup}): the device left the bus");
+        }
+        if (data && bus.BrownOut is { } sag && faults.Inject(HilRig.Sim.Faults.FaultKind.BrownOut, slot, $"{attachment.Path} {setup}"))
+        {
+            sag(attachment.Path);
+            throw new UsbException(UsbError.NoDevice, $"control transfer to {attachment.Path} ({setup}): the device left the bus");
+        }
         if (data && faults.Inject(HilRig.Sim.Faults.FaultKind.UsbDisconnect, slot, $"{attachment.Path} {setup}"))
         {
             bus.Glitch(attachment.Path, GlitchGap);
@@ -75,6 +86,9 @@ internal sealed class VirtualUsbDeviceHandle(VirtualUsbBus bus, VirtualUsbBus.At
 
     /// <summary>How long a Core whose cable glitched is off the bus before it enumerates again.</summary>
     internal static readonly TimeSpan GlitchGap = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>How long a worn slot's contact stays open: past the DFU host's 3 s wait for the Core to come back.</summary>
+    internal static readonly TimeSpan WornGap = TimeSpan.FromSeconds(5);
 
     public void ClaimInterface(int interfaceNumber)
     {

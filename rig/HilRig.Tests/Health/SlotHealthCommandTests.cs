@@ -1,7 +1,5 @@
 using System.Text.Json;
 using HilRig.Core.Config;
-using HilRig.Core.Procedures;
-using HilRig.Core.Results;
 using HilRig.Tests.Cli;
 
 namespace HilRig.Tests.Health;
@@ -21,20 +19,19 @@ public class SlotHealthCommandTests
         return path;
     }
 
+    private const string ScreeningSection = "screening:\n  confirm: { attempts: 2, changeSlot: true }\n  health: { suspectAfter: 1, quarantineAfter: 2 }\n";
+
     /// <summary>
-    /// What a worn slot does to a good Core (its pogo pins corrupt a transfer the readback then reads as bit errors): a DUT
-    /// failure of that Core in slot 3, recorded as `screen` records a final verdict.
+    /// The rig's config rewritten in place (same folder, same store): <paramref name="slot3"/> is the Core in slot 3,
+    /// <paramref name="worn"/> whether slot 3's pogo pins are worn (the simulator's <c>sim.wornSlots</c>: its DFU transfers
+    /// lose the Core for seconds, often enough that a readback there always ends as a USB rig fault).
     /// </summary>
-    private static void WornSlotFails(RigConfig config, string deviceId)
+    private static void Rewrite(string path, string? slot3, bool worn)
     {
-        var store = ResultsStore.Open(config.ResolveStorePath());
-        var wall = TimeProvider.System;
-        var run = store.StartRun(new RunInfo(config.RigId, config.Hash, 42, "BL14", "screen", wall.GetUtcNow()));
-        var now = wall.GetUtcNow();
-        var stored = store.RecordResult(new ResultRecord(run, deviceId, 3, Screening.TestName, Verdict.Fail, now, now, FailureMode: FailureModes.BadExternalFlash,
-            Signature: "3 bit error(s): 3 stuck-at-1"));
-        new ScreeningLedger(store, config.RigId, config.Screening, wall).Record(stored, null, [.. config.Slots.Select(s => s.Number)]);
-        store.FinishRun(run, RunStatus.Failed, wall.GetUtcNow());
+        var cores = TestRigs.DefaultCores();
+        if (slot3 is not null) cores[2] = $"{{ slot: 3, deviceId: {slot3}, lot: SST25-1348A, flash: healthy }}";
+        var written = worn ? TestRigs.WriteConfig(cores, 42, "BL14", "wornSlots: [3]", "faults: { wornContact: 0.05 }") : TestRigs.WriteConfig(cores);
+        File.WriteAllText(path, File.ReadAllText(written) + ScreeningSection);
     }
 
     private static JsonElement SlotJson(string path, int slot)
@@ -50,16 +47,21 @@ public class SlotHealthCommandTests
         var path = Config();
         var config = RigConfigLoader.Load(path);
         var cores = config.Sim.Cores.ToDictionary(c => c.Slot, c => c.DeviceId);
+        Rewrite(path, null, worn: true);
 
-        // the Core of slot 5 was failed by slot 3, then passes in its own slot: that failure points at slot 3
-        WornSlotFails(config, cores[5]);
-        Assert.That(SlotJson(path, 3).GetProperty("health").GetString(), Is.EqualTo("suspect"));
-        var (exit, output, error) = CliHarness.Run("screen", "--config", path, "--slots", "5", "--readback-only");
-        Assert.That(exit, Is.EqualTo(0), output + error);
-        Assert.That(output, Does.Contain($"device {cores[5]} passed in slot 5 after failing in slot 3: that failure points at slot 3"));
+        // the worn slot loses its Core mid-readback: a USB rig fault, never a verdict on the Core
+        var (exit, output, error) = CliHarness.Run("screen", "--config", path, "--slots", "3", "--readback-only", "--format", "json");
+        Assert.That(exit, Is.EqualTo(3), output + error);
+        var row = JsonDocument.Parse(output).RootElement.GetProperty("slots").EnumerateArray().Single();
+        Assert.That(row.GetProperty("verdict").GetString(), Is.EqualTo("rig-fault"), output);
+        var suspect = SlotJson(path, 3);
+        Assert.That(suspect.GetProperty("health").GetString(), Is.EqualTo("suspect"));
 
-        // a second good Core failed there: quarantined
-        WornSlotFails(config, cores[6]);
+        // a second good Core loses it there too: quarantined
+        const string Second = "55ff000000000000000a0003";
+        Rewrite(path, Second, worn: true);
+        (exit, output, error) = CliHarness.Run("screen", "--config", path, "--slots", "3", "--readback-only");
+        Assert.That(exit, Is.EqualTo(3), output + error);
         var quarantined = SlotJson(path, 3);
         Assert.That(quarantined.GetProperty("health").GetString(), Is.EqualTo("quarantined"));
         Assert.That(quarantined.GetProperty("strikes").GetInt32(), Is.EqualTo(2));
@@ -70,6 +72,8 @@ public class SlotHealthCommandTests
         var screened = JsonDocument.Parse(output).RootElement.GetProperty("slots").EnumerateArray().Select(e => e.GetProperty("slot").GetInt32()).ToList();
         Assert.That(screened, Is.EqualTo(new[] { 6 }), "the quarantined slot is not driven");
 
+        // pogo pins replaced, its own Core back in: the golden check returns it to service
+        Rewrite(path, null, worn: false);
         (exit, output, error) = CliHarness.Run("doctor", "--config", path, "--golden", cores[3], "--slot", "3");
         Assert.That(exit, Is.EqualTo(0), output + error);
         Assert.That(output, Does.StartWith($"slot 3: quarantined -> good: golden Core {cores[3]} passed"));
@@ -82,7 +86,9 @@ public class SlotHealthCommandTests
     {
         var path = Config();
         var config = RigConfigLoader.Load(path);
-        WornSlotFails(config, config.Sim.Cores.Single(c => c.Slot == 5).DeviceId);
+        Rewrite(path, null, worn: true);
+        CliHarness.Run("screen", "--config", path, "--slots", "3", "--readback-only");
+        Rewrite(path, null, worn: false);
 
         var (exit, output, error) = CliHarness.Run("doctor", "--config", path, "--golden", config.Sim.Cores.Single(c => c.Slot == 1).DeviceId, "--slot", "3");
 
