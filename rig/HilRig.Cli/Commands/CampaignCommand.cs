@@ -31,6 +31,24 @@ internal static class CampaignCommand
         Description = $"the fleet database (default: {FleetSettings.ConnectionVariable}, or fleet.connectionString of --config); create and cancel need its owner",
     };
 
+    /// <summary>--to and --config, the fleet database every subcommand works on.</summary>
+    private sealed record FleetArgs(Option<string?> To, Option<FileInfo> Config);
+
+    private static FleetArgs FleetOptions(Command command)
+    {
+        var fleet = new FleetArgs(To(), CommonOptions.Config());
+        command.Options.Add(fleet.To);
+        command.Options.Add(fleet.Config);
+        return fleet;
+    }
+
+    /// <summary>The fleet's connection string from the options, then <paramref name="action"/> on it with the fleet's refusals turned into one line and their exit code.</summary>
+    private static int OnFleet(ParseResult pr, FleetArgs fleet, Func<string, int> action)
+    {
+        var error = pr.InvocationConfiguration.Error;
+        return TryConnection(pr, fleet.To, fleet.Config, error, out var cs) ? Guard(error, () => action(cs)) : ExitCodes.BadInput;
+    }
+
     private static Command CreateCommand()
     {
         var name = new Argument<string>("NAME") { Description = "the campaign's name (letters, digits, '.', '_', '-')" };
@@ -105,18 +123,14 @@ internal static class CampaignCommand
     {
         var name = new Argument<string>("NAME") { Description = "the campaign" };
         var format = CommonOptions.Format();
-        var to = To();
-        var config = CommonOptions.Config();
         var command = new Command("status", "A campaign's progress per rig and per lot, failures per 1,000 cycles with 95 % intervals, and its decision: go, no-go or undecided");
         command.Arguments.Add(name);
         command.Options.Add(format);
-        command.Options.Add(to);
-        command.Options.Add(config);
+        var fleet = FleetOptions(command);
         command.SetAction((ParseResult pr) =>
         {
             var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
-            if (!TryConnection(pr, to, config, error, out var cs)) return ExitCodes.BadInput;
-            return Guard(error, () =>
+            return OnFleet(pr, fleet, cs =>
             {
                 var snapshot = CampaignStore.Snapshot(cs, pr.GetValue(name)!);
                 if (snapshot is null)
@@ -145,18 +159,14 @@ internal static class CampaignCommand
 
     private static Command ListCommand()
     {
-        var to = To();
-        var config = CommonOptions.Config();
         var format = CommonOptions.Format();
         var command = new Command("list", "The fleet's campaigns, newest first");
         command.Options.Add(format);
-        command.Options.Add(to);
-        command.Options.Add(config);
+        var fleet = FleetOptions(command);
         command.SetAction((ParseResult pr) =>
         {
-            var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
-            if (!TryConnection(pr, to, config, error, out var cs)) return ExitCodes.BadInput;
-            return Guard(error, () =>
+            var output = pr.InvocationConfiguration.Output;
+            return OnFleet(pr, fleet, cs =>
             {
                 var campaigns = CampaignStore.List(cs);
                 var progress = CampaignStore.Progress(cs);
@@ -194,17 +204,13 @@ internal static class CampaignCommand
     private static Command Cancel()
     {
         var name = new Argument<string>("NAME") { Description = "the campaign" };
-        var to = To();
-        var config = CommonOptions.Config();
         var command = new Command("cancel", "Cancel a running campaign: queued work is dropped, agents stop theirs after the current step");
         command.Arguments.Add(name);
-        command.Options.Add(to);
-        command.Options.Add(config);
+        var fleet = FleetOptions(command);
         command.SetAction((ParseResult pr) =>
         {
             var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
-            if (!TryConnection(pr, to, config, error, out var cs)) return ExitCodes.BadInput;
-            return Guard(error, () =>
+            return OnFleet(pr, fleet, cs =>
             {
                 var n = pr.GetValue(name)!;
                 switch (CampaignStore.Cancel(cs, n))
