@@ -74,13 +74,15 @@ public class CampaignValidationTests
     }
 
     [Test]
-    public void A_baseline_is_a_build_a_stored_run_or_an_earlier_campaign()
+    public void A_baseline_is_a_build_or_a_stored_run_or_campaign_to_be_found_in_the_fleet_store()
     {
         Assert.That(Parse(new CampaignRequest("c") { Baseline = "bl13" }).Campaign!.Baseline, Is.EqualTo(new CampaignBaseline.Build("BL13")));
-        Assert.That(Parse(new CampaignRequest("c") { Baseline = "1234" }).Campaign!.Baseline, Is.EqualTo(new CampaignBaseline.Run(1234)));
+        // a run id prefix and a campaign name look alike: which one it is, the fleet store says at create
+        Assert.That(Parse(new CampaignRequest("c") { Baseline = "01a23cc8-07df" }).Campaign!.Baseline, Is.EqualTo(new CampaignBaseline.Stored("01a23cc8-07df")));
         var earlier = Parse(new CampaignRequest("c") { Baseline = "bl14-2026-11" }).Campaign!.Baseline;
-        Assert.That(earlier, Is.EqualTo(new CampaignBaseline.Campaign("bl14-2026-11")));
+        Assert.That(earlier, Is.EqualTo(new CampaignBaseline.Stored("bl14-2026-11")));
         Assert.That(earlier!.Concurrent, Is.False, "a stored baseline's counts are fixed");
+        Assert.That(Parse(new CampaignRequest("c") { Baseline = "run 12/3" }).Errors.Single(), Does.StartWith("--baseline run 12/3: valid: BL13, BL14, candidate, a soak run id"));
     }
 
     [Test]
