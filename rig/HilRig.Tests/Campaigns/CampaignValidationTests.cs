@@ -42,14 +42,14 @@ public class CampaignValidationTests
             Lots = "L1,L1",
             Rigs = "r1,,r2",
             Bootloader = "missing.bin",
-            Baseline = "0",
+            Baseline = "run/0",
         });
         Assert.That(campaign, Is.Null);
         Assert.That(errors, Is.EqualTo(new[]
         {
             "campaign name 'bad name!': valid: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
             "--bootloader missing.bin: no such file; valid: BL13, BL14, candidate or a bootloader image file",
-            "--baseline 0: valid: BL13, BL14, candidate, a soak run id (1 or more) or a campaign name",
+            "--baseline run/0: valid: BL13, BL14, candidate, a soak run id (or a unique prefix of 4+ hex digits) or a campaign name",
             "--cycles -5: valid: a whole number 1..100000000",
             "--lots L1,L1: 'L1' is listed twice",
             "--rigs r1,,r2: '' is not a name; valid: comma-separated names of letters, digits, '.', '_' or '-'",
