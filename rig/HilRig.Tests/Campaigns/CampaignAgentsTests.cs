@@ -170,9 +170,16 @@ public class CampaignAgentsTests
         Assert.That((planned.Exit, planned.Error.Trim().Split('\n').Length), Is.EqualTo((2, 1)), planned.Error);
         Assert.That(planned.Error, Does.Contain($"rig {rig.Id}: no usable slot"));
 
-        // the slots return: the agent claims the batch and screens it with screen's engine, rows synced and counted
+        // the slots return (all at once: the agent is stopped meanwhile, else it would take the batch on the first slot back);
+        // the agent claims the batch and screens it with screen's engine, rows synced and counted
+        Assert.That(PosixSignals.Terminate(rig.Agent!.Id), Is.Zero);
+        Assert.That(rig.Agent.WaitForExit(TimeSpan.FromSeconds(60)), Is.True);
         foreach (var slot in Enumerable.Range(1, 8))
-            Assert.That(CliHarness.Run("slots", "set", slot.ToString(CultureInfo.InvariantCulture), "good", "--config", rig.Config).Exit, Is.Zero);
+        {
+            var good = CliHarness.Run("slots", "set", slot.ToString(CultureInfo.InvariantCulture), "good", "--config", rig.Config);
+            Assert.That(good.Exit, Is.Zero, good.Error);
+        }
+        Start(rig);
         WaitFor(() => _central.Scalar("SELECT COUNT(*) FROM campaigns WHERE name = 'screen-r4' AND state = 'finished'") == 1, TimeSpan.FromMinutes(5), "the screen campaign finished");
         var status = Status("screen-r4");
         Assert.That(_central.Scalar($"SELECT COUNT(*) FROM runs r JOIN campaign_item_runs cr ON cr.run_id = r.id WHERE cr.campaign = 'screen-r4' AND r.kind = 'screen' AND r.rig_id = '{rig.Id}'"), Is.EqualTo(1));
@@ -196,8 +203,15 @@ public class CampaignAgentsTests
         var table = CliHarness.Run("campaign", "status", "screen-r4", "--to", _admin);
         Assert.That(table.Output, Does.Contain("yield % [95 %]").And.Contain("1 of 1 batches screened"));
         // whatever the screen made of rig 4's slots, the soak tests after this one get all eight
+        Assert.That(PosixSignals.Terminate(rig.Agent!.Id), Is.Zero);
+        Assert.That(rig.Agent.WaitForExit(TimeSpan.FromSeconds(60)), Is.True);
         foreach (var slot in Enumerable.Range(1, 8))
-            Assert.That(CliHarness.Run("slots", "set", slot.ToString(CultureInfo.InvariantCulture), "good", "--config", rig.Config).Exit, Is.Zero);
+        {
+            var good = CliHarness.Run("slots", "set", slot.ToString(CultureInfo.InvariantCulture), "good", "--config", rig.Config);
+            Assert.That(good.Exit, Is.Zero, good.Error);
+        }
+        Start(rig);
+        WaitFor(() => _central.Scalar("SELECT COUNT(*) FROM fleet_agents WHERE fleet_agent_alive(rig_id) AND slots = 8") == 4, TimeSpan.FromSeconds(60), "four live agents with eight slots");
     }
 
     /// <summary>Each complete look's items are credited exactly their planned cycles, in ranges that neither overlap nor leave gaps.</summary>
