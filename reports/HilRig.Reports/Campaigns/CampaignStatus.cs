@@ -61,8 +61,17 @@ public sealed record DecisionFigure(
     double? GoThreshold,
     string Method);
 
-/// <summary>Screened units of one lot: failed share with its Wilson interval.</summary>
-public sealed record LotUnits(string Lot, long Units, long Failed, RateFigure FailedShare);
+/// <summary>Screened units of one lot: failed share with its Wilson interval, yield, and the screen decision's test.</summary>
+public sealed record LotUnits(string Lot, long Units, long Failed, RateFigure FailedShare)
+{
+    /// <summary>Passed share in per cent, with its 95 % Wilson interval.</summary>
+    public RateFigure YieldPercent { get; init; } = new(null, null, null);
+
+    /// <summary>Fisher's exact one-sided p of "this lot fails more often than the campaign's other lots" (null: one lot, or none screened).</summary>
+    public double? ExactP { get; init; }
+
+    public bool NoGo { get; init; }
+}
 
 /// <summary>What `hilrig campaign status` and the dashboard's campaign page show.</summary>
 public sealed record CampaignStatusReport(
@@ -134,18 +143,25 @@ public static class CampaignStatus
             i.LeasedBy, i.State == "leased" && i.LeaseExpires is { } e ? Math.Round((e - snapshot.ServerTime).TotalSeconds, 1) : null, i.Attempts,
             [.. counts.Where(x => x.Number == i.Number).Select(x => x.RunId).Distinct(StringComparer.Ordinal)])).ToList();
 
-        var units = counts.Where(x => x.Units > 0).GroupBy(x => x.Lot, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+        IReadOnlyList<LotUnits> units = counts.Where(x => x.Units > 0).GroupBy(x => x.Lot, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g =>
             {
                 var n = g.Sum(x => x.Units);
                 var f = g.Sum(x => x.UnitsFailed);
-                return new LotUnits(g.Key, n, f, RateFigure.Of(Proportion.Wilson((int)f, (int)n)));
+                var yield = Proportion.Wilson((int)(n - f), (int)n);
+                return new LotUnits(g.Key, n, f, RateFigure.Of(Proportion.Wilson((int)f, (int)n)))
+                {
+                    YieldPercent = RateFigure.Of(new Interval(yield.Point * 100, yield.Lower * 100, yield.Upper * 100)),
+                };
             }).ToList();
+        var figure = Figure(c, decision, looksComplete);
+        if (c.Kind == "screen")
+            (figure, units) = ScreenDecision(c, items, units);
 
         return new CampaignStatusReport(c.Name, c.Kind, c.State, c.Bootloader, c.Baseline, c.Margin, c.Alpha, c.Power, c.Cycles, c.Cores,
             items.Count(i => i.State == "done"), items.Count(i => i.State == "leased"), items.Count(i => i.State == "queued"), items.Count(i => i.State == "skipped"),
             Cycles("candidate"), Cycles("baseline"),
-            Figure(c, decision, looksComplete),
+            figure,
             decision is null ? null : Evidence(decision.Overall),
             decision is null ? [] : [.. decision.Lots.Select(Evidence)],
             units, rigs, itemProgress, c.Decision, c.DecidedLook, c.DecidedBy);
@@ -165,7 +181,8 @@ public static class CampaignStatus
             if (look.Any(i => i.State != "done")) break;
             looksComplete = look.Key;
         }
-        if (c.Kind != "soak" || !snapshot.Items.Any(i => i.Arm == "baseline")) return null;
+        if (c.Kind != "soak") return null;
+        if (!snapshot.Items.Any(i => i.Arm == "baseline")) return snapshot.Baseline.Count == 0 ? null : DecideAgainstStored(snapshot, looksComplete);
         var arms = snapshot.Items.ToDictionary(i => i.Number, i => (i.Arm, i.Look));
         var looks = new List<IReadOnlyList<LotCounts>>();
         for (var look = 1; look <= looksComplete; look++)
@@ -186,20 +203,85 @@ public static class CampaignStatus
         return SequentialDecision.Decide(design, looks, c.LotList.Count);
     }
 
+    /// <summary>A stored baseline (a soak run, an earlier campaign): its fixed counts against the candidate's complete looks.</summary>
+    private static CampaignDecision DecideAgainstStored(CampaignSnapshot snapshot, int looksComplete)
+    {
+        var c = snapshot.Campaign;
+        var looks = snapshot.Items.ToDictionary(i => i.Number, i => i.Look);
+        var candidate = new List<IReadOnlyList<LotCounts>>();
+        for (var look = 1; look <= looksComplete; look++)
+        {
+            var rows = snapshot.Counts.Where(x => looks.TryGetValue(x.Number, out var l) && l == look);
+            candidate.Add([.. rows.GroupBy(x => x.Lot, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => new LotCounts(g.Key, g.Sum(x => x.Cycles), (int)g.Sum(x => x.Failures), 0, 0) { CandidateModes = Modes(g) })]);
+        }
+        IReadOnlyList<LotCounts> baseline = [.. snapshot.Baseline.GroupBy(b => b.Lot, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new LotCounts(g.Key, 0, 0, g.Sum(b => b.Cycles), (int)g.Sum(b => b.Failures))
+            {
+                BaselineModes = g.Where(b => b.Mode is not null && b.Failures > 0).GroupBy(b => b.Mode!, StringComparer.Ordinal)
+                    .ToDictionary(m => m.Key, m => (int)m.Sum(b => b.Failures), StringComparer.Ordinal),
+            })];
+        return SequentialDecision.DecideAgainstStoredBaseline(new DecisionDesign(c.Alpha, c.Power, c.Margin), candidate, baseline, Math.Max(1, c.Looks), c.LotList.Count);
+    }
+
+    /// <summary>
+    /// A screen campaign's decision, taken once on every planned batch (a single look, so no sequential correction): a lot
+    /// is no-go when Fisher's exact one-sided test finds it failing more often than the campaign's other lots pooled, at
+    /// alpha shared over the lots (Bonferroni); go when every batch is screened and no lot is; undecided before, or with
+    /// one lot only (nothing to compare its yield with).
+    /// </summary>
+    private static (DecisionFigure Figure, IReadOnlyList<LotUnits> Units) ScreenDecision(CampaignRecord c, IReadOnlyList<CampaignItemRecord> items, IReadOnlyList<LotUnits> units)
+    {
+        const string method = "Fisher's exact one-sided test of each lot's failed share against the other lots', alpha shared over the lots (Bonferroni), once every batch is screened";
+        var done = items.Count(i => i.State == "done");
+        var screened = units.Sum(u => u.Units);
+        var judged = units.Select(u =>
+        {
+            var others = units.Where(o => o.Lot != u.Lot).ToList();
+            double? p = units.Count > 1 && u.Units > 0 && others.Sum(o => o.Units) > 0
+                ? Math.Round(ExactTests.FisherOneSided((int)u.Failed, (int)u.Units, (int)others.Sum(o => o.Failed), (int)others.Sum(o => o.Units)), 8)
+                : null;
+            return u with { ExactP = p, NoGo = p <= c.Alpha / units.Count };
+        }).ToList();
+        string label, summary;
+        List<string> noGo = [.. judged.Where(u => u.NoGo).Select(u => u.Lot)];
+        if (done < items.Count)
+        {
+            label = "undecided";
+            summary = string.Create(CultureInfo.InvariantCulture, $"undecided: {screened} Cores screened, {done} of {items.Count} batches done; decided once every batch is screened");
+            noGo = [];
+        }
+        else if (judged.Count < 2)
+        {
+            label = "undecided";
+            summary = $"undecided: {(judged.Count == 0 ? "no Core judged" : $"one lot ({judged[0].Lot})")}, nothing to compare its yield with; see its failed share and interval";
+            noGo = [];
+        }
+        else if (noGo.Count > 0)
+        {
+            label = "no-go";
+            summary = "no-go: lot " + string.Join(", ", judged.Where(u => u.NoGo).Select(u =>
+                string.Create(CultureInfo.InvariantCulture, $"{u.Lot} ({u.Failed} of {u.Units} failed, p {u.ExactP:0.#####} against the other lots)")));
+        }
+        else
+        {
+            label = "go";
+            summary = string.Create(CultureInfo.InvariantCulture, $"go: no lot fails more often than the others at alpha {c.Alpha} ({screened} Cores screened)");
+        }
+        return (new DecisionFigure(label, summary, done, items.Count, null, noGo, [], null, false, null, null, method), judged);
+    }
+
     private static Dictionary<string, int> Modes(IEnumerable<CampaignCount> rows) =>
         rows.Where(x => x.Mode is not null && x.Failures > 0).GroupBy(x => x.Mode!, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => (int)g.Sum(x => x.Failures), StringComparer.Ordinal);
 
     private static DecisionFigure Figure(CampaignRecord c, CampaignDecision? d, int looksComplete)
     {
-        const string method = "truncated SPRT on the conditional binomial of two Poisson rates, per lot and overall, Ville thresholds, Bonferroni over lots";
+        var method = c.Baseline is { } b && (b.StartsWith("run ", StringComparison.Ordinal) || b.StartsWith("campaign ", StringComparison.Ordinal))
+            ? "exact conditional tests on the cumulative counts against the stored baseline's fixed counts, per lot and overall, Bonferroni over the planned looks and the lots"
+            : "truncated SPRT on the conditional binomial of two Poisson rates, per lot and overall, Ville thresholds, Bonferroni over lots";
         if (d is null)
-        {
-            var why = c.Kind == "screen"
-                ? "no go/no-go rule for a screen campaign: failed units per lot with their 95 % intervals"
-                : $"baseline {c.Baseline}: a stored baseline is not decided by this build; use a build (BL13, BL14) run alongside";
-            return new DecisionFigure("undecided", why, looksComplete, c.Looks, null, [], [], null, false, null, null, method);
-        }
+            return new DecisionFigure("undecided", $"baseline {c.Baseline}: no counts to compare with", looksComplete, c.Looks, null, [], [], null, false, null, null, method);
         var summary = d.Summary;
         if (d.Kind == DecisionKind.Undecided && looksComplete == c.Looks && c.State != "running")
             summary = $"undecided at the plan's end ({c.Looks} looks): " + summary["undecided: ".Length..];

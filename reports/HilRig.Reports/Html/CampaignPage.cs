@@ -51,7 +51,9 @@ public static class CampaignPage
         sb.Append(c, $"<p>Work items: <progress max=\"{Math.Max(total, 1)}\" value=\"{r.ItemsDone}\"></progress> {r.ItemsDone} done, {r.ItemsLeased} leased, {r.ItemsQueued} queued, {r.ItemsSkipped} skipped of {total}; cycles credited: {r.CandidateCycles} candidate, {r.BaselineCycles} baseline ({r.PlannedCycles} planned)</p>");
         var css = r.Decision.Label switch { "no-go" => "nogo", "go" => "go", _ => "undecided" };
         sb.Append(c, $"<p id=\"decision\" class=\"decision {css}\"><b>{E(r.Decision.Label.ToUpperInvariant())}</b>: {E(r.Decision.Summary)}</p>");
-        sb.Append(c, $"<p class=\"muted\">On looks 1..{r.Decision.LooksComplete} complete of {r.Decision.LooksPlanned}, in plan order. {E(r.Decision.Method)}.</p>");
+        sb.Append(r.Kind == "screen"
+            ? string.Create(c, $"<p class=\"muted\">On {r.Decision.LooksComplete} of {r.Decision.LooksPlanned} batches screened. {E(r.Decision.Method)}.</p>")
+            : string.Create(c, $"<p class=\"muted\">On looks 1..{r.Decision.LooksComplete} complete of {r.Decision.LooksPlanned}, in plan order. {E(r.Decision.Method)}.</p>"));
 
         if (r.Lots.Count > 0)
         {
@@ -65,9 +67,9 @@ public static class CampaignPage
         }
         if (r.Units.Count > 0)
         {
-            sb.Append("<h2>Screened units per lot</h2><table id=\"units\"><tr><th>lot</th><th>units</th><th>failed</th><th>failed share [95 %]</th></tr>");
+            sb.Append("<h2>Screened units per lot</h2><table id=\"units\"><tr><th>lot</th><th>units</th><th>failed</th><th>failed share [95 %]</th><th>yield % [95 %]</th><th>p against the other lots</th><th>verdict</th></tr>");
             foreach (var u in r.Units)
-                sb.Append(c, $"<tr><td><a href=\"/lots/{Uri.EscapeDataString(u.Lot)}\">{E(u.Lot)}</a></td><td>{u.Units}</td><td>{u.Failed}</td><td>{u.FailedShare}</td></tr>");
+                sb.Append(c, $"<tr class=\"{(u.NoGo ? "nogo" : "")}\"><td><a href=\"/lots/{Uri.EscapeDataString(u.Lot)}\">{E(u.Lot)}</a></td><td>{u.Units}</td><td>{u.Failed}</td><td>{u.FailedShare}</td><td>{u.YieldPercent}</td><td>{(u.ExactP is { } p ? p.ToString("0.#####", c) : "-")}</td><td>{(u.NoGo ? "no-go" : "")}</td></tr>");
             sb.Append("</table>");
         }
 
@@ -78,10 +80,13 @@ public static class CampaignPage
 
         sb.Append("<h2>Work items</h2><table id=\"items\"><tr><th>item</th><th>look</th><th>arm</th><th>planned on</th><th>state</th><th>cycles per slot</th><th>held / finished by</th><th>attempts</th><th>runs credited</th></tr>");
         foreach (var i in r.Items.Where(i => i.State != "skipped" || i.Runs.Count > 0))
-            sb.Append(c, $"<tr><td>{i.Number}</td><td>{i.Look}</td><td>{E(i.Arm)}</td><td>{E(i.PlannedRig)}</td><td>{E(i.State)}{(i.LeaseSecondsLeft is { } left ? left >= 0 ? $" ({left:0} s left)" : " (expired)" : "")}</td><td>{i.CyclesDone}/{i.CyclesPerSlot}</td><td>{E(i.LeasedBy ?? "")}</td><td>{i.Attempts}</td><td>{E(string.Join(" ", i.Runs))}</td></tr>");
+            sb.Append(c, $"<tr><td>{i.Number}</td><td>{i.Look}</td><td>{E(i.Arm)}</td><td>{E(i.PlannedRig)}</td><td>{E(i.State)}{(i.LeaseSecondsLeft is { } left ? left >= 0 ? $" ({left:0} s left)" : " (expired)" : "")}</td><td>{i.CyclesDone}/{i.CyclesPerSlot}</td><td>{E(i.LeasedBy ?? "")}</td><td>{i.Attempts}</td><td>{string.Join(" ", i.Runs.Select(RunLink))}</td></tr>");
         sb.Append("</table>");
         return Page($"Campaign {r.Name}", sb.ToString(), refresh: r.State == "running");
     }
+
+    // the run's page on this dashboard, named by its first digits as `hilrig runs` shows it
+    private static string RunLink(string run) => $"<a href=\"/runs/{Uri.EscapeDataString(run)}\">{E(run.Length > 8 ? run[..8] : run)}</a>";
 
     private static string Page(string title, string body, bool refresh)
     {

@@ -1,3 +1,5 @@
+using HilRig.Core.Seeded;
+
 namespace HilRig.Reports.Statistics;
 
 /// <summary>What one look of a synthetic campaign runs in one lot: the candidate's and the baseline's cycles.</summary>
@@ -65,7 +67,7 @@ public sealed record DecisionRates(double TrueRatio, int Campaigns, int Go, int 
 /// <summary>
 /// Synthetic campaigns for <see cref="SequentialDecision"/>: per look and lot, failures drawn as Poisson counts of the
 /// lot's rate times the cycles run (the candidate's rate is the baseline's times the true ratio), then the rule applied
-/// after every look as a campaign would apply it. Seeded (SplitMix64), so the same seed gives the same figures on any
+/// after every look as a campaign would apply it. Seeded (<see cref="SplitMix64"/>), so the same seed gives the same figures on any
 /// runtime.
 /// </summary>
 public static class DecisionSimulation
@@ -141,49 +143,5 @@ public static class DecisionSimulation
                     g.Where(x => x.Arm == HilRig.Core.Campaigns.CampaignArm.Baseline).Sum(x => (long)x.CyclesPerSlot)))];
             return exposure;
         })];
-    }
-
-    /// <summary>SplitMix64 (Steele, Lea, Flood 2014): small, fast, and the same stream on every runtime.</summary>
-    internal sealed class SplitMix64(ulong seed)
-    {
-        private ulong _state = seed;
-
-        public ulong Next()
-        {
-            var z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-
-        /// <summary>Uniform in [0, 1) from the top 53 bits.</summary>
-        public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
-
-        /// <summary>
-        /// A Poisson count by inversion (sequential search from 0); a large mean is split into parts of at most 30, whose
-        /// counts add up to a Poisson count of the whole (e^−30 stays far from underflow).
-        /// </summary>
-        public int Poisson(double mean)
-        {
-            if (!(mean >= 0) || double.IsInfinity(mean)) throw new ArgumentOutOfRangeException(nameof(mean), mean, "a Poisson mean is finite and 0 or more");
-            var total = 0;
-            while (mean > 0)
-            {
-                var part = Math.Min(mean, 30);
-                mean -= part;
-                var u = NextDouble();
-                var k = 0;
-                var p = Math.Exp(-part);
-                var cdf = p;
-                while (u > cdf && p > 0)
-                {
-                    k++;
-                    p *= part / k;
-                    cdf += p;
-                }
-                total += k;
-            }
-            return total;
-        }
     }
 }

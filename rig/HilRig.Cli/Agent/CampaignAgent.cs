@@ -42,7 +42,9 @@ internal sealed class CampaignAgent
     private readonly CampaignQueue _queue;
     private readonly ResultsStore _store;
     private readonly FleetSync _sync;
+    private readonly ScreeningLedger _ledger;
     private volatile string _state = "idle";
+    private string? _keptOutSaid;
 
     public CampaignAgent(RigConfig config, string connectionString, AgentOptions options, TextWriter log, TimeProvider wall)
     {
@@ -53,6 +55,7 @@ internal sealed class CampaignAgent
         _queue = new CampaignQueue(connectionString);
         _store = ResultsStore.Open(config.ResolveStorePath());
         _sync = new FleetSync(_store, connectionString, config.RigId, config.Line, wall);
+        _ledger = new ScreeningLedger(_store, config.RigId, config.Screening, wall);
     }
 
     /// <summary>Runs until <paramref name="stop"/>; exit 0, or the fleet's exit code when the server refuses this rig.</summary>
@@ -80,6 +83,12 @@ internal sealed class CampaignAgent
         {
             while (!stop.IsCancellationRequested)
             {
+                // slot health is the rig's own (its store): read before every claim, as screen does before it drives slots
+                if (UsableSlots().Count == 0)
+                {
+                    await Wait(_options.Poll, stop);
+                    continue;
+                }
                 ClaimedItem? item;
                 try
                 {
@@ -124,7 +133,29 @@ internal sealed class CampaignAgent
         return ExitCodes.Ok;
     }
 
-    private void Beat() => _queue.Heartbeat(_config.Slots.Count, Environment.ProcessId, Environment.MachineName, _state, _options.HeartbeatTimeout);
+    // the slots it may run work on: a campaign planned now counts only those
+    private void Beat() => _queue.Heartbeat(UsableSlots().Count, Environment.ProcessId, Environment.MachineName, _state, _options.HeartbeatTimeout);
+
+    /// <summary>
+    /// The rig's slots that may run campaign work: not quarantined, not in maintenance (the rig's slot health, as `hilrig
+    /// screen` and `hilrig soak` read it). Says once when that changes, so the log shows why a rig stopped claiming.
+    /// </summary>
+    private IReadOnlyList<int> UsableSlots()
+    {
+        IReadOnlyList<int> usable;
+        IReadOnlyList<SlotHealthStatus> keptOut;
+        lock (_ledger)
+            (usable, keptOut) = _ledger.Usable(_config.Slots.Select(s => s.Number));
+        var line = usable.Count == 0
+            ? $"every slot is quarantined or in maintenance ({string.Join(", ", keptOut.Select(k => $"slot {k.Slot} {k.State.ToName()}"))}): claiming no work until one is back (`hilrig slots`)"
+            : ScreeningLedger.KeptOutLine(keptOut);
+        if (!string.Equals(line, _keptOutSaid, StringComparison.Ordinal))
+        {
+            _keptOutSaid = line;
+            Say(line ?? "every slot usable again");
+        }
+        return usable;
+    }
 
     private async Task HeartbeatLoopAsync(CancellationToken ct)
     {
@@ -160,13 +191,8 @@ internal sealed class CampaignAgent
         var what = $"campaign {item.Campaign} item {item.Number} (look {item.Look}, {item.Arm.ToString().ToLowerInvariant()} {item.Bootloader})";
         Say($"claimed {what}: {item.CyclesPerSlot - item.CyclesDone} of {item.CyclesPerSlot} cycle(s) per slot to run"
             + (item.PreviousHolder is { } prev ? $", taken over from {prev} whose lease expired" : item.CyclesDone > 0 ? $", {item.CyclesDone} credited before" : ""));
-        if (item.Kind != CampaignKind.Soak)
-        {
-            Say($"{what}: this agent runs soak work only; released");
-            _queue.Release(item.LeaseId);
-            await Wait(_options.Poll, stop);
-            return;
-        }
+        if (item.Kind == CampaignKind.Screen)
+            what = $"campaign {item.Campaign} item {item.Number} (screen {item.Cores} Cores)";
 
         // the lease is kept while a step runs; what the background renewal learns is acted on between steps
         var lost = false;
@@ -207,7 +233,19 @@ internal sealed class CampaignAgent
                 Say($"{what}: the rig did not open (exit {open.ExitCode}); released");
                 return;
             }
-            var slots = session.Select(null);
+            var usable = UsableSlots();
+            var slots = session.Select(null).Where(s => usable.Contains(s.Number)).ToList();
+            if (slots.Count == 0)
+            {
+                Say($"{what}: no usable slot (quarantined or maintenance); released");
+                return;
+            }
+            if (item.Kind == CampaignKind.Screen)
+            {
+                if (await ScreenBatchAsync(item, what, config, session, slots)) done = item.CyclesPerSlot;
+                else lost = lost || _lostScreen;
+                return;
+            }
             var lots = slots.ToDictionary(s => s.Number, s => s.Lot ?? Core.Inventory.DeviceLot.Unknown);
             using var recorder = ResultRecorder.Start(_store, new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed,
                 image is null && session.RunFacts.Seed is null ? session.RunFacts.Bootloader ?? "as found" : label, "soak", _wall.GetUtcNow()), _wall,
@@ -278,6 +316,41 @@ internal sealed class CampaignAgent
         if (release == "done") Conclude(item.Campaign);
     }
 
+    private bool _lostScreen;
+
+    /// <summary>
+    /// A screen item: one pass of `hilrig screen`'s engine (<see cref="ScreenCommand.ScreenSlotsAsync"/>: readback, OTA and
+    /// factory-reset loops, attempt history and slot health) over a batch of Cores on the usable slots, stored as a screen
+    /// run, synced, then credited as the item's one pass. Never cut short: SIGTERM waits for the pass, like a soak step.
+    /// </summary>
+    /// <returns>True when the pass was credited.</returns>
+    private async Task<bool> ScreenBatchAsync(ClaimedItem item, string what, RigConfig config, RigSession session, IReadOnlyList<RigSlot> slots)
+    {
+        _lostScreen = false;
+        var batch = slots.Take(item.Cores).ToList();
+        if (batch.Count < item.Cores)
+            Say($"{what}: {slots.Count} usable slot(s) for a batch of {item.Cores} Cores: screening {batch.Count}");
+        using var recorder = ResultRecorder.Start(_store, new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed, session.RunFacts.Bootloader, "screen", _wall.GetUtcNow()), _wall,
+            new RecorderOptions { RigClockIsWall = config.Backend != RigBackend.Sim });
+        var status = RunStatus.Aborted;
+        try
+        {
+            var pass = await ScreenCommand.ScreenSlotsAsync(session, config, _store, recorder, _ledger, batch, loops: true, otaImage: null, _wall, view: null, stored: null, CancellationToken.None);
+            status = pass.Outcomes.Any(o => o.Verdict == Verdict.RigFault) ? RunStatus.RigFault
+                : pass.Outcomes.Any(o => o.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed;
+            foreach (var change in pass.Entries.Values.SelectMany(e => e.HealthChanges))
+                Say($"{what}: {change}");
+        }
+        finally
+        {
+            recorder.Finish(status);
+        }
+        _sync.Sync(CancellationToken.None);
+        var outcome = _queue.Renew(item.LeaseId, recorder.RunId, item.CyclesPerSlot, _options.Lease);
+        _lostScreen = outcome == RenewOutcome.Lost;
+        return !_lostScreen;
+    }
+
     /// <summary>The decision on the complete looks, recorded once reached, so no more work is handed out.</summary>
     private void Conclude(string campaign)
     {
@@ -312,6 +385,15 @@ internal sealed class CampaignAgent
             label = $"{item.Bootloader}@{sha[..8]}";
             return true;
         }
+        if (item.Kind == CampaignKind.Screen)
+        {
+            // each screen item is a new batch of Cores; the simulator's batch keeps the slots' lots and flash but gets
+            // its own device ids, so a campaign's batches are different Cores
+            if (_config.Backend == RigBackend.Sim)
+                config = _config with { Sim = _config.Sim with { Cores = [.. _config.Sim.Cores.Select(c => c with { DeviceId = BatchDeviceId(c.DeviceId, item.Number) })] } };
+            label = "as found";
+            return true;
+        }
         var build = Builds.FirstOrDefault(b => string.Equals(b.Name, item.Bootloader, StringComparison.OrdinalIgnoreCase));
         if (build.Name is null) return true;
         if (_config.Backend != RigBackend.Sim)
@@ -322,6 +404,12 @@ internal sealed class CampaignAgent
         config = _config with { Sim = _config.Sim with { Bootloader = build.Kind } };
         label = build.Name;
         return true;
+    }
+
+    private static string BatchDeviceId(string id, int item)
+    {
+        if (id.Length != 24 || !uint.TryParse(id[16..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var low)) return id;
+        return string.Create(CultureInfo.InvariantCulture, $"{id[..16]}{low ^ unchecked((uint)item * 0x9E3779B1u):x8}");
     }
 
     private void Say(string line)

@@ -31,12 +31,30 @@ internal static class CampaignCommand
         Description = $"the fleet database (default: {FleetSettings.ConnectionVariable}, or fleet.connectionString of --config); create and cancel need its owner",
     };
 
+    /// <summary>--to and --config, the fleet database every subcommand works on.</summary>
+    private sealed record FleetArgs(Option<string?> To, Option<FileInfo> Config);
+
+    private static FleetArgs FleetOptions(Command command)
+    {
+        var fleet = new FleetArgs(To(), CommonOptions.Config());
+        command.Options.Add(fleet.To);
+        command.Options.Add(fleet.Config);
+        return fleet;
+    }
+
+    /// <summary>The fleet's connection string from the options, then <paramref name="action"/> on it with the fleet's refusals turned into one line and their exit code.</summary>
+    private static int OnFleet(ParseResult pr, FleetArgs fleet, Func<string, int> action)
+    {
+        var error = pr.InvocationConfiguration.Error;
+        return TryConnection(pr, fleet.To, fleet.Config, error, out var cs) ? Guard(error, () => action(cs)) : ExitCodes.BadInput;
+    }
+
     private static Command CreateCommand()
     {
         var name = new Argument<string>("NAME") { Description = "the campaign's name (letters, digits, '.', '_', '-')" };
         var kind = new Option<string?>("--kind") { Description = "soak (a bootloader against a baseline) or screen (Cores of chip lots through screening); default soak" };
         var bootloader = new Option<string?>("--bootloader") { Description = "soak: BL13, BL14, candidate (default) or a bootloader image FILE (stored centrally by content hash)" };
-        var baseline = new Option<string?>("--baseline") { Description = "soak: what the candidate is compared with: BL14 (default) or BL13, run alongside on the same Cores" };
+        var baseline = new Option<string?>("--baseline") { Description = "soak: what the candidate is compared with: BL14 (default) or BL13 run alongside on the same Cores, or a stored soak RUN id (or unique prefix) or an earlier CAMPAIGN, whose counts are taken from the fleet store" };
         var cycles = new Option<string?>("--cycles") { Description = $"soak: candidate cycles in all (default {Campaign.DefaultCycles}); the campaign may decide earlier" };
         var cores = new Option<string?>("--cores") { Description = "screen: how many Cores to screen" };
         var lots = new Option<string?>("--lots") { Description = "chip lots it is about, e.g. L1,L2 (fixes the decision's share of alpha per lot)" };
@@ -44,12 +62,11 @@ internal static class CampaignCommand
         var margin = new Option<string?>("--margin") { Description = $"the candidate may fail at most (1 + X) times as often as the baseline (default {Campaign.DefaultMargin})" };
         var alpha = new Option<string?>("--alpha") { Description = $"false no-go rate (default {Campaign.DefaultAlpha})" };
         var power = new Option<string?>("--power") { Description = $"1 - false go rate against a candidate worse by the margin (default {Campaign.DefaultPower})" };
-        var to = To();
-        var config = CommonOptions.Config();
         var command = new Command("create", "Create a campaign and split it into work items that the rigs' agents claim");
         command.Arguments.Add(name);
-        foreach (var o in new Option[] { kind, bootloader, baseline, cycles, cores, lots, rigs, margin, alpha, power, to, config })
+        foreach (var o in new Option[] { kind, bootloader, baseline, cycles, cores, lots, rigs, margin, alpha, power })
             command.Options.Add(o);
+        var fleet = FleetOptions(command);
         command.SetAction((ParseResult pr) =>
         {
             var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
@@ -75,21 +92,22 @@ internal static class CampaignCommand
                 error.WriteLine($"hilrig: {bad}; nothing was created");
                 return ExitCodes.BadInput;
             }
-            if (c.Baseline is CampaignBaseline.Run or CampaignBaseline.Campaign)
+            return OnFleet(pr, fleet, cs =>
             {
-                error.WriteLine($"hilrig: --baseline {pr.GetValue(baseline)}: valid here: BL13, BL14 or candidate, soaked alongside on the same Cores (a stored run or campaign as baseline is not decided by this build)");
-                return ExitCodes.BadInput;
-            }
-            if (!TryConnection(pr, to, config, error, out var cs)) return ExitCodes.BadInput;
-            return Guard(error, () =>
-            {
+                IReadOnlyList<BaselineCount>? baselineCounts = null;
+                if (c.Baseline is CampaignBaseline.Stored stored)
+                {
+                    // a run or a campaign, resolved in the fleet store; its counts are kept with the campaign
+                    (var resolved, baselineCounts) = CampaignStore.ResolveBaseline(cs, stored);
+                    c = c with { Baseline = resolved };
+                }
                 var capacities = c.Rigs.Count == 0 ? CampaignStore.LiveRigs(cs) : CampaignStore.KnownRigs(cs);
                 if (!CampaignPlanner.TryPlan(c, capacities, out var plan, out var why))
                 {
                     error.WriteLine($"hilrig: {why}{(capacities.Count == 0 ? " (rigs are known once their `hilrig agent` has run)" : "")}");
                     return ExitCodes.BadInput;
                 }
-                CampaignStore.Create(cs, plan!, image);
+                CampaignStore.Create(cs, plan!, image, baselineCounts);
                 var rigList = string.Join(", ", plan!.Items.Select(i => i.Rig).Distinct());
                 output.WriteLine(c.Kind == CampaignKind.Soak
                     ? string.Create(CultureInfo.InvariantCulture,
@@ -105,18 +123,14 @@ internal static class CampaignCommand
     {
         var name = new Argument<string>("NAME") { Description = "the campaign" };
         var format = CommonOptions.Format();
-        var to = To();
-        var config = CommonOptions.Config();
         var command = new Command("status", "A campaign's progress per rig and per lot, failures per 1,000 cycles with 95 % intervals, and its decision: go, no-go or undecided");
         command.Arguments.Add(name);
         command.Options.Add(format);
-        command.Options.Add(to);
-        command.Options.Add(config);
+        var fleet = FleetOptions(command);
         command.SetAction((ParseResult pr) =>
         {
             var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
-            if (!TryConnection(pr, to, config, error, out var cs)) return ExitCodes.BadInput;
-            return Guard(error, () =>
+            return OnFleet(pr, fleet, cs =>
             {
                 var snapshot = CampaignStore.Snapshot(cs, pr.GetValue(name)!);
                 if (snapshot is null)
@@ -145,18 +159,14 @@ internal static class CampaignCommand
 
     private static Command ListCommand()
     {
-        var to = To();
-        var config = CommonOptions.Config();
         var format = CommonOptions.Format();
         var command = new Command("list", "The fleet's campaigns, newest first");
         command.Options.Add(format);
-        command.Options.Add(to);
-        command.Options.Add(config);
+        var fleet = FleetOptions(command);
         command.SetAction((ParseResult pr) =>
         {
-            var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
-            if (!TryConnection(pr, to, config, error, out var cs)) return ExitCodes.BadInput;
-            return Guard(error, () =>
+            var output = pr.InvocationConfiguration.Output;
+            return OnFleet(pr, fleet, cs =>
             {
                 var campaigns = CampaignStore.List(cs);
                 var progress = CampaignStore.Progress(cs);
@@ -194,17 +204,13 @@ internal static class CampaignCommand
     private static Command Cancel()
     {
         var name = new Argument<string>("NAME") { Description = "the campaign" };
-        var to = To();
-        var config = CommonOptions.Config();
         var command = new Command("cancel", "Cancel a running campaign: queued work is dropped, agents stop theirs after the current step");
         command.Arguments.Add(name);
-        command.Options.Add(to);
-        command.Options.Add(config);
+        var fleet = FleetOptions(command);
         command.SetAction((ParseResult pr) =>
         {
             var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
-            if (!TryConnection(pr, to, config, error, out var cs)) return ExitCodes.BadInput;
-            return Guard(error, () =>
+            return OnFleet(pr, fleet, cs =>
             {
                 var n = pr.GetValue(name)!;
                 switch (CampaignStore.Cancel(cs, n))
@@ -288,7 +294,9 @@ internal static class CampaignCommand
         o.WriteLine(string.Create(c,
             $"work items: {r.ItemsDone} done, {r.ItemsLeased} leased, {r.ItemsQueued} queued, {r.ItemsSkipped} skipped; cycles credited: {r.CandidateCycles} candidate, {r.BaselineCycles} baseline of {r.PlannedCycles} planned"));
         o.WriteLine($"decision: {r.Decision.Label.ToUpperInvariant()}: {r.Decision.Summary}");
-        o.WriteLine($"  on looks 1..{r.Decision.LooksComplete} complete of {r.Decision.LooksPlanned} ({r.Decision.Method})");
+        o.WriteLine(r.Kind == "screen"
+            ? $"  on {r.Decision.LooksComplete} of {r.Decision.LooksPlanned} batches screened ({r.Decision.Method})"
+            : $"  on looks 1..{r.Decision.LooksComplete} complete of {r.Decision.LooksPlanned} ({r.Decision.Method})");
         if (r.Decision.DrivingModes.Count > 0)
             o.WriteLine("  failure modes driving it: " + string.Join(", ", r.Decision.DrivingModes.Select(m => $"{m.Mode} {m.Candidate} candidate vs {m.Baseline} baseline")));
         if (r.Lots.Count > 0)
@@ -303,9 +311,9 @@ internal static class CampaignCommand
         if (r.Units.Count > 0)
         {
             o.WriteLine();
-            o.WriteLine($"{"lot",-16} {"units",7} {"failed",7}  failed share [95 %]");
+            o.WriteLine($"{"lot",-16} {"units",7} {"failed",7}  {"failed share [95 %]",-24} {"yield % [95 %]",-24} {"p vs others",11}  verdict");
             foreach (var u in r.Units)
-                o.WriteLine($"{u.Lot,-16} {u.Units,7} {u.Failed,7}  {u.FailedShare}");
+                o.WriteLine(string.Create(c, $"{u.Lot,-16} {u.Units,7} {u.Failed,7}  {u.FailedShare,-24} {u.YieldPercent,-24} {(u.ExactP is { } p ? p.ToString("0.#####", c) : "-"),11}  {(u.NoGo ? "NO-GO" : "")}"));
         }
         o.WriteLine();
         o.WriteLine($"{"rig",-24} {"planned",7} {"done",5} {"leased",6} {"cand cycles",11} {"base cycles",11} {"fail",5}  agent");

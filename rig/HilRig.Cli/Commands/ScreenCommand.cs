@@ -113,7 +113,6 @@ internal static class ScreenCommand
         // quarantined and maintenance slots are not driven: one line says so, and the rest are screened
         var wallClock = TimeProvider.System;
         var ledger = new ScreeningLedger(store, config.RigId, config.Screening, wallClock);
-        var rigSlots = config.Slots.Select(s => s.Number).ToList();
         IReadOnlyList<SlotHealthStatus> keptOut;
         try
         {
@@ -159,36 +158,25 @@ internal static class ScreenCommand
         ScreenProgressView? view = format == OutputFormat.Table || LiveLines.CanDraw(err)
             ? new ScreenProgressView(selected.Select(s => s.Number), SoakCommand.LedReader(session), session.Time, err, LiveLines.CanDraw(err), wall)
             : null;
-        var screening = new Screening(session.Usb, session.Time, Options(config, session, store, recorder, loops, otaImage, wall, step => view?.Judged(step)));
-        screening.JournalRestored += restored => JournalSupport.Record(recorder, restored, wall.GetUtcNow(), wall.GetUtcNow());
-
         // Ctrl-C or systemd's SIGTERM: the slots judged so far stay stored and the run is marked aborted, not left running.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         var status = RunStatus.Aborted;
-        var finals = new Dictionary<int, Task<StoredResult>>();
         try
         {
-            IReadOnlyList<SlotOutcome> outcomes;
+            ScreenPass pass;
             try
             {
                 view?.Start();
-                outcomes = await session.RunAsync(() => screening.RunAsync(selected, outcome =>
+                pass = await ScreenSlotsAsync(session, config, store, recorder, ledger, selected, loops, otaImage, wall, view, outcome =>
                 {
-                    // said only once it is committed: a verdict on the screen is a verdict in the store
-                    var record = recorder.Record(Finding(outcome));
-                    lock (finals) finals[outcome.Slot] = record;
-                    record.ContinueWith(stored =>
-                    {
-                        if (!stored.IsCompletedSuccessfully) return;
-                        view?.Done(outcome);
-                        if (format != OutputFormat.Table || view is { Live: true }) return;
-                        lock (printLock)
-                            err.WriteLine(TextWrap.Paragraph($"slot {outcome.Slot}: {outcome.Verdict.ToName()}{(outcome.FailureMode is { } m ? $" ({m})" : "")}, device time {outcome.DeviceTime.TotalSeconds:0.0} s"
-                                + (outcome.Evidence.Loops is { } done ? $" (readback {outcome.Evidence.Readback?.DeviceTime.TotalSeconds:0.0} s, {string.Join(", ", done.Select(l => $"{l.Loop} {l.Verdict.ToName()} {l.DeviceTime.TotalSeconds:0.0} s"))})" : "") + ", stored", Terminal.Width(err)));
-                    }, TaskScheduler.Default);
-                }, view, stop.Token));
+                    view?.Done(outcome);
+                    if (format != OutputFormat.Table || view is { Live: true }) return;
+                    lock (printLock)
+                        err.WriteLine(TextWrap.Paragraph($"slot {outcome.Slot}: {outcome.Verdict.ToName()}{(outcome.FailureMode is { } m ? $" ({m})" : "")}, device time {outcome.DeviceTime.TotalSeconds:0.0} s"
+                            + (outcome.Evidence.Loops is { } done ? $" (readback {outcome.Evidence.Readback?.DeviceTime.TotalSeconds:0.0} s, {string.Join(", ", done.Select(l => $"{l.Loop} {l.Verdict.ToName()} {l.DeviceTime.TotalSeconds:0.0} s"))})" : "") + ", stored", Terminal.Width(err)));
+                }, stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -197,16 +185,8 @@ internal static class ScreenCommand
                 err.WriteLine($"screen stopped: {recorder.Stored} row(s) kept in run {runId} (aborted) in {storePath}; finish it with `hilrig screen --resume {runId}`");
                 return ExitCodes.Stopped;
             }
-            recorder.Flush();
             view?.Dispose();
-
-            // each final verdict into the device's attempt history: its confirmation, and the slots it points at
-            var entries = new Dictionary<int, LedgerEntry>();
-            foreach (var outcome in outcomes.OrderBy(o => o.Slot))
-            {
-                if (finals.GetValueOrDefault(outcome.Slot) is { IsCompletedSuccessfully: true } stored)
-                    entries[outcome.Slot] = ledger.Record(stored.Result, outcome.Evidence.DfuSerial, rigSlots);
-            }
+            var (outcomes, entries) = (pass.Outcomes, pass.Entries);
 
             var ordered = judgedBefore.Concat(outcomes).OrderBy(o => o.Slot).ToList();
             status = ordered.Any(o => o.Verdict == Verdict.RigFault) ? RunStatus.RigFault
@@ -226,6 +206,39 @@ internal static class ScreenCommand
         {
             recorder.Finish(status);
         }
+    }
+
+    /// <summary>What one screening pass judged: each slot's outcome, and its entry in the device's attempt history.</summary>
+    internal sealed record ScreenPass(IReadOnlyList<SlotOutcome> Outcomes, IReadOnlyDictionary<int, LedgerEntry> Entries);
+
+    /// <summary>
+    /// One screening pass over <paramref name="selected"/>: the engine `hilrig screen` and the campaign agent share. Every
+    /// step's row and each slot's verdict is stored as it is judged (<paramref name="stored"/> is told once the verdict is
+    /// committed), then each final verdict goes into the device's attempt history (confirmation, slot health).
+    /// </summary>
+    internal static async Task<ScreenPass> ScreenSlotsAsync(RigSession session, RigConfig config, ResultsStore store, ResultRecorder recorder, ScreeningLedger ledger,
+        IReadOnlyList<Core.Slots.RigSlot> selected, bool loops, byte[]? otaImage, TimeProvider wall, ScreenProgressView? view, Action<SlotOutcome>? stored, CancellationToken ct)
+    {
+        var screening = new Screening(session.Usb, session.Time, Options(config, session, store, recorder, loops, otaImage, wall, step => view?.Judged(step)));
+        screening.JournalRestored += restored => JournalSupport.Record(recorder, restored, wall.GetUtcNow(), wall.GetUtcNow());
+        var finals = new Dictionary<int, Task<StoredResult>>();
+        var outcomes = await session.RunAsync(() => screening.RunAsync(selected, outcome =>
+        {
+            // said only once it is committed: a verdict on the screen is a verdict in the store
+            var record = recorder.Record(Finding(outcome));
+            lock (finals) finals[outcome.Slot] = record;
+            if (stored is not null)
+                record.ContinueWith(t => { if (t.IsCompletedSuccessfully) stored(outcome); }, TaskScheduler.Default);
+        }, view, ct));
+        recorder.Flush();
+        var rigSlots = config.Slots.Select(s => s.Number).ToList();
+        var entries = new Dictionary<int, LedgerEntry>();
+        foreach (var outcome in outcomes.OrderBy(o => o.Slot))
+        {
+            if (finals.GetValueOrDefault(outcome.Slot) is { IsCompletedSuccessfully: true } final)
+                entries[outcome.Slot] = ledger.Record(final.Result, outcome.Evidence.DfuSerial, rigSlots);
+        }
+        return new ScreenPass(outcomes, entries);
     }
 
     /// <summary>What `screen` (and a golden Core's health check) screens with: journal, backups, links, the loops when asked.</summary>

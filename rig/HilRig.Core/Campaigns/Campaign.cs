@@ -54,13 +54,22 @@ public abstract record CampaignBaseline
         public override string ToString() => Name;
     }
 
-    /// <summary>A stored soak run (its counts are fixed).</summary>
-    public sealed record Run(long RunId) : CampaignBaseline
+    /// <summary>
+    /// A stored baseline as typed: a soak run id (full or an unambiguous prefix, as `hilrig runs` takes it) or an earlier
+    /// campaign's name; which one it is is known only in the fleet store (<see cref="CampaignStore.ResolveBaseline"/>).
+    /// </summary>
+    public sealed record Stored(string Reference) : CampaignBaseline
+    {
+        public override string ToString() => Reference;
+    }
+
+    /// <summary>A soak run in the fleet store (its counts are fixed when the campaign is created).</summary>
+    public sealed record Run(string RunId) : CampaignBaseline
     {
         public override string ToString() => $"run {RunId}";
     }
 
-    /// <summary>An earlier campaign's candidate arm (its counts are fixed).</summary>
+    /// <summary>An earlier campaign's candidate arm (its counts are fixed when the campaign is created).</summary>
     public sealed record Campaign(string Name) : CampaignBaseline
     {
         public override string ToString() => $"campaign {Name}";
@@ -197,14 +206,8 @@ public static partial class CampaignValidation
     {
         var build = Builds.FirstOrDefault(b => b.Equals(value, StringComparison.OrdinalIgnoreCase));
         if (build is not null) return new CampaignBaseline.Build(build);
-        if (value.All(char.IsAsciiDigit))
-        {
-            if (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var run) && run > 0) return new CampaignBaseline.Run(run);
-            problems.Add($"--baseline {value}: valid: BL13, BL14, candidate, a soak run id (1 or more) or a campaign name");
-            return null;
-        }
-        if (NamePattern().IsMatch(value)) return new CampaignBaseline.Campaign(value);
-        problems.Add($"--baseline {value}: valid: BL13, BL14, candidate, a soak run id (1 or more) or a campaign name");
+        if (NamePattern().IsMatch(value) || HilRig.Core.Results.RunIds.Digits(value) is not null) return new CampaignBaseline.Stored(value);
+        problems.Add($"--baseline {value}: valid: BL13, BL14, candidate, a soak run id (or a unique prefix of {HilRig.Core.Results.RunIds.MinPrefix}+ hex digits) or a campaign name");
         return null;
     }
 

@@ -57,18 +57,19 @@ public static class CampaignPlanner
         ArgumentNullException.ThrowIfNull(available);
         plan = null;
         error = null;
-        var rigs = campaign.Rigs.Count == 0 ? available : campaign.Rigs.Select(r => available.FirstOrDefault(a => a.Rig == r) ?? new RigCapacity(r, 0)).ToList();
+        // unnamed, a rig with no usable slot (all quarantined or in maintenance) is left out; named, it is an error
+        var rigs = campaign.Rigs.Count == 0 ? available.Where(a => a.Slots > 0).ToList() : campaign.Rigs.Select(r => available.FirstOrDefault(a => a.Rig == r) ?? new RigCapacity(r, 0)).ToList();
         var unknown = rigs.FirstOrDefault(r => r.Slots <= 0);
         if (unknown is not null)
         {
             error = available.Any(a => a.Rig == unknown.Rig)
-                ? $"rig {unknown.Rig}: no slots to run on"
+                ? $"rig {unknown.Rig}: no usable slot to run on (its agent reports every slot quarantined or in maintenance; `hilrig slots` on that rig)"
                 : $"--rigs {unknown.Rig}: no such rig; known: {(available.Count == 0 ? "none" : string.Join(", ", available.Select(a => a.Rig)))}";
             return false;
         }
         if (rigs.Count == 0)
         {
-            error = "no rig to run the campaign on: none is known yet";
+            error = available.Count == 0 ? "no rig to run the campaign on: none is known yet" : "no rig to run the campaign on: every live rig reports all its slots quarantined or in maintenance";
             return false;
         }
 

@@ -172,13 +172,20 @@ public sealed record CampaignItemRecord(
 
 public sealed record AgentRecord(string RigId, int Slots, int? Pid, string? Host, string State, DateTime HeartbeatAt, double HeartbeatTimeoutS, DateTime StartedAt, bool Alive);
 
+/// <summary>A stored baseline's counts for one lot and failure mode (null: its cycles without a counted failure), fixed at create.</summary>
+public sealed record BaselineCount(string Lot, string? Mode, long Cycles, long Failures);
+
 /// <summary>Everything the status of a campaign is computed from, read in one transaction.</summary>
 public sealed record CampaignSnapshot(
     CampaignRecord Campaign,
     IReadOnlyList<CampaignItemRecord> Items,
     IReadOnlyList<CampaignCount> Counts,
     IReadOnlyList<AgentRecord> Agents,
-    DateTime ServerTime);
+    DateTime ServerTime)
+{
+    /// <summary>The stored baseline's counts (a soak run or an earlier campaign); empty for a build run alongside, or a screen.</summary>
+    public IReadOnlyList<BaselineCount> Baseline { get; init; } = [];
+}
 
 /// <summary>
 /// The administrator's side of campaigns (create, cancel; plain SQL as the tables' owner) and the reads every side
@@ -204,7 +211,8 @@ public static class CampaignStore
 
     /// <summary>Stores the campaign, its bootloader image (by content hash) and its plan's work items, in one transaction.</summary>
     /// <exception cref="ResultsStoreException">A campaign of that name exists already.</exception>
-    public static void Create(string connectionString, CampaignPlan plan, byte[]? bootloaderImage)
+    /// <param name="baseline">A stored baseline's counts (<see cref="ResolveBaseline"/>), kept with the campaign.</param>
+    public static void Create(string connectionString, CampaignPlan plan, byte[]? bootloaderImage, IReadOnlyList<BaselineCount>? baseline = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
         var cs = Normalise(connectionString);
@@ -253,8 +261,78 @@ public static class CampaignStore
                 }
                 copy.Complete();
             }
+            foreach (var b in baseline ?? [])
+                db.Execute("INSERT INTO campaign_baselines (campaign, lot, mode, cycles, failures) VALUES (@name, @lot, @mode, @cycles, @failures)",
+                    new { name = c.Name, lot = b.Lot, mode = b.Mode, cycles = b.Cycles, failures = b.Failures }, tx);
             tx.Commit();
             return 0;
+        });
+    }
+
+    /// <summary>
+    /// What a typed stored baseline names in the fleet store, and its counts per lot and failure mode by the soak's rule
+    /// (as <c>fleet_campaign_counts</c> counts a campaign's): an earlier soak campaign's candidate arm (its credited
+    /// cycles), or a soak run (its id or an unambiguous prefix of it, as `hilrig runs` takes one).
+    /// </summary>
+    /// <exception cref="ResultsStoreException">It names nothing, both a campaign and a run, several runs, or something that soaked no cycle.</exception>
+    public static (CampaignBaseline Baseline, IReadOnlyList<BaselineCount> Counts) ResolveBaseline(string connectionString, CampaignBaseline.Stored stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        var cs = Normalise(connectionString);
+        var target = TargetOf(cs);
+        return Guarded(cs, target, db =>
+        {
+            var text = stored.Reference;
+            var campaignKind = db.ExecuteScalar<string?>("SELECT kind FROM campaigns WHERE name = @text", new { text });
+            Guid? run = null;
+            string? runProblem = null;
+            if (RunIds.Digits(text) is { } digits)
+            {
+                var candidates = db.Query<string>("SELECT id FROM runs WHERE kind = 'soak' AND replace(id, '-', '') LIKE @prefix",
+                    new { prefix = digits + "%" }).Select(Guid.Parse);
+                if (RunIds.TryResolve(text, candidates, $"the soak runs of {target}", out var id, out var problem)) run = id;
+                else runProblem = problem;
+            }
+            if (campaignKind is not null && run is not null)
+                throw new ResultsStoreException($"--baseline {text}: names both campaign {text} and soak run {run}; give the run's full id, or rename nothing and pick one");
+            IReadOnlyList<BaselineCount> counts;
+            CampaignBaseline resolved;
+            if (campaignKind is not null)
+            {
+                if (campaignKind != "soak")
+                    throw new ResultsStoreException($"--baseline {text}: campaign {text} is a {campaignKind} campaign; a baseline is a soak campaign or a soak run");
+                resolved = new CampaignBaseline.Campaign(text);
+                counts = [.. db.Query<BaselineCount>(
+                    """
+                    SELECT x.lot AS Lot, x.mode AS Mode, SUM(x.cycles)::bigint AS Cycles, SUM(x.failures)::bigint AS Failures
+                    FROM fleet_campaign_counts(@text) x JOIN campaign_items i ON i.campaign = @text AND i.number = x.number
+                    WHERE i.arm = 'candidate'
+                    GROUP BY 1, 2 ORDER BY 1, 2
+                    """, new { text })];
+            }
+            else if (run is { } id)
+            {
+                resolved = new CampaignBaseline.Run(StoreText.Id(id));
+                counts = [.. db.Query<BaselineCount>(
+                    """
+                    SELECT COALESCE(d.lot, '(unknown)') AS Lot,
+                           CASE WHEN r.verdict = 'fail' AND r.test IN ('ota', 'factory-reset', 'soak') THEN COALESCE(r.failure_mode, r.test) END AS Mode,
+                           COUNT(*) FILTER (WHERE r.test IN ('ota', 'soak') AND r.verdict IN ('pass', 'fail')) AS Cycles,
+                           COUNT(*) FILTER (WHERE r.test IN ('ota', 'factory-reset', 'soak') AND r.verdict = 'fail') AS Failures
+                    FROM results r LEFT JOIN devices d ON d.device_id = r.device_id
+                    WHERE r.run_id = @id
+                    GROUP BY 1, 2 ORDER BY 1, 2
+                    """, new { id = StoreText.Id(id) })];
+            }
+            else
+            {
+                throw new ResultsStoreException(runProblem is not null && !runProblem.Contains("no run with that id", StringComparison.Ordinal)
+                    ? $"--baseline {runProblem}"
+                    : $"--baseline {text}: no campaign of that name and no soak run with that id in {target}; valid: BL13, BL14, candidate, a campaign name (hilrig campaign list) or a soak run id (hilrig runs)");
+            }
+            if (counts.Sum(x => x.Cycles) == 0)
+                throw new ResultsStoreException($"--baseline {text}: {resolved} has no soak cycles credited in {target}; a baseline needs cycles to compare with");
+            return (resolved, counts);
         });
     }
 
@@ -318,9 +396,12 @@ public static class CampaignStore
                    heartbeat_timeout_s AS HeartbeatTimeoutS, started_at AS StartedAt, fleet_agent_alive(rig_id) AS Alive
             FROM fleet_agents ORDER BY rig_id
             """, transaction: tx).ToList();
+        var baseline = db.Query<BaselineCount>(
+            "SELECT lot AS Lot, mode AS Mode, cycles AS Cycles, failures AS Failures FROM campaign_baselines WHERE campaign = @name ORDER BY lot, mode",
+            new { name }, tx).ToList();
         var now = db.ExecuteScalar<DateTime>("SELECT clock_timestamp()", transaction: tx);
         tx.Commit();
-        return new CampaignSnapshot(campaign, items, counts, agents, now);
+        return new CampaignSnapshot(campaign, items, counts, agents, now) { Baseline = baseline };
     }
 
     /// <summary>Every campaign, newest first, over an open connection to the fleet database.</summary>

@@ -723,6 +723,21 @@ public static partial class FleetSchema
             IngestResults,
             IngestMeta,
         ],
+        // 7: a campaign against a stored baseline (a soak run or
+        // an earlier campaign's candidate arm) keeps the baseline's counts per lot and failure mode as they were when it was
+        // created, so its decision never moves because the baseline's source changed or was pruned.
+        [
+            """
+            CREATE TABLE campaign_baselines (
+                campaign TEXT NOT NULL REFERENCES campaigns(name) ON DELETE CASCADE,
+                lot TEXT NOT NULL,
+                mode TEXT NULL,
+                cycles BIGINT NOT NULL,
+                failures BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX ix_campaign_baselines_campaign ON campaign_baselines(campaign)",
+        ],
     ];
 
     public static int Latest => Steps.Count;
@@ -746,6 +761,8 @@ public static partial class FleetSchema
             fleet_campaign_claim(DOUBLE PRECISION), fleet_campaign_renew(UUID, TEXT, INTEGER, DOUBLE PRECISION), fleet_campaign_release(UUID),
             fleet_campaign_conclude(TEXT, INTEGER, TEXT), fleet_campaign_counts(TEXT) TO {role}
         """,
+        // fleet step 7: a stored baseline's counts, read by status on any rig and by the agent's decision
+        "GRANT SELECT ON campaign_baselines TO {role}",
     ];
 
     /// <summary>

@@ -3,6 +3,7 @@ using HilRig.Core.Config;
 using HilRig.Core.Procedures;
 using HilRig.Core.Results;
 using HilRig.Core.Spark;
+using HilRig.Core.Seeded;
 
 namespace HilRig.Sim.Fleet;
 

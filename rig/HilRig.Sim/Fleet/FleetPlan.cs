@@ -1,6 +1,7 @@
 using System.Globalization;
 using HilRig.Core.Config;
 using HilRig.Core.Inventory;
+using HilRig.Core.Seeded;
 
 namespace HilRig.Sim.Fleet;
 
@@ -115,21 +116,4 @@ public sealed class FleetPlan
 
     internal static ulong Mix(int seed, long index) =>
         new SplitMix64(((ulong)(uint)seed << 32) ^ (ulong)index ^ 0x9E3779B97F4A7C15UL).Next();
-}
-
-/// <summary>SplitMix64: tiny, fast, and defined by its algorithm, so seeded sequences never change with the runtime.</summary>
-internal struct SplitMix64(ulong state)
-{
-    private ulong _state = state;
-
-    public ulong Next()
-    {
-        var z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    /// <summary>Uniform in [0, 1).</summary>
-    public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
 }

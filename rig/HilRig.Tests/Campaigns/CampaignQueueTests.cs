@@ -162,6 +162,68 @@ public class CampaignQueueTests
         Assert.That(TestStore.Postgres(_admin).Scalar("SELECT COUNT(*) FROM campaigns"), Is.Zero);
     }
 
+    [Test]
+    public void A_stored_soak_run_by_prefix_or_an_earlier_campaign_is_a_baseline_whose_counts_are_kept_and_decided_against()
+    {
+        var central = TestStore.Postgres(_admin);
+        var lot = $"LOT-{_suffix}";
+        central.Execute($"INSERT INTO devices (device_id, lot, first_seen) VALUES ('dev-{_suffix}', '{lot}', '2026-12-03T00:00:00.000Z')");
+        var baselineRun = Guid.CreateVersion7();
+        InsertRun(baselineRun, Id("rig-a"));
+        InsertCycles(baselineRun, 1, 300, "pass");
+        Alive("rig-a");
+
+        // a prefix of the run id, as `hilrig runs` takes one: its 300 cycles without a failure become the baseline
+        var prefix = baselineRun.ToString("N")[..20];
+        var create = CliHarness.Run("campaign", "create", "vs-run", "--baseline", prefix, "--cycles", "16", "--rigs", Id("rig-a"), "--lots", lot, "--to", _admin);
+        Assert.That(create.Exit, Is.Zero, create.Error);
+        Assert.That(create.Output, Does.Contain($"against run {baselineRun:D}"));
+        Assert.That(central.Rows("SELECT lot, mode, cycles, failures FROM campaign_baselines WHERE campaign = 'vs-run'").Select(r => ((string)r[0]!, r[1], (long)r[2]!, (long)r[3]!)),
+            Is.EqualTo(new[] { (lot, (object?)null, 300L, 0L) }));
+        Assert.That(central.Scalar("SELECT COUNT(*) FROM campaign_items WHERE campaign = 'vs-run' AND arm = 'baseline'"), Is.Zero, "a stored baseline is not run again");
+
+        // the candidate's first item: every cycle fails (one Core credited here); against 300 clean cycles that is no-go at look 1
+        Alive("rig-a");
+        var item = _rigs["rig-a"].Claim(TimeSpan.FromSeconds(30))!;
+        var candidateRun = Guid.CreateVersion7();
+        InsertRun(candidateRun, Id("rig-a"));
+        InsertCycles(candidateRun, 1, item.CyclesPerSlot, "fail");
+        Assert.That(_rigs["rig-a"].Renew(item.LeaseId, candidateRun, item.CyclesPerSlot, TimeSpan.FromSeconds(30)), Is.EqualTo(RenewOutcome.Ok));
+        Assert.That(_rigs["rig-a"].Release(item.LeaseId), Is.EqualTo("done"));
+        var status = CliHarness.Run("campaign", "status", "vs-run", "--format", "json", "--to", _admin);
+        Assert.That(status.Exit, Is.Zero, status.Error);
+        using (var json = System.Text.Json.JsonDocument.Parse(status.Output))
+        {
+            var decision = json.RootElement.GetProperty("decision");
+            Assert.That(decision.GetProperty("label").GetString(), Is.EqualTo("no-go"), decision.ToString());
+            Assert.That(decision.GetProperty("summary").GetString(), Does.Contain(lot).And.Contain("slow-erase"));
+            var overall = json.RootElement.GetProperty("overall");
+            Assert.That((overall.GetProperty("baselineCycles").GetInt64(), overall.GetProperty("candidateFailures").GetInt32()), Is.EqualTo((300L, item.CyclesPerSlot)));
+        }
+
+        // that campaign's candidate arm is in turn the baseline of another
+        var again = CliHarness.Run("campaign", "create", "vs-campaign", "--baseline", "vs-run", "--cycles", "16", "--rigs", Id("rig-a"), "--to", _admin);
+        Assert.That(again.Exit, Is.Zero, again.Error);
+        Assert.That(again.Output, Does.Contain("against campaign vs-run"));
+        Assert.That(central.Rows("SELECT mode, cycles, failures FROM campaign_baselines WHERE campaign = 'vs-campaign'").Select(r => (r[0], (long)r[1]!, (long)r[2]!)),
+            Is.EqualTo(new[] { ((object?)"slow-erase", (long)item.CyclesPerSlot, (long)item.CyclesPerSlot) }));
+
+        // nothing of that name: one line, exit 2, nothing created
+        var none = CliHarness.Run("campaign", "create", "vs-none", "--baseline", "no-such-thing", "--rigs", Id("rig-a"), "--to", _admin);
+        Assert.That((none.Exit, none.Error.Trim().Split('\n').Length), Is.EqualTo((2, 1)), none.Error);
+        Assert.That(none.Error, Does.Contain("--baseline no-such-thing: no campaign of that name and no soak run with that id"));
+        Assert.That(central.Scalar("SELECT COUNT(*) FROM campaigns WHERE name = 'vs-none'"), Is.Zero);
+    }
+
+    private void InsertCycles(Guid run, int from, int to, string verdict) =>
+        TestStore.Postgres(_admin).Execute(
+            $"""
+            INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, started_at, ended_at)
+            SELECT gen_random_uuid()::text, '{run:D}', 'dev-{_suffix}', 1, 'ota', g, 1, '{verdict}', {(verdict == "fail" ? "'slow-erase'" : "NULL")},
+                   '2026-12-03T00:00:00.000Z', '2026-12-03T00:00:01.000Z'
+            FROM generate_series({from}, {to}) g
+            """);
+
     private void InsertRun(Guid run, string rig) =>
         TestStore.Postgres(_admin).Execute(
             $"INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, status) VALUES ('{run:D}', '{rig}', 'x', 1, 'candidate', 'soak', '2026-12-03T00:00:00.000Z', 'running')");

@@ -42,14 +42,14 @@ public class CampaignValidationTests
             Lots = "L1,L1",
             Rigs = "r1,,r2",
             Bootloader = "missing.bin",
-            Baseline = "0",
+            Baseline = "run/0",
         });
         Assert.That(campaign, Is.Null);
         Assert.That(errors, Is.EqualTo(new[]
         {
             "campaign name 'bad name!': valid: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
             "--bootloader missing.bin: no such file; valid: BL13, BL14, candidate or a bootloader image file",
-            "--baseline 0: valid: BL13, BL14, candidate, a soak run id (1 or more) or a campaign name",
+            "--baseline run/0: valid: BL13, BL14, candidate, a soak run id (or a unique prefix of 4+ hex digits) or a campaign name",
             "--cycles -5: valid: a whole number 1..100000000",
             "--lots L1,L1: 'L1' is listed twice",
             "--rigs r1,,r2: '' is not a name; valid: comma-separated names of letters, digits, '.', '_' or '-'",
@@ -74,13 +74,15 @@ public class CampaignValidationTests
     }
 
     [Test]
-    public void A_baseline_is_a_build_a_stored_run_or_an_earlier_campaign()
+    public void A_baseline_is_a_build_or_a_stored_run_or_campaign_to_be_found_in_the_fleet_store()
     {
         Assert.That(Parse(new CampaignRequest("c") { Baseline = "bl13" }).Campaign!.Baseline, Is.EqualTo(new CampaignBaseline.Build("BL13")));
-        Assert.That(Parse(new CampaignRequest("c") { Baseline = "1234" }).Campaign!.Baseline, Is.EqualTo(new CampaignBaseline.Run(1234)));
+        // a run id prefix and a campaign name look alike: which one it is, the fleet store says at create
+        Assert.That(Parse(new CampaignRequest("c") { Baseline = "01a23cc8-07df" }).Campaign!.Baseline, Is.EqualTo(new CampaignBaseline.Stored("01a23cc8-07df")));
         var earlier = Parse(new CampaignRequest("c") { Baseline = "bl14-2026-11" }).Campaign!.Baseline;
-        Assert.That(earlier, Is.EqualTo(new CampaignBaseline.Campaign("bl14-2026-11")));
+        Assert.That(earlier, Is.EqualTo(new CampaignBaseline.Stored("bl14-2026-11")));
         Assert.That(earlier!.Concurrent, Is.False, "a stored baseline's counts are fixed");
+        Assert.That(Parse(new CampaignRequest("c") { Baseline = "run 12/3" }).Errors.Single(), Does.StartWith("--baseline run 12/3: valid: BL13, BL14, candidate, a soak run id"));
     }
 
     [Test]

@@ -51,7 +51,7 @@ public class DecisionSimulationTests
     {
         foreach (var mean in new[] { 0.7, 45.0 })
         {
-            var random = new DecisionSimulation.SplitMix64(3);
+            var random = new HilRig.Core.Seeded.SplitMix64(3);
             var draws = Enumerable.Range(0, 20_000).Select(_ => (double)random.Poisson(mean)).ToList();
             var average = draws.Average();
             var variance = draws.Sum(d => (d - average) * (d - average)) / (draws.Count - 1);
