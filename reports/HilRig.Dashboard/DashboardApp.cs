@@ -162,32 +162,11 @@ public static class DashboardApp
     /// The headers every answer carries, and the rules every request meets: GET and HEAD only (the dashboard changes
     /// nothing), and on loopback a Host header naming loopback.
     /// </summary>
-    private static Task Guard(HttpContext context, RequestDelegate next, bool allowRemote)
-    {
-        var headers = context.Response.Headers;
-        // pages are self-contained: inline CSS and SVG, no script, no frames, nothing fetched from elsewhere
-        headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-        headers.XContentTypeOptions = "nosniff";
-        headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "no-referrer";
-        headers["Cross-Origin-Resource-Policy"] = "same-origin";
-        headers.CacheControl = "no-store";
-        var method = context.Request.Method;
-        if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
-        {
-            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-            headers.Allow = "GET, HEAD";
-            return Task.CompletedTask;
-        }
-        if (!allowRemote && !IsLoopbackName(context.Request.Host.Host))
-        {
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            return context.Response.WriteAsync("this dashboard answers only requests to 127.0.0.1, ::1 or localhost (hilrig dashboard --allow-remote serves others)");
-        }
-        // the GET routes answer HEAD; Kestrel sends their headers without the body
-        if (HttpMethods.IsHead(method)) context.Request.Method = HttpMethods.Get;
-        return next(context);
-    }
+    // pages are self-contained: inline CSS and SVG, no script, no frames, nothing fetched from elsewhere
+    private static Task Guard(HttpContext context, RequestDelegate next, bool allowRemote) =>
+        PageGuard.Apply(context, next, allowRemote,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            "this dashboard answers only requests to 127.0.0.1, ::1 or localhost (hilrig dashboard --allow-remote serves others)");
 
     /// <summary>
     /// A route value as it was linked: the raw request target's last segment, percent-decoded once, so a lot named
@@ -223,9 +202,7 @@ public static class DashboardApp
         return null;
     }
 
-    private static bool IsLoopbackName(string host) =>
-        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
+    private static bool IsLoopbackName(string host) => PageGuard.IsLoopbackName(host);
 
     /// <summary>
     /// Checks --urls before anything listens: each must be an http URL, and on a loopback address unless

@@ -262,3 +262,64 @@ internal sealed record RigClaim(string? SlotSpec, int? Slot, TimeSpan Wait, stri
     private static string CommandOf(ParseResult? parse) =>
         parse is null ? "hilrig" : "hilrig " + string.Join(' ', parse.Tokens.Select(t => t.Value));
 }
+
+/// <summary>
+/// What a command that screens opens, in this order: the rig (its lease first), the slots of its --slots, then the
+/// results store; bad input or a rig that cannot open leaves nothing behind. `hilrig screen` and `hilrig station`.
+/// </summary>
+internal sealed class SlotsOpening : IDisposable
+{
+    private readonly RigOpening _rig;
+
+    private SlotsOpening(RigOpening rig, int exitCode, IReadOnlyList<RigSlot> slots, ResultsStore? store, string storePath)
+    {
+        _rig = rig;
+        ExitCode = exitCode;
+        Slots = slots;
+        Store = store;
+        StorePath = storePath;
+    }
+
+    /// <summary>The rig; null when something did not open (<see cref="ExitCode"/> says why, one line said).</summary>
+    public RigSession? Session => Store is null ? null : _rig.Session;
+
+    public IReadOnlyList<RigSlot> Slots { get; }
+
+    /// <summary>The results store; null when something did not open.</summary>
+    public ResultsStore? Store { get; }
+
+    public string StorePath { get; }
+
+    public int ExitCode { get; }
+
+    public static SlotsOpening Open(RigConfig config, TextWriter error, RigSessionOptions options, RigClaim claim, string? slotSpec)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(error);
+        var storePath = config.ResolveStorePath();
+        var rig = RigOpening.Open(config, error, options, claim);
+        if (rig.Session is not { } session) return new SlotsOpening(rig, rig.ExitCode, [], null, storePath);
+        IReadOnlyList<RigSlot> selected;
+        try
+        {
+            selected = session.Select(slotSpec);
+        }
+        catch (FormatException ex)
+        {
+            error.WriteLine($"hilrig: {ex.Message}");
+            return new SlotsOpening(rig, ExitCodes.BadInput, [], null, storePath);
+        }
+        // the store is opened once the rig and the slots are
+        try
+        {
+            return new SlotsOpening(rig, ExitCodes.Ok, selected, ResultsStore.Open(storePath), storePath);
+        }
+        catch (ResultsStoreException ex)
+        {
+            error.WriteLine($"hilrig: {ex.Message}");
+            return new SlotsOpening(rig, ExitCodes.BadInput, [], null, storePath);
+        }
+    }
+
+    public void Dispose() => _rig.Dispose();
+}

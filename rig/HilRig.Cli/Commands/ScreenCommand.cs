@@ -64,31 +64,11 @@ internal static class ScreenCommand
     private static async Task<int> RunAsync(RigClaim claim, FileInfo configFile, FileInfo? storeFile, string? slotSpec, OutputFormat format, bool loops, byte[]? otaImage, string? resumeText, TextWriter output, TextWriter err, CancellationToken ct)
     {
         if (!ConfigLoading.TryLoad(configFile, storeFile, err, out var config)) return ExitCodes.BadInput;
-        using var open = RigOpening.Open(config, err, RigOpening.PersistentSim(config), claim);
-        if (open.Session is not { } session) return open.ExitCode;
-
-        IReadOnlyList<Core.Slots.RigSlot> selected;
-        try
-        {
-            selected = session.Select(slotSpec);
-        }
-        catch (FormatException ex)
-        {
-            err.WriteLine($"hilrig: {ex.Message}");
-            return ExitCodes.BadInput;
-        }
-        // the store is opened once the rig and the slots are: bad input or a rig that cannot open leaves nothing behind
-        var storePath = config.ResolveStorePath();
-        ResultsStore store;
-        try
-        {
-            store = ResultsStore.Open(storePath);
-        }
-        catch (ResultsStoreException ex)
-        {
-            err.WriteLine($"hilrig: {ex.Message}");
-            return ExitCodes.BadInput;
-        }
+        // the rig, the slots, then the store: bad input or a rig that cannot open leaves nothing behind
+        using var open = SlotsOpening.Open(config, err, RigOpening.PersistentSim(config), claim, slotSpec);
+        if (open is not { Session: { } session, Store: { } store }) return open.ExitCode;
+        var selected = open.Slots;
+        var storePath = open.StorePath;
         // the test whose row is a slot's verdict; the loops' and the readback's own rows come before it
         var finalTest = loops ? Screening.LifeTestName : Screening.TestName;
         var judgedBefore = new List<SlotOutcome>();

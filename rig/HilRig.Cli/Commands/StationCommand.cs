@@ -71,31 +71,13 @@ internal static class StationCommand
         var options = RigOpening.PersistentSim(config);
         // the station faces people and a browser: the simulator runs on the wall clock (times --speed)
         options = options with { Simulator = options.Simulator with { Clock = ClockMode.RealTime, Speed = speed } };
-        using var open = RigOpening.Open(config, err, options, claim);
-        if (open.Session is not { } session) return open.ExitCode;
-
-        IReadOnlyList<Core.Slots.RigSlot> selected;
-        try
-        {
-            selected = session.Select(slotSpec);
-        }
-        catch (FormatException ex)
-        {
-            err.WriteLine($"hilrig: {ex.Message}");
-            return ExitCodes.BadInput;
-        }
-        var storePath = config.ResolveStorePath();
-        ResultsStore store;
-        try
-        {
-            store = ResultsStore.Open(storePath);
-        }
-        catch (ResultsStoreException ex)
-        {
-            err.WriteLine($"hilrig: {ex.Message}");
-            return ExitCodes.BadInput;
-        }
+        using var open = SlotsOpening.Open(config, err, options, claim, slotSpec);
+        if (open is not { Session: { } session, Store: { } store }) return open.ExitCode;
+        var selected = open.Slots;
+        var storePath = open.StorePath;
         var wall = TimeProvider.System;
+        // a new shift on a line that stands as the last one left it: what that shift judged and is still in a slot is not screened twice
+        var previousShift = shiftText is null ? store.LatestRun(config.RigId, "station")?.Id : null;
         var recording = new RecorderOptions { RigClockIsWall = config.Backend != RigBackend.Sim };
         ResultRecorder recorder;
         try
@@ -128,9 +110,13 @@ internal static class StationCommand
         foreach (var gone in recorder.Interrupted)
             err.WriteLine($"run {gone} was left running by a process that no longer exists: marked interrupted");
 
-        var line = StationComposition.Line(session);
+        // the operator feeds only the slots this station runs: the others belong to whoever holds them
+        var line = StationComposition.Line(session, [.. selected.Select(s => s.Number)]);
+        var simState = options.Simulator.StateDirectory;
+        // the line goes on as it stands (its Cores in their slots, the next Core of the population); the station re-cues judged Cores itself
+        var pickedUp = line is not null && simState is not null && line.Resume(simState, keepQueue: false);
         if (line is not null) StationComposition.ImportPopulation(store, line, wall);
-        var station = StationComposition.Build(session, selected, store, recorder, StationSetup.For(config, readbackOnly), line);
+        var station = StationComposition.Build(session, selected, store, recorder, StationSetup.For(config, readbackOnly), line, previousShift);
         station.Station.VerdictShown += (slot, verdict) =>
         {
             var tile = station.Board.Snapshot().Tiles.First(t => t.Slot == slot);
@@ -150,7 +136,7 @@ internal static class StationCommand
             return ExitCodes.BadInput;
         }
         err.WriteLine($"station on {selected.Count} slot(s) of {config.RigId}, run {recorder.RunId} in {storePath}; page at {string.Join(", ", Dashboard.DashboardApp.Addresses(web))} (SIGTERM or Ctrl+C to stop)");
-        if (line is not null) err.WriteLine($"simulated line: {line.Describe()}");
+        if (line is not null) err.WriteLine($"simulated line{(pickedUp ? ", picked up as it stood" : "")}: {line.Describe()}");
 
         // the stop is given on the rig's thread, where the slots run
         using var stop = new CancellationTokenSource();
@@ -171,7 +157,13 @@ internal static class StationCommand
         }
         finally
         {
-            await session.RunAsync(() => { lineStop.Cancel(); return Task.CompletedTask; });
+            await session.RunAsync(() =>
+            {
+                lineStop.Cancel();
+                // the operator's progress next to the Cores' saved state, so the next station picks the line up
+                if (line is not null && simState is not null) line.Save(simState);
+                return Task.CompletedTask;
+            });
             await stopping.CancelAsync();
             recorder.Finish(RunStatus.Aborted);
         }

@@ -45,6 +45,8 @@ public sealed class SimServeHost : IAsyncDisposable
 
     private readonly CancellationTokenSource _lineStop = new();
 
+    private string? _stateDirectory;
+
     private SimServeHost(RigSession session, UsbSocketServer usb, SimControlServer control, SimCloudHttpServer? cloud, string? cloudToken,
         SerialPtyServer? serial, SimLineOperator? line)
     {
@@ -92,6 +94,8 @@ public sealed class SimServeHost : IAsyncDisposable
             usb = new UsbSocketServer(session.Usb, options.UsbSocket, work => session.RunAsync(work));
             usb.Start();
             var line = options.Line is { } lineOptions ? new SimLineOperator(session.Sim!, lineOptions) : null;
+            // the line goes on as the last process left it: its Cores in their slots, the next Core of the population, its queue
+            if (line is not null && options.StateDirectory is { } state) line.Resume(state, keepQueue: true);
             control = new SimControlServer(session, options.ControlSocket, line);
             control.Start();
             if (options.SerialLinks is { } links) serial = SerialPtyServer.Start(session.Sim!, links);
@@ -102,7 +106,7 @@ public sealed class SimServeHost : IAsyncDisposable
                 // called from the CLI's thread, never the simulation thread, so waiting here blocks nothing simulated
                 cloud = SimCloudHttpServer.StartAsync(session.Sim!.Cloud, session.Sim.Scheduler, token, port).GetAwaiter().GetResult();
             }
-            var host = new SimServeHost(session, usb, control, cloud, token, serial, line);
+            var host = new SimServeHost(session, usb, control, cloud, token, serial, line) { _stateDirectory = options.StateDirectory };
             // the operator works on the simulation thread for the host's life
             if (line is not null) _ = session.RunAsync(() => { _ = line.RunAsync(host._lineStop.Token); return Task.CompletedTask; });
             return host;
@@ -122,6 +126,8 @@ public sealed class SimServeHost : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         // Servers first: closing a client's open USB handles runs on the simulation thread, which the session stops.
         await _lineStop.CancelAsync();
+        if (Line is { } line && _stateDirectory is { } state)
+            await Session.RunAsync(() => { line.Save(state); return Task.CompletedTask; });
         if (Cloud is not null) await Cloud.DisposeAsync();
         Serial?.Dispose();
         await Control.DisposeAsync();

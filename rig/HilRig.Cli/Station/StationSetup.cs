@@ -62,8 +62,9 @@ internal sealed class StationComposition
     public Guid RunId => Records.RunId;
 
     /// <param name="line">On the simulator: the operator who is cued by each verdict (a rig fault: retest in another slot).</param>
+    /// <param name="before">A new shift's previous station run: a Core it judged that is still in its slot shows that verdict again, uncounted.</param>
     public static StationComposition Build(RigSession session, IReadOnlyList<RigSlot> slots, ResultsStore store, ResultRecorder recorder,
-        StationSetup setup, SimLineOperator? line = null)
+        StationSetup setup, SimLineOperator? line = null, Guid? before = null)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(setup);
@@ -94,7 +95,7 @@ internal sealed class StationComposition
             TypicalDeviceTime = TimeSpan.FromSeconds(setup.ReadbackOnly ? 30 : 90),
         };
         var station = new Core.Station.Station(session.Usb, session.Time, slots, screening, records, board, options with { FinalTest = setup.FinalTest },
-            records.LastPerSlot());
+            before is { } previous && previous != recorder.RunId ? records.LastPerSlot(previous) : records.LastPerSlot());
         if (line is not null) station.VerdictShown += (slot, verdict) => line.Done(slot, retestElsewhere: verdict == Verdict.RigFault);
         return new StationComposition(station, records, board);
     }
@@ -103,10 +104,10 @@ internal sealed class StationComposition
     public static void ImportPopulation(ResultsStore store, SimLineOperator line, TimeProvider wall) =>
         store.ImportDevices(line.Population.Devices().Select(d => d.ToInventory()), wall.GetUtcNow());
 
-    /// <summary>The operator of <c>sim.line</c>, slots emptied at the start.</summary>
-    public static SimLineOperator? Line(RigSession session)
+    /// <summary>The operator of <c>sim.line</c>, tending <paramref name="slots"/> (null: every slot), emptied at the start.</summary>
+    public static SimLineOperator? Line(RigSession session, IReadOnlyCollection<int>? slots = null)
     {
         if (session.Sim is not { } sim || session.Config.Sim.Line is not { } line) return null;
-        return new SimLineOperator(sim, new LineOperatorOptions(line.Cores, line.Lots, line.BadLots, line.Seed, line.Handling));
+        return new SimLineOperator(sim, new LineOperatorOptions(line.Cores, line.Lots, line.BadLots, line.Seed, line.Handling, Slots: slots));
     }
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -89,34 +88,9 @@ internal static class StationWeb
         }
     }
 
-    /// <summary>The dashboard's rules: GET and HEAD only, a loopback Host unless remote is allowed, no framing or sniffing.</summary>
-    private static Task Guard(HttpContext context, RequestDelegate next, bool allowRemote)
-    {
-        var headers = context.Response.Headers;
-        // the page's only script is its own file; it reads only its own event stream
-        headers.ContentSecurityPolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-        headers.XContentTypeOptions = "nosniff";
-        headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "no-referrer";
-        headers["Cross-Origin-Resource-Policy"] = "same-origin";
-        headers.CacheControl = "no-store";
-        var method = context.Request.Method;
-        if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
-        {
-            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-            headers.Allow = "GET, HEAD";
-            return Task.CompletedTask;
-        }
-        if (!allowRemote && !IsLoopbackName(context.Request.Host.Host))
-        {
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            return context.Response.WriteAsync("this station page answers only requests to 127.0.0.1, ::1 or localhost (hilrig station --allow-remote serves others)");
-        }
-        if (HttpMethods.IsHead(method)) context.Request.Method = HttpMethods.Get;
-        return next(context);
-    }
-
-    private static bool IsLoopbackName(string host) =>
-        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-        || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+    /// <summary>The dashboard's rules (<see cref="PageGuard"/>); the page's only script is its own file, reading only its own event stream.</summary>
+    private static Task Guard(HttpContext context, RequestDelegate next, bool allowRemote) =>
+        PageGuard.Apply(context, next, allowRemote,
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            "this station page answers only requests to 127.0.0.1, ::1 or localhost (hilrig station --allow-remote serves others)");
 }

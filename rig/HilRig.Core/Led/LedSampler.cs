@@ -38,6 +38,9 @@ public sealed class LedSampler
     private readonly TimeProvider _time;
     private readonly long _origin;
     private readonly SortedDictionary<int, SlotState> _slots = [];
+
+    // the round's order: by mux, then channel, so each mux is selected once per round and never switched back
+    private readonly SlotState[] _order;
     private Tca9548a? _selectedMux;
 
     public LedSampler(IEnumerable<LedSlotSensor> sensors, TimeProvider time, LedSamplerOptions? options = null)
@@ -51,6 +54,8 @@ public sealed class LedSampler
             if (!_slots.TryAdd(sensor.Slot, new SlotState(sensor, Options.BufferSize)))
                 throw new ArgumentException($"slot {sensor.Slot} has two colour sensors", nameof(sensors));
         }
+        var muxes = _slots.Values.Select(s => s.Sensor.Mux).Distinct().ToList();
+        _order = [.. _slots.Values.OrderBy(s => muxes.IndexOf(s.Sensor.Mux)).ThenBy(s => s.Sensor.Channel).ThenBy(s => s.Sensor.Slot)];
     }
 
     public LedSamplerOptions Options { get; }
@@ -256,20 +261,34 @@ public sealed class LedSampler
     /// the sampler's, but a simulator's background view of it, so sampling for the rig's whole life never moves an
     /// idle virtual clock by itself.
     /// </summary>
+    /// <remarks>
+    /// Round k is due at k cadences after the start, whatever the earlier rounds took, so the schedule does not drift.
+    /// A round found a whole cadence late (a busy moment on a clock that runs faster than real time) is skipped, not
+    /// run back to back with the next: a burst of catch-up rounds would only make the next moment busier.
+    /// </remarks>
     public async Task RunAsync(TimeProvider? pacing, CancellationToken cancellationToken)
     {
         var clock = pacing ?? _time;
+        var cadence = Options.Cadence.Ticks;
         var start = _time.GetTimestamp();
         long round = 0;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                await SampleRoundAsync(clock, cancellationToken);
+                // one wait per round, not one per slot: the round's reads hold the bus for their accounted time in one go
+                var spent = SampleRound();
                 round++;
-                var due = TimeSpan.FromTicks(Options.Cadence.Ticks * round) - _time.GetElapsedTime(start);
-                if (due > TimeSpan.Zero) await Task.Delay(due, clock, cancellationToken);
-                else Overruns++;
+                var elapsed = _time.GetElapsedTime(start).Ticks;
+                if (elapsed >= round * cadence)
+                {
+                    Overruns++;
+                    var next = (elapsed / cadence) + 1;
+                    SkippedRounds += next - round;
+                    round = next;
+                }
+                var due = Math.Max(round * cadence - elapsed, spent.Ticks);
+                await Task.Delay(TimeSpan.FromTicks(due), clock, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -278,18 +297,26 @@ public sealed class LedSampler
         }
     }
 
-    /// <summary>Rounds whose I2C work took longer than the cadence.</summary>
+    /// <summary>Rounds that ended a whole cadence or more after they were due.</summary>
     public long Overruns { get; private set; }
 
-    /// <summary>Reads each healthy slot once, in slot order.</summary>
-    public Task SampleRoundAsync(CancellationToken cancellationToken = default) => SampleRoundAsync(_time, cancellationToken);
+    /// <summary>Rounds left out because the sampler was that late (each slot missed one sample per round).</summary>
+    public long SkippedRounds { get; private set; }
 
-    private async Task SampleRoundAsync(TimeProvider clock, CancellationToken cancellationToken)
+    /// <summary>Reads each healthy slot once, mux by mux and channel by channel, then waits for the bus time it took.</summary>
+    public async Task SampleRoundAsync(CancellationToken cancellationToken = default)
     {
-        foreach (var state in _slots.Values)
+        var spent = SampleRound();
+        if (spent > TimeSpan.Zero) await Task.Delay(spent, _time, cancellationToken);
+    }
+
+    /// <summary>One reading of every healthy slot; returns the I2C bus time accounted for it.</summary>
+    private TimeSpan SampleRound()
+    {
+        var before = I2cTime;
+        foreach (var state in _order)
         {
             if (state.Fault is not null) continue;
-            var before = I2cTime;
             try
             {
                 SampleSlot(state);
@@ -298,9 +325,8 @@ public sealed class LedSampler
             {
                 state.Fault = ex;
             }
-            var spent = I2cTime - before;
-            if (spent > TimeSpan.Zero) await Task.Delay(spent, clock, cancellationToken);
         }
+        return I2cTime - before;
     }
 
     private void SampleSlot(SlotState state)
@@ -315,7 +341,7 @@ public sealed class LedSampler
             state.DiscardNext = false;
             return;
         }
-        var sample = new LedSample(Now, counts.R, counts.G, counts.B, counts.C, sensor.Gain, sensor.IntegrationTime.TotalMilliseconds);
+        var sample = new LedSample(Now, counts.R, counts.G, counts.B, counts.C, sensor.Gain, state.IntegrationMs(sensor));
         state.Add(sample);
         SampleTaken?.Invoke(state.Sensor.Slot, sample);
         if (Options.AutoRange) AutoRange(state, counts);
@@ -435,6 +461,21 @@ public sealed class LedSampler
         public bool DiscardNext { get; set; }
 
         public int DimSamples { get; set; }
+
+        private TimeSpan _integration;
+        private double _integrationMs;
+
+        /// <summary>The sensor's integration time in ms, converted once per change rather than once per sample.</summary>
+        public double IntegrationMs(Tcs34725 sensor)
+        {
+            var t = sensor.IntegrationTime;
+            if (t != _integration)
+            {
+                _integration = t;
+                _integrationMs = t.TotalMilliseconds;
+            }
+            return _integrationMs;
+        }
 
         public (long Count, TimeSpan From, LedTimeline Timeline)? Cached { get; set; }
 

@@ -25,8 +25,11 @@ public sealed class StoreStationRecords(ResultsStore store, ResultRecorder recor
     public IReadOnlyList<StoredResult> ShiftFinals() => [.. store.GetResults(recorder.RunId).Where(r => r.Test == finalTest)];
 
     /// <summary>Per slot, the Core last judged there in this run (shown again, not screened again, if it is still in).</summary>
-    public IReadOnlyDictionary<int, (string DeviceId, PriorVerdict Verdict)> LastPerSlot() =>
-        ShiftFinals().GroupBy(r => r.Slot).ToDictionary(g => g.Key, g =>
+    public IReadOnlyDictionary<int, (string DeviceId, PriorVerdict Verdict)> LastPerSlot() => LastPerSlot(recorder.RunId);
+
+    /// <summary>Per slot, the Core last judged there in <paramref name="run"/> (the shift before this one, on a line picked up as it stands).</summary>
+    public IReadOnlyDictionary<int, (string DeviceId, PriorVerdict Verdict)> LastPerSlot(Guid run) =>
+        store.GetResults(run).Where(r => r.Test == finalTest).GroupBy(r => r.Slot).ToDictionary(g => g.Key, g =>
         {
             var r = g.Last();
             return (r.DeviceId, new PriorVerdict(r.Slot, r.Verdict, r.FailureMode, r.Signature, r.RunId));

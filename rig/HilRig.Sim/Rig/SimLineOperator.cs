@@ -12,7 +12,9 @@ namespace HilRig.Sim.Rig;
 /// <param name="Handling">Time the operator spends per slot: pull the finished Core (if any), drop the next one in.</param>
 /// <param name="Dwell">Pull a Core this long after it was dropped in even without a done cue; null: only on <see cref="SimLineOperator.Done"/>.</param>
 /// <param name="EmptyAtStart">Pull the Cores of the rig config at the start (no handling time), so the shift starts with empty slots.</param>
-public sealed record LineOperatorOptions(int Cores, int Lots, int BadLots, int Seed, TimeSpan Handling, TimeSpan? Dwell = null, bool EmptyAtStart = true)
+/// <param name="Slots">The slots the operator tends (a station on some slots of the rig); null: every slot. The others are never touched.</param>
+public sealed record LineOperatorOptions(int Cores, int Lots, int BadLots, int Seed, TimeSpan Handling, TimeSpan? Dwell = null, bool EmptyAtStart = true,
+    IReadOnlyCollection<int>? Slots = null)
 {
     public static readonly TimeSpan DefaultHandling = TimeSpan.FromSeconds(15);
 }
@@ -34,6 +36,7 @@ public sealed class SimLineOperator
     private readonly Dictionary<string, FleetDevice> _fed = new(StringComparer.Ordinal);
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _next;
+    private bool _resumed;
 
     public SimLineOperator(SimRig rig, LineOperatorOptions options)
     {
@@ -43,6 +46,7 @@ public sealed class SimLineOperator
         if (options.Dwell is { } dwell && dwell <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), dwell, "dwell must be positive");
         _rig = rig;
         Options = options;
+        foreach (var number in options.Slots ?? []) _ = rig.Slot(number);
         _plan = FleetPlan.Create(new FleetOptions(options.Cores, options.Lots, options.Seed, options.BadLots));
     }
 
@@ -71,6 +75,7 @@ public sealed class SimLineOperator
     public bool Done(int slot, bool retestElsewhere = false)
     {
         _ = _rig.Slot(slot);
+        if (!Tends(slot)) return false;
         if (retestElsewhere) _retestFrom.Add(slot);
         if (!_queued.Add(slot)) return false;
         _work.Enqueue(slot);
@@ -86,12 +91,13 @@ public sealed class SimLineOperator
     public async Task RunAsync(CancellationToken ct)
     {
         var time = _rig.Time;
-        if (Options.EmptyAtStart)
+        // a line picked up where another process left it keeps its Cores in their slots
+        if (Options.EmptyAtStart && !_resumed)
         {
-            foreach (var slot in _rig.Slots.OrderBy(s => s.Number).Where(s => s.Occupied))
+            foreach (var slot in Tended().Where(s => s.Occupied))
                 Pull(slot.Number);
         }
-        foreach (var slot in _rig.Slots.OrderBy(s => s.Number))
+        foreach (var slot in Tended())
         {
             if (slot.Occupied) WatchDwell(slot.Number, slot.Core.DeviceId, ct);
             else Done(slot.Number);
@@ -124,6 +130,64 @@ public sealed class SimLineOperator
         }
     }
 
+    /// <summary>How far the line got: enough to go on from in another process, the same population (<see cref="SimRigState.LineFile"/>).</summary>
+    public sealed record Progress(int Cores, int Lots, int BadLots, int Seed, int Next, int Pulled, List<string> Retests, List<int> RetestSlots,
+        List<int> RetestFrom, List<int> Queue, List<string> Log);
+
+    /// <summary>Writes the operator's progress next to the slots' saved state (whole or not at all). Call on the simulation thread.</summary>
+    public void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var progress = new Progress(Options.Cores, Options.Lots, Options.BadLots, Options.Seed, _next, Pulled,
+            [.. _retests.Select(r => r.Device.DeviceId)], [.. _retests.Select(r => r.From)], [.. _retestFrom.Order()], [.. _work], [.. Log.TakeLast(200)]);
+        var path = Path.Combine(directory, SimRigState.LineFile);
+        File.WriteAllText(path + ".partial", System.Text.Json.JsonSerializer.Serialize(progress));
+        File.Move(path + ".partial", path, overwrite: true);
+    }
+
+    /// <summary>
+    /// Goes on from the progress another process saved for the same population (same cores, lots, bad lots and seed):
+    /// the next Core is the one after the last fed, a Core waiting for its retest still waits, the Cores in the slots
+    /// stay (see <see cref="SimRigState.Load"/>). Call before <see cref="RunAsync"/>. False, with nothing changed, when
+    /// there is no such progress.
+    /// </summary>
+    /// <param name="keepQueue">Pull the slots that were queued when it stopped; false when the station re-cues them (it shows their verdicts again).</param>
+    public bool Resume(string directory, bool keepQueue)
+    {
+        var path = Path.Combine(directory, SimRigState.LineFile);
+        if (!File.Exists(path)) return false;
+        Progress? saved;
+        try
+        {
+            saved = System.Text.Json.JsonSerializer.Deserialize<Progress>(File.ReadAllText(path));
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException)
+        {
+            return false;
+        }
+        if (saved is null || saved.Cores != Options.Cores || saved.Lots != Options.Lots || saved.BadLots != Options.BadLots || saved.Seed != Options.Seed
+            || saved.Next is < 0 || saved.Next > Options.Cores || saved.Retests.Count != saved.RetestSlots.Count)
+            return false;
+        _next = saved.Next;
+        Pulled = saved.Pulled;
+        for (var i = 0; i < _next; i++)
+        {
+            var device = _plan.Device(i);
+            _fed[device.DeviceId] = device;
+        }
+        for (var i = 0; i < saved.Retests.Count; i++)
+            if (_fed.TryGetValue(saved.Retests[i], out var device)) _retests.Add((device, saved.RetestSlots[i]));
+        foreach (var slot in saved.RetestFrom.Where(Tends)) _retestFrom.Add(slot);
+        if (keepQueue)
+        {
+            foreach (var slot in saved.Queue.Where(Tends))
+                if (_queued.Add(slot)) _work.Enqueue(slot);
+        }
+        Log.AddRange(saved.Log);
+        _resumed = true;
+        return true;
+    }
+
     private void Pull(int number)
     {
         var core = _rig.Remove(number);
@@ -135,10 +199,14 @@ public sealed class SimLineOperator
         {
             _retests.Add((device, number));
             // an empty slot elsewhere takes it, even once the population has run out
-            if (_rig.Slots.OrderBy(s => s.Number).FirstOrDefault(s => !s.Occupied && s.Number != number && !_queued.Contains(s.Number)) is { } free)
+            if (Tended().FirstOrDefault(s => !s.Occupied && s.Number != number && !_queued.Contains(s.Number)) is { } free)
                 Done(free.Number);
         }
     }
+
+    private bool Tends(int number) => Options.Slots is not { } only || only.Contains(number);
+
+    private IEnumerable<SimSlot> Tended() => _rig.Slots.Where(s => Tends(s.Number)).OrderBy(s => s.Number);
 
     private bool HasNext(int number) => _next < Options.Cores || _retests.Any(r => r.From != number);
 

@@ -225,6 +225,22 @@ public sealed class SimRig : IDisposable
         return core;
     }
 
+    /// <summary>
+    /// Puts back into slot <paramref name="number"/> the Core a saved line state found there (one the line dropped in,
+    /// not the config's): same device id, lot, flash condition and seed, so the same chip and defects; its cells are
+    /// restored after. Runs before the rig starts.
+    /// </summary>
+    internal VirtualCore Reinsert(int number, string deviceId, string lot, FlashCondition flash, int seed)
+    {
+        var slot = Slot(number);
+        Remove(number);
+        var id = SparkIdentity.Normalize(deviceId);
+        _shelf.Remove(id);
+        var core = NewCore(slot.Config, slot.Led, id, lot, flash, seed);
+        slot.Plug(core);
+        return core;
+    }
+
     /// <summary>The operator pulls the Core from slot <paramref name="number"/>: it loses power, leaves USB, its LED goes dark.</summary>
     /// <returns>The Core pulled; null when the slot was empty.</returns>
     public VirtualCore? Remove(int number)
@@ -382,8 +398,11 @@ public sealed class SimSlot(SlotConfig config, VirtualCore core, VirtualUsbHub h
 /// </summary>
 public static class SimRigState
 {
-    // 3: the CC3000's Wi-Fi profiles follow the flash cells
-    private const int Version = 3;
+    // 3: the CC3000's Wi-Fi profiles follow the flash cells; 4: then whether the slot holds its Core, its lot and seed (a line's Cores)
+    private const int Version = 4;
+
+    /// <summary>The file a line's operator keeps its progress in, next to the slots' files; its presence makes <see cref="Load"/> restore the line as it was.</summary>
+    public const string LineFile = "line.json";
 
     /// <param name="slots">The slots to save (a process saves only the slots it holds); null: every slot.</param>
     public static void Save(SimRig rig, string directory, IReadOnlyCollection<int>? slots = null)
@@ -416,16 +435,24 @@ public static class SimRigState
                     w.Write(security);
                     w.Write(password);
                 }
+                w.Write(slot.Occupied);
+                w.Write(slot.Core.Spec.Lot);
+                w.Write(slot.Core.Spec.Seed);
             }
             File.Move(temp, path, overwrite: true);
         }
     }
 
-    /// <summary>Loads what matches (same device id and flash condition in the slot); returns the slots restored.</summary>
+    /// <summary>
+    /// Loads what matches (same device id and flash condition in the slot); returns the slots restored. Where a line's
+    /// operator kept its state (<see cref="LineFile"/>), the line comes back as it was: a slot left empty is empty, and
+    /// a Core the line dropped in is back in its slot with its chip and memories.
+    /// </summary>
     public static IReadOnlyList<int> Load(SimRig rig, string directory)
     {
         var restored = new List<int>();
-        foreach (var slot in rig.Slots)
+        var line = File.Exists(Path.Combine(directory, LineFile));
+        foreach (var slot in rig.Slots.ToList())
         {
             var path = Path.Combine(directory, $"slot-{slot.Number}.state");
             if (!File.Exists(path)) continue;
@@ -435,7 +462,9 @@ public static class SimRigState
                 using var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
                 using var r = new BinaryReader(zip);
                 var version = r.ReadInt32();
-                if (version is not (1 or 2 or Version) || r.ReadString() != slot.Core.DeviceId || r.ReadString() != slot.Core.Spec.Flash.Describe()) continue;
+                if (version is not (1 or 2 or 3 or Version)) continue;
+                var deviceId = r.ReadString();
+                var flashText = r.ReadString();
                 var savedUnder = version >= 2 ? r.ReadString() : null;
                 var internalCells = r.ReadBytes(r.ReadInt32());
                 var externalCells = r.ReadBytes(r.ReadInt32());
@@ -445,6 +474,20 @@ public static class SimRigState
                     var count = r.ReadInt32();
                     if (count is < 0 or > WifiNvmem.MaxProfiles) throw new InvalidDataException($"{count} Wi-Fi profiles (the CC3000 keeps at most {WifiNvmem.MaxProfiles})");
                     for (var i = 0; i < count; i++) profiles.Add((r.ReadString(), r.ReadInt32(), r.ReadString()));
+                }
+                var occupied = version < 4 || r.ReadBoolean();
+                var lot = version >= 4 ? r.ReadString() : null;
+                var seed = version >= 4 ? r.ReadInt32() : 0;
+                if (line && !occupied)
+                {
+                    rig.Remove(slot.Number);
+                    continue;
+                }
+                if (deviceId != slot.Core.DeviceId || flashText != slot.Core.Spec.Flash.Describe())
+                {
+                    // a Core the line dropped in comes back; otherwise the config names another Core now
+                    if (!line || lot is null || !FlashWords.TryParse(flashText, out var flash, out _)) continue;
+                    rig.Reinsert(slot.Number, deviceId, lot, flash, seed);
                 }
                 slot.Core.InternalFlash.RestoreCells(internalCells);
                 slot.Core.Chip.RestoreCells(externalCells);

@@ -88,16 +88,22 @@ public sealed class VirtualTimeProvider : TimeProvider
     internal void FollowWallClock(double speed, bool fireDue)
     {
         var target = ScaledWallTicks(speed);
-        while (fireDue)
+        if (fireDue)
         {
+            // one timer at a time, as in virtual mode: the work it posts (a host's continuation: release RESET, read the
+            // sensor) runs before any later timer fires. Fired as a batch, a process that fell behind the wall clock (a
+            // busy machine, a fast --speed) saw the Core's later timers before the host's earlier steps.
             VirtualTimer? timer;
             long due;
             lock (_gate)
             {
-                if (!TryDequeueEarliest(target, out timer, out due)) break;
-                if (due > _nowTicks) Volatile.Write(ref _nowTicks, due);
+                if (TryDequeueEarliest(target, out timer, out due) && due > _nowTicks) Volatile.Write(ref _nowTicks, due);
             }
-            timer!.Fire(due);
+            if (timer is not null)
+            {
+                timer.Fire(due);
+                return;
+            }
         }
         lock (_gate)
         {

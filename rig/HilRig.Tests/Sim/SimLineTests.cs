@@ -147,6 +147,84 @@ public class SimLineTests
     }
 
     [Test]
+    public void An_operator_given_some_slots_feeds_only_those_and_leaves_the_others_as_they_are()
+    {
+        using var rig = Build();
+        var others = rig.Slots.Where(s => s.Number is not (2 or 5)).ToDictionary(s => s.Number, s => s.Core.DeviceId);
+        var op = new SimLineOperator(rig, new LineOperatorOptions(Cores: 10, Lots: 2, BadLots: 0, Seed: 1, Handling: TimeSpan.FromSeconds(5), Slots: [2, 5]));
+        OnSim(rig, async () =>
+        {
+            using var stop = new CancellationTokenSource();
+            _ = op.RunAsync(stop.Token);
+            await Task.Delay(TimeSpan.FromSeconds(30), rig.Time);
+            Assert.That(op.Done(3), Is.False, "slot 3 is not the operator's");
+            op.Done(2);
+            await Task.Delay(TimeSpan.FromSeconds(30), rig.Time);
+            stop.Cancel();
+            return 0;
+        });
+
+        var inserted = op.Log.Where(l => l.Contains(" insert ", StringComparison.Ordinal)).Select(l => int.Parse(l.Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.That(inserted, Is.EqualTo(new[] { 2, 5, 2 }), "slots 2 and 5 fed, then slot 2 swapped on its cue");
+        Assert.That(rig.Slots.Where(s => s.Number is not (2 or 5)).ToDictionary(s => s.Number, s => (s.Occupied, s.Core.DeviceId)),
+            Is.EqualTo(others.ToDictionary(kv => kv.Key, kv => (true, kv.Value))), "every other slot keeps the config's Core");
+    }
+
+    [Test]
+    public void A_line_saved_by_one_process_is_picked_up_by_the_next_with_its_Cores_in_their_slots_and_the_next_Core_of_the_population()
+    {
+        var config = TestRigs.Load(TestRigs.DefaultCores());
+        var dir = Directory.CreateTempSubdirectory("hilrig-line-state-").FullName;
+        var options = new LineOperatorOptions(Cores: 30, Lots: 3, BadLots: 1, Seed: 5, Handling: TimeSpan.FromSeconds(4));
+        Dictionary<int, (bool, string, string)> before;
+        byte[] cells;
+        int fed;
+        using (var first = SimRig.Build(config))
+        {
+            var op = new SimLineOperator(first, options);
+            OnSim(first, async () =>
+            {
+                using var stop = new CancellationTokenSource();
+                _ = op.RunAsync(stop.Token);
+                await Task.Delay(TimeSpan.FromSeconds(40), first.Time);
+                op.Done(3);
+                await Task.Delay(TimeSpan.FromSeconds(1), first.Time); // slot 3 queued, not yet pulled
+                stop.Cancel();
+                op.Save(dir);
+                return 0;
+            });
+            // a cell written after the Core went in: the next process must see it
+            first.Slot(4).Core.Chip.RestoreCells([.. first.Slot(4).Core.Chip.SnapshotCells().Select((b, i) => i == 0x20000 ? (byte)0x5A : b)]);
+            before = first.Slots.ToDictionary(s => s.Number, s => (s.Occupied, s.Core.DeviceId, s.Core.Spec.Lot));
+            cells = first.Slot(4).Core.Chip.SnapshotCells();
+            fed = op.Fed;
+            SimRigState.Save(first, dir);
+        }
+
+        using var next = SimRig.Build(config);
+        SimRigState.Load(next, dir);
+        var after = next.Slots.ToDictionary(s => s.Number, s => (s.Occupied, s.Core.DeviceId, s.Core.Spec.Lot));
+        var again = new SimLineOperator(next, options);
+        Assert.That(again.Resume(dir, keepQueue: true), Is.True);
+        var pulledFrom3 = after[3].Item2;
+        OnSim(next, async () =>
+        {
+            using var stop = new CancellationTokenSource();
+            _ = again.RunAsync(stop.Token);
+            await Task.Delay(TimeSpan.FromSeconds(10), next.Time);
+            stop.Cancel();
+            return 0;
+        });
+
+        Assert.That(fed, Is.EqualTo(8), "8 slots fed before the stop");
+        Assert.That(after, Is.EqualTo(before), "every slot holds the Core it held (none pulled, none re-created from the config)");
+        Assert.That(next.Slot(4).Core.Chip.SnapshotCells(), Is.EqualTo(cells), "with its flash");
+        Assert.That(again.Fed, Is.EqualTo(9), "slot 3's queued swap done, with the next Core of the population");
+        Assert.That(next.Slot(3).Core.DeviceId, Is.EqualTo(again.Population.Device(8).DeviceId).And.Not.EqualTo(pulledFrom3));
+        Assert.That(next.Slots.Where(s => s.Number != 3).Select(s => s.Core.DeviceId), Is.EqualTo(before.Where(kv => kv.Key != 3).Select(kv => kv.Value.Item2)));
+    }
+
+    [Test]
     public void Wi_Fi_profiles_survive_a_saved_state_and_a_factory_fresh_Core_has_none()
     {
         var config = TestRigs.Load(TestRigs.DefaultCores());
