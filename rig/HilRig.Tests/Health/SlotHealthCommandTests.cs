@@ -41,7 +41,7 @@ public class SlotHealthCommandTests
     {
         var (exit, output, error) = CliHarness.Run("slots", "--config", path, "--format", "json");
         Assert.That(exit, Is.EqualTo(0), error);
-        return JsonDocument.Parse(output).RootElement.EnumerateArray().Single(e => e.GetProperty("slot").GetInt32() == slot);
+        return JsonDocument.Parse(output).RootElement.GetProperty("slots").EnumerateArray().Single(e => e.GetProperty("slot").GetInt32() == slot);
     }
 
     [Test]
