@@ -79,7 +79,6 @@ public partial class MustShowTests
 
     [Test]
     [Category("Integration")] // about a minute: every command on the simulated rig, a fleet of 300 Cores
-    [CancelAfter(600_000)]
     public void Every_readme_command_runs_on_the_simulator_within_80_columns_and_a_documented_exit_code()
     {
         var config = TestRigs.WriteConfig(TestRigs.DefaultCores((2, "{ stuckBits: 12 }")));
