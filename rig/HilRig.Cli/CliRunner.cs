@@ -101,7 +101,7 @@ internal static class CliRunner
     /// <summary>What a bare `hilrig` prints: one line per command with its description.</summary>
     private static void Usage(RootCommand root, TextWriter error)
     {
-        error.WriteLine("usage: hilrig COMMAND [options]   (hilrig COMMAND --help for a command's options)");
+        error.WriteLine("usage: hilrig COMMAND [options]   (hilrig COMMAND --help: its options)");
         error.WriteLine();
         error.WriteLine("commands:");
         var width = root.Subcommands.Select(c => c.Name.Length).DefaultIfEmpty(0).Max();

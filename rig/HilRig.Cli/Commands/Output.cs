@@ -158,8 +158,9 @@ internal sealed class WrappingWriter(TextWriter inner) : TextWriter
         var line = _line.ToString();
         _line.Clear();
         var width = Terminal.Width(Inner);
-        // a problem ("hilrig: ...") stays one line whatever its length: one line per problem is the rule for bad input
-        if (line.Length <= width || line.StartsWith("hilrig: ", StringComparison.Ordinal)
+        // a problem ("hilrig: ..." or "file:line:column: ...") stays one line whatever its length: one line per
+        // problem is the rule for bad input
+        if (line.Length <= width || IsProblem(line)
             || line.Contains('\u001b', StringComparison.Ordinal) || line.Contains('\r', StringComparison.Ordinal))
         {
             Inner.Write(line);
@@ -167,6 +168,16 @@ internal sealed class WrappingWriter(TextWriter inner) : TextWriter
             return;
         }
         foreach (var part in TextWrap.Break(line, width, "  ")) Inner.Write(part + "\n");
+    }
+
+    /// <summary>A problem line: "hilrig: ..." or a place in a file, "rig.yaml:12:3: ..." / "lots.csv:4: ...".</summary>
+    internal static bool IsProblem(string line)
+    {
+        if (line.StartsWith("hilrig: ", StringComparison.Ordinal)) return true;
+        var colon = line.IndexOf(": ", StringComparison.Ordinal);
+        if (colon <= 0 || line.AsSpan(0, colon).Contains(' ')) return false;
+        var place = line[..colon].Split(':');
+        return place.Length is 2 or 3 && place[0].Length > 0 && place.Skip(1).All(p => p.Length > 0 && p.All(char.IsAsciiDigit));
     }
 
     public override void Write(string? value)

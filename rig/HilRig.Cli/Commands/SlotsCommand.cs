@@ -113,9 +113,23 @@ internal static class SlotsCommand
         output.Write(table.For(output));
         // the reasons are sentences: under the table, one line per reason with its slots (broken at spaces, ids whole)
         foreach (var reason in health.GroupBy(h => h.Reason, StringComparer.Ordinal))
-            output.WriteLine($"{(reason.Count() == 1 ? "slot" : "slots")} {string.Join(",", reason.Select(h => h.Slot.ToString(CultureInfo.InvariantCulture)))}: {reason.Key}");
+            output.WriteLine($"{(reason.Count() == 1 ? "slot" : "slots")} {SlotRanges(reason.Select(h => h.Slot))}: {reason.Key}");
         output.WriteLine(TextWrap.Paragraph("strikes: distinct devices with a rig fault of the slot's own USB, sensor, relay or buttons, or a DUT failure not confirmed in another slot; cloud and software faults are not the slot's", width));
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Slot numbers as --slots takes them: 1-4,6,8.</summary>
+    internal static string SlotRanges(IEnumerable<int> slots)
+    {
+        var parts = new List<string>();
+        foreach (var n in slots.Order())
+        {
+            if (parts.Count > 0 && parts[^1].Split('-')[^1] is var last && int.Parse(last, CultureInfo.InvariantCulture) == n - 1)
+                parts[^1] = $"{parts[^1].Split('-')[0]}-{n.ToString(CultureInfo.InvariantCulture)}";
+            else
+                parts.Add(n.ToString(CultureInfo.InvariantCulture));
+        }
+        return string.Join(",", parts);
     }
 
     internal static string RigFaultText(SlotHealthStatus h) =>

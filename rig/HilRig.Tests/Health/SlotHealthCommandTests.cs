@@ -56,7 +56,7 @@ public class SlotHealthCommandTests
         Assert.That(SlotJson(path, 3).GetProperty("health").GetString(), Is.EqualTo("suspect"));
         var (exit, output, error) = CliHarness.Run("screen", "--config", path, "--slots", "5", "--readback-only");
         Assert.That(exit, Is.EqualTo(0), output + error);
-        Assert.That(output, Does.Contain($"device {cores[5]} passed in slot 5 after failing in slot 3: that failure points at slot 3"));
+        Assert.That(CliHarness.Unwrapped(output), Does.Contain($"device {cores[5]} passed in slot 5 after failing in slot 3: that failure points at slot 3"));
 
         // a second good Core failed there: quarantined
         WornSlotFails(config, cores[6]);
@@ -87,7 +87,7 @@ public class SlotHealthCommandTests
         var (exit, output, error) = CliHarness.Run("doctor", "--config", path, "--golden", config.Sim.Cores.Single(c => c.Slot == 1).DeviceId, "--slot", "3");
 
         Assert.That(exit, Is.EqualTo(2), output + error);
-        Assert.That(output, Does.Contain("not the golden Core").And.Contain("health unchanged"));
+        Assert.That(CliHarness.Unwrapped(output), Does.Contain("not the golden Core").And.Contain("health unchanged"));
         Assert.That(SlotJson(path, 3).GetProperty("health").GetString(), Is.EqualTo("suspect"));
     }
 
@@ -130,6 +130,6 @@ public class SlotHealthCommandTests
         var (exit, output, error) = CliHarness.Run("config", "check", "--config", Config(""));
 
         Assert.That(exit, Is.EqualTo(0), error);
-        Assert.That(output, Does.Contain("screening confirm 2 failing attempt(s) in different slots; slot suspect after 1, quarantined after 3 device(s) with strikes"));
+        Assert.That(CliHarness.Unwrapped(output), Does.Contain("screening confirm 2 failing attempt(s) in different slots; slot suspect after 1, quarantined after 3 device(s) with strikes"));
     }
 }
