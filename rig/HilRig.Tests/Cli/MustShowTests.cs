@@ -157,8 +157,12 @@ public partial class MustShowTests
         Run(["soak", .. c, "--cycles", "2", "--slots", "1-4"]);
         Run(["recover", .. c]);
         var runs = Run(["runs", .. c]);
-        var id = runs.Output.Split('\n')[1].Split(' ')[0];
-        Run(["runs", "show", id[..8], .. c]);
+        // the shortest prefix that names one run: time-ordered ids of runs a few seconds apart share their first digits
+        var ids = Regex.Matches(runs.Output, "^[0-9a-f]{8}-[0-9a-f-]{27}", RegexOptions.Multiline).Select(m => m.Value).ToList();
+        Assert.That(ids, Is.Not.Empty, "runs lists full ids");
+        var id = ids[0];
+        var unique = Enumerable.Range(8, id.Length - 7).Select(n => id[..n]).First(p => ids.Count(i => i.StartsWith(p, StringComparison.Ordinal)) == 1);
+        Run(["runs", "show", unique, .. c]);
         Run(["sim", "export-lots", .. c, "-o", F("lots.csv")]);
         Run(["lots", "check", F("lots.csv")]);
         Run(["lots", "import", F("lots.csv"), .. c]);
