@@ -206,7 +206,7 @@ public class NothingFinishedIsLostTests
             Assert.That(PosixSignals.Terminate(screen.Id), Is.Zero);
             await screen.WaitForExitAsync();
             Assert.That(screen.ExitCode, Is.EqualTo(ExitCodes.Stopped));
-            Assert.That(await screen.StandardError.ReadToEndAsync(), Does.Match(@"screen stopped: [0-9]+ row\(s\) kept in run [0-9a-f-]{36} \(aborted\)"));
+            Assert.That(HilRig.Tests.Cli.CliHarness.Unwrapped(await screen.StandardError.ReadToEndAsync()), Does.Match(@"screen stopped: [0-9]+ row\(s\) kept in run [0-9a-f-]{36} \(aborted\)"));
         }
         Assert.That(Count(db, "SELECT COUNT(*) FROM runs WHERE kind = 'screen' AND status = 'aborted' AND ended_at IS NOT NULL"), Is.EqualTo(1));
 
