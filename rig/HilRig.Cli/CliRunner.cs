@@ -70,10 +70,10 @@ internal static class CliRunner
             error.WriteLine($"hilrig: {bad}");
             return ExitCodes.BadInput;
         }
-        // human text is broken at spaces to the terminal's width (80 in a pipe); machine output never is
-        // (only on a terminal: a redirected line stays whole for tests, logs and grep; a problem line always does)
-        var wrappedError = Terminal.IsTerminal(error) ? new WrappingWriter(error) : error;
-        var wrappedOutput = ForMachines(parse) || !Terminal.IsTerminal(output) ? output : new WrappingWriter(output);
+        // human text is broken at spaces to the terminal's width (80 in a pipe or a file, COLUMNS if set); machine
+        // output never is, nor is a problem line ("hilrig: ..."), and a word (an id, a path) is never cut
+        var wrappedError = new WrappingWriter(error);
+        var wrappedOutput = ForMachines(parse) ? output : new WrappingWriter(output);
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { Output = wrappedOutput, Error = wrappedError, EnableDefaultExceptionHandler = false }, ct);
@@ -101,7 +101,7 @@ internal static class CliRunner
     /// <summary>What a bare `hilrig` prints: one line per command with its description.</summary>
     private static void Usage(RootCommand root, TextWriter error)
     {
-        error.WriteLine("usage: hilrig COMMAND [options]   (hilrig COMMAND --help for a command's options)");
+        error.WriteLine("usage: hilrig COMMAND [options]   (hilrig COMMAND --help: its options)");
         error.WriteLine();
         error.WriteLine("commands:");
         var width = root.Subcommands.Select(c => c.Name.Length).DefaultIfEmpty(0).Max();

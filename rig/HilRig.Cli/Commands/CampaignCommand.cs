@@ -179,7 +179,8 @@ internal static class CampaignCommand
                 }).ToList();
                 if (pr.GetValue(format) == "json")
                 {
-                    output.WriteLine(JsonSerializer.Serialize(rows, Json.Options));
+                    // an object like every export, the rows under a name
+                    output.WriteLine(JsonSerializer.Serialize(new { campaigns = rows }, Json.Options));
                     return ExitCodes.Ok;
                 }
                 if (pr.GetValue(format) == "csv")

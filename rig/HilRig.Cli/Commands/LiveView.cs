@@ -144,7 +144,8 @@ internal sealed class ScreenProgressView : IProgress<SlotProgress>, IDisposable
     {
         lock (_gate)
         {
-            var table = new TextTable().Column("slot", right: true, wrap: false).Column("device id", min: 24).Column("step", min: 20)
+            // the id whole from 80 columns up (it is copied from here); narrower, cut so the block never wraps
+            var table = new TextTable().Column("slot", right: true, wrap: false).Column("device id", wrap: width < Terminal.DefaultWidth, min: 24).Column("step", min: 20)
                 .Column("LED", min: 18).Column("device time", right: true, wrap: false, min: 11);
             foreach (var (slot, s) in _slots)
                 table.Row(slot.ToString(CultureInfo.InvariantCulture), s.DeviceId ?? "?", s.Step, s.Led, string.Create(CultureInfo.InvariantCulture, $"{s.Elapsed.TotalSeconds:0.0} s"));

@@ -120,11 +120,35 @@ internal sealed class WrappingWriter(TextWriter inner) : TextWriter
 {
     private readonly System.Text.StringBuilder _line = new();
 
+    // slots report from their own threads: a line is assembled and written whole under this lock
+    private readonly Lock _gate = new();
+
     public TextWriter Inner { get; } = inner;
 
     public override System.Text.Encoding Encoding => Inner.Encoding;
 
     public override void Write(char value)
+    {
+        lock (_gate) WriteChar(value);
+    }
+
+    public override void WriteLine(string? value)
+    {
+        lock (_gate)
+        {
+            Write(value);
+            Write(CoreNewLine);
+        }
+    }
+
+    public override void Write(char[] buffer, int index, int count)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        lock (_gate)
+            for (var i = index; i < index + count; i++) WriteChar(buffer[i]);
+    }
+
+    private void WriteChar(char value)
     {
         if (value != '\n')
         {
@@ -134,8 +158,9 @@ internal sealed class WrappingWriter(TextWriter inner) : TextWriter
         var line = _line.ToString();
         _line.Clear();
         var width = Terminal.Width(Inner);
-        // a problem ("hilrig: ...") stays one line whatever its length: one line per problem is the rule for bad input
-        if (line.Length <= width || line.StartsWith("hilrig: ", StringComparison.Ordinal)
+        // a problem ("hilrig: ..." or "file:line:column: ...") stays one line whatever its length: one line per
+        // problem is the rule for bad input
+        if (line.Length <= width || IsProblem(line)
             || line.Contains('\u001b', StringComparison.Ordinal) || line.Contains('\r', StringComparison.Ordinal))
         {
             Inner.Write(line);
@@ -145,26 +170,42 @@ internal sealed class WrappingWriter(TextWriter inner) : TextWriter
         foreach (var part in TextWrap.Break(line, width, "  ")) Inner.Write(part + "\n");
     }
 
+    /// <summary>A problem line: "hilrig: ..." or a place in a file, "rig.yaml:12:3: ..." / "lots.csv:4: ...".</summary>
+    internal static bool IsProblem(string line)
+    {
+        if (line.StartsWith("hilrig: ", StringComparison.Ordinal)) return true;
+        var colon = line.IndexOf(": ", StringComparison.Ordinal);
+        if (colon <= 0 || line.AsSpan(0, colon).Contains(' ')) return false;
+        var place = line[..colon].Split(':');
+        return place.Length is 2 or 3 && place[0].Length > 0 && place.Skip(1).All(p => p.Length > 0 && p.All(char.IsAsciiDigit));
+    }
+
     public override void Write(string? value)
     {
         if (value is null) return;
-        // a live redraw or a bar is written as it comes: nothing to wait for a line end
-        if (_line.Length == 0 && (value.Contains('\u001b', StringComparison.Ordinal) || value.Contains('\r', StringComparison.Ordinal)) && !value.Contains('\n', StringComparison.Ordinal))
+        lock (_gate)
         {
-            Inner.Write(value);
-            return;
+            // a live redraw or a bar is written as it comes: nothing to wait for a line end
+            if (_line.Length == 0 && (value.Contains('\u001b', StringComparison.Ordinal) || value.Contains('\r', StringComparison.Ordinal)) && !value.Contains('\n', StringComparison.Ordinal))
+            {
+                Inner.Write(value);
+                return;
+            }
+            foreach (var c in value) WriteChar(c);
         }
-        foreach (var c in value) Write(c);
     }
 
     public override void Flush()
     {
-        if (_line.Length > 0)
+        lock (_gate)
         {
-            Inner.Write(_line.ToString());
-            _line.Clear();
+            if (_line.Length > 0)
+            {
+                Inner.Write(_line.ToString());
+                _line.Clear();
+            }
+            Inner.Flush();
         }
-        Inner.Flush();
     }
 }
 

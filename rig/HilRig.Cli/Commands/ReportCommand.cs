@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using HilRig.Core.Results;
 using HilRig.Reports.Html;
 using HilRig.Reports.Queries;
@@ -22,24 +23,52 @@ internal static class ReportCommand
                 r.AddError($"--target: {t.ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a proportion between 0 and 1, e.g. 0.01");
         });
         report.Subcommands.Add(Report("lots", "Per chip lot: units, failed, failure rate with Wilson and exact 95 % intervals, p-chart limit and flag",
-            (q, pr) => { var v = q.Lots(pr.GetValue(target)); return new Rendered(ReportTables.Lots(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), ReportTables.LotsJson(v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal)), HtmlPages.Lots(v, links: false)) { Footer = v.Yields is { } y ? HtmlPages.YieldText(y) : null }; }, extra: target));
+            (q, pr) =>
+            {
+                var v = q.Lots(pr.GetValue(target));
+                var lots = v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal).ToList();
+                var body = Body(new { pooledRate = v.PooledRate, units = v.Units, failed = v.Failed, target = pr.GetValue(target), yields = v.Yields });
+                body["lots"] = JsonNode.Parse(ReportTables.LotsJson(lots));
+                return new Rendered(ReportTables.Lots(lots), body, HtmlPages.Lots(v, links: false)) { Footer = v.Yields is { } y ? HtmlPages.YieldText(y) : null };
+            }, extra: target));
         report.Subcommands.Add(Report("modes", "Failure modes and defect kinds per chip lot",
-            (q, _) => { var m = q.Modes(); return new Rendered(ReportTables.Modes(m), JsonSerializer.Serialize(m, ReportTables.Json), HtmlPages.Modes(m, links: false)); }));
+            (q, _) => { var m = q.Modes(); return new Rendered(ReportTables.Modes(m), Body(new { lots = m }), HtmlPages.Modes(m, links: false)); }));
         report.Subcommands.Add(Report("slots", "Slot health: devices failed or rig-faulted per slot against the p-chart of all slots",
-            (q, _) => { var s = q.Slots(); return new Rendered(ReportTables.Slots(s), JsonSerializer.Serialize(s, ReportTables.Json), HtmlPages.Slots(s, links: false)); }));
+            (q, _) => { var s = q.Slots(); return new Rendered(ReportTables.Slots(s), Body(new { slots = s }), HtmlPages.Slots(s, links: false)); }));
         report.Subcommands.Add(Report("soak", "Soak failures per 1,000 cycles by bootloader build, newest build against the previous",
-            (q, _) => { var s = q.Soak(); return new Rendered(ReportTables.Soak(s), JsonSerializer.Serialize(s, ReportTables.Json), HtmlPages.Soak(s, links: false)); }));
+            (q, _) => { var s = q.Soak(); return new Rendered(ReportTables.Soak(s), Body(s), HtmlPages.Soak(s, links: false)); }));
         var device = new Argument<string>("id") { Description = "device id (24 hex digits)" };
         report.Subcommands.Add(Report("device", "Every attempt of one device with its evidence", (q, pr) =>
         {
             var id = pr.GetValue(device)!;
             var v = q.Device(id);
-            return v is null ? null : new Rendered(ReportTables.Device(v), JsonSerializer.Serialize(v, ReportTables.Json), HtmlPages.Device(v, links: false));
+            return v is null ? null : new Rendered(ReportTables.Device(v), Body(v), HtmlPages.Device(v, links: false));
         }, device));
         return report;
     }
 
-    private sealed record Rendered(ReportTable Table, string Json, string Html)
+    /// <summary>A report's fields as a JSON object, camelCase like every export; the rows are under a named field.</summary>
+    private static JsonObject Body(object value) => JsonSerializer.SerializeToNode(value, ReportTables.Json)!.AsObject();
+
+    /// <summary>
+    /// The one envelope of every JSON export: a header object first (here "report": which report, of which store,
+    /// with what target), then the report's own fields with its rows under a named field (lots, slots, builds, attempts).
+    /// </summary>
+    private static string Envelope(string name, ReportTable table, StoreTarget store, JsonObject body)
+    {
+        var document = new JsonObject
+        {
+            ["report"] = new JsonObject { ["name"] = name, ["title"] = table.Title, ["store"] = store.Description },
+        };
+        foreach (var (key, value) in body.ToList())
+        {
+            body.Remove(key);
+            document[key] = value;
+        }
+        return document.ToJsonString(ReportTables.Json);
+    }
+
+    private sealed record Rendered(ReportTable Table, JsonObject Json, string Html)
     {
         /// <summary>A line under the terminal table (the lots report's screening yields).</summary>
         public string? Footer { get; init; }
@@ -83,7 +112,7 @@ internal static class ReportCommand
             var text = pr.GetValue(format) switch
             {
                 "csv" => rendered.Table.ToCsv(),
-                "json" => rendered.Json + "\n",
+                "json" => Envelope(name, rendered.Table, path, rendered.Json) + "\n",
                 "html" => rendered.Html + "\n",
                 _ => TableText(rendered.Table, outputFile.Get(pr) is null ? output : null) + (rendered.Footer is { } footer ? footer + "\n" : ""),
             };

@@ -6,7 +6,6 @@ using HilRig.Core.Procedures;
 using HilRig.Core.Results;
 using HilRig.Core.Spark;
 using HilRig.Reports.Queries;
-using Spectre.Console;
 
 namespace HilRig.Cli.Commands;
 
@@ -72,35 +71,65 @@ internal static class SlotsCommand
         }
         if (format == OutputFormat.Json)
         {
-            output.WriteLine(JsonSerializer.Serialize(health.Select(h => new
+            // an object like every export: which rig and store, the rows under "slots"
+            output.WriteLine(JsonSerializer.Serialize(new
             {
-                h.Slot, Health = h.State.ToName(), h.Since, h.Devices, h.Strikes, h.Unconfirmed, h.Confirmed,
-                RigFaults = h.RigFaults.OrderBy(k => k.Key).ToDictionary(k => k.Key.ToName(), k => k.Value), h.Reason,
-            }), Json.Options));
+                rigId = config.RigId,
+                store = storeFile?.FullName ?? (config.Results.Kind == ResultsStoreKind.Postgres ? "postgres" : config.ResolveStorePath()),
+                slots = health.Select(h => new
+                {
+                    h.Slot, Health = h.State.ToName(), h.Since, h.Devices, h.Strikes, h.Unconfirmed, h.Confirmed,
+                    RigFaults = h.RigFaults.OrderBy(k => k.Key).ToDictionary(k => k.Key.ToName(), k => k.Value), h.Reason,
+                }),
+            }, Json.Options));
             return ExitCodes.Ok;
         }
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
-        if (console.Profile.Width < 140) console.Profile.Width = 140;
-        var table = new Table { Title = new TableTitle(Markup.Escape($"Slot health of rig {config.RigId}")) }
-            .AddColumns("slot", "health", "since", "devices", "unconfirmed", "confirmed", "rig faults", "reason");
+        // the shared plain table: the terminal's width, 80 when redirected; colour only on a terminal
+        var table = new TextTable()
+            .Column("slot", right: true, wrap: false).Column("health", wrap: false).Column("since", wrap: false)
+            .Column("devices", right: true, wrap: false).Column("unconfirmed", right: true, wrap: false).Column("confirmed", right: true, wrap: false)
+            .Column("rig faults", keepWords: true);
         foreach (var h in health)
         {
-            var state = h.State switch
+            var paint = h.State switch
             {
-                SlotHealthState.Good => "[green]good[/]",
-                SlotHealthState.Suspect => "[yellow]suspect[/]",
-                SlotHealthState.Quarantined => "[red]quarantined[/]",
-                SlotHealthState.Maintenance => "[blue]maintenance[/]",
-                _ => "unknown",
+                SlotHealthState.Good => "32",
+                SlotHealthState.Suspect => "33",
+                SlotHealthState.Quarantined => "31",
+                SlotHealthState.Maintenance => "34",
+                _ => null,
             };
-            table.AddRow(
-                h.Slot.ToString(CultureInfo.InvariantCulture), state, h.Since is { } since && since > DateTimeOffset.UnixEpoch ? since.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) : "-",
-                h.Devices.ToString(CultureInfo.InvariantCulture), h.Unconfirmed.ToString(CultureInfo.InvariantCulture), h.Confirmed.ToString(CultureInfo.InvariantCulture),
-                RigFaultText(h), Markup.Escape(h.Reason));
+            table.Row(
+                [
+                    h.Slot.ToString(CultureInfo.InvariantCulture), h.State.ToName(),
+                    h.Since is { } since && since > DateTimeOffset.UnixEpoch ? since.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) : "-",
+                    h.Devices.ToString(CultureInfo.InvariantCulture), h.Unconfirmed.ToString(CultureInfo.InvariantCulture), h.Confirmed.ToString(CultureInfo.InvariantCulture),
+                    RigFaultText(h),
+                ],
+                [null, paint]);
         }
-        console.Write(table);
-        console.MarkupLine(Markup.Escape("strikes: distinct devices with a rig fault of the slot's own USB, sensor, relay or buttons, or a DUT failure not confirmed in another slot; cloud and software faults are not the slot's"));
+        var width = Terminal.Width(output);
+        output.WriteLine(TextWrap.Paragraph($"Slot health of rig {config.RigId}", width));
+        output.Write(table.For(output));
+        // the reasons are sentences: under the table, one line per reason with its slots (broken at spaces, ids whole)
+        foreach (var reason in health.GroupBy(h => h.Reason, StringComparer.Ordinal))
+            output.WriteLine($"{(reason.Count() == 1 ? "slot" : "slots")} {SlotRanges(reason.Select(h => h.Slot))}: {reason.Key}");
+        output.WriteLine(TextWrap.Paragraph("strikes: distinct devices with a rig fault of the slot's own USB, sensor, relay or buttons, or a DUT failure not confirmed in another slot; cloud and software faults are not the slot's", width));
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Slot numbers as --slots takes them: 1-4,6,8.</summary>
+    internal static string SlotRanges(IEnumerable<int> slots)
+    {
+        var parts = new List<string>();
+        foreach (var n in slots.Order())
+        {
+            if (parts.Count > 0 && parts[^1].Split('-')[^1] is var last && int.Parse(last, CultureInfo.InvariantCulture) == n - 1)
+                parts[^1] = $"{parts[^1].Split('-')[0]}-{n.ToString(CultureInfo.InvariantCulture)}";
+            else
+                parts.Add(n.ToString(CultureInfo.InvariantCulture));
+        }
+        return string.Join(",", parts);
     }
 
     internal static string RigFaultText(SlotHealthStatus h) =>
@@ -248,7 +277,7 @@ internal static class GoldenCheck
         }
         recorder.Finish(exit == ExitCodes.Ok && !wrong ? RunStatus.Passed : RunStatus.RigFault);
         if (json)
-            output.WriteLine(JsonSerializer.Serialize(lines.Select(l => new { l.Slot, l.Before, l.After, l.Detail }), Json.Options));
+            output.WriteLine(JsonSerializer.Serialize(new { rigId = config.RigId, runId = recorder.RunId, device, slots = lines.Select(l => new { l.Slot, l.Before, l.After, l.Detail }) }, Json.Options));
         else
             foreach (var (slot, was, now, detail) in lines)
                 output.WriteLine($"slot {slot.ToString(CultureInfo.InvariantCulture)}: {was} -> {now}: {detail}");

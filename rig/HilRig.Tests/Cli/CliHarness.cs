@@ -16,4 +16,10 @@ internal static class CliHarness
         var exit = CliRunner.InvokeAsync(root, args, output, error).GetAwaiter().GetResult();
         return (exit, output.ToString(), error.ToString());
     }
+
+    /// <summary>
+    /// Human text with the 80-column wrapping undone (a continuation line is indented two columns), for a test that
+    /// looks for a whole sentence, as a reader of the wrapped text reads it.
+    /// </summary>
+    public static string Unwrapped(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\n  (?=\S)", " ");
 }

@@ -15,6 +15,7 @@ public class ConfigAndUsageTests
         Assert.That(error, Does.StartWith("usage: hilrig COMMAND"));
         foreach (var command in new[] { "screen", "soak", "report", "runs", "config" })
             Assert.That(error, Does.Match($@"\n  {command} +\S"), command);
+        Assert.That(error.Split('\n').Where(l => l.Length > 80), Is.Empty, "the usage fits 80 columns");
     }
 
     [Test]
@@ -28,7 +29,7 @@ public class ConfigAndUsageTests
 
         Assert.That(exit, Is.EqualTo(ExitCodes.Ok), error);
         Assert.That(output, Does.Contain(": ok").And.Contain("backend  sim").And.Contain("slots    8 (1,2,3,4,5,6,7,8)"));
-        Assert.That(output, Does.Match(@"store    sqlite .*hilrig\.db"));
+        Assert.That(output, Does.Match(@"store    sqlite\s+\S*hilrig\.db"), "the path whole, on the next line when it is long");
         Assert.That(Directory.GetFileSystemEntries(folder, "*", SearchOption.AllDirectories), Is.EquivalentTo(before), "no store, no sim state");
     }
 

@@ -42,7 +42,7 @@ public class ImageCommandTests
         var path = Path.Combine(dir, "bl.bin");
         var (exit, _, error) = CliHarness.Run("image", "generate", "--bootloader", "candidate", "--spi-busy-timeout-ms", "20", "--out", path);
         Assert.That(exit, Is.Zero, error);
-        Assert.That(error, Does.Contain("bootloader candidate spiBusyTimeoutMs=20 stageFactoryReset=true").And.Contain("0x08000000"));
+        Assert.That(CliHarness.Unwrapped(error), Does.Contain("bootloader candidate spiBusyTimeoutMs=20 stageFactoryReset=true").And.Contain("0x08000000"));
         var image = File.ReadAllBytes(path);
         Assert.That(image.Length, Is.LessThanOrEqualTo(SparkMemoryMap.BootloaderMaxSize));
         Assert.That(BootloaderImage.Validate(image, path), Is.Null);

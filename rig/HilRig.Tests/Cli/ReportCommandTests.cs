@@ -39,6 +39,39 @@ public class ReportCommandTests
         if (report != "modes") Assert.That(html, Does.Contain("<svg"));
     }
 
+    [TestCase("lots", "lots")]
+    [TestCase("modes", "lots")]
+    [TestCase("slots", "slots")]
+    [TestCase("soak", "builds")]
+    public void Every_report_json_is_the_one_envelope_a_report_header_then_its_rows_under_a_name(string report, string rows)
+    {
+        var (exit, output, error) = CliHarness.Run("report", report, "--store", _store, "--format", "json");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Ok), error);
+        using var doc = JsonDocument.Parse(output);
+        Assert.That(doc.RootElement.ValueKind, Is.EqualTo(JsonValueKind.Object), "never a bare array");
+        var header = doc.RootElement.EnumerateObject().First();
+        Assert.That(header.Name, Is.EqualTo("report"), "the header comes first");
+        Assert.That(header.Value.GetProperty("name").GetString(), Is.EqualTo(report));
+        Assert.That(header.Value.GetProperty("title").GetString(), Is.Not.Empty);
+        Assert.That(doc.RootElement.GetProperty(rows).GetArrayLength(), Is.GreaterThan(0));
+        Assert.That(output, Does.Not.Match("\"[A-Za-z]+_[a-z]+\":"), "camelCase names, no snake_case");
+        Assert.That(output, Does.Not.Match("\"[A-Z][A-Za-z]*\":"), "camelCase names, no PascalCase");
+    }
+
+    [Test]
+    public void A_device_report_json_has_the_report_header_and_the_attempts()
+    {
+        var device = ResultsStore.Open(_store).GetResults().First().DeviceId;
+        var (exit, output, error) = CliHarness.Run("report", "device", device, "--store", _store, "--format", "json");
+
+        Assert.That(exit, Is.EqualTo(ExitCodes.Ok), error);
+        using var doc = JsonDocument.Parse(output);
+        Assert.That(doc.RootElement.GetProperty("report").GetProperty("name").GetString(), Is.EqualTo("device"));
+        Assert.That(doc.RootElement.GetProperty("deviceId").GetString(), Is.EqualTo(device));
+        Assert.That(doc.RootElement.GetProperty("attempts").GetArrayLength(), Is.GreaterThan(0));
+    }
+
     [Test]
     public void Lots_json_gives_wilson_and_exact_intervals_and_the_p_chart_flag_per_lot()
     {
@@ -46,8 +79,13 @@ public class ReportCommandTests
 
         Assert.That(exit, Is.EqualTo(ExitCodes.Ok));
         using var doc = JsonDocument.Parse(output);
-        var lots = doc.RootElement.EnumerateArray().ToList();
+        // the one envelope of every export: the header object first, the rows under a named field
+        Assert.That(doc.RootElement.EnumerateObject().First().Name, Is.EqualTo("report"));
+        Assert.That(doc.RootElement.GetProperty("report").GetProperty("name").GetString(), Is.EqualTo("lots"));
+        Assert.That(doc.RootElement.GetProperty("report").GetProperty("store").GetString(), Is.EqualTo(Path.GetFullPath(_store)));
+        var lots = doc.RootElement.GetProperty("lots").EnumerateArray().ToList();
         Assert.That(lots, Has.Count.EqualTo(5));
+        Assert.That(doc.RootElement.GetProperty("units").GetInt32(), Is.EqualTo(lots.Sum(l => l.GetProperty("units").GetInt32())));
         foreach (var lot in lots)
         {
             var rate = lot.GetProperty("failureRate").GetDouble();
@@ -65,7 +103,7 @@ public class ReportCommandTests
     {
         var (exit, output, error) = CliHarness.Run("report", "lots", "--store", _store, "--format", "json", "--target", "0.02");
         Assert.That(exit, Is.EqualTo(ExitCodes.Ok), error);
-        foreach (var lot in JsonDocument.Parse(output).RootElement.EnumerateArray())
+        foreach (var lot in JsonDocument.Parse(output).RootElement.GetProperty("lots").EnumerateArray())
         {
             int failed = lot.GetProperty("failed").GetInt32(), units = lot.GetProperty("units").GetInt32();
             Assert.That(lot.GetProperty("additionalUnitsNeeded").GetInt32(),

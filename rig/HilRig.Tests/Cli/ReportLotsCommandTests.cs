@@ -74,7 +74,7 @@ public class ReportLotsCommandTests
     }
 
     [Test]
-    public void Json_is_an_array_of_lots_with_their_counts_and_rate()
+    public void Json_is_the_report_envelope_with_each_lot_and_its_counts_and_rate()
     {
         var store = SeedStore(Path.Combine(_folder, "s.db"));
 
@@ -82,7 +82,9 @@ public class ReportLotsCommandTests
 
         Assert.That(exit, Is.EqualTo(ExitCodes.Ok));
         using var doc = JsonDocument.Parse(output);
-        var lots = doc.RootElement.EnumerateArray().ToList();
+        Assert.That(doc.RootElement.ValueKind, Is.EqualTo(JsonValueKind.Object), "never a bare array");
+        Assert.That(doc.RootElement.GetProperty("report").GetProperty("name").GetString(), Is.EqualTo("lots"));
+        var lots = doc.RootElement.GetProperty("lots").EnumerateArray().ToList();
         Assert.That(lots, Has.Count.EqualTo(2));
         Assert.That(lots[1].GetProperty("lot").GetString(), Is.EqualTo("SST25-1348A"));
         Assert.That(lots[1].GetProperty("units").GetInt32(), Is.EqualTo(3));

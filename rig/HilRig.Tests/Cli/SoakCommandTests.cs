@@ -310,7 +310,7 @@ public partial class SoakCommandTests
         lock (stderr) error = string.Join("\n", stderr);
         Assert.That(process.ExitCode, Is.EqualTo(130), error);
         Assert.That(await stdout, Is.Empty, "no summary of a soak that did not finish");
-        Assert.That(error, Does.Match(@"soak stopped: [0-9]+ row\(s\) kept in run [0-9a-f-]{36} \(aborted\)"));
+        Assert.That(CliHarness.Unwrapped(error), Does.Match(@"soak stopped: [0-9]+ row\(s\) kept in run [0-9a-f-]{36} \(aborted\)"));
         Assert.That(error, Does.Contain("slot 1: stopped at cycle"));
         var store = ResultsStore.Open(db);
         var run = store.GetRun(Guid.Parse(RunId(error)))!;

@@ -102,7 +102,7 @@ public class BenchCloudCommandTests
         var (exit, output, error) = CliHarness.Run("bench", "cloud", "--config", config, "--speed", "10", "--size", "4096");
 
         Assert.That(exit, Is.Zero, error);
-        Assert.That(output, Does.Contain("OTA of 4096 bytes (16 chunks) to the simulated Core in slot 1 (1-1.1) through http://127.0.0.1:"));
+        Assert.That(CliHarness.Unwrapped(output), Does.Contain("OTA of 4096 bytes (16 chunks) to the simulated Core in slot 1 (1-1.1) through http://127.0.0.1:"));
         Assert.That(output, Does.Contain("GET /v1/devices/:id round trip: median"));
         Assert.That(output, Does.Match(@"HTTP, wall time \(x10\) +\d+\.\d{3} s +\d+\.\d{3} s +\d+\.\d{3} s"));
         Assert.That(output, Does.Match(@"in-process cloud, device time +\d+\.\d{3} s +\d+\.\d{3} s +\d+\.\d{3} s"));

@@ -38,7 +38,7 @@ public class SlotHealthCommandTests
     {
         var (exit, output, error) = CliHarness.Run("slots", "--config", path, "--format", "json");
         Assert.That(exit, Is.EqualTo(0), error);
-        return JsonDocument.Parse(output).RootElement.EnumerateArray().Single(e => e.GetProperty("slot").GetInt32() == slot);
+        return JsonDocument.Parse(output).RootElement.GetProperty("slots").EnumerateArray().Single(e => e.GetProperty("slot").GetInt32() == slot);
     }
 
     [Test]
@@ -93,7 +93,7 @@ public class SlotHealthCommandTests
         var (exit, output, error) = CliHarness.Run("doctor", "--config", path, "--golden", config.Sim.Cores.Single(c => c.Slot == 1).DeviceId, "--slot", "3");
 
         Assert.That(exit, Is.EqualTo(2), output + error);
-        Assert.That(output, Does.Contain("not the golden Core").And.Contain("health unchanged"));
+        Assert.That(CliHarness.Unwrapped(output), Does.Contain("not the golden Core").And.Contain("health unchanged"));
         Assert.That(SlotJson(path, 3).GetProperty("health").GetString(), Is.EqualTo("suspect"));
     }
 
@@ -136,6 +136,6 @@ public class SlotHealthCommandTests
         var (exit, output, error) = CliHarness.Run("config", "check", "--config", Config(""));
 
         Assert.That(exit, Is.EqualTo(0), error);
-        Assert.That(output, Does.Contain("screening confirm 2 failing attempt(s) in different slots; slot suspect after 1, quarantined after 3 device(s) with strikes"));
+        Assert.That(CliHarness.Unwrapped(output), Does.Contain("screening confirm 2 failing attempt(s) in different slots; slot suspect after 1, quarantined after 3 device(s) with strikes"));
     }
 }

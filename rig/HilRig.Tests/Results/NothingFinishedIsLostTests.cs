@@ -184,7 +184,7 @@ public class NothingFinishedIsLostTests
 
         var (exit, output, error) = CliHarness.Run("screen", "--config", config, "--resume", runId.ToString(), "--format", "json");
         Assert.That(exit, Is.EqualTo(ExitCodes.DutFailed), error);
-        Assert.That(error, Does.Contain($"resuming run {runId}: slot(s) {string.Join(",", kept.Order())} already judged"));
+        Assert.That(HilRig.Tests.Cli.CliHarness.Unwrapped(error), Does.Contain($"resuming run {runId}: slot(s) {string.Join(",", kept.Order())} already judged"));
         var rows = store.GetResults(runId);
         Assert.That(rows.Where(r => r.Test == "screen").Select(r => r.Slot), Is.EquivalentTo(Enumerable.Range(1, 8)), "one verdict per slot: judged slots were not screened again");
         Assert.That(rows, Has.Count.GreaterThan(steps));
@@ -206,7 +206,7 @@ public class NothingFinishedIsLostTests
             Assert.That(PosixSignals.Terminate(screen.Id), Is.Zero);
             await screen.WaitForExitAsync();
             Assert.That(screen.ExitCode, Is.EqualTo(ExitCodes.Stopped));
-            Assert.That(await screen.StandardError.ReadToEndAsync(), Does.Match(@"screen stopped: [0-9]+ row\(s\) kept in run [0-9a-f-]{36} \(aborted\)"));
+            Assert.That(HilRig.Tests.Cli.CliHarness.Unwrapped(await screen.StandardError.ReadToEndAsync()), Does.Match(@"screen stopped: [0-9]+ row\(s\) kept in run [0-9a-f-]{36} \(aborted\)"));
         }
         Assert.That(Count(db, "SELECT COUNT(*) FROM runs WHERE kind = 'screen' AND status = 'aborted' AND ended_at IS NOT NULL"), Is.EqualTo(1));
 
@@ -220,7 +220,7 @@ public class NothingFinishedIsLostTests
         // the next start, whatever it then finds in the slot
         var (exit, _, error) = CliHarness.Run("screen", "--config", config, "--slots", "1", "--readback-only");
         Assert.That(exit, Is.Not.EqualTo(ExitCodes.BadInput), error);
-        Assert.That(error, Does.Match("run [0-9a-f-]{36} was left running by a process that no longer exists: marked interrupted"));
+        Assert.That(HilRig.Tests.Cli.CliHarness.Unwrapped(error), Does.Match("run [0-9a-f-]{36} was left running by a process that no longer exists: marked interrupted"));
         Assert.That(Count(db, "SELECT COUNT(*) FROM runs WHERE kind = 'soak' AND status = 'interrupted'"), Is.EqualTo(1));
         var report = CliHarness.Run("report", "soak", "--config", config, "--format", "csv");
         Assert.That(report.Exit, Is.EqualTo(ExitCodes.Ok), report.Error);

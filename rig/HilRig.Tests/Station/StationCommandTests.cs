@@ -52,7 +52,7 @@ public partial class StationCommandTests
         while (VerdictLine().Matches(Out()).Count < 2 && !station.HasExited && DateTime.UtcNow < deadline) await Task.Delay(200);
         Assert.That(station.HasExited, Is.False, Err());
         Assert.That(VerdictLine().Matches(Out()).Count, Is.GreaterThanOrEqualTo(2), Out() + Err());
-        var page = PageAt().Match(Err()).Groups[1].Value;
+        var page = PageAt().Match(CliHarness.Unwrapped(Err())).Groups[1].Value;
         using (var http = new HttpClient())
         {
             var state = await http.GetStringAsync(new Uri(page + "/state.json"));
@@ -63,7 +63,7 @@ public partial class StationCommandTests
         Assert.That(station.WaitForExit(TimeSpan.FromMinutes(3)), Is.True, "stopped within the grace");
         station.WaitForExit();
         Assert.That(station.ExitCode, Is.EqualTo(ExitCodes.Ok), Err());
-        Assert.That(Err(), Does.Match(@"station stopped: [0-9]+ unit\(s\) judged in run [0-9a-f-]{36}"));
+        Assert.That(HilRig.Tests.Cli.CliHarness.Unwrapped(Err()), Does.Match(@"station stopped: [0-9]+ unit\(s\) judged in run [0-9a-f-]{36}"));
 
         var printed = VerdictLine().Matches(Out()).Count;
         using var sql = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Mode=ReadOnly");
