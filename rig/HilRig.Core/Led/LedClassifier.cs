@@ -23,6 +23,7 @@ namespace HilRig.Core.Led;
 /// </summary>
 public sealed class LedClassifier
 {
+    public static Action<string>? DebugSink;
     public static readonly TimeSpan SolidMin = TimeSpan.FromMilliseconds(700);
     public static readonly TimeSpan TrainGapMax = TimeSpan.FromMilliseconds(1300);
     public static readonly TimeSpan OffMin = TimeSpan.FromMilliseconds(300);
@@ -41,6 +42,9 @@ public sealed class LedClassifier
     /// </summary>
     private const double TrustOverFloor = 1.5;
     private const double OnEnter = 0.5;
+    /// <summary>A colour this many lit floors (of 6 % of white) up is too bright for a neighbour's leak (a full-brightness
+    /// neighbour leaking 4 % reaches 11 % of this slot's white; the dimmest own colour, blue, is 27 %).</summary>
+    private const double StateOverLeak = 3.5;
     private const double OnStay = 0.3;
     private const int SmoothRampSamples = 4;
 
@@ -72,6 +76,11 @@ public sealed class LedClassifier
         var minLit = MinLitShareOfWhite * (_calibration.LitC > 0 ? _calibration.LitC : BrightestLevel(samples));
         var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
+        if (DebugSink is { } sink)
+        {
+            foreach (var q in points) sink($"P {q.Time.TotalMilliseconds:0} lvl={q.Level:0.00} fl={q.Floor:0.00} tr={q.Trusted} col={q.Color} fr={q.Fraction:0.00} env={q.Envelope:0.00} on={q.On}");
+            foreach (var u in pulses) sink($"PULSE {u.Rise.TotalMilliseconds:0}-{u.Fall.TotalMilliseconds:0} {u.Color} sr={u.SmoothRise} sf={u.SmoothFall}");
+        }
         var segments = BuildSegments(points, pulses);
         return new LedTimeline(Merge(FillOff(points, segments)));
     }
@@ -116,6 +125,8 @@ public sealed class LedClassifier
         public bool Saturated;
         public bool Trusted;
         public LedColor Color;
+        /// <summary>Colour of a reading whose clear channel clipped while red, green and blue did not.</summary>
+        public LedColor ClipColor;
         public double Fraction;
         public double Envelope;
         public double EnvelopeLevel;
@@ -160,10 +171,12 @@ public sealed class LedClassifier
                 p.Trusted = true;
                 p.Color = Nearest(r, g, b);
             }
+            // a bright LED clips the clear channel first (it sums all three): the colour channels still tell its colour
+            if (s.Saturated && Math.Max(s.R, Math.Max(s.G, s.B)) < s.MaxCount && r + g + b > 0) p.ClipColor = Nearest(r, g, b);
             points.Add(p);
         }
 
-        DominantColours(points);
+        DominantColours(points, minLit);
         InheritColours(points);
         ComputeFractions(points);
         // a partly lit window mixes the LED with ambient and the neighbours' light: its colour is not evidence
@@ -192,7 +205,7 @@ public sealed class LedClassifier
     /// Within one unbroken lit stretch, a colour seen only at under 30 % of the stretch's brightest level is a mix
     /// of a dim LED with crosstalk, not a state: such samples give up their colour.
     /// </summary>
-    private static void DominantColours(List<Point> points)
+    private static void DominantColours(List<Point> points, double minLit)
     {
         var i = 0;
         while (i < points.Count)
@@ -203,16 +216,25 @@ public sealed class LedClassifier
             var last = i;
             i++;
             var top = new Dictionary<LedColor, double>();
+            // longest unbroken run of each colour: a leak seen between another colour's blinks comes in pieces
+            var held = new Dictionary<LedColor, double>();
             var max = 0.0;
+            var run = (Color: LedColor.Off, From: TimeSpan.Zero);
             for (var k = first; k <= last; k++)
             {
                 var p = points[k];
                 if (!p.Trusted) continue;
                 top[p.Color] = Math.Max(top.GetValueOrDefault(p.Color), p.Level);
+                if (p.Color != run.Color) run = (p.Color, p.Time - Window(p));
+                held[p.Color] = Math.Max(held.GetValueOrDefault(p.Color), (p.Time - run.From).TotalMilliseconds);
                 max = Math.Max(max, p.Level);
             }
+            // a colour held unbroken for as long as a solid state, at a level no leak reaches, is a state (a dim
+            // blue straight into a bright white), not a mix
             for (var k = first; k <= last; k++)
-                if (points[k].Trusted && top[points[k].Color] < 0.3 * max) points[k].Trusted = false;
+                if (points[k].Trusted && top[points[k].Color] < 0.3 * max
+                    && (held[points[k].Color] < SolidMin.TotalMilliseconds || top[points[k].Color] < StateOverLeak * minLit))
+                    points[k].Trusted = false;
         }
     }
 
@@ -232,6 +254,7 @@ public sealed class LedClassifier
             var p = points[i];
             if (p.Trusted) { lastTrusted = i; continue; }
             if (!Lit(p)) { p.Color = LedColor.Off; continue; }
+            if (p.ClipColor != LedColor.Off) { p.Color = p.ClipColor; continue; }
             var n = nextTrusted[i];
             var pick = lastTrusted < 0 ? n
                 : n < 0 ? lastTrusted
@@ -643,6 +666,15 @@ public sealed class LedClassifier
             groups.Add((start, k - 1, Kind(pulses, start, k - 1, k - 1 == last || start == first)));
             start = k;
         }
+        // a round is signature, code, signature, code...: a few blinks cut by the segment's edge next to a signature
+        // are the end (or start) of a code, whatever their length says (a code blink cut to 200 ms looks short)
+        for (var m = 0; m < groups.Count; m += Math.Max(1, groups.Count - 1))
+        {
+            var neighbour = m == 0 ? 1 : m - 1;
+            if (groups[m].Kind == SosGroup.SignaturePart && neighbour < groups.Count && neighbour != m && groups[neighbour].Kind == SosGroup.Signature
+                && groups[m].To - groups[m].From < 2)
+                groups[m] = groups[m] with { Kind = SosGroup.Code };
+        }
         var signature = groups.FindIndex(g => g.Kind == SosGroup.Signature);
         if (signature < 0) return false;
         var a = signature;
@@ -674,7 +706,21 @@ public sealed class LedClassifier
         }
         else if (codeGroups.Count == 1)
         {
-            code = groups[codeGroups[0]].To - groups[codeGroups[0]].From + 1;
+            // one code group at the segment's edge: whole only when none of its blinks is cut and the round's pauses
+            // frame it (dark of 700 ms or more on its open side); else part of a round, and no code is reported
+            var g = groups[codeGroups[0]];
+            var longBlinks = Enumerable.Range(g.From, g.To - g.From + 1).Select(k => pulses[k].Duration.TotalMilliseconds).Where(d => d >= 225).ToList();
+            var full = longBlinks.Count > 0 ? Median(longBlinks) : 300;
+            var uncut = pulses[g.From].Duration.TotalMilliseconds >= 0.7 * full && pulses[g.To].Duration.TotalMilliseconds >= 0.7 * full;
+            var darkAfter = (g.To < last ? pulses[g.To + 1].Rise : limit) - pulses[g.To].Fall;
+            var darkBefore = g.From > first ? pulses[g.From].Rise - pulses[g.From - 1].Fall : DarkBefore(points, pulses[g.From].First);
+            var interior = codeGroups[0] > a && codeGroups[0] < b;
+            // panic.c repeats whole rounds: with a whole signature at the segment's other end the round was entered
+            // before that signature (or left after it), so this code was seen from its first blink to its last
+            var opposite = codeGroups[0] == b ? groups[a] : groups[b];
+            var wholeSignature = opposite.Kind == SosGroup.Signature && opposite.To - opposite.From == 8;
+            var framed = interior || wholeSignature || (codeGroups[0] == b ? darkAfter : darkBefore) >= TimeSpan.FromMilliseconds(700);
+            if (interior || uncut && framed) code = g.To - g.From + 1;
         }
         if (code is > 12) code = null;
 
