@@ -628,13 +628,17 @@ public sealed class LedClassifier
     /// </summary>
     private static void AddRedTrain(List<Pulse> pulses, int first, int last, TimeSpan limit, List<Point> points, List<LedSegment> segments)
     {
-        static int Class(Pulse p) => p.Duration.TotalMilliseconds switch { < 80 => 0, < 430 => 1, _ => 2 };
+        static int ClassOf(Pulse p) => p.Duration.TotalMilliseconds switch { < 80 => 0, < 430 => 1, _ => 2 };
+        var classes = Enumerable.Range(first, last - first + 1).Select(k => ClassOf(pulses[k])).ToArray();
+        // a short piece at the train's edge next to an SOS-like run is a blink cut by the segment's edge, not fast flashing
+        if (classes.Length > 1 && classes[0] == 0 && classes[1] == 1) classes[0] = 1;
+        if (classes.Length > 1 && classes[^1] == 0 && classes[^2] == 1) classes[^1] = 1;
         var start = first;
         for (var k = first + 1; k <= last + 1; k++)
         {
-            if (k <= last && Class(pulses[k]) == Class(pulses[start])) continue;
+            if (k <= last && classes[k - first] == classes[start - first]) continue;
             var runLimit = k <= last ? pulses[k].Rise : limit;
-            if (Class(pulses[start]) != 1 || !TrySos(pulses, start, k - 1, runLimit, points, segments))
+            if (classes[start - first] != 1 || !TrySos(pulses, start, k - 1, runLimit, points, segments))
                 AddFlashing(pulses, start, k - 1, runLimit, points, segments);
             start = k;
         }
@@ -720,7 +724,7 @@ public sealed class LedClassifier
             var opposite = codeGroups[0] == b ? groups[a] : groups[b];
             var wholeSignature = opposite.Kind == SosGroup.Signature && opposite.To - opposite.From == 8;
             var framed = interior || wholeSignature || (codeGroups[0] == b ? darkAfter : darkBefore) >= TimeSpan.FromMilliseconds(700);
-            if (interior || uncut && framed) code = g.To - g.From + 1;
+            if (interior || wholeSignature || uncut && framed) code = g.To - g.From + 1;
         }
         if (code is > 12) code = null;
 
@@ -728,7 +732,9 @@ public sealed class LedClassifier
         var lastPulse = pulses[groups[b].To];
         var next = groups[b].To < last ? pulses[groups[b].To + 1].Rise : limit;
         // a round ends with the pause after the code: the SOS holds it
-        var tail = groups[b].Kind == SosGroup.Code ? TimeSpan.FromMilliseconds(1100) : TimeSpan.FromMilliseconds(300);
+        // (unless its last blink was cut: the SOS ended inside it)
+        var cutLast = groups[b].Kind == SosGroup.Code && lastPulse.Duration.TotalMilliseconds < 200 && groups[b].To > groups[b].From;
+        var tail = cutLast ? TimeSpan.Zero : groups[b].Kind == SosGroup.Code ? TimeSpan.FromMilliseconds(1100) : TimeSpan.FromMilliseconds(300);
         var end = Min(next, lastPulse.Fall + tail);
         var confidence = ColourAgreement(points, sosStart, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
         segments.Add(new LedSegment(sosStart, end, new LedState(LedColor.Red, LedPattern.Sos, SosCode: code), confidence));
@@ -750,7 +756,7 @@ public sealed class LedClassifier
             var isLong = SosLong(pulses[k]);
             if (isShort) shorts++;
             else if (isLong) longs++;
-            else if (!(edge && pulses[k].Duration.TotalMilliseconds is > 30 and < 430)) return SosGroup.None;
+            else if (!(edge && pulses[k].Duration.TotalMilliseconds < 430)) return SosGroup.None;
             if (!edge && !isLong) insideAllLong = false;
         }
         if (gaps.All(g => g >= 200) && insideAllLong && longs > 0) return SosGroup.Code;
