@@ -23,7 +23,6 @@ namespace HilRig.Core.Led;
 /// </summary>
 public sealed class LedClassifier
 {
-    public static Action<string>? DebugSink;
     public static readonly TimeSpan SolidMin = TimeSpan.FromMilliseconds(700);
     public static readonly TimeSpan TrainGapMax = TimeSpan.FromMilliseconds(1300);
     public static readonly TimeSpan OffMin = TimeSpan.FromMilliseconds(300);
@@ -76,11 +75,6 @@ public sealed class LedClassifier
         var minLit = MinLitShareOfWhite * (_calibration.LitC > 0 ? _calibration.LitC : BrightestLevel(samples));
         var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
-        if (DebugSink is { } sink)
-        {
-            foreach (var q in points) sink($"P {q.Time.TotalMilliseconds:0} lvl={q.Level:0.00} fl={q.Floor:0.00} tr={q.Trusted} col={q.Color} fr={q.Fraction:0.00} env={q.Envelope:0.00} on={q.On}");
-            foreach (var u in pulses) sink($"PULSE {u.Rise.TotalMilliseconds:0}-{u.Fall.TotalMilliseconds:0} {u.Color} sr={u.SmoothRise} sf={u.SmoothFall}");
-        }
         var segments = BuildSegments(points, pulses);
         return new LedTimeline(Merge(FillOff(points, segments)));
     }
@@ -578,6 +572,8 @@ public sealed class LedClassifier
                     continue;
                 }
                 var end = RampEnd(points, pulses[j].Last);
+                // a breathing LED whose trough stays over the floor (room light, a leak) runs straight into what follows
+                if (j + 1 < pulses.Count && pulses[j + 1].Rise < end) end = pulses[j + 1].Rise;
                 var agreement = ColourAgreement(points, start, end, p.Color);
                 if (i == j && !p.SmoothRise && p.Color == LedColor.White)
                 {
