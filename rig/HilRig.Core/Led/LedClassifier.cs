@@ -718,7 +718,9 @@ public sealed class LedClassifier
             // panic.c repeats whole rounds: with a whole signature at the segment's other end the round was entered
             // before that signature (or left after it), so this code was seen from its first blink to its last
             var opposite = codeGroups[0] == b ? groups[a] : groups[b];
-            var wholeSignature = opposite.Kind == SosGroup.Signature && opposite.To - opposite.From == 8;
+            // (a trace that simply stops, or starts, there proves nothing: only another state beyond the code does)
+            var bounded = codeGroups[0] == b ? limit < points[^1].Time : first > 0;
+            var wholeSignature = bounded && opposite.Kind == SosGroup.Signature && opposite.To - opposite.From == 8;
             var framed = interior || wholeSignature || (codeGroups[0] == b ? darkAfter : darkBefore) >= TimeSpan.FromMilliseconds(700);
             if (interior || wholeSignature || uncut && framed) code = g.To - g.From + 1;
         }
