@@ -41,6 +41,9 @@ public sealed class LedClassifier
     /// </summary>
     private const double TrustOverFloor = 1.5;
     private const double OnEnter = 0.5;
+    /// <summary>A colour this many lit floors (of 6 % of white) up is too bright for a neighbour's leak (a full-brightness
+    /// neighbour leaking 4 % reaches 11 % of this slot's white; the dimmest own colour, blue, is 27 %).</summary>
+    private const double StateOverLeak = 3.5;
     private const double OnStay = 0.3;
     private const int SmoothRampSamples = 4;
 
@@ -116,6 +119,8 @@ public sealed class LedClassifier
         public bool Saturated;
         public bool Trusted;
         public LedColor Color;
+        /// <summary>Colour of a reading whose clear channel clipped while red, green and blue did not.</summary>
+        public LedColor ClipColor;
         public double Fraction;
         public double Envelope;
         public double EnvelopeLevel;
@@ -160,10 +165,12 @@ public sealed class LedClassifier
                 p.Trusted = true;
                 p.Color = Nearest(r, g, b);
             }
+            // a bright LED clips the clear channel first (it sums all three): the colour channels still tell its colour
+            if (s.Saturated && Math.Max(s.R, Math.Max(s.G, s.B)) < s.MaxCount && r + g + b > 0) p.ClipColor = Nearest(r, g, b);
             points.Add(p);
         }
 
-        DominantColours(points);
+        DominantColours(points, minLit);
         InheritColours(points);
         ComputeFractions(points);
         // a partly lit window mixes the LED with ambient and the neighbours' light: its colour is not evidence
@@ -192,7 +199,7 @@ public sealed class LedClassifier
     /// Within one unbroken lit stretch, a colour seen only at under 30 % of the stretch's brightest level is a mix
     /// of a dim LED with crosstalk, not a state: such samples give up their colour.
     /// </summary>
-    private static void DominantColours(List<Point> points)
+    private static void DominantColours(List<Point> points, double minLit)
     {
         var i = 0;
         while (i < points.Count)
@@ -203,16 +210,25 @@ public sealed class LedClassifier
             var last = i;
             i++;
             var top = new Dictionary<LedColor, double>();
+            // longest unbroken run of each colour: a leak seen between another colour's blinks comes in pieces
+            var held = new Dictionary<LedColor, double>();
             var max = 0.0;
+            var run = (Color: LedColor.Off, From: TimeSpan.Zero);
             for (var k = first; k <= last; k++)
             {
                 var p = points[k];
                 if (!p.Trusted) continue;
                 top[p.Color] = Math.Max(top.GetValueOrDefault(p.Color), p.Level);
+                if (p.Color != run.Color) run = (p.Color, p.Time - Window(p));
+                held[p.Color] = Math.Max(held.GetValueOrDefault(p.Color), (p.Time - run.From).TotalMilliseconds);
                 max = Math.Max(max, p.Level);
             }
+            // a colour held unbroken for as long as a solid state, at a level no leak reaches, is a state (a dim
+            // blue straight into a bright white), not a mix
             for (var k = first; k <= last; k++)
-                if (points[k].Trusted && top[points[k].Color] < 0.3 * max) points[k].Trusted = false;
+                if (points[k].Trusted && top[points[k].Color] < 0.3 * max
+                    && (held[points[k].Color] < SolidMin.TotalMilliseconds || top[points[k].Color] < StateOverLeak * minLit))
+                    points[k].Trusted = false;
         }
     }
 
@@ -232,6 +248,7 @@ public sealed class LedClassifier
             var p = points[i];
             if (p.Trusted) { lastTrusted = i; continue; }
             if (!Lit(p)) { p.Color = LedColor.Off; continue; }
+            if (p.ClipColor != LedColor.Off) { p.Color = p.ClipColor; continue; }
             var n = nextTrusted[i];
             var pick = lastTrusted < 0 ? n
                 : n < 0 ? lastTrusted
@@ -555,6 +572,8 @@ public sealed class LedClassifier
                     continue;
                 }
                 var end = RampEnd(points, pulses[j].Last);
+                // a breathing LED whose trough stays over the floor (room light, a leak) runs straight into what follows
+                if (j + 1 < pulses.Count && pulses[j + 1].Rise < end) end = pulses[j + 1].Rise;
                 var agreement = ColourAgreement(points, start, end, p.Color);
                 if (i == j && !p.SmoothRise && p.Color == LedColor.White)
                 {
@@ -605,13 +624,17 @@ public sealed class LedClassifier
     /// </summary>
     private static void AddRedTrain(List<Pulse> pulses, int first, int last, TimeSpan limit, List<Point> points, List<LedSegment> segments)
     {
-        static int Class(Pulse p) => p.Duration.TotalMilliseconds switch { < 80 => 0, < 430 => 1, _ => 2 };
+        static int ClassOf(Pulse p) => p.Duration.TotalMilliseconds switch { < 80 => 0, < 430 => 1, _ => 2 };
+        var classes = Enumerable.Range(first, last - first + 1).Select(k => ClassOf(pulses[k])).ToArray();
+        // a short piece at the train's edge next to an SOS-like run is a blink cut by the segment's edge, not fast flashing
+        if (classes.Length > 1 && classes[0] == 0 && classes[1] == 1) classes[0] = 1;
+        if (classes.Length > 1 && classes[^1] == 0 && classes[^2] == 1) classes[^1] = 1;
         var start = first;
         for (var k = first + 1; k <= last + 1; k++)
         {
-            if (k <= last && Class(pulses[k]) == Class(pulses[start])) continue;
+            if (k <= last && classes[k - first] == classes[start - first]) continue;
             var runLimit = k <= last ? pulses[k].Rise : limit;
-            if (Class(pulses[start]) != 1 || !TrySos(pulses, start, k - 1, runLimit, points, segments))
+            if (classes[start - first] != 1 || !TrySos(pulses, start, k - 1, runLimit, points, segments))
                 AddFlashing(pulses, start, k - 1, runLimit, points, segments);
             start = k;
         }
@@ -642,6 +665,15 @@ public sealed class LedClassifier
             if (k <= last && (pulses[k].Rise - pulses[k - 1].Fall).TotalMilliseconds < 600) continue;
             groups.Add((start, k - 1, Kind(pulses, start, k - 1, k - 1 == last || start == first)));
             start = k;
+        }
+        // a round is signature, code, signature, code...: a few blinks cut by the segment's edge next to a signature
+        // are the end (or start) of a code, whatever their length says (a code blink cut to 200 ms looks short)
+        for (var m = 0; m < groups.Count; m += Math.Max(1, groups.Count - 1))
+        {
+            var neighbour = m == 0 ? 1 : m - 1;
+            if (groups[m].Kind == SosGroup.SignaturePart && neighbour < groups.Count && neighbour != m && groups[neighbour].Kind == SosGroup.Signature
+                && groups[m].To - groups[m].From < 2)
+                groups[m] = groups[m] with { Kind = SosGroup.Code };
         }
         var signature = groups.FindIndex(g => g.Kind == SosGroup.Signature);
         if (signature < 0) return false;
@@ -674,7 +706,23 @@ public sealed class LedClassifier
         }
         else if (codeGroups.Count == 1)
         {
-            code = groups[codeGroups[0]].To - groups[codeGroups[0]].From + 1;
+            // one code group at the segment's edge: whole only when none of its blinks is cut and the round's pauses
+            // frame it (dark of 700 ms or more on its open side); else part of a round, and no code is reported
+            var g = groups[codeGroups[0]];
+            var longBlinks = Enumerable.Range(g.From, g.To - g.From + 1).Select(k => pulses[k].Duration.TotalMilliseconds).Where(d => d >= 225).ToList();
+            var full = longBlinks.Count > 0 ? Median(longBlinks) : 300;
+            var uncut = pulses[g.From].Duration.TotalMilliseconds >= 0.7 * full && pulses[g.To].Duration.TotalMilliseconds >= 0.7 * full;
+            var darkAfter = (g.To < last ? pulses[g.To + 1].Rise : limit) - pulses[g.To].Fall;
+            var darkBefore = g.From > first ? pulses[g.From].Rise - pulses[g.From - 1].Fall : DarkBefore(points, pulses[g.From].First);
+            var interior = codeGroups[0] > a && codeGroups[0] < b;
+            // panic.c repeats whole rounds: with a whole signature at the segment's other end the round was entered
+            // before that signature (or left after it), so this code was seen from its first blink to its last
+            var opposite = codeGroups[0] == b ? groups[a] : groups[b];
+            // (a trace that simply stops, or starts, there proves nothing: only another state beyond the code does)
+            var bounded = codeGroups[0] == b ? limit < points[^1].Time : first > 0;
+            var wholeSignature = bounded && opposite.Kind == SosGroup.Signature && opposite.To - opposite.From == 8;
+            var framed = interior || wholeSignature || (codeGroups[0] == b ? darkAfter : darkBefore) >= TimeSpan.FromMilliseconds(700);
+            if (interior || wholeSignature || uncut && framed) code = g.To - g.From + 1;
         }
         if (code is > 12) code = null;
 
@@ -682,7 +730,9 @@ public sealed class LedClassifier
         var lastPulse = pulses[groups[b].To];
         var next = groups[b].To < last ? pulses[groups[b].To + 1].Rise : limit;
         // a round ends with the pause after the code: the SOS holds it
-        var tail = groups[b].Kind == SosGroup.Code ? TimeSpan.FromMilliseconds(1100) : TimeSpan.FromMilliseconds(300);
+        // (unless its last blink was cut: the SOS ended inside it)
+        var cutLast = groups[b].Kind == SosGroup.Code && lastPulse.Duration.TotalMilliseconds < 200 && groups[b].To > groups[b].From;
+        var tail = cutLast ? TimeSpan.Zero : groups[b].Kind == SosGroup.Code ? TimeSpan.FromMilliseconds(1100) : TimeSpan.FromMilliseconds(300);
         var end = Min(next, lastPulse.Fall + tail);
         var confidence = ColourAgreement(points, sosStart, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
         segments.Add(new LedSegment(sosStart, end, new LedState(LedColor.Red, LedPattern.Sos, SosCode: code), confidence));
@@ -704,7 +754,7 @@ public sealed class LedClassifier
             var isLong = SosLong(pulses[k]);
             if (isShort) shorts++;
             else if (isLong) longs++;
-            else if (!(edge && pulses[k].Duration.TotalMilliseconds is > 30 and < 430)) return SosGroup.None;
+            else if (!(edge && pulses[k].Duration.TotalMilliseconds < 430)) return SosGroup.None;
             if (!edge && !isLong) insideAllLong = false;
         }
         if (gaps.All(g => g >= 200) && insideAllLong && longs > 0) return SosGroup.Code;

@@ -1,0 +1,105 @@
+using HilRig.Core.Led;
+
+namespace HilRig.Tests.Led;
+
+/// <summary>
+/// Noise-free traces built window by window from a known light, for the cases issue 18 names: SOS rounds cut by a
+/// segment's edge, a dim colour straight into a bright one, and a clear channel that clips before its colours.
+/// </summary>
+public class LedEdgeCaseTests
+{
+    private const double WindowMs = 24;
+
+    /// <summary>Light as (from ms, to ms, counts per ms at 1x per channel R, G, B, C); dark elsewhere.</summary>
+    private static List<LedSample> Trace(double untilMs, params (double From, double To, double R, double G, double B, double C)[] light)
+    {
+        var samples = new List<LedSample>();
+        for (var end = WindowMs; end <= untilMs; end += WindowMs)
+        {
+            double r = 0.5, g = 0.5, b = 0.5, c = 1.5;
+            foreach (var l in light)
+            {
+                var overlap = Math.Max(0, Math.Min(end, l.To) - Math.Max(end - WindowMs, l.From));
+                r += l.R * overlap; g += l.G * overlap; b += l.B * overlap; c += l.C * overlap;
+            }
+            static ushort U(double v) => (ushort)Math.Clamp(Math.Round(v), 0, 10240);
+            samples.Add(new LedSample(TimeSpan.FromMilliseconds(end), U(r), U(g), U(b), U(c), 1, WindowMs));
+        }
+        return samples;
+    }
+
+    private static readonly SlotCalibration Calibration = new(-1, 0.5 / WindowMs, 0.5 / WindowMs, 0.5 / WindowMs, 1.5 / WindowMs, 0.05, 1, WindowMs, 100);
+
+    private static (double, double, double, double, double, double) Red(double from, double to) => (from, to, 40, 4, 2.4, 46);
+
+    /// <summary>panic.c's round from its signature: (on ms, off ms) per blink.</summary>
+    private static List<(double On, double Off)> Round(int code)
+    {
+        var round = new List<(double, double)>();
+        for (var i = 0; i < 3; i++) round.Add((150, i == 2 ? 200 : 100));
+        for (var i = 0; i < 3; i++) round.Add((300, i == 2 ? 200 : 100));
+        for (var i = 0; i < 3; i++) round.Add((150, i == 2 ? 1000 : 100));
+        for (var i = 0; i < code; i++) round.Add((300, i == code - 1 ? 1100 : 300));
+        return round;
+    }
+
+    /// <summary>Red blinks of one SOS round from <paramref name="start"/>, stopped at <paramref name="stop"/>.</summary>
+    private static List<(double, double, double, double, double, double)> Sos(int code, double start, double stop)
+    {
+        var light = new List<(double, double, double, double, double, double)>();
+        var t = start;
+        foreach (var (on, off) in Round(code))
+        {
+            if (t >= stop) break;
+            light.Add(Red(t, Math.Min(stop, t + on)));
+            t += on + off;
+        }
+        return light;
+    }
+
+    [Test]
+    public void An_SOS_entered_in_its_pause_and_followed_straight_by_another_state_keeps_its_code()
+    {
+        // 800 ms of the pause, then the signature and a code of 5; green starts 300 ms after the last code blink
+        var light = Sos(5, 3800, 3800 + 3800 + 5 * 600 - 300);
+        var end = light[^1].Item2 + 300;
+        light.Add((end, end + 5000, 5, 38, 12, 45));
+        var timeline = new LedClassifier(Calibration).Classify(Trace(end + 5000, [.. light]));
+
+        var sos = timeline.Segments.Single(s => s.State.Pattern == LedPattern.Sos);
+        Assert.That(sos.State.SosCode, Is.EqualTo(5), timeline.ToString());
+        Assert.That(timeline.Segments[^1].State, Is.EqualTo(new LedState(LedColor.Green, LedPattern.Solid)), timeline.ToString());
+    }
+
+    [Test]
+    public void A_round_cut_inside_its_code_is_reported_without_a_code_never_a_guessed_one()
+    {
+        // the signature and two of seven code blinks, then the trace ends in the dark: the code is unknown
+        var light = Sos(7, 3000, 3000 + 3800 + 2 * 600 - 300);
+        var timeline = new LedClassifier(Calibration).Classify(Trace(light[^1].Item2 + 250, [.. light]));
+
+        var sos = timeline.Segments.Single(s => s.State.Pattern == LedPattern.Sos);
+        Assert.That(sos.State.SosCode, Is.Null, timeline.ToString());
+    }
+
+    [Test]
+    public void A_dim_blue_straight_into_a_bright_white_is_two_solid_states_not_crosstalk()
+    {
+        // blue at 27 % of white (the dimmest own colour), no dark between
+        var timeline = new LedClassifier(Calibration).Classify(Trace(12_000,
+            (2000, 7000, 0.9, 7, 21, 27), (7000, 12_000, 36, 39, 30, 100)));
+
+        var lit = timeline.Segments.Where(s => s.State.Pattern != LedPattern.Off).Select(s => s.State).ToList();
+        Assert.That(lit, Is.EqualTo(new[] { new LedState(LedColor.Blue, LedPattern.Solid), new LedState(LedColor.White, LedPattern.Solid) }), timeline.ToString());
+    }
+
+    [Test]
+    public void A_white_whose_clear_channel_clips_is_still_white()
+    {
+        // a full-brightness Core on a slot calibrated with a 96/256 one: clear clips at 10240, red, green, blue do not
+        var timeline = new LedClassifier(Calibration).Classify(Trace(10_000, (2000, 8000, 140, 150, 135, 600)));
+
+        var lit = timeline.Segments.Where(s => s.State.Pattern != LedPattern.Off).Select(s => s.State).ToList();
+        Assert.That(lit, Is.EqualTo(new[] { new LedState(LedColor.White, LedPattern.Solid) }), timeline.ToString());
+    }
+}
