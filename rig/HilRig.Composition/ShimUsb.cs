@@ -122,7 +122,11 @@ internal sealed class ShimBridge(SimScheduler scheduler)
         return result.Task;
     }
 
-    public void Stop() => _stopped = true;
+    public void Stop()
+    {
+        _stopped = true;
+        _callers.Stop();
+    }
 
     private void Continue<T>(NativeCall<T> call, TaskCompletionSource<T> result)
     {
@@ -235,13 +239,29 @@ internal sealed class NativeCallers
 
     public void Run(Action call)
     {
+        if (_work.IsAddingCompleted)
+        {
+            call();
+            return;
+        }
         if (Interlocked.Decrement(ref _idle) < 0)
         {
             Interlocked.Increment(ref _idle);
             new Thread(Loop) { IsBackground = true, Name = "hilrig-libusb" }.Start();
         }
-        _work.Add(call);
+        try
+        {
+            _work.Add(call);
+        }
+        catch (InvalidOperationException)
+        {
+            // stopped meanwhile: the simulation is over, nothing waits on another thread any more
+            call();
+        }
     }
+
+    /// <summary>The threads end once the calls in flight are done.</summary>
+    public void Stop() => _work.CompleteAdding();
 
     private void Loop()
     {

@@ -108,6 +108,7 @@ public class PiOverSimTests
     private static RigDay RunRigDay(string configText, bool onPi)
     {
         var dir = Directory.CreateTempSubdirectory("hilrig-pi-sim-").FullName;
+        var soakDir = Directory.CreateTempSubdirectory("hilrig-pi-sim-").FullName;
         try
         {
             var config = Path.Combine(dir, "rig-config.yaml");
@@ -119,27 +120,33 @@ public class PiOverSimTests
             var (doctor, doctorOut, doctorErr) = run(["doctor", "--config", config]);
             Assert.That(doctor, Is.Zero, doctorOut + doctorErr);
             var (screened, screenOut, _) = run(["screen", "--config", config, "--readback-only", "--format", "json"]);
-            // a soak on the simulator leaves LEDs unwatched unless asked (it saves CPU); a Pi always watches them
-            var (soaked, _, soakErr) = run(["soak", "--config", config, "--cycles", "1", "--slots", "1-2", "--observe-leds", "true", "--format", "json"]);
+
+            // the soak on a rig of its own with no stored calibrations: a Pi soaks with the stored ones, the simulator
+            // always calibrates afresh, so only there do both start alike. A soak on the simulator leaves LEDs unwatched
+            // unless asked (it saves CPU); a Pi always watches them.
+            var soakConfig = Path.Combine(soakDir, "rig-config.yaml");
+            File.WriteAllText(soakConfig, configText);
+            var (soaked, _, soakErr) = run(["soak", "--config", soakConfig, "--cycles", "1", "--slots", "1-2", "--observe-leds", "true", "--format", "json"]);
             Assert.That(soakErr, Does.Not.Contain("libusb shim"), "the shim has nothing to complain about");
 
-            var store = ResultsStore.Open(Path.Combine(dir, "results", "hilrig.db"));
+            var stores = new[] { (Dir: dir, Store: ResultsStore.Open(Path.Combine(dir, "results", "hilrig.db"))), (Dir: soakDir, Store: ResultsStore.Open(Path.Combine(soakDir, "results", "hilrig.db"))) };
             var rigId = RigConfigLoader.Load(config).RigId;
             return new RigDay(
-                [.. store.GetCalibrations(rigId).OrderBy(c => c.Calibration.Slot).Select(c => JsonSerializer.Serialize(c.Calibration))],
+                [.. stores[0].Store.GetCalibrations(rigId).OrderBy(c => c.Calibration.Slot).Select(c => JsonSerializer.Serialize(c.Calibration))],
                 // the doctor's findings; where they differ is the backend's name, the folder and how the Pi names its I2C bus (its /dev node)
                 string.Join(' ', doctorOut.Replace(dir, "{D}", StringComparison.Ordinal).Replace("(backend pi)", "(backend sim)", StringComparison.Ordinal)
                     .Replace("/dev/i2c-", "simulated i2c-", StringComparison.Ordinal).Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries)),
                 screened,
                 [.. JsonDocument.Parse(screenOut).RootElement.GetProperty("slots").EnumerateArray().Select(WithoutLot)],
                 soaked,
-                [.. store.GetResults().OrderBy(r => r.Test).ThenBy(r => r.Slot).ThenBy(r => r.Cycle).ThenBy(r => r.Attempt)
-                    .Select(r => $"{r.Test} slot {r.Slot} {r.DeviceId} cycle {r.Cycle} attempt {r.Attempt} {r.Verdict} {r.FailureMode} [{r.Signature}] {r.DeviceTime?.TotalMilliseconds:0.###} ms {Comparable(r.EvidenceJson, dir)}")],
-                [.. store.GetResults().Select(r => r.RunId).Distinct().Select(id => store.GetRun(id)!).OrderBy(r => r.Kind).Select(r => $"{r.Kind} {r.Status} seed {r.Seed}")]);
+                [.. stores.SelectMany(s => s.Store.GetResults().Select(r => (s.Dir, Row: r))).OrderBy(r => r.Row.Test).ThenBy(r => r.Row.Slot).ThenBy(r => r.Row.Cycle).ThenBy(r => r.Row.Attempt)
+                    .Select(r => $"{r.Row.Test} slot {r.Row.Slot} {r.Row.DeviceId} cycle {r.Row.Cycle} attempt {r.Row.Attempt} {r.Row.Verdict} {r.Row.FailureMode} [{r.Row.Signature}] {r.Row.DeviceTime?.TotalMilliseconds:0.###} ms {Comparable(r.Row.EvidenceJson, r.Dir)}")],
+                [.. stores.SelectMany(s => s.Store.GetResults().Select(r => r.RunId).Distinct().Select(id => s.Store.GetRun(id)!)).OrderBy(r => r.Kind).Select(r => $"{r.Kind} {r.Status} seed {r.Seed}")]);
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
+            Directory.Delete(soakDir, recursive: true);
         }
     }
 
