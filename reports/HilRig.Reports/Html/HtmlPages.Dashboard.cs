@@ -352,12 +352,16 @@ public static class DashboardTables
             C("pChartUpperLimit", CellKind.Rate, "p-chart UCL"), C("flagged", CellKind.Flag, "Flag"), C("results", CellKind.Count, "Results"),
             C("rigFaults", CellKind.Count, "Rig faults"), C("runs", CellKind.Count, "Runs"), C("lastResultAt", CellKind.Text, "Last result (UTC)"),
             C("lastSyncAt", CellKind.Text, "Last sync (UTC)"), C("softwareVersion", CellKind.Text, "Software"),
+            C("resultsPerDay", CellKind.Number, $"Results/day ({ResultsQueries.RateDays} d)"), C("slotsGood", CellKind.Count, "Slots good"),
+            C("slotsSuspect", CellKind.Count, "Slots suspect"), C("slotsQuarantined", CellKind.Count, "Slots quarantined"),
+            C("slotsMaintenance", CellKind.Count, "Slots maintenance"),
         ],
         [.. view.Rigs.Select(r => new object?[]
         {
             r.RigId, r.Line, r.Rate?.Units ?? 0, r.Rate?.Failed ?? 0, r.Rate?.Wilson.Point, r.Rate?.Wilson.Lower, r.Rate?.Wilson.Upper, r.Rate?.PChart.UpperLimit,
             r.Rate?.Flagged ?? false, r.Results, r.RigFaults, r.Runs, Time(r.LastResultAt), view.Fleet ? (r.LastSyncAt is null ? "never" : Time(r.LastSyncAt)) : "(rig's own store)",
-            r.SoftwareVersion,
+            r.SoftwareVersion, r.ResultsPerDay, r.SlotHealth?.Good ?? 0, r.SlotHealth?.Suspect ?? 0, r.SlotHealth?.Quarantined ?? 0,
+            r.SlotHealth?.Maintenance ?? 0,
         })]);
 
     public static ReportTable Lines(RigsView view) => new(

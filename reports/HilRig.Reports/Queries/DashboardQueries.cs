@@ -40,8 +40,17 @@ public sealed record SlotView(int Slot, SlotHealth? Health, IReadOnlyList<Result
 
 /// <summary>One rig on the rigs page (<paramref name="Rate"/> null when none of its units has a verdict): its units' failure rate (against the other rigs), rig faults, and when it last synced.</summary>
 /// <param name="LastSyncAt">When the rig last synced into the fleet; null in a rig's own store.</param>
+/// <param name="ResultsPerDay">Results per calendar day (UTC) over the rig's last <see cref="ResultsQueries.RateDays"/> days up to its
+/// newest result (fewer when its first result is later); null without results.</param>
+/// <param name="SlotHealth">Its slots by health as the rig last stored (and synced) them; all zero when it stored none.</param>
 public sealed record RigComparison(string RigId, string? Line, LotFailureRate? Rate, long Results, long RigFaults, int Runs,
-    DateTimeOffset? LastResultAt, DateTimeOffset? LastSyncAt, string? SoftwareVersion);
+    DateTimeOffset? LastResultAt, DateTimeOffset? LastSyncAt, string? SoftwareVersion, double? ResultsPerDay = null, RigSlotHealth? SlotHealth = null);
+
+/// <summary>A rig's slots by health (`hilrig slots`), as stored in its slot_health.</summary>
+public sealed record RigSlotHealth(int Good, int Suspect, int Quarantined, int Maintenance, int Unknown)
+{
+    public static readonly RigSlotHealth None = new(0, 0, 0, 0, 0);
+}
 
 /// <summary>One line (the rigs whose config names it) on the rigs page.</summary>
 public sealed record LineSummary(string Line, int Rigs, LotFailureRate? Rate, long Results, long RigFaults);
@@ -247,15 +256,9 @@ public sealed partial class ResultsQueries
         using var db = Open();
         var run = db.QuerySingleOrDefault<RunRow>(RunSelect + " WHERE ru.id = @id", new { id = runId.ToString("D") });
         if (run is null) return null;
-        var rows = db.Query<SlotResultRow>(
-            """
-            SELECT device_id AS DeviceId, test AS Test, cycle AS Cycle, attempt AS Attempt, verdict AS Verdict, failure_mode AS FailureMode,
-                   signature AS Signature, device_time_ms AS DeviceTimeMs, started_at AS StartedAt, ended_at AS EndedAt, evidence_json AS EvidenceJson
-            FROM results WHERE run_id = @id AND slot = @slot
-            """, new { id = runId.ToString("D"), slot })
-            .OrderBy(r => r.StartedAt, StringComparer.Ordinal).ThenBy(r => r.Cycle ?? 0).ThenBy(r => r.Attempt)
-            .Select(r => new RunSlotResult(r.DeviceId, r.Test, (int?)r.Cycle, (int)r.Attempt, r.Verdict, r.FailureMode, r.Signature, r.DeviceTimeMs,
-                Time(r.StartedAt), Time(r.EndedAt), r.EvidenceJson))
+        var rows = ResultsStore.ReadResults(db, "run_id = @id AND slot = @slot", "started_at, COALESCE(cycle, 0), attempt", new { id = runId.ToString("D"), slot })
+            .Select(r => new RunSlotResult(r.DeviceId, r.Test, r.Cycle, r.Attempt, r.Verdict.ToName(), r.FailureMode, r.Signature,
+                r.DeviceTime is { } t ? (long)t.TotalMilliseconds : null, r.StartedAt, r.EndedAt, r.EvidenceJson))
             .ToList();
         return new RunSlotView(run.ToListing(), slot, rows);
     }
@@ -390,11 +393,22 @@ public sealed partial class ResultsQueries
             rigCounts = UnitCounts(db, filter, "rig_id");
         }
         var rigRates = rigCounts.Count == 0 ? [] : LotReport.Build(rigCounts).ToDictionary(r => r.Lot, StringComparer.Ordinal);
-        var totals = db.Query<RigTotalsRow>(
-            $"""
-            SELECT ru.rig_id AS Name, COUNT(*) AS Results, SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS RigFaults, MAX(r.started_at) AS LastResultAt
-            FROM results r JOIN runs ru ON ru.id = r.run_id WHERE 1 = 1{cond} GROUP BY ru.rig_id
-            """, args).ToDictionary(r => r.Name, StringComparer.Ordinal);
+        // per rig and day: the totals and the results per day. A fleet keeps them per rig and day as it ingests.
+        var rollup = fleet && !filter.HasDates && filter.Line is null;
+        var perDay = db.Query<RigDayRow>(rollup
+            ? "SELECT d.rig_id AS Name, d.day AS Day, d.results AS Results, d.rig_faults AS RigFaults, f.last_result_at AS LastResultAt FROM rollup_rig_day d LEFT JOIN fleet_rigs f ON f.rig_id = d.rig_id"
+            : $"""
+            SELECT ru.rig_id AS Name, substr(r.started_at, 1, 10) AS Day, COUNT(*) AS Results, SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS RigFaults,
+                   MAX(r.started_at) AS LastResultAt
+            FROM results r JOIN runs ru ON ru.id = r.run_id WHERE 1 = 1{cond} GROUP BY ru.rig_id, substr(r.started_at, 1, 10)
+            """, args).ToList();
+        var totals = perDay.GroupBy(d => d.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => new RigTotalsRow
+        {
+            Name = g.Key, Results = g.Sum(d => d.Results), RigFaults = g.Sum(d => d.RigFaults),
+            LastResultAt = g.Select(d => d.LastResultAt).Where(a => a is not null).Max(StringComparer.Ordinal),
+        }, StringComparer.Ordinal);
+        var perDayRate = perDay.GroupBy(d => d.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => ResultsPerDay(g.Select(d => (d.Day, d.Results))), StringComparer.Ordinal);
+        var health = SlotHealthByRig(db);
         var (runCond, runArgs) = filter.Conditions("ru.started_at");
         var runs = db.Query<RunCountRow>(
             $"SELECT ru.rig_id AS Name, {(lines ? "MAX(ru.line)" : "NULL")} AS Line, COUNT(*) AS Runs FROM runs ru WHERE 1 = 1{runCond} GROUP BY ru.rig_id", runArgs)
@@ -411,7 +425,8 @@ public sealed partial class ResultsQueries
             synced.TryGetValue(n, out var s);
             var rate = rigRates.GetValueOrDefault(n);
             return new RigComparison(n, s?.Line ?? r?.Line, rate, t?.Results ?? 0, t?.RigFaults ?? 0, (int)(r?.Runs ?? 0),
-                t?.LastResultAt is { } at ? Time(at) : null, s?.LastSyncAt is { } sync ? new DateTimeOffset(DateTime.SpecifyKind(sync, DateTimeKind.Utc)) : null, s?.SoftwareVersion);
+                t?.LastResultAt is { } at ? Time(at) : null, s?.LastSyncAt is { } sync ? new DateTimeOffset(DateTime.SpecifyKind(sync, DateTimeKind.Utc)) : null, s?.SoftwareVersion,
+                perDayRate.TryGetValue(n, out var daily) ? daily : null, health.GetValueOrDefault(n, RigSlotHealth.None));
         }).Where(r => filter.Line is null || r.Line == filter.Line).ToList();
 
         var lineSummaries = new List<LineSummary>();
@@ -437,6 +452,33 @@ public sealed partial class ResultsQueries
         return new RigsView(fleet, rigs, lineSummaries);
     }
 
+    /// <summary>The days the rigs page averages a rig's results over.</summary>
+    public const int RateDays = 7;
+
+    /// <summary>Results per calendar day over the last <see cref="RateDays"/> days up to the newest day (from the first day when later).</summary>
+    internal static double? ResultsPerDay(IEnumerable<(string Day, long Results)> days)
+    {
+        var parsed = days.Select(d => (Day: DateOnly.ParseExact(d.Day, "yyyy-MM-dd", CultureInfo.InvariantCulture), d.Results)).ToList();
+        if (parsed.Count == 0) return null;
+        var last = parsed.Max(d => d.Day);
+        var first = parsed.Min(d => d.Day);
+        var from = last.AddDays(-(RateDays - 1));
+        if (first > from) from = first;
+        var span = last.DayNumber - from.DayNumber + 1;
+        return (double)parsed.Where(d => d.Day >= from).Sum(d => d.Results) / span;
+    }
+
+    /// <summary>Each rig's slots by stored health (a rig's own store, or what the rigs synced into a fleet).</summary>
+    private static Dictionary<string, RigSlotHealth> SlotHealthByRig(IDbConnection db) =>
+        db.Query<(string RigId, string State, long N)>("SELECT rig_id, state, COUNT(*) FROM slot_health GROUP BY rig_id, state")
+            .GroupBy(h => h.RigId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g =>
+            {
+                int Of(SlotHealthState state) => (int)g.Where(h => h.State == state.ToName()).Sum(h => h.N);
+                return new RigSlotHealth(Of(SlotHealthState.Good), Of(SlotHealthState.Suspect), Of(SlotHealthState.Quarantined),
+                    Of(SlotHealthState.Maintenance), Of(SlotHealthState.Unknown));
+            }, StringComparer.Ordinal);
+
     private static DateTimeOffset Time(string text) =>
         DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
@@ -448,21 +490,6 @@ public sealed partial class ResultsQueries
         public string? Signature { get; set; }
         public string StartedAt { get; set; } = "";
         public long Attempt { get; set; }
-    }
-
-    private sealed class SlotResultRow
-    {
-        public string DeviceId { get; set; } = "";
-        public string Test { get; set; } = "";
-        public long? Cycle { get; set; }
-        public long Attempt { get; set; }
-        public string Verdict { get; set; } = "";
-        public string? FailureMode { get; set; }
-        public string? Signature { get; set; }
-        public long? DeviceTimeMs { get; set; }
-        public string StartedAt { get; set; } = "";
-        public string EndedAt { get; set; } = "";
-        public string? EvidenceJson { get; set; }
     }
 
     private sealed class LinkRow
@@ -493,6 +520,15 @@ public sealed partial class ResultsQueries
         public string RunId { get; set; } = "";
         public long Cycles { get; set; }
         public long Failures { get; set; }
+    }
+
+    private sealed class RigDayRow
+    {
+        public string Name { get; set; } = "";
+        public string Day { get; set; } = "";
+        public long Results { get; set; }
+        public long RigFaults { get; set; }
+        public string? LastResultAt { get; set; }
     }
 
     private sealed class RigTotalsRow

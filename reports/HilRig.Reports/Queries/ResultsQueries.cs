@@ -126,12 +126,19 @@ public sealed partial class ResultsQueries
         if (rate is null)
             return null;
         using var db = Open();
-        var failures = db.Query<FailureRow>(
-            """
-            SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
-            FROM units u JOIN results r ON r.device_id = u.device_id
-            WHERE u.lot = @lot AND r.verdict = 'fail'
-            """, new { lot }).ToList();
+        // A fleet keeps each lot's failing results (lot_failures): the page reads those, not every result of the lot's devices.
+        var keepsFailures = IsFleet(db) && db.ExecuteScalar<bool>("SELECT to_regclass('lot_failures') IS NOT NULL");
+        var failures = db.Query<FailureRow>(keepsFailures
+            ? """
+              SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
+              FROM lot_failures f JOIN results r ON r.id = f.result_id
+              WHERE f.lot = @lot AND EXISTS (SELECT 1 FROM units u WHERE u.device_id = f.device_id)
+              """
+            : """
+              SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
+              FROM units u JOIN results r ON r.device_id = u.device_id
+              WHERE u.lot = @lot AND r.verdict = 'fail'
+              """, new { lot }).ToList();
         var breakdown = Breakdown.FailureModesByLot(failures.Select(f => new ResultRow(
             f.DeviceId, lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default))).SingleOrDefault()
             ?? new LotFailureBreakdown(lot, [], []);
@@ -169,7 +176,9 @@ public sealed partial class ResultsQueries
             """, new { lot, limit = devicesShown })
             .Select(d => new LotDevice(d.DeviceId, d.Failed != 0, d.Judged != 0, d.DateCode, d.Supplier, d.LastSignature))
             .ToList();
-        var inLot = db.ExecuteScalar<long>("SELECT COUNT(*) FROM units WHERE lot = @lot", new { lot });
+        var inLot = IsFleet(db)
+            ? yields.Devices
+            : db.ExecuteScalar<long>("SELECT COUNT(*) FROM units WHERE lot = @lot", new { lot });
 
         return new LotDetail(rate, new YieldResult((int)yields.FirstPassed, (int)yields.Devices), new YieldResult((int)yields.FinalPassed, (int)yields.Devices),
             breakdown, Signatures(failures), (int)inLot, devices);

@@ -64,15 +64,12 @@ internal static class CampaignQueueBench
 
     private static int Run(int agents, int perAgent, string? connection, TextWriter output, TextWriter error)
     {
-        using var server = connection is null ? LocalPostgres.Start(durable: true) : null;
-        var adminServer = connection ?? server!.ConnectionString();
-        var database = $"hilrig_bench_{Guid.NewGuid():N}"[..28];
-        Execute(adminServer, $"CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'");
-        var admin = new NpgsqlConnectionStringBuilder(adminServer) { Database = database, CommandTimeout = 0 }.ConnectionString;
+        using var server = BenchServer.Start(connection, durable: true);
+        var admin = server.CreateDatabase();
         var roles = new List<string>();
         try
         {
-            output.WriteLine(server is null ? $"server: {ResultsStore.PostgresDescription(new NpgsqlConnectionStringBuilder(admin))}" : $"server: throw-away PostgreSQL on 127.0.0.1:{server.Port} (fsync on)");
+            output.WriteLine(server.Description);
             FleetSchema.Init(admin);
             var tag = Guid.NewGuid().ToString("N")[..6];
             var rigs = Enumerable.Range(1, agents).Select(i => FleetSchema.AddRig(admin, $"bench-{i:000}", $"hilrig_bq_{tag}_{i:000}")).ToList();
@@ -110,13 +107,8 @@ internal static class CampaignQueueBench
         }
         finally
         {
-            NpgsqlConnection.ClearAllPools();
-            if (server is null)
-            {
-                Execute(adminServer, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
-                foreach (var role in roles)
-                    Execute(adminServer, $"DROP ROLE IF EXISTS {role}");
-            }
+            foreach (var role in roles)
+                server.Owns(role);
         }
     }
 
@@ -210,14 +202,5 @@ internal static class CampaignQueueBench
     {
         using var db = new NpgsqlConnection(cs);
         return db.ExecuteScalar<long>(sql);
-    }
-
-    private static void Execute(string cs, string sql)
-    {
-        using var db = new NpgsqlConnection(cs);
-        db.Open();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
     }
 }

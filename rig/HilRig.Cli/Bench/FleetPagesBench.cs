@@ -23,9 +23,11 @@ internal static class FleetPagesBench
     {
         var results = new Option<long>("--results") { Description = "results in the fleet (1000..50000000)", DefaultValueFactory = _ => 1_000_000 };
         var connection = new Option<string?>("--connection") { Description = "a PostgreSQL server as a superuser; a fresh database is made there and dropped after (default: a throw-away server)" };
+        var keep = new Option<bool>("--keep") { Description = "with --connection: keep the generated database (its name is printed) to study plans" };
         var command = new Command("fleet-pages", "The dashboard's pages over a fleet PostgreSQL of --results rows: lots, one lot, one device, one rig, slots (goal < 300 ms each)");
         command.Options.Add(results);
         command.Options.Add(connection);
+        command.Options.Add(keep);
         command.SetAction((ParseResult pr) =>
         {
             var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
@@ -37,7 +39,7 @@ internal static class FleetPagesBench
             }
             try
             {
-                return Run(n, pr.GetValue(connection), output, error);
+                return Run(n, pr.GetValue(connection), pr.GetValue(keep), output, error);
             }
             catch (InvalidOperationException e)
             {
@@ -53,17 +55,17 @@ internal static class FleetPagesBench
         return command;
     }
 
-    private static int Run(long results, string? connection, TextWriter output, TextWriter error)
+    private static int Run(long results, string? connection, bool keep, TextWriter output, TextWriter error)
     {
         // Page timings need no durable server; generating 10 M rows goes faster without fsync.
-        using var server = connection is null ? LocalPostgres.Start(durable: false) : null;
-        var adminServer = connection ?? server!.ConnectionString();
-        var database = $"hilrig_pages_{Guid.NewGuid():N}"[..28];
-        SyncBench.Execute(adminServer, $"CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'");
-        var admin = new NpgsqlConnectionStringBuilder(adminServer) { Database = database, CommandTimeout = 0 }.ConnectionString;
+        using var server = BenchServer.Start(connection, durable: false);
+        var admin = server.CreateDatabase("hilrig_pages_");
+        server.Keep = keep && connection is not null;
+        if (server.Keep)
+            error.WriteLine($"kept after the bench: {new NpgsqlConnectionStringBuilder(admin).Database}");
         try
         {
-            output.WriteLine(server is null ? $"server: {ResultsStore.PostgresDescription(new NpgsqlConnectionStringBuilder(admin))}" : $"server: throw-away PostgreSQL on 127.0.0.1:{server.Port}");
+            output.WriteLine(server.Description);
             FleetSchema.Init(admin);
             var clock = Stopwatch.StartNew();
             SyncBench.Generate(admin, results);
@@ -96,8 +98,6 @@ internal static class FleetPagesBench
         finally
         {
             NpgsqlConnection.ClearAllPools();
-            if (server is null)
-                SyncBench.Execute(adminServer, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
         }
     }
 
@@ -125,6 +125,7 @@ internal static class FleetPagesBench
             FROM results r LEFT JOIN devices d ON d.device_id = r.device_id GROUP BY 1, 2
             """,
             .. FleetSchema.RecountYields,
+            .. FleetSchema.CountLotFailures,
             "VACUUM ANALYZE",
         ])
             db.Execute(sql, commandTimeout: 0);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -112,6 +113,49 @@ internal sealed class LocalPostgres : IDisposable
             cmd.ExecuteNonQuery();
         }
         return ConnectionString(name);
+    }
+
+    /// <summary>
+    /// CPU seconds (user + system) of the server so far: the postmaster, its live processes, and the backends that ended
+    /// (reaped by the postmaster, so in its children's times). Linux /proc only; null elsewhere.
+    /// </summary>
+    public double? CpuSeconds()
+    {
+        try
+        {
+            var pid = int.Parse(File.ReadLines(Path.Combine(_folder, "data", "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+            var ticks = Ticks(pid, withChildren: true);
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (int.TryParse(Path.GetFileName(dir), out var child) && child != pid && Stat(child) is { } stat && stat.Parent == pid)
+                    ticks += stat.Ticks;
+            }
+            return ticks / 100.0; // USER_HZ
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static long Ticks(int pid, bool withChildren) =>
+        Stat(pid) is { } s ? s.Ticks + (withChildren ? s.ChildTicks : 0) : 0;
+
+    /// <summary>Fields of /proc/PID/stat after the command name: ppid (4th), utime, stime, cutime, cstime (14th-17th).</summary>
+    private static (int Parent, long Ticks, long ChildTicks)? Stat(int pid)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (IOException)
+        {
+            return null; // gone between the listing and the read
+        }
+        var f = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        long L(int i) => long.Parse(f[i], CultureInfo.InvariantCulture);
+        return (int.Parse(f[1], CultureInfo.InvariantCulture), L(11) + L(12), L(13) + L(14));
     }
 
     /// <summary>Stops the server at once (nothing to keep) and removes its folder.</summary>

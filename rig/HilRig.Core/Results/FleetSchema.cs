@@ -50,6 +50,17 @@ public static partial class FleetSchema
         """,
     ];
 
+    /// <summary>The failing results per lot counted from the results (fleet step 6, and after a bulk load).</summary>
+    public static readonly string[] CountLotFailures =
+    [
+        "DELETE FROM lot_failures",
+        """
+        INSERT INTO lot_failures (lot, result_id, device_id)
+        SELECT COALESCE(d.lot, '(unknown)'), r.id, r.device_id FROM results r LEFT JOIN devices d ON d.device_id = r.device_id
+        WHERE r.verdict = 'fail'
+        """,
+    ];
+
     /// <summary>Runs, devices and calibrations staged in pg_temp.stage_runs/stage_devices/stage_calibrations (fleet steps 1 and 5).</summary>
     private static readonly string IngestMeta =
         """
@@ -123,6 +134,7 @@ public static partial class FleetSchema
                 GROUP BY lot, day ORDER BY lot, day
                 ON CONFLICT (lot, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
                     rig_faults = t.rig_faults + excluded.rig_faults;
+                UPDATE lot_failures f SET lot = m.new_lot FROM fleet_moved m WHERE f.device_id = m.device_id AND f.lot = m.old_lot;
                 DROP TABLE IF EXISTS pg_temp.fleet_touched;
                 CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT device_id FROM fleet_moved;
                 PERFORM fleet_refresh_units();
@@ -131,6 +143,135 @@ public static partial class FleetSchema
             UPDATE fleet_rigs SET software_version = p_software, line = p_line, clock_offset_ms = p_clock_offset_ms, last_sync_at = now()
             WHERE rig_id = v_rig;
             RETURN QUERY SELECT v_runs, v_devices, v_cal;
+        END $$
+        """;
+
+    /// <summary>
+    /// Unit verdicts and lot counts (with first-pass and final yields) of the devices in pg_temp.fleet_touched, recomputed
+    /// from their deciding attempts; the caller holds the rollup lock. Its newest text, which every step that (re)defines it
+    /// writes (fleet steps 1 and 4): a fresh fleet and an old one end with the same function.
+    /// </summary>
+    private static readonly string RefreshUnits =
+        """
+        CREATE OR REPLACE FUNCTION fleet_refresh_units() RETURNS VOID
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+        BEGIN
+            DROP TABLE IF EXISTS pg_temp.fleet_units;
+            CREATE TEMP TABLE fleet_units ON COMMIT DROP AS
+            SELECT ut.device_id, COALESCE(MAX(d.lot), '(unknown)') AS lot,
+                   MAX(CASE WHEN ut.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
+                   MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
+                   MIN(CASE WHEN ut.verdict = 'pass' THEN 1 ELSE 0 END) AS final_passed,
+                   COALESCE((SELECT MIN(CASE WHEN uf.verdict = 'pass' THEN 1 ELSE 0 END) FROM unit_first uf WHERE uf.device_id = ut.device_id), 0) AS first_passed
+            FROM pg_temp.fleet_touched t JOIN unit_tests ut ON ut.device_id = t.device_id LEFT JOIN devices d ON d.device_id = ut.device_id
+            GROUP BY ut.device_id;
+
+            INSERT INTO lot_counts AS c (lot, units, failed, devices, first_passed, final_passed)
+            SELECT lot, SUM(judged), SUM(failed), SUM(devices), SUM(first_passed), SUM(final_passed) FROM (
+                SELECT lot, judged, failed, 1 AS devices, first_passed, final_passed FROM fleet_units
+                UNION ALL
+                SELECT u.lot, -u.judged, -u.failed, -1, -u.first_passed, -u.final_passed
+                FROM pg_temp.fleet_touched t JOIN units u ON u.device_id = t.device_id) x
+            GROUP BY lot ORDER BY lot
+            ON CONFLICT (lot) DO UPDATE SET units = c.units + excluded.units, failed = c.failed + excluded.failed,
+                devices = c.devices + excluded.devices, first_passed = c.first_passed + excluded.first_passed,
+                final_passed = c.final_passed + excluded.final_passed;
+
+            INSERT INTO units AS u (device_id, lot, judged, failed, first_passed, final_passed)
+            SELECT device_id, lot, judged, failed, first_passed, final_passed FROM fleet_units ORDER BY device_id
+            ON CONFLICT (device_id) DO UPDATE SET lot = excluded.lot, judged = excluded.judged, failed = excluded.failed,
+                first_passed = excluded.first_passed, final_passed = excluded.final_passed
+            WHERE (u.lot, u.judged, u.failed, u.first_passed, u.final_passed)
+                  IS DISTINCT FROM (excluded.lot, excluded.judged, excluded.failed, excluded.first_passed, excluded.final_passed);
+        END $$
+        """;
+
+    /// <summary>
+    /// Results staged in pg_temp.stage_results: inserted unless already there, rollups counting only the inserted. Its newest
+    /// text, written by every step that (re)defines it (fleet steps 1, 2 and 4).
+    /// </summary>
+    private static readonly string IngestResults =
+        """
+        CREATE OR REPLACE FUNCTION fleet_ingest_results() RETURNS TABLE (staged INTEGER, inserted INTEGER)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp SET work_mem = '64MB' AS $$
+        DECLARE v_rig TEXT := fleet_rig(); v_other TEXT; v_staged INTEGER; v_inserted INTEGER;
+        BEGIN
+            SELECT COUNT(*) INTO v_staged FROM pg_temp.stage_results;
+            -- What the foreign key did per row, once per run: the runs exist, and stay while this transaction lasts.
+            PERFORM 1 FROM runs WHERE id IN (SELECT DISTINCT run_id FROM pg_temp.stage_results) FOR KEY SHARE;
+            SELECT COALESCE(c.rig_id, '(no such run ' || s.run_id || ')') INTO v_other
+            FROM (SELECT DISTINCT run_id FROM pg_temp.stage_results) s LEFT JOIN runs c ON c.id = s.run_id
+            WHERE c.rig_id IS DISTINCT FROM v_rig LIMIT 1;
+            IF v_other IS NOT NULL THEN
+                RAISE EXCEPTION 'rig % may not write rows of rig %', v_rig, v_other USING ERRCODE = '42501';
+            END IF;
+
+            CREATE TEMP TABLE IF NOT EXISTS fleet_inserted (device_id TEXT, slot INTEGER, test TEXT, cycle INTEGER, attempt INTEGER,
+                                                           verdict TEXT, started_at TEXT, id TEXT) ON COMMIT DELETE ROWS;
+            TRUNCATE pg_temp.fleet_inserted;
+            WITH ins AS (
+                INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
+                                     device_time_ms, started_at, ended_at, evidence_json)
+                SELECT id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
+                       device_time_ms, started_at, ended_at, evidence_json
+                FROM pg_temp.stage_results ORDER BY id
+                ON CONFLICT DO NOTHING
+                RETURNING device_id, slot, test, cycle, attempt, verdict, started_at, id)
+            INSERT INTO pg_temp.fleet_inserted SELECT * FROM ins;
+            GET DIAGNOSTICS v_inserted = ROW_COUNT;
+
+            IF v_inserted > 0 THEN
+                PERFORM pg_advisory_xact_lock(7274400002);
+                INSERT INTO rollup_rig_slot AS t (rig_id, slot, results, failed, rig_faults, last_result_at)
+                SELECT v_rig, slot, COUNT(*), SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(started_at)
+                FROM pg_temp.fleet_inserted GROUP BY slot ORDER BY slot
+                ON CONFLICT (rig_id, slot) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
+                    rig_faults = t.rig_faults + excluded.rig_faults, last_result_at = GREATEST(t.last_result_at, excluded.last_result_at);
+
+                INSERT INTO rollup_lot_day AS t (lot, day, results, failed, rig_faults)
+                SELECT COALESCE(d.lot, '(unknown)'), substr(i.started_at, 1, 10), COUNT(*),
+                       SUM(CASE WHEN i.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN i.verdict = 'rig-fault' THEN 1 ELSE 0 END)
+                FROM pg_temp.fleet_inserted i LEFT JOIN devices d ON d.device_id = i.device_id
+                GROUP BY 1, 2 ORDER BY 1, 2
+                ON CONFLICT (lot, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
+                    rig_faults = t.rig_faults + excluded.rig_faults;
+
+                INSERT INTO lot_failures (lot, result_id, device_id)
+                SELECT COALESCE(d.lot, '(unknown)'), i.id, i.device_id
+                FROM pg_temp.fleet_inserted i LEFT JOIN devices d ON d.device_id = i.device_id
+                WHERE i.verdict = 'fail' ORDER BY 1, 2;
+
+                INSERT INTO rollup_rig_day AS t (rig_id, day, results, failed, rig_faults)
+                SELECT v_rig, substr(started_at, 1, 10), COUNT(*), SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END)
+                FROM pg_temp.fleet_inserted GROUP BY 2 ORDER BY 2
+                ON CONFLICT (rig_id, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
+                    rig_faults = t.rig_faults + excluded.rig_faults;
+
+                INSERT INTO unit_tests AS t (device_id, test, started_at, attempt, verdict)
+                SELECT DISTINCT ON (device_id, test) device_id, test, started_at, attempt, verdict
+                FROM pg_temp.fleet_inserted WHERE cycle IS NULL
+                ORDER BY device_id, test, started_at DESC, attempt DESC
+                ON CONFLICT (device_id, test) DO UPDATE SET started_at = excluded.started_at, attempt = excluded.attempt, verdict = excluded.verdict
+                WHERE excluded.started_at > t.started_at OR (excluded.started_at = t.started_at AND excluded.attempt >= t.attempt);
+
+                INSERT INTO unit_first AS t (device_id, test, started_at, attempt, verdict)
+                SELECT DISTINCT ON (device_id, test) device_id, test, started_at, attempt, verdict
+                FROM pg_temp.fleet_inserted WHERE cycle IS NULL
+                ORDER BY device_id, test, started_at, attempt
+                ON CONFLICT (device_id, test) DO UPDATE SET started_at = excluded.started_at, attempt = excluded.attempt, verdict = excluded.verdict
+                WHERE excluded.started_at < t.started_at OR (excluded.started_at = t.started_at AND excluded.attempt < t.attempt);
+
+                DROP TABLE IF EXISTS pg_temp.fleet_touched;
+                CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT DISTINCT device_id FROM pg_temp.fleet_inserted WHERE cycle IS NULL;
+                PERFORM fleet_refresh_units();
+
+                UPDATE fleet_rigs SET results_synced = results_synced + v_inserted,
+                    last_result_at = GREATEST(last_result_at, (SELECT MAX(started_at) FROM pg_temp.fleet_inserted)), last_sync_at = now()
+                WHERE rig_id = v_rig;
+            END IF;
+            RETURN QUERY SELECT v_staged, v_inserted;
         END $$
         """;
 
@@ -197,95 +338,9 @@ public static partial class FleetSchema
             // Unit verdicts and lot counts of the devices in pg_temp.fleet_touched recomputed from their deciding attempts;
             // the caller holds the rollup lock. A table, not an array: joined by hash, where "= ANY(array)" of thousands
             // of ids is compared row by row.
-            """
-            CREATE FUNCTION fleet_refresh_units() RETURNS VOID
-            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
-            BEGIN
-                ANALYZE pg_temp.fleet_touched;
-                DROP TABLE IF EXISTS pg_temp.fleet_units;
-                CREATE TEMP TABLE fleet_units ON COMMIT DROP AS
-                SELECT ut.device_id, COALESCE(MAX(d.lot), '(unknown)') AS lot,
-                       MAX(CASE WHEN ut.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
-                       MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed
-                FROM pg_temp.fleet_touched t JOIN unit_tests ut ON ut.device_id = t.device_id LEFT JOIN devices d ON d.device_id = ut.device_id
-                GROUP BY ut.device_id;
-
-                INSERT INTO lot_counts AS c (lot, units, failed)
-                SELECT lot, SUM(judged), SUM(failed) FROM (
-                    SELECT lot, judged, failed FROM fleet_units
-                    UNION ALL
-                    SELECT u.lot, -u.judged, -u.failed FROM pg_temp.fleet_touched t JOIN units u ON u.device_id = t.device_id) x
-                GROUP BY lot ORDER BY lot
-                ON CONFLICT (lot) DO UPDATE SET units = c.units + excluded.units, failed = c.failed + excluded.failed;
-
-                INSERT INTO units AS u (device_id, lot, judged, failed)
-                SELECT device_id, lot, judged, failed FROM fleet_units ORDER BY device_id
-                ON CONFLICT (device_id) DO UPDATE SET lot = excluded.lot, judged = excluded.judged, failed = excluded.failed;
-            END $$
-            """,
+            RefreshUnits,
             // Results staged in pg_temp.stage_results: inserted unless already there, rollups counting only the inserted.
-            """
-            CREATE FUNCTION fleet_ingest_results() RETURNS TABLE (staged INTEGER, inserted INTEGER)
-            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
-            DECLARE v_rig TEXT := fleet_rig(); v_other TEXT; v_staged INTEGER; v_inserted INTEGER;
-            BEGIN
-                SELECT COUNT(*) INTO v_staged FROM pg_temp.stage_results;
-                SELECT COALESCE(c.rig_id, '(no such run ' || s.run_id || ')') INTO v_other
-                FROM (SELECT DISTINCT run_id FROM pg_temp.stage_results) s LEFT JOIN runs c ON c.id = s.run_id
-                WHERE c.rig_id IS DISTINCT FROM v_rig LIMIT 1;
-                IF v_other IS NOT NULL THEN
-                    RAISE EXCEPTION 'rig % may not write rows of rig %', v_rig, v_other USING ERRCODE = '42501';
-                END IF;
-
-                DROP TABLE IF EXISTS pg_temp.fleet_inserted;
-                CREATE TEMP TABLE fleet_inserted ON COMMIT DROP AS SELECT * FROM results WITH NO DATA;
-                WITH ins AS (
-                    INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
-                                         device_time_ms, started_at, ended_at, evidence_json)
-                    SELECT id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
-                           device_time_ms, started_at, ended_at, evidence_json
-                    FROM pg_temp.stage_results
-                    ON CONFLICT DO NOTHING
-                    RETURNING *)
-                INSERT INTO fleet_inserted SELECT * FROM ins;
-                GET DIAGNOSTICS v_inserted = ROW_COUNT;
-                ANALYZE pg_temp.fleet_inserted;
-
-                IF v_inserted > 0 THEN
-                    PERFORM pg_advisory_xact_lock(7274400002);
-                    INSERT INTO rollup_rig_slot AS t (rig_id, slot, results, failed, rig_faults, last_result_at)
-                    SELECT v_rig, slot, COUNT(*), SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END),
-                           SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(started_at)
-                    FROM fleet_inserted GROUP BY slot ORDER BY slot
-                    ON CONFLICT (rig_id, slot) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
-                        rig_faults = t.rig_faults + excluded.rig_faults, last_result_at = GREATEST(t.last_result_at, excluded.last_result_at);
-
-                    INSERT INTO rollup_lot_day AS t (lot, day, results, failed, rig_faults)
-                    SELECT COALESCE(d.lot, '(unknown)'), substr(i.started_at, 1, 10), COUNT(*),
-                           SUM(CASE WHEN i.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN i.verdict = 'rig-fault' THEN 1 ELSE 0 END)
-                    FROM fleet_inserted i LEFT JOIN devices d ON d.device_id = i.device_id
-                    GROUP BY 1, 2 ORDER BY 1, 2
-                    ON CONFLICT (lot, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
-                        rig_faults = t.rig_faults + excluded.rig_faults;
-
-                    INSERT INTO unit_tests AS t (device_id, test, started_at, attempt, verdict)
-                    SELECT DISTINCT ON (device_id, test) device_id, test, started_at, attempt, verdict
-                    FROM fleet_inserted WHERE cycle IS NULL
-                    ORDER BY device_id, test, started_at DESC, attempt DESC
-                    ON CONFLICT (device_id, test) DO UPDATE SET started_at = excluded.started_at, attempt = excluded.attempt, verdict = excluded.verdict
-                    WHERE excluded.started_at > t.started_at OR (excluded.started_at = t.started_at AND excluded.attempt >= t.attempt);
-
-                    DROP TABLE IF EXISTS pg_temp.fleet_touched;
-                    CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT DISTINCT device_id FROM fleet_inserted WHERE cycle IS NULL;
-                    PERFORM fleet_refresh_units();
-
-                    UPDATE fleet_rigs SET results_synced = results_synced + v_inserted,
-                        last_result_at = GREATEST(last_result_at, (SELECT MAX(started_at) FROM fleet_inserted)), last_sync_at = now()
-                    WHERE rig_id = v_rig;
-                END IF;
-                RETURN QUERY SELECT v_staged, v_inserted;
-            END $$
-            """,
+            IngestResults,
             "REVOKE ALL ON FUNCTION fleet_rig() FROM PUBLIC",
             "REVOKE ALL ON FUNCTION fleet_ingest_meta(TEXT, TEXT, DOUBLE PRECISION) FROM PUBLIC",
             "REVOKE ALL ON FUNCTION fleet_refresh_units() FROM PUBLIC",
@@ -298,68 +353,7 @@ public static partial class FleetSchema
         // analysed per batch (catalog churn and ANALYZE cost more than the rollups they plan); the staged rows go in
         // by id, so the primary key's pages are walked in order.
         [
-            """
-            CREATE OR REPLACE FUNCTION fleet_ingest_results() RETURNS TABLE (staged INTEGER, inserted INTEGER)
-            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
-            DECLARE v_rig TEXT := fleet_rig(); v_other TEXT; v_staged INTEGER; v_inserted INTEGER;
-            BEGIN
-                SELECT COUNT(*) INTO v_staged FROM pg_temp.stage_results;
-                SELECT COALESCE(c.rig_id, '(no such run ' || s.run_id || ')') INTO v_other
-                FROM (SELECT DISTINCT run_id FROM pg_temp.stage_results) s LEFT JOIN runs c ON c.id = s.run_id
-                WHERE c.rig_id IS DISTINCT FROM v_rig LIMIT 1;
-                IF v_other IS NOT NULL THEN
-                    RAISE EXCEPTION 'rig % may not write rows of rig %', v_rig, v_other USING ERRCODE = '42501';
-                END IF;
-
-                CREATE TEMP TABLE IF NOT EXISTS fleet_inserted (device_id TEXT, slot INTEGER, test TEXT, cycle INTEGER, attempt INTEGER,
-                                                               verdict TEXT, started_at TEXT) ON COMMIT DELETE ROWS;
-                TRUNCATE pg_temp.fleet_inserted;
-                WITH ins AS (
-                    INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
-                                         device_time_ms, started_at, ended_at, evidence_json)
-                    SELECT id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
-                           device_time_ms, started_at, ended_at, evidence_json
-                    FROM pg_temp.stage_results ORDER BY id
-                    ON CONFLICT DO NOTHING
-                    RETURNING device_id, slot, test, cycle, attempt, verdict, started_at)
-                INSERT INTO pg_temp.fleet_inserted SELECT * FROM ins;
-                GET DIAGNOSTICS v_inserted = ROW_COUNT;
-
-                IF v_inserted > 0 THEN
-                    PERFORM pg_advisory_xact_lock(7274400002);
-                    INSERT INTO rollup_rig_slot AS t (rig_id, slot, results, failed, rig_faults, last_result_at)
-                    SELECT v_rig, slot, COUNT(*), SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END),
-                           SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(started_at)
-                    FROM pg_temp.fleet_inserted GROUP BY slot ORDER BY slot
-                    ON CONFLICT (rig_id, slot) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
-                        rig_faults = t.rig_faults + excluded.rig_faults, last_result_at = GREATEST(t.last_result_at, excluded.last_result_at);
-
-                    INSERT INTO rollup_lot_day AS t (lot, day, results, failed, rig_faults)
-                    SELECT COALESCE(d.lot, '(unknown)'), substr(i.started_at, 1, 10), COUNT(*),
-                           SUM(CASE WHEN i.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN i.verdict = 'rig-fault' THEN 1 ELSE 0 END)
-                    FROM pg_temp.fleet_inserted i LEFT JOIN devices d ON d.device_id = i.device_id
-                    GROUP BY 1, 2 ORDER BY 1, 2
-                    ON CONFLICT (lot, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
-                        rig_faults = t.rig_faults + excluded.rig_faults;
-
-                    INSERT INTO unit_tests AS t (device_id, test, started_at, attempt, verdict)
-                    SELECT DISTINCT ON (device_id, test) device_id, test, started_at, attempt, verdict
-                    FROM pg_temp.fleet_inserted WHERE cycle IS NULL
-                    ORDER BY device_id, test, started_at DESC, attempt DESC
-                    ON CONFLICT (device_id, test) DO UPDATE SET started_at = excluded.started_at, attempt = excluded.attempt, verdict = excluded.verdict
-                    WHERE excluded.started_at > t.started_at OR (excluded.started_at = t.started_at AND excluded.attempt >= t.attempt);
-
-                    DROP TABLE IF EXISTS pg_temp.fleet_touched;
-                    CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT DISTINCT device_id FROM pg_temp.fleet_inserted WHERE cycle IS NULL;
-                    PERFORM fleet_refresh_units();
-
-                    UPDATE fleet_rigs SET results_synced = results_synced + v_inserted,
-                        last_result_at = GREATEST(last_result_at, (SELECT MAX(started_at) FROM pg_temp.fleet_inserted)), last_sync_at = now()
-                    WHERE rig_id = v_rig;
-                END IF;
-                RETURN QUERY SELECT v_staged, v_inserted;
-            END $$
-            """,
+            IngestResults,
         ],
         // 3: qualification campaigns (issue 16). A campaign is split into work items that rigs' agents claim with a
         // lease (FOR UPDATE SKIP LOCKED), renew while they work and release when done; a lease that expires returns
@@ -684,120 +678,51 @@ public static partial class FleetSchema
             "ALTER TABLE units ADD COLUMN first_passed INTEGER NOT NULL DEFAULT 0, ADD COLUMN final_passed INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE lot_counts ADD COLUMN devices BIGINT NOT NULL DEFAULT 0, ADD COLUMN first_passed BIGINT NOT NULL DEFAULT 0, ADD COLUMN final_passed BIGINT NOT NULL DEFAULT 0",
             .. RecountYields,
-            """
-            CREATE OR REPLACE FUNCTION fleet_refresh_units() RETURNS VOID
-            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
-            BEGIN
-                DROP TABLE IF EXISTS pg_temp.fleet_units;
-                CREATE TEMP TABLE fleet_units ON COMMIT DROP AS
-                SELECT ut.device_id, COALESCE(MAX(d.lot), '(unknown)') AS lot,
-                       MAX(CASE WHEN ut.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
-                       MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
-                       MIN(CASE WHEN ut.verdict = 'pass' THEN 1 ELSE 0 END) AS final_passed,
-                       COALESCE((SELECT MIN(CASE WHEN uf.verdict = 'pass' THEN 1 ELSE 0 END) FROM unit_first uf WHERE uf.device_id = ut.device_id), 0) AS first_passed
-                FROM pg_temp.fleet_touched t JOIN unit_tests ut ON ut.device_id = t.device_id LEFT JOIN devices d ON d.device_id = ut.device_id
-                GROUP BY ut.device_id;
-
-                INSERT INTO lot_counts AS c (lot, units, failed, devices, first_passed, final_passed)
-                SELECT lot, SUM(judged), SUM(failed), SUM(devices), SUM(first_passed), SUM(final_passed) FROM (
-                    SELECT lot, judged, failed, 1 AS devices, first_passed, final_passed FROM fleet_units
-                    UNION ALL
-                    SELECT u.lot, -u.judged, -u.failed, -1, -u.first_passed, -u.final_passed
-                    FROM pg_temp.fleet_touched t JOIN units u ON u.device_id = t.device_id) x
-                GROUP BY lot ORDER BY lot
-                ON CONFLICT (lot) DO UPDATE SET units = c.units + excluded.units, failed = c.failed + excluded.failed,
-                    devices = c.devices + excluded.devices, first_passed = c.first_passed + excluded.first_passed,
-                    final_passed = c.final_passed + excluded.final_passed;
-
-                INSERT INTO units AS u (device_id, lot, judged, failed, first_passed, final_passed)
-                SELECT device_id, lot, judged, failed, first_passed, final_passed FROM fleet_units ORDER BY device_id
-                ON CONFLICT (device_id) DO UPDATE SET lot = excluded.lot, judged = excluded.judged, failed = excluded.failed,
-                    first_passed = excluded.first_passed, final_passed = excluded.final_passed
-                WHERE (u.lot, u.judged, u.failed, u.first_passed, u.final_passed)
-                      IS DISTINCT FROM (excluded.lot, excluded.judged, excluded.failed, excluded.first_passed, excluded.final_passed);
-            END $$
-            """,
-            """
-            CREATE OR REPLACE FUNCTION fleet_ingest_results() RETURNS TABLE (staged INTEGER, inserted INTEGER)
-            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp SET work_mem = '64MB' AS $$
-            DECLARE v_rig TEXT := fleet_rig(); v_other TEXT; v_staged INTEGER; v_inserted INTEGER;
-            BEGIN
-                SELECT COUNT(*) INTO v_staged FROM pg_temp.stage_results;
-                -- What the foreign key did per row, once per run: the runs exist, and stay while this transaction lasts.
-                PERFORM 1 FROM runs WHERE id IN (SELECT DISTINCT run_id FROM pg_temp.stage_results) FOR KEY SHARE;
-                SELECT COALESCE(c.rig_id, '(no such run ' || s.run_id || ')') INTO v_other
-                FROM (SELECT DISTINCT run_id FROM pg_temp.stage_results) s LEFT JOIN runs c ON c.id = s.run_id
-                WHERE c.rig_id IS DISTINCT FROM v_rig LIMIT 1;
-                IF v_other IS NOT NULL THEN
-                    RAISE EXCEPTION 'rig % may not write rows of rig %', v_rig, v_other USING ERRCODE = '42501';
-                END IF;
-
-                CREATE TEMP TABLE IF NOT EXISTS fleet_inserted (device_id TEXT, slot INTEGER, test TEXT, cycle INTEGER, attempt INTEGER,
-                                                               verdict TEXT, started_at TEXT) ON COMMIT DELETE ROWS;
-                TRUNCATE pg_temp.fleet_inserted;
-                WITH ins AS (
-                    INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
-                                         device_time_ms, started_at, ended_at, evidence_json)
-                    SELECT id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
-                           device_time_ms, started_at, ended_at, evidence_json
-                    FROM pg_temp.stage_results ORDER BY id
-                    ON CONFLICT DO NOTHING
-                    RETURNING device_id, slot, test, cycle, attempt, verdict, started_at)
-                INSERT INTO pg_temp.fleet_inserted SELECT * FROM ins;
-                GET DIAGNOSTICS v_inserted = ROW_COUNT;
-
-                IF v_inserted > 0 THEN
-                    PERFORM pg_advisory_xact_lock(7274400002);
-                    INSERT INTO rollup_rig_slot AS t (rig_id, slot, results, failed, rig_faults, last_result_at)
-                    SELECT v_rig, slot, COUNT(*), SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END),
-                           SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(started_at)
-                    FROM pg_temp.fleet_inserted GROUP BY slot ORDER BY slot
-                    ON CONFLICT (rig_id, slot) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
-                        rig_faults = t.rig_faults + excluded.rig_faults, last_result_at = GREATEST(t.last_result_at, excluded.last_result_at);
-
-                    INSERT INTO rollup_lot_day AS t (lot, day, results, failed, rig_faults)
-                    SELECT COALESCE(d.lot, '(unknown)'), substr(i.started_at, 1, 10), COUNT(*),
-                           SUM(CASE WHEN i.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN i.verdict = 'rig-fault' THEN 1 ELSE 0 END)
-                    FROM pg_temp.fleet_inserted i LEFT JOIN devices d ON d.device_id = i.device_id
-                    GROUP BY 1, 2 ORDER BY 1, 2
-                    ON CONFLICT (lot, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
-                        rig_faults = t.rig_faults + excluded.rig_faults;
-
-                    INSERT INTO rollup_rig_day AS t (rig_id, day, results, failed, rig_faults)
-                    SELECT v_rig, substr(started_at, 1, 10), COUNT(*), SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END),
-                           SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END)
-                    FROM pg_temp.fleet_inserted GROUP BY 2 ORDER BY 2
-                    ON CONFLICT (rig_id, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
-                        rig_faults = t.rig_faults + excluded.rig_faults;
-
-                    INSERT INTO unit_tests AS t (device_id, test, started_at, attempt, verdict)
-                    SELECT DISTINCT ON (device_id, test) device_id, test, started_at, attempt, verdict
-                    FROM pg_temp.fleet_inserted WHERE cycle IS NULL
-                    ORDER BY device_id, test, started_at DESC, attempt DESC
-                    ON CONFLICT (device_id, test) DO UPDATE SET started_at = excluded.started_at, attempt = excluded.attempt, verdict = excluded.verdict
-                    WHERE excluded.started_at > t.started_at OR (excluded.started_at = t.started_at AND excluded.attempt >= t.attempt);
-
-                    INSERT INTO unit_first AS t (device_id, test, started_at, attempt, verdict)
-                    SELECT DISTINCT ON (device_id, test) device_id, test, started_at, attempt, verdict
-                    FROM pg_temp.fleet_inserted WHERE cycle IS NULL
-                    ORDER BY device_id, test, started_at, attempt
-                    ON CONFLICT (device_id, test) DO UPDATE SET started_at = excluded.started_at, attempt = excluded.attempt, verdict = excluded.verdict
-                    WHERE excluded.started_at < t.started_at OR (excluded.started_at = t.started_at AND excluded.attempt < t.attempt);
-
-                    DROP TABLE IF EXISTS pg_temp.fleet_touched;
-                    CREATE TEMP TABLE fleet_touched ON COMMIT DROP AS SELECT DISTINCT device_id FROM pg_temp.fleet_inserted WHERE cycle IS NULL;
-                    PERFORM fleet_refresh_units();
-
-                    UPDATE fleet_rigs SET results_synced = results_synced + v_inserted,
-                        last_result_at = GREATEST(last_result_at, (SELECT MAX(started_at) FROM pg_temp.fleet_inserted)), last_sync_at = now()
-                    WHERE rig_id = v_rig;
-                END IF;
-                RETURN QUERY SELECT v_staged, v_inserted;
-            END $$
-            """,
+            RefreshUnits,
+            IngestResults,
         ],
         // 5: device lots moved under the rollup lock taken before the old lots are read.
         [IngestMeta],
+        // 6: slot health travels (and the failures per lot, below): each rig's slots as its store last decided them (good, suspect, quarantined,
+        // maintenance), staged in pg_temp.stage_slot_health and kept per rig and slot, newest change winning, so the
+        // rigs page shows every rig's slots. A rig writes its own slots only.
+        [
+            """
+            CREATE FUNCTION fleet_ingest_slot_health() RETURNS INTEGER
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+            DECLARE v_rig TEXT := fleet_rig(); v_other TEXT; v_changed INTEGER;
+            BEGIN
+                SELECT s.rig_id INTO v_other FROM pg_temp.stage_slot_health s WHERE s.rig_id <> v_rig LIMIT 1;
+                IF v_other IS NOT NULL THEN
+                    RAISE EXCEPTION 'rig % may not write rows of rig %', v_rig, v_other USING ERRCODE = '42501';
+                END IF;
+                INSERT INTO slot_health AS h (rig_id, slot, state, reason, since, changed_at)
+                SELECT rig_id, slot, state, reason, since, changed_at FROM pg_temp.stage_slot_health ORDER BY slot
+                ON CONFLICT (rig_id, slot) DO UPDATE SET state = excluded.state, reason = excluded.reason, since = excluded.since,
+                    changed_at = excluded.changed_at
+                WHERE excluded.changed_at >= h.changed_at
+                  AND (h.state, h.reason, h.since, h.changed_at) IS DISTINCT FROM (excluded.state, excluded.reason, excluded.since, excluded.changed_at);
+                GET DIAGNOSTICS v_changed = ROW_COUNT;
+                RETURN v_changed;
+            END $$
+            """,
+            "REVOKE ALL ON FUNCTION fleet_ingest_slot_health() FROM PUBLIC",
+            // One lot's page read every result of each device of the lot to find its failures (a probe per device: 0.6-1.3 s
+            // at 1 M results). The failing results per lot, kept by the ingest and moved with a device's lot, so the page
+            // reads its failures only.
+            """
+            CREATE TABLE lot_failures (
+                lot TEXT NOT NULL,
+                result_id TEXT NOT NULL,
+                device_id TEXT NOT NULL,
+                PRIMARY KEY (lot, result_id)
+            )
+            """,
+            "CREATE INDEX ix_lot_failures_device ON lot_failures(device_id)",
+            .. CountLotFailures,
+            IngestResults,
+            IngestMeta,
+        ],
     ];
 
     public static int Latest => Steps.Count;
@@ -811,6 +736,8 @@ public static partial class FleetSchema
         "GRANT USAGE ON SCHEMA {schema} TO {role}",
         "GRANT SELECT ON schema_version, fleet_schema_version, fleet_rigs TO {role}",
         "GRANT EXECUTE ON FUNCTION fleet_rig(), fleet_ingest_meta(TEXT, TEXT, DOUBLE PRECISION), fleet_ingest_results() TO {role}",
+        // fleet step 6
+        "GRANT EXECUTE ON FUNCTION fleet_ingest_slot_health() TO {role}",
         // fleet step 3: campaigns are read by any rig (status on the rig, the bootloader image it must flash) and
         // changed only through the lease functions
         "GRANT SELECT ON campaigns, campaign_items, campaign_item_runs, campaign_blobs, fleet_agents TO {role}",

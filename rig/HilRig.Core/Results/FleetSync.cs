@@ -64,7 +64,11 @@ public sealed record SyncReport(
     long ResultsInserted,
     int Batches,
     double ClockOffsetMs,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>Slots whose health (good, suspect, quarantined, maintenance) the server took as newer than what it held.</summary>
+    public int SlotHealth { get; init; }
+}
 
 /// <summary>How far behind the rig is, from its own store alone (works with the server unreachable, or none configured).</summary>
 /// <param name="Target">The server the counts are against; null when the rig has no fleet connection configured, and then
@@ -141,6 +145,7 @@ public sealed class FleetSync
             List<RunStage> runs;
             List<DeviceStage> devices;
             List<ResultsStore.CalibrationRow> calibrations;
+            List<SlotHealthStage> health;
             long mark;
             using (var db = _local.OpenConnection())
             {
@@ -164,9 +169,13 @@ public sealed class FleetSync
                            gain AS Gain, integration_ms AS IntegrationMs, lit_c AS LitC, calibrated_at AS CalibratedAt
                     FROM sensor_calibrations WHERE rig_id = @rig
                     """, new { rig = _rigId }).ToList();
+                // a rig has at most a few dozen slots: all of them every time, the server keeps the newest change
+                health = db.Query<SlotHealthStage>(
+                    "SELECT rig_id AS RigId, slot AS Slot, state AS State, reason AS Reason, since AS Since, changed_at AS ChangedAt FROM slot_health WHERE rig_id = @rig",
+                    new { rig = _rigId }).ToList();
             }
 
-            var (runsChanged, devicesChanged, calibrationsChanged) = SendMeta(central, runs, devices, calibrations, offset);
+            var (runsChanged, devicesChanged, calibrationsChanged, slotsChanged) = SendMeta(central, runs, devices, calibrations, health, offset);
             SaveDevicesSent(devices);
 
             long sent = 0, inserted = 0;
@@ -201,7 +210,7 @@ public sealed class FleetSync
                 SaveMark(bound);
             }
             return new SyncReport(_rigId, Target, runsChanged, devicesChanged, calibrationsChanged, sent, inserted, batches, offset,
-                _time.GetElapsedTime(started));
+                _time.GetElapsedTime(started)) { SlotHealth = slotsChanged };
         }
         catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException or IOException)
         {
@@ -290,8 +299,8 @@ public sealed class FleetSync
         return (new DateTimeOffset(DateTime.SpecifyKind(server, DateTimeKind.Utc)) - middle).TotalMilliseconds;
     }
 
-    private (int Runs, int Devices, int Calibrations) SendMeta(NpgsqlConnection central, List<RunStage> runs, List<DeviceStage> devices,
-        List<ResultsStore.CalibrationRow> calibrations, double offset)
+    private (int Runs, int Devices, int Calibrations, int SlotHealth) SendMeta(NpgsqlConnection central, List<RunStage> runs, List<DeviceStage> devices,
+        List<ResultsStore.CalibrationRow> calibrations, List<SlotHealthStage> health, double offset)
     {
         using var tx = central.BeginTransaction();
         central.Execute(
@@ -301,6 +310,7 @@ public sealed class FleetSync
             CREATE TEMP TABLE stage_devices (device_id TEXT, lot TEXT, date_code TEXT, supplier TEXT, first_seen TEXT) ON COMMIT DROP;
             CREATE TEMP TABLE stage_calibrations (rig_id TEXT, slot INTEGER, dark_r FLOAT8, dark_g FLOAT8, dark_b FLOAT8, dark_c FLOAT8,
                                                   dark_noise_c FLOAT8, gain INTEGER, integration_ms FLOAT8, lit_c FLOAT8, calibrated_at TEXT) ON COMMIT DROP;
+            CREATE TEMP TABLE stage_slot_health (rig_id TEXT, slot INTEGER, state TEXT, reason TEXT, since TEXT, changed_at TEXT) ON COMMIT DROP;
             """, transaction: tx);
         using (var copy = central.BeginBinaryImport("COPY stage_runs FROM STDIN (FORMAT BINARY)"))
         {
@@ -351,12 +361,27 @@ public sealed class FleetSync
             }
             copy.Complete();
         }
+        using (var copy = central.BeginBinaryImport("COPY stage_slot_health FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var h in health)
+            {
+                copy.StartRow();
+                copy.Write(h.RigId, NpgsqlDbType.Text);
+                copy.Write((int)h.Slot, NpgsqlDbType.Integer);
+                copy.Write(h.State, NpgsqlDbType.Text);
+                copy.Write(h.Reason, NpgsqlDbType.Text);
+                copy.Write(h.Since, NpgsqlDbType.Text);
+                copy.Write(h.ChangedAt, NpgsqlDbType.Text);
+            }
+            copy.Complete();
+        }
         var changed = central.QuerySingle<(int Runs, int Devices, int Calibrations)>(
             "SELECT runs, devices, calibrations FROM fleet_ingest_meta(@software, @line, @offset)",
             new { software = SoftwareVersion, line = _line, offset }, tx);
+        var slots = central.ExecuteScalar<int>("SELECT fleet_ingest_slot_health()", transaction: tx);
         BeforeCommit?.Invoke(central);
         tx.Commit();
-        return changed;
+        return (changed.Runs, changed.Devices, changed.Calibrations, slots);
     }
 
     private long SendResults(NpgsqlConnection central, List<ResultStage> rows)
@@ -486,6 +511,16 @@ public sealed class FleetSync
         public string StartedAt { get; set; } = "";
         public string? EndedAt { get; set; }
         public string Status { get; set; } = "";
+    }
+
+    private sealed class SlotHealthStage
+    {
+        public string RigId { get; set; } = "";
+        public long Slot { get; set; }
+        public string State { get; set; } = "";
+        public string Reason { get; set; } = "";
+        public string Since { get; set; } = "";
+        public string ChangedAt { get; set; } = "";
     }
 
     private sealed class DeviceStage

@@ -500,6 +500,19 @@ public sealed partial class ResultsStore
         if (deviceId is not null)
             where.Add("device_id = @deviceId");
         using var db = OpenConnection();
+        return ReadResults(db, where.Count > 0 ? string.Join(" AND ", where) : null, "started_at, attempt",
+            new { runId = runId is { } r ? StoreText.Id(r) : null, deviceId = deviceId?.ToLowerInvariant() });
+    }
+
+    /// <summary>
+    /// Stored results as they are, on either engine: those matching <paramref name="where"/> (SQL over the results table,
+    /// its parameters in <paramref name="args"/>; null for all) in <paramref name="orderBy"/>'s order. The dashboard's
+    /// pages read their result rows through here too.
+    /// </summary>
+    public static IReadOnlyList<StoredResult> ReadResults(IDbConnection db, string? where, string orderBy, object? args)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentException.ThrowIfNullOrEmpty(orderBy);
         return db.Query<ResultRow>(
             $"""
             SELECT id AS Id, run_id AS RunId, device_id AS DeviceId, slot AS Slot, test AS Test, cycle AS Cycle,
@@ -507,10 +520,9 @@ public sealed partial class ResultsStore
                    device_time_ms AS DeviceTimeMs, started_at AS StartedAt, ended_at AS EndedAt, evidence_json AS EvidenceJson,
                    failure_kind AS FailureKind
             FROM results
-            {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")}
-            ORDER BY started_at, attempt
-            """,
-            new { runId = runId is { } r ? StoreText.Id(r) : null, deviceId = deviceId?.ToLowerInvariant() })
+            {(where is null ? "" : "WHERE " + where)}
+            ORDER BY {orderBy}
+            """, args)
             .Select(row => row.ToResult())
             .ToList();
     }

@@ -119,6 +119,13 @@ public class FleetSyncTests
             var attempts = rows.Where(r => r.Lot == lot && r.Cycle is null).Select(r => new AttemptRecord(r.DeviceId, r.Test, r.Attempt, r.Verdict)).ToList();
             var detail = central.Lot(lot)!;
             Assert.That((detail.FirstPassYield, detail.FinalYield), Is.EqualTo((Yield.FirstPass(attempts), Yield.Final(attempts))), lot);
+            // its failures, read from lot_failures: every failing row of the lot's screened devices
+            var screened = rows.Where(r => r.Cycle is null && r.Lot == lot).Select(r => r.DeviceId).ToHashSet(StringComparer.Ordinal);
+            var failing = rows.Where(r => r.Lot == lot && r.Verdict == Verdict.Fail && screened.Contains(r.DeviceId)).ToList();
+            var expected = Breakdown.FailureModesByLot(failing).SingleOrDefault();
+            Assert.That(detail.Breakdown.FailureModes, Is.EqualTo(expected?.FailureModes ?? []), lot);
+            Assert.That(detail.Breakdown.Signatures, Is.EqualTo(expected?.Signatures ?? []), lot);
+            Assert.That(detail.DevicesInLot, Is.EqualTo(screened.Count), lot);
         }
 
         // The rigs page: each rig's slots add up to its rows.
@@ -358,6 +365,13 @@ public class FleetSyncTests
                        SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
                 FROM results r LEFT JOIN devices d ON d.device_id = r.device_id GROUP BY 1, 2 ORDER BY 1, 2
                 """).Select(Text)), "per lot and day");
+        Assert.That(
+            central.Rows("SELECT lot, result_id, device_id FROM lot_failures ORDER BY 1, 2").Select(Text),
+            Is.EqualTo(central.Rows(
+                """
+                SELECT COALESCE(d.lot, '(unknown)'), r.id, r.device_id FROM results r LEFT JOIN devices d ON d.device_id = r.device_id
+                WHERE r.verdict = 'fail' ORDER BY 1, 2
+                """).Select(Text)), "failing results per lot (fleet step 6)");
         Assert.That(
             central.Rows("SELECT lot, units, failed FROM lot_counts WHERE units > 0 ORDER BY 1").Select(r => (Convert.ToString(r[0]), Convert.ToInt32(r[1]), Convert.ToInt32(r[2]))),
             Is.EqualTo(ResultsQueriesTests.DirectLotCounts(central)), "per lot, by the unit counting rule");
