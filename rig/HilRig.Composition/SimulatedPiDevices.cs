@@ -11,9 +11,10 @@ namespace HilRig.Composition;
 /// <summary>
 /// The Pi backend's own code over the simulator's chip models: a fake /dev (gpiochipN, i2c-N, ttyACMn nodes) and a
 /// fake sysfs tree (bus/usb/devices/&lt;path&gt;:1.0/tty/ttyACMn, kept in step with the simulated USB bus) in a temp
-/// folder, and <see cref="LinuxPiDevices"/> with openers that hand out the simulator's GPIO driver, I2C bus, USB bus
-/// and serial ports where libgpiod, i2c-dev, libusb and System.IO.Ports would. Node checks, the tty lookup by USB
-/// path and the whole composition are the Pi's. The clock is the simulator's, so a run is as deterministic as on
+/// folder, and <see cref="LinuxPiDevices"/> with openers that hand out the simulator's GPIO driver, I2C bus and
+/// serial ports where libgpiod, i2c-dev and System.IO.Ports would. USB goes through the Pi's own libusb binding,
+/// loaded on the HilRig libusb shim and served the simulated bus on a socket (<see cref="ShimUsb"/>). Node checks,
+/// the tty lookup by USB path, the libusb binding and the whole composition are the Pi's. The clock is the simulator's, so a run is as deterministic as on
 /// backend: sim. Selected by env <see cref="Variable"/> = <c>sim</c> (the Cores of the config's own sim: section) or
 /// <c>sim:FILE</c> (the sim: section of another rig config).
 /// </summary>
@@ -39,15 +40,30 @@ public sealed class SimulatedPiDevices : IPiDevices, IDisposable
         File.WriteAllBytes(Path.Combine(_dev, $"gpiochip{config.Pi.GpioChip}"), []);
         foreach (var bus in config.Slots.Select(s => s.Sensor.I2cBus ?? config.Pi.I2cBus).Append(config.Pi.I2cBus).Distinct())
             File.WriteAllBytes(Path.Combine(_dev, $"i2c-{bus}"), []);
+        try
+        {
+            _usb = new ShimUsb(Sim, Root);
+        }
+        catch
+        {
+            Sim.Dispose();
+            Directory.Delete(Root, recursive: true);
+            throw;
+        }
         Sim.Usb.Changed += OnUsbChanged;
         _pi = new LinuxPiDevices(_dev, sys, new PiDeviceOpeners
         {
             GpioChip = _ => Sim.Gpio,
             I2cBus = _ => new SharedI2cBus(Sim.I2c),
-            Usb = () => Sim.Usb,
+            Usb = _usb.Open,
             SerialPort = OpenTty,
         }, Sim.Time);
     }
+
+    private readonly ShimUsb _usb;
+
+    /// <summary>Where the simulated USB bus is served for the shim (the Pi's libusb talks to it).</summary>
+    public string UsbSocket => _usb.SocketPath;
 
     /// <summary>The simulated rig behind the fake device nodes (fault injection and inspection in tests).</summary>
     internal SimRig Sim { get; }
@@ -130,6 +146,8 @@ public sealed class SimulatedPiDevices : IPiDevices, IDisposable
     {
         if (_stopped) return;
         _stopped = true;
+        // libusb and its socket close while the simulation can still answer them
+        _usb.Dispose();
         Sim.Dispose();
     }
 

@@ -5,7 +5,8 @@
  * libusb 1.0.26's x86-64 struct layouts (checked below). Control transfers are the only kind the socket carries:
  * bulk, interrupt and isochronous ones, hotplug and streams answer LIBUSB_ERROR_NOT_SUPPORTED rather than being
  * absent; an asynchronous control transfer is done at submit and its callback runs in the next handle_events.
- * Single-threaded callers; a mutex keeps the socket sane.
+ * Threads: enumeration shares one connection (a mutex keeps it sane); every open handle has a connection of its
+ * own, so a control transfer waiting on one device (a DFU erase) does not hold up another's, as with a real libusb.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -128,22 +129,31 @@ typedef struct libusb_device {
     uint16_t bos_length;
 } libusb_device;
 
+/* A socket connection and the lock that keeps its request/reply pairs whole. */
+struct conn {
+    pthread_mutex_t lock;
+    int fd;
+};
+
 typedef struct libusb_device_handle {
     libusb_device *dev;
     uint32_t id;
+    struct conn conn; /* the handle's own connection: its id means something only there */
 } libusb_device_handle;
 
-/* ---- socket connection (one per process, shared by every context) ---- */
+/* ---- socket connections: one for enumeration, shared by every context; one per open handle ---- */
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static int g_fd = -1;
+static struct conn g_main = { PTHREAD_MUTEX_INITIALIZER, -1 };
+#define g_lock (g_main.lock)
+#define g_fd (g_main.fd)
 static int g_users;
 static libusb_context g_default_context;
+static char g_socket_path[sizeof ((struct sockaddr_un *)0)->sun_path];
 
-static int write_all(const uint8_t *p, size_t n)
+static int write_all(int fd, const uint8_t *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = send(g_fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) return -1;
         p += w;
@@ -152,10 +162,10 @@ static int write_all(const uint8_t *p, size_t n)
     return 0;
 }
 
-static int read_all(uint8_t *p, size_t n)
+static int read_all(int fd, uint8_t *p, size_t n)
 {
     while (n > 0) {
-        ssize_t r = recv(g_fd, p, n, 0);
+        ssize_t r = recv(fd, p, n, 0);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return -1;
         p += r;
@@ -169,43 +179,117 @@ static void put_u32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] =
 static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static uint32_t get_u32(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24); }
 
-/* Sends one request and returns the reply payload (malloc'd, starting with the i32 status) or NULL on a
- * broken connection. The caller frees it. */
-static uint8_t *transact(const uint8_t *req, uint32_t len, uint32_t *reply_len)
+/* Sends one request on the connection of handle h (NULL: the enumeration connection) and returns the reply payload
+ * (malloc'd, starting with the i32 status) or NULL on a broken connection. The caller frees it. */
+static uint8_t *transact(libusb_device_handle *h, const uint8_t *req, uint32_t len, uint32_t *reply_len)
 {
+    struct conn *c = h ? &h->conn : &g_main;
     uint8_t header[4];
     uint8_t *reply = NULL;
-    pthread_mutex_lock(&g_lock);
-    if (g_fd < 0) goto out;
+    pthread_mutex_lock(&c->lock);
+    if (c->fd < 0) goto out;
     put_u32(header, len);
-    if (write_all(header, 4) || write_all(req, len)) goto broken;
-    if (read_all(header, 4)) goto broken;
+    if (write_all(c->fd, header, 4) || write_all(c->fd, req, len)) goto broken;
+    if (read_all(c->fd, header, 4)) goto broken;
     uint32_t n = get_u32(header);
     if (n < 4 || n > MAX_FRAME) goto broken;
     reply = malloc(n);
-    if (!reply || read_all(reply, n)) { free(reply); reply = NULL; goto broken; }
+    if (!reply || read_all(c->fd, reply, n)) { free(reply); reply = NULL; goto broken; }
     *reply_len = n;
     goto out;
 broken:
     fprintf(stderr, "libusb shim: lost the HilRig USB socket connection\n");
-    close(g_fd);
-    g_fd = -1;
+    close(c->fd);
+    c->fd = -1;
 out:
-    pthread_mutex_unlock(&g_lock);
+    pthread_mutex_unlock(&c->lock);
     return reply;
+}
+
+/* Connects to the socket libusb_init found (g_socket_path); -1 with a message on stderr when it cannot. */
+static int connect_socket(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+        fprintf(stderr, "libusb shim: cannot connect to HILRIG_USB_SOCKET=%s: %s\n", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 static int32_t status_of(const uint8_t *reply) { return (int32_t)get_u32(reply); }
 
 /* Requests whose reply is just a status. */
-static int simple_request(const uint8_t *req, uint32_t len)
+static int simple_request(libusb_device_handle *h, const uint8_t *req, uint32_t len)
 {
     uint32_t n;
-    uint8_t *reply = transact(req, len, &n);
+    uint8_t *reply = transact(h, req, len, &n);
     if (!reply) return LIBUSB_ERROR_NO_DEVICE;
     int32_t status = status_of(reply);
     free(reply);
     return status < 0 ? status : 0;
+}
+
+/* ---- device identity: like libusb, a device keeps its libusb_device while it stays on the bus ---- */
+
+API libusb_device *libusb_ref_device(libusb_device *dev);
+API void libusb_unref_device(libusb_device *dev);
+
+static pthread_mutex_t g_devices_lock = PTHREAD_MUTEX_INITIALIZER;
+static libusb_device **g_known; /* each holds one reference of the cache's own */
+static int g_known_count;
+
+static int same_device(const libusb_device *a, const libusb_device *b)
+{
+    if (a->bus != b->bus || a->address != b->address || a->nports != b->nports || a->nconfigs != b->nconfigs
+        || a->bos_length != b->bos_length || memcmp(a->ports, b->ports, a->nports) != 0
+        || memcmp(a->device_descriptor, b->device_descriptor, 18) != 0
+        || (a->bos_length && memcmp(a->bos, b->bos, a->bos_length) != 0))
+        return 0;
+    for (int i = 0; i < a->nconfigs; i++)
+        if (a->config_lengths[i] != b->config_lengths[i] || memcmp(a->configs[i], b->configs[i], a->config_lengths[i]) != 0) return 0;
+    return 1;
+}
+
+/* Replaces each freshly listed device by the one already known for it, and forgets devices that left the bus.
+ * Returns 0, or LIBUSB_ERROR_NO_MEM with the list untouched. */
+static int keep_identity(libusb_device **devices, int count)
+{
+    libusb_device **known = calloc((size_t)count + 1, sizeof *known);
+    if (!known) return LIBUSB_ERROR_NO_MEM;
+    pthread_mutex_lock(&g_devices_lock);
+    for (int i = 0; i < count; i++) {
+        for (int k = 0; k < g_known_count && !known[i]; k++) {
+            if (g_known[k] && same_device(g_known[k], devices[i])) {
+                libusb_unref_device(devices[i]);
+                devices[i] = libusb_ref_device(g_known[k]);
+                known[i] = g_known[k]; /* the cache's reference moves along */
+                g_known[k] = NULL;
+            }
+        }
+        if (!known[i]) known[i] = libusb_ref_device(devices[i]);
+    }
+    for (int k = 0; k < g_known_count; k++)
+        if (g_known[k]) libusb_unref_device(g_known[k]);
+    free(g_known);
+    g_known = known;
+    g_known_count = count;
+    pthread_mutex_unlock(&g_devices_lock);
+    return 0;
+}
+
+static void forget_devices(void)
+{
+    pthread_mutex_lock(&g_devices_lock);
+    for (int k = 0; k < g_known_count; k++)
+        if (g_known[k]) libusb_unref_device(g_known[k]);
+    free(g_known);
+    g_known = NULL;
+    g_known_count = 0;
+    pthread_mutex_unlock(&g_devices_lock);
 }
 
 API int libusb_init(libusb_context **ctx)
@@ -225,14 +309,12 @@ API int libusb_init(libusb_context **ctx)
             rc = LIBUSB_ERROR_INVALID_PARAM;
             goto out;
         }
-        strcpy(addr.sun_path, path);
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-            fprintf(stderr, "libusb shim: cannot connect to HILRIG_USB_SOCKET=%s: %s\n", path, strerror(errno));
-            if (fd >= 0) close(fd);
+        int fd = connect_socket(path);
+        if (fd < 0) {
             rc = LIBUSB_ERROR_IO;
             goto out;
         }
+        strcpy(g_socket_path, path);
         g_fd = fd;
     }
     g_users++;
@@ -252,6 +334,7 @@ API void libusb_exit(libusb_context *ctx)
     if (g_users > 0 && --g_users == 0 && g_fd >= 0) {
         close(g_fd);
         g_fd = -1;
+        forget_devices();
     }
     pthread_mutex_unlock(&g_lock);
 }
@@ -409,7 +492,7 @@ API ssize_t libusb_get_device_list(libusb_context *ctx, libusb_device ***list)
     if (!list) return LIBUSB_ERROR_INVALID_PARAM;
     uint8_t req = OP_LIST;
     uint32_t n;
-    uint8_t *reply = transact(&req, 1, &n);
+    uint8_t *reply = transact(NULL, &req, 1, &n);
     if (!reply) return LIBUSB_ERROR_IO;
     int32_t count = status_of(reply);
     if (count < 0) { free(reply); return count; }
@@ -427,6 +510,12 @@ API ssize_t libusb_get_device_list(libusb_context *ctx, libusb_device ***list)
         }
     }
     free(reply);
+    int rc = keep_identity(devices, count);
+    if (rc < 0) {
+        for (int32_t j = 0; j < count; j++) libusb_unref_device(devices[j]);
+        free(devices);
+        return rc;
+    }
     *list = devices;
     return count;
 }
@@ -621,14 +710,25 @@ static void put_handle(uint8_t *p, const libusb_device_handle *h) { put_u32(p, h
 
 API int libusb_open(libusb_device *dev, libusb_device_handle **handle)
 {
+    pthread_mutex_lock(&g_lock);
+    int fd = g_fd < 0 ? -1 : connect_socket(g_socket_path);
+    pthread_mutex_unlock(&g_lock);
+    if (fd < 0) return LIBUSB_ERROR_NO_DEVICE;
+    libusb_device_handle *h = calloc(1, sizeof *h);
+    if (!h) { close(fd); return LIBUSB_ERROR_NO_MEM; }
+    pthread_mutex_init(&h->conn.lock, NULL);
+    h->conn.fd = fd;
     uint8_t req[3] = { OP_OPEN, dev->bus, dev->address };
     uint32_t n;
-    uint8_t *reply = transact(req, sizeof req, &n);
-    if (!reply) return LIBUSB_ERROR_NO_DEVICE;
-    int32_t status = status_of(reply);
-    if (status < 0 || n < 8) { free(reply); return status < 0 ? status : LIBUSB_ERROR_IO; }
-    libusb_device_handle *h = malloc(sizeof *h);
-    if (!h) { free(reply); return LIBUSB_ERROR_NO_MEM; }
+    uint8_t *reply = transact(h, req, sizeof req, &n);
+    int32_t status = !reply ? LIBUSB_ERROR_NO_DEVICE : n < 8 && status_of(reply) >= 0 ? LIBUSB_ERROR_IO : status_of(reply);
+    if (status < 0) {
+        free(reply);
+        if (h->conn.fd >= 0) close(h->conn.fd);
+        pthread_mutex_destroy(&h->conn.lock);
+        free(h);
+        return status;
+    }
     h->id = get_u32(reply + 4);
     h->dev = libusb_ref_device(dev);
     free(reply);
@@ -636,12 +736,13 @@ API int libusb_open(libusb_device *dev, libusb_device_handle **handle)
     return 0;
 }
 
+/* The handle's connection goes with it: the server closes a connection's handles when it hangs up (no CLOSE request,
+ * so closing never reports a lost connection when the server has already gone). */
 API void libusb_close(libusb_device_handle *handle)
 {
     if (!handle) return;
-    uint8_t req[5] = { OP_CLOSE };
-    put_handle(req + 1, handle);
-    simple_request(req, sizeof req);
+    if (handle->conn.fd >= 0) close(handle->conn.fd);
+    pthread_mutex_destroy(&handle->conn.lock);
     libusb_unref_device(handle->dev);
     free(handle);
 }
@@ -655,7 +756,7 @@ static int interface_request(uint8_t op, libusb_device_handle *h, int interface_
     put_handle(req + 1, h);
     req[5] = (uint8_t)interface_number;
     req[6] = (uint8_t)alt;
-    return simple_request(req, with_alt ? 7 : 6);
+    return simple_request(h, req, with_alt ? 7 : 6);
 }
 
 API int libusb_claim_interface(libusb_device_handle *h, int n) { return interface_request(OP_CLAIM, h, n, 0, 0); }
@@ -666,7 +767,7 @@ API int libusb_reset_device(libusb_device_handle *h)
 {
     uint8_t req[5] = { OP_RESET };
     put_handle(req + 1, h);
-    return simple_request(req, sizeof req);
+    return simple_request(h, req, sizeof req);
 }
 
 /* No kernel drivers behind a socket: nothing to detach. */
@@ -680,7 +781,7 @@ API int libusb_get_configuration(libusb_device_handle *h, int *config)
     uint8_t req[5] = { OP_GET_CONFIGURATION };
     put_handle(req + 1, h);
     uint32_t n;
-    uint8_t *reply = transact(req, sizeof req, &n);
+    uint8_t *reply = transact(h, req, sizeof req, &n);
     if (!reply) return LIBUSB_ERROR_NO_DEVICE;
     int32_t status = status_of(reply);
     if (status >= 0 && n >= 5) *config = reply[4];
@@ -707,7 +808,7 @@ API int libusb_control_transfer(libusb_device_handle *h, uint8_t request_type, u
     put_u32(req + 13, timeout);
     if (!in && length) memcpy(req + 17, data, length);
     uint32_t n;
-    uint8_t *reply = transact(req, req_len, &n);
+    uint8_t *reply = transact(h, req, req_len, &n);
     free(req);
     if (!reply) return LIBUSB_ERROR_NO_DEVICE;
     int32_t status = status_of(reply);

@@ -10,7 +10,8 @@ namespace HilRig.Tests.Hardware;
 
 /// <summary>
 /// The Pi backend's own code (device nodes under /dev, the Cores' ttys found through sysfs by USB path, the one
-/// composition) over the simulator's chip models (<see cref="SimulatedPiDevices"/>, env HILRIG_PI_DEVICES=sim).
+/// composition) over the simulator's chip models (<see cref="SimulatedPiDevices"/>, env HILRIG_PI_DEVICES=sim). USB goes
+/// through the Pi's libusb binding loaded on the HilRig libusb shim, which the simulated bus is served to on a socket.
 /// </summary>
 [NonParallelizable]
 public class PiOverSimTests
@@ -27,6 +28,7 @@ public class PiOverSimTests
         string.Join(", ", o.Evidence.Led?.Select(s => $"{s.Start:0.000}-{s.End:0.000} {s.State}") ?? ["none"]);
 
     [Test]
+    [Category("Integration")] // the simulated bus served on a socket to the libusb shim
     public void The_same_screening_of_a_bad_flash_rig_gives_the_same_verdicts_and_LED_timelines_on_the_simulator_and_on_the_Pi_backend_over_simulated_devices()
     {
         var simConfig = RigConfigLoader.Parse(BadFlashText, "bad-flash-rig.yaml");
@@ -40,6 +42,8 @@ public class PiOverSimTests
         {
             Assert.That(pi.RunFacts.Backend, Is.EqualTo("pi"));
             Assert.That(pi.Led, Is.Not.Null, "the Pi observes LEDs");
+            Assert.That(pi.Usb, Is.InstanceOf<BridgedUsbBus>(), "USB through the Pi's libusb binding");
+            Assert.That(((BridgedUsbBus)pi.Usb).LibUsb.Native.IsHilRigShim, Is.True, "loaded on the libusb shim, which serves the simulated bus");
             onPi = Screen(pi);
         }
 
@@ -54,6 +58,7 @@ public class PiOverSimTests
     }
 
     [Test]
+    [Category("Integration")] // the simulated bus served on a socket to the libusb shim
     public void A_Core_in_listening_mode_has_a_ttyACM_under_its_USB_path_in_sysfs_which_goes_when_it_is_powered_off()
     {
         var config = RigConfigLoader.Parse(AsPi(TestRigs.DefaultConfigText), "rig-config.yaml");
@@ -95,44 +100,91 @@ public class PiOverSimTests
         }
     }
 
-    [Test]
-    public void Led_calibrate_doctor_screen_and_soak_run_on_backend_pi_over_simulated_devices_with_LED_evidence()
+    /// <summary>What `hilrig led calibrate`, `doctor`, `screen` and `soak` leave on a rig, on one backend.</summary>
+    private sealed record RigDay(
+        IReadOnlyList<string> Calibrations, string Doctor, int ScreenExit, IReadOnlyList<string> Screened,
+        int SoakExit, IReadOnlyList<string> Rows, IReadOnlyList<string> Runs);
+
+    private static RigDay RunRigDay(string configText, bool onPi)
     {
         var dir = Directory.CreateTempSubdirectory("hilrig-pi-sim-").FullName;
-        var config = Path.Combine(dir, "rig-config.yaml");
-        File.WriteAllText(config, AsPi(BadFlashText));
-        var expected = RigConfigLoader.Load(config).Sim.Cores.OrderBy(c => c.Slot).ToList();
-
-        var (calibrated, calibration, calibrateErr) = Hilrig("led", "calibrate", "--config", config, "--format", "json");
-        Assert.That(calibrated, Is.Zero, calibrateErr + calibration);
-        var store = ResultsStore.Open(Path.Combine(dir, "results", "hilrig.db"));
-        Assert.That(store.GetCalibrations("sim-rig-bad-flash").Select(c => c.Calibration.Slot), Is.EquivalentTo(Enumerable.Range(1, 8)), "stored per rig and slot");
-
-        var (doctor, doctorOut, doctorErr) = Hilrig("doctor", "--config", config);
-        Assert.That(doctor, Is.Zero, doctorOut + doctorErr);
-        Assert.That(doctorOut, Does.Contain("0 failed"));
-
-        var (screened, screenOut, screenErr) = Hilrig("screen", "--config", config, "--readback-only", "--format", "json");
-        Assert.That(screened, Is.EqualTo(1), "bad Cores fail: " + screenErr);
-        var verdicts = JsonDocument.Parse(screenOut).RootElement.GetProperty("slots").EnumerateArray()
-            .ToDictionary(e => e.GetProperty("slot").GetInt32(), e => (Id: e.GetProperty("deviceId").GetString(), Verdict: e.GetProperty("verdict").GetString()));
-        foreach (var core in expected)
+        var soakDir = Directory.CreateTempSubdirectory("hilrig-pi-sim-").FullName;
+        try
         {
-            Assert.That(verdicts[core.Slot].Id, Is.EqualTo(core.DeviceId.ToLowerInvariant()));
-            Assert.That(verdicts[core.Slot].Verdict, Is.EqualTo(core.Slot is 3 or 5 or 7 ? "fail" : "pass"), $"slot {core.Slot}");
-        }
-        var rows = store.GetResults();
-        Assert.That(rows.Count(r => r.Test == "dfu-readback"), Is.EqualTo(8));
-        Assert.That(rows.Select(r => r.EvidenceJson ?? ""), Has.All.Contain("flashing yellow"), "each stored row keeps its LED timeline");
-        var run = store.GetRun(rows[0].RunId)!;
-        Assert.That(run.Seed, Is.Null, "a real rig records no simulator seed");
+            var config = Path.Combine(dir, "rig-config.yaml");
+            File.WriteAllText(config, configText);
+            var run = onPi ? (Func<string[], (int, string, string)>)Hilrig : CliHarness.Run;
 
-        var (soaked, soakOut, soakErr) = Hilrig("soak", "--config", config, "--cycles", "1", "--slots", "1-2", "--format", "json");
-        Assert.That(soaked, Is.Zero, soakErr + soakOut);
-        var soakRows = store.GetResults().Where(r => r.Test != "dfu-readback").ToList();
-        Assert.That(soakRows.Select(r => r.Test), Is.SupersetOf(new[] { "ota", "factory-reset" }), soakOut);
-        Assert.That(soakRows.Select(r => r.EvidenceJson ?? ""), Has.Some.Contain("breathing cyan"), "the Pi soaks with its LEDs observed");
-        Directory.Delete(dir, recursive: true);
+            var (calibrated, calibration, calibrateErr) = run(["led", "calibrate", "--config", config, "--format", "json"]);
+            Assert.That(calibrated, Is.Zero, calibrateErr + calibration);
+            var (doctor, doctorOut, doctorErr) = run(["doctor", "--config", config]);
+            Assert.That(doctor, Is.Zero, doctorOut + doctorErr);
+            var (screened, screenOut, _) = run(["screen", "--config", config, "--readback-only", "--format", "json"]);
+
+            // the soak on a rig of its own with no stored calibrations: a Pi soaks with the stored ones, the simulator
+            // always calibrates afresh, so only there do both start alike. A soak on the simulator leaves LEDs unwatched
+            // unless asked (it saves CPU); a Pi always watches them.
+            var soakConfig = Path.Combine(soakDir, "rig-config.yaml");
+            File.WriteAllText(soakConfig, configText);
+            var (soaked, _, soakErr) = run(["soak", "--config", soakConfig, "--cycles", "1", "--slots", "1-2", "--observe-leds", "true", "--format", "json"]);
+            Assert.That(soakErr, Does.Not.Contain("libusb shim"), "the shim has nothing to complain about");
+
+            var stores = new[] { (Dir: dir, Store: ResultsStore.Open(Path.Combine(dir, "results", "hilrig.db"))), (Dir: soakDir, Store: ResultsStore.Open(Path.Combine(soakDir, "results", "hilrig.db"))) };
+            var rigId = RigConfigLoader.Load(config).RigId;
+            return new RigDay(
+                [.. stores[0].Store.GetCalibrations(rigId).OrderBy(c => c.Calibration.Slot).Select(c => JsonSerializer.Serialize(c.Calibration))],
+                // the doctor's findings; where they differ is the backend's name, the folder and how the Pi names its I2C bus (its /dev node)
+                string.Join(' ', doctorOut.Replace(dir, "{D}", StringComparison.Ordinal).Replace("(backend pi)", "(backend sim)", StringComparison.Ordinal)
+                    .Replace("/dev/i2c-", "simulated i2c-", StringComparison.Ordinal).Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries)),
+                screened,
+                [.. JsonDocument.Parse(screenOut).RootElement.GetProperty("slots").EnumerateArray().Select(WithoutLot)],
+                soaked,
+                [.. stores.SelectMany(s => s.Store.GetResults().Select(r => (s.Dir, Row: r))).OrderBy(r => r.Row.Test).ThenBy(r => r.Row.Slot).ThenBy(r => r.Row.Cycle).ThenBy(r => r.Row.Attempt)
+                    .Select(r => $"{r.Row.Test} slot {r.Row.Slot} {r.Row.DeviceId} cycle {r.Row.Cycle} attempt {r.Row.Attempt} {r.Row.Verdict} {r.Row.FailureMode} [{r.Row.Signature}] {r.Row.DeviceTime?.TotalMilliseconds:0.###} ms {Comparable(r.Row.EvidenceJson, r.Dir)}")],
+                [.. stores.SelectMany(s => s.Store.GetResults().Select(r => r.RunId).Distinct().Select(id => s.Store.GetRun(id)!)).OrderBy(r => r.Kind).Select(r => $"{r.Kind} {r.Status} seed {r.Seed}")]);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+            Directory.Delete(soakDir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Stored evidence as both backends must agree on it: backup files named under each run's own folder, and a USB
+    /// error's own words left out (libusb describes a transfer its own way, "... (LIBUSB_ERROR_TIMEOUT)"; when and where
+    /// it happened, the step, verdict and failure mode stay).
+    /// </summary>
+    private static string Comparable(string? evidence, string dir)
+    {
+        var text = (evidence ?? "").Replace(dir, "{D}", StringComparison.Ordinal);
+        text = System.Text.RegularExpressions.Regex.Replace(text, "\"error\":\"(?:[^\"\\\\]|\\\\.)*\"", "\"error\":\"...\"");
+        return System.Text.RegularExpressions.Regex.Replace(text, "control transfer .*?: operation timed out", "control transfer (...): operation timed out");
+    }
+
+    /// <summary>A screened slot as `hilrig screen` prints it; the lot is left out (the simulator knows its Cores' lots, a Pi only through the inventory).</summary>
+    private static string WithoutLot(JsonElement slot) =>
+        string.Join(", ", slot.EnumerateObject().Where(p => p.Name != "lot").Select(p => $"{p.Name}={p.Value.GetRawText()}"));
+
+    [Test]
+    [Category("Integration")] // serves the simulated bus on a socket to the libusb shim, eight CLI runs
+    public void Led_calibrate_doctor_screen_and_soak_give_the_same_verdicts_LED_timelines_and_calibrations_on_backend_pi_over_simulated_devices_as_on_backend_sim()
+    {
+        var onSim = RunRigDay(BadFlashText, onPi: false);
+        var onPi = RunRigDay(AsPi(BadFlashText), onPi: true);
+
+        Assert.That(onPi.Calibrations, Has.Count.EqualTo(8), "stored per rig and slot");
+        Assert.That(onPi.Calibrations, Is.EqualTo(onSim.Calibrations));
+        Assert.That(onPi.Doctor, Does.Contain("0 failed"));
+        Assert.That(onPi.Doctor, Is.EqualTo(onSim.Doctor));
+        Assert.That(onPi.ScreenExit, Is.EqualTo(1), "bad Cores fail");
+        Assert.That(onPi.Screened, Is.EqualTo(onSim.Screened));
+        Assert.That(onPi.SoakExit, Is.Zero);
+        Assert.That(onPi.Rows, Is.EqualTo(onSim.Rows), "stored rows: verdicts, failure modes, device times and evidence with its LED timelines");
+        Assert.That(onPi.Rows.Where(r => r.StartsWith("dfu-readback", StringComparison.Ordinal)).ToList(), Has.Count.EqualTo(8).And.All.Contain("flashing yellow"));
+        Assert.That(onPi.Rows.Where(r => !r.StartsWith("dfu-readback", StringComparison.Ordinal)), Has.Some.Contain("breathing cyan"), "the Pi soaks with its LEDs observed");
+        Assert.That(onPi.Runs, Has.All.EndWith("seed "), "a real rig records no simulator seed");
+        Assert.That(onSim.Runs, Has.None.EndWith("seed "));
     }
 
     [Test]
