@@ -356,15 +356,25 @@ internal sealed class CampaignAgent
     {
         try
         {
-            if (_queue.Snapshot(campaign) is not { Campaign.State: "running" } snapshot) return;
-            var decision = CampaignStatus.Decide(snapshot, out _);
-            if (decision is { Kind: not DecisionKind.Undecided, DecidedAtLook: { } look } && _queue.Conclude(campaign, look, decision.Label))
+            if (Conclude(_queue, campaign) is { } decision)
                 Say($"campaign {campaign}: {decision.Summary}");
         }
         catch (FleetSyncException e)
         {
             Say($"campaign {campaign}: decision not recorded ({e.Message})");
         }
+    }
+
+    /// <summary>
+    /// Records the campaign's decision once reached (<see cref="CampaignStatus.Reached"/>: a soak's sequential rule, a
+    /// screen's Fisher test per lot), after this rig finished an item. The item that completes a campaign also finishes it
+    /// (its release), so a finished campaign is concluded too: a screen decides only then, a soak may on its last look.
+    /// </summary>
+    /// <returns>The decision recorded by this call; null when undecided, or recorded already (by another rig).</returns>
+    internal static DecisionFigure? Conclude(CampaignQueue queue, string campaign)
+    {
+        if (queue.Snapshot(campaign) is not { Campaign.State: "running" or "finished" } snapshot) return null;
+        return CampaignStatus.Reached(snapshot) is { DecidedAtLook: { } look } decision && queue.Conclude(campaign, look, decision.Label) ? decision : null;
     }
 
     /// <summary>The rig config for the item's bootloader: a simulated build by name, or the image from the fleet store.</summary>
