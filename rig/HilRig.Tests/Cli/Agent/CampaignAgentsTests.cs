@@ -159,7 +159,7 @@ public class CampaignAgentsTests
         Assert.That(create.Exit, Is.Zero, create.Error);
         foreach (var slot in Enumerable.Range(1, 8))
         {
-            var (exit, error) = Hilrig("slots", "set", slot.ToString(CultureInfo.InvariantCulture), "maintenance", "--config", rig.Config, "--reason", "relay board swap");
+            var (exit, _, error) = CliHarness.Run("slots", "set", slot.ToString(CultureInfo.InvariantCulture), "maintenance", "--config", rig.Config, "--reason", "relay board swap");
             Assert.That(exit, Is.Zero, error);
         }
 
@@ -179,7 +179,7 @@ public class CampaignAgentsTests
         Assert.That(rig.Agent.WaitForExit(TimeSpan.FromSeconds(60)), Is.True);
         foreach (var slot in Enumerable.Range(1, 8))
         {
-            var (exit, error) = Hilrig("slots", "set", slot.ToString(CultureInfo.InvariantCulture), "good", "--config", rig.Config);
+            var (exit, _, error) = CliHarness.Run("slots", "set", slot.ToString(CultureInfo.InvariantCulture), "good", "--config", rig.Config);
             Assert.That(exit, Is.Zero, error);
         }
         Start(rig);
@@ -212,7 +212,7 @@ public class CampaignAgentsTests
         Assert.That(rig.Agent.WaitForExit(TimeSpan.FromSeconds(60)), Is.True);
         foreach (var slot in Enumerable.Range(1, 8))
         {
-            var (exit, error) = Hilrig("slots", "set", slot.ToString(CultureInfo.InvariantCulture), "good", "--config", rig.Config);
+            var (exit, _, error) = CliHarness.Run("slots", "set", slot.ToString(CultureInfo.InvariantCulture), "good", "--config", rig.Config);
             Assert.That(exit, Is.Zero, error);
         }
         Start(rig);
@@ -292,23 +292,6 @@ public class CampaignAgentsTests
                 Assert.Fail($"timed out waiting for {what}; agents said:\n" + string.Join("\n", _rigs.SelectMany(r => r.Log.TakeLast(15).Select(l => $"{r.Id}: {l}"))));
             Thread.Sleep(100);
         }
-    }
-
-    /// <summary>
-    /// hilrig as its own process, as an operator runs it beside the agent. (In this test process, reopening a rig's SQLite
-    /// store after the agent's process wrote to it read "database disk image is malformed", though the file checks ok and
-    /// a fresh process reads it: left to the store's owners.)
-    /// </summary>
-    private static (int Exit, string Error) Hilrig(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "hilrig.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        var error = p.StandardError.ReadToEndAsync();
-        _ = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, error.Result);
     }
 
     private static void Start(Rig rig)
