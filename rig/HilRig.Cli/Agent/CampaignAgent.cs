@@ -240,48 +240,51 @@ internal sealed class CampaignAgent
                 Say($"{what}: no usable slot (quarantined or maintenance); released");
                 return;
             }
+            // a screen item is one pass; it goes on to the release and the campaign's conclusion like a soak item
             if (item.Kind == CampaignKind.Screen)
             {
                 if (await ScreenBatchAsync(item, what, config, session, slots)) done = item.CyclesPerSlot;
                 else lost = lost || _lostScreen;
-                return;
             }
-            var lots = slots.ToDictionary(s => s.Number, s => s.Lot ?? Core.Inventory.DeviceLot.Unknown);
-            using var recorder = ResultRecorder.Start(_store, new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed,
-                image is null && session.RunFacts.Seed is null ? session.RunFacts.Bootloader ?? "as found" : label, "soak", _wall.GetUtcNow()), _wall,
-                new RecorderOptions { RigClockIsWall = config.Backend != RigBackend.Sim });
-            var status = RunStatus.Aborted;
-            try
+            else
             {
-                var flashed = false;
-                while (done < item.CyclesPerSlot && !stop.IsCancellationRequested && !lost && !stopCampaign)
+                var lots = slots.ToDictionary(s => s.Number, s => s.Lot ?? Core.Inventory.DeviceLot.Unknown);
+                using var recorder = ResultRecorder.Start(_store, new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed,
+                    image is null && session.RunFacts.Seed is null ? session.RunFacts.Bootloader ?? "as found" : label, "soak", _wall.GetUtcNow()), _wall,
+                    new RecorderOptions { RigClockIsWall = config.Backend != RigBackend.Sim });
+                var status = RunStatus.Aborted;
+                try
                 {
-                    var offset = done;
-                    var plan = SoakCommand.PlanFor(config, 1, 0, flashed ? null : image);
-                    var next = plan.NextApp;
-                    plan = plan with { NextApp = (slot, cycle) => next(slot, cycle + offset) };
-                    var rows = new RowSink(recorder, lots, offset);
-                    // a step is never cut short: SIGTERM waits for it, so every row it judged is stored and credited
-                    var result = await session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(slots, rows, CancellationToken.None));
-                    flashed = true;
-                    recorder.Flush();
-                    if (result.Rows.Any(r => r.Verdict == Verdict.RigFault)) status = RunStatus.RigFault;
-                    _sync.Sync(CancellationToken.None);
-                    var outcome = _queue.Renew(item.LeaseId, recorder.RunId, done + 1, _options.Lease);
-                    if (outcome == RenewOutcome.Lost)
+                    var flashed = false;
+                    while (done < item.CyclesPerSlot && !stop.IsCancellationRequested && !lost && !stopCampaign)
                     {
-                        lost = true;
-                        break;
+                        var offset = done;
+                        var plan = SoakCommand.PlanFor(config, 1, 0, flashed ? null : image);
+                        var next = plan.NextApp;
+                        plan = plan with { NextApp = (slot, cycle) => next(slot, cycle + offset) };
+                        var rows = new RowSink(recorder, lots, offset);
+                        // a step is never cut short: SIGTERM waits for it, so every row it judged is stored and credited
+                        var result = await session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(slots, rows, CancellationToken.None));
+                        flashed = true;
+                        recorder.Flush();
+                        if (result.Rows.Any(r => r.Verdict == Verdict.RigFault)) status = RunStatus.RigFault;
+                        _sync.Sync(CancellationToken.None);
+                        var outcome = _queue.Renew(item.LeaseId, recorder.RunId, done + 1, _options.Lease);
+                        if (outcome == RenewOutcome.Lost)
+                        {
+                            lost = true;
+                            break;
+                        }
+                        done++;
+                        if (outcome == RenewOutcome.Stop) stopCampaign = true;
                     }
-                    done++;
-                    if (outcome == RenewOutcome.Stop) stopCampaign = true;
+                    if (done == item.CyclesPerSlot && status != RunStatus.RigFault)
+                        status = recorder.Stored > 0 && _store.GetResults(recorder.RunId).Any(r => r.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed;
                 }
-                if (done == item.CyclesPerSlot && status != RunStatus.RigFault)
-                    status = recorder.Stored > 0 && _store.GetResults(recorder.RunId).Any(r => r.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed;
-            }
-            finally
-            {
-                recorder.Finish(status);
+                finally
+                {
+                    recorder.Finish(status);
+                }
             }
         }
         catch (FleetSyncException e)
