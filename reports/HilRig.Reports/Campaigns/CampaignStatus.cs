@@ -168,6 +168,13 @@ public static class CampaignStatus
     }
 
     /// <summary>
+    /// The decision a rig records once it is reached: go or no-go with the last look it rests on, exactly the figure
+    /// <c>campaign status</c> shows, for a soak (the sequential rule) and a screen (Fisher per lot) alike; null while undecided.
+    /// </summary>
+    public static DecisionFigure? Reached(CampaignSnapshot snapshot) =>
+        Build(snapshot).Decision is { Label: "go" or "no-go", DecidedAtLook: not null } figure ? figure : null;
+
+    /// <summary>
     /// The rule's decision over the complete looks 1..k in plan order (null for a screen campaign, which judges units, or
     /// a campaign against a stored baseline, which this build does not decide yet).
     /// </summary>
@@ -268,7 +275,9 @@ public static class CampaignStatus
             label = "go";
             summary = string.Create(CultureInfo.InvariantCulture, $"go: no lot fails more often than the others at alpha {c.Alpha} ({screened} Cores screened)");
         }
-        return (new DecisionFigure(label, summary, done, items.Count, null, noGo, [], null, false, null, null, method), judged);
+        // taken on every batch: it rests on the last look
+        int? at = label == "undecided" ? null : items.Max(i => i.Look);
+        return (new DecisionFigure(label, summary, done, items.Count, at, noGo, [], null, false, null, null, method), judged);
     }
 
     private static Dictionary<string, int> Modes(IEnumerable<CampaignCount> rows) =>

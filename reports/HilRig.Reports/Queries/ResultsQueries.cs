@@ -34,7 +34,7 @@ public sealed partial class ResultsQueries
         var full = Path.GetFullPath(path);
         if (!File.Exists(full))
             throw new ResultsStoreException($"no results store at {full}; run `hilrig screen` or `hilrig sim fleet` first, or pass --store FILE");
-        var connectionString = new SqliteConnectionStringBuilder { DataSource = full, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ToString();
+        var connectionString = ResultsStore.SqliteConnectionString(full, readOnly: true);
         long version;
         try
         {

@@ -240,48 +240,51 @@ internal sealed class CampaignAgent
                 Say($"{what}: no usable slot (quarantined or maintenance); released");
                 return;
             }
+            // a screen item is one pass; it goes on to the release and the campaign's conclusion like a soak item
             if (item.Kind == CampaignKind.Screen)
             {
                 if (await ScreenBatchAsync(item, what, config, session, slots)) done = item.CyclesPerSlot;
                 else lost = lost || _lostScreen;
-                return;
             }
-            var lots = slots.ToDictionary(s => s.Number, s => s.Lot ?? Core.Inventory.DeviceLot.Unknown);
-            using var recorder = ResultRecorder.Start(_store, new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed,
-                image is null && session.RunFacts.Seed is null ? session.RunFacts.Bootloader ?? "as found" : label, "soak", _wall.GetUtcNow()), _wall,
-                new RecorderOptions { RigClockIsWall = config.Backend != RigBackend.Sim });
-            var status = RunStatus.Aborted;
-            try
+            else
             {
-                var flashed = false;
-                while (done < item.CyclesPerSlot && !stop.IsCancellationRequested && !lost && !stopCampaign)
+                var lots = slots.ToDictionary(s => s.Number, s => s.Lot ?? Core.Inventory.DeviceLot.Unknown);
+                using var recorder = ResultRecorder.Start(_store, new RunInfo(config.RigId, config.Hash, session.RunFacts.Seed,
+                    image is null && session.RunFacts.Seed is null ? session.RunFacts.Bootloader ?? "as found" : label, "soak", _wall.GetUtcNow()), _wall,
+                    new RecorderOptions { RigClockIsWall = config.Backend != RigBackend.Sim });
+                var status = RunStatus.Aborted;
+                try
                 {
-                    var offset = done;
-                    var plan = SoakCommand.PlanFor(config, 1, 0, flashed ? null : image);
-                    var next = plan.NextApp;
-                    plan = plan with { NextApp = (slot, cycle) => next(slot, cycle + offset) };
-                    var rows = new RowSink(recorder, lots, offset);
-                    // a step is never cut short: SIGTERM waits for it, so every row it judged is stored and credited
-                    var result = await session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(slots, rows, CancellationToken.None));
-                    flashed = true;
-                    recorder.Flush();
-                    if (result.Rows.Any(r => r.Verdict == Verdict.RigFault)) status = RunStatus.RigFault;
-                    _sync.Sync(CancellationToken.None);
-                    var outcome = _queue.Renew(item.LeaseId, recorder.RunId, done + 1, _options.Lease);
-                    if (outcome == RenewOutcome.Lost)
+                    var flashed = false;
+                    while (done < item.CyclesPerSlot && !stop.IsCancellationRequested && !lost && !stopCampaign)
                     {
-                        lost = true;
-                        break;
+                        var offset = done;
+                        var plan = SoakCommand.PlanFor(config, 1, 0, flashed ? null : image);
+                        var next = plan.NextApp;
+                        plan = plan with { NextApp = (slot, cycle) => next(slot, cycle + offset) };
+                        var rows = new RowSink(recorder, lots, offset);
+                        // a step is never cut short: SIGTERM waits for it, so every row it judged is stored and credited
+                        var result = await session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(slots, rows, CancellationToken.None));
+                        flashed = true;
+                        recorder.Flush();
+                        if (result.Rows.Any(r => r.Verdict == Verdict.RigFault)) status = RunStatus.RigFault;
+                        _sync.Sync(CancellationToken.None);
+                        var outcome = _queue.Renew(item.LeaseId, recorder.RunId, done + 1, _options.Lease);
+                        if (outcome == RenewOutcome.Lost)
+                        {
+                            lost = true;
+                            break;
+                        }
+                        done++;
+                        if (outcome == RenewOutcome.Stop) stopCampaign = true;
                     }
-                    done++;
-                    if (outcome == RenewOutcome.Stop) stopCampaign = true;
+                    if (done == item.CyclesPerSlot && status != RunStatus.RigFault)
+                        status = recorder.Stored > 0 && _store.GetResults(recorder.RunId).Any(r => r.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed;
                 }
-                if (done == item.CyclesPerSlot && status != RunStatus.RigFault)
-                    status = recorder.Stored > 0 && _store.GetResults(recorder.RunId).Any(r => r.Verdict == Verdict.Fail) ? RunStatus.Failed : RunStatus.Passed;
-            }
-            finally
-            {
-                recorder.Finish(status);
+                finally
+                {
+                    recorder.Finish(status);
+                }
             }
         }
         catch (FleetSyncException e)
@@ -356,15 +359,25 @@ internal sealed class CampaignAgent
     {
         try
         {
-            if (_queue.Snapshot(campaign) is not { Campaign.State: "running" } snapshot) return;
-            var decision = CampaignStatus.Decide(snapshot, out _);
-            if (decision is { Kind: not DecisionKind.Undecided, DecidedAtLook: { } look } && _queue.Conclude(campaign, look, decision.Label))
+            if (Conclude(_queue, campaign) is { } decision)
                 Say($"campaign {campaign}: {decision.Summary}");
         }
         catch (FleetSyncException e)
         {
             Say($"campaign {campaign}: decision not recorded ({e.Message})");
         }
+    }
+
+    /// <summary>
+    /// Records the campaign's decision once reached (<see cref="CampaignStatus.Reached"/>: a soak's sequential rule, a
+    /// screen's Fisher test per lot), after this rig finished an item. The item that completes a campaign also finishes it
+    /// (its release), so a finished campaign is concluded too: a screen decides only then, a soak may on its last look.
+    /// </summary>
+    /// <returns>The decision recorded by this call; null when undecided, or recorded already (by another rig).</returns>
+    internal static DecisionFigure? Conclude(CampaignQueue queue, string campaign)
+    {
+        if (queue.Snapshot(campaign) is not { Campaign.State: "running" or "finished" } snapshot) return null;
+        return CampaignStatus.Reached(snapshot) is { DecidedAtLook: { } look } decision && queue.Conclude(campaign, look, decision.Label) ? decision : null;
     }
 
     /// <summary>The rig config for the item's bootloader: a simulated build by name, or the image from the fleet store.</summary>

@@ -42,7 +42,7 @@ internal static class LotsBench
             var store = ResultsStore.Open(partial);
             new FleetFastPath(plan, 8).WriteTo(store, "bench-rig");
             // Fold the write-ahead log into the file before it is renamed into place.
-            using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={partial};Pooling=False"))
+            using (var db = new Microsoft.Data.Sqlite.SqliteConnection(ResultsStore.SqliteConnectionString(partial)))
             {
                 db.Open();
                 using var cmd = db.CreateCommand();
@@ -92,7 +92,7 @@ internal static class LotsBench
 
     private static long CountResults(string path)
     {
-        using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection(ResultsStore.SqliteConnectionString(path, readOnly: true));
         db.Open();
         using var cmd = db.CreateCommand();
         // MAX(rowid) is the row count of an append-only table without scanning 10 M rows.

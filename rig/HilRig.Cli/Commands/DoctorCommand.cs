@@ -123,7 +123,7 @@ internal static class StoredCalibrations
         if (!File.Exists(path)) return found;
         try
         {
-            using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly }.ToString());
+            using var db = new SqliteConnection(HilRig.Core.Results.ResultsStore.SqliteConnectionString(path, readOnly: true));
             db.Open();
             if (db.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sensor_calibrations'") == 0)
                 return found;

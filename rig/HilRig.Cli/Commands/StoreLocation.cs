@@ -98,23 +98,8 @@ internal static class StoreLocation
         return true;
     }
 
-    /// <summary>Why an existing file cannot be a SQLite database (its first 16 bytes), or null when it may be one (or is empty or absent).</summary>
-    public static string? NotSqlite(string path)
-    {
-        if (!File.Exists(path)) return null;
-        try
-        {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (file.Length == 0) return null;
-            var header = new byte[16];
-            var read = file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
-            return read == 16 && header.AsSpan().SequenceEqual("SQLite format 3\0"u8) ? null : "it has no SQLite header";
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return $"cannot read it: {ex.Message}";
-        }
-    }
+    /// <summary>Why an existing file cannot be a SQLite database, or null when it may be one (or is empty or absent).</summary>
+    public static string? NotSqlite(string path) => ResultsStore.IsSqliteFile(path);
 
     /// <summary>The report queries over a SQLite store file.</summary>
     /// <exception cref="ResultsStoreException">No store there, not a store, or newer than this code.</exception>

@@ -738,6 +738,37 @@ public static partial class FleetSchema
             """,
             "CREATE INDEX ix_campaign_baselines_campaign ON campaign_baselines(campaign)",
         ],
+        // 8 (branch campq; the integrator may renumber it): the release of a campaign's last item finishes the campaign
+        // before its rig can conclude it, so a decision reached only on the last look (a screen's always, a soak's at the
+        // plan's end) was never recorded. A finished campaign, every item done, takes its decision too. OR REPLACE keeps
+        // the function's owner and grants.
+        [
+            """
+            CREATE OR REPLACE FUNCTION fleet_campaign_conclude(p_campaign TEXT, p_look INTEGER, p_decision TEXT) RETURNS BOOLEAN
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+            #variable_conflict use_column
+            DECLARE v_rig TEXT := fleet_rig();
+            BEGIN
+                IF p_decision IS NULL OR p_decision NOT IN ('go', 'no-go') THEN
+                    RAISE EXCEPTION 'decision %: valid: go or no-go', p_decision USING ERRCODE = '22023';
+                END IF;
+                IF NOT EXISTS (SELECT 1 FROM campaign_item_runs WHERE campaign = p_campaign AND rig_id = v_rig) THEN
+                    RAISE EXCEPTION 'rig % ran nothing of campaign %', v_rig, p_campaign USING ERRCODE = '42501';
+                END IF;
+                IF p_look IS NULL OR p_look < 1 OR EXISTS (SELECT 1 FROM campaign_items WHERE campaign = p_campaign AND look <= p_look AND state <> 'done') THEN
+                    RAISE EXCEPTION 'campaign %: looks 1..% are not all done', p_campaign, p_look USING ERRCODE = '55000';
+                END IF;
+                UPDATE campaigns SET state = 'decided', decision = p_decision, decided_look = p_look, decided_by = v_rig,
+                    ended_at = COALESCE(ended_at, clock_timestamp())
+                WHERE name = p_campaign AND state IN ('running', 'finished');
+                IF NOT FOUND THEN
+                    RETURN FALSE;
+                END IF;
+                UPDATE campaign_items SET state = 'skipped' WHERE campaign = p_campaign AND state = 'queued';
+                RETURN TRUE;
+            END $$
+            """,
+        ],
     ];
 
     public static int Latest => Steps.Count;

@@ -117,18 +117,60 @@ public sealed partial class ResultsStore
 
     internal static Func<IDbConnection> PostgresFactory(string connectionString) => () => new NpgsqlConnection(connectionString);
 
-        internal static Func<IDbConnection> SqliteFactory(string path, TimeSpan? busyTimeout = null)
+    internal static Func<IDbConnection> SqliteFactory(string path, TimeSpan? busyTimeout = null)
     {
-        var connectionString = new SqliteConnectionStringBuilder
+        var connectionString = SqliteConnectionString(path, readOnly: false, busyTimeout);
+        return () => new SqliteConnection(connectionString);
+    }
+
+    /// <summary>
+    /// The one way hilrig connects to a SQLite store, for writers and readers alike (reports, dashboard, doctor, benches).
+    /// Never pooled: a pooled connection stays open after use, keeping the store's WAL index mapped in this process after
+    /// its locks may have gone (see <see cref="IsSqliteFile"/>), and another process that then closes the store last
+    /// deletes that WAL and index under it: this process reads "disk I/O error" or "database disk image is malformed",
+    /// and what it writes goes to a log no other process sees. A connection per use closes all of that with it.
+    /// </summary>
+    /// <param name="busyTimeout">How long one statement waits for a lock held elsewhere (default 5 s).</param>
+    public static string SqliteConnectionString(string path, bool readOnly = false, TimeSpan? busyTimeout = null) =>
+        new SqliteConnectionStringBuilder
         {
             DataSource = path,
+            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
             ForeignKeys = true,
             // a statement waits this long for a lock held elsewhere; the recorder retries beyond it
             DefaultTimeout = (int)Math.Ceiling((busyTimeout ?? TimeSpan.FromSeconds(5)).TotalSeconds),
-            // Pooled connections keep the file open after use; the rig opens few enough that pooling buys nothing.
             Pooling = false,
         }.ToString();
-        return () => new SqliteConnection(connectionString);
+
+    /// <summary>
+    /// Whether an existing file can be a SQLite database, asked of SQLite itself (null: it can, or it is empty or absent;
+    /// else why not). Never by opening the file directly: closing any descriptor of a file drops every POSIX lock this
+    /// process holds on it, including the shared lock by which a live SQLite connection here tells other processes the
+    /// store is in use. Without it the next process to close the store deletes its WAL and index under this one.
+    /// </summary>
+    public static string? IsSqliteFile(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var db = new SqliteConnection(SqliteConnectionString(path, readOnly: true));
+            db.Open();
+            db.ExecuteScalar<long>("PRAGMA schema_version");
+            return null;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 26) // SQLITE_NOTADB
+        {
+            return "it has no SQLite header";
+        }
+        catch (SqliteException e) when (!IsBusy(e))
+        {
+            return $"cannot read it: {e.Message}";
+        }
+        catch (SqliteException)
+        {
+            // locked by a writer right now: SQLite read its header to get that far
+            return null;
+        }
     }
 
     /// <summary>The schema version this hilrig writes.</summary>

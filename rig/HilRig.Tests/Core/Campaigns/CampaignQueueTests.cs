@@ -1,3 +1,4 @@
+using HilRig.Cli.Agent;
 using HilRig.Core.Campaigns;
 using HilRig.Core.Results;
 using HilRig.Tests.Cli;
@@ -213,6 +214,76 @@ public class CampaignQueueTests
         Assert.That((none.Exit, none.Error.Trim().Split('\n').Length), Is.EqualTo((2, 1)), none.Error);
         Assert.That(none.Error, Does.Contain("--baseline no-such-thing: no campaign of that name and no soak run with that id"));
         Assert.That(central.Scalar("SELECT COUNT(*) FROM campaigns WHERE name = 'vs-none'"), Is.Zero);
+    }
+
+    [Test]
+    public void A_screen_campaign_records_its_decision_when_its_last_batch_is_screened_and_list_and_status_show_it()
+    {
+        var central = TestStore.Postgres(_admin);
+        var (good, bad) = ($"GOOD-{_suffix}", $"BAD-{_suffix}");
+        Alive("rig-a");
+        var create = CliHarness.Run("campaign", "create", "scr", "--kind", "screen", "--cores", "16", "--lots", $"{good},{bad}", "--rigs", Id("rig-a"), "--to", _admin);
+        Assert.That(create.Exit, Is.Zero, create.Error);
+        Assert.That(central.Scalar("SELECT COUNT(*) FROM campaign_items WHERE campaign = 'scr'"), Is.EqualTo(2), "16 Cores on a rig of 8 slots: two batches");
+
+        // batch 1: eight Cores of the good lot, all pass; nothing to decide on one batch of two
+        ScreenBatch("scr", good, failed: 0);
+        Assert.That(CampaignAgent.Conclude(_rigs["rig-a"], "scr"), Is.Null, "undecided until every batch is screened");
+        Assert.That(central.Scalar("SELECT COUNT(*) FROM campaigns WHERE name = 'scr' AND state = 'running' AND decision IS NULL"), Is.EqualTo(1));
+
+        // batch 2, the last: eight Cores of the other lot, all fail. Its release finishes the campaign; the rig that ran it
+        // then records the decision, as a soak's agent records its own
+        ScreenBatch("scr", bad, failed: 8);
+        Assert.That(central.Scalar("SELECT COUNT(*) FROM campaigns WHERE name = 'scr' AND state = 'finished'"), Is.EqualTo(1));
+        var decided = CampaignAgent.Conclude(_rigs["rig-a"], "scr");
+        Assert.That(decided, Is.Not.Null, "the rig that screened the last batch records the decision");
+        Assert.That((decided!.Label, decided.NoGoLots), Is.EqualTo(("no-go", (IReadOnlyList<string>)[bad])));
+        Assert.That(central.Rows("SELECT state, decision, decided_look, decided_by FROM campaigns WHERE name = 'scr'").Single(),
+            Is.EqualTo(new object?[] { "decided", "no-go", 2, Id("rig-a") }));
+        Assert.That(CampaignAgent.Conclude(_rigs["rig-a"], "scr"), Is.Null, "recorded once");
+
+        var list = CliHarness.Run("campaign", "list", "--format", "json", "--to", _admin);
+        Assert.That(list.Exit, Is.Zero, list.Error);
+        using (var json = System.Text.Json.JsonDocument.Parse(list.Output))
+        {
+            var row = json.RootElement.GetProperty("campaigns").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "scr");
+            Assert.That((row.GetProperty("state").GetString(), row.GetProperty("decision").GetString()), Is.EqualTo(("decided", "no-go")));
+        }
+        var table = CliHarness.Run("campaign", "list", "--to", _admin);
+        Assert.That(table.Output, Does.Match(@"scr\s+screen\s+decided\s+2/2\s+no-go"));
+        var status = CliHarness.Run("campaign", "status", "scr", "--format", "json", "--to", _admin);
+        Assert.That(status.Exit, Is.Zero, status.Error);
+        using (var json = System.Text.Json.JsonDocument.Parse(status.Output))
+        {
+            var root = json.RootElement;
+            Assert.That((root.GetProperty("state").GetString(), root.GetProperty("recordedDecision").GetString(), root.GetProperty("recordedLook").GetInt32()),
+                Is.EqualTo(("decided", "no-go", 2)));
+            Assert.That(root.GetProperty("decision").GetProperty("label").GetString(), Is.EqualTo("no-go"), "what status computes is what was recorded");
+        }
+    }
+
+    /// <summary>Claims the next screen batch as rig-a, stores its eight Cores of <paramref name="lot"/> (the first <paramref name="failed"/> failing), credits and releases it.</summary>
+    private void ScreenBatch(string campaign, string lot, int failed)
+    {
+        var central = TestStore.Postgres(_admin);
+        Alive("rig-a");
+        var item = _rigs["rig-a"].Claim(TimeSpan.FromSeconds(30))!;
+        Assert.That((item.Campaign, item.Kind, item.Cores), Is.EqualTo((campaign, CampaignKind.Screen, 8)));
+        var run = Guid.CreateVersion7();
+        InsertRun(run, Id("rig-a"));
+        for (var slot = 1; slot <= 8; slot++)
+        {
+            var device = $"{lot}-{slot}".ToLowerInvariant();
+            central.Execute($"INSERT INTO devices (device_id, lot, first_seen) VALUES ('{device}', '{lot}', '2026-12-03T00:00:00.000Z')");
+            central.Execute(
+                $"""
+                INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, started_at, ended_at)
+                VALUES (gen_random_uuid()::text, '{run:D}', '{device}', {slot}, 'screen', NULL, 1, '{(slot <= failed ? "fail" : "pass")}',
+                        {(slot <= failed ? "'slow-erase'" : "NULL")}, '2026-12-03T00:00:00.000Z', '2026-12-03T00:00:01.000Z')
+                """);
+        }
+        Assert.That(_rigs["rig-a"].Renew(item.LeaseId, run, item.CyclesPerSlot, TimeSpan.FromSeconds(30)), Is.EqualTo(RenewOutcome.Ok));
+        Assert.That(_rigs["rig-a"].Release(item.LeaseId), Is.EqualTo("done"));
     }
 
     private void InsertCycles(Guid run, int from, int to, string verdict) =>
