@@ -210,12 +210,16 @@ public sealed partial class ResultsQueries
                 SELECT f.device_id, COALESCE(f.failure_mode, '{Breakdown.Unclassified}') AS mode, COALESCE(f.signature, '{Breakdown.Unclassified}') AS sig,
                        {DefectKinds.Sql("f.failure_mode", "f.signature")} AS kind, f.bit_errors
                 FROM lot_failures f
-                WHERE f.lot = @lot AND f.screened)
-            SELECT 'mode' AS Part, mode AS Name, COUNT(*) AS Failures, COUNT(DISTINCT device_id) AS Devices, NULL::bigint[] AS Totals FROM f GROUP BY mode
+                WHERE f.lot = @lot AND f.screened),
+            -- distinct devices counted in two hashed steps, not COUNT(DISTINCT) (a sort per part, spilling at 50,000 failures)
+            by_mode AS (SELECT mode AS name, device_id, COUNT(*) AS n FROM f GROUP BY 1, 2),
+            by_sig AS (SELECT sig AS name, device_id, COUNT(*) AS n FROM f GROUP BY 1, 2),
+            by_kind AS (SELECT kind AS name, device_id, COUNT(*) AS n FROM f GROUP BY 1, 2)
+            SELECT 'mode' AS Part, name AS Name, SUM(n)::bigint AS Failures, COUNT(*) AS Devices, NULL::bigint[] AS Totals FROM by_mode GROUP BY name
             UNION ALL
-            SELECT 'signature', sig, COUNT(*), COUNT(DISTINCT device_id), NULL FROM f GROUP BY sig
+            SELECT 'signature', name, SUM(n)::bigint, COUNT(*), NULL FROM by_sig GROUP BY name
             UNION ALL
-            SELECT 'kind', kind, COUNT(*), COUNT(DISTINCT device_id), NULL FROM f GROUP BY kind
+            SELECT 'kind', name, SUM(n)::bigint, COUNT(*), NULL FROM by_kind GROUP BY name
             UNION ALL
             SELECT 'bits', '', 0, 0, ARRAY[{string.Join(", ", Enumerable.Range(1, 10).Select(i => $"COALESCE(SUM(bit_errors[{i}]), 0)::bigint"))}] FROM f
             """, new { lot }).ToList();

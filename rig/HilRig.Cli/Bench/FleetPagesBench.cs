@@ -29,12 +29,14 @@ internal static class FleetPagesBench
         var results = new Option<long>("--results") { Description = "results in the fleet (1000..50000000)", DefaultValueFactory = _ => 1_000_000 };
         var connection = new Option<string?>("--connection") { Description = "a PostgreSQL server as a superuser; a fresh database is made there and dropped after (default: a throw-away server)" };
         var keep = new Option<bool>("--keep") { Description = "with --connection: keep the generated database (its name is printed) to study plans" };
+        var database = new Option<string?>("--database") { Description = "with --connection: time the pages over a database a --keep run generated, without generating" };
         var runs = new Option<int>("--runs") { Description = "timed runs of each page after a warm-up (5..200); median and 95th percentile are printed", DefaultValueFactory = _ => 20 };
         var command = new Command("fleet-pages", "The dashboard's pages over a fleet PostgreSQL of --results rows: lots, one lot, one device, one rig, slots (goal < 300 ms each)");
         command.Options.Add(results);
         command.Options.Add(connection);
         command.Options.Add(keep);
         command.Options.Add(runs);
+        command.Options.Add(database);
         command.SetAction((ParseResult pr) =>
         {
             var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
@@ -52,7 +54,13 @@ internal static class FleetPagesBench
             }
             try
             {
-                return Run(n, pr.GetValue(connection), pr.GetValue(keep), timed, output, error);
+                var reuse = pr.GetValue(database);
+                if (reuse is not null && (pr.GetValue(connection) is null || !System.Text.RegularExpressions.Regex.IsMatch(reuse, "^hilrig_pages_[0-9a-f]+$")))
+                {
+                    error.WriteLine($"hilrig: --database {reuse}: valid: with --connection, a database a --keep run printed (hilrig_pages_...)");
+                    return ExitCodes.BadInput;
+                }
+                return Run(n, pr.GetValue(connection), pr.GetValue(keep), reuse, timed, output, error);
             }
             catch (InvalidOperationException e)
             {
@@ -68,62 +76,21 @@ internal static class FleetPagesBench
         return command;
     }
 
-    private static int Run(long results, string? connection, bool keep, int runs, TextWriter output, TextWriter error)
+    private static int Run(long results, string? connection, bool keep, string? reuse, int runs, TextWriter output, TextWriter error)
     {
         // Page timings need no durable server; generating 10 M rows goes faster without fsync.
         using var server = BenchServer.Start(connection, durable: false);
-        var admin = server.CreateDatabase("hilrig_pages_");
+        var admin = reuse is null
+            ? server.CreateDatabase("hilrig_pages_")
+            : new NpgsqlConnectionStringBuilder(connection!) { Database = reuse, CommandTimeout = 0 }.ConnectionString;
         server.Keep = keep && connection is not null;
         if (server.Keep)
             error.WriteLine($"kept after the bench: {new NpgsqlConnectionStringBuilder(admin).Database}");
         try
         {
             output.WriteLine(server.Description);
-            FleetSchema.Init(admin);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average before generating: {LoadAverages()} ({Environment.ProcessorCount} cores)"));
-            var clock = Stopwatch.StartNew();
-            var phase = Stopwatch.StartNew();
-            string[] rebuilt;
-            using (var db = new NpgsqlConnection(admin))
-            {
-                db.Open();
-                var database = new NpgsqlConnectionStringBuilder(admin).Database;
-                // Generous memory for the sorts and index builds of the generation only; reset before the pages are timed.
-                db.Execute($"ALTER DATABASE {database} SET work_mem = '256MB'");
-                db.Execute($"ALTER DATABASE {database} SET maintenance_work_mem = '1GB'");
-                rebuilt = db.Query<string>(
-                    "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = 'results'::regclass AND NOT i.indisprimary ORDER BY 1").ToArray();
-                foreach (var name in db.Query<string>(
-                    "SELECT quote_ident(c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'results'::regclass AND NOT i.indisprimary").ToList())
-                    db.Execute($"DROP INDEX {name}");
-            }
-            NpgsqlConnection.ClearAllPools();
-            SyncBench.Generate(admin, results);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  results, devices, runs and store summaries written: {phase.Elapsed.TotalSeconds:0.0} s"));
-            phase.Restart();
-            using (var db = new NpgsqlConnection(admin))
-            {
-                db.Open();
-                foreach (var index in rebuilt)
-                    db.Execute(index, commandTimeout: 0);
-            }
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {rebuilt.Length} results indexes built: {phase.Elapsed.TotalSeconds:0.0} s"));
-            phase.Restart();
-            CountRollups(admin);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  fleet rollups counted, vacuumed and analysed: {phase.Elapsed.TotalSeconds:0.0} s"));
-            using (var db = new NpgsqlConnection(admin))
-            {
-                db.Open();
-                var database = new NpgsqlConnectionStringBuilder(admin).Database;
-                db.Execute($"ALTER DATABASE {database} RESET work_mem");
-                db.Execute($"ALTER DATABASE {database} RESET maintenance_work_mem");
-            }
-            NpgsqlConnection.ClearAllPools();
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fleet: {results:N0} results generated, summaries and rollups counted, in {clock.Elapsed.TotalSeconds:0.0} s (load average now {LoadAverages()})"));
-            phase.Restart();
-            var differing = RollupsAgainstDirectCount(admin);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"rollups against a direct count over the results (rows that differ): {string.Join(", ", differing.Select(d => $"{d.Key} {d.Value}"))} in {phase.Elapsed.TotalSeconds:0.0} s{(differing.Values.Any(v => v != 0) ? " -- ROLLUPS DIFFER" : "")}"));
+            if (reuse is null)
+                Generate(admin, results, output);
 
             var queries = ResultsQueries.Over(() => new NpgsqlConnection(admin));
             var lots = queries.Lots().Lots;
@@ -155,6 +122,59 @@ internal static class FleetPagesBench
         {
             NpgsqlConnection.ClearAllPools();
         }
+    }
+
+    /// <summary>
+    /// The fleet of <paramref name="results"/> rows: written by the server with the results' secondary indexes dropped and
+    /// built after, then the rollups counted and checked against a direct count; each phase timed.
+    /// </summary>
+    private static void Generate(string admin, long results, TextWriter output)
+    {
+        FleetSchema.Init(admin);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average before generating: {LoadAverages()} ({Environment.ProcessorCount} cores)"));
+        var clock = Stopwatch.StartNew();
+        var phase = Stopwatch.StartNew();
+        string[] rebuilt;
+        using (var db = new NpgsqlConnection(admin))
+        {
+            db.Open();
+            var database = new NpgsqlConnectionStringBuilder(admin).Database;
+            // Generous memory for the sorts and index builds of the generation only; reset before the pages are timed.
+            db.Execute($"ALTER DATABASE {database} SET work_mem = '256MB'");
+            db.Execute($"ALTER DATABASE {database} SET maintenance_work_mem = '1GB'");
+            rebuilt = db.Query<string>(
+                "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = 'results'::regclass AND NOT i.indisprimary ORDER BY 1").ToArray();
+            foreach (var name in db.Query<string>(
+                "SELECT quote_ident(c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'results'::regclass AND NOT i.indisprimary").ToList())
+                db.Execute($"DROP INDEX {name}");
+        }
+        NpgsqlConnection.ClearAllPools();
+        SyncBench.Generate(admin, results);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  results, devices, runs and store summaries written: {phase.Elapsed.TotalSeconds:0.0} s"));
+        phase.Restart();
+        using (var db = new NpgsqlConnection(admin))
+        {
+            db.Open();
+            foreach (var index in rebuilt)
+                db.Execute(index, commandTimeout: 0);
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {rebuilt.Length} results indexes built: {phase.Elapsed.TotalSeconds:0.0} s"));
+        phase.Restart();
+        CountRollups(admin);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  fleet rollups counted, vacuumed and analysed: {phase.Elapsed.TotalSeconds:0.0} s"));
+        using (var db = new NpgsqlConnection(admin))
+        {
+            db.Open();
+            var database = new NpgsqlConnectionStringBuilder(admin).Database;
+            db.Execute($"ALTER DATABASE {database} RESET work_mem");
+            db.Execute($"ALTER DATABASE {database} RESET maintenance_work_mem");
+        }
+        NpgsqlConnection.ClearAllPools();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fleet: {results:N0} results generated, summaries and rollups counted, in {clock.Elapsed.TotalSeconds:0.0} s (load average now {LoadAverages()})"));
+        phase.Restart();
+        var differing = RollupsAgainstDirectCount(admin);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"rollups against a direct count over the results (rows that differ): {string.Join(", ", differing.Select(d => $"{d.Key} {d.Value}"))} in {phase.Elapsed.TotalSeconds:0.0} s{(differing.Values.Any(v => v != 0) ? " -- ROLLUPS DIFFER" : "")}"));
     }
 
     /// <summary>The rollups the ingest keeps, counted once over the generated rows, and the generated rigs registered.</summary>
