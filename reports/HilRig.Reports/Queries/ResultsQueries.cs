@@ -126,22 +126,12 @@ public sealed partial class ResultsQueries
         if (rate is null)
             return null;
         using var db = Open();
-        // A fleet keeps each lot's failing results (lot_failures): the page reads those, not every result of the lot's devices.
-        var keepsFailures = IsFleet(db) && db.ExecuteScalar<bool>("SELECT to_regclass('lot_failures') IS NOT NULL");
-        var failures = db.Query<FailureRow>(keepsFailures
-            ? """
-              SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
-              FROM lot_failures f JOIN results r ON r.id = f.result_id
-              WHERE f.lot = @lot AND EXISTS (SELECT 1 FROM units u WHERE u.device_id = f.device_id)
-              """
-            : """
-              SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
-              FROM units u JOIN results r ON r.device_id = u.device_id
-              WHERE u.lot = @lot AND r.verdict = 'fail'
-              """, new { lot }).ToList();
-        var breakdown = Breakdown.FailureModesByLot(failures.Select(f => new ResultRow(
-            f.DeviceId, lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default))).SingleOrDefault()
-            ?? new LotFailureBreakdown(lot, [], []);
+        // A fleet keeps each lot's failing results (lot_failures) with their modes, signatures and bit-error totals (fleet
+        // step 8): the page counts them where they are; before step 8 it read the lot's failing results, not every result.
+        var fleet = IsFleet(db);
+        var (breakdown, signatures) = fleet && FleetKeepsFailureDetail(db)
+            ? FleetFailures(db, lot)
+            : ReadFailures(db, lot, keepsFailures: fleet && db.ExecuteScalar<bool>("SELECT to_regclass('lot_failures') IS NOT NULL"));
 
         // Yield's rule counted where the rows are, so only three numbers travel: per device and test the first and the
         // last attempt in time order (attempt numbers as the reports number them), a device passing when each of its
@@ -181,7 +171,74 @@ public sealed partial class ResultsQueries
             : db.ExecuteScalar<long>("SELECT COUNT(*) FROM units WHERE lot = @lot", new { lot });
 
         return new LotDetail(rate, new YieldResult((int)yields.FirstPassed, (int)yields.Devices), new YieldResult((int)yields.FinalPassed, (int)yields.Devices),
-            breakdown, Signatures(failures), (int)inLot, devices);
+            breakdown, signatures, (int)inLot, devices);
+    }
+
+    /// <summary>A lot's failures read row by row (a rig's store; a fleet before step 8) and counted here.</summary>
+    private static (LotFailureBreakdown, LotSignatures) ReadFailures(IDbConnection db, string lot, bool keepsFailures)
+    {
+        var failures = db.Query<FailureRow>(keepsFailures
+            ? """
+              SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
+              FROM lot_failures f JOIN results r ON r.id = f.result_id
+              WHERE f.lot = @lot AND EXISTS (SELECT 1 FROM units u WHERE u.device_id = f.device_id)
+              """
+            : """
+              SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
+              FROM units u JOIN results r ON r.device_id = u.device_id
+              WHERE u.lot = @lot AND r.verdict = 'fail'
+              """, new { lot }).ToList();
+        var breakdown = Breakdown.FailureModesByLot(failures.Select(f => new ResultRow(
+            f.DeviceId, lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default))).SingleOrDefault()
+            ?? new LotFailureBreakdown(lot, [], []);
+        return (breakdown, Signatures(failures));
+    }
+
+    private static bool FleetKeepsFailureDetail(IDbConnection db) =>
+        db.ExecuteScalar<long>("SELECT COUNT(*) FROM pg_attribute WHERE attrelid = to_regclass('lot_failures') AND attname = 'bit_errors'") > 0;
+
+    /// <summary>
+    /// A fleet lot's failures counted by the server from lot_failures, by the rules of <see cref="Breakdown.FailureModesByLot"/>
+    /// and <see cref="Signatures"/> (failing results of the lot's screened devices; failed attempts and distinct devices per
+    /// mode, signature and defect kind; bit-error totals): a few dozen rows travel, however many failures the lot has.
+    /// </summary>
+    private static (LotFailureBreakdown, LotSignatures) FleetFailures(IDbConnection db, string lot)
+    {
+        var rows = db.Query<FleetFailureRow>(
+            $"""
+            WITH f AS MATERIALIZED (
+                SELECT f.device_id, COALESCE(f.failure_mode, '{Breakdown.Unclassified}') AS mode, COALESCE(f.signature, '{Breakdown.Unclassified}') AS sig,
+                       {DefectKinds.Sql("f.failure_mode", "f.signature")} AS kind, f.bit_errors
+                FROM lot_failures f
+                WHERE f.lot = @lot AND f.screened),
+            -- distinct devices counted in two hashed steps, not COUNT(DISTINCT) (a sort per part, spilling at 50,000 failures)
+            by_mode AS (SELECT mode AS name, device_id, COUNT(*) AS n FROM f GROUP BY 1, 2),
+            by_sig AS (SELECT sig AS name, device_id, COUNT(*) AS n FROM f GROUP BY 1, 2),
+            by_kind AS (SELECT kind AS name, device_id, COUNT(*) AS n FROM f GROUP BY 1, 2)
+            SELECT 'mode' AS Part, name AS Name, SUM(n)::bigint AS Failures, COUNT(*) AS Devices, NULL::bigint[] AS Totals FROM by_mode GROUP BY name
+            UNION ALL
+            SELECT 'signature', name, SUM(n)::bigint, COUNT(*), NULL FROM by_sig GROUP BY name
+            UNION ALL
+            SELECT 'kind', name, SUM(n)::bigint, COUNT(*), NULL FROM by_kind GROUP BY name
+            UNION ALL
+            SELECT 'bits', '', 0, 0, ARRAY[{string.Join(", ", Enumerable.Range(1, 10).Select(i => $"COALESCE(SUM(bit_errors[{i}]), 0)::bigint"))}] FROM f
+            """, new { lot }).ToList();
+        IReadOnlyList<CategoryCount> Part(string part) => rows.Where(r => r.Part == part)
+            .Select(r => new CategoryCount(r.Name, (int)r.Failures, (int)r.Devices))
+            .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
+        var modes = Part("mode");
+        var totals = rows.Single(r => r.Part == "bits").Totals is { Length: 10 } t ? t : new long[10];
+        var breakdown = modes.Count == 0 ? new LotFailureBreakdown(lot, [], []) : new LotFailureBreakdown(lot, modes, Part("signature"));
+        return (breakdown, new LotSignatures(totals[0], totals[1], totals[2..], Part("kind")));
+    }
+
+    private sealed class FleetFailureRow
+    {
+        public string Part { get; set; } = "";
+        public string Name { get; set; } = "";
+        public long Failures { get; set; }
+        public long Devices { get; set; }
+        public long[]? Totals { get; set; }
     }
 
     /// <summary>Failure modes and signatures per lot (DUT failures only), lot order.</summary>
@@ -398,4 +455,16 @@ public static class DefectKinds
         if (signature.Contains("stuck-at-", StringComparison.Ordinal)) return StuckBits;
         return Other;
     }
+
+    /// <summary><see cref="Of"/> as a PostgreSQL expression over a failure-mode and a signature column (a fleet lot's page groups by it).</summary>
+    public static string Sql(string failureMode, string signature) =>
+        $"""
+        CASE WHEN {failureMode} IS NOT DISTINCT FROM '{FailureModes.StuckInDfu}' THEN '{StuckInDfu}'
+             WHEN {signature} IS NULL THEN '{Other}'
+             WHEN left({signature}, 13) = 'erase failure' THEN '{EraseFailure}'
+             WHEN strpos({signature}, 'never finishes') > 0 THEN '{FlashHung}'
+             WHEN left({signature}, 16) = 'no cell programs' THEN '{NothingPrograms}'
+             WHEN strpos({signature}, 'stuck-at-') > 0 THEN '{StuckBits}'
+             ELSE '{Other}' END
+        """;
 }

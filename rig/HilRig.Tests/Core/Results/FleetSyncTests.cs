@@ -126,7 +126,20 @@ public class FleetSyncTests
             Assert.That(detail.Breakdown.FailureModes, Is.EqualTo(expected?.FailureModes ?? []), lot);
             Assert.That(detail.Breakdown.Signatures, Is.EqualTo(expected?.Signatures ?? []), lot);
             Assert.That(detail.DevicesInLot, Is.EqualTo(screened.Count), lot);
+            // defect kinds and bit-error totals, counted by the server (fleet step 8), by the page's rule over the evidence
+            var evidence = Central.Rows(
+                $"SELECT r.device_id, r.failure_mode, r.signature, r.evidence_json FROM results r JOIN units u ON u.device_id = r.device_id WHERE u.lot = '{lot}' AND r.verdict = 'fail'");
+            Assert.That(evidence.Count, Is.EqualTo(failing.Count), lot);
+            var kinds = evidence.GroupBy(e => DefectKinds.Of((string?)e[1], (string?)e[2]))
+                .Select(g => new CategoryCount(g.Key, g.Count(), g.Select(e => (string)e[0]!).Distinct().Count()))
+                .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
+            var maps = evidence.Select(e => EvidenceJson.Read((string?)e[3])?.Readback?.BitErrors).OfType<BitErrorMapSummary>().ToList();
+            Assert.That(detail.Signatures.Kinds, Is.EqualTo(kinds), lot);
+            Assert.That((detail.Signatures.StuckAt0, detail.Signatures.StuckAt1), Is.EqualTo((maps.Sum(m => m.StuckAt0), maps.Sum(m => m.StuckAt1))), lot);
+            Assert.That(detail.Signatures.ByBitPosition,
+                Is.EqualTo(Enumerable.Range(0, 8).Select(i => maps.Sum(m => i < m.ByBitPosition.Length ? m.ByBitPosition[i] : 0))), lot);
         }
+        Assert.That(Central.Scalar("SELECT COUNT(*) FROM lot_failures WHERE bit_errors IS NOT NULL"), Is.GreaterThan(0), "some failures carry bit-error maps");
 
         // The rigs page: each rig's slots add up to its rows.
         foreach (var (rig, store) in new[] { (a, storeA), (b, storeB) })
@@ -287,6 +300,34 @@ public class FleetSyncTests
     }
 
     [Test]
+    public void A_device_soaked_before_it_is_screened_shows_its_soak_failure_on_its_lots_page_once_screened()
+    {
+        var rig = AddRig("a");
+        // devices are fleet-wide: ids of this test's own
+        var (d1, d2, lot) = ($"s1-{_suffix}", $"s2-{_suffix}", $"L-SOAK-{_suffix}");
+        var local = ResultsStore.Open(Path.Combine(_folder, "soaked-first.db"));
+        local.UpsertDevice(d1, lot, T0);
+        local.UpsertDevice(d2, lot, T0);
+        var screen = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0));
+        local.RecordResult(new ResultRecord(screen, d2, 2, "dfu-readback", Verdict.Fail, T0, T0.AddSeconds(5), FailureMode: "bad-external-flash", Signature: "erase failure in 1 sector(s)"));
+        var soak = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "soak", T0));
+        local.RecordResult(new ResultRecord(soak, d1, 1, "ota", Verdict.Fail, T0, T0.AddSeconds(5), Cycle: 1, FailureMode: "ota-timeout"));
+        var sync = new FleetSync(local, rig.ConnectionString, rig.RigId);
+        sync.Sync();
+        var central = ResultsQueries.Over(() => new NpgsqlConnection(_admin));
+        Assert.That(central.Lot(lot)!.Breakdown.FailureModes.Select(m => (m.Name, m.Failures)), Is.EqualTo(new[] { ("bad-external-flash", 1) }),
+            "d1 has no unit yet: its soak failure is not the lot's");
+
+        local.RecordResult(new ResultRecord(screen, d1, 1, "dfu-readback", Verdict.Pass, T0.AddHours(1), T0.AddHours(1).AddSeconds(5)));
+        sync.Sync();
+
+        AssertRollupsEqualDirectCounts();
+        var page = central.Lot(lot)!;
+        Assert.That(page.Breakdown.FailureModes.Select(m => (m.Name, m.Failures, m.Devices)), Is.EqualTo(new[] { ("bad-external-flash", 1, 1), ("ota-timeout", 1, 1) }));
+        Assert.That(page.Signatures.Kinds.Select(k => (k.Name, k.Failures)), Is.EqualTo(new[] { (DefectKinds.EraseFailure, 1), (DefectKinds.Other, 1) }));
+    }
+
+    [Test]
     public void Two_rigs_registering_one_device_at_once_count_its_results_under_its_lot_once()
     {
         // Rigs screening the same new Core race to register it: one waits for the other, and only the one that
@@ -366,12 +407,14 @@ public class FleetSyncTests
                 FROM results r LEFT JOIN devices d ON d.device_id = r.device_id GROUP BY 1, 2 ORDER BY 1, 2
                 """).Select(Text)), "per lot and day");
         Assert.That(
-            central.Rows("SELECT lot, result_id, device_id FROM lot_failures ORDER BY 1, 2").Select(Text),
+            central.Rows("SELECT lot, result_id, device_id, failure_mode, signature, screened FROM lot_failures ORDER BY 1, 2").Select(Text),
             Is.EqualTo(central.Rows(
                 """
-                SELECT COALESCE(d.lot, '(unknown)'), r.id, r.device_id FROM results r LEFT JOIN devices d ON d.device_id = r.device_id
+                SELECT COALESCE(d.lot, '(unknown)'), r.id, r.device_id, r.failure_mode, r.signature,
+                       EXISTS (SELECT 1 FROM results s WHERE s.device_id = r.device_id AND s.cycle IS NULL)
+                FROM results r LEFT JOIN devices d ON d.device_id = r.device_id
                 WHERE r.verdict = 'fail' ORDER BY 1, 2
-                """).Select(Text)), "failing results per lot (fleet step 6)");
+                """).Select(Text)), "failing results per lot, their modes, signatures and whether the device is screened (fleet steps 6 and 8)");
         Assert.That(
             central.Rows("SELECT lot, units, failed FROM lot_counts WHERE units > 0 ORDER BY 1").Select(r => (Convert.ToString(r[0]), Convert.ToInt32(r[1]), Convert.ToInt32(r[2]))),
             Is.EqualTo(ResultsQueriesTests.DirectLotCounts(central)), "per lot, by the unit counting rule");
