@@ -296,9 +296,10 @@ internal sealed class SlotsOpening : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(error);
-        var storePath = config.ResolveStorePath();
+        // the rig refuses a postgres results section in one line first; only then has the config a store path
         var rig = RigOpening.Open(config, error, options, claim);
-        if (rig.Session is not { } session) return new SlotsOpening(rig, rig.ExitCode, [], null, storePath);
+        if (rig.Session is not { } session) return new SlotsOpening(rig, rig.ExitCode, [], null, "");
+        var storePath = config.ResolveStorePath();
         IReadOnlyList<RigSlot> selected;
         try
         {
