@@ -26,7 +26,8 @@ public static class DashboardApp
     /// Served beyond this machine on purpose (<c>hilrig dashboard --allow-remote</c>); otherwise only requests naming a
     /// loopback host are answered, so a web page elsewhere cannot read the store through a rebound DNS name.
     /// </param>
-    public static WebApplication Build(ResultsQueries queries, string urls = DefaultUrls, bool allowRemote = false)
+    /// <param name="store">The store as the JSON envelopes' <c>report.store</c> names it (as <c>hilrig report</c> does); null: left out.</param>
+    public static WebApplication Build(ResultsQueries queries, string urls = DefaultUrls, bool allowRemote = false, string? store = null)
     {
         ArgumentNullException.ThrowIfNull(queries);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
@@ -37,6 +38,10 @@ public static class DashboardApp
         app.Use((context, next) => Guard(context, next, allowRemote));
         // routing after the guard, which answers HEAD with the GET route
         app.UseRouting();
+        // every page's JSON is the command line's one envelope: a report header first, the rows under a named field
+        string Report(string name, string title, object body, PageFilter? filter = null) =>
+            ReportJson.Envelope(name, title, store, body as System.Text.Json.Nodes.JsonObject ?? ReportJson.Body(body),
+                filter is { Filter.IsEmpty: false } f ? f.Filter.Describe() : null);
 
         app.MapGet("/", () => Results.Redirect("/lots"));
         app.MapGet("/lots", (HttpContext http, string? format, double? target) =>
@@ -45,7 +50,7 @@ public static class DashboardApp
                 return BadRequest("target must be a proportion between 0 and 1, e.g. 0.01");
             if (Filter(http, queries, out var filter) is { } bad) return bad;
             var view = queries.Lots(filter.Filter, target);
-            return Respond(format, () => HtmlPages.Lots(view, links: true, filter), () => ReportTables.LotsJson(view.Lots), () => ReportTables.Lots(view.Lots).ToCsv());
+            return Respond(format, () => HtmlPages.Lots(view, links: true, filter), () => Report("lots", ReportTables.Lots(view.Lots).Title, ReportJson.Lots(view, view.Lots, target), filter), () => ReportTables.Lots(view.Lots).ToCsv());
         });
         app.MapGet("/lots/{lot}", (HttpContext http, string lot, string? format) =>
         {
@@ -56,7 +61,7 @@ public static class DashboardApp
                 return NotFound(filter.Filter.IsEmpty
                     ? $"no lot '{lot}' with a verdict in the results store"
                     : $"no lot '{lot}' with a verdict among the results {filter.Filter.Describe()}");
-            return Respond(format, () => HtmlPages.Lot(detail, links: true, filter), () => JsonSerializer.Serialize(detail, ReportTables.Json), () => ReportTables.LotDevices(detail).ToCsv());
+            return Respond(format, () => HtmlPages.Lot(detail, links: true, filter), () => Report("lot", $"Lot {lot}", detail, filter), () => ReportTables.LotDevices(detail).ToCsv());
         });
         app.MapGet("/runs", (HttpContext http, string? format, int? limit) =>
         {
@@ -65,7 +70,7 @@ public static class DashboardApp
             if (Filter(http, queries, out var filter) is { } bad) return bad;
             var n = limit ?? 50;
             var runs = queries.Runs(filter.Filter, n);
-            return Respond(format, () => HtmlPages.Runs(runs, n, filter), () => JsonSerializer.Serialize(runs, ReportTables.Json), () => DashboardTables.Runs(runs).ToCsv());
+            return Respond(format, () => HtmlPages.Runs(runs, n, filter), () => Report("runs", "Runs, newest first", new { runs }, filter), () => DashboardTables.Runs(runs).ToCsv());
         });
         app.MapGet("/runs/{run}", (string run, string? format) =>
         {
@@ -88,7 +93,7 @@ public static class DashboardApp
             // a whole device id or DFU serial goes straight to its device
             if (search.Exact is { } exact && format is null or "" or "html")
                 return Results.Redirect(HtmlPages.DeviceHref(exact));
-            return Respond(format, () => HtmlPages.Search(search), () => JsonSerializer.Serialize(search, ReportTables.Json), () => DashboardTables.Matches(search).ToCsv());
+            return Respond(format, () => HtmlPages.Search(search), () => Report("search", "Device search", search), () => DashboardTables.Matches(search).ToCsv());
         });
         app.MapGet("/modes/{mode}", (HttpContext http, string mode, string? format) =>
         {
@@ -97,7 +102,7 @@ public static class DashboardApp
             var view = queries.FailureMode(mode, filter.Filter);
             if (view.Failures == 0 && filter.Filter.IsEmpty)
                 return NotFound($"no failure with mode '{mode}' in the results store");
-            return Respond(format, () => HtmlPages.Mode(view, filter), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.Listing("Latest failures", view.Latest).ToCsv());
+            return Respond(format, () => HtmlPages.Mode(view, filter), () => Report("mode", $"Failure mode {mode}", view, filter), () => DashboardTables.Listing("Latest failures", view.Latest).ToCsv());
         });
         app.MapGet("/builds/{build}", (HttpContext http, string build, string? format) =>
         {
@@ -105,7 +110,7 @@ public static class DashboardApp
             var view = queries.Build(build);
             if (view.Runs.Count == 0)
                 return NotFound($"no run of bootloader build '{build}' in the results store");
-            return Respond(format, () => HtmlPages.Build(view), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.BuildRuns(view).ToCsv());
+            return Respond(format, () => HtmlPages.Build(view), () => Report("build", $"Bootloader build {build}", view), () => DashboardTables.BuildRuns(view).ToCsv());
         });
         app.MapGet("/slots/{slot:int}", (HttpContext http, int slot, string? format) =>
         {
@@ -113,28 +118,28 @@ public static class DashboardApp
             var view = queries.Slot(slot, filter.Filter);
             if (view.Health is null)
                 return NotFound($"no result on slot {slot} in the results store");
-            return Respond(format, () => HtmlPages.Slot(view, filter), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.Listing("Latest results", view.Latest).ToCsv());
+            return Respond(format, () => HtmlPages.Slot(view, filter), () => Report("slot", $"Slot {slot}", view, filter), () => DashboardTables.Listing("Latest results", view.Latest).ToCsv());
         });
         app.MapGet("/rigs", (HttpContext http, string? format) =>
         {
             if (Filter(http, queries, out var filter) is { } bad) return bad;
             var view = queries.Rigs(filter.Filter);
-            return Respond(format, () => HtmlPages.Rigs(view, filter), () => JsonSerializer.Serialize(view, ReportTables.Json), () => DashboardTables.Rigs(view).ToCsv());
+            return Respond(format, () => HtmlPages.Rigs(view, filter), () => Report("rigs", "Rigs and lines", view, filter), () => DashboardTables.Rigs(view).ToCsv());
         });
         app.MapGet("/modes", (string? format) =>
         {
             var modes = queries.Modes();
-            return Respond(format, () => HtmlPages.Modes(modes, links: true), () => JsonSerializer.Serialize(modes, ReportTables.Json), () => ReportTables.Modes(modes).ToCsv());
+            return Respond(format, () => HtmlPages.Modes(modes, links: true), () => Report("modes", ReportTables.Modes(modes).Title, new { lots = modes }), () => ReportTables.Modes(modes).ToCsv());
         });
         app.MapGet("/slots", (string? format) =>
         {
             var slots = queries.Slots();
-            return Respond(format, () => HtmlPages.Slots(slots, links: true), () => JsonSerializer.Serialize(slots, ReportTables.Json), () => ReportTables.Slots(slots).ToCsv());
+            return Respond(format, () => HtmlPages.Slots(slots, links: true), () => Report("slots", ReportTables.Slots(slots).Title, new { slots }), () => ReportTables.Slots(slots).ToCsv());
         });
         app.MapGet("/soak", (string? format) =>
         {
             var soak = queries.Soak();
-            return Respond(format, () => HtmlPages.Soak(soak, links: true), () => JsonSerializer.Serialize(soak, ReportTables.Json), () => ReportTables.Soak(soak).ToCsv());
+            return Respond(format, () => HtmlPages.Soak(soak, links: true), () => Report("soak", ReportTables.Soak(soak).Title, soak), () => ReportTables.Soak(soak).ToCsv());
         });
         app.MapGet("/devices/{id}", (HttpContext http, string id, string? format) =>
         {
@@ -142,11 +147,11 @@ public static class DashboardApp
             var device = queries.Device(id);
             if (device is null)
                 return NotFound($"no device '{id}' in the results store");
-            return Respond(format, () => HtmlPages.Device(device, links: true), () => JsonSerializer.Serialize(device, ReportTables.Json), () => ReportTables.Device(device).ToCsv());
+            return Respond(format, () => HtmlPages.Device(device, links: true), () => Report("device", ReportTables.Device(device).Title, device), () => ReportTables.Device(device).ToCsv());
         });
         // campaigns (issue 16): pages in HtmlPages' sibling CampaignPage, data from the fleet store's campaign tables
         app.MapGet("/campaigns", (string? format) => Respond(format, () => CampaignPage.List(queries.Campaigns()),
-            () => JsonSerializer.Serialize(queries.Campaigns(), ReportTables.Json), () => string.Join("\n", queries.Campaigns().Select(c => $"{c.Name},{c.Kind},{c.State},{c.Decision}").Prepend("campaign,kind,state,decision"))));
+            () => JsonSerializer.Serialize(new { campaigns = queries.Campaigns() }, ReportTables.Json), () => string.Join("\n", queries.Campaigns().Select(c => $"{c.Name},{c.Kind},{c.State},{c.Decision}").Prepend("campaign,kind,state,decision"))));
         app.MapGet("/campaigns/{name}", (HttpContext http, string name, string? format) =>
         {
             var snapshot = queries.Campaign(LastSegment(http, name));

@@ -218,28 +218,7 @@ public sealed partial class ResultsQueries
         using var db = Open();
         var (cond, args) = filter.Conditions("ru.started_at");
         args.Add("limit", limit);
-        var runs = db.Query<RunRow>(
-            """
-            SELECT ru.id AS Id, ru.kind AS Kind, ru.status AS Status, ru.rig_id AS RigId, ru.bootloader AS Bootloader, ru.seed AS Seed,
-                   ru.started_at AS StartedAt, ru.ended_at AS EndedAt
-            FROM runs ru WHERE 1 = 1
-            """ + cond + " ORDER BY ru.started_at DESC, ru.id DESC LIMIT @limit", args).ToList();
-        if (runs.Count == 0) return [];
-        // Counted per verdict in two passes: soak rows from the covering partial index ix_results_soak, the (far fewer)
-        // screening rows by run; a soak run of 300,000 rows then costs an index range, not 300,000 table reads.
-        var counts = new Dictionary<(string, string), long>();
-        foreach (var part in new[] { "cycle IS NOT NULL", "cycle IS NULL" })
-            foreach (var c in db.Query<VerdictCountRow>(
-                $"SELECT run_id AS RunId, verdict AS Verdict, COUNT(*) AS N FROM results WHERE run_id IN (SELECT ru.id FROM runs ru WHERE 1 = 1{cond} ORDER BY ru.started_at DESC, ru.id DESC LIMIT @limit) AND {part} GROUP BY run_id, verdict",
-                args))
-                counts[(c.RunId, c.Verdict)] = counts.GetValueOrDefault((c.RunId, c.Verdict)) + c.N;
-        foreach (var r in runs)
-        {
-            r.Pass = counts.GetValueOrDefault((r.Id, "pass"));
-            r.Fail = counts.GetValueOrDefault((r.Id, "fail"));
-            r.RigFault = counts.GetValueOrDefault((r.Id, "rig-fault"));
-            r.Results = counts.Where(kv => kv.Key.Item1 == r.Id).Sum(kv => kv.Value);
-        }
+        var runs = ListRuns(db, "WHERE 1 = 1" + cond + " ORDER BY ru.started_at DESC, ru.id DESC LIMIT @limit", args);
         return [.. runs.Select(r => r.ToListing())];
     }
 
@@ -254,7 +233,7 @@ public sealed partial class ResultsQueries
     public RunSlotView? RunSlot(Guid runId, int slot)
     {
         using var db = Open();
-        var run = db.QuerySingleOrDefault<RunRow>(RunSelect + " WHERE ru.id = @id", new { id = runId.ToString("D") });
+        var run = ListRuns(db, "WHERE ru.id = @id", new { id = runId.ToString("D") }).SingleOrDefault();
         if (run is null) return null;
         var rows = ResultsStore.ReadResults(db, "run_id = @id AND slot = @slot", "started_at, COALESCE(cycle, 0), attempt", new { id = runId.ToString("D"), slot })
             .Select(r => new RunSlotResult(r.DeviceId, r.Test, r.Cycle, r.Attempt, r.Verdict.ToName(), r.FailureMode, r.Signature,
@@ -336,7 +315,7 @@ public sealed partial class ResultsQueries
         ArgumentNullException.ThrowIfNull(bootloader);
         var soak = Soak().Builds.FirstOrDefault(b => b.Bootloader == bootloader);
         using var db = Open();
-        var runs = db.Query<RunRow>(RunSelect + " WHERE ru.bootloader = @bootloader ORDER BY ru.started_at DESC, ru.id DESC", new { bootloader })
+        var runs = ListRuns(db, "WHERE ru.bootloader = @bootloader ORDER BY ru.started_at DESC, ru.id DESC", new { bootloader })
             .Select(r => r.ToListing()).ToList();
         var counts = db.Query<RunSoakRow>(
             $"""

@@ -26,7 +26,11 @@ internal static class LotsBench
     public static string DefaultCache() =>
         Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "hilrig");
 
-    public static async Task<Figures> RunAsync(long results, int lots, string cacheDir, TextWriter output, CancellationToken ct)
+    /// <summary>
+    /// The generated store of about <paramref name="results"/> results in <paramref name="lots"/> lots, made once by the
+    /// fleet fast path and cached (`bench lots` and `bench pages` share it); how long generating took, zero when cached.
+    /// </summary>
+    public static (string Path, TimeSpan Generated) EnsureStore(long results, int lots, string cacheDir, TextWriter output)
     {
         var cores = (int)Math.Max(1, results / 10);
         var path = Path.Combine(cacheDir, string.Create(CultureInfo.InvariantCulture, $"bench-lots-{cores}c-{lots}l-s1.db"));
@@ -53,6 +57,12 @@ internal static class LotsBench
             generated = sw.Elapsed;
         }
 
+        return (path, generated);
+    }
+
+    public static async Task<Figures> RunAsync(long results, int lots, string cacheDir, TextWriter output, CancellationToken ct)
+    {
+        var (path, generated) = EnsureStore(results, lots, cacheDir, output);
         var queries = ResultsQueries.OpenSqlite(path);
         var stored = CountResults(path);
         var cold = Time(() => queries.LotCounts());

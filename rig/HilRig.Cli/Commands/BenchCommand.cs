@@ -19,6 +19,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Bench.ChaosBench.Command());
         bench.Subcommands.Add(SyncBench.Command());
         bench.Subcommands.Add(FleetPagesBench.Command());
+        bench.Subcommands.Add(PagesBench.Command());
         bench.Subcommands.Add(CampaignDecisionBench.Command());
         bench.Subcommands.Add(StationBench.Command());
         bench.Subcommands.Add(CampaignQueueBench.Command());

@@ -40,7 +40,7 @@ internal static class DashboardCommand
                 error.WriteLine($"hilrig: {e.Message}");
                 return ExitCodes.BadInput;
             }
-            await using var app = DashboardApp.Build(queries, pr.GetValue(urls)!, pr.GetValue(allowRemote));
+            await using var app = DashboardApp.Build(queries, pr.GetValue(urls)!, pr.GetValue(allowRemote), path.Description);
             try
             {
                 await app.StartAsync(ct);

@@ -27,8 +27,7 @@ internal static class ReportCommand
             {
                 var v = q.Lots(pr.GetValue(target));
                 var lots = v.Lots.OrderBy(l => l.Lot, StringComparer.Ordinal).ToList();
-                var body = Body(new { pooledRate = v.PooledRate, units = v.Units, failed = v.Failed, target = pr.GetValue(target), yields = v.Yields });
-                body["lots"] = JsonNode.Parse(ReportTables.LotsJson(lots));
+                var body = ReportJson.Lots(v, lots, pr.GetValue(target));
                 return new Rendered(ReportTables.Lots(lots), body, HtmlPages.Lots(v, links: false)) { Footer = v.Yields is { } y ? HtmlPages.YieldText(y) : null };
             }, extra: target));
         report.Subcommands.Add(Report("modes", "Failure modes and defect kinds per chip lot",
@@ -48,25 +47,11 @@ internal static class ReportCommand
     }
 
     /// <summary>A report's fields as a JSON object, camelCase like every export; the rows are under a named field.</summary>
-    private static JsonObject Body(object value) => JsonSerializer.SerializeToNode(value, ReportTables.Json)!.AsObject();
+    private static JsonObject Body(object value) => ReportJson.Body(value);
 
-    /// <summary>
-    /// The one envelope of every JSON export: a header object first (here "report": which report, of which store,
-    /// with what target), then the report's own fields with its rows under a named field (lots, slots, builds, attempts).
-    /// </summary>
-    private static string Envelope(string name, ReportTable table, StoreTarget store, JsonObject body)
-    {
-        var document = new JsonObject
-        {
-            ["report"] = new JsonObject { ["name"] = name, ["title"] = table.Title, ["store"] = store.Description },
-        };
-        foreach (var (key, value) in body.ToList())
-        {
-            body.Remove(key);
-            document[key] = value;
-        }
-        return document.ToJsonString(ReportTables.Json);
-    }
+    /// <summary>The one envelope of every JSON export, shared with the dashboard's <c>?format=json</c> (<see cref="ReportJson"/>).</summary>
+    private static string Envelope(string name, ReportTable table, StoreTarget store, JsonObject body) =>
+        ReportJson.Envelope(name, table.Title, store.Description, body);
 
     private sealed record Rendered(ReportTable Table, JsonObject Json, string Html)
     {

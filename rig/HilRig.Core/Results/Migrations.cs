@@ -19,8 +19,12 @@ internal static class Migrations
     public static IReadOnlyList<string> Step(StoreDialect dialect, int version) =>
         dialect == StoreDialect.Postgres && PostgresSteps.TryGetValue(version, out var pg) ? pg : Steps[version - 1];
 
-    /// <summary>PostgreSQL text of the steps whose shared SQL PostgreSQL does not take; none so far.</summary>
-    private static readonly Dictionary<int, string[]> PostgresSteps = [];
+    /// <summary>PostgreSQL text of the steps whose shared SQL PostgreSQL does not take.</summary>
+    private static readonly Dictionary<int, string[]> PostgresSteps = new()
+    {
+        // 10: a rig's SQLite pages; a fleet database chooses its own indexes (FleetSchema), sized for its ingest.
+        [10] = [],
+    };
 
     public static readonly IReadOnlyList<string[]> Steps =
     [
@@ -200,6 +204,81 @@ internal static class Migrations
                 PRIMARY KEY (rig_id, slot)
             )
             """,
+        ],
+
+        // 10 (SQLite only, see PostgresSteps): the dashboard's run pages stay small reads on a rig that keeps months of
+        // results. Per run and slot: results per verdict, the devices in the order they first finished, and the last
+        // result and last failure mode by end time, kept by a trigger as results are added (results are never updated
+        // or deleted), so the runs page and a run's page read summary rows, not a soak's hundreds of thousands of
+        // results. A failure mode's page reads its own rows. Existing results are summarised once here.
+        [
+            """
+            CREATE TABLE run_slot_counts (
+                run_id TEXT NOT NULL,
+                slot INTEGER NOT NULL,
+                verdict TEXT NOT NULL,
+                results INTEGER NOT NULL,
+                PRIMARY KEY (run_id, slot, verdict)
+            )
+            """,
+            """
+            CREATE TABLE run_slot_devices (
+                run_id TEXT NOT NULL,
+                slot INTEGER NOT NULL,
+                device_id TEXT NOT NULL,
+                first_ended_at TEXT NOT NULL,
+                PRIMARY KEY (run_id, slot, device_id)
+            )
+            """,
+            """
+            CREATE TABLE run_slots (
+                run_id TEXT NOT NULL,
+                slot INTEGER NOT NULL,
+                last_ended_at TEXT NOT NULL,
+                last_test TEXT NOT NULL,
+                last_verdict TEXT NOT NULL,
+                mode_ended_at TEXT NULL,
+                failure_mode TEXT NULL,
+                PRIMARY KEY (run_id, slot)
+            )
+            """,
+            "INSERT INTO run_slot_counts (run_id, slot, verdict, results) SELECT run_id, slot, verdict, COUNT(*) FROM results GROUP BY run_id, slot, verdict",
+            "INSERT INTO run_slot_devices (run_id, slot, device_id, first_ended_at) SELECT run_id, slot, device_id, MIN(ended_at) FROM results GROUP BY run_id, slot, device_id",
+            """
+            INSERT INTO run_slots (run_id, slot, last_ended_at, last_test, last_verdict)
+            SELECT run_id, slot, ended_at, test, verdict FROM (
+                SELECT run_id, slot, ended_at, test, verdict, ROW_NUMBER() OVER (PARTITION BY run_id, slot ORDER BY ended_at DESC, id DESC) AS rn FROM results) x
+            WHERE rn = 1
+            """,
+            """
+            UPDATE run_slots SET mode_ended_at = m.ended_at, failure_mode = m.failure_mode
+            FROM (SELECT run_id, slot, ended_at, failure_mode FROM (
+                      SELECT run_id, slot, ended_at, failure_mode, ROW_NUMBER() OVER (PARTITION BY run_id, slot ORDER BY ended_at DESC, id DESC) AS rn
+                      FROM results WHERE failure_mode IS NOT NULL) x
+                  WHERE rn = 1) m
+            WHERE m.run_id = run_slots.run_id AND m.slot = run_slots.slot
+            """,
+            // an equal end time goes to the later row, as ids (UUIDv7) order them
+            """
+            CREATE TRIGGER tr_results_run_slots AFTER INSERT ON results
+            BEGIN
+                INSERT INTO run_slot_counts (run_id, slot, verdict, results) VALUES (new.run_id, new.slot, new.verdict, 1)
+                    ON CONFLICT (run_id, slot, verdict) DO UPDATE SET results = results + 1;
+                INSERT INTO run_slot_devices (run_id, slot, device_id, first_ended_at) VALUES (new.run_id, new.slot, new.device_id, new.ended_at)
+                    ON CONFLICT (run_id, slot, device_id) DO UPDATE SET first_ended_at = excluded.first_ended_at WHERE excluded.first_ended_at < first_ended_at;
+                INSERT INTO run_slots (run_id, slot, last_ended_at, last_test, last_verdict, mode_ended_at, failure_mode)
+                    VALUES (new.run_id, new.slot, new.ended_at, new.test, new.verdict, CASE WHEN new.failure_mode IS NULL THEN NULL ELSE new.ended_at END, new.failure_mode)
+                    ON CONFLICT (run_id, slot) DO UPDATE SET
+                        last_test = CASE WHEN excluded.last_ended_at >= last_ended_at THEN excluded.last_test ELSE last_test END,
+                        last_verdict = CASE WHEN excluded.last_ended_at >= last_ended_at THEN excluded.last_verdict ELSE last_verdict END,
+                        last_ended_at = MAX(last_ended_at, excluded.last_ended_at),
+                        failure_mode = CASE WHEN excluded.failure_mode IS NOT NULL AND (mode_ended_at IS NULL OR excluded.mode_ended_at >= mode_ended_at) THEN excluded.failure_mode ELSE failure_mode END,
+                        mode_ended_at = CASE WHEN excluded.failure_mode IS NOT NULL AND (mode_ended_at IS NULL OR excluded.mode_ended_at >= mode_ended_at) THEN excluded.mode_ended_at ELSE mode_ended_at END;
+            END
+            """,
+            "CREATE INDEX ix_results_mode ON results(failure_mode, verdict) WHERE failure_mode IS NOT NULL",
+            // statistics for every index, new and old alike: a planner that knows only some picks the unknown ones blindly
+            "ANALYZE main",
         ],
     ];
 

@@ -110,8 +110,9 @@ public partial class DashboardPagesTests(StoreProvider provider)
             .Select(g => (g.Name, g.Units, g.Failed))
             .OrderBy(g => g.Name, StringComparer.Ordinal)];
 
+    // a lots page's JSON has its lots under "lots"; other callers pass the array itself
     private static List<(string, int, int)> Shown(JsonElement lots, string name = "lot") =>
-        [.. lots.EnumerateArray().Select(l => (l.GetProperty(name).GetString()!, l.GetProperty("units").GetInt32(), l.GetProperty("failed").GetInt32()))
+        [.. (lots.ValueKind == JsonValueKind.Object ? lots.GetProperty("lots") : lots).EnumerateArray().Select(l => (l.GetProperty(name).GetString()!, l.GetProperty("units").GetInt32(), l.GetProperty("failed").GetInt32()))
             .OrderBy(l => l.Item1, StringComparer.Ordinal)];
 
     private static string At(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)
@@ -233,7 +234,7 @@ public partial class DashboardPagesTests(StoreProvider provider)
     [Test]
     public async Task The_runs_page_lists_every_run_with_its_full_id_and_a_run_opens_by_a_unique_prefix()
     {
-        var runs = (await Json("/runs")).EnumerateArray().ToList();
+        var runs = (await Json("/runs")).GetProperty("runs").EnumerateArray().ToList();
         Assert.That(runs, Has.Count.EqualTo(_store.Scalar("SELECT COUNT(*) FROM runs")));
         var html = (await Get("/runs")).Body;
         foreach (var run in runs)
@@ -246,9 +247,9 @@ public partial class DashboardPagesTests(StoreProvider provider)
         var tiny = runs.Single(r => r.GetProperty("kind").GetString() == "screen" && r.GetProperty("rigId").GetString() == "rig-b" && r.GetProperty("results").GetInt32() == 4);
         Assert.That(html, Does.Contain(">10 min 00 s<"), "the tiny run's duration in words");
 
-        var inRange = (await Json("/runs?from=2014-01-08")).EnumerateArray().Select(r => r.GetProperty("id").GetGuid()).ToList();
+        var inRange = (await Json("/runs?from=2014-01-08")).GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("id").GetGuid()).ToList();
         Assert.That(inRange, Is.EqualTo(new[] { tiny.GetProperty("id").GetGuid() }));
-        var rigB = (await Json("/runs?rig=rig-b")).EnumerateArray().Select(r => r.GetProperty("rigId").GetString()).Distinct();
+        var rigB = (await Json("/runs?rig=rig-b")).GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("rigId").GetString()).Distinct();
         Assert.That(rigB, Is.EqualTo(new[] { "rig-b" }));
 
         var tinyId = tiny.GetProperty("id").GetGuid();
@@ -383,7 +384,7 @@ public partial class DashboardPagesTests(StoreProvider provider)
     [Test]
     public async Task The_lot_and_device_pages_headers_are_words_too()
     {
-        var lot = (await Json("/lots")).EnumerateArray().First().GetProperty("lot").GetString()!;
+        var lot = (await Json("/lots")).GetProperty("lots").EnumerateArray().First().GetProperty("lot").GetString()!;
         var lotPage = (await Get("/lots/" + Uri.EscapeDataString(lot))).Body;
         var headers = Th().Matches(lotPage).Select(m => m.Groups[1].Value).ToList();
         Assert.That(headers, Does.Contain("Failure mode").And.Contain("Defect kind").And.Contain("Signature"));

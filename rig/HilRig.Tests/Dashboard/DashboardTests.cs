@@ -58,11 +58,13 @@ public class DashboardTests
         return (response.StatusCode, response.Content.Headers.ContentType?.MediaType ?? "", await response.Content.ReadAsStringAsync());
     }
 
-    [TestCase("/lots")]
-    [TestCase("/modes")]
-    [TestCase("/soak")]
-    [TestCase("/slots")]
-    public async Task Every_page_is_html_with_json_and_csv_forms(string page)
+    [TestCase("/lots", "lots")]
+    [TestCase("/modes", "lots")]
+    [TestCase("/soak", "builds")]
+    [TestCase("/slots", "slots")]
+    [TestCase("/runs", "runs")]
+    [TestCase("/rigs", "rigs")]
+    public async Task Every_page_is_html_with_json_and_csv_forms(string page, string rows)
     {
         var html = await Get(page);
         var json = await Get(page + "?format=json");
@@ -71,7 +73,16 @@ public class DashboardTests
         Assert.That((html.Status, html.Type), Is.EqualTo((HttpStatusCode.OK, "text/html")));
         Assert.That(html.Body, Does.Contain("<table"));
         Assert.That((json.Status, json.Type), Is.EqualTo((HttpStatusCode.OK, "application/json")));
-        Assert.That(() => JsonDocument.Parse(json.Body).Dispose(), Throws.Nothing);
+        // the command line's one envelope (hilrig report X --format json): an object, the report header first, the rows under a name
+        using (var doc = JsonDocument.Parse(json.Body))
+        {
+            Assert.That(doc.RootElement.ValueKind, Is.EqualTo(JsonValueKind.Object), "never a bare array");
+            var header = doc.RootElement.EnumerateObject().First();
+            Assert.That(header.Name, Is.EqualTo("report"));
+            Assert.That(header.Value.GetProperty("name").GetString(), Is.EqualTo(page.TrimStart('/')));
+            Assert.That(header.Value.GetProperty("title").GetString(), Is.Not.Empty);
+            Assert.That(doc.RootElement.GetProperty(rows).ValueKind, Is.EqualTo(JsonValueKind.Array));
+        }
         Assert.That((csv.Status, csv.Type), Is.EqualTo((HttpStatusCode.OK, "text/csv")));
         Assert.That(csv.Body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, Is.GreaterThan(1));
     }
@@ -93,9 +104,9 @@ public class DashboardTests
     [Test]
     public async Task A_rigs_own_store_filtered_by_its_only_rig_counts_what_the_lots_page_counts()
     {
-        var all = JsonDocument.Parse((await Get("/lots?format=json")).Body).RootElement;
+        var all = JsonDocument.Parse((await Get("/lots?format=json")).Body).RootElement.GetProperty("lots");
         var rig = JsonDocument.Parse((await Get("/rigs?format=json")).Body).RootElement.GetProperty("rigs")[0];
-        var byRig = JsonDocument.Parse((await Get("/lots?format=json&rig=" + rig.GetProperty("rigId").GetString())).Body).RootElement;
+        var byRig = JsonDocument.Parse((await Get("/lots?format=json&rig=" + rig.GetProperty("rigId").GetString())).Body).RootElement.GetProperty("lots");
 
         Assert.That(byRig.ToString(), Is.EqualTo(all.ToString()));
         Assert.That(rig.GetProperty("rate").GetProperty("units").GetInt32(), Is.EqualTo(all.EnumerateArray().Sum(l => l.GetProperty("units").GetInt32())));
@@ -106,7 +117,7 @@ public class DashboardTests
     [Test]
     public async Task A_device_page_shows_the_bit_error_map_of_a_failed_readback_and_the_led_timeline_of_a_Core_stuck_in_dfu()
     {
-        var lots = JsonDocument.Parse((await Get("/lots?format=json")).Body).RootElement.EnumerateArray().ToList();
+        var lots = JsonDocument.Parse((await Get("/lots?format=json")).Body).RootElement.GetProperty("lots").EnumerateArray().ToList();
         var flagged = lots.First(l => l.GetProperty("flagged").GetBoolean()).GetProperty("lot").GetString()!;
         var devices = (await Get("/lots/" + Uri.EscapeDataString(flagged) + "?format=csv")).Body.Split('\n').Skip(1);
         var failed = devices.First(d => d.Contains(",true,", StringComparison.Ordinal) && d.Contains("stuck-at", StringComparison.Ordinal)).Split(',')[0];

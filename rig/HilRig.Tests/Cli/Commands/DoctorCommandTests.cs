@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HilRig.Cli;
 
 namespace HilRig.Tests.Cli;
 
@@ -38,6 +39,24 @@ public class DoctorCommandTests
         Assert.That(lines[failed], Does.Contain("slot 7 calibration: no stored sensor calibration"));
         Assert.That(lines[failed + 1].Trim(), Does.StartWith("fix: run `hilrig led calibrate --slots 7`"));
         Assert.That(output, Does.Contain("49 ok, 1 failed, 0 not checked"));
+    }
+
+    [Test]
+    public void On_a_fresh_simulator_doctor_fails_the_calibrations_until_led_calibrate_stores_them()
+    {
+        // doctor only inspects: the simulator calibrates at open for the commands that drive it, never for doctor
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores());
+        var (before, output, _) = CliHarness.Run("doctor", "--config", config);
+        Assert.That(before, Is.EqualTo(ExitCodes.RigFault), output);
+        Assert.That(output, Does.Contain("42 ok, 8 failed, 0 not checked"));
+        Assert.That(output, Does.Contain("slot 1 calibration: no stored sensor calibration"));
+
+        var (calibrated, calibrateOutput, calibrateError) = CliHarness.Run("led", "calibrate", "--config", config);
+        Assert.That(calibrated, Is.Zero, calibrateOutput + calibrateError);
+
+        var (after, afterOutput, afterError) = CliHarness.Run("doctor", "--config", config);
+        Assert.That(after, Is.Zero, afterOutput + afterError);
+        Assert.That(afterOutput, Does.Contain("50 ok, 0 failed, 0 not checked"));
     }
 
     [Test]
