@@ -42,6 +42,8 @@ public class ChaosSoakTests
             new RecoveryImages(recovery, "recovery 1.0.0", SparkAppImageGenerator.Tinker(seed)))
         {
             ReadbackEvery = readbackEvery,
+            // a soak switches a relay only on a cold boot: without them a sticking contact would never be met
+            PowerCycleEvery = 2,
         };
     }
 
@@ -59,9 +61,9 @@ public class ChaosSoakTests
         foreach (var row in result.Rows.Where(r => r.Verdict != Verdict.Pass))
             TestContext.Out.WriteLine($"slot {row.Slot} cycle {row.Cycle} {row.Test}: {row.Verdict.ToName()} {row.FailureMode}: {row.Signature}");
 
-        // every kind of fault was injected at least once
-        Assert.That(ledger.Select(f => f.Kind).Distinct().Order(),
-            Is.EqualTo(Enum.GetValues<HilRig.Sim.Faults.FaultKind>().Where(k => config.Sim.Faults.Rate(k) > 0)));
+        // every kind of fault was injected at least once: every FaultKind is a random one (the static rig faults,
+        // sim.weldedRelays, sim.openRelays, sim.wrongSensorIds, are wiring, not dice: they are not FaultKinds)
+        Assert.That(ledger.Select(f => f.Kind).Distinct().Order(), Is.EqualTo(Enum.GetValues<HilRig.Sim.Faults.FaultKind>()));
 
         // no healthy Core is failed
         var healthyFails = result.Rows.Where(r => !bad.Contains(r.Slot) && r.Verdict == Verdict.Fail).ToList();
