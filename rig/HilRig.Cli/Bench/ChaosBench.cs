@@ -64,6 +64,9 @@ internal static class ChaosBench
     /// <summary>How long a bad Core is soaked in the slot it was moved to, to confirm its failure there.</summary>
     internal const int ConfirmCycles = 2;
 
+    /// <summary>Every K-th cycle of the chaos soak starts from a cold boot (relay cut and switched on).</summary>
+    internal const int PowerCycleEvery = 5;
+
     /// <summary>What the chaos soak found, with its confirmation phase.</summary>
     /// <param name="Rows">The soak's rows, then the confirming soak's.</param>
     /// <param name="Stored">Rows the results store holds for both runs (must equal <see cref="Rows"/>: nothing lost).</param>
@@ -109,7 +112,8 @@ internal static class ChaosBench
             return result;
         }
 
-        var soak = await SoakAsync(SoakCommand.PlanFor(config, cycles, everyReadback, null), session.Slots);
+        // every few cycles a cold boot: the only place a soak switches a relay, so a sticking contact (sim.faults.relayStuck) meets the rig
+        var soak = await SoakAsync(SoakCommand.PlanFor(config, cycles, everyReadback, null) with { PowerCycleEvery = PowerCycleEvery }, session.Slots);
 
         // a failure in one slot is not final: each bad Core changes places with the nearest healthy slot's Core
         var moves = new Dictionary<int, int>();
@@ -157,7 +161,10 @@ internal static class ChaosBench
         var recorded = rows.SelectMany(r => r.Retries).ToList();
         var c = CultureInfo.InvariantCulture;
         var slots = outcome.Soak.Slots.Count;
-        output.WriteLine(string.Create(c, $"chaos soak: {cycles} cycles x {slots} slots, seed {config.Sim.Seed}, readback every {everyReadback}; then each bad Core moved and soaked {ConfirmCycles} cycles; {rows.Count} rows in {wall.Elapsed.TotalSeconds:0} s wall"));
+        output.WriteLine(string.Create(c, $"chaos soak: {cycles} cycles x {slots} slots, seed {config.Sim.Seed}, readback every {everyReadback}, power cycle every {PowerCycleEvery}; then each bad Core moved and soaked {ConfirmCycles} cycles; {rows.Count} rows in {wall.Elapsed.TotalSeconds:0} s wall"));
+        // what the simulator injected, by fault (a brown-out and a worn contact reach the rig as usb-disconnect, a dropped
+        // and a stalled chunk stream as cloud-transfer)
+        output.WriteLine($"  injected by fault: {string.Join(", ", Enum.GetValues<HilRig.Sim.Faults.FaultKind>().Select(k => string.Create(c, $"{HilRig.Sim.Faults.FaultKinds.Name(k)} {ledger.Count(f => f.Kind == k)}")))}");
         output.WriteLine("  kind             injected  retried  gave up (rig fault)");
         foreach (var kind in ledger.Select(f => f.RigKind).Concat(recorded.Select(r => r.Kind)).Distinct().Order(StringComparer.Ordinal))
         {

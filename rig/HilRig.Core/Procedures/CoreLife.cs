@@ -332,7 +332,8 @@ public sealed class Ota(CoreLifeContext context)
             }
             catch (FlashOperationHungException hung)
             {
-                slot.Control.SetPower(false);
+                // leave the Core off rather than hung in DFU; a contact that sticks is switched again (a relay rig fault if it never opens)
+                await RelaySwitch.CutAsync(slot, context.Bus, context.Time, ct);
                 throw new LoopFailure(FailureModes.OtaFailed, $"the cloud gave up and the OTA region's {hung.Operation} never finishes over DFU: BUSY stays set (dead or hung chip)");
             }
             await SlotDfu.Guard(() => session.LeaveAsync(null, ct));

@@ -32,17 +32,25 @@ public sealed class CoreRecovery(CoreLifeContext context, DfuHostOptions? dfu = 
             var time = context.Time;
             if (await context.LookAsync(slot, null, DateTimeOffset.MinValue, ct) != CoreWhereabouts.Dfu)
             {
-                try
+                // hung or dark: only a power cycle stops it; then MODE through RESET selects DFU in the bootloader. The relay
+                // line reads back what was written whatever its contact does: the cut and the switch on are checked
+                string? noDfu = null;
+                var inDfu = await RelaySwitch.PowerCycleAsync(slot, context.Bus, time, async () =>
                 {
-                    // hung or dark: only a power cycle stops it; then MODE through RESET selects DFU in the bootloader
-                    log.AddRange(await ChoreographyRunner.RunAsync(Choreographies.PowerCycle, slot, context.Bus, time, ct));
-                    log.AddRange(await ChoreographyRunner.RunAsync(Choreographies.EnterDfu, slot, context.Bus, time, ct));
-                }
-                catch (ChoreographyException ex)
-                {
+                    try
+                    {
+                        log.AddRange(await ChoreographyRunner.RunAsync(Choreographies.EnterDfu, slot, context.Bus, time, ct));
+                        return true;
+                    }
+                    catch (ChoreographyException ex)
+                    {
+                        noDfu = ex.Message;
+                        return null;
+                    }
+                }, log, ct);
+                if (inDfu != true)
                     throw new LoopFailure(FailureModes.Unrecoverable,
-                        $"no DFU after a power cycle and MODE held through RESET: the Core's bootloader does not run; it needs a programmer (SWD/JTAG) ({ex.Message})");
-                }
+                        $"no DFU after a power cycle and MODE held through RESET: the Core's bootloader does not run; it needs a programmer (SWD/JTAG) ({noDfu})");
             }
 
             string factory;

@@ -19,6 +19,12 @@ public sealed record SoakPlan(int Cycles, Func<int, int, SoakImage> NextApp, Rec
     /// <summary>Every K-th cycle ends with a DFU readback (0: never).</summary>
     public int ReadbackEvery { get; init; }
 
+    /// <summary>
+    /// Every K-th cycle starts from a cold boot (0: never): the relay cut and switched on, both checked, and the Core must
+    /// come back on its app (what a bootloader meets after every power loss on the line).
+    /// </summary>
+    public int PowerCycleEvery { get; init; }
+
     /// <summary>A bootloader image flashed to each Core over DFU before cycle 1 (null: the Cores keep theirs).</summary>
     public byte[]? Bootloader { get; init; }
 
@@ -109,7 +115,11 @@ public sealed record SoakResult(IReadOnlyList<SoakRow> Rows, IReadOnlyList<SoakS
 /// is failures per cycle judged. A readback failure (bit errors) is the chip's and is not in the rate. After any failure
 /// the Core is asked whether it still runs its app (DFU on USB says no; otherwise its identity over serial); one that
 /// does not is recovered over DFU (<see cref="CoreRecovery"/>) and soaks on, or leaves the run when that fails. A rig
-/// fault ends the slot's run (the rig cannot judge it any more).
+/// fault in a cold boot or a factory reset (a relay or button line that gave up: nothing was being written over DFU)
+/// leaves the cycle unjudged; the slot soaks on when the Core still runs its app afterwards, and leaves the run
+/// otherwise, or after <see cref="RigFaultsInARow"/> rig faults in a row. Any other rig fault ends the slot's run: one
+/// mid-DFU (a brown-out, a lost contact) may have left a readback's patterns in the Core's regions, and the soak keeps
+/// no journal to put them back from.
 /// </summary>
 public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
 {
@@ -117,6 +127,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
     public const string OtaTest = "ota";
     public const string FactoryResetTest = "factory-reset";
     public const string ReadbackTest = Screening.TestName;
+    public const string PowerCycleTest = "power-cycle";
 
     /// <summary>A whole cycle judged as one row (the fleet generator's soak rows).</summary>
     public const string CycleTest = "soak";
@@ -132,6 +143,9 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
 
     /// <summary>After a readback the app reconnects to the cloud (or, without Wi-Fi, waits in listening mode).</summary>
     public static readonly TimeSpan AppAfterDfu = TimeSpan.FromSeconds(30);
+
+    /// <summary>Rig faults in a row (cloud faults aside) after which a slot leaves the run: its hardware needs a look.</summary>
+    public const int RigFaultsInARow = 3;
 
     public async Task<SoakResult> RunAsync(IEnumerable<RigSlot> slots, IProgress<SoakProgress>? progress = null, CancellationToken ct = default)
     {
@@ -153,6 +167,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
         private int _recoveries;
         private int _lastRecovery;
         private int? _outAt;
+        private int _rigFaultsInARow;
         private string? _outReason;
         private BitErrorMapSummary? _bitErrors;
 
@@ -214,15 +229,21 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             {
                 // a step may end in a verdict even as the soak is stopped; the next cycle must not start
                 ct.ThrowIfCancellationRequested();
+                if (plan.PowerCycleEvery > 0 && _cycle % plan.PowerCycleEvery == 0)
+                {
+                    var cold = await StepAsync(PowerCycleTest, () => PowerCycleAsync(id, ct), judged: true, ct, inCycle: true);
+                    if (!await JudgeAsync(cold, ct)) return;
+                    if (cold.Verdict != Verdict.Pass) continue;
+                }
                 var app = plan.NextApp(slot.Number, _cycle);
                 var ota = await StepAsync(OtaTest, () => new Ota(context).RunAsync(slot, id, app.Bytes, app.Identity, ct), judged: true, ct);
                 if (ota.Verdict != Verdict.RigFault) _judged++;
                 if (!await JudgeAsync(ota, ct)) return;
-                if (ota.Verdict == Verdict.Fail || IsCloudFault(ota)) continue;
+                if (ota.Verdict != Verdict.Pass) continue;
 
-                var reset = await StepAsync(FactoryResetTest, () => new FactoryReset(context).RunAsync(slot, id, ct), judged: true, ct);
+                var reset = await StepAsync(FactoryResetTest, () => new FactoryReset(context).RunAsync(slot, id, ct), judged: true, ct, inCycle: true);
                 if (!await JudgeAsync(reset, ct)) return;
-                if (reset.Verdict == Verdict.Fail) continue;
+                if (reset.Verdict != Verdict.Pass) continue;
 
                 if (plan.ReadbackEvery > 0 && _cycle % plan.ReadbackEvery == 0)
                 {
@@ -320,14 +341,19 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             switch (row.Verdict)
             {
                 case Verdict.Pass:
+                    _rigFaultsInARow = 0;
                     return true;
                 case Verdict.RigFault when IsCloudFault(row):
                     // the world's fault, not the slot's: the cycle is not judged and the soak goes on
                     return true;
+                case Verdict.RigFault when _afterFailure == AppCheck.Runs && ++_rigFaultsInARow < RigFaultsInARow:
+                    // a transient rig fault (its regions put back, the Core on its app again): the cycle is not judged
+                    return true;
                 case Verdict.RigFault:
-                    Out(_cycle, $"rig fault in {row.Test}: {row.Signature}");
+                    Out(_cycle, $"rig fault in {row.Test}: {row.Signature}{(_afterFailure == AppCheck.Runs ? $" ({RigFaultsInARow} in a row)" : "")}");
                     return false;
             }
+            _rigFaultsInARow = 0;
             ct.ThrowIfCancellationRequested();
             // asked inside the failed step (its retries are in that row): see StepAsync
             switch (_afterFailure)
@@ -387,7 +413,8 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
         }
 
         /// <param name="judged">The row goes to <see cref="JudgeAsync"/>: on a failure, ask whether the Core still runs its app.</param>
-        private async Task<SoakRow> StepAsync(string test, Func<Task<LoopResult>> step, bool judged = false, CancellationToken ct = default)
+        /// <param name="inCycle">A step that writes nothing over DFU: after a rig fault (cloud aside) ask too, the slot soaks on when the Core runs its app.</param>
+        private async Task<SoakRow> StepAsync(string test, Func<Task<LoopResult>> step, bool judged = false, CancellationToken ct = default, bool inCycle = false)
         {
             Report(test, SoakPhase.Started, null);
             var startedAt = _time.GetUtcNow();
@@ -397,7 +424,9 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             if (failed) _failures++;
             var log = result.Log;
             _afterFailure = AppCheck.NotAsked;
-            if (judged && result.Verdict == Verdict.Fail && !ct.IsCancellationRequested)
+            var ask = result.Verdict == Verdict.Fail
+                || (inCycle && result.Verdict == Verdict.RigFault && result.FailureMode != FailureModes.CloudError);
+            if (judged && ask && !ct.IsCancellationRequested)
             {
                 // After a failure: does the Core still run its app? Asked before the row is stored, so the buttons and
                 // USB it takes are retried inside this step and their retries travel in its row (a check after the
@@ -418,6 +447,8 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 Report("check app", SoakPhase.Ended, null);
                 log = [.. log, _afterFailure switch
                 {
+                    AppCheck.DoesNotRun when result.Verdict == Verdict.RigFault => "after the rig fault the Core does not run its app: the slot leaves the run",
+                    AppCheck.Runs when result.Verdict == Verdict.RigFault => "after the rig fault the Core runs its app again: the cycle is not judged",
                     AppCheck.Runs => "after the failure the Core still runs its app",
                     AppCheck.DoesNotRun => "after the failure the Core does not run its app: recovery over DFU",
                     _ => $"after the failure the rig could not ask the Core: {_afterFailureWhy}",
@@ -435,6 +466,29 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             Report(test, SoakPhase.Ended, result.Verdict, row: row);
             return row;
         }
+
+        /// <summary>A cold boot: the power cut and switched on (both checked); the Core must be back on the cloud or in listening mode.</summary>
+        private Task<LoopResult> PowerCycleAsync(string id, CancellationToken ct) =>
+            LoopRunner.RunAsync(PowerCycleTest, context, slot, async log =>
+            {
+                var where = CoreWhereabouts.Unknown;
+                await RelaySwitch.PowerCycleAsync(slot, context.Bus, _time, async () =>
+                {
+                    where = await context.WaitAsync(slot, id, AppAfterDfu, ct, CoreWhereabouts.Connected, CoreWhereabouts.Listening, CoreWhereabouts.Dfu);
+                    return where switch
+                    {
+                        CoreWhereabouts.Connected or CoreWhereabouts.Listening => true,
+                        CoreWhereabouts.Dfu => false,
+                        _ => null,
+                    };
+                }, log, ct);
+                return where switch
+                {
+                    CoreWhereabouts.Connected or CoreWhereabouts.Listening => $"power cut and switched on (both checked): the Core is back {(where == CoreWhereabouts.Connected ? "on the cloud" : "in listening mode")}",
+                    CoreWhereabouts.Dfu => throw new LoopFailure(FailureModes.StuckInDfu, "after a power cycle the Core stays in DFU (flashing yellow)"),
+                    _ => throw new LoopFailure(FailureModes.NoCloud, $"after a power cycle (the relay switched on {GpioSlotControl.LineRetries + 1} times) the Core is neither on the cloud nor in listening mode within {AppAfterDfu.TotalSeconds:0} s"),
+                };
+            }, ct);
 
         /// <summary>Enter DFU by the buttons, the readback of the external flash's image slots, leave; the app must come back.</summary>
         private async Task<LoopResult> ReadbackAsync(string id, CancellationToken ct)

@@ -87,21 +87,67 @@ public static class PowerOffVerification
 public static class RelaySwitch
 {
     /// <exception cref="SlotLineException">The Core is still powered after every try (<see cref="SlotLineException.IsPower"/>).</exception>
-    public static async Task CutAsync(RigSlot slot, IUsbBus usb, TimeProvider time, CancellationToken ct = default)
+    public static Task CutAsync(RigSlot slot, IUsbBus usb, TimeProvider time, CancellationToken ct = default) => CutAsync(slot, usb, time, probeDfu: false, ct);
+
+    /// <param name="probeDfu">Also hold MODE through a RESET after the cut: a hung Core is off USB and dark (or unobserved)
+    /// whether or not its supply is cut; only a powered one answers the buttons.</param>
+    /// <exception cref="SlotLineException">The Core is still powered after every try (<see cref="SlotLineException.IsPower"/>).</exception>
+    public static async Task CutAsync(RigSlot slot, IUsbBus usb, TimeProvider time, bool probeDfu, CancellationToken ct = default)
     {
         for (var attempt = 0; ; attempt++)
         {
             var last = attempt >= GpioSlotControl.LineRetries;
             slot.Control.SetPower(false);
-            var finding = await PowerOffVerification.VerifyAsync(slot, usb, time, probeDfu: false, ct: ct);
+            var finding = await PowerOffVerification.VerifyAsync(slot, usb, time, probeDfu, ct: ct);
             if (finding.Cut) return;
-            var how = finding.How(slot.UsbPath, slot.Led is not null, probed: false);
+            var how = finding.How(slot.UsbPath, slot.Led is not null, probeDfu);
             RigRetries.Record("relay-stuck", $"{slot}: relay switched off but {how}", gaveUp: last);
             if (last)
                 throw new SlotLineException(true, $"{slot}: the power relay does not cut the Core's supply ({GpioSlotControl.LineRetries + 1} tries; {how}): its contact is stuck closed, replace the relay");
             // a sticky contact often lets go on the next switch
             slot.Control.SetPower(true);
             await Task.Delay(ChoreographyStep.SetPower.SettleTime, time, ct);
+        }
+    }
+
+    /// <summary>
+    /// A power cycle the rig depends on: the cut checked as <see cref="CutAsync(RigSlot, IUsbBus, TimeProvider, bool, CancellationToken)"/>
+    /// (with the MODE-through-RESET probe: a hung Core is off USB whether or not its supply is cut), then the relay on
+    /// until <paramref name="cameUp"/> sees the Core. Nothing seen (null) may be a contact that did not close, or a Core
+    /// that does not start: the relay is switched off and on again, at most <see cref="GpioSlotControl.LineRetries"/>
+    /// times; a Core seen only after that is the evidence the earlier switches did not close the contact, each recorded as
+    /// a `relay-stuck` retry.
+    /// </summary>
+    /// <param name="cameUp">After a switch on: true when the Core came up as it should, false when it is powered but not
+    /// where it should be (no switching again), null when nothing of it is seen.</param>
+    /// <returns>What the last <paramref name="cameUp"/> said.</returns>
+    /// <exception cref="SlotLineException">The contact does not open (<see cref="SlotLineException.IsPower"/>).</exception>
+    public static async Task<bool?> PowerCycleAsync(RigSlot slot, IUsbBus usb, TimeProvider time, Func<Task<bool?>> cameUp, List<string> log, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(cameUp);
+        ArgumentNullException.ThrowIfNull(log);
+        await CutAsync(slot, usb, time, probeDfu: true, ct);
+        log.Add("power cut (checked: off USB, no DFU on MODE through RESET)");
+        var unseen = 0;
+        for (var attempt = 0; ; attempt++)
+        {
+            slot.Control.SetPower(true);
+            await Task.Delay(ChoreographyStep.SetPower.SettleTime, time, ct);
+            var up = await cameUp();
+            if (up is null && attempt < GpioSlotControl.LineRetries)
+            {
+                unseen++;
+                log.Add($"relay switched on: nothing of the Core seen; switched again");
+                slot.Control.SetPower(false);
+                await Task.Delay(PowerOffVerification.Settle, time, ct);
+                continue;
+            }
+            if (up is not null)
+            {
+                for (var i = 0; i < unseen; i++)
+                    RigRetries.Record("relay-stuck", $"{slot}: relay switched on, nothing of the Core seen; the Core came up after the relay was switched again", gaveUp: false);
+            }
+            return up;
         }
     }
 }
