@@ -89,11 +89,19 @@ internal sealed class ShimBridge(SimScheduler scheduler)
             _handovers.Enqueue(handover);
             Monitor.PulseAll(_gate);
         }
-        // a libusb call waiting on the simulation thread takes it first; otherwise (a call from another thread) this runs it
-        _ = scheduler.RunAsync(() =>
+        // a libusb call waiting on the simulation thread takes it first; otherwise (a call from another thread) this runs
+        // it, and stays a run in flight until the device's work is done: the virtual clock only moves while a run is
+        _ = scheduler.RunAsync(async () =>
         {
-            if (TakeHandover() is { } h) Run(h);
-            return Task.CompletedTask;
+            if (TakeHandover() is not { } h) return;
+            try
+            {
+                await Run(h);
+            }
+            catch (Exception)
+            {
+                // the libusb call waiting on the handover gets the error through it
+            }
         });
         return handover.Done.Task;
     }

@@ -5,7 +5,10 @@ namespace HilRig.Sim.Time;
 /// <summary>How the simulated rig's clock relates to the wall clock.</summary>
 public enum ClockMode
 {
-    /// <summary>Discrete-event: when nothing is runnable the clock jumps to the next timer. Device time is exact, wall time is CPU time.</summary>
+    /// <summary>
+    /// Discrete-event: when nothing is runnable and a run is in flight the clock jumps to the next timer; with no run in
+    /// flight it stands still. Device time is exact, wall time is CPU time.
+    /// </summary>
     Virtual,
 
     /// <summary>The clock follows the wall clock times <see cref="SimScheduler.Speed"/>; for processes that face real tools (dfu-util, a terminal).</summary>
@@ -56,9 +59,11 @@ public sealed class SimScheduler : IDisposable
         var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         Action<Exception> root = ex => tcs.TrySetException(ex);
         lock (_roots) { _roots.Add(root); }
-        Interlocked.Increment(ref _rootsInFlight);
         Post(async _ =>
         {
+            // counted on the simulation thread when the run starts: counted by the caller, the loop could see a run
+            // in flight whose work is not yet queued and move the clock before it starts
+            Interlocked.Increment(ref _rootsInFlight);
             try
             {
                 tcs.TrySetResult(await work());
@@ -132,13 +137,16 @@ public sealed class SimScheduler : IDisposable
                 continue;
             }
 
-            if (Time.AdvanceToNextTimer())
+            // Only a run in flight moves the clock: between runs (a fault injected, then the doctor started) work left
+            // behind (a booting Core, the line's operator) waits for the next run, so device time never depends on
+            // how long the calling thread took to start it.
+            if (Volatile.Read(ref _rootsInFlight) > 0 && Time.AdvanceToNextTimer())
             {
                 stallWall.Restart();
                 continue;
             }
 
-            // Nothing runnable and no timer: only outside input can make progress.
+            // Nothing runnable and no timer, or no run in flight: only outside input can make progress.
             try
             {
                 if (_queue.TryTake(out item, 200, _stop.Token))
