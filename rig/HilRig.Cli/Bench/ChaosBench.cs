@@ -64,6 +64,9 @@ internal static class ChaosBench
     /// <summary>How long a bad Core is soaked in the slot it was moved to, to confirm its failure there.</summary>
     internal const int ConfirmCycles = 2;
 
+    /// <summary>How long the swapped Cores run (boot into their app) before the confirming soak starts on them.</summary>
+    internal static readonly TimeSpan SettleAfterMove = TimeSpan.FromSeconds(30);
+
     /// <summary>Every K-th cycle of the chaos soak starts from a cold boot (relay cut and switched on).</summary>
     internal const int PowerCycleEvery = 5;
 
@@ -119,7 +122,7 @@ internal static class ChaosBench
         var moves = new Dictionary<int, int>();
         foreach (var slot in bad.Order())
             moves[slot] = rigSlots.Where(s => !bad.Contains(s) && !moves.ContainsValue(s)).OrderBy(s => Math.Abs(s - slot)).ThenBy(s => s).First();
-        await session.RunAsync(() =>
+        await session.RunAsync(async () =>
         {
             foreach (var (from, to) in moves)
             {
@@ -128,7 +131,8 @@ internal static class ChaosBench
                 sim.Insert(to, a.DeviceId, a.Spec.Lot, a.Spec.Flash);
                 sim.Insert(from, b.DeviceId, b.Spec.Lot, b.Spec.Flash);
             }
-            return Task.CompletedTask;
+            // a Core dropped into a powered slot boots before the soak starts on it; the rig's clock only runs while work does
+            await Task.Delay(SettleAfterMove, session.Time, ct);
         });
         var confirm = await SoakAsync(SoakCommand.PlanFor(config, ConfirmCycles, 1, null), [.. session.Slots.Where(s => moves.ContainsValue(s.Number))]);
         return new ChaosOutcome(soak, confirm, [.. soak.Rows, .. confirm.Rows], sim.Faults.Ledger, stored, moves, decisions, badDevices);
