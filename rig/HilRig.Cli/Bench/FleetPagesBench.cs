@@ -29,7 +29,7 @@ internal static class FleetPagesBench
         var results = new Option<long>("--results") { Description = "results in the fleet (1000..50000000)", DefaultValueFactory = _ => 1_000_000 };
         var connection = new Option<string?>("--connection") { Description = "a PostgreSQL server as a superuser; a fresh database is made there and dropped after (default: a throw-away server)" };
         var keep = new Option<bool>("--keep") { Description = "with --connection: keep the generated database (its name is printed) to study plans" };
-        var database = new Option<string?>("--database") { Description = "with --connection: time the pages over a database a --keep run generated, without generating" };
+        var database = new Option<string?>("--kept") { Description = "with --connection: time the pages over a database a --keep run generated, without generating" };
         var runs = new Option<int>("--runs") { Description = "timed runs of each page after a warm-up (5..200); median and 95th percentile are printed", DefaultValueFactory = _ => 20 };
         var command = new Command("fleet-pages", "The dashboard's pages over a fleet PostgreSQL of --results rows: lots, one lot, one device, one rig, slots (goal < 300 ms each)");
         command.Options.Add(results);
@@ -57,7 +57,7 @@ internal static class FleetPagesBench
                 var reuse = pr.GetValue(database);
                 if (reuse is not null && (pr.GetValue(connection) is null || !System.Text.RegularExpressions.Regex.IsMatch(reuse, "^hilrig_pages_[0-9a-f]+$")))
                 {
-                    error.WriteLine($"hilrig: --database {reuse}: valid: with --connection, a database a --keep run printed (hilrig_pages_...)");
+                    error.WriteLine($"hilrig: --kept {reuse}: valid: with --connection, a database a --keep run printed (hilrig_pages_...)");
                     return ExitCodes.BadInput;
                 }
                 return Run(n, pr.GetValue(connection), pr.GetValue(keep), reuse, timed, output, error);

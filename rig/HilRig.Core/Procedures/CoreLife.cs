@@ -105,8 +105,23 @@ public sealed class Identify(CoreLifeContext context)
         var time = context.Time;
         if (!slot.Control.PowerOn)
         {
-            slot.Control.SetPower(true);
-            await Task.Delay(AppStart, time, ct);
+            // the relay line reads back what was written whatever its contact does: the switch on is checked by the Core
+            // showing itself (on USB, or entering listening mode from its app); nothing after every switch may be an empty slot
+            var up = await RelaySwitch.SwitchOnAsync(slot, context.Bus, time, async () =>
+            {
+                await Task.Delay(AppStart, time, ct);
+                if (await context.LookAsync(slot, null, time.GetUtcNow(), ct) != CoreWhereabouts.Unknown) return true;
+                try
+                {
+                    await ChoreographyRunner.RunAsync(Choreographies.EnterListeningMode, slot, context.Bus, time, ct);
+                    return true;
+                }
+                catch (ChoreographyException)
+                {
+                    return null;
+                }
+            }, [], ct: ct);
+            if (up is null) return null;
         }
         var where = await context.LookAsync(slot, null, time.GetUtcNow(), ct);
         if (where == CoreWhereabouts.Dfu) return null;

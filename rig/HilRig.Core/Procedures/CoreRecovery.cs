@@ -47,7 +47,7 @@ public sealed class CoreRecovery(CoreLifeContext context, DfuHostOptions? dfu = 
                         noDfu = ex.Message;
                         return null;
                     }
-                }, log, ct);
+                }, log, ct: ct);
                 if (inDfu != true)
                     throw new LoopFailure(FailureModes.Unrecoverable,
                         $"no DFU after a power cycle and MODE held through RESET: the Core's bootloader does not run; it needs a programmer (SWD/JTAG) ({noDfu})");

@@ -93,8 +93,15 @@ public sealed class JournalRecovery(IUsbBus bus, TimeProvider time, DfuHostOptio
         }
         catch (UsbException ex) when (ex.Error == UsbError.Timeout)
         {
-            // BUSY never clears: leave the Core off rather than hung in DFU
-            slot.Control.SetPower(false);
+            // BUSY never clears: leave the Core off rather than hung in DFU (checked: a contact that sticks is switched again)
+            try
+            {
+                await RelaySwitch.CutAsync(slot, bus, time, ct);
+            }
+            catch (SlotLineException cut)
+            {
+                log.Add(cut.Message);
+            }
             return Result(Verdict.Fail, FailureModes.BadExternalFlash,
                 $"interrupted Core {manifest.DfuSerial}: the flash stopped answering while its regions were put back ({ex.Message}); the journal keeps the originals", false);
         }

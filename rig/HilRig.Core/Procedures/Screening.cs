@@ -298,11 +298,32 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
                 null, ex.ToString());
         }
         await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
-        slot.Control.SetPower(true);
-        await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct);
+        step("enter DFU (retry)");
         try
         {
-            step("enter DFU (retry)");
+            // the switch on is checked by the Core reaching DFU: a contact that stayed open is switched again
+            await RelaySwitch.SwitchOnAsync(slot, bus, time, async () =>
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct);
+                try
+                {
+                    await Choreography.EnterDfuAsync(slot, bus, time, ct);
+                    return true;
+                }
+                catch (ChoreographyException)
+                {
+                    return null;
+                }
+            }, [], ct: ct);
+        }
+        catch (SlotLineException ex)
+        {
+            return outcome(Verdict.RigFault, FailureModes.RelayFault,
+                $"the Core stopped answering during the {hung.Operation} of {hung.Region.Name}; after the power cycle the relay could not be switched again: {ex.Message}; retest the Core in another slot",
+                null, ex.ToString());
+        }
+        try
+        {
             await Choreography.EnterDfuAsync(slot, bus, time, ct);
             using var session = await DfuSeHost.OpenAsync(bus, slot.UsbPath, time, _options.Dfu, ct);
             step($"restore {hung.Region.Name} (retry)");
@@ -317,8 +338,16 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
         catch (UsbException ex) when (ex.Error == UsbError.Timeout)
         {
             step("power off (flash hung again)");
-            // Leave the Core powered off: it would sit hung in DFU otherwise.
-            slot.Control.SetPower(false);
+            // Leave the Core powered off: it would sit hung in DFU otherwise (checked: a contact that sticks is switched again;
+            // one that never opens is noted, the verdict is the flash's either way)
+            try
+            {
+                await RelaySwitch.CutAsync(slot, bus, time, ct);
+            }
+            catch (SlotLineException cut)
+            {
+                step($"power off: {cut.Message}");
+            }
             // The chip refused the restore: no later command can put it back either. Its journal entry is closed with this
             // fail row (the originals stay in the backups folder), so later commands neither warn nor retry it.
             var closed = CloseRefusedJournal(slot, serial);

@@ -200,7 +200,19 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             Report(IdentifyTest, SoakPhase.Started, null);
             var startedAt = _time.GetUtcNow();
             var begin = _time.GetTimestamp();
-            _id = await slot.Identity.ReadDeviceIdAsync(ct);
+            try
+            {
+                _id = await slot.Identity.ReadDeviceIdAsync(ct);
+            }
+            catch (SlotLineException ex)
+            {
+                var row = new SoakRow(slot.Number, $"slot-{slot.Number}-unidentified", IdentifyTest, 0, Verdict.RigFault, ex.IsPower ? FailureModes.RelayFault : FailureModes.ButtonFault,
+                    ex.Message, _time.GetElapsedTime(begin), startedAt, _time.GetUtcNow(), []) { Retries = Drain() };
+                Rows.Add(row);
+                Out(0, row.Signature);
+                Report(IdentifyTest, SoakPhase.Ended, row.Verdict, row: row);
+                return;
+            }
             if (_id is null)
             {
                 // the same any-state detection as screening: a Core in DFU is read back and identified, never "empty"
@@ -481,7 +493,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                         CoreWhereabouts.Dfu => false,
                         _ => null,
                     };
-                }, log, ct);
+                }, log, unseenIsRelayFault: true, ct);
                 return where switch
                 {
                     CoreWhereabouts.Connected or CoreWhereabouts.Listening => $"power cut and switched on (both checked): the Core is back {(where == CoreWhereabouts.Connected ? "on the cloud" : "in listening mode")}",

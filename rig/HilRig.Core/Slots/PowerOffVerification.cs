@@ -113,21 +113,37 @@ public static class RelaySwitch
     /// <summary>
     /// A power cycle the rig depends on: the cut checked as <see cref="CutAsync(RigSlot, IUsbBus, TimeProvider, bool, CancellationToken)"/>
     /// (with the MODE-through-RESET probe: a hung Core is off USB whether or not its supply is cut), then the relay on
-    /// until <paramref name="cameUp"/> sees the Core. Nothing seen (null) may be a contact that did not close, or a Core
-    /// that does not start: the relay is switched off and on again, at most <see cref="GpioSlotControl.LineRetries"/>
-    /// times; a Core seen only after that is the evidence the earlier switches did not close the contact, each recorded as
-    /// a `relay-stuck` retry.
+    /// as <see cref="SwitchOnAsync"/>.
     /// </summary>
     /// <param name="cameUp">After a switch on: true when the Core came up as it should, false when it is powered but not
     /// where it should be (no switching again), null when nothing of it is seen.</param>
+    /// <param name="unseenIsRelayFault">The Core was up before the cut, so nothing of it after every switch on is the
+    /// relay's (a contact that does not close), not the Core's: the switches are recorded and the relay is a rig fault.</param>
     /// <returns>What the last <paramref name="cameUp"/> said.</returns>
-    /// <exception cref="SlotLineException">The contact does not open (<see cref="SlotLineException.IsPower"/>).</exception>
-    public static async Task<bool?> PowerCycleAsync(RigSlot slot, IUsbBus usb, TimeProvider time, Func<Task<bool?>> cameUp, List<string> log, CancellationToken ct = default)
+    /// <exception cref="SlotLineException">The contact does not open, or (<paramref name="unseenIsRelayFault"/>) does not close (<see cref="SlotLineException.IsPower"/>).</exception>
+    public static async Task<bool?> PowerCycleAsync(RigSlot slot, IUsbBus usb, TimeProvider time, Func<Task<bool?>> cameUp, List<string> log,
+        bool unseenIsRelayFault = false, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(cameUp);
         ArgumentNullException.ThrowIfNull(log);
         await CutAsync(slot, usb, time, probeDfu: true, ct);
         log.Add("power cut (checked: off USB, no DFU on MODE through RESET)");
+        return await SwitchOnAsync(slot, usb, time, cameUp, log, unseenIsRelayFault, ct);
+    }
+
+    /// <summary>
+    /// The relay switched on until <paramref name="cameUp"/> sees the Core. Nothing seen (null) may be a contact that did
+    /// not close, or a Core that does not start: the relay is switched off (that cut checked too, with the DFU probe: a
+    /// Core in its app is off USB) and on again, at most <see cref="GpioSlotControl.LineRetries"/> times; a Core seen
+    /// only after that is the evidence the earlier switches did not close the contact, each recorded as a `relay-stuck` retry.
+    /// </summary>
+    /// <param name="unseenIsRelayFault">Nothing seen after every switch is the relay's: recorded (the last given up) and thrown.</param>
+    /// <returns>What the last <paramref name="cameUp"/> said (null only when <paramref name="unseenIsRelayFault"/> is false).</returns>
+    public static async Task<bool?> SwitchOnAsync(RigSlot slot, IUsbBus usb, TimeProvider time, Func<Task<bool?>> cameUp, List<string> log,
+        bool unseenIsRelayFault = false, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(cameUp);
+        ArgumentNullException.ThrowIfNull(log);
         var unseen = 0;
         for (var attempt = 0; ; attempt++)
         {
@@ -138,14 +154,20 @@ public static class RelaySwitch
             {
                 unseen++;
                 log.Add($"relay switched on: nothing of the Core seen; switched again");
-                slot.Control.SetPower(false);
-                await Task.Delay(PowerOffVerification.Settle, time, ct);
+                // the off is checked too: a contact that did close and then sticks on the off must not go unseen
+                await CutAsync(slot, usb, time, probeDfu: true, ct);
                 continue;
             }
             if (up is not null)
             {
                 for (var i = 0; i < unseen; i++)
                     RigRetries.Record("relay-stuck", $"{slot}: relay switched on, nothing of the Core seen; the Core came up after the relay was switched again", gaveUp: false);
+            }
+            else if (unseenIsRelayFault)
+            {
+                for (var i = 0; i <= unseen; i++)
+                    RigRetries.Record("relay-stuck", $"{slot}: relay switched on, nothing of the Core seen", gaveUp: i == unseen);
+                throw new SlotLineException(true, $"{slot}: the power relay does not close ({GpioSlotControl.LineRetries + 1} switches on, nothing of the Core seen though it was up before the cut): its contact is stuck open, replace the relay or retest the Core in another slot");
             }
             return up;
         }
