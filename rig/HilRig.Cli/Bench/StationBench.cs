@@ -22,9 +22,13 @@ internal static class StationBench
     /// <param name="Judged">Cores with a pass or fail verdict: equals <paramref name="Cores"/> unless a Core went unjudged.</param>
     /// <param name="Retests">Verdicts beyond a Core's first (a rig fault and its retest in another slot).</param>
     /// <param name="Twice">Cores with more than one pass/fail verdict: never expected (one Core, one final verdict).</param>
+    /// <param name="CoresPerHour">While the line is fed: slots over the slot time per Core judged (<see cref="StationCycles.LineFed"/>).</param>
+    /// <param name="ShiftPerHour">The whole shift's: Cores judged between its first and last verdict, the filling of the slots and their running dry included.</param>
+    /// <param name="Phases">Where the slot time per Core judged goes.</param>
+    /// <param name="OperatorBusy">The operator's share of the shift spent pulling and dropping in Cores.</param>
     public sealed record Figures(
         int Slots, bool ReadbackOnly, int Cores, int Judged, int Retests, string RetestWhy, IReadOnlyList<string> Twice, TimeSpan DevicePerCore, TimeSpan Handling, double CoresPerHour,
-        double SlotFloor, double OperatorLimit, TimeSpan Virtual, TimeSpan Wall)
+        double SlotFloor, double OperatorLimit, TimeSpan Virtual, TimeSpan Wall, double ShiftPerHour, TimeSpan SlotTimePerCore, IReadOnlyList<PhaseTime> Phases, double OperatorBusy)
     {
         /// <summary>The bound that binds: the slots' floor or the operator's hands.</summary>
         public double Floor => Math.Min(SlotFloor, OperatorLimit);
@@ -79,7 +83,7 @@ internal static class StationBench
                 return ExitCodes.BadInput;
             }
             var output = pr.InvocationConfiguration.Output;
-            output.WriteLine("slots  screen         Cores  judged  retests  Cores/h  device/Core  handling  slot floor/h  operator/h  ratio   rig time  wall");
+            output.WriteLine("slots  screen         Cores  judged  retests  Cores/h  shift/h  device/Core  handling  slot floor/h  operator/h  ratio   rig time  wall");
             var exit = ExitCodes.Ok;
             foreach (var slots in new[] { 8, 16 })
             {
@@ -88,8 +92,10 @@ internal static class StationBench
                     ct.ThrowIfCancellationRequested();
                     var f = await Task.Run(() => Run(rig, slots, readbackOnly, n, TimeSpan.FromSeconds(h)), ct);
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{f.Slots,5}  {(f.ReadbackOnly ? "readback only" : "full"),-13}  {f.Cores,5}  {f.Judged,6}  {f.Retests,7}  {f.CoresPerHour,7:0}  {f.DevicePerCore.TotalSeconds,9:0.0} s  {f.Handling.TotalSeconds,6:0.0} s  {f.SlotFloor,12:0}  {f.OperatorLimit,10:0}  {f.Ratio,5:0.00}  {f.Virtual.TotalMinutes,6:0.0} min  {f.Wall.TotalSeconds:0} s"));
+                        $"{f.Slots,5}  {(f.ReadbackOnly ? "readback only" : "full"),-13}  {f.Cores,5}  {f.Judged,6}  {f.Retests,7}  {f.CoresPerHour,7:0}  {f.ShiftPerHour,7:0}  {f.DevicePerCore.TotalSeconds,9:0.0} s  {f.Handling.TotalSeconds,6:0.0} s  {f.SlotFloor,12:0}  {f.OperatorLimit,10:0}  {f.Ratio,5:0.00}  {f.Virtual.TotalMinutes,6:0.0} min  {f.Wall.TotalSeconds:0} s"));
                     if (f.RetestWhy.Length > 0) output.WriteLine($"       retests after: {f.RetestWhy}");
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"       slot time per Core judged {f.SlotTimePerCore.TotalSeconds:0.0} s, against the floor's {(f.DevicePerCore + f.Handling).TotalSeconds:0.0} s (operator busy {f.OperatorBusy * 100:0} % of the shift): {string.Join("; ", f.Phases.Where(p => p.Share >= 0.001).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Phase} {p.PerCore.TotalSeconds:0.0} s")))}"));
                     if (f.Judged != f.Cores || f.Twice.Count > 0)
                     {
                         // one Core, one final verdict: anything else is the station's bug, not a figure
@@ -107,7 +113,8 @@ internal static class StationBench
                 if (l.WorstKept < 0.95) exit = ExitCodes.DutFailed;
             }
             output.WriteLine("Cores: dropped in (new Cores); judged: Cores with a pass/fail verdict; retests: verdicts beyond a Core's first (rig fault, then another slot)");
-            output.WriteLine("Cores/h: Cores judged per hour between the first and the last pass/fail verdict (rig time); floor: the lower of slots x 3600 / (device time per Core + handling) and one operator's 3600 / handling; goal: ratio >= 0.9");
+            output.WriteLine("Cores/h: while the line is fed: slots x 3600 / slot time per Core judged, each slot from its first verdict to its last pass/fail (rig time); shift/h: Cores judged per hour between the shift's first and last verdict, the slots filling at the start and standing empty at the end (no Core left to drop in) included");
+            output.WriteLine("floor: the lower of slots x 3600 / (device time per Core + handling) and one operator's 3600 / handling; goal: ratio (Cores/h over the floor) >= 0.9");
             return exit;
         });
         return command;
@@ -230,6 +237,19 @@ internal static class StationBench
             var station = StationComposition.Build(session, session.Slots, store, recorder, setup, line);
             var verdicts = new List<(TimeSpan At, int Slot, string DeviceId, Core.Procedures.Verdict Verdict)>();
             var start = session.Time.GetTimestamp();
+            var phases = new PhaseClock(session.Time, start);
+            var handled = 0;
+            station.Station.PhaseEntered += phases.Station;
+            line.Inserted += (slot, _) =>
+            {
+                handled++;
+                phases.Operator(slot, inserted: true);
+            };
+            line.Removed += (slot, _) =>
+            {
+                handled++;
+                phases.Operator(slot, inserted: false);
+            };
             station.Station.VerdictShown += (slot, verdict) =>
                 verdicts.Add((session.Time.GetElapsedTime(start), slot, station.Board.Snapshot().Tiles.First(t => t.Slot == slot).DeviceId ?? "?", verdict));
             using var lineStop = new CancellationTokenSource();
@@ -252,13 +272,17 @@ internal static class StationBench
                 .Select(g => $"{g.Key}: {string.Join(", ", g.Select(v => string.Create(CultureInfo.InvariantCulture, $"{v.Verdict.ToName()} in slot {v.Slot} at {v.At.TotalSeconds:0.0} s")))}").ToList();
             var units = judged.Select(v => v.DeviceId).Distinct(StringComparer.Ordinal).Count();
             var span = judged.Count > 1 ? judged[^1].At - judged[0].At : TimeSpan.Zero;
-            var perHour = span > TimeSpan.Zero ? (units - 1) / span.TotalHours : 0;
+            var shiftPerHour = span > TimeSpan.Zero ? (units - 1) / span.TotalHours : 0;
+            var fed = StationCycles.LineFed(verdicts.Select(v => new ShownVerdict(v.At, v.Slot, v.Verdict != Verdict.RigFault)), slots);
             var slotFloor = slots * 3600 / (device + handling).TotalSeconds;
             var operatorLimit = handling > TimeSpan.Zero ? 3600 / handling.TotalSeconds : double.PositiveInfinity;
             var why = string.Join(", ", store.GetResults(recorder.RunId).Where(r => r.Test == setup.FinalTest && r.Verdict == Verdict.RigFault)
                 .GroupBy(r => r.FailureMode ?? "rig-fault").Select(g => $"{g.Key} x{g.Count()}"));
-            return new Figures(slots, readbackOnly, line.Fed, units, verdicts.Count - units, why, twice, device, handling, perHour, slotFloor, operatorLimit,
-                session.Time.GetElapsedTime(start), wall.Elapsed);
+            var shift = session.Time.GetElapsedTime(start);
+            // each Core in and out: half the handling to pull one, half to drop one in
+            var busy = shift > TimeSpan.Zero ? handled * (handling / 2) / shift : 0;
+            return new Figures(slots, readbackOnly, line.Fed, units, verdicts.Count - units, why, twice, device, handling, fed.CoresPerHour, slotFloor, operatorLimit,
+                shift, wall.Elapsed, shiftPerHour, fed.SlotTimePerCore, phases.Within(fed.Windows, fed.Judged), busy);
         }
         finally
         {

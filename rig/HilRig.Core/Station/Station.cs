@@ -91,6 +91,18 @@ public sealed class Station
     /// <summary>Raised on the rig's thread once a slot's verdict is stored and shown: the operator's cue to pull the Core.</summary>
     public event Action<int, Verdict>? VerdictShown;
 
+    /// <summary>
+    /// Raised on the rig's thread as a slot enters each phase of its cycle: <see cref="PhaseWaitingForCore"/>,
+    /// <see cref="PhaseArrived"/> (the app's start), each screening step by name, <see cref="PhaseStoring"/>,
+    /// <see cref="PhaseWaitingForRemoval"/>: where a slot's time goes (`hilrig bench station`).
+    /// </summary>
+    public event Action<int, string>? PhaseEntered;
+
+    public const string PhaseWaitingForCore = "waiting for a Core";
+    public const string PhaseArrived = "arrived";
+    public const string PhaseStoring = "storing the verdict";
+    public const string PhaseWaitingForRemoval = "waiting for removal";
+
     /// <summary>Slots that abandoned a step at the stop (the Core is screened again at the next start).</summary>
     public IReadOnlyList<int> Abandoned => [.. _runs.Where(r => r.Value.Abandoned).Select(r => r.Key).Order()];
 
@@ -151,13 +163,18 @@ public sealed class Station
 
     private async Task WaitForAsync(RigSlot slot, bool present, TimeSpan settle, CancellationToken ct)
     {
+        PhaseEntered?.Invoke(slot.Number, present ? PhaseWaitingForCore : PhaseWaitingForRemoval);
         long? since = null;
         while (true)
         {
             if (Present(slot) == present)
             {
                 since ??= _time.GetTimestamp();
-                if (_time.GetElapsedTime(since.Value) >= settle) return;
+                if (_time.GetElapsedTime(since.Value) >= settle)
+                {
+                    if (present) PhaseEntered?.Invoke(slot.Number, PhaseArrived);
+                    return;
+                }
             }
             else
             {
@@ -267,6 +284,7 @@ public sealed class Station
             }
             Identified(n, run, said);
         }
+        PhaseEntered?.Invoke(n, PhaseStoring);
         await _records.RecordAsync(outcome);
         var id = outcome.DeviceId ?? (outcome.Evidence.DfuSerial is { } serial ? $"dfu-{serial}" : $"slot-{n}-unidentified");
         Board.Verdict(n, id, outcome.Verdict, outcome.FailureMode, outcome.Signature);
@@ -316,6 +334,7 @@ public sealed class Station
         public void Report(SlotProgress value)
         {
             run.Step = value.Step;
+            station.PhaseEntered?.Invoke(slot, value.Step);
             station.Board.Step(slot, value.Step, Math.Min(0.99, station._time.GetElapsedTime(run.Started).TotalSeconds / station._typical.TotalSeconds));
             if (run.Procedure is not { } procedure) return;
             if (run.AlreadyJudged is not null) procedure.Cancel();
