@@ -278,7 +278,7 @@ internal static class StationBench
             var operatorLimit = handling > TimeSpan.Zero ? 3600 / handling.TotalSeconds : double.PositiveInfinity;
             // a screening cut short by a rig fault stores the readback's test as its final row, in a full screen too
             var why = string.Join(", ", store.GetResults(recorder.RunId).Where(r => (r.Test == setup.FinalTest || r.Test == Screening.TestName) && r.Verdict == Verdict.RigFault)
-                .GroupBy(r => (r.FailureMode ?? "rig-fault") + (string.IsNullOrEmpty(r.DeviceId) ? " (no Core identified)" : "")).Select(g => $"{g.Key} x{g.Count()}"));
+                .GroupBy(r => r.FailureMode ?? "rig-fault").Select(g => $"{g.Key} x{g.Count()}"));
             var shift = session.Time.GetElapsedTime(start);
             // each Core in and out: half the handling to pull one, half to drop one in
             var busy = shift > TimeSpan.Zero ? handled * (handling / 2) / shift : 0;
