@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace HilRig.Core.Procedures;
@@ -70,21 +71,22 @@ public sealed class BitErrorMap
     {
         if (!afterErase)
         {
-            for (var i = 0; i < expected.Length && i < actual.Length; i++)
-            {
-                var wantZero = (byte)~expected[i];
-                ProgrammedZeroBits += BitOperations.PopCount((uint)wantZero);
-                ProgrammedZeroFailures += BitOperations.PopCount((uint)(wantZero & actual[i]));
-            }
+            var n = Math.Min(expected.Length, actual.Length);
+            ProgrammedZeroBits += ZeroBits(expected[..n]);
+            ProgrammedZeroFailures += ZeroBitsReadAsOne(expected[..n], actual[..n]);
         }
         if (expected.Length != actual.Length)
             throw new ArgumentException($"read back {actual.Length} bytes at 0x{address:X6}, expected {expected.Length}", nameof(actual));
         BytesCompared += expected.Length;
         var eraseBitsBySector = afterErase ? new Dictionary<uint, long>() : null;
-        for (var i = 0; i < expected.Length; i++)
+        // every readback of a healthy region is all equal bytes: skip equal runs with the vectorized compare
+        var i = 0;
+        while (true)
         {
+            var same = expected[i..].CommonPrefixLength(actual[i..]);
+            i += same;
+            if (i >= expected.Length) break;
             var diff = (byte)(expected[i] ^ actual[i]);
-            if (diff == 0) continue;
             var at = address + (uint)i;
             FirstBadAddress = FirstBadAddress is { } first ? Math.Min(first, at) : at;
             var count = BitOperations.PopCount(diff);
@@ -102,10 +104,32 @@ public sealed class BitErrorMap
                 EraseErrorBits += zeros;
                 eraseBitsBySector[sector] = eraseBitsBySector.GetValueOrDefault(sector) + zeros;
             }
+            i++;
         }
         if (eraseBitsBySector is null) return;
         foreach (var (sector, bits) in eraseBitsBySector)
             _sectors[sector].WorstEraseBits = Math.Max(_sectors[sector].WorstEraseBits, bits);
+    }
+
+    /// <summary>Bits at 0 in <paramref name="expected"/>, eight bytes at a time.</summary>
+    private static long ZeroBits(ReadOnlySpan<byte> expected)
+    {
+        var words = MemoryMarshal.Cast<byte, ulong>(expected);
+        long bits = 0;
+        foreach (var w in words) bits += BitOperations.PopCount(~w);
+        foreach (var b in expected[(words.Length * sizeof(ulong))..]) bits += BitOperations.PopCount((uint)(byte)~b);
+        return bits;
+    }
+
+    /// <summary>Bits expected at 0 that read 1, eight bytes at a time.</summary>
+    private static long ZeroBitsReadAsOne(ReadOnlySpan<byte> expected, ReadOnlySpan<byte> actual)
+    {
+        var want = MemoryMarshal.Cast<byte, ulong>(expected);
+        var got = MemoryMarshal.Cast<byte, ulong>(actual);
+        long bits = 0;
+        for (var i = 0; i < want.Length; i++) bits += BitOperations.PopCount(~want[i] & got[i]);
+        for (var i = want.Length * sizeof(ulong); i < expected.Length; i++) bits += BitOperations.PopCount((uint)(byte)(~expected[i] & actual[i]));
+        return bits;
     }
 
     /// <summary>One line a support engineer can read: what kind of defect, how much, where.</summary>

@@ -56,9 +56,12 @@ public sealed class LedEmitter : ILedOutput, ILightSource
             return RgbLight.Dark;
         double r = 0, g = 0, b = 0;
         var n = 0;
+        // the history is in time order: walk it along the window instead of searching it at every step (as At does)
+        var index = first;
         for (var t = from + Step / 2; t < to; t += Step)
         {
-            var light = At(t);
+            while (index + 1 < _history.Count && _history[index + 1].Since <= t) index++;
+            var light = index < 0 ? RgbLight.Dark : Light(_history[index].Program, t - _history[index].Since, _brightness);
             r += light.R;
             g += light.G;
             b += light.B;

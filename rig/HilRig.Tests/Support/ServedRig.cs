@@ -46,6 +46,23 @@ internal sealed class ServedRig : IAsyncDisposable
         return new ServedRig(host, folder);
     }
 
+    /// <summary>The rig served for real tools through the libusb shim (built first if need be), <paramref name="dfuSlots"/> put in DFU by their buttons.</summary>
+    public static async Task<ServedRig> StartForToolsAsync(string[] coreLines, double speed, params int[] dfuSlots)
+    {
+        _ = Shim.LibraryPath;
+        var rig = Start(coreLines, speed);
+        try
+        {
+            foreach (var slot in dfuSlots) await rig.EnterDfuAsync(slot);
+            return rig;
+        }
+        catch
+        {
+            await rig.DisposeAsync();
+            throw;
+        }
+    }
+
     public VirtualCore Core(int slot) => Session.Sim!.Slot(slot).Core;
 
     public RigSlot Slot(int slot) => Session.Slot(slot);

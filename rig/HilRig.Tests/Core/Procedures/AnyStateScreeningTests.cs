@@ -11,20 +11,13 @@ namespace HilRig.Tests.Procedures;
 /// <summary>Issue 14.1: whatever state a Core arrives in, screening finds out, says what it found and judges what it can.</summary>
 public class AnyStateScreeningTests
 {
-    private string _dir = "";
+    private SimulatedScreening _screening = null!;
 
     [SetUp]
-    public void SetUp()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), "hilrig-tests", "any-state-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
-    }
+    public void SetUp() => _screening = new SimulatedScreening("any-state");
 
     [TearDown]
-    public void TearDown()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
+    public void TearDown() => _screening.Dispose();
 
     /// <summary>The store's DFU serial links, as `hilrig screen` keeps them.</summary>
     private sealed class Links(ResultsStore store) : IDeviceLinks
@@ -34,42 +27,19 @@ public class AnyStateScreeningTests
         public void Link(string dfuSerial, string deviceId) => store.LinkDfuSerial(dfuSerial, deviceId, DateTimeOffset.UnixEpoch);
     }
 
-    private ScreeningOptions Options(RigSession session, IDeviceLinks? links, bool recoveryApp) => new()
-    {
-        Readback = new DfuReadbackOptions { Journal = new RegionJournal(Path.Combine(_dir, "journal")), BackupDirectory = Path.Combine(_dir, "backups") },
-        Links = links,
-        RecoveryApp = recoveryApp ? SparkAppImageGenerator.Tinker(session.Config.Sim.Seed) : null,
-    };
-
-    private static SlotOutcome Screen(RigSession session, RigSlot slot, ScreeningOptions options) =>
-        session.RunAsync(() => new Screening(session.Usb, session.Time, options).RunSlotAsync(slot)).GetAwaiter().GetResult();
-
-    /// <summary>Hold MODE through RESET past 10 s: the bootloader copies the factory slot, stuck bits and all.</summary>
-    private static void FactoryReset(RigSession session, int slotNumber)
-    {
-        var slot = session.Slot(slotNumber);
-        session.RunAsync(async () =>
-        {
-            slot.Control.SetPower(true);
-            await Task.Delay(TimeSpan.FromSeconds(1), session.Time);
-            slot.Control.SetMode(true);
-            await Choreography.ResetAsync(slot, session.Time);
-            await Task.Delay(TimeSpan.FromSeconds(10.5), session.Time);
-            slot.Control.SetMode(false);
-            await Task.Delay(TimeSpan.FromSeconds(60), session.Time);
-        }).GetAwaiter().GetResult();
-    }
+    private ScreeningOptions Options(RigSession session, IDeviceLinks? links, bool recoveryApp) =>
+        _screening.Options(links, recoveryApp ? SparkAppImageGenerator.Tinker(session.Config.Sim.Seed) : null);
 
     [Test]
     public void Seed_replay_a_factory_reset_stuck_bit_Core_in_flashing_yellow_fails_bad_external_flash_keyed_by_its_device_id()
     {
         using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((5, "{ stuckBits: 2000 }"))));
         var core = session.Sim!.Slot(5).Core;
-        FactoryReset(session, 5);
+        SimulatedScreening.FactoryReset(session, 5);
         Assert.That(core.State, Is.EqualTo(CoreState.Dfu), "the seed's symptom: " + string.Join("\n", core.History));
         Assert.That(core.Led.Current, Is.EqualTo(LedProgram.Flashing(SparkColors.Yellow, 100)));
 
-        var outcome = Screen(session, session.Slot(5), Options(session, links: null, recoveryApp: true));
+        var outcome = SimulatedScreening.Screen(session, session.Slot(5), Options(session, links: null, recoveryApp: true));
         TestContext.Out.WriteLine(string.Join("\n", outcome.Evidence.Log));
 
         Assert.That(outcome.Verdict, Is.EqualTo(Verdict.Fail), outcome.Signature);
@@ -81,24 +51,24 @@ public class AnyStateScreeningTests
         Assert.That(outcome.DeviceId, Is.EqualTo(core.DeviceId), "keyed by its device id, once it runs an app again");
         Assert.That(outcome.Evidence.DfuSerial, Is.EqualTo(SparkIdentity.DfuSerial(core.DeviceId)));
         Assert.That(outcome.Evidence.Readback!.KeysUnchanged, Is.True);
-        Assert.That(Directory.GetDirectories(Path.Combine(_dir, "journal")), Is.Empty, "a finished screening leaves no journal behind");
+        Assert.That(Directory.GetDirectories(_screening.JournalFolder), Is.Empty, "a finished screening leaves no journal behind");
     }
 
     [Test]
     public void A_Core_stuck_in_DFU_is_keyed_by_the_device_id_the_store_linked_to_its_DFU_serial()
     {
         using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((5, "{ stuckBits: 2000 }"))));
-        var store = ResultsStore.Open(Path.Combine(_dir, "hilrig.db"));
+        var store = ResultsStore.Open(Path.Combine(_screening.Folder, "hilrig.db"));
         var links = new Links(store);
         var core = session.Sim!.Slot(5).Core;
 
-        var first = Screen(session, session.Slot(5), Options(session, links, recoveryApp: false));
+        var first = SimulatedScreening.Screen(session, session.Slot(5), Options(session, links, recoveryApp: false));
         Assert.That(first.DeviceId, Is.EqualTo(core.DeviceId), "identified over serial the first time");
         Assert.That(store.DeviceIdForDfuSerial(SparkIdentity.DfuSerial(core.DeviceId)), Is.EqualTo(core.DeviceId), "the store linked the two");
 
-        FactoryReset(session, 5);
+        SimulatedScreening.FactoryReset(session, 5);
         Assert.That(core.State, Is.EqualTo(CoreState.Dfu));
-        var retest = Screen(session, session.Slot(5), Options(session, links, recoveryApp: false));
+        var retest = SimulatedScreening.Screen(session, session.Slot(5), Options(session, links, recoveryApp: false));
 
         Assert.That(retest.Verdict, Is.EqualTo(Verdict.Fail), retest.Signature);
         Assert.That(retest.FailureMode, Is.EqualTo(FailureModes.BadExternalFlash));
@@ -112,25 +82,16 @@ public class AnyStateScreeningTests
         using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
         var core = session.Sim!.Slot(3).Core;
         var slot = session.Slot(3);
-        // an app area erased (a flashing interrupted by the line): the bootloader finds no app and stays in DFU
-        session.RunAsync(async () =>
-        {
-            await Choreography.EnterDfuAsync(slot, session.Usb, session.Time);
-            using var dfu = await Core.Dfu.DfuSeHost.OpenAsync(session.Usb, slot.UsbPath, session.Time);
-            await dfu.SelectAltAsync(0);
-            await dfu.EraseAsync(SparkMemoryMap.AppAddress, SparkMemoryMap.AppMaxSize);
-            await dfu.LeaveAsync();
-            await Task.Delay(TimeSpan.FromSeconds(5), session.Time);
-        }).GetAwaiter().GetResult();
+        SimulatedScreening.EraseAppArea(session, 3);
         Assert.That(core.State, Is.EqualTo(CoreState.Dfu), string.Join("\n", core.History));
 
-        var without = Screen(session, slot, Options(session, links: null, recoveryApp: false));
+        var without = SimulatedScreening.Screen(session, slot, Options(session, links: null, recoveryApp: false));
         Assert.That((without.Verdict, without.FailureMode), Is.EqualTo((Verdict.Fail, FailureModes.StuckInDfu)), without.Signature);
         Assert.That(without.Signature, Does.Contain("reads back clean"));
         Assert.That(without.Evidence.Readback!.Verdict, Is.EqualTo(Verdict.Pass), "the diagnosis ran on a Core in DFU");
         Assert.That(without.Evidence.DfuSerial, Is.EqualTo(SparkIdentity.DfuSerial(core.DeviceId)), "identified by its DFU serial");
 
-        var with = Screen(session, slot, Options(session, links: null, recoveryApp: true));
+        var with = SimulatedScreening.Screen(session, slot, Options(session, links: null, recoveryApp: true));
         Assert.That(with.Verdict, Is.EqualTo(Verdict.Pass), with.Signature);
         Assert.That(with.DeviceId, Is.EqualTo(core.DeviceId));
         Assert.That(with.Signature, Does.Contain("known-good app"));
@@ -152,7 +113,7 @@ public class AnyStateScreeningTests
             return Task.CompletedTask;
         }).GetAwaiter().GetResult();
 
-        var outcome = Screen(session, empty, Options(session, links: null, recoveryApp: false));
+        var outcome = SimulatedScreening.Screen(session, empty, Options(session, links: null, recoveryApp: false));
 
         Assert.That((outcome.Verdict, outcome.FailureMode), Is.EqualTo((Verdict.RigFault, FailureModes.SlotEmpty)), outcome.Signature);
         Assert.That(outcome.Signature, Does.StartWith("no Core in slot 6"));

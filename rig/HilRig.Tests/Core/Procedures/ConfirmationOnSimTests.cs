@@ -16,30 +16,15 @@ namespace HilRig.Tests.Health;
 /// </summary>
 public class ConfirmationOnSimTests
 {
-    private string _dir = "";
+    private SimulatedScreening _screening = null!;
 
     [SetUp]
-    public void SetUp()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), "hilrig-tests", "confirm-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
-    }
+    public void SetUp() => _screening = new SimulatedScreening("confirm");
 
     [TearDown]
-    public void TearDown()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
+    public void TearDown() => _screening.Dispose();
 
-    private RegionJournal Journal => new(Path.Combine(_dir, "journal"));
-
-    private ScreeningOptions Options() => new()
-    {
-        Readback = new DfuReadbackOptions { Journal = Journal, BackupDirectory = Path.Combine(_dir, "backups") },
-    };
-
-    private SlotOutcome Screen(RigSession session, int slot) =>
-        session.RunAsync(() => new Screening(session.Usb, session.Time, Options()).RunSlotAsync(session.Slot(slot))).GetAwaiter().GetResult();
+    private SlotOutcome Screen(RigSession session, int slot) => SimulatedScreening.Screen(session, session.Slot(slot), _screening.Options());
 
     /// <summary>The operator pulls the Cores of <paramref name="from"/> and <paramref name="to"/> and puts the first in <paramref name="to"/>.</summary>
     private static void Move(RigSession session, int from, int to)
@@ -58,7 +43,7 @@ public class ConfirmationOnSimTests
     public void A_bad_flash_Core_failing_in_slot_3_is_moved_to_slot_5_and_confirmed_there()
     {
         using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((3, "{ stuckBits: 12 }"))));
-        var store = ResultsStore.Open(Path.Combine(_dir, "hilrig.db"));
+        var store = ResultsStore.Open(Path.Combine(_screening.Folder, "hilrig.db"));
         var wall = TimeProvider.System;
         using var recorder = ResultRecorder.Start(store, new RunInfo(session.Config.RigId, session.Config.Hash, 42, "BL14", "screen", wall.GetUtcNow()), wall);
         var ledger = new ScreeningLedger(store, session.Config.RigId, ScreeningPolicy.Default, wall);
@@ -94,8 +79,8 @@ public class ConfirmationOnSimTests
 
         Assert.That((outcome.Verdict, outcome.FailureMode), Is.EqualTo((Verdict.Fail, FailureModes.BadExternalFlash)), outcome.Signature);
         Assert.That(outcome.Signature, Does.Contain("BUSY stays set").And.Contain("the restore of factory was refused, its journal entry closed with this verdict"));
-        Assert.That(Journal.Pending(), Is.Empty, "no pending entry: later commands neither warn nor retry it");
-        Assert.That(Directory.GetFiles(Path.Combine(_dir, "backups"), $"{core.DeviceId}-factory-*"), Has.Length.EqualTo(1), "the original stays on disk in the backups");
+        Assert.That(_screening.Journal.Pending(), Is.Empty, "no pending entry: later commands neither warn nor retry it");
+        Assert.That(Directory.GetFiles(_screening.Backups, $"{core.DeviceId}-factory-*"), Has.Length.EqualTo(1), "the original stays on disk in the backups");
 
         var again = Screen(session, 7);
         Assert.That(again.Evidence.Log, Has.None.Contains("restore from journal"), "the next screen does not retry a closed entry");
@@ -108,16 +93,7 @@ public class ConfirmationOnSimTests
         using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
         var core = session.Sim!.Slot(4).Core;
         var slot = session.Slot(4);
-        // an app area erased: the bootloader finds no app and stays in DFU (flashing yellow)
-        session.RunAsync(async () =>
-        {
-            await Choreography.EnterDfuAsync(slot, session.Usb, session.Time);
-            using var dfu = await Core.Dfu.DfuSeHost.OpenAsync(session.Usb, slot.UsbPath, session.Time);
-            await dfu.SelectAltAsync(0);
-            await dfu.EraseAsync(SparkMemoryMap.AppAddress, SparkMemoryMap.AppMaxSize);
-            await dfu.LeaveAsync();
-            await Task.Delay(TimeSpan.FromSeconds(5), session.Time);
-        }).GetAwaiter().GetResult();
+        SimulatedScreening.EraseAppArea(session, 4);
         Assert.That(core.State, Is.EqualTo(CoreState.Dfu));
 
         var plan = SoakCommand.PlanFor(session.Config, 1, 0, null);

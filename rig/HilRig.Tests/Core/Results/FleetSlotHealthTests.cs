@@ -12,36 +12,14 @@ namespace HilRig.Tests.Fleet;
 /// send only its own slots.
 /// </summary>
 [Category("Integration")]
-public class FleetSlotHealthTests
+public class FleetSlotHealthTests() : FleetFixture("fleethealth")
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 14, 8, 0, 0, TimeSpan.Zero);
-    private string _admin = "";
-    private string _folder = "";
-    private string _suffix = "";
-
-    [OneTimeSetUp]
-    public void CreateFleet()
-    {
-        _admin = TestPostgres.NewDatabase("fleethealth");
-        FleetSchema.Init(_admin);
-    }
-
-    [SetUp]
-    public void CreateFolder()
-    {
-        _folder = Directory.CreateTempSubdirectory("hilrig-fleet-health-").FullName;
-        _suffix = Guid.NewGuid().ToString("N")[..8];
-    }
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
-
-    private TestStore Central => TestStore.Postgres(_admin);
 
     private (FleetRig Rig, ResultsStore Local) Rig(string name)
     {
-        var rig = FleetSchema.AddRig(_admin, $"{name}-{_suffix}");
-        var local = ResultsStore.Open(Path.Combine(_folder, name + ".db"));
+        var rig = AddRig(name);
+        var local = ResultsStore.Open(StorePath(name));
         var run = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0));
         local.RecordResult(new ResultRecord(run, "d-" + name, 1, "dfu-readback", Verdict.Pass, T0, T0.AddSeconds(5)));
         return (rig, local);
@@ -67,7 +45,7 @@ public class FleetSlotHealthTests
         Assert.That(sync.Sync().SlotHealth, Is.EqualTo(1));
         Assert.That(CentralHealth(rig.RigId), Is.EqualTo(new[] { "1 good golden pass", "2 suspect one strike", "3 good golden pass" }));
 
-        var page = ResultsQueries.Over(() => new NpgsqlConnection(_admin)).Rigs(ResultFilter.None with { Rig = rig.RigId });
+        var page = Central.Queries().Rigs(ResultFilter.None with { Rig = rig.RigId });
         Assert.That(page.Rigs.Single().SlotHealth, Is.EqualTo(new RigSlotHealth(Good: 2, Suspect: 1, Quarantined: 0, Maintenance: 0, Unknown: 0)));
         Assert.That(page.Rigs.Single().ResultsPerDay, Is.EqualTo(1.0), "one result on one day");
     }

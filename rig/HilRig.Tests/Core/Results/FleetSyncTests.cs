@@ -16,44 +16,17 @@ namespace HilRig.Tests.Fleet;
 /// sync completing the work.
 /// </summary>
 [Category("Integration")]
-public class FleetSyncTests
+public class FleetSyncTests() : FleetFixture("fleet")
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 14, 8, 0, 0, TimeSpan.Zero);
-    private string _admin = "";
-    private string _folder = "";
-    private string _suffix = "";
-
-    [OneTimeSetUp]
-    public void CreateFleet()
-    {
-        _admin = TestPostgres.NewDatabase("fleet");
-        FleetSchema.Init(_admin);
-    }
-
-    [SetUp]
-    public void CreateFolder()
-    {
-        _folder = Directory.CreateTempSubdirectory("hilrig-fleet-").FullName;
-        // Roles are server-wide: each test's rigs get names of their own.
-        _suffix = Guid.NewGuid().ToString("N")[..8];
-    }
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
-
-    private string RigId(string name) => $"{name}-{_suffix}";
-
-    private FleetRig AddRig(string name) => FleetSchema.AddRig(_admin, RigId(name));
 
     /// <summary>A rig's store with a generated production history of its own (devices with lots, screening and soak rows).</summary>
     private ResultsStore RigStore(string rigId, int cores, int seed)
     {
-        var store = ResultsStore.Open(Path.Combine(_folder, rigId + ".db"));
+        var store = ResultsStore.Open(StorePath(rigId));
         new FleetFastPath(FleetPlan.Create(new FleetOptions(cores, 4, seed, 1, 3)), 8).WriteTo(store, rigId);
         return store;
     }
-
-    private TestStore Central => TestStore.Postgres(_admin);
 
     // Sorted lists, not sets: a difference shows as the first id that is missing or doubled.
     private static List<string> Ids(TestStore store, string sql) => store.Rows(sql).Select(r => (string)r[0]!).Order(StringComparer.Ordinal).ToList();
@@ -77,7 +50,7 @@ public class FleetSyncTests
         Assert.That(first.ResultsInserted, Is.EqualTo(localIds.Count));
         Assert.That(first.Batches, Is.GreaterThan(1), "several batches");
         Assert.That(CentralResultIds(rig.RigId), Is.EqualTo(localIds), "row by row, by id");
-        Assert.That(Central.Scalar($"SELECT COUNT(*) FROM runs WHERE rig_id = '{rig.RigId}' AND line = 'line-2'"), Is.EqualTo(TestStore.Sqlite(Path.Combine(_folder, rig.RigId + ".db")).Scalar("SELECT COUNT(*) FROM runs")));
+        Assert.That(Central.Scalar($"SELECT COUNT(*) FROM runs WHERE rig_id = '{rig.RigId}' AND line = 'line-2'"), Is.EqualTo(TestStore.Sqlite(StorePath(rig.RigId)).Scalar("SELECT COUNT(*) FROM runs")));
         Assert.That(Central.Scalar($"SELECT COUNT(*) FROM sensor_calibrations WHERE rig_id = '{rig.RigId}' AND lit_c = 900"), Is.EqualTo(1));
         var evidence = local.GetResults().First(r => r.EvidenceJson is not null);
         Assert.That(Central.Rows($"SELECT evidence_json FROM results WHERE id = '{evidence.Id:D}'").Single()[0], Is.EqualTo(evidence.EvidenceJson));
@@ -87,7 +60,7 @@ public class FleetSyncTests
 
         // The rig lost its mark (a crash between the central commit and the local update): everything is sent again,
         // nothing is inserted or counted twice.
-        new TestStoreFile(Path.Combine(_folder, rig.RigId + ".db")).Execute("DELETE FROM sync_state");
+        new TestStoreFile(StorePath(rig.RigId)).Execute("DELETE FROM sync_state");
         var resent = sync.Sync();
         Assert.That((resent.ResultsSent, resent.ResultsInserted), Is.EqualTo(((long)localIds.Count, 0L)));
         Assert.That(Central.Scalar($"SELECT results_synced FROM fleet_rigs WHERE rig_id = '{rig.RigId}'"), Is.EqualTo(localIds.Count));
@@ -109,7 +82,7 @@ public class FleetSyncTests
         Assert.That(CentralResultIds(a.RigId), Is.EqualTo(LocalResultIds(storeA)));
         Assert.That(CentralResultIds(b.RigId), Is.EqualTo(LocalResultIds(storeB)));
         AssertRollupsEqualDirectCounts();
-        var central = ResultsQueries.Over(() => new NpgsqlConnection(_admin));
+        var central = Central.Queries();
         Assert.That(central.LotCounts().Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(ResultsQueriesTests.DirectLotCounts(Central)));
 
         // The lot page's yields, read from the rollups, by the statistics' rule over every row.
@@ -282,7 +255,7 @@ public class FleetSyncTests
     public void A_corrected_lot_moves_the_devices_results_in_every_rollup()
     {
         var rig = AddRig("a");
-        var local = ResultsStore.Open(Path.Combine(_folder, "moves.db"));
+        var local = ResultsStore.Open(StorePath("moves"));
         local.UpsertDevice("d1", "L-WRONG", T0);
         local.UpsertDevice("d2", "L-WRONG", T0);
         var run = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0));
@@ -304,8 +277,8 @@ public class FleetSyncTests
     {
         var rig = AddRig("a");
         // devices are fleet-wide: ids of this test's own
-        var (d1, d2, lot) = ($"s1-{_suffix}", $"s2-{_suffix}", $"L-SOAK-{_suffix}");
-        var local = ResultsStore.Open(Path.Combine(_folder, "soaked-first.db"));
+        var (d1, d2, lot) = (Unique("s1"), Unique("s2"), Unique("L-SOAK"));
+        var local = ResultsStore.Open(StorePath("soaked-first"));
         local.UpsertDevice(d1, lot, T0);
         local.UpsertDevice(d2, lot, T0);
         var screen = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0));
@@ -314,7 +287,7 @@ public class FleetSyncTests
         local.RecordResult(new ResultRecord(soak, d1, 1, "ota", Verdict.Fail, T0, T0.AddSeconds(5), Cycle: 1, FailureMode: "ota-timeout"));
         var sync = new FleetSync(local, rig.ConnectionString, rig.RigId);
         sync.Sync();
-        var central = ResultsQueries.Over(() => new NpgsqlConnection(_admin));
+        var central = Central.Queries();
         Assert.That(central.Lot(lot)!.Breakdown.FailureModes.Select(m => (m.Name, m.Failures)), Is.EqualTo(new[] { ("bad-external-flash", 1) }),
             "d1 has no unit yet: its soak failure is not the lot's");
 
@@ -335,18 +308,18 @@ public class FleetSyncTests
         var a = AddRig("a");
         var b = AddRig("b");
         // Other tests share this database: own names, and the unknown lot's count compared with itself before.
-        var device = "d1-" + _suffix;
-        var lot = "L1-" + _suffix;
+        var device = Unique("d1");
+        var lot = Unique("L1");
         const string Unknown = "SELECT COALESCE(SUM(results), 0) FROM rollup_lot_day WHERE lot = '(unknown)'";
         var unknownBefore = Central.Scalar(Unknown);
-        var localA = ResultsStore.Open(Path.Combine(_folder, "a.db"));
+        var localA = ResultsStore.Open(StorePath("a"));
         var runA = localA.StartRun(new RunInfo(a.RigId, "h", 1, "BL14", "screen", T0));
         localA.RecordResult(new ResultRecord(runA, device, 1, "dfu-readback", Verdict.Fail, T0, T0.AddSeconds(5)));
         new FleetSync(localA, a.ConnectionString, a.RigId).Sync();
         Assert.That(Central.Scalar(Unknown), Is.EqualTo(unknownBefore + 1), "counted before its lot is known");
         localA.UpsertDevice(device, lot, T0);
 
-        var localB = ResultsStore.Open(Path.Combine(_folder, "b.db"));
+        var localB = ResultsStore.Open(StorePath("b"));
         localB.UpsertDevice(device, lot, T0);
         var runB = localB.StartRun(new RunInfo(b.RigId, "h", 1, "BL14", "screen", T0));
         localB.RecordResult(new ResultRecord(runB, device, 2, "dfu-readback", Verdict.Pass, T0.AddHours(1), T0.AddHours(1).AddSeconds(5)));
@@ -437,7 +410,7 @@ public class FleetSyncTests
 
     private void Terminate(int pid)
     {
-        using var admin = new NpgsqlConnection(_admin);
+        using var admin = new NpgsqlConnection(Admin);
         admin.Open();
         using var cmd = admin.CreateCommand();
         cmd.CommandText = $"SELECT pg_terminate_backend({pid})";

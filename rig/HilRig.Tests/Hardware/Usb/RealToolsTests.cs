@@ -28,9 +28,7 @@ public class RealToolsTests
     public async Task Dfu_util_lists_the_Core_in_DFU_with_both_alt_settings_and_its_serial()
     {
         var dfuUtil = ExternalTool.Require("dfu-util");
-        _ = Shim.LibraryPath;
-        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
-        await rig.EnterDfuAsync(3);
+        await using var rig = await ServedRig.StartForToolsAsync(TestRigs.DefaultCores(), Speed, 3);
         var core = rig.Core(3);
         var address = await rig.OnSimAsync(() => rig.Session.Usb.GetDevices().Single(d => d.Path == "1-1.3").Address);
 
@@ -52,8 +50,7 @@ public class RealToolsTests
     public async Task The_seed_commands_read_back_what_they_wrote_on_a_healthy_Core_and_not_on_a_stuck_bit_Core_and_screening_agrees()
     {
         var dfuUtil = ExternalTool.Require("dfu-util");
-        _ = Shim.LibraryPath;
-        await using var rig = ServedRig.Start(TestRigs.DefaultCores((3, "{ stuckBits: 200 }")), Speed);
+        await using var rig = await ServedRig.StartForToolsAsync(TestRigs.DefaultCores((3, "{ stuckBits: 200 }")), Speed);
         var image = SparkAppImageGenerator.Generate(seed: 7, name: "pattern", size: 32 * 1024);
         var imagePath = rig.File("image.bin");
         await File.WriteAllBytesAsync(imagePath, image);
@@ -103,9 +100,7 @@ public class RealToolsTests
     public async Task Dfu_util_sees_the_poll_timeouts_of_the_medium_the_address_pointer_was_on()
     {
         var dfuUtil = ExternalTool.Require("dfu-util");
-        _ = Shim.LibraryPath;
-        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
-        await rig.EnterDfuAsync(1);
+        await using var rig = await ServedRig.StartForToolsAsync(TestRigs.DefaultCores(), Speed, 1);
         var path = rig.File("two-sectors.bin");
         await File.WriteAllBytesAsync(path, SparkAppImageGenerator.Generate(seed: 3, size: 8192));
 
@@ -124,9 +119,7 @@ public class RealToolsTests
     public async Task A_hung_SPI_erase_shows_in_dfu_util_as_the_failed_status_read_after_the_erase()
     {
         var dfuUtil = ExternalTool.Require("dfu-util");
-        _ = Shim.LibraryPath;
-        await using var rig = ServedRig.Start(TestRigs.DefaultCores((1, "{ dead: true }")), Speed);
-        await rig.EnterDfuAsync(1);
+        await using var rig = await ServedRig.StartForToolsAsync(TestRigs.DefaultCores((1, "{ dead: true }")), Speed, 1);
         var path = rig.File("sector.bin");
         await File.WriteAllBytesAsync(path, SparkAppImageGenerator.Generate(seed: 3, size: 4096));
 
@@ -142,9 +135,7 @@ public class RealToolsTests
     public async Task Dfu_util_leave_flashes_the_app_and_the_Core_boots_it()
     {
         var dfuUtil = ExternalTool.Require("dfu-util");
-        _ = Shim.LibraryPath;
-        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
-        await rig.EnterDfuAsync(2);
+        await using var rig = await ServedRig.StartForToolsAsync(TestRigs.DefaultCores(), Speed, 2);
         var core = rig.Core(2);
         Assert.That(await rig.OnSimAsync(() => core.State), Is.EqualTo(CoreState.Dfu));
         var app = SparkAppImageGenerator.Generate(seed: 11, name: "seed-app", version: "3.1.4", size: 24_000);
@@ -165,10 +156,7 @@ public class RealToolsTests
     public async Task Uhubctl_switches_the_Cores_hub_port_off_on_and_cycles_it()
     {
         var uhubctl = ExternalTool.Require("uhubctl");
-        _ = Shim.LibraryPath;
-        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
-        await rig.EnterDfuAsync(1);
-        await rig.EnterDfuAsync(2);
+        await using var rig = await ServedRig.StartForToolsAsync(TestRigs.DefaultCores(), Speed, 1, 2);
         var core = rig.Core(2);
         bool OnBus(string path) => rig.Session.Usb.GetDevices().Any(d => d.Path == path);
 
@@ -202,9 +190,7 @@ public class RealToolsTests
     public async Task Uhubctl_shows_a_Core_that_came_back_in_DFU_after_power_on_as_connected_on_an_enabled_port()
     {
         var uhubctl = ExternalTool.Require("uhubctl");
-        _ = Shim.LibraryPath;
-        await using var rig = ServedRig.Start(TestRigs.DefaultCores(), Speed);
-        await rig.EnterDfuAsync(2);
+        await using var rig = await ServedRig.StartForToolsAsync(TestRigs.DefaultCores(), Speed, 2);
         var core = rig.Core(2);
         Assert.That((await rig.RunAsync(uhubctl, "-S", "-l", "1-1", "-p", "2", "-a", "off")).ExitCode, Is.Zero);
 
@@ -231,9 +217,7 @@ public class RealToolsTests
     [TestCase("{ stuckBits: 12 }", Verdict.Fail, FailureModes.BadExternalFlash)]
     public async Task Our_libusb_binding_runs_the_DFU_readback_through_the_shim(string flash, Verdict verdict, string? failureMode)
     {
-        _ = Shim.LibraryPath;
-        await using var rig = ServedRig.Start(TestRigs.DefaultCores((2, flash)), Speed);
-        await rig.EnterDfuAsync(2);
+        await using var rig = await ServedRig.StartForToolsAsync(TestRigs.DefaultCores((2, flash)), Speed, 2);
         var core = rig.Core(2);
         NativeEnvironment.Set(SocketUsbBus.SocketPathVariable, rig.UsbSocket);
         using var bus = LibUsbBus.Open(Shim.LibraryPath);

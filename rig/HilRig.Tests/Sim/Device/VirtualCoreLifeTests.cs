@@ -69,18 +69,8 @@ public class VirtualCoreLifeTests
     {
         // Many stuck cells: the factory copy of Tinker is certainly corrupt somewhere.
         using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((5, "{ stuckBits: 2000 }"))));
-        var slot = session.Slot(5);
         var core = session.Sim!.Slot(5).Core;
-        session.RunAsync(async () =>
-        {
-            slot.Control.SetPower(true);
-            await Task.Delay(TimeSpan.FromSeconds(1), session.Time);
-            slot.Control.SetMode(true);
-            await Choreography.ResetAsync(slot, session.Time);
-            await Task.Delay(TimeSpan.FromSeconds(10.5), session.Time);
-            slot.Control.SetMode(false);
-            await Task.Delay(TimeSpan.FromSeconds(60), session.Time);
-        }).GetAwaiter().GetResult();
+        SimulatedScreening.FactoryReset(session, 5);
         Assert.That(core.State, Is.EqualTo(CoreState.Dfu), string.Join("\n", core.History));
         Assert.That(core.Led.Current, Is.EqualTo(LedProgram.Flashing(SparkColors.Yellow, 100)), "the seed's symptom: flashing yellow after a factory reset");
     }
