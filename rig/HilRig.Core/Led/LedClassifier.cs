@@ -21,7 +21,7 @@ namespace HilRig.Core.Led;
 /// toggle time (fast flashing at 75 ms or less). Dark gaps of 300 ms or more become "off". Adjacent segments
 /// in the same state merge.</para>
 /// </summary>
-public sealed class LedClassifier
+public sealed partial class LedClassifier
 {
     public static readonly TimeSpan SolidMin = TimeSpan.FromMilliseconds(700);
     public static readonly TimeSpan TrainGapMax = TimeSpan.FromMilliseconds(1300);
@@ -76,7 +76,7 @@ public sealed class LedClassifier
         var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
         var segments = BuildSegments(points, pulses);
-        return new LedTimeline(Merge(FillOff(points, segments)));
+        return new LedTimeline(Merge(OverlayBreathing(points, FillOff(points, segments))));
     }
 
     /// <summary>Dark level from the darkest 5 % of a trace, or zero when the trace is never dark.</summary>
@@ -115,6 +115,8 @@ public sealed class LedClassifier
         public TimeSpan Time;
         public double IntegrationMs;
         public double Level;
+        /// <summary>Red, green and blue less the dark level, counts per ms at 1x.</summary>
+        public double R, G, B;
         public double Floor;
         public bool Saturated;
         public bool Trusted;
@@ -157,6 +159,9 @@ public sealed class LedClassifier
                 Time = s.Time,
                 IntegrationMs = s.IntegrationMs,
                 Level = s.Saturated ? double.PositiveInfinity : c,
+                R = r,
+                G = g,
+                B = b,
                 Floor = floor,
                 Saturated = s.Saturated,
             };
