@@ -19,6 +19,66 @@ public sealed record LedBenchReport(
                                 && CpuPerTraceSecond16Slots <= 0.25;
 }
 
+/// <summary>One model's scores over a bench run: per state, per condition, confusion, transitions, misses.</summary>
+internal sealed class LedTally
+{
+    public readonly SortedDictionary<string, (int Total, int Right)> PerState = new(StringComparer.Ordinal);
+    public readonly SortedDictionary<string, (int Total, int Right)> PerCondition = new(StringComparer.Ordinal);
+    public readonly Dictionary<(string Truth, string Seen), int> Confusion = [];
+    public readonly List<(string Kind, double ErrorMs)> Transitions = [];
+    public readonly List<string> Misses = [];
+    public readonly List<string> SolidsCalledBreathing = [];
+    public readonly HashSet<int> SosCodesSeen = [];
+    public readonly HashSet<int> SosCodesRight = [];
+    public int Segments;
+    public int Right;
+    public int SolidCalledBreathing;
+
+    public void Add(IReadOnlyList<LedSegment> truth, LedTimeline timeline, IEnumerable<string> conditions, string where)
+    {
+        var conditionList = conditions.ToList();
+        foreach (var v in TimelineScore.Score(truth, timeline))
+        {
+            Segments++;
+            if (v.Right) Right++;
+            var state = v.Truth.State.ToString();
+            Bump(PerState, state, v.Right);
+            foreach (var c in conditionList) Bump(PerCondition, c, v.Right);
+            var key = (Kind(v.Truth.State), Kind(v.Seen?.State));
+            Confusion[key] = Confusion.GetValueOrDefault(key) + 1;
+            if (v.Truth.State.Pattern == LedPattern.Solid && timeline.Segments.Any(s => s.State.Pattern == LedPattern.Breathing && TimelineScore.Overlap(s, v.Truth) > TimeSpan.FromMilliseconds(500)))
+            {
+                SolidCalledBreathing++;
+                SolidsCalledBreathing.Add($"{where}: {state} {Range(v.Truth)} seen as " + string.Join(", ", timeline.Segments
+                        .Where(s => TimelineScore.Overlap(s, v.Truth) > TimeSpan.Zero).Select(s => $"{s.State} {Range(s)}")));
+            }
+            if (v.Truth.State.SosCode is { } code)
+            {
+                SosCodesSeen.Add(code);
+                if (v.Right) SosCodesRight.Add(code);
+            }
+            if (!v.Right && Misses.Count < 400)
+                Misses.Add($"{where}: {state} {Range(v.Truth)} seen as {(v.Seen is null ? "nothing" : $"{v.Seen.State} {Range(v.Seen)}")}");
+        }
+        foreach (var (from, to, error) in TimelineScore.TransitionErrors(truth, timeline))
+            Transitions.Add(($"{Kind(from)} -> {Kind(to)}", error));
+    }
+
+    public double Accuracy => Segments == 0 ? 1 : Right / (double)Segments;
+
+    public int SosCodesMissed => SosCodesSeen.Count(c => !SosCodesRight.Contains(c));
+
+    private static string Kind(LedState? s) => s is null ? "(nothing)" : TimelineScore.Kind(s);
+
+    private static string Range(LedSegment s) => string.Create(CultureInfo.InvariantCulture, $"{s.Start.TotalSeconds:0.0}-{s.End.TotalSeconds:0.0} s");
+
+    private static void Bump(SortedDictionary<string, (int Total, int Right)> table, string key, bool right)
+    {
+        var (n, r) = table.GetValueOrDefault(key);
+        table[key] = (n + 1, r + (right ? 1 : 0));
+    }
+}
+
 /// <summary>
 /// Labelled LED traces from two models, classified and scored side by side: the project's own (emitter, TCS34725
 /// and mux models on the simulated bus, the Core drivers and sampler) and the independent model of
@@ -30,58 +90,16 @@ internal static class LedBench
 {
     private static readonly double[] Integrations = [12, 19.2, 24];
 
-    private sealed class Tally
-    {
-        public readonly SortedDictionary<string, (int Total, int Right)> PerState = new(StringComparer.Ordinal);
-        public readonly SortedDictionary<string, (int Total, int Right)> PerCondition = new(StringComparer.Ordinal);
-        public readonly Dictionary<(string Truth, string Seen), int> Confusion = [];
-        public readonly List<(string Kind, double ErrorMs)> Transitions = [];
-        public readonly List<string> Misses = [];
-        public readonly HashSet<int> SosCodesSeen = [];
-        public readonly HashSet<int> SosCodesRight = [];
-        public int Segments;
-        public int Right;
-        public int SolidCalledBreathing;
-
-        public void Add(IReadOnlyList<LedSegment> truth, LedTimeline timeline, IEnumerable<string> conditions, string where)
-        {
-            var conditionList = conditions.ToList();
-            foreach (var v in TimelineScore.Score(truth, timeline))
-            {
-                Segments++;
-                if (v.Right) Right++;
-                var state = v.Truth.State.ToString();
-                Bump(PerState, state, v.Right);
-                foreach (var c in conditionList) Bump(PerCondition, c, v.Right);
-                var key = (Kind(v.Truth.State), Kind(v.Seen?.State));
-                Confusion[key] = Confusion.GetValueOrDefault(key) + 1;
-                if (v.Truth.State.Pattern == LedPattern.Solid && timeline.Segments.Any(s => s.State.Pattern == LedPattern.Breathing && TimelineScore.Overlap(s, v.Truth) > TimeSpan.FromMilliseconds(500)))
-                    SolidCalledBreathing++;
-                if (v.Truth.State.SosCode is { } code)
-                {
-                    SosCodesSeen.Add(code);
-                    if (v.Right) SosCodesRight.Add(code);
-                }
-                if (!v.Right && Misses.Count < 400)
-                    Misses.Add($"{where}: {state} {Range(v.Truth)} seen as {(v.Seen is null ? "nothing" : $"{v.Seen.State} {Range(v.Seen)}")}");
-            }
-            foreach (var (from, to, error) in TimelineScore.TransitionErrors(truth, timeline))
-                Transitions.Add(($"{Kind(from)} -> {Kind(to)}", error));
-        }
-
-        private static void Bump(SortedDictionary<string, (int Total, int Right)> table, string key, bool right)
-        {
-            var (n, r) = table.GetValueOrDefault(key);
-            table[key] = (n + 1, r + (right ? 1 : 0));
-        }
-    }
-
     private static string Kind(LedState? s) => s is null ? "(nothing)" : TimelineScore.Kind(s);
+
+    /// <summary>Both models' traces for a seed, classified and scored; no printing, no CPU measurement.</summary>
+    public static (LedTally Project, LedTally Independent) Score(int seed, bool quick, string model = "both") =>
+        (model == "independent" ? new LedTally() : RunProjectModel(seed, quick),
+         model == "project" ? new LedTally() : RunIndependentModel(seed, quick ? 60 : 240));
 
     public static LedBenchReport Run(int seed, bool quick, TextWriter output, string model = "both")
     {
-        var project = model == "independent" ? new Tally() : RunProjectModel(seed, quick);
-        var independent = model == "project" ? new Tally() : RunIndependentModel(seed, quick ? 60 : 240);
+        var (project, independent) = Score(seed, quick, model);
         var cpu = ClassificationCost(seed, output);
 
         output.WriteLine();
@@ -107,7 +125,7 @@ internal static class LedBench
         foreach (var kind in project.Transitions.Select(t => t.Kind).Union(independent.Transitions.Select(t => t.Kind)).Order(StringComparer.Ordinal))
             output.WriteLine($"{kind,-30} {Errors(project, kind),-34} {Errors(independent, kind)}");
 
-        var sosMissed = independent.SosCodesSeen.Count(c => !independent.SosCodesRight.Contains(c)) + project.SosCodesSeen.Count(c => !project.SosCodesRight.Contains(c));
+        var sosMissed = independent.SosCodesMissed + project.SosCodesMissed;
         var report = new LedBenchReport(project.Segments, project.Right, independent.Segments, independent.Right,
             project.SolidCalledBreathing + independent.SolidCalledBreathing, sosMissed, cpu);
         output.WriteLine();
@@ -121,13 +139,14 @@ internal static class LedBench
             $"classification of 16 slots at 24 ms, polled every second: {cpu:0.0000} CPU s per trace-second (target <= 0.25)"));
         foreach (var miss in project.Misses.Take(15)) output.WriteLine($"  miss (project): {miss}");
         foreach (var miss in independent.Misses.Take(15)) output.WriteLine($"  miss (independent): {miss}");
+        foreach (var miss in project.SolidsCalledBreathing.Concat(independent.SolidsCalledBreathing)) output.WriteLine($"  solid called breathing: {miss}");
         return report;
     }
 
     private static string Cell(SortedDictionary<string, (int Total, int Right)> table, string key) =>
         table.TryGetValue(key, out var v) ? string.Create(CultureInfo.InvariantCulture, $"{v.Right,4}/{v.Total,-4} {v.Right / (double)v.Total,7:P1}") : "-";
 
-    private static string Errors(Tally tally, string kind)
+    private static string Errors(LedTally tally, string kind)
     {
         var errors = tally.Transitions.Where(t => t.Kind == kind).Select(t => t.ErrorMs).Order().ToList();
         if (errors.Count == 0) return "-";
@@ -154,9 +173,9 @@ internal static class LedBench
         return list;
     }
 
-    private static Tally RunProjectModel(int seed, bool quick)
+    private static LedTally RunProjectModel(int seed, bool quick)
     {
-        var tally = new Tally();
+        var tally = new LedTally();
         var catalogue = ProjectCatalogue();
         var random = new Random(seed);
         double[] ambients = [0, 4, 40];
@@ -222,9 +241,9 @@ internal static class LedBench
         }
     }
 
-    private static Tally RunIndependentModel(int seed, int traces)
+    private static LedTally RunIndependentModel(int seed, int traces)
     {
-        var tally = new Tally();
+        var tally = new LedTally();
         var random = new Random(seed * 7919 + 17);
         var i = 0;
         foreach (var condition in IndependentConditions(traces, random))

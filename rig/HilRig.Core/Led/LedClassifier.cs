@@ -21,7 +21,7 @@ namespace HilRig.Core.Led;
 /// toggle time (fast flashing at 75 ms or less). Dark gaps of 300 ms or more become "off". Adjacent segments
 /// in the same state merge.</para>
 /// </summary>
-public sealed class LedClassifier
+public sealed partial class LedClassifier
 {
     public static readonly TimeSpan SolidMin = TimeSpan.FromMilliseconds(700);
     public static readonly TimeSpan TrainGapMax = TimeSpan.FromMilliseconds(1300);
@@ -76,7 +76,7 @@ public sealed class LedClassifier
         var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
         var segments = BuildSegments(points, pulses);
-        return new LedTimeline(Merge(FillOff(points, segments)));
+        return new LedTimeline(Merge(OverlayBreathing(points, FillOff(points, segments))));
     }
 
     /// <summary>Dark level from the darkest 5 % of a trace, or zero when the trace is never dark.</summary>
@@ -115,6 +115,8 @@ public sealed class LedClassifier
         public TimeSpan Time;
         public double IntegrationMs;
         public double Level;
+        /// <summary>Red, green and blue less the dark level, counts per ms at 1x.</summary>
+        public double R, G, B;
         public double Floor;
         public bool Saturated;
         public bool Trusted;
@@ -157,6 +159,9 @@ public sealed class LedClassifier
                 Time = s.Time,
                 IntegrationMs = s.IntegrationMs,
                 Level = s.Saturated ? double.PositiveInfinity : c,
+                R = r,
+                G = g,
+                B = b,
                 Floor = floor,
                 Saturated = s.Saturated,
             };
@@ -491,18 +496,44 @@ public sealed class LedClassifier
         return count;
     }
 
+    /// <summary>
+    /// A reading's own shot noise at gain 16-60 is a tenth of its level or more, enough to break any run of single
+    /// readings over 80 %: the top is judged on the median of the averaged level within +-150 ms (a breathing ramp is
+    /// linear over that span, so the median follows it; a solid's noise falls by 3-5x), relative to the 90th
+    /// percentile of those medians over the pulse.
+    /// </summary>
+    private static readonly TimeSpan FlatSmoothing = TimeSpan.FromMilliseconds(150);
+
     /// <summary>Longest run of a pulse at the top of its averaged level, when it lasts <see cref="FlatTopMin"/> or more.</summary>
     private static int? FlatTop(List<Point> points, Pulse pulse)
     {
-        int? best = null;
-        var bestLength = TimeSpan.Zero;
+        if (pulse.Fall - pulse.Rise < FlatTopMin) return null;
+        var n = pulse.Last - pulse.First + 1;
+        var smooth = new double[n];
+        var window = new List<double>();
+        int lo = pulse.First, hi = pulse.First;
         for (var k = pulse.First; k <= pulse.Last; k++)
         {
-            if (points[k].Envelope < FlatLevel) continue;
+            while (points[k].Time - points[lo].Time > FlatSmoothing) lo++;
+            while (hi + 1 <= pulse.Last && points[hi + 1].Time - points[k].Time <= FlatSmoothing) hi++;
+            window.Clear();
+            for (var m = lo; m <= hi; m++) window.Add(points[m].EnvelopeLevel);
+            window.Sort();
+            smooth[k - pulse.First] = window[window.Count / 2];
+        }
+        var sorted = (double[])smooth.Clone();
+        Array.Sort(sorted);
+        var top = sorted[(int)(0.9 * (n - 1))];
+        if (!(top > 0)) return null;
+        int? best = null;
+        var bestLength = TimeSpan.Zero;
+        for (var k = 0; k < n; k++)
+        {
+            if (smooth[k] < FlatLevel * top) continue;
             var from = k;
-            while (k + 1 <= pulse.Last && points[k + 1].Envelope >= FlatLevel) k++;
-            var length = points[k].Time - points[from].Time;
-            if (length > bestLength) (best, bestLength) = (from, length);
+            while (k + 1 < n && smooth[k + 1] >= FlatLevel * top) k++;
+            var length = points[pulse.First + k].Time - points[pulse.First + from].Time;
+            if (length > bestLength) (best, bestLength) = (pulse.First + from, length);
         }
         return bestLength >= FlatTopMin ? best : null;
     }

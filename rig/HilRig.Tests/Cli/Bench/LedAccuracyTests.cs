@@ -3,29 +3,85 @@ using HilRig.Cli.Bench;
 namespace HilRig.Tests.Led;
 
 /// <summary>
-/// `hilrig bench led --quick` on seeds not used while the classifier was developed (it was tuned looking at seed 1):
-/// each model's accuracy must not slip below what those seeds reach now, less a small margin, and no solid light may
-/// be called breathing. The targets of issue 18 (99.5 % on each model) are what the bench prints against.
+/// The bench's labelled traces on seeds not used while the classifier was developed (it was tuned looking at seed 1),
+/// generated and classified once for the fixture: the project model's quick grid (one run per integration time, each
+/// in a different room, 16 slots) on seed 2, and the independent model's quick grid (every integration time x room x
+/// with/without the `# dark` line) on seeds 2 and 3. Each model's accuracy must not slip below what those seeds reach
+/// now, less a small margin; every SOS code must be named on each; solid lights called breathing must stay as rare as now. The 2,000-
+/// segment figures and the targets of issue 18 (99.5 % on each model) are what `hilrig bench led` prints.
 /// </summary>
+[TestFixture]
 public class LedAccuracyTests
 {
-    [TestCase("project", 2, 0.985)]
-    [TestCase("project", 3, 0.985)]
-    [TestCase("independent", 2, 0.91)]
-    [TestCase("independent", 3, 0.91)]
-    public void Accuracy_on_held_out_seeds_does_not_slip(string model, int seed, double floor)
+    /// <summary>Measured on these seeds (see rig/HilRig.Core/Led/README.md), less a margin.</summary>
+    private const double ProjectFloor = 0.985;
+    private const double IndependentFloor = 0.93;
+
+    private LedTally _project = null!;
+    private LedTally[] _independent = null!;
+
+    [OneTimeSetUp]
+    public void Classify_the_held_out_traces()
     {
-        var output = new StringWriter();
-        var report = LedBench.Run(seed, quick: true, output, model);
-        TestContext.Out.WriteLine(output.ToString());
-        var (segments, accuracy) = model == "project"
-            ? (report.ProjectSegments, report.ProjectAccuracy)
-            : (report.IndependentSegments, report.IndependentAccuracy);
+        _project = LedBench.Score(2, quick: true, "project").Project;
+        _independent = [LedBench.Score(2, quick: true, "independent").Independent, LedBench.Score(3, quick: true, "independent").Independent];
+    }
+
+    private static string Misses(LedTally tally) => string.Join(Environment.NewLine, tally.Misses.Take(30));
+
+    [Test]
+    public void Project_model_accuracy_on_a_held_out_seed_does_not_slip()
+    {
+        Assert.That(_project.Segments, Is.GreaterThanOrEqualTo(600), "the quick grid still spans every integration time and room");
+        Assert.That(_project.Accuracy, Is.GreaterThanOrEqualTo(ProjectFloor), Misses(_project));
+    }
+
+    [Test]
+    public void Independent_model_accuracy_on_held_out_seeds_does_not_slip()
+    {
         Assert.Multiple(() =>
         {
-            Assert.That(segments, Is.GreaterThanOrEqualTo(600), "a quick grid still spans every integration time and room");
-            Assert.That(accuracy, Is.GreaterThanOrEqualTo(floor));
-            Assert.That(report.SosCodesMissed, Is.Zero, "every SOS code recognised somewhere");
+            foreach (var tally in _independent)
+            {
+                Assert.That(tally.Segments, Is.GreaterThanOrEqualTo(600), "the quick grid still spans every integration time and room");
+                Assert.That(tally.Accuracy, Is.GreaterThanOrEqualTo(IndependentFloor), Misses(tally));
+            }
         });
+    }
+
+    [Test]
+    public void The_grids_span_every_integration_time_room_and_dark_line()
+    {
+        string[] integrations = ["integration 12.0 ms", "integration 19.2 ms", "integration 24.0 ms"];
+        Assert.Multiple(() =>
+        {
+            Assert.That(_project.PerCondition.Keys, Is.SupersetOf(integrations.Concat(["ambient 0 counts/cycle", "ambient 4 counts/cycle", "ambient 40 counts/cycle"])));
+            foreach (var tally in _independent)
+                Assert.That(tally.PerCondition.Keys, Is.SupersetOf(integrations.Concat(["room dark", "room dim", "room lit", "room bright", "with # dark line", "without # dark line"])));
+        });
+    }
+
+    [Test]
+    public void Every_SOS_code_is_named_on_each_model()
+    {
+        Assert.Multiple(() =>
+        {
+            foreach (var tally in _independent.Prepend(_project))
+            {
+                Assert.That(tally.SosCodesSeen, Is.EquivalentTo(Enumerable.Range(1, 12)), "every code is in the grid");
+                Assert.That(tally.SosCodesMissed, Is.Zero, Misses(tally));
+            }
+        });
+    }
+
+    /// <summary>
+    /// Issue 18's target is none; these grids (about 2,100 segments) hold one left (a dim blue in a bright room
+    /// without the `# dark` line, README limits), so this guards against more, not for the target.
+    /// </summary>
+    [Test]
+    public void Solid_lights_are_not_called_breathing()
+    {
+        var all = _independent.Prepend(_project).SelectMany(t => t.SolidsCalledBreathing).ToList();
+        Assert.That(all, Has.Count.LessThanOrEqualTo(1), string.Join(Environment.NewLine, all));
     }
 }

@@ -1,0 +1,197 @@
+namespace HilRig.Core.Led;
+
+/// <summary>
+/// Breathing told by the shape and period of its envelope, not by where single readings cross a threshold: the level
+/// (clear channel less dark) averaged in 100 ms bins is fitted, 2.8 s at a time, with the firmware's triangle (100 steps
+/// up, 100 down, one per ~21.3 ms: a 4.26 s period, spark-core.md 5.2) at every phase. A window is breathing when the
+/// triangle explains it down to the noise (estimated in the same window from second differences, which a ramp does
+/// not have), swings at least half its top (depth, which a solid's ripple or flicker never has) and at least ten noise
+/// sigmas. Pooling 2.8 s of readings is what keeps a dim breathing green in a bright room from breaking into pieces
+/// of solid and off; a step (solid to off, one colour to another), a blink train or an SOS leaves residuals far above
+/// the noise.
+/// </summary>
+public sealed partial class LedClassifier
+{
+    private const double BreathingPeriodMs = 200 * 21.3;
+    private const double BinMs = 100;
+    /// <summary>Two thirds of a period: any such window holds a peak or a trough with both slopes round it.</summary>
+    private const int FitBins = 28;
+    private const int MinFittingWindows = 3;
+    private const double BreathingDepth = 0.5;
+    private const double BreathingSnr = 10;
+
+    private static List<LedSegment> OverlayBreathing(List<Point> points, List<LedSegment> segments)
+    {
+        if (points.Count == 0) return segments;
+        var t0 = points[0].Time;
+        var bins = (int)((points[^1].Time - t0).TotalMilliseconds / BinMs) + 1;
+        if (bins < FitBins) return segments;
+        var sum = new double[bins];
+        var count = new int[bins];
+        var clipped = new bool[bins];
+        foreach (var p in points)
+        {
+            var k = (int)((p.Time - t0).TotalMilliseconds / BinMs);
+            if (p.Saturated) clipped[k] = true;
+            else { sum[k] += p.Level; count[k]++; }
+        }
+        var level = new double[bins];
+        for (var k = 0; k < bins; k++) level[k] = count[k] > 0 && !clipped[k] ? sum[k] / count[k] : double.NaN;
+
+        var phases = (int)Math.Round(BreathingPeriodMs / BinMs);
+        var templates = new double[phases][];
+        var templateMean = new double[phases];
+        var templateVar = new double[phases];
+        for (var f = 0; f < phases; f++)
+        {
+            templates[f] = new double[FitBins];
+            for (var j = 0; j < FitBins; j++)
+            {
+                var x = (j + f) * BinMs / BreathingPeriodMs;
+                templates[f][j] = 1 - Math.Abs(2 * (x - Math.Floor(x)) - 1);
+            }
+            templateMean[f] = templates[f].Average();
+            templateVar[f] = templates[f].Sum(v => (v - templateMean[f]) * (v - templateMean[f]));
+        }
+
+        var fits = new bool[bins];
+        // bins a fitting window explains: an edge into the next state (a plateau, a step) leaves residuals there
+        var explained = new bool[bins];
+        var y = new double[FitBins];
+        var d2 = new double[FitBins - 2];
+        for (var w = 0; w + FitBins <= bins; w++)
+        {
+            var ok = true;
+            for (var j = 0; j < FitBins && ok; j++) ok = !double.IsNaN(y[j] = level[w + j]);
+            if (!ok) continue;
+            for (var j = 0; j < d2.Length; j++) d2[j] = Math.Abs(y[j] - 2 * y[j + 1] + y[j + 2]);
+            // noise from the quietest third: a blink train or a step in one part of the window is not noise
+            var sigma = double.MaxValue;
+            var part = d2.Length / 3;
+            for (var k = 0; k < 3; k++)
+            {
+                var slice = d2.AsSpan(k * part, part).ToArray();
+                Array.Sort(slice);
+                sigma = Math.Min(sigma, slice[part / 2] / (0.6745 * Math.Sqrt(6)));
+            }
+            var mean = y.Average();
+            var syy = y.Sum(v => (v - mean) * (v - mean));
+            double bestRss = double.MaxValue, bestA = 0, bestB = 0;
+            var bestPhase = -1;
+            for (var f = 0; f < phases; f++)
+            {
+                var t = templates[f];
+                var sxy = 0.0;
+                for (var j = 0; j < FitBins; j++) sxy += (t[j] - templateMean[f]) * (y[j] - mean);
+                var b = sxy / templateVar[f];
+                if (b <= 0) continue;
+                var rss = syy - b * sxy;
+                if (rss < bestRss) (bestRss, bestA, bestB, bestPhase) = (rss, mean - b * templateMean[f], b, f);
+            }
+            if (bestPhase < 0) continue;
+            var rms = Math.Sqrt(Math.Max(0, bestRss) / FitBins);
+            if (bestB < BreathingDepth * (bestA + bestB) || bestB < BreathingSnr * sigma || rms > 1.3 * sigma + 0.04 * bestB) continue;
+            // each end third on its own: a ramp that turns into a plateau or a step fits on average but not there
+            double Rms(int from, int to)
+            {
+                var sum2 = 0.0;
+                for (var j = from; j < to; j++) sum2 += Math.Pow(y[j] - bestA - bestB * templates[bestPhase][j], 2);
+                return Math.Sqrt(sum2 / (to - from));
+            }
+            var third = FitBins / 3;
+            if (Rms(0, third) > 1.6 * sigma + 0.05 * bestB || Rms(FitBins - third, FitBins) > 1.6 * sigma + 0.05 * bestB) continue;
+            fits[w] = true;
+            for (var j = 0; j < FitBins; j++)
+                if (Math.Abs(y[j] - bestA - bestB * templates[bestPhase][j]) <= 2.5 * sigma + 0.05 * bestB) explained[w + j] = true;
+        }
+
+        var result = segments;
+        for (var w = 0; w < bins; w++)
+        {
+            if (!fits[w]) continue;
+            var first = w;
+            var last = w;
+            // a window or two may miss where the noise estimate is low by chance
+            while (last + 1 < bins && (fits[last + 1] || last + 3 < bins && (fits[last + 2] || fits[last + 3]))) last++;
+            while (!fits[last]) last--;
+            w = last;
+            if (Enumerable.Range(first, last - first + 1).Count(k => fits[k]) < MinFittingWindows) continue;
+            var from = first;
+            var to = last + FitBins - 1;
+            while (from < to && !explained[from]) from++;
+            while (to > from && !explained[to]) to--;
+            var start = t0 + TimeSpan.FromMilliseconds(from * BinMs);
+            var end = t0 + TimeSpan.FromMilliseconds((to + 1) * BinMs);
+            result = Overlay(points, result, start, end);
+        }
+        return result;
+    }
+
+    /// <summary>Puts a breathing segment over [start, end): its colour pooled from its brighter half's readings.</summary>
+    private static List<LedSegment> Overlay(List<Point> points, List<LedSegment> segments, TimeSpan start, TimeSpan end)
+    {
+        var inside = points.Where(p => p.Time > start && p.Time <= end && !p.Saturated).ToList();
+        if (inside.Count == 0) return segments;
+        var median = inside.Select(p => p.Level).Order().ElementAt(inside.Count / 2);
+        var upper = inside.Where(p => p.Level >= median).ToList();
+        var (r, g, b) = (upper.Sum(p => p.R), upper.Sum(p => p.G), upper.Sum(p => p.B));
+        if (r + g + b <= 0) return segments;
+        var colour = Nearest(r, g, b);
+        // where the next (or last) state is as bright as a point on the ramp, its colour tells it apart: bright bins of
+        // another colour at either end are not the breathing
+        var top = inside.Select(p => p.Level).Order().ElementAt((int)(0.9 * (inside.Count - 1)));
+        var bins = inside.GroupBy(p => (long)((p.Time - start).TotalMilliseconds / BinMs)).OrderBy(g => g.Key)
+            .Select(g => (From: g.Min(p => p.Time) - Window(g.First()), To: g.Max(p => p.Time), Level: g.Average(p => p.Level),
+                Colour: g.Sum(p => p.R + p.G + p.B) > 0 ? Nearest(g.Sum(p => p.R), g.Sum(p => p.G), g.Sum(p => p.B)) : LedColor.Off))
+            .ToList();
+        bool Bright((TimeSpan From, TimeSpan To, double Level, LedColor Colour) bin) => bin.Level >= 0.3 * top;
+        for (var k = bins.Count - 1; k >= 0; k--)
+        {
+            if (!Bright(bins[k])) continue;
+            if (bins[k].Colour == colour) break;
+            end = Min(end, bins[k].From);
+        }
+        foreach (var bin in bins)
+        {
+            if (!Bright(bin)) continue;
+            if (bin.Colour == colour) break;
+            start = bin.To > start ? bin.To : start;
+        }
+        // a solid that the edge rules saw begin (or end) inside the fit and carry on past it: a ramp into a plateau
+        // fits the triangle near its apex for a while, the plateau's flat top is what tells them apart
+        foreach (var s in segments)
+        {
+            if (s.State.Pattern != LedPattern.Solid) continue;
+            if (s.Start > start && s.Start < end && s.End > end) end = s.Start;
+            if (s.End > start && s.End < end && s.Start < start) start = s.End;
+        }
+        if (end - start < TimeSpan.FromMilliseconds(FitBins * BinMs)) return segments;
+        var nominal = TimeSpan.FromMilliseconds(BreathingPeriodMs);
+        var seen = segments.FirstOrDefault(s => s.State.Pattern == LedPattern.Breathing && s.State.Color == colour && s.Start < end && s.End > start);
+        var period = seen?.State.Period is { } p0 && Math.Abs(p0.TotalMilliseconds / BreathingPeriodMs - 1) < 0.35 ? p0 : nominal;
+        // a piece left over at either side that is the same breathing, or too short to be a state, goes with it
+        var minPiece = TimeSpan.FromMilliseconds(400);
+        foreach (var s in segments)
+        {
+            if (s.End <= start || s.Start >= end) continue;
+            var same = s.State.Pattern == LedPattern.Breathing && s.State.Color == colour;
+            if (s.Start < start && (same || start - s.Start < minPiece)) start = s.Start;
+            if (s.End > end && (same || s.End - end < minPiece)) end = s.End;
+        }
+        var result = new List<LedSegment>(segments.Count + 2);
+        var placed = false;
+        foreach (var s in segments)
+        {
+            if (s.End <= start) { result.Add(s); continue; }
+            if (!placed)
+            {
+                if (s.Start < start) result.Add(s with { End = start });
+                result.Add(new LedSegment(start, end, new LedState(colour, LedPattern.Breathing, period), seen?.Confidence ?? 0.8));
+                placed = true;
+            }
+            if (s.End > end) result.Add(s.Start < end ? s with { Start = end } : s);
+        }
+        if (!placed) result.Add(new LedSegment(start, end, new LedState(colour, LedPattern.Breathing, period), 0.8));
+        return result;
+    }
+}
