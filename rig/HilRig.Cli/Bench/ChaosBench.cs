@@ -116,7 +116,9 @@ internal static class ChaosBench
         }
 
         // every few cycles a cold boot: the only place a soak switches a relay, so a sticking contact (sim.faults.relayStuck) meets the rig
-        var soak = await SoakAsync(SoakCommand.PlanFor(config, cycles, everyReadback, null) with { PowerCycleEvery = PowerCycleEvery }, session.Slots);
+        // the readbacks journal the regions (screen's journal), so a rig fault mid-readback puts them back and the slot soaks on
+        var journal = new RegionJournal(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(storePath))!, "journal"));
+        var soak = await SoakAsync(SoakCommand.PlanFor(config, cycles, everyReadback, null, journal) with { PowerCycleEvery = PowerCycleEvery }, session.Slots);
 
         // a failure in one slot is not final: each bad Core changes places with the nearest healthy slot's Core
         var moves = new Dictionary<int, int>();
@@ -134,7 +136,7 @@ internal static class ChaosBench
             // a Core dropped into a powered slot boots before the soak starts on it; the rig's clock only runs while work does
             await Task.Delay(SettleAfterMove, session.Time, ct);
         });
-        var confirm = await SoakAsync(SoakCommand.PlanFor(config, ConfirmCycles, 1, null), [.. session.Slots.Where(s => moves.ContainsValue(s.Number))]);
+        var confirm = await SoakAsync(SoakCommand.PlanFor(config, ConfirmCycles, 1, null, journal), [.. session.Slots.Where(s => moves.ContainsValue(s.Number))]);
         return new ChaosOutcome(soak, confirm, [.. soak.Rows, .. confirm.Rows], sim.Faults.Ledger, stored, moves, decisions, badDevices);
     }
 
@@ -191,6 +193,13 @@ internal static class ChaosBench
         {
             var fails = rows.Where(r => r.DeviceId == id && r.Verdict == Verdict.Fail).ToList();
             output.WriteLine(string.Create(c, $"  bad Core {id} (slot {slot}, moved to slot {outcome.Moves[slot]}): failed in {fails.Select(r => (r.Slot, r.Cycle)).Distinct().Count()} cycle(s) ({string.Join(", ", fails.GroupBy(r => r.FailureMode).Select(g => $"{g.Key} {g.Count()}"))}); {(final.TryGetValue(id, out var f) ? f.ToName() : "not failed")}"));
+        }
+        if (Environment.GetEnvironmentVariable("HILRIG_DEBUG_CHAOS") is "1")
+        {
+            foreach (var r in rows.Where(r => badIds.Contains(r.DeviceId) && r.Verdict != Verdict.Pass || r.Verdict == Verdict.RigFault).Where(r => r.Test == "ota" && r.FailureMode == "usb-transport" || r.Test == "dfu-readback").Take(12))
+                output.WriteLine($"    DBG slot {r.Slot} c{r.Cycle} {r.Test} {r.Verdict} {r.FailureMode}: {r.Signature} | {string.Join(" / ", r.Log.TakeLast(3))}");
+            foreach (var s in outcome.Soak.Slots.Concat(outcome.Confirm.Slots))
+                output.WriteLine($"    DBG slot {s.Slot} {s.DeviceId} judged {s.CyclesJudged} out {s.OutAtCycle}: {s.OutReason}");
         }
         var badConfirmed = outcome.BadDevices.Values.All(id => final.GetValueOrDefault(id) == Confirmation.Confirmed);
         return healthyFails.Count == 0 && healthyConfirmed == 0 && badConfirmed && balanced && outcome.Stored == rows.Count ? ExitCodes.Ok : ExitCodes.DutFailed;

@@ -117,9 +117,10 @@ public sealed record SoakResult(IReadOnlyList<SoakRow> Rows, IReadOnlyList<SoakS
 /// does not is recovered over DFU (<see cref="CoreRecovery"/>) and soaks on, or leaves the run when that fails. A rig
 /// fault in a cold boot or a factory reset (a relay or button line that gave up: nothing was being written over DFU)
 /// leaves the cycle unjudged; the slot soaks on when the Core still runs its app afterwards, and leaves the run
-/// otherwise, or after <see cref="RigFaultsInARow"/> rig faults in a row. Any other rig fault ends the slot's run: one
-/// mid-DFU (a brown-out, a lost contact) may have left a readback's patterns in the Core's regions, and the soak keeps
-/// no journal to put them back from.
+/// otherwise, or after <see cref="RigFaultsInARow"/> rig faults in a row. A rig fault mid-readback (a brown-out, a lost
+/// contact) may have left the readback's patterns in the Core's regions: they are put back at once from the region journal
+/// (<see cref="DfuReadbackOptions.Journal"/>, screening's), and the slot soaks on as above once they are all back; with
+/// no journal, or originals the rig could not put back, the slot leaves the run. Any other rig fault ends the slot's run.
 /// </summary>
 public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
 {
@@ -150,7 +151,9 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
     public async Task<SoakResult> RunAsync(IEnumerable<RigSlot> slots, IProgress<SoakProgress>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(slots);
-        var runs = slots.Select(slot => new SlotSoak(context, plan, slot, progress)).ToList();
+        // the OTA's check of its region over DFU journals the region too, in the readback's journal
+        var life = plan.Readback.Journal is { } journal && context.Journal is null ? new CoreLifeContext(context.Bus, context.Time, context.Cloud) { Journal = journal } : context;
+        var runs = slots.Select(slot => new SlotSoak(life, plan, slot, progress)).ToList();
         await Task.WhenAll(runs.Select(r => r.RunAsync(ct)));
         return new SoakResult([.. runs.SelectMany(r => r.Rows)], [.. runs.Select(r => r.Result)]);
     }
@@ -197,6 +200,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
 
         private async Task SoakAsync(CancellationToken ct)
         {
+            if (!await RecoverJournalsAsync(ct)) return;
             Report(IdentifyTest, SoakPhase.Started, null);
             var startedAt = _time.GetUtcNow();
             var begin = _time.GetTimestamp();
@@ -266,6 +270,43 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
         }
 
         /// <summary>
+        /// A Core a crashed command left half-written in this slot (its journal pending) is put back first, as screen does:
+        /// a row per interrupted Core. False when the Core here could not be put back: the slot leaves the run.
+        /// </summary>
+        private async Task<bool> RecoverJournalsAsync(CancellationToken ct)
+        {
+            if (plan.Readback.Journal is not { } journal || !journal.Pending().Any(j => JournalRecovery.SlotOf([slot], j.Manifest) is not null)) return true;
+            Report(JournalRecoveryResult.TestName, SoakPhase.Started, null);
+            var startedAt = _time.GetUtcNow();
+            var results = new List<JournalRecoveryResult>();
+            JournalRecoveryResult? unrecovered;
+            try
+            {
+                unrecovered = await new JournalRecovery(context.Bus, _time, plan.Dfu).RecoverSlotAsync(slot, journal, _ => { }, [], results.Add, ct);
+            }
+            catch (Exception ex) when (ex is UsbException or DfuException or ChoreographyException or DfuRequestRefusedException or SlotLineException)
+            {
+                var failed = new SoakRow(slot.Number, $"slot-{slot.Number}-unidentified", JournalRecoveryResult.TestName, 0, Verdict.RigFault, FailureModes.UsbTransport,
+                    $"an interrupted Core's regions could not be put back from the journal ({ex.Message}); the journal keeps its originals", TimeSpan.Zero, startedAt, _time.GetUtcNow(), [])
+                { Retries = Drain() };
+                Rows.Add(failed);
+                Out(0, failed.Signature);
+                Report(JournalRecoveryResult.TestName, SoakPhase.Ended, failed.Verdict, row: failed);
+                return false;
+            }
+            foreach (var r in results)
+            {
+                var row = new SoakRow(slot.Number, r.DeviceId ?? $"dfu-{r.DfuSerial}", JournalRecoveryResult.TestName, 0, r.Verdict, r.FailureMode, r.Signature,
+                    r.DeviceTime, startedAt, _time.GetUtcNow(), r.Log) { Retries = Drain() };
+                Rows.Add(row);
+                Report(JournalRecoveryResult.TestName, SoakPhase.Ended, row.Verdict, row: row);
+            }
+            if (unrecovered is null) return true;
+            Out(0, unrecovered.Signature);
+            return false;
+        }
+
+        /// <summary>
         /// A Core found in DFU before cycle 1 (no valid app, or no listening mode): its readback is the diagnosis (a row of
         /// its own, keyed by the linked device id or its DFU serial); a clean one gets the plan's known-good app, and once
         /// it answers `i` with a device id whose DFU serial matches, the store links the two and the soak goes on.
@@ -309,11 +350,15 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 }
                 catch (LoopRigFault ex)
                 {
-                    return Result(Verdict.RigFault, ex.Mode, ex.Message);
+                    return Result(Verdict.RigFault, ex.Mode, ex.Message + await PutBackAsync(log, ct));
                 }
                 catch (UsbException ex)
                 {
-                    return Result(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during the readback of a Core found in DFU: {ex.Message}");
+                    return Result(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during the readback of a Core found in DFU: {ex.Message}{await PutBackAsync(log, ct)}");
+                }
+                catch (Exception ex) when (ex is DfuException or DfuRequestRefusedException)
+                {
+                    return Result(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during the readback of a Core found in DFU: {ex.Message}{await PutBackAsync(log, ct)}");
                 }
             });
             if (readback.Verdict != Verdict.Pass)
@@ -437,7 +482,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             var log = result.Log;
             _afterFailure = AppCheck.NotAsked;
             var ask = result.Verdict == Verdict.Fail
-                || (inCycle && result.Verdict == Verdict.RigFault && result.FailureMode != FailureModes.CloudError);
+                || ((inCycle || RegionsWhole(test)) && result.Verdict == Verdict.RigFault && result.FailureMode != FailureModes.CloudError);
             if (judged && ask && !ct.IsCancellationRequested)
             {
                 // After a failure: does the Core still run its app? Asked before the row is stored, so the buttons and
@@ -517,7 +562,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 DfuReadbackResult readback;
                 using (var session = await SlotDfu.OpenAsync(context, slot, id, plan.Dfu, ct))
                 {
-                    readback = await new DfuReadback(_time, plan.Readback).RunAsync(session, id, null, ct);
+                    readback = await new DfuReadback(_time, plan.Readback).RunAsync(session, id, null, ct, slot.Number, id);
                     await session.LeaveAsync(null, ct);
                 }
                 log.Add($"readback: {readback.Signature}");
@@ -536,15 +581,19 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             }
             catch (LoopRigFault ex)
             {
-                return Result(Verdict.RigFault, ex.Mode, ex.Message);
+                return Result(Verdict.RigFault, ex.Mode, ex.Message + await PutBackAsync(log, ct));
             }
             catch (Exception ex) when (ex is DfuException or DfuRequestRefusedException)
             {
-                return Result(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during the readback: {ex.Message}");
+                return Result(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during the readback: {ex.Message}{await PutBackAsync(log, ct)}");
             }
             catch (UsbException ex)
             {
-                return Result(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during the readback: {ex.Message}");
+                return Result(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during the readback: {ex.Message}{await PutBackAsync(log, ct)}");
+            }
+            catch (JournalPendingException ex)
+            {
+                return Result(Verdict.RigFault, FailureModes.JournalPending, ex.Message);
             }
             catch (SensorException ex)
             {
@@ -555,6 +604,25 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 return Result(Verdict.RigFault, ex.IsPower ? FailureModes.RelayFault : FailureModes.ButtonFault, ex.Message);
             }
         }
+
+        /// <summary>
+        /// After a rig fault mid-readback (a brown-out, a lost contact): the regions the readback may have left holding its
+        /// patterns are put back from the journal at once, the way screening does. Only a Core whose journal is empty
+        /// again may soak on (<see cref="RegionsWhole"/>); one whose originals are still in the journal leaves the run.
+        /// </summary>
+        private async Task<string> PutBackAsync(List<string> log, CancellationToken ct)
+        {
+            var (_, note) = await new JournalRecovery(context.Bus, _time, plan.Dfu).PutBackAfterRigFaultAsync(slot, plan.Readback.Journal, log, null, ct);
+            return note;
+        }
+
+        /// <summary>
+        /// After a rig fault in a step that writes the external flash only through a journaled readback (the readback, the
+        /// OTA's check of its region): nothing of this slot's Core left pending in the journal means every region it touched
+        /// is back as it was. Without a journal nothing says so.
+        /// </summary>
+        private bool RegionsWhole(string test) =>
+            test is ReadbackTest or OtaTest && plan.Readback.Journal is { } journal && !journal.Pending().Any(j => JournalRecovery.SlotOf([slot], j.Manifest) is not null);
 
         private void Out(int cycle, string reason)
         {
