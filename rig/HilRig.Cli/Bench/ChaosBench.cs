@@ -64,9 +64,6 @@ internal static class ChaosBench
     /// <summary>How long a bad Core is soaked in the slot it was moved to, to confirm its failure there.</summary>
     internal const int ConfirmCycles = 2;
 
-    /// <summary>How long the swapped Cores run (boot into their app) before the confirming soak starts on them.</summary>
-    internal static readonly TimeSpan SettleAfterMove = TimeSpan.FromSeconds(30);
-
     /// <summary>Every K-th cycle of the chaos soak starts from a cold boot (relay cut and switched on).</summary>
     internal const int PowerCycleEvery = 5;
 
@@ -133,8 +130,8 @@ internal static class ChaosBench
                 sim.Insert(to, a.DeviceId, a.Spec.Lot, a.Spec.Flash);
                 sim.Insert(from, b.DeviceId, b.Spec.Lot, b.Spec.Flash);
             }
-            // a Core dropped into a powered slot boots before the soak starts on it; the rig's clock only runs while work does
-            await Task.Delay(SettleAfterMove, session.Time, ct);
+            // no settle: a Core dropped into a powered slot is still booting when the soak starts, which waits that out itself
+            await Task.CompletedTask;
         });
         var confirm = await SoakAsync(SoakCommand.PlanFor(config, ConfirmCycles, 1, null, journal), [.. session.Slots.Where(s => moves.ContainsValue(s.Number))]);
         return new ChaosOutcome(soak, confirm, [.. soak.Rows, .. confirm.Rows], sim.Faults.Ledger, stored, moves, decisions, badDevices);
@@ -193,13 +190,6 @@ internal static class ChaosBench
         {
             var fails = rows.Where(r => r.DeviceId == id && r.Verdict == Verdict.Fail).ToList();
             output.WriteLine(string.Create(c, $"  bad Core {id} (slot {slot}, moved to slot {outcome.Moves[slot]}): failed in {fails.Select(r => (r.Slot, r.Cycle)).Distinct().Count()} cycle(s) ({string.Join(", ", fails.GroupBy(r => r.FailureMode).Select(g => $"{g.Key} {g.Count()}"))}); {(final.TryGetValue(id, out var f) ? f.ToName() : "not failed")}"));
-        }
-        if (Environment.GetEnvironmentVariable("HILRIG_DEBUG_CHAOS") is "1")
-        {
-            foreach (var r in rows.Where(r => badIds.Contains(r.DeviceId) && r.Verdict != Verdict.Pass || r.Verdict == Verdict.RigFault).Where(r => r.Test == "ota" && r.FailureMode == "usb-transport" || r.Test == "dfu-readback").Take(12))
-                output.WriteLine($"    DBG slot {r.Slot} c{r.Cycle} {r.Test} {r.Verdict} {r.FailureMode}: {r.Signature} | {string.Join(" / ", r.Log.TakeLast(3))}");
-            foreach (var s in outcome.Soak.Slots.Concat(outcome.Confirm.Slots))
-                output.WriteLine($"    DBG slot {s.Slot} {s.DeviceId} judged {s.CyclesJudged} out {s.OutAtCycle}: {s.OutReason}");
         }
         var badConfirmed = outcome.BadDevices.Values.All(id => final.GetValueOrDefault(id) == Confirmation.Confirmed);
         return healthyFails.Count == 0 && healthyConfirmed == 0 && badConfirmed && balanced && outcome.Stored == rows.Count ? ExitCodes.Ok : ExitCodes.DutFailed;

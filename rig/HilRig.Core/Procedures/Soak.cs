@@ -145,6 +145,13 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
     /// <summary>After a readback the app reconnects to the cloud (or, without Wi-Fi, waits in listening mode).</summary>
     public static readonly TimeSpan AppAfterDfu = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The longest a Core takes from power-on until its app runs and answers MODE: the bootloader's longest job before it
+    /// jumps to the app (an OTA apply, ≈7–10 s: spark-core.md §3.4; a factory reset or backup restore ≈5–8 s) and the
+    /// app's start-up white fade (≤1 s, §5.2). MODE pressed before that is seen by the bootloader, which selects DFU (§3.3).
+    /// </summary>
+    public static readonly TimeSpan BootWithin = TimeSpan.FromSeconds(11);
+
     /// <summary>Rig faults in a row (cloud faults aside) after which a slot leaves the run: its hardware needs a look.</summary>
     public const int RigFaultsInARow = 3;
 
@@ -206,6 +213,9 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             var begin = _time.GetTimestamp();
             try
             {
+                // a Core in a powered slot may have been dropped in a moment ago: identify presses MODE, which the
+                // bootloader would take for a request for DFU
+                if (slot.Control.PowerOn) await WaitOutBootAsync(ct);
                 _id = await slot.Identity.ReadDeviceIdAsync(ct);
             }
             catch (SlotLineException ex)
@@ -268,6 +278,29 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 }
             }
         }
+
+        /// <summary>
+        /// The slot is powered, but since when the rig cannot know (an operator may have just dropped the Core in, or the
+        /// previous run's power cycle just ended): until the Core shows itself (its DFU or serial device on USB, or, where a
+        /// colour sensor watches, an LED state only its app shows), wait out a boot, at most <see cref="BootWithin"/>.
+        /// A Core stuck in DFU shows itself at once and is found there as before.
+        /// </summary>
+        private async Task WaitOutBootAsync(CancellationToken ct)
+        {
+            var begin = _time.GetTimestamp();
+            while (_time.GetElapsedTime(begin) < BootWithin)
+            {
+                if (ChoreographyRunner.Find(context.Bus, slot.UsbPath, Spark.SparkUsb.DfuProductId) is not null
+                    || ChoreographyRunner.Find(context.Bus, slot.UsbPath, Spark.SparkUsb.SerialProductId) is not null
+                    || (slot.Led is { Fault: null } led && AppShows(led.Current)))
+                    return;
+                await Task.Delay(ChoreographyRunner.UsbPollInterval, _time, ct);
+            }
+        }
+
+        /// <summary>Wi-Fi green, cloud cyan, listening blue: shown by a running app only, never by the bootloader (spark-core.md §5.2).</summary>
+        private static bool AppShows(Led.LedState led) =>
+            led.Color is Led.LedColor.Green or Led.LedColor.Cyan or Led.LedColor.Blue && led.Pattern is not (Led.LedPattern.Off or Led.LedPattern.Fade);
 
         /// <summary>
         /// A Core a crashed command left half-written in this slot (its journal pending) is put back first, as screen does:
