@@ -64,9 +64,6 @@ internal static class ChaosBench
     /// <summary>How long a bad Core is soaked in the slot it was moved to, to confirm its failure there.</summary>
     internal const int ConfirmCycles = 2;
 
-    /// <summary>How long the swapped Cores run (boot into their app) before the confirming soak starts on them.</summary>
-    internal static readonly TimeSpan SettleAfterMove = TimeSpan.FromSeconds(30);
-
     /// <summary>Every K-th cycle of the chaos soak starts from a cold boot (relay cut and switched on).</summary>
     internal const int PowerCycleEvery = 5;
 
@@ -116,7 +113,9 @@ internal static class ChaosBench
         }
 
         // every few cycles a cold boot: the only place a soak switches a relay, so a sticking contact (sim.faults.relayStuck) meets the rig
-        var soak = await SoakAsync(SoakCommand.PlanFor(config, cycles, everyReadback, null) with { PowerCycleEvery = PowerCycleEvery }, session.Slots);
+        // the readbacks journal the regions (screen's journal), so a rig fault mid-readback puts them back and the slot soaks on
+        var journal = new RegionJournal(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(storePath))!, "journal"));
+        var soak = await SoakAsync(SoakCommand.PlanFor(config, cycles, everyReadback, null, journal) with { PowerCycleEvery = PowerCycleEvery }, session.Slots);
 
         // a failure in one slot is not final: each bad Core changes places with the nearest healthy slot's Core
         var moves = new Dictionary<int, int>();
@@ -131,10 +130,10 @@ internal static class ChaosBench
                 sim.Insert(to, a.DeviceId, a.Spec.Lot, a.Spec.Flash);
                 sim.Insert(from, b.DeviceId, b.Spec.Lot, b.Spec.Flash);
             }
-            // a Core dropped into a powered slot boots before the soak starts on it; the rig's clock only runs while work does
-            await Task.Delay(SettleAfterMove, session.Time, ct);
+            // no settle: a Core dropped into a powered slot is still booting when the soak starts, which waits that out itself
+            await Task.CompletedTask;
         });
-        var confirm = await SoakAsync(SoakCommand.PlanFor(config, ConfirmCycles, 1, null), [.. session.Slots.Where(s => moves.ContainsValue(s.Number))]);
+        var confirm = await SoakAsync(SoakCommand.PlanFor(config, ConfirmCycles, 1, null, journal), [.. session.Slots.Where(s => moves.ContainsValue(s.Number))]);
         return new ChaosOutcome(soak, confirm, [.. soak.Rows, .. confirm.Rows], sim.Faults.Ledger, stored, moves, decisions, badDevices);
     }
 

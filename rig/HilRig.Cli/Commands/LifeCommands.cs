@@ -52,8 +52,8 @@ internal static class LifeCommands
                 if (action == "cycle") await session.RunAsync(() => Task.Delay(TimeSpan.FromSeconds(1), session.Time, ct));
                 if (action is "on" or "cycle")
                 {
-                    await session.RunAsync(() => SetPowerAsync(session, rigSlot, hub, true, ct));
-                    output.WriteLine($"slot {rigSlot.Number}: power on");
+                    var seen = await session.RunAsync(() => PowerOnCheckedAsync(session, rigSlot, hub, ct));
+                    output.WriteLine($"slot {rigSlot.Number}: power on{seen}");
                 }
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"device time {session.Time.GetElapsedTime(start).TotalSeconds:0.000} s"));
                 return ExitCodes.Ok;
@@ -75,6 +75,42 @@ internal static class LifeCommands
         if (!slot.Control.PowerOn) slot.Control.SetPower(true);
         using var hubPower = HubPortPower.Open(session.Usb, wiring.HubPath);
         await hubPower.SetPortPowerAsync(wiring.Port, on, ct);
+    }
+
+    /// <summary>
+    /// The relay's line reads back what was written whatever its contact does: the switch on is checked by the Core showing
+    /// itself (its LED lit, or on USB), switched again when it does not (<see cref="RelaySwitch.SwitchOnAsync"/>); nothing
+    /// after every switch is a rig fault naming the slot. Without a colour sensor only USB could tell, and a Core running
+    /// its app is not on USB: the switch is then taken as made. Returns what was seen, for the output line.
+    /// </summary>
+    private static async Task<string> PowerOnCheckedAsync(RigSession session, RigSlot slot, bool hub, CancellationToken ct)
+    {
+        if (hub || slot.Led is null)
+        {
+            await SetPowerAsync(session, slot, hub, true, ct);
+            return "";
+        }
+        var time = session.Time;
+        string? seen = null;
+        var log = new List<string>();
+        var up = await RelaySwitch.SwitchOnAsync(slot, session.Usb, time, async () =>
+        {
+            var begin = time.GetTimestamp();
+            while (time.GetElapsedTime(begin) < Identify.AppStart)
+            {
+                if (session.Usb.GetDevices().FirstOrDefault(d => d.Path == slot.UsbPath && d.Descriptor.VendorId == SparkUsb.VendorId) is { } device)
+                    seen = $"{device.Descriptor.VidPid} at {slot.UsbPath}";
+                else if (!LedState.Dark.Matches(slot.Led.Current))
+                    seen = $"LED {slot.Led.Current}";
+                if (seen is not null) return true;
+                await Task.Delay(ChoreographyRunner.UsbPollInterval, time, ct);
+            }
+            return (bool?)null;
+        }, log, ct: ct);
+        if (up is null)
+            throw new RigFaultException($"{slot}: power on: the relay was switched on {GpioSlotControl.LineRetries + 1} times and nothing of a Core was seen (LED dark, nothing on USB at {slot.UsbPath}): its contact is stuck open (replace the relay), or the slot is empty");
+        var again = log.Count(l => l.StartsWith("relay switched on: nothing", StringComparison.Ordinal));
+        return $" (checked: {seen}{(again > 0 ? $"; the relay stuck open {again} time(s) and was switched again" : "")})";
     }
 
     /// <summary>Off, then proof by the one power-off rule (Core's <see cref="PowerOffVerification"/>), with the DFU probe.</summary>

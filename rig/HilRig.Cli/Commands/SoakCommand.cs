@@ -165,7 +165,12 @@ internal static class SoakCommand
         var seed = config.Sim.Seed;
         // a real rig records no seed, and its bootloader only when this soak flashes one (else as found on the Cores)
         if (bootloaderImage is null && session.RunFacts.Seed is null) label = session.RunFacts.Bootloader ?? "as found";
-        var plan = PlanFor(config, args.Cycles, args.EveryReadback ?? 0, bootloaderImage);
+        // A real rig's Cores keep what a readback wrote: the journal next to the store, shared with screen and `hilrig
+        // recover`. A simulated soak starts from fresh Cores every run, so its journal lives and dies with the run.
+        var simJournal = config.Backend == RigBackend.Sim ? Directory.CreateTempSubdirectory("hilrig-soak-journal-") : null;
+        using var dropJournal = new TempFolder(simJournal);
+        var plan = PlanFor(config, args.Cycles, args.EveryReadback ?? 0, bootloaderImage,
+            simJournal is null ? JournalSupport.Journal(config) : new RegionJournal(simJournal.FullName));
 
         var wall = TimeProvider.System;
         plan = plan with { Links = new StoreDeviceLinks(store, wall) };
@@ -235,7 +240,8 @@ internal static class SoakCommand
     /// The soak `hilrig soak` runs (and `hilrig bench soak` measures): a new generated app per slot and cycle from the
     /// seed, so the Core is seen to change and the run replays; recovery writes a known-good app.
     /// </summary>
-    internal static SoakPlan PlanFor(RigConfig config, int cycles, int everyReadback, byte[]? bootloaderImage)
+    /// <param name="journal">Where a readback saves the originals first, so a rig fault mid-readback puts them back (null: none).</param>
+    internal static SoakPlan PlanFor(RigConfig config, int cycles, int everyReadback, byte[]? bootloaderImage, RegionJournal? journal = null)
     {
         var seed = config.Sim.Seed;
         var recoveryApp = SparkAppImageGenerator.Generate(unchecked(seed * 7919 + 1), "soak-recovery", "1.0.0");
@@ -251,7 +257,24 @@ internal static class SoakCommand
         {
             ReadbackEvery = everyReadback,
             Bootloader = bootloaderImage,
+            Readback = new DfuReadbackOptions { Journal = journal },
         };
+    }
+
+    /// <summary>A folder removed with everything in it when the command ends.</summary>
+    private sealed class TempFolder(DirectoryInfo? folder) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                folder?.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+                // a temp folder left behind harms nothing
+            }
+        }
     }
 
     /// <summary>Rows to the store as they happen, every report to the view.</summary>

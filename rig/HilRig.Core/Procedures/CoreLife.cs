@@ -338,8 +338,9 @@ public sealed class Ota(CoreLifeContext context)
     private async Task<DfuReadbackResult> OtaRegionCheckAsync(RigSlot slot, string deviceId, List<string> log, CancellationToken ct)
     {
         DfuReadbackResult check;
-        using (var session = await SlotDfu.OpenAsync(context, slot, deviceId, null, ct))
+        try
         {
+            using var session = await SlotDfu.OpenAsync(context, slot, deviceId, null, ct);
             try
             {
                 check = await SlotDfu.Guard(() => new DfuReadback(context.Time, new DfuReadbackOptions { Regions = [SparkMemoryMap.OtaRegion], Journal = context.Journal })
@@ -352,6 +353,13 @@ public sealed class Ota(CoreLifeContext context)
                 throw new LoopFailure(FailureModes.OtaFailed, $"the cloud gave up and the OTA region's {hung.Operation} never finishes over DFU: BUSY stays set (dead or hung chip)");
             }
             await SlotDfu.Guard(() => session.LeaveAsync(null, ct));
+        }
+        catch (Exception rig) when (rig is LoopRigFault or UsbException)
+        {
+            // lost mid-check (a brown-out, a contact): the region goes back from the journal at once, as after a screen's readback
+            var (_, note) = await new JournalRecovery(context.Bus, context.Time).PutBackAfterRigFaultAsync(slot, context.Journal, log, null, ct);
+            if (note.Length > 0) log.Add($"OTA region over DFU: {rig.Message}{note}");
+            throw;
         }
         log.Add($"OTA region over DFU: {check.Signature}");
         await SlotDfu.AfterLeaveAsync(context, slot, deviceId, SoakRunner.AppAfterDfu, ct);

@@ -111,6 +111,91 @@ public sealed class JournalRecovery(IUsbBus bus, TimeProvider time, DfuHostOptio
         }
     }
 
+    /// <summary>
+    /// Every interrupted procedure of a Core in this slot put back (screen's start, soak's start, and after a rig fault
+    /// mid-readback). Returns a result only when the Core here could not be put back (its regions do not read back as
+    /// saved: a verdict on it, or a rig fault); a journal of another Core waits for that Core.
+    /// </summary>
+    /// <param name="restored">Called for every interrupted Core put back (or not), so the caller can record it.</param>
+    public async Task<JournalRecoveryResult?> RecoverSlotAsync(RigSlot slot, RegionJournal? journal, Action<string> step, List<string> log,
+        Action<JournalRecoveryResult>? restored, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentNullException.ThrowIfNull(log);
+        if (journal is null) return null;
+        foreach (var pending in journal.Pending().Where(j => SlotOf([slot], j.Manifest) is not null))
+        {
+            step("restore from journal");
+            var result = await RunAsync(slot, pending, leaveDfu: true, ct);
+            log.Add($"         {result.Signature}");
+            log.AddRange(result.Log.Select(l => $"         {l}"));
+            restored?.Invoke(result);
+            if (result.Verdict == Verdict.Pass)
+            {
+                await WaitForBootAsync(bus, time, slot, ct);
+                continue;
+            }
+            // another Core in the slot: its own procedure goes on, the journal waits for the interrupted one
+            if (result.FailureMode == FailureModes.WrongDevice) continue;
+            return result;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// After the rig lost the Core mid-readback (a worn contact, a cable, a brown-out): its regions may hold the readback's
+    /// patterns. Puts them back from the journal at once, so the Core does not leave the slot with its factory image
+    /// erased; what cannot be put back now stays in the journal for the next command.
+    /// </summary>
+    /// <returns>Whether the slot's journal is empty again (nothing was pending, or all put back and verified), and what to
+    /// add to the rig fault's signature.</returns>
+    public async Task<(bool Whole, string Note)> PutBackAfterRigFaultAsync(RigSlot slot, RegionJournal? journal, List<string> log,
+        Action<JournalRecoveryResult>? restored, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        ArgumentNullException.ThrowIfNull(log);
+        if (journal is null || !journal.Pending().Any(j => SlotOf([slot], j.Manifest) is not null)) return (true, "");
+        for (var attempt = 1; ; attempt++)
+        {
+            // a contact that let go comes back after a while: reset the Core only once it is on the bus again
+            var begin = time.GetTimestamp();
+            while (!bus.GetDevices().Any(d => d.Path == slot.UsbPath && d.Descriptor.VendorId == Spark.SparkUsb.VendorId) && time.GetElapsedTime(begin) < PutBackWait)
+                await Task.Delay(ChoreographyRunner.UsbPollInterval, time, ct);
+            string? failed;
+            try
+            {
+                var unrecovered = await RecoverSlotAsync(slot, journal, s => log.Add($"{s} (after the rig fault)"), log, restored, ct);
+                if (unrecovered is null) return (true, "; the Core's regions were put back from the journal and verified");
+                failed = unrecovered.Signature;
+            }
+            catch (Exception ex) when (ex is UsbException or DfuException or ChoreographyException or DfuRequestRefusedException or SlotLineException)
+            {
+                failed = $"the journal keeps the Core's originals for the next command ({ex.Message})";
+            }
+            log.Add($"         put back, try {attempt}: {failed}");
+            if (attempt >= PutBackTries) return (false, $"; {failed}");
+        }
+    }
+
+    /// <summary>How long a Core lost mid-readback is waited for on the bus before it is put back.</summary>
+    private static readonly TimeSpan PutBackWait = TimeSpan.FromSeconds(10);
+
+    private const int PutBackTries = 3;
+
+    /// <summary>Waits for the bootloader to let go of USB after a leave, then for the app to start.</summary>
+    public static async Task WaitForBootAsync(IUsbBus bus, TimeProvider time, RigSlot slot, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(slot);
+        var begin = time.GetTimestamp();
+        while (Choreography.FindDfu(bus, slot.UsbPath) is not null && time.GetElapsedTime(begin) < TimeSpan.FromSeconds(5))
+            await Task.Delay(ChoreographyRunner.UsbPollInterval, time, ct);
+        // the bootloader decides within a moment; a Core that falls back into DFU re-enumerates as one
+        await Task.Delay(Identify.AppStart + TimeSpan.FromSeconds(1), time, ct);
+    }
+
     /// <summary>The slot a journal names, found by its USB path first (a slot's number may be renumbered in the config).</summary>
     public static RigSlot? SlotOf(IEnumerable<RigSlot> slots, JournalManifest manifest) =>
         slots.FirstOrDefault(s => s.UsbPath == manifest.UsbPath) ?? slots.FirstOrDefault(s => s.Number == manifest.Slot);

@@ -121,75 +121,18 @@ public sealed class Screening(IUsbBus bus, TimeProvider time, ScreeningOptions? 
     private sealed record Judged(Verdict Verdict, string? FailureMode, string Signature);
 
     /// <summary>Waits for the bootloader to let go of USB after a leave, then for the app to start.</summary>
-    private async Task WaitForBootAsync(RigSlot slot, CancellationToken ct)
-    {
-        var begin = time.GetTimestamp();
-        while (Choreography.FindDfu(bus, slot.UsbPath) is not null && time.GetElapsedTime(begin) < TimeSpan.FromSeconds(5))
-            await Task.Delay(ChoreographyRunner.UsbPollInterval, time, ct);
-        // the bootloader decides within a moment; a Core that falls back into DFU re-enumerates as one
-        await Task.Delay(Identify.AppStart + TimeSpan.FromSeconds(1), time, ct);
-    }
+    private Task WaitForBootAsync(RigSlot slot, CancellationToken ct) => JournalRecovery.WaitForBootAsync(bus, time, slot, ct);
 
     /// <summary>
     /// Interrupted procedures of this slot's Cores (a crash mid-readback) are put back first. Returns an outcome only when
     /// the Core here could not be put back (its regions do not read back as saved: a verdict on it, or a rig fault).
     /// </summary>
-    private async Task<JournalRecoveryResult?> RecoverJournalsAsync(RigSlot slot, Action<string> step, List<string> log, CancellationToken ct)
-    {
-        if (_options.Readback.Journal is not { } journal) return null;
-        foreach (var pending in journal.Pending().Where(j => JournalRecovery.SlotOf([slot], j.Manifest) is not null))
-        {
-            step("restore from journal");
-            var result = await new JournalRecovery(bus, time, _options.Dfu).RunAsync(slot, pending, leaveDfu: true, ct);
-            log.Add($"         {result.Signature}");
-            log.AddRange(result.Log.Select(l => $"         {l}"));
-            JournalRestored?.Invoke(result);
-            if (result.Verdict == Verdict.Pass)
-            {
-                await WaitForBootAsync(slot, ct);
-                continue;
-            }
-            // another Core in the slot: its own screening goes on, the journal waits for the interrupted one
-            if (result.FailureMode == FailureModes.WrongDevice) continue;
-            return result;
-        }
-        return null;
-    }
+    private Task<JournalRecoveryResult?> RecoverJournalsAsync(RigSlot slot, Action<string> step, List<string> log, CancellationToken ct) =>
+        new JournalRecovery(bus, time, _options.Dfu).RecoverSlotAsync(slot, _options.Readback.Journal, step, log, JournalRestored, ct);
 
-    /// <summary>
-    /// After the rig lost the Core mid-readback (a worn contact, a cable): its regions may hold the readback's patterns.
-    /// Puts them back from the journal at once, so the Core does not leave the slot with its factory image erased; what
-    /// cannot be put back now stays in the journal for the next command. Returns what to add to the rig fault's signature.
-    /// </summary>
-    private async Task<string> PutBackAsync(RigSlot slot, List<string> log, CancellationToken ct)
-    {
-        if (_options.Readback.Journal is not { } journal || !journal.Pending().Any(j => JournalRecovery.SlotOf([slot], j.Manifest) is not null)) return "";
-        for (var attempt = 1; ; attempt++)
-        {
-            // a contact that let go comes back after a while: reset the Core only once it is on the bus again
-            var begin = time.GetTimestamp();
-            while (!bus.GetDevices().Any(d => d.Path == slot.UsbPath && d.Descriptor.VendorId == SparkUsb.VendorId) && time.GetElapsedTime(begin) < PutBackWait)
-                await Task.Delay(ChoreographyRunner.UsbPollInterval, time, ct);
-            string? failed;
-            try
-            {
-                var unrecovered = await RecoverJournalsAsync(slot, s => log.Add($"{s} (after the rig fault)"), log, ct);
-                if (unrecovered is null) return "; the Core's regions were put back from the journal and verified";
-                failed = unrecovered.Signature;
-            }
-            catch (Exception ex) when (ex is UsbException or DfuException or ChoreographyException or DfuRequestRefusedException or SlotLineException)
-            {
-                failed = $"the journal keeps the Core's originals for the next command ({ex.Message})";
-            }
-            log.Add($"         put back, try {attempt}: {failed}");
-            if (attempt >= PutBackTries) return $"; {failed}";
-        }
-    }
-
-    /// <summary>How long a Core lost mid-readback is waited for on the bus before it is put back.</summary>
-    private static readonly TimeSpan PutBackWait = TimeSpan.FromSeconds(10);
-
-    private const int PutBackTries = 3;
+    /// <summary>After the rig lost the Core mid-readback: its regions put back from the journal at once (see <see cref="JournalRecovery.PutBackAfterRigFaultAsync"/>).</summary>
+    private async Task<string> PutBackAsync(RigSlot slot, List<string> log, CancellationToken ct) =>
+        (await new JournalRecovery(bus, time, _options.Dfu).PutBackAfterRigFaultAsync(slot, _options.Readback.Journal, log, JournalRestored, ct)).Note;
 
     /// <summary>Raised for every interrupted Core put back (or not) from the journal, so the caller can record it.</summary>
     public event Action<JournalRecoveryResult>? JournalRestored;

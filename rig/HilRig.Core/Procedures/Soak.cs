@@ -117,9 +117,10 @@ public sealed record SoakResult(IReadOnlyList<SoakRow> Rows, IReadOnlyList<SoakS
 /// does not is recovered over DFU (<see cref="CoreRecovery"/>) and soaks on, or leaves the run when that fails. A rig
 /// fault in a cold boot or a factory reset (a relay or button line that gave up: nothing was being written over DFU)
 /// leaves the cycle unjudged; the slot soaks on when the Core still runs its app afterwards, and leaves the run
-/// otherwise, or after <see cref="RigFaultsInARow"/> rig faults in a row. Any other rig fault ends the slot's run: one
-/// mid-DFU (a brown-out, a lost contact) may have left a readback's patterns in the Core's regions, and the soak keeps
-/// no journal to put them back from.
+/// otherwise, or after <see cref="RigFaultsInARow"/> rig faults in a row. A rig fault mid-readback (a brown-out, a lost
+/// contact) may have left the readback's patterns in the Core's regions: they are put back at once from the region journal
+/// (<see cref="DfuReadbackOptions.Journal"/>, screening's), and the slot soaks on as above once they are all back; with
+/// no journal, or originals the rig could not put back, the slot leaves the run. Any other rig fault ends the slot's run.
 /// </summary>
 public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
 {
@@ -144,13 +145,22 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
     /// <summary>After a readback the app reconnects to the cloud (or, without Wi-Fi, waits in listening mode).</summary>
     public static readonly TimeSpan AppAfterDfu = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The longest a Core takes from power-on until its app runs and answers MODE: the bootloader's longest job before it
+    /// jumps to the app (an OTA apply, ≈7–10 s: spark-core.md §3.4; a factory reset or backup restore ≈5–8 s) and the
+    /// app's start-up white fade (≤1 s, §5.2). MODE pressed before that is seen by the bootloader, which selects DFU (§3.3).
+    /// </summary>
+    public static readonly TimeSpan BootWithin = TimeSpan.FromSeconds(11);
+
     /// <summary>Rig faults in a row (cloud faults aside) after which a slot leaves the run: its hardware needs a look.</summary>
     public const int RigFaultsInARow = 3;
 
     public async Task<SoakResult> RunAsync(IEnumerable<RigSlot> slots, IProgress<SoakProgress>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(slots);
-        var runs = slots.Select(slot => new SlotSoak(context, plan, slot, progress)).ToList();
+        // the OTA's check of its region over DFU journals the region too, in the readback's journal
+        var life = plan.Readback.Journal is { } journal && context.Journal is null ? new CoreLifeContext(context.Bus, context.Time, context.Cloud) { Journal = journal } : context;
+        var runs = slots.Select(slot => new SlotSoak(life, plan, slot, progress)).ToList();
         await Task.WhenAll(runs.Select(r => r.RunAsync(ct)));
         return new SoakResult([.. runs.SelectMany(r => r.Rows)], [.. runs.Select(r => r.Result)]);
     }
@@ -197,11 +207,15 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
 
         private async Task SoakAsync(CancellationToken ct)
         {
+            if (!await RecoverJournalsAsync(ct)) return;
             Report(IdentifyTest, SoakPhase.Started, null);
             var startedAt = _time.GetUtcNow();
             var begin = _time.GetTimestamp();
             try
             {
+                // a Core in a powered slot may have been dropped in a moment ago: identify presses MODE, which the
+                // bootloader would take for a request for DFU
+                if (slot.Control.PowerOn) await WaitOutBootAsync(ct);
                 _id = await slot.Identity.ReadDeviceIdAsync(ct);
             }
             catch (SlotLineException ex)
@@ -266,6 +280,66 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
         }
 
         /// <summary>
+        /// The slot is powered, but since when the rig cannot know (an operator may have just dropped the Core in, or the
+        /// previous run's power cycle just ended): until the Core shows itself (its DFU or serial device on USB, or, where a
+        /// colour sensor watches, an LED state only its app shows), wait out a boot, at most <see cref="BootWithin"/>.
+        /// A Core stuck in DFU shows itself at once and is found there as before.
+        /// </summary>
+        private async Task WaitOutBootAsync(CancellationToken ct)
+        {
+            var begin = _time.GetTimestamp();
+            while (_time.GetElapsedTime(begin) < BootWithin)
+            {
+                if (ChoreographyRunner.Find(context.Bus, slot.UsbPath, Spark.SparkUsb.DfuProductId) is not null
+                    || ChoreographyRunner.Find(context.Bus, slot.UsbPath, Spark.SparkUsb.SerialProductId) is not null
+                    || (slot.Led is { Fault: null } led && AppShows(led.Current)))
+                    return;
+                await Task.Delay(ChoreographyRunner.UsbPollInterval, _time, ct);
+            }
+        }
+
+        /// <summary>Wi-Fi green, cloud cyan, listening blue: shown by a running app only, never by the bootloader (spark-core.md §5.2).</summary>
+        private static bool AppShows(Led.LedState led) =>
+            led.Color is Led.LedColor.Green or Led.LedColor.Cyan or Led.LedColor.Blue && led.Pattern is not (Led.LedPattern.Off or Led.LedPattern.Fade);
+
+        /// <summary>
+        /// A Core a crashed command left half-written in this slot (its journal pending) is put back first, as screen does:
+        /// a row per interrupted Core. False when the Core here could not be put back: the slot leaves the run.
+        /// </summary>
+        private async Task<bool> RecoverJournalsAsync(CancellationToken ct)
+        {
+            if (plan.Readback.Journal is not { } journal || !journal.Pending().Any(j => JournalRecovery.SlotOf([slot], j.Manifest) is not null)) return true;
+            Report(JournalRecoveryResult.TestName, SoakPhase.Started, null);
+            var startedAt = _time.GetUtcNow();
+            var results = new List<JournalRecoveryResult>();
+            JournalRecoveryResult? unrecovered;
+            try
+            {
+                unrecovered = await new JournalRecovery(context.Bus, _time, plan.Dfu).RecoverSlotAsync(slot, journal, _ => { }, [], results.Add, ct);
+            }
+            catch (Exception ex) when (ex is UsbException or DfuException or ChoreographyException or DfuRequestRefusedException or SlotLineException)
+            {
+                var failed = new SoakRow(slot.Number, $"slot-{slot.Number}-unidentified", JournalRecoveryResult.TestName, 0, Verdict.RigFault, FailureModes.UsbTransport,
+                    $"an interrupted Core's regions could not be put back from the journal ({ex.Message}); the journal keeps its originals", TimeSpan.Zero, startedAt, _time.GetUtcNow(), [])
+                { Retries = Drain() };
+                Rows.Add(failed);
+                Out(0, failed.Signature);
+                Report(JournalRecoveryResult.TestName, SoakPhase.Ended, failed.Verdict, row: failed);
+                return false;
+            }
+            foreach (var r in results)
+            {
+                var row = new SoakRow(slot.Number, r.DeviceId ?? $"dfu-{r.DfuSerial}", JournalRecoveryResult.TestName, 0, r.Verdict, r.FailureMode, r.Signature,
+                    r.DeviceTime, startedAt, _time.GetUtcNow(), r.Log) { Retries = Drain() };
+                Rows.Add(row);
+                Report(JournalRecoveryResult.TestName, SoakPhase.Ended, row.Verdict, row: row);
+            }
+            if (unrecovered is null) return true;
+            Out(0, unrecovered.Signature);
+            return false;
+        }
+
+        /// <summary>
         /// A Core found in DFU before cycle 1 (no valid app, or no listening mode): its readback is the diagnosis (a row of
         /// its own, keyed by the linked device id or its DFU serial); a clean one gets the plan's known-good app, and once
         /// it answers `i` with a device id whose DFU serial matches, the store links the two and the soak goes on.
@@ -309,11 +383,15 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 }
                 catch (LoopRigFault ex)
                 {
-                    return Result(Verdict.RigFault, ex.Mode, ex.Message);
+                    return Result(Verdict.RigFault, ex.Mode, ex.Message + await PutBackAsync(log, ct));
                 }
                 catch (UsbException ex)
                 {
-                    return Result(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during the readback of a Core found in DFU: {ex.Message}");
+                    return Result(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during the readback of a Core found in DFU: {ex.Message}{await PutBackAsync(log, ct)}");
+                }
+                catch (Exception ex) when (ex is DfuException or DfuRequestRefusedException)
+                {
+                    return Result(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during the readback of a Core found in DFU: {ex.Message}{await PutBackAsync(log, ct)}");
                 }
             });
             if (readback.Verdict != Verdict.Pass)
@@ -437,7 +515,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             var log = result.Log;
             _afterFailure = AppCheck.NotAsked;
             var ask = result.Verdict == Verdict.Fail
-                || (inCycle && result.Verdict == Verdict.RigFault && result.FailureMode != FailureModes.CloudError);
+                || ((inCycle || RegionsWhole(test)) && result.Verdict == Verdict.RigFault && result.FailureMode != FailureModes.CloudError);
             if (judged && ask && !ct.IsCancellationRequested)
             {
                 // After a failure: does the Core still run its app? Asked before the row is stored, so the buttons and
@@ -517,7 +595,7 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 DfuReadbackResult readback;
                 using (var session = await SlotDfu.OpenAsync(context, slot, id, plan.Dfu, ct))
                 {
-                    readback = await new DfuReadback(_time, plan.Readback).RunAsync(session, id, null, ct);
+                    readback = await new DfuReadback(_time, plan.Readback).RunAsync(session, id, null, ct, slot.Number, id);
                     await session.LeaveAsync(null, ct);
                 }
                 log.Add($"readback: {readback.Signature}");
@@ -536,15 +614,19 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             }
             catch (LoopRigFault ex)
             {
-                return Result(Verdict.RigFault, ex.Mode, ex.Message);
+                return Result(Verdict.RigFault, ex.Mode, ex.Message + await PutBackAsync(log, ct));
             }
             catch (Exception ex) when (ex is DfuException or DfuRequestRefusedException)
             {
-                return Result(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during the readback: {ex.Message}");
+                return Result(Verdict.RigFault, FailureModes.UsbTransport, $"DFU protocol error during the readback: {ex.Message}{await PutBackAsync(log, ct)}");
             }
             catch (UsbException ex)
             {
-                return Result(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during the readback: {ex.Message}");
+                return Result(Verdict.RigFault, FailureModes.UsbTransport, $"USB failed during the readback: {ex.Message}{await PutBackAsync(log, ct)}");
+            }
+            catch (JournalPendingException ex)
+            {
+                return Result(Verdict.RigFault, FailureModes.JournalPending, ex.Message);
             }
             catch (SensorException ex)
             {
@@ -555,6 +637,25 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 return Result(Verdict.RigFault, ex.IsPower ? FailureModes.RelayFault : FailureModes.ButtonFault, ex.Message);
             }
         }
+
+        /// <summary>
+        /// After a rig fault mid-readback (a brown-out, a lost contact): the regions the readback may have left holding its
+        /// patterns are put back from the journal at once, the way screening does. Only a Core whose journal is empty
+        /// again may soak on (<see cref="RegionsWhole"/>); one whose originals are still in the journal leaves the run.
+        /// </summary>
+        private async Task<string> PutBackAsync(List<string> log, CancellationToken ct)
+        {
+            var (_, note) = await new JournalRecovery(context.Bus, _time, plan.Dfu).PutBackAfterRigFaultAsync(slot, plan.Readback.Journal, log, null, ct);
+            return note;
+        }
+
+        /// <summary>
+        /// After a rig fault in a step that writes the external flash only through a journaled readback (the readback, the
+        /// OTA's check of its region): nothing of this slot's Core left pending in the journal means every region it touched
+        /// is back as it was. Without a journal nothing says so.
+        /// </summary>
+        private bool RegionsWhole(string test) =>
+            test is ReadbackTest or OtaTest && plan.Readback.Journal is { } journal && !journal.Pending().Any(j => JournalRecovery.SlotOf([slot], j.Manifest) is not null);
 
         private void Out(int cycle, string reason)
         {

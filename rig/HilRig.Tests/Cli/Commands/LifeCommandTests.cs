@@ -34,6 +34,21 @@ public class LifeCommandTests
     }
 
     [Test]
+    public void Power_on_is_checked_by_the_Core_showing_itself_and_a_relay_stuck_open_is_one_rig_fault_line_naming_the_slot()
+    {
+        var config = Config("  openRelays: [4]\n");
+        var (exit, output, error) = CliHarness.Run("power", "on", "--slot", "2", "--config", config);
+        Assert.That(exit, Is.Zero, error);
+        Assert.That(output, Does.Contain("slot 2: power on (checked: LED"));
+
+        var (stuckExit, _, stuckError) = CliHarness.Run("power", "on", "--slot", "4", "--config", config);
+        Assert.That(stuckExit, Is.EqualTo(3), "a rig fault (README exit codes)");
+        var lines = stuckError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), stuckError);
+        Assert.That(lines[0], Does.StartWith("hilrig: rig fault: slot 4").And.Contain("stuck open").And.Contain("switched on 3 times"));
+    }
+
+    [Test]
     public void Identify_prints_each_Cores_device_id_read_over_serial()
     {
         var config = Config();

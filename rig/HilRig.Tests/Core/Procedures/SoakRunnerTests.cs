@@ -1,6 +1,7 @@
 using HilRig.Composition;
 using HilRig.Core.Config;
 using HilRig.Core.Procedures;
+using HilRig.Core.Slots;
 using HilRig.Core.Spark;
 using HilRig.Sim.Device;
 using HilRig.Sim.Device.Bootloader;
@@ -43,6 +44,52 @@ public class SoakRunnerTests
 
     private static byte[] BootloaderPages(RigSession session, int slot) =>
         session.Sim!.Slot(slot).Core.InternalFlash.View(SparkMemoryMap.BootloaderAddress, SparkMemoryMap.BootloaderMaxSize).ToArray();
+
+    /// <summary>
+    /// A soak started the moment a slot is switched on (a Core dropped into a powered slot, or the rig's previous run just
+    /// ended) meets a Core still in its bootloader: the first identify waits that out instead of pressing MODE into it
+    /// (which the bootloader takes for DFU), so a healthy Core is identified by its device id and never called stuck in
+    /// DFU; a Core that really is in DFU at every boot (its app area blank) is still found there, at once.
+    /// </summary>
+    [Test]
+    public void A_soak_started_at_power_on_waits_out_the_boot_and_still_finds_a_Core_stuck_in_DFU()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()), NoLeds);
+        var healthy = session.Slot(1);
+        var stuck = session.Slot(2);
+        var (result, seenInDfuAfter) = session.RunAsync(async () =>
+        {
+            // slot 2's app area erased (a flashing the line interrupted): its bootloader stays in DFU at every boot
+            await Choreography.EnterDfuAsync(stuck, session.Usb, session.Time);
+            using (var dfu = await Core.Dfu.DfuSeHost.OpenAsync(session.Usb, stuck.UsbPath, session.Time))
+            {
+                await dfu.SelectAltAsync(0);
+                await dfu.EraseAsync(SparkMemoryMap.AppAddress, SparkMemoryMap.AppMaxSize);
+            }
+            await RelaySwitch.CutAsync(stuck, session.Usb, session.Time);
+            await Task.Delay(TimeSpan.FromSeconds(1), session.Time);
+            // both slots switched on, the soak starts on them at once
+            healthy.Control.SetPower(true);
+            stuck.Control.SetPower(true);
+            var start = session.Time.GetTimestamp();
+            var progress = new Recorder();
+            var soak = await new SoakRunner(session.Life, Plan(1)).RunAsync([healthy, stuck], progress);
+            var found = progress.SeenSnapshot().First(p => p.Slot == 2 && p.Step == SoakRunner.ReadbackTest && p.Phase == SoakPhase.Started);
+            return (soak, found.DeviceTime);
+        }).GetAwaiter().GetResult();
+        foreach (var row in result.Rows) TestContext.Out.WriteLine($"slot {row.Slot} cycle {row.Cycle} {row.Test}: {row.Verdict.ToName()} {row.FailureMode}: {row.Signature}");
+
+        var id = session.Sim!.Slot(1).Core.DeviceId;
+        var rows = result.Rows.Where(r => r.Slot == 1).ToList();
+        Assert.That(rows.Select(r => $"{r.Test} {r.Verdict.ToName()}"), Is.EqualTo(new[] { "ota pass", "factory-reset pass" }), "identified over serial, soaked, no readback of a Core found in DFU");
+        Assert.That(rows.Select(r => r.DeviceId), Is.All.EqualTo(id));
+        Assert.That(rows.Select(r => r.Signature), Has.None.Contains("DFU"));
+
+        var arrived = result.Rows.First(r => r.Slot == 2);
+        Assert.That((arrived.Test, arrived.Cycle), Is.EqualTo((SoakRunner.ReadbackTest, 0)), "the Core in DFU gets its readback before cycle 1");
+        Assert.That(arrived.Signature, Does.Contain("arrived already in DFU (flashing yellow) after power-on"));
+        Assert.That(seenInDfuAfter, Is.LessThan(SoakRunner.BootWithin), "a Core on USB in DFU shows itself: no boot is waited out");
+    }
 
     [Test]
     public void Progress_is_raised_at_each_step_start_and_end_with_cycle_failures_recoveries_and_device_time()
