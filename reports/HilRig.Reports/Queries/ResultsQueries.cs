@@ -21,7 +21,65 @@ public sealed partial class ResultsQueries
 {
     private readonly Func<IDbConnection> _connect;
 
-    private ResultsQueries(Func<IDbConnection> connect) => _connect = connect;
+    /// <summary>A SQLite store's one connection string (<see cref="ResultsStore.SqliteConnectionString"/>); null over other connections.</summary>
+    private readonly string? _sqlite;
+
+    /// <summary>The connection the queries of the current scope share (<see cref="ShareConnection"/>), if any.</summary>
+    private readonly AsyncLocal<ScopeConnection?> _scope = new();
+
+    private ResultsQueries(Func<IDbConnection> connect, string? sqlite = null)
+    {
+        _connect = connect;
+        _sqlite = sqlite;
+    }
+
+    /// <summary>
+    /// Lets every query until the returned scope is disposed use one connection (a dashboard request's half dozen
+    /// queries: one open instead of one each; SQLite connections are never pooled, see
+    /// <see cref="ResultsStore.SqliteConnectionString"/>). The connection is closed with the scope, so it lives no longer
+    /// than the request, as unpooled connections require. One flow of work per scope: it is not shared across threads.
+    /// Over connections other than a SQLite store's, nothing changes.
+    /// </summary>
+    public IDisposable ShareConnection()
+    {
+        if (_sqlite is null || _scope.Value is not null) return new Scope(null, null);
+        var shared = new ScopeConnection(_sqlite);
+        _scope.Value = shared;
+        return new Scope(shared, _scope);
+    }
+
+    /// <summary>The end of a <see cref="ShareConnection"/> scope: its connection closes here.</summary>
+    private sealed class Scope(ScopeConnection? shared, AsyncLocal<ScopeConnection?>? scope) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (shared is null) return;
+            if (scope!.Value == shared) scope.Value = null;
+            shared.End();
+        }
+    }
+
+    /// <summary>A SQLite connection the queries of one scope each dispose as usual, which stays open until its scope ends.</summary>
+    private sealed class ScopeConnection(string connectionString) : SqliteConnection(connectionString)
+    {
+        private bool _ending;
+
+        public void End()
+        {
+            _ending = true;
+            Dispose();
+        }
+
+        public override void Close()
+        {
+            if (_ending) base.Close();
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (_ending) base.Dispose(disposing);
+        }
+    }
 
     /// <summary>
     /// Opens an existing SQLite store for reading, read-only: a file that is not a HilRig store is refused, never given
@@ -54,7 +112,7 @@ public sealed partial class ResultsQueries
                 $"results store {full} has schema version {version}, newer than this hilrig understands ({ResultsStore.LatestSchemaVersion}); update hilrig or use another store");
         if (version < ResultsStore.LatestSchemaVersion)
             ResultsStore.Open(full);
-        return new ResultsQueries(() => new SqliteConnection(connectionString));
+        return new ResultsQueries(() => new SqliteConnection(connectionString), connectionString);
     }
 
     /// <summary>Queries over any connection to a store already at the latest schema (PostgreSQL for a fleet).</summary>
@@ -62,6 +120,11 @@ public sealed partial class ResultsQueries
 
     private IDbConnection Open()
     {
+        if (_scope.Value is { } shared)
+        {
+            if (shared.State != ConnectionState.Open) shared.Open();
+            return shared;
+        }
         var db = _connect();
         db.Open();
         return db;
