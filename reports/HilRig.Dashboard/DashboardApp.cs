@@ -36,6 +36,13 @@ public static class DashboardApp
         builder.Logging.ClearProviders();
         var app = builder.Build();
         app.Use((context, next) => Guard(context, next, allowRemote));
+        // a request's queries share one connection: a rig's SQLite store is never pooled, and each open is a file open,
+        // its locks and its schema read, several times a page otherwise (bench pages --connections per-use)
+        app.Use(async (context, next) =>
+        {
+            using var shared = queries.ShareConnection();
+            await next(context);
+        });
         // routing after the guard, which answers HEAD with the GET route
         app.UseRouting();
         // every page's JSON is the command line's one envelope: a report header first, the rows under a named field

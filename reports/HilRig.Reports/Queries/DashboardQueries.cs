@@ -103,6 +103,8 @@ public sealed partial class ResultsQueries
     /// </summary>
     private static List<GroupCount> UnitCounts(IDbConnection db, ResultFilter filter, string? groupColumn)
     {
+        if (FromDaySummaries(db, filter) && groupColumn is null or "rig_id")
+            return UnitCountsByDay(db, filter, groupColumn);
         var (cond, args) = filter.Conditions();
         var key = groupColumn is null ? "''" : $"ru.{groupColumn}";
         var name = groupColumn is null ? $"COALESCE(d.lot, '{UnknownLot}')" : "x.grp";
@@ -116,6 +118,40 @@ public sealed partial class ResultsQueries
                         FROM results r JOIN runs ru ON ru.id = r.run_id
                         WHERE r.cycle IS NULL{(groupColumn is null ? "" : $" AND {key} IS NOT NULL")}{cond}) latest
                   WHERE rn = 1 GROUP BY device_id, grp) x
+            LEFT JOIN devices d ON d.device_id = x.device_id
+            GROUP BY {name}
+            """;
+        return db.Query<CountRow>(sql, args)
+            .Where(r => r.Units > 0)
+            .Select(r => new GroupCount(r.Name, (int)r.Failed, (int)r.Units))
+            .OrderBy(g => g.Name, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>A rig's store answers a filter of whole days (no line: a rig's store has none) from its per-day summaries (store step 11).</summary>
+    private static bool FromDaySummaries(IDbConnection db, ResultFilter filter) => IsSqlite(db) && filter.Line is null && filter.KeepsWholeDays;
+
+    /// <summary>
+    /// <see cref="UnitCounts"/> from unit_test_days, each row the deciding screening attempt of a day, rig, device and
+    /// test: the latest attempt among whole days is the latest of their days' latest (latest start, then attempt; the
+    /// times are fixed-width text, so start and zero-padded attempt order as one string). SQLite takes a bare column
+    /// (the verdict) from the row that holds the MAX, which saves the window function's sort.
+    /// </summary>
+    private static List<GroupCount> UnitCountsByDay(IDbConnection db, ResultFilter filter, string? groupColumn)
+    {
+        var (cond, args) = filter.DayConditions("t.day", "t.rig_id");
+        var key = groupColumn is null ? "''" : "t.rig_id";
+        var name = groupColumn is null ? $"COALESCE(d.lot, '{UnknownLot}')" : "x.grp";
+        var sql =
+            $"""
+            SELECT {name} AS Name, SUM(x.judged) AS Units, SUM(x.failed) AS Failed
+            FROM (SELECT device_id, grp, MAX(CASE WHEN verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
+                         MAX(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                  FROM (SELECT t.device_id, {key} AS grp, t.verdict, MAX(t.started_at || printf('%010d', t.attempt)) AS latest
+                        FROM unit_test_days t
+                        WHERE 1 = 1{cond}
+                        GROUP BY {(groupColumn is null ? "" : key + ", ")}t.device_id, t.test) deciding
+                  GROUP BY device_id, grp) x
             LEFT JOIN devices d ON d.device_id = x.device_id
             GROUP BY {name}
             """;
@@ -317,15 +353,20 @@ public sealed partial class ResultsQueries
         using var db = Open();
         var runs = ListRuns(db, "WHERE ru.bootloader = @bootloader ORDER BY ru.started_at DESC, ru.id DESC", new { bootloader })
             .Select(r => r.ToListing()).ToList();
-        var counts = db.Query<RunSoakRow>(
-            $"""
-            SELECT r.run_id AS RunId, SUM(CASE WHEN r.test IN ('{SoakRunner.OtaTest}', '{SoakRunner.CycleTest}') THEN 1 ELSE 0 END) AS Cycles,
-                   SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END) AS Failures
-            FROM results r JOIN runs ru ON ru.id = r.run_id
-            WHERE ru.bootloader = @bootloader AND r.cycle IS NOT NULL AND r.verdict IN ('pass', 'fail')
-              AND r.test IN ('{SoakRunner.OtaTest}', '{SoakRunner.FactoryResetTest}', '{SoakRunner.CycleTest}')
-            GROUP BY r.run_id
-            """, new { bootloader }).ToDictionary(r => Guid.Parse(r.RunId));
+        // a rig's store: the per run and test summary (store step 11); a fleet: its soak rows of the build's runs
+        var counts = db.Query<RunSoakRow>(IsSqlite(db)
+            ? $"""
+              SELECT x.RunId, x.Cycles, x.Failures FROM ({SoakCountsPerRun(sqlite: true)}) x
+              WHERE x.RunId IN (SELECT ru.id FROM runs ru WHERE ru.bootloader = @bootloader)
+              """
+            : $"""
+              SELECT r.run_id AS RunId, SUM(CASE WHEN r.test IN ('{SoakRunner.OtaTest}', '{SoakRunner.CycleTest}') THEN 1 ELSE 0 END) AS Cycles,
+                     SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END) AS Failures
+              FROM results r JOIN runs ru ON ru.id = r.run_id
+              WHERE ru.bootloader = @bootloader AND r.cycle IS NOT NULL AND r.verdict IN ('pass', 'fail')
+                AND r.test IN ('{SoakRunner.OtaTest}', '{SoakRunner.FactoryResetTest}', '{SoakRunner.CycleTest}')
+              GROUP BY r.run_id
+              """, new { bootloader }).ToDictionary(r => Guid.Parse(r.RunId));
         return new BuildView(bootloader, soak, [.. runs.Select(r => counts.TryGetValue(r.Id, out var c) ? new BuildRun(r, c.Cycles, (int)c.Failures) : new BuildRun(r, 0, 0))]);
     }
 
@@ -374,7 +415,13 @@ public sealed partial class ResultsQueries
         var rigRates = rigCounts.Count == 0 ? [] : LotReport.Build(rigCounts).ToDictionary(r => r.Lot, StringComparer.Ordinal);
         // per rig and day: the totals and the results per day. A fleet keeps them per rig and day as it ingests.
         var rollup = fleet && !filter.HasDates && filter.Line is null;
-        var perDay = db.Query<RigDayRow>(rollup
+        // a rig's store keeps them per rig and day too (store step 11)
+        var (dayCond, dayArgs) = filter.DayConditions("d.day", "d.rig_id");
+        var perDay = FromDaySummaries(db, filter)
+            ? db.Query<RigDayRow>(
+                $"SELECT d.rig_id AS Name, d.day AS Day, d.results AS Results, d.rig_faults AS RigFaults, d.last_started_at AS LastResultAt FROM rig_days d WHERE 1 = 1{dayCond}",
+                dayArgs).ToList()
+            : db.Query<RigDayRow>(rollup
             ? "SELECT d.rig_id AS Name, d.day AS Day, d.results AS Results, d.rig_faults AS RigFaults, f.last_result_at AS LastResultAt FROM rollup_rig_day d LEFT JOIN fleet_rigs f ON f.rig_id = d.rig_id"
             : $"""
             SELECT ru.rig_id AS Name, substr(r.started_at, 1, 10) AS Day, COUNT(*) AS Results, SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS RigFaults,

@@ -107,6 +107,39 @@ public sealed record ResultFilter(DateTimeOffset? From, DateTimeOffset? ToExclus
     internal static string StoreTime(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>
+    /// True when both bounds (where given) fall on midnight UTC, so the filter keeps whole days: a store's per-day
+    /// summaries answer it exactly. <see cref="DayConditions"/> then selects those days.
+    /// </summary>
+    internal bool KeepsWholeDays =>
+        (From is not { } f || f.UtcDateTime.TimeOfDay == TimeSpan.Zero) && (ToExclusive is not { } t || t.UtcDateTime.TimeOfDay == TimeSpan.Zero);
+
+    /// <summary>
+    /// The conditions of a whole-day filter (<see cref="KeepsWholeDays"/>) on a summary's <paramref name="day"/> (yyyy-MM-dd)
+    /// and <paramref name="rig"/> columns, each starting with " AND ", and their parameters. The line is not a summary's.
+    /// </summary>
+    internal (string Sql, Dapper.DynamicParameters Args) DayConditions(string day, string rig)
+    {
+        var sql = new StringBuilder();
+        var args = new Dapper.DynamicParameters();
+        if (From is { } f)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {day} >= @fromDay");
+            args.Add("fromDay", f.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        }
+        if (ToExclusive is { } t)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {day} < @toDay");
+            args.Add("toDay", t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        }
+        if (Rig is not null)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {rig} = @rig");
+            args.Add("rig", Rig);
+        }
+        return (sql.ToString(), args);
+    }
+
+    /// <summary>
     /// The SQL conditions on results <c>r</c> started in range and their runs <c>ru</c> (rig, line), each starting with
     /// " AND ", and their parameters.
     /// </summary>

@@ -21,7 +21,65 @@ public sealed partial class ResultsQueries
 {
     private readonly Func<IDbConnection> _connect;
 
-    private ResultsQueries(Func<IDbConnection> connect) => _connect = connect;
+    /// <summary>A SQLite store's one connection string (<see cref="ResultsStore.SqliteConnectionString"/>); null over other connections.</summary>
+    private readonly string? _sqlite;
+
+    /// <summary>The connection the queries of the current scope share (<see cref="ShareConnection"/>), if any.</summary>
+    private readonly AsyncLocal<ScopeConnection?> _scope = new();
+
+    private ResultsQueries(Func<IDbConnection> connect, string? sqlite = null)
+    {
+        _connect = connect;
+        _sqlite = sqlite;
+    }
+
+    /// <summary>
+    /// Lets every query until the returned scope is disposed use one connection (a dashboard request's half dozen
+    /// queries: one open instead of one each; SQLite connections are never pooled, see
+    /// <see cref="ResultsStore.SqliteConnectionString"/>). The connection is closed with the scope, so it lives no longer
+    /// than the request, as unpooled connections require. One flow of work per scope: it is not shared across threads.
+    /// Over connections other than a SQLite store's, nothing changes.
+    /// </summary>
+    public IDisposable ShareConnection()
+    {
+        if (_sqlite is null || _scope.Value is not null) return new Scope(null, null);
+        var shared = new ScopeConnection(_sqlite);
+        _scope.Value = shared;
+        return new Scope(shared, _scope);
+    }
+
+    /// <summary>The end of a <see cref="ShareConnection"/> scope: its connection closes here.</summary>
+    private sealed class Scope(ScopeConnection? shared, AsyncLocal<ScopeConnection?>? scope) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (shared is null) return;
+            if (scope!.Value == shared) scope.Value = null;
+            shared.End();
+        }
+    }
+
+    /// <summary>A SQLite connection the queries of one scope each dispose as usual, which stays open until its scope ends.</summary>
+    private sealed class ScopeConnection(string connectionString) : SqliteConnection(connectionString)
+    {
+        private bool _ending;
+
+        public void End()
+        {
+            _ending = true;
+            Dispose();
+        }
+
+        public override void Close()
+        {
+            if (_ending) base.Close();
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (_ending) base.Dispose(disposing);
+        }
+    }
 
     /// <summary>
     /// Opens an existing SQLite store for reading, read-only: a file that is not a HilRig store is refused, never given
@@ -54,7 +112,7 @@ public sealed partial class ResultsQueries
                 $"results store {full} has schema version {version}, newer than this hilrig understands ({ResultsStore.LatestSchemaVersion}); update hilrig or use another store");
         if (version < ResultsStore.LatestSchemaVersion)
             ResultsStore.Open(full);
-        return new ResultsQueries(() => new SqliteConnection(connectionString));
+        return new ResultsQueries(() => new SqliteConnection(connectionString), connectionString);
     }
 
     /// <summary>Queries over any connection to a store already at the latest schema (PostgreSQL for a fleet).</summary>
@@ -62,6 +120,11 @@ public sealed partial class ResultsQueries
 
     private IDbConnection Open()
     {
+        if (_scope.Value is { } shared)
+        {
+            if (shared.State != ConnectionState.Open) shared.Open();
+            return shared;
+        }
         var db = _connect();
         db.Open();
         return db;
@@ -245,26 +308,35 @@ public sealed partial class ResultsQueries
     public IReadOnlyList<LotFailureBreakdown> Modes()
     {
         using var db = Open();
-        var rows = db.Query<FailureRow>(
-            """
-            SELECT r.device_id AS DeviceId, COALESCE(u.lot, d.lot, '(unknown)') AS Lot, r.failure_mode AS FailureMode, r.signature AS Signature
-            FROM results r LEFT JOIN units u ON u.device_id = r.device_id LEFT JOIN devices d ON d.device_id = r.device_id
-            WHERE r.verdict = 'fail'
-            """);
-        return Breakdown.FailureModesByLot(rows.Select(f => new ResultRow(
-            f.DeviceId, f.Lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default)));
+        // a rig's store keeps its failures per device, mode and signature (store step 11): a row per kind of failure a
+        // device had, not per failed result, and no result row read
+        var rows = db.Query<FailureRow>(IsSqlite(db)
+            ? """
+              SELECT f.device_id AS DeviceId, COALESCE(u.lot, d.lot, '(unknown)') AS Lot, NULLIF(f.failure_mode, '') AS FailureMode,
+                     NULLIF(f.signature, '') AS Signature, f.failures AS Failures
+              FROM device_failures f LEFT JOIN units u ON u.device_id = f.device_id LEFT JOIN devices d ON d.device_id = f.device_id
+              """
+            : """
+              SELECT r.device_id AS DeviceId, COALESCE(u.lot, d.lot, '(unknown)') AS Lot, r.failure_mode AS FailureMode, r.signature AS Signature
+              FROM results r LEFT JOIN units u ON u.device_id = r.device_id LEFT JOIN devices d ON d.device_id = r.device_id
+              WHERE r.verdict = 'fail'
+              """);
+        return Breakdown.FailureModesByLot(rows.SelectMany(f => Enumerable.Repeat(new ResultRow(
+            f.DeviceId, f.Lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default), (int)f.Failures)));
     }
 
     /// <summary>Slot health (failed distinct devices per slot on a p-chart of the slots), slot order.</summary>
     public IReadOnlyList<SlotHealth> Slots()
     {
         using var db = Open();
-        var counts = db.Query<SlotRow>(
-            """
-            SELECT slot AS Slot, COUNT(DISTINCT device_id) AS Devices,
-                   COUNT(DISTINCT CASE WHEN verdict <> 'pass' THEN device_id END) AS FailedDevices
-            FROM results GROUP BY slot ORDER BY slot
-            """).Select(s => ((int)s.Slot, (int)s.FailedDevices, (int)s.Devices)).ToList();
+        // a rig's store counts each slot's devices as results are added (store step 11)
+        var counts = db.Query<SlotRow>(IsSqlite(db)
+            ? "SELECT slot AS Slot, devices AS Devices, failed_devices AS FailedDevices FROM slot_counts ORDER BY slot"
+            : """
+              SELECT slot AS Slot, COUNT(DISTINCT device_id) AS Devices,
+                     COUNT(DISTINCT CASE WHEN verdict <> 'pass' THEN device_id END) AS FailedDevices
+              FROM results GROUP BY slot ORDER BY slot
+              """).Select(s => ((int)s.Slot, (int)s.FailedDevices, (int)s.Devices)).ToList();
         return counts.Count == 0 ? [] : Breakdown.SlotHealthFromCounts(counts);
     }
 
@@ -279,12 +351,8 @@ public sealed partial class ResultsQueries
         var builds = db.Query<SoakRow>(
             $"""
             SELECT ru.bootloader AS Bootloader, MIN(ru.started_at) AS First, SUM(x.Cycles) AS Cycles, SUM(x.Failures) AS Failures
-            FROM (SELECT run_id, SUM(CASE WHEN test IN ('{SoakRunner.OtaTest}', '{SoakRunner.CycleTest}') THEN 1 ELSE 0 END) AS Cycles,
-                         SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS Failures
-                  FROM results WHERE cycle IS NOT NULL AND verdict IN ('pass', 'fail')
-                    AND test IN ('{SoakRunner.OtaTest}', '{SoakRunner.FactoryResetTest}', '{SoakRunner.CycleTest}')
-                  GROUP BY run_id) x
-            JOIN runs ru ON ru.id = x.run_id
+            FROM ({SoakCountsPerRun(IsSqlite(db))}) x
+            JOIN runs ru ON ru.id = x.RunId
             WHERE ru.bootloader IS NOT NULL AND ru.status <> 'interrupted'
             GROUP BY ru.bootloader
             """)
@@ -295,6 +363,26 @@ public sealed partial class ResultsQueries
         var comparison = builds.Count >= 2 ? SoakTrends.Compare(builds[^1], builds[^2]) : null;
         return new SoakView(builds, comparison);
     }
+
+    /// <summary>
+    /// Soak cycles and failures per run (RunId, Cycles, Failures), by the soak engine's rule; a rig's store counts them from
+    /// its per run and test summary (store step 11), a fleet database from its soak rows.
+    /// </summary>
+    private static string SoakCountsPerRun(bool sqlite) => sqlite
+        ? $"""
+          SELECT run_id AS RunId, SUM(CASE WHEN test IN ('{SoakRunner.OtaTest}', '{SoakRunner.CycleTest}') THEN results ELSE 0 END) AS Cycles,
+                 SUM(CASE WHEN verdict = 'fail' THEN results ELSE 0 END) AS Failures
+          FROM run_tests WHERE cycled = 1 AND verdict IN ('pass', 'fail')
+            AND test IN ('{SoakRunner.OtaTest}', '{SoakRunner.FactoryResetTest}', '{SoakRunner.CycleTest}')
+          GROUP BY run_id
+          """
+        : $"""
+          SELECT run_id AS RunId, SUM(CASE WHEN test IN ('{SoakRunner.OtaTest}', '{SoakRunner.CycleTest}') THEN 1 ELSE 0 END) AS Cycles,
+                 SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS Failures
+          FROM results WHERE cycle IS NOT NULL AND verdict IN ('pass', 'fail')
+            AND test IN ('{SoakRunner.OtaTest}', '{SoakRunner.FactoryResetTest}', '{SoakRunner.CycleTest}')
+          GROUP BY run_id
+          """;
 
     /// <summary>Every attempt of one device, oldest first, with its evidence; null for a device the store has never seen.</summary>
     public DeviceView? Device(string deviceId)
@@ -379,6 +467,9 @@ public sealed partial class ResultsQueries
         public string? FailureMode { get; set; }
         public string? Signature { get; set; }
         public string? EvidenceJson { get; set; }
+
+        /// <summary>How many failed results the row stands for (a summary row counts several).</summary>
+        public long Failures { get; set; } = 1;
     }
 
     private sealed class YieldRow

@@ -253,7 +253,7 @@ internal static class FleetPagesBench
     }
 
     /// <summary>The 1-, 5- and 15-minute load averages: how much else the machine was doing.</summary>
-    private static string LoadAverages()
+    internal static string LoadAverages()
     {
         try
         {

@@ -24,6 +24,8 @@ internal static class Migrations
     {
         // 10: a rig's SQLite pages; a fleet database chooses its own indexes (FleetSchema), sized for its ingest.
         [10] = [],
+        // 11: the same (a rig's SQLite pages); the fleet keeps its own rollups (FleetSchema).
+        [11] = [],
     };
 
     public static readonly IReadOnlyList<string[]> Steps =
@@ -279,6 +281,131 @@ internal static class Migrations
             "CREATE INDEX ix_results_mode ON results(failure_mode, verdict) WHERE failure_mode IS NOT NULL",
             // statistics for every index, new and old alike: a planner that knows only some picks the unknown ones blindly
             "ANALYZE main",
+        ],
+
+        // 11 (SQLite only, see PostgresSteps): the rest of the dashboard stays small reads at a million results. Kept by a
+        // trigger as results are added (never updated or deleted): per slot its distinct devices and those with a result
+        // other than a pass (slot_devices, slot_counts: the slots page); per rig and day results, rig faults and the
+        // newest start (rig_days: the rigs page); per run, test, soak-or-not and verdict the results (run_tests: the soak
+        // and build pages); per device, failure mode and signature the failed results (device_failures: the modes page,
+        // keyed by device so a lot import that moves a device needs no recount); per day, rig, device and test the
+        // deciding screening attempt of that day (unit_test_days: date-filtered lot and rig counts, where the latest
+        // attempt in a range of whole days is the latest of its days' latest). A slot's page reads its newest results
+        // by (slot, started_at). Existing results are summarised once here.
+        [
+            """
+            CREATE TABLE slot_devices (
+                slot INTEGER NOT NULL,
+                device_id TEXT NOT NULL,
+                not_passed INTEGER NOT NULL,
+                PRIMARY KEY (slot, device_id)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE slot_counts (
+                slot INTEGER PRIMARY KEY,
+                devices INTEGER NOT NULL,
+                failed_devices INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE rig_days (
+                rig_id TEXT NOT NULL,
+                day TEXT NOT NULL,
+                results INTEGER NOT NULL,
+                rig_faults INTEGER NOT NULL,
+                last_started_at TEXT NOT NULL,
+                PRIMARY KEY (rig_id, day)
+            )
+            """,
+            """
+            CREATE TABLE run_tests (
+                run_id TEXT NOT NULL,
+                test TEXT NOT NULL,
+                cycled INTEGER NOT NULL,
+                verdict TEXT NOT NULL,
+                results INTEGER NOT NULL,
+                PRIMARY KEY (run_id, test, cycled, verdict)
+            )
+            """,
+            // a null mode or signature is kept as '' (a key column cannot hold a null that conflicts); read back as null
+            """
+            CREATE TABLE device_failures (
+                device_id TEXT NOT NULL,
+                failure_mode TEXT NOT NULL,
+                signature TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                PRIMARY KEY (device_id, failure_mode, signature)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE unit_test_days (
+                day TEXT NOT NULL,
+                rig_id TEXT NOT NULL,
+                device_id TEXT NOT NULL,
+                test TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                verdict TEXT NOT NULL,
+                PRIMARY KEY (day, rig_id, device_id, test)
+            ) WITHOUT ROWID
+            """,
+            "INSERT INTO slot_devices (slot, device_id, not_passed) SELECT slot, device_id, MAX(verdict <> 'pass') FROM results GROUP BY slot, device_id",
+            "INSERT INTO slot_counts (slot, devices, failed_devices) SELECT slot, COUNT(*), SUM(not_passed) FROM slot_devices GROUP BY slot",
+            """
+            INSERT INTO rig_days (rig_id, day, results, rig_faults, last_started_at)
+            SELECT ru.rig_id, x.day, SUM(x.n), SUM(x.faults), MAX(x.last)
+            FROM (SELECT run_id, substr(started_at, 1, 10) AS day, COUNT(*) AS n, SUM(verdict = 'rig-fault') AS faults, MAX(started_at) AS last
+                  FROM results GROUP BY run_id, substr(started_at, 1, 10)) x
+            JOIN runs ru ON ru.id = x.run_id
+            GROUP BY ru.rig_id, x.day
+            """,
+            "INSERT INTO run_tests (run_id, test, cycled, verdict, results) SELECT run_id, test, cycle IS NOT NULL, verdict, COUNT(*) FROM results GROUP BY run_id, test, cycle IS NOT NULL, verdict",
+            "INSERT INTO device_failures (device_id, failure_mode, signature, failures) SELECT device_id, COALESCE(failure_mode, ''), COALESCE(signature, ''), COUNT(*) FROM results WHERE verdict = 'fail' GROUP BY 1, 2, 3",
+            // the deciding attempt as a trigger keeps it: the latest start, then the highest attempt, then the later row
+            """
+            INSERT INTO unit_test_days (day, rig_id, device_id, test, started_at, attempt, verdict)
+            SELECT day, rig_id, device_id, test, started_at, attempt, verdict FROM (
+                SELECT substr(r.started_at, 1, 10) AS day, ru.rig_id, r.device_id, r.test, r.started_at, r.attempt, r.verdict,
+                       ROW_NUMBER() OVER (PARTITION BY substr(r.started_at, 1, 10), ru.rig_id, r.device_id, r.test ORDER BY r.started_at DESC, r.attempt DESC, r.rowid DESC) AS rn
+                FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.cycle IS NULL) x
+            WHERE rn = 1
+            """,
+            """
+            CREATE TRIGGER tr_results_pages AFTER INSERT ON results
+            BEGIN
+                INSERT INTO slot_counts (slot, devices, failed_devices) VALUES (new.slot, 1, new.verdict <> 'pass')
+                    ON CONFLICT (slot) DO UPDATE SET
+                        devices = devices + (NOT EXISTS (SELECT 1 FROM slot_devices s WHERE s.slot = new.slot AND s.device_id = new.device_id)),
+                        failed_devices = failed_devices + (new.verdict <> 'pass'
+                            AND NOT EXISTS (SELECT 1 FROM slot_devices s WHERE s.slot = new.slot AND s.device_id = new.device_id AND s.not_passed = 1));
+                INSERT INTO slot_devices (slot, device_id, not_passed) VALUES (new.slot, new.device_id, new.verdict <> 'pass')
+                    ON CONFLICT (slot, device_id) DO UPDATE SET not_passed = 1 WHERE excluded.not_passed = 1 AND not_passed = 0;
+                INSERT INTO rig_days (rig_id, day, results, rig_faults, last_started_at)
+                    SELECT ru.rig_id, substr(new.started_at, 1, 10), 1, new.verdict = 'rig-fault', new.started_at FROM runs ru WHERE ru.id = new.run_id
+                    ON CONFLICT (rig_id, day) DO UPDATE SET results = results + 1, rig_faults = rig_faults + excluded.rig_faults,
+                        last_started_at = MAX(last_started_at, excluded.last_started_at);
+                INSERT INTO run_tests (run_id, test, cycled, verdict, results) VALUES (new.run_id, new.test, new.cycle IS NOT NULL, new.verdict, 1)
+                    ON CONFLICT (run_id, test, cycled, verdict) DO UPDATE SET results = results + 1;
+                INSERT INTO device_failures (device_id, failure_mode, signature, failures)
+                    SELECT new.device_id, COALESCE(new.failure_mode, ''), COALESCE(new.signature, ''), 1 WHERE new.verdict = 'fail'
+                    ON CONFLICT (device_id, failure_mode, signature) DO UPDATE SET failures = failures + 1;
+                INSERT INTO unit_test_days (day, rig_id, device_id, test, started_at, attempt, verdict)
+                    SELECT substr(new.started_at, 1, 10), ru.rig_id, new.device_id, new.test, new.started_at, new.attempt, new.verdict
+                    FROM runs ru WHERE ru.id = new.run_id AND new.cycle IS NULL
+                    ON CONFLICT (day, rig_id, device_id, test) DO UPDATE SET started_at = excluded.started_at, attempt = excluded.attempt, verdict = excluded.verdict
+                    WHERE excluded.started_at > started_at OR (excluded.started_at = started_at AND excluded.attempt >= attempt);
+            END
+            """,
+            "CREATE INDEX ix_results_slot_time ON results(slot, started_at)",
+            // statistics for what this step added, so the planner weighs them against the indexes it already knows
+            "ANALYZE slot_devices",
+            "ANALYZE slot_counts",
+            "ANALYZE rig_days",
+            "ANALYZE run_tests",
+            "ANALYZE device_failures",
+            "ANALYZE unit_test_days",
+            "ANALYZE ix_results_slot_time",
         ],
     ];
 
