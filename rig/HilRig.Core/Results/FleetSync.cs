@@ -462,13 +462,15 @@ public sealed class FleetSync
         if (devices.Count == 0)
             return;
         using var db = _local.OpenConnection();
-        using var tx = db.BeginTransaction();
+        // One statement over the list as JSON: a statement per device cost more than the central ingest of those devices.
+        var json = System.Text.Json.JsonSerializer.Serialize(devices.Select(d => new object?[] { d.DeviceId, d.Lot, d.DateCode, d.Supplier }));
         db.Execute(
             """
-            INSERT INTO sync_devices (target, device_id, lot, date_code, supplier) VALUES (@Target, @DeviceId, @Lot, @DateCode, @Supplier)
+            INSERT INTO sync_devices (target, device_id, lot, date_code, supplier)
+            SELECT @target, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]')
+            FROM json_each(@json) WHERE true
             ON CONFLICT (target, device_id) DO UPDATE SET lot = excluded.lot, date_code = excluded.date_code, supplier = excluded.supplier
-            """, devices.Select(d => new { Target, d.DeviceId, d.Lot, d.DateCode, d.Supplier }), tx);
-        tx.Commit();
+            """, new { target = Target, json });
     }
 
     private long Mark(IDbConnection db) =>
