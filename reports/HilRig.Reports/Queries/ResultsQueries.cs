@@ -191,8 +191,11 @@ public sealed partial class ResultsQueries
         using var db = Open();
         // A fleet keeps each lot's failing results (lot_failures) with their modes, signatures and bit-error totals (fleet
         // step 8): the page counts them where they are; before step 8 it read the lot's failing results, not every result.
+        // From step 10 it keeps their counts per lot, mode, signature and kind as it ingests, and the page reads those.
         var fleet = IsFleet(db);
-        var (breakdown, signatures) = fleet && FleetKeepsFailureDetail(db)
+        var (breakdown, signatures) = fleet && FleetKeepsFailureRollups(db)
+            ? FleetFailureRollups(db, lot)
+            : fleet && FleetKeepsFailureDetail(db)
             ? FleetFailures(db, lot)
             : ReadFailures(db, lot, keepsFailures: fleet && db.ExecuteScalar<bool>("SELECT to_regclass('lot_failures') IS NOT NULL"));
 
@@ -257,6 +260,24 @@ public sealed partial class ResultsQueries
         return (breakdown, Signatures(failures));
     }
 
+    private static bool FleetKeepsFailureRollups(IDbConnection db) => db.ExecuteScalar<bool>("SELECT to_regclass('rollup_lot_failures') IS NOT NULL");
+
+    /// <summary>
+    /// A fleet lot's failures as the ingest counted them (fleet step 10): failures and distinct devices per mode, signature
+    /// and defect kind, and the bit-error totals, of the lot's screened devices; a few dozen rows, however many failures.
+    /// </summary>
+    private static (LotFailureBreakdown, LotSignatures) FleetFailureRollups(IDbConnection db, string lot)
+    {
+        var rows = db.Query<FleetFailureRow>(
+            """
+            SELECT part AS Part, name AS Name, failures AS Failures, devices AS Devices, NULL::bigint[] AS Totals
+            FROM rollup_lot_failures WHERE lot = @lot AND failures > 0
+            UNION ALL
+            SELECT 'bits', '', 0, 0, array_agg(total ORDER BY position) FROM rollup_lot_bit_errors WHERE lot = @lot
+            """, new { lot }).ToList();
+        return FailureParts(lot, rows);
+    }
+
     private static bool FleetKeepsFailureDetail(IDbConnection db) =>
         db.ExecuteScalar<long>("SELECT COUNT(*) FROM pg_attribute WHERE attrelid = to_regclass('lot_failures') AND attname = 'bit_errors'") > 0;
 
@@ -286,11 +307,16 @@ public sealed partial class ResultsQueries
             UNION ALL
             SELECT 'bits', '', 0, 0, ARRAY[{string.Join(", ", Enumerable.Range(1, 10).Select(i => $"COALESCE(SUM(bit_errors[{i}]), 0)::bigint"))}] FROM f
             """, new { lot }).ToList();
+        return FailureParts(lot, rows);
+    }
+
+    private static (LotFailureBreakdown, LotSignatures) FailureParts(string lot, List<FleetFailureRow> rows)
+    {
         IReadOnlyList<CategoryCount> Part(string part) => rows.Where(r => r.Part == part)
             .Select(r => new CategoryCount(r.Name, (int)r.Failures, (int)r.Devices))
             .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
         var modes = Part("mode");
-        var totals = rows.Single(r => r.Part == "bits").Totals is { Length: 10 } t ? t : new long[10];
+        var totals = rows.SingleOrDefault(r => r.Part == "bits")?.Totals is { Length: 10 } t ? t : new long[10];
         var breakdown = modes.Count == 0 ? new LotFailureBreakdown(lot, [], []) : new LotFailureBreakdown(lot, modes, Part("signature"));
         return (breakdown, new LotSignatures(totals[0], totals[1], totals[2..], Part("kind")));
     }
@@ -329,9 +355,13 @@ public sealed partial class ResultsQueries
     public IReadOnlyList<SlotHealth> Slots()
     {
         using var db = Open();
-        // a rig's store counts each slot's devices as results are added (store step 11)
+        // A rig's store counts each slot's devices as results are added (store step 11); a fleet
+        // (step 10) keeps each slot's distinct and failed devices as it ingests.
+        var fleetSlots = !IsSqlite(db) && db.ExecuteScalar<bool>("SELECT to_regclass('rollup_slots') IS NOT NULL");
         var counts = db.Query<SlotRow>(IsSqlite(db)
             ? "SELECT slot AS Slot, devices AS Devices, failed_devices AS FailedDevices FROM slot_counts ORDER BY slot"
+            : fleetSlots
+            ? "SELECT slot AS Slot, devices AS Devices, failed_devices AS FailedDevices FROM rollup_slots WHERE devices > 0 ORDER BY slot"
             : """
               SELECT slot AS Slot, COUNT(DISTINCT device_id) AS Devices,
                      COUNT(DISTINCT CASE WHEN verdict <> 'pass' THEN device_id END) AS FailedDevices

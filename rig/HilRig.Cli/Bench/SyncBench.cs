@@ -22,12 +22,14 @@ internal static class SyncBench
         var results = new Option<long>("--results") { Description = "results in the fleet for the query timings (1000..50000000)", DefaultValueFactory = _ => 10_000_000 };
         var syncCores = new Option<int>("--sync-cores") { Description = "Cores in the rig store that is synced (its results are several per Core)", DefaultValueFactory = _ => 20_000 };
         var connection = new Option<string?>("--connection") { Description = "a PostgreSQL server as a superuser; a fresh database is made there and dropped after (default: a throw-away server)" };
+        var batch = new Option<int>("--batch") { Description = "results per COPY and transaction (1000..200000)", DefaultValueFactory = _ => 50_000 };
         var repeat = new Option<int>("--repeat") { Description = "syncs of the rig store, each into a fresh fleet database: best and median are printed (1..20)", DefaultValueFactory = _ => 3 };
         var command = new Command("sync", "Results per second synced into PostgreSQL (goal >= 20,000/s), then the failure rate by lot and the lots page over --results rows (goals < 200 ms and < 300 ms)");
         command.Options.Add(results);
         command.Options.Add(syncCores);
         command.Options.Add(connection);
         command.Options.Add(repeat);
+        command.Options.Add(batch);
         command.SetAction((ParseResult pr) =>
         {
             var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
@@ -49,9 +51,15 @@ internal static class SyncBench
                 error.WriteLine($"hilrig: --repeat {times}: valid: 1..20");
                 return ExitCodes.BadInput;
             }
+            var batchSize = pr.GetValue(batch);
+            if (batchSize is < 1000 or > 200_000)
+            {
+                error.WriteLine($"hilrig: --batch {batchSize}: valid: 1000..200000");
+                return ExitCodes.BadInput;
+            }
             try
             {
-                return Run(n, cores, times, pr.GetValue(connection), output, error);
+                return Run(n, cores, times, batchSize, pr.GetValue(connection), output, error);
             }
             catch (InvalidOperationException e)
             {
@@ -67,7 +75,7 @@ internal static class SyncBench
         return command;
     }
 
-    private static int Run(long results, int cores, int repeat, string? connection, TextWriter output, TextWriter error)
+    private static int Run(long results, int cores, int repeat, int batch, string? connection, TextWriter output, TextWriter error)
     {
         using var server = BenchServer.Start(connection, durable: true);
         var folder = Directory.CreateTempSubdirectory("hilrig-bench-sync-").FullName;
@@ -89,7 +97,7 @@ internal static class SyncBench
                 FleetSchema.Init(admin);
                 var rig = FleetSchema.AddRig(admin, rigId, $"hilrig_bench_{Guid.NewGuid():N}"[..24]);
                 server.Owns(rig.Role);
-                var sync = new FleetSync(local, rig.ConnectionString, rig.RigId);
+                var sync = new FleetSync(local, rig.ConnectionString, rig.RigId) { BatchSize = batch };
                 var cpuBefore = server.CpuSeconds();
                 var clientBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var report = sync.Sync();
@@ -98,7 +106,7 @@ internal static class SyncBench
                 var rate = report.ResultsInserted / report.Elapsed.TotalSeconds;
                 rates.Add(rate);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"sync {i}/{repeat}: {report.ResultsInserted:N0} results (+ {report.Devices:N0} devices, {report.Runs} runs) in {report.Elapsed.TotalSeconds:0.00} s = {rate:N0} results/s, {report.Batches} batches of {sync.BatchSize:N0}; server CPU {(serverCpu is { } cpu ? $"{cpu:0.00} s ({cpu / report.Elapsed.TotalSeconds * 100:0} % of a core, {cpu * 1e6 / Math.Max(1, report.ResultsInserted):0} µs/result)" : "unknown (not a throw-away server)")}, hilrig CPU {clientCpu:0.00} s"));
+                    $"sync {i}/{repeat}: {report.ResultsInserted:N0} results (+ {report.Devices:N0} devices, {report.Runs} runs) in {report.Elapsed.TotalSeconds:0.00} s = {rate:N0} results/s, {report.Batches} batches of {sync.BatchSize:N0}; server CPU {(serverCpu is { } cpu ? $"{cpu:0.00} s ({cpu / report.Elapsed.TotalSeconds * 100:0} % of a core, {cpu * 1e6 / Math.Max(1, report.ResultsInserted):0} µs/result)" : "unknown (not a throw-away server)")}, hilrig CPU {clientCpu:0.00} s ({clientCpu * 1e6 / Math.Max(1, report.ResultsInserted):0} µs/result); load {LoadAverage()}"));
                 if (i == repeat)
                 {
                     var again = sync.Sync();

@@ -107,7 +107,12 @@ public sealed class FleetSync
         {
             throw new ResultsStoreException($"not a PostgreSQL connection string ({e.Message}); e.g. Host=127.0.0.1;Database=fleet;Username=hilrig_rig_01;Password=...", e);
         }
-        _connectionString = _target.ConnectionString;
+        // A batch's staging table (evidence included, tens of MB) stays in the session's own buffers between the statements
+        // that read it instead of spilling to temporary files (8 MB by default).
+        _connectionString = new NpgsqlConnectionStringBuilder(_target.ConnectionString)
+        {
+            Options = $"{_target.Options} -c temp_buffers=256MB".Trim(),
+        }.ConnectionString;
         _rigId = rigId;
         _line = line;
         _time = time ?? TimeProvider.System;
@@ -225,7 +230,8 @@ public sealed class FleetSync
             """
             SELECT r.rowid AS RowId, r.id AS Id, r.run_id AS RunId, r.device_id AS DeviceId, r.slot AS Slot, r.test AS Test, r.cycle AS Cycle,
                    r.attempt AS Attempt, r.verdict AS Verdict, r.failure_mode AS FailureMode, r.signature AS Signature,
-                   r.device_time_ms AS DeviceTimeMs, r.started_at AS StartedAt, r.ended_at AS EndedAt, r.evidence_json AS EvidenceJson
+                   r.device_time_ms AS DeviceTimeMs, r.started_at AS StartedAt, r.ended_at AS EndedAt, r.evidence_json AS EvidenceJson,
+                   r.failure_kind AS FailureKind
             FROM results r JOIN runs ru ON ru.id = r.run_id
             WHERE r.rowid > @mark AND r.rowid <= @bound AND ru.rig_id = @rig
             ORDER BY r.rowid LIMIT @limit
@@ -392,7 +398,7 @@ public sealed class FleetSync
             """
             CREATE TEMP TABLE IF NOT EXISTS stage_results (id TEXT, run_id TEXT, device_id TEXT, slot INTEGER, test TEXT, cycle INTEGER, attempt INTEGER,
                                              verdict TEXT, failure_mode TEXT, signature TEXT, device_time_ms BIGINT, started_at TEXT,
-                                             ended_at TEXT, evidence_json TEXT) ON COMMIT DELETE ROWS
+                                             ended_at TEXT, evidence_json TEXT, failure_kind TEXT) ON COMMIT DELETE ROWS
             """, transaction: tx);
         using (var copy = central.BeginBinaryImport("COPY stage_results FROM STDIN (FORMAT BINARY)"))
         {
@@ -413,6 +419,7 @@ public sealed class FleetSync
                 copy.Write(r.StartedAt, NpgsqlDbType.Text);
                 copy.Write(r.EndedAt, NpgsqlDbType.Text);
                 WriteNullable(copy, r.EvidenceJson, NpgsqlDbType.Text);
+                WriteNullable(copy, r.FailureKind, NpgsqlDbType.Text);
             }
             copy.Complete();
         }
@@ -455,13 +462,15 @@ public sealed class FleetSync
         if (devices.Count == 0)
             return;
         using var db = _local.OpenConnection();
-        using var tx = db.BeginTransaction();
+        // One statement over the list as JSON: a statement per device cost more than the central ingest of those devices.
+        var json = System.Text.Json.JsonSerializer.Serialize(devices.Select(d => new object?[] { d.DeviceId, d.Lot, d.DateCode, d.Supplier }));
         db.Execute(
             """
-            INSERT INTO sync_devices (target, device_id, lot, date_code, supplier) VALUES (@Target, @DeviceId, @Lot, @DateCode, @Supplier)
+            INSERT INTO sync_devices (target, device_id, lot, date_code, supplier)
+            SELECT @target, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]')
+            FROM json_each(@json) WHERE true
             ON CONFLICT (target, device_id) DO UPDATE SET lot = excluded.lot, date_code = excluded.date_code, supplier = excluded.supplier
-            """, devices.Select(d => new { Target, d.DeviceId, d.Lot, d.DateCode, d.Supplier }), tx);
-        tx.Commit();
+            """, new { target = Target, json });
     }
 
     private long Mark(IDbConnection db) =>

@@ -113,6 +113,8 @@ public class FleetSyncTests() : FleetFixture("fleet")
                 Is.EqualTo(Enumerable.Range(0, 8).Select(i => maps.Sum(m => i < m.ByBitPosition.Length ? m.ByBitPosition[i] : 0))), lot);
         }
         Assert.That(Central.Scalar("SELECT COUNT(*) FROM lot_failures WHERE bit_errors IS NOT NULL"), Is.GreaterThan(0), "some failures carry bit-error maps");
+        // The slots page, read from rollup_slots (fleet step 10), by the statistics' rule over every row.
+        Assert.That(central.Slots(), Is.EqualTo(Breakdown.SlotHealth(rows)));
 
         // The rigs page: each rig's slots add up to its rows.
         foreach (var (rig, store) in new[] { (a, storeA), (b, storeB) })
@@ -404,6 +406,47 @@ public class FleetSyncTests() : FleetFixture("fleet")
                     GROUP BY device_id) d JOIN units u ON u.device_id = d.device_id
                 GROUP BY u.lot ORDER BY 1
                 """).Select(Text)), "per lot: devices, first-pass and final yield, by the statistics' rule");
+        AssertPageRollupsEqualDirectCounts(central);
+    }
+
+    /// <summary>The rollups one lot's page and the slots page read (fleet step 10) against a count straight over the central results.</summary>
+    private static void AssertPageRollupsEqualDirectCounts(TestStore central)
+    {
+        const string Fails =
+            """
+            SELECT COALESCE(d.lot, '(unknown)') AS lot, r.device_id, r.failure_mode, r.signature, r.evidence_json
+            FROM results r LEFT JOIN devices d ON d.device_id = r.device_id
+            WHERE r.verdict = 'fail' AND EXISTS (SELECT 1 FROM results s WHERE s.device_id = r.device_id AND s.cycle IS NULL)
+            """;
+        Assert.That(
+            central.Rows("SELECT lot, part, name, failures, devices FROM rollup_lot_failures WHERE failures <> 0 OR devices <> 0 ORDER BY 1, 2, 3").Select(Text),
+            Is.EqualTo(central.Rows(
+                $"""
+                SELECT f.lot, p.part, p.name, COUNT(*), COUNT(DISTINCT f.device_id) FROM ({Fails}) f
+                CROSS JOIN LATERAL (VALUES ('mode', COALESCE(f.failure_mode, '{Breakdown.Unclassified}')), ('signature', COALESCE(f.signature, '{Breakdown.Unclassified}')),
+                                           ('kind', {DefectKinds.Sql("f.failure_mode", "f.signature")})) p(part, name)
+                GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+                """).Select(Text)), "screened failures and their devices per lot, mode, signature and defect kind");
+        Assert.That(
+            central.Rows("SELECT lot, position, total FROM rollup_lot_bit_errors WHERE total <> 0 ORDER BY 1, 2").Select(Text),
+            Is.EqualTo(central.Rows(
+                $"""
+                SELECT f.lot, i, SUM((fleet_bit_errors(f.evidence_json))[i]) FROM ({Fails}) f CROSS JOIN generate_series(1, 10) i
+                GROUP BY 1, 2 HAVING SUM((fleet_bit_errors(f.evidence_json))[i]) <> 0 ORDER BY 1, 2
+                """).Select(Text)), "bit-error totals per lot");
+        Assert.That(
+            central.Rows("SELECT slot, devices, failed_devices FROM rollup_slots WHERE devices <> 0 ORDER BY 1").Select(Text),
+            Is.EqualTo(central.Rows(
+                "SELECT slot, COUNT(DISTINCT device_id), COUNT(DISTINCT CASE WHEN verdict <> 'pass' THEN device_id END) FROM results GROUP BY slot ORDER BY 1")
+                .Select(Text)), "distinct and failed devices per slot");
+        Assert.That(
+            central.Scalar(
+                """
+                SELECT COUNT(*) FROM ((SELECT slot, device_id, failed FROM slot_devices
+                                       EXCEPT ALL SELECT slot, device_id, bool_or(verdict <> 'pass') FROM results GROUP BY 1, 2)
+                                      UNION ALL (SELECT slot, device_id, bool_or(verdict <> 'pass') FROM results GROUP BY 1, 2
+                                       EXCEPT ALL SELECT slot, device_id, failed FROM slot_devices)) x
+                """), Is.Zero, "each (slot, device) pair once, failed when any of its results there was not a pass");
     }
 
     private static string Text(object?[] row) => string.Join("|", row.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)));
