@@ -51,7 +51,8 @@ public interface IStationRecords
 public sealed record PriorVerdict(int Slot, Verdict Verdict, string? FailureMode, string? Signature, Guid RunId);
 
 /// <summary>
-/// The line station: every slot runs on its own. It waits for a Core to appear (on USB at the slot, or its LED lit),
+/// The line station: every slot runs on its own. It waits for a Core to appear (on USB at the slot, or its LED lit and
+/// then its serial port brought up by MODE: light alone may be a neighbour's),
 /// screens it with <see cref="Screening"/> (which identifies it, a Core stuck in DFU included), stores the verdict,
 /// shows it with the operator's instruction, waits until the Core is pulled (gone from USB and dark) and starts over.
 /// A stop (SIGTERM) lets a slot in a destructive step finish that step (or abandon it after
