@@ -209,15 +209,15 @@ public sealed partial class ResultsQueries
         using var db = Open();
         var (cond, args) = filter.Conditions();
         args.Add("lot", lot);
-        var failures = db.Query<FailureRow>(
-            $"""
-            SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
-            FROM units u JOIN results r ON r.device_id = u.device_id JOIN runs ru ON ru.id = r.run_id
-            WHERE u.lot = @lot AND r.verdict = 'fail'{cond}
-            """, args).ToList();
-        var breakdown = Breakdown.FailureModesByLot(failures.Select(f => new ResultRow(
-            f.DeviceId, lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default))).SingleOrDefault()
-            ?? new LotFailureBreakdown(lot, [], []);
+        // whole days on a rig's store: its failures per day and rig as stored (step 12), no evidence parsed
+        var (breakdown, signatures) = FromDaySummaries(db, filter)
+            ? StoredFailures(db, lot, filter)
+            : Count(lot, db.Query<FailureRow>(
+                $"""
+                SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
+                FROM units u JOIN results r ON r.device_id = u.device_id JOIN runs ru ON ru.id = r.run_id
+                WHERE u.lot = @lot AND r.verdict = 'fail'{cond}
+                """, args).Select(FailureGroup.Read));
 
         var screening = db.Query<ScreeningRow>(
             $"""
@@ -244,7 +244,7 @@ public sealed partial class ResultsQueries
             return new LotDevice(g.Key, deciding.Any(a => a.Verdict == "fail"), deciding.Any(a => a.Verdict != "rig-fault"), d?.DateCode, d?.Supplier, last.Signature);
         }).ToList();
         var shown = devices.OrderByDescending(d => d.Failed).ThenBy(d => d.DeviceId, StringComparer.Ordinal).Take(devicesShown).ToList();
-        return new LotDetail(rate, Yield.FirstPass(attempts), Yield.Final(attempts), breakdown, Signatures(failures), devices.Count, shown);
+        return new LotDetail(rate, Yield.FirstPass(attempts), Yield.Final(attempts), breakdown, signatures, devices.Count, shown);
     }
 
     /// <summary>Runs newest first whose start the filter keeps (dates on the run's start, rig, line), at most <paramref name="limit"/>.</summary>
