@@ -179,6 +179,17 @@ public class PageSummariesTests
         Assert.That(ResultFilter.TryParse(day, day, "rig-b", null, out var evening, out problem), problem);
         AssertLotPage(queries.Lot("SST25-MOVED", evening)!, "SST25-MOVED", rows, failed,
             f => (string)f[5]! == "rig-b" && ((string)f[4]!).StartsWith(day, StringComparison.Ordinal), filtered: true);
+        // a day of the first rig's, every lot: its rate against that day's fleet, its failures that day
+        var first = db.Rows("SELECT substr(MIN(r.started_at), 1, 10) FROM results r JOIN runs ru ON ru.id = r.run_id WHERE ru.rig_id <> 'rig-b'").Single()[0] as string;
+        Assert.That(ResultFilter.TryParse(first, first, null, null, out var firstDay, out problem), problem);
+        var dayLots = queries.Lots(firstDay).Lots;
+        Assert.That(dayLots, Has.Count.GreaterThan(1));
+        foreach (var rate in dayLots)
+        {
+            var page = queries.Lot(rate.Lot, firstDay)!;
+            Assert.That(page.Rate, Is.EqualTo(rate), rate.Lot);
+            AssertLotPage(page, rate.Lot, rows, failed, f => ((string)f[4]!).StartsWith(first!, StringComparison.Ordinal), filtered: true);
+        }
 
         // the migration summarises existing rows as the triggers did
         db.Execute("DROP TRIGGER tr_results_failure_days", "DROP TRIGGER tr_results_test_ends", "DROP TABLE device_failure_days", "DROP TABLE unit_test_ends",
@@ -199,7 +210,8 @@ public class PageSummariesTests
         var screened = rows.Where(r => r.Cycle is null).GroupBy(r => r.DeviceId).ToDictionary(g => g.Key, g => g.First().Lot);
         var failures = failed.Where(f => screened.GetValueOrDefault((string)f[0]!) == lot && keep(f)).ToList();
         var expected = Breakdown.FailureModesByLot(failures.Select(f => new HilRig.Reports.Results.ResultRow(
-            (string)f[0]!, lot, 0, "", 1, Verdict.Fail, (string?)f[1], (string?)f[2], null, null, default))).Single();
+            (string)f[0]!, lot, 0, "", 1, Verdict.Fail, (string?)f[1], (string?)f[2], null, null, default))).SingleOrDefault()
+            ?? new LotFailureBreakdown(lot, [], []);
         Assert.That(Describe([page.Breakdown]), Is.EqualTo(Describe([expected])), lot);
         var kinds = failures.GroupBy(f => DefectKinds.Of((string?)f[1], (string?)f[2]))
             .Select(g => $"{g.Key} {g.Count()} {g.Select(f => f[0]).Distinct().Count()}").Order(StringComparer.Ordinal);
