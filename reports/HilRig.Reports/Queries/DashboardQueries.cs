@@ -242,8 +242,9 @@ public sealed partial class ResultsQueries
         // date codes and suppliers of the devices shown only, not of every device in the lot
         var shown = devices.OrderByDescending(d => d.Failed).ThenBy(d => d.DeviceId, StringComparer.Ordinal).Take(devicesShown).ToList();
         var info = db.Query<DeviceRow>(
-            "SELECT device_id AS DeviceId, date_code AS DateCode, supplier AS Supplier FROM devices WHERE device_id IN @ids",
-            new { ids = shown.Select(d => d.DeviceId).ToList() }).ToDictionary(d => d.DeviceId, StringComparer.Ordinal);
+            // Dapper expands a list for SQLite; Npgsql takes it as one array
+            $"SELECT device_id AS DeviceId, date_code AS DateCode, supplier AS Supplier FROM devices WHERE {(IsSqlite(db) ? "device_id IN @ids" : "device_id = ANY(@ids)")}",
+            new { ids = shown.Select(d => d.DeviceId).ToArray() }).ToDictionary(d => d.DeviceId, StringComparer.Ordinal);
         shown = [.. shown.Select(d => info.TryGetValue(d.DeviceId, out var i) ? d with { DateCode = i.DateCode, Supplier = i.Supplier } : d)];
         return new LotDetail(rate, Yield.FirstPass(attempts), Yield.Final(attempts), breakdown, signatures, devices.Count, shown);
     }
