@@ -219,10 +219,12 @@ public sealed partial class ResultsQueries
                 WHERE u.lot = @lot AND r.verdict = 'fail'{cond}
                 """, args).Select(FailureGroup.Read));
 
+        // SQLite: each device's screening attempts from their own partial index, with the range checked on the index; by
+        // (device, start) it would read every soak row a soaked device has in the range to find its few screening attempts
         var screening = db.Query<ScreeningRow>(
             $"""
             SELECT r.device_id AS DeviceId, r.test AS Test, r.verdict AS Verdict, r.signature AS Signature, r.started_at AS StartedAt, r.attempt AS Attempt
-            FROM units u JOIN results r ON r.device_id = u.device_id JOIN runs ru ON ru.id = r.run_id
+            FROM units u JOIN results r{(IsSqlite(db) ? " INDEXED BY ix_results_screening" : "")} ON r.device_id = u.device_id JOIN runs ru ON ru.id = r.run_id
             WHERE u.lot = @lot AND r.cycle IS NULL{cond}
             """, args)
             .OrderBy(a => a.DeviceId, StringComparer.Ordinal).ThenBy(a => a.Test, StringComparer.Ordinal)
