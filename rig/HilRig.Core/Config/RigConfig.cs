@@ -112,9 +112,10 @@ public sealed record SimCloudSettings(double LatencyMs = 20, double Loss = 0)
 /// <param name="RelayStuck">Per switch of a slot's power relay: the contact sticks where it was (the line follows, the supply does not).</param>
 /// <param name="WornContact">Per DFU data transfer on a slot of <see cref="SimConfig.WornSlots"/>: its pogo pins lose contact for seconds.</param>
 /// <param name="BrownOut">Per DFU data transfer: the supply sags, the Core resets (off the bus, then its app, not DFU).</param>
+/// <param name="SensorId">Per read of a colour sensor's chip id (register 0x12): it answers an id that is not a TCS3472x's (a glitch on the sensor's cable).</param>
 public sealed record SimFaultSettings(
     double UsbStall = 0, double UsbTimeout = 0, double UsbDisconnect = 0, double I2cNack = 0, double ButtonDead = 0,
-    double Cloud5xx = 0, double CloudDrop = 0, double CloudSlow = 0, double RelayStuck = 0, double WornContact = 0, double BrownOut = 0)
+    double Cloud5xx = 0, double CloudDrop = 0, double CloudSlow = 0, double RelayStuck = 0, double WornContact = 0, double BrownOut = 0, double SensorId = 0)
 {
     public static readonly SimFaultSettings None = new();
 
@@ -122,7 +123,7 @@ public sealed record SimFaultSettings(
     public const double DefaultWornContact = 0.01;
 
     public bool Any => UsbStall > 0 || UsbTimeout > 0 || UsbDisconnect > 0 || I2cNack > 0 || ButtonDead > 0 || Cloud5xx > 0 || CloudDrop > 0 || CloudSlow > 0
-        || RelayStuck > 0 || WornContact > 0 || BrownOut > 0;
+        || RelayStuck > 0 || WornContact > 0 || BrownOut > 0 || SensorId > 0;
 }
 
 /// <summary>A simulated Core in a slot: its identity, chip lot and external-flash condition.</summary>

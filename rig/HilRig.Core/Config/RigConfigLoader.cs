@@ -137,6 +137,7 @@ public static partial class RigConfigLoader
         Rate("relayStuck", (d, v) => d.RelayStuck = v),
         Rate("wornContact", (d, v) => d.WornContact = v),
         Rate("brownOut", (d, v) => d.BrownOut = v),
+        Rate("sensorId", (d, v) => d.SensorId = v),
     ];
 
     private static readonly Field<CandidateDraft>[] CandidateFields =
@@ -864,8 +865,10 @@ public static partial class RigConfigLoader
         public double? WornContact { get; set; }
         public double? BrownOut { get; set; }
 
+        public double? SensorId { get; set; }
+
         public SimFaultSettings Build(bool wornSlots) => new(UsbStall ?? 0, UsbTimeout ?? 0, UsbDisconnect ?? 0, I2cNack ?? 0, ButtonDead ?? 0,
-            Cloud5xx ?? 0, CloudDrop ?? 0, CloudSlow ?? 0, RelayStuck ?? 0, WornContact ?? (wornSlots ? SimFaultSettings.DefaultWornContact : 0), BrownOut ?? 0);
+            Cloud5xx ?? 0, CloudDrop ?? 0, CloudSlow ?? 0, RelayStuck ?? 0, WornContact ?? (wornSlots ? SimFaultSettings.DefaultWornContact : 0), BrownOut ?? 0, SensorId ?? 0);
     }
 
     private sealed class CandidateDraft

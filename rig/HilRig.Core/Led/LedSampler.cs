@@ -313,6 +313,31 @@ public sealed class LedSampler
     /// <summary>One reading of every healthy slot; returns the I2C bus time accounted for it.</summary>
     private TimeSpan SampleRound()
     {
+        // a procedure's chip id check (ReadChipId) may come from another thread: the mux selection is the bus's state
+        lock (_bus) return SampleRoundOnBus();
+    }
+
+    private readonly Lock _bus = new();
+
+    /// <summary>
+    /// Reads the chip id of <paramref name="slot"/>'s colour sensor now (register 0x12), between sampling rounds; null
+    /// when the slot's sensor already failed (its fault says why). A NACK is a <see cref="SensorException"/>.
+    /// </summary>
+    public byte? ReadChipId(int slot)
+    {
+        var state = Slot(slot);
+        if (state.Fault is not null) return null;
+        lock (_bus)
+        {
+            Select(state);
+            var id = state.Sensor.Sensor.ReadRegister(Tcs34725Registers.Id);
+            Account(I2cTiming.Transaction(1, 1, Options.I2cClockHz));
+            return id;
+        }
+    }
+
+    private TimeSpan SampleRoundOnBus()
+    {
         var before = I2cTime;
         foreach (var state in _order)
         {

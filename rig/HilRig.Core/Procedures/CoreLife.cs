@@ -487,6 +487,8 @@ internal static class LoopRunner
             new(loop, verdict, mode, signature, context.Time.GetElapsedTime(start), log, slot.Led is null ? null : context.LedEvidence(slot, ledSince));
         try
         {
+            // the loop's LED evidence must come from this slot's own sensor
+            SensorIdCheck.Verify(slot);
             return Result(Verdict.Pass, null, await body(log));
         }
         catch (LoopFailure ex)

@@ -19,6 +19,9 @@ public interface ISlotLed
 
     /// <summary>Set when the sensor stopped answering: a rig fault for this slot, never a DUT verdict.</summary>
     SensorException? Fault { get; }
+
+    /// <summary>The colour sensor's chip id read now, or null where it cannot be read (no sensor of its own, or it already failed).</summary>
+    byte? ReadSensorId() => null;
 }
 
 /// <summary>A slot's view of the rig's one <see cref="LedSampler"/>.</summary>
@@ -33,4 +36,6 @@ public sealed class SamplerSlotLed(LedSampler sampler, int slot) : ISlotLed
     public TimeSpan Now => sampler.Now;
 
     public SensorException? Fault => sampler.Fault(slot);
+
+    public byte? ReadSensorId() => sampler.ReadChipId(slot);
 }

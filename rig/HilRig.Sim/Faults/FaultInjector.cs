@@ -22,6 +22,9 @@ public enum FaultKind
 
     /// <summary>The supply sags during a DFU transfer: the Core resets, drops off the bus and boots its app (not DFU).</summary>
     BrownOut,
+
+    /// <summary>A read of a colour sensor's chip id answers another id (a glitch on the sensor's cable or mux channel).</summary>
+    SensorId,
 }
 
 public static class FaultKinds
@@ -39,6 +42,7 @@ public static class FaultKinds
         FaultKind.RelayStuck => "relay-stuck",
         FaultKind.WornContact => "worn-contact",
         FaultKind.BrownOut => "brown-out",
+        FaultKind.SensorId => "sensor-id",
         _ => "cloud-slow",
     };
 
@@ -66,6 +70,7 @@ public static class FaultKinds
         FaultKind.RelayStuck => settings.RelayStuck,
         FaultKind.WornContact => settings.WornContact,
         FaultKind.BrownOut => settings.BrownOut,
+        FaultKind.SensorId => settings.SensorId,
         _ => settings.CloudSlow,
     };
 }

@@ -173,6 +173,8 @@ public sealed class SimRig : IDisposable
             var sensor = new Tcs34725Model(Time, emitters[slot.Number], neighbours, Optics, new Random(seed * 7919 + slot.Number));
             // another part fitted where the TCS34725 belongs: it answers, with the wrong chip id
             if (Config.Sim.WrongSensorIds.Contains(slot.Number)) sensor.Id = WrongSensorId;
+            var number = slot.Number;
+            sensor.IdGlitch = () => Faults.Inject(Sim.Faults.FaultKind.SensorId, number, $"slot {number} colour sensor chip id read");
             muxes[slot.Sensor.MuxAddress].Channel(slot.Sensor.Channel).Attach(0x29, sensor);
             _slots[slot.Number].Sensor = sensor;
         }

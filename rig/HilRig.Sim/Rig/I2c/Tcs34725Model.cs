@@ -51,6 +51,12 @@ public sealed class Tcs34725Model : II2cTarget
     /// <summary>Fault for tests: the sensor stops acknowledging (unplugged, dead).</summary>
     public bool Nack { get; set; }
 
+    /// <summary>Asked on each read that starts at the chip id register; true: this read answers <see cref="GlitchId"/> (a fault injected on purpose).</summary>
+    public Func<bool>? IdGlitch { get; set; }
+
+    /// <summary>The id a glitched read answers: neither a TCS34725's 0x44 nor a TCS34727's 0x4D.</summary>
+    public byte GlitchId { get; set; } = 0x60;
+
     public byte Enable => _registers[0x00];
 
     public byte Atime => _registers[0x01];
@@ -93,6 +99,13 @@ public sealed class Tcs34725Model : II2cTarget
     {
         if (Nack) throw new IOException("TCS34725 did not acknowledge (NACK)");
         Refresh();
+        if (_pointer == 0x12 && data.Length > 0 && IdGlitch?.Invoke() == true)
+        {
+            data[0] = GlitchId;
+            for (var i = 1; i < data.Length; i++) data[i] = _registers[(0x12 + i) & 0x1F];
+            _pointer = (0x12 + data.Length) & 0x1F;
+            return;
+        }
         // auto-increment on multi-byte reads for 0x80 and 0xA0 alike, as real parts do
         for (var i = 0; i < data.Length; i++)
         {

@@ -26,7 +26,7 @@ public class ChaosSoakTests
                 // the cloud's per-chunk faults stay as they are: a 267-chunk OTA would otherwise rarely get through
                 Faults = new SimFaultSettings(f.UsbStall * scale, f.UsbTimeout * scale, f.UsbDisconnect * scale, f.I2cNack * scale, f.ButtonDead * scale,
                     Math.Min(0.5, f.Cloud5xx * scale), f.CloudDrop, f.CloudSlow, Math.Min(0.5, f.RelayStuck * scale), Math.Min(0.5, f.WornContact * scale),
-                    Math.Min(0.5, f.BrownOut * scale)),
+                    Math.Min(0.5, f.BrownOut * scale), Math.Min(0.5, f.SensorId * scale)),
             },
         };
     }
