@@ -218,9 +218,11 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 if (slot.Control.PowerOn) await WaitOutBootAsync(ct);
                 _id = await slot.Identity.ReadDeviceIdAsync(ct);
             }
-            catch (SlotLineException ex)
+            catch (Exception ex) when (ex is SlotLineException or Chips.SensorException)
             {
-                var row = new SoakRow(slot.Number, $"slot-{slot.Number}-unidentified", IdentifyTest, 0, Verdict.RigFault, ex.IsPower ? FailureModes.RelayFault : FailureModes.ButtonFault,
+                // identify watches the LED: a sensor that stopped answering is the rig's fault, as a dead button line is
+                var mode = ex is SlotLineException line ? (line.IsPower ? FailureModes.RelayFault : FailureModes.ButtonFault) : FailureModes.SensorFault;
+                var row = new SoakRow(slot.Number, $"slot-{slot.Number}-unidentified", IdentifyTest, 0, Verdict.RigFault, mode,
                     ex.Message, _time.GetElapsedTime(begin), startedAt, _time.GetUtcNow(), []) { Retries = Drain() };
                 Rows.Add(row);
                 Out(0, row.Signature);

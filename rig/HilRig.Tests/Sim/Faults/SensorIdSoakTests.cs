@@ -41,3 +41,21 @@ public class SensorIdSoakTests
         Assert.That(result.Rows.Count(r => r.Verdict == Verdict.Pass && r.Test == SoakRunner.FactoryResetTest), Is.GreaterThan(0));
     }
 }
+
+public class SensorGoneBeforeSoakTests
+{
+    [Test]
+    public void A_colour_sensor_that_stopped_answering_makes_the_loops_sensor_rig_faults_never_a_fail()
+    {
+        var chaos = ChaosSoakTests.ChaosConfig();
+        var config = chaos with { Slots = [.. chaos.Slots.Where(s => s.Number is 1)], Sim = chaos.Sim with { Faults = new SimFaultSettings() } };
+        using var session = RigSession.Open(config);
+        session.Sim!.Slot(1).Sensor!.Nack = true;
+        var plan = ChaosSoakTests.Plan(1, config.Sim.Seed, readbackEvery: 0) with { PowerCycleEvery = 0 };
+        var result = session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(session.Select(null))).GetAwaiter().GetResult();
+        foreach (var row in result.Rows) TestContext.Out.WriteLine($"{row.Test}: {row.Verdict.ToName()} {row.FailureMode}: {row.Signature}");
+
+        Assert.That(result.Rows.Select(r => r.Verdict), Has.None.EqualTo(Verdict.Fail));
+        Assert.That(result.Rows.Select(r => (r.Verdict, r.FailureMode)), Has.Some.EqualTo((Verdict.RigFault, FailureModes.SensorFault)));
+    }
+}
