@@ -570,7 +570,7 @@ public sealed partial class LedClassifier
 
     private List<LedSegment> BuildSegments(List<Point> points, List<Pulse> pulses)
     {
-        pulses = WithoutRampFragments(points, pulses);
+        pulses = WithoutRampFragments(points, JoinDips(points, pulses));
         var segments = new List<LedSegment>();
         var i = 0;
         while (i < pulses.Count)
@@ -641,6 +641,12 @@ public sealed partial class LedClassifier
                    && pulses[last + 1].Color == p.Color && pulses[last + 1].Rise - pulses[last].Fall < TrainGapMax)
                 last++;
             var limit = last + 1 < pulses.Count ? pulses[last + 1].Rise : points[^1].Time;
+            if (last > i && pulses[last].Fall - p.Rise >= SolidMin && OnShare(pulses, i, last) >= SolidOnShare)
+            {
+                segments.Add(new LedSegment(p.Rise, pulses[last].Fall, new LedState(p.Color, LedPattern.Solid), ColourAgreement(points, p.Rise, pulses[last].Fall, p.Color)));
+                i = last + 1;
+                continue;
+            }
             if (p.Color == LedColor.Red) AddRedTrain(pulses, i, last, limit, points, segments);
             else AddFlashing(pulses, i, last, limit, points, segments);
             i = last + 1;
@@ -694,7 +700,11 @@ public sealed partial class LedClassifier
         for (var k = first + 1; k <= last + 1; k++)
         {
             if (k <= last && (pulses[k].Rise - pulses[k - 1].Fall).TotalMilliseconds < 600) continue;
-            groups.Add((start, k - 1, Kind(pulses, start, k - 1, k - 1 == last || start == first)));
+            var kind = Kind(pulses, start, k - 1, k - 1 == last || start == first);
+            // a round entered or left inside its signature: the part seen is the signature's end (or start)
+            if (kind == SosGroup.None && (start == first && SignatureEdge(pulses, start, k - 1, fromEnd: true) || k - 1 == last && SignatureEdge(pulses, start, k - 1, fromEnd: false)))
+                kind = SosGroup.SignaturePart;
+            groups.Add((start, k - 1, kind));
             start = k;
         }
         // a round is signature, code, signature, code...: a few blinks cut by the segment's edge next to a signature
@@ -822,7 +832,14 @@ public sealed partial class LedClassifier
             if (!close)
             {
                 var period = (pulses[k].Rise - pulses[k - 1].Rise).TotalMilliseconds;
-                if (periods.Count >= 2 && Math.Abs(period - Median(periods)) > 0.35 * Median(periods)) close = true;
+                if (periods.Count >= 2 && Math.Abs(period - Median(periods)) > 0.35 * Median(periods))
+                {
+                    // a change of rate holds for the next periods too; one odd period (a blink lost to the floor or
+                    // broken by a dip in a bright room) is left out, not a new segment
+                    var median = Median(periods);
+                    var ahead = Enumerable.Range(k + 1, Math.Max(0, Math.Min(2, last - k))).Select(m => (pulses[m].Rise - pulses[m - 1].Rise).TotalMilliseconds).ToList();
+                    if (ahead.Count == 0 || ahead.All(a => Math.Abs(a - median) > 0.35 * median)) close = true;
+                }
                 else periods.Add(period);
             }
             if (!close) continue;

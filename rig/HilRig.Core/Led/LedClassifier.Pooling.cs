@@ -1,0 +1,68 @@
+namespace HilRig.Core.Led;
+
+/// <summary>
+/// Decisions pooled over a blink or a train instead of taken per reading. In a bright room (room light half the LED's
+/// white, with 100 Hz flicker) or at 12 ms (the PWM beat up to 2:1) a dim colour's single readings spread by a
+/// quarter to a half of its level, so now and then one falls under the lit floor inside a blink or a solid light.
+/// No Core pattern is dark for less than 50 ms (fast flashing toggles every 51 ms): a shorter gap between two pieces of
+/// the same colour is such a dip, and a train that is lit most of its time is a solid light, not flashing (every
+/// flashing pattern and the SOS are lit half their time or less).
+/// </summary>
+public sealed partial class LedClassifier
+{
+    /// <summary>A gap shorter than this between two sharp pieces of one colour is a reading or two dipping under the floor.</summary>
+    private static readonly TimeSpan DipGapMax = TimeSpan.FromMilliseconds(30);
+
+    /// <summary>Share of a train's time it is lit above which it is a solid light with dips (flashing and SOS: 0.5-0.55).</summary>
+    private const double SolidOnShare = 0.8;
+
+    private static List<Pulse> JoinDips(List<Point> points, List<Pulse> pulses)
+    {
+        var joined = new List<Pulse>(pulses.Count);
+        foreach (var p in pulses)
+        {
+            if (joined.Count > 0 && joined[^1] is var a && !a.Smooth && !p.Smooth && a.Color == p.Color && p.Rise - a.Fall < DipGapMax)
+            {
+                var fall = p.Fall;
+                joined[^1] = a with { Last = p.Last, Fall = fall };
+                continue;
+            }
+            joined.Add(p);
+        }
+        return joined;
+    }
+
+    /// <summary>Share of the time from the first rise to the last fall that pulses first..last are lit.</summary>
+    private static double OnShare(List<Pulse> pulses, int first, int last)
+    {
+        var span = (pulses[last].Fall - pulses[first].Rise).TotalMilliseconds;
+        if (span <= 0) return 0;
+        var on = 0.0;
+        for (var k = first; k <= last; k++) on += pulses[k].Duration.TotalMilliseconds;
+        return on / span;
+    }
+
+    /// <summary>panic.c's signature: 3 short, 3 long, 3 short blinks (150 and 300 ms), under 260 ms apart.</summary>
+    private static readonly bool[] SignatureLong = [false, false, false, true, true, true, false, false, false];
+
+    /// <summary>
+    /// Pulses from..to are the last (<paramref name="fromEnd"/>) or the first blinks of a signature, the one at the
+    /// train's edge possibly cut short by the segment's start or end: "long, short, short, short" is a round entered
+    /// inside its second group of three.
+    /// </summary>
+    private static bool SignatureEdge(List<Pulse> pulses, int from, int to, bool fromEnd)
+    {
+        var n = to - from + 1;
+        if (n < 2 || n > 8) return false;
+        for (var k = from; k < to; k++)
+            if ((pulses[k + 1].Rise - pulses[k].Fall).TotalMilliseconds >= 260) return false;
+        for (var k = from; k <= to; k++)
+        {
+            var slot = fromEnd ? SignatureLong.Length - n + (k - from) : k - from;
+            var cut = fromEnd ? k == from : k == to;
+            var ms = pulses[k].Duration.TotalMilliseconds;
+            if (cut ? ms >= (SignatureLong[slot] ? 430 : 225) : SignatureLong[slot] ? !SosLong(pulses[k]) : !SosShort(pulses[k])) return false;
+        }
+        return true;
+    }
+}
