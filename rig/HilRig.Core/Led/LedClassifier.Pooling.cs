@@ -65,4 +65,40 @@ public sealed partial class LedClassifier
         }
         return true;
     }
+
+    /// <summary>
+    /// The dark noise of a trace without a <c># dark</c> line: the darkest 5 % of readings understate it (they are the
+    /// low tail), while the readings right next to them in time are the same dark picked by nothing but time, so their
+    /// spread (median absolute deviation, which an LED edge among them does not move) is the noise. Zero when there are
+    /// too few such readings. Shot noise on the dark level assumes a count per electron, which a sensor need not have:
+    /// in a bright room it put the floor over a 96/256 red LED.
+    /// </summary>
+    private static double DarkNeighbourNoise(IReadOnlyList<LedSample> samples, double darkC)
+    {
+        var levels = new double[samples.Count];
+        var sorted = new List<double>(samples.Count);
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var s = samples[i];
+            levels[i] = s.Saturated ? double.NaN : s.C / (s.Gain * s.IntegrationMs) - darkC;
+            if (!s.Saturated) sorted.Add(levels[i]);
+        }
+        if (sorted.Count < 40) return 0;
+        sorted.Sort();
+        var threshold = sorted[sorted.Count / 20];
+        var next = new List<double>();
+        for (var i = 0; i < samples.Count; i++)
+        {
+            if (!(levels[i] <= threshold)) continue;
+            if (i + 1 < samples.Count && !double.IsNaN(levels[i + 1]) && (samples[i + 1].Time - samples[i].Time).TotalMilliseconds <= 1.5 * samples[i + 1].IntegrationMs)
+                next.Add(levels[i + 1]);
+            if (i > 0 && !double.IsNaN(levels[i - 1]) && (samples[i].Time - samples[i - 1].Time).TotalMilliseconds <= 1.5 * samples[i].IntegrationMs)
+                next.Add(levels[i - 1]);
+        }
+        if (next.Count < 20) return 0;
+        next.Sort();
+        var median = next[next.Count / 2];
+        var deviations = next.Select(v => Math.Abs(v - median)).Order().ToList();
+        return 1.4826 * deviations[deviations.Count / 2];
+    }
 }

@@ -139,6 +139,7 @@ public sealed partial class LedClassifier
     private List<Point> Prepare(IReadOnlyList<LedSample> samples, double minLit)
     {
         var measured = _calibration.DarkNoiseC > 0 && _calibration.LitC > 0;
+        var traceNoise = measured || _calibration.DarkC <= 0 ? 0 : DarkNeighbourNoise(samples, _calibration.DarkC);
         var points = new List<Point>(samples.Count);
         foreach (var s in samples)
         {
@@ -152,7 +153,7 @@ public sealed partial class LedClassifier
             // a calibrated slot's measured noise is the truth for it (its sensor's own counts per electron); a dark level
             // estimated from the trace's darkest tail understates its spread, so shot noise bounds it from below
             var shot = Math.Sqrt(darkCounts + 16) * k;
-            var sigma = measured ? _calibration.DarkNoiseC : Math.Max(_calibration.DarkNoiseC, shot);
+            var sigma = measured ? _calibration.DarkNoiseC : Math.Max(_calibration.DarkNoiseC, traceNoise > 0 ? Math.Min(shot, traceNoise) : shot);
             var floor = Math.Max(5 * sigma, minLit);
             var p = new Point
             {
