@@ -19,8 +19,15 @@ public sealed partial class LedClassifier
     private const int MinFittingWindows = 3;
     private const double BreathingDepth = 0.5;
     private const double BreathingSnr = 10;
+    /// <summary>
+    /// A breathing top this many lit floors (of 6 % of white) up: a neighbour's breathing leaking in reaches at most
+    /// about 7 % of this slot's white (4 % of a full-scale cyan next to a 96/256 Core), the dimmest own breathing (green,
+    /// 96/256) about 30 %. The fit pools seconds of readings, so without this it finds the neighbour's breathing in a dark
+    /// slot.
+    /// </summary>
+    private const double BreathingOverLeak = 2;
 
-    private static List<LedSegment> OverlayBreathing(List<Point> points, List<LedSegment> segments)
+    private static List<LedSegment> OverlayBreathing(List<Point> points, List<LedSegment> segments, double minLit)
     {
         if (points.Count == 0) return segments;
         var t0 = points[0].Time;
@@ -90,7 +97,7 @@ public sealed partial class LedClassifier
             }
             if (bestPhase < 0) continue;
             var rms = Math.Sqrt(Math.Max(0, bestRss) / FitBins);
-            if (bestB < BreathingDepth * (bestA + bestB) || bestB < BreathingSnr * sigma || rms > 1.3 * sigma + 0.04 * bestB) continue;
+            if (bestB < BreathingDepth * (bestA + bestB) || bestA + bestB < BreathingOverLeak * minLit || bestB < BreathingSnr * sigma || rms > 1.3 * sigma + 0.04 * bestB) continue;
             // each end third on its own: a ramp that turns into a plateau or a step fits on average but not there
             double Rms(int from, int to)
             {
