@@ -118,6 +118,8 @@ public sealed partial class LedClassifier
         /// <summary>Red, green and blue less the dark level, counts per ms at 1x.</summary>
         public double R, G, B;
         public double Floor;
+        /// <summary>Level a reading of a lit stretch stays lit down to: half the floor where noise sets it, never under the leak floor.</summary>
+        public double StayFloor;
         public bool Saturated;
         public bool Trusted;
         public LedColor Color;
@@ -164,6 +166,7 @@ public sealed partial class LedClassifier
                 G = g,
                 B = b,
                 Floor = floor,
+                StayFloor = Math.Max(2.5 * sigma, minLit),
                 Saturated = s.Saturated,
             };
             if (!s.Saturated && c > (measured ? TrustOverFloor : 2.5) * floor && r + g + b > 0)
@@ -189,12 +192,25 @@ public sealed partial class LedClassifier
 
         var on = false;
         LedColor onColor = LedColor.Off;
+        var onPeak = 0.0;
+        Point? previous = null;
         foreach (var p in points)
         {
             var lit = p.Color != LedColor.Off && (on && p.Color == onColor ? p.Fraction >= OnStay : p.Fraction >= OnEnter);
+            // once lit, a reading stays lit down to half the floor: where the floor is set by noise (a bright room) a
+            // dim colour's own readings spread under it now and then, and one such dip is no edge
+            if (!lit && on && p.Color == LedColor.Off && !p.Saturated && previous is not null && Adjacent(previous, p)
+                && p.Level > p.StayFloor && onPeak > 0 && p.Level >= OnStay * onPeak)
+            {
+                p.Color = onColor;
+                p.Fraction = Math.Min(1, p.Level / onPeak);
+                lit = true;
+            }
             p.On = lit;
             on = lit;
             onColor = p.Color;
+            if (lit && p.Fraction > 0 && !p.Saturated) onPeak = p.Level / p.Fraction;
+            previous = p;
         }
         return points;
     }
