@@ -25,7 +25,7 @@ public sealed partial class LedClassifier
     /// 96/256) about 30 %. The fit pools seconds of readings, so without this it finds the neighbour's breathing in a dark
     /// slot.
     /// </summary>
-    private const double BreathingOverLeak = 2;
+    private const double BreathingOverLeak = 1.2;
 
     private static List<LedSegment> OverlayBreathing(List<Point> points, List<LedSegment> segments, double minLit)
     {

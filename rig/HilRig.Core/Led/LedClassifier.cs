@@ -43,7 +43,7 @@ public sealed partial class LedClassifier
     private const double OnEnter = 0.5;
     /// <summary>A colour this many lit floors (of 6 % of white) up is too bright for a neighbour's leak (a full-brightness
     /// neighbour leaking 4 % reaches 11 % of this slot's white; the dimmest own colour, blue, is 27 %).</summary>
-    private const double StateOverLeak = 3.5;
+    private const double StateOverLeak = 2.1;
     private const double OnStay = 0.3;
     private const int SmoothRampSamples = 4;
 
@@ -54,7 +54,7 @@ public sealed partial class LedClassifier
     public static readonly IReadOnlyDictionary<LedColor, (double R, double G, double B)> References = BuildReferences();
 
     /// <summary>Below this share of the calibrated white level a reading is crosstalk, not the slot's own LED.</summary>
-    public const double MinLitShareOfWhite = 0.06;
+    public const double MinLitShareOfWhite = 0.10;
 
     private readonly SlotCalibration _calibration;
 
