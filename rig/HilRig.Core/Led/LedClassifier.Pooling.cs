@@ -111,4 +111,35 @@ public sealed partial class LedClassifier
         var deviations = next.Select(v => Math.Abs(v - median)).Order().ToList();
         return 1.4826 * deviations[deviations.Count / 2];
     }
+
+    /// <summary>
+    /// A breathing that stops halfway up a ramp or over its top leaves a piece the triangle fit cannot explain (under
+    /// two thirds of a period) and the edge rules see as one sharp pulse, a solid: a solid of the breathing's colour
+    /// right next to it and no longer than half a period is the breathing's last (or first) ramp. A real solid that
+    /// short straight after a breathing of its own colour is lost (README limits).
+    /// </summary>
+    private static readonly TimeSpan BreathingRemnantMax = TimeSpan.FromMilliseconds(BreathingPeriodMs / 2);
+
+    private static List<LedSegment> BreathingEnds(List<LedSegment> segments)
+    {
+        var result = new List<LedSegment>(segments);
+        for (var k = 0; k < result.Count; k++)
+        {
+            var s = result[k];
+            if (s.State.Pattern != LedPattern.Solid || s.Duration >= BreathingRemnantMax) continue;
+            var before = k > 0 ? result[k - 1] : null;
+            var after = k + 1 < result.Count ? result[k + 1] : null;
+            if (before is { State.Pattern: LedPattern.Breathing } && before.State.Color == s.State.Color && s.Start - before.End < OffMin)
+            {
+                result[k - 1] = before with { End = s.End };
+                result.RemoveAt(k--);
+            }
+            else if (after is { State.Pattern: LedPattern.Breathing } && after.State.Color == s.State.Color && after.Start - s.End < OffMin)
+            {
+                result[k + 1] = after with { Start = s.Start };
+                result.RemoveAt(k--);
+            }
+        }
+        return result;
+    }
 }
