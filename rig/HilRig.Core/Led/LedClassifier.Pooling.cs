@@ -18,14 +18,14 @@ public sealed partial class LedClassifier
 
     private static List<Pulse> JoinDips(List<Point> points, List<Pulse> pulses)
     {
-        // a short piece of another colour touching the same colour on both sides is the colour's noise (a weak
-        // colour's chromaticity in a bright room), not a state: the Core never shows X, Y, X without a dark between
+        // a short piece of another colour between pieces of one colour, under 300 ms from each, is the colour's noise
+        // (a weak colour's chromaticity in a bright room), not a state: the Core never shows X, Y, X so
         pulses = [.. pulses];
         for (var k = 1; k + 1 < pulses.Count; k++)
         {
             var (before, piece, after) = (pulses[k - 1], pulses[k], pulses[k + 1]);
             if (before.Color == after.Color && piece.Color != before.Color && !piece.Smooth && piece.Duration < SolidMin
-                && piece.Rise - before.Fall < DipGapMax && after.Rise - piece.Fall < DipGapMax)
+                && !before.Smooth && !after.Smooth && piece.Rise - before.Fall < OffMin && after.Rise - piece.Fall < OffMin)
                 pulses[k] = piece with { Color = before.Color };
         }
         var joined = new List<Pulse>(pulses.Count);

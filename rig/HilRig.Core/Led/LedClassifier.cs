@@ -683,6 +683,12 @@ public sealed partial class LedClassifier
         // a short piece at the train's edge next to an SOS-like run is a blink cut by the segment's edge, not fast flashing
         if (classes.Length > 1 && classes[0] == 0 && classes[1] == 1) classes[0] = 1;
         if (classes.Length > 1 && classes[^1] == 0 && classes[^2] == 1) classes[^1] = 1;
+        // one pulse of another class inside a run (two fast blinks joined across a dip, one cut by a dip) is not a run
+        // of its own: it would split a fast flashing into three
+        for (var k = 2; k + 2 < classes.Length; k++)
+            if (classes[k - 2] == classes[k - 1] && classes[k - 1] == classes[k + 1] && classes[k + 1] == classes[k + 2] && classes[k] != classes[k - 1]
+                && classes[k - 1] != 1)
+                classes[k] = classes[k - 1];
         var start = first;
         for (var k = first + 1; k <= last + 1; k++)
         {
