@@ -796,7 +796,10 @@ public sealed partial class LedClassifier
         // a round ends with the pause after the code: the SOS holds it
         // (unless its last blink was cut: the SOS ended inside it)
         var cutLast = groups[b].Kind == SosGroup.Code && lastPulse.Duration.TotalMilliseconds < 200 && groups[b].To > groups[b].From;
-        var tail = cutLast ? TimeSpan.Zero : groups[b].Kind == SosGroup.Code ? TimeSpan.FromMilliseconds(1100) : TimeSpan.FromMilliseconds(300);
+        // an SOS lasts whole rounds, so it ends at the phase it began: entered inside a code, it ends inside a code,
+        // after at most a blink's 300 ms off, not the round's 1.1 s pause
+        var enteredInCode = a < b && groups[a].Kind == SosGroup.Code;
+        var tail = cutLast ? TimeSpan.Zero : groups[b].Kind == SosGroup.Code && !enteredInCode ? TimeSpan.FromMilliseconds(1100) : TimeSpan.FromMilliseconds(300);
         var end = Min(next, lastPulse.Fall + tail);
         var confidence = ColourAgreement(points, sosStart, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
         segments.Add(new LedSegment(sosStart, end, new LedState(LedColor.Red, LedPattern.Sos, SosCode: code), confidence));
