@@ -20,7 +20,7 @@ public sealed partial class LedClassifier
     private const double BreathingDepth = 0.5;
     private const double BreathingSnr = 10;
     /// <summary>
-    /// A breathing top this many lit floors (of 6 % of white) up: a neighbour's breathing leaking in reaches at most
+    /// A breathing top this many lit floors (of 10 % of white) up: a neighbour's breathing leaking in reaches at most
     /// about 7 % of this slot's white (4 % of a full-scale cyan next to a 96/256 Core), the dimmest own breathing (green,
     /// 96/256) about 30 %. The fit pools seconds of readings, so without this it finds the neighbour's breathing in a dark
     /// slot.

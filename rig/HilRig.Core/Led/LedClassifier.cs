@@ -5,7 +5,7 @@ namespace HilRig.Core.Led;
 /// <summary>
 /// Turns raw colour-sensor samples into a timeline of LED states.
 /// <para>Per sample: counts are normalised to counts per ms at 1x gain and the dark level is subtracted. A sample is
-/// lit when its clear level is above the noise floor (5 sigma of the dark noise, and at least 6 % of the
+/// lit when its clear level is above the noise floor (5 sigma of the dark noise, and at least 10 % of the
 /// calibrated white level, below which it is crosstalk from neighbouring slots); its colour is the
 /// nearest reference chromaticity r/(r+g+b), g/(..), b/(..) (see <see cref="References"/>) and is trusted only
 /// when the level is well over the floor and at least half its colour's peak; others take the colour of the nearest
@@ -36,12 +36,12 @@ public sealed partial class LedClassifier
     public static readonly TimeSpan SmoothPulseMin = TimeSpan.FromMilliseconds(600);
     /// <summary>
     /// A reading's colour is evidence from this far over the lit floor of a calibrated slot (7.5 sigma of its measured
-    /// dark noise): the chromaticity of the LED's dies is then clear of the noise, and the floor's 6 % of white already
+    /// dark noise): the chromaticity of the LED's dies is then clear of the noise, and the floor's 10 % of white already
     /// keeps a neighbour's leak out. A dark level estimated from the trace has a less certain noise: 2.5 x its floor.
     /// </summary>
     private const double TrustOverFloor = 1.5;
     private const double OnEnter = 0.5;
-    /// <summary>A colour this many lit floors (of 6 % of white) up is too bright for a neighbour's leak (a full-brightness
+    /// <summary>A colour this many lit floors (of 10 % of white) up is too bright for a neighbour's leak (a full-brightness
     /// neighbour leaking 4 % reaches 11 % of this slot's white; the dimmest own colour, blue, is 27 %).</summary>
     private const double StateOverLeak = 2.1;
     private const double OnStay = 0.3;
