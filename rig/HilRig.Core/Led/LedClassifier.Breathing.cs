@@ -19,8 +19,15 @@ public sealed partial class LedClassifier
     private const int MinFittingWindows = 3;
     private const double BreathingDepth = 0.5;
     private const double BreathingSnr = 10;
+    /// <summary>
+    /// A breathing top this many lit floors (of 10 % of white) up: a neighbour's breathing leaking in reaches at most
+    /// about 7 % of this slot's white (4 % of a full-scale cyan next to a 96/256 Core), the dimmest own breathing (green,
+    /// 96/256) about 30 %. The fit pools seconds of readings, so without this it finds the neighbour's breathing in a dark
+    /// slot.
+    /// </summary>
+    private const double BreathingOverLeak = 1.2;
 
-    private static List<LedSegment> OverlayBreathing(List<Point> points, List<LedSegment> segments)
+    private static List<LedSegment> OverlayBreathing(List<Point> points, List<LedSegment> segments, double minLit)
     {
         if (points.Count == 0) return segments;
         var t0 = points[0].Time;
@@ -90,7 +97,7 @@ public sealed partial class LedClassifier
             }
             if (bestPhase < 0) continue;
             var rms = Math.Sqrt(Math.Max(0, bestRss) / FitBins);
-            if (bestB < BreathingDepth * (bestA + bestB) || bestB < BreathingSnr * sigma || rms > 1.3 * sigma + 0.04 * bestB) continue;
+            if (bestB < BreathingDepth * (bestA + bestB) || bestA + bestB < BreathingOverLeak * minLit || bestB < BreathingSnr * sigma || rms > 1.3 * sigma + 0.04 * bestB) continue;
             // each end third on its own: a ramp that turns into a plateau or a step fits on average but not there
             double Rms(int from, int to)
             {
@@ -122,9 +129,37 @@ public sealed partial class LedClassifier
             while (to > from && !explained[to]) to--;
             var start = t0 + TimeSpan.FromMilliseconds(from * BinMs);
             var end = t0 + TimeSpan.FromMilliseconds((to + 1) * BinMs);
-            result = Overlay(points, result, start, end);
+            foreach (var (from2, to2) in SplitAtColourChange(points, start, end))
+                result = Overlay(points, result, from2, to2);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Two breathings of different colours one after the other (green, then cyan) fit the triangle as one stretch:
+    /// the bright bins' colours, each taken as the majority of seven around it (a weak colour's single bins are noisy),
+    /// change once from one colour held for at least a second to another: the stretch is split there.
+    /// </summary>
+    private static IEnumerable<(TimeSpan From, TimeSpan To)> SplitAtColourChange(List<Point> points, TimeSpan start, TimeSpan end)
+    {
+        var inside = points.Where(p => p.Time > start && p.Time <= end && !p.Saturated).ToList();
+        if (inside.Count == 0) { yield return (start, end); yield break; }
+        var top = inside.Select(p => p.Level).Order().ElementAt((int)(0.9 * (inside.Count - 1)));
+        var bins = inside.GroupBy(p => (long)((p.Time - start).TotalMilliseconds / BinMs)).OrderBy(g => g.Key)
+            .Select(g => (Time: g.Max(p => p.Time), Level: g.Average(p => p.Level), R: g.Sum(p => p.R), G: g.Sum(p => p.G), B: g.Sum(p => p.B)))
+            .Where(b => b.Level >= 0.3 * top && b.R + b.G + b.B > 0)
+            .Select(b => (b.Time, Colour: Nearest(b.R, b.G, b.B))).ToList();
+        var smoothed = new List<(TimeSpan Time, LedColor Colour)>(bins.Count);
+        for (var k = 0; k < bins.Count; k++)
+        {
+            var votes = bins.Skip(Math.Max(0, k - 3)).Take(7).GroupBy(b => b.Colour).OrderByDescending(g => g.Count()).First().Key;
+            smoothed.Add((bins[k].Time, votes));
+        }
+        var changes = Enumerable.Range(1, Math.Max(0, smoothed.Count - 1)).Where(k => smoothed[k].Colour != smoothed[k - 1].Colour).ToList();
+        if (changes.Count != 1 || changes[0] < 10 || smoothed.Count - changes[0] < 10) { yield return (start, end); yield break; }
+        var at = smoothed[changes[0] - 1].Time + (smoothed[changes[0]].Time - smoothed[changes[0] - 1].Time) / 2;
+        yield return (start, at);
+        yield return (at, end);
     }
 
     /// <summary>Puts a breathing segment over [start, end): its colour pooled from its brighter half's readings.</summary>

@@ -5,7 +5,7 @@ namespace HilRig.Core.Led;
 /// <summary>
 /// Turns raw colour-sensor samples into a timeline of LED states.
 /// <para>Per sample: counts are normalised to counts per ms at 1x gain and the dark level is subtracted. A sample is
-/// lit when its clear level is above the noise floor (5 sigma of the dark noise, and at least 6 % of the
+/// lit when its clear level is above the noise floor (5 sigma of the dark noise, and at least 10 % of the
 /// calibrated white level, below which it is crosstalk from neighbouring slots); its colour is the
 /// nearest reference chromaticity r/(r+g+b), g/(..), b/(..) (see <see cref="References"/>) and is trusted only
 /// when the level is well over the floor and at least half its colour's peak; others take the colour of the nearest
@@ -36,14 +36,14 @@ public sealed partial class LedClassifier
     public static readonly TimeSpan SmoothPulseMin = TimeSpan.FromMilliseconds(600);
     /// <summary>
     /// A reading's colour is evidence from this far over the lit floor of a calibrated slot (7.5 sigma of its measured
-    /// dark noise): the chromaticity of the LED's dies is then clear of the noise, and the floor's 6 % of white already
+    /// dark noise): the chromaticity of the LED's dies is then clear of the noise, and the floor's 10 % of white already
     /// keeps a neighbour's leak out. A dark level estimated from the trace has a less certain noise: 2.5 x its floor.
     /// </summary>
     private const double TrustOverFloor = 1.5;
     private const double OnEnter = 0.5;
-    /// <summary>A colour this many lit floors (of 6 % of white) up is too bright for a neighbour's leak (a full-brightness
+    /// <summary>A colour this many lit floors (of 10 % of white) up is too bright for a neighbour's leak (a full-brightness
     /// neighbour leaking 4 % reaches 11 % of this slot's white; the dimmest own colour, blue, is 27 %).</summary>
-    private const double StateOverLeak = 3.5;
+    private const double StateOverLeak = 2.1;
     private const double OnStay = 0.3;
     private const int SmoothRampSamples = 4;
 
@@ -54,7 +54,7 @@ public sealed partial class LedClassifier
     public static readonly IReadOnlyDictionary<LedColor, (double R, double G, double B)> References = BuildReferences();
 
     /// <summary>Below this share of the calibrated white level a reading is crosstalk, not the slot's own LED.</summary>
-    public const double MinLitShareOfWhite = 0.06;
+    public const double MinLitShareOfWhite = 0.10;
 
     private readonly SlotCalibration _calibration;
 
@@ -76,7 +76,7 @@ public sealed partial class LedClassifier
         var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
         var segments = BuildSegments(points, pulses);
-        return new LedTimeline(Merge(OverlayBreathing(points, FillOff(points, segments))));
+        return new LedTimeline(Merge(BreathingEnds(OverlayBreathing(points, FillOff(points, segments), minLit))));
     }
 
     /// <summary>Dark level from the darkest 5 % of a trace, or zero when the trace is never dark.</summary>
@@ -118,6 +118,8 @@ public sealed partial class LedClassifier
         /// <summary>Red, green and blue less the dark level, counts per ms at 1x.</summary>
         public double R, G, B;
         public double Floor;
+        /// <summary>Level a reading of a lit stretch stays lit down to: half the floor where noise sets it, never under the leak floor.</summary>
+        public double StayFloor;
         public bool Saturated;
         public bool Trusted;
         public LedColor Color;
@@ -139,6 +141,7 @@ public sealed partial class LedClassifier
     private List<Point> Prepare(IReadOnlyList<LedSample> samples, double minLit)
     {
         var measured = _calibration.DarkNoiseC > 0 && _calibration.LitC > 0;
+        var traceNoise = measured || _calibration.DarkC <= 0 ? 0 : DarkNeighbourNoise(samples, _calibration.DarkC);
         var points = new List<Point>(samples.Count);
         foreach (var s in samples)
         {
@@ -152,7 +155,7 @@ public sealed partial class LedClassifier
             // a calibrated slot's measured noise is the truth for it (its sensor's own counts per electron); a dark level
             // estimated from the trace's darkest tail understates its spread, so shot noise bounds it from below
             var shot = Math.Sqrt(darkCounts + 16) * k;
-            var sigma = measured ? _calibration.DarkNoiseC : Math.Max(_calibration.DarkNoiseC, shot);
+            var sigma = measured ? _calibration.DarkNoiseC : Math.Max(_calibration.DarkNoiseC, traceNoise > 0 ? Math.Min(shot, traceNoise) : shot);
             var floor = Math.Max(5 * sigma, minLit);
             var p = new Point
             {
@@ -163,6 +166,7 @@ public sealed partial class LedClassifier
                 G = g,
                 B = b,
                 Floor = floor,
+                StayFloor = Math.Max(2.5 * sigma, minLit),
                 Saturated = s.Saturated,
             };
             if (!s.Saturated && c > (measured ? TrustOverFloor : 2.5) * floor && r + g + b > 0)
@@ -188,12 +192,25 @@ public sealed partial class LedClassifier
 
         var on = false;
         LedColor onColor = LedColor.Off;
+        var onPeak = 0.0;
+        Point? previous = null;
         foreach (var p in points)
         {
             var lit = p.Color != LedColor.Off && (on && p.Color == onColor ? p.Fraction >= OnStay : p.Fraction >= OnEnter);
+            // once lit, a reading stays lit down to half the floor: where the floor is set by noise (a bright room) a
+            // dim colour's own readings spread under it now and then, and one such dip is no edge
+            if (!lit && on && p.Color == LedColor.Off && !p.Saturated && previous is not null && Adjacent(previous, p)
+                && p.Level > p.StayFloor && onPeak > 0 && p.Level >= OnStay * onPeak)
+            {
+                p.Color = onColor;
+                p.Fraction = Math.Min(1, p.Level / onPeak);
+                lit = true;
+            }
             p.On = lit;
             on = lit;
             onColor = p.Color;
+            if (lit && p.Fraction > 0 && !p.Saturated) onPeak = p.Level / p.Fraction;
+            previous = p;
         }
         return points;
     }
@@ -570,7 +587,7 @@ public sealed partial class LedClassifier
 
     private List<LedSegment> BuildSegments(List<Point> points, List<Pulse> pulses)
     {
-        pulses = WithoutRampFragments(points, pulses);
+        pulses = WithoutRampFragments(points, JoinDips(points, pulses));
         var segments = new List<LedSegment>();
         var i = 0;
         while (i < pulses.Count)
@@ -641,6 +658,12 @@ public sealed partial class LedClassifier
                    && pulses[last + 1].Color == p.Color && pulses[last + 1].Rise - pulses[last].Fall < TrainGapMax)
                 last++;
             var limit = last + 1 < pulses.Count ? pulses[last + 1].Rise : points[^1].Time;
+            if (last > i && pulses[last].Fall - p.Rise >= SolidMin && OnShare(pulses, i, last) >= SolidOnShare)
+            {
+                segments.Add(new LedSegment(p.Rise, pulses[last].Fall, new LedState(p.Color, LedPattern.Solid), ColourAgreement(points, p.Rise, pulses[last].Fall, p.Color)));
+                i = last + 1;
+                continue;
+            }
             if (p.Color == LedColor.Red) AddRedTrain(pulses, i, last, limit, points, segments);
             else AddFlashing(pulses, i, last, limit, points, segments);
             i = last + 1;
@@ -660,6 +683,12 @@ public sealed partial class LedClassifier
         // a short piece at the train's edge next to an SOS-like run is a blink cut by the segment's edge, not fast flashing
         if (classes.Length > 1 && classes[0] == 0 && classes[1] == 1) classes[0] = 1;
         if (classes.Length > 1 && classes[^1] == 0 && classes[^2] == 1) classes[^1] = 1;
+        // one pulse of another class inside a run (two fast blinks joined across a dip, one cut by a dip) is not a run
+        // of its own: it would split a fast flashing into three
+        for (var k = 2; k + 2 < classes.Length; k++)
+            if (classes[k - 2] == classes[k - 1] && classes[k - 1] == classes[k + 1] && classes[k + 1] == classes[k + 2] && classes[k] != classes[k - 1]
+                && classes[k - 1] != 1)
+                classes[k] = classes[k - 1];
         var start = first;
         for (var k = first + 1; k <= last + 1; k++)
         {
@@ -694,7 +723,11 @@ public sealed partial class LedClassifier
         for (var k = first + 1; k <= last + 1; k++)
         {
             if (k <= last && (pulses[k].Rise - pulses[k - 1].Fall).TotalMilliseconds < 600) continue;
-            groups.Add((start, k - 1, Kind(pulses, start, k - 1, k - 1 == last || start == first)));
+            var kind = Kind(pulses, start, k - 1, k - 1 == last || start == first);
+            // a round entered or left inside its signature: the part seen is the signature's end (or start)
+            if (kind == SosGroup.None && (start == first && SignatureEdge(pulses, start, k - 1, fromEnd: true) || k - 1 == last && SignatureEdge(pulses, start, k - 1, fromEnd: false)))
+                kind = SosGroup.SignaturePart;
+            groups.Add((start, k - 1, kind));
             start = k;
         }
         // a round is signature, code, signature, code...: a few blinks cut by the segment's edge next to a signature
@@ -763,7 +796,10 @@ public sealed partial class LedClassifier
         // a round ends with the pause after the code: the SOS holds it
         // (unless its last blink was cut: the SOS ended inside it)
         var cutLast = groups[b].Kind == SosGroup.Code && lastPulse.Duration.TotalMilliseconds < 200 && groups[b].To > groups[b].From;
-        var tail = cutLast ? TimeSpan.Zero : groups[b].Kind == SosGroup.Code ? TimeSpan.FromMilliseconds(1100) : TimeSpan.FromMilliseconds(300);
+        // an SOS lasts whole rounds, so it ends at the phase it began: entered inside a code, it ends inside a code,
+        // after at most a blink's 300 ms off, not the round's 1.1 s pause
+        var enteredInCode = a < b && groups[a].Kind == SosGroup.Code;
+        var tail = cutLast ? TimeSpan.Zero : groups[b].Kind == SosGroup.Code && !enteredInCode ? TimeSpan.FromMilliseconds(1100) : TimeSpan.FromMilliseconds(300);
         var end = Min(next, lastPulse.Fall + tail);
         var confidence = ColourAgreement(points, sosStart, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
         segments.Add(new LedSegment(sosStart, end, new LedState(LedColor.Red, LedPattern.Sos, SosCode: code), confidence));
@@ -822,7 +858,14 @@ public sealed partial class LedClassifier
             if (!close)
             {
                 var period = (pulses[k].Rise - pulses[k - 1].Rise).TotalMilliseconds;
-                if (periods.Count >= 2 && Math.Abs(period - Median(periods)) > 0.35 * Median(periods)) close = true;
+                if (periods.Count >= 2 && Math.Abs(period - Median(periods)) > 0.35 * Median(periods))
+                {
+                    // a change of rate holds for the next periods too; one odd period (a blink lost to the floor or
+                    // broken by a dip in a bright room) is left out, not a new segment
+                    var median = Median(periods);
+                    var ahead = Enumerable.Range(k + 1, Math.Max(0, Math.Min(2, last - k))).Select(m => (pulses[m].Rise - pulses[m - 1].Rise).TotalMilliseconds).ToList();
+                    if (ahead.Count == 0 || ahead.All(a => Math.Abs(a - median) > 0.35 * median)) close = true;
+                }
                 else periods.Add(period);
             }
             if (!close) continue;

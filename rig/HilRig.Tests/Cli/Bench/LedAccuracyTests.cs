@@ -3,8 +3,8 @@ using HilRig.Cli.Bench;
 namespace HilRig.Tests.Led;
 
 /// <summary>
-/// The bench's labelled traces on seeds not used while the classifier was developed (it was tuned looking at seed 1),
-/// generated and classified once for the fixture: the project model's quick grid (one run per integration time, each
+/// The bench's labelled traces, generated and classified once for the fixture (a regression guard: seeds 1-3 were
+/// looked at while developing, the figures of issue 18 are taken on seeds 4-9 by `hilrig bench led`): the project model's quick grid (one run per integration time, each
 /// in a different room, 16 slots) on seed 2, and the independent model's quick grid (every integration time x room x
 /// with/without the `# dark` line) on seeds 2 and 3. Each model's accuracy must not slip below what those seeds reach
 /// now, less a small margin; every SOS code must be named on each; solid lights called breathing must stay as rare as now. The 2,000-
@@ -13,9 +13,13 @@ namespace HilRig.Tests.Led;
 [TestFixture]
 public class LedAccuracyTests
 {
-    /// <summary>Measured on these seeds (see rig/HilRig.Core/Led/README.md), less a margin.</summary>
-    private const double ProjectFloor = 0.985;
-    private const double IndependentFloor = 0.93;
+    /// <summary>
+    /// Measured on these seeds (see rig/HilRig.Core/Led/README.md), less a margin: the quick grids give 98.6 and 98.2 %
+    /// on the independent model (was 93-95 % before blinks and solids were judged on pooled readings), the project
+    /// model's about 99.5-100 %.
+    /// </summary>
+    private const double ProjectFloor = 0.99;
+    private const double IndependentFloor = 0.965;
 
     private LedTally _project = null!;
     private LedTally[] _independent = null!;

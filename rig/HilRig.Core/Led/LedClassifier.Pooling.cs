@@ -1,0 +1,145 @@
+namespace HilRig.Core.Led;
+
+/// <summary>
+/// Decisions pooled over a blink or a train instead of taken per reading. In a bright room (room light half the LED's
+/// white, with 100 Hz flicker) or at 12 ms (the PWM beat up to 2:1) a dim colour's single readings spread by a
+/// quarter to a half of its level, so now and then one falls under the lit floor inside a blink or a solid light.
+/// No Core pattern is dark for less than 50 ms (fast flashing toggles every 51 ms): a shorter gap between two pieces of
+/// the same colour is such a dip, and a train that is lit most of its time is a solid light, not flashing (every
+/// flashing pattern and the SOS are lit half their time or less).
+/// </summary>
+public sealed partial class LedClassifier
+{
+    /// <summary>A gap shorter than this between two sharp pieces of one colour is a reading or two dipping under the floor.</summary>
+    private static readonly TimeSpan DipGapMax = TimeSpan.FromMilliseconds(30);
+
+    /// <summary>Share of a train's time it is lit above which it is a solid light with dips (flashing and SOS: 0.5-0.55).</summary>
+    private const double SolidOnShare = 0.8;
+
+    private static List<Pulse> JoinDips(List<Point> points, List<Pulse> pulses)
+    {
+        // a short piece of another colour between pieces of one colour, under 300 ms from each, is the colour's noise
+        // (a weak colour's chromaticity in a bright room), not a state: the Core never shows X, Y, X so
+        pulses = [.. pulses];
+        for (var k = 1; k + 1 < pulses.Count; k++)
+        {
+            var (before, piece, after) = (pulses[k - 1], pulses[k], pulses[k + 1]);
+            if (before.Color == after.Color && piece.Color != before.Color && !piece.Smooth && piece.Duration < SolidMin
+                && !before.Smooth && !after.Smooth && piece.Rise - before.Fall < OffMin && after.Rise - piece.Fall < OffMin)
+                pulses[k] = piece with { Color = before.Color };
+        }
+        var joined = new List<Pulse>(pulses.Count);
+        foreach (var p in pulses)
+        {
+            if (joined.Count > 0 && joined[^1] is var a && !a.Smooth && !p.Smooth && a.Color == p.Color && p.Rise - a.Fall < DipGapMax)
+            {
+                var fall = p.Fall;
+                joined[^1] = a with { Last = p.Last, Fall = fall };
+                continue;
+            }
+            joined.Add(p);
+        }
+        return joined;
+    }
+
+    /// <summary>Share of the time from the first rise to the last fall that pulses first..last are lit.</summary>
+    private static double OnShare(List<Pulse> pulses, int first, int last)
+    {
+        var span = (pulses[last].Fall - pulses[first].Rise).TotalMilliseconds;
+        if (span <= 0) return 0;
+        var on = 0.0;
+        for (var k = first; k <= last; k++) on += pulses[k].Duration.TotalMilliseconds;
+        return on / span;
+    }
+
+    /// <summary>panic.c's signature: 3 short, 3 long, 3 short blinks (150 and 300 ms), under 260 ms apart.</summary>
+    private static readonly bool[] SignatureLong = [false, false, false, true, true, true, false, false, false];
+
+    /// <summary>
+    /// Pulses from..to are the last (<paramref name="fromEnd"/>) or the first blinks of a signature, the one at the
+    /// train's edge possibly cut short by the segment's start or end: "long, short, short, short" is a round entered
+    /// inside its second group of three.
+    /// </summary>
+    private static bool SignatureEdge(List<Pulse> pulses, int from, int to, bool fromEnd)
+    {
+        var n = to - from + 1;
+        if (n < 2 || n > 8) return false;
+        for (var k = from; k < to; k++)
+            if ((pulses[k + 1].Rise - pulses[k].Fall).TotalMilliseconds >= 260) return false;
+        for (var k = from; k <= to; k++)
+        {
+            var slot = fromEnd ? SignatureLong.Length - n + (k - from) : k - from;
+            var cut = fromEnd ? k == from : k == to;
+            var ms = pulses[k].Duration.TotalMilliseconds;
+            if (cut ? ms >= (SignatureLong[slot] ? 430 : 225) : SignatureLong[slot] ? !SosLong(pulses[k]) : !SosShort(pulses[k])) return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The dark noise of a trace without a <c># dark</c> line: the darkest 5 % of readings understate it (they are the
+    /// low tail), while the readings right next to them in time are the same dark picked by nothing but time, so their
+    /// spread (median absolute deviation, which an LED edge among them does not move) is the noise. Zero when there are
+    /// too few such readings. Shot noise on the dark level assumes a count per electron, which a sensor need not have:
+    /// in a bright room it put the floor over a 96/256 red LED.
+    /// </summary>
+    private static double DarkNeighbourNoise(IReadOnlyList<LedSample> samples, double darkC)
+    {
+        var levels = new double[samples.Count];
+        var sorted = new List<double>(samples.Count);
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var s = samples[i];
+            levels[i] = s.Saturated ? double.NaN : s.C / (s.Gain * s.IntegrationMs) - darkC;
+            if (!s.Saturated) sorted.Add(levels[i]);
+        }
+        if (sorted.Count < 40) return 0;
+        sorted.Sort();
+        var threshold = sorted[sorted.Count / 20];
+        var next = new List<double>();
+        for (var i = 0; i < samples.Count; i++)
+        {
+            if (!(levels[i] <= threshold)) continue;
+            if (i + 1 < samples.Count && !double.IsNaN(levels[i + 1]) && (samples[i + 1].Time - samples[i].Time).TotalMilliseconds <= 1.5 * samples[i + 1].IntegrationMs)
+                next.Add(levels[i + 1]);
+            if (i > 0 && !double.IsNaN(levels[i - 1]) && (samples[i].Time - samples[i - 1].Time).TotalMilliseconds <= 1.5 * samples[i].IntegrationMs)
+                next.Add(levels[i - 1]);
+        }
+        if (next.Count < 20) return 0;
+        next.Sort();
+        var median = next[next.Count / 2];
+        var deviations = next.Select(v => Math.Abs(v - median)).Order().ToList();
+        return 1.4826 * deviations[deviations.Count / 2];
+    }
+
+    /// <summary>
+    /// A breathing that stops halfway up a ramp or over its top leaves a piece the triangle fit cannot explain (under
+    /// two thirds of a period) and the edge rules see as one sharp pulse, a solid: a solid of the breathing's colour
+    /// right next to it and no longer than half a period is the breathing's last (or first) ramp. A real solid that
+    /// short straight after a breathing of its own colour is lost (README limits).
+    /// </summary>
+    private static readonly TimeSpan BreathingRemnantMax = TimeSpan.FromMilliseconds(BreathingPeriodMs / 2);
+
+    private static List<LedSegment> BreathingEnds(List<LedSegment> segments)
+    {
+        var result = new List<LedSegment>(segments);
+        for (var k = 0; k < result.Count; k++)
+        {
+            var s = result[k];
+            if (s.State.Pattern != LedPattern.Solid || s.Duration >= BreathingRemnantMax) continue;
+            var before = k > 0 ? result[k - 1] : null;
+            var after = k + 1 < result.Count ? result[k + 1] : null;
+            if (before is { State.Pattern: LedPattern.Breathing } && before.State.Color == s.State.Color && s.Start - before.End < OffMin)
+            {
+                result[k - 1] = before with { End = s.End };
+                result.RemoveAt(k--);
+            }
+            else if (after is { State.Pattern: LedPattern.Breathing } && after.State.Color == s.State.Color && after.Start - s.End < OffMin)
+            {
+                result[k + 1] = after with { Start = s.Start };
+                result.RemoveAt(k--);
+            }
+        }
+        return result;
+    }
+}
