@@ -203,26 +203,28 @@ public sealed partial class ResultsQueries
         ArgumentNullException.ThrowIfNull(filter);
         filter = Simplify(filter);
         if (filter.IsEmpty) return Lot(lot, devicesShown);
-        var rate = Lots(filter).Lots.FirstOrDefault(l => l.Lot == lot);
+        using var db = Open();
+        var rate = FromDaySummaries(db, filter) ? LotRateByDay(db, lot, filter) : Lots(filter).Lots.FirstOrDefault(l => l.Lot == lot);
         if (rate is null)
             return null;
-        using var db = Open();
         var (cond, args) = filter.Conditions();
         args.Add("lot", lot);
-        var failures = db.Query<FailureRow>(
-            $"""
-            SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
-            FROM units u JOIN results r ON r.device_id = u.device_id JOIN runs ru ON ru.id = r.run_id
-            WHERE u.lot = @lot AND r.verdict = 'fail'{cond}
-            """, args).ToList();
-        var breakdown = Breakdown.FailureModesByLot(failures.Select(f => new ResultRow(
-            f.DeviceId, lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default))).SingleOrDefault()
-            ?? new LotFailureBreakdown(lot, [], []);
+        // whole days on a rig's store: its failures per day and rig as stored (step 12), no evidence parsed
+        var (breakdown, signatures) = FromDaySummaries(db, filter)
+            ? StoredFailures(db, lot, filter)
+            : Count(lot, db.Query<FailureRow>(
+                $"""
+                SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
+                FROM units u JOIN results r ON r.device_id = u.device_id JOIN runs ru ON ru.id = r.run_id
+                WHERE u.lot = @lot AND r.verdict = 'fail'{cond}
+                """, args).Select(FailureGroup.Read));
 
+        // SQLite: each device's screening attempts from their own partial index, with the range checked on the index; by
+        // (device, start) it would read every soak row a soaked device has in the range to find its few screening attempts
         var screening = db.Query<ScreeningRow>(
             $"""
             SELECT r.device_id AS DeviceId, r.test AS Test, r.verdict AS Verdict, r.signature AS Signature, r.started_at AS StartedAt, r.attempt AS Attempt
-            FROM units u JOIN results r ON r.device_id = u.device_id JOIN runs ru ON ru.id = r.run_id
+            FROM units u JOIN results r{(IsSqlite(db) ? " INDEXED BY ix_results_screening" : "")} ON r.device_id = u.device_id JOIN runs ru ON ru.id = r.run_id
             WHERE u.lot = @lot AND r.cycle IS NULL{cond}
             """, args)
             .OrderBy(a => a.DeviceId, StringComparer.Ordinal).ThenBy(a => a.Test, StringComparer.Ordinal)
@@ -232,19 +234,58 @@ public sealed partial class ResultsQueries
             .SelectMany(g => g.Select((a, i) => new AttemptRecord(a.DeviceId, a.Test, i + 1, VerdictNames.Parse(a.Verdict))))
             .ToList();
 
-        var info = db.Query<DeviceRow>(
-            $"SELECT d.device_id AS DeviceId, d.date_code AS DateCode, d.supplier AS Supplier FROM units u JOIN devices d ON d.device_id = u.device_id WHERE u.lot = @lot",
-            new { lot }).ToDictionary(d => d.DeviceId, StringComparer.Ordinal);
         var devices = screening.GroupBy(a => a.DeviceId).Select(g =>
         {
             // the latest kept attempt of each test decides, as for the counts
             var deciding = g.GroupBy(a => a.Test).Select(t => t.Last()).ToList();
             var last = g.OrderBy(a => a.StartedAt, StringComparer.Ordinal).ThenBy(a => a.Attempt).Last();
-            info.TryGetValue(g.Key, out var d);
-            return new LotDevice(g.Key, deciding.Any(a => a.Verdict == "fail"), deciding.Any(a => a.Verdict != "rig-fault"), d?.DateCode, d?.Supplier, last.Signature);
+            return new LotDevice(g.Key, deciding.Any(a => a.Verdict == "fail"), deciding.Any(a => a.Verdict != "rig-fault"), null, null, last.Signature);
         }).ToList();
+        // date codes and suppliers of the devices shown only, not of every device in the lot
         var shown = devices.OrderByDescending(d => d.Failed).ThenBy(d => d.DeviceId, StringComparer.Ordinal).Take(devicesShown).ToList();
-        return new LotDetail(rate, Yield.FirstPass(attempts), Yield.Final(attempts), breakdown, Signatures(failures), devices.Count, shown);
+        var info = db.Query<DeviceRow>(
+            // Dapper expands a list for SQLite; Npgsql takes it as one array
+            $"SELECT device_id AS DeviceId, date_code AS DateCode, supplier AS Supplier FROM devices WHERE {(IsSqlite(db) ? "device_id IN @ids" : "device_id = ANY(@ids)")}",
+            new { ids = shown.Select(d => d.DeviceId).ToArray() }).ToDictionary(d => d.DeviceId, StringComparer.Ordinal);
+        shown = [.. shown.Select(d => info.TryGetValue(d.DeviceId, out var i) ? d with { DateCode = i.DateCode, Supplier = i.Supplier } : d)];
+        return new LotDetail(rate, Yield.FirstPass(attempts), Yield.Final(attempts), breakdown, signatures, devices.Count, shown);
+    }
+
+    /// <summary>
+    /// One lot's rate over a whole-day filter on a rig's store (<see cref="FromDaySummaries"/>), as <see cref="Lots(ResultFilter, double?)"/>
+    /// has it; null when the lot has no judged unit there. A lot's p-chart point needs only its own counts and the fleet's
+    /// pooled rate, so the fleet is counted as one group (no device's lot looked up) and the lot's devices as another.
+    /// </summary>
+    private static LotFailureRate? LotRateByDay(IDbConnection db, string lot, ResultFilter filter)
+    {
+        var (cond, args) = filter.DayConditions("t.day", "t.rig_id");
+        args.Add("lot", lot);
+        var n = db.QuerySingle<LotFleetRow>(
+            $"""
+            SELECT COALESCE(SUM(judged), 0) AS Units, COALESCE(SUM(failed), 0) AS Failed,
+                   COALESCE(SUM(judged * in_lot), 0) AS LotUnits, COALESCE(SUM(failed * in_lot), 0) AS LotFailed
+            FROM (SELECT device_id, MAX(CASE WHEN verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
+                         MAX(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
+                         device_id IN (SELECT u.device_id FROM units u WHERE u.lot = @lot) AS in_lot
+                  FROM (SELECT t.device_id, t.verdict, MAX(t.started_at || printf('%010d', t.attempt)) AS latest
+                        FROM unit_test_days t
+                        WHERE 1 = 1{cond}
+                        GROUP BY t.device_id, t.test) deciding
+                  GROUP BY device_id) x
+            """, args);
+        if (n.LotUnits == 0) return null;
+        List<GroupCount> groups = [new GroupCount(lot, (int)n.LotFailed, (int)n.LotUnits)];
+        if (n.Units > n.LotUnits)
+            groups.Add(new GroupCount("", (int)(n.Failed - n.LotFailed), (int)(n.Units - n.LotUnits)));
+        return LotReport.Build(groups)[0];
+    }
+
+    private sealed class LotFleetRow
+    {
+        public long Units { get; set; }
+        public long Failed { get; set; }
+        public long LotUnits { get; set; }
+        public long LotFailed { get; set; }
     }
 
     /// <summary>Runs newest first whose start the filter keeps (dates on the run's start, rig, line), at most <paramref name="limit"/>.</summary>

@@ -141,10 +141,16 @@ public sealed partial class ResultsQueries
     }
 
     /// <summary>Every lot with intervals and p-chart flag; flagged lots first, then by failure rate, then name.</summary>
-    public LotsView Lots(double? targetUpper = null)
+    public LotsView Lots(double? targetUpper = null) => Lots(targetUpper, withYields: true);
+
+    /// <summary>
+    /// <see cref="Lots(double?)"/>; without <paramref name="withYields"/> the store-wide screening yields are left out (one
+    /// lot's page needs its rate only, and the yields read every screening attempt a rig ever logged).
+    /// </summary>
+    private LotsView Lots(double? targetUpper, bool withYields)
     {
         var counts = LotCounts();
-        var yields = ScreeningYields();
+        var yields = withYields ? ScreeningYields() : null;
         if (counts.Count == 0)
             return new LotsView(0, 0, 0, []) { Yields = yields };
         var rates = LotReport.Build(counts, targetUpper: targetUpper);
@@ -185,15 +191,19 @@ public sealed partial class ResultsQueries
     public LotDetail? Lot(string lot, int devicesShown = 200)
     {
         ArgumentNullException.ThrowIfNull(lot);
-        var rate = Lots().Lots.FirstOrDefault(l => l.Lot == lot);
+        var rate = Lots(null, withYields: false).Lots.FirstOrDefault(l => l.Lot == lot);
         if (rate is null)
             return null;
         using var db = Open();
+        // A rig's SQLite store keeps its failures per device, day, rig, mode and signature with their bit-error totals
+        // (store step 12), so its lot page parses no evidence: a row per kind of failure a device had.
         // A fleet keeps each lot's failing results (lot_failures) with their modes, signatures and bit-error totals (fleet
         // step 8): the page counts them where they are; before step 8 it read the lot's failing results, not every result.
         // From step 10 it keeps their counts per lot, mode, signature and kind as it ingests, and the page reads those.
         var fleet = IsFleet(db);
-        var (breakdown, signatures) = fleet && FleetKeepsFailureRollups(db)
+        var (breakdown, signatures) = IsSqlite(db)
+            ? StoredFailures(db, lot, ResultFilter.None)
+            : fleet && FleetKeepsFailureRollups(db)
             ? FleetFailureRollups(db, lot)
             : fleet && FleetKeepsFailureDetail(db)
             ? FleetFailures(db, lot)
@@ -201,9 +211,19 @@ public sealed partial class ResultsQueries
 
         // Yield's rule counted where the rows are, so only three numbers travel: per device and test the first and the
         // last attempt in time order (attempt numbers as the reports number them), a device passing when each of its
-        // tests' first (or last) attempt passed. A fleet database keeps the three per lot as it ingests.
+        // tests' first (or last) attempt passed. A fleet database keeps the three per lot as it ingests; a rig's SQLite
+        // store keeps each device's first and last attempt per test (store step 12), a row per device and test.
         var yields = IsFleet(db)
             ? db.QuerySingle<YieldRow>("SELECT devices AS Devices, first_passed AS FirstPassed, final_passed AS FinalPassed FROM lot_counts WHERE lot = @lot", new { lot })
+            : IsSqlite(db)
+            ? db.QuerySingle<YieldRow>(
+            """
+            SELECT COUNT(*) AS Devices, COALESCE(SUM(first_ok), 0) AS FirstPassed, COALESCE(SUM(final_ok), 0) AS FinalPassed FROM (
+                SELECT MIN(e.first_verdict = 'pass') AS first_ok, MIN(e.last_verdict = 'pass') AS final_ok
+                FROM units u JOIN unit_test_ends e ON e.device_id = u.device_id
+                WHERE u.lot = @lot
+                GROUP BY u.device_id) d
+            """, new { lot })
             : db.QuerySingle<YieldRow>(
             """
             SELECT COUNT(*) AS Devices, COALESCE(SUM(first_ok), 0) AS FirstPassed, COALESCE(SUM(final_ok), 0) AS FinalPassed FROM (
@@ -240,7 +260,7 @@ public sealed partial class ResultsQueries
             breakdown, signatures, (int)inLot, devices);
     }
 
-    /// <summary>A lot's failures read row by row (a rig's store; a fleet before step 8) and counted here.</summary>
+    /// <summary>A lot's failures read row by row with their evidence (a rig's store on PostgreSQL; a fleet before step 8) and counted here.</summary>
     private static (LotFailureBreakdown, LotSignatures) ReadFailures(IDbConnection db, string lot, bool keepsFailures)
     {
         var failures = db.Query<FailureRow>(keepsFailures
@@ -254,10 +274,57 @@ public sealed partial class ResultsQueries
               FROM units u JOIN results r ON r.device_id = u.device_id
               WHERE u.lot = @lot AND r.verdict = 'fail'
               """, new { lot }).ToList();
-        var breakdown = Breakdown.FailureModesByLot(failures.Select(f => new ResultRow(
-            f.DeviceId, lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default))).SingleOrDefault()
+        return Count(lot, failures.Select(FailureGroup.Read));
+    }
+
+    /// <summary>
+    /// A rig's SQLite store (step 12): the lot's failures per device, mode and signature with their bit-error totals, over
+    /// the days and rig a whole-day <paramref name="filter"/> keeps (every day when empty), from device_failure_days.
+    /// </summary>
+    private static (LotFailureBreakdown, LotSignatures) StoredFailures(IDbConnection db, string lot, ResultFilter filter)
+    {
+        var (cond, args) = filter.DayConditions("f.day", "f.rig_id");
+        args.Add("lot", lot);
+        var groups = db.Query<FailureGroupRow>(
+            $"""
+            SELECT f.device_id AS DeviceId, NULLIF(f.failure_mode, '') AS FailureMode, NULLIF(f.signature, '') AS Signature, SUM(f.failures) AS Failures,
+                   SUM(f.stuck_at_0) AS StuckAt0, SUM(f.stuck_at_1) AS StuckAt1, SUM(f.bit_0) AS Bit0, SUM(f.bit_1) AS Bit1, SUM(f.bit_2) AS Bit2,
+                   SUM(f.bit_3) AS Bit3, SUM(f.bit_4) AS Bit4, SUM(f.bit_5) AS Bit5, SUM(f.bit_6) AS Bit6, SUM(f.bit_7) AS Bit7
+            FROM units u JOIN device_failure_days f ON f.device_id = u.device_id
+            WHERE u.lot = @lot{cond}
+            GROUP BY f.device_id, f.failure_mode, f.signature
+            """, args)
+            .Select(g => new FailureGroup(g.DeviceId, g.FailureMode, g.Signature, g.Failures, g.StuckAt0, g.StuckAt1,
+                [g.Bit0, g.Bit1, g.Bit2, g.Bit3, g.Bit4, g.Bit5, g.Bit6, g.Bit7]));
+        return Count(lot, groups);
+    }
+
+    /// <summary>
+    /// Failed results of one device with one mode and signature (one result, or a summary row of several), and the
+    /// stuck-at and bit-position totals of their readbacks' bit-error maps.
+    /// </summary>
+    private sealed record FailureGroup(string DeviceId, string? FailureMode, string? Signature, long Failures, long StuckAt0, long StuckAt1, long[] Bits)
+    {
+        /// <summary>One failed result, its bit errors read from its evidence (none without a bit-error map, or not evidence at all).</summary>
+        public static FailureGroup Read(FailureRow f)
+        {
+            var bits = new long[8];
+            if (EvidenceJson.Read(f.EvidenceJson)?.Readback?.BitErrors is not { } map)
+                return new FailureGroup(f.DeviceId, f.FailureMode, f.Signature, 1, 0, 0, bits);
+            for (var i = 0; i < Math.Min(8, map.ByBitPosition?.Length ?? 0); i++)
+                bits[i] = map.ByBitPosition![i];
+            return new FailureGroup(f.DeviceId, f.FailureMode, f.Signature, 1, map.StuckAt0, map.StuckAt1, bits);
+        }
+    }
+
+    /// <summary>A lot's failure modes and signatures (<see cref="Breakdown.FailureModesByLot"/>), defect kinds and bit-error totals.</summary>
+    private static (LotFailureBreakdown, LotSignatures) Count(string lot, IEnumerable<FailureGroup> failures)
+    {
+        var groups = failures.ToList();
+        var breakdown = Breakdown.FailureModesByLot(groups.SelectMany(g => Enumerable.Repeat(new ResultRow(
+            g.DeviceId, lot, 0, "", 1, Verdict.Fail, g.FailureMode, g.Signature, null, null, default), (int)g.Failures))).SingleOrDefault()
             ?? new LotFailureBreakdown(lot, [], []);
-        return (breakdown, Signatures(failures));
+        return (breakdown, Signatures(groups));
     }
 
     private static bool FleetKeepsFailureRollups(IDbConnection db) => db.ExecuteScalar<bool>("SELECT to_regclass('rollup_lot_failures') IS NOT NULL");
@@ -457,7 +524,7 @@ public sealed partial class ResultsQueries
                 Guid.Parse(f.RunId), f.Kind, f.DeviceTimeMs, f.EvidenceJson));
 
     /// <summary>Defect kinds from signature text, and stuck-at totals and bit positions from the bit-error maps in the evidence.</summary>
-    private static LotSignatures Signatures(IReadOnlyList<FailureRow> failures)
+    private static LotSignatures Signatures(IReadOnlyList<FailureGroup> failures)
     {
         long at0 = 0, at1 = 0;
         var bits = new long[8];
@@ -468,14 +535,12 @@ public sealed partial class ResultsQueries
             if (!kinds.TryGetValue(kind, out var k))
                 kinds[kind] = k = (0, new HashSet<string>(StringComparer.Ordinal));
             k.Devices.Add(f.DeviceId);
-            kinds[kind] = (k.Failures + 1, k.Devices);
+            kinds[kind] = (k.Failures + (int)f.Failures, k.Devices);
             // evidence without a bit-error map (or not evidence at all) still counts by its signature
-            if (EvidenceJson.Read(f.EvidenceJson)?.Readback?.BitErrors is not { } map)
-                continue;
-            at0 += map.StuckAt0;
-            at1 += map.StuckAt1;
-            for (var i = 0; i < Math.Min(8, map.ByBitPosition?.Length ?? 0); i++)
-                bits[i] += map.ByBitPosition![i];
+            at0 += f.StuckAt0;
+            at1 += f.StuckAt1;
+            for (var i = 0; i < 8; i++)
+                bits[i] += f.Bits[i];
         }
         var counts = kinds.Select(kv => new CategoryCount(kv.Key, kv.Value.Failures, kv.Value.Devices.Count))
             .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
@@ -500,6 +565,24 @@ public sealed partial class ResultsQueries
 
         /// <summary>How many failed results the row stands for (a summary row counts several).</summary>
         public long Failures { get; set; } = 1;
+    }
+
+    private sealed class FailureGroupRow
+    {
+        public string DeviceId { get; set; } = "";
+        public string? FailureMode { get; set; }
+        public string? Signature { get; set; }
+        public long Failures { get; set; }
+        public long StuckAt0 { get; set; }
+        public long StuckAt1 { get; set; }
+        public long Bit0 { get; set; }
+        public long Bit1 { get; set; }
+        public long Bit2 { get; set; }
+        public long Bit3 { get; set; }
+        public long Bit4 { get; set; }
+        public long Bit5 { get; set; }
+        public long Bit6 { get; set; }
+        public long Bit7 { get; set; }
     }
 
     private sealed class YieldRow

@@ -65,9 +65,24 @@ internal static class LedRigCommands
                 var sampler = session.Led!.Sampler;
                 var (count, text) = await session.RunAsync(async () =>
                 {
-                    if (parse.GetValue(powerOn)) rigSlot.Control.SetPower(true);
                     using var writer = new StringWriter(CultureInfo.InvariantCulture) { NewLine = "\n" };
-                    var written = await sampler.RecordAsync(rigSlot.Number, duration!.Value, writer, ct);
+                    using var recording = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    // recording from the switch on, so the trace shows the boot; the switch is checked while it records
+                    var record = sampler.RecordAsync(rigSlot.Number, duration!.Value, writer, recording.Token);
+                    if (parse.GetValue(powerOn))
+                    {
+                        try
+                        {
+                            await PowerOnAsync(session, rigSlot, ct);
+                        }
+                        catch
+                        {
+                            await recording.CancelAsync();
+                            try { await record; } catch (OperationCanceledException) { }
+                            throw;
+                        }
+                    }
+                    var written = await record;
                     return (written, writer.ToString());
                 });
                 try
@@ -178,8 +193,8 @@ internal static class LedRigCommands
             await session.RunAsync(async () =>
             {
                 started = led.Now;
-                if (powerOn) slot.Control.SetPower(true);
                 var start = session.Time.GetTimestamp();
+                if (powerOn) await PowerOnAsync(session, slot, ct);
                 try
                 {
                     while (duration is not { } d || session.Time.GetElapsedTime(start) < d)
@@ -235,6 +250,10 @@ internal static class LedRigCommands
         if (cycle < TimeSpan.FromSeconds(1)) cycle = TimeSpan.FromSeconds(1);
         return last.End - segments[k + 1].Start < cycle ? segments[k] : last;
     }
+
+    /// <summary>--power-on: the switch checked by the one rule (the Core shows itself; a contact stuck open is a rig fault).</summary>
+    private static Task<string?> PowerOnAsync(RigSession session, RigSlot slot, CancellationToken ct) =>
+        RelaySwitch.PowerOnAsync(slot, session.Usb, session.Time, PowerOnExpectation.CoreExpected, ct: ct);
 
     private static SlotsOption SlotOption() => CommonOptions.OneSlot("the slot whose LED to observe");
 
@@ -295,6 +314,11 @@ internal static class LedRigCommands
         catch (SensorException ex)
         {
             err.WriteLine($"hilrig: rig fault: colour sensor of {ex.Message}; check its cable and mux channel");
+            return ExitCodes.RigFault;
+        }
+        catch (SlotLineException ex)
+        {
+            err.WriteLine($"hilrig: rig fault: {ex.Message}");
             return ExitCodes.RigFault;
         }
     }

@@ -78,39 +78,19 @@ internal static class LifeCommands
     }
 
     /// <summary>
-    /// The relay's line reads back what was written whatever its contact does: the switch on is checked by the Core showing
-    /// itself (its LED lit, or on USB), switched again when it does not (<see cref="RelaySwitch.SwitchOnAsync"/>); nothing
-    /// after every switch is a rig fault naming the slot. Without a colour sensor only USB could tell, and a Core running
-    /// its app is not on USB: the switch is then taken as made. Returns what was seen, for the output line.
+    /// The switch on checked by the one rule (Core's <see cref="RelaySwitch.PowerOnAsync"/>: the Core shows itself by its
+    /// LED or on USB, switched again when it does not; nothing after every switch is a rig fault naming the slot). Through
+    /// the hub only VBUS is switched. Returns what was seen, for the output line.
     /// </summary>
     private static async Task<string> PowerOnCheckedAsync(RigSession session, RigSlot slot, bool hub, CancellationToken ct)
     {
-        if (hub || slot.Led is null)
+        if (hub)
         {
             await SetPowerAsync(session, slot, hub, true, ct);
             return "";
         }
-        var time = session.Time;
-        string? seen = null;
-        var log = new List<string>();
-        var up = await RelaySwitch.SwitchOnAsync(slot, session.Usb, time, async () =>
-        {
-            var begin = time.GetTimestamp();
-            while (time.GetElapsedTime(begin) < Identify.AppStart)
-            {
-                if (session.Usb.GetDevices().FirstOrDefault(d => d.Path == slot.UsbPath && d.Descriptor.VendorId == SparkUsb.VendorId) is { } device)
-                    seen = $"{device.Descriptor.VidPid} at {slot.UsbPath}";
-                else if (!LedState.Dark.Matches(slot.Led.Current))
-                    seen = $"LED {slot.Led.Current}";
-                if (seen is not null) return true;
-                await Task.Delay(ChoreographyRunner.UsbPollInterval, time, ct);
-            }
-            return (bool?)null;
-        }, log, ct: ct);
-        if (up is null)
-            throw new RigFaultException($"{slot}: power on: the relay was switched on {GpioSlotControl.LineRetries + 1} times and nothing of a Core was seen (LED dark, nothing on USB at {slot.UsbPath}): its contact is stuck open (replace the relay), or the slot is empty");
-        var again = log.Count(l => l.StartsWith("relay switched on: nothing", StringComparison.Ordinal));
-        return $" (checked: {seen}{(again > 0 ? $"; the relay stuck open {again} time(s) and was switched again" : "")})";
+        var seen = await RelaySwitch.PowerOnAsync(slot, session.Usb, session.Time, PowerOnExpectation.CoreExpected, ct: ct);
+        return seen is null ? "" : $" (checked: {seen})";
     }
 
     /// <summary>Off, then proof by the one power-off rule (Core's <see cref="PowerOffVerification"/>), with the DFU probe.</summary>
@@ -303,7 +283,7 @@ internal static class LifeCommands
             err.WriteLine($"hilrig: {ex.Message}");
             return ExitCodes.BadInput;
         }
-        catch (Exception ex) when (ex is RigFaultException or UsbException or ChoreographyException)
+        catch (Exception ex) when (ex is RigFaultException or UsbException or ChoreographyException or SlotLineException)
         {
             err.WriteLine($"hilrig: rig fault: {ex.Message}");
             return ExitCodes.RigFault;

@@ -213,6 +213,7 @@ public sealed class RigDoctor
             LinesFailed(slot, wiring, ex);
             return;
         }
+        var cutByRelayCheck = false;
         try
         {
             var coreSeen = await CheckCoreAppearsAsync(slot, ct);
@@ -223,12 +224,14 @@ public sealed class RigDoctor
                 try { await Choreography.EnterDfuAsync(slot, _usb, _time, ct); }
                 catch (ChoreographyException) { coreSeen = false; }
             }
+            cutByRelayCheck = coreSeen;
             await CheckRelayAndDarkAsync(slot, wiring, coreSeen, ct);
         }
         catch (Exception ex) when (ex is IOException or SlotLineException)
         {
             // An expander that stops answering mid-way: the slot's lines cannot be driven.
             LinesFailed(slot, wiring, ex);
+            cutByRelayCheck = false;
         }
         finally
         {
@@ -236,12 +239,47 @@ public sealed class RigDoctor
             {
                 slot.Control.SetMode(false);
                 slot.Control.SetReset(false);
-                slot.Control.SetPower(wasOn);
+                if (!wasOn || !cutByRelayCheck) slot.Control.SetPower(wasOn);
             }
             catch (Exception ex) when (ex is IOException or SlotLineException)
             {
                 // already reported above
             }
+        }
+        if (wasOn && cutByRelayCheck) await RestorePowerAsync(slot, wiring, ct);
+    }
+
+    /// <summary>
+    /// The slot was found powered and the relay check cut a Core that was up: switching it back on is checked by the one
+    /// rule (the Core shows itself, switched again through a checked cut when it does not). Nothing of it after every
+    /// switch is the relay's: a contact that does not close, reported on the slot's relay line.
+    /// </summary>
+    private async Task RestorePowerAsync(RigSlot slot, SlotConfig wiring, CancellationToken ct)
+    {
+        var relay = RelayLine(slot);
+        try
+        {
+            await RelaySwitch.PowerOnAsync(slot, _usb, _time, PowerOnExpectation.WasUp, _sensors.ContainsKey(slot.Number) ? async c =>
+            {
+                var light = await MaxLightAsync(wiring, c);
+                return light > DarkThreshold(slot.Number) ? $"LED lit ({light:0.#} counts/ms)" : null;
+            } : null, ct);
+        }
+        catch (Exception ex) when (ex is SlotLineException or IOException or SensorException)
+        {
+            var subject = $"slot {slot.Number} relay";
+            var detail = $"switching the slot back on ({relay}) as it was found: {ex.Message}";
+            const string Fix = "the relay does not close: check its contact and driver (replace the relay), then run doctor again";
+            var index = _checks.FindIndex(c => c.Subject == subject);
+            if (index < 0)
+                Add("power", subject, CheckStatus.Failed, detail, Fix);
+            else
+                _checks[index] = _checks[index] with
+                {
+                    Status = CheckStatus.Failed,
+                    Detail = _checks[index].Status == CheckStatus.Ok ? detail : $"{_checks[index].Detail}; {detail}",
+                    Fix = _checks[index].Fix ?? Fix,
+                };
         }
     }
 

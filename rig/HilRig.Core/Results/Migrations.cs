@@ -26,6 +26,9 @@ internal static class Migrations
         [10] = [],
         // 11: the same (a rig's SQLite pages); the fleet keeps its own rollups (FleetSchema).
         [11] = [],
+        // 12: the same (a rig's SQLite lot page); a fleet reads its lot_failures rollups (FleetSchema step 10), and a rig
+        // store on PostgreSQL keeps reading the lot's failed rows and their evidence.
+        [12] = [],
     };
 
     public static readonly IReadOnlyList<string[]> Steps =
@@ -407,7 +410,118 @@ internal static class Migrations
             "ANALYZE unit_test_days",
             "ANALYZE ix_results_slot_time",
         ],
+
+        // 12 (SQLite only, see PostgresSteps): one lot's page reads no evidence and no attempt of its devices. Kept by a
+        // trigger as results are added (never updated or deleted): per device, day, rig, failure mode and signature the
+        // failed results and the bit-error totals of their readback maps (device_failure_days: the lot's modes, signatures,
+        // defect kinds and stuck-at counts, whole days and a rig filterable; keyed by device, so a lot move needs no
+        // recount and a device screened after its soak failures brings them along); per device and test the first and the
+        // last screening attempt (unit_test_ends: first-pass and final yield). Existing results are summarised once here.
+        [
+            // a null mode or signature is kept as '' (a key column cannot hold a null that conflicts); read back as null
+            """
+            CREATE TABLE device_failure_days (
+                device_id TEXT NOT NULL,
+                day TEXT NOT NULL,
+                rig_id TEXT NOT NULL,
+                failure_mode TEXT NOT NULL,
+                signature TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                stuck_at_0 INTEGER NOT NULL,
+                stuck_at_1 INTEGER NOT NULL,
+                bit_0 INTEGER NOT NULL, bit_1 INTEGER NOT NULL, bit_2 INTEGER NOT NULL, bit_3 INTEGER NOT NULL,
+                bit_4 INTEGER NOT NULL, bit_5 INTEGER NOT NULL, bit_6 INTEGER NOT NULL, bit_7 INTEGER NOT NULL,
+                PRIMARY KEY (device_id, day, rig_id, failure_mode, signature)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE unit_test_ends (
+                device_id TEXT NOT NULL,
+                test TEXT NOT NULL,
+                first_started_at TEXT NOT NULL,
+                first_attempt INTEGER NOT NULL,
+                first_verdict TEXT NOT NULL,
+                last_started_at TEXT NOT NULL,
+                last_attempt INTEGER NOT NULL,
+                last_verdict TEXT NOT NULL,
+                PRIMARY KEY (device_id, test)
+            ) WITHOUT ROWID
+            """,
+            $"""
+            INSERT INTO device_failure_days (device_id, day, rig_id, failure_mode, signature, failures, stuck_at_0, stuck_at_1,
+                                             bit_0, bit_1, bit_2, bit_3, bit_4, bit_5, bit_6, bit_7)
+            SELECT device_id, day, rig_id, mode, sig, COUNT(*), {BitErrorSums("SUM")}
+            FROM (SELECT r.device_id, substr(r.started_at, 1, 10) AS day, ru.rig_id, COALESCE(r.failure_mode, '') AS mode,
+                         COALESCE(r.signature, '') AS sig, {BitErrorMap("r.evidence_json")} AS map
+                  FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.verdict = 'fail') x
+            GROUP BY device_id, day, rig_id, mode, sig
+            """,
+            // first and last as the trigger keeps them: by start, then attempt, an equal pair going to the earlier row
+            // for the first and to the later row for the last
+            """
+            INSERT INTO unit_test_ends (device_id, test, first_started_at, first_attempt, first_verdict, last_started_at, last_attempt, last_verdict)
+            SELECT device_id, test, MAX(CASE WHEN up = 1 THEN started_at END), MAX(CASE WHEN up = 1 THEN attempt END), MAX(CASE WHEN up = 1 THEN verdict END),
+                   MAX(CASE WHEN down = 1 THEN started_at END), MAX(CASE WHEN down = 1 THEN attempt END), MAX(CASE WHEN down = 1 THEN verdict END)
+            FROM (SELECT device_id, test, started_at, attempt, verdict,
+                         ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at, attempt, rowid) AS up,
+                         ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at DESC, attempt DESC, rowid DESC) AS down
+                  FROM results WHERE cycle IS NULL) x
+            WHERE up = 1 OR down = 1
+            GROUP BY device_id, test
+            """,
+            $"""
+            CREATE TRIGGER tr_results_failure_days AFTER INSERT ON results WHEN new.verdict = 'fail'
+            BEGIN
+                INSERT INTO device_failure_days (device_id, day, rig_id, failure_mode, signature, failures, stuck_at_0, stuck_at_1,
+                                                 bit_0, bit_1, bit_2, bit_3, bit_4, bit_5, bit_6, bit_7)
+                    SELECT new.device_id, substr(new.started_at, 1, 10), ru.rig_id, COALESCE(new.failure_mode, ''), COALESCE(new.signature, ''), 1,
+                           {BitErrorSums("")}
+                    FROM runs ru, (SELECT {BitErrorMap("new.evidence_json")} AS map) x
+                    WHERE ru.id = new.run_id
+                    ON CONFLICT (device_id, day, rig_id, failure_mode, signature) DO UPDATE SET failures = failures + 1,
+                        stuck_at_0 = stuck_at_0 + excluded.stuck_at_0, stuck_at_1 = stuck_at_1 + excluded.stuck_at_1,
+                        bit_0 = bit_0 + excluded.bit_0, bit_1 = bit_1 + excluded.bit_1, bit_2 = bit_2 + excluded.bit_2, bit_3 = bit_3 + excluded.bit_3,
+                        bit_4 = bit_4 + excluded.bit_4, bit_5 = bit_5 + excluded.bit_5, bit_6 = bit_6 + excluded.bit_6, bit_7 = bit_7 + excluded.bit_7;
+            END
+            """,
+            """
+            CREATE TRIGGER tr_results_test_ends AFTER INSERT ON results WHEN new.cycle IS NULL
+            BEGIN
+                INSERT INTO unit_test_ends (device_id, test, first_started_at, first_attempt, first_verdict, last_started_at, last_attempt, last_verdict)
+                    SELECT new.device_id, new.test, new.started_at, new.attempt, new.verdict, new.started_at, new.attempt, new.verdict
+                    WHERE 1
+                    ON CONFLICT (device_id, test) DO UPDATE SET
+                        first_started_at = CASE WHEN excluded.first_started_at < first_started_at
+                            OR (excluded.first_started_at = first_started_at AND excluded.first_attempt < first_attempt) THEN excluded.first_started_at ELSE first_started_at END,
+                        first_attempt = CASE WHEN excluded.first_started_at < first_started_at
+                            OR (excluded.first_started_at = first_started_at AND excluded.first_attempt < first_attempt) THEN excluded.first_attempt ELSE first_attempt END,
+                        first_verdict = CASE WHEN excluded.first_started_at < first_started_at
+                            OR (excluded.first_started_at = first_started_at AND excluded.first_attempt < first_attempt) THEN excluded.first_verdict ELSE first_verdict END,
+                        last_started_at = CASE WHEN excluded.last_started_at > last_started_at
+                            OR (excluded.last_started_at = last_started_at AND excluded.last_attempt >= last_attempt) THEN excluded.last_started_at ELSE last_started_at END,
+                        last_attempt = CASE WHEN excluded.last_started_at > last_started_at
+                            OR (excluded.last_started_at = last_started_at AND excluded.last_attempt >= last_attempt) THEN excluded.last_attempt ELSE last_attempt END,
+                        last_verdict = CASE WHEN excluded.last_started_at > last_started_at
+                            OR (excluded.last_started_at = last_started_at AND excluded.last_attempt >= last_attempt) THEN excluded.last_verdict ELSE last_verdict END;
+            END
+            """,
+            "ANALYZE device_failure_days",
+            "ANALYZE unit_test_ends",
+        ],
     ];
 
     public static int Latest => Steps.Count;
+
+    /// <summary>
+    /// The bit-error map of a failure's readback (<c>readback.bitErrors</c>, as <see cref="EvidenceJson"/> writes it) as
+    /// JSON text; null when the evidence is none, not JSON, or has no map, which then counts by its signature alone, as
+    /// the evidence reader has it. The evidence is parsed once; the small map is what the sums read.
+    /// </summary>
+    private static string BitErrorMap(string evidence) =>
+        $"CASE WHEN json_valid({evidence}) THEN CASE WHEN json_type({evidence}, '$.readback.bitErrors') = 'object' THEN json_extract({evidence}, '$.readback.bitErrors') END END";
+
+    /// <summary>Stuck-at-0, stuck-at-1 and the eight bit positions of <c>map</c>, each through <paramref name="aggregate"/> (none for one row); a missing or non-integer count is 0.</summary>
+    private static string BitErrorSums(string aggregate) => string.Join(", ",
+        new[] { "stuckAt0", "stuckAt1" }.Concat(Enumerable.Range(0, 8).Select(i => $"byBitPosition[{i}]"))
+            .Select(path => $"{aggregate}(CASE WHEN json_type(map, '$.{path}') = 'integer' THEN json_extract(map, '$.{path}') ELSE 0 END)"));
 }

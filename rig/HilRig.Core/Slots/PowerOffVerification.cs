@@ -1,4 +1,5 @@
 using HilRig.Core.Led;
+using HilRig.Core.Procedures;
 using HilRig.Core.Spark;
 using HilRig.Core.Usb;
 
@@ -132,6 +133,64 @@ public static class RelaySwitch
     }
 
     /// <summary>
+    /// The relay switched on when the rig leaves the Core on (`hilrig power on`, `led watch|record --power-on`, the
+    /// doctor putting a slot back, the station powering a slot): the line reads back what was written whatever the contact
+    /// does, so the switch is checked by the Core showing itself within its app's start, its LED lit or anything of it on
+    /// USB at the slot, and switched again through a checked cut when it does not (<see cref="SwitchOnAsync"/>). What
+    /// nothing seen means depends on what is known of the slot (<paramref name="expect"/>).
+    /// </summary>
+    /// <param name="lit">How the LED is looked at: null uses the slot's LED observer; else a measurement that returns what
+    /// it saw when lit, null when dark. Without either only USB could tell, and a Core running its app is not on USB: the
+    /// switch is then taken as made (null returned).</param>
+    /// <returns>What showed the Core (for an output line), or null when it could not be seen (see <paramref name="expect"/>).</returns>
+    /// <exception cref="SlotLineException">Nothing of the Core after every switch, when <paramref name="expect"/> says a Core is there (<see cref="SlotLineException.IsPower"/>).</exception>
+    public static async Task<string?> PowerOnAsync(RigSlot slot, IUsbBus usb, TimeProvider time, PowerOnExpectation expect,
+        Func<CancellationToken, Task<string?>>? lit = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        ArgumentNullException.ThrowIfNull(usb);
+        if (lit is null && slot.Led is { Fault: null } led) lit = _ => Task.FromResult(LedState.Dark.Matches(led.Current) ? null : $"LED {led.Current}");
+        if (lit is null)
+        {
+            slot.Control.SetPower(true);
+            return null;
+        }
+        string? seen = null;
+        async Task<bool?> Seen()
+        {
+            var begin = time.GetTimestamp();
+            while (true)
+            {
+                if (usb.GetDevices().FirstOrDefault(d => d.Path == slot.UsbPath && d.Descriptor.VendorId == SparkUsb.VendorId) is { } device)
+                    seen = $"{device.Descriptor.VidPid} at {slot.UsbPath}";
+                else
+                    seen = await lit(ct);
+                if (seen is not null) return true;
+                if (time.GetElapsedTime(begin) >= Identify.AppStart) return null;
+                await Task.Delay(ChoreographyRunner.UsbPollInterval, time, ct);
+            }
+        }
+
+        if (expect == PowerOnExpectation.MayBeEmpty)
+        {
+            // An empty slot shows nothing whether or not the contact closed: switching again through a cut proves nothing
+            // there, and the cut's MODE-through-RESET probe would put a Core the operator drops in meanwhile into DFU.
+            // One switch; a Core that shows is the evidence the contact closed, nothing is no evidence either way.
+            slot.Control.SetPower(true);
+            await Task.Delay(ChoreographyStep.SetPower.SettleTime, time, ct);
+            return await Seen() is null ? null : seen;
+        }
+        var log = new List<string>();
+        var up = await SwitchOnAsync(slot, usb, time, Seen, log, unseenIsRelayFault: expect == PowerOnExpectation.WasUp, ct);
+        if (up is null)
+            throw new SlotLineException(true, $"{slot}: power on: the relay was switched on {GpioSlotControl.LineRetries + 1} times and nothing of a Core was seen (LED dark, nothing on USB at {slot.UsbPath}): its contact is stuck open (replace the relay), or the slot is empty");
+        var again = log.Count(l => l.StartsWith(NothingSeen, StringComparison.Ordinal));
+        return again > 0 ? $"{seen}; the relay stuck open {again} time(s) and was switched again" : seen;
+    }
+
+    private const string NothingSeen = "relay switched on: nothing of the Core seen";
+
+    /// <summary>
     /// The relay switched on until <paramref name="cameUp"/> sees the Core. Nothing seen (null) may be a contact that did
     /// not close, or a Core that does not start: the relay is switched off (that cut checked too, with the DFU probe: a
     /// Core in its app is off USB) and on again, at most <see cref="GpioSlotControl.LineRetries"/> times; a Core seen
@@ -153,7 +212,7 @@ public static class RelaySwitch
             if (up is null && attempt < GpioSlotControl.LineRetries)
             {
                 unseen++;
-                log.Add($"relay switched on: nothing of the Core seen; switched again");
+                log.Add($"{NothingSeen}; switched again");
                 // the off is checked too: a contact that did close and then sticks on the off must not go unseen
                 await CutAsync(slot, usb, time, probeDfu: true, ct);
                 continue;
@@ -172,4 +231,18 @@ public static class RelaySwitch
             return up;
         }
     }
+}
+
+/// <summary>What is known of a slot when its relay is switched on, which says what nothing seen afterwards means.</summary>
+public enum PowerOnExpectation
+{
+    /// <summary>Someone switched on a slot to use its Core: nothing seen after every switch is a rig fault (a contact stuck
+    /// open, or an empty slot: both named).</summary>
+    CoreExpected,
+
+    /// <summary>The Core was up before the cut: nothing of it after every switch is the relay's (recorded, thrown).</summary>
+    WasUp,
+
+    /// <summary>The slot may be empty (a station waiting for a Core): one switch, nothing seen is no fault.</summary>
+    MayBeEmpty,
 }

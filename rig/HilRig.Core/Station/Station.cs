@@ -1,4 +1,5 @@
 using System.Globalization;
+using HilRig.Core.Chips;
 using HilRig.Core.Led;
 using HilRig.Core.Procedures;
 using HilRig.Core.Slots;
@@ -23,6 +24,12 @@ public sealed record StationOptions
     /// <summary>After a stop, how long a slot in a destructive step may take to finish it before it is abandoned (the journal then puts the Core back at the next start).</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromMinutes(3);
 
+    /// <summary>
+    /// After light alone turned out to be no Core (nothing enumerated, not even when MODE asked for listening mode), how
+    /// long light alone is not looked into again; a Core on USB is seen at once.
+    /// </summary>
+    public TimeSpan LightOnlyHoldOff { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>A Core's device time before the station has timed one of its own, for the progress bar.</summary>
     public TimeSpan TypicalDeviceTime { get; init; } = TimeSpan.FromSeconds(30);
 }
@@ -44,7 +51,8 @@ public interface IStationRecords
 public sealed record PriorVerdict(int Slot, Verdict Verdict, string? FailureMode, string? Signature, Guid RunId);
 
 /// <summary>
-/// The line station: every slot runs on its own. It waits for a Core to appear (on USB at the slot, or its LED lit),
+/// The line station: every slot runs on its own. It waits for a Core to appear (on USB at the slot, or its LED lit and
+/// then its serial port brought up by MODE: light alone may be a neighbour's),
 /// screens it with <see cref="Screening"/> (which identifies it, a Core stuck in DFU included), stores the verdict,
 /// shows it with the operator's instruction, waits until the Core is pulled (gone from USB and dark) and starts over.
 /// A stop (SIGTERM) lets a slot in a destructive step finish that step (or abandon it after
@@ -157,17 +165,20 @@ public sealed class Station
         procedure.Cancel();
     }
 
-    private bool Present(RigSlot slot) =>
-        _bus.GetDevices().Any(d => d.Path == slot.UsbPath)
-        || (slot.Led is { Fault: null } led && !LedState.Dark.Matches(led.Current));
+    private bool OnUsb(RigSlot slot) => _bus.GetDevices().Any(d => d.Path == slot.UsbPath);
 
-    private async Task WaitForAsync(RigSlot slot, bool present, TimeSpan settle, CancellationToken ct)
+    private bool Present(RigSlot slot, bool lightCounts = true) =>
+        OnUsb(slot) || (lightCounts && slot.Led is { Fault: null } led && !LedState.Dark.Matches(led.Current));
+
+    /// <param name="lightFrom">Light alone counts as a Core arriving only from this timestamp on (null: always).</param>
+    private async Task WaitForAsync(RigSlot slot, bool present, TimeSpan settle, CancellationToken ct, long? lightFrom = null)
     {
         PhaseEntered?.Invoke(slot.Number, present ? PhaseWaitingForCore : PhaseWaitingForRemoval);
         long? since = null;
         while (true)
         {
-            if (Present(slot) == present)
+            var lightCounts = lightFrom is not { } from || _time.GetTimestamp() >= from;
+            if (Present(slot, lightCounts) == present)
             {
                 since ??= _time.GetTimestamp();
                 if (_time.GetElapsedTime(since.Value) >= settle)
@@ -209,21 +220,32 @@ public sealed class Station
     private async Task SlotLoopAsync(RigSlot slot, CancellationToken stop)
     {
         var n = slot.Number;
+        long? lightFrom = null;
         try
         {
             while (!stop.IsCancellationRequested)
             {
                 Board.Waiting(n);
-                // powered while empty: a Core dropped in boots and shows itself
-                if (!slot.Control.PowerOn) slot.Control.SetPower(true);
-                await WaitForAsync(slot, present: true, TimeSpan.Zero, stop);
+                // Powered while empty: a Core dropped in boots and shows itself. The slot may be empty, and an empty slot
+                // shows nothing whether or not the relay's contact closed: nothing seen is no relay fault here (one checked
+                // switch, no re-switching through cuts while the operator's hands may be in the slot). The relay is judged
+                // where there is evidence: a Core this station screened, switched back on before its verdict (ScreenAsync).
+                if (!slot.Control.PowerOn) await RelaySwitch.PowerOnAsync(slot, _bus, _time, PowerOnExpectation.MayBeEmpty, ct: stop);
+                await WaitForAsync(slot, present: true, TimeSpan.Zero, stop, lightFrom);
                 await Task.Delay(_options.ArrivalSettle, _time, stop);
-                if (!await ScreenAsync(slot, stop)) return;
-                // a Core the procedure left off (a hung chip) must light up to be seen leaving, and be given the time to
-                if (!slot.Control.PowerOn)
+                if (!await IsCoreAsync(slot, stop))
                 {
-                    slot.Control.SetPower(true);
-                    await Task.Delay(_options.ArrivalSettle, _time, stop);
+                    // light alone: a neighbour's LED leaking into this slot's sensor; looked into again after a while
+                    lightFrom = _time.GetTimestamp() + (long)(_options.LightOnlyHoldOff.TotalSeconds * _time.TimestampFrequency);
+                    continue;
+                }
+                lightFrom = null;
+                if (!await ScreenAsync(slot, stop)) return;
+                if (_runs[n].RelayFault is { } fault)
+                {
+                    // the relay does not close: no Core can be powered in this slot until it is replaced
+                    Board.OutOfService(n, $"rig fault: {fault}");
+                    return;
                 }
                 await WaitForAsync(slot, present: false, _options.RemovalSettle, stop);
             }
@@ -235,6 +257,28 @@ public sealed class Station
         finally
         {
             Board.Stopped(n, "stopped");
+        }
+    }
+
+    /// <summary>
+    /// Whether what showed up in the slot is a Core, decided by USB and serial, never by light alone: anything at the
+    /// slot's USB path (a Core in DFU or in listening mode enumerates; spark-core.md §4), or, when only the LED is lit, a
+    /// Core running its app that MODE puts into listening mode (its serial port enumerates). A neighbour's LED leaks into
+    /// the slot's sensor (a factory reset's bright white above all): screening that empty slot would end in a rig fault
+    /// counted against the slot's health.
+    /// </summary>
+    private async Task<bool> IsCoreAsync(RigSlot slot, CancellationToken ct)
+    {
+        if (OnUsb(slot)) return true;
+        try
+        {
+            await ChoreographyRunner.RunAsync(Choreographies.EnterListeningMode, slot, _bus, _time, ct);
+            return true;
+        }
+        catch (Exception ex) when (ex is ChoreographyException or SensorException)
+        {
+            // a Core dropped in while MODE was held boots into DFU: it is on USB now
+            return OnUsb(slot);
         }
     }
 
@@ -270,6 +314,22 @@ public sealed class Station
         finally
         {
             run.Procedure = null;
+        }
+
+        // A Core the procedure left off (a hung chip) must light up to be seen leaving. It is switched on before its
+        // verdict is shown: the operator has no cue to pull it yet and it was up before the procedure's cut, so nothing
+        // of it after every switch is the relay's (RelaySwitch, WasUp), not an empty slot.
+        run.RelayFault = null;
+        if (!slot.Control.PowerOn)
+        {
+            try
+            {
+                await RelaySwitch.PowerOnAsync(slot, _bus, _time, PowerOnExpectation.WasUp, ct: CancellationToken.None);
+            }
+            catch (SlotLineException ex)
+            {
+                run.RelayFault = ex.Message;
+            }
         }
 
         // a Core that arrived in DFU says its id only at the end: its history is looked up before its own verdict is stored
@@ -324,6 +384,9 @@ public sealed class Station
         public CancellationTokenSource? Procedure { get; set; }
 
         public bool Abandoned { get; set; }
+
+        /// <summary>The relay did not close when the Core the procedure left off was switched back on.</summary>
+        public string? RelayFault { get; set; }
 
         public (string DeviceId, PriorVerdict Verdict)? AlreadyJudged { get; set; }
     }

@@ -171,9 +171,13 @@ public sealed class StationBoard
         return text == t.Led ? t : t with { Led = text, LedRgb = Rgb(state) };
     });
 
-    /// <summary>The slot's loop ended; a verdict on show stays on show (the Core is still to be pulled).</summary>
+    /// <summary>The slot's loop ended; a verdict on show stays on show (the Core is still to be pulled), as does the reason a slot went out of service.</summary>
     public void Stopped(int slot, string why) =>
-        Update(slot, t => t.Phase == SlotPhase.Verdict ? t : t with { Phase = SlotPhase.Stopped, Instruction = Instruction(SlotPhase.Stopped, null), Step = why });
+        Update(slot, t => t.Phase is SlotPhase.Verdict or SlotPhase.Stopped ? t : t with { Phase = SlotPhase.Stopped, Instruction = Instruction(SlotPhase.Stopped, null), Step = why });
+
+    /// <summary>The slot's loop ended on a rig fault of the slot itself (a relay that does not close), over any verdict on show.</summary>
+    public void OutOfService(int slot, string why) =>
+        Update(slot, t => t with { Phase = SlotPhase.Stopped, Instruction = "rig fault: slot out of service, remove its Core", Step = why });
 
     public void Stopping()
     {

@@ -10,10 +10,11 @@ using HilRig.Tests.Support;
 namespace HilRig.Tests.Results;
 
 /// <summary>
-/// The dashboard's summaries on a rig's store (steps 10 and 11), kept by triggers as results are written: after every
+/// The dashboard's summaries on a rig's store (steps 10, 11 and 12), kept by triggers as results are written: after every
 /// kind of write (screen with failures and retests, an LED-observed soak, both paths of sim fleet, a second rig, a
-/// refused duplicate attempt, results either side of midnight) each summary table holds exactly what a GROUP BY over
-/// the results holds, and the pages that read them answer as the raw rows would.
+/// refused duplicate attempt, results either side of midnight, a device screened after its soak failed, a lot import
+/// that moves devices) each summary table holds exactly what a GROUP BY over the results holds, the same after the
+/// migration summarises existing rows, and the pages that read them answer as the raw rows would.
 /// </summary>
 [Category("Integration")]
 public class PageSummariesTests
@@ -60,6 +61,31 @@ public class PageSummariesTests
             "SELECT run_id, slot, device_id, MIN(ended_at) FROM results GROUP BY run_id, slot, device_id"),
     ];
 
+    /// <summary>Step 12's summaries; the bit-error totals are held against the evidence reader below as well.</summary>
+    private static readonly (string Table, string Stored, string Direct)[] LotPageSummaries =
+    [
+        ("device_failure_days",
+            "SELECT device_id, day, rig_id, failure_mode, signature, failures, stuck_at_0, stuck_at_1, bit_0, bit_1, bit_2, bit_3, bit_4, bit_5, bit_6, bit_7 FROM device_failure_days",
+            $"""
+            SELECT r.device_id, substr(r.started_at, 1, 10), ru.rig_id, COALESCE(r.failure_mode, ''), COALESCE(r.signature, ''), COUNT(*),
+                   {string.Join(", ", new[] { "stuckAt0", "stuckAt1" }.Concat(Enumerable.Range(0, 8).Select(i => $"byBitPosition[{i}]"))
+                       .Select(p => $"COALESCE(SUM(CASE WHEN json_valid(r.evidence_json) THEN json_extract(r.evidence_json, '$.readback.bitErrors.{p}') END), 0)"))}
+            FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.verdict = 'fail'
+            GROUP BY 1, 2, 3, 4, 5
+            """),
+        ("unit_test_ends",
+            "SELECT device_id, test, first_started_at, first_attempt, first_verdict, last_started_at, last_attempt, last_verdict FROM unit_test_ends",
+            """
+            SELECT f.device_id, f.test, f.started_at, f.attempt, f.verdict, l.started_at, l.attempt, l.verdict
+            FROM (SELECT device_id, test, started_at, attempt, verdict,
+                         ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at, attempt, rowid) AS rn FROM results WHERE cycle IS NULL) f
+            JOIN (SELECT device_id, test, started_at, attempt, verdict,
+                         ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at DESC, attempt DESC, rowid DESC) AS rn FROM results WHERE cycle IS NULL) l
+              ON l.device_id = f.device_id AND l.test = f.test AND l.rn = 1
+            WHERE f.rn = 1
+            """),
+    ];
+
     [Test]
     public void Every_summary_equals_a_direct_count_of_the_results_whatever_wrote_them()
     {
@@ -77,6 +103,9 @@ public class PageSummariesTests
                 FailureMode: mode, Signature: mode is null ? null : "stuck-at-0 at 0x020010", Attempt: attempt);
         early.RecordResult(Result("55ff00000000000000000b01", 2, Verdict.Fail, -10, "stuck-bits"));
         early.RecordResult(Result("55ff00000000000000000b02", 2, Verdict.RigFault, -5, "usb-transport"));
+        // b01's failure carries a readback bit-error map; b04 is soaked (and fails a cycle) before it is ever screened
+        early.RecordResult(Result("55ff00000000000000000b01", 2, Verdict.Fail, -9, "stuck-bits", attempt: 2) with { EvidenceJson = BitErrors(3, 1, [1, 0, 0, 2, 0, 0, 1, 0]) });
+        early.RecordResult(Result("55ff00000000000000000b04", 3, Verdict.Fail, -8, "stuck-in-dfu") with { Test = "ota", Cycle = 1, EvidenceJson = BitErrors(0, 2, [0, 1, 1]) });
 
         foreach (var _ in new[] { 1, 2 })
         {
@@ -96,17 +125,20 @@ public class PageSummariesTests
         store.RecordResult(Result("55ff00000000000000000b02", 2, Verdict.Fail, 5));
         store.RecordResult(Result("55ff00000000000000000b03", 6, Verdict.Fail, 20, "stuck-bits", attempt: 1));
         Assert.Throws<ResultsStoreException>(() => store.RecordResult(Result("55ff00000000000000000b03", 6, Verdict.Pass, 21, attempt: 1)));
+        // b04 screened at last: its earlier soak failure now belongs to its lot's page
+        store.RecordResult(Result("55ff00000000000000000b04", 7, Verdict.Pass, 30));
         store.FinishRun(run, RunStatus.Failed, Midnight.AddHours(1));
 
         Assert.That(db.Scalar("SELECT COUNT(DISTINCT rig_id) FROM runs"), Is.EqualTo(2));
         Assert.That(db.Scalar("SELECT COUNT(*) FROM results WHERE cycle IS NOT NULL"), Is.GreaterThan(0), "soak rows");
         Assert.That(db.Scalar("SELECT COUNT(*) FROM results WHERE attempt > 1"), Is.GreaterThan(0), "retests");
-        foreach (var (table, stored, direct) in Summaries)
+        foreach (var (table, stored, direct) in Summaries.Concat(LotPageSummaries))
         {
             var expected = Text(db.Rows(direct));
             Assert.That(expected, Is.Not.Empty, table);
             Assert.That(Text(db.Rows(stored)), Is.EqualTo(expected), $"{table} against a direct count of the results");
         }
+        Assert.That(db.Scalar("SELECT SUM(stuck_at_0) + SUM(stuck_at_1) FROM device_failure_days"), Is.GreaterThan(0), "failures with bit-error maps");
 
         // the pages that read them answer as the rows do
         var queries = ResultsQueries.OpenSqlite(path);
@@ -118,11 +150,87 @@ public class PageSummariesTests
         Assert.That(queries.LotCounts(lastEvening), Is.EqualTo(new[] { new GroupCount(UnknownLot, 1, 1) }),
             "rig-b's evening: b01 failed, b02's rig fault alone gives no verdict, the morning's retest is another day");
         Assert.That(ResultFilter.TryParse(day, Midnight.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), "rig-b", null, out var both, out problem), problem);
-        Assert.That(queries.LotCounts(both), Is.EqualTo(new[] { new GroupCount(UnknownLot, 2, 3) }),
-            "over both days the latest attempt decides: b01 passed, b02 failed, b03 failed");
+        Assert.That(queries.LotCounts(both), Is.EqualTo(new[] { new GroupCount(UnknownLot, 2, 4) }),
+            "over both days the latest attempt decides: b01 passed, b02 failed, b03 failed, b04 passed (its soak cycle judges no unit)");
         var rigs = queries.Rigs(both).Rigs.Single();
-        Assert.That((rigs.RigId, rigs.Results, rigs.RigFaults), Is.EqualTo(("rig-b", 5L, 1L)));
+        Assert.That((rigs.RigId, rigs.Results, rigs.RigFaults), Is.EqualTo(("rig-b", 8L, 1L)));
+
+        // an inventory imported later moves rig-b's devices and one failed fleet device to other lots
+        var moved = db.Rows(
+            """
+            SELECT d.device_id, (SELECT MIN(o.lot) FROM devices o WHERE o.lot <> d.lot) FROM devices d
+            WHERE d.device_id IN (SELECT device_id FROM results WHERE verdict = 'fail' AND cycle IS NULL) ORDER BY d.device_id LIMIT 1
+            """).Single();
+        store.ImportDevices(
+        [
+            new HilRig.Core.Inventory.DeviceLot((string)moved[0]!, (string)moved[1]!, null, null),
+            new HilRig.Core.Inventory.DeviceLot("55ff00000000000000000b01", "SST25-MOVED", null, null),
+            new HilRig.Core.Inventory.DeviceLot("55ff00000000000000000b04", "SST25-MOVED", null, null),
+        ], Midnight.AddHours(2));
+        rows = queries.Rows();
+
+        // one lot's page, over every day and over whole days on one rig, as the rows and their evidence count it
+        var failed = db.Rows("SELECT r.device_id, r.failure_mode, r.signature, r.evidence_json, r.started_at, ru.rig_id FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.verdict = 'fail'");
+        var lots = queries.LotCounts().Select(c => c.Name).ToList();
+        Assert.That(lots, Does.Contain("SST25-MOVED").And.Contain(UnknownLot));
+        foreach (var lot in lots)
+            AssertLotPage(queries.Lot(lot)!, lot, rows, failed, _ => true);
+        Assert.That(queries.Lot("SST25-MOVED")!.Signatures.StuckAt1, Is.EqualTo(3), "b01's map and b04's soak failure, moved with them");
+        Assert.That(ResultFilter.TryParse(day, day, "rig-b", null, out var evening, out problem), problem);
+        AssertLotPage(queries.Lot("SST25-MOVED", evening)!, "SST25-MOVED", rows, failed,
+            f => (string)f[5]! == "rig-b" && ((string)f[4]!).StartsWith(day, StringComparison.Ordinal), filtered: true);
+        // a day of the first rig's, every lot: its rate against that day's fleet, its failures that day
+        var first = db.Rows("SELECT substr(MIN(r.started_at), 1, 10) FROM results r JOIN runs ru ON ru.id = r.run_id WHERE ru.rig_id <> 'rig-b'").Single()[0] as string;
+        Assert.That(ResultFilter.TryParse(first, first, null, null, out var firstDay, out problem), problem);
+        var dayLots = queries.Lots(firstDay).Lots;
+        Assert.That(dayLots, Has.Count.GreaterThan(1));
+        foreach (var rate in dayLots)
+        {
+            var page = queries.Lot(rate.Lot, firstDay)!;
+            Assert.That(page.Rate, Is.EqualTo(rate), rate.Lot);
+            AssertLotPage(page, rate.Lot, rows, failed, f => ((string)f[4]!).StartsWith(first!, StringComparison.Ordinal), filtered: true);
+        }
+
+        // the migration summarises existing rows as the triggers did
+        db.Execute("DROP TRIGGER tr_results_failure_days", "DROP TRIGGER tr_results_test_ends", "DROP TABLE device_failure_days", "DROP TABLE unit_test_ends",
+            "DELETE FROM schema_version WHERE version = 12");
+        var before = LotPageSummaries.Select(t => (t.Table, Rows: Text(db.Rows(t.Direct)))).ToList();
+        ResultsStore.Open(path);
+        foreach (var (table, expected) in before)
+            Assert.That(Text(db.Rows(LotPageSummaries.Single(t => t.Table == table).Stored)), Is.EqualTo(expected), $"{table} as step 12 fills it");
     }
+
+    /// <summary>
+    /// A lot's page against its screened devices' rows: failure modes and signatures (<see cref="Breakdown.FailureModesByLot"/>),
+    /// defect kinds and bit-error totals read from each failure's evidence; and, unfiltered, its yields (<see cref="Yield"/>).
+    /// </summary>
+    private static void AssertLotPage(LotDetail page, string lot, IReadOnlyList<HilRig.Reports.Results.ResultRow> rows, List<object?[]> failed,
+        Func<object?[], bool> keep, bool filtered = false)
+    {
+        var screened = rows.Where(r => r.Cycle is null).GroupBy(r => r.DeviceId).ToDictionary(g => g.Key, g => g.First().Lot);
+        var failures = failed.Where(f => screened.GetValueOrDefault((string)f[0]!) == lot && keep(f)).ToList();
+        var expected = Breakdown.FailureModesByLot(failures.Select(f => new HilRig.Reports.Results.ResultRow(
+            (string)f[0]!, lot, 0, "", 1, Verdict.Fail, (string?)f[1], (string?)f[2], null, null, default))).SingleOrDefault()
+            ?? new LotFailureBreakdown(lot, [], []);
+        Assert.That(Describe([page.Breakdown]), Is.EqualTo(Describe([expected])), lot);
+        var kinds = failures.GroupBy(f => DefectKinds.Of((string?)f[1], (string?)f[2]))
+            .Select(g => $"{g.Key} {g.Count()} {g.Select(f => f[0]).Distinct().Count()}").Order(StringComparer.Ordinal);
+        Assert.That(page.Signatures.Kinds.Select(k => $"{k.Name} {k.Failures} {k.Devices}").Order(StringComparer.Ordinal), Is.EqualTo(kinds), lot);
+        var maps = failures.Select(f => EvidenceJson.Read((string?)f[3])?.Readback?.BitErrors).OfType<HilRig.Core.Procedures.BitErrorMapSummary>().ToList();
+        Assert.That((page.Signatures.StuckAt0, page.Signatures.StuckAt1), Is.EqualTo((maps.Sum(m => m.StuckAt0), maps.Sum(m => m.StuckAt1))), lot);
+        Assert.That(page.Signatures.ByBitPosition,
+            Is.EqualTo(Enumerable.Range(0, 8).Select(i => maps.Sum(m => i < m.ByBitPosition.Length ? m.ByBitPosition[i] : 0))), lot);
+        if (filtered) return;
+        var attempts = rows.Where(r => r.Cycle is null && screened[r.DeviceId] == lot)
+            .Select(r => new HilRig.Reports.Results.AttemptRecord(r.DeviceId, r.Test, r.Attempt, r.Verdict)).ToList();
+        Assert.That((page.FirstPassYield, page.FinalYield), Is.EqualTo((Yield.FirstPass(attempts), Yield.Final(attempts))), lot);
+    }
+
+    /// <summary>Evidence as the recorder writes it: a failed readback with a bit-error map.</summary>
+    private static string BitErrors(long stuckAt0, long stuckAt1, long[] byBitPosition) => EvidenceJson.Write(new Evidence(Readback: new HilRig.Core.Procedures.DfuReadbackResult(
+        Verdict.Fail, "stuck-bits", "stuck-at-0 at 0x020010", [],
+        new HilRig.Core.Procedures.BitErrorMapSummary(stuckAt0 + stuckAt1, stuckAt0, stuckAt1, 0, 0x020010, byBitPosition, ["0x020000"], [], 64),
+        TimeSpan.FromSeconds(4), null)))!;
 
     private static List<string> Text(IEnumerable<object?[]> rows) =>
         [.. rows.Select(r => string.Join("|", r.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture)))).Order(StringComparer.Ordinal)];
