@@ -27,6 +27,12 @@ public sealed class LedExpectations
 
     public string Slot { get; }
 
+    /// <summary>
+    /// Takes the evidence a failure carries (the whole buffered timeline) as of the failure, to be classified only when
+    /// the exception's timeline or message is read. Null: the evidence is <c>timeline(null)</c>, classified at once.
+    /// </summary>
+    public Func<Func<LedTimeline>>? SnapshotEvidence { get; init; }
+
     /// <summary>How often the timeline is looked at while waiting.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
@@ -82,10 +88,7 @@ public sealed class LedExpectations
                 && (currentCounts ? s.End > since || ReferenceEquals(s, timeline.Current) : s.Start >= since));
             if (found is not null) return found;
             if (_time.GetElapsedTime(start) >= timeout)
-            {
-                var evidence = _timeline(null);
-                throw new LedExpectationException($"{Slot}: {what}; saw {evidence}", evidence);
-            }
+                throw Failure(evidence => $"{Slot}: {what}; saw {evidence}");
             await Task.Delay(PollInterval, _time, cancellationToken);
         }
     }
@@ -96,11 +99,15 @@ public sealed class LedExpectations
         {
             var bad = timeline.Segments.FirstOrDefault(s => s.End > since && state.Matches(s.State));
             if (bad is not null)
-            {
-                var evidence = _timeline(null);
-                throw new LedExpectationException($"{Slot}: {state} must never appear but did at {bad}; saw {evidence}", evidence);
-            }
+                throw Failure(evidence => $"{Slot}: {state} must never appear but did at {bad}; saw {evidence}");
         }
+    }
+
+    private LedExpectationException Failure(Func<LedTimeline, string> message)
+    {
+        if (SnapshotEvidence is { } snapshot) return new LedExpectationException(message, snapshot());
+        var evidence = _timeline(null);
+        return new LedExpectationException(message(evidence), evidence);
     }
 
     private void CheckFault()
@@ -114,10 +121,23 @@ public sealed class LedExpectations
 
 public sealed class LedExpectationException : Exception
 {
+    private readonly Lazy<LedTimeline> _timeline;
+    private readonly Func<LedTimeline, string>? _message;
+    private string? _builtMessage;
+
     public LedExpectationException(string message, LedTimeline timeline) : base(message)
     {
-        Timeline = timeline;
+        _timeline = new Lazy<LedTimeline>(timeline);
     }
+
+    /// <summary>Evidence classified on first use (<see cref="LedExpectations.SnapshotEvidence"/>); the message names it.</summary>
+    public LedExpectationException(Func<LedTimeline, string> message, Func<LedTimeline> timeline) : base("LED expectation failed")
+    {
+        _timeline = new Lazy<LedTimeline>(timeline, LazyThreadSafetyMode.ExecutionAndPublication);
+        _message = message;
+    }
+
+    public override string Message => _message is null ? base.Message : _builtMessage ??= _message(Timeline);
 
     public LedExpectationException() : this("LED expectation failed", LedTimeline.Empty) { }
 
@@ -125,9 +145,9 @@ public sealed class LedExpectationException : Exception
 
     public LedExpectationException(string message, Exception inner) : base(message, inner)
     {
-        Timeline = LedTimeline.Empty;
+        _timeline = new Lazy<LedTimeline>(LedTimeline.Empty);
     }
 
     /// <summary>What the LED did up to the failure: the evidence.</summary>
-    public LedTimeline Timeline { get; }
+    public LedTimeline Timeline => _timeline.Value;
 }

@@ -176,7 +176,7 @@ public sealed class LedSampler
     public IReadOnlyList<LedSample> Samples(int slot)
     {
         var state = Slot(slot);
-        lock (state.Gate) return [.. state.Buffer];
+        lock (state.Gate) return state.Buffer.From(0);
     }
 
     public long SampleCount(int slot)
@@ -203,7 +203,7 @@ public sealed class LedSampler
         lock (state.Gate)
         {
             if (state.Cached is { } cached && cached.Count == state.Count && cached.From == from) return cached.Timeline;
-            samples = state.Buffer.Where(x => x.Time >= from).ToList();
+            samples = state.Buffer.From(state.Buffer.FirstAtOrAfter(from));
             count = state.Count;
             calibration = state.Calibration;
         }
@@ -251,7 +251,25 @@ public sealed class LedSampler
 
     /// <summary>Expectations on a slot's LED, polled on the sampler's time base.</summary>
     public LedExpectations Expect(int slot) =>
-        new(since => Timeline(slot, since), _time, () => Now, $"slot {slot}", () => Fault(slot));
+        new(since => Timeline(slot, since), _time, () => Now, $"slot {slot}", () => Fault(slot)) { SnapshotEvidence = () => Snapshot(slot) };
+
+    /// <summary>
+    /// <see cref="Timeline(int)"/> as of now, classified when first asked for: a failed wait that is caught and
+    /// shrugged off (an optional choreography step, a power-off check) never pays for classifying the whole buffer.
+    /// </summary>
+    private Func<LedTimeline> Snapshot(int slot)
+    {
+        var state = Slot(slot);
+        List<LedSample> samples;
+        SlotCalibration? calibration;
+        lock (state.Gate)
+        {
+            if (state.Cached is { } cached && cached.Count == state.Count && cached.From == TimeSpan.MinValue) return () => cached.Timeline;
+            samples = state.Buffer.From(0);
+            calibration = state.Calibration;
+        }
+        return () => new LedClassifier(calibration).Classify(samples);
+    }
 
     /// <summary>Samples every slot on the cadence until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) => RunAsync(null, cancellationToken);
@@ -475,7 +493,7 @@ public sealed class LedSampler
     {
         public LedSlotSensor Sensor { get; } = sensor;
 
-        public Queue<LedSample> Buffer { get; } = new(capacity);
+        public SampleRing Buffer { get; } = new(capacity);
 
         public long Count { get; private set; }
 
@@ -511,10 +529,59 @@ public sealed class LedSampler
         {
             lock (Gate)
             {
-                if (Buffer.Count == capacity) Buffer.Dequeue();
-                Buffer.Enqueue(sample);
+                Buffer.Add(sample);
                 Count++;
             }
+        }
+    }
+
+    /// <summary>
+    /// The last samples of a slot, oldest first, in time order (the sampler's clock only moves forward): a poll copies
+    /// only the stretch it classifies, found by binary search, instead of filtering the whole buffer every time.
+    /// </summary>
+    private sealed class SampleRing(int capacity)
+    {
+        private readonly LedSample[] _items = new LedSample[Math.Max(1, capacity)];
+        private int _head;
+
+        public int Count { get; private set; }
+
+        private LedSample this[int i] => _items[(_head + i) % _items.Length];
+
+        public void Add(LedSample sample)
+        {
+            if (Count == _items.Length)
+            {
+                _items[_head] = sample;
+                _head = (_head + 1) % _items.Length;
+                return;
+            }
+            _items[(_head + Count) % _items.Length] = sample;
+            Count++;
+        }
+
+        /// <summary>Index of the first sample taken at or after <paramref name="time"/> (Count if none).</summary>
+        public int FirstAtOrAfter(TimeSpan time)
+        {
+            int lo = 0, hi = Count;
+            while (lo < hi)
+            {
+                var mid = lo + (hi - lo) / 2;
+                if (this[mid].Time < time) lo = mid + 1;
+                else hi = mid;
+            }
+            return lo;
+        }
+
+        public List<LedSample> From(int index)
+        {
+            var list = new List<LedSample>(Count - index);
+            var start = (_head + index) % _items.Length;
+            var n = Count - index;
+            var first = Math.Min(n, _items.Length - start);
+            list.AddRange(new ReadOnlySpan<LedSample>(_items, start, first));
+            list.AddRange(new ReadOnlySpan<LedSample>(_items, 0, n - first));
+            return list;
         }
     }
 }

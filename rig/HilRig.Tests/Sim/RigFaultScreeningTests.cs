@@ -57,7 +57,7 @@ public class RigFaultScreeningTests
             Assert.That(worn.Verdict, Is.AnyOf(Verdict.Pass, Verdict.RigFault), Describe(worn));
             if (worn.Verdict == Verdict.RigFault)
                 Assert.That(FailureKinds.Of(worn.Verdict, worn.FailureMode), Is.EqualTo(FailureKind.Usb), Describe(worn));
-            Assert.That(Regions(session, 3), Is.EqualTo(before), $"screen {i + 1}: factory, backup and OTA regions as before");
+            SameBytes.AssertEqual(Regions(session, 3), before, $"screen {i + 1}: factory, backup and OTA regions as before");
         }
         var beside = Screen(session, 4, Options());
 
@@ -86,11 +86,11 @@ public class RigFaultScreeningTests
                 Assert.That(FailureKinds.Of(outcome.Verdict, outcome.FailureMode), Is.EqualTo(FailureKind.Usb), Describe(outcome));
             // a sag that strikes the put-back too leaves the originals in the journal: the next screen starts with them
             if (!outcome.Signature.Contains("the journal keeps its originals", StringComparison.Ordinal))
-                Assert.That(Regions(session, 2), Is.EqualTo(before), $"screen {i + 1}: factory, backup and OTA regions as before");
+                SameBytes.AssertEqual(Regions(session, 2), before, $"screen {i + 1}: factory, backup and OTA regions as before");
         }
 
         Assert.That(outcomes.Select(o => o.Signature), Has.Some.Contains("put back from the journal and verified"));
-        Assert.That(Regions(session, 2), Is.EqualTo(before), "factory, backup and OTA regions as before at the end");
+        SameBytes.AssertEqual(Regions(session, 2), before, "factory, backup and OTA regions as before at the end");
         Assert.That(session.Sim!.Faults.Ledger.Where(f => f.Kind == FaultKind.BrownOut).Select(f => f.Slot).Distinct(), Is.EqualTo(new int?[] { 2 }));
         Assert.That(session.Sim.Slot(2).Core.History, Has.Some.Contains("power off"), "the brown-out reset the Core");
     }
@@ -106,7 +106,7 @@ public class RigFaultScreeningTests
 
         Assert.That((outcome.Verdict, FailureKinds.Of(outcome.Verdict, outcome.FailureMode)), Is.EqualTo((Verdict.RigFault, FailureKind.Sensor)), Describe(outcome));
         Assert.That(outcome.Signature, Does.Contain("0x60"));
-        Assert.That(Regions(session, 4), Is.EqualTo(before));
+        SameBytes.AssertEqual(Regions(session, 4), before);
         Assert.That(Screen(session, 5, Options()).Verdict, Is.EqualTo(Verdict.Pass), "the slot beside it has its own sensor");
     }
 

@@ -17,7 +17,7 @@ public class DfuCommandTests
         Assert.That(down.Exit, Is.Zero, down.Error);
         var up = CliHarness.Run("dfu", "upload", "--config", config, "--slot", "3", "--alt", "1", "--address", "0x00020000", "--length", size.ToString(System.Globalization.CultureInfo.InvariantCulture), back);
         Assert.That(up.Exit, Is.Zero, up.Error);
-        Assert.That(File.ReadAllBytes(back), Is.EqualTo(File.ReadAllBytes(image)));
+        SameBytes.AssertEqual(File.ReadAllBytes(back), File.ReadAllBytes(image));
     }
 
     [Test]
@@ -30,7 +30,7 @@ public class DfuCommandTests
         CliHarness.Run("image", "generate", "--out", image, "--size", "68216");
         Assert.That(CliHarness.Run("dfu", "download", "--config", config, "--slot", "3", "--address", "0x20000", image).Exit, Is.Zero);
         Assert.That(CliHarness.Run("dfu", "upload", "--config", config, "--slot", "3", "--address", "0x20000", "--length", "68216", back).Exit, Is.Zero);
-        Assert.That(File.ReadAllBytes(back), Is.Not.EqualTo(File.ReadAllBytes(image)));
+        SameBytes.AssertDiffer(File.ReadAllBytes(back), File.ReadAllBytes(image));
     }
 
     [Test]
@@ -47,7 +47,7 @@ public class DfuCommandTests
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(error, Does.Contain("0x").And.Contain("key"));
         Assert.That(CliHarness.Run("dfu", "upload", "--config", config, "--slot", "1", "--address", "0x2000", "--length", "1024", after).Exit, Is.Zero);
-        Assert.That(File.ReadAllBytes(after), Is.EqualTo(File.ReadAllBytes(before)));
+        SameBytes.AssertEqual(File.ReadAllBytes(after), File.ReadAllBytes(before));
     }
 
     [Test]

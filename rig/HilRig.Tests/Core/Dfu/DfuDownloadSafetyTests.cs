@@ -65,7 +65,7 @@ public class DfuDownloadSafetyTests
         Assert.That(exit, Is.EqualTo(2), error);
         Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
         Assert.That(error, Does.StartWith($"hilrig: {file}: word 0 (initial stack pointer)"));
-        Assert.That(Upload(config, 0x20000, 0x20000, Path.Combine(dir, "after.bin")), Is.EqualTo(before), "nothing written");
+        SameBytes.AssertEqual(Upload(config, 0x20000, 0x20000, Path.Combine(dir, "after.bin")), before, "nothing written");
     }
 
     [Test]

@@ -11,13 +11,13 @@ public class LifeLoopTests
 {
     private static readonly byte[] NewApp = SparkAppImageGenerator.Generate(77, "blink", "2.0.0", 70_000);
 
-    private static IReadOnlyList<SlotOutcome> ScreenWithLoops(RigSession session) =>
+    private static IReadOnlyList<SlotOutcome> ScreenWithLoops(RigSession session, string? slots = null) =>
         session.RunAsync(() => new Screening(session.Usb, session.Time, new ScreeningOptions
         {
             Cloud = session.Cloud,
             OtaImage = NewApp,
             OtaApp = "blink 2.0.0",
-        }).RunAsync(session.Slots)).GetAwaiter().GetResult().OrderBy(o => o.Slot).ToList();
+        }).RunAsync(session.Select(slots))).GetAwaiter().GetResult().OrderBy(o => o.Slot).ToList();
 
     private static string Report(IEnumerable<SlotOutcome> outcomes) => string.Join("\n", outcomes.Select(o =>
         $"slot {o.Slot} {o.Verdict.ToName()} {o.FailureMode} {o.DeviceTime.TotalSeconds:0.0} s: readback {o.Evidence.Readback?.DeviceTime.TotalSeconds:0.0} s; "
@@ -149,7 +149,8 @@ public class LifeLoopTests
     public void A_slow_chip_passes_every_loop_under_BL14_and_only_takes_longer()
     {
         using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((3, "{ slow: 3 }"))));
-        var outcomes = ScreenWithLoops(session).Where(o => o.Slot is 2 or 3).ToDictionary(o => o.Slot);
+        // the slow chip and a healthy neighbour to compare it with: the other six slots would only cost CPU
+        var outcomes = ScreenWithLoops(session, "2-3").ToDictionary(o => o.Slot);
         TestContext.Out.WriteLine(Report(outcomes.Values));
 
         Assert.That(outcomes[3].Verdict, Is.EqualTo(Verdict.Pass), Report([outcomes[3]]));

@@ -180,7 +180,7 @@ public class SoakRunnerTests
 
         Assert.That(result.Verdict, Is.EqualTo(Verdict.RigFault), result.ToString());
         Assert.That(result.FailureMode, Is.EqualTo(FailureModes.BootloaderProtected));
-        Assert.That(BootloaderPages(session, 4), Is.EqualTo(before), "no page changed: not the protected ones, not 16-18");
+        SameBytes.AssertEqual(BootloaderPages(session, 4), before, "no page changed: not the protected ones, not 16-18");
         Assert.That(core.InternalFlash.WriteProtectionError, Is.True, "the flash controller refused; the DFU status said OK");
         session.RunAsync(async () =>
         {
@@ -205,7 +205,7 @@ public class SoakRunnerTests
 
         Assert.That(result.Verdict, Is.EqualTo(Verdict.Pass), result.ToString());
         Assert.That(result.Log, Has.Some.Contains("pages 0-15 are not write-protected").And.Some.Contains("read back"));
-        Assert.That(BootloaderPages(session, 4)[..image.Length], Is.EqualTo(image));
+        SameBytes.AssertEqual(BootloaderPages(session, 4).AsSpan(0, image.Length), image);
         Assert.That(core.Bootloader, Is.EqualTo(build));
         Assert.That(core.State, Is.EqualTo(CoreState.App));
     }

@@ -113,7 +113,7 @@ public class NothingFinishedIsLostTests
         Assert.That(output, Is.Empty);
         Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
         Assert.That(error, Does.Contain($"{path} is not a HilRig results store"));
-        Assert.That(File.ReadAllBytes(path), Is.EqualTo(before), "a read-only command never writes");
+        SameBytes.AssertEqual(File.ReadAllBytes(path), before, "a read-only command never writes");
         Assert.That(File.Exists(path + "-wal"), Is.False);
     }
 

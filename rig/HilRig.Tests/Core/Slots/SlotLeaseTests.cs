@@ -98,7 +98,7 @@ public class SlotLeaseTests
         var back = Path.Combine(dir, "back.bin");
         var up = CliHarness.Run("dfu", "upload", "--slot", "3", "--alt", "1", "--address", "0x80000", "--length", "4096", back, "--config", config);
         Assert.That(up.Exit, Is.Zero, up.Error);
-        Assert.That(await File.ReadAllBytesAsync(back), Is.EqualTo(pattern), "the other process's saved state did not revert slot 3");
+        SameBytes.AssertEqual(await File.ReadAllBytesAsync(back), pattern, "the other process's saved state did not revert slot 3");
     }
 
     [Test]

@@ -65,7 +65,7 @@ public class SimLineTests
 
         Assert.That(moved.DeviceId, Is.EqualTo(id));
         Assert.That(moved.UsbPath, Is.EqualTo(rig.Slot(6).Config.Usb.DevicePath));
-        Assert.That(moved.Chip.SnapshotCells(), Is.EqualTo(cells), "the same chip: same cells, same defects");
+        SameBytes.AssertEqual(moved.Chip.SnapshotCells(), cells, "the same chip: same cells, same defects");
         Assert.That(moved.Spec.Lot, Is.EqualTo(lot), "its chip's lot, whatever the insert said");
         Assert.That(moved.Nvmem.Ssids, Is.EqualTo(new[] { "line" }));
     }
@@ -218,7 +218,7 @@ public class SimLineTests
 
         Assert.That(fed, Is.EqualTo(8), "8 slots fed before the stop");
         Assert.That(after, Is.EqualTo(before), "every slot holds the Core it held (none pulled, none re-created from the config)");
-        Assert.That(next.Slot(4).Core.Chip.SnapshotCells(), Is.EqualTo(cells), "with its flash");
+        SameBytes.AssertEqual(next.Slot(4).Core.Chip.SnapshotCells(), cells, "with its flash");
         Assert.That(again.Fed, Is.EqualTo(9), "slot 3's queued swap done, with the next Core of the population");
         Assert.That(next.Slot(3).Core.DeviceId, Is.EqualTo(again.Population.Device(8).DeviceId).And.Not.EqualTo(pulledFrom3));
         Assert.That(next.Slots.Where(s => s.Number != 3).Select(s => s.Core.DeviceId), Is.EqualTo(before.Where(kv => kv.Key != 3).Select(kv => kv.Value.Item2)));

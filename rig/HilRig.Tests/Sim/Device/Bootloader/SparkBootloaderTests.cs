@@ -131,7 +131,7 @@ public class SparkBootloaderTests
 
         Assert.That(outcome, Is.EqualTo(new BootOutcome.EnterDfu(DfuReason.ModeButton)));
         Assert.That(outcome.Actions, Is.Empty);
-        Assert.That(bench.AppArea(), Is.EqualTo(before));
+        SameBytes.AssertEqual(bench.AppArea(), before);
         Assert.That(took.TotalMilliseconds, Is.EqualTo(5000).Within(10));
         Assert.That(bench.Led.Log[0], Is.EqualTo((TimeSpan.Zero, LedProgram.Off)), "dark during the first 3 s");
         var yellow = bench.Led.Log[1];
