@@ -74,7 +74,11 @@ internal static class ChaosBench
     /// <param name="Decisions">Every failed device's standing under screening.confirm after each run, in order.</param>
     internal sealed record ChaosOutcome(
         SoakResult Soak, SoakResult Confirm, IReadOnlyList<SoakRow> Rows, IReadOnlyList<HilRig.Sim.Faults.InjectedFault> Ledger, int Stored,
-        IReadOnlyDictionary<int, int> Moves, IReadOnlyList<LedgerEntry> Decisions, IReadOnlyDictionary<int, string> BadDevices);
+        IReadOnlyDictionary<int, int> Moves, IReadOnlyList<LedgerEntry> Decisions, IReadOnlyDictionary<int, string> BadDevices)
+    {
+        /// <summary>Readings the LED sampler left out after a failed read (an I2C NACK on a sensor's mux or the sensor): its recovered retries.</summary>
+        public long MissedReadings { get; init; }
+    }
 
     /// <summary>
     /// The chaos soak into a results store: the soak on every slot, each failed device recorded under the confirmation
@@ -83,7 +87,10 @@ internal static class ChaosBench
     /// </summary>
     internal static async Task<ChaosOutcome> RunChaosAsync(RigConfig config, int cycles, int everyReadback, IReadOnlySet<int> bad, string storePath, CancellationToken ct)
     {
-        using var session = RigSession.Open(config, new RigSessionOptions { ObserveLeds = false, CalibrateAtOpen = false });
+        // the LEDs are watched (and each loop checks its sensor's chip id) only where a sensor fault is in the mix:
+        // watching eight LEDs costs the simulation more than everything else it does
+        var leds = config.Sim.Faults.SensorId > 0;
+        using var session = RigSession.Open(config, new RigSessionOptions { ObserveLeds = leds, CalibrateAtOpen = leds });
         var sim = session.Sim!;
         var wall = TimeProvider.System;
         var store = ResultsStore.Open(storePath);
@@ -134,7 +141,10 @@ internal static class ChaosBench
             await Task.CompletedTask;
         });
         var confirm = await SoakAsync(SoakCommand.PlanFor(config, ConfirmCycles, 1, null, journal), [.. session.Slots.Where(s => moves.ContainsValue(s.Number))]);
-        return new ChaosOutcome(soak, confirm, [.. soak.Rows, .. confirm.Rows], sim.Faults.Ledger, stored, moves, decisions, badDevices);
+        return new ChaosOutcome(soak, confirm, [.. soak.Rows, .. confirm.Rows], sim.Faults.Ledger, stored, moves, decisions, badDevices)
+        {
+            MissedReadings = session.Led?.Sampler.MissedReads ?? 0,
+        };
     }
 
     private sealed class Listener(Action<SoakRow> onRow) : IProgress<SoakProgress>
@@ -161,7 +171,10 @@ internal static class ChaosBench
         wall.Stop();
         var ledger = outcome.Ledger;
         var rows = outcome.Rows;
-        var recorded = rows.SelectMany(r => r.Retries).ToList();
+        // a NACK on a sensor's read is the sampler's to ride out: the reading is left out (no row carries it)
+        var recorded = rows.SelectMany(r => r.Retries)
+            .Concat(Enumerable.Range(0, (int)outcome.MissedReadings).Select(_ => new RigRetry("i2c-nack", null, DateTimeOffset.MinValue, "LED sampler: a reading left out")))
+            .ToList();
         var c = CultureInfo.InvariantCulture;
         var slots = outcome.Soak.Slots.Count;
         output.WriteLine(string.Create(c, $"chaos soak: {cycles} cycles x {slots} slots, seed {config.Sim.Seed}, readback every {everyReadback}, power cycle every {PowerCycleEvery}; then each bad Core moved and soaked {ConfirmCycles} cycles; {rows.Count} rows in {wall.Elapsed.TotalSeconds:0} s wall"));

@@ -338,6 +338,15 @@ public sealed class LedSampler
     private readonly Lock _bus = new();
 
     /// <summary>
+    /// Failed reads in a row (NACK, bus error) after which a slot's sensor is a rig fault: about 0.6 s at the 24 ms
+    /// cadence, so a noisy bus's scattered NACKs never add up to it and a sensor that is gone is named within a second.
+    /// </summary>
+    public const int FailedReadsForFault = 25;
+
+    /// <summary>Reads that failed and were left out, the sensor answering again the next round.</summary>
+    public long MissedReads { get; private set; }
+
+    /// <summary>
     /// Reads the chip id of <paramref name="slot"/>'s colour sensor now (register 0x12), between sampling rounds; null
     /// when the slot's sensor already failed (its fault says why). A NACK is a <see cref="SensorException"/>.
     /// </summary>
@@ -363,10 +372,14 @@ public sealed class LedSampler
             try
             {
                 SampleSlot(state);
+                state.FailedReads = 0;
             }
             catch (SensorException ex)
             {
-                state.Fault = ex;
+                // one NACK on a long cable is a missing sample, not a dead sensor: the slot's sensor is out only
+                // when its reads keep failing round after round
+                if (++state.FailedReads >= FailedReadsForFault) state.Fault = ex;
+                else MissedReads++;
             }
         }
         return I2cTime - before;
@@ -500,6 +513,8 @@ public sealed class LedSampler
         public SlotCalibration? Calibration { get; set; }
 
         public SensorException? Fault { get; set; }
+
+        public int FailedReads { get; set; }
 
         public bool DiscardNext { get; set; }
 

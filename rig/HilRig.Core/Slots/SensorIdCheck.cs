@@ -18,7 +18,17 @@ public static class SensorIdCheck
         if (slot.Led is not { } led) return;
         for (var attempt = 1; ; attempt++)
         {
-            var id = led.ReadSensorId();
+            byte? id;
+            try
+            {
+                id = led.ReadSensorId();
+            }
+            catch (SensorException ex)
+            {
+                RigRetries.Record("i2c-nack", ex.Message, gaveUp: attempt >= Reads);
+                if (attempt >= Reads) throw;
+                continue;
+            }
             if (id is null or Tcs34725Registers.IdTcs34725 or Tcs34725Registers.IdTcs34727) return;
             var last = attempt >= Reads;
             var what = $"slot {slot.Number}'s colour sensor answered chip id 0x{id:X2}; a TCS34725 answers 0x44, a TCS34727 0x4D";

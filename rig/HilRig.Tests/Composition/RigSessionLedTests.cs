@@ -77,7 +77,8 @@ public class RigSessionLedTests
     {
         using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
         session.Sim!.Slot(5).Sensor!.Nack = true;
-        session.RunAsync(() => Task.Delay(TimeSpan.FromMilliseconds(200), session.Time)).GetAwaiter().GetResult();
+        // a sensor is named dead after LedSampler.FailedReadsForFault failed reads in a row (about 0.6 s)
+        session.RunAsync(() => Task.Delay(TimeSpan.FromSeconds(1), session.Time)).GetAwaiter().GetResult();
 
         Assert.That(session.Slot(5).Led!.Fault, Is.Not.Null);
         Assert.That(session.Slot(5).Led!.Fault!.Message, Does.Contain("slot 5").And.Contain("NACK"));
@@ -91,7 +92,7 @@ public class RigSessionLedTests
         var model = session.Sim!.Slot(6).Sensor!;
         // swapped for another part while the rig ran: the sampler loses it, a fresh power-on reads its id
         model.Nack = true;
-        session.RunAsync(() => Task.Delay(TimeSpan.FromMilliseconds(100), session.Time)).GetAwaiter().GetResult();
+        session.RunAsync(() => Task.Delay(TimeSpan.FromSeconds(1), session.Time)).GetAwaiter().GetResult();
         model.Nack = false;
         model.Id = 0x12;
         var results = session.RunAsync(() => session.Led!.CalibrateAllAsync([5, 6], null)).GetAwaiter().GetResult();

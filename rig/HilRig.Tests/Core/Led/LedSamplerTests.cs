@@ -46,7 +46,7 @@ public class LedSamplerTests
             var sampler = new LedSampler(rig.Sensors, sim.Time);
             await sampler.InitializeAsync();
             rig.SensorModels[1].Nack = true;
-            for (var i = 0; i < 10; i++) await sampler.SampleRoundAsync();
+            for (var i = 0; i < LedSampler.FailedReadsForFault; i++) await sampler.SampleRoundAsync();
             Exception? waited = null;
             try
             {
@@ -62,9 +62,40 @@ public class LedSamplerTests
         {
             Assert.That(fault, Is.Not.Null);
             Assert.That(fault!.Message, Does.StartWith("slot 1:").And.Contain("NACK"));
-            Assert.That(healthy, Is.EqualTo(10));
+            Assert.That(healthy, Is.EqualTo(LedSampler.FailedReadsForFault));
             Assert.That(faulted, Is.Zero);
             Assert.That(expectation, Is.InstanceOf<SensorException>(), "a rig fault, never an LED verdict on the Core");
+        });
+    }
+
+    [Test]
+    public void A_sensor_read_that_fails_now_and_then_is_a_missed_sample_and_the_slot_keeps_its_sensor()
+    {
+        using var sim = new SimScheduler();
+        var (faultAfterGlitches, missed, counted, faultAfterDeath) = sim.Run(async () =>
+        {
+            var rig = new SimLedRig(sim.Time, 2, OpticsSettings.Default, seed: 3);
+            var sampler = new LedSampler(rig.Sensors, sim.Time);
+            await sampler.InitializeAsync();
+            // a NACK every other round: never as many failed reads in a row as make a dead sensor
+            for (var i = 0; i < 20; i++)
+            {
+                rig.SensorModels[1].Nack = i % 2 == 0 && i < 10 || i is 12 or 13;
+                await sampler.SampleRoundAsync();
+            }
+            var glitches = sampler.Fault(1);
+            var missedReads = sampler.MissedReads;
+            var count = sampler.SampleCount(1);
+            rig.SensorModels[1].Nack = true;
+            for (var i = 0; i < LedSampler.FailedReadsForFault; i++) await sampler.SampleRoundAsync();
+            return (glitches, missedReads, count, sampler.Fault(1));
+        });
+        Assert.Multiple(() =>
+        {
+            Assert.That(faultAfterGlitches, Is.Null, "a read that fails now and then does not take the slot's sensor out");
+            Assert.That(missed, Is.EqualTo(7));
+            Assert.That(counted, Is.EqualTo(13), "the failed reads are left out, the others kept");
+            Assert.That(faultAfterDeath, Is.Not.Null, $"{LedSampler.FailedReadsForFault} failed reads in a row are a rig fault");
         });
     }
 
