@@ -136,6 +136,7 @@ public sealed class FleetSync
     {
         var started = _time.GetTimestamp();
         var connected = false;
+        var devicesSaved = Task.CompletedTask;
         try
         {
             using var central = new NpgsqlConnection(_connectionString);
@@ -180,27 +181,38 @@ public sealed class FleetSync
                     new { rig = _rigId }).ToList();
             }
 
-            var (runsChanged, devicesChanged, calibrationsChanged, slotsChanged) = SendMeta(central, runs, devices, calibrations, health, offset);
-            SaveDevicesSent(devices);
+            // The first batch is read from SQLite while the server takes the runs and devices, and the devices it committed
+            // are remembered while the results go: on two cores the rig's side of a sync hides behind the server's. The
+            // next batch is read while the server ingests this one; the mark still moves only after each batch's central
+            // commit, in order.
+            var next = mark < bound ? Task.Run(() => ReadBatch(mark, bound), cancellationToken) : Task.FromResult(new List<ResultStage>());
+            (int Runs, int Devices, int Calibrations, int SlotHealth) meta;
+            try
+            {
+                meta = SendMeta(central, runs, devices, calibrations, health, offset);
+            }
+            catch
+            {
+                Abandon(next);
+                throw;
+            }
+            devicesSaved = Task.Run(() => SaveDevicesSent(devices), CancellationToken.None);
 
             long sent = 0, inserted = 0;
             var batches = 0;
-            // The next batch is read from SQLite while the server ingests this one; the mark still moves only after
-            // each batch's central commit, in order.
-            var rows = mark < bound ? ReadBatch(mark, bound) : [];
+            var rows = next.GetAwaiter().GetResult();
             while (rows.Count > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var last = rows[^1].RowId;
-                var next = last < bound ? Task.Run(() => ReadBatch(last, bound), cancellationToken) : Task.FromResult(new List<ResultStage>());
+                next = last < bound ? Task.Run(() => ReadBatch(last, bound), cancellationToken) : Task.FromResult(new List<ResultStage>());
                 try
                 {
                     inserted += SendResults(central, rows);
                 }
                 catch
                 {
-                    // Nothing waits for the read any more; its outcome (or failure) is of no interest.
-                    next.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+                    Abandon(next);
                     throw;
                 }
                 batches++;
@@ -214,13 +226,29 @@ public sealed class FleetSync
                 // Only other rigs' rows were left (a store copied from elsewhere): nothing of ours to send.
                 SaveMark(bound);
             }
-            return new SyncReport(_rigId, Target, runsChanged, devicesChanged, calibrationsChanged, sent, inserted, batches, offset,
-                _time.GetElapsedTime(started)) { SlotHealth = slotsChanged };
+            devicesSaved.GetAwaiter().GetResult();
+            return new SyncReport(_rigId, Target, meta.Runs, meta.Devices, meta.Calibrations, sent, inserted, batches, offset,
+                _time.GetElapsedTime(started)) { SlotHealth = meta.SlotHealth };
         }
         catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException or IOException)
         {
             throw Classify(e, connected);
         }
+        finally
+        {
+            // A failed sync returns only once its store writes are done (the caller may retry or exit at once); the failure
+            // reported is the sync's own.
+            if (!devicesSaved.IsCompleted)
+                Abandon(devicesSaved, wait: true);
+        }
+    }
+
+    /// <summary>A background step nothing waits for any more: its outcome, or failure, is of no interest.</summary>
+    private static void Abandon(Task task, bool wait = false)
+    {
+        if (wait)
+            ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+        task.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private List<ResultStage> ReadBatch(long mark, long bound)

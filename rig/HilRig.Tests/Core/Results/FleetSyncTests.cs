@@ -353,6 +353,57 @@ public class FleetSyncTests() : FleetFixture("fleet")
         Assert.That(Central.Scalar($"SELECT SUM(results) FROM rollup_lot_day WHERE lot = '{lot}'"), Is.EqualTo(2));
     }
 
+    [Test]
+    public void A_fleet_left_at_step_10_upgrades_to_11_keeping_each_devices_first_attempt_and_its_yields_and_syncs_on()
+    {
+        var fleet = TestStore.Postgres(TestPostgres.NewDatabase("step10"));
+        FleetSchema.Init(fleet.Location, upTo: 10);
+        // What a step-10 fleet holds for a rig's screening: device a failed its first attempt and passed the retest,
+        // b passed, c failed; the unit summaries and unit_first as step 4's recount (and the step-10 ingest) keep them.
+        var lot = Unique("LOT");
+        fleet.Execute(
+            "INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status) VALUES ('00000000-0000-7000-8000-000000000001', 'old-rig', 'h', 1, 'BL14', 'screen', '2026-03-14T08:00:00.0000000Z', NULL, 'passed')",
+            $"INSERT INTO devices (device_id, lot, first_seen) VALUES ('a', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('b', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('c', '{lot}', '2026-03-14T08:00:00.0000000Z')",
+            """
+            INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, started_at, ended_at) VALUES
+                ('00000001-0000-7000-8000-000000000001', '00000000-0000-7000-8000-000000000001', 'a', 1, 'dfu-readback', NULL, 1, 'fail', '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000002', '00000000-0000-7000-8000-000000000001', 'a', 1, 'dfu-readback', NULL, 2, 'pass', '2026-03-14T08:03:00.0000000Z', '2026-03-14T08:04:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000003', '00000000-0000-7000-8000-000000000001', 'b', 2, 'dfu-readback', NULL, 1, 'pass', '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000004', '00000000-0000-7000-8000-000000000001', 'c', 3, 'dfu-readback', NULL, 1, 'fail', '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z')
+            """);
+        fleet.Execute([.. Summaries.Rebuild, .. FleetSchema.RecountYieldsIntoUnitFirst]);
+        const string Yields = "SELECT lot, devices, first_passed, final_passed FROM lot_counts WHERE devices <> 0 ORDER BY 1";
+        Assert.That(fleet.Rows(Yields).Select(Text), Is.EqualTo(new[] { $"{lot}|3|1|2" }), "a's retest passed: first-pass 1 of 3, final 2 of 3");
+
+        FleetSchema.Init(fleet.Location);
+
+        Assert.That(fleet.Scalar("SELECT MAX(version) FROM fleet_schema_version"), Is.EqualTo(FleetSchema.Latest));
+        Assert.That(fleet.Scalar("SELECT COUNT(*) FROM pg_class WHERE relname = 'unit_first'"), Is.Zero, "folded into unit_tests");
+        Assert.That(fleet.Rows("SELECT device_id, first_attempt, first_verdict, attempt, verdict FROM unit_tests ORDER BY 1").Select(Text),
+            Is.EqualTo(new[] { "a|1|fail|2|pass", "b|1|pass|1|pass", "c|1|fail|1|fail" }), "first and last attempt per device and test");
+        Assert.That(fleet.Rows(Yields).Select(Text), Is.EqualTo(new[] { $"{lot}|3|1|2" }), "yields as before the upgrade");
+
+        // The upgraded fleet ingests on: a rig's sync, and the yields of every lot by the statistics' rule over every row.
+        var rig = FleetSchema.AddRig(fleet.Location, RigId("after"));
+        var local = RigStore(rig.RigId, 120, seed: 11);
+        new FleetSync(local, rig.ConnectionString, rig.RigId) { BatchSize = 100 }.Sync();
+        Assert.That(fleet.Rows(Yields).Select(Text), Is.EqualTo(fleet.Rows(DirectYields).Select(Text)));
+        Assert.That(fleet.Rows(Yields).Select(Text), Does.Contain($"{lot}|3|1|2"));
+    }
+
+    /// <summary>Per lot: devices, first-pass and final yield, by the statistics' rule over every screening attempt.</summary>
+    private const string DirectYields =
+        """
+        SELECT u.lot, COUNT(*), SUM(d.first_ok), SUM(d.final_ok) FROM (
+            SELECT device_id, MIN(CASE WHEN rn = 1 THEN ok END) AS first_ok, MIN(CASE WHEN rn = n THEN ok END) AS final_ok
+            FROM (SELECT device_id, CASE WHEN verdict = 'pass' THEN 1 ELSE 0 END AS ok,
+                         ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at, attempt) AS rn,
+                         COUNT(*) OVER (PARTITION BY device_id, test) AS n
+                  FROM results WHERE cycle IS NULL) a
+            GROUP BY device_id) d JOIN units u ON u.device_id = d.device_id
+        GROUP BY u.lot ORDER BY 1
+        """;
+
     /// <summary>Every rollup row equals a count straight over the central results.</summary>
     private void AssertRollupsEqualDirectCounts() => AssertRollupsEqualDirectCounts(Central);
 
@@ -395,17 +446,7 @@ public class FleetSyncTests() : FleetFixture("fleet")
             Is.EqualTo(ResultsQueriesTests.DirectLotCounts(central)), "per lot, by the unit counting rule");
         Assert.That(
             central.Rows("SELECT lot, devices, first_passed, final_passed FROM lot_counts WHERE devices <> 0 ORDER BY 1").Select(Text),
-            Is.EqualTo(central.Rows(
-                """
-                SELECT u.lot, COUNT(*), SUM(d.first_ok), SUM(d.final_ok) FROM (
-                    SELECT device_id, MIN(CASE WHEN rn = 1 THEN ok END) AS first_ok, MIN(CASE WHEN rn = n THEN ok END) AS final_ok
-                    FROM (SELECT device_id, CASE WHEN verdict = 'pass' THEN 1 ELSE 0 END AS ok,
-                                 ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at, attempt) AS rn,
-                                 COUNT(*) OVER (PARTITION BY device_id, test) AS n
-                          FROM results WHERE cycle IS NULL) a
-                    GROUP BY device_id) d JOIN units u ON u.device_id = d.device_id
-                GROUP BY u.lot ORDER BY 1
-                """).Select(Text)), "per lot: devices, first-pass and final yield, by the statistics' rule");
+            Is.EqualTo(central.Rows(DirectYields).Select(Text)), "per lot: devices, first-pass and final yield, by the statistics' rule");
         AssertPageRollupsEqualDirectCounts(central);
     }
 
