@@ -218,15 +218,17 @@ public sealed class FleetSync
                 batches++;
                 sent += rows.Count;
                 mark = last;
+                // One writer at a time on the rig's store: a first sync's devices can take longer than its busy timeout.
+                devicesSaved.GetAwaiter().GetResult();
                 SaveMark(mark);
                 rows = next.GetAwaiter().GetResult();
             }
+            devicesSaved.GetAwaiter().GetResult();
             if (mark < bound)
             {
                 // Only other rigs' rows were left (a store copied from elsewhere): nothing of ours to send.
                 SaveMark(bound);
             }
-            devicesSaved.GetAwaiter().GetResult();
             return new SyncReport(_rigId, Target, meta.Runs, meta.Devices, meta.Calibrations, sent, inserted, batches, offset,
                 _time.GetElapsedTime(started)) { SlotHealth = meta.SlotHealth };
         }
