@@ -42,6 +42,44 @@ public sealed partial class LedClassifier
         return joined;
     }
 
+    /// <summary>
+    /// A lit stretch none of whose readings is bright enough on its own to tell its colour (a 96/256 red or blue in a
+    /// bright room, five sigma of mostly shot noise each, without a <c># dark</c> line) is as clear as a single reading
+    /// of <paramref name="trustOverFloor"/> floors once its readings are pooled: the mean's noise falls with the square
+    /// root of their number. Its readings over the floor then vote with the pooled colour. A stretch is the readings
+    /// over half the floor in a row (a dip to there is the noise of a dim light, not a dark toggle), more of them over
+    /// the floor than not. Pooling would make a neighbour's steady leak just as clear, so the stretch must also be
+    /// brighter than any leak reaches (<see cref="StateOverLeak"/> lit floors; the dimmest own colour, blue, is 27 % of white).
+    /// </summary>
+    private static void TrustPooled(List<Point> points, double trustOverFloor, double minLit)
+    {
+        var i = 0;
+        while (i < points.Count)
+        {
+            if (points[i].Saturated || points[i].Level <= points[i].StayFloor) { i++; continue; }
+            var first = i;
+            while (i + 1 < points.Count && !points[i + 1].Saturated && points[i + 1].Level > points[i + 1].StayFloor && Adjacent(points[i], points[i + 1])) i++;
+            var last = i;
+            i++;
+            double r = 0, g = 0, b = 0, level = 0, floor = 0;
+            int over = 0, trusted = 0;
+            for (var k = first; k <= last; k++)
+            {
+                var p = points[k];
+                (r, g, b, level, floor) = (r + p.R, g + p.G, b + p.B, level + p.Level, floor + p.Floor);
+                if (p.Level > p.Floor) over++;
+                if (p.Trusted) trusted++;
+            }
+            var n = last - first + 1;
+            if (trusted > 0 || 2 * over <= n || r + g + b <= 0) continue;
+            var (mean, meanFloor) = (level / n, floor / n);
+            if (mean <= meanFloor || mean < StateOverLeak * minLit || mean * Math.Sqrt(n) < trustOverFloor * meanFloor) continue;
+            var colour = Nearest(r, g, b);
+            for (var k = first; k <= last; k++)
+                if (points[k].Level > points[k].Floor) (points[k].Trusted, points[k].Color) = (true, colour);
+        }
+    }
+
     /// <summary>Share of the time from the first rise to the last fall that pulses first..last are lit.</summary>
     private static double OnShare(List<Pulse> pulses, int first, int last)
     {

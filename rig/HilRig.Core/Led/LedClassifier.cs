@@ -179,6 +179,7 @@ public sealed partial class LedClassifier
             points.Add(p);
         }
 
+        TrustPooled(points, measured ? TrustOverFloor : 2.5, minLit);
         DominantColours(points, minLit);
         InheritColours(points);
         ComputeFractions(points);
