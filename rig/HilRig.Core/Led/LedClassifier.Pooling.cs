@@ -52,8 +52,11 @@ public sealed partial class LedClassifier
     /// neighbour's steady leak just as clear, so the stretch must also be
     /// brighter than any leak reaches (<see cref="StateOverLeak"/> lit floors; the dimmest own colour, blue, is 27 % of white).
     /// </summary>
-    private static void TrustPooled(List<Point> points, double trustOverFloor, double minLit)
+    private static void TrustPooled(List<Point> points, double trustOverFloor, double minLit, bool whiteKnown)
     {
+        // without a calibrated white level the leak floor is a tenth of the trace's brightest light, which is the slot's
+        // own only if some reading is clear on its own; a dark slot next to a lit one sees nothing but the leak
+        if (!whiteKnown && !points.Any(p => p.Trusted)) return;
         var i = 0;
         while (i < points.Count)
         {

@@ -179,7 +179,7 @@ public sealed partial class LedClassifier
             points.Add(p);
         }
 
-        TrustPooled(points, measured ? TrustOverFloor : 2.5, minLit);
+        TrustPooled(points, measured ? TrustOverFloor : 2.5, minLit, _calibration.LitC > 0);
         DominantColours(points, minLit);
         InheritColours(points);
         ComputeFractions(points);
