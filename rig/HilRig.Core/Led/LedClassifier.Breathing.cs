@@ -200,6 +200,20 @@ public sealed partial class LedClassifier
             if (s.Start > start && s.Start < end && s.End > end) end = s.Start;
             if (s.End > start && s.End < end && s.Start < start) start = s.End;
         }
+        // breathing starts from dark and ramps 100 steps of ~21 ms: its first reading over the lit floor comes
+        // floor / top of a ramp after its start (and its last as long before its end, at most); the triangle fit
+        // explains a flat dark next to a trough as well, and would run on into the off state beside it
+        var lit = inside.Where(p => p.Level > p.Floor && p.Time > start && p.Time <= end).ToList();
+        if (lit.Count > 0 && top > 0)
+        {
+            var ramp = TimeSpan.FromMilliseconds(BreathingPeriodMs / 2);
+            var (firstLit, lastLit) = (lit[0], lit[^1]);
+            var slack = TimeSpan.FromMilliseconds(BinMs);
+            var earliest = firstLit.Time - Window(firstLit) - ramp * Math.Min(1, firstLit.Floor / top) - slack;
+            var latest = lastLit.Time + ramp * Math.Min(1, lastLit.Floor / top) + slack;
+            if (start < earliest) start = earliest;
+            if (end > latest) end = latest;
+        }
         if (end - start < TimeSpan.FromMilliseconds(FitBins * BinMs)) return segments;
         var nominal = TimeSpan.FromMilliseconds(BreathingPeriodMs);
         var seen = segments.FirstOrDefault(s => s.State.Pattern == LedPattern.Breathing && s.State.Color == colour && s.Start < end && s.End > start);

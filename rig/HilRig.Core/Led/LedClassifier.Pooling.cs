@@ -42,6 +42,49 @@ public sealed partial class LedClassifier
         return joined;
     }
 
+    /// <summary>
+    /// A lit stretch of readings none of which is bright enough on its own to tell its colour (a 96/256 red or blue in a
+    /// bright room, five sigma of mostly shot noise each, without a <c># dark</c> line) is as clear as a single reading
+    /// of <paramref name="trustOverFloor"/> floors once its readings are pooled: the mean's noise falls with the square
+    /// root of their number. Its readings over the floor then vote with the pooled colour. A stretch is the readings
+    /// over half the floor in a row and not trusted alone (a dip to there is the noise of a dim light, not a dark toggle;
+    /// a brighter state next to it is trusted on its own), more of them over the floor than not. Pooling would make a
+    /// neighbour's steady leak just as clear, so the stretch must also be
+    /// brighter than any leak reaches (<see cref="StateOverLeak"/> lit floors; the dimmest own colour, blue, is 27 % of white).
+    /// </summary>
+    private static void TrustPooled(List<Point> points, double trustOverFloor, double minLit, bool whiteKnown)
+    {
+        // without a calibrated white level the leak floor is a tenth of the trace's brightest light, which is the slot's
+        // own only if some reading is clear on its own; a dark slot next to a lit one sees nothing but the leak
+        if (!whiteKnown && !points.Any(p => p.Trusted)) return;
+        var i = 0;
+        while (i < points.Count)
+        {
+            if (!Pooled(points[i])) { i++; continue; }
+            var first = i;
+            while (i + 1 < points.Count && Pooled(points[i + 1]) && Adjacent(points[i], points[i + 1])) i++;
+            var last = i;
+            i++;
+            double r = 0, g = 0, b = 0, level = 0, floor = 0;
+            var over = 0;
+            for (var k = first; k <= last; k++)
+            {
+                var p = points[k];
+                (r, g, b, level, floor) = (r + p.R, g + p.G, b + p.B, level + p.Level, floor + p.Floor);
+                if (p.Level > p.Floor) over++;
+            }
+            var n = last - first + 1;
+            if (2 * over <= n || r + g + b <= 0) continue;
+            var (mean, meanFloor) = (level / n, floor / n);
+            if (mean <= meanFloor || mean < StateOverLeak * minLit || mean * Math.Sqrt(n) < trustOverFloor * meanFloor) continue;
+            var colour = Nearest(r, g, b);
+            for (var k = first; k <= last; k++)
+                if (points[k].Level > points[k].Floor) (points[k].Trusted, points[k].Color) = (true, colour);
+        }
+
+        static bool Pooled(Point p) => !p.Trusted && !p.Saturated && p.Level > p.StayFloor;
+    }
+
     /// <summary>Share of the time from the first rise to the last fall that pulses first..last are lit.</summary>
     private static double OnShare(List<Pulse> pulses, int first, int last)
     {
@@ -120,13 +163,33 @@ public sealed partial class LedClassifier
     /// </summary>
     private static readonly TimeSpan BreathingRemnantMax = TimeSpan.FromMilliseconds(BreathingPeriodMs / 2);
 
-    private static List<LedSegment> BreathingEnds(List<LedSegment> segments)
+    /// <summary>
+    /// Up to a fit window (two thirds of a period) a remnant may hold a ramp and a top, which the fit did not take: it is
+    /// the breathing's when its level ramps (the means of its thirds differ by a quarter of its level or more; a ramp
+    /// moves the level by its full swing in half a period, a solid stays flat to its ripple and noise).
+    /// </summary>
+    private static readonly TimeSpan BreathingRemnantLongest = TimeSpan.FromMilliseconds(FitBins * BinMs);
+
+    private static bool Ramps(List<Point> points, LedSegment s)
+    {
+        var third = s.Duration / 3;
+        double Mean(TimeSpan from, TimeSpan to)
+        {
+            var inside = points.Where(p => p.Time > from && p.Time <= to && !p.Saturated).Select(p => p.Level).ToList();
+            return inside.Count == 0 ? double.NaN : inside.Average();
+        }
+        double[] thirds = [Mean(s.Start, s.Start + third), Mean(s.Start + third, s.End - third), Mean(s.End - third, s.End)];
+        return thirds.Max() - thirds.Min() >= 0.25 * thirds.Max();
+    }
+
+    private static List<LedSegment> BreathingEnds(List<Point> points, List<LedSegment> segments)
     {
         var result = new List<LedSegment>(segments);
         for (var k = 0; k < result.Count; k++)
         {
             var s = result[k];
-            if (s.State.Pattern != LedPattern.Solid || s.Duration >= BreathingRemnantMax) continue;
+            if (s.State.Pattern != LedPattern.Solid || s.Duration >= BreathingRemnantLongest
+                || s.Duration >= BreathingRemnantMax && !Ramps(points, s)) continue;
             var before = k > 0 ? result[k - 1] : null;
             var after = k + 1 < result.Count ? result[k + 1] : null;
             if (before is { State.Pattern: LedPattern.Breathing } && before.State.Color == s.State.Color && s.Start - before.End < OffMin)

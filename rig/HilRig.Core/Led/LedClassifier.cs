@@ -76,7 +76,7 @@ public sealed partial class LedClassifier
         var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
         var segments = BuildSegments(points, pulses);
-        return new LedTimeline(Merge(BreathingEnds(OverlayBreathing(points, FillOff(points, segments), minLit))));
+        return new LedTimeline(Merge(FlashingEnteredLit(Merge(BreathingEnds(points, OverlayBreathing(points, FillOff(points, segments), minLit))))));
     }
 
     /// <summary>Dark level from the darkest 5 % of a trace, or zero when the trace is never dark.</summary>
@@ -179,6 +179,7 @@ public sealed partial class LedClassifier
             points.Add(p);
         }
 
+        TrustPooled(points, measured ? TrustOverFloor : 2.5, minLit, _calibration.LitC > 0);
         DominantColours(points, minLit);
         InheritColours(points);
         ComputeFractions(points);
@@ -801,6 +802,14 @@ public sealed partial class LedClassifier
         var enteredInCode = a < b && groups[a].Kind == SosGroup.Code;
         var tail = cutLast ? TimeSpan.Zero : groups[b].Kind == SosGroup.Code && !enteredInCode ? TimeSpan.FromMilliseconds(1100) : TimeSpan.FromMilliseconds(300);
         var end = Min(next, lastPulse.Fall + tail);
+        if (EnteredInPause(pulses, groups[a], groups[b], code, cutLast) is { } pause)
+        {
+            var prevEnd = segments.Count > 0 ? segments[^1].End : points[0].Time - Window(points[0]);
+            var firstRise = pulses[groups[a].From].Rise;
+            var after = next < points[^1].Time ? next - lastPulse.Fall : TimeSpan.MaxValue;
+            var pre = SplitPause(pause, firstRise - prevEnd, after);
+            (sosStart, end) = (firstRise - pre, lastPulse.Fall + pause - pre);
+        }
         var confidence = ColourAgreement(points, sosStart, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
         segments.Add(new LedSegment(sosStart, end, new LedState(LedColor.Red, LedPattern.Sos, SosCode: code), confidence));
         if (groups[b].To < last) AddFlashing(pulses, groups[b].To + 1, last, limit, points, segments);

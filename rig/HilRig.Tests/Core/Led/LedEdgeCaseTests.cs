@@ -72,6 +72,37 @@ public class LedEdgeCaseTests
     }
 
     [Test]
+    public void An_SOS_entered_in_its_pause_starts_where_the_pause_began_not_at_its_first_blink()
+    {
+        // the round is entered 800 ms before its signature, so it ends 300 ms into the same pause, where green starts:
+        // the dark before the first blink is the other 800 ms of that pause, not an off state
+        var light = Sos(5, 3800, 3800 + 3800 + 5 * 600 - 300);
+        var end = light[^1].Item2 + 300;
+        light.Add((end, end + 5000, 5, 38, 12, 45));
+        var timeline = new LedClassifier(Calibration).Classify(Trace(end + 5000, [.. light]));
+
+        var sos = timeline.Segments.Single(s => s.State.Pattern == LedPattern.Sos);
+        Assert.That(sos.Start.TotalMilliseconds, Is.EqualTo(3000).Within(100), timeline.ToString());
+        Assert.That(sos.End.TotalMilliseconds, Is.EqualTo(end).Within(100), timeline.ToString());
+    }
+
+    [Test]
+    public void Flashing_red_straight_after_solid_red_starts_at_its_first_blink_which_the_solid_hides()
+    {
+        // the firmware sets the colour, then toggles: the first 501 ms blink carries the solid on, the first dark is
+        // its first off toggle
+        var light = new List<(double, double, double, double, double, double)> { Red(2000, 7000) };
+        for (var t = 7000.0; t < 12_000; t += 1002) light.Add(Red(t, t + 501));
+        var timeline = new LedClassifier(Calibration).Classify(Trace(14_000, [.. light]));
+
+        var flashing = timeline.Segments.Single(s => s.State.Pattern == LedPattern.Flashing);
+        var solid = timeline.Segments.Single(s => s.State.Pattern == LedPattern.Solid);
+        Assert.That(flashing.State.Color, Is.EqualTo(LedColor.Red), timeline.ToString());
+        Assert.That(flashing.Start.TotalMilliseconds, Is.EqualTo(7000).Within(100), timeline.ToString());
+        Assert.That(solid.End, Is.EqualTo(flashing.Start), timeline.ToString());
+    }
+
+    [Test]
     public void A_round_cut_inside_its_code_is_reported_without_a_code_never_a_guessed_one()
     {
         // the signature and two of seven code blinks, then the trace ends in the dark: the code is unknown
