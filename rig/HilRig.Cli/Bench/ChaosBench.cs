@@ -150,6 +150,15 @@ internal static class ChaosBench
         };
     }
 
+    /// <summary>How the moved bad Core was met in its new slot: found in DFU (a readback before cycle 1, the diagnosis), or on its app.</summary>
+    private static string Arrival(IEnumerable<SoakRow> rows, int slot)
+    {
+        var found = rows.Where(r => r.Slot == slot && r.Test == SoakRunner.ReadbackTest && r.Cycle == 0).ToList();
+        return found.Count == 0 ? $"; in slot {slot} on its app"
+            : $"; in slot {slot} found in DFU, read back under {(found[^1].DeviceId.StartsWith("dfu-", StringComparison.Ordinal) ? "its DFU serial" : "its device id")}: "
+              + string.Join(", then ", found.Select(r => $"{r.Verdict.ToName()} {r.FailureMode}"));
+    }
+
     private sealed class Listener(Action<SoakRow> onRow) : IProgress<SoakProgress>
     {
         public void Report(SoakProgress value)
@@ -192,6 +201,19 @@ internal static class ChaosBench
         output.WriteLine(string.Create(c, $"  total            {ledger.Count,8} {recorded.Count(r => !r.GaveUp),8} {recorded.Count(r => r.GaveUp),8}"));
         var balanced = recorded.Count == ledger.Count && ledger.GroupBy(f => f.RigKind).All(g => recorded.Count(r => r.Kind == g.Key) == g.Count());
         output.WriteLine($"  ledger: {(balanced ? "balanced (every injected fault is a recorded retry or a rig fault)" : "NOT balanced")}");
+        // where it does not balance: per kind and slot, what was injected against what the rows carry, to look at
+        foreach (var kind in ledger.Select(f => f.RigKind).Concat(recorded.Select(r => r.Kind)).Distinct().Where(k => ledger.Count(f => f.RigKind == k) != recorded.Count(r => r.Kind == k)))
+        {
+            foreach (var slot in ledger.Where(f => f.RigKind == kind).Select(f => f.Slot).Concat(recorded.Where(r => r.Kind == kind).Select(r => r.Slot)).Distinct().Order())
+            {
+                var injected = ledger.Where(f => f.RigKind == kind && f.Slot == slot).ToList();
+                var retried = recorded.Where(r => r.Kind == kind && r.Slot == slot).ToList();
+                if (injected.Count == retried.Count) continue;
+                output.WriteLine(string.Create(c, $"    {kind} slot {slot?.ToString(c) ?? "-"}: injected {injected.Count}, recorded {retried.Count}"));
+                foreach (var f in injected) output.WriteLine(string.Create(c, $"      injected {f.At:HH:mm:ss.fff} {f.Operation}"));
+                foreach (var r in retried) output.WriteLine(string.Create(c, $"      recorded {r.At:HH:mm:ss.fff} {r.What}{(r.GaveUp ? " (gave up)" : "")}"));
+            }
+        }
         output.WriteLine(string.Create(c, $"  results: {rows.Count} rows judged, {outcome.Stored} stored ({rows.Count - outcome.Stored} lost)"));
         // a bad Core's rows found in DFU before the store knew its id are keyed by its DFU serial
         var badIds = outcome.BadDevices.Values.SelectMany(id => new[] { id, $"dfu-{HilRig.Core.Spark.SparkIdentity.DfuSerial(id)}" }).ToHashSet(StringComparer.OrdinalIgnoreCase);
@@ -207,7 +229,7 @@ internal static class ChaosBench
         foreach (var (slot, id) in outcome.BadDevices.OrderBy(b => b.Key))
         {
             var fails = rows.Where(r => (r.DeviceId == id || r.DeviceId.Equals($"dfu-{HilRig.Core.Spark.SparkIdentity.DfuSerial(id)}", StringComparison.OrdinalIgnoreCase)) && r.Verdict == Verdict.Fail).ToList();
-            output.WriteLine(string.Create(c, $"  bad Core {id} (slot {slot}, moved to slot {outcome.Moves[slot]}): failed in {fails.Select(r => (r.Slot, r.Cycle)).Distinct().Count()} cycle(s) ({string.Join(", ", fails.GroupBy(r => r.FailureMode).Select(g => $"{g.Key} {g.Count()}"))}); {(final.TryGetValue(id, out var f) ? f.ToName() : "not failed")}"));
+            output.WriteLine(string.Create(c, $"  bad Core {id} (slot {slot}, moved to slot {outcome.Moves[slot]}): failed in {fails.Select(r => (r.Slot, r.Cycle)).Distinct().Count()} cycle(s) ({string.Join(", ", fails.GroupBy(r => r.FailureMode).Select(g => $"{g.Key} {g.Count()}"))}); {(final.TryGetValue(id, out var f) ? f.ToName() : "not failed")}{Arrival(outcome.Confirm.Rows, outcome.Moves[slot])}"));
         }
         var badConfirmed = outcome.BadDevices.Values.All(id => final.GetValueOrDefault(id) == Confirmation.Confirmed);
         return healthyFails.Count == 0 && healthyConfirmed == 0 && badConfirmed && balanced && outcome.Stored == rows.Count ? ExitCodes.Ok : ExitCodes.DutFailed;
