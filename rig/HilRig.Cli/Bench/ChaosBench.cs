@@ -122,7 +122,10 @@ internal static class ChaosBench
         // every few cycles a cold boot: the only place a soak switches a relay, so a sticking contact (sim.faults.relayStuck) meets the rig
         // the readbacks journal the regions (screen's journal), so a rig fault mid-readback puts them back and the slot soaks on
         var journal = new RegionJournal(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(storePath))!, "journal"));
-        var soak = await SoakAsync(SoakCommand.PlanFor(config, cycles, everyReadback, null, journal) with { PowerCycleEvery = PowerCycleEvery }, session.Slots);
+        // the store's DFU serial links, as `hilrig soak` keeps them: a bad Core that arrives in DFU in the slot it was
+        // moved to (a bad flash once factory-reset boots into DFU) is known by its device id there
+        var links = new StoreDeviceLinks(store, wall);
+        var soak = await SoakAsync(SoakCommand.PlanFor(config, cycles, everyReadback, null, journal) with { PowerCycleEvery = PowerCycleEvery, Links = links }, session.Slots);
 
         // a failure in one slot is not final: each bad Core changes places with the nearest healthy slot's Core
         var moves = new Dictionary<int, int>();
@@ -140,11 +143,20 @@ internal static class ChaosBench
             // no settle: a Core dropped into a powered slot is still booting when the soak starts, which waits that out itself
             await Task.CompletedTask;
         });
-        var confirm = await SoakAsync(SoakCommand.PlanFor(config, ConfirmCycles, 1, null, journal), [.. session.Slots.Where(s => moves.ContainsValue(s.Number))]);
+        var confirm = await SoakAsync(SoakCommand.PlanFor(config, ConfirmCycles, 1, null, journal) with { Links = links }, [.. session.Slots.Where(s => moves.ContainsValue(s.Number))]);
         return new ChaosOutcome(soak, confirm, [.. soak.Rows, .. confirm.Rows], sim.Faults.Ledger, stored, moves, decisions, badDevices)
         {
             MissedReadings = session.Led?.Sampler.MissedReads ?? 0,
         };
+    }
+
+    /// <summary>How the moved bad Core was met in its new slot: found in DFU (a readback before cycle 1, the diagnosis), or on its app.</summary>
+    private static string Arrival(IEnumerable<SoakRow> rows, int slot)
+    {
+        var found = rows.Where(r => r.Slot == slot && r.Test == SoakRunner.ReadbackTest && r.Cycle == 0).ToList();
+        return found.Count == 0 ? $"; in slot {slot} on its app"
+            : $"; in slot {slot} found in DFU, read back under {(found[^1].DeviceId.StartsWith("dfu-", StringComparison.Ordinal) ? "its DFU serial" : "its device id")}: "
+              + string.Join(", then ", found.Select(r => $"{r.Verdict.ToName()} {r.FailureMode}"));
     }
 
     private sealed class Listener(Action<SoakRow> onRow) : IProgress<SoakProgress>
@@ -189,20 +201,35 @@ internal static class ChaosBench
         output.WriteLine(string.Create(c, $"  total            {ledger.Count,8} {recorded.Count(r => !r.GaveUp),8} {recorded.Count(r => r.GaveUp),8}"));
         var balanced = recorded.Count == ledger.Count && ledger.GroupBy(f => f.RigKind).All(g => recorded.Count(r => r.Kind == g.Key) == g.Count());
         output.WriteLine($"  ledger: {(balanced ? "balanced (every injected fault is a recorded retry or a rig fault)" : "NOT balanced")}");
+        // where it does not balance: per kind and slot, what was injected against what the rows carry, to look at
+        foreach (var kind in ledger.Select(f => f.RigKind).Concat(recorded.Select(r => r.Kind)).Distinct().Where(k => ledger.Count(f => f.RigKind == k) != recorded.Count(r => r.Kind == k)))
+        {
+            foreach (var slot in ledger.Where(f => f.RigKind == kind).Select(f => f.Slot).Concat(recorded.Where(r => r.Kind == kind).Select(r => r.Slot)).Distinct().Order())
+            {
+                var injected = ledger.Where(f => f.RigKind == kind && f.Slot == slot).ToList();
+                var retried = recorded.Where(r => r.Kind == kind && r.Slot == slot).ToList();
+                if (injected.Count == retried.Count) continue;
+                output.WriteLine(string.Create(c, $"    {kind} slot {slot?.ToString(c) ?? "-"}: injected {injected.Count}, recorded {retried.Count}"));
+                foreach (var f in injected) output.WriteLine(string.Create(c, $"      injected {f.At:HH:mm:ss.fff} {f.Operation}"));
+                foreach (var r in retried) output.WriteLine(string.Create(c, $"      recorded {r.At:HH:mm:ss.fff} {r.What}{(r.GaveUp ? " (gave up)" : "")}"));
+            }
+        }
         output.WriteLine(string.Create(c, $"  results: {rows.Count} rows judged, {outcome.Stored} stored ({rows.Count - outcome.Stored} lost)"));
-        var badIds = outcome.BadDevices.Values.ToHashSet(StringComparer.Ordinal);
+        // a bad Core's rows found in DFU before the store knew its id are keyed by its DFU serial
+        var badIds = outcome.BadDevices.Values.SelectMany(id => new[] { id, $"dfu-{HilRig.Core.Spark.SparkIdentity.DfuSerial(id)}" }).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var healthyFails = rows.Where(r => !badIds.Contains(r.DeviceId) && r.Verdict == Verdict.Fail).ToList();
         var healthyRigFaults = rows.Where(r => !badIds.Contains(r.DeviceId) && r.Verdict == Verdict.RigFault).ToList();
         output.WriteLine(string.Create(c, $"  healthy Cores: {healthyFails.Count} fail row(s), {healthyRigFaults.Count} rig-fault row(s) ({string.Join(", ", healthyRigFaults.GroupBy(r => r.FailureMode).Select(g => $"{g.Key} {g.Count()}"))})"));
         foreach (var row in healthyFails.Take(10))
             output.WriteLine($"    slot {row.Slot} cycle {row.Cycle} {row.Test}: {row.FailureMode}: {row.Signature}");
-        var final = outcome.Decisions.GroupBy(d => d.DeviceId).ToDictionary(g => g.Key, g => g.Last().Decision.Confirmation);
+        // by the device the store recorded each attempt under: a Core's id, whether its row knew it by id or by DFU serial
+        var final = outcome.Decisions.GroupBy(d => d.Decision.DeviceId).ToDictionary(g => g.Key, g => g.Last().Decision.Confirmation);
         var healthyConfirmed = final.Count(f => !badIds.Contains(f.Key) && f.Value == Confirmation.Confirmed);
         output.WriteLine(string.Create(c, $"  healthy Cores with a final (confirmed) fail: {healthyConfirmed}"));
         foreach (var (slot, id) in outcome.BadDevices.OrderBy(b => b.Key))
         {
-            var fails = rows.Where(r => r.DeviceId == id && r.Verdict == Verdict.Fail).ToList();
-            output.WriteLine(string.Create(c, $"  bad Core {id} (slot {slot}, moved to slot {outcome.Moves[slot]}): failed in {fails.Select(r => (r.Slot, r.Cycle)).Distinct().Count()} cycle(s) ({string.Join(", ", fails.GroupBy(r => r.FailureMode).Select(g => $"{g.Key} {g.Count()}"))}); {(final.TryGetValue(id, out var f) ? f.ToName() : "not failed")}"));
+            var fails = rows.Where(r => (r.DeviceId == id || r.DeviceId.Equals($"dfu-{HilRig.Core.Spark.SparkIdentity.DfuSerial(id)}", StringComparison.OrdinalIgnoreCase)) && r.Verdict == Verdict.Fail).ToList();
+            output.WriteLine(string.Create(c, $"  bad Core {id} (slot {slot}, moved to slot {outcome.Moves[slot]}): failed in {fails.Select(r => (r.Slot, r.Cycle)).Distinct().Count()} cycle(s) ({string.Join(", ", fails.GroupBy(r => r.FailureMode).Select(g => $"{g.Key} {g.Count()}"))}); {(final.TryGetValue(id, out var f) ? f.ToName() : "not failed")}{Arrival(outcome.Confirm.Rows, outcome.Moves[slot])}"));
         }
         var badConfirmed = outcome.BadDevices.Values.All(id => final.GetValueOrDefault(id) == Confirmation.Confirmed);
         return healthyFails.Count == 0 && healthyConfirmed == 0 && badConfirmed && balanced && outcome.Stored == rows.Count ? ExitCodes.Ok : ExitCodes.DutFailed;

@@ -220,7 +220,8 @@ internal static class SoakCommand
             // Each failed device into its attempt history under screening.confirm, by the same rule as screen: failing
             // again and again in one slot confirms nothing when the policy wants another slot.
             var rigSlots = session.Slots.Select(s => s.Number).ToList();
-            var entries = writer.FirstFailures().Select(f => ledger.Record(f, f.DeviceId.StartsWith("dfu-", StringComparison.Ordinal) ? f.DeviceId[4..] : null, rigSlots)).ToList();
+            // (a row keyed "dfu-SERIAL" gives the store its DFU serial)
+            var entries = writer.FirstFailures().Select(f => ledger.Record(f, null, rigSlots)).ToList();
             var summary = Summarise(label, result, baselineFigures) with { Confirmations = [.. entries.Select(ConfirmationOf)] };
             status = result.Rows.Any(r => r.Verdict == Verdict.RigFault) ? RunStatus.RigFault
                 : result.Rows.Any(r => r.Verdict == Verdict.Fail) ? RunStatus.Failed

@@ -51,6 +51,9 @@ public sealed class CoreLifeContext(IUsbBus bus, TimeProvider time, ICloud? clou
     /// <summary>Where a destructive DFU check saves the originals first (null: in memory only).</summary>
     public RegionJournal? Journal { get; init; }
 
+    /// <summary>Where a DFU session on an identified Core records its DFU serial's link to the device id (null: not recorded).</summary>
+    public IDeviceLinks? Links { get; init; }
+
     /// <summary>USB first (no network); the cloud is asked only for a device id when the Core is not on USB.</summary>
     public async Task<CoreWhereabouts> LookAsync(RigSlot slot, string? deviceId, DateTimeOffset since, CancellationToken ct = default)
     {

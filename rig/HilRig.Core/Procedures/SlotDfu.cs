@@ -32,6 +32,8 @@ internal static class SlotDfu
             throw new LoopRigFault(FailureModes.WrongDevice,
                 $"DFU serial {session.Serial} at {slot.UsbPath} does not belong to device {deviceId} (expected {expected}): check the slot's cabling");
         }
+        // seen together: should this Core arrive in DFU later (a bad flash factory-reset), it is still known by its id
+        context.Links?.Link(session.Serial, deviceId);
         return session;
     }
 

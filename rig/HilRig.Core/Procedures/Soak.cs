@@ -158,11 +158,30 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
     public async Task<SoakResult> RunAsync(IEnumerable<RigSlot> slots, IProgress<SoakProgress>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(slots);
-        // the OTA's check of its region over DFU journals the region too, in the readback's journal
-        var life = plan.Readback.Journal is { } journal && context.Journal is null ? new CoreLifeContext(context.Bus, context.Time, context.Cloud) { Journal = journal } : context;
+        // the OTA's check of its region over DFU journals the region too, in the readback's journal; every DFU session on
+        // an identified Core links its serial in the store (once per run), as screening does
+        var journal = context.Journal ?? plan.Readback.Journal;
+        var links = context.Links ?? (plan.Links is { } known ? new LinkedOnce(known) : null);
+        var life = journal == context.Journal && links == context.Links ? context
+            : new CoreLifeContext(context.Bus, context.Time, context.Cloud) { Journal = journal, Links = links };
         var runs = slots.Select(slot => new SlotSoak(life, plan, slot, progress)).ToList();
         await Task.WhenAll(runs.Select(r => r.RunAsync(ct)));
         return new SoakResult([.. runs.SelectMany(r => r.Rows)], [.. runs.Select(r => r.Result)]);
+    }
+
+    /// <summary>The store's links, each pair written once per run: a soak opens DFU on the same Core again and again.</summary>
+    private sealed class LinkedOnce(IDeviceLinks links) : IDeviceLinks
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _linked = new(StringComparer.Ordinal);
+
+        public string? DeviceIdFor(string dfuSerial) => links.DeviceIdFor(dfuSerial);
+
+        public void Link(string dfuSerial, string deviceId)
+        {
+            if (_linked.TryGetValue(dfuSerial, out var known) && known == deviceId) return;
+            links.Link(dfuSerial, deviceId);
+            _linked[dfuSerial] = deviceId;
+        }
     }
 
     /// <summary>One slot's soak and its bookkeeping.</summary>
@@ -229,9 +248,10 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 Report(IdentifyTest, SoakPhase.Ended, row.Verdict, row: row);
                 return;
             }
-            if (_id is null)
+            // the same any-state detection as screening: a Core in DFU is read back and identified, never "empty"; a rig
+            // fault in that readback whose regions went back is looked at again, at most RigFaultsInARow times (as in a cycle)
+            for (var tries = 1; _id is null; tries++)
             {
-                // the same any-state detection as screening: a Core in DFU is read back and identified, never "empty"
                 var found = await CoreSearch.LookAsync(context.Bus, _time, slot, ct);
                 if (!found.FoundInDfu)
                 {
@@ -242,7 +262,9 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                     Report(IdentifyTest, SoakPhase.Ended, row.Verdict, row: row);
                     return;
                 }
-                if (!await ArrivedInDfuAsync(found.Arrival!, ct)) return;
+                var arrived = await ArrivedInDfuAsync(found.Arrival!, again: tries < RigFaultsInARow, ct);
+                if (arrived == Arrival.Out) return;
+                if (arrived == Arrival.Again) _id = null;
             }
             Report(IdentifyTest, SoakPhase.Ended, Verdict.Pass);
             var id = _id!;
@@ -346,8 +368,8 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
         /// its own, keyed by the linked device id or its DFU serial); a clean one gets the plan's known-good app, and once
         /// it answers `i` with a device id whose DFU serial matches, the store links the two and the soak goes on.
         /// </summary>
-        /// <returns>False when the slot leaves the run (bad flash, no app runs, a rig fault).</returns>
-        private async Task<bool> ArrivedInDfuAsync(string arrival, CancellationToken ct)
+        /// <param name="again">A rig fault in the readback whose regions are back may be looked at again (<see cref="Arrival.Again"/>).</param>
+        private async Task<Arrival> ArrivedInDfuAsync(string arrival, bool again, CancellationToken ct)
         {
             string? serial = null;
             var readback = await StepAsync(ReadbackTest, async () =>
@@ -398,8 +420,10 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
             });
             if (readback.Verdict != Verdict.Pass)
             {
+                // a brown-out or a lost contact mid-readback, the regions put back: the Core is as it arrived, look again
+                if (readback.Verdict == Verdict.RigFault && again && RegionsWhole(ReadbackTest)) return Arrival.Again;
                 Out(0, $"arrived in DFU: {readback.Signature}");
-                return false;
+                return Arrival.Out;
             }
 
             var begin = _time.GetTimestamp();
@@ -416,11 +440,18 @@ public sealed class SoakRunner(CoreLifeContext context, SoakPlan plan)
                 Rows.Add(row);
                 Out(0, row.Signature);
                 Report(IdentifyTest, SoakPhase.Ended, row.Verdict, row: row);
-                return false;
+                return Arrival.Out;
             }
             plan.Links?.Link(serial!, id);
             _id = id;
-            return true;
+            return Arrival.Identified;
+        }
+
+        private enum Arrival
+        {
+            Identified,
+            Again,
+            Out,
         }
 
         /// <summary>

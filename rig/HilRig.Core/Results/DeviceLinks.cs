@@ -10,13 +10,16 @@ public sealed partial class ResultsStore
     {
         ArgumentException.ThrowIfNullOrEmpty(dfuSerial);
         ArgumentException.ThrowIfNullOrEmpty(deviceId);
-        Write((db, tx) => db.Execute(
+        Write((db, tx) => LinkIn(db, tx, dfuSerial, deviceId, at));
+    }
+
+    private static void LinkIn(System.Data.IDbConnection db, System.Data.IDbTransaction tx, string dfuSerial, string deviceId, DateTimeOffset at) =>
+        db.Execute(
             """
             INSERT INTO device_links (dfu_serial, device_id, linked_at) VALUES (@dfuSerial, @deviceId, @at)
             ON CONFLICT (dfu_serial) DO UPDATE SET device_id = excluded.device_id, linked_at = excluded.linked_at
             """,
-            new { dfuSerial, deviceId = deviceId.ToLowerInvariant(), at = StoreText.Time(at) }, tx));
-    }
+            new { dfuSerial, deviceId = deviceId.ToLowerInvariant(), at = StoreText.Time(at) }, tx);
 
     /// <summary>The device id linked to <paramref name="dfuSerial"/>; null when never seen together.</summary>
     public string? DeviceIdForDfuSerial(string dfuSerial)

@@ -1,6 +1,7 @@
 using Dapper;
 using HilRig.Core.Config;
 using HilRig.Core.Procedures;
+using HilRig.Core.Spark;
 
 namespace HilRig.Core.Results;
 
@@ -89,7 +90,11 @@ public sealed record ScreenAttempt(Guid ResultId, Guid RunId, string RigId, stri
 /// <param name="FailedSlots">Slots where this device has a DUT failure on record (this attempt included).</param>
 /// <param name="Needed">Failing attempts (in distinct slots when the policy changes slot) still needed to confirm; 0 when final.</param>
 /// <param name="Refuted">Earlier unconfirmed failures this pass refuted: each points at its slot.</param>
-public sealed record AttemptDecision(Confirmation Confirmation, IReadOnlyList<int> FailedSlots, int Needed, IReadOnlyList<ScreenAttempt> Refuted);
+public sealed record AttemptDecision(Confirmation Confirmation, IReadOnlyList<int> FailedSlots, int Needed, IReadOnlyList<ScreenAttempt> Refuted)
+{
+    /// <summary>The device the attempt was recorded under: its device id when the store knows it, else its "dfu-SERIAL" key.</summary>
+    public string DeviceId { get; init; } = "";
+}
 
 /// <summary>One slot's health with what it was computed from.</summary>
 /// <param name="Since">Strikes are counted from here (a golden pass or the operator's `good`); null: from the start.</param>
@@ -113,7 +118,8 @@ public sealed partial class ResultsStore
     /// is confirmed once the device has <see cref="ConfirmPolicy.Attempts"/> failing attempts (in as many different slots
     /// when <see cref="ConfirmPolicy.ChangeSlot"/>), and earlier unconfirmed ones are confirmed with it; a pass refutes the
     /// device's earlier unconfirmed failures (each then points at its slot). A device known by a DFU serial is the same
-    /// device as the id the store links that serial to.
+    /// device as the id the store links that serial to; an attempt under a device id links the DFU serial its bootloader
+    /// derives from it (spark-core.md §4.1), so the same Core is one device whichever way each attempt knew it.
     /// </summary>
     public AttemptDecision RecordScreenAttempt(string rigId, StoredResult result, string? dfuSerial, ConfirmPolicy policy, DateTimeOffset at)
     {
@@ -123,8 +129,12 @@ public sealed partial class ResultsStore
         AttemptDecision? decision = null;
         Write((db, tx) =>
         {
-            var deviceId = CanonicalDevice(db, tx, result.DeviceId, dfuSerial);
-            var history = AttemptsOf(db, tx, deviceId, dfuSerial);
+            // a Core that failed under its device id and arrives in DFU in the next slot (or the reverse) is one device
+            var serial = dfuSerial ?? SerialOf(result.DeviceId);
+            if (SparkIdentity.Validate(result.DeviceId) is null)
+                LinkIn(db, tx, SparkIdentity.DfuSerial(result.DeviceId), result.DeviceId, at);
+            var deviceId = CanonicalDevice(db, tx, result.DeviceId, serial);
+            var history = AttemptsOf(db, tx, deviceId, serial);
             var failed = history.Where(a => a.Kind == FailureKind.Dut && a.Confirmation is Confirmation.Unconfirmed or Confirmation.Confirmed).ToList();
             Confirmation confirmation;
             var refuted = new List<ScreenAttempt>();
@@ -163,11 +173,11 @@ public sealed partial class ResultsStore
                 """,
                 new
                 {
-                    resultId = StoreText.Id(result.Id), runId = StoreText.Id(result.RunId), rigId, deviceId, dfuSerial, slot = result.Slot,
+                    resultId = StoreText.Id(result.Id), runId = StoreText.Id(result.RunId), rigId, deviceId, dfuSerial = serial, slot = result.Slot,
                     verdict = StoreText.Verdict(result.Verdict), kind = result.Kind == FailureKind.None ? null : result.Kind.ToName(),
                     mode = result.FailureMode, confirmation = confirmation.ToName(), at = StoreText.Time(at),
                 }, tx);
-            decision = new AttemptDecision(confirmation, [.. failedSlots.Distinct().Order()], needed, refuted);
+            decision = new AttemptDecision(confirmation, [.. failedSlots.Distinct().Order()], needed, refuted) { DeviceId = deviceId };
         });
         return decision!;
     }
@@ -251,11 +261,15 @@ public sealed partial class ResultsStore
     private static void SetConfirmation(System.Data.IDbConnection db, System.Data.IDbTransaction tx, Guid resultId, Confirmation confirmation) =>
         db.Execute("UPDATE screen_attempts SET confirmation = @c WHERE result_id = @id", new { c = confirmation.ToName(), id = StoreText.Id(resultId) }, tx);
 
+    /// <summary>The DFU serial of a "dfu-SERIAL" key (a Core known only in DFU); null for any other key.</summary>
+    private static string? SerialOf(string deviceId) =>
+        deviceId.StartsWith("dfu-", StringComparison.OrdinalIgnoreCase) ? deviceId[4..].ToUpperInvariant() : null;
+
     /// <summary>A DFU-serial key ("dfu-SERIAL") becomes the device id the store links the serial to, when it knows one.</summary>
     private static string CanonicalDevice(System.Data.IDbConnection db, System.Data.IDbTransaction tx, string deviceId, string? dfuSerial)
     {
         var id = deviceId.ToLowerInvariant();
-        var serial = dfuSerial ?? (id.StartsWith("dfu-", StringComparison.Ordinal) ? deviceId[4..] : null);
+        var serial = dfuSerial ?? SerialOf(deviceId);
         if (!id.StartsWith("dfu-", StringComparison.Ordinal) || serial is null) return id;
         return db.QueryFirstOrDefault<string?>("SELECT device_id FROM device_links WHERE dfu_serial = @serial", new { serial }, tx) ?? id;
     }

@@ -21,7 +21,7 @@ public sealed class Tca9548a
 
     public string Name { get; }
 
-    /// <summary>The last channel selected, or null when all are disconnected.</summary>
+    /// <summary>The last channel selected, or null when all are disconnected or a select failed (the channel is then not known).</summary>
     public int? Selected { get; private set; }
 
     /// <summary>Connects exactly one channel (writes 1 &lt;&lt; channel) and reads the register back.</summary>
@@ -29,6 +29,10 @@ public sealed class Tca9548a
     {
         if (channel is < 0 or >= ChannelCount)
             throw new ArgumentOutOfRangeException(nameof(channel), channel, "TCA9548A channel must be 0..7");
+        // a write that went through and whose read back then failed has switched the channel all the same: until a
+        // select succeeds the channel is not known, so the next one is written again rather than taken as selected
+        // (a reading of the wrong slot's sensor)
+        Selected = null;
         WriteControl((byte)(1 << channel));
         Selected = channel;
     }

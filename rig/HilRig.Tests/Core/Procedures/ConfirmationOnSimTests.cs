@@ -69,6 +69,62 @@ public class ConfirmationOnSimTests
         Assert.That(ledger.Health([3, 5]).Select(h => h.State), Is.EqualTo(new[] { SlotHealthState.Good, SlotHealthState.Good }), "a confirmed DUT failure is not the slots' fault");
     }
 
+    /// <summary>
+    /// The chaos bench's confirmation on the soak path: a bad-flash Core fails in a soak in slot 3 (under its device id),
+    /// changes places with slot 4's healthy Core and arrives there in DFU (a bad flash once factory-reset boots into DFU):
+    /// its readback is the diagnosis, it is known by its device id through the store's DFU serial link, and that second
+    /// failure in another slot confirms it. The healthy Core soaks on in slot 3 and is never confirmed failed.
+    /// </summary>
+    [Test]
+    public void A_bad_Core_failing_in_a_soak_is_confirmed_in_the_slot_it_was_moved_to_where_it_arrives_in_DFU()
+    {
+        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores((3, "{ stuckBits: 12 }"))), new RigSessionOptions { ObserveLeds = false, CalibrateAtOpen = false });
+        var sim = session.Sim!;
+        var store = ResultsStore.Open(Path.Combine(_screening.Folder, "hilrig.db"));
+        var wall = TimeProvider.System;
+        var ledger = new ScreeningLedger(store, session.Config.RigId, ScreeningPolicy.Default, wall);
+        var slots = session.Config.Slots.Select(s => s.Number).ToList();
+        var (bad, healthy) = (sim.Slot(3).Core.DeviceId, sim.Slot(4).Core.DeviceId);
+        var plan = SoakCommand.PlanFor(session.Config, 2, 1, null) with { Links = new StoreDeviceLinks(store, wall) };
+        // as `hilrig soak` does: every row stored, each slot's first failure recorded under screening.confirm
+        (SoakResult Result, List<LedgerEntry> Entries) Soak(params int[] numbers)
+        {
+            using var recorder = ResultRecorder.Start(store, new RunInfo(session.Config.RigId, session.Config.Hash, 42, "BL14", "soak", wall.GetUtcNow()), wall);
+            var result = session.RunAsync(() => new SoakRunner(session.Life, plan).RunAsync(numbers.Select(session.Slot))).GetAwaiter().GetResult();
+            var stored = result.Rows.Select(r => (r, Task: recorder.Record(SlotFinding.From(r, null)))).ToList();
+            recorder.Flush();
+            var entries = stored.Where(s => s.r.Verdict == Verdict.Fail).GroupBy(s => s.r.Slot)
+                .Select(g => ledger.Record(g.First().Task.GetAwaiter().GetResult(), null, slots)).ToList();
+            return (result, entries);
+        }
+
+        var first = Soak(3, 4);
+        Assert.That(first.Entries.Select(e => (e.DeviceId, e.Decision.Confirmation)), Is.EqualTo(new[] { (bad, Confirmation.Unconfirmed) }),
+            string.Join("\n", first.Result.Rows.Select(r => $"slot {r.Slot} {r.Test}: {r.Verdict.ToName()} {r.Signature}")));
+
+        // the bad Core no longer boots an app; the two Cores change places
+        SimulatedScreening.EraseAppArea(session, 3);
+        Assert.That(sim.Slot(3).Core.State, Is.EqualTo(CoreState.Dfu));
+        session.RunAsync(() =>
+        {
+            var (a, b) = (sim.Remove(3)!, sim.Remove(4)!);
+            sim.Insert(4, a.DeviceId, a.Spec.Lot, a.Spec.Flash);
+            sim.Insert(3, b.DeviceId, b.Spec.Lot, b.Spec.Flash);
+            return Task.CompletedTask;
+        }).GetAwaiter().GetResult();
+        var second = Soak(4, 3);
+
+        var arrival = second.Result.Rows.First(r => r.Slot == 4);
+        Assert.That((arrival.Test, arrival.Verdict, arrival.FailureMode), Is.EqualTo((SoakRunner.ReadbackTest, Verdict.Fail, FailureModes.BadExternalFlash)), arrival.Signature);
+        Assert.That(arrival.Signature, Does.Contain("arrived"));
+        Assert.That(arrival.DeviceId, Is.EqualTo(bad), "found in DFU, known by its device id through the store's link");
+        var confirmed = second.Entries.Single();
+        Assert.That((confirmed.Decision.DeviceId, confirmed.Decision.Confirmation), Is.EqualTo((bad, Confirmation.Confirmed)));
+        Assert.That(confirmed.Decision.FailedSlots, Is.EqualTo(new[] { 3, 4 }));
+        Assert.That(second.Result.Rows.Where(r => r.Slot == 3).Select(r => (r.DeviceId, r.Verdict)), Is.All.EqualTo((healthy, Verdict.Pass)), "the healthy Core soaks on in slot 3");
+        Assert.That(store.ScreenAttempts(healthy), Is.Empty, "and has no failure to confirm");
+    }
+
     [Test]
     public void A_dead_chip_that_refuses_its_restore_closes_its_journal_entry_with_its_fail_row()
     {

@@ -1,6 +1,7 @@
 using HilRig.Core.Config;
 using HilRig.Core.Procedures;
 using HilRig.Core.Results;
+using HilRig.Core.Spark;
 using HilRig.Reports.Statistics;
 using HilRig.Tests.Support;
 
@@ -103,6 +104,39 @@ public class SlotHealthStoreTests(StoreProvider provider)
         Assert.That(_store.ScreenAttempts(Device(1)).Select(a => a.Confirmation), Is.EqualTo(new[] { Confirmation.Confirmed, Confirmation.Confirmed }), "the first attempt is confirmed with it");
         Assert.That(ledger.Health([3, 5]).Select(h => (h.State, h.Confirmed, h.Strikes)),
             Is.EqualTo(new[] { (SlotHealthState.Good, 1, 0), (SlotHealthState.Good, 1, 0) }), "a confirmed failure is the DUT's, not the slot's");
+    }
+
+    /// <summary>
+    /// A bad-flash Core that failed under its device id and then, moved to another slot, arrives in DFU (a bad flash once
+    /// factory-reset boots into DFU) is known there only by its DFU serial; and the reverse. Either way it is one device:
+    /// the second failure confirms the first, with no link recorded by a command in between.
+    /// </summary>
+    [Test]
+    public void A_Core_failing_under_its_device_id_and_then_under_its_DFU_serial_is_one_device_and_confirmed_in_either_order()
+    {
+        var ledger = new ScreeningLedger(_store, Rig, Policy, _wall);
+        static string InDfu(string id) => $"dfu-{SparkIdentity.DfuSerial(id)}";
+
+        Assert.That(Screen(ledger, Device(1), 3, Verdict.Fail).Decision.Confirmation, Is.EqualTo(Confirmation.Unconfirmed));
+        var inDfu = Screen(ledger, InDfu(Device(1)), 5, Verdict.Fail);
+        Assert.That((inDfu.Decision.Confirmation, inDfu.Decision.DeviceId), Is.EqualTo((Confirmation.Confirmed, Device(1))), "id first, then DFU serial");
+        Assert.That(inDfu.Decision.FailedSlots, Is.EqualTo(new[] { 3, 5 }));
+
+        var serialFirst = Screen(ledger, InDfu(Device(2)), 4, Verdict.Fail);
+        Assert.That(serialFirst.Decision.Confirmation, Is.EqualTo(Confirmation.Unconfirmed));
+        var byId = Screen(ledger, Device(2), 6, Verdict.Fail);
+        Assert.That((byId.Decision.Confirmation, byId.Decision.DeviceId), Is.EqualTo((Confirmation.Confirmed, Device(2))), "DFU serial first, then id");
+        Assert.That(_store.ScreenAttempts(Device(2)).Select(a => (a.Slot, a.Confirmation)), Is.EqualTo(new[] { (4, Confirmation.Confirmed), (6, Confirmation.Confirmed) }));
+
+        // a healthy Core a slot failed once under its DFU serial passes elsewhere under its id: refuted, never confirmed
+        Screen(ledger, InDfu(Device(3)), 7, Verdict.Fail);
+        var passed = Screen(ledger, Device(3), 8, Verdict.Pass);
+        Assert.That(passed.Decision.Refuted.Select(r => r.Slot), Is.EqualTo(new[] { 7 }), "the pass points at the first slot");
+        // another Core's DFU serial is another device
+        Screen(ledger, Device(4), 1, Verdict.Fail);
+        Assert.That(Screen(ledger, InDfu(Device(5)), 2, Verdict.Fail).Decision.Confirmation, Is.EqualTo(Confirmation.Unconfirmed));
+        Assert.That(_store.ScreenAttempts(Device(3)).Concat(_store.ScreenAttempts(Device(4))).Concat(_store.ScreenAttempts(Device(5))).Select(a => a.Confirmation),
+            Has.None.EqualTo(Confirmation.Confirmed));
     }
 
     [Test]

@@ -35,6 +35,48 @@ public class Tca9548aTests
         Assert.That(mux.Selected, Is.Null);
     }
 
+    /// <summary>A mux whose control register read (the read back after a write) is not acknowledged once.</summary>
+    private sealed class ReadBackNacked(Tca9548aModel model) : II2cTarget
+    {
+        public bool NackNextRead { get; set; }
+
+        public void Write(ReadOnlySpan<byte> data) => model.Write(data);
+
+        public void Read(Span<byte> data)
+        {
+            if (NackNextRead)
+            {
+                NackNextRead = false;
+                throw new IOException("address 0x70 not acknowledged (NACK)");
+            }
+            model.Read(data);
+        }
+    }
+
+    /// <summary>
+    /// The write of a select went through but its read back was not acknowledged: the mux is on the new channel while
+    /// the select failed. The channel is then not known, so the LED sampler selects again before it reads any sensor,
+    /// instead of reading the new channel's sensor as the old channel's slot.
+    /// </summary>
+    [Test]
+    public void A_select_whose_read_back_fails_leaves_the_channel_unknown_not_the_old_one()
+    {
+        var bus = new SimI2cBus("i2c-1");
+        var model = new Tca9548aModel("mux 0x70");
+        var flaky = new ReadBackNacked(model);
+        bus.Attach(0x70, flaky);
+        var mux = new Tca9548a(bus.CreateDevice(0x70), "mux 0x70");
+        mux.Select(3);
+
+        flaky.NackNextRead = true;
+        Assert.Throws<SensorException>(() => mux.Select(4));
+
+        Assert.That(model.Control, Is.EqualTo(0b0001_0000), "the write went through");
+        Assert.That(mux.Selected, Is.Null, "channel 3 is no longer connected: not known until a select succeeds");
+        mux.Select(3);
+        Assert.That((model.Control, mux.Selected), Is.EqualTo(((byte)0b0000_1000, (int?)3)));
+    }
+
     [Test]
     public void Two_muxes_with_a_sensor_selected_each_collide_on_the_shared_address()
     {
