@@ -105,7 +105,7 @@ public class DfuSeHostTests
             var data = await session.UploadAsync(0x20000, image.Length);
             return (data, session.Stats, rig.Sim.Time.GetElapsedTime(t0, t1), rig.Sim.Time.GetElapsedTime(t1));
         });
-        Assert.That(readBack, Is.EqualTo(image));
+        SameBytes.AssertEqual(readBack, image);
         Assert.That(rig.SpiFlash.Erases, Is.EqualTo(Enumerable.Range(0, 32).Select(i => 0x20000u + (uint)i * 4096)));
         Assert.That(rig.SpiFlash.Writes.Select(w => w.Length).ToList(), Has.Count.EqualTo(128).And.All.EqualTo(1024));
         Assert.That((stats.Erases, stats.BytesDownloaded, stats.BytesUploaded), Is.EqualTo((32, 128L * 1024, 128L * 1024)));

@@ -17,11 +17,14 @@ public class CloudFaultTests
         return path;
     }
 
-    [TestCase(0.05)]
-    [TestCase(0.3)]
-    public void With_a_lossy_cloud_no_healthy_Core_gets_a_fail_and_the_bad_Core_still_does(double loss)
+    /// <remarks>
+    /// One loss rate, the harsher: three messages in ten lost still leaves every healthy Core passing with this seed, so
+    /// a lighter loss (0.05 was a second case) proved nothing more at the same cost.
+    /// </remarks>
+    [Test]
+    public void With_a_lossy_cloud_no_healthy_Core_gets_a_fail_and_the_bad_Core_still_does()
     {
-        using var session = RigSession.Open(Core.Config.RigConfigLoader.Load(LossyConfig(loss, (5, "{ stuckBits: 2000 }"))));
+        using var session = RigSession.Open(Core.Config.RigConfigLoader.Load(LossyConfig(0.3, (5, "{ stuckBits: 2000 }"))));
         var outcomes = session.RunAsync(() => new Screening(session.Usb, session.Time, new ScreeningOptions
         {
             Cloud = session.Cloud,

@@ -17,19 +17,37 @@ public class ScreeningTests
         return cells.AsSpan((int)SparkMemoryMap.FactoryImageAddress, SparkMemoryMap.ImageRegionSize).ToArray();
     }
 
+    /// <summary>
+    /// The default rig screened once for the tests that only read what it left: its outcomes, the factory images from
+    /// before and after, and the Cores two seconds after the screening ended.
+    /// </summary>
+    private sealed record DefaultRigScreened(RigSession Session, IReadOnlyList<SlotOutcome> Outcomes, Dictionary<int, byte[]> FactoryBefore);
+
+    private DefaultRigScreened _default = null!;
+
+    [OneTimeSetUp]
+    public void ScreenTheDefaultRig()
+    {
+        var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
+        var before = session.Slots.ToDictionary(s => s.Number, s => FactoryRegion(session, s.Number));
+        var outcomes = Screen(session);
+        session.RunAsync(() => Task.Delay(TimeSpan.FromSeconds(2), session.Time)).GetAwaiter().GetResult();
+        _default = new DefaultRigScreened(session, outcomes, before);
+    }
+
+    [OneTimeTearDown]
+    public void CloseTheDefaultRig() => _default?.Session.Dispose();
+
     [Test]
     public void Default_rig_passes_all_eight_Cores_and_leaves_every_factory_image_byte_identical()
     {
-        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
-        var before = session.Slots.ToDictionary(s => s.Number, s => FactoryRegion(session, s.Number));
-
-        var outcomes = Screen(session);
+        var (session, outcomes, before) = _default;
 
         Assert.That(outcomes, Has.Count.EqualTo(8));
         Assert.That(outcomes.Select(o => o.Verdict), Is.All.EqualTo(Verdict.Pass), string.Join("\n", outcomes.Select(o => $"{o.Slot}: {o.Signature}")));
         foreach (var o in outcomes)
         {
-            Assert.That(FactoryRegion(session, o.Slot), Is.EqualTo(before[o.Slot]), $"slot {o.Slot} factory image changed");
+            SameBytes.AssertEqual(FactoryRegion(session, o.Slot), before[o.Slot], $"slot {o.Slot} factory image changed");
             Assert.That(o.Evidence.Readback!.Regions.Select(r => r.RestoreVerified), Is.All.True);
             Assert.That(o.DeviceId, Is.EqualTo(session.Sim!.Slot(o.Slot).Core.DeviceId));
             Assert.That(o.Evidence.DfuSerial, Is.EqualTo(SparkIdentity.DfuSerial(o.DeviceId!)));
@@ -39,9 +57,7 @@ public class ScreeningTests
     [Test]
     public void Screening_leaves_the_Cores_running_their_app_again()
     {
-        using var session = RigSession.Open(TestRigs.Load(TestRigs.DefaultCores()));
-        Screen(session);
-        session.RunAsync(() => Task.Delay(TimeSpan.FromSeconds(2), session.Time)).GetAwaiter().GetResult();
+        var session = _default.Session;
         Assert.That(session.Sim!.Slots.Select(s => s.Core.State), Is.All.EqualTo(HilRig.Sim.Device.CoreState.App));
         Assert.That(session.Usb.GetDevices().Where(d => d.Descriptor.ProductId == SparkUsb.DfuProductId), Is.Empty);
     }

@@ -62,7 +62,7 @@ public class ChaosSoakTests
         try
         {
             var journal = new RegionJournal(folder.FullName);
-            result = session.RunAsync(() => new SoakRunner(session.Life, Plan(8, config.Sim.Seed, readbackEvery: 2, journal)).RunAsync(session.Select(null)))
+            result = session.RunAsync(() => new SoakRunner(session.Life, Plan(5, config.Sim.Seed, readbackEvery: 2, journal)).RunAsync(session.Select(null)))
                 .GetAwaiter().GetResult();
             // a rig fault mid-readback is put back at once; only a Core whose put-back failed too (a worn slot's contact
             // letting go again) leaves its originals in the journal for `hilrig recover`, and leaves the run saying so
@@ -144,7 +144,7 @@ public class ChaosSoakTests
         var folder = Directory.CreateTempSubdirectory("hilrig-chaos-test-");
         try
         {
-            var outcome = HilRig.Cli.Bench.ChaosBench.RunChaosAsync(config, 4, 2, new HashSet<int> { 3, 6 }, Path.Combine(folder.FullName, "chaos.db"), CancellationToken.None)
+            var outcome = HilRig.Cli.Bench.ChaosBench.RunChaosAsync(config, 3, 2, new HashSet<int> { 3, 6 }, Path.Combine(folder.FullName, "chaos.db"), CancellationToken.None)
                 .GetAwaiter().GetResult();
             foreach (var d in outcome.Decisions)
                 TestContext.Out.WriteLine($"slot {d.Slot} {d.DeviceId}: {d.Decision.Confirmation} (failed in {string.Join(", ", d.Decision.FailedSlots)})");

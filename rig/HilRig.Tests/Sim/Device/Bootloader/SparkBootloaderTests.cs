@@ -83,7 +83,7 @@ public class SparkBootloaderTests
 
         Assert.That(outcome, Is.TypeOf<BootOutcome.Reset>());
         Assert.That(outcome.Actions, Is.EqualTo(new[] { BootAction.OtaApply, BootAction.FinishUpdate }));
-        Assert.That(bench.AppArea(), Is.EqualTo(bench.Slot(SparkMemoryMap.OtaImageAddress)), "all 108 KiB come from the OTA slot");
+        SameBytes.AssertEqual(bench.AppArea(), bench.Slot(SparkMemoryMap.OtaImageAddress), "all 108 KiB come from the OTA slot");
         Assert.That(bench.Slot(SparkMemoryMap.BackupImageAddress), Is.EqualTo(oldApp));
         var page = bench.FlagsPage();
         Assert.That(page.FlashOtaUpdate, Is.EqualTo(0x5000));
@@ -162,7 +162,7 @@ public class SparkBootloaderTests
 
         Assert.That(outcome, Is.TypeOf<BootOutcome.Reset>());
         Assert.That(outcome.Actions, Is.EqualTo(new[] { BootAction.FactoryReset, BootAction.FinishUpdate }));
-        Assert.That(bench.AppArea(), Is.EqualTo(bench.Slot(SparkMemoryMap.FactoryImageAddress)));
+        SameBytes.AssertEqual(bench.AppArea(), bench.Slot(SparkMemoryMap.FactoryImageAddress));
         Assert.That(bench.Slot(SparkMemoryMap.BackupImageAddress), Is.All.EqualTo(0xFF), "BL14 does not back up on factory reset");
         Assert.That(bench.FlagsPage().NvmemSparkReset, Is.EqualTo(1));
         Assert.That(bench.FlagsPage().FlashOtaUpdate, Is.EqualTo(0x5000));
@@ -222,7 +222,7 @@ public class SparkBootloaderTests
 
         Assert.That(outcome.Actions, Is.EqualTo(new[] { BootAction.FactoryReset, BootAction.FinishUpdate }));
         Assert.That(bench.Slot(SparkMemoryMap.BackupImageAddress), Is.EqualTo(userArea));
-        Assert.That(bench.AppArea(), Is.EqualTo(bench.Slot(SparkMemoryMap.FactoryImageAddress)));
+        SameBytes.AssertEqual(bench.AppArea(), bench.Slot(SparkMemoryMap.FactoryImageAddress));
         Assert.That(bench.Internal.ReadHalfWord(SparkMemoryMap.SystemFlagsAddress + 8), Is.EqualTo(0xFFFF));
         Assert.That(bench.FlagsPage(SystemFlags.WordCount2013).FlashOtaUpdate, Is.EqualTo(0x5000));
         Assert.That((took - TimeSpan.FromSeconds(10)).TotalSeconds, Is.GreaterThan(7.0), "the backup adds the slot erase and copy");
