@@ -144,7 +144,7 @@ public class ChaosSoakTests
         var folder = Directory.CreateTempSubdirectory("hilrig-chaos-test-");
         try
         {
-            var outcome = HilRig.Cli.Bench.ChaosBench.RunChaosAsync(config, 3, 2, new HashSet<int> { 3, 6 }, Path.Combine(folder.FullName, "chaos.db"), CancellationToken.None)
+            var outcome = HilRig.Cli.Bench.ChaosBench.RunChaosAsync(config, 4, 2, new HashSet<int> { 3, 6 }, Path.Combine(folder.FullName, "chaos.db"), CancellationToken.None)
                 .GetAwaiter().GetResult();
             foreach (var d in outcome.Decisions)
                 TestContext.Out.WriteLine($"slot {d.Slot} {d.DeviceId}: {d.Decision.Confirmation} (failed in {string.Join(", ", d.Decision.FailedSlots)})");
