@@ -57,10 +57,15 @@ public sealed partial class LedClassifier
     public const double MinLitShareOfWhite = 0.10;
 
     private readonly SlotCalibration _calibration;
+    private readonly double _seenWhite;
 
-    public LedClassifier(SlotCalibration? calibration = null)
+    /// <param name="seenWhite">Without a calibrated white level: the slot's brightest light in readings around the ones
+    /// classified (<see cref="BrightestLevel(IReadOnlyList{LedSample}, double)"/> of the sampler's whole buffer), so a short
+    /// stretch of a dark slot is held to the slot's own light, not to its neighbours' leak, which is then all it sees.</param>
+    public LedClassifier(SlotCalibration? calibration = null, double seenWhite = 0)
     {
         _calibration = calibration ?? SlotCalibration.None;
+        _seenWhite = seenWhite;
     }
 
     /// <summary>Classifies a trace; with no calibration the dark level is estimated from the trace's darkest samples.</summary>
@@ -72,7 +77,7 @@ public sealed partial class LedClassifier
         if (samples.Count == 0) return LedTimeline.Empty;
         // the sampler and trace files give samples in time order; anything else is put in order (stable) first
         if (!InTimeOrder(samples)) samples = [.. samples.OrderBy(x => x.Time)];
-        var minLit = MinLitShareOfWhite * (_calibration.LitC > 0 ? _calibration.LitC : BrightestLevel(samples));
+        var minLit = MinLitShareOfWhite * (_calibration.LitC > 0 ? _calibration.LitC : Math.Max(_seenWhite, BrightestLevel(samples, _calibration.DarkC)));
         var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
         var segments = BuildSegments(points, pulses);
@@ -104,9 +109,9 @@ public sealed partial class LedClassifier
     internal static bool DarkStandsApart(double darkC, double noise, double top) => top > 1.5 * darkC && top - darkC > 20 * noise;
 
     /// <summary>Without a calibrated white level: the trace's brightest clear level, scaled from a colour to white.</summary>
-    private double BrightestLevel(IReadOnlyList<LedSample> samples)
+    internal static double BrightestLevel(IReadOnlyList<LedSample> samples, double darkC)
     {
-        var levels = samples.Where(s => !s.Saturated).Select(s => s.C / (s.Gain * s.IntegrationMs) - _calibration.DarkC).Order().ToList();
+        var levels = samples.Where(s => !s.Saturated).Select(s => s.C / (s.Gain * s.IntegrationMs) - darkC).Order().ToList();
         return levels.Count == 0 ? 0 : Math.Max(0, levels[(int)(0.99 * (levels.Count - 1))]);
     }
 

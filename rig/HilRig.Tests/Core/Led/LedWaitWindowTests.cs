@@ -8,7 +8,9 @@ namespace HilRig.Tests.Led;
 /// <summary>
 /// What a procedure's LED wait sees: each poll's timeline is the classifier over exactly the buffered samples from
 /// <see cref="LedSampler.ContextBefore"/> ahead of the wait's start (found in the ring by binary search, not by
-/// filtering the whole buffer), and a failed wait's evidence is the whole buffer as it was at the failure, however
+/// filtering the whole buffer), held without a calibrated white level to the brightest light the whole buffer showed
+/// when last looked at (every <see cref="LedSampler.SeenWhiteEvery"/> samples),
+/// and a failed wait's evidence is the whole buffer as it was at the failure, however
 /// late it is read.
 /// </summary>
 public class LedWaitWindowTests
@@ -56,11 +58,17 @@ public class LedWaitWindowTests
         Assert.That(kept, Is.EqualTo(recorded.Skip(recorded.Count - 300)), "the ring keeps the last 300 samples, oldest first");
         Assert.That(ends.Segments, Is.EqualTo(Reclassified(calibration, kept)));
         Assert.That(ends.ToString(), Does.Contain("SOS"), ends.ToString());
+        int? lookedAt = null;
         foreach (var (since, count, timeline) in polls)
         {
             // what the ring held at that poll: the last 300 of the samples taken so far
             var held = recorded.Take(count).Skip(Math.Max(0, count - 300));
-            var expected = Reclassified(calibration, held.Where(s => s.Time >= since - LedSampler.ContextBefore));
+            // held to the light of all the ring held (no white level is calibrated) when it was last looked at: a dark
+            // stretch is not judged by a neighbour's leak alone
+            if (lookedAt is null || count - lookedAt >= LedSampler.SeenWhiteEvery) lookedAt = count;
+            var ring = recorded.Take(lookedAt.Value).Skip(Math.Max(0, lookedAt.Value - 300)).ToList();
+            var expected = (List<LedSegment>)[.. new LedClassifier(calibration, LedClassifier.BrightestLevel(ring, calibration.DarkC))
+                .Classify([.. held.Where(s => s.Time >= since - LedSampler.ContextBefore)]).Segments];
             Assert.That(timeline, Is.EqualTo(expected), $"poll after {count} samples, since {since.TotalSeconds:0.000} s");
         }
         Assert.That(polls.Select(p => string.Join(", ", p.Timeline.Select(s => s.State))), Has.Some.Contain("breathing cyan"));
