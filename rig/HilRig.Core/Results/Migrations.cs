@@ -508,6 +508,11 @@ internal static class Migrations
             "ANALYZE device_failure_days",
             "ANALYZE unit_test_ends",
         ],
+        // 13: every attempt recorded under a device id also looks up the attempts of its DFU serial (a bad Core met in DFU
+        // in another slot is the same device); without this the lookup scans screen_attempts once per recorded attempt.
+        [
+            "CREATE INDEX ix_screen_attempts_serial ON screen_attempts(dfu_serial)",
+        ],
     ];
 
     public static int Latest => Steps.Count;

@@ -191,9 +191,9 @@ public class PageSummariesTests
             AssertLotPage(page, rate.Lot, rows, failed, f => ((string)f[4]!).StartsWith(first!, StringComparison.Ordinal), filtered: true);
         }
 
-        // the migration summarises existing rows as the triggers did
+        // the migration summarises existing rows as the triggers did (the store taken back to step 11, later steps undone)
         db.Execute("DROP TRIGGER tr_results_failure_days", "DROP TRIGGER tr_results_test_ends", "DROP TABLE device_failure_days", "DROP TABLE unit_test_ends",
-            "DELETE FROM schema_version WHERE version = 12");
+            "DROP INDEX ix_screen_attempts_serial", "DELETE FROM schema_version WHERE version >= 12");
         var before = LotPageSummaries.Select(t => (t.Table, Rows: Text(db.Rows(t.Direct)))).ToList();
         ResultsStore.Open(path);
         foreach (var (table, expected) in before)
