@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using HilRig.Core.Led;
 using HilRig.Sim.Device;
 
@@ -130,10 +131,16 @@ public sealed class LedEmitter : ILedOutput, ILightSource
         return round;
     }
 
+    /// <summary>Each code's round and its length, built once: an SOS is looked at every integration step of a sensor.</summary>
+    private static readonly ConcurrentDictionary<int, ((int OnMs, int OffMs)[] Round, int Length)> SosRounds = new();
+
     private static bool SosOn(int code, double ms)
     {
-        var round = SosRound(code);
-        var length = round.Sum(p => p.OnMs + p.OffMs);
+        var (round, length) = SosRounds.GetOrAdd(code, c =>
+        {
+            (int OnMs, int OffMs)[] r = [.. SosRound(c)];
+            return (r, r.Sum(p => p.OnMs + p.OffMs));
+        });
         var t = ms % length;
         foreach (var (on, off) in round)
         {

@@ -157,8 +157,21 @@ public sealed class Sst25vf016b
             destination.Fill(0xFF);
             return;
         }
-        for (var i = 0; i < destination.Length; i++)
-            destination[i] = ReadCell((uint)((address + i) % Size));
+        // copied in bulk (wrapping at the end of the array as the chip's address counter does), then the stuck cells
+        // in range overlaid: a readback reads megabytes, and a lookup per byte was most of its cost
+        var start = (int)(address % Size);
+        for (var done = 0; done < destination.Length;)
+        {
+            var from = (start + done) % Size;
+            var n = Math.Min(destination.Length - done, Size - from);
+            _cells.AsSpan(from, n).CopyTo(destination[done..]);
+            done += n;
+        }
+        foreach (var (cell, stuck) in _stuck)
+        {
+            for (var k = (long)((cell - start + Size) % Size); k < destination.Length; k += Size)
+                destination[(int)k] = (byte)((destination[(int)k] & ~stuck.Mask) | stuck.Value);
+        }
     }
 
     /// <summary>0x20: erases the 4 KiB sector containing <paramref name="address"/>; returns the BUSY time (zero if ignored).</summary>
@@ -260,14 +273,6 @@ public sealed class Sst25vf016b
         if (level >= 6) return true;
         var protectedBytes = Size >> (6 - level);
         return address >= Size - protectedBytes;
-    }
-
-    private byte ReadCell(uint address)
-    {
-        var value = _cells[address];
-        if (_stuck.TryGetValue(address, out var stuck))
-            value = (byte)((value & ~stuck.Mask) | stuck.Value);
-        return value;
     }
 
     private void EraseCells(int sector)
