@@ -40,7 +40,11 @@ public sealed class Sst25vf016b
 
     private static readonly byte[] SstJedecId = [0xBF, 0x25, 0x41];
 
-    private readonly byte[] _cells = new byte[Size];
+    /// <summary>
+    /// The cells by 4 KiB sector; null is a sector whose cells all read 0xFF (erased). A Core's flash is mostly erased,
+    /// and a rig of eight Cores allocating and filling 16 MiB at every open was a good part of a test run's memory traffic.
+    /// </summary>
+    private readonly byte[]?[] _sectors = new byte[SectorCount][];
     private readonly Dictionary<uint, (byte Mask, byte Value)> _stuck = [];
     private readonly HashSet<int> _badSectors = [];
     private readonly Random _faultRandom;
@@ -53,7 +57,6 @@ public sealed class Sst25vf016b
         ArgumentNullException.ThrowIfNull(condition);
         Condition = condition;
         _faultRandom = new Random(seed);
-        Array.Fill(_cells, (byte)0xFF);
         StuckCells = [];
         BadSectorAddresses = [];
         switch (condition)
@@ -163,8 +166,9 @@ public sealed class Sst25vf016b
         for (var done = 0; done < destination.Length;)
         {
             var from = (start + done) % Size;
-            var n = Math.Min(destination.Length - done, Size - from);
-            _cells.AsSpan(from, n).CopyTo(destination[done..]);
+            var n = Math.Min(destination.Length - done, SectorSize - from % SectorSize);
+            if (_sectors[from / SectorSize] is { } sector) sector.AsSpan(from % SectorSize, n).CopyTo(destination[done..]);
+            else destination.Slice(done, n).Fill(0xFF);
             done += n;
         }
         foreach (var (cell, stuck) in _stuck)
@@ -199,7 +203,7 @@ public sealed class Sst25vf016b
         if (!Accepting() || !ConsumeWel()) return TimeSpan.Zero;
         address %= Size;
         if (IsProtected(address)) return TimeSpan.Zero;
-        _cells[address] &= value;
+        Cell(address) &= value;
         return ByteProgramTime;
     }
 
@@ -232,7 +236,7 @@ public sealed class Sst25vf016b
         var first = (int)(address / SectorSize);
         var last = (int)((address + data.Length - 1) / SectorSize);
         for (var sector = first; sector <= last; sector++) EraseCells(sector);
-        for (var i = 0; i < data.Length; i++) _cells[address + i] &= data[i];
+        for (var i = 0; i < data.Length; i++) Cell((uint)(address + i)) &= data[i];
     }
 
     private TimeSpan AaiProgram(byte first, byte second)
@@ -244,8 +248,8 @@ public sealed class Sst25vf016b
         }
         if (!IsProtected(_aaiAddress))
         {
-            _cells[_aaiAddress] &= first;
-            _cells[_aaiAddress + 1] &= second;
+            Cell(_aaiAddress) &= first;
+            Cell(_aaiAddress + 1) &= second;
         }
         _aaiAddress += 2;
         return WordProgramTime;
@@ -277,15 +281,19 @@ public sealed class Sst25vf016b
 
     private void EraseCells(int sector)
     {
+        if (!_badSectors.Contains(sector))
+        {
+            _sectors[sector] = null;
+            return;
+        }
         var start = sector * SectorSize;
-        _cells.AsSpan(start, SectorSize).Fill(0xFF);
-        if (!_badSectors.Contains(sector)) return;
+        (_sectors[sector] ??= new byte[SectorSize]).AsSpan().Fill(0xFF);
         // Incomplete erase: a few cells keep their charge; which ones follows the chip's seeded history.
         var residue = 1 + _faultRandom.Next(16);
         for (var i = 0; i < residue; i++)
         {
             var offset = _faultRandom.Next(SectorSize);
-            _cells[start + offset] &= (byte)~(1 << _faultRandom.Next(8));
+            Cell((uint)(start + offset)) &= (byte)~(1 << _faultRandom.Next(8));
         }
     }
 
@@ -328,13 +336,36 @@ public sealed class Sst25vf016b
     }
 
     /// <summary>The raw cell contents, for saving a simulated Core between runs (not a chip operation).</summary>
-    public byte[] SnapshotCells() => (byte[])_cells.Clone();
+    public byte[] SnapshotCells()
+    {
+        var cells = new byte[Size];
+        Read(0, cells);
+        foreach (var (address, stuck) in _stuck)
+            cells[address] = _sectors[address / SectorSize]?[address % SectorSize] ?? 0xFF;
+        return cells;
+    }
 
     /// <summary>Puts saved cell contents back (not a chip operation; faults still apply to later reads).</summary>
     public void RestoreCells(ReadOnlySpan<byte> cells)
     {
-        if (cells.Length != _cells.Length)
-            throw new ArgumentException($"saved state holds {cells.Length} bytes, this flash has {_cells.Length}", nameof(cells));
-        cells.CopyTo(_cells);
+        if (cells.Length != Size)
+            throw new ArgumentException($"saved state holds {cells.Length} bytes, this flash has {Size}", nameof(cells));
+        for (var sector = 0; sector < SectorCount; sector++)
+        {
+            var saved = cells.Slice(sector * SectorSize, SectorSize);
+            _sectors[sector] = saved.ContainsAnyExcept((byte)0xFF) ? saved.ToArray() : null;
+        }
+    }
+
+    /// <summary>One cell, its sector made real (erased) on first write.</summary>
+    private ref byte Cell(uint address)
+    {
+        ref var sector = ref _sectors[address / SectorSize];
+        if (sector is null)
+        {
+            sector = new byte[SectorSize];
+            sector.AsSpan().Fill(0xFF);
+        }
+        return ref sector[address % SectorSize];
     }
 }
