@@ -62,7 +62,7 @@ public class ChaosSoakTests
         try
         {
             var journal = new RegionJournal(folder.FullName);
-            result = session.RunAsync(() => new SoakRunner(session.Life, Plan(5, config.Sim.Seed, readbackEvery: 2, journal)).RunAsync(session.Select(null)))
+            result = session.RunAsync(() => new SoakRunner(session.Life, Plan(3, config.Sim.Seed, readbackEvery: 2, journal)).RunAsync(session.Select(null)))
                 .GetAwaiter().GetResult();
             // a rig fault mid-readback is put back at once; only a Core whose put-back failed too (a worn slot's contact
             // letting go again) leaves its originals in the journal for `hilrig recover`, and leaves the run saying so
