@@ -791,7 +791,10 @@ public sealed partial class LedClassifier
             // (a trace that simply stops, or starts, there proves nothing: only another state beyond the code does)
             var bounded = codeGroups[0] == b ? limit < points[^1].Time : first > 0;
             var wholeSignature = bounded && opposite.Kind == SosGroup.Signature && opposite.To - opposite.From == 8;
-            var framed = interior || wholeSignature || (codeGroups[0] == b ? darkAfter : darkBefore) >= TimeSpan.FromMilliseconds(700);
+            // code blinks are 300 ms on, 300 ms off: dark of more than the off (and a window either side) on the open side
+            // of an uncut group means no further blink came, wherever the trace or the state ends
+            var window = Window(points[pulses[g.From].First]);
+            var framed = interior || wholeSignature || (codeGroups[0] == b ? darkAfter : darkBefore) >= TimeSpan.FromMilliseconds(300) + 2 * window + TimeSpan.FromMilliseconds(50);
             if (interior || wholeSignature || uncut && framed) code = g.To - g.From + 1;
         }
         if (code is > 12) code = null;

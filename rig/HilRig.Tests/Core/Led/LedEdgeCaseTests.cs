@@ -114,6 +114,18 @@ public class LedEdgeCaseTests
     }
 
     [Test]
+    public void A_code_followed_by_more_dark_than_its_300_ms_off_is_whole_where_the_trace_ends()
+    {
+        // the signature and all six code blinks, then 450 ms of dark before the trace ends: a seventh blink would
+        // have risen 300 ms after the sixth fell
+        var light = Sos(6, 3000, 3000 + 3800 + 6 * 600 - 300);
+        var timeline = new LedClassifier(Calibration).Classify(Trace(light[^1].Item2 + 450, [.. light]));
+
+        var sos = timeline.Segments.Single(s => s.State.Pattern == LedPattern.Sos);
+        Assert.That(sos.State.SosCode, Is.EqualTo(6), timeline.ToString());
+    }
+
+    [Test]
     public void A_dim_blue_straight_into_a_bright_white_is_two_solid_states_not_crosstalk()
     {
         // blue at 27 % of white (the dimmest own colour), no dark between
