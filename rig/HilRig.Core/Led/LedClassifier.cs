@@ -798,6 +798,12 @@ public sealed partial class LedClassifier
             if (interior || wholeSignature || uncut && framed) code = g.To - g.From + 1;
         }
         if (code is > 12) code = null;
+        // whole rounds laid over the light: anchored on a whole signature, the code that explains every blink
+        var anchor = Enumerable.Range(a, b - a + 1).Select(m => groups[m])
+            .Where(g => g.Kind == SosGroup.Signature && g.To - g.From == SignatureLong.Length - 1
+                        && Enumerable.Range(0, SignatureLong.Length).All(i => SignatureLong[i] ? SosLong(pulses[g.From + i]) : SosShort(pulses[g.From + i])))
+            .Select(g => g.From).DefaultIfEmpty(-1).First();
+        if (anchor >= 0 && FitSosCode(points, pulses, groups[a].From, groups[b].To, anchor) is { } fitted) code = fitted;
 
         var sosStart = pulses[groups[a].From].Rise;
         var lastPulse = pulses[groups[b].To];

@@ -126,6 +126,25 @@ public class LedEdgeCaseTests
     }
 
     [Test]
+    public void A_round_entered_inside_its_code_with_a_code_blink_lost_keeps_its_code()
+    {
+        // one round of code 6 between two green solids, entered before its fifth code blink and so left there: two
+        // code blinks, the signature, four code blinks, of which the second is lost (a bright room's noise leaves 10 %)
+        const double s = 7000;
+        var light = new List<(double, double, double, double, double, double)> { (2000, s - 2000, 5, 38, 12, 45) };
+        light.Add(Red(s - 2000, s - 1700));
+        light.Add(Red(s - 1400, s - 1100));
+        light.AddRange(Sos(0, s, s + 3000));
+        for (var j = 0; j < 4; j++)
+            light.Add(j == 1 ? (s + 3800 + 600 * j, s + 4100 + 600 * j, 4, 0.4, 0.24, 4.6) : Red(s + 3800 + 600 * j, s + 4100 + 600 * j));
+        light.Add((s + 6200, s + 11_000, 5, 38, 12, 45));
+        var timeline = new LedClassifier(Calibration).Classify(Trace(s + 11_000, [.. light]));
+
+        var sos = timeline.Segments.Single(x => x.State.Pattern == LedPattern.Sos);
+        Assert.That(sos.State.SosCode, Is.EqualTo(6), timeline.ToString());
+    }
+
+    [Test]
     public void A_dim_blue_straight_into_a_bright_white_is_two_solid_states_not_crosstalk()
     {
         // blue at 27 % of white (the dimmest own colour), no dark between
