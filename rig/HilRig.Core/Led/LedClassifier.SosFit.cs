@@ -23,7 +23,7 @@ public sealed partial class LedClassifier
     /// The code whose one or two whole rounds explain the SOS's light best, or null when no whole signature anchors
     /// the rounds or two codes explain it equally well (the light left it open: a round cut by the trace's edge).
     /// </summary>
-    private static int? FitSosCode(List<Point> points, List<Pulse> pulses, int firstPulse, int lastPulse, int signatureFrom)
+    private static SosRounds? FitSosCode(List<Point> points, List<Pulse> pulses, int firstPulse, int lastPulse, int signatureFrom)
     {
         // the anchor: the signature's first rise, from all nine rises seen
         var anchor = Enumerable.Range(0, SignatureBlinks.Length).Average(i => pulses[signatureFrom + i].Rise.TotalMilliseconds - SignatureBlinks[i].Rise);
@@ -34,9 +34,16 @@ public sealed partial class LedClassifier
         var best = double.NegativeInfinity;
         var second = double.NegativeInfinity;
         int? bestCode = null;
+        double bestLo = 0, bestHi = 0, bestLength = 0;
+        // the rounds may reach back over red SOS-like pulses the groups left out (a bright room broke the train there)
+        var reach = firstPulse;
+        while (reach > 0 && pulses[reach - 1].Color == LedColor.Red && pulses[reach - 1].Duration.TotalMilliseconds < 430
+               && pulses[reach].Rise - pulses[reach - 1].Fall < TrainGapMax)
+            reach--;
         for (var code = 1; code <= 12; code++)
         {
             var codeBest = double.NegativeInfinity;
+            double startLo = 0, startHi = 0, startLength = 0;
             var scale = light.Scale(code, anchor, firstPulse, lastPulse);
             for (var rounds = 1; rounds <= 2; rounds++)
             {
@@ -46,7 +53,7 @@ public sealed partial class LedClassifier
                 var from = lastFall - length - CodeOnMs;
                 var to = firstRise + CodeOnMs;
                 // and never run over the states on either side: at most into the first pulse of each
-                if (firstPulse > 0) from = Math.Max(from, pulses[firstPulse - 1].Fall.TotalMilliseconds - CodeOnMs - 0.015 * length);
+                if (reach > 0) from = Math.Max(from, pulses[reach - 1].Fall.TotalMilliseconds - CodeOnMs - 0.015 * length);
                 if (lastPulse + 1 < pulses.Count) to = Math.Min(to, pulses[lastPulse + 1].Rise.TotalMilliseconds + CodeOnMs + 0.015 * length - length);
                 if (from > to) continue;
                 var blinks = SosLight.Blinks(code, anchor, from, to + length, scale);
@@ -67,14 +74,31 @@ public sealed partial class LedClassifier
                     starts.Add(t - length);
                 }
                 foreach (var start in starts)
-                    if (start >= from && start <= to)
-                        codeBest = Math.Max(codeBest, light.Score(blinks, unexplained, start, start + length));
+                {
+                    if (start < from || start > to) continue;
+                    var score = light.Score(blinks, unexplained, start, start + length);
+                    if (score > codeBest + 1e-9) (codeBest, startLo, startHi, startLength) = (score, start, start, length);
+                    else if (score > codeBest - 1e-9 && length == startLength) (startLo, startHi) = (Math.Min(startLo, start), Math.Max(startHi, start));
+                }
             }
-            if (codeBest > best) (second, best, bestCode) = (best, codeBest, code);
+            if (codeBest > best) (second, best, bestCode, bestLo, bestHi, bestLength) = (best, codeBest, code, startLo, startHi, startLength);
             else if (codeBest > second) second = codeBest;
         }
         // a code one blink apart from another explains the light by at least one blink more, or the light leaves it open
-        return best - second >= 0.75 ? bestCode : null;
+        return best - second >= 0.75 && bestCode is { } c
+            ? new SosRounds(c, TimeSpan.FromMilliseconds(bestLo), TimeSpan.FromMilliseconds(bestHi), TimeSpan.FromMilliseconds(bestLength))
+            : null;
+    }
+
+    /// <summary>
+    /// The fitted rounds: the code, the earliest and latest start that explain the light equally well (dark before
+    /// the SOS leaves it open) and their length.
+    /// </summary>
+    private sealed record SosRounds(int Code, TimeSpan StartLo, TimeSpan StartHi, TimeSpan Length)
+    {
+        /// <summary>The start: the one that ends the rounds where the next state begins, else the middle of what the light allows.</summary>
+        public TimeSpan Start(TimeSpan next) =>
+            next - Length >= StartLo - TimeSpan.FromMilliseconds(60) && next - Length <= StartHi + TimeSpan.FromMilliseconds(60) ? next - Length : (StartLo + StartHi) / 2;
     }
 
     /// <summary>The readings around an SOS as a share of its blinks' level, and the pulses seen there.</summary>

@@ -145,6 +145,23 @@ public class LedEdgeCaseTests
     }
 
     [Test]
+    public void An_SOS_whose_first_signature_lost_a_blink_still_starts_with_its_first_round()
+    {
+        // two rounds of code 3 from 3 s, then green; the first signature's fifth blink (a long one) is lost, so that
+        // signature is no group of its own: the second round's rounds, laid back over the light, take it in
+        const double start = 3000, round = 4600 + 3 * 600;
+        var light = Sos(3, start, start + round).Where((_, i) => i != 4).ToList();
+        light.AddRange(Sos(3, start + round, start + 2 * round));
+        light.Add((start + 2 * round, start + 2 * round + 4000, 5, 38, 12, 45));
+        var timeline = new LedClassifier(Calibration).Classify(Trace(start + 2 * round + 4000, [.. light]));
+
+        var sos = timeline.Segments.Single(x => x.State.Pattern == LedPattern.Sos);
+        Assert.That(sos.State.SosCode, Is.EqualTo(3), timeline.ToString());
+        Assert.That(sos.Start.TotalMilliseconds, Is.EqualTo(start).Within(600), timeline.ToString());
+        Assert.That(sos.End.TotalMilliseconds, Is.EqualTo(start + 2 * round).Within(100), timeline.ToString());
+    }
+
+    [Test]
     public void A_dim_blue_straight_into_a_bright_white_is_two_solid_states_not_crosstalk()
     {
         // blue at 27 % of white (the dimmest own colour), no dark between
