@@ -791,10 +791,20 @@ public sealed partial class LedClassifier
             // (a trace that simply stops, or starts, there proves nothing: only another state beyond the code does)
             var bounded = codeGroups[0] == b ? limit < points[^1].Time : first > 0;
             var wholeSignature = bounded && opposite.Kind == SosGroup.Signature && opposite.To - opposite.From == 8;
-            var framed = interior || wholeSignature || (codeGroups[0] == b ? darkAfter : darkBefore) >= TimeSpan.FromMilliseconds(700);
+            // code blinks are 300 ms on, 300 ms off: dark of more than the off (and a window either side) on the open side
+            // of an uncut group means no further blink came, wherever the trace or the state ends
+            var window = Window(points[pulses[g.From].First]);
+            var framed = interior || wholeSignature || (codeGroups[0] == b ? darkAfter : darkBefore) >= TimeSpan.FromMilliseconds(300) + 2 * window + TimeSpan.FromMilliseconds(50);
             if (interior || wholeSignature || uncut && framed) code = g.To - g.From + 1;
         }
         if (code is > 12) code = null;
+        // whole rounds laid over the light: anchored on a whole signature, the code that explains every blink
+        var anchor = Enumerable.Range(a, b - a + 1).Select(m => groups[m])
+            .Where(g => g.Kind == SosGroup.Signature && g.To - g.From == SignatureLong.Length - 1
+                        && Enumerable.Range(0, SignatureLong.Length).All(i => SignatureLong[i] ? SosLong(pulses[g.From + i]) : SosShort(pulses[g.From + i])))
+            .Select(g => g.From).DefaultIfEmpty(-1).First();
+        var fit = anchor >= 0 ? FitSosCode(points, pulses, groups[a].From, groups[b].To, anchor) : null;
+        if (fit is { } fitted) code = fitted.Code;
 
         var sosStart = pulses[groups[a].From].Rise;
         var lastPulse = pulses[groups[b].To];
@@ -814,6 +824,25 @@ public sealed partial class LedClassifier
             var after = next < points[^1].Time ? next - lastPulse.Fall : TimeSpan.MaxValue;
             var pre = SplitPause(pause, firstRise - prevEnd, after);
             (sosStart, end) = (firstRise - pre, lastPulse.Fall + pause - pre);
+        }
+        // the fitted rounds began earlier than the groups found: red blinks or dark the train lost before them are
+        // the SOS's (a bright room broke a blink there), so the flashing red or off seen there gives way
+        if (fit is { } rounds && rounds.Start(next) is var roundsStart && roundsStart < sosStart - OffMin && groups[a].From > 0
+            && pulses[groups[a].From - 1] is { Color: LedColor.Red } before && before.Rise > roundsStart && before.Duration.TotalMilliseconds < 430)
+        {
+            var from = roundsStart;
+            // the rounds end where they began a round or two earlier (the groups' end rules took it for entered in a code)
+            if (from + rounds.Length > end) end = Min(next, from + rounds.Length);
+            // never into another state's light: a solid, another colour or another SOS keeps its own
+            var keep = segments.FindLastIndex(x => x.State.Color is not (LedColor.Red or LedColor.Off) || x.State.Pattern is LedPattern.Solid or LedPattern.Sos);
+            if (keep >= 0 && segments[keep].End > from) from = segments[keep].End;
+            while (segments.Count > keep + 1 && segments[^1].End > from)
+            {
+                var seen = segments[^1];
+                if (seen.Start >= from) segments.RemoveAt(segments.Count - 1);
+                else { segments[^1] = seen with { End = from }; break; }
+            }
+            if (from < sosStart) sosStart = from;
         }
         var confidence = ColourAgreement(points, sosStart, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
         segments.Add(new LedSegment(sosStart, end, new LedState(LedColor.Red, LedPattern.Sos, SosCode: code), confidence));

@@ -114,6 +114,54 @@ public class LedEdgeCaseTests
     }
 
     [Test]
+    public void A_code_followed_by_more_dark_than_its_300_ms_off_is_whole_where_the_trace_ends()
+    {
+        // the signature and all six code blinks, then 450 ms of dark before the trace ends: a seventh blink would
+        // have risen 300 ms after the sixth fell
+        var light = Sos(6, 3000, 3000 + 3800 + 6 * 600 - 300);
+        var timeline = new LedClassifier(Calibration).Classify(Trace(light[^1].Item2 + 450, [.. light]));
+
+        var sos = timeline.Segments.Single(s => s.State.Pattern == LedPattern.Sos);
+        Assert.That(sos.State.SosCode, Is.EqualTo(6), timeline.ToString());
+    }
+
+    [Test]
+    public void A_round_entered_inside_its_code_with_a_code_blink_lost_keeps_its_code()
+    {
+        // one round of code 6 between two green solids, entered before its fifth code blink and so left there: two
+        // code blinks, the signature, four code blinks, of which the second is lost (a bright room's noise leaves 10 %)
+        const double s = 7000;
+        var light = new List<(double, double, double, double, double, double)> { (2000, s - 2000, 5, 38, 12, 45) };
+        light.Add(Red(s - 2000, s - 1700));
+        light.Add(Red(s - 1400, s - 1100));
+        light.AddRange(Sos(0, s, s + 3000));
+        for (var j = 0; j < 4; j++)
+            light.Add(j == 1 ? (s + 3800 + 600 * j, s + 4100 + 600 * j, 4, 0.4, 0.24, 4.6) : Red(s + 3800 + 600 * j, s + 4100 + 600 * j));
+        light.Add((s + 6200, s + 11_000, 5, 38, 12, 45));
+        var timeline = new LedClassifier(Calibration).Classify(Trace(s + 11_000, [.. light]));
+
+        var sos = timeline.Segments.Single(x => x.State.Pattern == LedPattern.Sos);
+        Assert.That(sos.State.SosCode, Is.EqualTo(6), timeline.ToString());
+    }
+
+    [Test]
+    public void An_SOS_whose_first_signature_lost_a_blink_still_starts_with_its_first_round()
+    {
+        // two rounds of code 3 from 3 s, then green; the first signature's fifth blink (a long one) is lost, so that
+        // signature is no group of its own: the second round's rounds, laid back over the light, take it in
+        const double start = 3000, round = 4600 + 3 * 600;
+        var light = Sos(3, start, start + round).Where((_, i) => i != 4).ToList();
+        light.AddRange(Sos(3, start + round, start + 2 * round));
+        light.Add((start + 2 * round, start + 2 * round + 4000, 5, 38, 12, 45));
+        var timeline = new LedClassifier(Calibration).Classify(Trace(start + 2 * round + 4000, [.. light]));
+
+        var sos = timeline.Segments.Single(x => x.State.Pattern == LedPattern.Sos);
+        Assert.That(sos.State.SosCode, Is.EqualTo(3), timeline.ToString());
+        Assert.That(sos.Start.TotalMilliseconds, Is.EqualTo(start).Within(600), timeline.ToString());
+        Assert.That(sos.End.TotalMilliseconds, Is.EqualTo(start + 2 * round).Within(100), timeline.ToString());
+    }
+
+    [Test]
     public void A_dim_blue_straight_into_a_bright_white_is_two_solid_states_not_crosstalk()
     {
         // blue at 27 % of white (the dimmest own colour), no dark between

@@ -1,0 +1,264 @@
+namespace HilRig.Core.Led;
+
+/// <summary>
+/// The SOS code from whole rounds laid over the readings (a matched filter on panic.c's timing, spark-core.md 5.2):
+/// a round is the signature (3 x 150/100, 100, 3 x 300/100, 100, 3 x 150/100), a 900 ms pause, the code
+/// (N x 300 on / 300 off) and an 800 ms pause, 4.6 s + 0.6 s x N, and an SOS lasts one or two whole rounds from any
+/// point of one. Anchored on a whole signature seen, every code 1-12 and one or two rounds at every start predicts
+/// where each blink is; the code is the one whose rounds explain the light best. A blink lost in a bright room's
+/// noise or split in two then no longer changes the count, and the length of the rounds ties the code blinks cut by
+/// the SOS's start to those cut by its end.
+/// </summary>
+public sealed partial class LedClassifier
+{
+    /// <summary>The signature's blinks from the rise of its first: (rise, on) ms.</summary>
+    private static readonly (double Rise, double On)[] SignatureBlinks =
+        [(0, 150), (250, 150), (500, 150), (850, 300), (1250, 300), (1650, 300), (2150, 150), (2400, 150), (2650, 150)];
+
+    private const double CodeFirstRiseMs = 3800, CodeStepMs = 600, CodeOnMs = 300, RoundWithoutCodeMs = 4600;
+
+    private static double RoundMs(int code) => RoundWithoutCodeMs + CodeStepMs * code;
+
+    /// <summary>
+    /// The code whose one or two whole rounds explain the SOS's light best, or null when no whole signature anchors
+    /// the rounds or two codes explain it equally well (the light left it open: a round cut by the trace's edge).
+    /// </summary>
+    private static SosRounds? FitSosCode(List<Point> points, List<Pulse> pulses, int firstPulse, int lastPulse, int signatureFrom)
+    {
+        // the anchor: the signature's first rise, from all nine rises seen
+        var anchor = Enumerable.Range(0, SignatureBlinks.Length).Average(i => pulses[signatureFrom + i].Rise.TotalMilliseconds - SignatureBlinks[i].Rise);
+        var light = new SosLight(points, pulses, firstPulse, lastPulse);
+        if (light.Top <= 0) return null;
+        var firstRise = pulses[firstPulse].Rise.TotalMilliseconds;
+        var lastFall = pulses[lastPulse].Fall.TotalMilliseconds;
+        var best = double.NegativeInfinity;
+        var second = double.NegativeInfinity;
+        int? bestCode = null;
+        double bestLo = 0, bestHi = 0, bestLength = 0;
+        // the rounds may reach back over red SOS-like pulses the groups left out (a bright room broke the train there)
+        var reach = firstPulse;
+        while (reach > 0 && pulses[reach - 1].Color == LedColor.Red && pulses[reach - 1].Duration.TotalMilliseconds < 430
+               && pulses[reach].Rise - pulses[reach - 1].Fall < TrainGapMax)
+            reach--;
+        for (var code = 1; code <= 12; code++)
+        {
+            var codeBest = double.NegativeInfinity;
+            double startLo = 0, startHi = 0, startLength = 0;
+            var scale = light.Scale(code, anchor, firstPulse, lastPulse);
+            for (var rounds = 1; rounds <= 2; rounds++)
+            {
+                var length = rounds * RoundMs(code) * scale;
+                // the rounds hold the SOS's blinks, give or take a blink at either end (a neighbour's red light may run
+                // on from its edge blink): one left out counts against them
+                var from = lastFall - length - CodeOnMs;
+                var to = firstRise + CodeOnMs;
+                // and never run over the states on either side: at most into the first pulse of each
+                if (reach > 0) from = Math.Max(from, pulses[reach - 1].Fall.TotalMilliseconds - CodeOnMs - 0.015 * length);
+                if (lastPulse + 1 < pulses.Count) to = Math.Min(to, pulses[lastPulse + 1].Rise.TotalMilliseconds + CodeOnMs + 0.015 * length - length);
+                if (from > to) continue;
+                var blinks = SosLight.Blinks(code, anchor, from, to + length, scale);
+                var unexplained = light.Unexplained(blinks);
+                // the score changes where an edge of the rounds crosses a blink's edge: try the starts that put one
+                // there, at a blink's middle and at both ends of what the SOS's blinks allow
+                var starts = new List<double> { from, to };
+                foreach (var (on, off) in blinks)
+                    foreach (var t in (double[])[on - 1, (on + off) / 2, off + 1])
+                    {
+                        starts.Add(t);
+                        starts.Add(t - length);
+                    }
+                // and next to the pulses around it (a neighbour's light)
+                foreach (var t in light.PulseEdges(from, to + length))
+                {
+                    starts.Add(t);
+                    starts.Add(t - length);
+                }
+                foreach (var start in starts)
+                {
+                    if (start < from || start > to) continue;
+                    var score = light.Score(blinks, unexplained, start, start + length);
+                    if (score > codeBest + 1e-9) (codeBest, startLo, startHi, startLength) = (score, start, start, length);
+                    else if (score > codeBest - 1e-9 && length == startLength) (startLo, startHi) = (Math.Min(startLo, start), Math.Max(startHi, start));
+                }
+            }
+            if (codeBest > best) (second, best, bestCode, bestLo, bestHi, bestLength) = (best, codeBest, code, startLo, startHi, startLength);
+            else if (codeBest > second) second = codeBest;
+        }
+        // a code one blink apart from another explains the light by at least one blink more, or the light leaves it open
+        return best - second >= 0.75 && bestCode is { } c
+            ? new SosRounds(c, TimeSpan.FromMilliseconds(bestLo), TimeSpan.FromMilliseconds(bestHi), TimeSpan.FromMilliseconds(bestLength))
+            : null;
+    }
+
+    /// <summary>
+    /// The fitted rounds: the code, the earliest and latest start that explain the light equally well (dark before
+    /// the SOS leaves it open) and their length.
+    /// </summary>
+    private sealed record SosRounds(int Code, TimeSpan StartLo, TimeSpan StartHi, TimeSpan Length)
+    {
+        /// <summary>The start: the one that ends the rounds where the next state begins, else the middle of what the light allows.</summary>
+        public TimeSpan Start(TimeSpan next) =>
+            next - Length >= StartLo - TimeSpan.FromMilliseconds(60) && next - Length <= StartHi + TimeSpan.FromMilliseconds(60) ? next - Length : (StartLo + StartHi) / 2;
+    }
+
+    /// <summary>The readings around an SOS as a share of its blinks' level, and the pulses seen there.</summary>
+    private sealed class SosLight
+    {
+        private readonly double[] _start;
+        private readonly double[] _end;
+        private readonly double[] _sum;
+        private readonly List<(double Rise, double Fall)> _pulses = [];
+        private readonly double[] _centres;
+        private readonly int _firstPulse;
+        private readonly int _lastPulse;
+
+        public double Top { get; }
+
+        public SosLight(List<Point> points, List<Pulse> pulses, int firstPulse, int lastPulse)
+        {
+            var levels = new List<double>();
+            for (var k = firstPulse; k <= lastPulse; k++)
+                for (var i = pulses[k].First; i <= pulses[k].Last; i++)
+                    if (points[i].On && !double.IsInfinity(points[i].Level)) levels.Add(points[i].Level);
+            Top = levels.Count > 0 ? Median(levels) : 0;
+            _start = new double[points.Count];
+            _end = new double[points.Count];
+            _sum = new double[points.Count + 1];
+            for (var i = 0; i < points.Count; i++)
+            {
+                _end[i] = points[i].Time.TotalMilliseconds;
+                _start[i] = _end[i] - points[i].IntegrationMs;
+                // another colour's light is not a red blink
+                var other = points[i].On && points[i].Color is not (LedColor.Red or LedColor.Off);
+                var x = Top > 0 && !other ? Math.Clamp(points[i].Level / Top, 0, 1.5) : 0;
+                _sum[i + 1] = _sum[i] + x;
+            }
+            foreach (var p in pulses) _pulses.Add((p.Rise.TotalMilliseconds, p.Fall.TotalMilliseconds));
+            _centres = _pulses.Select(p => (p.Rise + p.Fall) / 2).ToArray();
+            (_firstPulse, _lastPulse) = (firstPulse, lastPulse);
+        }
+
+        /// <summary>The blinks (on, off ms) of the code's rounds anchored at the signature's first rise, over [from, to].</summary>
+        public static List<(double On, double Off)> Blinks(int code, double anchor, double from, double to, double scale)
+        {
+            var round = RoundMs(code) * scale;
+            var blinks = new List<(double, double)>();
+            for (var r = Math.Floor((from - anchor) / round) - 1; anchor + r * round <= to; r++)
+            {
+                var s = anchor + r * round;
+                foreach (var (rise, on) in SignatureBlinks) blinks.Add((s + rise * scale, s + (rise + on) * scale));
+                for (var j = 0; j < code; j++)
+                    blinks.Add((s + (CodeFirstRiseMs + CodeStepMs * j) * scale, s + (CodeFirstRiseMs + CodeStepMs * j + CodeOnMs) * scale));
+            }
+            return blinks.Where(b => b.Item2 > from && b.Item1 < to).ToList();
+        }
+
+        /// <summary>
+        /// The Core's clock against the sensor's (each is off by up to 1 %, 100 ms over two rounds of a long code): the
+        /// rate that lines the SOS's pulses up with the nearest predicted blinks, from a least-squares slope.
+        /// </summary>
+        public double Scale(int code, double anchor, int firstPulse, int lastPulse)
+        {
+            var blinks = Blinks(code, anchor, _pulses[firstPulse].Rise - 1000, _pulses[lastPulse].Fall + 1000, 1);
+            double xy = 0, xx = 0;
+            for (var k = firstPulse; k <= lastPulse; k++)
+            {
+                var (rise, fall) = _pulses[k];
+                var nearest = blinks.MinBy(b => Math.Abs(b.On - rise));
+                if (Math.Abs(nearest.On - rise) > 150 || Math.Abs(nearest.Off - nearest.On - (fall - rise)) > 100) continue;
+                var x = nearest.On - anchor;
+                xy += x * (rise - nearest.On);
+                xx += x * x;
+            }
+            return xx > 0 ? Math.Clamp(1 + xy / xx, 0.98, 1.02) : 1;
+        }
+
+        /// <summary>Just before the rise and just after the fall of each pulse seen within [from, to].</summary>
+        public IEnumerable<double> PulseEdges(double from, double to)
+        {
+            for (var k = Math.Max(0, LowerBound(_centres, from) - 1); k < _pulses.Count && _pulses[k].Rise <= to; k++)
+            {
+                yield return _pulses[k].Rise - 1;
+                yield return _pulses[k].Fall + 1;
+            }
+        }
+
+        /// <summary>For each pulse seen (by its centre's time), 1 when no predicted blink explains it, as a running sum.</summary>
+        public double[] Unexplained(List<(double On, double Off)> blinks)
+        {
+            var sum = new double[_pulses.Count + 1];
+            var b = 0;
+            for (var k = 0; k < _pulses.Count; k++)
+            {
+                var (rise, fall) = _pulses[k];
+                while (b < blinks.Count && blinks[b].Off < rise) b++;
+                var explained = false;
+                for (var m = b; m < blinks.Count && blinks[m].On < fall && !explained; m++)
+                    explained = Math.Min(blinks[m].Off, fall) - Math.Max(blinks[m].On, rise) >= 0.5 * (fall - rise);
+                sum[k + 1] = sum[k] + (explained ? 0 : 1);
+            }
+            return sum;
+        }
+
+        /// <summary>
+        /// How well SOS rounds over [start, end] explain the light: each blink they predict (its part inside) counts +1
+        /// when lit well above the dark beside it and -1 when not; each pulse seen inside that no predicted blink
+        /// explains counts -1.
+        /// </summary>
+        public double Score(List<(double On, double Off)> blinks, double[] unexplained, double start, double end)
+        {
+            var score = 0.0;
+            for (var k = 0; k < blinks.Count; k++)
+            {
+                var (on, off) = blinks[k];
+                var u = Math.Max(on, start);
+                var v = Math.Min(off, end);
+                if (v <= u) continue;
+                var lit = Mean(u, v);
+                if (lit is null) continue;
+                // the dark beside it, up to the neighbouring blinks: every blink has its off on both sides, so a whole
+                // one is looked at past the rounds' edge too (a red solid right after is no blink); a cut one only inside
+                var before = Mean(u > on ? start : k > 0 ? blinks[k - 1].Off : on - 300, u);
+                var after = Mean(v, v < off ? end : k + 1 < blinks.Count ? blinks[k + 1].On : off + 300);
+                if (before is null && after is null) continue;
+                var dark = Math.Max(before ?? 0, after ?? 0);
+                // a blink cut by the rounds' edge ends there: red light running on past it is no cut blink
+                if (u > on && Mean(on, u) is > 0.5 || v < off && Mean(v, off) is > 0.5)
+                {
+                    score -= 1;
+                    continue;
+                }
+                // a blink stands half its level or more above the dark beside it; a solid light or the dark does not
+                score += Math.Clamp(4 * (lit.Value - dark) - 1, -1, 1);
+            }
+            // the Core's and the sensor's clocks differ by up to 1 % each: the rounds' ends are that unsure
+            var margin = 0.015 * (end - start);
+            var first = LowerBound(_centres, start + margin);
+            var last = LowerBound(_centres, end - margin);
+            // the SOS's own pulses left outside the rounds
+            score -= Math.Max(0, LowerBound(_centres, start - margin) - _firstPulse) + Math.Max(0, _lastPulse + 1 - LowerBound(_centres, end + margin));
+            return score - (unexplained[last] - unexplained[first]);
+        }
+
+        /// <summary>Mean share of the readings whose windows lie inside [from, to], or null when none does.</summary>
+        private double? Mean(double from, double to)
+        {
+            var i = LowerBound(_start, from);
+            var j = LowerBound(_end, to + 1e-9) - 1;
+            if (j < i) return null;
+            return (_sum[j + 1] - _sum[i]) / (j - i + 1);
+        }
+
+        private static int LowerBound(double[] values, double x)
+        {
+            int lo = 0, hi = values.Length;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) / 2;
+                if (values[mid] < x) lo = mid + 1;
+                else hi = mid;
+            }
+            return lo;
+        }
+    }
+}
