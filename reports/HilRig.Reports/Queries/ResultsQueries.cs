@@ -401,21 +401,45 @@ public sealed partial class ResultsQueries
     public IReadOnlyList<LotFailureBreakdown> Modes()
     {
         using var db = Open();
-        // a rig's store keeps its failures per device, mode and signature (store step 11): a row per kind of failure a
-        // device had, not per failed result, and no result row read
-        var rows = db.Query<FailureRow>(IsSqlite(db)
-            ? """
-              SELECT f.device_id AS DeviceId, COALESCE(u.lot, d.lot, '(unknown)') AS Lot, NULLIF(f.failure_mode, '') AS FailureMode,
-                     NULLIF(f.signature, '') AS Signature, f.failures AS Failures
-              FROM device_failures f LEFT JOIN units u ON u.device_id = f.device_id LEFT JOIN devices d ON d.device_id = f.device_id
-              """
-            : """
-              SELECT r.device_id AS DeviceId, COALESCE(u.lot, d.lot, '(unknown)') AS Lot, r.failure_mode AS FailureMode, r.signature AS Signature
-              FROM results r LEFT JOIN units u ON u.device_id = r.device_id LEFT JOIN devices d ON d.device_id = r.device_id
-              WHERE r.verdict = 'fail'
-              """);
-        return Breakdown.FailureModesByLot(rows.SelectMany(f => Enumerable.Repeat(new ResultRow(
-            f.DeviceId, f.Lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default), (int)f.Failures)));
+        if (IsSqlite(db))
+        {
+            // A rig's store keeps its failures per device, mode and signature (store step 11), and counts them here by
+            // Breakdown.FailureModesByLot's rules: failed results and distinct devices per lot and mode, and per lot and
+            // signature. Only the counts travel: at 10 M results 70,000 summary rows turned into 86,000 C# rows cost the page
+            // 450 ms CPU.
+            var counts = db.Query<ModeCountRow>(
+                $"""
+                WITH f AS MATERIALIZED (
+                    SELECT f.device_id, COALESCE(u.lot, d.lot, '{UnknownLot}') AS lot, COALESCE(NULLIF(f.failure_mode, ''), '{Breakdown.Unclassified}') AS mode,
+                           COALESCE(NULLIF(f.signature, ''), '{Breakdown.Unclassified}') AS sig, f.failures
+                    FROM device_failures f LEFT JOIN units u ON u.device_id = f.device_id LEFT JOIN devices d ON d.device_id = f.device_id)
+                SELECT 1 AS Mode, lot AS Lot, mode AS Name, SUM(failures) AS Failures, COUNT(DISTINCT device_id) AS Devices FROM f GROUP BY lot, mode
+                UNION ALL
+                SELECT 0, lot, sig, SUM(failures), COUNT(DISTINCT device_id) FROM f GROUP BY lot, sig
+                """).ToList();
+            IReadOnlyList<CategoryCount> Ordered(IEnumerable<ModeCountRow> part) => [.. part
+                .Select(c => new CategoryCount(c.Name, (int)c.Failures, (int)c.Devices))
+                .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal)];
+            return [.. counts.GroupBy(c => c.Lot, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => new LotFailureBreakdown(g.Key, Ordered(g.Where(c => c.Mode != 0)), Ordered(g.Where(c => c.Mode == 0))))];
+        }
+        var rows = db.Query<FailureRow>(
+            """
+            SELECT r.device_id AS DeviceId, COALESCE(u.lot, d.lot, '(unknown)') AS Lot, r.failure_mode AS FailureMode, r.signature AS Signature
+            FROM results r LEFT JOIN units u ON u.device_id = r.device_id LEFT JOIN devices d ON d.device_id = r.device_id
+            WHERE r.verdict = 'fail'
+            """);
+        return Breakdown.FailureModesByLot(rows.Select(f => new ResultRow(
+            f.DeviceId, f.Lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default)));
+    }
+
+    private sealed class ModeCountRow
+    {
+        public long Mode { get; set; }
+        public string Lot { get; set; } = "";
+        public string Name { get; set; } = "";
+        public long Failures { get; set; }
+        public long Devices { get; set; }
     }
 
     /// <summary>Slot health (failed distinct devices per slot on a p-chart of the slots), slot order.</summary>
