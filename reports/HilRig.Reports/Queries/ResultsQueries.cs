@@ -402,27 +402,7 @@ public sealed partial class ResultsQueries
     {
         using var db = Open();
         if (IsSqlite(db))
-        {
-            // A rig's store keeps its failures per device, mode and signature (store step 11), and counts them here by
-            // Breakdown.FailureModesByLot's rules: failed results and distinct devices per lot and mode, and per lot and
-            // signature. Only the counts travel: at 10 M results 70,000 summary rows turned into 86,000 C# rows cost the page
-            // 450 ms CPU.
-            var counts = db.Query<ModeCountRow>(
-                $"""
-                WITH f AS MATERIALIZED (
-                    SELECT f.device_id, COALESCE(u.lot, d.lot, '{UnknownLot}') AS lot, COALESCE(NULLIF(f.failure_mode, ''), '{Breakdown.Unclassified}') AS mode,
-                           COALESCE(NULLIF(f.signature, ''), '{Breakdown.Unclassified}') AS sig, f.failures
-                    FROM device_failures f LEFT JOIN units u ON u.device_id = f.device_id LEFT JOIN devices d ON d.device_id = f.device_id)
-                SELECT 1 AS Mode, lot AS Lot, mode AS Name, SUM(failures) AS Failures, COUNT(DISTINCT device_id) AS Devices FROM f GROUP BY lot, mode
-                UNION ALL
-                SELECT 0, lot, sig, SUM(failures), COUNT(DISTINCT device_id) FROM f GROUP BY lot, sig
-                """).ToList();
-            IReadOnlyList<CategoryCount> Ordered(IEnumerable<ModeCountRow> part) => [.. part
-                .Select(c => new CategoryCount(c.Name, (int)c.Failures, (int)c.Devices))
-                .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal)];
-            return [.. counts.GroupBy(c => c.Lot, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Select(g => new LotFailureBreakdown(g.Key, Ordered(g.Where(c => c.Mode != 0)), Ordered(g.Where(c => c.Mode == 0))))];
-        }
+            return StoredModes(db);
         var rows = db.Query<FailureRow>(
             """
             SELECT r.device_id AS DeviceId, COALESCE(u.lot, d.lot, '(unknown)') AS Lot, r.failure_mode AS FailureMode, r.signature AS Signature
@@ -433,13 +413,54 @@ public sealed partial class ResultsQueries
             f.DeviceId, f.Lot, 0, "", 1, Verdict.Fail, f.FailureMode, f.Signature, null, null, default)));
     }
 
-    private sealed class ModeCountRow
+    /// <summary>
+    /// A rig's store keeps its failures per device, mode and signature (store step 11); counted here by
+    /// <see cref="Breakdown.FailureModesByLot"/>'s rules, failed results and distinct devices per lot and mode and per lot
+    /// and signature. The rows come in device order (the table's key), so a device counts once per mode
+    /// and signature by comparing with its own previous rows: no sort and no distinct over the 70,000 rows (and 7 MB of
+    /// signature text) a 10 M store holds, which in SQL cost the page 330 ms CPU.
+    /// </summary>
+    private static IReadOnlyList<LotFailureBreakdown> StoredModes(IDbConnection db)
     {
-        public long Mode { get; set; }
-        public string Lot { get; set; } = "";
-        public string Name { get; set; } = "";
-        public long Failures { get; set; }
-        public long Devices { get; set; }
+        var modes = new Dictionary<(string Lot, string Name), (long Failures, long Devices)>();
+        var signatures = new Dictionary<(string Lot, string Name), (long Failures, long Devices)>();
+        static void Add(Dictionary<(string Lot, string Name), (long Failures, long Devices)> counts, string lot, string name, long failures, bool newDevice)
+        {
+            ref var c = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, (lot, name), out _);
+            c = (c.Failures + failures, c.Devices + (newDevice ? 1 : 0));
+        }
+        using (var reader = db.ExecuteReader(
+            $"""
+            SELECT f.device_id, COALESCE(u.lot, d.lot, '{UnknownLot}'), COALESCE(NULLIF(f.failure_mode, ''), '{Breakdown.Unclassified}'),
+                   COALESCE(NULLIF(f.signature, ''), '{Breakdown.Unclassified}'), f.failures
+            FROM device_failures f LEFT JOIN units u ON u.device_id = f.device_id LEFT JOIN devices d ON d.device_id = f.device_id
+            ORDER BY f.device_id
+            """))
+        {
+            string? device = null;
+            var seenModes = new HashSet<string>(StringComparer.Ordinal);
+            var seenSignatures = new HashSet<string>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                var id = reader.GetString(0);
+                if (id != device)
+                {
+                    device = id;
+                    seenModes.Clear();
+                    seenSignatures.Clear();
+                }
+                var (lot, mode, signature, failures) = (reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4));
+                Add(modes, lot, mode, failures, seenModes.Add(mode));
+                Add(signatures, lot, signature, failures, seenSignatures.Add(signature));
+            }
+        }
+        static ILookup<string, CategoryCount> ByLot(Dictionary<(string Lot, string Name), (long Failures, long Devices)> counts) =>
+            counts.ToLookup(kv => kv.Key.Lot, kv => new CategoryCount(kv.Key.Name, (int)kv.Value.Failures, (int)kv.Value.Devices), StringComparer.Ordinal);
+        IReadOnlyList<CategoryCount> Ordered(IEnumerable<CategoryCount> part) =>
+            [.. part.OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal)];
+        var (modesByLot, signaturesByLot) = (ByLot(modes), ByLot(signatures));
+        return [.. modesByLot.Select(g => g.Key).OrderBy(lot => lot, StringComparer.Ordinal)
+            .Select(lot => new LotFailureBreakdown(lot, Ordered(modesByLot[lot]), Ordered(signaturesByLot[lot])))];
     }
 
     /// <summary>Slot health (failed distinct devices per slot on a p-chart of the slots), slot order.</summary>

@@ -29,6 +29,8 @@ internal static class Migrations
         // 12: the same (a rig's SQLite lot page); a fleet reads its lot_failures rollups (FleetSchema step 10), and a rig
         // store on PostgreSQL keeps reading the lot's failed rows and their evidence.
         [12] = [],
+        // 14: the same (a rig's SQLite mode page; step 10 made no ix_results_mode there).
+        [14] = [],
     };
 
     // What steps 10, 11 and 12 count from the results already stored, declared before Steps, which spreads them (static
@@ -532,6 +534,14 @@ internal static class Migrations
         // in another slot is the same device); without this the lookup scans screen_attempts once per recorded attempt.
         [
             "CREATE INDEX ix_screen_attempts_serial ON screen_attempts(dfu_serial)",
+        ],
+        // 14 (SQLite only, see PostgresSteps): one failure mode's page lists its newest attempts by (mode, verdict, start)
+        // and counts from device_failure_days; the old index by (mode, verdict) made it read every failed row of the mode
+        // (63,700 at 10 M results) to find the newest 100. Only that page read ix_results_mode.
+        [
+            "DROP INDEX ix_results_mode",
+            "CREATE INDEX ix_results_mode_time ON results(failure_mode, verdict, started_at) WHERE failure_mode IS NOT NULL",
+            "ANALYZE ix_results_mode_time",
         ],
     ];
 
