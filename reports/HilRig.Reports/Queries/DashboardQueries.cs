@@ -370,20 +370,68 @@ public sealed partial class ResultsQueries
         ArgumentNullException.ThrowIfNull(mode);
         ArgumentNullException.ThrowIfNull(filter);
         using var db = Open();
+        // a rig's store over whole days (store step 12 keeps a failed mode per device and day, '' standing for none)
+        if (FromDaySummaries(db, filter) && mode.Length > 0)
+            return StoredFailureMode(db, mode, filter, latest);
         var (cond, args) = filter.Conditions();
         args.Add("mode", mode);
         var rows = db.Query<ListingRow>(
             $"""
-            SELECT r.device_id AS DeviceId, COALESCE(d.lot, '{UnknownLot}') AS Lot, r.run_id AS RunId, ru.rig_id AS RigId, r.slot AS Slot, r.test AS Test,
-                   r.cycle AS Cycle, r.verdict AS Verdict, r.failure_mode AS FailureMode, r.signature AS Signature, r.started_at AS StartedAt
+            SELECT {ListingColumns}
             FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
             WHERE r.verdict IN ('fail', 'rig-fault') AND r.failure_mode = @mode{cond}
             """, args).Select(r => r.ToListing()).ToList();
         var byLot = rows.GroupBy(r => r.Lot, StringComparer.Ordinal)
             .Select(g => new CategoryCount(g.Key, g.Count(), g.Select(r => r.DeviceId).Distinct(StringComparer.Ordinal).Count()))
             .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
-        var newest = rows.OrderByDescending(r => r.StartedAt).ThenBy(r => r.DeviceId, StringComparer.Ordinal).Take(latest).ToList();
-        return new FailureModeView(mode, rows.Count, rows.Select(r => r.DeviceId).Distinct(StringComparer.Ordinal).Count(), byLot, newest);
+        return new FailureModeView(mode, rows.Count, rows.Select(r => r.DeviceId).Distinct(StringComparer.Ordinal).Count(), byLot, Newest(rows, latest));
+    }
+
+    private const string ListingColumns =
+        $"""
+        r.device_id AS DeviceId, COALESCE(d.lot, '{UnknownLot}') AS Lot, r.run_id AS RunId, ru.rig_id AS RigId, r.slot AS Slot, r.test AS Test,
+        r.cycle AS Cycle, r.verdict AS Verdict, r.failure_mode AS FailureMode, r.signature AS Signature, r.started_at AS StartedAt
+        """;
+
+    /// <summary>Newest first, a device's id breaking a tie; rows equal in both keep their order (failures first, then as stored).</summary>
+    private static List<ResultListing> Newest(IEnumerable<ResultListing> rows, int latest) =>
+        rows.OrderByDescending(r => r.StartedAt).ThenBy(r => r.DeviceId, StringComparer.Ordinal).Take(latest).ToList();
+
+    /// <summary>
+    /// One failure mode on a rig's store over whole days: failed results per device from device_failure_days (step 12) and
+    /// rig faults from the results, each device's lot looked up once; the newest attempts from the results by
+    /// (failure_mode, verdict, started_at) (step 14), so at 10 M results the page reads no 63,700 failed rows.
+    /// </summary>
+    private static FailureModeView StoredFailureMode(IDbConnection db, string mode, ResultFilter filter, int latest)
+    {
+        var (dayCond, args) = filter.DayConditions("f.day", "f.rig_id");
+        // the same days on the results (a start's text sorts after its day's and before the next day's), the same arguments
+        var (cond, _) = filter.DayConditions("r.started_at", "ru.rig_id");
+        args.Add("mode", mode);
+        args.Add("limit", latest);
+        var byLot = db.Query<CountRow>(
+            $"""
+            WITH x AS (
+                SELECT device_id, SUM(n) AS n FROM (
+                    SELECT f.device_id, f.failures AS n FROM device_failure_days f WHERE f.failure_mode = @mode{dayCond}
+                    UNION ALL
+                    SELECT r.device_id, 1 FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.failure_mode = @mode AND r.verdict = 'rig-fault'{cond})
+                GROUP BY device_id)
+            SELECT COALESCE(d.lot, '{UnknownLot}') AS Name, SUM(x.n) AS Failed, COUNT(*) AS Units
+            FROM x LEFT JOIN devices d ON d.device_id = x.device_id GROUP BY 1
+            """, args)
+            .Select(c => new CategoryCount(c.Name, (int)c.Failed, (int)c.Units))
+            .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
+        // each verdict's newest in index order, ties by device and then as stored, as the full read orders them
+        var newest = new[] { "fail", "rig-fault" }.SelectMany(verdict => db.Query<ListingRow>(
+            $"""
+            SELECT {ListingColumns}
+            FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
+            WHERE r.failure_mode = @mode AND r.verdict = '{verdict}'{cond}
+            ORDER BY r.started_at DESC, r.device_id, r.rowid LIMIT @limit
+            """, args)).Select(r => r.ToListing()).ToList();
+        // a device has one lot, so the lots' devices add up to the mode's
+        return new FailureModeView(mode, byLot.Sum(c => c.Failures), byLot.Sum(c => c.Devices), byLot, Newest(newest, latest));
     }
 
     /// <summary>One bootloader build: its soak summary (as the soak page counts it) and every run that ran it, newest first.</summary>
@@ -422,8 +470,7 @@ public sealed partial class ResultsQueries
         args.Add("limit", latest);
         var rows = db.Query<ListingRow>(
             $"""
-            SELECT r.device_id AS DeviceId, COALESCE(d.lot, '{UnknownLot}') AS Lot, r.run_id AS RunId, ru.rig_id AS RigId, r.slot AS Slot, r.test AS Test,
-                   r.cycle AS Cycle, r.verdict AS Verdict, r.failure_mode AS FailureMode, r.signature AS Signature, r.started_at AS StartedAt
+            SELECT {ListingColumns}
             FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
             WHERE r.slot = @slot{cond}
             ORDER BY r.started_at DESC, r.id DESC LIMIT @limit

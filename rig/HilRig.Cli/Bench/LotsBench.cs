@@ -44,14 +44,17 @@ internal static class LotsBench
                 File.Delete(f);
             var plan = FleetPlan.Create(new FleetOptions(cores, lots, 1, Math.Max(1, lots / 8), SoakCycles: 90, SoakEvery: 10));
             var store = ResultsStore.Open(partial);
-            new FleetFastPath(plan, 8).WriteTo(store, "bench-rig");
+            new FleetFastPath(plan, 8).WriteTo(store, "bench-rig",
+                (phase, took) => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {phase}: {took.TotalSeconds:0.0} s")));
             // Fold the write-ahead log into the file before it is renamed into place.
             using (var db = new Microsoft.Data.Sqlite.SqliteConnection(ResultsStore.SqliteConnectionString(partial)))
             {
                 db.Open();
                 using var cmd = db.CreateCommand();
                 cmd.CommandText = "PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;";
+                var analyze = Stopwatch.StartNew();
                 cmd.ExecuteNonQuery();
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  statistics (ANALYZE): {analyze.Elapsed.TotalSeconds:0.0} s"));
             }
             File.Move(partial, path);
             generated = sw.Elapsed;

@@ -29,7 +29,85 @@ internal static class Migrations
         // 12: the same (a rig's SQLite lot page); a fleet reads its lot_failures rollups (FleetSchema step 10), and a rig
         // store on PostgreSQL keeps reading the lot's failed rows and their evidence.
         [12] = [],
+        // 14: the same (a rig's SQLite mode page; step 10 made no ix_results_mode there).
+        [14] = [],
     };
+
+    // What steps 10, 11 and 12 count from the results already stored, declared before Steps, which spreads them (static
+    // fields initialise in order); a bulk load that sets the triggers aside counts its summaries with them too.
+    /// <summary>Step 10's run pages: per run and slot the counts, devices, last result and last failure mode.</summary>
+    private static readonly string[] RunSlotBackfill =
+    [
+        "INSERT INTO run_slot_counts (run_id, slot, verdict, results) SELECT run_id, slot, verdict, COUNT(*) FROM results GROUP BY run_id, slot, verdict",
+        "INSERT INTO run_slot_devices (run_id, slot, device_id, first_ended_at) SELECT run_id, slot, device_id, MIN(ended_at) FROM results GROUP BY run_id, slot, device_id",
+        """
+        INSERT INTO run_slots (run_id, slot, last_ended_at, last_test, last_verdict)
+        SELECT run_id, slot, ended_at, test, verdict FROM (
+            SELECT run_id, slot, ended_at, test, verdict, ROW_NUMBER() OVER (PARTITION BY run_id, slot ORDER BY ended_at DESC, id DESC) AS rn FROM results) x
+        WHERE rn = 1
+        """,
+        """
+        UPDATE run_slots SET mode_ended_at = m.ended_at, failure_mode = m.failure_mode
+        FROM (SELECT run_id, slot, ended_at, failure_mode FROM (
+                  SELECT run_id, slot, ended_at, failure_mode, ROW_NUMBER() OVER (PARTITION BY run_id, slot ORDER BY ended_at DESC, id DESC) AS rn
+                  FROM results WHERE failure_mode IS NOT NULL) x
+              WHERE rn = 1) m
+        WHERE m.run_id = run_slots.run_id AND m.slot = run_slots.slot
+        """,
+    ];
+
+    /// <summary>Step 11's pages: slots, rig days, run tests, device failures, the deciding attempt per day.</summary>
+    private static readonly string[] PageBackfill =
+    [
+        "INSERT INTO slot_devices (slot, device_id, not_passed) SELECT slot, device_id, MAX(verdict <> 'pass') FROM results GROUP BY slot, device_id",
+        "INSERT INTO slot_counts (slot, devices, failed_devices) SELECT slot, COUNT(*), SUM(not_passed) FROM slot_devices GROUP BY slot",
+        """
+        INSERT INTO rig_days (rig_id, day, results, rig_faults, last_started_at)
+        SELECT ru.rig_id, x.day, SUM(x.n), SUM(x.faults), MAX(x.last)
+        FROM (SELECT run_id, substr(started_at, 1, 10) AS day, COUNT(*) AS n, SUM(verdict = 'rig-fault') AS faults, MAX(started_at) AS last
+              FROM results GROUP BY run_id, substr(started_at, 1, 10)) x
+        JOIN runs ru ON ru.id = x.run_id
+        GROUP BY ru.rig_id, x.day
+        """,
+        "INSERT INTO run_tests (run_id, test, cycled, verdict, results) SELECT run_id, test, cycle IS NOT NULL, verdict, COUNT(*) FROM results GROUP BY run_id, test, cycle IS NOT NULL, verdict",
+        "INSERT INTO device_failures (device_id, failure_mode, signature, failures) SELECT device_id, COALESCE(failure_mode, ''), COALESCE(signature, ''), COUNT(*) FROM results WHERE verdict = 'fail' GROUP BY 1, 2, 3",
+        // the deciding attempt as a trigger keeps it: the latest start, then the highest attempt, then the later row
+        """
+        INSERT INTO unit_test_days (day, rig_id, device_id, test, started_at, attempt, verdict)
+        SELECT day, rig_id, device_id, test, started_at, attempt, verdict FROM (
+            SELECT substr(r.started_at, 1, 10) AS day, ru.rig_id, r.device_id, r.test, r.started_at, r.attempt, r.verdict,
+                   ROW_NUMBER() OVER (PARTITION BY substr(r.started_at, 1, 10), ru.rig_id, r.device_id, r.test ORDER BY r.started_at DESC, r.attempt DESC, r.rowid DESC) AS rn
+            FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.cycle IS NULL) x
+        WHERE rn = 1
+        """,
+    ];
+
+    /// <summary>Step 12's lot page: failures per device and day with their bit-error totals, first and last attempts.</summary>
+    private static readonly string[] LotPageBackfill =
+    [
+        $"""
+        INSERT INTO device_failure_days (device_id, day, rig_id, failure_mode, signature, failures, stuck_at_0, stuck_at_1,
+                                         bit_0, bit_1, bit_2, bit_3, bit_4, bit_5, bit_6, bit_7)
+        SELECT device_id, day, rig_id, mode, sig, COUNT(*), {BitErrorSums("SUM")}
+        FROM (SELECT r.device_id, substr(r.started_at, 1, 10) AS day, ru.rig_id, COALESCE(r.failure_mode, '') AS mode,
+                     COALESCE(r.signature, '') AS sig, {BitErrorMap("r.evidence_json")} AS map
+              FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.verdict = 'fail') x
+        GROUP BY device_id, day, rig_id, mode, sig
+        """,
+        // first and last as the trigger keeps them: by start, then attempt, an equal pair going to the earlier row
+        // for the first and to the later row for the last
+        """
+        INSERT INTO unit_test_ends (device_id, test, first_started_at, first_attempt, first_verdict, last_started_at, last_attempt, last_verdict)
+        SELECT device_id, test, MAX(CASE WHEN up = 1 THEN started_at END), MAX(CASE WHEN up = 1 THEN attempt END), MAX(CASE WHEN up = 1 THEN verdict END),
+               MAX(CASE WHEN down = 1 THEN started_at END), MAX(CASE WHEN down = 1 THEN attempt END), MAX(CASE WHEN down = 1 THEN verdict END)
+        FROM (SELECT device_id, test, started_at, attempt, verdict,
+                     ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at, attempt, rowid) AS up,
+                     ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at DESC, attempt DESC, rowid DESC) AS down
+              FROM results WHERE cycle IS NULL) x
+        WHERE up = 1 OR down = 1
+        GROUP BY device_id, test
+        """,
+    ];
 
     public static readonly IReadOnlyList<string[]> Steps =
     [
@@ -247,22 +325,7 @@ internal static class Migrations
                 PRIMARY KEY (run_id, slot)
             )
             """,
-            "INSERT INTO run_slot_counts (run_id, slot, verdict, results) SELECT run_id, slot, verdict, COUNT(*) FROM results GROUP BY run_id, slot, verdict",
-            "INSERT INTO run_slot_devices (run_id, slot, device_id, first_ended_at) SELECT run_id, slot, device_id, MIN(ended_at) FROM results GROUP BY run_id, slot, device_id",
-            """
-            INSERT INTO run_slots (run_id, slot, last_ended_at, last_test, last_verdict)
-            SELECT run_id, slot, ended_at, test, verdict FROM (
-                SELECT run_id, slot, ended_at, test, verdict, ROW_NUMBER() OVER (PARTITION BY run_id, slot ORDER BY ended_at DESC, id DESC) AS rn FROM results) x
-            WHERE rn = 1
-            """,
-            """
-            UPDATE run_slots SET mode_ended_at = m.ended_at, failure_mode = m.failure_mode
-            FROM (SELECT run_id, slot, ended_at, failure_mode FROM (
-                      SELECT run_id, slot, ended_at, failure_mode, ROW_NUMBER() OVER (PARTITION BY run_id, slot ORDER BY ended_at DESC, id DESC) AS rn
-                      FROM results WHERE failure_mode IS NOT NULL) x
-                  WHERE rn = 1) m
-            WHERE m.run_id = run_slots.run_id AND m.slot = run_slots.slot
-            """,
+            .. RunSlotBackfill,
             // an equal end time goes to the later row, as ids (UUIDv7) order them
             """
             CREATE TRIGGER tr_results_run_slots AFTER INSERT ON results
@@ -353,27 +416,7 @@ internal static class Migrations
                 PRIMARY KEY (day, rig_id, device_id, test)
             ) WITHOUT ROWID
             """,
-            "INSERT INTO slot_devices (slot, device_id, not_passed) SELECT slot, device_id, MAX(verdict <> 'pass') FROM results GROUP BY slot, device_id",
-            "INSERT INTO slot_counts (slot, devices, failed_devices) SELECT slot, COUNT(*), SUM(not_passed) FROM slot_devices GROUP BY slot",
-            """
-            INSERT INTO rig_days (rig_id, day, results, rig_faults, last_started_at)
-            SELECT ru.rig_id, x.day, SUM(x.n), SUM(x.faults), MAX(x.last)
-            FROM (SELECT run_id, substr(started_at, 1, 10) AS day, COUNT(*) AS n, SUM(verdict = 'rig-fault') AS faults, MAX(started_at) AS last
-                  FROM results GROUP BY run_id, substr(started_at, 1, 10)) x
-            JOIN runs ru ON ru.id = x.run_id
-            GROUP BY ru.rig_id, x.day
-            """,
-            "INSERT INTO run_tests (run_id, test, cycled, verdict, results) SELECT run_id, test, cycle IS NOT NULL, verdict, COUNT(*) FROM results GROUP BY run_id, test, cycle IS NOT NULL, verdict",
-            "INSERT INTO device_failures (device_id, failure_mode, signature, failures) SELECT device_id, COALESCE(failure_mode, ''), COALESCE(signature, ''), COUNT(*) FROM results WHERE verdict = 'fail' GROUP BY 1, 2, 3",
-            // the deciding attempt as a trigger keeps it: the latest start, then the highest attempt, then the later row
-            """
-            INSERT INTO unit_test_days (day, rig_id, device_id, test, started_at, attempt, verdict)
-            SELECT day, rig_id, device_id, test, started_at, attempt, verdict FROM (
-                SELECT substr(r.started_at, 1, 10) AS day, ru.rig_id, r.device_id, r.test, r.started_at, r.attempt, r.verdict,
-                       ROW_NUMBER() OVER (PARTITION BY substr(r.started_at, 1, 10), ru.rig_id, r.device_id, r.test ORDER BY r.started_at DESC, r.attempt DESC, r.rowid DESC) AS rn
-                FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.cycle IS NULL) x
-            WHERE rn = 1
-            """,
+            .. PageBackfill,
             """
             CREATE TRIGGER tr_results_pages AFTER INSERT ON results
             BEGIN
@@ -447,28 +490,7 @@ internal static class Migrations
                 PRIMARY KEY (device_id, test)
             ) WITHOUT ROWID
             """,
-            $"""
-            INSERT INTO device_failure_days (device_id, day, rig_id, failure_mode, signature, failures, stuck_at_0, stuck_at_1,
-                                             bit_0, bit_1, bit_2, bit_3, bit_4, bit_5, bit_6, bit_7)
-            SELECT device_id, day, rig_id, mode, sig, COUNT(*), {BitErrorSums("SUM")}
-            FROM (SELECT r.device_id, substr(r.started_at, 1, 10) AS day, ru.rig_id, COALESCE(r.failure_mode, '') AS mode,
-                         COALESCE(r.signature, '') AS sig, {BitErrorMap("r.evidence_json")} AS map
-                  FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.verdict = 'fail') x
-            GROUP BY device_id, day, rig_id, mode, sig
-            """,
-            // first and last as the trigger keeps them: by start, then attempt, an equal pair going to the earlier row
-            // for the first and to the later row for the last
-            """
-            INSERT INTO unit_test_ends (device_id, test, first_started_at, first_attempt, first_verdict, last_started_at, last_attempt, last_verdict)
-            SELECT device_id, test, MAX(CASE WHEN up = 1 THEN started_at END), MAX(CASE WHEN up = 1 THEN attempt END), MAX(CASE WHEN up = 1 THEN verdict END),
-                   MAX(CASE WHEN down = 1 THEN started_at END), MAX(CASE WHEN down = 1 THEN attempt END), MAX(CASE WHEN down = 1 THEN verdict END)
-            FROM (SELECT device_id, test, started_at, attempt, verdict,
-                         ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at, attempt, rowid) AS up,
-                         ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at DESC, attempt DESC, rowid DESC) AS down
-                  FROM results WHERE cycle IS NULL) x
-            WHERE up = 1 OR down = 1
-            GROUP BY device_id, test
-            """,
+            .. LotPageBackfill,
             $"""
             CREATE TRIGGER tr_results_failure_days AFTER INSERT ON results WHEN new.verdict = 'fail'
             BEGIN
@@ -513,9 +535,30 @@ internal static class Migrations
         [
             "CREATE INDEX ix_screen_attempts_serial ON screen_attempts(dfu_serial)",
         ],
+        // 14 (SQLite only, see PostgresSteps): one failure mode's page lists its newest attempts by (mode, verdict, start)
+        // and counts from device_failure_days; the old index by (mode, verdict) made it read every failed row of the mode
+        // (63,700 at 10 M results) to find the newest 100. Only that page read ix_results_mode.
+        [
+            "DROP INDEX ix_results_mode",
+            "CREATE INDEX ix_results_mode_time ON results(failure_mode, verdict, started_at) WHERE failure_mode IS NOT NULL",
+            "ANALYZE ix_results_mode_time",
+        ],
     ];
 
     public static int Latest => Steps.Count;
+
+    /// <summary>
+    /// SQLite: every summary steps 10, 11 and 12 keep by trigger, emptied and counted again from all results as those steps
+    /// count the rows already stored (after a bulk load that set the triggers aside).
+    /// </summary>
+    public static IEnumerable<string> RecountPageSummaries =>
+    [
+        .. new[] { "run_slot_counts", "run_slot_devices", "run_slots", "slot_devices", "slot_counts", "rig_days", "run_tests",
+            "device_failures", "unit_test_days", "device_failure_days", "unit_test_ends" }.Select(table => $"DELETE FROM {table}"),
+        .. RunSlotBackfill,
+        .. PageBackfill,
+        .. LotPageBackfill,
+    ];
 
     /// <summary>
     /// The bit-error map of a failure's readback (<c>readback.bitErrors</c>, as <see cref="EvidenceJson"/> writes it) as

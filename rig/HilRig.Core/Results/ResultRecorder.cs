@@ -140,6 +140,17 @@ public sealed class ResultRecorder : IDisposable
         store.BulkLoadResults(findings.Select(f => ToRow(f.RunId, f.Finding, null)));
     }
 
+    /// <summary>
+    /// A whole generated history (the fleet's fast path) in ONE transaction, its summaries counted once after the rows
+    /// (<see cref="ResultsStore.BulkLoadHistory"/>).
+    /// </summary>
+    public static void BulkLoadHistory(ResultsStore store, IEnumerable<(Guid RunId, SlotFinding Finding)> findings, Action<string, TimeSpan>? phase = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(findings);
+        store.BulkLoadHistory(findings.Select(f => ToRow(f.RunId, f.Finding, null)), phase);
+    }
+
     /// <summary>The one mapping from a finding to a stored row.</summary>
     private static ResultRecord ToRow(Guid runId, SlotFinding f, DateTimeOffset? storedAt)
     {

@@ -375,39 +375,123 @@ public sealed partial class ResultsStore
         Write((db, tx) =>
         {
             BigCache(db, tx);
-            using var cmd = db.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText =
-                """
-                INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
-                                     device_time_ms, started_at, ended_at, evidence_json)
-                VALUES (@id, @runId, @deviceId, @slot, @test, @cycle, @attempt, @verdict, @failureMode, @signature,
-                        @deviceTimeMs, @startedAt, @endedAt, @evidenceJson)
-                """;
-            string[] names = ["@id", "@runId", "@deviceId", "@slot", "@test", "@cycle", "@attempt", "@verdict", "@failureMode", "@signature", "@deviceTimeMs", "@startedAt", "@endedAt", "@evidenceJson"];
-            var p = names.Select(n => AddParameter(cmd, n)).ToArray();
-            // Npgsql prepares only parameters that already have a type or value; SQLite gains from it, PostgreSQL barely.
-            if (Dialect == StoreDialect.Sqlite)
-                cmd.Prepare();
-            foreach (var r in results)
-            {
-                p[0].Value = StoreText.Id(NewId(r.StartedAt));
-                p[1].Value = StoreText.Id(r.RunId);
-                p[2].Value = r.DeviceId.ToLowerInvariant();
-                p[3].Value = r.Slot;
-                p[4].Value = r.Test;
-                p[5].Value = (object?)r.Cycle ?? DBNull.Value;
-                p[6].Value = r.Attempt ?? throw new ArgumentException("bulk-loaded attempts must carry their attempt number", nameof(results));
-                p[7].Value = StoreText.Verdict(r.Verdict);
-                p[8].Value = (object?)r.FailureMode ?? DBNull.Value;
-                p[9].Value = (object?)r.Signature ?? DBNull.Value;
-                p[10].Value = r.DeviceTime is { } t ? (long)t.TotalMilliseconds : DBNull.Value;
-                p[11].Value = StoreText.Time(r.StartedAt);
-                p[12].Value = StoreText.Time(r.EndedAt);
-                p[13].Value = (object?)r.EvidenceJson ?? DBNull.Value;
-                cmd.ExecuteNonQuery();
-            }
+            InsertResults(db, tx, results);
         });
+    }
+
+    /// <summary>
+    /// A whole generated history (the fleet's fast path) in ONE transaction, all or nothing, with every summary exact
+    /// afterwards. On SQLite the results table's secondary indexes and summary triggers are set aside while the rows go in,
+    /// then the indexes are built by sorting and every summary is counted from all results, set-based, as the migrations
+    /// count rows already stored: per row that is a fraction of the upkeep an insert pays with ten indexes and four
+    /// triggers. The store's rollback journal stands in for its write-ahead log meanwhile (a fresh store's new pages are
+    /// written once, not to the log and then again to the file), when no other connection has it open. PostgreSQL takes the
+    /// rows in transactions of <paramref name="batchSize"/> and rebuilds its summaries after.
+    /// </summary>
+    /// <param name="phase">Told each phase's name and duration as it ends (rows, summaries, indexes, commit).</param>
+    public void BulkLoadHistory(IEnumerable<ResultRecord> results, Action<string, TimeSpan>? phase = null, int batchSize = 100_000)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Done(string name)
+        {
+            phase?.Invoke(name, clock.Elapsed);
+            clock.Restart();
+        }
+        if (Dialect == StoreDialect.Postgres)
+        {
+            foreach (var batch in results.Chunk(batchSize))
+                BulkLoadResults(batch);
+            Done("rows");
+            RebuildSummaries();
+            Done("summaries");
+            return;
+        }
+
+        using var db = OpenConnection();
+        // leaves WAL only when this is the store's one connection; otherwise the mode stays and the load goes through the log
+        var leftWal = LeaveWal(db);
+        try
+        {
+            using (var tx = db.BeginTransaction())
+            {
+                // 1 GiB of page cache for this connection: the summaries' sorts and the index builds stay in memory longer
+                db.Execute("PRAGMA cache_size = -1048576", transaction: tx);
+                var upkeep = db.Query<(string Type, string Name, string Sql)>(
+                    "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'results' AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY rowid",
+                    transaction: tx).ToList();
+                foreach (var (type, name, _) in upkeep)
+                    db.Execute($"DROP {type.ToUpperInvariant()} \"{name}\"", transaction: tx);
+                InsertResults(db, tx, results);
+                Done("rows");
+                // before the indexes, so each summary reads the table in order and sorts, not row by row through an index
+                foreach (var statement in Summaries.Rebuild.Concat(Migrations.RecountPageSummaries))
+                    db.Execute(statement, transaction: tx, commandTimeout: 0);
+                Done("summaries");
+                // a duplicate attempt fails its unique index here and the whole load rolls back
+                foreach (var (_, _, sql) in upkeep.Where(u => u.Type == "index"))
+                    db.Execute(sql, transaction: tx, commandTimeout: 0);
+                foreach (var (_, _, sql) in upkeep.Where(u => u.Type == "trigger"))
+                    db.Execute(sql, transaction: tx);
+                Done("indexes");
+                tx.Commit();
+            }
+            Done("commit");
+        }
+        finally
+        {
+            if (leftWal)
+                db.Execute("PRAGMA journal_mode=WAL");
+        }
+    }
+
+    /// <summary>Takes a SQLite store out of WAL into a rollback journal; false when another connection holds it in WAL.</summary>
+    private static bool LeaveWal(IDbConnection db)
+    {
+        try
+        {
+            return db.ExecuteScalar<string>("PRAGMA journal_mode=DELETE") == "delete";
+        }
+        catch (SqliteException e) when (IsBusy(e))
+        {
+            return false;
+        }
+    }
+
+    private void InsertResults(IDbConnection db, IDbTransaction tx, IEnumerable<ResultRecord> results)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText =
+            """
+            INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature,
+                                 device_time_ms, started_at, ended_at, evidence_json)
+            VALUES (@id, @runId, @deviceId, @slot, @test, @cycle, @attempt, @verdict, @failureMode, @signature,
+                    @deviceTimeMs, @startedAt, @endedAt, @evidenceJson)
+            """;
+        string[] names = ["@id", "@runId", "@deviceId", "@slot", "@test", "@cycle", "@attempt", "@verdict", "@failureMode", "@signature", "@deviceTimeMs", "@startedAt", "@endedAt", "@evidenceJson"];
+        var p = names.Select(n => AddParameter(cmd, n)).ToArray();
+        // Npgsql prepares only parameters that already have a type or value; SQLite gains from it, PostgreSQL barely.
+        if (Dialect == StoreDialect.Sqlite)
+            cmd.Prepare();
+        foreach (var r in results)
+        {
+            p[0].Value = StoreText.Id(NewId(r.StartedAt));
+            p[1].Value = StoreText.Id(r.RunId);
+            p[2].Value = r.DeviceId.ToLowerInvariant();
+            p[3].Value = r.Slot;
+            p[4].Value = r.Test;
+            p[5].Value = (object?)r.Cycle ?? DBNull.Value;
+            p[6].Value = r.Attempt ?? throw new ArgumentException("bulk-loaded attempts must carry their attempt number", nameof(results));
+            p[7].Value = StoreText.Verdict(r.Verdict);
+            p[8].Value = (object?)r.FailureMode ?? DBNull.Value;
+            p[9].Value = (object?)r.Signature ?? DBNull.Value;
+            p[10].Value = r.DeviceTime is { } t ? (long)t.TotalMilliseconds : DBNull.Value;
+            p[11].Value = StoreText.Time(r.StartedAt);
+            p[12].Value = StoreText.Time(r.EndedAt);
+            p[13].Value = (object?)r.EvidenceJson ?? DBNull.Value;
+            cmd.ExecuteNonQuery();
+        }
     }
 
     /// <summary>Recomputes the unit verdicts and per-lot counts from all results (after <see cref="BulkLoadResults"/>).</summary>

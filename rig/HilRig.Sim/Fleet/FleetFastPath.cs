@@ -37,7 +37,9 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
     /// <summary>The slot whose worn pogo pins cause most USB faults (slot health should point at it).</summary>
     public int WornSlot { get; } = 1 + (int)(FleetPlan.Mix(plan.Options.Seed, -2) % (ulong)slotCount);
 
-    public FleetSummary WriteTo(ResultsStore store, string rigId, int batchSize = 100_000)
+    /// <summary>Writes the whole fleet's history into the store in one transaction (<see cref="ResultRecorder.BulkLoadHistory"/>).</summary>
+    /// <param name="phase">Told each phase of the load as it ends, with its duration (for the benches).</param>
+    public FleetSummary WriteTo(ResultsStore store, string rigId, Action<string, TimeSpan>? phase = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         store.ImportDevices(plan.Devices().Select(d => d.ToInventory()), Epoch);
@@ -57,23 +59,27 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
         }
 
         long results = 0;
-        var batch = new List<(Guid, SlotFinding)>(batchSize);
-        foreach (var device in plan.Devices())
+        IEnumerable<(Guid, SlotFinding)> History()
         {
-            var run = runIds[device.Index / DevicesPerRun];
-            batch.AddRange(Screen(device).Select(f => (run, f)));
-            if (options.SoakCycles > 0 && device.Index % options.SoakEvery == 0)
-                batch.AddRange(Soak(device, soakRuns));
-            if (batch.Count >= batchSize)
+            foreach (var device in plan.Devices())
             {
-                ResultRecorder.BulkLoad(store, batch);
-                results += batch.Count;
-                batch.Clear();
+                var run = runIds[device.Index / DevicesPerRun];
+                foreach (var finding in Screen(device))
+                {
+                    results++;
+                    yield return (run, finding);
+                }
+                if (options.SoakCycles > 0 && device.Index % options.SoakEvery == 0)
+                {
+                    foreach (var cycle in Soak(device, soakRuns))
+                    {
+                        results++;
+                        yield return cycle;
+                    }
+                }
             }
         }
-        ResultRecorder.BulkLoad(store, batch);
-        results += batch.Count;
-        store.RebuildSummaries();
+        ResultRecorder.BulkLoadHistory(store, History(), phase);
         for (var i = 0; i < screenRuns; i++)
             store.FinishRun(runIds[i], RunStatus.Failed, BatchStart(Math.Min(options.Cores, (i + 1) * DevicesPerRun)));
         foreach (var run in soakRuns.Values)

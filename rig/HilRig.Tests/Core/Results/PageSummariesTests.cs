@@ -168,6 +168,15 @@ public class PageSummariesTests
             new HilRig.Core.Inventory.DeviceLot("55ff00000000000000000b04", "SST25-MOVED", null, null),
         ], Midnight.AddHours(2));
         rows = queries.Rows();
+        Assert.That(Describe(queries.Modes()), Is.EqualTo(Describe(Breakdown.FailureModesByLot(rows))), "the modes page after the lot move");
+        // one failure mode's page (a DUT's mode and a rig fault's), over every day and over whole days on one rig
+        Assert.That(ResultFilter.TryParse(day, day, "rig-b", null, out var rigEvening, out problem), problem);
+        foreach (var mode in db.Rows("SELECT DISTINCT failure_mode FROM results WHERE verdict IN ('fail', 'rig-fault') AND failure_mode IS NOT NULL").Select(m => (string)m[0]!))
+        {
+            AssertModePage(db, queries, mode, ResultFilter.None, "");
+            AssertModePage(db, queries, mode, rigEvening, $" AND ru.rig_id = 'rig-b' AND substr(r.started_at, 1, 10) = '{day}'");
+        }
+        Assert.That(db.Scalar("SELECT COUNT(DISTINCT failure_mode) FROM results WHERE verdict = 'rig-fault'"), Is.GreaterThan(0), "a rig fault's mode");
 
         // one lot's page, over every day and over whole days on one rig, as the rows and their evidence count it
         var failed = db.Rows("SELECT r.device_id, r.failure_mode, r.signature, r.evidence_json, r.started_at, ru.rig_id FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.verdict = 'fail'");
@@ -191,13 +200,19 @@ public class PageSummariesTests
             AssertLotPage(page, rate.Lot, rows, failed, f => ((string)f[4]!).StartsWith(first!, StringComparison.Ordinal), filtered: true);
         }
 
+        // and the failure mode pages read the same before and after the migration (step 14 taking ix_results_mode's place)
+        var modePages = Text(db.Rows("SELECT DISTINCT failure_mode FROM results WHERE failure_mode IS NOT NULL"))
+            .Select(m => System.Text.Json.JsonSerializer.Serialize(queries.FailureMode(m, ResultFilter.None, latest: 5))).ToList();
         // the migration summarises existing rows as the triggers did (the store taken back to step 11, later steps undone)
         db.Execute("DROP TRIGGER tr_results_failure_days", "DROP TRIGGER tr_results_test_ends", "DROP TABLE device_failure_days", "DROP TABLE unit_test_ends",
-            "DROP INDEX ix_screen_attempts_serial", "DELETE FROM schema_version WHERE version >= 12");
+            "DROP INDEX ix_screen_attempts_serial", "DROP INDEX ix_results_mode_time",
+            "CREATE INDEX ix_results_mode ON results(failure_mode, verdict) WHERE failure_mode IS NOT NULL", "DELETE FROM schema_version WHERE version >= 12");
         var before = LotPageSummaries.Select(t => (t.Table, Rows: Text(db.Rows(t.Direct)))).ToList();
         ResultsStore.Open(path);
         foreach (var (table, expected) in before)
             Assert.That(Text(db.Rows(LotPageSummaries.Single(t => t.Table == table).Stored)), Is.EqualTo(expected), $"{table} as step 12 fills it");
+        Assert.That(Text(db.Rows("SELECT DISTINCT failure_mode FROM results WHERE failure_mode IS NOT NULL"))
+            .Select(m => System.Text.Json.JsonSerializer.Serialize(queries.FailureMode(m, ResultFilter.None, latest: 5))), Is.EqualTo(modePages));
     }
 
     /// <summary>
@@ -224,6 +239,26 @@ public class PageSummariesTests
         var attempts = rows.Where(r => r.Cycle is null && screened[r.DeviceId] == lot)
             .Select(r => new HilRig.Reports.Results.AttemptRecord(r.DeviceId, r.Test, r.Attempt, r.Verdict)).ToList();
         Assert.That((page.FirstPassYield, page.FinalYield), Is.EqualTo((Yield.FirstPass(attempts), Yield.Final(attempts))), lot);
+    }
+
+    /// <summary>
+    /// One failure mode's page against its failed and rig-faulted rows the filter keeps (<paramref name="where"/>): counts,
+    /// distinct devices per lot (each device's current lot), and its three newest attempts (newest first, then device id).
+    /// </summary>
+    private static void AssertModePage(TestStore db, ResultsQueries queries, string mode, ResultFilter filter, string where)
+    {
+        var rows = db.Rows(
+            $"""
+            SELECT r.device_id, COALESCE(d.lot, '{UnknownLot}'), r.started_at FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
+            WHERE r.verdict IN ('fail', 'rig-fault') AND r.failure_mode = '{mode}'{where}
+            ORDER BY r.started_at DESC, r.device_id, r.verdict, r.rowid
+            """);
+        var page = queries.FailureMode(mode, filter, latest: 3);
+        Assert.That((page.Failures, page.Devices), Is.EqualTo((rows.Count, rows.Select(r => r[0]).Distinct().Count())), mode);
+        Assert.That(page.ByLot.Select(c => $"{c.Name} {c.Failures} {c.Devices}").Order(StringComparer.Ordinal),
+            Is.EqualTo(rows.GroupBy(r => (string)r[1]!).Select(g => $"{g.Key} {g.Count()} {g.Select(r => r[0]).Distinct().Count()}").Order(StringComparer.Ordinal)), mode);
+        Assert.That(page.Latest.Select(l => $"{l.DeviceId} {l.Lot} {l.StartedAt.UtcDateTime:O}"),
+            Is.EqualTo(rows.Take(3).Select(r => $"{r[0]} {r[1]} {DateTimeOffset.Parse((string)r[2]!, CultureInfo.InvariantCulture).UtcDateTime:O}")), mode);
     }
 
     /// <summary>Evidence as the recorder writes it: a failed readback with a bit-error map.</summary>
