@@ -185,21 +185,7 @@ internal static class FleetPagesBench
         foreach (var sql in (string[])
         [
             "INSERT INTO fleet_rigs (rig_id, role_name, line, last_sync_at) SELECT DISTINCT rig_id, 'gen_' || replace(rig_id, '-', '_'), 'line-1', now() FROM runs",
-            """
-            INSERT INTO rollup_rig_slot (rig_id, slot, results, failed, rig_faults, last_result_at)
-            SELECT ru.rig_id, r.slot, COUNT(*), SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(r.started_at)
-            FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2
-            """,
-            """
-            INSERT INTO rollup_rig_day (rig_id, day, results, failed, rig_faults)
-            SELECT ru.rig_id, substr(r.started_at, 1, 10), COUNT(*), SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
-            FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2
-            """,
-            """
-            INSERT INTO rollup_lot_day (lot, day, results, failed, rig_faults)
-            SELECT COALESCE(d.lot, '(unknown)'), substr(r.started_at, 1, 10), COUNT(*), SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
-            FROM results r LEFT JOIN devices d ON d.device_id = r.device_id GROUP BY 1, 2
-            """,
+            .. FleetSchema.CountResultRollups,
             .. FleetSchema.RecountYields,
             .. FleetSchema.RecountLotFailures,
             .. FleetSchema.CountLotFailureRollups,
