@@ -227,44 +227,35 @@ public static partial class FleetSchema
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
         BEGIN
             DROP TABLE IF EXISTS pg_temp.fleet_units;
-            -- Each touched device's unit from its deciding attempts beside the unit it had, probed device by device (fleet
-            -- step 12): joined by hash, unit_tests, devices and units were read whole for a batch's devices.
             CREATE TEMP TABLE fleet_units ON COMMIT DROP AS
-            SELECT t.device_id, COALESCE((SELECT d.lot FROM devices d WHERE d.device_id = t.device_id), '(unknown)') AS lot,
-                   n.tests, n.judged, n.failed, n.final_passed, n.first_passed,
-                   o.device_id IS NOT NULL AS known, o.lot AS old_lot, o.judged AS old_judged, o.failed AS old_failed,
-                   o.first_passed AS old_first_passed, o.final_passed AS old_final_passed
-            FROM (SELECT DISTINCT device_id FROM pg_temp.fleet_touched) t
-            CROSS JOIN LATERAL (
-                SELECT COUNT(*) AS tests,
-                       MAX(CASE WHEN ut.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
-                       MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
-                       MIN(CASE WHEN ut.verdict = 'pass' THEN 1 ELSE 0 END) AS final_passed,
-                       MIN(CASE WHEN ut.first_verdict = 'pass' THEN 1 ELSE 0 END) AS first_passed
-                FROM unit_tests ut WHERE ut.device_id = t.device_id) n
-            LEFT JOIN LATERAL (SELECT u.device_id, u.lot, u.judged, u.failed, u.first_passed, u.final_passed FROM units u
-                               WHERE u.device_id = t.device_id LIMIT 1) o ON TRUE;
+            SELECT ut.device_id, COALESCE(MAX(d.lot), '(unknown)') AS lot,
+                   MAX(CASE WHEN ut.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
+                   MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
+                   MIN(CASE WHEN ut.verdict = 'pass' THEN 1 ELSE 0 END) AS final_passed,
+                   MIN(CASE WHEN ut.first_verdict = 'pass' THEN 1 ELSE 0 END) AS first_passed
+            FROM pg_temp.fleet_touched t JOIN unit_tests ut ON ut.device_id = t.device_id LEFT JOIN devices d ON d.device_id = ut.device_id
+            GROUP BY ut.device_id;
 
             INSERT INTO lot_counts AS c (lot, units, failed, devices, first_passed, final_passed)
             SELECT lot, SUM(judged), SUM(failed), SUM(devices), SUM(first_passed), SUM(final_passed) FROM (
-                SELECT lot, judged, failed, 1 AS devices, first_passed, final_passed FROM fleet_units WHERE tests > 0
+                SELECT lot, judged, failed, 1 AS devices, first_passed, final_passed FROM fleet_units
                 UNION ALL
-                SELECT old_lot, -old_judged, -old_failed, -1, -old_first_passed, -old_final_passed FROM fleet_units WHERE known) x
+                SELECT u.lot, -u.judged, -u.failed, -1, -u.first_passed, -u.final_passed
+                FROM pg_temp.fleet_touched t JOIN units u ON u.device_id = t.device_id) x
             GROUP BY lot ORDER BY lot
             ON CONFLICT (lot) DO UPDATE SET units = c.units + excluded.units, failed = c.failed + excluded.failed,
                 devices = c.devices + excluded.devices, first_passed = c.first_passed + excluded.first_passed,
                 final_passed = c.final_passed + excluded.final_passed;
 
-            -- Known units that changed updated, by key; new ones inserted plainly (fleet step 12): no other session writes
-            -- units under the rollup lock, and an upsert's speculative insertion per row cost more than the two statements.
+            -- Known units updated, new ones inserted plainly (fleet step 12): no other session writes units under the
+            -- rollup lock, and an upsert's speculative insertion per row cost more than the two statements.
             UPDATE units u SET lot = f.lot, judged = f.judged, failed = f.failed, first_passed = f.first_passed, final_passed = f.final_passed
             FROM fleet_units f
-            WHERE u.device_id = ANY (ARRAY(SELECT device_id FROM fleet_units WHERE tests > 0 AND known
-                                           AND (old_lot, old_judged, old_failed, old_first_passed, old_final_passed)
-                                               IS DISTINCT FROM (lot, judged, failed, first_passed, final_passed)))
-              AND f.device_id = u.device_id;
+            WHERE u.device_id = f.device_id
+              AND (u.lot, u.judged, u.failed, u.first_passed, u.final_passed) IS DISTINCT FROM (f.lot, f.judged, f.failed, f.first_passed, f.final_passed);
             INSERT INTO units (device_id, lot, judged, failed, first_passed, final_passed)
-            SELECT device_id, lot, judged, failed, first_passed, final_passed FROM fleet_units WHERE tests > 0 AND NOT known ORDER BY device_id;
+            SELECT f.device_id, f.lot, f.judged, f.failed, f.first_passed, f.final_passed FROM fleet_units f
+            WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.device_id = f.device_id) ORDER BY f.device_id;
         END $$
         """;
 
