@@ -110,6 +110,9 @@ internal static class FleetPagesBench
             missed += Time(output, "lots page", () => HtmlPages.Lots(queries.Lots(), links: true), PageTargetMs, runs);
             missed += Time(output, $"one lot's page, flagged ({flagged})", () => HtmlPages.Lot(queries.Lot(flagged, devicesShown: 100)!, links: true), PageTargetMs, runs);
             missed += Time(output, $"one lot's page, typical ({typical})", () => HtmlPages.Lot(queries.Lot(typical, devicesShown: 100)!, links: true), PageTargetMs, runs);
+            // a lot's page over part of a day reads its devices' screening attempts in that range from results
+            var hours = new ResultFilter(new DateTimeOffset(2026, 1, 1, 6, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero), null, null);
+            missed += Time(output, $"one lot's page, 6 hours, flagged ({flagged})", () => HtmlPages.Lot(queries.Lot(flagged, hours, devicesShown: 100)!, links: true), PageTargetMs, runs);
             missed += Time(output, $"one device ({device})", () => HtmlPages.Device(queries.Device(device)!, links: true), PageTargetMs, runs);
             missed += Time(output, $"one rig ({rig}: slots, 30 days)", () => queries.Rig(rig), PageTargetMs, runs);
             missed += Time(output, "rigs (every rig's counts)", () => queries.Rigs(), PageTargetMs, runs);
@@ -185,21 +188,7 @@ internal static class FleetPagesBench
         foreach (var sql in (string[])
         [
             "INSERT INTO fleet_rigs (rig_id, role_name, line, last_sync_at) SELECT DISTINCT rig_id, 'gen_' || replace(rig_id, '-', '_'), 'line-1', now() FROM runs",
-            """
-            INSERT INTO rollup_rig_slot (rig_id, slot, results, failed, rig_faults, last_result_at)
-            SELECT ru.rig_id, r.slot, COUNT(*), SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(r.started_at)
-            FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2
-            """,
-            """
-            INSERT INTO rollup_rig_day (rig_id, day, results, failed, rig_faults)
-            SELECT ru.rig_id, substr(r.started_at, 1, 10), COUNT(*), SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
-            FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2
-            """,
-            """
-            INSERT INTO rollup_lot_day (lot, day, results, failed, rig_faults)
-            SELECT COALESCE(d.lot, '(unknown)'), substr(r.started_at, 1, 10), COUNT(*), SUM(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
-            FROM results r LEFT JOIN devices d ON d.device_id = r.device_id GROUP BY 1, 2
-            """,
+            .. FleetSchema.CountResultRollups,
             .. FleetSchema.RecountYields,
             .. FleetSchema.RecountLotFailures,
             .. FleetSchema.CountLotFailureRollups,

@@ -143,61 +143,51 @@ public sealed class FleetSync
             central.Open();
             connected = true;
             CheckSchema(central);
-            var offset = ClockOffset(central);
 
             // The rowid bound first: every result at or below it was committed after its run, so the runs read next
-            // include all of theirs (results reference runs on the server too).
+            // include all of theirs (results reference runs on the server too). The first batch is read from SQLite at
+            // once, while the runs and devices are read and sent.
             long bound;
-            List<RunStage> runs;
-            List<DeviceStage> devices;
-            List<ResultsStore.CalibrationRow> calibrations;
-            List<SlotHealthStage> health;
             long mark;
             using (var db = _local.OpenConnection())
             {
                 EnsureSyncState(db);
                 mark = Mark(db);
                 bound = db.ExecuteScalar<long>("SELECT COALESCE(MAX(rowid), 0) FROM results");
-                runs = db.Query<RunStage>(
-                    "SELECT id AS Id, rig_id AS RigId, config_hash AS ConfigHash, seed AS Seed, bootloader AS Bootloader, kind AS Kind, started_at AS StartedAt, ended_at AS EndedAt, status AS Status FROM runs WHERE rig_id = @rig",
-                    new { rig = _rigId }).ToList();
-                // Only devices the server has not been sent as they are now: new ones, and ones whose lot, date code or
-                // supplier changed since (an inventory import).
-                devices = db.Query<DeviceStage>(
-                    """
-                    SELECT d.device_id AS DeviceId, d.lot AS Lot, d.date_code AS DateCode, d.supplier AS Supplier, d.first_seen AS FirstSeen
-                    FROM devices d LEFT JOIN sync_devices s ON s.target = @target AND s.device_id = d.device_id
-                    WHERE s.device_id IS NULL OR s.lot IS NOT d.lot OR s.date_code IS NOT d.date_code OR s.supplier IS NOT d.supplier
-                    """, new { target = Target }).ToList();
-                calibrations = db.Query<ResultsStore.CalibrationRow>(
-                    """
-                    SELECT rig_id AS RigId, slot AS Slot, dark_r AS DarkR, dark_g AS DarkG, dark_b AS DarkB, dark_c AS DarkC, dark_noise_c AS DarkNoiseC,
-                           gain AS Gain, integration_ms AS IntegrationMs, lit_c AS LitC, calibrated_at AS CalibratedAt
-                    FROM sensor_calibrations WHERE rig_id = @rig
-                    """, new { rig = _rigId }).ToList();
-                // a rig has at most a few dozen slots: all of them every time, the server keeps the newest change
-                health = db.Query<SlotHealthStage>(
-                    "SELECT rig_id AS RigId, slot AS Slot, state AS State, reason AS Reason, since AS Since, changed_at AS ChangedAt FROM slot_health WHERE rig_id = @rig",
-                    new { rig = _rigId }).ToList();
             }
-
-            // The first batch is read from SQLite while the server takes the runs and devices, and the devices it committed
-            // are remembered while the results go: on two cores the rig's side of a sync hides behind the server's. The
-            // next batch is read while the server ingests this one; the mark still moves only after each batch's central
-            // commit, in order.
             var next = mark < bound ? Task.Run(() => ReadBatch(mark, bound), cancellationToken) : Task.FromResult(new List<ResultStage>());
-            (int Runs, int Devices, int Calibrations, int SlotHealth) meta;
+            Task<(int Runs, int Devices, int Calibrations, int SlotHealth)> metaSent;
+            double offset;
             try
             {
-                meta = SendMeta(central, runs, devices, calibrations, health, offset);
+                offset = ClockOffset(central);
+                var (runs, devices, calibrations, health) = ReadMeta();
+                // Runs and devices go on a connection of their own while this one stages the first batch of results (COPY:
+                // the rig's serialising and the server's parsing), so on two cores that work hides behind the devices'
+                // ingest. The batch's ingest waits for their commit; the devices committed are remembered while results go.
+                metaSent = Task.Run(() =>
+                {
+                    using var meta = new NpgsqlConnection(_connectionString);
+                    meta.Open();
+                    return SendMeta(meta, runs, devices, calibrations, health, offset);
+                }, CancellationToken.None);
+                devicesSaved = metaSent.ContinueWith(t =>
+                {
+                    // a failure of the runs and devices is the batch's to report (SendResults waits for them)
+                    if (t.IsCompletedSuccessfully)
+                        SaveDevicesSent(devices);
+                    else
+                        _ = t.Exception;
+                }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             }
             catch
             {
                 Abandon(next);
                 throw;
             }
-            devicesSaved = Task.Run(() => SaveDevicesSent(devices), CancellationToken.None);
 
+            // The next batch is read while the server ingests this one; the mark still moves only after each batch's
+            // central commit, in order.
             long sent = 0, inserted = 0;
             var batches = 0;
             var rows = next.GetAwaiter().GetResult();
@@ -208,7 +198,7 @@ public sealed class FleetSync
                 next = last < bound ? Task.Run(() => ReadBatch(last, bound), cancellationToken) : Task.FromResult(new List<ResultStage>());
                 try
                 {
-                    inserted += SendResults(central, rows);
+                    inserted += SendResults(central, rows, metaSent);
                 }
                 catch
                 {
@@ -223,6 +213,7 @@ public sealed class FleetSync
                 SaveMark(mark);
                 rows = next.GetAwaiter().GetResult();
             }
+            var meta = metaSent.GetAwaiter().GetResult();
             devicesSaved.GetAwaiter().GetResult();
             if (mark < bound)
             {
@@ -238,11 +229,39 @@ public sealed class FleetSync
         }
         finally
         {
-            // A failed sync returns only once its store writes are done (the caller may retry or exit at once); the failure
-            // reported is the sync's own.
+            // A failed sync returns only once its runs and devices are settled on the server and its store writes are done
+            // (the caller may retry or exit at once); the failure reported is the sync's own.
             if (!devicesSaved.IsCompleted)
                 Abandon(devicesSaved, wait: true);
         }
+    }
+
+    /// <summary>The rig's runs, the devices the server has not been sent as they are now, its calibrations and slot health.</summary>
+    private (List<RunStage> Runs, List<DeviceStage> Devices, List<ResultsStore.CalibrationRow> Calibrations, List<SlotHealthStage> Health) ReadMeta()
+    {
+        using var db = _local.OpenConnection();
+        var runs = db.Query<RunStage>(
+            "SELECT id AS Id, rig_id AS RigId, config_hash AS ConfigHash, seed AS Seed, bootloader AS Bootloader, kind AS Kind, started_at AS StartedAt, ended_at AS EndedAt, status AS Status FROM runs WHERE rig_id = @rig",
+            new { rig = _rigId }).AsList();
+        // Only devices the server has not been sent as they are now: new ones, and ones whose lot, date code or
+        // supplier changed since (an inventory import).
+        var devices = db.Query<DeviceStage>(
+            """
+            SELECT d.device_id AS DeviceId, d.lot AS Lot, d.date_code AS DateCode, d.supplier AS Supplier, d.first_seen AS FirstSeen
+            FROM devices d LEFT JOIN sync_devices s ON s.target = @target AND s.device_id = d.device_id
+            WHERE s.device_id IS NULL OR s.lot IS NOT d.lot OR s.date_code IS NOT d.date_code OR s.supplier IS NOT d.supplier
+            """, new { target = Target }).AsList();
+        var calibrations = db.Query<ResultsStore.CalibrationRow>(
+            """
+            SELECT rig_id AS RigId, slot AS Slot, dark_r AS DarkR, dark_g AS DarkG, dark_b AS DarkB, dark_c AS DarkC, dark_noise_c AS DarkNoiseC,
+                   gain AS Gain, integration_ms AS IntegrationMs, lit_c AS LitC, calibrated_at AS CalibratedAt
+            FROM sensor_calibrations WHERE rig_id = @rig
+            """, new { rig = _rigId }).AsList();
+        // a rig has at most a few dozen slots: all of them every time, the server keeps the newest change
+        var health = db.Query<SlotHealthStage>(
+            "SELECT rig_id AS RigId, slot AS Slot, state AS State, reason AS Reason, since AS Since, changed_at AS ChangedAt FROM slot_health WHERE rig_id = @rig",
+            new { rig = _rigId }).AsList();
+        return (runs, devices, calibrations, health);
     }
 
     /// <summary>A background step nothing waits for any more: its outcome, or failure, is of no interest.</summary>
@@ -420,7 +439,8 @@ public sealed class FleetSync
         return (changed.Runs, changed.Devices, changed.Calibrations, slots);
     }
 
-    private long SendResults(NpgsqlConnection central, List<ResultStage> rows)
+    /// <param name="metaSent">The runs and devices of this sync: the batch is staged meanwhile, and ingested once they are committed.</param>
+    private long SendResults(NpgsqlConnection central, List<ResultStage> rows, Task metaSent)
     {
         using var tx = central.BeginTransaction();
         // One staging table per session, emptied by each commit: no catalog rows created and dropped per batch.
@@ -453,6 +473,7 @@ public sealed class FleetSync
             }
             copy.Complete();
         }
+        metaSent.GetAwaiter().GetResult();
         var inserted = central.QuerySingle<(int Staged, int Inserted)>("SELECT staged, inserted FROM fleet_ingest_results()", transaction: tx).Inserted;
         BeforeCommit?.Invoke(central);
         tx.Commit();

@@ -391,6 +391,51 @@ public class FleetSyncTests() : FleetFixture("fleet")
         Assert.That(fleet.Rows(Yields).Select(Text), Does.Contain($"{lot}|3|1|2"));
     }
 
+    [Test]
+    public void A_fleet_left_at_step_11_upgrades_to_12_with_one_device_index_and_a_later_sync_matches_a_direct_count()
+    {
+        var fleet = TestStore.Postgres(TestPostgres.NewDatabase("step11"));
+        FleetSchema.Init(fleet.Location, upTo: 11);
+        // What a step-11 fleet holds of an old rig: device a failed its screening (its retest comes with the sync below), b
+        // passed, c passed and soaked two cycles, one failed; every summary and rollup counted as a bulk load counts them.
+        var lot = Unique("LOT");
+        var a = Unique("a");
+        fleet.Execute(
+            "INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status) VALUES ('00000000-0000-7000-8000-000000000011', 'old-rig', 'h', 1, 'BL14', 'screen', '2026-03-14T08:00:00.0000000Z', NULL, 'passed')",
+            $"INSERT INTO devices (device_id, lot, first_seen) VALUES ('{a}', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('b', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('c', '{lot}', '2026-03-14T08:00:00.0000000Z')",
+            $"""
+            INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature, started_at, ended_at) VALUES
+                ('00000001-0000-7000-8000-000000000011', '00000000-0000-7000-8000-000000000011', '{a}', 1, 'dfu-readback', NULL, 1, 'fail', 'bad-external-flash', 'erase failure', '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000012', '00000000-0000-7000-8000-000000000011', 'b', 2, 'dfu-readback', NULL, 1, 'pass', NULL, NULL, '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000013', '00000000-0000-7000-8000-000000000011', 'c', 3, 'dfu-readback', NULL, 1, 'pass', NULL, NULL, '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000014', '00000000-0000-7000-8000-000000000011', 'c', 3, 'soak', 1, 1, 'pass', NULL, NULL, '2026-03-14T08:03:00.0000000Z', '2026-03-14T08:04:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000015', '00000000-0000-7000-8000-000000000011', 'c', 3, 'soak', 2, 1, 'fail', 'ota-timeout', NULL, '2026-03-14T08:05:00.0000000Z', '2026-03-14T08:06:00.0000000Z')
+            """);
+        fleet.Execute([.. Summaries.Rebuild, .. FleetSchema.CountResultRollups, .. FleetSchema.RecountYields, .. FleetSchema.RecountLotFailures,
+            .. FleetSchema.CountLotFailureRollups, .. FleetSchema.CountSlotDevices]);
+        AssertRollupsEqualDirectCounts(fleet);
+
+        FleetSchema.Init(fleet.Location);
+
+        Assert.That(fleet.Scalar("SELECT MAX(version) FROM fleet_schema_version"), Is.EqualTo(FleetSchema.Latest));
+        Assert.That(fleet.Rows("SELECT indexname FROM pg_indexes WHERE tablename = 'results' AND indexname LIKE 'ix_results_device%' ORDER BY 1").Select(Text),
+            Is.EqualTo(new[] { "ix_results_device_screening" }), "one index by device where two were");
+        Assert.That(fleet.Rows($"SELECT device_id, first_verdict, verdict FROM unit_tests WHERE device_id = '{a}'").Select(Text), Is.EqualTo(new[] { $"{a}|fail|fail" }));
+
+        // The upgraded fleet ingests on: a rig's generated history (screening, retests, soak) and a passing retest of a,
+        // which moves a's last attempt and its unit (the rows a step-11 fleet knew are updated, the rest inserted).
+        var rig = FleetSchema.AddRig(fleet.Location, RigId("after12"));
+        var local = RigStore(rig.RigId, 120, seed: 13);
+        var run = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0.AddHours(1)));
+        local.RecordResult(new ResultRecord(run, a, 4, "dfu-readback", Verdict.Pass, T0.AddHours(1), T0.AddHours(1).AddSeconds(5)));
+        new FleetSync(local, rig.ConnectionString, rig.RigId) { BatchSize = 100 }.Sync();
+
+        Assert.That(fleet.Rows($"SELECT device_id, first_verdict, verdict FROM unit_tests WHERE device_id = '{a}'").Select(Text), Is.EqualTo(new[] { $"{a}|fail|pass" }));
+        Assert.That(fleet.Rows($"SELECT device_id, failed, first_passed, final_passed FROM units WHERE device_id = '{a}'").Select(Text), Is.EqualTo(new[] { $"{a}|0|0|1" }));
+        AssertRollupsEqualDirectCounts(fleet);
+        Assert.That(fleet.Rows($"SELECT lot, devices, first_passed, final_passed FROM lot_counts WHERE lot = '{lot}'").Select(Text), Is.EqualTo(new[] { $"{lot}|3|2|3" }));
+    }
+
     /// <summary>Per lot: devices, first-pass and final yield, by the statistics' rule over every screening attempt.</summary>
     private const string DirectYields =
         """
