@@ -55,17 +55,22 @@ public sealed partial class LedClassifier
         for (var k = 0; k < segments.Count; k++)
         {
             var s = segments[k];
-            if (s.State.Pattern != LedPattern.Breathing || HasDepth(points, s.Start, s.End)) continue;
+            if (s.State.Pattern != LedPattern.Breathing) continue;
+            var (t, y) = Bins(points, s.Start, s.End);
+            if (y.Count < 5) continue;
+            var sigma = BinNoise(y);
+            var fit = FitTriangle(t, y, 0, y.Count);
+            if (fit.B >= BreathingDepth * (fit.A + fit.B) && fit.Explained >= DepthSignificance * sigma * sigma) continue;
             result ??= [.. segments];
             result[k] = s with { State = new LedState(s.State.Color, LedPattern.Solid) };
         }
         return result ?? segments;
     }
 
-    private static bool HasDepth(List<Point> points, TimeSpan start, TimeSpan end)
+    /// <summary>Level in 100 ms bins over (start, end]: bin middles (ms from start) and means; empty bins left out.</summary>
+    private static (List<double> T, List<double> Y) Bins(List<Point> points, TimeSpan start, TimeSpan end)
     {
-        var n = (int)((end - start).TotalMilliseconds / BinMs);
-        if (n < 5) return true;
+        var n = Math.Max(0, (int)((end - start).TotalMilliseconds / BinMs));
         var sum = new double[n];
         var count = new int[n];
         int lo = 0, hi = points.Count;
@@ -90,31 +95,46 @@ public sealed partial class LedClassifier
             t.Add((k + 0.5) * BinMs);
             y.Add(sum[k] / count[k]);
         }
-        if (y.Count < 5) return true;
+        return (t, y);
+    }
+
+    /// <summary>A bin's noise from second differences (a ramp has none; a step or a trough costs one or two).</summary>
+    private static double BinNoise(List<double> y)
+    {
         var d2 = new double[y.Count - 2];
         for (var j = 0; j < d2.Length; j++) d2[j] = Math.Abs(y[j] - 2 * y[j + 1] + y[j + 2]);
         Array.Sort(d2);
-        var sigma = d2[d2.Length / 2] / (0.6745 * Math.Sqrt(6));
-        var mean = y.Average();
-        var template = new double[y.Count];
+        return d2[d2.Length / 2] / (0.6745 * Math.Sqrt(6));
+    }
+
+    /// <summary>
+    /// Least-squares level = A + B x triangle over bins [from, to), at the best phase (in bins) with B over 0;
+    /// Explained is what the triangle explains over a constant (B x covariance).
+    /// </summary>
+    private static (double A, double B, int Phase, double Explained) FitTriangle(List<double> t, List<double> y, int from, int to)
+    {
+        var n = to - from;
+        var best = (A: 0.0, B: 0.0, Phase: 0, Explained: 0.0);
+        if (n < 3) return best;
+        var mean = 0.0;
+        for (var j = from; j < to; j++) mean += y[j] / n;
+        var template = new double[n];
         var phases = (int)Math.Round(BreathingPeriodMs / BinMs);
         for (var f = 0; f < phases; f++)
         {
-            for (var j = 0; j < y.Count; j++) template[j] = Triangle(t[j] + f * BinMs);
-            var tm = template.Average();
+            var tm = 0.0;
+            for (var j = 0; j < n; j++) tm += (template[j] = Triangle(t[from + j] + f * BinMs)) / n;
             double sxy = 0, sxx = 0;
-            for (var j = 0; j < y.Count; j++)
+            for (var j = 0; j < n; j++)
             {
-                sxy += (template[j] - tm) * (y[j] - mean);
+                sxy += (template[j] - tm) * (y[from + j] - mean);
                 sxx += (template[j] - tm) * (template[j] - tm);
             }
             if (sxx <= 0 || sxy <= 0) continue;
             var b = sxy / sxx;
-            var a = mean - b * tm;
-            // b x sxy is what the triangle explains over a constant
-            if (b >= BreathingDepth * (a + b) && b * sxy >= DepthSignificance * sigma * sigma) return true;
+            if (b * sxy > best.Explained) best = (mean - b * tm, b, f, b * sxy);
         }
-        return false;
+        return best;
     }
 
     private static List<LedSegment> OverlayBreathing(List<Point> points, List<LedSegment> segments, double minLit)
