@@ -27,6 +27,116 @@ public sealed partial class LedClassifier
     /// </summary>
     private const double BreathingOverLeak = 1.2;
 
+    /// <summary>The firmware's breathing level (0 dark .. 1 top) <paramref name="ms"/> into its period.</summary>
+    private static double Triangle(double ms)
+    {
+        var x = ms / BreathingPeriodMs;
+        return 1 - Math.Abs(2 * (x - Math.Floor(x)) - 1);
+    }
+
+    /// <summary>
+    /// How far the triangle must beat a constant, in noise variances of one bin: 5 sigma of the least-squares swing.
+    /// </summary>
+    private const double DepthSignificance = 25;
+
+    /// <summary>
+    /// Breathing goes from near dark to full brightness at a known rate (a ramp of 2.13 s), a solid's ripple is shot
+    /// noise and flicker: every breathing segment, however it was found (a smooth edge, the envelope fit, a ramp taken
+    /// from a solid beside it), has its level in 100 ms bins fitted with the triangle at its known period, every phase,
+    /// against a constant. It stays breathing when the swing is at least half the top and beats the constant by 5
+    /// sigmas of the bins' own noise (from second differences, which a ramp does not have); otherwise it is the solid
+    /// it sits on. A dim solid in a bright room at 12 ms breaks into pieces whose edges spread over a few readings
+    /// (shot noise on the room light, the PWM beat up to 2:1), and a piece of 600 ms or more with such an edge was
+    /// called breathing; its level has no ramp in it.
+    /// </summary>
+    private static List<LedSegment> BreathingHasDepth(List<Point> points, List<LedSegment> segments)
+    {
+        List<LedSegment>? result = null;
+        for (var k = 0; k < segments.Count; k++)
+        {
+            var s = segments[k];
+            if (s.State.Pattern != LedPattern.Breathing) continue;
+            var (t, y) = Bins(points, s.Start, s.End);
+            if (y.Count < 5) continue;
+            var sigma = BinNoise(y);
+            var fit = FitTriangle(t, y, 0, y.Count);
+            if (fit.B >= BreathingDepth * (fit.A + fit.B) && fit.Explained >= DepthSignificance * sigma * sigma) continue;
+            result ??= [.. segments];
+            result[k] = s with { State = new LedState(s.State.Color, LedPattern.Solid) };
+        }
+        return result ?? segments;
+    }
+
+    /// <summary>Level in 100 ms bins over (start, end]: bin middles (ms from start) and means; empty bins left out.</summary>
+    private static (List<double> T, List<double> Y) Bins(List<Point> points, TimeSpan start, TimeSpan end)
+    {
+        var n = Math.Max(0, (int)((end - start).TotalMilliseconds / BinMs));
+        var sum = new double[n];
+        var count = new int[n];
+        int lo = 0, hi = points.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (points[mid].Time <= start) lo = mid + 1;
+            else hi = mid;
+        }
+        for (var i = lo; i < points.Count && points[i].Time <= end; i++)
+        {
+            var k = (int)((points[i].Time - start).TotalMilliseconds / BinMs);
+            if (k >= n || points[i].Saturated) continue;
+            sum[k] += points[i].Level;
+            count[k]++;
+        }
+        var t = new List<double>(n);
+        var y = new List<double>(n);
+        for (var k = 0; k < n; k++)
+        {
+            if (count[k] == 0) continue;
+            t.Add((k + 0.5) * BinMs);
+            y.Add(sum[k] / count[k]);
+        }
+        return (t, y);
+    }
+
+    /// <summary>A bin's noise from second differences (a ramp has none; a step or a trough costs one or two).</summary>
+    private static double BinNoise(List<double> y)
+    {
+        var d2 = new double[y.Count - 2];
+        for (var j = 0; j < d2.Length; j++) d2[j] = Math.Abs(y[j] - 2 * y[j + 1] + y[j + 2]);
+        Array.Sort(d2);
+        return d2[d2.Length / 2] / (0.6745 * Math.Sqrt(6));
+    }
+
+    /// <summary>
+    /// Least-squares level = A + B x triangle over bins [from, to), at the best phase (in bins) with B over 0;
+    /// Explained is what the triangle explains over a constant (B x covariance).
+    /// </summary>
+    private static (double A, double B, int Phase, double Explained) FitTriangle(List<double> t, List<double> y, int from, int to)
+    {
+        var n = to - from;
+        var best = (A: 0.0, B: 0.0, Phase: 0, Explained: 0.0);
+        if (n < 3) return best;
+        var mean = 0.0;
+        for (var j = from; j < to; j++) mean += y[j] / n;
+        var template = new double[n];
+        var phases = (int)Math.Round(BreathingPeriodMs / BinMs);
+        for (var f = 0; f < phases; f++)
+        {
+            var tm = 0.0;
+            for (var j = 0; j < n; j++) tm += (template[j] = Triangle(t[from + j] + f * BinMs)) / n;
+            double sxy = 0, sxx = 0;
+            for (var j = 0; j < n; j++)
+            {
+                sxy += (template[j] - tm) * (y[from + j] - mean);
+                sxx += (template[j] - tm) * (template[j] - tm);
+            }
+            if (sxx <= 0 || sxy <= 0) continue;
+            var b = sxy / sxx;
+            if (b * sxy > best.Explained) best = (mean - b * tm, b, f, b * sxy);
+        }
+        return best;
+    }
+
     private static List<LedSegment> OverlayBreathing(List<Point> points, List<LedSegment> segments, double minLit)
     {
         if (points.Count == 0) return segments;
@@ -54,8 +164,7 @@ public sealed partial class LedClassifier
             templates[f] = new double[FitBins];
             for (var j = 0; j < FitBins; j++)
             {
-                var x = (j + f) * BinMs / BreathingPeriodMs;
-                templates[f][j] = 1 - Math.Abs(2 * (x - Math.Floor(x)) - 1);
+                templates[f][j] = Triangle((j + f) * BinMs);
             }
             templateMean[f] = templates[f].Average();
             templateVar[f] = templates[f].Sum(v => (v - templateMean[f]) * (v - templateMean[f]));
