@@ -144,11 +144,11 @@ public sealed class ResultRecorder : IDisposable
     /// A whole generated history (the fleet's fast path) in ONE transaction, its summaries counted once after the rows
     /// (<see cref="ResultsStore.BulkLoadHistory"/>).
     /// </summary>
-    public static void BulkLoadHistory(ResultsStore store, IEnumerable<(Guid RunId, SlotFinding Finding)> findings, Action<string, TimeSpan>? phase = null)
+    public static void BulkLoadHistory(ResultsStore store, IEnumerable<(Guid RunId, SlotFinding Finding)> findings, Action<string>? phaseEnded = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(findings);
-        store.BulkLoadHistory(findings.Select(f => ToRow(f.RunId, f.Finding, null)), phase);
+        store.BulkLoadHistory(findings.Select(f => ToRow(f.RunId, f.Finding, null)), phaseEnded);
     }
 
     /// <summary>The one mapping from a finding to a stored row.</summary>

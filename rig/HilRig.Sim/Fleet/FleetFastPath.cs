@@ -38,8 +38,8 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
     public int WornSlot { get; } = 1 + (int)(FleetPlan.Mix(plan.Options.Seed, -2) % (ulong)slotCount);
 
     /// <summary>Writes the whole fleet's history into the store in one transaction (<see cref="ResultRecorder.BulkLoadHistory"/>).</summary>
-    /// <param name="phase">Told each phase of the load as it ends, with its duration (for the benches).</param>
-    public FleetSummary WriteTo(ResultsStore store, string rigId, Action<string, TimeSpan>? phase = null)
+    /// <param name="phaseEnded">Told each phase of the load as it ends (for the benches, which time them).</param>
+    public FleetSummary WriteTo(ResultsStore store, string rigId, Action<string>? phaseEnded = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         store.ImportDevices(plan.Devices().Select(d => d.ToInventory()), Epoch);
@@ -79,7 +79,7 @@ public sealed class FleetFastPath(FleetPlan plan, int slotCount)
                 }
             }
         }
-        ResultRecorder.BulkLoadHistory(store, History(), phase);
+        ResultRecorder.BulkLoadHistory(store, History(), phaseEnded);
         for (var i = 0; i < screenRuns; i++)
             store.FinishRun(runIds[i], RunStatus.Failed, BatchStart(Math.Min(options.Cores, (i + 1) * DevicesPerRun)));
         foreach (var run in soakRuns.Values)
