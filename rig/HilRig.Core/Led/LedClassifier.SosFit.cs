@@ -220,6 +220,14 @@ public sealed partial class LedClassifier
                 // one is looked at past the rounds' edge too (a red solid right after is no blink); a cut one only inside
                 var before = Mean(u > on ? start : k > 0 ? blinks[k - 1].Off : on - 300, u);
                 var after = Mean(v, v < off ? end : k + 1 < blinks.Count ? blinks[k + 1].On : off + 300);
+                // inside the rounds every blink has at least 100 ms of off on both sides: light running on into it past
+                // a clock's slack (flashing red's 500 ms blink where a code blink would be) is a longer blink, not this
+                // one (past the rounds' edge the next state may light at once)
+                if (v == off && off + 100 <= end && Mean(off + 15, off + 100) is > 0.5 || u == on && on - 100 >= start && Mean(on - 100, on - 15) is > 0.5)
+                {
+                    score -= 1;
+                    continue;
+                }
                 if (before is null && after is null) continue;
                 var dark = Math.Max(before ?? 0, after ?? 0);
                 // a blink cut by the rounds' edge ends there: red light running on past it is no cut blink
