@@ -108,6 +108,7 @@ public sealed partial class LedClassifier
         private readonly double[] _end;
         private readonly double[] _sum;
         private readonly List<(double Rise, double Fall)> _pulses = [];
+        private readonly bool[] _red;
         private readonly double[] _centres;
         private readonly int _firstPulse;
         private readonly int _lastPulse;
@@ -134,6 +135,7 @@ public sealed partial class LedClassifier
                 _sum[i + 1] = _sum[i] + x;
             }
             foreach (var p in pulses) _pulses.Add((p.Rise.TotalMilliseconds, p.Fall.TotalMilliseconds));
+            _red = pulses.Select(p => p.Color == LedColor.Red).ToArray();
             _centres = _pulses.Select(p => (p.Rise + p.Fall) / 2).ToArray();
             (_firstPulse, _lastPulse) = (firstPulse, lastPulse);
         }
@@ -172,6 +174,13 @@ public sealed partial class LedClassifier
             }
             return xx > 0 ? Math.Clamp(1 + xy / xx, 0.98, 1.02) : 1;
         }
+
+        /// <summary>
+        /// Whether pulse <paramref name="k"/> (the next state's first) is red, spans <paramref name="at"/> and rises with
+        /// the predicted blink, give or take a window and the clocks' slack.
+        /// </summary>
+        private bool RedAcross(int k, double at, double rise) =>
+            k < _pulses.Count && _red[k] && _pulses[k].Rise <= at && _pulses[k].Fall >= at && Math.Abs(_pulses[k].Rise - rise) <= 60;
 
         /// <summary>Just before the rise and just after the fall of each pulse seen within [from, to].</summary>
         public IEnumerable<double> PulseEdges(double from, double to)
@@ -230,8 +239,10 @@ public sealed partial class LedClassifier
                 }
                 if (before is null && after is null) continue;
                 var dark = Math.Max(before ?? 0, after ?? 0);
-                // a blink cut by the rounds' edge ends there: red light running on past it is no cut blink
-                if (u > on && Mean(on, u) is > 0.5 || v < off && Mean(v, off) is > 0.5)
+                // a blink cut by the rounds' edge ends there: red light running on past it is no cut blink, unless the
+                // SOS left inside this blink and the next state is red (a state lights at once when set: flashing red's
+                // first blink, a solid red), so the next state's first pulse rises with this blink
+                if (u > on && Mean(on, u) is > 0.5 || v < off && Mean(v, off) is > 0.5 && !RedAcross(_lastPulse + 1, v, on))
                 {
                     score -= 1;
                     continue;
