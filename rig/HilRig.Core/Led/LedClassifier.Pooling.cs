@@ -205,4 +205,24 @@ public sealed partial class LedClassifier
         }
         return result;
     }
+
+    /// <summary>
+    /// A piece of blinks under <see cref="SolidMin"/> between two stretches of one flashing state is that state: a
+    /// Core's flashing lasts seconds and no firmware path shows another colour's or rate's blinks for a few toggles
+    /// and then the same flashing again, while in a bright room a weak colour's chromaticity drifts to its neighbour
+    /// (blue to cyan, red to orange) for a blink or two, and a blink lost to the floor makes one period look slow.
+    /// </summary>
+    private static List<LedSegment> JoinFlashingPieces(List<LedSegment> segments)
+    {
+        static bool Blinks(LedState s) => s.Pattern is LedPattern.Flashing or LedPattern.FastFlashing;
+        var result = new List<LedSegment>(segments);
+        for (var k = 1; k + 1 < result.Count; k++)
+        {
+            var (before, piece, after) = (result[k - 1], result[k], result[k + 1]);
+            if (Blinks(before.State) && Blinks(piece.State) && piece.Duration < SolidMin
+                && before.State.Matches(after.State) && after.State.Matches(before.State) && !piece.State.Matches(before.State))
+                result[k] = piece with { State = before.State };
+        }
+        return result;
+    }
 }

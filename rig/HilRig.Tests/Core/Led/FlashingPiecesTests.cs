@@ -1,0 +1,29 @@
+using HilRig.Core.Led;
+using HilRig.Sim.Optics.Independent;
+
+namespace HilRig.Tests.Led;
+
+/// <summary>
+/// A flashing state stays one state where a weak colour's blinks drift: fast flashing blue at 12 ms integration
+/// (ATIME 0xFB) in a bright room (room light half the LED's white, 100 Hz flicker), no `# dark` line. A blink or two
+/// read as cyan (the room's shot noise on a 96/256 blue) or one slow period (a blink lost to the floor) is not a state
+/// of its own: a Core's flashing lasts seconds. Traces from the independent model on seeds of this test's own.
+/// </summary>
+public class FlashingPiecesTests
+{
+    [Test]
+    public void Fast_flashing_blue_in_a_bright_room_at_12_ms_is_not_broken_by_a_blink_or_two_of_cyan()
+    {
+        var fast = IndependentLedModel.Catalogue.Single(s => s.Pattern == LedPattern.FastFlashing && s.Colour == LedColor.Blue);
+        var broken = new List<string>();
+        for (var seed = 300_000; seed < 300_024; seed++)
+        {
+            var random = new Random(seed);
+            var trace = IndependentLedModel.Generate(new IndependentCondition(12, 0.5, 0.04 * random.NextDouble(), false), 3, random, fast);
+            var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+            if (!TimelineScore.Score(trace.Truth, timeline)[1].Right) broken.Add($"seed {seed}: {timeline}");
+        }
+        // without the rule seeds 300005 and 300007 broke into blue and cyan pieces
+        Assert.That(broken, Is.Empty, string.Join("\n", broken));
+    }
+}
