@@ -67,6 +67,45 @@ public sealed partial class LedClassifier
         return result ?? segments;
     }
 
+    /// <summary>
+    /// A breathing cut short (under a period) is fewer than three fit windows, so the envelope fit leaves it to the edge
+    /// rules, which see its trough as off, the PWM beat on its rising ramp as a few blinks, and its top and fall as a
+    /// solid. A solid of a colour the firmware breathes (green, cyan), shorter than a period, whose level has the
+    /// triangle's depth (<see cref="BreathingHasDepth"/>'s test: a solid's level is flat) is breathing, and so are the
+    /// dark under a trough's length and the pieces under <see cref="SolidMin"/> right before it (its rise from dark).
+    /// </summary>
+    private static List<LedSegment> ShortBreathing(List<Point> points, List<LedSegment> segments)
+    {
+        List<LedSegment>? result = null;
+        for (var k = 0; k < (result ?? segments).Count; k++)
+        {
+            var list = result ?? segments;
+            var s = list[k];
+            if (s.State.Pattern != LedPattern.Solid || s.State.Color is not (LedColor.Green or LedColor.Cyan)
+                || s.Duration.TotalMilliseconds >= BreathingPeriodMs) continue;
+            var (t, y) = Bins(points, s.Start, s.End);
+            if (y.Count < 5) continue;
+            var sigma = BinNoise(y);
+            var fit = FitTriangle(t, y, 0, y.Count);
+            if (fit.B < BreathingDepth * (fit.A + fit.B) || fit.Explained < DepthSignificance * sigma * sigma) continue;
+            result ??= [.. segments];
+            var first = k;
+            while (first > 0 && result[first - 1] is var p
+                   && (p.State.Pattern == LedPattern.Off ? p.Duration < BreathingTroughMax
+                       : p.State.Pattern is LedPattern.Flashing or LedPattern.FastFlashing && p.Duration < SolidMin)
+                   && s.End - p.Start < TimeSpan.FromMilliseconds(BreathingPeriodMs))
+            {
+                first--;
+                if (p.State.Pattern == LedPattern.Off) break;
+            }
+            var breathing = new LedSegment(result[first].Start, s.End, new LedState(s.State.Color, LedPattern.Breathing, TimeSpan.FromMilliseconds(BreathingPeriodMs)), s.Confidence * 0.7);
+            result.RemoveRange(first, k - first + 1);
+            result.Insert(first, breathing);
+            k = first;
+        }
+        return result ?? segments;
+    }
+
     /// <summary>Level in 100 ms bins over (start, end]: bin middles (ms from start) and means; empty bins left out.</summary>
     private static (List<double> T, List<double> Y) Bins(List<Point> points, TimeSpan start, TimeSpan end)
     {

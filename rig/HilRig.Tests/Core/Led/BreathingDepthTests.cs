@@ -56,4 +56,28 @@ public class BreathingDepthTests
         TestContext.Out.WriteLine($"breathing found on {right} of {total}");
         Assert.That(right, Is.GreaterThanOrEqualTo(total - 2), "at most two lost to the room light");
     }
+
+    /// <summary>
+    /// A breathing green cut short (under 3.5 s, less than a period: fewer than three fit windows) in the same condition:
+    /// its trough was off, the PWM beat on its rise a few blinks, its top and fall a solid green. Its level has the
+    /// triangle's depth, so it is breathing (15 of 26 were before the short-breathing rule).
+    /// </summary>
+    [Test]
+    public void A_breathing_green_cut_short_in_that_condition_is_breathing_not_solid()
+    {
+        var green = IndependentLedModel.Catalogue.Single(s => s.Pattern == LedPattern.Breathing && s.Colour == LedColor.Green);
+        var missed = new List<string>();
+        var total = 0;
+        for (var seed = 400_000; seed < 400_300; seed++)
+        {
+            var trace = Bright12Ms(seed, green);
+            var truth = trace.Truth[1];
+            if (truth.Duration >= TimeSpan.FromSeconds(3.5)) continue;
+            total++;
+            var seen = TimelineScore.Score(trace.Truth, Classify(trace))[1].Seen;
+            if (seen?.State is not { Pattern: LedPattern.Breathing, Color: LedColor.Green }) missed.Add($"seed {seed}: {truth} seen as {seen}");
+        }
+        Assert.That(total, Is.GreaterThanOrEqualTo(20));
+        Assert.That(missed, Is.Empty, string.Join("\n", missed));
+    }
 }
