@@ -40,6 +40,11 @@ public sealed partial class LedClassifier
         while (reach > 0 && pulses[reach - 1].Color == LedColor.Red && pulses[reach - 1].Duration.TotalMilliseconds < 430
                && pulses[reach].Rise - pulses[reach - 1].Fall < TrainGapMax)
             reach--;
+        // and forward over such pulses after the groups (the rest of a round broken there was taken for flashing red)
+        var ahead = lastPulse;
+        while (ahead + 1 < pulses.Count && pulses[ahead + 1].Color == LedColor.Red && pulses[ahead + 1].Duration.TotalMilliseconds < 430
+               && pulses[ahead + 1].Rise - pulses[ahead].Fall < TrainGapMax)
+            ahead++;
         for (var code = 1; code <= 12; code++)
         {
             var codeBest = double.NegativeInfinity;
@@ -54,7 +59,7 @@ public sealed partial class LedClassifier
                 var to = firstRise + CodeOnMs;
                 // and never run over the states on either side: at most into the first pulse of each
                 if (reach > 0) from = Math.Max(from, pulses[reach - 1].Fall.TotalMilliseconds - CodeOnMs - 0.015 * length);
-                if (lastPulse + 1 < pulses.Count) to = Math.Min(to, pulses[lastPulse + 1].Rise.TotalMilliseconds + CodeOnMs + 0.015 * length - length);
+                if (ahead + 1 < pulses.Count) to = Math.Min(to, pulses[ahead + 1].Rise.TotalMilliseconds + CodeOnMs + 0.015 * length - length);
                 if (from > to) continue;
                 var blinks = SosLight.Blinks(code, anchor, from, to + length, scale);
                 var unexplained = light.Unexplained(blinks);

@@ -844,9 +844,21 @@ public sealed partial class LedClassifier
             }
             if (from < sosStart) sosStart = from;
         }
+        // forward the same way: red SOS-like blinks after the groups that the fitted rounds reach over are the SOS's
+        // (the flashing red they would be taken for gives way; never a solid, another colour or another SOS, which lie
+        // outside this train)
+        var lastTaken = groups[b].To;
+        if (fit is { } ahead && ahead.Start(next) + ahead.Length is var roundsEnd && roundsEnd > end)
+        {
+            var slack = TimeSpan.FromMilliseconds(0.015 * ahead.Length.TotalMilliseconds);
+            while (lastTaken < last && pulses[lastTaken + 1].Fall <= roundsEnd + slack && pulses[lastTaken + 1].Duration.TotalMilliseconds < 430)
+                lastTaken++;
+            if (lastTaken > groups[b].To)
+                end = Min(lastTaken < last ? pulses[lastTaken + 1].Rise : limit, roundsEnd);
+        }
         var confidence = ColourAgreement(points, sosStart, end, LedColor.Red) * (code is null ? 0.6 : 1.0);
         segments.Add(new LedSegment(sosStart, end, new LedState(LedColor.Red, LedPattern.Sos, SosCode: code), confidence));
-        if (groups[b].To < last) AddFlashing(pulses, groups[b].To + 1, last, limit, points, segments);
+        if (lastTaken < last) AddFlashing(pulses, lastTaken + 1, last, limit, points, segments);
         return true;
     }
 
