@@ -55,16 +55,25 @@ public sealed partial class LedClassifier
         for (var k = 0; k < segments.Count; k++)
         {
             var s = segments[k];
-            if (s.State.Pattern != LedPattern.Breathing) continue;
-            var (t, y) = Bins(points, s.Start, s.End);
-            if (y.Count < 5) continue;
-            var sigma = BinNoise(y);
-            var fit = FitTriangle(t, y, 0, y.Count);
-            if (fit.B >= BreathingDepth * (fit.A + fit.B) && fit.Explained >= DepthSignificance * sigma * sigma) continue;
+            if (s.State.Pattern != LedPattern.Breathing || HasDepth(points, s) is not false) continue;
             result ??= [.. segments];
             result[k] = s with { State = new LedState(s.State.Color, LedPattern.Solid) };
         }
         return result ?? segments;
+    }
+
+    /// <summary>
+    /// Whether the segment's level in 100 ms bins has the triangle's depth: fitted at its known period, every phase,
+    /// the swing is at least half the top and beats a constant by <see cref="DepthSignificance"/> bin variances; null
+    /// with under five bins.
+    /// </summary>
+    private static bool? HasDepth(List<Point> points, LedSegment s)
+    {
+        var (t, y) = Bins(points, s.Start, s.End);
+        if (y.Count < 5) return null;
+        var sigma = BinNoise(y);
+        var fit = FitTriangle(t, y, 0, y.Count);
+        return fit.B >= BreathingDepth * (fit.A + fit.B) && fit.Explained >= DepthSignificance * sigma * sigma;
     }
 
     /// <summary>
@@ -82,12 +91,7 @@ public sealed partial class LedClassifier
             var list = result ?? segments;
             var s = list[k];
             if (s.State.Pattern != LedPattern.Solid || s.State.Color is not (LedColor.Green or LedColor.Cyan)
-                || s.Duration.TotalMilliseconds >= BreathingPeriodMs) continue;
-            var (t, y) = Bins(points, s.Start, s.End);
-            if (y.Count < 5) continue;
-            var sigma = BinNoise(y);
-            var fit = FitTriangle(t, y, 0, y.Count);
-            if (fit.B < BreathingDepth * (fit.A + fit.B) || fit.Explained < DepthSignificance * sigma * sigma) continue;
+                || s.Duration.TotalMilliseconds >= BreathingPeriodMs || HasDepth(points, s) is not true) continue;
             result ??= [.. segments];
             var first = k;
             while (first > 0 && result[first - 1] is var p

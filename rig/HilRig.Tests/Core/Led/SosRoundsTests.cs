@@ -1,0 +1,25 @@
+using HilRig.Core.Led;
+using HilRig.Sim.Optics.Independent;
+
+namespace HilRig.Tests.Led;
+
+/// <summary>
+/// An SOS lasts one or two whole rounds (panic.c), so its fitted rounds reach over red blinks a bright room broke off
+/// its train, after its groups as well as before them. Condition: 12 ms integration (ATIME 0xFB), room light half the
+/// LED's white with 100 Hz flicker, no `# dark` line. Traces from the independent model on seeds of this test's own.
+/// </summary>
+public class SosRoundsTests
+{
+    [Test]
+    public void An_SOS_12_whose_second_round_broke_in_a_bright_room_stays_one_SOS_with_its_code()
+    {
+        var sos12 = IndependentLedModel.Catalogue.Single(s => s.Pattern == LedPattern.Sos && s.SosCode == 12);
+        var random = new Random(500_006);
+        var trace = IndependentLedModel.Generate(new IndependentCondition(12, 0.5, 0.04 * random.NextDouble(), false), 3, random, sos12);
+        var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+        // without the forward reach: "5.8-23.4 s SOS (red), 23.4-29.2 s SOS 12 (red)", the code lost on the longer part
+        var verdict = TimelineScore.Score(trace.Truth, timeline)[1];
+        Assert.That(verdict.Truth.State, Is.EqualTo(new LedState(LedColor.Red, LedPattern.Sos, SosCode: 12)));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
+}
