@@ -16,7 +16,27 @@ public sealed class TemporariesInMemory
     /// <summary>Room /dev/shm must have left: far more than a unit run's temporaries at their peak.</summary>
     private const long RoomNeeded = 2L << 30;
 
+    private const string Prefix = "hilrig-tests-";
+
     private string? _folder;
+
+    /// <summary>A run that was killed left its folder in memory: gone once its process is.</summary>
+    private static void RemoveLeftByEndedRuns()
+    {
+        foreach (var folder in Directory.EnumerateDirectories(SharedMemory, Prefix + "*"))
+        {
+            if (!int.TryParse(Path.GetFileName(folder)[Prefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                || Directory.Exists($"/proc/{pid}")) continue;
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // another run's to remove, or not ours to
+            }
+        }
+    }
 
     [OneTimeSetUp]
     public void UseSharedMemoryForTemporaries()
@@ -26,7 +46,8 @@ public sealed class TemporariesInMemory
         {
             var drive = new DriveInfo(SharedMemory);
             if (drive.DriveFormat != "tmpfs" || drive.AvailableFreeSpace < RoomNeeded) return;
-            _folder = Directory.CreateDirectory(Path.Combine(SharedMemory, "hilrig-tests-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture))).FullName;
+            RemoveLeftByEndedRuns();
+            _folder = Directory.CreateDirectory(Path.Combine(SharedMemory, Prefix + Environment.ProcessId.ToString(CultureInfo.InvariantCulture))).FullName;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
         {
