@@ -41,7 +41,8 @@ internal static class LedRigCommands
         command.Options.Add(seconds);
         command.Options.Add(powerOn);
         command.SetAction((parse, ct) => WithSlotAsync(parse, parse.GetValue(config)!, slot.GetOne(parse), parse.GetValue(seconds), required: false,
-            RigSessionClock.Live, (session, rigSlot, duration, output, err) => WatchAsync(session, rigSlot, duration, parse.GetValue(powerOn), output, ct)));
+            WatchClock(parse.InvocationConfiguration.Output, parse.GetValue(seconds)),
+            (session, rigSlot, duration, output, err) => WatchAsync(session, rigSlot, duration, parse.GetValue(powerOn), output, ct)));
         return command;
     }
 
@@ -175,7 +176,7 @@ internal static class LedRigCommands
     private static async Task<int> WatchAsync(RigSession session, RigSlot slot, TimeSpan? duration, bool powerOn, TextWriter output, CancellationToken ct)
     {
         var led = slot.Led!;
-        var live = Terminal.IsTerminal(output) && ReferenceEquals(Terminal.Unwrap(output), Console.Out);
+        var live = ShownInPlace(output);
         string? shown = null;
         var started = TimeSpan.Zero;
 
@@ -233,6 +234,17 @@ internal static class LedRigCommands
         return ExitCodes.Ok;
     }
 
+    /// <summary>A watch on a terminal is a table redrawn in place; otherwise a line per change.</summary>
+    private static bool ShownInPlace(TextWriter output) => Terminal.IsTerminal(output) && ReferenceEquals(Terminal.Unwrap(output), Console.Out);
+
+    /// <summary>
+    /// The simulator's clock for a watch. Someone looking at it (in place on a terminal) or a watch that runs until
+    /// Ctrl-C sees the LED at the pace a real rig shows it. A redirected watch with --seconds is a script's: its lines
+    /// carry the slot's device time, so the virtual clock writes the same lines without waiting the seconds out.
+    /// </summary>
+    internal static RigSessionClock WatchClock(TextWriter output, double? seconds) =>
+        ShownInPlace(output) || seconds is null ? RigSessionClock.Live : RigSessionClock.Fast;
+
     /// <summary>
     /// The state to show now: the newest segment, unless it (with what follows) is still within one cycle of a
     /// blinking or breathing state before it: a breathing trough or a half-seen pulse is not a change yet.
@@ -261,7 +273,7 @@ internal static class LedRigCommands
 
     private static Option<bool> PowerOnOption() => new("--power-on") { Description = "switch the slot's Core on first (to see it boot)" };
 
-    private enum RigSessionClock
+    internal enum RigSessionClock
     {
         /// <summary>The simulator follows the wall clock: what is shown is what a person would see.</summary>
         Live,

@@ -121,6 +121,9 @@ public sealed class FaultInjector
     }
 
     /// <summary>Rolls the dice for one operation; true (and a ledger entry) when it is to fail.</summary>
+    /// <summary>Whether <see cref="Inject"/> can inject <paramref name="kind"/> at all: a hot path asks before it names its operation.</summary>
+    public bool MayInject(FaultKind kind) => Armed && Settings.Rate(kind) > 0;
+
     public bool Inject(FaultKind kind, int? slot, string operation)
     {
         var rate = Settings.Rate(kind);

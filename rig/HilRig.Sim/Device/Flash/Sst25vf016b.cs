@@ -45,7 +45,12 @@ public sealed class Sst25vf016b
     /// and a rig of eight Cores allocating and filling 16 MiB at every open was a good part of a test run's memory traffic.
     /// </summary>
     private readonly byte[]?[] _sectors = new byte[SectorCount][];
-    private readonly Dictionary<uint, (byte Mask, byte Value)> _stuck = [];
+    /// <summary>
+    /// The stuck cells' addresses in order, and per address which bits are stuck and at what: a read finds the ones in
+    /// its range by binary search (the bootloader copies an image a word at a time, 27,000 reads per copy).
+    /// </summary>
+    private uint[] _stuckAddresses = [];
+    private (byte Mask, byte Value)[] _stuck = [];
     private readonly HashSet<int> _badSectors = [];
     private readonly Random _faultRandom;
     private byte _status;
@@ -171,10 +176,18 @@ public sealed class Sst25vf016b
             else destination.Slice(done, n).Fill(0xFF);
             done += n;
         }
-        foreach (var (cell, stuck) in _stuck)
+        if (_stuckAddresses.Length == 0) return;
+        for (var done = 0; done < destination.Length;)
         {
-            for (var k = (long)((cell - start + Size) % Size); k < destination.Length; k += Size)
-                destination[(int)k] = (byte)((destination[(int)k] & ~stuck.Mask) | stuck.Value);
+            var from = (start + done) % Size;
+            var n = Math.Min(destination.Length - done, Size - from);
+            var i = Array.BinarySearch(_stuckAddresses, (uint)from);
+            for (i = i < 0 ? ~i : i; i < _stuckAddresses.Length && _stuckAddresses[i] < from + n; i++)
+            {
+                var k = done + (int)(_stuckAddresses[i] - from);
+                destination[k] = (byte)((destination[k] & ~_stuck[i].Mask) | _stuck[i].Value);
+            }
+            done += n;
         }
     }
 
@@ -315,12 +328,15 @@ public sealed class Sst25vf016b
             cells.Add(new StuckCell(FaultRegionStart + (uint)(bit / 8), (int)(bit % 8), _faultRandom.Next(2) == 1));
         }
         cells.Sort((a, b) => a.Address != b.Address ? a.Address.CompareTo(b.Address) : a.Bit.CompareTo(b.Bit));
+        var stuck = new SortedDictionary<uint, (byte Mask, byte Value)>();
         foreach (var cell in cells)
         {
-            _stuck.TryGetValue(cell.Address, out var entry);
+            stuck.TryGetValue(cell.Address, out var entry);
             var mask = (byte)(1 << cell.Bit);
-            _stuck[cell.Address] = ((byte)(entry.Mask | mask), cell.StuckAtOne ? (byte)(entry.Value | mask) : entry.Value);
+            stuck[cell.Address] = ((byte)(entry.Mask | mask), cell.StuckAtOne ? (byte)(entry.Value | mask) : entry.Value);
         }
+        _stuckAddresses = [.. stuck.Keys];
+        _stuck = [.. stuck.Values];
         return [.. cells];
     }
 
@@ -340,7 +356,7 @@ public sealed class Sst25vf016b
     {
         var cells = new byte[Size];
         Read(0, cells);
-        foreach (var (address, stuck) in _stuck)
+        foreach (var address in _stuckAddresses)
             cells[address] = _sectors[address / SectorSize]?[address % SectorSize] ?? 0xFF;
         return cells;
     }

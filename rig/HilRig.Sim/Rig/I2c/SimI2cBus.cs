@@ -50,7 +50,8 @@ public sealed class SimI2cBus : I2cBus
     internal II2cTarget Transaction(int address)
     {
         var target = Resolve(address);
-        if (Faults is { } faults && faults.Inject(HilRig.Sim.Faults.FaultKind.I2cNack, null, $"{Name} 0x{address:X2}"))
+        // the operation's name is only built where a NACK may be injected: the LED sampler makes thousands of transactions a device minute
+        if (Faults is { } faults && faults.MayInject(HilRig.Sim.Faults.FaultKind.I2cNack) && faults.Inject(HilRig.Sim.Faults.FaultKind.I2cNack, null, $"{Name} 0x{address:X2}"))
             throw new IOException($"{Name}: address 0x{address:X2} not acknowledged (NACK)");
         return target;
     }
@@ -88,25 +89,32 @@ public sealed class SimI2cBus : I2cBus
 
     internal II2cTarget Resolve(int address)
     {
-        var found = new List<II2cTarget>();
-        Collect(address, found);
-        return found.Count switch
+        II2cTarget? first = null;
+        var count = Collect(address, ref first);
+        return count switch
         {
             0 => throw new IOException($"{Name}: no device acknowledged address 0x{address:X2} (NACK)"),
-            1 => found[0],
-            _ => throw new IOException($"{Name}: {found.Count} devices answered address 0x{address:X2} at once (bus collision)"),
+            1 => first!,
+            _ => throw new IOException($"{Name}: {count} devices answered address 0x{address:X2} at once (bus collision)"),
         };
     }
 
-    private void Collect(int address, List<II2cTarget> found)
+    /// <summary>How many chips answer <paramref name="address"/> here and behind the switches' open channels; the first in <paramref name="first"/>.</summary>
+    private int Collect(int address, ref II2cTarget? first)
     {
-        if (_targets.TryGetValue(address, out var target)) found.Add(target);
+        var count = 0;
+        if (_targets.TryGetValue(address, out var target))
+        {
+            first ??= target;
+            count++;
+        }
         foreach (var candidate in _targets.Values)
         {
             if (candidate is not II2cSwitch sw) continue;
             foreach (var downstream in sw.ConnectedDownstream)
-                downstream.Collect(address, found);
+                count += downstream.Collect(address, ref first);
         }
+        return count;
     }
 }
 

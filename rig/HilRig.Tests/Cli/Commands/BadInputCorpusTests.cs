@@ -10,7 +10,10 @@ namespace HilRig.Tests.Cli;
 /// "{D}" is the case's folder), print nothing on
 /// stdout, and write nothing: the folder's files are byte-identical afterwards (no store, no rows, no .partial).
 /// </summary>
-[NonParallelizable]
+/// <remarks>
+/// Runs beside other fixtures: every case works in its own temporary folder and through its own writers, and touches
+/// no process-wide state (alone, its 87 cases were seconds of a unit run with one core idle).
+/// </remarks>
 public class BadInputCorpusTests
 {
     private static string DefaultConfig => TestRigs.DefaultConfigText;

@@ -1,4 +1,5 @@
 using HilRig.Cli;
+using HilRig.Cli.Commands;
 using HilRig.Core.Led;
 using HilRig.Core.Results;
 
@@ -92,6 +93,16 @@ public class LedRigCommandTests
         Assert.That(states, Does.Contain("white fade"), "the app's start-up fade");
         // a fresh Core has no Wi-Fi credentials: listening mode, and a blink's dark half is not a change
         Assert.That(states[^1], Is.EqualTo("flashing blue"), "a blink's dark half is not reported as a change");
+    }
+
+    [Test]
+    public void Only_a_redirected_watch_with_seconds_runs_the_simulator_on_virtual_time()
+    {
+        // its lines carry device time, so nothing is lost by not waiting; one without --seconds runs until Ctrl-C and
+        // must keep a real rig's pace (on virtual time it would spin through device hours)
+        using var redirected = new StringWriter();
+        Assert.That(LedRigCommands.WatchClock(redirected, 4), Is.EqualTo(LedRigCommands.RigSessionClock.Fast));
+        Assert.That(LedRigCommands.WatchClock(redirected, null), Is.EqualTo(LedRigCommands.RigSessionClock.Live));
     }
 
     [Test]

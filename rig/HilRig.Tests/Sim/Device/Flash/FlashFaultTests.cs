@@ -58,6 +58,24 @@ public class FlashFaultTests
     }
 
     [Test]
+    public void A_stuck_cell_reads_the_same_in_a_bulk_read_a_word_at_a_time_and_in_a_read_wrapping_past_the_chips_end()
+    {
+        // the bootloader copies an image a word at a time, a readback in bulk, and the address counter wraps at 2 MiB
+        var chip = new Sst25vf016b(new FlashCondition.StuckBits(300), 11);
+        var data = new byte[0x60000];
+        new Random(2).NextBytes(data);
+        chip.ManufactureProgram(0x20000, data);
+        var bulk = ReadBack(chip, 0, Sst25vf016b.Size);
+        var words = new byte[Sst25vf016b.Size];
+        for (var a = 0; a < words.Length; a += 4) chip.Read((uint)a, words.AsSpan(a, 4));
+        Assert.That(words.AsSpan().SequenceEqual(bulk), Is.True);
+        var wrapped = ReadBack(chip, 0x30001, Sst25vf016b.Size + 0x40000);
+        Assert.That(wrapped.AsSpan(0, Sst25vf016b.Size - 0x30001).SequenceEqual(bulk.AsSpan(0x30001)), Is.True);
+        Assert.That(wrapped.AsSpan(Sst25vf016b.Size - 0x30001).SequenceEqual(bulk.AsSpan(0, 0x70001)), Is.True, "past the end it reads from address 0 again");
+        Assert.That(chip.StuckCells.Count(c => ((bulk[c.Address] >> c.Bit) & 1) == (c.StuckAtOne ? 1 : 0)), Is.EqualTo(300));
+    }
+
+    [Test]
     public void Stuck_high_bit_survives_erase_and_stuck_low_bit_shows_in_an_erased_sector()
     {
         var chip = new Sst25vf016b(new FlashCondition.StuckBits(200), 5);
