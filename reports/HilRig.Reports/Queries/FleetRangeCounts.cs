@@ -36,6 +36,9 @@ public sealed partial class ResultsQueries
     {
         if (!filter.HasDates || filter.Rig is not null || filter.Line is not null || !HasLotHours(db))
             return null;
+        // The planner guesses tens of thousands of straddling units where there are a few thousand, and compiled the
+        // queries (JIT) for 0.9 s of a 1.1 s lots page; this connection's session only (the pool resets it).
+        db.Execute("SET jit = off");
         DateTimeOffset? fromHour = filter.From is { } f ? (FloorHour(f) == f ? f : FloorHour(f).AddHours(1)) : null;
         DateTimeOffset? toHour = filter.ToExclusive is { } t ? FloorHour(t) : null;
         var whole = fromHour is null || toHour is null || fromHour < toHour;
