@@ -486,7 +486,10 @@ public class FleetSyncTests() : FleetFixture("fleet")
     [Test]
     public void Lots_and_a_lots_page_over_dates_on_the_fleet_equal_the_rigs_own_store_and_a_direct_count()
     {
-        var rig = AddRig("ranges");
+        // a fleet of this rig alone, so its own store holds every central row
+        var fleet = TestStore.Postgres(TestPostgres.NewDatabase("ranges"));
+        FleetSchema.Init(fleet.Location);
+        var rig = FleetSchema.AddRig(fleet.Location, RigId("ranges"));
         var local = RigStore(rig.RigId, 300, seed: 21);
         // Units around hour bounds, beside the generated history: screened across 09:00 (failed, then passed), within one
         // hour, retested a day later, a rig fault alone, a failure in a part hour, soaked with a failed cycle in the range.
@@ -509,9 +512,9 @@ public class FleetSyncTests() : FleetFixture("fleet")
         Record("h6", "ota", Verdict.Fail, 1.6, cycle: 1, mode: "ota-timeout");
         local.FinishRun(run, RunStatus.Failed, T0.AddDays(2));
         new FleetSync(local, rig.ConnectionString, rig.RigId) { BatchSize = 250 }.Sync();
-        AssertRollupsEqualDirectCounts();
+        AssertRollupsEqualDirectCounts(fleet);
 
-        var central = Central.Queries();
+        var central = fleet.Queries();
         var own = ResultsQueries.OpenSqlite(StorePath(rig.RigId));
         var day = T0.Date;
         var filters = new[]
@@ -531,7 +534,7 @@ public class FleetSyncTests() : FleetFixture("fleet")
         {
             var what = $"{filter.From:O} .. {filter.ToExclusive:O} rig {filter.Rig}";
             var counts = central.LotCounts(filter);
-            Assert.That(counts.Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(DirectLotCounts(Central, filter)), what);
+            Assert.That(counts.Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(DirectLotCounts(fleet, filter)), what);
             Assert.That(Json(central.Lots(filter)), Is.EqualTo(Json(own.Lots(filter))), what);
             foreach (var name in counts.Select(g => g.Name))
                 Assert.That(Json(central.Lot(name, filter, devicesShown: 20)), Is.EqualTo(Json(own.Lot(name, filter, devicesShown: 20))), $"{what}: lot {name}");
