@@ -12,8 +12,9 @@ namespace HilRig.Cli.Bench;
 
 /// <summary>
 /// <c>hilrig bench fleet-pages</c>: the failure rate by lot and the dashboard's pages over a fleet database of N results:
-/// the lots page, one lot's page (the flagged lot and a typical one), one device, one rig, rigs, and the slots page; each
-/// its queries plus its HTML, median and 95th percentile of --runs after one warm-up. The fleet (20 rigs, 40 lots, 4
+/// the lots page, one lot's page (the flagged lot and a typical one), both again over dates (a day, 6 hours, a shift off
+/// the hour, 7 days), a rig, a line and a rig over a day, one device, one rig, rigs, and the slots page; each its queries
+/// plus its HTML, median and 95th percentile of --runs after one warm-up. The fleet (20 rigs, 40 lots, 4
 /// results per Core) is written by the server itself with generate_series into the results table with its secondary
 /// indexes dropped and rebuilt after (sorted builds, not 10 M random inserts), its summaries and rollups counted once
 /// and checked against a direct count, on a throw-away PostgreSQL unless given a server.
