@@ -55,7 +55,8 @@ public sealed partial class ResultsQueries
         var parts = new List<string>();
         for (var i = 0; i < edges.Count; i++)
         {
-            // by (slot, started_at): the slots are few, and results have no index by time alone
+            // by (slot, started_at): the slots are few (rollup_slots: every slot with a result, counted since fleet step
+            // 10 whenever the results came), and results have no index by time alone
             parts.Add(
                 $"""
                 SELECT u.device_id, u.lot FROM units u WHERE u.device_id IN (
@@ -65,7 +66,7 @@ public sealed partial class ResultsQueries
             args.Add($"edgeTo{i}", ResultFilter.StoreTime(edges[i].To));
         }
         if (edges.Count > 0)
-            args.Add("slots", db.Query<int>("SELECT DISTINCT slot FROM rollup_rig_slot").ToArray());
+            args.Add("slots", db.Query<int>("SELECT slot FROM rollup_slots").ToArray());
         var inside = new List<string>();
         if (whole)
         {
