@@ -179,7 +179,7 @@ public sealed partial class ResultsQueries
         filter = Simplify(filter);
         if (filter.IsEmpty) return LotCounts();
         using var db = Open();
-        return UnitCounts(db, filter, null);
+        return FleetLotCountsByHour(db, filter) ?? UnitCounts(db, filter, null);
     }
 
     /// <summary>The lots page over the results the filter keeps (p-charts against the filtered fleet).</summary>
@@ -209,9 +209,12 @@ public sealed partial class ResultsQueries
             return null;
         var (cond, args) = filter.Conditions();
         args.Add("lot", lot);
-        // whole days on a rig's store: its failures per day and rig as stored (step 12), no evidence parsed
+        // whole days on a rig's store: its failures per day and rig as stored (step 12), no evidence parsed; a fleet at
+        // step 13: the lot's failures with their start and run (lot_failures), counted by the server
         var (breakdown, signatures) = FromDaySummaries(db, filter)
             ? StoredFailures(db, lot, filter)
+            : HasLotHours(db)
+            ? FleetFailures(db, lot, filter)
             : Count(lot, db.Query<FailureRow>(
                 $"""
                 SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
@@ -221,12 +224,22 @@ public sealed partial class ResultsQueries
 
         // SQLite: each device's screening attempts from their own partial index, with the range checked on the index; by
         // (device, start) it would read every soak row a soaked device has in the range to find its few screening attempts
-        var screening = db.Query<ScreeningRow>(
-            $"""
+        // a fleet at step 13 over dates: the units inside the range's whole hours as counted (their number, yields and the
+        // first shown), the attempts of the straddling ones only; over a rig or a line, the lot's units whose screening
+        // hours meet the range only
+        var inside = FleetLotInside(db, lot, filter, devicesShown);
+        var screening = db.Query<ScreeningRow>(inside is not null
+            ? $"""
+              SELECT u.device_id AS DeviceId, r.test AS Test, r.verdict AS Verdict, r.signature AS Signature, r.started_at AS StartedAt, r.attempt AS Attempt
+              FROM (SELECT DISTINCT b.device_id FROM ({inside.Split.Straddling}) b WHERE b.lot = @lot) u
+              CROSS JOIN LATERAL (SELECT r.test, r.verdict, r.signature, r.started_at, r.attempt FROM results r
+                                  WHERE r.device_id = u.device_id AND r.cycle IS NULL{inside.Split.Cond}) r
+              """
+            : $"""
             SELECT r.device_id AS DeviceId, r.test AS Test, r.verdict AS Verdict, r.signature AS Signature, r.started_at AS StartedAt, r.attempt AS Attempt
             FROM units u JOIN results r{(IsSqlite(db) ? " INDEXED BY ix_results_screening" : "")} ON r.device_id = u.device_id JOIN runs ru ON ru.id = r.run_id
-            WHERE u.lot = @lot AND r.cycle IS NULL{cond}
-            """, args)
+            WHERE u.lot = @lot AND r.cycle IS NULL{FleetUnitSpanConditions(db, filter, args)}{cond}
+            """, inside?.Split.Args ?? args)
             .OrderBy(a => a.DeviceId, StringComparer.Ordinal).ThenBy(a => a.Test, StringComparer.Ordinal)
             .ThenBy(a => a.StartedAt, StringComparer.Ordinal).ThenBy(a => a.Attempt)
             .ToList();
@@ -241,6 +254,14 @@ public sealed partial class ResultsQueries
             var last = g.OrderBy(a => a.StartedAt, StringComparer.Ordinal).ThenBy(a => a.Attempt).Last();
             return new LotDevice(g.Key, deciding.Any(a => a.Verdict == "fail"), deciding.Any(a => a.Verdict != "rig-fault"), null, null, last.Signature);
         }).ToList();
+        var (firstPass, final, inLot) = (Yield.FirstPass(attempts), Yield.Final(attempts), devices.Count);
+        if (inside is not null)
+        {
+            firstPass = new YieldResult(firstPass.Passed + (int)inside.Yields.FirstPassed, firstPass.Devices + (int)inside.Yields.Devices);
+            final = new YieldResult(final.Passed + (int)inside.Yields.FinalPassed, final.Devices + (int)inside.Yields.Devices);
+            inLot += (int)inside.Yields.Devices;
+            devices.AddRange(inside.Shown);
+        }
         // date codes and suppliers of the devices shown only, not of every device in the lot
         var shown = devices.OrderByDescending(d => d.Failed).ThenBy(d => d.DeviceId, StringComparer.Ordinal).Take(devicesShown).ToList();
         var info = db.Query<DeviceRow>(
@@ -248,7 +269,7 @@ public sealed partial class ResultsQueries
             $"SELECT device_id AS DeviceId, date_code AS DateCode, supplier AS Supplier FROM devices WHERE {(IsSqlite(db) ? "device_id IN @ids" : "device_id = ANY(@ids)")}",
             new { ids = shown.Select(d => d.DeviceId).ToArray() }).ToDictionary(d => d.DeviceId, StringComparer.Ordinal);
         shown = [.. shown.Select(d => info.TryGetValue(d.DeviceId, out var i) ? d with { DateCode = i.DateCode, Supplier = i.Supplier } : d)];
-        return new LotDetail(rate, Yield.FirstPass(attempts), Yield.Final(attempts), breakdown, signatures, devices.Count, shown);
+        return new LotDetail(rate, firstPass, final, breakdown, signatures, inLot, shown);
     }
 
     /// <summary>

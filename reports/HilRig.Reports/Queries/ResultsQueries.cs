@@ -353,15 +353,19 @@ public sealed partial class ResultsQueries
     /// and <see cref="Signatures"/> (failing results of the lot's screened devices; failed attempts and distinct devices per
     /// mode, signature and defect kind; bit-error totals): a few dozen rows travel, however many failures the lot has.
     /// </summary>
-    private static (LotFailureBreakdown, LotSignatures) FleetFailures(IDbConnection db, string lot)
+    /// <param name="filter">On a fleet at step 13, only the failures it keeps (each carries its start and run); none: all.</param>
+    private static (LotFailureBreakdown, LotSignatures) FleetFailures(IDbConnection db, string lot, ResultFilter? filter = null)
     {
+        var (cond, args) = (filter ?? ResultFilter.None).Conditions("f.started_at");
+        args.Add("lot", lot);
+        var runs = filter?.Rig is not null || filter?.Line is not null ? " JOIN runs ru ON ru.id = f.run_id" : "";
         var rows = db.Query<FleetFailureRow>(
             $"""
             WITH f AS MATERIALIZED (
                 SELECT f.device_id, COALESCE(f.failure_mode, '{Breakdown.Unclassified}') AS mode, COALESCE(f.signature, '{Breakdown.Unclassified}') AS sig,
                        {DefectKinds.Sql("f.failure_mode", "f.signature")} AS kind, f.bit_errors
-                FROM lot_failures f
-                WHERE f.lot = @lot AND f.screened),
+                FROM lot_failures f{runs}
+                WHERE f.lot = @lot AND f.screened{cond}),
             -- distinct devices counted in two hashed steps, not COUNT(DISTINCT) (a sort per part, spilling at 50,000 failures)
             by_mode AS (SELECT mode AS name, device_id, COUNT(*) AS n FROM f GROUP BY 1, 2),
             by_sig AS (SELECT sig AS name, device_id, COUNT(*) AS n FROM f GROUP BY 1, 2),
@@ -373,7 +377,7 @@ public sealed partial class ResultsQueries
             SELECT 'kind', name, SUM(n)::bigint, COUNT(*), NULL FROM by_kind GROUP BY name
             UNION ALL
             SELECT 'bits', '', 0, 0, ARRAY[{string.Join(", ", Enumerable.Range(1, 10).Select(i => $"COALESCE(SUM(bit_errors[{i}]), 0)::bigint"))}] FROM f
-            """, new { lot }).ToList();
+            """, args).ToList();
         return FailureParts(lot, rows);
     }
 

@@ -173,7 +173,11 @@ internal static class SyncBench
     /// </summary>
     internal static void Generate(string admin, long results)
     {
-        var devices = Math.Max(1, results / 4);
+        // Four results per device (dfu-readback, ota, factory-reset, then a dfu-readback retest), all on one rig, run and
+        // slot within 4 minutes, as a rig screens a device; every 50th device has its retest a day later (re-screened on
+        // another day). The fleet screens one result every 60 ms (60,000 results an hour, 1.44 M a day: 20 rigs of 16
+        // slots at a device per slot every 5 minutes would make 15,000; this is the dense end).
+        var devices = Math.Max(1, (results + 3) / 4);
         using var db = new NpgsqlConnection(admin);
         db.Open();
         db.Execute(
@@ -182,11 +186,13 @@ internal static class SyncBench
             SELECT 'g' || lpad(to_hex(g), 23, '0'), 'GEN-LOT-' || lpad((g % 40)::text, 2, '0'), '2026-01-01T00:00:00.0000000Z'
             FROM generate_series(0::bigint, {devices - 1}) g
             """, commandTimeout: 0);
+        // a run is 250 devices (1,000 results) of one rig over a minute; the rigs on 4 lines
         db.Execute(
             $"""
-            INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status)
+            INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status, line)
             SELECT '00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'), 'gen-rig-' || (g % 20), 'generated', 1, 'BL14', 'screen',
-                   to_char(timestamp '2026-01-01' + g * interval '1 minute', 'YYYY-MM-DD"T"HH24:MI:SS".0000000Z"'), NULL, 'passed'
+                   to_char(timestamp '2026-01-01' + g * interval '1 minute', 'YYYY-MM-DD"T"HH24:MI:SS".0000000Z"'), NULL, 'passed',
+                   'line-' || (1 + (g % 20) % 4)
             FROM generate_series(0::bigint, {(results / 1000) + 1}) g
             """, commandTimeout: 0);
         db.Execute(
@@ -194,18 +200,20 @@ internal static class SyncBench
             INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature, device_time_ms, started_at, ended_at, evidence_json)
             SELECT '00000001-0000-7000-8000-' || lpad(to_hex(g), 12, '0'),
                    '00000000-0000-7000-8000-' || lpad(to_hex(g / 1000), 12, '0'),
-                   'g' || lpad(to_hex(g % {devices}), 23, '0'),
-                   1 + (g % 16)::int,
-                   (ARRAY['dfu-readback', 'ota', 'factory-reset'])[1 + ((g / {devices}) % 3)::int],
+                   'g' || lpad(to_hex(g / 4), 23, '0'),
+                   1 + ((g / 4) % 16)::int,
+                   (ARRAY['dfu-readback', 'ota', 'factory-reset', 'dfu-readback'])[1 + (g % 4)::int],
                    NULL,
-                   1 + (g / ({devices} * 3))::int,
-                   CASE WHEN ((g * 2654435761) % 1000) < (CASE WHEN (g % {devices}) % 40 = 0 THEN 200 ELSE 20 END) THEN 'fail'
+                   CASE WHEN g % 4 = 3 THEN 2 ELSE 1 END,
+                   CASE WHEN ((g * 2654435761) % 1000) < (CASE WHEN (g / 4) % 40 = 0 THEN 200 ELSE 20 END) THEN 'fail'
                         WHEN ((g * 40503) % 1000) < 5 THEN 'rig-fault' ELSE 'pass' END,
                    NULL, NULL, 5300,
-                   to_char(timestamp '2026-01-01' + g * interval '60 milliseconds', 'YYYY-MM-DD"T"HH24:MI:SS.US"0Z"'),
-                   to_char(timestamp '2026-01-01' + g * interval '60 milliseconds' + interval '5 seconds', 'YYYY-MM-DD"T"HH24:MI:SS.US"0Z"'),
+                   to_char(t, 'YYYY-MM-DD"T"HH24:MI:SS.US"0Z"'),
+                   to_char(t + interval '5 seconds', 'YYYY-MM-DD"T"HH24:MI:SS.US"0Z"'),
                    NULL
-            FROM generate_series(0::bigint, {results - 1}) g
+            FROM generate_series(0::bigint, {results - 1}) g,
+                 LATERAL (SELECT timestamp '2026-01-01' + (g / 4) * interval '240 milliseconds' + (g % 4) * interval '80 seconds'
+                                 + CASE WHEN g % 4 = 3 AND (g / 4) % 50 = 7 THEN interval '1 day' ELSE interval '0' END AS t) x
             """, commandTimeout: 0);
         ResultsStore.OpenPostgres(admin).RebuildSummaries();
         // Planner statistics for the new tables, table by table (all named, so a fresh database needs no superuser).

@@ -436,6 +436,133 @@ public class FleetSyncTests() : FleetFixture("fleet")
         Assert.That(fleet.Rows($"SELECT lot, devices, first_passed, final_passed FROM lot_counts WHERE lot = '{lot}'").Select(Text), Is.EqualTo(new[] { $"{lot}|3|2|3" }));
     }
 
+    [Test]
+    public void A_fleet_left_at_step_12_upgrades_to_13_with_each_units_hours_and_a_later_sync_matches_a_direct_count()
+    {
+        var fleet = TestStore.Postgres(TestPostgres.NewDatabase("step12"));
+        FleetSchema.Init(fleet.Location, upTo: 12);
+        // What a step-12 fleet holds of an old rig: a screened over two hours (its retest a day later comes with the sync
+        // below), b within one hour, c screened and soaked with a failed cycle; every summary counted as a bulk load does.
+        var lot = Unique("LOT");
+        var a = Unique("a");
+        fleet.Execute(
+            "INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status) VALUES ('00000000-0000-7000-8000-000000000021', 'old-rig', 'h', 1, 'BL14', 'screen', '2026-03-14T08:00:00.0000000Z', NULL, 'passed')",
+            $"INSERT INTO devices (device_id, lot, first_seen) VALUES ('{a}', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('b', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('c', '{lot}', '2026-03-14T08:00:00.0000000Z')",
+            $"""
+            INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature, started_at, ended_at) VALUES
+                ('00000001-0000-7000-8000-000000000021', '00000000-0000-7000-8000-000000000021', '{a}', 1, 'dfu-readback', NULL, 1, 'fail', 'bad-external-flash', 'erase failure', '2026-03-14T08:58:00.0000000Z', '2026-03-14T08:59:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000022', '00000000-0000-7000-8000-000000000021', '{a}', 1, 'ota', NULL, 1, 'pass', NULL, NULL, '2026-03-14T09:01:00.0000000Z', '2026-03-14T09:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000023', '00000000-0000-7000-8000-000000000021', 'b', 2, 'dfu-readback', NULL, 1, 'pass', NULL, NULL, '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000024', '00000000-0000-7000-8000-000000000021', 'c', 3, 'dfu-readback', NULL, 1, 'pass', NULL, NULL, '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000025', '00000000-0000-7000-8000-000000000021', 'c', 3, 'soak', 1, 1, 'fail', 'ota-timeout', NULL, '2026-03-14T10:05:00.0000000Z', '2026-03-14T10:06:00.0000000Z')
+            """);
+        fleet.Execute([.. Summaries.Rebuild, .. FleetSchema.CountResultRollups, .. FleetSchema.RecountYields, .. FleetSchema.RecountLotFailures,
+            .. FleetSchema.CountLotFailureRollups, .. FleetSchema.CountSlotDevices]);
+        AssertRollupsEqualDirectCounts(fleet);
+
+        FleetSchema.Init(fleet.Location);
+
+        Assert.That(fleet.Scalar("SELECT MAX(version) FROM fleet_schema_version"), Is.EqualTo(FleetSchema.Latest));
+        Assert.That(fleet.Rows($"SELECT device_id, first_hour, last_hour FROM units WHERE device_id IN ('{a}', 'b') ORDER BY 1").Select(Text),
+            Is.EqualTo(new[] { $"{a}|2026-03-14T08|2026-03-14T09", "b|2026-03-14T08|2026-03-14T08" }));
+        AssertRollupsEqualDirectCounts(fleet);
+
+        // The upgraded fleet ingests on: a rig's generated history and a's passing retest a day later, which moves its span
+        // and its unit out of one rollup row into another.
+        var rig = FleetSchema.AddRig(fleet.Location, RigId("after13"));
+        var local = RigStore(rig.RigId, 120, seed: 17);
+        var run = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0.AddDays(1)));
+        local.RecordResult(new ResultRecord(run, a, 4, "dfu-readback", Verdict.Pass, T0.AddDays(1), T0.AddDays(1).AddSeconds(5), Attempt: 2));
+        new FleetSync(local, rig.ConnectionString, rig.RigId) { BatchSize = 100 }.Sync();
+
+        Assert.That(fleet.Rows($"SELECT device_id, failed, first_hour, last_hour FROM units WHERE device_id = '{a}'").Select(Text),
+            Is.EqualTo(new[] { $"{a}|0|2026-03-14T08|2026-03-15T08" }));
+        AssertRollupsEqualDirectCounts(fleet);
+        // over the old rig's morning, a's retest is outside: its failed first attempt decides
+        var morning = new ResultFilter(T0, T0.AddHours(3), null, null);
+        Assert.That(fleet.Queries().LotCounts(morning).Single(g => g.Name == lot), Is.EqualTo(new GroupCount(lot, 1, 3)));
+    }
+
+    [Test]
+    public void Lots_and_a_lots_page_over_dates_on_the_fleet_equal_the_rigs_own_store_and_a_direct_count()
+    {
+        // a fleet of this rig alone, so its own store holds every central row
+        var fleet = TestStore.Postgres(TestPostgres.NewDatabase("ranges"));
+        FleetSchema.Init(fleet.Location);
+        var rig = FleetSchema.AddRig(fleet.Location, RigId("ranges"));
+        var local = RigStore(rig.RigId, 300, seed: 21);
+        // Units around hour bounds, beside the generated history: screened across 09:00 (failed, then passed), within one
+        // hour, retested a day later, a rig fault alone, a failure in a part hour, soaked with a failed cycle in the range.
+        var lot = Unique("HOURS");
+        var prefix = Unique("u").ToLowerInvariant() + "-";
+        local.ImportDevices([.. new[] { "h1", "h2", "h3", "h4", "h5", "h6" }.Select(d => new HilRig.Core.Inventory.DeviceLot(prefix + d, lot, null, null))], T0);
+        var run = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0));
+        void Record(string device, string test, Verdict verdict, double hours, int attempt = 1, int? cycle = null, string? mode = null) =>
+            local.RecordResult(new ResultRecord(run, prefix + device, 5, test, verdict, T0.AddHours(hours), T0.AddHours(hours).AddSeconds(20),
+                FailureMode: mode ?? (verdict == Verdict.Fail ? "stuck-bits" : null), Attempt: attempt, Cycle: cycle));
+        Record("h1", "dfu-readback", Verdict.Fail, 0.95);
+        Record("h1", "dfu-readback", Verdict.Pass, 1.05, attempt: 2);
+        Record("h2", "dfu-readback", Verdict.Pass, 1.5);
+        Record("h2", "ota", Verdict.Fail, 1.52);
+        Record("h3", "dfu-readback", Verdict.Fail, 1.7);
+        Record("h3", "dfu-readback", Verdict.Pass, 25.7, attempt: 2);
+        Record("h4", "dfu-readback", Verdict.RigFault, 2.3, mode: "usb-transport");
+        Record("h5", "dfu-readback", Verdict.Fail, 2.75);
+        Record("h6", "dfu-readback", Verdict.Pass, 0.2);
+        Record("h6", "ota", Verdict.Fail, 1.6, cycle: 1, mode: "ota-timeout");
+        local.FinishRun(run, RunStatus.Failed, T0.AddDays(2));
+        new FleetSync(local, rig.ConnectionString, rig.RigId) { BatchSize = 250 }.Sync();
+        AssertRollupsEqualDirectCounts(fleet);
+
+        var central = fleet.Queries();
+        var own = ResultsQueries.OpenSqlite(StorePath(rig.RigId));
+        var day = T0.Date;
+        var filters = new[]
+        {
+            new ResultFilter(T0.AddHours(1), T0.AddHours(2), null, null),           // one whole hour
+            new ResultFilter(T0, T0.AddHours(3), null, null),                       // a shift of whole hours
+            new ResultFilter(T0.AddHours(0.5), T0.AddHours(2.8), null, null),       // part hours at both ends
+            new ResultFilter(T0.AddHours(1.25), T0.AddHours(1.75), null, null),     // no whole hour inside
+            new ResultFilter(T0.AddHours(1), null, null, null),                     // from only
+            new ResultFilter(null, T0.AddHours(2), null, null),                     // to only
+            new ResultFilter(new DateTimeOffset(day, TimeSpan.Zero), new DateTimeOffset(day.AddDays(1), TimeSpan.Zero), null, null), // one day
+            new ResultFilter(new DateTimeOffset(day, TimeSpan.Zero), new DateTimeOffset(day.AddDays(7), TimeSpan.Zero), null, null), // a week
+            new ResultFilter(T0, T0.AddHours(3), rig.RigId, null),                  // a rig over a shift
+        };
+        static string Json(object? o) => System.Text.Json.JsonSerializer.Serialize(o);
+        foreach (var filter in filters)
+        {
+            var what = $"{filter.From:O} .. {filter.ToExclusive:O} rig {filter.Rig}";
+            var counts = central.LotCounts(filter);
+            Assert.That(counts.Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(DirectLotCounts(fleet, filter)), what);
+            Assert.That(Json(central.Lots(filter)), Is.EqualTo(Json(own.Lots(filter))), what);
+            foreach (var name in counts.Select(g => g.Name))
+                Assert.That(Json(central.Lot(name, filter, devicesShown: 20)), Is.EqualTo(Json(own.Lot(name, filter, devicesShown: 20))), $"{what}: lot {name}");
+        }
+        var shift = central.Lot(lot, filters[1])!;
+        Assert.That((shift.Rate.Units, shift.Rate.Failed, shift.DevicesInLot), Is.EqualTo((5, 3, 6)),
+            "judged: h1 (passed its retest), h2 (failed ota), h3 (failed; its passing retest is a day later), h5 (failed), h6 (passed; a soak failure is no verdict); h4 had a rig fault only");
+        Assert.That(shift.Breakdown.FailureModes.Sum(m => m.Failures), Is.EqualTo(5), "h1, h2, h3, h5 and h6's soak cycle failed in the shift");
+    }
+
+    /// <summary>Units and failed units per lot over a date filter, by the counting rule over the central results.</summary>
+    private static List<(string, int, int)> DirectLotCounts(TestStore central, ResultFilter filter)
+    {
+        var range = (filter.From is { } f ? $" AND started_at >= '{ResultFilterText(f)}'" : "") + (filter.ToExclusive is { } t ? $" AND started_at < '{ResultFilterText(t)}'" : "");
+        var rig = filter.Rig is null ? "" : $" AND run_id IN (SELECT id FROM runs WHERE rig_id = '{filter.Rig}')";
+        return central.Rows(
+            $"""
+            SELECT u.lot, SUM(x.judged), SUM(x.failed) FROM (
+                SELECT device_id, MAX(CASE WHEN verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                FROM (SELECT device_id, verdict, ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at DESC, attempt DESC) AS rn
+                      FROM results WHERE cycle IS NULL{range}{rig}) l
+                WHERE rn = 1 GROUP BY device_id) x JOIN units u ON u.device_id = x.device_id
+            GROUP BY u.lot HAVING SUM(x.judged) > 0 ORDER BY 1
+            """).Select(r => (Convert.ToString(r[0], System.Globalization.CultureInfo.InvariantCulture)!, Convert.ToInt32(r[1]), Convert.ToInt32(r[2]))).ToList();
+    }
+
+    private static string ResultFilterText(DateTimeOffset t) => StoreText.Time(t);
+
     /// <summary>Per lot: devices, first-pass and final yield, by the statistics' rule over every screening attempt.</summary>
     private const string DirectYields =
         """
@@ -493,6 +620,31 @@ public class FleetSyncTests() : FleetFixture("fleet")
             central.Rows("SELECT lot, devices, first_passed, final_passed FROM lot_counts WHERE devices <> 0 ORDER BY 1").Select(Text),
             Is.EqualTo(central.Rows(DirectYields).Select(Text)), "per lot: devices, first-pass and final yield, by the statistics' rule");
         AssertPageRollupsEqualDirectCounts(central);
+        if (central.Scalar("SELECT COUNT(to_regclass('rollup_lot_hours'))") > 0)
+            AssertLotHoursEqualDirectCounts(central);
+    }
+
+    /// <summary>
+    /// Fleet step 13 against a count over the central results: each unit's first and last screening hour, the units,
+    /// failed units, devices and yields per lot and span of hours, and each failure's start and run in lot_failures.
+    /// </summary>
+    private static void AssertLotHoursEqualDirectCounts(TestStore central)
+    {
+        const string Spans =
+            """
+            SELECT device_id, MIN(left(started_at, 13)) AS first_hour, MAX(left(started_at, 13)) AS last_hour FROM results WHERE cycle IS NULL GROUP BY device_id
+            """;
+        Assert.That(central.Rows("SELECT device_id, first_hour, last_hour FROM units ORDER BY 1").Select(Text),
+            Is.EqualTo(central.Rows($"SELECT * FROM ({Spans}) s ORDER BY 1").Select(Text)), "each unit's span of screening hours");
+        Assert.That(
+            central.Rows("SELECT lot, first_hour, last_hour, units, failed, devices, first_passed, final_passed FROM rollup_lot_hours WHERE devices <> 0 ORDER BY 1, 2, 3").Select(Text),
+            Is.EqualTo(central.Rows(
+                $"""
+                SELECT u.lot, s.first_hour, s.last_hour, SUM(u.judged), SUM(u.failed), COUNT(*), SUM(u.first_passed), SUM(u.final_passed)
+                FROM units u JOIN ({Spans}) s ON s.device_id = u.device_id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+                """).Select(Text)), "units per lot and span of screening hours (the units' own counts are held against the results above)");
+        Assert.That(central.Rows("SELECT f.result_id FROM lot_failures f JOIN results r ON r.id = f.result_id WHERE f.started_at IS DISTINCT FROM r.started_at OR f.run_id IS DISTINCT FROM r.run_id"),
+            Is.Empty, "each failure's start and run as its result's");
     }
 
     /// <summary>The rollups one lot's page and the slots page read (fleet step 10) against a count straight over the central results.</summary>

@@ -1,0 +1,182 @@
+using System.Data;
+using System.Globalization;
+using Dapper;
+using HilRig.Reports.Statistics;
+
+namespace HilRig.Reports.Queries;
+
+/// <summary>
+/// A fleet's lot counts over a date range (fleet step 13). Over a range each device's deciding attempt per test is its
+/// latest screening attempt in the range; a unit whose screening attempts all lie inside the range is decided by its
+/// latest attempts overall, which units holds, so those units come from rollup_lot_hours (units and failed units per lot
+/// and span of screening hours) and only the others with an attempt in the range are counted from their results.
+/// </summary>
+public sealed partial class ResultsQueries
+{
+    /// <summary>True on a fleet at step 13 or later (units carry their span of screening hours).</summary>
+    private static bool HasLotHours(IDbConnection db) =>
+        !IsSqlite(db) && db.ExecuteScalar<string?>("SELECT to_regclass('rollup_lot_hours')::text") is not null;
+
+    /// <summary>The hour of a time as the fleet keeps it (the first 13 characters of a stored time: yyyy-MM-ddTHH).</summary>
+    private static string HourText(DateTimeOffset t) => ResultFilter.StoreTime(t)[..13];
+
+    /// <summary>
+    /// A date filter (no rig, no line) on a fleet at step 13 split in two: <see cref="Inside"/>, the condition on a row's
+    /// first_hour and last_hour (units, rollup_lot_hours) that keeps the units whose span of screening hours lies inside the
+    /// range's whole hours [fromHour, toHour) (null when the range holds no whole hour), and <see cref="Straddling"/>, a
+    /// query of (device_id, lot) for every other unit that may have an attempt in the range: a span across fromHour or
+    /// toHour (few: ix_units_span holds only units screened over more than one hour) or an attempt in the part hour at
+    /// either end (read by slot and time: at most two hours of results). Those are counted from their results; a unit in
+    /// neither has no attempt in the range.
+    /// </summary>
+    private sealed record HourSplit(string? Inside, string Straddling, string Cond, DynamicParameters Args);
+
+    /// <summary>The split of <paramref name="filter"/>, or null where it does not apply (no dates, a rig or a line, not a fleet at step 13).</summary>
+    private static HourSplit? SplitByHour(IDbConnection db, ResultFilter filter)
+    {
+        if (!filter.HasDates || filter.Rig is not null || filter.Line is not null || !HasLotHours(db))
+            return null;
+        // The planner guesses tens of thousands of straddling units where there are a few thousand, and compiled the
+        // queries (JIT) for 0.9 s of a 1.1 s lots page; this connection's session only (the pool resets it).
+        db.Execute("SET jit = off");
+        DateTimeOffset? fromHour = filter.From is { } f ? (FloorHour(f) == f ? f : FloorHour(f).AddHours(1)) : null;
+        DateTimeOffset? toHour = filter.ToExclusive is { } t ? FloorHour(t) : null;
+        var whole = fromHour is null || toHour is null || fromHour < toHour;
+        var (cond, args) = filter.Conditions();
+        // each end's part hour, or the whole range when it holds no whole hour
+        var edges = new List<(DateTimeOffset From, DateTimeOffset To)>();
+        if (!whole)
+            edges.Add((filter.From!.Value, filter.ToExclusive!.Value));
+        else
+        {
+            if (filter.From is { } from && from < fromHour) edges.Add((from, fromHour!.Value));
+            if (filter.ToExclusive is { } to && toHour < to) edges.Add((toHour!.Value, to));
+        }
+        var parts = new List<string>();
+        for (var i = 0; i < edges.Count; i++)
+        {
+            // by (slot, started_at): the slots are few (rollup_slots: every slot with a result, counted since fleet step
+            // 10 whenever the results came), and results have no index by time alone
+            parts.Add(
+                $"""
+                SELECT u.device_id, u.lot FROM units u WHERE u.device_id IN (
+                    SELECT r.device_id FROM results r WHERE r.slot = ANY(@slots) AND r.cycle IS NULL AND r.started_at >= @edgeFrom{i} AND r.started_at < @edgeTo{i})
+                """);
+            args.Add($"edgeFrom{i}", ResultFilter.StoreTime(edges[i].From));
+            args.Add($"edgeTo{i}", ResultFilter.StoreTime(edges[i].To));
+        }
+        if (edges.Count > 0)
+            args.Add("slots", db.Query<int>("SELECT slot FROM rollup_slots").ToArray());
+        var inside = new List<string>();
+        if (whole)
+        {
+            foreach (var (name, bound) in new[] { ("fromHour", fromHour), ("toHour", toHour) })
+            {
+                if (bound is not { } b) continue;
+                args.Add(name, HourText(b));
+                parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE u.first_hour <> u.last_hour AND u.last_hour >= @{name} AND u.first_hour < @{name}");
+            }
+            if (fromHour is not null) inside.Add("first_hour >= @fromHour");
+            if (toHour is not null) inside.Add("last_hour < @toHour");
+        }
+        return new HourSplit(whole ? (inside.Count == 0 ? "TRUE" : string.Join(" AND ", inside)) : null, string.Join(" UNION ", parts), cond, args);
+    }
+
+    /// <summary>
+    /// The lot counts of a date filter on a fleet at step 13 (<see cref="SplitByHour"/>), as <see cref="UnitCounts"/> has
+    /// them; null where the split does not apply. The units inside the whole hours from rollup_lot_hours, the straddling
+    /// ones from their deciding attempts in the range.
+    /// </summary>
+    private static List<GroupCount>? FleetLotCountsByHour(IDbConnection db, ResultFilter filter)
+    {
+        if (SplitByHour(db, filter) is not { } split)
+            return null;
+        // each straddling unit's deciding attempts looked up by device (LATERAL: the planner would hash every result in
+        // the range against a few thousand units)
+        var sql =
+            $"""
+            WITH b AS ({split.Straddling}),
+            x AS (
+                SELECT b.lot, MAX(CASE WHEN l.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN l.verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                FROM b CROSS JOIN LATERAL (
+                    SELECT DISTINCT ON (r.test) r.verdict FROM results r
+                    WHERE r.device_id = b.device_id AND r.cycle IS NULL{split.Cond}
+                    ORDER BY r.test, r.started_at DESC, r.attempt DESC) l
+                GROUP BY b.device_id, b.lot)
+            SELECT x.lot AS Name, SUM(x.judged) AS Units, SUM(x.failed) AS Failed FROM x GROUP BY x.lot
+            {(split.Inside is null ? "" : $"UNION ALL SELECT lot, SUM(units), SUM(failed) FROM rollup_lot_hours WHERE {split.Inside} GROUP BY lot")}
+            """;
+        return db.Query<CountRow>(sql, split.Args)
+            .GroupBy(r => r.Name, StringComparer.Ordinal)
+            .Select(g => new GroupCount(g.Key, (int)g.Sum(r => r.Failed), (int)g.Sum(r => r.Units)))
+            .Where(g => g.Units > 0)
+            .OrderBy(g => g.Name, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>
+    /// What one lot's page over a date filter on a fleet at step 13 takes from the units inside the range's whole hours
+    /// (<see cref="SplitByHour"/>): their number and yields from rollup_lot_hours, and the first <paramref name="shown"/> of
+    /// them (failed first, by device id) from units, each decided by its latest attempts overall. The straddling units'
+    /// condition on a lot's units <c>u</c> comes with it, for the page to read their attempts in the range. Null where the
+    /// split does not apply.
+    /// </summary>
+    private static LotInsideHours? FleetLotInside(IDbConnection db, string lot, ResultFilter filter, int shown)
+    {
+        if (SplitByHour(db, filter) is not { } split)
+            return null;
+        split.Args.Add("lot", lot);
+        split.Args.Add("limit", shown);
+        if (split.Inside is null)
+            return new LotInsideHours(new YieldRow(), [], split);
+        var yields = db.QuerySingle<YieldRow>(
+            $"""
+            SELECT COALESCE(SUM(devices), 0) AS Devices, COALESCE(SUM(first_passed), 0) AS FirstPassed, COALESCE(SUM(final_passed), 0) AS FinalPassed
+            FROM rollup_lot_hours WHERE lot = @lot AND {split.Inside}
+            """, split.Args);
+        // failed and passed units each read in order from ix_units_lot (lot, failed, device_id), as the whole lot's page
+        var devices = db.Query<DeviceRow>(
+            $"""
+            SELECT u.device_id AS DeviceId, u.failed AS Failed, u.judged AS Judged,
+                   (SELECT r.signature FROM results r WHERE r.device_id = u.device_id AND r.cycle IS NULL
+                    ORDER BY r.started_at DESC, r.attempt DESC LIMIT 1) AS LastSignature
+            FROM (SELECT * FROM (SELECT device_id, failed, judged FROM units WHERE lot = @lot AND failed = 1 AND {split.Inside} ORDER BY device_id LIMIT @limit) f
+                  UNION ALL
+                  SELECT * FROM (SELECT device_id, failed, judged FROM units WHERE lot = @lot AND failed = 0 AND {split.Inside} ORDER BY device_id LIMIT @limit) p) u
+            """, split.Args)
+            .Select(d => new LotDevice(d.DeviceId, d.Failed != 0, d.Judged != 0, null, null, d.LastSignature))
+            .ToList();
+        return new LotInsideHours(yields, devices, split);
+    }
+
+    private sealed record LotInsideHours(YieldRow Yields, List<LotDevice> Shown, HourSplit Split);
+
+    /// <summary>
+    /// On a fleet at step 13, the conditions on a lot's units <c>u</c> that keep only those whose span of screening hours
+    /// meets the filter's dates (a unit screened in the range has its first hour at or before the range's last and its
+    /// last at or after the range's first), so a lot's page over a day reads that day's devices, not the lot's every one.
+    /// Empty elsewhere.
+    /// </summary>
+    private static string FleetUnitSpanConditions(IDbConnection db, ResultFilter filter, DynamicParameters args)
+    {
+        if (!filter.HasDates || !HasLotHours(db)) return "";
+        var sql = "";
+        if (filter.From is { } f)
+        {
+            sql += " AND u.last_hour >= @spanFrom";
+            args.Add("spanFrom", HourText(f));
+        }
+        if (filter.ToExclusive is { } t)
+        {
+            sql += " AND u.first_hour <= @spanTo";
+            args.Add("spanTo", HourText(t));
+        }
+        return sql;
+    }
+
+    private static DateTimeOffset FloorHour(DateTimeOffset t)
+    {
+        var u = t.UtcDateTime;
+        return new DateTimeOffset(u.Year, u.Month, u.Day, u.Hour, 0, 0, TimeSpan.Zero);
+    }
+}
