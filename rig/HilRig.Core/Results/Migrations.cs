@@ -31,6 +31,8 @@ internal static class Migrations
         [12] = [],
         // 14: the same (a rig's SQLite mode page; step 10 made no ix_results_mode there).
         [14] = [],
+        // 15: the same (a rig's SQLite modes page); a PostgreSQL store counts the modes page from its failed rows.
+        [15] = [],
     };
 
     // What steps 10, 11 and 12 count from the results already stored, declared before Steps, which spreads them (static
@@ -107,6 +109,22 @@ internal static class Migrations
         WHERE up = 1 OR down = 1
         GROUP BY device_id, test
         """,
+    ];
+
+    /// <summary>
+    /// Step 15's modes page: per lot, failure mode and signature the failed results and distinct devices, counted from
+    /// device_failures with each device's lot as the page has it (units, else devices, else unknown), a null or empty name
+    /// as the page shows it.
+    /// </summary>
+    private static readonly string[] LotFailureBackfill =
+    [
+        .. new[] { ("mode", "failure_mode"), ("signature", "signature") }.Select(part =>
+            $"""
+            INSERT INTO lot_failure_counts (lot, part, name, failures, devices)
+            SELECT lot, '{part.Item1}', name, SUM(failures), COUNT(DISTINCT device_id)
+            FROM (SELECT {LotOf("f.device_id")} AS lot, {Named($"f.{part.Item2}")} AS name, f.device_id, f.failures FROM device_failures f)
+            GROUP BY lot, name
+            """),
     ];
 
     public static readonly IReadOnlyList<string[]> Steps =
@@ -543,22 +561,160 @@ internal static class Migrations
             "CREATE INDEX ix_results_mode_time ON results(failure_mode, verdict, started_at) WHERE failure_mode IS NOT NULL",
             "ANALYZE ix_results_mode_time",
         ],
+        // 15 (SQLite only, see PostgresSteps): the modes page reads a row per lot and failure mode and per lot and signature
+        // (lot_failure_counts: failed results and distinct devices) instead of every device's failures with its lot (70,000
+        // rows at 10 M results). Distinct devices do not add up, so the triggers count a device once per name as its first
+        // failure of that name arrives, and a lot move (units or devices changing a device's lot) takes the device's failures
+        // out of one lot and into the other. Existing failures are counted once here.
+        [
+            """
+            CREATE TABLE lot_failure_counts (
+                lot TEXT NOT NULL,
+                part TEXT NOT NULL,
+                name TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                devices INTEGER NOT NULL,
+                PRIMARY KEY (lot, part, name)
+            ) WITHOUT ROWID
+            """,
+            .. LotFailureBackfill,
+            .. LotFailureTriggers,
+            "ANALYZE lot_failure_counts",
+        ],
+    ];
+
+    /// <summary>What each step brings, for the progress line of a long upgrade.</summary>
+    public static string Title(int version) => version switch
+    {
+        1 => "runs, devices and results",
+        2 => "lot traceability and report indexes",
+        3 => "sensor calibrations",
+        4 => "unit and lot summaries",
+        5 => "lot page indexes",
+        6 => "soak index by test",
+        7 => "run owners",
+        8 => "DFU serial links",
+        9 => "failure kinds, screening attempts, slot health",
+        10 => "run page summaries",
+        11 => "dashboard page summaries",
+        12 => "lot page summaries",
+        13 => "DFU serial index",
+        14 => "failure mode index by time",
+        15 => "per-lot failure summary",
+        _ => throw new ArgumentOutOfRangeException(nameof(version), version, "no such schema step"),
+    };
+
+    /// <summary>A device's lot as the modes page counts it: its unit's, else its device record's, else unknown.</summary>
+    private static string LotOf(string device) =>
+        $"COALESCE((SELECT u.lot FROM units u WHERE u.device_id = {device}), (SELECT d.lot FROM devices d WHERE d.device_id = {device}), '{Summaries.UnknownLot}')";
+
+    /// <summary>A device_failures name ('' for none) as the modes page shows it.</summary>
+    private static string Named(string column) => $"CASE WHEN {column} = '' THEN '{Summaries.Unclassified}' ELSE {column} END";
+
+    /// <summary>
+    /// Adds <paramref name="sign"/> times a device's failures, and the device once per name, to <paramref name="lot"/>'s
+    /// counts; a name left with no device is removed, as the page never shows one.
+    /// </summary>
+    private static string MoveDeviceFailures(string device, string lot, char sign) => string.Join("\n",
+        new[] { ("mode", "failure_mode"), ("signature", "signature") }.Select(part =>
+            $"""
+                INSERT INTO lot_failure_counts (lot, part, name, failures, devices)
+                    SELECT {lot}, '{part.Item1}', {Named(part.Item2)}, {sign}SUM(failures), {sign}1 FROM device_failures WHERE device_id = {device} GROUP BY 3
+                    ON CONFLICT (lot, part, name) DO UPDATE SET failures = failures + excluded.failures, devices = devices + excluded.devices;
+            """)
+        .Append($"    DELETE FROM lot_failure_counts WHERE lot = {lot} AND devices = 0;"));
+
+    /// <summary>Moves a device's failures from one lot to another (both SQL expressions over the trigger's row).</summary>
+    private static string MoveDevice(string device, string from, string to) =>
+        MoveDeviceFailures(device, from, '-') + "\n" + MoveDeviceFailures(device, to, '+');
+
+    /// <summary>
+    /// Step 15's upkeep: a device's new failures (device_failures' rows and counts, kept by tr_results_pages) counted under
+    /// its lot, and its lot changing with its unit (a verdict recorded, relabelled, rebuilt) or, while it has none, with its
+    /// device record (an inventory import, a device recorded after its soak failures).
+    /// </summary>
+    private static IEnumerable<string> LotFailureTriggers =>
+    [
+        .. new[] { ("mode", "failure_mode", "signature"), ("signature", "signature", "failure_mode") }.Select(part =>
+            // a device counts once per name: unless another of its rows (another mode or signature beside it) has that name
+            $"""
+            CREATE TRIGGER tr_device_failures_{part.Item1} AFTER INSERT ON device_failures
+            BEGIN
+                INSERT INTO lot_failure_counts (lot, part, name, failures, devices)
+                    SELECT {LotOf("new.device_id")}, '{part.Item1}', {Named($"new.{part.Item2}")}, new.failures,
+                           NOT EXISTS (SELECT 1 FROM device_failures f WHERE f.device_id = new.device_id AND f.{part.Item3} <> new.{part.Item3}
+                                       AND {Named($"f.{part.Item2}")} = {Named($"new.{part.Item2}")})
+                    WHERE 1
+                    ON CONFLICT (lot, part, name) DO UPDATE SET failures = failures + excluded.failures, devices = devices + excluded.devices;
+            END
+            """),
+        $"""
+        CREATE TRIGGER tr_device_failures_more AFTER UPDATE OF failures ON device_failures
+        BEGIN
+            UPDATE lot_failure_counts SET failures = failures + new.failures - old.failures
+                WHERE lot = {LotOf("new.device_id")} AND part = 'mode' AND name = {Named("new.failure_mode")};
+            UPDATE lot_failure_counts SET failures = failures + new.failures - old.failures
+                WHERE lot = {LotOf("new.device_id")} AND part = 'signature' AND name = {Named("new.signature")};
+        END
+        """,
+        $"""
+        CREATE TRIGGER tr_units_lot_new AFTER INSERT ON units
+            WHEN new.lot <> COALESCE((SELECT d.lot FROM devices d WHERE d.device_id = new.device_id), '{Summaries.UnknownLot}')
+        BEGIN
+        {MoveDevice("new.device_id", $"COALESCE((SELECT d.lot FROM devices d WHERE d.device_id = new.device_id), '{Summaries.UnknownLot}')", "new.lot")}
+        END
+        """,
+        $"""
+        CREATE TRIGGER tr_units_lot AFTER UPDATE OF lot ON units WHEN new.lot <> old.lot
+        BEGIN
+        {MoveDevice("new.device_id", "old.lot", "new.lot")}
+        END
+        """,
+        $"""
+        CREATE TRIGGER tr_units_lot_gone AFTER DELETE ON units
+            WHEN old.lot <> COALESCE((SELECT d.lot FROM devices d WHERE d.device_id = old.device_id), '{Summaries.UnknownLot}')
+        BEGIN
+        {MoveDevice("old.device_id", "old.lot", $"COALESCE((SELECT d.lot FROM devices d WHERE d.device_id = old.device_id), '{Summaries.UnknownLot}')")}
+        END
+        """,
+        $"""
+        CREATE TRIGGER tr_devices_lot_new AFTER INSERT ON devices
+            WHEN new.lot <> '{Summaries.UnknownLot}' AND NOT EXISTS (SELECT 1 FROM units u WHERE u.device_id = new.device_id)
+        BEGIN
+        {MoveDevice("new.device_id", $"'{Summaries.UnknownLot}'", "new.lot")}
+        END
+        """,
+        $"""
+        CREATE TRIGGER tr_devices_lot AFTER UPDATE OF lot ON devices
+            WHEN new.lot <> old.lot AND NOT EXISTS (SELECT 1 FROM units u WHERE u.device_id = new.device_id)
+        BEGIN
+        {MoveDevice("new.device_id", "old.lot", "new.lot")}
+        END
+        """,
     ];
 
     public static int Latest => Steps.Count;
 
     /// <summary>
-    /// SQLite: every summary steps 10, 11 and 12 keep by trigger, emptied and counted again from all results as those steps
-    /// count the rows already stored (after a bulk load that set the triggers aside).
+    /// SQLite: every summary steps 10, 11, 12 and 15 keep by trigger, emptied and counted again from all results as those
+    /// steps count the rows already stored (after a bulk load that set the triggers aside; step 15's last, from the units
+    /// and device_failures counted before it).
     /// </summary>
     public static IEnumerable<string> RecountPageSummaries =>
     [
         .. new[] { "run_slot_counts", "run_slot_devices", "run_slots", "slot_devices", "slot_counts", "rig_days", "run_tests",
-            "device_failures", "unit_test_days", "device_failure_days", "unit_test_ends" }.Select(table => $"DELETE FROM {table}"),
+            "device_failures", "unit_test_days", "device_failure_days", "unit_test_ends", "lot_failure_counts" }.Select(table => $"DELETE FROM {table}"),
         .. RunSlotBackfill,
         .. PageBackfill,
         .. LotPageBackfill,
+        .. LotFailureBackfill,
     ];
+
+    /// <summary>
+    /// The tables besides results whose triggers keep a summary (step 15's): a bulk load sets their triggers aside with the
+    /// results table's, as <see cref="RecountPageSummaries"/> and the unit rebuild count everything after.
+    /// </summary>
+    public static IReadOnlyList<string> SummaryTriggerTables { get; } = ["device_failures", "units", "devices"];
 
     /// <summary>
     /// The bit-error map of a failure's readback (<c>readback.bitErrors</c>, as <see cref="EvidenceJson"/> writes it) as

@@ -105,3 +105,11 @@ public sealed class ResultsStoreException : Exception
     {
     }
 }
+
+/// <summary>One schema step of a store being migrated, as it starts (<paramref name="Finished"/> false) and as it ends.</summary>
+/// <param name="Store">The store, as its messages name it.</param>
+/// <param name="Step">The step's number; the store is at <c>Step - 1</c> before it.</param>
+/// <param name="Latest">The schema this hilrig writes.</param>
+/// <param name="Title">What the step brings.</param>
+/// <param name="From">The store's schema when it was opened: 0 for a store being created.</param>
+public sealed record SchemaStepProgress(string Store, int Step, int Latest, string Title, int From, bool Finished);
