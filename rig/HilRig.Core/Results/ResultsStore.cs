@@ -50,7 +50,11 @@ public sealed partial class ResultsStore
             using (var db = store.OpenConnection())
             {
                 db.Execute("PRAGMA journal_mode=WAL");
+                // reads the whole file: minutes on a store of gigabytes, so the observer hears of it as step 0
+                var check = new SchemaStepProgress(full, 0, Migrations.Latest, "integrity check", 0, Finished: false);
+                StepObserver.Value?.Invoke(check);
                 store.CheckIntegrity(db);
+                StepObserver.Value?.Invoke(check with { Finished = true });
             }
             store.Migrate(Migrations.Latest, time ?? TimeProvider.System);
         }

@@ -301,7 +301,8 @@ public class PageSummariesTests
         using (ResultsStore.ObserveSchemaSteps(seen.Add))
             ResultsStore.Open(Path.Combine(Path.GetDirectoryName(TestRigs.WriteConfig(TestRigs.DefaultCores()))!, "new.db"));
         Assert.That(seen.Select(s => $"{s.Step} {s.Finished} {s.From}"),
-            Is.EqualTo(Enumerable.Range(1, Migrations.Latest).SelectMany(step => new[] { $"{step} False 0", $"{step} True 0" })));
+            Is.EqualTo(Enumerable.Range(0, Migrations.Latest + 1).SelectMany(step => new[] { $"{step} False 0", $"{step} True 0" })),
+            "the integrity check (step 0), then each step, none of them an upgrade");
         // outside the observed call nothing is told
         seen.Clear();
         ResultsStore.Open(Path.Combine(Path.GetDirectoryName(TestRigs.WriteConfig(TestRigs.DefaultCores()))!, "other.db"));
