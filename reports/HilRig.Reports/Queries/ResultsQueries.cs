@@ -216,14 +216,11 @@ public sealed partial class ResultsQueries
         var yields = IsFleet(db)
             ? db.QuerySingle<YieldRow>("SELECT devices AS Devices, first_passed AS FirstPassed, final_passed AS FinalPassed FROM lot_counts WHERE lot = @lot", new { lot })
             : IsSqlite(db)
-            ? db.QuerySingle<YieldRow>(
-            """
-            SELECT COUNT(*) AS Devices, COALESCE(SUM(first_ok), 0) AS FirstPassed, COALESCE(SUM(final_ok), 0) AS FinalPassed FROM (
-                SELECT MIN(e.first_verdict = 'pass') AS first_ok, MIN(e.last_verdict = 'pass') AS final_ok
-                FROM units u JOIN unit_test_ends e ON e.device_id = u.device_id
-                WHERE u.lot = @lot
-                GROUP BY u.device_id) d
-            """, new { lot })
+            // store step 16 keeps them per lot (each unit's two flags from unit_test_ends, summed): one row, not a
+            // look-up of every device's first and last attempts (25,000 devices, 48 ms CPU at 10 M results)
+            ? db.QuerySingleOrDefault<YieldRow>(
+                "SELECT devices AS Devices, first_passed AS FirstPassed, final_passed AS FinalPassed FROM lot_yields WHERE lot = @lot", new { lot })
+              ?? new YieldRow()
             : db.QuerySingle<YieldRow>(
             """
             SELECT COUNT(*) AS Devices, COALESCE(SUM(first_ok), 0) AS FirstPassed, COALESCE(SUM(final_ok), 0) AS FinalPassed FROM (

@@ -33,6 +33,8 @@ internal static class Migrations
         [14] = [],
         // 15: the same (a rig's SQLite modes page); a PostgreSQL store counts the modes page from its failed rows.
         [15] = [],
+        // 16: the same (a rig's SQLite lot page); a PostgreSQL rig store counts a lot's yields from its attempts.
+        [16] = [],
     };
 
     // What steps 10, 11 and 12 count from the results already stored, declared before Steps, which spreads them (static
@@ -125,6 +127,17 @@ internal static class Migrations
             FROM (SELECT {LotOf("f.device_id")} AS lot, {Named($"f.{part.Item2}")} AS name, f.device_id, f.failures FROM device_failures f)
             GROUP BY lot, name
             """),
+    ];
+
+    // declared before Steps, as the backfills above
+    /// <summary>Step 16's yields: each unit's two flags from its first and last attempts, then the per-lot sums.</summary>
+    private static readonly string[] LotYieldBackfill =
+    [
+        $"UPDATE units SET {UnitYieldColumns("units.device_id")}",
+        """
+        INSERT INTO lot_yields (lot, devices, first_passed, final_passed)
+        SELECT lot, COUNT(first_ok), COALESCE(SUM(first_ok), 0), COALESCE(SUM(final_ok), 0) FROM units GROUP BY lot
+        """,
     ];
 
     public static readonly IReadOnlyList<string[]> Steps =
@@ -581,7 +594,71 @@ internal static class Migrations
             .. LotFailureTriggers,
             "ANALYZE lot_failure_counts",
         ],
+        // 16 (SQLite only, see PostgresSteps): one lot's page reads its yields as one row (lot_yields: screened devices,
+        // those whose first attempt of every test passed, and those whose last did) instead of each of its devices' first
+        // and last attempts (25,000 devices at 10 M results). Each unit carries its own two flags, set from unit_test_ends
+        // as that changes; the lot's sums follow the units (new, changed, moved to another lot, rebuilt).
+        [
+            "ALTER TABLE units ADD COLUMN first_ok INTEGER NULL",
+            "ALTER TABLE units ADD COLUMN final_ok INTEGER NULL",
+            """
+            CREATE TABLE lot_yields (
+                lot TEXT PRIMARY KEY,
+                devices INTEGER NOT NULL,
+                first_passed INTEGER NOT NULL,
+                final_passed INTEGER NOT NULL
+            ) WITHOUT ROWID
+            """,
+            .. LotYieldBackfill,
+            // a device's flags as its first and last attempts change; null while it has none
+            .. new[] { "INSERT", "UPDATE" }.Select(change =>
+                $"""
+                CREATE TRIGGER tr_unit_test_ends_{change.ToLowerInvariant()} AFTER {change} ON unit_test_ends
+                BEGIN
+                    {UnitYieldFlags("new.device_id")};
+                END
+                """),
+            // the unit's own flags once it exists (its attempts may be stored before it), then its lot's sums
+            $"""
+            CREATE TRIGGER tr_units_yields_new AFTER INSERT ON units
+            BEGIN
+                {AddUnitYields("new", '+')};
+                {UnitYieldFlags("new.device_id")};
+            END
+            """,
+            $"""
+            CREATE TRIGGER tr_units_yields AFTER UPDATE ON units
+                WHEN new.lot <> old.lot OR new.first_ok IS NOT old.first_ok OR new.final_ok IS NOT old.final_ok
+            BEGIN
+                {AddUnitYields("old", '-')};
+                {AddUnitYields("new", '+')};
+            END
+            """,
+            $"""
+            CREATE TRIGGER tr_units_yields_gone AFTER DELETE ON units
+            BEGIN
+                {AddUnitYields("old", '-')};
+            END
+            """,
+            "ANALYZE lot_yields",
+        ],
     ];
+
+    /// <summary>A unit's flags as the lot page's yields count them: every test's first (last) attempt passed; null with none.</summary>
+    private static string UnitYieldColumns(string device) =>
+        $"first_ok = (SELECT MIN(e.first_verdict = 'pass') FROM unit_test_ends e WHERE e.device_id = {device}), " +
+        $"final_ok = (SELECT MIN(e.last_verdict = 'pass') FROM unit_test_ends e WHERE e.device_id = {device})";
+
+    private static string UnitYieldFlags(string device) => $"UPDATE units SET {UnitYieldColumns(device)} WHERE device_id = {device}";
+
+    /// <summary>Adds (or takes away) one unit's row (<paramref name="row"/>: new or old) to its lot's yields; a unit without attempts adds nothing.</summary>
+    private static string AddUnitYields(string row, char sign) =>
+        $"""
+        INSERT INTO lot_yields (lot, devices, first_passed, final_passed)
+                SELECT {row}.lot, {sign}1, {sign}{row}.first_ok, {sign}{row}.final_ok WHERE {row}.first_ok IS NOT NULL
+                ON CONFLICT (lot) DO UPDATE SET devices = devices + excluded.devices, first_passed = first_passed + excluded.first_passed,
+                    final_passed = final_passed + excluded.final_passed
+        """;
 
     /// <summary>What each step brings, for the progress line of a long upgrade.</summary>
     public static string Title(int version) => version switch
@@ -601,6 +678,7 @@ internal static class Migrations
         13 => "DFU serial index",
         14 => "failure mode index by time",
         15 => "per-lot failure summary",
+        16 => "per-lot yields",
         _ => throw new ArgumentOutOfRangeException(nameof(version), version, "no such schema step"),
     };
 
@@ -696,25 +774,26 @@ internal static class Migrations
     public static int Latest => Steps.Count;
 
     /// <summary>
-    /// SQLite: every summary steps 10, 11, 12 and 15 keep by trigger, emptied and counted again from all results as those
-    /// steps count the rows already stored (after a bulk load that set the triggers aside; step 15's last, from the units
-    /// and device_failures counted before it).
+    /// SQLite: every summary steps 10, 11, 12, 15 and 16 keep by trigger, emptied and counted again from all results as
+    /// those steps count the rows already stored (after a bulk load that set the triggers aside; steps 15 and 16 last, from
+    /// the units, device_failures and unit_test_ends counted before them).
     /// </summary>
     public static IEnumerable<string> RecountPageSummaries =>
     [
         .. new[] { "run_slot_counts", "run_slot_devices", "run_slots", "slot_devices", "slot_counts", "rig_days", "run_tests",
-            "device_failures", "unit_test_days", "device_failure_days", "unit_test_ends", "lot_failure_counts" }.Select(table => $"DELETE FROM {table}"),
+            "device_failures", "unit_test_days", "device_failure_days", "unit_test_ends", "lot_failure_counts", "lot_yields" }.Select(table => $"DELETE FROM {table}"),
         .. RunSlotBackfill,
         .. PageBackfill,
         .. LotPageBackfill,
         .. LotFailureBackfill,
+        .. LotYieldBackfill,
     ];
 
     /// <summary>
-    /// The tables besides results whose triggers keep a summary (step 15's): a bulk load sets their triggers aside with the
+    /// The tables besides results whose triggers keep a summary (steps 15 and 16): a bulk load sets their triggers aside with the
     /// results table's, as <see cref="RecountPageSummaries"/> and the unit rebuild count everything after.
     /// </summary>
-    public static IReadOnlyList<string> SummaryTriggerTables { get; } = ["device_failures", "units", "devices"];
+    public static IReadOnlyList<string> SummaryTriggerTables { get; } = ["device_failures", "units", "devices", "unit_test_ends"];
 
     /// <summary>
     /// The bit-error map of a failure's readback (<c>readback.bitErrors</c>, as <see cref="EvidenceJson"/> writes it) as

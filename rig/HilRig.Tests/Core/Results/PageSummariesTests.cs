@@ -103,16 +103,32 @@ public class PageSummariesTests
             GROUP BY lot, part, name
             """);
 
-    /// <summary>Takes step 15 out of a store (its table and triggers, its record), as a store at step 14 is.</summary>
-    private static void BackToStep14(TestStore db) => db.Execute(
-        [.. db.Rows("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('device_failures', 'units', 'devices')").Select(r => $"DROP TRIGGER {r[0]}"),
-         "DROP TABLE lot_failure_counts", "DELETE FROM schema_version WHERE version = 15"]);
+    /// <summary>Step 16's yields per lot: screened devices, those whose every first (last) attempt passed, by each unit's lot.</summary>
+    private static readonly (string Table, string Stored, string Direct) LotYields =
+        ("lot_yields",
+            "SELECT lot, devices, first_passed, final_passed FROM lot_yields WHERE devices <> 0 OR first_passed <> 0 OR final_passed <> 0",
+            """
+            SELECT u.lot, COUNT(*), SUM(e.first_ok), SUM(e.final_ok)
+            FROM units u JOIN (SELECT device_id, MIN(first_verdict = 'pass') AS first_ok, MIN(last_verdict = 'pass') AS final_ok FROM unit_test_ends GROUP BY device_id) e
+              ON e.device_id = u.device_id
+            GROUP BY u.lot
+            """);
 
+    /// <summary>Takes steps 15 and 16 out of a store (their tables, columns and triggers, their records), as a store at step 14 is.</summary>
+    private static void BackToStep14(TestStore db) => db.Execute(
+        [.. db.Rows("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('device_failures', 'units', 'devices', 'unit_test_ends')").Select(r => $"DROP TRIGGER {r[0]}"),
+         "DROP TABLE lot_failure_counts", "DROP TABLE lot_yields", "ALTER TABLE units DROP COLUMN first_ok", "ALTER TABLE units DROP COLUMN final_ok",
+         "DELETE FROM schema_version WHERE version >= 15"]);
+
+    /// <summary>Steps 15's and 16's per-lot summaries against a direct count.</summary>
     private static void AssertLotFailureCounts(TestStore db, string when)
     {
-        var expected = Text(db.Rows(LotFailureCounts.Direct));
-        Assert.That(expected, Is.Not.Empty, when);
-        Assert.That(Text(db.Rows(LotFailureCounts.Stored)), Is.EqualTo(expected), $"lot_failure_counts against a direct count, {when}");
+        foreach (var (table, stored, direct) in new[] { LotFailureCounts, LotYields })
+        {
+            var expected = Text(db.Rows(direct));
+            Assert.That(expected, Is.Not.Empty, $"{table}, {when}");
+            Assert.That(Text(db.Rows(stored)), Is.EqualTo(expected), $"{table} against a direct count, {when}");
+        }
     }
 
     [Test]
@@ -163,7 +179,7 @@ public class PageSummariesTests
         Assert.That(db.Scalar("SELECT COUNT(DISTINCT rig_id) FROM runs"), Is.EqualTo(2));
         Assert.That(db.Scalar("SELECT COUNT(*) FROM results WHERE cycle IS NOT NULL"), Is.GreaterThan(0), "soak rows");
         Assert.That(db.Scalar("SELECT COUNT(*) FROM results WHERE attempt > 1"), Is.GreaterThan(0), "retests");
-        foreach (var (table, stored, direct) in Summaries.Concat(LotPageSummaries).Append(LotFailureCounts))
+        foreach (var (table, stored, direct) in Summaries.Concat(LotPageSummaries).Append(LotFailureCounts).Append(LotYields))
         {
             var expected = Text(db.Rows(direct));
             Assert.That(expected, Is.Not.Empty, table);
@@ -243,11 +259,13 @@ public class PageSummariesTests
         // and the failure mode pages read the same before and after the migration (step 14 taking ix_results_mode's place)
         var modePages = Text(db.Rows("SELECT DISTINCT failure_mode FROM results WHERE failure_mode IS NOT NULL"))
             .Select(m => System.Text.Json.JsonSerializer.Serialize(queries.FailureMode(m, ResultFilter.None, latest: 5))).ToList();
-        // step 15 counts the failures already stored as its triggers did (the store taken back to step 14)
+        // steps 15 and 16 count the failures and yields already stored as their triggers did (the store taken back to step 14)
         var modesPage = Describe(queries.Modes());
         BackToStep14(db);
         ResultsStore.Open(path);
-        AssertLotFailureCounts(db, "as step 15 fills it");
+        AssertLotFailureCounts(db, "as steps 15 and 16 fill them");
+        foreach (var lot in queries.LotCounts().Select(c => c.Name))
+            AssertLotPage(queries.Lot(lot)!, lot, rows, failed, _ => true);
         Assert.That(Describe(queries.Modes()), Is.EqualTo(modesPage), "the modes page after step 15");
 
         // the migration summarises existing rows as the triggers did (the store taken back to step 11, later steps undone)
@@ -284,14 +302,16 @@ public class PageSummariesTests
 
         Assert.That((upgrading.Exit, upgraded.Exit), Is.EqualTo((ExitCodes.Ok, ExitCodes.Ok)), upgrading.Error);
         var lines = CliHarness.Unwrapped(upgrading.Error).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines, Has.Length.EqualTo(2), upgrading.Error);
-        Assert.That(lines[0], Does.EndWith("schema step 15 of 15 (per-lot failure summary) ...").And.StartWith("store "));
-        Assert.That(lines[1], Does.Match(@"^store .*hilrig\.db: schema step 15 of 15 \(per-lot failure summary\) done in \d+\.\d s$"));
+        Assert.That(lines, Has.Length.EqualTo(4), upgrading.Error);
+        Assert.That(lines[0], Does.EndWith("schema step 15 of 16 (per-lot failure summary) ...").And.StartWith("store "));
+        Assert.That(lines[1], Does.Match(@"^store .*hilrig\.db: schema step 15 of 16 \(per-lot failure summary\) done in \d+\.\d s$"));
+        Assert.That(lines[2], Does.EndWith("schema step 16 of 16 (per-lot yields) ..."));
+        Assert.That(lines[3], Does.Match(@"^store .*hilrig\.db: schema step 16 of 16 \(per-lot yields\) done in \d+\.\d s$"));
         Assert.That(upgraded.Error, Is.Empty, "a store already at the latest step says nothing");
         Assert.That(upgrading.Output, Is.EqualTo(upgraded.Output), "standard output (JSON) is the answer alone");
         Assert.That(upgrading.Output, Does.Contain("\"lot\": \"SST25-1401A\"").And.Contain("erase-failure at 0x040000"));
-        Assert.That(db.Scalar("SELECT MAX(version) FROM schema_version"), Is.EqualTo(15));
-        AssertLotFailureCounts(db, "after step 15 ran on a command's open");
+        Assert.That(db.Scalar("SELECT MAX(version) FROM schema_version"), Is.EqualTo(Migrations.Latest));
+        AssertLotFailureCounts(db, "after steps 15 and 16 ran on a command's open");
     }
 
     [Test]
