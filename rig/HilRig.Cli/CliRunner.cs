@@ -75,7 +75,8 @@ internal static class CliRunner
         var wrappedError = new WrappingWriter(error);
         var wrappedOutput = ForMachines(parse) ? output : new WrappingWriter(output);
         // every store the command opens tells its schema upgrade here, on standard error
-        using var upgrades = HilRig.Core.Results.ResultsStore.ObserveSchemaSteps(new SchemaProgressLine(wrappedError).Report);
+        using var progress = new SchemaProgressLine(wrappedError);
+        using var upgrades = HilRig.Core.Results.ResultsStore.ObserveSchemaSteps(progress.Report);
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { Output = wrappedOutput, Error = wrappedError, EnableDefaultExceptionHandler = false }, ct);

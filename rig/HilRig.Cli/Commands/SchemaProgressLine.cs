@@ -11,7 +11,7 @@ namespace HilRig.Cli.Commands;
 /// <see cref="QuietCheck"/>, so a small store's commands print nothing extra. Standard error only, so a JSON or CSV
 /// answer on standard output stays as it is; a store being created says nothing (its steps are instant).
 /// </summary>
-internal sealed class SchemaProgressLine(TextWriter error)
+internal sealed class SchemaProgressLine(TextWriter error) : IDisposable
 {
     /// <summary>How long an integrity check runs before it is worth a line.</summary>
     public static readonly TimeSpan QuietCheck = TimeSpan.FromSeconds(2);
@@ -66,6 +66,16 @@ internal sealed class SchemaProgressLine(TextWriter error)
             _slowCheck = null;
             if (_checkTold)
                 Write(string.Create(CultureInfo.InvariantCulture, $"{name} done in {_step.Elapsed.TotalSeconds:0.0} s"));
+        }
+    }
+
+    /// <summary>Ends a check that never finished (the store was refused): its line is not printed after the command's error.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _slowCheck?.Dispose();
+            _slowCheck = null;
         }
     }
 
