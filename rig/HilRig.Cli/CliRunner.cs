@@ -74,6 +74,9 @@ internal static class CliRunner
         // output never is, nor is a problem line ("hilrig: ..."), and a word (an id, a path) is never cut
         var wrappedError = new WrappingWriter(error);
         var wrappedOutput = ForMachines(parse) ? output : new WrappingWriter(output);
+        // every store the command opens tells its schema upgrade here, on standard error
+        using var progress = new SchemaProgressLine(wrappedError);
+        using var upgrades = HilRig.Core.Results.ResultsStore.ObserveSchemaSteps(progress.Report);
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { Output = wrappedOutput, Error = wrappedError, EnableDefaultExceptionHandler = false }, ct);

@@ -31,6 +31,10 @@ internal static class Migrations
         [12] = [],
         // 14: the same (a rig's SQLite mode page; step 10 made no ix_results_mode there).
         [14] = [],
+        // 15: the same (a rig's SQLite modes page); a PostgreSQL store counts the modes page from its failed rows.
+        [15] = [],
+        // 16: the same (a rig's SQLite lot page); a PostgreSQL rig store counts a lot's yields from its attempts.
+        [16] = [],
     };
 
     // What steps 10, 11 and 12 count from the results already stored, declared before Steps, which spreads them (static
@@ -106,6 +110,33 @@ internal static class Migrations
               FROM results WHERE cycle IS NULL) x
         WHERE up = 1 OR down = 1
         GROUP BY device_id, test
+        """,
+    ];
+
+    /// <summary>
+    /// Step 15's modes page: per lot, failure mode and signature the failed results and distinct devices, counted from
+    /// device_failures with each device's lot as the page has it (units, else devices, else unknown), a null or empty name
+    /// as the page shows it.
+    /// </summary>
+    private static readonly string[] LotFailureBackfill =
+    [
+        .. new[] { ("mode", "failure_mode"), ("signature", "signature") }.Select(part =>
+            $"""
+            INSERT INTO lot_failure_counts (lot, part, name, failures, devices)
+            SELECT lot, '{part.Item1}', name, SUM(failures), COUNT(DISTINCT device_id)
+            FROM (SELECT {LotOf("f.device_id")} AS lot, {Named($"f.{part.Item2}")} AS name, f.device_id, f.failures FROM device_failures f)
+            GROUP BY lot, name
+            """),
+    ];
+
+    // declared before Steps, as the backfills above
+    /// <summary>Step 16's yields: each unit's two flags from its first and last attempts, then the per-lot sums.</summary>
+    private static readonly string[] LotYieldBackfill =
+    [
+        $"UPDATE units SET {UnitYieldColumns("units.device_id")}",
+        """
+        INSERT INTO lot_yields (lot, devices, first_passed, final_passed)
+        SELECT lot, COUNT(first_ok), COALESCE(SUM(first_ok), 0), COALESCE(SUM(final_ok), 0) FROM units GROUP BY lot
         """,
     ];
 
@@ -543,22 +574,226 @@ internal static class Migrations
             "CREATE INDEX ix_results_mode_time ON results(failure_mode, verdict, started_at) WHERE failure_mode IS NOT NULL",
             "ANALYZE ix_results_mode_time",
         ],
+        // 15 (SQLite only, see PostgresSteps): the modes page reads a row per lot and failure mode and per lot and signature
+        // (lot_failure_counts: failed results and distinct devices) instead of every device's failures with its lot (70,000
+        // rows at 10 M results). Distinct devices do not add up, so the triggers count a device once per name as its first
+        // failure of that name arrives, and a lot move (units or devices changing a device's lot) takes the device's failures
+        // out of one lot and into the other. Existing failures are counted once here.
+        [
+            """
+            CREATE TABLE lot_failure_counts (
+                lot TEXT NOT NULL,
+                part TEXT NOT NULL,
+                name TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                devices INTEGER NOT NULL,
+                PRIMARY KEY (lot, part, name)
+            ) WITHOUT ROWID
+            """,
+            .. LotFailureBackfill,
+            .. LotFailureTriggers,
+            "ANALYZE lot_failure_counts",
+        ],
+        // 16 (SQLite only, see PostgresSteps): one lot's page reads its yields as one row (lot_yields: screened devices,
+        // those whose first attempt of every test passed, and those whose last did) instead of each of its devices' first
+        // and last attempts (25,000 devices at 10 M results). Each unit carries its own two flags, set from unit_test_ends
+        // as that changes; the lot's sums follow the units (new, changed, moved to another lot, rebuilt).
+        [
+            "ALTER TABLE units ADD COLUMN first_ok INTEGER NULL",
+            "ALTER TABLE units ADD COLUMN final_ok INTEGER NULL",
+            """
+            CREATE TABLE lot_yields (
+                lot TEXT PRIMARY KEY,
+                devices INTEGER NOT NULL,
+                first_passed INTEGER NOT NULL,
+                final_passed INTEGER NOT NULL
+            ) WITHOUT ROWID
+            """,
+            .. LotYieldBackfill,
+            // a device's flags as its first and last attempts change; null while it has none
+            .. new[] { "INSERT", "UPDATE" }.Select(change =>
+                $"""
+                CREATE TRIGGER tr_unit_test_ends_{change.ToLowerInvariant()} AFTER {change} ON unit_test_ends
+                BEGIN
+                    {UnitYieldFlags("new.device_id")};
+                END
+                """),
+            // the unit's own flags once it exists (its attempts may be stored before it), then its lot's sums
+            $"""
+            CREATE TRIGGER tr_units_yields_new AFTER INSERT ON units
+            BEGIN
+                {AddUnitYields("new", '+')};
+                {UnitYieldFlags("new.device_id")};
+            END
+            """,
+            $"""
+            CREATE TRIGGER tr_units_yields AFTER UPDATE ON units
+                WHEN new.lot <> old.lot OR new.first_ok IS NOT old.first_ok OR new.final_ok IS NOT old.final_ok
+            BEGIN
+                {AddUnitYields("old", '-')};
+                {AddUnitYields("new", '+')};
+            END
+            """,
+            $"""
+            CREATE TRIGGER tr_units_yields_gone AFTER DELETE ON units
+            BEGIN
+                {AddUnitYields("old", '-')};
+            END
+            """,
+            "ANALYZE lot_yields",
+        ],
+    ];
+
+    /// <summary>A unit's flags as the lot page's yields count them: every test's first (last) attempt passed; null with none.</summary>
+    private static string UnitYieldColumns(string device) =>
+        $"first_ok = (SELECT MIN(e.first_verdict = 'pass') FROM unit_test_ends e WHERE e.device_id = {device}), " +
+        $"final_ok = (SELECT MIN(e.last_verdict = 'pass') FROM unit_test_ends e WHERE e.device_id = {device})";
+
+    private static string UnitYieldFlags(string device) => $"UPDATE units SET {UnitYieldColumns(device)} WHERE device_id = {device}";
+
+    /// <summary>Adds (or takes away) one unit's row (<paramref name="row"/>: new or old) to its lot's yields; a unit without attempts adds nothing.</summary>
+    private static string AddUnitYields(string row, char sign) =>
+        $"""
+        INSERT INTO lot_yields (lot, devices, first_passed, final_passed)
+                SELECT {row}.lot, {sign}1, {sign}{row}.first_ok, {sign}{row}.final_ok WHERE {row}.first_ok IS NOT NULL
+                ON CONFLICT (lot) DO UPDATE SET devices = devices + excluded.devices, first_passed = first_passed + excluded.first_passed,
+                    final_passed = final_passed + excluded.final_passed
+        """;
+
+    /// <summary>What each step brings, for the progress line of a long upgrade.</summary>
+    public static string Title(int version) => version switch
+    {
+        1 => "runs, devices and results",
+        2 => "lot traceability and report indexes",
+        3 => "sensor calibrations",
+        4 => "unit and lot summaries",
+        5 => "lot page indexes",
+        6 => "soak index by test",
+        7 => "run owners",
+        8 => "DFU serial links",
+        9 => "failure kinds, screening attempts, slot health",
+        10 => "run page summaries",
+        11 => "dashboard page summaries",
+        12 => "lot page summaries",
+        13 => "DFU serial index",
+        14 => "failure mode index by time",
+        15 => "per-lot failure summary",
+        16 => "per-lot yields",
+        _ => throw new ArgumentOutOfRangeException(nameof(version), version, "no such schema step"),
+    };
+
+    /// <summary>A device's lot as the modes page counts it: its unit's, else its device record's, else unknown.</summary>
+    private static string LotOf(string device) =>
+        $"COALESCE((SELECT u.lot FROM units u WHERE u.device_id = {device}), (SELECT d.lot FROM devices d WHERE d.device_id = {device}), '{Summaries.UnknownLot}')";
+
+    /// <summary>A device_failures name ('' for none) as the modes page shows it.</summary>
+    private static string Named(string column) => $"CASE WHEN {column} = '' THEN '{Summaries.Unclassified}' ELSE {column} END";
+
+    /// <summary>
+    /// Adds <paramref name="sign"/> times a device's failures, and the device once per name, to <paramref name="lot"/>'s
+    /// counts; a name left with no device is removed, as the page never shows one.
+    /// </summary>
+    private static string MoveDeviceFailures(string device, string lot, char sign) => string.Join("\n",
+        new[] { ("mode", "failure_mode"), ("signature", "signature") }.Select(part =>
+            $"""
+                INSERT INTO lot_failure_counts (lot, part, name, failures, devices)
+                    SELECT {lot}, '{part.Item1}', {Named(part.Item2)}, {sign}SUM(failures), {sign}1 FROM device_failures WHERE device_id = {device} GROUP BY 3
+                    ON CONFLICT (lot, part, name) DO UPDATE SET failures = failures + excluded.failures, devices = devices + excluded.devices;
+            """)
+        .Append($"    DELETE FROM lot_failure_counts WHERE lot = {lot} AND devices = 0;"));
+
+    /// <summary>Moves a device's failures from one lot to another (both SQL expressions over the trigger's row).</summary>
+    private static string MoveDevice(string device, string from, string to) =>
+        MoveDeviceFailures(device, from, '-') + "\n" + MoveDeviceFailures(device, to, '+');
+
+    /// <summary>
+    /// Step 15's upkeep: a device's new failures (device_failures' rows and counts, kept by tr_results_pages) counted under
+    /// its lot, and its lot changing with its unit (a verdict recorded, relabelled, rebuilt) or, while it has none, with its
+    /// device record (an inventory import, a device recorded after its soak failures).
+    /// </summary>
+    private static IEnumerable<string> LotFailureTriggers =>
+    [
+        .. new[] { ("mode", "failure_mode", "signature"), ("signature", "signature", "failure_mode") }.Select(part =>
+            // a device counts once per name: unless another of its rows (another mode or signature beside it) has that name
+            $"""
+            CREATE TRIGGER tr_device_failures_{part.Item1} AFTER INSERT ON device_failures
+            BEGIN
+                INSERT INTO lot_failure_counts (lot, part, name, failures, devices)
+                    SELECT {LotOf("new.device_id")}, '{part.Item1}', {Named($"new.{part.Item2}")}, new.failures,
+                           NOT EXISTS (SELECT 1 FROM device_failures f WHERE f.device_id = new.device_id AND f.{part.Item3} <> new.{part.Item3}
+                                       AND {Named($"f.{part.Item2}")} = {Named($"new.{part.Item2}")})
+                    WHERE 1
+                    ON CONFLICT (lot, part, name) DO UPDATE SET failures = failures + excluded.failures, devices = devices + excluded.devices;
+            END
+            """),
+        $"""
+        CREATE TRIGGER tr_device_failures_more AFTER UPDATE OF failures ON device_failures
+        BEGIN
+            UPDATE lot_failure_counts SET failures = failures + new.failures - old.failures
+                WHERE lot = {LotOf("new.device_id")} AND part = 'mode' AND name = {Named("new.failure_mode")};
+            UPDATE lot_failure_counts SET failures = failures + new.failures - old.failures
+                WHERE lot = {LotOf("new.device_id")} AND part = 'signature' AND name = {Named("new.signature")};
+        END
+        """,
+        $"""
+        CREATE TRIGGER tr_units_lot_new AFTER INSERT ON units
+            WHEN new.lot <> COALESCE((SELECT d.lot FROM devices d WHERE d.device_id = new.device_id), '{Summaries.UnknownLot}')
+        BEGIN
+        {MoveDevice("new.device_id", $"COALESCE((SELECT d.lot FROM devices d WHERE d.device_id = new.device_id), '{Summaries.UnknownLot}')", "new.lot")}
+        END
+        """,
+        $"""
+        CREATE TRIGGER tr_units_lot AFTER UPDATE OF lot ON units WHEN new.lot <> old.lot
+        BEGIN
+        {MoveDevice("new.device_id", "old.lot", "new.lot")}
+        END
+        """,
+        $"""
+        CREATE TRIGGER tr_units_lot_gone AFTER DELETE ON units
+            WHEN old.lot <> COALESCE((SELECT d.lot FROM devices d WHERE d.device_id = old.device_id), '{Summaries.UnknownLot}')
+        BEGIN
+        {MoveDevice("old.device_id", "old.lot", $"COALESCE((SELECT d.lot FROM devices d WHERE d.device_id = old.device_id), '{Summaries.UnknownLot}')")}
+        END
+        """,
+        $"""
+        CREATE TRIGGER tr_devices_lot_new AFTER INSERT ON devices
+            WHEN new.lot <> '{Summaries.UnknownLot}' AND NOT EXISTS (SELECT 1 FROM units u WHERE u.device_id = new.device_id)
+        BEGIN
+        {MoveDevice("new.device_id", $"'{Summaries.UnknownLot}'", "new.lot")}
+        END
+        """,
+        $"""
+        CREATE TRIGGER tr_devices_lot AFTER UPDATE OF lot ON devices
+            WHEN new.lot <> old.lot AND NOT EXISTS (SELECT 1 FROM units u WHERE u.device_id = new.device_id)
+        BEGIN
+        {MoveDevice("new.device_id", "old.lot", "new.lot")}
+        END
+        """,
     ];
 
     public static int Latest => Steps.Count;
 
     /// <summary>
-    /// SQLite: every summary steps 10, 11 and 12 keep by trigger, emptied and counted again from all results as those steps
-    /// count the rows already stored (after a bulk load that set the triggers aside).
+    /// SQLite: every summary steps 10, 11, 12, 15 and 16 keep by trigger, emptied and counted again from all results as
+    /// those steps count the rows already stored (after a bulk load that set the triggers aside; steps 15 and 16 last, from
+    /// the units, device_failures and unit_test_ends counted before them).
     /// </summary>
     public static IEnumerable<string> RecountPageSummaries =>
     [
         .. new[] { "run_slot_counts", "run_slot_devices", "run_slots", "slot_devices", "slot_counts", "rig_days", "run_tests",
-            "device_failures", "unit_test_days", "device_failure_days", "unit_test_ends" }.Select(table => $"DELETE FROM {table}"),
+            "device_failures", "unit_test_days", "device_failure_days", "unit_test_ends", "lot_failure_counts", "lot_yields" }.Select(table => $"DELETE FROM {table}"),
         .. RunSlotBackfill,
         .. PageBackfill,
         .. LotPageBackfill,
+        .. LotFailureBackfill,
+        .. LotYieldBackfill,
     ];
+
+    /// <summary>
+    /// The tables besides results whose triggers keep a summary (steps 15 and 16): a bulk load sets their triggers aside with the
+    /// results table's, as <see cref="RecountPageSummaries"/> and the unit rebuild count everything after.
+    /// </summary>
+    public static IReadOnlyList<string> SummaryTriggerTables { get; } = ["device_failures", "units", "devices", "unit_test_ends"];
 
     /// <summary>
     /// The bit-error map of a failure's readback (<c>readback.bitErrors</c>, as <see cref="EvidenceJson"/> writes it) as

@@ -105,3 +105,14 @@ public sealed class ResultsStoreException : Exception
     {
     }
 }
+
+/// <summary>
+/// One schema step of a store being migrated, as it starts (<paramref name="Finished"/> false) and as it ends; step 0 is the
+/// integrity check a SQLite store's every open runs first (a read of the whole file).
+/// </summary>
+/// <param name="Store">The store, as its messages name it.</param>
+/// <param name="Step">The step's number; the store is at <c>Step - 1</c> before it. 0: the integrity check.</param>
+/// <param name="Latest">The schema this hilrig writes.</param>
+/// <param name="Title">What the step brings.</param>
+/// <param name="From">The store's schema when it was opened: 0 for a store being created (and for step 0, told before the schema is read).</param>
+public sealed record SchemaStepProgress(string Store, int Step, int Latest, string Title, int From, bool Finished);

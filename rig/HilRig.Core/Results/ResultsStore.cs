@@ -50,7 +50,11 @@ public sealed partial class ResultsStore
             using (var db = store.OpenConnection())
             {
                 db.Execute("PRAGMA journal_mode=WAL");
+                // reads the whole file: minutes on a store of gigabytes, so the observer hears of it as step 0
+                var check = new SchemaStepProgress(full, 0, Migrations.Latest, "integrity check", 0, Finished: false);
+                StepObserver.Value?.Invoke(check);
                 store.CheckIntegrity(db);
+                StepObserver.Value?.Invoke(check with { Finished = true });
             }
             store.Migrate(Migrations.Latest, time ?? TimeProvider.System);
         }
@@ -199,14 +203,38 @@ public sealed partial class ResultsStore
         if (current > Migrations.Latest)
             throw new ResultsStoreException(
                 $"results store {Description} has schema version {current}, newer than this hilrig understands ({Migrations.Latest}); update hilrig or use another store");
+        var observer = StepObserver.Value;
         for (var version = current + 1; version <= target; version++)
         {
+            var step = new SchemaStepProgress(Description, version, Migrations.Latest, Migrations.Title(version), current, Finished: false);
+            observer?.Invoke(step);
             foreach (var statement in Migrations.Step(Dialect, version))
                 db.Execute(statement, transaction: tx, commandTimeout: 0);
             db.Execute("INSERT INTO schema_version (version, applied_at) VALUES (@version, @at)",
                 new { version, at = StoreText.Time(time.GetUtcNow()) }, tx);
+            observer?.Invoke(step with { Finished = true });
         }
         tx.Commit();
+    }
+
+    private static readonly AsyncLocal<Action<SchemaStepProgress>?> StepObserver = new();
+
+    /// <summary>
+    /// Tells <paramref name="observer"/> each schema step as it starts and as it ends, for every store opened in this
+    /// call's flow until the result is disposed (a command's whole run): a big store's upgrade can rebuild an index for
+    /// minutes, and the caller, which may read the clock, says so. Core only reports the steps.
+    /// </summary>
+    public static IDisposable ObserveSchemaSteps(Action<SchemaStepProgress> observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        var previous = StepObserver.Value;
+        StepObserver.Value = observer;
+        return new RestoreObserver(previous);
+    }
+
+    private sealed class RestoreObserver(Action<SchemaStepProgress>? previous) : IDisposable
+    {
+        public void Dispose() => StepObserver.Value = previous;
     }
 
     private static int CurrentVersion(IDbConnection db, IDbTransaction? tx) =>
@@ -381,8 +409,8 @@ public sealed partial class ResultsStore
 
     /// <summary>
     /// A whole generated history (the fleet's fast path) in ONE transaction, all or nothing, with every summary exact
-    /// afterwards. On SQLite the results table's secondary indexes and summary triggers are set aside while the rows go in,
-    /// then the indexes are built by sorting and every summary is counted from all results, set-based, as the migrations
+    /// afterwards. On SQLite the results table's secondary indexes and summary triggers (and those on the tables step 15's
+    /// per-lot failure summary watches) are set aside while the rows go in, then the indexes are built by sorting and every summary is counted from all results, set-based, as the migrations
     /// count rows already stored: per row that is a fraction of the upkeep an insert pays with ten indexes and four
     /// triggers. The store's rollback journal stands in for its write-ahead log meanwhile (a fresh store's new pages are
     /// written once, not to the log and then again to the file), when no other connection has it open. PostgreSQL takes the
@@ -413,8 +441,11 @@ public sealed partial class ResultsStore
                 // 1 GiB of page cache for this connection: the summaries' sorts and the index builds stay in memory longer
                 db.Execute("PRAGMA cache_size = -1048576", transaction: tx);
                 var upkeep = db.Query<(string Type, string Name, string Sql)>(
-                    "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'results' AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY rowid",
-                    transaction: tx).ToList();
+                    """
+                    SELECT type, name, sql FROM sqlite_master
+                    WHERE sql IS NOT NULL AND (tbl_name = 'results' AND type IN ('index', 'trigger') OR type = 'trigger' AND tbl_name IN @tables)
+                    ORDER BY rowid
+                    """, new { tables = Migrations.SummaryTriggerTables }, transaction: tx).ToList();
                 foreach (var (type, name, _) in upkeep)
                     db.Execute($"DROP {type.ToUpperInvariant()} \"{name}\"", transaction: tx);
                 InsertResults(db, tx, results);

@@ -11,6 +11,9 @@ internal static class Summaries
 {
     public const string UnknownLot = "(unknown)";
 
+    /// <summary>A failure without a mode or signature, as the reports show it (their Breakdown.Unclassified).</summary>
+    public const string Unclassified = "(unclassified)";
+
     // Declared before Rebuild, which spreads it: static fields initialise in order.
     /// <summary>Per-lot counts from the unit verdicts.</summary>
     public static readonly string[] RecountLots =

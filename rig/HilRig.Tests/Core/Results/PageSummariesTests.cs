@@ -86,6 +86,51 @@ public class PageSummariesTests
             """),
     ];
 
+    /// <summary>
+    /// Step 15's modes page counts: per lot (a device's unit's lot, else its device record's), failure mode and signature,
+    /// the failed results and distinct devices, a missing name shown as the page shows it.
+    /// </summary>
+    private static readonly (string Table, string Stored, string Direct) LotFailureCounts =
+        ("lot_failure_counts",
+            "SELECT lot, part, name, failures, devices FROM lot_failure_counts",
+            $"""
+            SELECT lot, part, name, COUNT(*), COUNT(DISTINCT device_id) FROM (
+                SELECT COALESCE(u.lot, d.lot, '{UnknownLot}') AS lot, p.part,
+                       COALESCE(CASE p.part WHEN 'mode' THEN r.failure_mode ELSE r.signature END, '{Breakdown.Unclassified}') AS name, r.device_id
+                FROM results r CROSS JOIN (SELECT 'mode' AS part UNION ALL SELECT 'signature') p
+                LEFT JOIN units u ON u.device_id = r.device_id LEFT JOIN devices d ON d.device_id = r.device_id
+                WHERE r.verdict = 'fail')
+            GROUP BY lot, part, name
+            """);
+
+    /// <summary>Step 16's yields per lot: screened devices, those whose every first (last) attempt passed, by each unit's lot.</summary>
+    private static readonly (string Table, string Stored, string Direct) LotYields =
+        ("lot_yields",
+            "SELECT lot, devices, first_passed, final_passed FROM lot_yields WHERE devices <> 0 OR first_passed <> 0 OR final_passed <> 0",
+            """
+            SELECT u.lot, COUNT(*), SUM(e.first_ok), SUM(e.final_ok)
+            FROM units u JOIN (SELECT device_id, MIN(first_verdict = 'pass') AS first_ok, MIN(last_verdict = 'pass') AS final_ok FROM unit_test_ends GROUP BY device_id) e
+              ON e.device_id = u.device_id
+            GROUP BY u.lot
+            """);
+
+    /// <summary>Takes steps 15 and 16 out of a store (their tables, columns and triggers, their records), as a store at step 14 is.</summary>
+    private static void BackToStep14(TestStore db) => db.Execute(
+        [.. db.Rows("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('device_failures', 'units', 'devices', 'unit_test_ends')").Select(r => $"DROP TRIGGER {r[0]}"),
+         "DROP TABLE lot_failure_counts", "DROP TABLE lot_yields", "ALTER TABLE units DROP COLUMN first_ok", "ALTER TABLE units DROP COLUMN final_ok",
+         "DELETE FROM schema_version WHERE version >= 15"]);
+
+    /// <summary>Steps 15's and 16's per-lot summaries against a direct count.</summary>
+    private static void AssertLotFailureCounts(TestStore db, string when)
+    {
+        foreach (var (table, stored, direct) in new[] { LotFailureCounts, LotYields })
+        {
+            var expected = Text(db.Rows(direct));
+            Assert.That(expected, Is.Not.Empty, $"{table}, {when}");
+            Assert.That(Text(db.Rows(stored)), Is.EqualTo(expected), $"{table} against a direct count, {when}");
+        }
+    }
+
     [Test]
     public void Every_summary_equals_a_direct_count_of_the_results_whatever_wrote_them()
     {
@@ -106,6 +151,8 @@ public class PageSummariesTests
         // b01's failure carries a readback bit-error map; b04 is soaked (and fails a cycle) before it is ever screened
         early.RecordResult(Result("55ff00000000000000000b01", 2, Verdict.Fail, -9, "stuck-bits", attempt: 2) with { EvidenceJson = BitErrors(3, 1, [1, 0, 0, 2, 0, 0, 1, 0]) });
         early.RecordResult(Result("55ff00000000000000000b04", 3, Verdict.Fail, -8, "stuck-in-dfu") with { Test = "ota", Cycle = 1, EvidenceJson = BitErrors(0, 2, [0, 1, 1]) });
+        // b05 is only ever soaked: no unit, its lot (if any) from its device record alone
+        early.RecordResult(Result("55ff00000000000000000b05", 4, Verdict.Fail, -7, "stuck-in-dfu") with { Test = "ota", Cycle = 1 });
 
         foreach (var _ in new[] { 1, 2 })
         {
@@ -132,7 +179,7 @@ public class PageSummariesTests
         Assert.That(db.Scalar("SELECT COUNT(DISTINCT rig_id) FROM runs"), Is.EqualTo(2));
         Assert.That(db.Scalar("SELECT COUNT(*) FROM results WHERE cycle IS NOT NULL"), Is.GreaterThan(0), "soak rows");
         Assert.That(db.Scalar("SELECT COUNT(*) FROM results WHERE attempt > 1"), Is.GreaterThan(0), "retests");
-        foreach (var (table, stored, direct) in Summaries.Concat(LotPageSummaries))
+        foreach (var (table, stored, direct) in Summaries.Concat(LotPageSummaries).Append(LotFailureCounts).Append(LotYields))
         {
             var expected = Text(db.Rows(direct));
             Assert.That(expected, Is.Not.Empty, table);
@@ -153,7 +200,7 @@ public class PageSummariesTests
         Assert.That(queries.LotCounts(both), Is.EqualTo(new[] { new GroupCount(UnknownLot, 2, 4) }),
             "over both days the latest attempt decides: b01 passed, b02 failed, b03 failed, b04 passed (its soak cycle judges no unit)");
         var rigs = queries.Rigs(both).Rigs.Single();
-        Assert.That((rigs.RigId, rigs.Results, rigs.RigFaults), Is.EqualTo(("rig-b", 8L, 1L)));
+        Assert.That((rigs.RigId, rigs.Results, rigs.RigFaults), Is.EqualTo(("rig-b", 9L, 1L)));
 
         // an inventory imported later moves rig-b's devices and one failed fleet device to other lots
         var moved = db.Rows(
@@ -166,9 +213,18 @@ public class PageSummariesTests
             new HilRig.Core.Inventory.DeviceLot((string)moved[0]!, (string)moved[1]!, null, null),
             new HilRig.Core.Inventory.DeviceLot("55ff00000000000000000b01", "SST25-MOVED", null, null),
             new HilRig.Core.Inventory.DeviceLot("55ff00000000000000000b04", "SST25-MOVED", null, null),
+            new HilRig.Core.Inventory.DeviceLot("55ff00000000000000000b05", "SST25-B05", null, null),
         ], Midnight.AddHours(2));
+        AssertLotFailureCounts(db, "after a lot import (units relabelled, a soaked device's first record)");
+        // b05 again, by its device record alone (it has no unit); then every unit rebuilt (deleted and counted again)
+        store.UpsertDevice("55ff00000000000000000b05", "SST25-MOVED", Midnight.AddHours(2));
+        AssertLotFailureCounts(db, "after a device without a unit moved");
+        store.RebuildSummaries();
+        AssertLotFailureCounts(db, "after the units were rebuilt");
         rows = queries.Rows();
         Assert.That(Describe(queries.Modes()), Is.EqualTo(Describe(Breakdown.FailureModesByLot(rows))), "the modes page after the lot move");
+        Assert.That(queries.Modes().Single(l => l.Lot == "SST25-MOVED").FailureModes.Single(m => m.Name == "stuck-in-dfu"), Is.EqualTo(new CategoryCount("stuck-in-dfu", 2, 2)),
+            "b04's and b05's soak failures moved with them");
         // one failure mode's page (a DUT's mode and a rig fault's), over every day and over whole days on one rig
         Assert.That(ResultFilter.TryParse(day, day, "rig-b", null, out var rigEvening, out problem), problem);
         foreach (var mode in db.Rows("SELECT DISTINCT failure_mode FROM results WHERE verdict IN ('fail', 'rig-fault') AND failure_mode IS NOT NULL").Select(m => (string)m[0]!))
@@ -203,7 +259,17 @@ public class PageSummariesTests
         // and the failure mode pages read the same before and after the migration (step 14 taking ix_results_mode's place)
         var modePages = Text(db.Rows("SELECT DISTINCT failure_mode FROM results WHERE failure_mode IS NOT NULL"))
             .Select(m => System.Text.Json.JsonSerializer.Serialize(queries.FailureMode(m, ResultFilter.None, latest: 5))).ToList();
+        // steps 15 and 16 count the failures and yields already stored as their triggers did (the store taken back to step 14)
+        var modesPage = Describe(queries.Modes());
+        BackToStep14(db);
+        ResultsStore.Open(path);
+        AssertLotFailureCounts(db, "as steps 15 and 16 fill them");
+        foreach (var lot in queries.LotCounts().Select(c => c.Name))
+            AssertLotPage(queries.Lot(lot)!, lot, rows, failed, _ => true);
+        Assert.That(Describe(queries.Modes()), Is.EqualTo(modesPage), "the modes page after step 15");
+
         // the migration summarises existing rows as the triggers did (the store taken back to step 11, later steps undone)
+        BackToStep14(db);
         db.Execute("DROP TRIGGER tr_results_failure_days", "DROP TRIGGER tr_results_test_ends", "DROP TABLE device_failure_days", "DROP TABLE unit_test_ends",
             "DROP INDEX ix_screen_attempts_serial", "DROP INDEX ix_results_mode_time",
             "CREATE INDEX ix_results_mode ON results(failure_mode, verdict) WHERE failure_mode IS NOT NULL", "DELETE FROM schema_version WHERE version >= 12");
@@ -211,8 +277,56 @@ public class PageSummariesTests
         ResultsStore.Open(path);
         foreach (var (table, expected) in before)
             Assert.That(Text(db.Rows(LotPageSummaries.Single(t => t.Table == table).Stored)), Is.EqualTo(expected), $"{table} as step 12 fills it");
+        AssertLotFailureCounts(db, "after steps 12 to 15");
         Assert.That(Text(db.Rows("SELECT DISTINCT failure_mode FROM results WHERE failure_mode IS NOT NULL"))
             .Select(m => System.Text.Json.JsonSerializer.Serialize(queries.FailureMode(m, ResultFilter.None, latest: 5))), Is.EqualTo(modePages));
+    }
+
+    [Test]
+    public void A_command_upgrading_a_store_tells_each_step_on_standard_error_and_leaves_its_answer_as_it_was()
+    {
+        var config = TestRigs.WriteConfig(TestRigs.DefaultCores());
+        var path = Path.Combine(Path.GetDirectoryName(config)!, "results", "hilrig.db");
+        var db = TestStore.Sqlite(path);
+        var at14 = db.OpenAt(14);
+        var run = at14.StartRun(new RunInfo("rig-a", "hash", 1, "BL14", "screen", Midnight));
+        at14.UpsertDevice("55ff00000000000000000c01", "SST25-1401A", Midnight);
+        at14.UpsertDevice("55ff00000000000000000c02", "SST25-1402B", Midnight);
+        foreach (var (device, minutes, mode) in new[] { ("55ff00000000000000000c01", 1, "stuck-bits"), ("55ff00000000000000000c01", 2, "stuck-bits"),
+                     ("55ff00000000000000000c02", 3, null), ("55ff00000000000000000c03", 4, "erase-failure") })
+            at14.RecordResult(new ResultRecord(run, device, 1, "dfu-readback", Verdict.Fail, Midnight.AddMinutes(minutes), Midnight.AddMinutes(minutes).AddSeconds(9),
+                FailureMode: mode, Signature: mode is null ? null : $"{mode} at 0x0{minutes}0000"));
+
+        var upgrading = CliHarness.Run("report", "modes", "--store", path, "--format", "json");
+        var upgraded = CliHarness.Run("report", "modes", "--store", path, "--format", "json");
+
+        Assert.That((upgrading.Exit, upgraded.Exit), Is.EqualTo((ExitCodes.Ok, ExitCodes.Ok)), upgrading.Error);
+        var lines = CliHarness.Unwrapped(upgrading.Error).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(4), upgrading.Error);
+        Assert.That(lines[0], Does.EndWith("schema step 15 of 16 (per-lot failure summary) ...").And.StartWith("store "));
+        Assert.That(lines[1], Does.Match(@"^store .*hilrig\.db: schema step 15 of 16 \(per-lot failure summary\) done in \d+\.\d s$"));
+        Assert.That(lines[2], Does.EndWith("schema step 16 of 16 (per-lot yields) ..."));
+        Assert.That(lines[3], Does.Match(@"^store .*hilrig\.db: schema step 16 of 16 \(per-lot yields\) done in \d+\.\d s$"));
+        Assert.That(upgraded.Error, Is.Empty, "a store already at the latest step says nothing");
+        Assert.That(upgrading.Output, Is.EqualTo(upgraded.Output), "standard output (JSON) is the answer alone");
+        Assert.That(upgrading.Output, Does.Contain("\"lot\": \"SST25-1401A\"").And.Contain("erase-failure at 0x040000"));
+        Assert.That(db.Scalar("SELECT MAX(version) FROM schema_version"), Is.EqualTo(Migrations.Latest));
+        AssertLotFailureCounts(db, "after steps 15 and 16 ran on a command's open");
+    }
+
+    [Test]
+    public void A_new_store_reports_its_steps_as_created_not_upgraded()
+    {
+        var seen = new List<SchemaStepProgress>();
+        using (ResultsStore.ObserveSchemaSteps(seen.Add))
+            ResultsStore.Open(Path.Combine(Path.GetDirectoryName(TestRigs.WriteConfig(TestRigs.DefaultCores()))!, "new.db"));
+        Assert.That(seen.Select(s => $"{s.Step} {s.Finished} {s.From}"),
+            Is.EqualTo(Enumerable.Range(0, Migrations.Latest + 1).SelectMany(step => new[] { $"{step} False 0", $"{step} True 0" })),
+            "the integrity check (step 0), then each step, none of them an upgrade");
+        // outside the observed call nothing is told
+        seen.Clear();
+        ResultsStore.Open(Path.Combine(Path.GetDirectoryName(TestRigs.WriteConfig(TestRigs.DefaultCores()))!, "other.db"));
+        Assert.That(seen, Is.Empty);
     }
 
     /// <summary>
