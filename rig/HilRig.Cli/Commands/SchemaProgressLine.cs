@@ -6,7 +6,7 @@ namespace HilRig.Cli.Commands;
 
 /// <summary>
 /// What a command prints while it upgrades an existing store's schema (a step may rebuild an index of a 7 GB store for
-/// minutes): each step as it starts and, when done, how long it took; and the integrity check every open runs first
+/// minutes): each step as it starts and, when done, how long it took; and the integrity check an open runs first (a big store's once a day)
 /// (a read of the whole file: 18 min for a 7 GB store on a loaded machine), but only once it has taken longer than
 /// <see cref="QuietCheck"/>, so a small store's commands print nothing extra. Standard error only, so a JSON or CSV
 /// answer on standard output stays as it is; a store being created says nothing (its steps are instant).

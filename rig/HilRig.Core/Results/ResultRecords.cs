@@ -108,7 +108,7 @@ public sealed class ResultsStoreException : Exception
 
 /// <summary>
 /// One schema step of a store being migrated, as it starts (<paramref name="Finished"/> false) and as it ends; step 0 is the
-/// integrity check a SQLite store's every open runs first (a read of the whole file).
+/// integrity check a SQLite store's open runs first (a read of the whole file; a store over 256 MiB once a day).
 /// </summary>
 /// <param name="Store">The store, as its messages name it.</param>
 /// <param name="Step">The step's number; the store is at <c>Step - 1</c> before it. 0: the integrity check.</param>

@@ -38,9 +38,22 @@ public sealed partial class ResultsStore
     /// <param name="time">Clock for the migration record; the system clock if not given.</param>
     /// <param name="busyTimeout">How long one statement waits for a store another process holds locked (default 5 s).</param>
     /// <exception cref="ResultsStoreException">Not a SQLite file, a damaged store, or one written by a newer hilrig.</exception>
-    public static ResultsStore Open(string path, TimeProvider? time = null, TimeSpan? busyTimeout = null)
+    public static ResultsStore Open(string path, TimeProvider? time = null, TimeSpan? busyTimeout = null) =>
+        Open(path, time, busyTimeout, AlwaysCheckedBytes);
+
+    /// <summary>
+    /// A store up to this size is checked whole at every open (about a second on a Pi's card). A bigger one is checked
+    /// when its last passed check is over <see cref="CheckInterval"/> old by the rig's clock: a 7 GB store's check read
+    /// the whole file for 8-18 minutes, which every command would otherwise wait for.
+    /// </summary>
+    internal const long AlwaysCheckedBytes = 256L << 20;
+
+    internal static readonly TimeSpan CheckInterval = TimeSpan.FromDays(1);
+
+    internal static ResultsStore Open(string path, TimeProvider? time, TimeSpan? busyTimeout, long alwaysCheckedBytes)
     {
         var full = Path.GetFullPath(path);
+        var clock = time ?? TimeProvider.System;
         if (Path.GetDirectoryName(full) is { Length: > 0 } folder)
             Directory.CreateDirectory(folder);
         var store = new ResultsStore(SqliteFactory(full, busyTimeout), full);
@@ -50,13 +63,19 @@ public sealed partial class ResultsStore
             using (var db = store.OpenConnection())
             {
                 db.Execute("PRAGMA journal_mode=WAL");
-                // reads the whole file: minutes on a store of gigabytes, so the observer hears of it as step 0
-                var check = new SchemaStepProgress(full, 0, Migrations.Latest, "integrity check", 0, Finished: false);
-                StepObserver.Value?.Invoke(check);
-                store.CheckIntegrity(db);
-                StepObserver.Value?.Invoke(check with { Finished = true });
+                var big = File.Exists(full) && new FileInfo(full).Length > alwaysCheckedBytes;
+                if (!big || store.CheckDue(db, clock.GetUtcNow()))
+                {
+                    // reads the whole file: minutes on a store of gigabytes, so the observer hears of it as step 0
+                    var check = new SchemaStepProgress(full, 0, Migrations.Latest, "integrity check", 0, Finished: false);
+                    StepObserver.Value?.Invoke(check);
+                    store.CheckIntegrity(db);
+                    if (big)
+                        store.NoteCheckPassed(db, clock.GetUtcNow());
+                    StepObserver.Value?.Invoke(check with { Finished = true });
+                }
             }
-            store.Migrate(Migrations.Latest, time ?? TimeProvider.System);
+            store.Migrate(Migrations.Latest, clock);
         }
         catch (SqliteException e) when (!IsBusy(e))
         {
@@ -72,6 +91,34 @@ public sealed partial class ResultsStore
         if (problems.Count != 1 || problems[0] != "ok")
             throw new ResultsStoreException(
                 $"results store {Description} failed its integrity check ({problems.FirstOrDefault()}{(problems.Count > 1 ? $", and {problems.Count - 1} more" : "")}); move it aside and restore the last good copy");
+    }
+
+    /// <summary>A big store's check is due when none has passed yet, or the last is over a day old (or in the clock's future).</summary>
+    private bool CheckDue(IDbConnection db, DateTimeOffset now)
+    {
+        // kept beside schema_version, outside the versioned steps: only big SQLite stores have it
+        if (db.ExecuteScalar<long>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'integrity_checks'") == 0)
+            return true;
+        var last = db.ExecuteScalar<string?>("SELECT MAX(passed_at) FROM integrity_checks");
+        if (last is null)
+            return true;
+        DateTimeOffset passed;
+        try
+        {
+            passed = StoreText.ParseTime(last);
+        }
+        catch (FormatException)
+        {
+            return true;
+        }
+        return now - passed >= CheckInterval || passed > now;
+    }
+
+    private void NoteCheckPassed(IDbConnection db, DateTimeOffset now)
+    {
+        db.Execute("CREATE TABLE IF NOT EXISTS integrity_checks (passed_at TEXT NOT NULL)");
+        db.Execute("DELETE FROM integrity_checks");
+        db.Execute("INSERT INTO integrity_checks (passed_at) VALUES (@at)", new { at = StoreText.Time(now) });
     }
 
     /// <summary>True for a failure that only says another connection holds the store locked: worth trying again.</summary>

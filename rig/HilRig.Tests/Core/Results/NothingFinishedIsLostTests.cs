@@ -132,6 +132,13 @@ public class NothingFinishedIsLostTests
             for (var i = 0; i < 40; i++) recorder.Record(Pass(1 + (i % 8), $"55ff{i:x20}"));
             recorder.Finish(RunStatus.Passed);
         }
+        Scribble(path);
+        Assert.That(() => ResultsStore.Open(path), Throws.InstanceOf<ResultsStoreException>().With.Message.Contain("failed its integrity check").Or.Message.Contain("cannot be used"));
+    }
+
+    /// <summary>Scribbles over an index page in the middle of the file, as a failing card would.</summary>
+    private static void Scribble(string path)
+    {
         using (var db = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
             db.Open();
@@ -139,12 +146,57 @@ public class NothingFinishedIsLostTests
             checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE";
             checkpoint.ExecuteNonQuery();
         }
-        // scribble over an index page in the middle of the file, as a failing card would
         var bytes = File.ReadAllBytes(path);
         var page = 4096 * ((bytes.Length / 4096) - 2);
         for (var i = page + 100; i < page + 4000; i++) bytes[i] ^= 0x5A;
         File.WriteAllBytes(path, bytes);
-        Assert.That(() => ResultsStore.Open(path), Throws.InstanceOf<ResultsStoreException>().With.Message.Contain("failed its integrity check").Or.Message.Contain("cannot be used"));
+    }
+
+    /// <summary>
+    /// A store past the size checked at every open (a whole-file read: minutes at gigabytes) is checked when its last
+    /// passed check is a day old by the rig's clock; a small store at every open.
+    /// </summary>
+    [Test]
+    public void A_big_store_is_checked_once_a_day_and_a_small_one_at_every_open()
+    {
+        var path = Path.Combine(_dir, "big.db");
+        var clock = new SetClock { Now = T0 };
+        const long AlwaysCheckedBytes = ResultsStore.AlwaysCheckedBytes;
+        bool Checked(long alwaysCheckedBytes)
+        {
+            var seen = new List<SchemaStepProgress>();
+            using (ResultsStore.ObserveSchemaSteps(seen.Add))
+                ResultsStore.Open(path, clock, null, alwaysCheckedBytes);
+            return seen.Any(s => s.Step == 0 && s.Finished);
+        }
+
+        var store = ResultsStore.Open(path, clock, null, AlwaysCheckedBytes);
+        using (var recorder = ResultRecorder.Start(store, new RunInfo("rig", "h", 1, "BL14", "screen", T0), clock))
+        {
+            for (var i = 0; i < 40; i++) recorder.Record(Pass(1 + (i % 8), $"55ff{i:x20}"));
+            recorder.Finish(RunStatus.Passed);
+        }
+        Assert.That(Checked(AlwaysCheckedBytes), Is.True, "a small store is checked at every open");
+        Assert.That(Checked(AlwaysCheckedBytes), Is.True);
+        Assert.That(Checked(0), Is.True, "a big store's first open checks it");
+        Assert.That(Checked(0), Is.False, "and the next within the day does not");
+        clock.Now = T0.AddHours(23);
+        Assert.That(Checked(0), Is.False, "checked within the day");
+        clock.Now = T0.AddHours(-1);
+        Assert.That(Checked(0), Is.True, "a clock set back past the last check does not trust it");
+        clock.Now = T0.AddHours(10);
+        Assert.That(Checked(0), Is.False);
+
+        Scribble(path);
+        clock.Now = T0.AddHours(-1).AddDays(1);
+        Assert.That(() => ResultsStore.Open(path, clock, null, 0), Throws.InstanceOf<ResultsStoreException>().With.Message.Contain("failed its integrity check").Or.Message.Contain("cannot be used"),
+            "a day after the last passed check the damage is found, before anything is added");
+    }
+
+    private sealed class SetClock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; }
+        public override DateTimeOffset GetUtcNow() => Now;
     }
 
     /// <summary>
