@@ -1362,7 +1362,8 @@ public static partial class FleetSchema
                 new { version, at = StoreText.Time(time.GetUtcNow()) }, tx);
         }
         if (current < upTo)
-            foreach (var role in db.Query<string>("SELECT role_name FROM fleet_rigs", transaction: tx).ToList())
+            // rigs whose role exists: one an admin dropped, or the bench's generated rigs (no role), have nothing to grant
+            foreach (var role in db.Query<string>("SELECT f.role_name FROM fleet_rigs f JOIN pg_roles r ON r.rolname = f.role_name", transaction: tx).ToList())
                 Grant(db, tx, schema, role);
         tx.Commit();
         return (storeBefore, current);
