@@ -270,11 +270,17 @@ public static partial class FleetSchema
     private static readonly string RefreshUnits =
         """
         CREATE OR REPLACE FUNCTION fleet_refresh_units() RETURNS VOID
-        LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp SET jit = off AS $$
+        DECLARE
+            -- the rig and line that screened the touched devices (step 14), set by the results' ingest for this call only;
+            -- none for a lot move (no screening: each unit keeps its rig and line); 'each' where the batch's runs have
+            -- several lines (then per device in fleet_screened_on)
+            v_rig TEXT := NULLIF(current_setting('hilrig.screened_rig', true), '');
+            v_line TEXT := current_setting('hilrig.screened_line', true);
+            v_each BOOLEAN := COALESCE(current_setting('hilrig.screened_lines', true) = 'each', FALSE);
         BEGIN
+            PERFORM set_config('hilrig.screened_rig', '', true), set_config('hilrig.screened_lines', '', true);
             DROP TABLE IF EXISTS pg_temp.fleet_units;
-            -- filled by the results' ingest; empty for a lot move (no screening: each unit keeps its rig and line)
-            CREATE TEMP TABLE IF NOT EXISTS fleet_screened_on (device_id TEXT, rig_id TEXT, line TEXT) ON COMMIT DELETE ROWS;
             CREATE TEMP TABLE fleet_units ON COMMIT DROP AS
             SELECT ut.device_id, COALESCE(MAX(d.lot), '(unknown)') AS lot,
                    MAX(CASE WHEN ut.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
@@ -282,13 +288,17 @@ public static partial class FleetSchema
                    MIN(CASE WHEN ut.verdict = 'pass' THEN 1 ELSE 0 END) AS final_passed,
                    MIN(CASE WHEN ut.first_verdict = 'pass' THEN 1 ELSE 0 END) AS first_passed,
                    MIN(left(COALESCE(ut.first_started_at, ut.started_at), 13)) AS first_hour, MAX(left(ut.started_at, 13)) AS last_hour,
-                   -- its rig and line (step 14): the batch's where it is new, kept where this batch did not screen it, ' ' (several)
-                   -- once they differ; a batch is one rig's, and its lines per device come in fleet_screened_on
-                   CASE WHEN MAX(s.device_id) IS NULL THEN MAX(o.rig_id) WHEN MAX(o.device_id) IS NULL OR MAX(o.rig_id) = MAX(s.rig_id) THEN MAX(s.rig_id) ELSE ' ' END AS rig_id,
-                   CASE WHEN MAX(s.device_id) IS NULL THEN MAX(o.line) WHEN MAX(o.device_id) IS NULL OR MAX(o.line) = MAX(s.line) THEN MAX(s.line) ELSE ' ' END AS line
+                   v_rig AS rig_id, CASE WHEN v_rig IS NOT NULL AND NOT v_each THEN v_line END AS line
             FROM pg_temp.fleet_touched t JOIN unit_tests ut ON ut.device_id = t.device_id LEFT JOIN devices d ON d.device_id = ut.device_id
-                 LEFT JOIN units o ON o.device_id = t.device_id LEFT JOIN pg_temp.fleet_screened_on s ON s.device_id = t.device_id
             GROUP BY ut.device_id;
+            IF v_each THEN
+                UPDATE pg_temp.fleet_units f SET line = s.line FROM pg_temp.fleet_screened_on s WHERE s.device_id = f.device_id;
+            END IF;
+            -- a known unit keeps its rig and line where this call did not screen it, and has ' ' (several) once they differ
+            UPDATE pg_temp.fleet_units f SET
+                rig_id = CASE WHEN f.rig_id IS NULL OR o.rig_id = f.rig_id THEN o.rig_id ELSE ' ' END,
+                line = CASE WHEN f.rig_id IS NULL OR o.line = f.line THEN o.line ELSE ' ' END
+            FROM units o WHERE o.device_id = f.device_id AND (f.rig_id IS NULL OR o.rig_id IS DISTINCT FROM f.rig_id OR o.line IS DISTINCT FROM f.line);
 
             -- The units' old counts read once for both rollups: per lot, and per lot and span of screening hours (step 13).
             WITH x AS MATERIALIZED (
@@ -335,7 +345,6 @@ public static partial class FleetSchema
             INSERT INTO units (device_id, lot, judged, failed, first_passed, final_passed, first_hour, last_hour, rig_id, line)
             SELECT f.device_id, f.lot, f.judged, f.failed, f.first_passed, f.final_passed, f.first_hour, f.last_hour, f.rig_id, f.line FROM fleet_units f
             WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.device_id = f.device_id) ORDER BY f.device_id;
-            DELETE FROM pg_temp.fleet_screened_on;
         END $$
         """;
 
@@ -591,19 +600,19 @@ public static partial class FleetSchema
             WHERE NOT EXISTS (SELECT 1 FROM unit_tests t WHERE t.device_id = n.device_id AND t.test = n.test)
             ORDER BY 1, 2;
 
-            -- Each screened device's rig and line for the unit refresh (step 14): the batch's one line in the usual case, counted
-            -- per device only when the batch's runs have several.
-            CREATE TEMP TABLE IF NOT EXISTS fleet_screened_on (device_id TEXT, rig_id TEXT, line TEXT) ON COMMIT DELETE ROWS;
-            DELETE FROM pg_temp.fleet_screened_on;
+            -- The rig and line that screened this batch's devices, for the unit refresh (step 14): a batch is one rig's, and its
+            -- runs' one line in the usual case; per device only when they have several (a rig moved line mid-run).
             SELECT MIN(COALESCE(line, '')), COUNT(DISTINCT COALESCE(line, '')) INTO v_line, v_lines
             FROM runs WHERE id IN (SELECT DISTINCT run_id FROM pg_temp.stage_results WHERE cycle IS NULL);
-            IF v_lines <= 1 THEN
-                INSERT INTO pg_temp.fleet_screened_on SELECT device_id, v_rig, v_line FROM pg_temp.fleet_touched;
-            ELSE
+            IF v_lines > 1 THEN
+                CREATE TEMP TABLE IF NOT EXISTS fleet_screened_on (device_id TEXT, line TEXT) ON COMMIT DELETE ROWS;
+                DELETE FROM pg_temp.fleet_screened_on;
                 INSERT INTO pg_temp.fleet_screened_on
-                SELECT s.device_id, v_rig, CASE WHEN MIN(COALESCE(ru.line, '')) = MAX(COALESCE(ru.line, '')) THEN MIN(COALESCE(ru.line, '')) ELSE ' ' END
+                SELECT s.device_id, CASE WHEN MIN(COALESCE(ru.line, '')) = MAX(COALESCE(ru.line, '')) THEN MIN(COALESCE(ru.line, '')) ELSE ' ' END
                 FROM pg_temp.stage_results s JOIN runs ru ON ru.id = s.run_id WHERE s.cycle IS NULL GROUP BY s.device_id;
             END IF;
+            PERFORM set_config('hilrig.screened_rig', v_rig, true), set_config('hilrig.screened_line', COALESCE(v_line, ''), true),
+                    set_config('hilrig.screened_lines', CASE WHEN v_lines > 1 THEN 'each' ELSE 'one' END, true);
             PERFORM fleet_refresh_units();
             -- A device screened for the first time: its failures (soak, or this batch's) count on its lot's page from now.
             UPDATE lot_failures f SET screened = TRUE

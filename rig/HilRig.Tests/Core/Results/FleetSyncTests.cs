@@ -593,8 +593,20 @@ public class FleetSyncTests() : FleetFixture("fleet")
 
         Assert.That(fleet.Rows("SELECT device_id, failed, rig_id, line FROM units WHERE device_id = 'b'").Select(Text), Is.EqualTo(new[] { "b|1| |line-1" }));
         AssertRollupsEqualDirectCounts(fleet);
+
+        // The rig moves to line-2 mid-run: one batch holds results of a line-1 run (b again, and e) and a line-2 run (e, f),
+        // so the batch's devices get their lines one by one.
+        local.RecordResult(new ResultRecord(run, "b", 4, "ota", Verdict.Pass, T0.AddHours(2.1), T0.AddHours(2.1).AddSeconds(5), Attempt: 2));
+        local.RecordResult(new ResultRecord(run, "e", 5, "dfu-readback", Verdict.Pass, T0.AddHours(2.1), T0.AddHours(2.1).AddSeconds(5)));
+        var moved = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0.AddHours(2.2)));
+        local.RecordResult(new ResultRecord(moved, "e", 5, "ota", Verdict.Fail, T0.AddHours(2.2), T0.AddHours(2.2).AddSeconds(5), FailureMode: "ota-timeout"));
+        local.RecordResult(new ResultRecord(moved, "f", 6, "dfu-readback", Verdict.Pass, T0.AddHours(2.2), T0.AddHours(2.2).AddSeconds(5)));
+        new FleetSync(local, rig.ConnectionString, rig.RigId, line: "line-2") { BatchSize = 100 }.Sync();
+        Assert.That(fleet.Rows("SELECT device_id, rig_id, line FROM units WHERE device_id IN ('b', 'e', 'f') ORDER BY 1").Select(Text),
+            Is.EqualTo(new[] { "b| |line-1", $"e|{rig.RigId}| ", $"f|{rig.RigId}|line-2" }));
+        AssertRollupsEqualDirectCounts(fleet);
         foreach (var filter in new[] { new ResultFilter(null, null, "old-rig", null), new ResultFilter(null, null, rig.RigId, null), new ResultFilter(null, null, null, "line-1"),
-                                       new ResultFilter(T0, T0.AddHours(1.5), "old-rig", null), new ResultFilter(T0.AddHours(0.25), T0.AddHours(3), null, "line-1") })
+                                       new ResultFilter(T0, T0.AddHours(1.5), "old-rig", null), new ResultFilter(T0.AddHours(0.25), T0.AddHours(3), null, "line-1"), new ResultFilter(null, null, null, "line-2") })
             Assert.That(fleet.Queries().LotCounts(filter).Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(DirectLotCounts(fleet, filter)), $"{filter.Describe()}");
     }
 
