@@ -232,7 +232,7 @@ public sealed partial class ResultsQueries
             ? $"""
               SELECT u.device_id AS DeviceId, r.test AS Test, r.verdict AS Verdict, r.signature AS Signature, r.started_at AS StartedAt, r.attempt AS Attempt
               FROM (SELECT DISTINCT b.device_id FROM ({inside.Split.Straddling}) b WHERE b.lot = @lot) u
-              CROSS JOIN LATERAL (SELECT r.test, r.verdict, r.signature, r.started_at, r.attempt FROM results r
+              CROSS JOIN LATERAL (SELECT r.test, r.verdict, r.signature, r.started_at, r.attempt FROM results r{inside.Split.Join}
                                   WHERE r.device_id = u.device_id AND r.cycle IS NULL{inside.Split.Cond}) r
               """
             : $"""

@@ -17,6 +17,14 @@ public sealed partial class ResultsQueries
     private static bool HasLotHours(IDbConnection db) =>
         !IsSqlite(db) && db.ExecuteScalar<string?>("SELECT to_regclass('rollup_lot_hours')::text") is not null;
 
+    /// <summary>True on a fleet at step 14 or later (units carry their screening rig and line, counted per rig and line).</summary>
+    private static bool HasLotRigHours(IDbConnection db) =>
+        !IsSqlite(db) && db.ExecuteScalar<string?>("SELECT to_regclass('rollup_lot_rig_hours')::text") is not null;
+
+    /// <summary>What units and rollup_lot_rig_hours hold for a unit screened on several rigs or lines (fleet step 14): a
+    /// filter's values are trimmed, so it never equals one.</summary>
+    private const string Several = "' '";
+
     /// <summary>The hour of a time as the fleet keeps it (the first 13 characters of a stored time: yyyy-MM-ddTHH).</summary>
     private static string HourText(DateTimeOffset t) => ResultFilter.StoreTime(t)[..13];
 
@@ -29,12 +37,20 @@ public sealed partial class ResultsQueries
     /// either end (read by slot and time: at most two hours of results). Those are counted from their results; a unit in
     /// neither has no attempt in the range.
     /// </summary>
-    private sealed record HourSplit(string? Inside, string Straddling, string Cond, DynamicParameters Args);
+    /// <remarks>
+    /// A rig or a line (fleet step 14) narrows <see cref="Inside"/> to the units screened on that rig or line alone (their
+    /// rig_id and line, in units and <see cref="Rollup"/>), and adds to the straddling ones the units screened on several
+    /// rigs or lines (ix_units_several) whose span meets the range; <see cref="Join"/> joins each straddling unit's results
+    /// to their runs for the rig or line.
+    /// </remarks>
+    private sealed record HourSplit(string? Inside, string Straddling, string Cond, DynamicParameters Args, string Rollup, string Join);
 
-    /// <summary>The split of <paramref name="filter"/>, or null where it does not apply (no dates, a rig or a line, not a fleet at step 13).</summary>
+    /// <summary>The split of <paramref name="filter"/>, or null where it does not apply (neither dates nor a rig or a line;
+    /// a rig or a line before fleet step 14; not a fleet at step 13).</summary>
     private static HourSplit? SplitByHour(IDbConnection db, ResultFilter filter)
     {
-        if (!filter.HasDates || filter.Rig is not null || filter.Line is not null || !HasLotHours(db))
+        var byRig = filter.Rig is not null || filter.Line is not null;
+        if (!(filter.HasDates || byRig) || !HasLotHours(db) || (byRig && !HasLotRigHours(db)))
             return null;
         // The planner guesses tens of thousands of straddling units where there are a few thousand, and compiled the
         // queries (JIT) for 0.9 s of a 1.1 s lots page; this connection's session only (the pool resets it).
@@ -52,6 +68,10 @@ public sealed partial class ResultsQueries
             if (filter.From is { } from && from < fromHour) edges.Add((from, fromHour!.Value));
             if (filter.ToExclusive is { } to && toHour < to) edges.Add((toHour!.Value, to));
         }
+        // over a rig or a line, only the units screened there alone or on several may have an attempt there
+        var onRig = "";
+        if (filter.Rig is not null) onRig += $" AND u.rig_id IN (@rig, {Several})";
+        if (filter.Line is not null) onRig += $" AND u.line IN (@line, {Several})";
         var parts = new List<string>();
         for (var i = 0; i < edges.Count; i++)
         {
@@ -60,7 +80,7 @@ public sealed partial class ResultsQueries
             parts.Add(
                 $"""
                 SELECT u.device_id, u.lot FROM units u WHERE u.device_id IN (
-                    SELECT r.device_id FROM results r WHERE r.slot = ANY(@slots) AND r.cycle IS NULL AND r.started_at >= @edgeFrom{i} AND r.started_at < @edgeTo{i})
+                    SELECT r.device_id FROM results r WHERE r.slot = ANY(@slots) AND r.cycle IS NULL AND r.started_at >= @edgeFrom{i} AND r.started_at < @edgeTo{i}){onRig}
                 """);
             args.Add($"edgeFrom{i}", ResultFilter.StoreTime(edges[i].From));
             args.Add($"edgeTo{i}", ResultFilter.StoreTime(edges[i].To));
@@ -74,12 +94,35 @@ public sealed partial class ResultsQueries
             {
                 if (bound is not { } b) continue;
                 args.Add(name, HourText(b));
-                parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE u.first_hour <> u.last_hour AND u.last_hour >= @{name} AND u.first_hour < @{name}");
+                parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE u.first_hour <> u.last_hour AND u.last_hour >= @{name} AND u.first_hour < @{name}{onRig}");
             }
             if (fromHour is not null) inside.Add("first_hour >= @fromHour");
             if (toHour is not null) inside.Add("last_hour < @toHour");
+            if (filter.Rig is not null) inside.Add("rig_id = @rig");
+            if (filter.Line is not null) inside.Add("line = @line");
+            if (byRig)
+            {
+                // the units screened on several rigs or lines whose span meets the range (the part hours' ones are read above)
+                var several = new List<string>();
+                if (filter.Rig is not null) several.Add($"u.rig_id = {Several}");
+                if (filter.Line is not null) several.Add($"u.line = {Several}");
+                var span = "";
+                if (filter.From is { } spanFrom)
+                {
+                    span += " AND u.last_hour >= @spanFrom";
+                    args.Add("spanFrom", HourText(spanFrom));
+                }
+                if (filter.ToExclusive is { } spanTo)
+                {
+                    span += " AND u.first_hour <= @spanTo";
+                    args.Add("spanTo", HourText(spanTo));
+                }
+                parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE ({string.Join(" OR ", several)}){span}");
+            }
         }
-        return new HourSplit(whole ? (inside.Count == 0 ? "TRUE" : string.Join(" AND ", inside)) : null, string.Join(" UNION ", parts), cond, args);
+        return new HourSplit(whole ? (inside.Count == 0 ? "TRUE" : string.Join(" AND ", inside)) : null,
+            parts.Count == 0 ? "SELECT NULL::text AS device_id, NULL::text AS lot WHERE FALSE" : string.Join(" UNION ", parts), cond, args,
+            byRig ? "rollup_lot_rig_hours" : "rollup_lot_hours", byRig ? " JOIN runs ru ON ru.id = r.run_id" : "");
     }
 
     /// <summary>
@@ -99,12 +142,12 @@ public sealed partial class ResultsQueries
             x AS (
                 SELECT b.lot, MAX(CASE WHEN l.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN l.verdict = 'fail' THEN 1 ELSE 0 END) AS failed
                 FROM b CROSS JOIN LATERAL (
-                    SELECT DISTINCT ON (r.test) r.verdict FROM results r
+                    SELECT DISTINCT ON (r.test) r.verdict FROM results r{split.Join}
                     WHERE r.device_id = b.device_id AND r.cycle IS NULL{split.Cond}
                     ORDER BY r.test, r.started_at DESC, r.attempt DESC) l
                 GROUP BY b.device_id, b.lot)
             SELECT x.lot AS Name, SUM(x.judged) AS Units, SUM(x.failed) AS Failed FROM x GROUP BY x.lot
-            {(split.Inside is null ? "" : $"UNION ALL SELECT lot, SUM(units), SUM(failed) FROM rollup_lot_hours WHERE {split.Inside} GROUP BY lot")}
+            {(split.Inside is null ? "" : $"UNION ALL SELECT lot, SUM(units), SUM(failed) FROM {split.Rollup} WHERE {split.Inside} GROUP BY lot")}
             """;
         return db.Query<CountRow>(sql, split.Args)
             .GroupBy(r => r.Name, StringComparer.Ordinal)
@@ -132,7 +175,7 @@ public sealed partial class ResultsQueries
         var yields = db.QuerySingle<YieldRow>(
             $"""
             SELECT COALESCE(SUM(devices), 0) AS Devices, COALESCE(SUM(first_passed), 0) AS FirstPassed, COALESCE(SUM(final_passed), 0) AS FinalPassed
-            FROM rollup_lot_hours WHERE lot = @lot AND {split.Inside}
+            FROM {split.Rollup} WHERE lot = @lot AND {split.Inside}
             """, split.Args);
         // failed and passed units each read in order from ix_units_lot (lot, failed, device_id), as the whole lot's page
         var devices = db.Query<DeviceRow>(

@@ -217,6 +217,7 @@ internal static class FleetPagesBench
             .. FleetSchema.RecountYields,
             .. FleetSchema.RecountLotFailures,
             .. FleetSchema.CountLotHours,
+            .. FleetSchema.CountUnitRigs,
             .. FleetSchema.CountLotFailureRollups,
             .. FleetSchema.CountSlotDevices,
             "VACUUM ANALYZE",
@@ -237,7 +238,7 @@ internal static class FleetPagesBench
             $$"""
             WITH r AS MATERIALIZED (
                 SELECT r.id, r.device_id, r.slot, r.test, r.cycle, r.attempt, r.verdict, r.failure_mode, r.signature, r.started_at,
-                       ru.rig_id, COALESCE(d.lot, '(unknown)') AS lot
+                       ru.rig_id, COALESCE(ru.line, '') AS line, COALESCE(d.lot, '(unknown)') AS lot
                 FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id),
             rig_slot AS (SELECT rig_id, slot, COUNT(*) AS results, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
                                 SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rig_faults FROM r GROUP BY 1, 2),
@@ -260,7 +261,11 @@ internal static class FleetPagesBench
             lot_bits AS (SELECT f.lot, i AS position, SUM((fleet_bit_errors(r.evidence_json))[i]) AS total
                          FROM fails f JOIN results r ON r.id = f.result_id CROSS JOIN generate_series(1, 10) i
                          WHERE f.screened AND fleet_bit_errors(r.evidence_json) IS NOT NULL GROUP BY 1, 2 HAVING SUM((fleet_bit_errors(r.evidence_json))[i]) <> 0),
-            spans AS (SELECT device_id, MIN(left(started_at, 13)) AS first_hour, MAX(left(started_at, 13)) AS last_hour FROM r WHERE cycle IS NULL GROUP BY device_id),
+            spans AS (SELECT device_id, MIN(left(started_at, 13)) AS first_hour, MAX(left(started_at, 13)) AS last_hour,
+                             CASE WHEN MIN(rig_id) = MAX(rig_id) THEN MIN(rig_id) ELSE ' ' END AS rig_id,
+                             CASE WHEN MIN(line) = MAX(line) THEN MIN(line) ELSE ' ' END AS line FROM r WHERE cycle IS NULL GROUP BY device_id),
+            rig_hours AS (SELECT s.rig_id, s.line, u.lot, s.first_hour, s.last_hour, SUM(u.judged) AS units, SUM(u.failed) AS failed, COUNT(*) AS devices
+                          FROM unit u JOIN spans s ON s.device_id = u.device_id GROUP BY 1, 2, 3, 4, 5),
             lot_hours AS (SELECT u.lot, s.first_hour, s.last_hour, SUM(u.judged) AS units, SUM(u.failed) AS failed, COUNT(*) AS devices
                           FROM unit u JOIN spans s ON s.device_id = u.device_id GROUP BY 1, 2, 3),
             slot_pairs AS (SELECT slot, device_id, bool_or(verdict <> 'pass') AS failed FROM r GROUP BY 1, 2),
@@ -282,6 +287,8 @@ internal static class FleetPagesBench
                                      UNION ALL (SELECT * FROM lot_bits EXCEPT ALL SELECT lot, position, total FROM rollup_lot_bit_errors WHERE total <> 0)) x) AS lot_bit_errors,
               (SELECT COUNT(*) FROM ((SELECT lot, first_hour, last_hour, units, failed, devices FROM rollup_lot_hours WHERE devices <> 0 EXCEPT ALL SELECT * FROM lot_hours)
                                      UNION ALL (SELECT * FROM lot_hours EXCEPT ALL SELECT lot, first_hour, last_hour, units, failed, devices FROM rollup_lot_hours WHERE devices <> 0)) x) AS lot_hours,
+              (SELECT COUNT(*) FROM ((SELECT rig_id, line, lot, first_hour, last_hour, units, failed, devices FROM rollup_lot_rig_hours WHERE devices <> 0 EXCEPT ALL SELECT * FROM rig_hours)
+                                     UNION ALL (SELECT * FROM rig_hours EXCEPT ALL SELECT rig_id, line, lot, first_hour, last_hour, units, failed, devices FROM rollup_lot_rig_hours WHERE devices <> 0)) x) AS lot_rig_hours,
               (SELECT COUNT(*) FROM ((SELECT slot, device_id, failed FROM slot_devices EXCEPT ALL SELECT * FROM slot_pairs)
                                      UNION ALL (SELECT * FROM slot_pairs EXCEPT ALL SELECT slot, device_id, failed FROM slot_devices)) x) AS slot_devices,
               (SELECT COUNT(*) FROM ((SELECT slot, devices, failed_devices FROM rollup_slots WHERE devices <> 0 EXCEPT ALL SELECT * FROM slots)

@@ -49,6 +49,28 @@ public static partial class FleetSchema
     ];
 
     /// <summary>
+    /// Each unit's screening rig and line (fleet step 14; after a bulk load, after <see cref="CountLotHours"/>): the rig and
+    /// the line (runs.line, '' for none) of all its screening attempts' runs, or ' ' where they are several (a filter value
+    /// is trimmed, so ' ' never matches one), and the units per rig, line, lot and span of screening hours.
+    /// </summary>
+    public static readonly string[] CountUnitRigs =
+    [
+        """
+        UPDATE units u SET rig_id = x.rig_id, line = x.line
+        FROM (SELECT r.device_id, CASE WHEN MIN(ru.rig_id) = MAX(ru.rig_id) THEN MIN(ru.rig_id) ELSE ' ' END AS rig_id,
+                     CASE WHEN MIN(COALESCE(ru.line, '')) = MAX(COALESCE(ru.line, '')) THEN MIN(COALESCE(ru.line, '')) ELSE ' ' END AS line
+              FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.cycle IS NULL GROUP BY r.device_id) x
+        WHERE u.device_id = x.device_id
+        """,
+        "DELETE FROM rollup_lot_rig_hours",
+        """
+        INSERT INTO rollup_lot_rig_hours (rig_id, line, lot, first_hour, last_hour, units, failed, devices, first_passed, final_passed)
+        SELECT rig_id, line, lot, first_hour, last_hour, SUM(judged), SUM(failed), COUNT(*), SUM(first_passed), SUM(final_passed) FROM units
+        WHERE first_hour IS NOT NULL AND rig_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        """,
+    ];
+
+    /// <summary>
     /// Recounts each device's first attempt per test (kept beside its last in unit_tests from fleet step 11), its first-pass
     /// and final verdicts and each lot's yields from the results and unit verdicts (after a bulk load that rebuilt the
     /// summaries).
@@ -243,13 +265,21 @@ public static partial class FleetSchema
     /// <summary>
     /// Unit verdicts and lot counts (with first-pass and final yields) of the devices in pg_temp.fleet_touched, recomputed
     /// from their deciding attempts; the caller holds the rollup lock. Its newest text, which every step that (re)defines it
-    /// writes (fleet steps 1, 4, 11, 12 and 13): a fresh fleet and an old one end with the same function.
+    /// writes (fleet steps 1, 4, 11, 12, 13 and 14): a fresh fleet and an old one end with the same function.
     /// </summary>
     private static readonly string RefreshUnits =
         """
         CREATE OR REPLACE FUNCTION fleet_refresh_units() RETURNS VOID
-        LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp SET jit = off AS $$
+        DECLARE
+            -- the rig and line that screened the touched devices (step 14), set by the results' ingest for this call only;
+            -- none for a lot move (no screening: each unit keeps its rig and line); 'each' where the batch's runs have
+            -- several lines (then per device in fleet_screened_on)
+            v_rig TEXT := NULLIF(current_setting('hilrig.screened_rig', true), '');
+            v_line TEXT := current_setting('hilrig.screened_line', true);
+            v_each BOOLEAN := COALESCE(current_setting('hilrig.screened_lines', true) = 'each', FALSE);
         BEGIN
+            PERFORM set_config('hilrig.screened_rig', '', true), set_config('hilrig.screened_lines', '', true);
             DROP TABLE IF EXISTS pg_temp.fleet_units;
             CREATE TEMP TABLE fleet_units ON COMMIT DROP AS
             SELECT ut.device_id, COALESCE(MAX(d.lot), '(unknown)') AS lot,
@@ -257,15 +287,24 @@ public static partial class FleetSchema
                    MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
                    MIN(CASE WHEN ut.verdict = 'pass' THEN 1 ELSE 0 END) AS final_passed,
                    MIN(CASE WHEN ut.first_verdict = 'pass' THEN 1 ELSE 0 END) AS first_passed,
-                   MIN(left(COALESCE(ut.first_started_at, ut.started_at), 13)) AS first_hour, MAX(left(ut.started_at, 13)) AS last_hour
+                   MIN(left(COALESCE(ut.first_started_at, ut.started_at), 13)) AS first_hour, MAX(left(ut.started_at, 13)) AS last_hour,
+                   v_rig AS rig_id, CASE WHEN v_rig IS NOT NULL AND NOT v_each THEN v_line END AS line
             FROM pg_temp.fleet_touched t JOIN unit_tests ut ON ut.device_id = t.device_id LEFT JOIN devices d ON d.device_id = ut.device_id
             GROUP BY ut.device_id;
+            IF v_each THEN
+                UPDATE pg_temp.fleet_units f SET line = s.line FROM pg_temp.fleet_screened_on s WHERE s.device_id = f.device_id;
+            END IF;
+            -- a known unit keeps its rig and line where this call did not screen it, and has ' ' (several) once they differ
+            UPDATE pg_temp.fleet_units f SET
+                rig_id = CASE WHEN f.rig_id IS NULL OR o.rig_id = f.rig_id THEN o.rig_id ELSE ' ' END,
+                line = CASE WHEN f.rig_id IS NULL OR o.line = f.line THEN o.line ELSE ' ' END
+            FROM units o WHERE o.device_id = f.device_id AND (f.rig_id IS NULL OR o.rig_id IS DISTINCT FROM f.rig_id OR o.line IS DISTINCT FROM f.line);
 
             -- The units' old counts read once for both rollups: per lot, and per lot and span of screening hours (step 13).
             WITH x AS MATERIALIZED (
-                SELECT lot, first_hour, last_hour, judged, failed, 1 AS devices, first_passed, final_passed FROM fleet_units
+                SELECT lot, first_hour, last_hour, rig_id, line, judged, failed, 1 AS devices, first_passed, final_passed FROM fleet_units
                 UNION ALL
-                SELECT u.lot, u.first_hour, u.last_hour, -u.judged, -u.failed, -1, -u.first_passed, -u.final_passed
+                SELECT u.lot, u.first_hour, u.last_hour, u.rig_id, u.line, -u.judged, -u.failed, -1, -u.first_passed, -u.final_passed
                 FROM pg_temp.fleet_touched t JOIN units u ON u.device_id = t.device_id),
             c AS (
                 INSERT INTO lot_counts AS c (lot, units, failed, devices, first_passed, final_passed)
@@ -273,27 +312,38 @@ public static partial class FleetSchema
                 GROUP BY lot ORDER BY lot
                 ON CONFLICT (lot) DO UPDATE SET units = c.units + excluded.units, failed = c.failed + excluded.failed,
                     devices = c.devices + excluded.devices, first_passed = c.first_passed + excluded.first_passed,
-                    final_passed = c.final_passed + excluded.final_passed)
-            INSERT INTO rollup_lot_hours AS h (lot, first_hour, last_hour, units, failed, devices, first_passed, final_passed)
-            SELECT lot, first_hour, last_hour, SUM(judged), SUM(failed), SUM(devices), SUM(first_passed), SUM(final_passed) FROM x
-            WHERE first_hour IS NOT NULL
-            GROUP BY lot, first_hour, last_hour
+                    final_passed = c.final_passed + excluded.final_passed),
+            h AS (
+                INSERT INTO rollup_lot_hours AS h (lot, first_hour, last_hour, units, failed, devices, first_passed, final_passed)
+                SELECT lot, first_hour, last_hour, SUM(judged), SUM(failed), SUM(devices), SUM(first_passed), SUM(final_passed) FROM x
+                WHERE first_hour IS NOT NULL
+                GROUP BY lot, first_hour, last_hour
+                HAVING SUM(judged) <> 0 OR SUM(failed) <> 0 OR SUM(devices) <> 0 OR SUM(first_passed) <> 0 OR SUM(final_passed) <> 0
+                ORDER BY 1, 2, 3
+                ON CONFLICT (lot, first_hour, last_hour) DO UPDATE SET units = h.units + excluded.units, failed = h.failed + excluded.failed,
+                    devices = h.devices + excluded.devices, first_passed = h.first_passed + excluded.first_passed,
+                    final_passed = h.final_passed + excluded.final_passed)
+            -- the same per rig and line (step 14): a rig's or a line's filter sums these
+            INSERT INTO rollup_lot_rig_hours AS g (rig_id, line, lot, first_hour, last_hour, units, failed, devices, first_passed, final_passed)
+            SELECT rig_id, line, lot, first_hour, last_hour, SUM(judged), SUM(failed), SUM(devices), SUM(first_passed), SUM(final_passed) FROM x
+            WHERE first_hour IS NOT NULL AND rig_id IS NOT NULL
+            GROUP BY rig_id, line, lot, first_hour, last_hour
             HAVING SUM(judged) <> 0 OR SUM(failed) <> 0 OR SUM(devices) <> 0 OR SUM(first_passed) <> 0 OR SUM(final_passed) <> 0
-            ORDER BY 1, 2, 3
-            ON CONFLICT (lot, first_hour, last_hour) DO UPDATE SET units = h.units + excluded.units, failed = h.failed + excluded.failed,
-                devices = h.devices + excluded.devices, first_passed = h.first_passed + excluded.first_passed,
-                final_passed = h.final_passed + excluded.final_passed;
+            ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (rig_id, line, lot, first_hour, last_hour) DO UPDATE SET units = g.units + excluded.units, failed = g.failed + excluded.failed,
+                devices = g.devices + excluded.devices, first_passed = g.first_passed + excluded.first_passed,
+                final_passed = g.final_passed + excluded.final_passed;
 
             -- Known units updated, new ones inserted plainly (fleet step 12): no other session writes units under the
             -- rollup lock, and an upsert's speculative insertion per row cost more than the two statements.
             UPDATE units u SET lot = f.lot, judged = f.judged, failed = f.failed, first_passed = f.first_passed, final_passed = f.final_passed,
-                               first_hour = f.first_hour, last_hour = f.last_hour
+                               first_hour = f.first_hour, last_hour = f.last_hour, rig_id = f.rig_id, line = f.line
             FROM fleet_units f
             WHERE u.device_id = f.device_id
-              AND (u.lot, u.judged, u.failed, u.first_passed, u.final_passed, u.first_hour, u.last_hour)
-                  IS DISTINCT FROM (f.lot, f.judged, f.failed, f.first_passed, f.final_passed, f.first_hour, f.last_hour);
-            INSERT INTO units (device_id, lot, judged, failed, first_passed, final_passed, first_hour, last_hour)
-            SELECT f.device_id, f.lot, f.judged, f.failed, f.first_passed, f.final_passed, f.first_hour, f.last_hour FROM fleet_units f
+              AND (u.lot, u.judged, u.failed, u.first_passed, u.final_passed, u.first_hour, u.last_hour, u.rig_id, u.line)
+                  IS DISTINCT FROM (f.lot, f.judged, f.failed, f.first_passed, f.final_passed, f.first_hour, f.last_hour, f.rig_id, f.line);
+            INSERT INTO units (device_id, lot, judged, failed, first_passed, final_passed, first_hour, last_hour, rig_id, line)
+            SELECT f.device_id, f.lot, f.judged, f.failed, f.first_passed, f.final_passed, f.first_hour, f.last_hour, f.rig_id, f.line FROM fleet_units f
             WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.device_id = f.device_id) ORDER BY f.device_id;
         END $$
         """;
@@ -436,7 +486,7 @@ public static partial class FleetSchema
         """
         CREATE OR REPLACE FUNCTION fleet_ingest_results() RETURNS TABLE (staged INTEGER, inserted INTEGER)
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp SET work_mem = '64MB' SET random_page_cost = 1.1 AS $$
-        DECLARE v_rig TEXT := fleet_rig(); v_other TEXT; v_staged INTEGER; v_inserted INTEGER;
+        DECLARE v_rig TEXT := fleet_rig(); v_other TEXT; v_staged INTEGER; v_inserted INTEGER; v_line TEXT; v_lines BIGINT;
         BEGIN
             SELECT COUNT(*) INTO v_staged FROM pg_temp.stage_results;
             -- What the foreign key did per row, once per run: the runs exist, and stay while this transaction lasts.
@@ -550,6 +600,19 @@ public static partial class FleetSchema
             WHERE NOT EXISTS (SELECT 1 FROM unit_tests t WHERE t.device_id = n.device_id AND t.test = n.test)
             ORDER BY 1, 2;
 
+            -- The rig and line that screened this batch's devices, for the unit refresh (step 14): a batch is one rig's, and its
+            -- runs' one line in the usual case; per device only when they have several (a rig moved line mid-run).
+            SELECT MIN(COALESCE(line, '')), COUNT(DISTINCT COALESCE(line, '')) INTO v_line, v_lines
+            FROM runs WHERE id IN (SELECT DISTINCT run_id FROM pg_temp.stage_results WHERE cycle IS NULL);
+            IF v_lines > 1 THEN
+                CREATE TEMP TABLE IF NOT EXISTS fleet_screened_on (device_id TEXT, line TEXT) ON COMMIT DELETE ROWS;
+                DELETE FROM pg_temp.fleet_screened_on;
+                INSERT INTO pg_temp.fleet_screened_on
+                SELECT s.device_id, CASE WHEN MIN(COALESCE(ru.line, '')) = MAX(COALESCE(ru.line, '')) THEN MIN(COALESCE(ru.line, '')) ELSE ' ' END
+                FROM pg_temp.stage_results s JOIN runs ru ON ru.id = s.run_id WHERE s.cycle IS NULL GROUP BY s.device_id;
+            END IF;
+            PERFORM set_config('hilrig.screened_rig', v_rig, true), set_config('hilrig.screened_line', COALESCE(v_line, ''), true),
+                    set_config('hilrig.screened_lines', CASE WHEN v_lines > 1 THEN 'each' ELSE 'one' END, true);
             PERFORM fleet_refresh_units();
             -- A device screened for the first time: its failures (soak, or this batch's) count on its lot's page from now.
             UPDATE lot_failures f SET screened = TRUE
@@ -1215,6 +1278,39 @@ public static partial class FleetSchema
             IngestResults,
             "ANALYZE units, rollup_lot_hours, lot_failures",
         ],
+        // 14: a rig's or a line's filter at 10 M results (2-11 s at step 13, counted from the rig's results). A unit's
+        // screening rig and line are kept beside its span (' ' where they are several: the few units moved between rigs or
+        // lines), and the units per rig, line, lot and span in a sibling of rollup_lot_hours, by the same grouped upsert of
+        // the unit refresh; a batch is one rig's, so the refresh needs only the batch's line per device. A filter by rig
+        // or line sums its rows; the units on several rigs or lines (ix_units_several) are counted from their attempts.
+        [
+            "ALTER TABLE units ADD COLUMN rig_id TEXT NULL, ADD COLUMN line TEXT NULL",
+            """
+            CREATE TABLE rollup_lot_rig_hours (
+                rig_id TEXT NOT NULL,
+                line TEXT NOT NULL,
+                lot TEXT NOT NULL,
+                first_hour TEXT NOT NULL,
+                last_hour TEXT NOT NULL,
+                units BIGINT NOT NULL,
+                failed BIGINT NOT NULL,
+                devices BIGINT NOT NULL,
+                first_passed BIGINT NOT NULL,
+                final_passed BIGINT NOT NULL,
+                PRIMARY KEY (rig_id, line, lot, first_hour, last_hour)
+            )
+            """,
+            .. CountUnitRigs,
+            "CREATE INDEX ix_rollup_lot_rig_hours_line ON rollup_lot_rig_hours(line, lot, first_hour, last_hour)",
+            "CREATE INDEX ix_units_several ON units(last_hour, first_hour) INCLUDE (device_id, lot, rig_id, line) WHERE rig_id = ' ' OR line = ' '",
+            // a rig's or a line's units across a bound read from the span index alone (with a heap fetch each, the planner
+            // took a parallel scan of units for its overestimate of them)
+            "DROP INDEX ix_units_span",
+            "CREATE INDEX ix_units_span ON units(last_hour, first_hour) INCLUDE (device_id, lot, rig_id, line) WHERE first_hour <> last_hour",
+            RefreshUnits,
+            IngestResults,
+            "ANALYZE units, rollup_lot_rig_hours",
+        ],
     ];
 
     public static int Latest => Steps.Count;
@@ -1279,7 +1375,8 @@ public static partial class FleetSchema
                 new { version, at = StoreText.Time(time.GetUtcNow()) }, tx);
         }
         if (current < upTo)
-            foreach (var role in db.Query<string>("SELECT role_name FROM fleet_rigs", transaction: tx).ToList())
+            // rigs whose role exists: one an admin dropped, or the bench's generated rigs (no role), have nothing to grant
+            foreach (var role in db.Query<string>("SELECT f.role_name FROM fleet_rigs f JOIN pg_roles r ON r.rolname = f.role_name", transaction: tx).ToList())
                 Grant(db, tx, schema, role);
         tx.Commit();
         return (storeBefore, current);

@@ -62,6 +62,8 @@ public partial class DashboardPagesTests(StoreProvider provider)
                 "UPDATE runs SET line = 'line-2' WHERE rig_id = 'rig-b'",
                 "INSERT INTO fleet_rigs (rig_id, role_name, line, software_version, last_sync_at) VALUES ('rig-a', 'hilrig_rig_a', 'line-1', '1.4.0', '2026-12-01T10:15:00Z')",
                 "INSERT INTO fleet_rigs (rig_id, role_name, line) VALUES ('rig-b', 'hilrig_rig_b', 'line-2')");
+            // the lines came after the fleet counted its units' rigs and lines (fleet step 14): recounted as after a bulk load
+            _store.Execute(FleetSchema.CountUnitRigs);
         }
         _app = DashboardApp.Build(_store.Queries(), "http://127.0.0.1:0");
         await _app.StartAsync();

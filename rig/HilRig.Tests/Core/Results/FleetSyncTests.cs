@@ -545,11 +545,145 @@ public class FleetSyncTests() : FleetFixture("fleet")
         Assert.That(shift.Breakdown.FailureModes.Sum(m => m.Failures), Is.EqualTo(5), "h1, h2, h3, h5 and h6's soak cycle failed in the shift");
     }
 
+    [Test]
+    public void A_fleet_left_at_step_13_upgrades_to_14_with_each_units_rig_and_line_and_a_later_sync_matches_a_direct_count()
+    {
+        var fleet = TestStore.Postgres(TestPostgres.NewDatabase("step13"));
+        FleetSchema.Init(fleet.Location, upTo: 13);
+        // What a step-13 fleet holds: a screened on two rigs of two lines, b on one rig, c on one rig whose runs moved line,
+        // d screened and soaked on another rig; every summary counted as a bulk load does.
+        var lot = Unique("LOT");
+        var a = Unique("a");
+        var c = Unique("c");
+        fleet.Execute(
+            """
+            INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status, line) VALUES
+                ('00000000-0000-7000-8000-000000000031', 'old-rig', 'h', 1, 'BL14', 'screen', '2026-03-14T08:00:00.0000000Z', NULL, 'passed', 'line-1'),
+                ('00000000-0000-7000-8000-000000000032', 'old-rig', 'h', 1, 'BL14', 'screen', '2026-03-14T09:00:00.0000000Z', NULL, 'passed', 'line-2'),
+                ('00000000-0000-7000-8000-000000000033', 'other-rig', 'h', 1, 'BL14', 'screen', '2026-03-14T08:00:00.0000000Z', NULL, 'passed', NULL)
+            """,
+            $"INSERT INTO devices (device_id, lot, first_seen) VALUES ('{a}', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('b', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('{c}', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('d', '{lot}', '2026-03-14T08:00:00.0000000Z')",
+            $"""
+            INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature, started_at, ended_at) VALUES
+                ('00000001-0000-7000-8000-000000000031', '00000000-0000-7000-8000-000000000031', '{a}', 1, 'dfu-readback', NULL, 1, 'fail', 'bad-external-flash', 'erase failure', '2026-03-14T08:10:00.0000000Z', '2026-03-14T08:11:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000032', '00000000-0000-7000-8000-000000000033', '{a}', 2, 'dfu-readback', NULL, 2, 'pass', NULL, NULL, '2026-03-14T08:30:00.0000000Z', '2026-03-14T08:31:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000033', '00000000-0000-7000-8000-000000000031', 'b', 2, 'dfu-readback', NULL, 1, 'pass', NULL, NULL, '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000034', '00000000-0000-7000-8000-000000000031', '{c}', 3, 'dfu-readback', NULL, 1, 'fail', 'stuck-bits', NULL, '2026-03-14T08:40:00.0000000Z', '2026-03-14T08:41:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000035', '00000000-0000-7000-8000-000000000032', '{c}', 3, 'dfu-readback', NULL, 2, 'pass', NULL, NULL, '2026-03-14T09:05:00.0000000Z', '2026-03-14T09:06:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000036', '00000000-0000-7000-8000-000000000033', 'd', 4, 'dfu-readback', NULL, 1, 'pass', NULL, NULL, '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000037', '00000000-0000-7000-8000-000000000033', 'd', 4, 'soak', 1, 1, 'fail', 'ota-timeout', NULL, '2026-03-14T10:05:00.0000000Z', '2026-03-14T10:06:00.0000000Z')
+            """);
+        fleet.Execute([.. Summaries.Rebuild, .. FleetSchema.CountResultRollups, .. FleetSchema.RecountYields, .. FleetSchema.RecountLotFailures,
+            .. FleetSchema.CountLotFailureRollups, .. FleetSchema.CountSlotDevices, .. FleetSchema.CountLotHours]);
+        AssertRollupsEqualDirectCounts(fleet);
+
+        FleetSchema.Init(fleet.Location);
+
+        Assert.That(fleet.Scalar("SELECT MAX(version) FROM fleet_schema_version"), Is.EqualTo(FleetSchema.Latest));
+        Assert.That(fleet.Rows($"SELECT device_id, rig_id, line FROM units WHERE device_id IN ('{a}', 'b', '{c}', 'd') ORDER BY rig_id COLLATE \"C\", line COLLATE \"C\", device_id COLLATE \"C\"").Select(Text),
+            Is.EqualTo(new[] { $"{a}| | ", $"{c}|old-rig| ", "b|old-rig|line-1", "d|other-rig|" }), "several rigs, several lines, one of each, no line");
+        AssertRollupsEqualDirectCounts(fleet);
+
+        // The upgraded fleet ingests on: a new rig's history, and b retested there, which moves b to several rigs.
+        var rig = FleetSchema.AddRig(fleet.Location, RigId("after14"));
+        var local = RigStore(rig.RigId, 120, seed: 19);
+        var run = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0.AddHours(2)));
+        local.RecordResult(new ResultRecord(run, "b", 4, "ota", Verdict.Fail, T0.AddHours(2), T0.AddHours(2).AddSeconds(5), FailureMode: "ota-timeout"));
+        new FleetSync(local, rig.ConnectionString, rig.RigId, line: "line-1") { BatchSize = 100 }.Sync();
+
+        Assert.That(fleet.Rows("SELECT device_id, failed, rig_id, line FROM units WHERE device_id = 'b'").Select(Text), Is.EqualTo(new[] { "b|1| |line-1" }));
+        AssertRollupsEqualDirectCounts(fleet);
+
+        // The rig moves to line-2 mid-run: one batch holds results of a line-1 run (b again, and e) and a line-2 run (e, f),
+        // so the batch's devices get their lines one by one.
+        local.RecordResult(new ResultRecord(run, "b", 4, "ota", Verdict.Pass, T0.AddHours(2.1), T0.AddHours(2.1).AddSeconds(5), Attempt: 2));
+        local.RecordResult(new ResultRecord(run, "e", 5, "dfu-readback", Verdict.Pass, T0.AddHours(2.1), T0.AddHours(2.1).AddSeconds(5)));
+        var moved = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0.AddHours(2.2)));
+        local.RecordResult(new ResultRecord(moved, "e", 5, "ota", Verdict.Fail, T0.AddHours(2.2), T0.AddHours(2.2).AddSeconds(5), FailureMode: "ota-timeout"));
+        local.RecordResult(new ResultRecord(moved, "f", 6, "dfu-readback", Verdict.Pass, T0.AddHours(2.2), T0.AddHours(2.2).AddSeconds(5)));
+        new FleetSync(local, rig.ConnectionString, rig.RigId, line: "line-2") { BatchSize = 100 }.Sync();
+        Assert.That(fleet.Rows("SELECT device_id, rig_id, line FROM units WHERE device_id IN ('b', 'e', 'f') ORDER BY 1").Select(Text),
+            Is.EqualTo(new[] { "b| |line-1", $"e|{rig.RigId}| ", $"f|{rig.RigId}|line-2" }));
+        AssertRollupsEqualDirectCounts(fleet);
+        foreach (var filter in new[] { new ResultFilter(null, null, "old-rig", null), new ResultFilter(null, null, rig.RigId, null), new ResultFilter(null, null, null, "line-1"),
+                                       new ResultFilter(T0, T0.AddHours(1.5), "old-rig", null), new ResultFilter(T0.AddHours(0.25), T0.AddHours(3), null, "line-1"), new ResultFilter(null, null, null, "line-2") })
+            Assert.That(fleet.Queries().LotCounts(filter).Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(DirectLotCounts(fleet, filter)), $"{filter.Describe()}");
+    }
+
+    [Test]
+    public void A_rigs_and_a_lines_lots_and_lot_pages_on_a_fleet_of_two_rigs_equal_each_rigs_own_store_and_a_direct_count()
+    {
+        var fleet = TestStore.Postgres(TestPostgres.NewDatabase("rigranges"));
+        FleetSchema.Init(fleet.Location);
+        var first = FleetSchema.AddRig(fleet.Location, RigId("range-a"));
+        var second = FleetSchema.AddRig(fleet.Location, RigId("range-b"));
+        var lot = Unique("RIGS");
+        var prefix = Unique("v").ToLowerInvariant() + "-";
+        // Rig a on line-1: a generated history and units around hour bounds; rig b on line-2: v1 retested there (a device
+        // screened on two rigs and lines: failed on a, passed on b), v2 failed on a and again on b, v3 on b alone.
+        var a = RigStore(first.RigId, 200, seed: 23);
+        var b = ResultsStore.Open(StorePath(second.RigId));
+        foreach (var store in new[] { a, b })
+            store.ImportDevices([.. new[] { "v1", "v2", "v3", "v4" }.Select(d => new HilRig.Core.Inventory.DeviceLot(prefix + d, lot, null, null))], T0);
+        static void Record(ResultsStore store, Guid run, string device, string test, Verdict verdict, double hours, int attempt = 1) =>
+            store.RecordResult(new ResultRecord(run, device, 5, test, verdict, T0.AddHours(hours), T0.AddHours(hours).AddSeconds(20),
+                FailureMode: verdict == Verdict.Fail ? "stuck-bits" : null, Attempt: attempt));
+        var runA = a.StartRun(new RunInfo(first.RigId, "h", 1, "BL14", "screen", T0));
+        Record(a, runA, prefix + "v1", "dfu-readback", Verdict.Fail, 0.95);
+        Record(a, runA, prefix + "v2", "dfu-readback", Verdict.Fail, 1.2);
+        Record(a, runA, prefix + "v4", "dfu-readback", Verdict.Pass, 1.5);
+        Record(a, runA, prefix + "v4", "ota", Verdict.Fail, 2.6);
+        a.FinishRun(runA, RunStatus.Failed, T0.AddDays(2));
+        var runB = b.StartRun(new RunInfo(second.RigId, "h", 1, "BL14", "screen", T0));
+        Record(b, runB, prefix + "v1", "dfu-readback", Verdict.Pass, 1.1, attempt: 2);
+        Record(b, runB, prefix + "v2", "dfu-readback", Verdict.Fail, 2.4, attempt: 2);
+        Record(b, runB, prefix + "v3", "dfu-readback", Verdict.Pass, 0.3);
+        b.FinishRun(runB, RunStatus.Failed, T0.AddDays(2));
+        new FleetSync(a, first.ConnectionString, first.RigId, line: "line-1") { BatchSize = 250 }.Sync();
+        new FleetSync(b, second.ConnectionString, second.RigId, line: "line-2") { BatchSize = 250 }.Sync();
+        AssertRollupsEqualDirectCounts(fleet);
+        Assert.That(fleet.Scalar($"SELECT COUNT(*) FROM units WHERE rig_id = ' ' AND line = ' ' AND device_id IN ('{prefix}v1', '{prefix}v2')"), Is.EqualTo(2),
+            "v1 and v2 screened on two rigs of two lines");
+
+        var central = fleet.Queries();
+        var day = new DateTimeOffset(T0.Date, TimeSpan.Zero);
+        // each filter with the rig whose own store holds exactly the rows it keeps (a line of one rig is that rig)
+        var filters = new (ResultFilter Fleet, string Rig)[]
+        {
+            (new ResultFilter(null, null, first.RigId, null), first.RigId),                        // a rig
+            (new ResultFilter(null, null, second.RigId, null), second.RigId),
+            (new ResultFilter(null, null, null, "line-1"), first.RigId),                           // a line
+            (new ResultFilter(null, null, null, "line-2"), second.RigId),
+            (new ResultFilter(T0, T0.AddHours(3), first.RigId, null), first.RigId),                // a rig over a shift
+            (new ResultFilter(T0, T0.AddHours(3), second.RigId, null), second.RigId),
+            (new ResultFilter(T0.AddHours(0.5), T0.AddHours(2.5), null, "line-2"), second.RigId),  // a line over part hours
+            (new ResultFilter(T0.AddHours(1.05), T0.AddHours(1.3), first.RigId, null), first.RigId), // no whole hour
+            (new ResultFilter(day, day.AddDays(1), null, "line-1"), first.RigId),                  // a line over a day
+        };
+        static string Json(object? o) => System.Text.Json.JsonSerializer.Serialize(o);
+        foreach (var (filter, rigId) in filters)
+        {
+            var what = filter.Describe();
+            var own = ResultsQueries.OpenSqlite(StorePath(rigId));
+            var ownFilter = filter with { Rig = rigId, Line = null };
+            var counts = central.LotCounts(filter);
+            Assert.That(counts.Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(DirectLotCounts(fleet, filter)), what);
+            Assert.That(Json(central.Lots(filter)), Is.EqualTo(Json(own.Lots(ownFilter))), what);
+            foreach (var name in counts.Select(g => g.Name))
+                Assert.That(Json(central.Lot(name, filter, devicesShown: 20)), Is.EqualTo(Json(own.Lot(name, ownFilter, devicesShown: 20))), $"{what}: lot {name}");
+        }
+        var onB = central.Lot(lot, filters[1].Fleet)!;
+        Assert.That((onB.Rate.Units, onB.Rate.Failed), Is.EqualTo((3, 1)), "on b: v1 passed, v2 failed, v3 passed");
+        var onA = central.Lot(lot, filters[0].Fleet)!;
+        Assert.That((onA.Rate.Units, onA.Rate.Failed), Is.EqualTo((3, 3)), "on a: v1 and v2 failed (their b attempts are not a's), v4 failed ota");
+    }
+
     /// <summary>Units and failed units per lot over a date filter, by the counting rule over the central results.</summary>
     private static List<(string, int, int)> DirectLotCounts(TestStore central, ResultFilter filter)
     {
         var range = (filter.From is { } f ? $" AND started_at >= '{ResultFilterText(f)}'" : "") + (filter.ToExclusive is { } t ? $" AND started_at < '{ResultFilterText(t)}'" : "");
-        var rig = filter.Rig is null ? "" : $" AND run_id IN (SELECT id FROM runs WHERE rig_id = '{filter.Rig}')";
+        var rig = (filter.Rig is null ? "" : $" AND run_id IN (SELECT id FROM runs WHERE rig_id = '{filter.Rig}')")
+                  + (filter.Line is null ? "" : $" AND run_id IN (SELECT id FROM runs WHERE line = '{filter.Line}')");
         return central.Rows(
             $"""
             SELECT u.lot, SUM(x.judged), SUM(x.failed) FROM (
@@ -645,6 +779,26 @@ public class FleetSyncTests() : FleetFixture("fleet")
                 """).Select(Text)), "units per lot and span of screening hours (the units' own counts are held against the results above)");
         Assert.That(central.Rows("SELECT f.result_id FROM lot_failures f JOIN results r ON r.id = f.result_id WHERE f.started_at IS DISTINCT FROM r.started_at OR f.run_id IS DISTINCT FROM r.run_id"),
             Is.Empty, "each failure's start and run as its result's");
+
+        if (central.Scalar("SELECT COUNT(to_regclass('rollup_lot_rig_hours'))") == 0)
+            return;
+        // fleet step 14: each unit's screening rig and line (' ' where several), and the units per rig, line, lot and span
+        const string Rigs =
+            """
+            SELECT r.device_id, CASE WHEN MIN(ru.rig_id) = MAX(ru.rig_id) THEN MIN(ru.rig_id) ELSE ' ' END AS rig_id,
+                   CASE WHEN MIN(COALESCE(ru.line, '')) = MAX(COALESCE(ru.line, '')) THEN MIN(COALESCE(ru.line, '')) ELSE ' ' END AS line
+            FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.cycle IS NULL GROUP BY r.device_id
+            """;
+        Assert.That(central.Rows("SELECT device_id, rig_id, line FROM units ORDER BY 1").Select(Text),
+            Is.EqualTo(central.Rows($"SELECT * FROM ({Rigs}) g ORDER BY 1").Select(Text)), "each unit's screening rig and line");
+        Assert.That(
+            central.Rows("SELECT rig_id, line, lot, first_hour, last_hour, units, failed, devices, first_passed, final_passed FROM rollup_lot_rig_hours WHERE devices <> 0 ORDER BY 1, 2, 3, 4, 5").Select(Text),
+            Is.EqualTo(central.Rows(
+                $"""
+                SELECT g.rig_id, g.line, u.lot, s.first_hour, s.last_hour, SUM(u.judged), SUM(u.failed), COUNT(*), SUM(u.first_passed), SUM(u.final_passed)
+                FROM units u JOIN ({Spans}) s ON s.device_id = u.device_id JOIN ({Rigs}) g ON g.device_id = u.device_id
+                GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+                """).Select(Text)), "units per rig, line, lot and span of screening hours");
     }
 
     /// <summary>The rollups one lot's page and the slots page read (fleet step 10) against a count straight over the central results.</summary>
