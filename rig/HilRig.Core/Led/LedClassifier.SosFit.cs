@@ -135,7 +135,10 @@ public sealed partial class LedClassifier
                 _end[i] = points[i].Time.TotalMilliseconds;
                 _start[i] = _end[i] - points[i].IntegrationMs;
                 // another colour's light is not a red blink
-                var other = points[i].On && points[i].Color is not (LedColor.Red or LedColor.Off);
+                // (nor is a fully lit reading whose own mix is another colour's, which the colour vote around it took for
+                // red: the next state's first blink lit at once where the SOS left off inside a code blink)
+                var other = points[i].On && (points[i].Color is not (LedColor.Red or LedColor.Off)
+                                             || points[i].Trusted && Nearest(points[i].R, points[i].G, points[i].B) is not (LedColor.Red or LedColor.Orange));
                 var x = Top > 0 && !other ? Math.Clamp(points[i].Level / Top, 0, 1.5) : 0;
                 _sum[i + 1] = _sum[i] + x;
             }

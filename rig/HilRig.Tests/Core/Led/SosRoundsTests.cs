@@ -22,4 +22,21 @@ public class SosRoundsTests
         Assert.That(verdict.Truth.State, Is.EqualTo(new LedState(LedColor.Red, LedPattern.Sos, SosCode: 12)));
         Assert.That(verdict.Right, Is.True, timeline.ToString());
     }
+
+    [Test]
+    public void An_SOS_left_inside_a_code_blink_for_flashing_yellow_keeps_its_code()
+    {
+        // 12 ms integration in a lit room (15 % of the LED's white) with the `# dark` line: the SOS 4 ends inside a code
+        // blink and flashing yellow lights at once; the colour vote around the join takes the yellow's first readings
+        // for red, and the round fit took them for the code blink running on (one code too many)
+        var sos4 = IndependentLedModel.Catalogue.Single(s => s.Pattern == LedPattern.Sos && s.SosCode == 4);
+        var random = new Random(610_164);
+        var trace = IndependentLedModel.Generate(new IndependentCondition(12, 0.15, 0.04 * random.NextDouble(), true), 3, random, sos4);
+        var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+        // without the rule: "3.5-10.6 s SOS 5 (red)"
+        var verdict = TimelineScore.Score(trace.Truth, timeline)[1];
+        Assert.That((trace.Truth[2].State.Color, trace.Truth[2].State.Pattern), Is.EqualTo((LedColor.Yellow, LedPattern.Flashing)));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+        Assert.That(verdict.Seen!.State.SosCode, Is.EqualTo(4));
+    }
 }
