@@ -78,6 +78,10 @@ public sealed partial class LedClassifier
                     starts.Add(t);
                     starts.Add(t - length);
                 }
+                // and at the start of lit readings before its first pulse: an SOS entered in the last few ms of a code blink
+                // leaves a piece too short for a pulse (a window only partly lit), which only rounds starting there count
+                foreach (var t in light.LitStarts(from, Math.Min(to, firstRise)))
+                    starts.Add(t);
                 foreach (var start in starts)
                 {
                     if (start < from || start > to) continue;
@@ -135,7 +139,10 @@ public sealed partial class LedClassifier
                 _end[i] = points[i].Time.TotalMilliseconds;
                 _start[i] = _end[i] - points[i].IntegrationMs;
                 // another colour's light is not a red blink
-                var other = points[i].On && points[i].Color is not (LedColor.Red or LedColor.Off);
+                // (nor is a fully lit reading whose own mix is another colour's, which the colour vote around it took for
+                // red: the next state's first blink lit at once where the SOS left off inside a code blink)
+                var other = points[i].On && (points[i].Color is not (LedColor.Red or LedColor.Off)
+                                             || points[i].Trusted && Nearest(points[i].R, points[i].G, points[i].B) is not (LedColor.Red or LedColor.Orange));
                 var x = Top > 0 && !other ? Math.Clamp(points[i].Level / Top, 0, 1.5) : 0;
                 _sum[i + 1] = _sum[i] + x;
             }
@@ -194,6 +201,16 @@ public sealed partial class LedClassifier
             {
                 yield return _pulses[k].Rise - 1;
                 yield return _pulses[k].Fall + 1;
+            }
+        }
+
+        /// <summary>The start of each reading within [from, to] lit over 15 % of the blinks' level after one lit under half as much.</summary>
+        public IEnumerable<double> LitStarts(double from, double to)
+        {
+            for (var i = Math.Max(1, LowerBound(_start, from)); i < _start.Length && _start[i] <= to; i++)
+            {
+                var x = _sum[i + 1] - _sum[i];
+                if (x > 0.15 && _sum[i] - _sum[i - 1] < x / 2) yield return _start[i];
             }
         }
 

@@ -22,4 +22,61 @@ public class SosRoundsTests
         Assert.That(verdict.Truth.State, Is.EqualTo(new LedState(LedColor.Red, LedPattern.Sos, SosCode: 12)));
         Assert.That(verdict.Right, Is.True, timeline.ToString());
     }
+
+    [Test]
+    public void An_SOS_left_inside_a_code_blink_for_flashing_yellow_keeps_its_code()
+    {
+        // 12 ms integration in a lit room (15 % of the LED's white) with the `# dark` line: the SOS 4 ends inside a code
+        // blink and flashing yellow lights at once; the colour vote around the join takes the yellow's first readings
+        // for red, and the round fit took them for the code blink running on (one code too many)
+        var sos4 = IndependentLedModel.Catalogue.Single(s => s.Pattern == LedPattern.Sos && s.SosCode == 4);
+        var random = new Random(610_164);
+        var trace = IndependentLedModel.Generate(new IndependentCondition(12, 0.15, 0.04 * random.NextDouble(), true), 3, random, sos4);
+        var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+        // without the rule: "3.5-10.6 s SOS 5 (red)"
+        var verdict = TimelineScore.Score(trace.Truth, timeline)[1];
+        Assert.That((trace.Truth[2].State.Color, trace.Truth[2].State.Pattern), Is.EqualTo((LedColor.Yellow, LedPattern.Flashing)));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+        Assert.That(verdict.Seen!.State.SosCode, Is.EqualTo(4));
+    }
+
+    /// <summary>Trace <paramref name="index"/> of an own seed, generated as `hilrig bench led` generates its seeds' traces.</summary>
+    private static IndependentTrace BenchStyleTrace(int seed, int index)
+    {
+        double[] integrations = [12, 19.2, 24];
+        double[] rooms = [0, 0.03, 0.15, 0.5];
+        var random = new Random(seed * 7919 + 17);
+        for (var i = 0; ; i++)
+        {
+            var condition = new IndependentCondition(integrations[i % 3], rooms[i / 3 % 4], 0.04 * random.NextDouble(), i / 12 % 2 == 0);
+            var first = IndependentLedModel.Catalogue.Where(s => s.Pattern == LedPattern.Sos).ElementAt(i % 12);
+            var trace = IndependentLedModel.Generate(condition, 10, random, first);
+            if (i == index) return trace;
+        }
+    }
+
+    [Test]
+    public void An_SOS_entered_in_the_last_ms_of_a_code_blink_is_fitted_from_that_piece()
+    {
+        // 19.2 ms, lit room, no `# dark` line: the SOS 8 starts in the last few ms of a code blink (a window only partly
+        // lit, no pulse); only rounds starting at that piece give the cut blink at the end its other part
+        var trace = BenchStyleTrace(200_006, 43);
+        var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+        var verdict = TimelineScore.Score(trace.Truth, timeline).Single(v => v.Truth.State.Pattern == LedPattern.Sos);
+        // without the rule: "3.48-12.63 s SOS 7 (red)"
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(8));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
+
+    [Test]
+    public void An_SOS_12_entered_in_the_last_ms_of_a_code_blink_mid_trace_keeps_its_code()
+    {
+        // 12 ms, dim room, `# dark` line, after fast flashing white: the same start in a code blink's last few ms
+        var trace = BenchStyleTrace(200_008, 171);
+        var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+        var verdict = TimelineScore.Score(trace.Truth, timeline).Single(v => v.Truth.State.Pattern == LedPattern.Sos && v.Truth.Start > TimeSpan.FromSeconds(80));
+        // without the rule: "88.64-99.94 s SOS 11 (red)"
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(12));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
 }
