@@ -34,14 +34,16 @@ public sealed partial class ResultsQueries
     /// range's whole hours [fromHour, toHour) (null when the range holds no whole hour), and <see cref="Straddling"/>, a
     /// query of (device_id, lot) for every other unit that may have an attempt in the range: a span across fromHour or
     /// toHour (few: ix_units_span holds only units screened over more than one hour) or an attempt in the part hour at
-    /// either end (read by slot and time: at most two hours of results). Those are counted from their results; a unit in
-    /// neither has no attempt in the range.
+    /// either end. Those are counted from their results; a unit in neither has no attempt in the range. From fleet step
+    /// 15, <see cref="Exact"/> takes from the straddling ones the units screened within a part hour whose attempts all
+    /// lie inside the range (counted as units holds them), so only those whose attempts straddle a bound are read from
+    /// results; before it, the part hours' results were read by slot and time.
     /// </summary>
     /// <remarks>
     /// A rig or a line (fleet step 14) narrows <see cref="Inside"/> to the units screened on that rig or line alone (their
     /// rig_id and line, in units and <see cref="Rollup"/>), and adds to the straddling ones the units screened on several
     /// rigs or lines (ix_units_several) whose span meets the range; <see cref="Join"/> joins each straddling unit's results
-    /// to their runs for the rig or line.
+    /// to their runs for the rig or line. <see cref="Exact"/>: conditions on units <c>u</c>, one per part hour.
     /// </remarks>
     private sealed record HourSplit(string? Inside, string Straddling, string Cond, DynamicParameters Args, string Rollup, string Join, List<string> Exact);
 

@@ -295,17 +295,18 @@ public static partial class FleetSchema
         BEGIN
             PERFORM set_config('hilrig.screened_rig', '', true), set_config('hilrig.screened_lines', '', true);
             DROP TABLE IF EXISTS pg_temp.fleet_units;
+            -- the span of screening hours (step 13) is the hours of the first and last attempts (step 15)
             CREATE TEMP TABLE fleet_units ON COMMIT DROP AS
-            SELECT ut.device_id, COALESCE(MAX(d.lot), '(unknown)') AS lot,
-                   MAX(CASE WHEN ut.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
-                   MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
-                   MIN(CASE WHEN ut.verdict = 'pass' THEN 1 ELSE 0 END) AS final_passed,
-                   MIN(CASE WHEN ut.first_verdict = 'pass' THEN 1 ELSE 0 END) AS first_passed,
-                   MIN(left(COALESCE(ut.first_started_at, ut.started_at), 13)) AS first_hour, MAX(left(ut.started_at, 13)) AS last_hour,
-                   MIN(COALESCE(ut.first_started_at, ut.started_at)) AS first_at, MAX(ut.started_at) AS last_at,
-                   v_rig AS rig_id, CASE WHEN v_rig IS NOT NULL AND NOT v_each THEN v_line END AS line
-            FROM pg_temp.fleet_touched t JOIN unit_tests ut ON ut.device_id = t.device_id LEFT JOIN devices d ON d.device_id = ut.device_id
-            GROUP BY ut.device_id;
+            SELECT a.*, left(a.first_at, 13) AS first_hour, left(a.last_at, 13) AS last_hour FROM (
+                SELECT ut.device_id, COALESCE(MAX(d.lot), '(unknown)') AS lot,
+                       MAX(CASE WHEN ut.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged,
+                       MAX(CASE WHEN ut.verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
+                       MIN(CASE WHEN ut.verdict = 'pass' THEN 1 ELSE 0 END) AS final_passed,
+                       MIN(CASE WHEN ut.first_verdict = 'pass' THEN 1 ELSE 0 END) AS first_passed,
+                       MIN(COALESCE(ut.first_started_at, ut.started_at)) AS first_at, MAX(ut.started_at) AS last_at,
+                       v_rig AS rig_id, CASE WHEN v_rig IS NOT NULL AND NOT v_each THEN v_line END AS line
+                FROM pg_temp.fleet_touched t JOIN unit_tests ut ON ut.device_id = t.device_id LEFT JOIN devices d ON d.device_id = ut.device_id
+                GROUP BY ut.device_id) a;
             IF v_each THEN
                 UPDATE pg_temp.fleet_units f SET line = s.line FROM pg_temp.fleet_screened_on s WHERE s.device_id = f.device_id;
             END IF;
@@ -1330,12 +1331,14 @@ public static partial class FleetSchema
         // 15: a range whose bound is off the hour (a shift from 06:30) at 10 M results: every result of the part hours was
         // read (0.46-0.61 s at step 14). A unit whose screening attempts all lie inside the range is decided by its latest
         // attempts overall, so units keep their first and last attempt's start, and a part hour's units screened within
-        // that hour are found by their first attempt (ix_units_at, with what a count needs, read from the index alone):
+        // that hour are found by their first attempt (ix_units_at):
         // those inside the range counted as they are, only the few whose attempts straddle the bound read from results.
         [
             "ALTER TABLE units ADD COLUMN first_at TEXT NULL, ADD COLUMN last_at TEXT NULL",
             .. CountUnitTimes,
-            "CREATE INDEX ix_units_at ON units(first_at) INCLUDE (last_at, lot, device_id, rig_id, line, judged, failed, first_passed, final_passed) WHERE first_hour = last_hour",
+            // by first attempt alone: with what a count reads included (230 bytes a unit), the ingest's server CPU was 6 %
+            // more; the part hour's units are fetched from the heap in the order they were screened, a few pages
+            "CREATE INDEX ix_units_at ON units(first_at) WHERE first_hour = last_hour",
             RefreshUnits,
             "ANALYZE units",
         ],
