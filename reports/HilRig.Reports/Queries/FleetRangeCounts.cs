@@ -34,16 +34,18 @@ public sealed partial class ResultsQueries
     /// range's whole hours [fromHour, toHour) (null when the range holds no whole hour), and <see cref="Straddling"/>, a
     /// query of (device_id, lot) for every other unit that may have an attempt in the range: a span across fromHour or
     /// toHour (few: ix_units_span holds only units screened over more than one hour) or an attempt in the part hour at
-    /// either end (read by slot and time: at most two hours of results). Those are counted from their results; a unit in
-    /// neither has no attempt in the range.
+    /// either end. Those are counted from their results; a unit in neither has no attempt in the range. From fleet step
+    /// 15, <see cref="Exact"/> takes from the straddling ones the units screened within a part hour whose attempts all
+    /// lie inside the range (counted as units holds them), so only those whose attempts straddle a bound are read from
+    /// results; before it, the part hours' results were read by slot and time.
     /// </summary>
     /// <remarks>
     /// A rig or a line (fleet step 14) narrows <see cref="Inside"/> to the units screened on that rig or line alone (their
     /// rig_id and line, in units and <see cref="Rollup"/>), and adds to the straddling ones the units screened on several
     /// rigs or lines (ix_units_several) whose span meets the range; <see cref="Join"/> joins each straddling unit's results
-    /// to their runs for the rig or line.
+    /// to their runs for the rig or line. <see cref="Exact"/>: conditions on units <c>u</c>, one per part hour.
     /// </remarks>
-    private sealed record HourSplit(string? Inside, string Straddling, string Cond, DynamicParameters Args, string Rollup, string Join);
+    private sealed record HourSplit(string? Inside, string Straddling, string Cond, DynamicParameters Args, string Rollup, string Join, List<string> Exact);
 
     /// <summary>The split of <paramref name="filter"/>, or null where it does not apply (neither dates nor a rig or a line;
     /// a rig or a line before fleet step 14; not a fleet at step 13).</summary>
@@ -59,33 +61,71 @@ public sealed partial class ResultsQueries
         DateTimeOffset? toHour = filter.ToExclusive is { } t ? FloorHour(t) : null;
         var whole = fromHour is null || toHour is null || fromHour < toHour;
         var (cond, args) = filter.Conditions();
-        // each end's part hour, or the whole range when it holds no whole hour
-        var edges = new List<(DateTimeOffset From, DateTimeOffset To)>();
-        if (!whole)
-            edges.Add((filter.From!.Value, filter.ToExclusive!.Value));
-        else
-        {
-            if (filter.From is { } from && from < fromHour) edges.Add((from, fromHour!.Value));
-            if (filter.ToExclusive is { } to && toHour < to) edges.Add((toHour!.Value, to));
-        }
         // over a rig or a line, only the units screened there alone or on several may have an attempt there
         var onRig = "";
         if (filter.Rig is not null) onRig += $" AND u.rig_id IN (@rig, {Several})";
         if (filter.Line is not null) onRig += $" AND u.line IN (@line, {Several})";
         var parts = new List<string>();
-        for (var i = 0; i < edges.Count; i++)
+        var exact = new List<string>();
+        // The hour of a bound off the hour (fleet step 15): a unit screened within that hour alone (ix_units_at, by its first
+        // attempt) is counted as units holds it when all its attempts lie inside the range and it is that rig's or line's
+        // alone, read from its results when they straddle a bound (or it is on several), and has no attempt in the range
+        // otherwise. Units screened over several hours that include it are read from their results (ix_units_span: few).
+        var hasTimes = HasUnitTimes(db);
+        var inRange = "";
+        var outside = new List<string>();
+        if (filter.From is { } exactFrom)
         {
-            // by (slot, started_at): the slots are few (rollup_slots: every slot with a result, counted since fleet step
-            // 10 whenever the results came), and results have no index by time alone
-            parts.Add(
-                $"""
-                SELECT u.device_id, u.lot FROM units u WHERE u.device_id IN (
-                    SELECT r.device_id FROM results r WHERE r.slot = ANY(@slots) AND r.cycle IS NULL AND r.started_at >= @edgeFrom{i} AND r.started_at < @edgeTo{i}){onRig}
-                """);
-            args.Add($"edgeFrom{i}", ResultFilter.StoreTime(edges[i].From));
-            args.Add($"edgeTo{i}", ResultFilter.StoreTime(edges[i].To));
+            args.Add("exactFrom", ResultFilter.StoreTime(exactFrom));
+            inRange += " AND u.first_at >= @exactFrom";
+            outside.Add("u.first_at < @exactFrom");
         }
-        if (edges.Count > 0)
+        if (filter.ToExclusive is { } exactTo)
+        {
+            args.Add("exactTo", ResultFilter.StoreTime(exactTo));
+            inRange += " AND u.last_at < @exactTo";
+            outside.Add("u.last_at >= @exactTo");
+        }
+        if (filter.Rig is not null)
+        {
+            inRange += " AND u.rig_id = @rig";
+            outside.Add($"u.rig_id = {Several}");
+        }
+        if (filter.Line is not null)
+        {
+            inRange += " AND u.line = @line";
+            outside.Add($"u.line = {Several}");
+        }
+        var overlap = (filter.From is null ? "" : " AND u.last_at >= @exactFrom") + (filter.ToExclusive is null ? "" : " AND u.first_at < @exactTo");
+        var partHours = new List<DateTimeOffset>();
+        foreach (var bound in new[] { filter.From, filter.ToExclusive })
+            if (bound is { } b && FloorHour(b) != b && !partHours.Contains(FloorHour(b)))
+                partHours.Add(FloorHour(b));
+        for (var i = 0; i < partHours.Count; i++)
+        {
+            args.Add($"partHour{i}", HourText(partHours[i]));
+            if (!hasTimes)
+            {
+                // before fleet step 15: every unit with an attempt in the part hour, read by slot and time (the slots are
+                // few: rollup_slots holds every slot with a result; results have no index by time alone)
+                var (edgeFrom, edgeTo) = (Max(partHours[i], filter.From), Min(partHours[i].AddHours(1), filter.ToExclusive));
+                args.Add($"edgeFrom{i}", ResultFilter.StoreTime(edgeFrom));
+                args.Add($"edgeTo{i}", ResultFilter.StoreTime(edgeTo));
+                parts.Add(
+                    $"""
+                    SELECT u.device_id, u.lot FROM units u WHERE u.device_id IN (
+                        SELECT r.device_id FROM results r WHERE r.slot = ANY(@slots) AND r.cycle IS NULL AND r.started_at >= @edgeFrom{i} AND r.started_at < @edgeTo{i}){onRig}
+                    """);
+                continue;
+            }
+            args.Add($"partStart{i}", ResultFilter.StoreTime(partHours[i]));
+            args.Add($"partEnd{i}", ResultFilter.StoreTime(partHours[i].AddHours(1)));
+            var inHour = $"u.first_hour = u.last_hour AND u.first_at >= @partStart{i} AND u.first_at < @partEnd{i}";
+            exact.Add(inHour + inRange);
+            parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE {inHour}{overlap} AND ({string.Join(" OR ", outside)}){onRig}");
+            parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE u.first_hour <> u.last_hour AND u.last_hour >= @partHour{i} AND u.first_hour <= @partHour{i}{onRig}");
+        }
+        if (!hasTimes && partHours.Count > 0)
             args.Add("slots", db.Query<int>("SELECT slot FROM rollup_slots").ToArray());
         var inside = new List<string>();
         if (whole)
@@ -94,6 +134,8 @@ public sealed partial class ResultsQueries
             {
                 if (bound is not { } b) continue;
                 args.Add(name, HourText(b));
+                // a bound off the hour: the units across its hour are read above (those across fromHour among them)
+                if (hasTimes && (name == "fromHour" ? filter.From != b : filter.ToExclusive != b)) continue;
                 parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE u.first_hour <> u.last_hour AND u.last_hour >= @{name} AND u.first_hour < @{name}{onRig}");
             }
             if (fromHour is not null) inside.Add("first_hour >= @fromHour");
@@ -122,8 +164,16 @@ public sealed partial class ResultsQueries
         }
         return new HourSplit(whole ? (inside.Count == 0 ? "TRUE" : string.Join(" AND ", inside)) : null,
             parts.Count == 0 ? "SELECT NULL::text AS device_id, NULL::text AS lot WHERE FALSE" : string.Join(" UNION ", parts), cond, args,
-            byRig ? "rollup_lot_rig_hours" : "rollup_lot_hours", byRig ? " JOIN runs ru ON ru.id = r.run_id" : "");
+            byRig ? "rollup_lot_rig_hours" : "rollup_lot_hours", byRig ? " JOIN runs ru ON ru.id = r.run_id" : "", exact);
     }
+
+    /// <summary>True on a fleet at step 15 or later (units carry their first and last screening attempt's start).</summary>
+    private static bool HasUnitTimes(IDbConnection db) =>
+        db.ExecuteScalar<string?>("SELECT to_regclass('ix_units_at')::text") is not null;
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset? b) => b is { } v && v > a ? v : a;
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset? b) => b is { } v && v < a ? v : a;
 
     /// <summary>
     /// The lot counts of a date filter on a fleet at step 13 (<see cref="SplitByHour"/>), as <see cref="UnitCounts"/> has
@@ -148,6 +198,7 @@ public sealed partial class ResultsQueries
                 GROUP BY b.device_id, b.lot)
             SELECT x.lot AS Name, SUM(x.judged) AS Units, SUM(x.failed) AS Failed FROM x GROUP BY x.lot
             {(split.Inside is null ? "" : $"UNION ALL SELECT lot, SUM(units), SUM(failed) FROM {split.Rollup} WHERE {split.Inside} GROUP BY lot")}
+            {string.Concat(split.Exact.Select(e => $"UNION ALL SELECT u.lot, SUM(u.judged), SUM(u.failed) FROM units u WHERE {e} GROUP BY u.lot "))}
             """;
         return db.Query<CountRow>(sql, split.Args)
             .GroupBy(r => r.Name, StringComparer.Ordinal)
@@ -170,22 +221,28 @@ public sealed partial class ResultsQueries
             return null;
         split.Args.Add("lot", lot);
         split.Args.Add("limit", shown);
-        if (split.Inside is null)
+        // the rollup's units inside the whole hours, and units' own inside the range in its part hours
+        var counted = new List<string>();
+        if (split.Inside is not null)
+            counted.Add($"SELECT devices, first_passed, final_passed FROM {split.Rollup} WHERE lot = @lot AND {split.Inside}");
+        counted.AddRange(split.Exact.Select(e => $"SELECT 1, u.first_passed, u.final_passed FROM units u WHERE u.lot = @lot AND {e}"));
+        if (counted.Count == 0)
             return new LotInsideHours(new YieldRow(), [], split);
         var yields = db.QuerySingle<YieldRow>(
             $"""
             SELECT COALESCE(SUM(devices), 0) AS Devices, COALESCE(SUM(first_passed), 0) AS FirstPassed, COALESCE(SUM(final_passed), 0) AS FinalPassed
-            FROM {split.Rollup} WHERE lot = @lot AND {split.Inside}
+            FROM ({string.Join(" UNION ALL ", counted)}) c (devices, first_passed, final_passed)
             """, split.Args);
+        var shownCond = string.Join(" OR ", (split.Inside is null ? Array.Empty<string>() : [split.Inside]).Concat(split.Exact).Select(c => $"({c})"));
         // failed and passed units each read in order from ix_units_lot (lot, failed, device_id), as the whole lot's page
         var devices = db.Query<DeviceRow>(
             $"""
             SELECT u.device_id AS DeviceId, u.failed AS Failed, u.judged AS Judged,
                    (SELECT r.signature FROM results r WHERE r.device_id = u.device_id AND r.cycle IS NULL
                     ORDER BY r.started_at DESC, r.attempt DESC LIMIT 1) AS LastSignature
-            FROM (SELECT * FROM (SELECT device_id, failed, judged FROM units WHERE lot = @lot AND failed = 1 AND {split.Inside} ORDER BY device_id LIMIT @limit) f
+            FROM (SELECT * FROM (SELECT device_id, failed, judged FROM units u WHERE lot = @lot AND failed = 1 AND ({shownCond}) ORDER BY device_id LIMIT @limit) f
                   UNION ALL
-                  SELECT * FROM (SELECT device_id, failed, judged FROM units WHERE lot = @lot AND failed = 0 AND {split.Inside} ORDER BY device_id LIMIT @limit) p) u
+                  SELECT * FROM (SELECT device_id, failed, judged FROM units u WHERE lot = @lot AND failed = 0 AND ({shownCond}) ORDER BY device_id LIMIT @limit) p) u
             """, split.Args)
             .Select(d => new LotDevice(d.DeviceId, d.Failed != 0, d.Judged != 0, null, null, d.LastSignature))
             .ToList();

@@ -218,6 +218,7 @@ internal static class FleetPagesBench
             .. FleetSchema.RecountLotFailures,
             .. FleetSchema.CountLotHours,
             .. FleetSchema.CountUnitRigs,
+            .. FleetSchema.CountUnitTimes,
             .. FleetSchema.CountLotFailureRollups,
             .. FleetSchema.CountSlotDevices,
             "VACUUM ANALYZE",

@@ -523,6 +523,10 @@ public class FleetSyncTests() : FleetFixture("fleet")
             new ResultFilter(T0, T0.AddHours(3), null, null),                       // a shift of whole hours
             new ResultFilter(T0.AddHours(0.5), T0.AddHours(2.8), null, null),       // part hours at both ends
             new ResultFilter(T0.AddHours(1.25), T0.AddHours(1.75), null, null),     // no whole hour inside
+            new ResultFilter(T0.AddHours(1.51), T0.AddHours(2.5), null, null),      // from inside h2's attempts (1.5, 1.52)
+            new ResultFilter(T0.AddHours(0.5), T0.AddHours(1.51), null, null),      // to inside h2's attempts
+            new ResultFilter(T0.AddHours(0.9), T0.AddHours(1.2), null, null),       // no whole hour, parts of two hours
+            new ResultFilter(T0.AddHours(1.51), T0.AddHours(2.8), rig.RigId, null), // a rig, from inside h2's attempts
             new ResultFilter(T0.AddHours(1), null, null, null),                     // from only
             new ResultFilter(null, T0.AddHours(2), null, null),                     // to only
             new ResultFilter(new DateTimeOffset(day, TimeSpan.Zero), new DateTimeOffset(day.AddDays(1), TimeSpan.Zero), null, null), // one day
@@ -608,6 +612,66 @@ public class FleetSyncTests() : FleetFixture("fleet")
         foreach (var filter in new[] { new ResultFilter(null, null, "old-rig", null), new ResultFilter(null, null, rig.RigId, null), new ResultFilter(null, null, null, "line-1"),
                                        new ResultFilter(T0, T0.AddHours(1.5), "old-rig", null), new ResultFilter(T0.AddHours(0.25), T0.AddHours(3), null, "line-1"), new ResultFilter(null, null, null, "line-2") })
             Assert.That(fleet.Queries().LotCounts(filter).Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(DirectLotCounts(fleet, filter)), $"{filter.Describe()}");
+    }
+
+    [Test]
+    public void A_fleet_left_at_step_14_upgrades_to_15_with_each_units_first_and_last_attempt_and_a_later_sync_matches_a_direct_count()
+    {
+        var fleet = TestStore.Postgres(TestPostgres.NewDatabase("step14"));
+        FleetSchema.Init(fleet.Location, upTo: 14);
+        // What a step-14 fleet holds: a failed then passed within one hour (08:10, 08:30), b within one hour (08:01),
+        // c across 09:00 (08:40 failed, 09:05 passed), d screened at 08:01 and soaked with a failed cycle at 10:05.
+        var lot = Unique("LOT");
+        var a = Unique("a");
+        fleet.Execute(
+            "INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status, line) VALUES ('00000000-0000-7000-8000-000000000041', 'old-rig', 'h', 1, 'BL14', 'screen', '2026-03-14T08:00:00.0000000Z', NULL, 'passed', 'line-1')",
+            $"INSERT INTO devices (device_id, lot, first_seen) VALUES ('{a}', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('b', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('c', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('d', '{lot}', '2026-03-14T08:00:00.0000000Z')",
+            $"""
+            INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature, started_at, ended_at) VALUES
+                ('00000001-0000-7000-8000-000000000041', '00000000-0000-7000-8000-000000000041', '{a}', 1, 'dfu-readback', NULL, 1, 'fail', 'bad-external-flash', 'erase failure', '2026-03-14T08:10:00.0000000Z', '2026-03-14T08:11:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000042', '00000000-0000-7000-8000-000000000041', '{a}', 1, 'dfu-readback', NULL, 2, 'pass', NULL, NULL, '2026-03-14T08:30:00.0000000Z', '2026-03-14T08:31:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000043', '00000000-0000-7000-8000-000000000041', 'b', 2, 'dfu-readback', NULL, 1, 'pass', NULL, NULL, '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000044', '00000000-0000-7000-8000-000000000041', 'c', 3, 'dfu-readback', NULL, 1, 'fail', 'stuck-bits', NULL, '2026-03-14T08:40:00.0000000Z', '2026-03-14T08:41:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000045', '00000000-0000-7000-8000-000000000041', 'c', 3, 'dfu-readback', NULL, 2, 'pass', NULL, NULL, '2026-03-14T09:05:00.0000000Z', '2026-03-14T09:06:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000046', '00000000-0000-7000-8000-000000000041', 'd', 4, 'dfu-readback', NULL, 1, 'pass', NULL, NULL, '2026-03-14T08:01:00.0000000Z', '2026-03-14T08:02:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000047', '00000000-0000-7000-8000-000000000041', 'd', 4, 'soak', 1, 1, 'fail', 'ota-timeout', NULL, '2026-03-14T10:05:00.0000000Z', '2026-03-14T10:06:00.0000000Z')
+            """);
+        fleet.Execute([.. Summaries.Rebuild, .. FleetSchema.CountResultRollups, .. FleetSchema.RecountYields, .. FleetSchema.RecountLotFailures,
+            .. FleetSchema.CountLotFailureRollups, .. FleetSchema.CountSlotDevices, .. FleetSchema.CountLotHours, .. FleetSchema.CountUnitRigs]);
+        AssertRollupsEqualDirectCounts(fleet);
+
+        FleetSchema.Init(fleet.Location);
+
+        Assert.That(fleet.Scalar("SELECT MAX(version) FROM fleet_schema_version"), Is.EqualTo(FleetSchema.Latest));
+        Assert.That(fleet.Rows($"SELECT device_id, first_at, last_at FROM units WHERE device_id IN ('{a}', 'c', 'd') ORDER BY 1").Select(Text),
+            Is.EqualTo(new[] { $"{a}|2026-03-14T08:10:00.0000000Z|2026-03-14T08:30:00.0000000Z", "c|2026-03-14T08:40:00.0000000Z|2026-03-14T09:05:00.0000000Z",
+                               "d|2026-03-14T08:01:00.0000000Z|2026-03-14T08:01:00.0000000Z" }), "screening attempts only: d's soak cycle is none");
+        AssertRollupsEqualDirectCounts(fleet);
+
+        // The upgraded fleet ingests on: a rig's generated history, and b retested at 10:15, which moves its last attempt
+        // and its span out of one hour.
+        var rig = FleetSchema.AddRig(fleet.Location, RigId("after14"));
+        var local = RigStore(rig.RigId, 120, seed: 23);
+        var run = local.StartRun(new RunInfo(rig.RigId, "h", 1, "BL14", "screen", T0.AddHours(2.25)));
+        local.RecordResult(new ResultRecord(run, "b", 4, "ota", Verdict.Fail, T0.AddHours(2.25), T0.AddHours(2.25).AddSeconds(5), FailureMode: "ota-timeout"));
+        new FleetSync(local, rig.ConnectionString, rig.RigId, line: "line-1") { BatchSize = 100 }.Sync();
+
+        Assert.That(fleet.Rows("SELECT device_id, failed, first_at, last_at FROM units WHERE device_id = 'b'").Select(Text),
+            Is.EqualTo(new[] { "b|1|2026-03-14T08:01:00.0000000Z|2026-03-14T10:15:00.0000000Z" }));
+        AssertRollupsEqualDirectCounts(fleet);
+        // bounds off the hour: inside a's attempts (08:20), inside c's (08:50), inside b's (09:30), beside all of them
+        foreach (var filter in new[] { new ResultFilter(T0.AddMinutes(20), T0.AddHours(3.5), null, null), new ResultFilter(T0.AddMinutes(5), T0.AddMinutes(50), null, null),
+                                       new ResultFilter(T0.AddMinutes(20), T0.AddMinutes(90), null, null), new ResultFilter(T0.AddMinutes(35), null, null, null),
+                                       new ResultFilter(null, T0.AddMinutes(20), null, null), new ResultFilter(T0.AddMinutes(2), T0.AddHours(2.5), "old-rig", null),
+                                       new ResultFilter(T0.AddMinutes(20), T0.AddHours(2.5), null, "line-1"), new ResultFilter(T0.AddHours(-0.5), T0.AddHours(1.75), null, null) })
+        {
+            Assert.That(fleet.Queries().LotCounts(filter).Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(DirectLotCounts(fleet, filter)), $"{filter.Describe()}");
+            var page = fleet.Queries().Lot(lot, filter, devicesShown: 20);
+            var direct = DirectLotCounts(fleet, filter).SingleOrDefault(g => g.Item1 == lot);
+            Assert.That((page?.Rate.Units ?? 0, page?.Rate.Failed ?? 0), Is.EqualTo((direct.Item2, direct.Item3)), $"{filter.Describe()}: lot page");
+        }
+        // from 08:20: a's passing retest decides (its failure is before the range), b's ota failure at 10:15 and c's pass
+        Assert.That(fleet.Queries().LotCounts(new ResultFilter(T0.AddMinutes(20), T0.AddHours(3), null, null)).Single(g => g.Name == lot), Is.EqualTo(new GroupCount(lot, 1, 3)));
     }
 
     [Test]
@@ -770,6 +834,10 @@ public class FleetSyncTests() : FleetFixture("fleet")
             """;
         Assert.That(central.Rows("SELECT device_id, first_hour, last_hour FROM units ORDER BY 1").Select(Text),
             Is.EqualTo(central.Rows($"SELECT * FROM ({Spans}) s ORDER BY 1").Select(Text)), "each unit's span of screening hours");
+        if (central.Scalar("SELECT CASE WHEN to_regclass('ix_units_at') IS NULL THEN 0 ELSE 1 END") == 1)
+            Assert.That(central.Rows("SELECT device_id, first_at, last_at FROM units ORDER BY 1").Select(Text),
+                Is.EqualTo(central.Rows("SELECT device_id, MIN(started_at), MAX(started_at) FROM results WHERE cycle IS NULL GROUP BY device_id ORDER BY 1").Select(Text)),
+                "each unit's first and last screening attempt (fleet step 15)");
         Assert.That(
             central.Rows("SELECT lot, first_hour, last_hour, units, failed, devices, first_passed, final_passed FROM rollup_lot_hours WHERE devices <> 0 ORDER BY 1, 2, 3").Select(Text),
             Is.EqualTo(central.Rows(
