@@ -148,18 +148,7 @@ public sealed partial class ResultsQueries
                 var several = new List<string>();
                 if (filter.Rig is not null) several.Add($"u.rig_id = {Several}");
                 if (filter.Line is not null) several.Add($"u.line = {Several}");
-                var span = "";
-                if (filter.From is { } spanFrom)
-                {
-                    span += " AND u.last_hour >= @spanFrom";
-                    args.Add("spanFrom", HourText(spanFrom));
-                }
-                if (filter.ToExclusive is { } spanTo)
-                {
-                    span += " AND u.first_hour <= @spanTo";
-                    args.Add("spanTo", HourText(spanTo));
-                }
-                parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE ({string.Join(" OR ", several)}){span}");
+                parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE ({string.Join(" OR ", several)}){SpanConditions(filter, args)}");
             }
         }
         return new HourSplit(whole ? (inside.Count == 0 ? "TRUE" : string.Join(" AND ", inside)) : null,
@@ -260,6 +249,12 @@ public sealed partial class ResultsQueries
     private static string FleetUnitSpanConditions(IDbConnection db, ResultFilter filter, DynamicParameters args)
     {
         if (!filter.HasDates || !HasLotHours(db)) return "";
+        return SpanConditions(filter, args);
+    }
+
+    /// <summary>The conditions on units <c>u</c> whose span of screening hours meets the filter's dates (none without dates).</summary>
+    private static string SpanConditions(ResultFilter filter, DynamicParameters args)
+    {
         var sql = "";
         if (filter.From is { } f)
         {
