@@ -227,6 +227,12 @@ public sealed partial class ResultsStore
     /// <summary>The schema version this hilrig writes.</summary>
     public static int LatestSchemaVersion => Migrations.Latest;
 
+    /// <summary>
+    /// The condition of a SQLite store's ix_units_days (step 17), word for word as a query must say it for SQLite to read
+    /// that partial index (over units, unaliased): a unit screened on more than one day, or with no span yet.
+    /// </summary>
+    public const string UnitOverDays = "(first_at IS NULL OR substr(first_at, 1, 10) <> substr(last_at, 1, 10))";
+
     public int SchemaVersion
     {
         get

@@ -114,16 +114,23 @@ public class PageSummariesTests
             GROUP BY u.lot
             """);
 
-    /// <summary>Takes steps 15 and 16 out of a store (their tables, columns and triggers, their records), as a store at step 14 is.</summary>
+    /// <summary>Step 17's spans: each unit's first and last screening attempt, from its results.</summary>
+    private static readonly (string Table, string Stored, string Direct) UnitSpans =
+        ("units (first_at, last_at)",
+            "SELECT device_id, first_at, last_at FROM units",
+            "SELECT u.device_id, MIN(r.started_at), MAX(r.started_at) FROM units u JOIN results r ON r.device_id = u.device_id AND r.cycle IS NULL GROUP BY u.device_id");
+
+    /// <summary>Takes steps 15 to 17 out of a store (their tables, columns, indexes and triggers, their records), as a store at step 14 is.</summary>
     private static void BackToStep14(TestStore db) => db.Execute(
         [.. db.Rows("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('device_failures', 'units', 'devices', 'unit_test_ends')").Select(r => $"DROP TRIGGER {r[0]}"),
          "DROP TABLE lot_failure_counts", "DROP TABLE lot_yields", "ALTER TABLE units DROP COLUMN first_ok", "ALTER TABLE units DROP COLUMN final_ok",
+         "DROP INDEX ix_units_span", "DROP INDEX ix_units_days", "ALTER TABLE units DROP COLUMN first_at", "ALTER TABLE units DROP COLUMN last_at",
          "DELETE FROM schema_version WHERE version >= 15"]);
 
-    /// <summary>Steps 15's and 16's per-lot summaries against a direct count.</summary>
+    /// <summary>Steps 15's and 16's per-lot summaries and step 17's spans against a direct count.</summary>
     private static void AssertLotFailureCounts(TestStore db, string when)
     {
-        foreach (var (table, stored, direct) in new[] { LotFailureCounts, LotYields })
+        foreach (var (table, stored, direct) in new[] { LotFailureCounts, LotYields, UnitSpans })
         {
             var expected = Text(db.Rows(direct));
             Assert.That(expected, Is.Not.Empty, $"{table}, {when}");
@@ -179,7 +186,7 @@ public class PageSummariesTests
         Assert.That(db.Scalar("SELECT COUNT(DISTINCT rig_id) FROM runs"), Is.EqualTo(2));
         Assert.That(db.Scalar("SELECT COUNT(*) FROM results WHERE cycle IS NOT NULL"), Is.GreaterThan(0), "soak rows");
         Assert.That(db.Scalar("SELECT COUNT(*) FROM results WHERE attempt > 1"), Is.GreaterThan(0), "retests");
-        foreach (var (table, stored, direct) in Summaries.Concat(LotPageSummaries).Append(LotFailureCounts).Append(LotYields))
+        foreach (var (table, stored, direct) in Summaries.Concat(LotPageSummaries).Append(LotFailureCounts).Append(LotYields).Append(UnitSpans))
         {
             var expected = Text(db.Rows(direct));
             Assert.That(expected, Is.Not.Empty, table);
@@ -256,6 +263,10 @@ public class PageSummariesTests
             AssertLotPage(page, rate.Lot, rows, failed, f => ((string)f[4]!).StartsWith(first!, StringComparison.Ordinal), filtered: true);
         }
 
+        // any range (step 17: the units inside it as units holds them, those straddling a bound from their results): whole
+        // days, a bound across rig-b's midnight retests, bounds between the two screens' retests, a time of day, open ends
+        AssertRangeCounts(db, queries, rows, failed);
+
         // and the failure mode pages read the same before and after the migration (step 14 taking ix_results_mode's place)
         var modePages = Text(db.Rows("SELECT DISTINCT failure_mode FROM results WHERE failure_mode IS NOT NULL"))
             .Select(m => System.Text.Json.JsonSerializer.Serialize(queries.FailureMode(m, ResultFilter.None, latest: 5))).ToList();
@@ -263,7 +274,8 @@ public class PageSummariesTests
         var modesPage = Describe(queries.Modes());
         BackToStep14(db);
         ResultsStore.Open(path);
-        AssertLotFailureCounts(db, "as steps 15 and 16 fill them");
+        AssertLotFailureCounts(db, "as steps 15 to 17 fill them");
+        AssertRangeCounts(db, queries, rows, failed);
         foreach (var lot in queries.LotCounts().Select(c => c.Name))
             AssertLotPage(queries.Lot(lot)!, lot, rows, failed, _ => true);
         Assert.That(Describe(queries.Modes()), Is.EqualTo(modesPage), "the modes page after step 15");
@@ -302,16 +314,18 @@ public class PageSummariesTests
 
         Assert.That((upgrading.Exit, upgraded.Exit), Is.EqualTo((ExitCodes.Ok, ExitCodes.Ok)), upgrading.Error);
         var lines = CliHarness.Unwrapped(upgrading.Error).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines, Has.Length.EqualTo(4), upgrading.Error);
-        Assert.That(lines[0], Does.EndWith("schema step 15 of 16 (per-lot failure summary) ...").And.StartWith("store "));
-        Assert.That(lines[1], Does.Match(@"^store .*hilrig\.db: schema step 15 of 16 \(per-lot failure summary\) done in \d+\.\d s$"));
-        Assert.That(lines[2], Does.EndWith("schema step 16 of 16 (per-lot yields) ..."));
-        Assert.That(lines[3], Does.Match(@"^store .*hilrig\.db: schema step 16 of 16 \(per-lot yields\) done in \d+\.\d s$"));
+        Assert.That(lines, Has.Length.EqualTo(6), upgrading.Error);
+        Assert.That(lines[0], Does.EndWith("schema step 15 of 17 (per-lot failure summary) ...").And.StartWith("store "));
+        Assert.That(lines[1], Does.Match(@"^store .*hilrig\.db: schema step 15 of 17 \(per-lot failure summary\) done in \d+\.\d s$"));
+        Assert.That(lines[2], Does.EndWith("schema step 16 of 17 (per-lot yields) ..."));
+        Assert.That(lines[3], Does.Match(@"^store .*hilrig\.db: schema step 16 of 17 \(per-lot yields\) done in \d+\.\d s$"));
+        Assert.That(lines[4], Does.EndWith("schema step 17 of 17 (unit screening spans) ..."));
+        Assert.That(lines[5], Does.Match(@"^store .*hilrig\.db: schema step 17 of 17 \(unit screening spans\) done in \d+\.\d s$"));
         Assert.That(upgraded.Error, Is.Empty, "a store already at the latest step says nothing");
         Assert.That(upgrading.Output, Is.EqualTo(upgraded.Output), "standard output (JSON) is the answer alone");
         Assert.That(upgrading.Output, Does.Contain("\"lot\": \"SST25-1401A\"").And.Contain("erase-failure at 0x040000"));
         Assert.That(db.Scalar("SELECT MAX(version) FROM schema_version"), Is.EqualTo(Migrations.Latest));
-        AssertLotFailureCounts(db, "after steps 15 and 16 ran on a command's open");
+        AssertLotFailureCounts(db, "after steps 15 to 17 ran on a command's open");
     }
 
     [Test]
@@ -353,6 +367,62 @@ public class PageSummariesTests
         var attempts = rows.Where(r => r.Cycle is null && screened[r.DeviceId] == lot)
             .Select(r => new HilRig.Reports.Results.AttemptRecord(r.DeviceId, r.Test, r.Attempt, r.Verdict)).ToList();
         Assert.That((page.FirstPassYield, page.FinalYield), Is.EqualTo((Yield.FirstPass(attempts), Yield.Final(attempts))), lot);
+    }
+
+    /// <summary>
+    /// The lots page's counts over date ranges against a direct count of the screening attempts in each range (per device
+    /// and test the latest start, then the highest attempt, decides), and one lot's page (its rate and failures) over a few
+    /// of them: whole days, bounds between screening attempts (seconds and times of day, across midnight), open ends.
+    /// </summary>
+    private static void AssertRangeCounts(TestStore db, ResultsQueries queries, IReadOnlyList<HilRig.Reports.Results.ResultRow> rows, List<object?[]> failed)
+    {
+        var starts = db.Rows("SELECT DISTINCT started_at FROM results WHERE cycle IS NULL ORDER BY started_at").Select(r => (string)r[0]!).ToList();
+        var days = starts.Select(t => t[..10]).Distinct(StringComparer.Ordinal).ToList();
+        Assert.That(days, Has.Count.GreaterThan(1));
+        // a second past each of a spread of attempts' starts: a bound between attempts, off the minute and the hour
+        var bounds = Enumerable.Range(0, 9).Select(i => starts[i * (starts.Count - 1) / 8])
+            .Select(t => DateTimeOffset.Parse(t, CultureInfo.InvariantCulture).AddSeconds(1).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture))
+            .Distinct(StringComparer.Ordinal).ToList();
+        var ranges = new List<(string? From, string? To)>();
+        foreach (var day in days)
+            ranges.Add((day, day));
+        ranges.Add((days[0], days[^1]));
+        ranges.Add(((string?)Midnight.AddDays(-1).ToString("yyyy-MM-dd'T'23:55", CultureInfo.InvariantCulture), (string?)Midnight.ToString("yyyy-MM-dd'T'00:07", CultureInfo.InvariantCulture)));
+        for (var i = 0; i < bounds.Count; i++)
+        {
+            ranges.Add((bounds[i], null));
+            ranges.Add((null, bounds[i]));
+            for (var j = i + 1; j < bounds.Count; j++)
+                ranges.Add((bounds[i], bounds[j]));
+        }
+        static string Stored(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+        var pages = 0;
+        foreach (var (from, to) in ranges)
+        {
+            Assert.That(ResultFilter.TryParse(from, to, null, null, out var filter, out var problem), problem);
+            var where = (filter.From is { } f ? $" AND started_at >= '{Stored(f)}'" : "") + (filter.ToExclusive is { } t ? $" AND started_at < '{Stored(t)}'" : "");
+            var direct = db.Rows(
+                $"""
+                SELECT COALESCE(d.lot, '{UnknownLot}'), SUM(x.judged), SUM(x.failed)
+                FROM (SELECT device_id, MAX(verdict <> 'rig-fault') AS judged, MAX(verdict = 'fail') AS failed
+                      FROM (SELECT device_id, verdict, ROW_NUMBER() OVER (PARTITION BY device_id, test ORDER BY started_at DESC, attempt DESC) AS rn
+                            FROM results WHERE cycle IS NULL{where})
+                      WHERE rn = 1 GROUP BY device_id) x
+                LEFT JOIN devices d ON d.device_id = x.device_id
+                GROUP BY 1 HAVING SUM(x.judged) > 0
+                """).Select(r => new GroupCount((string)r[0]!, Convert.ToInt32(r[2], CultureInfo.InvariantCulture), Convert.ToInt32(r[1], CultureInfo.InvariantCulture)))
+                .OrderBy(g => g.Name, StringComparer.Ordinal).ToList();
+            Assert.That(queries.LotCounts(filter), Is.EqualTo(direct), $"lots from {from} to {to}");
+            if (from is null || to is null || pages++ % 4 != 0) continue;
+            var (lower, upper) = (Stored(filter.From!.Value), Stored(filter.ToExclusive!.Value));
+            foreach (var rate in queries.Lots(filter).Lots)
+            {
+                var page = queries.Lot(rate.Lot, filter)!;
+                Assert.That(page.Rate, Is.EqualTo(rate), $"{rate.Lot} from {from} to {to}");
+                AssertLotPage(page, rate.Lot, rows, failed,
+                    f => string.CompareOrdinal((string)f[4]!, lower) >= 0 && string.CompareOrdinal((string)f[4]!, upper) < 0, filtered: true);
+            }
+        }
     }
 
     /// <summary>
