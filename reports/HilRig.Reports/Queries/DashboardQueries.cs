@@ -219,6 +219,8 @@ public sealed partial class ResultsQueries
             ? StoredFailures(db, lot, filter)
             : HasLotHours(db)
             ? FleetFailures(db, lot, filter)
+            : IsSqlite(db) && filter.HasDates
+            ? Count(lot, LotFailuresInRange(db, filter, args).Select(FailureGroup.Read))
             : Count(lot, db.Query<FailureRow>(
                 $"""
                 SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
@@ -303,6 +305,35 @@ public sealed partial class ResultsQueries
         if (n.Units > n.LotUnits)
             groups.Add(new GroupCount("", (int)(n.Failed - n.LotFailed), (int)(n.Units - n.LotUnits)));
         return LotReport.Build(groups)[0];
+    }
+
+    /// <summary>
+    /// A lot's failed results in a range off whole days on a rig's store, with their evidence: read device by device from
+    /// ix_results_failed, only for the lot's devices with a failure stored on a day the range touches (device_failure_days,
+    /// step 12). SQLite's own choice read every failed result of the store from its row to check its start (86,000 rows
+    /// at 10 M results, 230 ms CPU for a shift).
+    /// </summary>
+    private static IEnumerable<FailureRow> LotFailuresInRange(IDbConnection db, ResultFilter filter, DynamicParameters args)
+    {
+        var days = "";
+        if (filter.From is { } f)
+        {
+            args.Add("failedFromDay", f.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            days += " AND x.day >= @failedFromDay";
+        }
+        if (filter.ToExclusive is { } t)
+        {
+            args.Add("failedToDay", t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            days += " AND x.day <= @failedToDay";
+        }
+        var (cond, _) = filter.Conditions();
+        return db.Query<FailureRow>(
+            $"""
+            SELECT r.device_id AS DeviceId, r.failure_mode AS FailureMode, r.signature AS Signature, r.evidence_json AS EvidenceJson
+            FROM units u CROSS JOIN results r INDEXED BY ix_results_failed JOIN runs ru ON ru.id = r.run_id
+            WHERE u.lot = @lot AND r.device_id = u.device_id AND r.verdict = 'fail'{cond}
+              AND EXISTS (SELECT 1 FROM device_failure_days x WHERE x.device_id = u.device_id{days})
+            """, args);
     }
 
     private sealed class LotFleetRow

@@ -9,10 +9,11 @@ namespace HilRig.Reports.Queries;
 /// <summary>
 /// A rig's SQLite store (step 17) counts units over a date range from the units themselves: each unit keeps its first and
 /// last screening attempt (first_at, last_at), and a unit whose attempts all lie inside the range is decided there by its
-/// latest attempts overall, as units holds them. Only the units whose attempts straddle a bound are read from their
-/// results: those first screened inside the range and last after it (read with the inside ones, by lot and first attempt),
-/// and those screened before the range's start and again after it (on the start's own day, read the same way, or over
-/// several days: ix_units_days, few). A unit in none of these has no attempt in the range.
+/// latest attempts overall, as units holds them: over whole days from lot_unit_days (units per lot and span of days),
+/// otherwise from units by lot and first attempt (ix_units_span). Only the units whose attempts straddle a bound are
+/// read from their results: those first screened inside the range and last after it (read with the inside ones), and
+/// those screened before the range's start and again after it (on the start's own day, read the same way, or over
+/// several days: ix_units_days, few; a midnight bound only has these). A unit in none of these has no attempt in the range.
 /// </summary>
 public sealed partial class ResultsQueries
 {
@@ -60,27 +61,43 @@ public sealed partial class ResultsQueries
         // units first screened inside the range: inside when last screened before its end, else straddling it
         var firstInside = (from is null ? "" : " AND u.first_at >= @spanFrom") + (to is null ? "" : " AND u.first_at < @spanTo");
         var counts = new Dictionary<string, (long Units, long Failed)>(StringComparer.Ordinal);
-        foreach (var row in db.Query<CountRow>(
-            $"""
-            {Lots}
-            SELECT u.lot AS Name, SUM(u.judged) AS Units, SUM(u.failed) AS Failed
-            FROM lots JOIN units u INDEXED BY ix_units_span ON u.lot = lots.lot
-            WHERE u.first_at IS NOT NULL{firstInside}{(to is null ? "" : " AND u.last_at < @spanTo")}
-            GROUP BY u.lot
-            """, args))
+        var wholeDays = filter.KeepsWholeDays;
+        // whole days: the units inside as lot_unit_days counts them per lot and span of days (a few hundred rows for a week
+        // where units has 170,000 at 10 M results); a unit straddling a midnight bound was screened on several days
+        var (dayCond, dayArgs) = (filter with { Rig = null }).DayConditions("d.first_day", "");
+        args.AddDynamicParams(dayArgs);
+        foreach (var row in db.Query<CountRow>(wholeDays
+            ? $"""
+              SELECT d.lot AS Name, SUM(d.units) AS Units, SUM(d.failed) AS Failed FROM lot_unit_days d
+              WHERE 1 = 1{dayCond}{(to is null ? "" : " AND d.last_day < @toDay")}
+              GROUP BY d.lot
+              """
+            : $"""
+              {Lots}
+              SELECT u.lot AS Name, SUM(u.judged) AS Units, SUM(u.failed) AS Failed
+              FROM lots JOIN units u INDEXED BY ix_units_span ON u.lot = lots.lot
+              WHERE u.first_at IS NOT NULL{firstInside}{(to is null ? "" : " AND u.last_at < @spanTo")}
+              GROUP BY u.lot
+              """, args))
             counts[row.Name] = (row.Units, row.Failed);
 
         var straddling = new List<string>();
-        if (to is not null)
+        if (wholeDays)
+        {
+            var across = string.Join(" OR ", new[] { from is null ? null : "first_at < @spanFrom AND last_at >= @spanFrom", to is null ? null : "first_at < @spanTo AND last_at >= @spanTo" }.OfType<string>());
+            straddling.Add($"SELECT device_id FROM units INDEXED BY ix_units_days WHERE {ResultsStore.UnitOverDays} AND (first_at IS NULL OR {across})");
+        }
+        else if (to is not null)
             straddling.Add($"SELECT u.device_id FROM lots JOIN units u INDEXED BY ix_units_span ON u.lot = lots.lot WHERE u.first_at IS NOT NULL{firstInside} AND u.last_at >= @spanTo");
-        if (filter.From is { } start && start.UtcDateTime.TimeOfDay != TimeSpan.Zero)
+        if (!wholeDays && filter.From is { } start && start.UtcDateTime.TimeOfDay != TimeSpan.Zero)
         {
             // screened on the start's day alone, before the start and again after it
             args.Add("spanFromDay", ResultFilter.StoreTime(new DateTimeOffset(start.UtcDateTime.Date, TimeSpan.Zero)));
             straddling.Add("SELECT u.device_id FROM lots JOIN units u INDEXED BY ix_units_span ON u.lot = lots.lot WHERE u.first_at >= @spanFromDay AND u.first_at < @spanFrom AND u.last_at >= @spanFrom");
         }
         // screened over several days across the start (or with no span: read from their results, whatever they hold)
-        straddling.Add($"SELECT device_id FROM units INDEXED BY ix_units_days WHERE {ResultsStore.UnitOverDays} AND (first_at IS NULL{(from is null ? "" : " OR first_at < @spanFrom AND last_at >= @spanFrom")})");
+        if (!wholeDays)
+            straddling.Add($"SELECT device_id FROM units INDEXED BY ix_units_days WHERE {ResultsStore.UnitOverDays} AND (first_at IS NULL{(from is null ? "" : " OR first_at < @spanFrom AND last_at >= @spanFrom")})");
         var (cond, condArgs) = (filter with { Rig = null }).Conditions();
         args.AddDynamicParams(condArgs);
         // their deciding attempts in the range, as UnitCounts has them: per test the latest start, then the highest attempt

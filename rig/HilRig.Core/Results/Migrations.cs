@@ -142,8 +142,15 @@ internal static class Migrations
         """,
     ];
 
-    /// <summary>Step 17's spans: each unit's first and last screening attempt, from unit_test_ends.</summary>
-    private static readonly string[] UnitSpanBackfill = [$"UPDATE units SET {UnitSpanColumns("units.device_id")}"];
+    /// <summary>Step 17's spans: each unit's first and last screening attempt, from unit_test_ends; then the units per lot and span of days.</summary>
+    private static readonly string[] UnitSpanBackfill =
+    [
+        $"UPDATE units SET {UnitSpanColumns("units.device_id")}",
+        """
+        INSERT INTO lot_unit_days (lot, first_day, last_day, units, failed)
+        SELECT lot, substr(first_at, 1, 10), substr(last_at, 1, 10), SUM(judged), SUM(failed) FROM units WHERE first_at IS NOT NULL GROUP BY 1, 2, 3
+        """,
+    ];
 
     public static readonly IReadOnlyList<string[]> Steps =
     [
@@ -655,6 +662,16 @@ internal static class Migrations
         [
             "ALTER TABLE units ADD COLUMN first_at TEXT NULL",
             "ALTER TABLE units ADD COLUMN last_at TEXT NULL",
+            """
+            CREATE TABLE lot_unit_days (
+                lot TEXT NOT NULL,
+                first_day TEXT NOT NULL,
+                last_day TEXT NOT NULL,
+                units INTEGER NOT NULL,
+                failed INTEGER NOT NULL,
+                PRIMARY KEY (lot, first_day, last_day)
+            ) WITHOUT ROWID
+            """,
             .. UnitSpanBackfill,
             .. new[] { "INSERT", "UPDATE" }.Select(change =>
                 $"""
@@ -671,11 +688,42 @@ internal static class Migrations
                 UPDATE units SET {UnitSpanColumns("new.device_id")} WHERE device_id = new.device_id;
             END
             """,
+            // the units per lot and span of days follow the units (a verdict, a span, a lot changing; rebuilt)
+            $"""
+            CREATE TRIGGER tr_units_days_new AFTER INSERT ON units WHEN new.first_at IS NOT NULL
+            BEGIN
+                {AddUnitDays("new", '+')};
+            END
+            """,
+            $"""
+            CREATE TRIGGER tr_units_days AFTER UPDATE ON units
+                WHEN new.lot <> old.lot OR new.judged <> old.judged OR new.failed <> old.failed
+                     OR new.first_at IS NOT old.first_at OR new.last_at IS NOT old.last_at
+            BEGIN
+                {AddUnitDays("old", '-')};
+                {AddUnitDays("new", '+')};
+            END
+            """,
+            $"""
+            CREATE TRIGGER tr_units_days_gone AFTER DELETE ON units
+            BEGIN
+                {AddUnitDays("old", '-')};
+            END
+            """,
             "CREATE INDEX ix_units_span ON units(lot, first_at, last_at, judged, failed)",
             $"CREATE INDEX ix_units_days ON units(last_at, first_at) WHERE {UnitOverDays}",
             "ANALYZE units",
+            "ANALYZE lot_unit_days",
         ],
     ];
+
+    /// <summary>Adds (or takes away) one unit's row (<paramref name="row"/>: new or old) to its lot's units per span of days; a unit without a span adds nothing.</summary>
+    private static string AddUnitDays(string row, char sign) =>
+        $"""
+        INSERT INTO lot_unit_days (lot, first_day, last_day, units, failed)
+                SELECT {row}.lot, substr({row}.first_at, 1, 10), substr({row}.last_at, 1, 10), {sign}{row}.judged, {sign}{row}.failed WHERE {row}.first_at IS NOT NULL
+                ON CONFLICT (lot, first_day, last_day) DO UPDATE SET units = units + excluded.units, failed = failed + excluded.failed
+        """;
 
     /// <summary>ix_units_days' condition (<see cref="ResultsStore.UnitOverDays"/>).</summary>
     private const string UnitOverDays = ResultsStore.UnitOverDays;
@@ -823,7 +871,7 @@ internal static class Migrations
     public static IEnumerable<string> RecountPageSummaries =>
     [
         .. new[] { "run_slot_counts", "run_slot_devices", "run_slots", "slot_devices", "slot_counts", "rig_days", "run_tests",
-            "device_failures", "unit_test_days", "device_failure_days", "unit_test_ends", "lot_failure_counts", "lot_yields" }.Select(table => $"DELETE FROM {table}"),
+            "device_failures", "unit_test_days", "device_failure_days", "unit_test_ends", "lot_failure_counts", "lot_yields", "lot_unit_days" }.Select(table => $"DELETE FROM {table}"),
         .. RunSlotBackfill,
         .. PageBackfill,
         .. LotPageBackfill,

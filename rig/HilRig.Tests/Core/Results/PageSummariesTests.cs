@@ -120,17 +120,28 @@ public class PageSummariesTests
             "SELECT device_id, first_at, last_at FROM units",
             "SELECT u.device_id, MIN(r.started_at), MAX(r.started_at) FROM units u JOIN results r ON r.device_id = u.device_id AND r.cycle IS NULL GROUP BY u.device_id");
 
+    /// <summary>Step 17's units (with a verdict) and failed units per lot and span of screening days.</summary>
+    private static readonly (string Table, string Stored, string Direct) LotUnitDays =
+        ("lot_unit_days",
+            "SELECT lot, first_day, last_day, units, failed FROM lot_unit_days WHERE units <> 0 OR failed <> 0",
+            """
+            SELECT lot, first_day, last_day, SUM(judged), SUM(failed) FROM (
+                SELECT u.lot, u.judged, u.failed, substr(MIN(r.started_at), 1, 10) AS first_day, substr(MAX(r.started_at), 1, 10) AS last_day
+                FROM units u JOIN results r ON r.device_id = u.device_id AND r.cycle IS NULL GROUP BY u.device_id)
+            GROUP BY lot, first_day, last_day HAVING SUM(judged) <> 0 OR SUM(failed) <> 0
+            """);
+
     /// <summary>Takes steps 15 to 17 out of a store (their tables, columns, indexes and triggers, their records), as a store at step 14 is.</summary>
     private static void BackToStep14(TestStore db) => db.Execute(
         [.. db.Rows("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('device_failures', 'units', 'devices', 'unit_test_ends')").Select(r => $"DROP TRIGGER {r[0]}"),
          "DROP TABLE lot_failure_counts", "DROP TABLE lot_yields", "ALTER TABLE units DROP COLUMN first_ok", "ALTER TABLE units DROP COLUMN final_ok",
-         "DROP INDEX ix_units_span", "DROP INDEX ix_units_days", "ALTER TABLE units DROP COLUMN first_at", "ALTER TABLE units DROP COLUMN last_at",
+         "DROP INDEX ix_units_span", "DROP INDEX ix_units_days", "DROP TABLE lot_unit_days", "ALTER TABLE units DROP COLUMN first_at", "ALTER TABLE units DROP COLUMN last_at",
          "DELETE FROM schema_version WHERE version >= 15"]);
 
     /// <summary>Steps 15's and 16's per-lot summaries and step 17's spans against a direct count.</summary>
     private static void AssertLotFailureCounts(TestStore db, string when)
     {
-        foreach (var (table, stored, direct) in new[] { LotFailureCounts, LotYields, UnitSpans })
+        foreach (var (table, stored, direct) in new[] { LotFailureCounts, LotYields, UnitSpans, LotUnitDays })
         {
             var expected = Text(db.Rows(direct));
             Assert.That(expected, Is.Not.Empty, $"{table}, {when}");
@@ -186,7 +197,7 @@ public class PageSummariesTests
         Assert.That(db.Scalar("SELECT COUNT(DISTINCT rig_id) FROM runs"), Is.EqualTo(2));
         Assert.That(db.Scalar("SELECT COUNT(*) FROM results WHERE cycle IS NOT NULL"), Is.GreaterThan(0), "soak rows");
         Assert.That(db.Scalar("SELECT COUNT(*) FROM results WHERE attempt > 1"), Is.GreaterThan(0), "retests");
-        foreach (var (table, stored, direct) in Summaries.Concat(LotPageSummaries).Append(LotFailureCounts).Append(LotYields).Append(UnitSpans))
+        foreach (var (table, stored, direct) in Summaries.Concat(LotPageSummaries).Append(LotFailureCounts).Append(LotYields).Append(UnitSpans).Append(LotUnitDays))
         {
             var expected = Text(db.Rows(direct));
             Assert.That(expected, Is.Not.Empty, table);
