@@ -10,7 +10,9 @@ namespace HilRig.Cli.Bench;
 
 /// <summary>
 /// <c>hilrig bench pages</c>: every dashboard page over a rig's own SQLite store of N results, as a browser gets it
-/// (over HTTP from <c>hilrig dashboard</c>'s app: queries, statistics, HTML), median and p95 of --runs after one warm-up. A line's
+/// (over HTTP from <c>hilrig dashboard</c>'s app: queries, statistics, HTML), with the filters and formats a user opens
+/// (<see cref="Pages"/>), median and p95 of --runs after one warm-up; or, with --cold, each page's first request on a
+/// dashboard just opened. A line's
 /// rig keeps months of results in SQLite, so each page has the fleet's goal (<see cref="FleetPagesBench.PageTargetMs"/>).
 /// The store is `bench lots`' (the fleet fast path: one Core in ten also soaked for 90 cycles), cached and shared.
 /// </summary>
@@ -29,7 +31,7 @@ internal static class PagesBench
         };
         connections.AcceptOnlyFromAmong("per-request", "per-use", "pooled");
         var cold = new Option<bool>("--cold") { Description = "instead: each page's first request on a dashboard just opened, the store's file dropped from the OS page cache first (Linux), and again cached (goal < 1 s)" };
-        var command = new Command("pages", "Every dashboard page over a rig's SQLite store of --results rows, over HTTP: lots, a lot, runs, a run, a slot, modes, soak, a build, rigs, a device, search (goal < 300 ms each)");
+        var command = new Command("pages", "Every dashboard page over a rig's SQLite store of --results rows, over HTTP, with the filters and formats a user opens: lots, a lot, runs, a run, a slot, modes, a mode, soak, a build, rigs, a device, search, campaigns; over a day, 7 days, a shift, a rig; CSV and JSON (goal < 300 ms each)");
         command.Options.Add(results);
         command.Options.Add(lots);
         command.Options.Add(cache);
