@@ -107,7 +107,8 @@ public sealed partial class ResultsQueries
             straddling.Add($"SELECT device_id FROM units INDEXED BY ix_units_days WHERE {ResultsStore.UnitOverDays} AND (first_at IS NULL{(from is null ? "" : " OR first_at < @spanFrom AND last_at >= @spanFrom")})");
         var (cond, condArgs) = (filter with { Rig = null }).Conditions();
         args.AddDynamicParams(condArgs);
-        // their deciding attempts in the range, as UnitCounts has them: per test the latest start, then the highest attempt
+        // their deciding attempts in the range, as UnitCounts has them: per test the latest start, then the highest attempt;
+        // the straddling units first (CROSS JOIN: SQLite 3.49 chose to scan every screening attempt against them, 62 ms)
         foreach (var row in db.Query<CountRow>(
             $"""
             {Lots},
@@ -115,7 +116,7 @@ public sealed partial class ResultsQueries
             SELECT u.lot AS Name, SUM(x.judged) AS Units, SUM(x.failed) AS Failed
             FROM (SELECT device_id, MAX(CASE WHEN verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed
                   FROM (SELECT r.device_id, r.verdict, ROW_NUMBER() OVER (PARTITION BY r.device_id, r.test ORDER BY r.started_at DESC, r.attempt DESC) AS rn
-                        FROM s JOIN results r INDEXED BY ix_results_screening ON r.device_id = s.device_id
+                        FROM s CROSS JOIN results r INDEXED BY ix_results_screening ON r.device_id = s.device_id
                         WHERE r.cycle IS NULL{cond}) latest
                   WHERE rn = 1 GROUP BY device_id) x
             JOIN units u ON u.device_id = x.device_id
