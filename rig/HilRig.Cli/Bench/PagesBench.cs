@@ -151,7 +151,7 @@ internal static class PagesBench
     }
 
     /// <returns>1 when the median misses the goal, else 0.</returns>
-    private static async Task<int> TimeAsync(HttpClient http, TextWriter output, string what, string url, int runs, CancellationToken ct)
+    internal static async Task<int> TimeAsync(HttpClient http, TextWriter output, string what, string url, int runs, CancellationToken ct)
     {
         async Task<(double Ms, int Status)> Get()
         {
