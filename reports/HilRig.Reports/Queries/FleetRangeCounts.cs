@@ -49,9 +49,12 @@ public sealed partial class ResultsQueries
 
     /// <summary>The split of <paramref name="filter"/>, or null where it does not apply (neither dates nor a rig or a line;
     /// a rig or a line before fleet step 14; not a fleet at step 13).</summary>
-    private static HourSplit? SplitByHour(IDbConnection db, ResultFilter filter)
+    /// <param name="perRig">Counted per rig or per line (the rigs page): a unit screened on several rigs or lines counts on
+    /// each from its attempts there, so <see cref="Inside"/> and <see cref="Exact"/> keep the units of one rig and one line
+    /// only and every other unit whose span meets the range is straddling; applies without a filter too.</param>
+    private static HourSplit? SplitByHour(IDbConnection db, ResultFilter filter, bool perRig = false)
     {
-        var byRig = filter.Rig is not null || filter.Line is not null;
+        var byRig = filter.Rig is not null || filter.Line is not null || perRig;
         if (!(filter.HasDates || byRig) || !HasLotHours(db) || (byRig && !HasLotRigHours(db)))
             return null;
         // The planner guesses tens of thousands of straddling units where there are a few thousand, and compiled the
@@ -95,6 +98,11 @@ public sealed partial class ResultsQueries
         {
             inRange += " AND u.line = @line";
             outside.Add($"u.line = {Several}");
+        }
+        if (perRig)
+        {
+            inRange += $" AND u.rig_id <> {Several} AND u.line <> {Several}";
+            outside.AddRange(new[] { $"u.rig_id = {Several}", $"u.line = {Several}" }.Except(outside));
         }
         var overlap = (filter.From is null ? "" : " AND u.last_at >= @exactFrom") + (filter.ToExclusive is null ? "" : " AND u.first_at < @exactTo");
         var partHours = new List<DateTimeOffset>();
@@ -142,12 +150,13 @@ public sealed partial class ResultsQueries
             if (toHour is not null) inside.Add("last_hour < @toHour");
             if (filter.Rig is not null) inside.Add("rig_id = @rig");
             if (filter.Line is not null) inside.Add("line = @line");
+            if (perRig) inside.Add($"rig_id <> {Several} AND line <> {Several}");
             if (byRig)
             {
                 // the units screened on several rigs or lines whose span meets the range (the part hours' ones are read above)
                 var several = new List<string>();
-                if (filter.Rig is not null) several.Add($"u.rig_id = {Several}");
-                if (filter.Line is not null) several.Add($"u.line = {Several}");
+                if (filter.Rig is not null || perRig) several.Add($"u.rig_id = {Several}");
+                if (filter.Line is not null || perRig) several.Add($"u.line = {Several}");
                 parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE ({string.Join(" OR ", several)}){SpanConditions(filter, args)}");
             }
         }
@@ -167,27 +176,35 @@ public sealed partial class ResultsQueries
     /// <summary>
     /// The lot counts of a date filter on a fleet at step 13 (<see cref="SplitByHour"/>), as <see cref="UnitCounts"/> has
     /// them; null where the split does not apply. The units inside the whole hours from rollup_lot_hours, the straddling
-    /// ones from their deciding attempts in the range.
+    /// ones from their deciding attempts in the range. With <paramref name="groupColumn"/> (rig_id, line; fleet step 14) the
+    /// units per rig or per line instead, with or without a filter: the units of one rig and one line from
+    /// rollup_lot_rig_hours and units, those of several rigs or lines from their attempts on each (the rigs page counted
+    /// every screening attempt: 30-38 s at 10 M results).
     /// </summary>
-    private static List<GroupCount>? FleetLotCountsByHour(IDbConnection db, ResultFilter filter)
+    private static List<GroupCount>? FleetLotCountsByHour(IDbConnection db, ResultFilter filter, string? groupColumn = null)
     {
-        if (SplitByHour(db, filter) is not { } split)
+        if (SplitByHour(db, filter, perRig: groupColumn is not null) is not { } split)
             return null;
+        // a unit counts once per rig or line it was screened on (the latest attempt there decides); runs without a line
+        // count on no line ('' in units and the rollup)
+        var (lateralKey, name, rollupKey, unitKey, noGroup) = groupColumn is null
+            ? ("", "b.lot", "lot", "u.lot", "")
+            : ($"ru.{groupColumn}, ", "l.grp", groupColumn, $"u.{groupColumn}", groupColumn == "line" ? " AND line <> ''" : "");
         // each straddling unit's deciding attempts looked up by device (LATERAL: the planner would hash every result in
         // the range against a few thousand units)
         var sql =
             $"""
             WITH b AS ({split.Straddling}),
             x AS (
-                SELECT b.lot, MAX(CASE WHEN l.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN l.verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                SELECT {name} AS name, MAX(CASE WHEN l.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN l.verdict = 'fail' THEN 1 ELSE 0 END) AS failed
                 FROM b CROSS JOIN LATERAL (
-                    SELECT DISTINCT ON (r.test) r.verdict FROM results r{split.Join}
-                    WHERE r.device_id = b.device_id AND r.cycle IS NULL{split.Cond}
-                    ORDER BY r.test, r.started_at DESC, r.attempt DESC) l
-                GROUP BY b.device_id, b.lot)
-            SELECT x.lot AS Name, SUM(x.judged) AS Units, SUM(x.failed) AS Failed FROM x GROUP BY x.lot
-            {(split.Inside is null ? "" : $"UNION ALL SELECT lot, SUM(units), SUM(failed) FROM {split.Rollup} WHERE {split.Inside} GROUP BY lot")}
-            {string.Concat(split.Exact.Select(e => $"UNION ALL SELECT u.lot, SUM(u.judged), SUM(u.failed) FROM units u WHERE {e} GROUP BY u.lot "))}
+                    SELECT DISTINCT ON ({lateralKey}r.test) {(groupColumn is null ? "" : $"ru.{groupColumn} AS grp, ")}r.verdict FROM results r{split.Join}
+                    WHERE r.device_id = b.device_id AND r.cycle IS NULL{(groupColumn is null ? "" : $" AND ru.{groupColumn} IS NOT NULL")}{split.Cond}
+                    ORDER BY {lateralKey}r.test, r.started_at DESC, r.attempt DESC) l
+                GROUP BY b.device_id, {name})
+            SELECT x.name AS Name, SUM(x.judged) AS Units, SUM(x.failed) AS Failed FROM x GROUP BY x.name
+            {(split.Inside is null ? "" : $"UNION ALL SELECT {rollupKey}, SUM(units), SUM(failed) FROM {split.Rollup} WHERE {split.Inside}{noGroup} GROUP BY {rollupKey}")}
+            {string.Concat(split.Exact.Select(e => $"UNION ALL SELECT {unitKey}, SUM(u.judged), SUM(u.failed) FROM units u WHERE {e}{noGroup.Replace("line", "u.line", StringComparison.Ordinal)} GROUP BY {unitKey} "))}
             """;
         return db.Query<CountRow>(sql, split.Args)
             .GroupBy(r => r.Name, StringComparer.Ordinal)

@@ -112,8 +112,10 @@ internal static class FleetPagesBench
                 soakRun = db.ExecuteScalar<string?>("SELECT id FROM runs WHERE kind = 'soak' ORDER BY started_at DESC, id DESC LIMIT 1");
                 build = db.ExecuteScalar<string?>("SELECT bootloader FROM runs WHERE kind = 'soak' AND bootloader IS NOT NULL ORDER BY started_at DESC LIMIT 1");
                 day = db.ExecuteScalar<string>("SELECT MIN(day) FROM rollup_rig_day")!;
-                mode = db.ExecuteScalar<string?>("SELECT name FROM rollup_lot_failures WHERE part = 'mode' GROUP BY name ORDER BY SUM(failures) DESC, name LIMIT 1") ?? "none";
-                slot = db.ExecuteScalar<int>("SELECT MIN(slot) FROM rollup_slots WHERE devices > 0");
+                // the commonest named failure mode (a failure without one is "(unclassified)" on the pages, which has no page)
+                mode = db.ExecuteScalar<string?>(
+                    $"SELECT name FROM rollup_lot_failures WHERE part = 'mode' AND name <> '{Breakdown.Unclassified}' GROUP BY name ORDER BY SUM(failures) DESC, name LIMIT 1") ?? "none";
+                slot = db.ExecuteScalar<int>("SELECT MIN(slot) FROM results WHERE run_id = @run", new { run });
                 if (reuse is not null)
                     results = db.ExecuteScalar<long>("SELECT COUNT(*) FROM results");
             }
