@@ -526,7 +526,7 @@ public sealed partial class ResultsQueries
         var rollup = fleet && !filter.HasDates && filter.Line is null;
         // a rig's store keeps them per rig and day too (store step 11)
         var (dayCond, dayArgs) = filter.DayConditions("d.day", "d.rig_id");
-        // a fleet whose rigs each ran on one line, over whole days: its rollups (FleetRigDays)
+        // a fleet over dates or a line (whose rigs each ran on one line): its rollups per rig and hour (FleetRigDays)
         var fleetDays = fleet && !rollup ? FleetRigDays(db, filter) : null;
         var perDay = fleetDays ?? (FromDaySummaries(db, filter)
             ? db.Query<RigDayRow>(

@@ -5,8 +5,8 @@ namespace HilRig.Reports.Queries;
 
 /// <summary>
 /// The rigs page's results and rig faults per rig and per line on a fleet, from the rollups the ingest keeps
-/// (rollup_rig_day per rig and day, rollup_rig_slot's newest result per rig and slot) instead of counting the results: a
-/// rig's results are a line's when all of the rig's runs were on that line, as they are unless a rig moved line.
+/// (rollup_rig_hours per rig and hour, rollup_rig_day per rig and day) instead of counting the results: a rig's results are
+/// a line's when all of the rig's runs were on that line, as they are unless a rig moved line.
 /// </summary>
 public sealed partial class ResultsQueries
 {
@@ -19,38 +19,74 @@ public sealed partial class ResultsQueries
     }
 
     /// <summary>
-    /// Each rig's results and rig faults per day that a filter of whole days (or none), a rig and a line keep, from
-    /// rollup_rig_day, as the rigs page counts them from the results; each rig's newest result among them from its slots'
-    /// newest (rollup_rig_slot without dates; over dates, each of its slots' newest in the range by ix_results_slot_time).
-    /// Null where the rollups cannot answer: a bound off midnight, or a line filter while a rig has runs on several lines.
+    /// Each rig's results, rig faults and newest result per day that a filter of dates, a rig and a line keeps, as the rigs
+    /// page counts them from the results: the range's whole hours from rollup_rig_hours (fleet step 16), its part hours at
+    /// either end from their results (by slot and start, ix_results_slot_time). Null where the rollups cannot answer: before
+    /// step 16, or a line filter while a rig has runs on several lines.
     /// </summary>
     private static List<RigDayRow>? FleetRigDays(IDbConnection db, ResultFilter filter)
     {
-        if (!filter.KeepsWholeDays) return null;
+        if (db.ExecuteScalar<string?>("SELECT to_regclass('rollup_rig_hours')::text") is null) return null;
         var lines = filter.Line is null ? null : RigLines(db);
         if (filter.Line is not null && lines is null) return null;
-        var (dayCond, args) = filter.DayConditions("d.day", "d.rig_id");
-        var days = db.Query<RigDayRow>(
-            $"SELECT d.rig_id AS Name, d.day AS Day, d.results AS Results, d.rig_faults AS RigFaults FROM rollup_rig_day d WHERE d.results > 0{dayCond}", args)
+        var args = new DynamicParameters();
+        var rig = "";
+        if (filter.Rig is not null)
+        {
+            rig = " AND rig_id = @rig";
+            args.Add("rig", filter.Rig);
+        }
+        DateTimeOffset? fromHour = filter.From is { } f ? (FloorHour(f) == f ? f : FloorHour(f).AddHours(1)) : null;
+        DateTimeOffset? toHour = filter.ToExclusive is { } t ? FloorHour(t) : null;
+        var parts = new List<string>();
+        var edges = new List<(DateTimeOffset From, DateTimeOffset To)>();
+        if (fromHour is null || toHour is null || fromHour < toHour)
+        {
+            var hours = "";
+            if (fromHour is { } fh)
+            {
+                hours += " AND hour >= @fromHour";
+                args.Add("fromHour", HourText(fh));
+            }
+            if (toHour is { } th)
+            {
+                hours += " AND hour < @toHour";
+                args.Add("toHour", HourText(th));
+            }
+            parts.Add($"SELECT rig_id AS Name, left(hour, 10) AS Day, results AS Results, rig_faults AS RigFaults, last_result_at AS LastResultAt FROM rollup_rig_hours WHERE results > 0{hours}{rig}");
+            if (filter.From is { } from && from != fromHour) edges.Add((from, fromHour!.Value));
+            if (filter.ToExclusive is { } to && to != toHour) edges.Add((toHour!.Value, to));
+        }
+        else
+        {
+            // no whole hour in the range
+            edges.Add((filter.From!.Value, filter.ToExclusive!.Value));
+        }
+        for (var i = 0; i < edges.Count; i++)
+        {
+            args.Add($"edgeFrom{i}", ResultFilter.StoreTime(edges[i].From));
+            args.Add($"edgeTo{i}", ResultFilter.StoreTime(edges[i].To));
+            // by slot and start (the slots are few: rollup_slots holds every slot with a result; results have no index by time alone)
+            parts.Add(
+                $"""
+                SELECT ru.rig_id AS Name, substr(r.started_at, 1, 10) AS Day, COUNT(*) AS Results, SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS RigFaults,
+                       MAX(r.started_at) AS LastResultAt
+                FROM results r JOIN runs ru ON ru.id = r.run_id
+                WHERE r.slot = ANY(@slots) AND r.started_at >= @edgeFrom{i} AND r.started_at < @edgeTo{i}{rig.Replace("rig_id", "ru.rig_id", StringComparison.Ordinal)}
+                GROUP BY 1, 2
+                """);
+        }
+        if (edges.Count > 0)
+            args.Add("slots", db.Query<int>("SELECT slot FROM rollup_slots").ToArray());
+        return db.Query<RigDayRow>(string.Join(" UNION ALL ", parts), args)
             .Where(d => lines is null || lines.GetValueOrDefault(d.Name) == filter.Line)
+            .GroupBy(d => (d.Name, d.Day))
+            .Select(g => new RigDayRow
+            {
+                Name = g.Key.Name, Day = g.Key.Day, Results = g.Sum(d => d.Results), RigFaults = g.Sum(d => d.RigFaults),
+                LastResultAt = g.Select(d => d.LastResultAt).Max(StringComparer.Ordinal),
+            })
             .ToList();
-        var rigs = days.Select(d => d.Name).Distinct(StringComparer.Ordinal).ToArray();
-        var (cond, rangeArgs) = filter.Conditions();
-        rangeArgs.Add("rigs", rigs);
-        // a slot whose newest result is older than the range has none in it; the others are read back from the range's end
-        var newest = db.Query<(string RigId, string? LastResultAt)>(filter.HasDates
-            ? $"""
-              SELECT s.rig_id, MAX(x.started_at) FROM rollup_rig_slot s
-              CROSS JOIN LATERAL (SELECT r.started_at FROM results r JOIN runs ru ON ru.id = r.run_id
-                                  WHERE r.slot = s.slot AND ru.rig_id = s.rig_id{cond} ORDER BY r.started_at DESC LIMIT 1) x
-              WHERE s.rig_id = ANY(@rigs) AND s.results > 0{(filter.From is null ? "" : " AND s.last_result_at >= @from")}
-              GROUP BY s.rig_id
-              """
-            : "SELECT rig_id, MAX(last_result_at) FROM rollup_rig_slot WHERE rig_id = ANY(@rigs) AND results > 0 GROUP BY rig_id", rangeArgs)
-            .ToDictionary(r => r.RigId, r => r.LastResultAt, StringComparer.Ordinal);
-        foreach (var d in days)
-            d.LastResultAt = newest.GetValueOrDefault(d.Name);
-        return days;
     }
 
     /// <summary>

@@ -102,7 +102,7 @@ internal static class FleetPagesBench
             var typical = lots[lots.Count / 2].Lot;
             string device, rig, line, run, day, mode;
             string? soakRun, build;
-            int slot;
+            int slot, runSlot;
             using (var db = new NpgsqlConnection(admin))
             {
                 db.Open();
@@ -115,7 +115,8 @@ internal static class FleetPagesBench
                 // the commonest named failure mode (a failure without one is "(unclassified)" on the pages, which has no page)
                 mode = db.ExecuteScalar<string?>(
                     $"SELECT name FROM rollup_lot_failures WHERE part = 'mode' AND name <> '{Breakdown.Unclassified}' GROUP BY name ORDER BY SUM(failures) DESC, name LIMIT 1") ?? "none";
-                slot = db.ExecuteScalar<int>("SELECT MIN(slot) FROM results WHERE run_id = @run", new { run });
+                runSlot = db.ExecuteScalar<int>("SELECT MIN(slot) FROM results WHERE run_id = @run", new { run });
+                slot = db.ExecuteScalar<int>("SELECT MIN(slot) FROM rollup_slots WHERE devices > 0");
                 if (reuse is not null)
                     results = db.ExecuteScalar<long>("SELECT COUNT(*) FROM results");
             }
@@ -146,7 +147,7 @@ internal static class FleetPagesBench
                 ($"one lot's page, typical ({typical})", "/lots/" + e(typical)),
                 ("runs page (50 newest)", "/runs"),
                 ("one screen run", "/runs/" + run),
-                ($"one screen run's slot {slot}", $"/runs/{run}/slots/{slot}"),
+                ($"one screen run's slot {runSlot}", $"/runs/{run}/slots/{runSlot}"),
                 ("device search by prefix", "/search?q=" + device[..6]),
                 ("modes page", "/modes"),
                 ($"one failure mode ({mode})", "/modes/" + e(mode)),
@@ -249,6 +250,7 @@ internal static class FleetPagesBench
             .. FleetSchema.CountLotHours,
             .. FleetSchema.CountUnitRigs,
             .. FleetSchema.CountUnitTimes,
+            .. FleetSchema.CountRigHours,
             .. FleetSchema.CountLotFailureRollups,
             .. FleetSchema.CountSlotDevices,
             "VACUUM ANALYZE",
@@ -273,6 +275,8 @@ internal static class FleetPagesBench
                 FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id),
             rig_slot AS (SELECT rig_id, slot, COUNT(*) AS results, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
                                 SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rig_faults FROM r GROUP BY 1, 2),
+            rig_hours_direct AS (SELECT rig_id, left(started_at, 13) AS hour, COUNT(*) AS results, SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rig_faults,
+                                        MAX(started_at) AS last_result_at FROM r GROUP BY 1, 2),
             rig_day AS (SELECT rig_id, substr(started_at, 1, 10) AS day, COUNT(*) AS results, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
                                SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rig_faults FROM r GROUP BY 1, 2),
             lot_day AS (SELECT lot, substr(started_at, 1, 10) AS day, COUNT(*) AS results, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
@@ -306,6 +310,8 @@ internal static class FleetPagesBench
                                      UNION ALL (SELECT * FROM rig_slot EXCEPT ALL SELECT rig_id, slot, results, failed, rig_faults FROM rollup_rig_slot WHERE results <> 0)) x) AS rig_slot,
               (SELECT COUNT(*) FROM ((SELECT rig_id, day, results, failed, rig_faults FROM rollup_rig_day WHERE results <> 0 EXCEPT ALL SELECT * FROM rig_day)
                                      UNION ALL (SELECT * FROM rig_day EXCEPT ALL SELECT rig_id, day, results, failed, rig_faults FROM rollup_rig_day WHERE results <> 0)) x) AS rig_day,
+              (SELECT COUNT(*) FROM ((SELECT rig_id, hour, results, rig_faults, last_result_at FROM rollup_rig_hours WHERE results <> 0 EXCEPT ALL SELECT * FROM rig_hours_direct)
+                                     UNION ALL (SELECT * FROM rig_hours_direct EXCEPT ALL SELECT rig_id, hour, results, rig_faults, last_result_at FROM rollup_rig_hours WHERE results <> 0)) x) AS rig_hours,
               (SELECT COUNT(*) FROM ((SELECT lot, day, results, failed, rig_faults FROM rollup_lot_day WHERE results <> 0 EXCEPT ALL SELECT * FROM lot_day)
                                      UNION ALL (SELECT * FROM lot_day EXCEPT ALL SELECT lot, day, results, failed, rig_faults FROM rollup_lot_day WHERE results <> 0)) x) AS lot_day,
               (SELECT COUNT(*) FROM ((SELECT lot, result_id, device_id, failure_mode, signature, screened FROM lot_failures EXCEPT ALL SELECT * FROM fails)

@@ -85,6 +85,20 @@ public static partial class FleetSchema
     ];
 
     /// <summary>
+    /// Results, rig faults and the newest result per rig and UTC hour (yyyy-MM-ddTHH) counted from the results (fleet step
+    /// 16, and after a bulk load): the rigs page over any range reads whole hours here and only its part hours' results.
+    /// </summary>
+    public static readonly string[] CountRigHours =
+    [
+        "DELETE FROM rollup_rig_hours",
+        """
+        INSERT INTO rollup_rig_hours (rig_id, hour, results, rig_faults, last_result_at)
+        SELECT ru.rig_id, left(r.started_at, 13), COUNT(*), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(r.started_at)
+        FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2 ORDER BY 1, 2
+        """,
+    ];
+
+    /// <summary>
     /// Recounts each device's first attempt per test (kept beside its last in unit_tests from fleet step 11), its first-pass
     /// and final verdicts and each lot's yields from the results and unit verdicts (after a bulk load that rebuilt the
     /// summaries).
@@ -496,7 +510,7 @@ public static partial class FleetSchema
 
     /// <summary>
     /// Results staged in pg_temp.stage_results: inserted unless already there, rollups counting only the inserted. Its newest
-    /// text, written by every step that (re)defines it (fleet steps 1, 2, 4, 6, 8, 10, 11, 12 and 13; a function's body is checked
+    /// text, written by every step that (re)defines it (fleet steps 1, 2, 4, 6, 8, 10, 11, 12, 13, 14 and 16; a function's body is checked
     /// for columns only when it runs, which is after the last step).
     /// </summary>
     private static readonly string IngestResults =
@@ -563,6 +577,13 @@ public static partial class FleetSchema
             FROM pg_temp.fleet_inserted GROUP BY 2 ORDER BY 2
             ON CONFLICT (rig_id, day) DO UPDATE SET results = t.results + excluded.results, failed = t.failed + excluded.failed,
                 rig_faults = t.rig_faults + excluded.rig_faults;
+
+            -- per rig and hour (fleet step 16): the rigs page over a range
+            INSERT INTO rollup_rig_hours AS t (rig_id, hour, results, rig_faults, last_result_at)
+            SELECT v_rig, left(started_at, 13), COUNT(*), SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(started_at)
+            FROM pg_temp.fleet_inserted GROUP BY 2 ORDER BY 2
+            ON CONFLICT (rig_id, hour) DO UPDATE SET results = t.results + excluded.results, rig_faults = t.rig_faults + excluded.rig_faults,
+                last_result_at = GREATEST(t.last_result_at, excluded.last_result_at);
 
             PERFORM fleet_count_slot_devices();
 
@@ -1341,6 +1362,28 @@ public static partial class FleetSchema
             "CREATE INDEX ix_units_at ON units(first_at) WHERE first_hour = last_hour",
             RefreshUnits,
             "ANALYZE units",
+        ],
+        // 16: the dashboard's own rigs page and a failure mode's page at 10 M results (timed over HTTP since). The rigs page
+        // over a range counted every result in it per rig (1.9 s for a shift off the hour): results, rig faults and the
+        // newest result per rig and hour, kept by the ingest beside rollup_rig_day (one more grouped upsert per batch); a
+        // range reads its whole hours there and the results of its part hours only. A failure mode's page read every
+        // result for its failed and rig-faulted attempts of one mode (1.0-1.3 s): those attempts (3 % of the results) by
+        // mode and start in a partial index.
+        [
+            """
+            CREATE TABLE rollup_rig_hours (
+                rig_id TEXT NOT NULL,
+                hour TEXT NOT NULL,
+                results BIGINT NOT NULL,
+                rig_faults BIGINT NOT NULL,
+                last_result_at TEXT NOT NULL,
+                PRIMARY KEY (rig_id, hour)
+            )
+            """,
+            .. CountRigHours,
+            "CREATE INDEX ix_results_mode ON results(failure_mode, started_at) WHERE verdict IN ('fail', 'rig-fault')",
+            IngestResults,
+            "ANALYZE rollup_rig_hours",
         ],
     ];
 
