@@ -510,6 +510,8 @@ public sealed partial class ResultsQueries
         using var db = Open();
         var fleet = IsFleetDatabase(db);
         var (cond, args) = filter.Conditions();
+        // a fleet at step 14: units per rig and per line from its rollups, in one pass
+        var fleetUnits = fleet ? FleetRigAndLineCounts(db, filter) : null;
         // one rig and no dates: its units are the summary table's
         List<GroupCount> rigCounts;
         if (RigIds() is [var single] && Simplify(filter with { Rig = filter.Rig ?? single }).IsEmpty)
@@ -519,7 +521,7 @@ public sealed partial class ResultsQueries
         }
         else
         {
-            rigCounts = FleetLotCountsByHour(db, filter, "rig_id") ?? UnitCounts(db, filter, "rig_id");
+            rigCounts = fleetUnits?.Rigs ?? UnitCounts(db, filter, "rig_id");
         }
         var rigRates = rigCounts.Count == 0 ? [] : LotReport.Build(rigCounts).ToDictionary(r => r.Lot, StringComparer.Ordinal);
         // per rig and day: the totals and the results per day. A fleet keeps them per rig and day as it ingests.
@@ -569,7 +571,7 @@ public sealed partial class ResultsQueries
         var lineSummaries = new List<LineSummary>();
         if (lines)
         {
-            var lineCounts = FleetLotCountsByHour(db, filter, "line") ?? UnitCounts(db, filter, "line");
+            var lineCounts = fleetUnits?.Lines ?? UnitCounts(db, filter, "line");
             var lineTotals = fleet && FleetLineTotals(db, filter, perDay) is { } fromRigs ? fromRigs : db.Query<RigTotalsRow>(
                 $"""
                 SELECT ru.line AS Name, COUNT(*) AS Results, SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS RigFaults, MAX(r.started_at) AS LastResultAt

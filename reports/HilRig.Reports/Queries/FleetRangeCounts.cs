@@ -176,35 +176,27 @@ public sealed partial class ResultsQueries
     /// <summary>
     /// The lot counts of a date filter on a fleet at step 13 (<see cref="SplitByHour"/>), as <see cref="UnitCounts"/> has
     /// them; null where the split does not apply. The units inside the whole hours from rollup_lot_hours, the straddling
-    /// ones from their deciding attempts in the range. With <paramref name="groupColumn"/> (rig_id, line; fleet step 14) the
-    /// units per rig or per line instead, with or without a filter: the units of one rig and one line from
-    /// rollup_lot_rig_hours and units, those of several rigs or lines from their attempts on each (the rigs page counted
-    /// every screening attempt: 30-38 s at 10 M results).
+    /// ones from their deciding attempts in the range.
     /// </summary>
-    private static List<GroupCount>? FleetLotCountsByHour(IDbConnection db, ResultFilter filter, string? groupColumn = null)
+    private static List<GroupCount>? FleetLotCountsByHour(IDbConnection db, ResultFilter filter)
     {
-        if (SplitByHour(db, filter, perRig: groupColumn is not null) is not { } split)
+        if (SplitByHour(db, filter) is not { } split)
             return null;
-        // a unit counts once per rig or line it was screened on (the latest attempt there decides); runs without a line
-        // count on no line ('' in units and the rollup)
-        var (lateralKey, name, rollupKey, unitKey, noGroup) = groupColumn is null
-            ? ("", "b.lot", "lot", "u.lot", "")
-            : ($"ru.{groupColumn}, ", "l.grp", groupColumn, $"u.{groupColumn}", groupColumn == "line" ? " AND line <> ''" : "");
         // each straddling unit's deciding attempts looked up by device (LATERAL: the planner would hash every result in
         // the range against a few thousand units)
         var sql =
             $"""
             WITH b AS ({split.Straddling}),
             x AS (
-                SELECT {name} AS name, MAX(CASE WHEN l.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN l.verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                SELECT b.lot, MAX(CASE WHEN l.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN l.verdict = 'fail' THEN 1 ELSE 0 END) AS failed
                 FROM b CROSS JOIN LATERAL (
-                    SELECT DISTINCT ON ({lateralKey}r.test) {(groupColumn is null ? "" : $"ru.{groupColumn} AS grp, ")}r.verdict FROM results r{split.Join}
-                    WHERE r.device_id = b.device_id AND r.cycle IS NULL{(groupColumn is null ? "" : $" AND ru.{groupColumn} IS NOT NULL")}{split.Cond}
-                    ORDER BY {lateralKey}r.test, r.started_at DESC, r.attempt DESC) l
-                GROUP BY b.device_id, {name})
-            SELECT x.name AS Name, SUM(x.judged) AS Units, SUM(x.failed) AS Failed FROM x GROUP BY x.name
-            {(split.Inside is null ? "" : $"UNION ALL SELECT {rollupKey}, SUM(units), SUM(failed) FROM {split.Rollup} WHERE {split.Inside}{noGroup} GROUP BY {rollupKey}")}
-            {string.Concat(split.Exact.Select(e => $"UNION ALL SELECT {unitKey}, SUM(u.judged), SUM(u.failed) FROM units u WHERE {e}{noGroup.Replace("line", "u.line", StringComparison.Ordinal)} GROUP BY {unitKey} "))}
+                    SELECT DISTINCT ON (r.test) r.verdict FROM results r{split.Join}
+                    WHERE r.device_id = b.device_id AND r.cycle IS NULL{split.Cond}
+                    ORDER BY r.test, r.started_at DESC, r.attempt DESC) l
+                GROUP BY b.device_id, b.lot)
+            SELECT x.lot AS Name, SUM(x.judged) AS Units, SUM(x.failed) AS Failed FROM x GROUP BY x.lot
+            {(split.Inside is null ? "" : $"UNION ALL SELECT lot, SUM(units), SUM(failed) FROM {split.Rollup} WHERE {split.Inside} GROUP BY lot")}
+            {string.Concat(split.Exact.Select(e => $"UNION ALL SELECT u.lot, SUM(u.judged), SUM(u.failed) FROM units u WHERE {e} GROUP BY u.lot "))}
             """;
         return db.Query<CountRow>(sql, split.Args)
             .GroupBy(r => r.Name, StringComparer.Ordinal)
