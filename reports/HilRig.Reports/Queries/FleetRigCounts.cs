@@ -40,17 +40,31 @@ public sealed partial class ResultsQueries
                 Add(rigs, rig, units, failed);
                 if (line.Length > 0) Add(lines, line, units, failed); // '' is no line
             }
-        // each straddling unit's latest attempts per rig, line and test looked up by device (LATERAL, as the lots page)
+        // each straddling unit's latest attempts per rig, line and test looked up by device (LATERAL, as the lots page); a
+        // unit of one rig and one line (most) is decided there and counted per (rig, line), the others' attempts come back
         var latest = db.Query<LatestAttempt>(
             $"""
-            WITH b AS ({split.Straddling})
-            SELECT b.device_id AS DeviceId, l.rig_id AS RigId, l.line AS Line, l.test AS Test, l.verdict AS Verdict, l.started_at AS StartedAt, l.attempt AS Attempt
-            FROM b CROSS JOIN LATERAL (
-                SELECT DISTINCT ON (ru.rig_id, ru.line, r.test) ru.rig_id, ru.line, r.test, r.verdict, r.started_at, r.attempt FROM results r{split.Join}
-                WHERE r.device_id = b.device_id AND r.cycle IS NULL{split.Cond}
-                ORDER BY ru.rig_id, ru.line, r.test, r.started_at DESC, r.attempt DESC) l
+            WITH b AS ({split.Straddling}),
+            l AS MATERIALIZED (
+                SELECT b.device_id, u.rig_id <> {Several} AND u.line <> {Several} AS alone, l.rig_id, l.line, l.test, l.verdict, l.started_at, l.attempt
+                FROM b JOIN units u ON u.device_id = b.device_id
+                CROSS JOIN LATERAL (
+                    SELECT DISTINCT ON (ru.rig_id, ru.line, r.test) ru.rig_id, ru.line, r.test, r.verdict, r.started_at, r.attempt FROM results r{split.Join}
+                    WHERE r.device_id = b.device_id AND r.cycle IS NULL{split.Cond}
+                    ORDER BY ru.rig_id, ru.line, r.test, r.started_at DESC, r.attempt DESC) l),
+            c AS (SELECT rig_id, line, MAX(CASE WHEN verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                  FROM l WHERE alone GROUP BY device_id, rig_id, line)
+            SELECT NULL AS DeviceId, rig_id AS RigId, line AS Line, NULL AS Test, NULL AS Verdict, NULL AS StartedAt, 0 AS Attempt, SUM(judged) AS Units, SUM(failed) AS Failed
+            FROM c GROUP BY rig_id, line
+            UNION ALL
+            SELECT device_id, rig_id, line, test, verdict, started_at, attempt, 0, 0 FROM l WHERE NOT alone
             """, split.Args).ToList();
-        foreach (var device in latest.GroupBy(a => a.DeviceId, StringComparer.Ordinal))
+        foreach (var pair in latest.Where(a => a.DeviceId is null))
+        {
+            Add(rigs, pair.RigId, pair.Units, pair.Failed);
+            if (pair.Line is not null) Add(lines, pair.Line, pair.Units, pair.Failed);
+        }
+        foreach (var device in latest.Where(a => a.DeviceId is not null).GroupBy(a => a.DeviceId!, StringComparer.Ordinal))
         {
             void Decide(Dictionary<string, (int Units, int Failed)> to, IEnumerable<IGrouping<string, LatestAttempt>> groups)
             {
@@ -69,15 +83,19 @@ public sealed partial class ResultsQueries
         return (Listed(rigs), Listed(lines));
     }
 
+    /// <summary>A unit's latest attempt on a rig and line for a test; or, without a device, the units of one rig and one line
+    /// counted per (rig, line).</summary>
     private sealed class LatestAttempt
     {
-        public string DeviceId { get; set; } = "";
+        public string? DeviceId { get; set; }
         public string RigId { get; set; } = "";
         public string? Line { get; set; }
-        public string Test { get; set; } = "";
-        public string Verdict { get; set; } = "";
-        public string StartedAt { get; set; } = "";
+        public string? Test { get; set; }
+        public string? Verdict { get; set; }
+        public string? StartedAt { get; set; }
         public long Attempt { get; set; }
+        public long Units { get; set; }
+        public long Failed { get; set; }
     }
 
     /// <summary>Each rig's line (null: its runs have none), or null when a rig has runs on several lines (or on one and on none).</summary>
