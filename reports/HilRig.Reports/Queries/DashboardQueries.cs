@@ -528,7 +528,7 @@ public sealed partial class ResultsQueries
         var rollup = fleet && !filter.HasDates && filter.Line is null;
         // a rig's store keeps them per rig and day too (store step 11)
         var (dayCond, dayArgs) = filter.DayConditions("d.day", "d.rig_id");
-        // a fleet over dates or a line (whose rigs each ran on one line): its rollups per rig and hour (FleetRigDays)
+        // a fleet over dates or a line (whose rigs each ran on one line): its rollups per minute and rig (FleetRigDays)
         var fleetDays = fleet && !rollup ? FleetRigDays(db, filter) : null;
         var perDay = fleetDays ?? (FromDaySummaries(db, filter)
             ? db.Query<RigDayRow>(

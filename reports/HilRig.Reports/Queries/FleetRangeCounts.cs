@@ -33,7 +33,7 @@ public sealed partial class ResultsQueries
     /// first_hour and last_hour (units, rollup_lot_hours) that keeps the units whose span of screening hours lies inside the
     /// range's whole hours [fromHour, toHour) (null when the range holds no whole hour), and <see cref="Straddling"/>, a
     /// query of (device_id, lot) for every other unit that may have an attempt in the range: a span across fromHour or
-    /// toHour (few: ix_units_span holds only units screened over more than one hour) or an attempt in the part hour at
+    /// toHour (few: ix_units_span holds only units screened over more than one hour; with each its rig_id and line, as units holds them) or an attempt in the part hour at
     /// either end. Those are counted from their results; a unit in neither has no attempt in the range. From fleet step
     /// 15, <see cref="Exact"/> takes from the straddling ones the units screened within a part hour whose attempts all
     /// lie inside the range (counted as units holds them), so only those whose attempts straddle a bound are read from
@@ -121,7 +121,7 @@ public sealed partial class ResultsQueries
                 args.Add($"edgeTo{i}", ResultFilter.StoreTime(edgeTo));
                 parts.Add(
                     $"""
-                    SELECT u.device_id, u.lot FROM units u WHERE u.device_id IN (
+                    SELECT u.device_id, u.lot, u.rig_id, u.line FROM units u WHERE u.device_id IN (
                         SELECT r.device_id FROM results r WHERE r.slot = ANY(@slots) AND r.cycle IS NULL AND r.started_at >= @edgeFrom{i} AND r.started_at < @edgeTo{i}){onRig}
                     """);
                 continue;
@@ -130,8 +130,8 @@ public sealed partial class ResultsQueries
             args.Add($"partEnd{i}", ResultFilter.StoreTime(partHours[i].AddHours(1)));
             var inHour = $"u.first_hour = u.last_hour AND u.first_at >= @partStart{i} AND u.first_at < @partEnd{i}";
             exact.Add(inHour + inRange);
-            parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE {inHour}{overlap} AND ({string.Join(" OR ", outside)}){onRig}");
-            parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE u.first_hour <> u.last_hour AND {Across($"u.last_hour >= @partHour{i} AND u.first_hour <= @partHour{i}")}{onRig}");
+            parts.Add($"SELECT u.device_id, u.lot, u.rig_id, u.line FROM units u WHERE {inHour}{overlap} AND ({string.Join(" OR ", outside)}){onRig}");
+            parts.Add($"SELECT u.device_id, u.lot, u.rig_id, u.line FROM units u WHERE u.first_hour <> u.last_hour AND {Across($"u.last_hour >= @partHour{i} AND u.first_hour <= @partHour{i}")}{onRig}");
         }
         if (!hasTimes && partHours.Count > 0)
             args.Add("slots", db.Query<int>("SELECT slot FROM rollup_slots").ToArray());
@@ -144,7 +144,7 @@ public sealed partial class ResultsQueries
                 args.Add(name, HourText(b));
                 // a bound off the hour: the units across its hour are read above (those across fromHour among them)
                 if (hasTimes && (name == "fromHour" ? filter.From != b : filter.ToExclusive != b)) continue;
-                parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE u.first_hour <> u.last_hour AND {Across($"u.last_hour >= @{name} AND u.first_hour < @{name}")}{onRig}");
+                parts.Add($"SELECT u.device_id, u.lot, u.rig_id, u.line FROM units u WHERE u.first_hour <> u.last_hour AND {Across($"u.last_hour >= @{name} AND u.first_hour < @{name}")}{onRig}");
             }
             if (fromHour is not null) inside.Add("first_hour >= @fromHour");
             if (toHour is not null) inside.Add("last_hour < @toHour");
@@ -157,11 +157,11 @@ public sealed partial class ResultsQueries
                 var several = new List<string>();
                 if (filter.Rig is not null || perRig) several.Add($"u.rig_id = {Several}");
                 if (filter.Line is not null || perRig) several.Add($"u.line = {Several}");
-                parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE ({string.Join(" OR ", several)}){SpanConditions(filter, args)}");
+                parts.Add($"SELECT u.device_id, u.lot, u.rig_id, u.line FROM units u WHERE ({string.Join(" OR ", several)}){SpanConditions(filter, args)}");
             }
         }
         return new HourSplit(whole ? (inside.Count == 0 ? "TRUE" : string.Join(" AND ", inside)) : null,
-            parts.Count == 0 ? "SELECT NULL::text AS device_id, NULL::text AS lot WHERE FALSE" : string.Join(" UNION ", parts), cond, args,
+            parts.Count == 0 ? "SELECT NULL::text AS device_id, NULL::text AS lot, NULL::text AS rig_id, NULL::text AS line WHERE FALSE" : string.Join(" UNION ", parts), cond, args,
             byRig ? "rollup_lot_rig_hours" : "rollup_lot_hours", byRig ? " JOIN runs ru ON ru.id = r.run_id" : "", exact);
     }
 

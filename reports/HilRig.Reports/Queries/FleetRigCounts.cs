@@ -6,7 +6,7 @@ namespace HilRig.Reports.Queries;
 
 /// <summary>
 /// The rigs page's results and rig faults per rig and per line on a fleet, from the rollups the ingest keeps
-/// (rollup_rig_hours per rig and hour, rollup_rig_day per rig and day) instead of counting the results: a rig's results are
+/// (rollup_rig_minutes per minute and rig, rollup_rig_day per rig and day) instead of counting the results: a rig's results are
 /// a line's when all of the rig's runs were on that line, as they are unless a rig moved line.
 /// </summary>
 public sealed partial class ResultsQueries
@@ -40,24 +40,32 @@ public sealed partial class ResultsQueries
                 Add(rigs, rig, units, failed);
                 if (line.Length > 0) Add(lines, line, units, failed); // '' is no line
             }
-        // each straddling unit's latest attempts per rig, line and test looked up by device (LATERAL, as the lots page); a
-        // unit of one rig and one line (most) is decided there and counted per (rig, line), the others' attempts come back
+        // each straddling unit's deciding attempts looked up by device (LATERAL, as the lots page): a unit of one rig and one
+        // line (most) is decided by its latest attempt per test and counted per (rig, line) here, its rig and line as units
+        // holds them (its results are read with their runs only for a rig's or a line's filter); the others bring back their
+        // latest attempt per rig, line and test
+        var aloneJoin = filter.Rig is null && filter.Line is null ? "" : split.Join;
         var latest = db.Query<LatestAttempt>(
             $"""
             WITH b AS ({split.Straddling}),
-            l AS MATERIALIZED (
-                SELECT b.device_id, u.rig_id <> {Several} AND u.line <> {Several} AS alone, l.rig_id, l.line, l.test, l.verdict, l.started_at, l.attempt
-                FROM b JOIN units u ON u.device_id = b.device_id
-                CROSS JOIN LATERAL (
-                    SELECT DISTINCT ON (ru.rig_id, ru.line, r.test) ru.rig_id, ru.line, r.test, r.verdict, r.started_at, r.attempt FROM results r{split.Join}
+            a AS (
+                SELECT b.rig_id, b.line, MAX(CASE WHEN l.verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN l.verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                FROM b CROSS JOIN LATERAL (
+                    SELECT DISTINCT ON (r.test) r.verdict FROM results r{aloneJoin}
                     WHERE r.device_id = b.device_id AND r.cycle IS NULL{split.Cond}
-                    ORDER BY ru.rig_id, ru.line, r.test, r.started_at DESC, r.attempt DESC) l),
-            c AS (SELECT rig_id, line, MAX(CASE WHEN verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed
-                  FROM l WHERE alone GROUP BY device_id, rig_id, line)
-            SELECT NULL AS DeviceId, rig_id AS RigId, line AS Line, NULL AS Test, NULL AS Verdict, NULL AS StartedAt, 0 AS Attempt, SUM(judged) AS Units, SUM(failed) AS Failed
-            FROM c GROUP BY rig_id, line
+                    ORDER BY r.test, r.started_at DESC, r.attempt DESC) l
+                WHERE b.rig_id <> {Several} AND b.line <> {Several}
+                GROUP BY b.device_id, b.rig_id, b.line)
+            SELECT NULL AS DeviceId, rig_id AS RigId, NULLIF(line, '') AS Line, NULL AS Test, NULL AS Verdict, NULL AS StartedAt, 0 AS Attempt,
+                   SUM(judged) AS Units, SUM(failed) AS Failed
+            FROM a GROUP BY rig_id, line
             UNION ALL
-            SELECT device_id, rig_id, line, test, verdict, started_at, attempt, 0, 0 FROM l WHERE NOT alone
+            SELECT b.device_id, l.rig_id, l.line, l.test, l.verdict, l.started_at, l.attempt, 0, 0
+            FROM b CROSS JOIN LATERAL (
+                SELECT DISTINCT ON (ru.rig_id, ru.line, r.test) ru.rig_id, ru.line, r.test, r.verdict, r.started_at, r.attempt FROM results r{split.Join}
+                WHERE r.device_id = b.device_id AND r.cycle IS NULL{split.Cond}
+                ORDER BY ru.rig_id, ru.line, r.test, r.started_at DESC, r.attempt DESC) l
+            WHERE b.rig_id = {Several} OR b.line = {Several}
             """, split.Args).ToList();
         foreach (var pair in latest.Where(a => a.DeviceId is null))
         {
@@ -108,13 +116,13 @@ public sealed partial class ResultsQueries
 
     /// <summary>
     /// Each rig's results, rig faults and newest result per day that a filter of dates, a rig and a line keeps, as the rigs
-    /// page counts them from the results: the range's whole hours from rollup_rig_hours (fleet step 16), its part hours at
-    /// either end from their results (by slot and start, ix_results_slot_time). Null where the rollups cannot answer: before
-    /// step 16, or a line filter while a rig has runs on several lines.
+    /// page counts them from the results: the range's whole minutes from rollup_rig_minutes (fleet step 16), grouped there
+    /// per rig and day, and a part minute at either end from its results (by slot and start, ix_results_slot_time). Null
+    /// where the rollups cannot answer: before step 16, or a line filter while a rig has runs on several lines.
     /// </summary>
     private static List<RigDayRow>? FleetRigDays(IDbConnection db, ResultFilter filter)
     {
-        if (db.ExecuteScalar<string?>("SELECT to_regclass('rollup_rig_hours')::text") is null) return null;
+        if (db.ExecuteScalar<string?>("SELECT to_regclass('rollup_rig_minutes')::text") is null) return null;
         var lines = filter.Line is null ? null : RigLines(db);
         if (filter.Line is not null && lines is null) return null;
         var args = new DynamicParameters();
@@ -124,30 +132,36 @@ public sealed partial class ResultsQueries
             rig = " AND rig_id = @rig";
             args.Add("rig", filter.Rig);
         }
-        DateTimeOffset? fromHour = filter.From is { } f ? (FloorHour(f) == f ? f : FloorHour(f).AddHours(1)) : null;
-        DateTimeOffset? toHour = filter.ToExclusive is { } t ? FloorHour(t) : null;
+        static DateTimeOffset Floor(DateTimeOffset t) => new(t.UtcDateTime.Year, t.UtcDateTime.Month, t.UtcDateTime.Day, t.UtcDateTime.Hour, t.UtcDateTime.Minute, 0, TimeSpan.Zero);
+        static string MinuteText(DateTimeOffset t) => ResultFilter.StoreTime(t)[..16];
+        DateTimeOffset? fromMinute = filter.From is { } f ? (Floor(f) == f ? f : Floor(f).AddMinutes(1)) : null;
+        DateTimeOffset? toMinute = filter.ToExclusive is { } t ? Floor(t) : null;
         var parts = new List<string>();
         var edges = new List<(DateTimeOffset From, DateTimeOffset To)>();
-        if (fromHour is null || toHour is null || fromHour < toHour)
+        if (fromMinute is null || toMinute is null || fromMinute < toMinute)
         {
-            var hours = "";
-            if (fromHour is { } fh)
+            var minutes = "";
+            if (fromMinute is { } fm)
             {
-                hours += " AND hour >= @fromHour";
-                args.Add("fromHour", HourText(fh));
+                minutes += " AND minute >= @fromMinute";
+                args.Add("fromMinute", MinuteText(fm));
             }
-            if (toHour is { } th)
+            if (toMinute is { } tm)
             {
-                hours += " AND hour < @toHour";
-                args.Add("toHour", HourText(th));
+                minutes += " AND minute < @toMinute";
+                args.Add("toMinute", MinuteText(tm));
             }
-            parts.Add($"SELECT rig_id AS Name, left(hour, 10) AS Day, results AS Results, rig_faults AS RigFaults, last_result_at AS LastResultAt FROM rollup_rig_hours WHERE results > 0{hours}{rig}");
-            if (filter.From is { } from && from != fromHour) edges.Add((from, fromHour!.Value));
-            if (filter.ToExclusive is { } to && to != toHour) edges.Add((toHour!.Value, to));
+            parts.Add(
+                $"""
+                SELECT rig_id AS Name, left(minute, 10) AS Day, SUM(results) AS Results, SUM(rig_faults) AS RigFaults, MAX(last_result_at) AS LastResultAt
+                FROM rollup_rig_minutes WHERE results > 0{minutes}{rig} GROUP BY 1, 2
+                """);
+            if (filter.From is { } from && from != fromMinute) edges.Add((from, fromMinute!.Value));
+            if (filter.ToExclusive is { } to && to != toMinute) edges.Add((toMinute!.Value, to));
         }
         else
         {
-            // no whole hour in the range
+            // no whole minute in the range
             edges.Add((filter.From!.Value, filter.ToExclusive!.Value));
         }
         for (var i = 0; i < edges.Count; i++)

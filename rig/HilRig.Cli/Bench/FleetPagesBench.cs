@@ -250,7 +250,7 @@ internal static class FleetPagesBench
             .. FleetSchema.CountLotHours,
             .. FleetSchema.CountUnitRigs,
             .. FleetSchema.CountUnitTimes,
-            .. FleetSchema.CountRigHours,
+            .. FleetSchema.CountRigMinutes,
             .. FleetSchema.CountLotFailureRollups,
             .. FleetSchema.CountSlotDevices,
             "VACUUM ANALYZE",
@@ -275,7 +275,7 @@ internal static class FleetPagesBench
                 FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id),
             rig_slot AS (SELECT rig_id, slot, COUNT(*) AS results, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
                                 SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rig_faults FROM r GROUP BY 1, 2),
-            rig_hours_direct AS (SELECT rig_id, left(started_at, 13) AS hour, COUNT(*) AS results, SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rig_faults,
+            rig_minutes_direct AS (SELECT left(started_at, 16) AS minute, rig_id, COUNT(*) AS results, SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rig_faults,
                                         MAX(started_at) AS last_result_at FROM r GROUP BY 1, 2),
             rig_day AS (SELECT rig_id, substr(started_at, 1, 10) AS day, COUNT(*) AS results, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
                                SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rig_faults FROM r GROUP BY 1, 2),
@@ -310,8 +310,8 @@ internal static class FleetPagesBench
                                      UNION ALL (SELECT * FROM rig_slot EXCEPT ALL SELECT rig_id, slot, results, failed, rig_faults FROM rollup_rig_slot WHERE results <> 0)) x) AS rig_slot,
               (SELECT COUNT(*) FROM ((SELECT rig_id, day, results, failed, rig_faults FROM rollup_rig_day WHERE results <> 0 EXCEPT ALL SELECT * FROM rig_day)
                                      UNION ALL (SELECT * FROM rig_day EXCEPT ALL SELECT rig_id, day, results, failed, rig_faults FROM rollup_rig_day WHERE results <> 0)) x) AS rig_day,
-              (SELECT COUNT(*) FROM ((SELECT rig_id, hour, results, rig_faults, last_result_at FROM rollup_rig_hours WHERE results <> 0 EXCEPT ALL SELECT * FROM rig_hours_direct)
-                                     UNION ALL (SELECT * FROM rig_hours_direct EXCEPT ALL SELECT rig_id, hour, results, rig_faults, last_result_at FROM rollup_rig_hours WHERE results <> 0)) x) AS rig_hours,
+              (SELECT COUNT(*) FROM ((SELECT minute, rig_id, results, rig_faults, last_result_at FROM rollup_rig_minutes WHERE results <> 0 EXCEPT ALL SELECT * FROM rig_minutes_direct)
+                                     UNION ALL (SELECT * FROM rig_minutes_direct EXCEPT ALL SELECT minute, rig_id, results, rig_faults, last_result_at FROM rollup_rig_minutes WHERE results <> 0)) x) AS rig_minutes,
               (SELECT COUNT(*) FROM ((SELECT lot, day, results, failed, rig_faults FROM rollup_lot_day WHERE results <> 0 EXCEPT ALL SELECT * FROM lot_day)
                                      UNION ALL (SELECT * FROM lot_day EXCEPT ALL SELECT lot, day, results, failed, rig_faults FROM rollup_lot_day WHERE results <> 0)) x) AS lot_day,
               (SELECT COUNT(*) FROM ((SELECT lot, result_id, device_id, failure_mode, signature, screened FROM lot_failures EXCEPT ALL SELECT * FROM fails)

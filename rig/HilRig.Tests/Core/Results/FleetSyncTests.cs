@@ -691,7 +691,7 @@ public class FleetSyncTests() : FleetFixture("fleet")
     }
 
     [Test]
-    public void A_fleet_left_at_step_15_upgrades_to_16_with_each_rigs_results_per_hour_and_its_rigs_page_matches_a_direct_count()
+    public void A_fleet_left_at_step_15_upgrades_to_16_with_each_rigs_results_per_minute_and_its_rigs_page_matches_a_direct_count()
     {
         var fleet = TestStore.Postgres(TestPostgres.NewDatabase("step15"));
         FleetSchema.Init(fleet.Location, upTo: 15);
@@ -715,9 +715,9 @@ public class FleetSyncTests() : FleetFixture("fleet")
         FleetSchema.Init(fleet.Location);
 
         Assert.That(fleet.Scalar("SELECT MAX(version) FROM fleet_schema_version"), Is.EqualTo(FleetSchema.Latest));
-        Assert.That(fleet.Rows("SELECT rig_id, hour, results, rig_faults, last_result_at FROM rollup_rig_hours ORDER BY 2").Select(Text),
-            Is.EqualTo(new[] { "old-rig|2026-03-14T08|2|0|2026-03-14T08:30:00.0000000Z", "old-rig|2026-03-14T09|1|1|2026-03-14T09:05:00.0000000Z",
-                               "old-rig|2026-03-14T10|1|0|2026-03-14T10:40:00.0000000Z" }));
+        Assert.That(fleet.Rows("SELECT minute, rig_id, results, rig_faults, last_result_at FROM rollup_rig_minutes ORDER BY 1").Select(Text),
+            Is.EqualTo(new[] { "2026-03-14T08:10|old-rig|1|0|2026-03-14T08:10:00.0000000Z", "2026-03-14T08:30|old-rig|1|0|2026-03-14T08:30:00.0000000Z",
+                               "2026-03-14T09:05|old-rig|1|1|2026-03-14T09:05:00.0000000Z", "2026-03-14T10:40|old-rig|1|0|2026-03-14T10:40:00.0000000Z" }));
         AssertRollupsEqualDirectCounts(fleet);
         const string retested = "b";
         // the upgraded fleet ingests on: a rig's generated history on line-2, and b rig-faulted again there at 11:30
@@ -892,14 +892,14 @@ public class FleetSyncTests() : FleetFixture("fleet")
                        SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
                 FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2 ORDER BY 1, 2
                 """).Select(Text)), "per rig and day");
-        if (central.Scalar("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'rollup_rig_hours'") > 0)
+        if (central.Scalar("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'rollup_rig_minutes'") > 0)
             Assert.That(
-                central.Rows("SELECT rig_id, hour, results, rig_faults, last_result_at FROM rollup_rig_hours WHERE results <> 0 ORDER BY 1, 2").Select(Text),
+                central.Rows("SELECT minute, rig_id, results, rig_faults, last_result_at FROM rollup_rig_minutes WHERE results <> 0 ORDER BY 1, 2").Select(Text),
                 Is.EqualTo(central.Rows(
                     """
-                    SELECT ru.rig_id, left(r.started_at, 13), COUNT(*), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(r.started_at)
+                    SELECT left(r.started_at, 16), ru.rig_id, COUNT(*), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(r.started_at)
                     FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2 ORDER BY 1, 2
-                    """).Select(Text)), "per rig and hour");
+                    """).Select(Text)), "per minute and rig");
         Assert.That(
             central.Rows("SELECT lot, day, results, failed, rig_faults FROM rollup_lot_day WHERE results <> 0 ORDER BY 1, 2").Select(Text),
             Is.EqualTo(central.Rows(
