@@ -545,6 +545,8 @@ public sealed partial class ResultsQueries
         using var db = Open();
         var fleet = IsFleetDatabase(db);
         var (cond, args) = filter.Conditions();
+        // a fleet at step 14: units per rig and per line from its rollups, in one pass
+        var fleetUnits = fleet ? FleetRigAndLineCounts(db, filter) : null;
         // one rig and no dates: its units are the summary table's
         List<GroupCount> rigCounts;
         if (RigIds() is [var single] && Simplify(filter with { Rig = filter.Rig ?? single }).IsEmpty)
@@ -554,14 +556,16 @@ public sealed partial class ResultsQueries
         }
         else
         {
-            rigCounts = UnitCounts(db, filter, "rig_id");
+            rigCounts = fleetUnits?.Rigs ?? UnitCounts(db, filter, "rig_id");
         }
         var rigRates = rigCounts.Count == 0 ? [] : LotReport.Build(rigCounts).ToDictionary(r => r.Lot, StringComparer.Ordinal);
         // per rig and day: the totals and the results per day. A fleet keeps them per rig and day as it ingests.
         var rollup = fleet && !filter.HasDates && filter.Line is null;
         // a rig's store keeps them per rig and day too (store step 11)
         var (dayCond, dayArgs) = filter.DayConditions("d.day", "d.rig_id");
-        var perDay = FromDaySummaries(db, filter)
+        // a fleet over dates or a line (whose rigs each ran on one line): its rollups per minute and rig (FleetRigDays)
+        var fleetDays = fleet && !rollup ? FleetRigDays(db, filter) : null;
+        var perDay = fleetDays ?? (FromDaySummaries(db, filter)
             ? db.Query<RigDayRow>(
                 $"SELECT d.rig_id AS Name, d.day AS Day, d.results AS Results, d.rig_faults AS RigFaults, d.last_started_at AS LastResultAt FROM rig_days d WHERE 1 = 1{dayCond}",
                 dayArgs).ToList()
@@ -571,7 +575,7 @@ public sealed partial class ResultsQueries
             SELECT ru.rig_id AS Name, substr(r.started_at, 1, 10) AS Day, COUNT(*) AS Results, SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS RigFaults,
                    MAX(r.started_at) AS LastResultAt
             FROM results r JOIN runs ru ON ru.id = r.run_id WHERE 1 = 1{cond} GROUP BY ru.rig_id, substr(r.started_at, 1, 10)
-            """, args).ToList();
+            """, args).ToList());
         var totals = perDay.GroupBy(d => d.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => new RigTotalsRow
         {
             Name = g.Key, Results = g.Sum(d => d.Results), RigFaults = g.Sum(d => d.RigFaults),
@@ -602,8 +606,8 @@ public sealed partial class ResultsQueries
         var lineSummaries = new List<LineSummary>();
         if (lines)
         {
-            var lineCounts = UnitCounts(db, filter, "line");
-            var lineTotals = db.Query<RigTotalsRow>(
+            var lineCounts = fleetUnits?.Lines ?? UnitCounts(db, filter, "line");
+            var lineTotals = fleet && FleetLineTotals(db, filter, perDay) is { } fromRigs ? fromRigs : db.Query<RigTotalsRow>(
                 $"""
                 SELECT ru.line AS Name, COUNT(*) AS Results, SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS RigFaults, MAX(r.started_at) AS LastResultAt
                 FROM results r JOIN runs ru ON ru.id = r.run_id WHERE ru.line IS NOT NULL{cond} GROUP BY ru.line

@@ -33,7 +33,7 @@ public sealed partial class ResultsQueries
     /// first_hour and last_hour (units, rollup_lot_hours) that keeps the units whose span of screening hours lies inside the
     /// range's whole hours [fromHour, toHour) (null when the range holds no whole hour), and <see cref="Straddling"/>, a
     /// query of (device_id, lot) for every other unit that may have an attempt in the range: a span across fromHour or
-    /// toHour (few: ix_units_span holds only units screened over more than one hour) or an attempt in the part hour at
+    /// toHour (few: ix_units_span holds only units screened over more than one hour; with each its rig_id and line, as units holds them) or an attempt in the part hour at
     /// either end. Those are counted from their results; a unit in neither has no attempt in the range. From fleet step
     /// 15, <see cref="Exact"/> takes from the straddling ones the units screened within a part hour whose attempts all
     /// lie inside the range (counted as units holds them), so only those whose attempts straddle a bound are read from
@@ -49,9 +49,12 @@ public sealed partial class ResultsQueries
 
     /// <summary>The split of <paramref name="filter"/>, or null where it does not apply (neither dates nor a rig or a line;
     /// a rig or a line before fleet step 14; not a fleet at step 13).</summary>
-    private static HourSplit? SplitByHour(IDbConnection db, ResultFilter filter)
+    /// <param name="perRig">Counted per rig or per line (the rigs page): a unit screened on several rigs or lines counts on
+    /// each from its attempts there, so <see cref="Inside"/> and <see cref="Exact"/> keep the units of one rig and one line
+    /// only and every other unit whose span meets the range is straddling; applies without a filter too.</param>
+    private static HourSplit? SplitByHour(IDbConnection db, ResultFilter filter, bool perRig = false)
     {
-        var byRig = filter.Rig is not null || filter.Line is not null;
+        var byRig = filter.Rig is not null || filter.Line is not null || perRig;
         if (!(filter.HasDates || byRig) || !HasLotHours(db) || (byRig && !HasLotRigHours(db)))
             return null;
         // The planner guesses tens of thousands of straddling units where there are a few thousand, and compiled the
@@ -96,6 +99,11 @@ public sealed partial class ResultsQueries
             inRange += " AND u.line = @line";
             outside.Add($"u.line = {Several}");
         }
+        if (perRig)
+        {
+            inRange += $" AND u.rig_id <> {Several} AND u.line <> {Several}";
+            outside.AddRange(new[] { $"u.rig_id = {Several}", $"u.line = {Several}" }.Except(outside));
+        }
         var overlap = (filter.From is null ? "" : " AND u.last_at >= @exactFrom") + (filter.ToExclusive is null ? "" : " AND u.first_at < @exactTo");
         var partHours = new List<DateTimeOffset>();
         foreach (var bound in new[] { filter.From, filter.ToExclusive })
@@ -113,7 +121,7 @@ public sealed partial class ResultsQueries
                 args.Add($"edgeTo{i}", ResultFilter.StoreTime(edgeTo));
                 parts.Add(
                     $"""
-                    SELECT u.device_id, u.lot FROM units u WHERE u.device_id IN (
+                    SELECT u.device_id, u.lot, u.rig_id, u.line FROM units u WHERE u.device_id IN (
                         SELECT r.device_id FROM results r WHERE r.slot = ANY(@slots) AND r.cycle IS NULL AND r.started_at >= @edgeFrom{i} AND r.started_at < @edgeTo{i}){onRig}
                     """);
                 continue;
@@ -122,8 +130,8 @@ public sealed partial class ResultsQueries
             args.Add($"partEnd{i}", ResultFilter.StoreTime(partHours[i].AddHours(1)));
             var inHour = $"u.first_hour = u.last_hour AND u.first_at >= @partStart{i} AND u.first_at < @partEnd{i}";
             exact.Add(inHour + inRange);
-            parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE {inHour}{overlap} AND ({string.Join(" OR ", outside)}){onRig}");
-            parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE u.first_hour <> u.last_hour AND u.last_hour >= @partHour{i} AND u.first_hour <= @partHour{i}{onRig}");
+            parts.Add($"SELECT u.device_id, u.lot, u.rig_id, u.line FROM units u WHERE {inHour}{overlap} AND ({string.Join(" OR ", outside)}){onRig}");
+            parts.Add($"SELECT u.device_id, u.lot, u.rig_id, u.line FROM units u WHERE u.first_hour <> u.last_hour AND {Across($"u.last_hour >= @partHour{i} AND u.first_hour <= @partHour{i}")}{onRig}");
         }
         if (!hasTimes && partHours.Count > 0)
             args.Add("slots", db.Query<int>("SELECT slot FROM rollup_slots").ToArray());
@@ -136,25 +144,35 @@ public sealed partial class ResultsQueries
                 args.Add(name, HourText(b));
                 // a bound off the hour: the units across its hour are read above (those across fromHour among them)
                 if (hasTimes && (name == "fromHour" ? filter.From != b : filter.ToExclusive != b)) continue;
-                parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE u.first_hour <> u.last_hour AND u.last_hour >= @{name} AND u.first_hour < @{name}{onRig}");
+                parts.Add($"SELECT u.device_id, u.lot, u.rig_id, u.line FROM units u WHERE u.first_hour <> u.last_hour AND {Across($"u.last_hour >= @{name} AND u.first_hour < @{name}")}{onRig}");
             }
             if (fromHour is not null) inside.Add("first_hour >= @fromHour");
             if (toHour is not null) inside.Add("last_hour < @toHour");
             if (filter.Rig is not null) inside.Add("rig_id = @rig");
             if (filter.Line is not null) inside.Add("line = @line");
+            if (perRig) inside.Add($"rig_id <> {Several} AND line <> {Several}");
             if (byRig)
             {
                 // the units screened on several rigs or lines whose span meets the range (the part hours' ones are read above)
                 var several = new List<string>();
-                if (filter.Rig is not null) several.Add($"u.rig_id = {Several}");
-                if (filter.Line is not null) several.Add($"u.line = {Several}");
-                parts.Add($"SELECT u.device_id, u.lot FROM units u WHERE ({string.Join(" OR ", several)}){SpanConditions(filter, args)}");
+                if (filter.Rig is not null || perRig) several.Add($"u.rig_id = {Several}");
+                if (filter.Line is not null || perRig) several.Add($"u.line = {Several}");
+                parts.Add($"SELECT u.device_id, u.lot, u.rig_id, u.line FROM units u WHERE ({string.Join(" OR ", several)}){SpanConditions(filter, args)}");
             }
         }
         return new HourSplit(whole ? (inside.Count == 0 ? "TRUE" : string.Join(" AND ", inside)) : null,
-            parts.Count == 0 ? "SELECT NULL::text AS device_id, NULL::text AS lot WHERE FALSE" : string.Join(" UNION ", parts), cond, args,
+            parts.Count == 0 ? "SELECT NULL::text AS device_id, NULL::text AS lot, NULL::text AS rig_id, NULL::text AS line WHERE FALSE" : string.Join(" UNION ", parts), cond, args,
             byRig ? "rollup_lot_rig_hours" : "rollup_lot_hours", byRig ? " JOIN runs ru ON ru.id = r.run_id" : "", exact);
     }
+
+    /// <summary>
+    /// The units across an hour (<paramref name="span"/>: conditions on u.first_hour and u.last_hour) by their span's
+    /// (first_hour, last_hour) pairs, taken from rollup_lot_hours (a row per lot and span with units: a few hundred cross
+    /// any hour), each read from ix_units_span by its pair: scanned by last_hour alone, the index was read from the hour to
+    /// the fleet's newest unit (a range from the fleet's first day read all 212,000 spans of 10 M results).
+    /// </summary>
+    private static string Across(string span) =>
+        $"(u.last_hour, u.first_hour) IN (SELECT u.last_hour, u.first_hour FROM rollup_lot_hours u WHERE u.first_hour <> u.last_hour AND u.devices > 0 AND {span})";
 
     /// <summary>True on a fleet at step 15 or later (units carry their first and last screening attempt's start).</summary>
     private static bool HasUnitTimes(IDbConnection db) =>

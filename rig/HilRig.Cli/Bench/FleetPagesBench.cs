@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Dapper;
 using HilRig.Core.Results;
-using HilRig.Reports.Html;
+using HilRig.Dashboard;
 using HilRig.Reports.Queries;
 using HilRig.Reports.Statistics;
 using Npgsql;
@@ -11,10 +11,12 @@ using Npgsql;
 namespace HilRig.Cli.Bench;
 
 /// <summary>
-/// <c>hilrig bench fleet-pages</c>: the failure rate by lot and the dashboard's pages over a fleet database of N results:
-/// the lots page, one lot's page (the flagged lot and a typical one), both again over dates (a day, 6 hours, a shift off
-/// the hour, 7 days), a rig, a line and a rig over a day, one device, one rig, rigs, and the slots page; each its queries
-/// plus its HTML, median and 95th percentile of --runs after one warm-up. The fleet (20 rigs, 40 lots, 4
+/// <c>hilrig bench fleet-pages</c>: the failure rate by lot, then every route of the dashboard over a fleet database of N
+/// results as a browser gets it (over HTTP from <c>hilrig dashboard</c>'s own app, as <c>bench pages</c> times a rig's
+/// store): lots, one lot (the flagged lot and a typical one), runs, a run and its slot, search, modes and a mode, slots and
+/// a slot, rigs, soak, a device, campaigns, lots and rigs as JSON and CSV, and the filtered pages again over dates (a day,
+/// a shift off the hour, 7 days), a rig, a line and a rig over a day; median, 95th percentile and CPU a request of --runs
+/// after one warm-up. The fleet (20 rigs on 4 lines, 40 lots, 4
 /// results per Core) is written by the server itself with generate_series into the results table with its secondary
 /// indexes dropped and rebuilt after (sorted builds, not 10 M random inserts), its summaries and rollups counted once
 /// and checked against a direct count, on a throw-away PostgreSQL unless given a server.
@@ -33,13 +35,13 @@ internal static class FleetPagesBench
         var keep = new Option<bool>("--keep") { Description = "with --connection: keep the generated database (its name is printed) to study plans" };
         var database = new Option<string?>("--kept") { Description = "with --connection: time the pages over a database a --keep run generated, without generating" };
         var runs = new Option<int>("--runs") { Description = "timed runs of each page after a warm-up (5..200); median and 95th percentile are printed", DefaultValueFactory = _ => 20 };
-        var command = new Command("fleet-pages", "The dashboard's pages over a fleet PostgreSQL of --results rows: lots, one lot, one device, one rig, slots (goal < 300 ms each)");
+        var command = new Command("fleet-pages", "Every dashboard route over a fleet PostgreSQL of --results rows, over HTTP, with date, rig and line filters (goal < 300 ms each; lot_counts < 200 ms)");
         command.Options.Add(results);
         command.Options.Add(connection);
         command.Options.Add(keep);
         command.Options.Add(runs);
         command.Options.Add(database);
-        command.SetAction((ParseResult pr) =>
+        command.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
             var n = pr.GetValue(results);
@@ -62,7 +64,7 @@ internal static class FleetPagesBench
                     error.WriteLine($"hilrig: --kept {reuse}: valid: with --connection, a database a --keep run printed (hilrig_pages_...)");
                     return ExitCodes.BadInput;
                 }
-                return Run(n, pr.GetValue(connection), pr.GetValue(keep), reuse, timed, output, error);
+                return await RunAsync(n, pr.GetValue(connection), pr.GetValue(keep), reuse, timed, output, error);
             }
             catch (InvalidOperationException e)
             {
@@ -78,7 +80,7 @@ internal static class FleetPagesBench
         return command;
     }
 
-    private static int Run(long results, string? connection, bool keep, string? reuse, int runs, TextWriter output, TextWriter error)
+    private static async Task<int> RunAsync(long results, string? connection, bool keep, string? reuse, int runs, TextWriter output, TextWriter error)
     {
         // Page timings need no durable server; generating 10 M rows goes faster without fsync.
         using var server = BenchServer.Start(connection, durable: false);
@@ -98,50 +100,80 @@ internal static class FleetPagesBench
             var lots = queries.Lots().Lots;
             var flagged = lots[0].Lot;
             var typical = lots[lots.Count / 2].Lot;
-            string device, rig;
+            string device, rig, line, run, day, mode;
+            string? soakRun, build;
+            int slot, runSlot;
             using (var db = new NpgsqlConnection(admin))
             {
                 db.Open();
                 device = db.ExecuteScalar<string>("SELECT device_id FROM units WHERE lot = @flagged ORDER BY failed DESC, device_id LIMIT 1", new { flagged })!;
-                rig = db.ExecuteScalar<string>("SELECT rig_id FROM fleet_rigs ORDER BY rig_id LIMIT 1")!;
+                (rig, line) = db.QueryFirst<(string, string)>("SELECT rig_id, COALESCE(line, '') FROM fleet_rigs ORDER BY line IS NULL, rig_id LIMIT 1");
+                slot = db.ExecuteScalar<int>("SELECT MIN(slot) FROM rollup_slots WHERE devices > 0");
+                // the run of the newest result on that slot (the newest runs may have none yet)
+                (run, runSlot) = db.QueryFirst<(string, int)>("SELECT run_id, slot FROM results WHERE slot = @slot ORDER BY started_at DESC LIMIT 1", new { slot });
+                soakRun = db.ExecuteScalar<string?>("SELECT id FROM runs WHERE kind = 'soak' ORDER BY started_at DESC, id DESC LIMIT 1");
+                build = db.ExecuteScalar<string?>("SELECT bootloader FROM runs WHERE kind = 'soak' AND bootloader IS NOT NULL ORDER BY started_at DESC LIMIT 1");
+                day = db.ExecuteScalar<string>("SELECT MIN(day) FROM rollup_rig_day")!;
+                // the commonest named failure mode (a failure without one is "(unclassified)" on the pages, which has no page)
+                mode = db.ExecuteScalar<string?>(
+                    $"SELECT name FROM rollup_lot_failures WHERE part = 'mode' AND name <> '{Breakdown.Unclassified}' GROUP BY name ORDER BY SUM(failures) DESC, name LIMIT 1") ?? "none";
+                if (reuse is not null)
+                    results = db.ExecuteScalar<long>("SELECT COUNT(*) FROM results");
             }
 
-            var missed = 0;
-            missed += Time(output, "failure rate by lot (lot_counts)", () => queries.LotCounts(), LotCountsTargetMs, runs);
-            missed += Time(output, "lots page", () => HtmlPages.Lots(queries.Lots(), links: true), PageTargetMs, runs);
-            missed += Time(output, $"one lot's page, flagged ({flagged})", () => HtmlPages.Lot(queries.Lot(flagged, devicesShown: 100)!, links: true), PageTargetMs, runs);
-            missed += Time(output, $"one lot's page, typical ({typical})", () => HtmlPages.Lot(queries.Lot(typical, devicesShown: 100)!, links: true), PageTargetMs, runs);
-            // The filters a quality engineer sets, over the generated span (a result every 60 ms from 2026-01-01: 1 M results
-            // are 16.7 hours of it, 10 M are 6.9 days); the cost of a range grows with the units that straddle its bounds
-            // and, for a rig or a line, with that rig's or line's results.
-            if (reuse is not null)
-            {
-                using var db = new NpgsqlConnection(admin);
-                db.Open();
-                results = db.ExecuteScalar<long>("SELECT COUNT(*) FROM results");
-            }
+            var missed = Time(output, "failure rate by lot (lot_counts)", () => queries.LotCounts(), LotCountsTargetMs, runs);
+            // Every route of the dashboard as a browser gets it (hilrig dashboard's app over this fleet: queries, statistics,
+            // HTML or JSON/CSV), with the filters a quality engineer sets, over the generated span (a result every 60 ms from
+            // 2026-01-01: 1 M results are 16.7 hours of it, 10 M are 6.9 days); the cost of a range grows with the units that
+            // straddle its bounds and, for a rig or a line, with that rig's or line's results.
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"filtered pages over {results:N0} results generated at 60,000 results an hour from 2026-01-01 (a span of {results * 0.06 / 3600:0.0} hours; each device's 4 results within 4 minutes, every 50th device retested a day later):"));
-            static DateTimeOffset At(int day, int hour, int minute = 0) => new(2026, 1, day, hour, minute, 0, TimeSpan.Zero);
-            var filters = new (string Name, ResultFilter Filter)[]
+                $"the dashboard's routes over HTTP, {runs} requests each after a warm-up, over {results:N0} results generated at 60,000 results an hour from 2026-01-01 (a span of {results * 0.06 / 3600:0.0} hours; each device's 4 results within 4 minutes, every 50th device retested a day later); load average {LoadAverages()}:"));
+            var e = (Func<string, string>)Uri.EscapeDataString;
+            var filters = new (string Name, string Query)[]
             {
-                ("one day (2026-01-01)", new ResultFilter(At(1, 0), At(2, 0), null, null)),
-                ("6 hours (06:00-12:00)", new ResultFilter(At(1, 6), At(1, 12), null, null)),
-                ("a shift off the hour (06:30-14:30)", new ResultFilter(At(1, 6, 30), At(1, 14, 30), null, null)),
-                ("7 days (2026-01-01..07)", new ResultFilter(At(1, 0), At(8, 0), null, null)),
-                ($"one rig ({rig})", new ResultFilter(null, null, rig, null)),
-                ("one line (line-2)", new ResultFilter(null, null, null, "line-2")),
-                ($"one rig, one day ({rig}, 2026-01-01)", new ResultFilter(At(1, 0), At(2, 0), rig, null)),
+                ($"one day ({day})", $"from={day}&to={day}"),
+                ("a shift off the hour (06:30-14:30)", $"from={day}T06:30&to={day}T14:30"),
+                ("7 days", $"from={day}&to={DateOnly.ParseExact(day, "yyyy-MM-dd", CultureInfo.InvariantCulture).AddDays(6):yyyy-MM-dd}"),
+                ($"one rig ({rig})", "rig=" + e(rig)),
+                ($"one line ({line})", "line=" + e(line)),
+                ($"one rig, one day ({rig}, {day})", $"rig={e(rig)}&from={day}&to={day}"),
             };
-            foreach (var (name, filter) in filters)
+            var routes = new List<(string What, string Url)>
             {
-                missed += Time(output, $"lots page, {name}", () => HtmlPages.Lots(queries.Lots(filter), links: true), PageTargetMs, runs);
-                missed += Time(output, $"one lot's page, {name}, flagged ({flagged})", () => HtmlPages.Lot(queries.Lot(flagged, filter, devicesShown: 100)!, links: true), PageTargetMs, runs);
+                ("lots page", "/lots"),
+                ("lots as JSON", "/lots?format=json"),
+                ("lots as CSV", "/lots?format=csv"),
+                ($"one lot's page, flagged ({flagged})", "/lots/" + e(flagged)),
+                ($"one lot's page, typical ({typical})", "/lots/" + e(typical)),
+                ("runs page (50 newest)", "/runs"),
+                ("one run", "/runs/" + run),
+                ($"one run's slot {runSlot}", $"/runs/{run}/slots/{runSlot}"),
+                ("device search by prefix", "/search?q=" + device[..6]),
+                ("modes page", "/modes"),
+                // the generated fleet names no failure mode: its mode pages answer 404 after the same reads
+                ($"one failure mode ({mode}{(mode == "none" ? ": no named mode in this fleet, 404" : "")})", "/modes/" + e(mode)),
+                ("slots page", "/slots"),
+                ($"one slot ({slot})", $"/slots/{slot}"),
+                ("rigs page", "/rigs"),
+                ("rigs as JSON", "/rigs?format=json"),
+                ("rigs as CSV", "/rigs?format=csv"),
+                ("soak page", "/soak"),
+                ($"one device ({device})", "/devices/" + device),
+                ("campaigns", "/campaigns"),
+            };
+            // the generated fleet screens only; a fleet with soak runs gets their pages too
+            if (soakRun is not null) routes.Add(("one soak run", "/runs/" + soakRun));
+            if (build is not null) routes.Add(($"one build ({build})", "/builds/" + e(build)));
+            foreach (var (name, query) in filters)
+            {
+                routes.Add(($"lots page, {name}", "/lots?" + query));
+                routes.Add(($"one lot's page, {name}, flagged", $"/lots/{e(flagged)}?{query}"));
+                routes.Add(($"runs page, {name}", "/runs?" + query));
+                routes.Add(($"rigs page, {name}", "/rigs?" + query));
+                routes.Add(($"one failure mode, {name}", $"/modes/{e(mode)}?{query}"));
+                routes.Add(($"one slot, {name}", $"/slots/{slot}?{query}"));
             }
-            missed += Time(output, $"one device ({device})", () => HtmlPages.Device(queries.Device(device)!, links: true), PageTargetMs, runs);
-            missed += Time(output, $"one rig ({rig}: slots, 30 days)", () => queries.Rig(rig), PageTargetMs, runs);
-            missed += Time(output, "rigs (every rig's counts)", () => queries.Rigs(), PageTargetMs, runs);
-            missed += Time(output, "slots page (distinct and failed devices per slot, rollup_slots)", () => HtmlPages.Slots(queries.Slots(), links: true), PageTargetMs, runs);
+            missed += await TimePagesAsync(queries, routes, runs, output);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average after the pages: {LoadAverages()}"));
             output.WriteLine(missed == 0 ? "targets met" : $"TARGETS MISSED: {missed}");
             return ExitCodes.Ok;
@@ -219,6 +251,7 @@ internal static class FleetPagesBench
             .. FleetSchema.CountLotHours,
             .. FleetSchema.CountUnitRigs,
             .. FleetSchema.CountUnitTimes,
+            .. FleetSchema.CountRigMinutes,
             .. FleetSchema.CountLotFailureRollups,
             .. FleetSchema.CountSlotDevices,
             "VACUUM ANALYZE",
@@ -243,6 +276,8 @@ internal static class FleetPagesBench
                 FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id),
             rig_slot AS (SELECT rig_id, slot, COUNT(*) AS results, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
                                 SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rig_faults FROM r GROUP BY 1, 2),
+            rig_minutes_direct AS (SELECT left(started_at, 16) AS minute, rig_id, COUNT(*) AS results, SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rig_faults,
+                                        MAX(started_at) AS last_result_at FROM r GROUP BY 1, 2),
             rig_day AS (SELECT rig_id, substr(started_at, 1, 10) AS day, COUNT(*) AS results, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
                                SUM(CASE WHEN verdict = 'rig-fault' THEN 1 ELSE 0 END) AS rig_faults FROM r GROUP BY 1, 2),
             lot_day AS (SELECT lot, substr(started_at, 1, 10) AS day, COUNT(*) AS results, SUM(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed,
@@ -276,6 +311,8 @@ internal static class FleetPagesBench
                                      UNION ALL (SELECT * FROM rig_slot EXCEPT ALL SELECT rig_id, slot, results, failed, rig_faults FROM rollup_rig_slot WHERE results <> 0)) x) AS rig_slot,
               (SELECT COUNT(*) FROM ((SELECT rig_id, day, results, failed, rig_faults FROM rollup_rig_day WHERE results <> 0 EXCEPT ALL SELECT * FROM rig_day)
                                      UNION ALL (SELECT * FROM rig_day EXCEPT ALL SELECT rig_id, day, results, failed, rig_faults FROM rollup_rig_day WHERE results <> 0)) x) AS rig_day,
+              (SELECT COUNT(*) FROM ((SELECT minute, rig_id, results, rig_faults, last_result_at FROM rollup_rig_minutes WHERE results <> 0 EXCEPT ALL SELECT * FROM rig_minutes_direct)
+                                     UNION ALL (SELECT * FROM rig_minutes_direct EXCEPT ALL SELECT minute, rig_id, results, rig_faults, last_result_at FROM rollup_rig_minutes WHERE results <> 0)) x) AS rig_minutes,
               (SELECT COUNT(*) FROM ((SELECT lot, day, results, failed, rig_faults FROM rollup_lot_day WHERE results <> 0 EXCEPT ALL SELECT * FROM lot_day)
                                      UNION ALL (SELECT * FROM lot_day EXCEPT ALL SELECT lot, day, results, failed, rig_faults FROM rollup_lot_day WHERE results <> 0)) x) AS lot_day,
               (SELECT COUNT(*) FROM ((SELECT lot, result_id, device_id, failure_mode, signature, screened FROM lot_failures EXCEPT ALL SELECT * FROM fails)
@@ -297,6 +334,26 @@ internal static class FleetPagesBench
             """, commandTimeout: 0);
         var values = (IDictionary<string, object>)row;
         return values.ToDictionary(kv => kv.Key, kv => Convert.ToInt64(kv.Value, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Each route over HTTP from the dashboard's own app over <paramref name="queries"/>, timed as `bench pages` times a rig's.</summary>
+    /// <returns>The routes whose median missed the goal (or that did not answer 200).</returns>
+    private static async Task<int> TimePagesAsync(ResultsQueries queries, IEnumerable<(string What, string Url)> routes, int runs, TextWriter output)
+    {
+        await using var app = DashboardApp.Build(queries, "http://127.0.0.1:0");
+        await app.StartAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(DashboardApp.Addresses(app)[0]), Timeout = TimeSpan.FromMinutes(10) };
+            var missed = 0;
+            foreach (var (what, url) in routes)
+                missed += await PagesBench.TimeAsync(http, output, what, url, runs, CancellationToken.None);
+            return missed;
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
     }
 
     /// <summary>The 1-, 5- and 15-minute load averages: how much else the machine was doing.</summary>

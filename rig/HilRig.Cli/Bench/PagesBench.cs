@@ -284,7 +284,7 @@ internal static class PagesBench
     private static extern int PosixFadvise(int fd, long offset, long length, int advice);
 
     /// <returns>1 when the median misses the goal, else 0.</returns>
-    private static async Task<int> TimeAsync(HttpClient http, TextWriter output, string what, string url, int runs, CancellationToken ct)
+    internal static async Task<int> TimeAsync(HttpClient http, TextWriter output, string what, string url, int runs, CancellationToken ct)
     {
         async Task<(double Ms, int Status)> Get()
         {

@@ -292,6 +292,9 @@ public class FleetSyncTests() : FleetFixture("fleet")
         var central = Central.Queries();
         Assert.That(central.Lot(lot)!.Breakdown.FailureModes.Select(m => (m.Name, m.Failures)), Is.EqualTo(new[] { ("bad-external-flash", 1) }),
             "d1 has no unit yet: its soak failure is not the lot's");
+        Assert.That(central.Modes().Single(m => m.Lot == lot).FailureModes.Select(m => (m.Name, m.Failures, m.Devices)),
+            Is.EqualTo(new[] { ("bad-external-flash", 1, 1), ("ota-timeout", 1, 1) }), "the modes page counts every DUT failure, d1's soak failure too");
+        AssertModesEqualDirectCount(Central);
 
         local.RecordResult(new ResultRecord(screen, d1, 1, "dfu-readback", Verdict.Pass, T0.AddHours(1), T0.AddHours(1).AddSeconds(5)));
         sync.Sync();
@@ -300,6 +303,19 @@ public class FleetSyncTests() : FleetFixture("fleet")
         var page = central.Lot(lot)!;
         Assert.That(page.Breakdown.FailureModes.Select(m => (m.Name, m.Failures, m.Devices)), Is.EqualTo(new[] { ("bad-external-flash", 1, 1), ("ota-timeout", 1, 1) }));
         Assert.That(page.Signatures.Kinds.Select(k => (k.Name, k.Failures)), Is.EqualTo(new[] { (DefectKinds.EraseFailure, 1), (DefectKinds.Other, 1) }));
+        AssertModesEqualDirectCount(Central);
+    }
+
+    /// <summary>The modes page on a fleet (its failure rollups) equals every failed result grouped by lot, mode and signature.</summary>
+    private static void AssertModesEqualDirectCount(TestStore central)
+    {
+        var failures = central.Rows(
+            """
+            SELECT r.device_id, COALESCE(u.lot, d.lot, '(unknown)'), r.failure_mode, r.signature
+            FROM results r LEFT JOIN units u ON u.device_id = r.device_id LEFT JOIN devices d ON d.device_id = r.device_id WHERE r.verdict = 'fail'
+            """).Select(r => new ResultRow((string)r[0]!, (string)r[1]!, 0, "", 1, Verdict.Fail, (string?)r[2], (string?)r[3], null, null, default));
+        static string Json(object? o) => System.Text.Json.JsonSerializer.Serialize(o);
+        Assert.That(Json(central.Queries().Modes()), Is.EqualTo(Json(Breakdown.FailureModesByLot(failures))), "modes page");
     }
 
     [Test]
@@ -675,6 +691,50 @@ public class FleetSyncTests() : FleetFixture("fleet")
     }
 
     [Test]
+    public void A_fleet_left_at_step_15_upgrades_to_16_with_each_rigs_results_per_minute_and_its_rigs_page_matches_a_direct_count()
+    {
+        var fleet = TestStore.Postgres(TestPostgres.NewDatabase("step15"));
+        FleetSchema.Init(fleet.Location, upTo: 15);
+        // What a step-15 fleet holds (its ingest kept no hours): old-rig on line-1, a failed at 08:10 and passed at 08:30, b
+        // rig-faulted at 09:05, c passed at 10:40.
+        var lot = Unique("LOT");
+        fleet.Execute(
+            "INSERT INTO fleet_rigs (rig_id, role_name, line, last_sync_at, last_result_at) VALUES ('old-rig', 'old_rig_role', 'line-1', now(), '2026-03-14T10:40:00.0000000Z')",
+            "INSERT INTO runs (id, rig_id, config_hash, seed, bootloader, kind, started_at, ended_at, status, line) VALUES ('00000000-0000-7000-8000-000000000051', 'old-rig', 'h', 1, 'BL14', 'screen', '2026-03-14T08:00:00.0000000Z', NULL, 'passed', 'line-1')",
+            $"INSERT INTO devices (device_id, lot, first_seen) VALUES ('a', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('b', '{lot}', '2026-03-14T08:00:00.0000000Z'), ('c', '{lot}', '2026-03-14T08:00:00.0000000Z')",
+            """
+            INSERT INTO results (id, run_id, device_id, slot, test, cycle, attempt, verdict, failure_mode, signature, started_at, ended_at) VALUES
+                ('00000001-0000-7000-8000-000000000051', '00000000-0000-7000-8000-000000000051', 'a', 1, 'dfu-readback', NULL, 1, 'fail', 'bad-external-flash', NULL, '2026-03-14T08:10:00.0000000Z', '2026-03-14T08:11:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000052', '00000000-0000-7000-8000-000000000051', 'a', 1, 'dfu-readback', NULL, 2, 'pass', NULL, NULL, '2026-03-14T08:30:00.0000000Z', '2026-03-14T08:31:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000053', '00000000-0000-7000-8000-000000000051', 'b', 2, 'dfu-readback', NULL, 1, 'rig-fault', 'usb-transport', NULL, '2026-03-14T09:05:00.0000000Z', '2026-03-14T09:06:00.0000000Z'),
+                ('00000001-0000-7000-8000-000000000054', '00000000-0000-7000-8000-000000000051', 'c', 3, 'dfu-readback', NULL, 1, 'pass', NULL, NULL, '2026-03-14T10:40:00.0000000Z', '2026-03-14T10:41:00.0000000Z')
+            """);
+        fleet.Execute([.. Summaries.Rebuild, .. FleetSchema.CountResultRollups, .. FleetSchema.RecountYields, .. FleetSchema.RecountLotFailures,
+            .. FleetSchema.CountLotFailureRollups, .. FleetSchema.CountSlotDevices, .. FleetSchema.CountLotHours, .. FleetSchema.CountUnitRigs, .. FleetSchema.CountUnitTimes]);
+
+        FleetSchema.Init(fleet.Location);
+
+        Assert.That(fleet.Scalar("SELECT MAX(version) FROM fleet_schema_version"), Is.EqualTo(FleetSchema.Latest));
+        Assert.That(fleet.Rows("SELECT minute, rig_id, results, rig_faults, last_result_at FROM rollup_rig_minutes ORDER BY 1").Select(Text),
+            Is.EqualTo(new[] { "2026-03-14T08:10|old-rig|1|0|2026-03-14T08:10:00.0000000Z", "2026-03-14T08:30|old-rig|1|0|2026-03-14T08:30:00.0000000Z",
+                               "2026-03-14T09:05|old-rig|1|1|2026-03-14T09:05:00.0000000Z", "2026-03-14T10:40|old-rig|1|0|2026-03-14T10:40:00.0000000Z" }));
+        AssertRollupsEqualDirectCounts(fleet);
+        const string retested = "b";
+        // the upgraded fleet ingests on: a rig's generated history on line-2, and b rig-faulted again there at 11:30
+        var after = FleetSchema.AddRig(fleet.Location, RigId("after16"));
+        var local = RigStore(after.RigId, 120, seed: 31);
+        var run = local.StartRun(new RunInfo(after.RigId, "h", 1, "BL14", "screen", T0.AddHours(3.5)));
+        local.RecordResult(new ResultRecord(run, retested, 2, "dfu-readback", Verdict.RigFault, T0.AddHours(3.5), T0.AddHours(3.5).AddSeconds(5), FailureMode: "usb-transport"));
+        new FleetSync(local, after.ConnectionString, after.RigId, line: "line-2") { BatchSize = 100 }.Sync();
+        AssertRollupsEqualDirectCounts(fleet);
+        var day = new DateTimeOffset(T0.Date, TimeSpan.Zero);
+        foreach (var filter in new[] { ResultFilter.None, new ResultFilter(T0.AddMinutes(20), T0.AddHours(3.75), null, null), new ResultFilter(T0.AddMinutes(5), T0.AddMinutes(50), null, null),
+                                       new ResultFilter(null, T0.AddHours(1.5), null, "line-1"), new ResultFilter(T0.AddHours(0.5), null, after.RigId, null),
+                                       new ResultFilter(day, day.AddDays(1), null, null), new ResultFilter(null, null, null, "line-2") })
+            AssertRigsPageEqualsDirectCount(fleet, filter);
+    }
+
+    [Test]
     public void A_rigs_and_a_lines_lots_and_lot_pages_on_a_fleet_of_two_rigs_equal_each_rigs_own_store_and_a_direct_count()
     {
         var fleet = TestStore.Postgres(TestPostgres.NewDatabase("rigranges"));
@@ -736,10 +796,48 @@ public class FleetSyncTests() : FleetFixture("fleet")
             foreach (var name in counts.Select(g => g.Name))
                 Assert.That(Json(central.Lot(name, filter, devicesShown: 20)), Is.EqualTo(Json(own.Lot(name, ownFilter, devicesShown: 20))), $"{what}: lot {name}");
         }
+        // the rigs page: units per rig and per line (a unit once on each rig or line it was screened on), results and rig
+        // faults, and each rig's newest result, over the same filters, none, whole days and a shift off the hour
+        foreach (var filter in filters.Select(f => f.Fleet).Concat([ResultFilter.None, new ResultFilter(day, day.AddDays(1), null, null),
+                     new ResultFilter(T0.AddHours(0.5), T0.AddHours(2.5), null, null), new ResultFilter(day, day.AddDays(1), second.RigId, null)]))
+            AssertRigsPageEqualsDirectCount(fleet, filter);
         var onB = central.Lot(lot, filters[1].Fleet)!;
         Assert.That((onB.Rate.Units, onB.Rate.Failed), Is.EqualTo((3, 1)), "on b: v1 passed, v2 failed, v3 passed");
         var onA = central.Lot(lot, filters[0].Fleet)!;
         Assert.That((onA.Rate.Units, onA.Rate.Failed), Is.EqualTo((3, 3)), "on a: v1 and v2 failed (their b attempts are not a's), v4 failed ota");
+    }
+
+    /// <summary>
+    /// The rigs page over <paramref name="filter"/> against the counting rule over the central results: per rig and per line
+    /// the units (each rig's or line's own latest attempts decide) and failed units, results and rig faults, and per rig its
+    /// newest result.
+    /// </summary>
+    private static void AssertRigsPageEqualsDirectCount(TestStore central, ResultFilter filter)
+    {
+        var what = filter.IsEmpty ? "no filter" : filter.Describe();
+        var where = (filter.From is { } f ? $" AND r.started_at >= '{ResultFilterText(f)}'" : "") + (filter.ToExclusive is { } t ? $" AND r.started_at < '{ResultFilterText(t)}'" : "")
+                    + (filter.Rig is null ? "" : $" AND ru.rig_id = '{filter.Rig}'") + (filter.Line is null ? "" : $" AND ru.line = '{filter.Line}'");
+        List<string> Units(string column) => central.Rows(
+            $"""
+            SELECT grp, SUM(judged), SUM(failed) FROM (
+                SELECT device_id, grp, MAX(CASE WHEN verdict <> 'rig-fault' THEN 1 ELSE 0 END) AS judged, MAX(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failed
+                FROM (SELECT r.device_id, ru.{column} AS grp, r.verdict,
+                             ROW_NUMBER() OVER (PARTITION BY ru.{column}, r.device_id, r.test ORDER BY r.started_at DESC, r.attempt DESC) AS rn
+                      FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.cycle IS NULL AND ru.{column} IS NOT NULL{where}) l
+                WHERE rn = 1 GROUP BY device_id, grp) x
+            GROUP BY grp HAVING SUM(judged) > 0 ORDER BY 1
+            """).Select(Text).ToList();
+        List<string> Totals(string column, string newest) => central.Rows(
+            $"""
+            SELECT ru.{column}, COUNT(*), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END){newest}
+            FROM results r JOIN runs ru ON ru.id = r.run_id WHERE ru.{column} IS NOT NULL{where} GROUP BY 1 ORDER BY 1
+            """).Select(Text).ToList();
+        var page = central.Queries().Rigs(filter);
+        Assert.That(page.Rigs.Where(r => r.Rate is not null).Select(r => $"{r.RigId}|{r.Rate!.Units}|{r.Rate.Failed}"), Is.EqualTo(Units("rig_id")), $"{what}: units per rig");
+        Assert.That(page.Lines.Where(l => l.Rate is not null).Select(l => $"{l.Line}|{l.Rate!.Units}|{l.Rate.Failed}"), Is.EqualTo(Units("line")), $"{what}: units per line");
+        Assert.That(page.Rigs.Where(r => r.Results > 0).Select(r => $"{r.RigId}|{r.Results}|{r.RigFaults}|{StoreText.Time(r.LastResultAt!.Value)}"),
+            Is.EqualTo(Totals("rig_id", ", MAX(r.started_at)")), $"{what}: results per rig");
+        Assert.That(page.Lines.Where(l => l.Results > 0).Select(l => $"{l.Line}|{l.Results}|{l.RigFaults}"), Is.EqualTo(Totals("line", "")), $"{what}: results per line");
     }
 
     /// <summary>Units and failed units per lot over a date filter, by the counting rule over the central results.</summary>
@@ -794,6 +892,14 @@ public class FleetSyncTests() : FleetFixture("fleet")
                        SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END)
                 FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2 ORDER BY 1, 2
                 """).Select(Text)), "per rig and day");
+        if (central.Scalar("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'rollup_rig_minutes'") > 0)
+            Assert.That(
+                central.Rows("SELECT minute, rig_id, results, rig_faults, last_result_at FROM rollup_rig_minutes WHERE results <> 0 ORDER BY 1, 2").Select(Text),
+                Is.EqualTo(central.Rows(
+                    """
+                    SELECT left(r.started_at, 16), ru.rig_id, COUNT(*), SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END), MAX(r.started_at)
+                    FROM results r JOIN runs ru ON ru.id = r.run_id GROUP BY 1, 2 ORDER BY 1, 2
+                    """).Select(Text)), "per minute and rig");
         Assert.That(
             central.Rows("SELECT lot, day, results, failed, rig_faults FROM rollup_lot_day WHERE results <> 0 ORDER BY 1, 2").Select(Text),
             Is.EqualTo(central.Rows(
