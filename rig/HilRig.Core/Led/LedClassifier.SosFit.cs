@@ -45,6 +45,7 @@ public sealed partial class LedClassifier
         while (ahead + 1 < pulses.Count && pulses[ahead + 1].Color == LedColor.Red && pulses[ahead + 1].Duration.TotalMilliseconds < 430
                && pulses[ahead + 1].Rise - pulses[ahead].Fall < TrainGapMax)
             ahead++;
+        var (latestStart, earliestEnd) = NeighbourBounds(points, pulses, firstPulse, lastPulse);
         for (var code = 1; code <= 12; code++)
         {
             var codeBest = double.NegativeInfinity;
@@ -60,6 +61,9 @@ public sealed partial class LedClassifier
                 // and never run over the states on either side: at most into the first pulse of each
                 if (reach > 0) from = Math.Max(from, pulses[reach - 1].Fall.TotalMilliseconds - CodeOnMs - 0.015 * length);
                 if (ahead + 1 < pulses.Count) to = Math.Min(to, pulses[ahead + 1].Rise.TotalMilliseconds + CodeOnMs + 0.015 * length - length);
+                // nor leave dark between them and a neighbour lit where the SOS left off: that dark is the SOS's own
+                from = Math.Max(from, earliestEnd - length);
+                to = Math.Min(to, latestStart);
                 if (from > to) continue;
                 var blinks = SosLight.Blinks(code, anchor, from, to + length, scale);
                 var unexplained = light.Unexplained(blinks);
@@ -97,6 +101,82 @@ public sealed partial class LedClassifier
         return best - second >= 0.75 && bestCode is { } c
             ? new SosRounds(c, TimeSpan.FromMilliseconds(bestLo), TimeSpan.FromMilliseconds(bestHi), TimeSpan.FromMilliseconds(bestLength))
             : null;
+    }
+
+    /// <summary>
+    /// Where the states on either side pin the SOS's rounds: the latest start and the earliest end (ms), infinite where
+    /// they do not. A state lights at once where the one before it leaves off (spark-core.md 5.2: a solid is set, a
+    /// flashing starts lit), so the dark between a neighbour's light and the SOS's blinks belongs to the SOS, save the
+    /// neighbour's own off: none after a solid, one off after a flashing's last blink. The SOS's rounds reach it, and
+    /// their length (4.6 s + 0.6 s x code, rigid) then tells a code blink from the red light of a neighbour that took
+    /// its place (a solid red lit until the SOS's first code blink falls holds that blink).
+    /// </summary>
+    private static (double LatestStart, double EarliestEnd) NeighbourBounds(List<Point> points, List<Pulse> pulses, int firstPulse, int lastPulse)
+    {
+        var window = Window(points[pulses[firstPulse].First]).TotalMilliseconds;
+        // an edge next to dark is placed within a window; where the neighbour's light touches the SOS's, the colour
+        // vote over +-120 ms places the change of colour
+        double Slack(double gap) => 2 * window + 15 + (gap < window ? MajorityWindow.TotalMilliseconds : 0);
+        // the SOS's longest dark (the pause after its code) on a clock up to 2 % slow: a wider gap may hold an off state
+        const double longestDark = (CodeStepMs - CodeOnMs + 800) * 1.02;
+        var (latestStart, earliestEnd) = (double.PositiveInfinity, double.NegativeInfinity);
+        if (firstPulse > 0 && NeighbourOff(points, pulses, firstPulse - 1, -1) is { } before)
+        {
+            var gap = (pulses[firstPulse].Rise - pulses[firstPulse - 1].Fall).TotalMilliseconds;
+            var slack = Slack(gap);
+            // (a gap of just the flashing's off: its next blink may be lit in the SOS's first pulse, so it pins nothing)
+            if (gap <= longestDark + before + slack && !(before > 0 && Math.Abs(gap - before) <= slack))
+                latestStart = pulses[firstPulse - 1].Fall.TotalMilliseconds + before + slack;
+        }
+        var next = lastPulse + 1;
+        if (next + 2 < pulses.Count && (pulses[next].Rise - pulses[lastPulse].Fall).TotalMilliseconds <= longestDark
+            && pulses[next].Color == pulses[next + 1].Color && NeighbourOff(points, pulses, next + 1, 1) is > 0 and var off
+            && pulses[next + 1].Duration.TotalMilliseconds is var on && pulses[next].Duration.TotalMilliseconds - on is var extra
+            && extra > Slack(0) && extra <= CodeOnMs + Slack(0)
+            && Math.Abs((pulses[next + 1].Rise - pulses[next].Fall).TotalMilliseconds - off) <= Window(points[pulses[next].First]).TotalMilliseconds + 10)
+        {
+            // a flashing whose first blink is held in a pulse longer by up to a code blink (the SOS's last blink lit up to
+            // it, one pulse; a solid of its colour before it holds more): the flashing's cadence dates its first blink,
+            // one on before that pulse's fall, and the light before is the SOS's
+            earliestEnd = pulses[next].Fall.TotalMilliseconds - on - Slack(window);
+        }
+        else if (next < pulses.Count && NeighbourOff(points, pulses, next, 1) is { } after)
+        {
+            var gap = (pulses[lastPulse + 1].Rise - pulses[lastPulse].Fall).TotalMilliseconds;
+            var slack = Slack(gap);
+            // (a gap of just the flashing's off: its first blink may be lit in the SOS's last pulse, a period earlier)
+            if (gap <= longestDark + slack)
+                earliestEnd = pulses[lastPulse + 1].Rise.TotalMilliseconds - slack - (after > 0 && Math.Abs(gap - after) <= slack ? 2 * after : 0);
+        }
+        return (latestStart, earliestEnd);
+    }
+
+    /// <summary>
+    /// The dark a neighbour's own pattern holds next to its pulse <paramref name="k"/> (ms): none for a solid, the off
+    /// for a flashing (on as long as off over two periods, within a window); null when the pulses do not tell its
+    /// pattern: a breathing's ramp from dark, which the PWM beat breaks into uneven pieces and a bright room's noise
+    /// can leave unsmooth (green and cyan, the colours the firmware breathes, count only as a flashing of 80 ms blinks
+    /// or more), or a red blink an SOS could hold.
+    /// </summary>
+    private static double? NeighbourOff(List<Point> points, List<Pulse> pulses, int k, int away)
+    {
+        var p = pulses[k];
+        if (p.Smooth || p.Color == LedColor.Red && p.Duration.TotalMilliseconds is >= 80 and < 430) return null;
+        var breathed = p.Color is LedColor.Green or LedColor.Cyan;
+        if (p.Duration >= SolidMin) return breathed ? null : 0;
+        var on = p.Duration.TotalMilliseconds;
+        if (breathed && on < 80) return null;
+        var tolerance = Window(points[p.First]).TotalMilliseconds + 10;
+        var off = 0.0;
+        for (var m = 1; m <= 2; m++)
+        {
+            var (near, far) = (k + away * (m - 1), k + away * m);
+            if (far < 0 || far >= pulses.Count || pulses[far].Color != p.Color || pulses[far].Smooth) return null;
+            var gap = (away < 0 ? pulses[near].Rise - pulses[far].Fall : pulses[far].Rise - pulses[near].Fall).TotalMilliseconds;
+            if (Math.Abs(gap - on) > tolerance || Math.Abs(pulses[far].Duration.TotalMilliseconds - on) > tolerance) return null;
+            if (m == 1) off = gap;
+        }
+        return off;
     }
 
     /// <summary>

@@ -79,4 +79,38 @@ public class SosRoundsTests
         Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(12));
         Assert.That(verdict.Right, Is.True, timeline.ToString());
     }
+
+    [Test]
+    public void An_SOS_between_a_solid_red_and_flashing_cyan_takes_the_code_whose_rounds_fill_the_gap()
+    {
+        // 24 ms, bright room, `# dark` line: the SOS 9 begins just before a code blink and the solid red before it stays
+        // lit into that blink (one pulse), so the blinks seen count 8; the solid red's fall and flashing cyan's first
+        // rise pin the rounds' start and end, and only code 9's 10.0 s round spans them (code 8's 9.4 s left 0.3 s of
+        // dark between the solid and the SOS's first blink seen)
+        var trace = BenchStyleTrace(200_001, 131);
+        var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+        var verdict = TimelineScore.Score(trace.Truth, timeline).Single(v => v.Truth.State.Pattern == LedPattern.Sos && v.Truth.Start > TimeSpan.FromSeconds(30));
+        var at = trace.Truth.ToList().FindIndex(s => s.Start == verdict.Truth.Start);
+        Assert.That((trace.Truth[at - 1].State.Color, trace.Truth[at - 1].State.Pattern), Is.EqualTo((LedColor.Red, LedPattern.Solid)));
+        Assert.That((trace.Truth[at + 1].State.Color, trace.Truth[at + 1].State.Pattern), Is.EqualTo((LedColor.Cyan, LedPattern.Flashing)));
+        // without the rule: "32.91-42.31 s SOS 8 (red)"
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(9));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
+
+    [Test]
+    public void An_SOS_left_at_the_end_of_a_code_blink_for_flashing_red_keeps_that_blink()
+    {
+        // 12 ms, bright room, `# dark` line, off before: the SOS 10 ends as its last code blink falls and flashing red
+        // lights at once, one pulse of 0.8 s; the flashing's 500/500 cadence after it dates its first blink to the last
+        // 500 ms of that pulse, so the 300 ms before are the SOS's and its rounds reach them
+        var trace = BenchStyleTrace(200_006, 177);
+        var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+        var verdict = TimelineScore.Score(trace.Truth, timeline).Single(v => v.Truth.State.Pattern == LedPattern.Sos && v.Truth.Start < TimeSpan.FromSeconds(10));
+        var at = trace.Truth.ToList().FindIndex(s => s.Start == verdict.Truth.Start);
+        Assert.That((trace.Truth[at + 1].State.Color, trace.Truth[at + 1].State.Pattern), Is.EqualTo((LedColor.Red, LedPattern.Flashing)));
+        // without the rule: "5.21-15.52 s SOS 9 (red)"
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(10));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
 }
