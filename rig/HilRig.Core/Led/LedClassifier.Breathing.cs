@@ -348,9 +348,10 @@ public sealed partial class LedClassifier
         // fits the triangle near its apex for a while, the plateau's flat top is what tells them apart
         foreach (var s in segments)
         {
-            if (s.State.Pattern != LedPattern.Solid) continue;
-            if (s.Start > start && s.Start < end && s.End > end) end = s.Start;
-            if (s.End > start && s.End < end && s.Start < start) start = s.End;
+            var solid = s.State.Pattern == LedPattern.Solid;
+            if (!solid && !(FirmwareToggle(s.State) && s.Confidence >= TimerRegularity)) continue;
+            if (s.Start > start && s.Start < end && s.End > end && (solid || BlinksAtTop(s, s.Start, end))) end = s.Start;
+            if (s.End > start && s.End < end && s.Start < start && (solid || BlinksAtTop(s, start, s.End))) start = s.End;
         }
         // breathing starts from dark and ramps 100 steps of ~21 ms: its first reading over the lit floor comes
         // floor / top of a ramp after its start (and its last as long before its end, at most); the triangle fit
@@ -367,6 +368,46 @@ public sealed partial class LedClassifier
             if (end > latest) end = latest;
         }
         if (end - start < TimeSpan.FromMilliseconds(FitBins * BinMs)) return segments;
+        return Place(segments, start, end, colour);
+
+        // a flashing state toggles between dark and its colour's full level, inside the fit as past it: its readings
+        // there reach half the level the train has past the fit, and a whole blink of its toggle's length (dark, that
+        // level, dark again) lies inside. The PWM beat at a ramp's foot flips dim readings across the floor, a ramp read
+        // in the train's colour rises and never drops to dark, and a blink cut by the state's end is shorter
+        bool BlinksAtTop(LedSegment train, TimeSpan from, TimeSpan to)
+        {
+            var (pastFrom, pastTo) = train.End > to ? (to, train.End) : (train.Start, from);
+            var level = 0.5 * TopLevel(points, pastFrom, pastTo);
+            if (TopLevel(points, from, to) < level) return false;
+            var toggle = train.State.Period!.Value.TotalMilliseconds;
+            var (dark, lit) = (false, (From: TimeSpan.Zero, To: TimeSpan.Zero));
+            foreach (var p in inside)
+            {
+                if (p.Time <= from || p.Time > to) continue;
+                if (p.Level >= level && dark)
+                {
+                    if (lit.From == TimeSpan.Zero) lit.From = p.Time - Window(p);
+                    lit.To = p.Time;
+                }
+                else if (p.Level < Math.Min(p.Floor, 0.25 * level))
+                {
+                    if (lit.From != TimeSpan.Zero && Math.Abs((lit.To - lit.From).TotalMilliseconds - toggle) <= 0.35 * toggle + p.IntegrationMs) return true;
+                    (dark, lit) = (true, (TimeSpan.Zero, TimeSpan.Zero));
+                }
+            }
+            return false;
+        }
+    }
+
+    /// <summary>90th percentile of the level of the readings in (from, to]; zero with none.</summary>
+    private static double TopLevel(List<Point> points, TimeSpan from, TimeSpan to)
+    {
+        var levels = points.Where(p => p.Time > from && p.Time <= to && !p.Saturated).Select(p => p.Level).Order().ToList();
+        return levels.Count == 0 ? 0 : levels[(int)(0.9 * (levels.Count - 1))];
+    }
+
+    private static List<LedSegment> Place(List<LedSegment> segments, TimeSpan start, TimeSpan end, LedColor colour)
+    {
         var nominal = TimeSpan.FromMilliseconds(BreathingPeriodMs);
         var seen = segments.FirstOrDefault(s => s.State.Pattern == LedPattern.Breathing && s.State.Color == colour && s.Start < end && s.End > start);
         var period = seen?.State.Period is { } p0 && Math.Abs(p0.TotalMilliseconds / BreathingPeriodMs - 1) < 0.35 ? p0 : nominal;
