@@ -913,13 +913,20 @@ public sealed partial class LedClassifier
             if (!close)
             {
                 var period = (pulses[k].Rise - pulses[k - 1].Rise).TotalMilliseconds;
+                var ahead = Enumerable.Range(k + 1, Math.Max(0, Math.Min(2, last - k))).Select(m => (pulses[m].Rise - pulses[m - 1].Rise).TotalMilliseconds).ToList();
                 if (periods.Count >= 2 && Math.Abs(period - Median(periods)) > 0.35 * Median(periods))
                 {
                     // a change of rate holds for the next periods too; one odd period (a blink lost to the floor or
                     // broken by a dip in a bright room) is left out, not a new segment
                     var median = Median(periods);
-                    var ahead = Enumerable.Range(k + 1, Math.Max(0, Math.Min(2, last - k))).Select(m => (pulses[m].Rise - pulses[m - 1].Rise).TotalMilliseconds).ToList();
                     if (ahead.Count == 0 || ahead.All(a => Math.Abs(a - median) > 0.35 * median)) close = true;
+                }
+                else if (periods.Count == 1 && Math.Abs(period - periods[0]) > 0.35 * periods[0]
+                         && ahead.Count > 0 && ahead.All(a => Math.Abs(a - period) <= 0.35 * period))
+                {
+                    // the train's first period is the odd one when the next ones keep this one's rate: its first blink was
+                    // broken (or the last of the state before it took this colour), which is no state of its own
+                    periods[0] = period;
                 }
                 else periods.Add(period);
             }
