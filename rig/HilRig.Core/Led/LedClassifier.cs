@@ -27,6 +27,7 @@ public sealed partial class LedClassifier
     public static readonly TimeSpan TrainGapMax = TimeSpan.FromMilliseconds(1300);
     public static readonly TimeSpan OffMin = TimeSpan.FromMilliseconds(300);
     public static readonly TimeSpan FastToggleMax = TimeSpan.FromMilliseconds(75);
+    private static readonly TimeSpan ShortestState = TimeSpan.FromMilliseconds(50);
     /// <summary>Longest dark at a breathing trough: 100 steps of 21 ms from dark, under the lit floor for up to a fifth of the way, both sides.</summary>
     private static readonly TimeSpan BreathingTroughMax = TimeSpan.FromMilliseconds(1000);
     private static readonly TimeSpan PeakWindow = TimeSpan.FromMilliseconds(2200);
@@ -1016,6 +1017,13 @@ public sealed partial class LedClassifier
         foreach (var s in segments)
         {
             if (s.End <= s.Start && merged.Count > 0) continue;
+            // no Core state is shorter than a fast flashing toggle (51 ms): a sliver left between two segments' edges is
+            // the one before it running on
+            if (s.Duration < ShortestState && merged.Count > 0)
+            {
+                merged[^1] = merged[^1] with { End = s.End };
+                continue;
+            }
             if (merged.Count > 0 && merged[^1].State.Matches(s.State) && s.State.Matches(merged[^1].State))
             {
                 var a = merged[^1];
