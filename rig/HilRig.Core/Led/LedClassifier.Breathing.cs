@@ -93,18 +93,52 @@ public sealed partial class LedClassifier
             if (s.State.Pattern != LedPattern.Solid || s.State.Color is not (LedColor.Green or LedColor.Cyan)
                 || s.Duration.TotalMilliseconds >= BreathingPeriodMs || HasDepth(points, s) is not true) continue;
             result ??= [.. segments];
-            var first = k;
-            while (first > 0 && result[first - 1] is var p
-                   && (p.State.Pattern == LedPattern.Off ? p.Duration < BreathingTroughMax
-                       : p.State.Pattern is LedPattern.Flashing or LedPattern.FastFlashing && p.Duration < SolidMin)
-                   && s.End - p.Start < TimeSpan.FromMilliseconds(BreathingPeriodMs))
-            {
-                first--;
-                if (p.State.Pattern == LedPattern.Off) break;
-            }
+            var first = RiseFrom(result, k, s.End - TimeSpan.FromMilliseconds(BreathingPeriodMs));
             var breathing = new LedSegment(result[first].Start, s.End, new LedState(s.State.Color, LedPattern.Breathing, TimeSpan.FromMilliseconds(BreathingPeriodMs)), s.Confidence * 0.7);
             result.RemoveRange(first, k - first + 1);
             result.Insert(first, breathing);
+            k = first;
+        }
+        return result ?? segments;
+    }
+
+    /// <summary>
+    /// The first of the segments before segment <paramref name="k"/> that are a breathing's rise from dark: pieces of
+    /// blinks under <see cref="SolidMin"/> (the PWM beat flipping a dim ramp's readings across the floor, its colour
+    /// unsure) back to a dark under a trough's length, none starting before <paramref name="notBefore"/>.
+    /// </summary>
+    private static int RiseFrom(List<LedSegment> segments, int k, TimeSpan notBefore)
+    {
+        var first = k;
+        while (first > 0 && segments[first - 1] is var p
+               && (p.State.Pattern == LedPattern.Off ? p.Duration < BreathingTroughMax
+                   : p.State.Pattern is LedPattern.Flashing or LedPattern.FastFlashing && p.Duration < SolidMin)
+               && p.Start >= notBefore)
+        {
+            first--;
+            if (p.State.Pattern == LedPattern.Off) break;
+        }
+        return first;
+    }
+
+    /// <summary>
+    /// A breathing rises from dark (the fade starts at its trough): the dark and the pieces of blinks right before it
+    /// within a ramp (<see cref="RiseFrom"/>) are its rise, cut up where the ramp's foot is under the floor or beats
+    /// across it.
+    /// </summary>
+    private static List<LedSegment> BreathingRise(List<LedSegment> segments)
+    {
+        List<LedSegment>? result = null;
+        for (var k = 1; k < (result ?? segments).Count; k++)
+        {
+            var list = result ?? segments;
+            var s = list[k];
+            if (s.State.Pattern != LedPattern.Breathing) continue;
+            var first = RiseFrom(list, k, s.Start - TimeSpan.FromMilliseconds(BreathingPeriodMs / 2));
+            if (first == k || first == k - 1 && list[first].State.Pattern == LedPattern.Off) continue;
+            result ??= [.. segments];
+            result[k] = s with { Start = result[first].Start };
+            result.RemoveRange(first, k - first);
             k = first;
         }
         return result ?? segments;

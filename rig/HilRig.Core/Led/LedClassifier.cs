@@ -82,7 +82,7 @@ public sealed partial class LedClassifier
         var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
         var segments = BuildSegments(points, pulses);
-        return new LedTimeline(Merge(FitToggles(points, Merge(JoinFlashingPieces(FlashingEnteredLit(Merge(BreathingHasDepth(points, BreathingEnds(points, ShortBreathing(points, OverlayBreathing(points, FillOff(points, segments), minLit)))))))))));
+        return new LedTimeline(Merge(FitToggles(points, Merge(JoinFlashingPieces(FlashingEnteredLit(Merge(BreathingHasDepth(points, BreathingRise(BreathingEnds(points, ShortBreathing(points, OverlayBreathing(points, FillOff(points, segments), minLit))))))))))));
     }
 
     /// <summary>Dark level from the darkest 5 % of a trace, or zero when the trace is never dark.</summary>
