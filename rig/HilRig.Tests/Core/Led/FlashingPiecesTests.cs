@@ -49,3 +49,24 @@ public class FlashingFirstPeriodTests
         Assert.That(verdict.Right, Is.True, timeline.ToString());
     }
 }
+
+/// <summary>
+/// panic.c shows whole rounds: an SOS without its code and shorter than the signature alone, in the middle of a
+/// flashing red, is a few of the flashing's 500 ms blinks broken by the room's shot noise into SOS-like lengths.
+/// Flashing red at 12 ms in a bright room (room light half the LED's white, 100 Hz flicker) with the `# dark` line.
+/// Traces from the independent model on seeds of this test's own.
+/// </summary>
+public class FlashingRedSosPieceTests
+{
+    [TestCase(790_062)]
+    [TestCase(790_083)]
+    [TestCase(790_095)]
+    public void A_piece_of_SOS_without_code_inside_flashing_red_is_flashing_red(int seed)
+    {
+        var flashing = IndependentLedModel.Catalogue.Single(s => s.Pattern == LedPattern.Flashing && s.Colour == LedColor.Red);
+        var random = new Random(seed);
+        var trace = IndependentLedModel.Generate(new IndependentCondition(12, 0.5, 0.04 * random.NextDouble(), true), 3, random, flashing);
+        var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+        Assert.That(TimelineScore.Score(trace.Truth, timeline)[1].Right, Is.True, timeline.ToString());
+    }
+}
