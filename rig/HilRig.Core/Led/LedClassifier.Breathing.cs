@@ -93,18 +93,52 @@ public sealed partial class LedClassifier
             if (s.State.Pattern != LedPattern.Solid || s.State.Color is not (LedColor.Green or LedColor.Cyan)
                 || s.Duration.TotalMilliseconds >= BreathingPeriodMs || HasDepth(points, s) is not true) continue;
             result ??= [.. segments];
-            var first = k;
-            while (first > 0 && result[first - 1] is var p
-                   && (p.State.Pattern == LedPattern.Off ? p.Duration < BreathingTroughMax
-                       : p.State.Pattern is LedPattern.Flashing or LedPattern.FastFlashing && p.Duration < SolidMin)
-                   && s.End - p.Start < TimeSpan.FromMilliseconds(BreathingPeriodMs))
-            {
-                first--;
-                if (p.State.Pattern == LedPattern.Off) break;
-            }
+            var first = RiseFrom(result, k, s.End - TimeSpan.FromMilliseconds(BreathingPeriodMs));
             var breathing = new LedSegment(result[first].Start, s.End, new LedState(s.State.Color, LedPattern.Breathing, TimeSpan.FromMilliseconds(BreathingPeriodMs)), s.Confidence * 0.7);
             result.RemoveRange(first, k - first + 1);
             result.Insert(first, breathing);
+            k = first;
+        }
+        return result ?? segments;
+    }
+
+    /// <summary>
+    /// The first of the segments before segment <paramref name="k"/> that are a breathing's rise from dark: pieces of
+    /// blinks under <see cref="SolidMin"/> (the PWM beat flipping a dim ramp's readings across the floor, its colour
+    /// unsure) back to a dark under a trough's length, none starting before <paramref name="notBefore"/>.
+    /// </summary>
+    private static int RiseFrom(List<LedSegment> segments, int k, TimeSpan notBefore)
+    {
+        var first = k;
+        while (first > 0 && segments[first - 1] is var p
+               && (p.State.Pattern == LedPattern.Off ? p.Duration < BreathingTroughMax
+                   : p.State.Pattern is LedPattern.Flashing or LedPattern.FastFlashing && p.Duration < SolidMin)
+               && p.Start >= notBefore)
+        {
+            first--;
+            if (p.State.Pattern == LedPattern.Off) break;
+        }
+        return first;
+    }
+
+    /// <summary>
+    /// A breathing rises from dark (the fade starts at its trough): the dark and the pieces of blinks right before it
+    /// within a ramp (<see cref="RiseFrom"/>) are its rise, cut up where the ramp's foot is under the floor or beats
+    /// across it.
+    /// </summary>
+    private static List<LedSegment> BreathingRise(List<LedSegment> segments)
+    {
+        List<LedSegment>? result = null;
+        for (var k = 1; k < (result ?? segments).Count; k++)
+        {
+            var list = result ?? segments;
+            var s = list[k];
+            if (s.State.Pattern != LedPattern.Breathing) continue;
+            var first = RiseFrom(list, k, s.Start - TimeSpan.FromMilliseconds(BreathingPeriodMs / 2));
+            if (first == k || first == k - 1 && list[first].State.Pattern == LedPattern.Off) continue;
+            result ??= [.. segments];
+            result[k] = s with { Start = result[first].Start };
+            result.RemoveRange(first, k - first);
             k = first;
         }
         return result ?? segments;
@@ -348,9 +382,10 @@ public sealed partial class LedClassifier
         // fits the triangle near its apex for a while, the plateau's flat top is what tells them apart
         foreach (var s in segments)
         {
-            if (s.State.Pattern != LedPattern.Solid) continue;
-            if (s.Start > start && s.Start < end && s.End > end) end = s.Start;
-            if (s.End > start && s.End < end && s.Start < start) start = s.End;
+            var solid = s.State.Pattern == LedPattern.Solid;
+            if (!solid && !(FirmwareToggle(s.State) && s.Confidence >= TimerRegularity)) continue;
+            if (s.Start > start && s.Start < end && s.End > end && (solid || BlinksAtTop(s, s.Start, end))) end = s.Start;
+            if (s.End > start && s.End < end && s.Start < start && (solid || BlinksAtTop(s, start, s.End))) start = s.End;
         }
         // breathing starts from dark and ramps 100 steps of ~21 ms: its first reading over the lit floor comes
         // floor / top of a ramp after its start (and its last as long before its end, at most); the triangle fit
@@ -367,6 +402,46 @@ public sealed partial class LedClassifier
             if (end > latest) end = latest;
         }
         if (end - start < TimeSpan.FromMilliseconds(FitBins * BinMs)) return segments;
+        return Place(segments, start, end, colour);
+
+        // a flashing state toggles between dark and its colour's full level, inside the fit as past it: its readings
+        // there reach half the level the train has past the fit, and a whole blink of its toggle's length (dark, that
+        // level, dark again) lies inside. The PWM beat at a ramp's foot flips dim readings across the floor, a ramp read
+        // in the train's colour rises and never drops to dark, and a blink cut by the state's end is shorter
+        bool BlinksAtTop(LedSegment train, TimeSpan from, TimeSpan to)
+        {
+            var (pastFrom, pastTo) = train.End > to ? (to, train.End) : (train.Start, from);
+            var level = 0.5 * TopLevel(points, pastFrom, pastTo);
+            if (TopLevel(points, from, to) < level) return false;
+            var toggle = train.State.Period!.Value.TotalMilliseconds;
+            var (dark, lit) = (false, (From: TimeSpan.Zero, To: TimeSpan.Zero));
+            foreach (var p in inside)
+            {
+                if (p.Time <= from || p.Time > to) continue;
+                if (p.Level >= level && dark)
+                {
+                    if (lit.From == TimeSpan.Zero) lit.From = p.Time - Window(p);
+                    lit.To = p.Time;
+                }
+                else if (p.Level < Math.Min(p.Floor, 0.25 * level))
+                {
+                    if (lit.From != TimeSpan.Zero && Math.Abs((lit.To - lit.From).TotalMilliseconds - toggle) <= 0.35 * toggle + p.IntegrationMs) return true;
+                    (dark, lit) = (true, (TimeSpan.Zero, TimeSpan.Zero));
+                }
+            }
+            return false;
+        }
+    }
+
+    /// <summary>90th percentile of the level of the readings in (from, to]; zero with none.</summary>
+    private static double TopLevel(List<Point> points, TimeSpan from, TimeSpan to)
+    {
+        var levels = points.Where(p => p.Time > from && p.Time <= to && !p.Saturated).Select(p => p.Level).Order().ToList();
+        return levels.Count == 0 ? 0 : levels[(int)(0.9 * (levels.Count - 1))];
+    }
+
+    private static List<LedSegment> Place(List<LedSegment> segments, TimeSpan start, TimeSpan end, LedColor colour)
+    {
         var nominal = TimeSpan.FromMilliseconds(BreathingPeriodMs);
         var seen = segments.FirstOrDefault(s => s.State.Pattern == LedPattern.Breathing && s.State.Color == colour && s.Start < end && s.End > start);
         var period = seen?.State.Period is { } p0 && Math.Abs(p0.TotalMilliseconds / BreathingPeriodMs - 1) < 0.35 ? p0 : nominal;

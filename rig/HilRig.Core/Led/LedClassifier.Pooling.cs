@@ -98,6 +98,8 @@ public sealed partial class LedClassifier
     /// <summary>panic.c's signature: 3 short, 3 long, 3 short blinks (150 and 300 ms), under 260 ms apart.</summary>
     private static readonly bool[] SignatureLong = [false, false, false, true, true, true, false, false, false];
 
+    private static readonly TimeSpan SignatureLength = TimeSpan.FromMilliseconds(3 * 250 + 100 + 3 * 400 + 100 + 3 * 250);
+
     /// <summary>
     /// Pulses from..to are the last (<paramref name="fromEnd"/>) or the first blinks of a signature, the one at the
     /// train's edge possibly cut short by the segment's start or end: "long, short, short, short" is a round entered
@@ -214,12 +216,15 @@ public sealed partial class LedClassifier
     /// </summary>
     private static List<LedSegment> JoinFlashingPieces(List<LedSegment> segments)
     {
+        // panic.c shows whole rounds: an SOS without its code, shorter than the signature alone (3 x 250, 100, 3 x 400,
+        // 100, 3 x 250 ms), in the middle of a flashing red is a few of its 500 ms blinks broken by a bright room
+        static bool SignaturePiece(LedSegment s) => s.State.Pattern == LedPattern.Sos && s.State.SosCode is null && s.Duration < SignatureLength;
         static bool Blinks(LedState s) => s.Pattern is LedPattern.Flashing or LedPattern.FastFlashing;
         var result = new List<LedSegment>(segments);
         for (var k = 1; k + 1 < result.Count; k++)
         {
             var (before, piece, after) = (result[k - 1], result[k], result[k + 1]);
-            if (Blinks(before.State) && Blinks(piece.State) && piece.Duration < SolidMin
+            if (Blinks(before.State) && (Blinks(piece.State) && piece.Duration < SolidMin || SignaturePiece(piece))
                 && before.State.Matches(after.State) && after.State.Matches(before.State) && !piece.State.Matches(before.State))
                 result[k] = piece with { State = before.State };
         }

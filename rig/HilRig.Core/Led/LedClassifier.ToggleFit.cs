@@ -22,6 +22,21 @@ public sealed partial class LedClassifier
 
     private const double FastHalfMs = 51;
 
+    /// <summary>
+    /// A flashing or fast flashing state whose toggle is the firmware's for its colour (within 35 %): the PWM beat on a
+    /// breathing's ramp flips readings across the floor at rates no timer makes.
+    /// </summary>
+    /// <summary>
+    /// Confidence (colour agreement x regularity of the periods) of a train that is a timer's blinks: a SysTick timer
+    /// toggles to the millisecond, so its periods spread by the reading cadence only (a reading of 24 ms on a 102 ms
+    /// period: about a tenth); the PWM beat on a breathing's ramp comes and goes at no rate of its own.
+    /// </summary>
+    private const double TimerRegularity = 0.8;
+
+    private static bool FirmwareToggle(LedState s) =>
+        s.Period is { } toggle && (s.Pattern == LedPattern.FastFlashing ? FastHalfMs : s.Pattern == LedPattern.Flashing ? FlashingHalfMs(s.Color) : null) is { } half
+        && Math.Abs(toggle.TotalMilliseconds - half) <= 0.35 * half;
+
     /// <summary>Highest dark level of a toggle fit, as a share of its lit level (the dark half is the room, already subtracted).</summary>
     private const double DarkShareMax = 0.5;
 

@@ -27,6 +27,7 @@ public sealed partial class LedClassifier
     public static readonly TimeSpan TrainGapMax = TimeSpan.FromMilliseconds(1300);
     public static readonly TimeSpan OffMin = TimeSpan.FromMilliseconds(300);
     public static readonly TimeSpan FastToggleMax = TimeSpan.FromMilliseconds(75);
+    private static readonly TimeSpan ShortestState = TimeSpan.FromMilliseconds(50);
     /// <summary>Longest dark at a breathing trough: 100 steps of 21 ms from dark, under the lit floor for up to a fifth of the way, both sides.</summary>
     private static readonly TimeSpan BreathingTroughMax = TimeSpan.FromMilliseconds(1000);
     private static readonly TimeSpan PeakWindow = TimeSpan.FromMilliseconds(2200);
@@ -81,7 +82,7 @@ public sealed partial class LedClassifier
         var points = Prepare(samples, minLit);
         var pulses = FindPulses(points);
         var segments = BuildSegments(points, pulses);
-        return new LedTimeline(Merge(FitToggles(points, Merge(JoinFlashingPieces(FlashingEnteredLit(Merge(BreathingHasDepth(points, BreathingEnds(points, ShortBreathing(points, OverlayBreathing(points, FillOff(points, segments), minLit)))))))))));
+        return new LedTimeline(Merge(FitToggles(points, Merge(JoinFlashingPieces(FlashingEnteredLit(Merge(BreathingHasDepth(points, BreathingRise(BreathingEnds(points, ShortBreathing(points, OverlayBreathing(points, FillOff(points, segments), minLit))))))))))));
     }
 
     /// <summary>Dark level from the darkest 5 % of a trace, or zero when the trace is never dark.</summary>
@@ -913,13 +914,20 @@ public sealed partial class LedClassifier
             if (!close)
             {
                 var period = (pulses[k].Rise - pulses[k - 1].Rise).TotalMilliseconds;
+                var ahead = Enumerable.Range(k + 1, Math.Max(0, Math.Min(2, last - k))).Select(m => (pulses[m].Rise - pulses[m - 1].Rise).TotalMilliseconds).ToList();
                 if (periods.Count >= 2 && Math.Abs(period - Median(periods)) > 0.35 * Median(periods))
                 {
                     // a change of rate holds for the next periods too; one odd period (a blink lost to the floor or
                     // broken by a dip in a bright room) is left out, not a new segment
                     var median = Median(periods);
-                    var ahead = Enumerable.Range(k + 1, Math.Max(0, Math.Min(2, last - k))).Select(m => (pulses[m].Rise - pulses[m - 1].Rise).TotalMilliseconds).ToList();
                     if (ahead.Count == 0 || ahead.All(a => Math.Abs(a - median) > 0.35 * median)) close = true;
+                }
+                else if (periods.Count == 1 && Math.Abs(period - periods[0]) > 0.35 * periods[0]
+                         && ahead.Count > 0 && ahead.All(a => Math.Abs(a - period) <= 0.35 * period))
+                {
+                    // the train's first period is the odd one when the next ones keep this one's rate: its first blink was
+                    // broken (or the last of the state before it took this colour), which is no state of its own
+                    periods[0] = period;
                 }
                 else periods.Add(period);
             }
@@ -1009,6 +1017,13 @@ public sealed partial class LedClassifier
         foreach (var s in segments)
         {
             if (s.End <= s.Start && merged.Count > 0) continue;
+            // no Core state is shorter than a fast flashing toggle (51 ms): a sliver left between two segments' edges is
+            // the one before it running on
+            if (s.Duration < ShortestState && merged.Count > 0)
+            {
+                merged[^1] = merged[^1] with { End = s.End };
+                continue;
+            }
             if (merged.Count > 0 && merged[^1].State.Matches(s.State) && s.State.Matches(merged[^1].State))
             {
                 var a = merged[^1];

@@ -41,7 +41,7 @@ public class SosRoundsTests
     }
 
     /// <summary>Trace <paramref name="index"/> of an own seed, generated as `hilrig bench led` generates its seeds' traces.</summary>
-    private static IndependentTrace BenchStyleTrace(int seed, int index)
+    internal static IndependentTrace BenchStyleTrace(int seed, int index)
     {
         double[] integrations = [12, 19.2, 24];
         double[] rooms = [0, 0.03, 0.15, 0.5];
