@@ -89,6 +89,6 @@ internal sealed class BenchServer : IDisposable
     {
         using var db = new NpgsqlConnection(connection);
         db.Open();
-        db.Execute(sql);
+        db.Execute(sql, commandTimeout: 0); // a copy of a 10 M fleet takes minutes
     }
 }

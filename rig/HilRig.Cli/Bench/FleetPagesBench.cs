@@ -36,7 +36,7 @@ internal static class FleetPagesBench
         var database = new Option<string?>("--kept") { Description = "with --connection: time the pages over a database a --keep run generated, without generating" };
         var nameModes = new Option<bool>("--name-modes")
         {
-            Description = "with --kept: time a copy of it (dropped after) whose failed results get the failure modes and signatures a fleet generated now has (for a fleet generated before)",
+            Description = "with --kept: time a copy of it (dropped after unless --keep) whose failed results get the failure modes and signatures a fleet generated now has (for a fleet generated before)",
         };
         var runs = new Option<int>("--runs") { Description = "timed runs of each page after a warm-up (5..200); median and 95th percentile are printed", DefaultValueFactory = _ => 20 };
         var command = new Command("fleet-pages", "Every dashboard route over a fleet PostgreSQL of --results rows, over HTTP, with date, rig and line filters (goal < 300 ms each; lot_counts < 200 ms)");
@@ -94,7 +94,7 @@ internal static class FleetPagesBench
     {
         // Page timings need no durable server; generating 10 M rows goes faster without fsync.
         using var server = BenchServer.Start(connection, durable: false);
-        server.Keep = keep && connection is not null && !nameModes;
+        server.Keep = keep && connection is not null;
         var admin = reuse is null
             ? server.CreateDatabase("hilrig_pages_")
             : nameModes

@@ -276,7 +276,8 @@ internal static class SyncBench
               FROM (SELECT id, ('x' || right(id, 12))::bit(48)::bigint AS g FROM results WHERE verdict = 'fail') y) n
         WHERE r.id = n.id
         """,
-        .. FleetSchema.RecountLotFailures,
+        // lot_failures keeps each failed result's mode and signature (its other columns stay); the rollups are counted from it
+        "UPDATE lot_failures f SET failure_mode = r.failure_mode, signature = r.signature FROM results r WHERE r.id = f.result_id",
         .. FleetSchema.CountLotFailureRollups,
         "VACUUM ANALYZE results",
         "VACUUM ANALYZE lot_failures",
