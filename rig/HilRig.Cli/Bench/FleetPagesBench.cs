@@ -261,6 +261,8 @@ internal static class FleetPagesBench
     private static void NameModes(string admin, string kept, TextWriter output)
     {
         var clock = Stopwatch.StartNew();
+        // the copy at this hilrig's fleet step first (the kept fleet may be older), so the check has every rollup to count
+        FleetSchema.Init(admin);
         using (var db = new NpgsqlConnection(admin))
         {
             db.Open();
@@ -268,7 +270,7 @@ internal static class FleetPagesBench
                 db.Execute(sql, commandTimeout: 0);
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"a copy of {kept}: failed results given the generator's modes and signatures, failure rollups recounted, in {clock.Elapsed.TotalSeconds:0.0} s"));
+            $"a copy of {kept}: at fleet step {FleetSchema.Latest}, failed results given the generator's modes and signatures, failure rollups recounted, in {clock.Elapsed.TotalSeconds:0.0} s"));
         clock.Restart();
         var differing = RollupsAgainstDirectCount(admin);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -236,11 +236,12 @@ internal static class SyncBench
         // two independent draws in 0..2^32-1 (hashint8 is int4; shifted so no abs() of its minimum)
         var m = $"((hashint8({g})::bigint + 2147483648) % 100)";
         var h = $"(hashint8(-1 - ({g}))::bigint + 2147483648)";
-        var bits = $"(1 + {h} % 8)";
-        var at0 = $"(({h} / 8) % (1 + {h} % 8))";
-        // 32 sectors of 4 KiB from 0x080000, 16 first addresses in each: a few hundred stuck-bit signatures, as a line sees
-        var sector = $"upper(lpad(to_hex(524288 + ({h} / 72 % 32) * 4096), 6, '0'))";
-        var first = $"upper(lpad(to_hex(524288 + ({h} / 72 % 32) * 4096 + ({h} / 2304 % 16) * 16), 6, '0'))";
+        var bits = $"(1 + {h} % 4)";
+        var at0 = $"(({h} / 4) % (1 + {h} % 4))";
+        // 32 sectors of 4 KiB from 0x080000, 2 first addresses in each: about 900 stuck-bit and 128 erase signatures, so at
+        // 10 M results the lots' signature rows number about 36,000, as a rig's store of the simulated screen had
+        var sector = $"upper(lpad(to_hex(524288 + ({h} / 20 % 32) * 4096), 6, '0'))";
+        var first = $"upper(lpad(to_hex(524288 + ({h} / 20 % 32) * 4096 + ({h} / 640 % 2) * 256), 6, '0'))";
         var mode =
             $"""
             CASE ({g}) % 4 WHEN 1 THEN CASE WHEN {m} < 85 THEN '{FailureModes.OtaFailed}' ELSE '{FailureModes.OtaTimeout}' END
@@ -256,7 +257,7 @@ internal static class SyncBench
                            ELSE CASE WHEN {m} < 72 THEN format('%s bit error(s): %s stuck-at-0, %s stuck-at-1; first at 0x%s; 1 sector(s) affected',
                                                                {bits}, {at0}, {bits} - {at0}, {first})
                                      WHEN {m} < 82 THEN format('erase failure in 1 sector(s) 0x%s; %s bit error(s): %s stuck-at-0, 0 stuck-at-1; first at 0x%s; 1 sector(s) affected',
-                                                               {sector}, 64 + {h} % 200, 64 + {h} % 200, {sector})
+                                                               {sector}, 64 * (1 + {h} % 4), 64 * (1 + {h} % 4), {sector})
                                      WHEN {m} < 84 THEN 'no cell programs: 8192 of 8192 bits read 1 after programming 0 (chip dead or write-protected)'
                                      WHEN {m} < 85 THEN 'SPI flash never finishes the erase of ota (0x080000), again after a power cycle: BUSY stays set (dead or hung chip); the restore of ota was refused'
                                      ELSE 'the external flash reads back clean but the Core falls back into DFU at every boot (no valid app) and no known-good app was given to write' END END
