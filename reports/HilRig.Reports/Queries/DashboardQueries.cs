@@ -501,7 +501,7 @@ public sealed partial class ResultsQueries
     /// One failure mode on a fleet: the failed results per lot counted where the ingest keeps them with their lot, mode,
     /// start and run (lot_failures; the page fetched every failed result of the mode with its run and device, over a
     /// second for the commonest at 10 M), the mode's rig faults from the results, and the newest attempts per verdict
-    /// from the results by (failure_mode, verdict, started_at).
+    /// from the results by (failure_mode, started_at); each read in an index of fleet step 17.
     /// </summary>
     private static FailureModeView FleetFailureMode(IDbConnection db, string mode, ResultFilter filter, int latest)
     {
@@ -512,7 +512,8 @@ public sealed partial class ResultsQueries
         var byLot = db.Query<CountRow>(
             $"""
             WITH x AS (
-                SELECT f.lot, f.device_id FROM lot_failures f JOIN runs ru ON ru.id = f.run_id WHERE f.failure_mode = @mode{failCond}
+                SELECT f.lot, f.device_id FROM lot_failures f{(filter.Rig is null && filter.Line is null ? "" : " JOIN runs ru ON ru.id = f.run_id")}
+                WHERE f.failure_mode = @mode{failCond}
                 UNION ALL
                 SELECT COALESCE(d.lot, '{UnknownLot}'), r.device_id
                 FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
