@@ -429,6 +429,8 @@ public sealed partial class ResultsQueries
         // a rig's store over whole days (store step 12 keeps a failed mode per device and day, '' standing for none)
         if (FromDaySummaries(db, filter) && mode.Length > 0)
             return StoredFailureMode(db, mode, filter, latest);
+        if (FleetKeepsFailureTimes(db))
+            return FleetFailureMode(db, mode, filter, latest);
         var (cond, args) = filter.Conditions();
         args.Add("mode", mode);
         var rows = db.Query<ListingRow>(
@@ -485,6 +487,47 @@ public sealed partial class ResultsQueries
             FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
             WHERE r.failure_mode = @mode AND r.verdict = '{verdict}'{cond}
             ORDER BY r.started_at DESC, r.device_id, r.rowid LIMIT @limit
+            """, args)).Select(r => r.ToListing()).ToList();
+        // a device has one lot, so the lots' devices add up to the mode's
+        return new FailureModeView(mode, byLot.Sum(c => c.Failures), byLot.Sum(c => c.Devices), byLot, Newest(newest, latest));
+    }
+
+    /// <summary>True on a fleet at step 13 or later: lot_failures carries each failure's mode, start and run.</summary>
+    private static bool FleetKeepsFailureTimes(IDbConnection db) =>
+        IsFleetDatabase(db)
+        && db.ExecuteScalar<long>("SELECT COUNT(*) FROM pg_attribute WHERE attrelid = to_regclass('lot_failures') AND attname = 'started_at'") > 0;
+
+    /// <summary>
+    /// One failure mode on a fleet: the failed results per lot counted where the ingest keeps them with their lot, mode,
+    /// start and run (lot_failures; the page fetched every failed result of the mode with its run and device, over a
+    /// second for the commonest at 10 M), the mode's rig faults from the results, and the newest attempts per verdict
+    /// from the results by (failure_mode, started_at); each read in an index of fleet step 17.
+    /// </summary>
+    private static FailureModeView FleetFailureMode(IDbConnection db, string mode, ResultFilter filter, int latest)
+    {
+        var (failCond, args) = filter.Conditions("f.started_at");
+        var (cond, _) = filter.Conditions();
+        args.Add("mode", mode);
+        args.Add("limit", latest);
+        var byLot = db.Query<CountRow>(
+            $"""
+            WITH x AS (
+                SELECT f.lot, f.device_id FROM lot_failures f{(filter.Rig is null && filter.Line is null ? "" : " JOIN runs ru ON ru.id = f.run_id")}
+                WHERE f.failure_mode = @mode{failCond}
+                UNION ALL
+                SELECT COALESCE(d.lot, '{UnknownLot}'), r.device_id
+                FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
+                WHERE r.failure_mode = @mode AND r.verdict = 'rig-fault'{cond})
+            SELECT lot AS Name, COUNT(*) AS Failed, COUNT(DISTINCT device_id) AS Units FROM x GROUP BY lot
+            """, args)
+            .Select(c => new CategoryCount(c.Name, (int)c.Failed, (int)c.Units))
+            .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
+        var newest = new[] { "fail", "rig-fault" }.SelectMany(verdict => db.Query<ListingRow>(
+            $"""
+            SELECT {ListingColumns}
+            FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
+            WHERE r.failure_mode = @mode AND r.verdict = '{verdict}'{cond}
+            ORDER BY r.started_at DESC, r.device_id LIMIT @limit
             """, args)).Select(r => r.ToListing()).ToList();
         // a device has one lot, so the lots' devices add up to the mode's
         return new FailureModeView(mode, byLot.Sum(c => c.Failures), byLot.Sum(c => c.Devices), byLot, Newest(newest, latest));

@@ -34,6 +34,10 @@ internal static class FleetPagesBench
         var connection = new Option<string?>("--connection") { Description = "a PostgreSQL server as a superuser; a fresh database is made there and dropped after (default: a throw-away server)" };
         var keep = new Option<bool>("--keep") { Description = "with --connection: keep the generated database (its name is printed) to study plans" };
         var database = new Option<string?>("--kept") { Description = "with --connection: time the pages over a database a --keep run generated, without generating" };
+        var nameModes = new Option<bool>("--name-modes")
+        {
+            Description = "with --kept: time a copy of it (dropped after unless --keep) whose failed results get the failure modes and signatures a fleet generated now has (for a fleet generated before)",
+        };
         var runs = new Option<int>("--runs") { Description = "timed runs of each page after a warm-up (5..200); median and 95th percentile are printed", DefaultValueFactory = _ => 20 };
         var command = new Command("fleet-pages", "Every dashboard route over a fleet PostgreSQL of --results rows, over HTTP, with date, rig and line filters (goal < 300 ms each; lot_counts < 200 ms)");
         command.Options.Add(results);
@@ -41,6 +45,7 @@ internal static class FleetPagesBench
         command.Options.Add(keep);
         command.Options.Add(runs);
         command.Options.Add(database);
+        command.Options.Add(nameModes);
         command.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var (output, error) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
@@ -64,7 +69,12 @@ internal static class FleetPagesBench
                     error.WriteLine($"hilrig: --kept {reuse}: valid: with --connection, a database a --keep run printed (hilrig_pages_...)");
                     return ExitCodes.BadInput;
                 }
-                return await RunAsync(n, pr.GetValue(connection), pr.GetValue(keep), reuse, timed, output, error);
+                if (pr.GetValue(nameModes) && reuse is null)
+                {
+                    error.WriteLine("hilrig: --name-modes: valid only with --kept (a generated fleet has its modes)");
+                    return ExitCodes.BadInput;
+                }
+                return await RunAsync(n, pr.GetValue(connection), pr.GetValue(keep), reuse, pr.GetValue(nameModes), timed, output, error);
             }
             catch (InvalidOperationException e)
             {
@@ -80,14 +90,16 @@ internal static class FleetPagesBench
         return command;
     }
 
-    private static async Task<int> RunAsync(long results, string? connection, bool keep, string? reuse, int runs, TextWriter output, TextWriter error)
+    private static async Task<int> RunAsync(long results, string? connection, bool keep, string? reuse, bool nameModes, int runs, TextWriter output, TextWriter error)
     {
         // Page timings need no durable server; generating 10 M rows goes faster without fsync.
         using var server = BenchServer.Start(connection, durable: false);
+        server.Keep = keep && connection is not null;
         var admin = reuse is null
             ? server.CreateDatabase("hilrig_pages_")
+            : nameModes
+            ? server.CreateDatabase("hilrig_pages_", copyOf: reuse)
             : new NpgsqlConnectionStringBuilder(connection!) { Database = reuse, CommandTimeout = 0 }.ConnectionString;
-        server.Keep = keep && connection is not null;
         if (server.Keep)
             error.WriteLine($"kept after the bench: {new NpgsqlConnectionStringBuilder(admin).Database}");
         try
@@ -95,12 +107,14 @@ internal static class FleetPagesBench
             output.WriteLine(server.Description);
             if (reuse is null)
                 Generate(admin, results, output);
+            else if (nameModes)
+                NameModes(admin, reuse, output);
 
             var queries = ResultsQueries.Over(() => new NpgsqlConnection(admin));
             var lots = queries.Lots().Lots;
             var flagged = lots[0].Lot;
             var typical = lots[lots.Count / 2].Lot;
-            string device, rig, line, run, day, mode;
+            string device, rig, line, run, day, mode, rare;
             string? soakRun, build;
             int slot, runSlot;
             using (var db = new NpgsqlConnection(admin))
@@ -114,9 +128,10 @@ internal static class FleetPagesBench
                 soakRun = db.ExecuteScalar<string?>("SELECT id FROM runs WHERE kind = 'soak' ORDER BY started_at DESC, id DESC LIMIT 1");
                 build = db.ExecuteScalar<string?>("SELECT bootloader FROM runs WHERE kind = 'soak' AND bootloader IS NOT NULL ORDER BY started_at DESC LIMIT 1");
                 day = db.ExecuteScalar<string>("SELECT MIN(day) FROM rollup_rig_day")!;
-                // the commonest named failure mode (a failure without one is "(unclassified)" on the pages, which has no page)
-                mode = db.ExecuteScalar<string?>(
-                    $"SELECT name FROM rollup_lot_failures WHERE part = 'mode' AND name <> '{Breakdown.Unclassified}' GROUP BY name ORDER BY SUM(failures) DESC, name LIMIT 1") ?? "none";
+                // the commonest named failure mode and the rarest (a failure without one is "(unclassified)" on the pages, which has no page)
+                var modes = db.Query<string>(
+                    $"SELECT name FROM rollup_lot_failures WHERE part = 'mode' AND name <> '{Breakdown.Unclassified}' GROUP BY name ORDER BY SUM(failures) DESC, name").ToList();
+                (mode, rare) = modes.Count == 0 ? ("none", "none") : (modes[0], modes[^1]);
                 if (reuse is not null)
                     results = db.ExecuteScalar<long>("SELECT COUNT(*) FROM results");
             }
@@ -150,8 +165,9 @@ internal static class FleetPagesBench
                 ($"one run's slot {runSlot}", $"/runs/{run}/slots/{runSlot}"),
                 ("device search by prefix", "/search?q=" + device[..6]),
                 ("modes page", "/modes"),
-                // the generated fleet names no failure mode: its mode pages answer 404 after the same reads
-                ($"one failure mode ({mode}{(mode == "none" ? ": no named mode in this fleet, 404" : "")})", "/modes/" + e(mode)),
+                // a fleet generated before its failures had modes names none: its mode pages answer 404 after the same reads
+                ($"one failure mode, the commonest ({mode}{(mode == "none" ? ": no named mode in this fleet, 404" : "")})", "/modes/" + e(mode)),
+                ($"one failure mode, the rarest ({rare})", "/modes/" + e(rare)),
                 ("slots page", "/slots"),
                 ($"one slot ({slot})", $"/slots/{slot}"),
                 ("rigs page", "/rigs"),
@@ -170,7 +186,8 @@ internal static class FleetPagesBench
                 routes.Add(($"one lot's page, {name}, flagged", $"/lots/{e(flagged)}?{query}"));
                 routes.Add(($"runs page, {name}", "/runs?" + query));
                 routes.Add(($"rigs page, {name}", "/rigs?" + query));
-                routes.Add(($"one failure mode, {name}", $"/modes/{e(mode)}?{query}"));
+                routes.Add(($"one failure mode, {name}, the commonest", $"/modes/{e(mode)}?{query}"));
+                routes.Add(($"one failure mode, {name}, the rarest", $"/modes/{e(rare)}?{query}"));
                 routes.Add(($"one slot, {name}", $"/slots/{slot}?{query}"));
             }
             missed += await TimePagesAsync(queries, routes, runs, output);
@@ -235,6 +252,29 @@ internal static class FleetPagesBench
         var differing = RollupsAgainstDirectCount(admin);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"rollups against a direct count over the results (rows that differ): {string.Join(", ", differing.Select(d => $"{d.Key} {d.Value}"))} in {phase.Elapsed.TotalSeconds:0.0} s{(differing.Values.Any(v => v != 0) ? " -- ROLLUPS DIFFER" : "")}"));
+    }
+
+    /// <summary>
+    /// The copy of a fleet generated before its failures had modes given the generator's modes and signatures (by each
+    /// result's number, so the same as a fleet generated now), the failure rollups recounted and checked.
+    /// </summary>
+    private static void NameModes(string admin, string kept, TextWriter output)
+    {
+        var clock = Stopwatch.StartNew();
+        // the copy at this hilrig's fleet step first (the kept fleet may be older), so the check has every rollup to count
+        FleetSchema.Init(admin);
+        using (var db = new NpgsqlConnection(admin))
+        {
+            db.Open();
+            foreach (var sql in SyncBench.NameFailures)
+                db.Execute(sql, commandTimeout: 0);
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"a copy of {kept}: at fleet step {FleetSchema.Latest}, failed results given the generator's modes and signatures, failure rollups recounted, in {clock.Elapsed.TotalSeconds:0.0} s"));
+        clock.Restart();
+        var differing = RollupsAgainstDirectCount(admin);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"rollups against a direct count over the results (rows that differ): {string.Join(", ", differing.Select(d => $"{d.Key} {d.Value}"))} in {clock.Elapsed.TotalSeconds:0.0} s{(differing.Values.Any(v => v != 0) ? " -- ROLLUPS DIFFER" : "")}"));
     }
 
     /// <summary>The rollups the ingest keeps, counted once over the generated rows, and the generated rigs registered.</summary>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Dapper;
 using HilRig.Cli.Commands;
+using HilRig.Core.Procedures;
 using HilRig.Core.Results;
 using HilRig.Reports.Queries;
 using HilRig.Sim.Fleet;
@@ -178,6 +179,7 @@ internal static class SyncBench
         // another day). The fleet screens one result every 60 ms (60,000 results an hour, 1.44 M a day: 20 rigs of 16
         // slots at a device per slot every 5 minutes would make 15,000; this is the dense end).
         var devices = Math.Max(1, (results + 3) / 4);
+        var failure = NamedFailure("g");
         using var db = new NpgsqlConnection(admin);
         db.Open();
         db.Execute(
@@ -205,21 +207,83 @@ internal static class SyncBench
                    (ARRAY['dfu-readback', 'ota', 'factory-reset', 'dfu-readback'])[1 + (g % 4)::int],
                    NULL,
                    CASE WHEN g % 4 = 3 THEN 2 ELSE 1 END,
-                   CASE WHEN ((g * 2654435761) % 1000) < (CASE WHEN (g / 4) % 40 = 0 THEN 200 ELSE 20 END) THEN 'fail'
-                        WHEN ((g * 40503) % 1000) < 5 THEN 'rig-fault' ELSE 'pass' END,
-                   NULL, NULL, 5300,
+                   x.verdict,
+                   CASE WHEN x.verdict = 'fail' THEN {failure.Mode} END, CASE WHEN x.verdict = 'fail' THEN {failure.Signature} END, 5300,
                    to_char(t, 'YYYY-MM-DD"T"HH24:MI:SS.US"0Z"'),
                    to_char(t + interval '5 seconds', 'YYYY-MM-DD"T"HH24:MI:SS.US"0Z"'),
                    NULL
             FROM generate_series(0::bigint, {results - 1}) g,
                  LATERAL (SELECT timestamp '2026-01-01' + (g / 4) * interval '240 milliseconds' + (g % 4) * interval '80 seconds'
-                                 + CASE WHEN g % 4 = 3 AND (g / 4) % 50 = 7 THEN interval '1 day' ELSE interval '0' END AS t) x
+                                 + CASE WHEN g % 4 = 3 AND (g / 4) % 50 = 7 THEN interval '1 day' ELSE interval '0' END AS t,
+                                 CASE WHEN ((g * 2654435761) % 1000) < (CASE WHEN (g / 4) % 40 = 0 THEN 200 ELSE 20 END) THEN 'fail'
+                                      WHEN ((g * 40503) % 1000) < 5 THEN 'rig-fault' ELSE 'pass' END AS verdict) x
             """, commandTimeout: 0);
         ResultsStore.OpenPostgres(admin).RebuildSummaries();
         // Planner statistics for the new tables, table by table (all named, so a fresh database needs no superuser).
         foreach (var table in new[] { "devices", "runs", "results", "unit_tests", "units", "lot_counts" })
             db.Execute($"ANALYZE {table}", commandTimeout: 0);
     }
+
+    /// <summary>
+    /// The failure mode and signature of the generated failed result number <paramref name="g"/> (a SQL bigint), as the
+    /// screen writes them for its test (g % 4: 0 and 3 the readback, 1 the OTA, 2 the factory reset), by a hash of g so
+    /// a copy of a fleet generated before can be given the same ones: a dominant mode (bad-external-flash, its signatures
+    /// the readback's stuck bits, erase failures, a dead chip and a hung one), medium ones (no-listening-mode, ota-failed,
+    /// stuck-in-dfu, ota-timeout) and a rare one (bricked, about 0.75 % of failures).
+    /// </summary>
+    internal static (string Mode, string Signature) NamedFailure(string g)
+    {
+        // two independent draws in 0..2^32-1 (hashint8 is int4; shifted so no abs() of its minimum)
+        var m = $"((hashint8({g})::bigint + 2147483648) % 100)";
+        var h = $"(hashint8(-1 - ({g}))::bigint + 2147483648)";
+        var bits = $"(1 + {h} % 4)";
+        var at0 = $"(({h} / 4) % (1 + {h} % 4))";
+        // 32 sectors of 4 KiB from 0x080000, 2 first addresses in each: about 900 stuck-bit and 128 erase signatures, so at
+        // 10 M results the lots' signature rows number about 36,000, as a rig's store of the simulated screen had
+        var sector = $"upper(lpad(to_hex(524288 + ({h} / 20 % 32) * 4096), 6, '0'))";
+        var first = $"upper(lpad(to_hex(524288 + ({h} / 20 % 32) * 4096 + ({h} / 640 % 2) * 256), 6, '0'))";
+        var mode =
+            $"""
+            CASE ({g}) % 4 WHEN 1 THEN CASE WHEN {m} < 85 THEN '{FailureModes.OtaFailed}' ELSE '{FailureModes.OtaTimeout}' END
+                           WHEN 2 THEN CASE WHEN {m} < 97 THEN '{FailureModes.NoListeningMode}' ELSE '{FailureModes.Bricked}' END
+                           ELSE CASE WHEN {m} < 85 THEN '{FailureModes.BadExternalFlash}' ELSE '{FailureModes.StuckInDfu}' END END
+            """;
+        var signature =
+            $"""
+            CASE ({g}) % 4 WHEN 1 THEN CASE WHEN {m} < 85 THEN 'the Core came back running tinker, not hilrig-check'
+                                            ELSE 'no new app on the cloud within 120 s; cloud said nothing; Core: online' END
+                           WHEN 2 THEN CASE WHEN {m} < 97 THEN 'no listening mode (flashing blue, serial port) within 30 s of the factory reset'
+                                            ELSE 'nothing after a reset: no DFU, no serial, not on the cloud' END
+                           ELSE CASE WHEN {m} < 72 THEN format('%s bit error(s): %s stuck-at-0, %s stuck-at-1; first at 0x%s; 1 sector(s) affected',
+                                                               {bits}, {at0}, {bits} - {at0}, {first})
+                                     WHEN {m} < 82 THEN format('erase failure in 1 sector(s) 0x%s; %s bit error(s): %s stuck-at-0, 0 stuck-at-1; first at 0x%s; 1 sector(s) affected',
+                                                               {sector}, 64 * (1 + {h} % 4), 64 * (1 + {h} % 4), {sector})
+                                     WHEN {m} < 84 THEN 'no cell programs: 8192 of 8192 bits read 1 after programming 0 (chip dead or write-protected)'
+                                     WHEN {m} < 85 THEN 'SPI flash never finishes the erase of ota (0x080000), again after a power cycle: BUSY stays set (dead or hung chip); the restore of ota was refused'
+                                     ELSE 'the external flash reads back clean but the Core falls back into DFU at every boot (no valid app) and no known-good app was given to write' END END
+            """;
+        return (mode, signature);
+    }
+
+    /// <summary>
+    /// Gives the failed results of a fleet generated before <see cref="NamedFailure"/> the modes and signatures a fleet
+    /// generated now has (its result ids carry g), then recounts what the ingest keeps of them.
+    /// </summary>
+    internal static readonly string[] NameFailures =
+    [
+        $"""
+        UPDATE results r SET failure_mode = n.mode, signature = n.signature
+        FROM (SELECT id, {NamedFailure("y.g").Mode} AS mode, {NamedFailure("y.g").Signature} AS signature
+              FROM (SELECT id, ('x' || right(id, 12))::bit(48)::bigint AS g FROM results WHERE verdict = 'fail') y) n
+        WHERE r.id = n.id
+        """,
+        // lot_failures keeps each failed result's mode and signature (its other columns stay); the rollups are counted from it
+        "UPDATE lot_failures f SET failure_mode = r.failure_mode, signature = r.signature FROM results r WHERE r.id = f.result_id",
+        .. FleetSchema.CountLotFailureRollups,
+        "VACUUM ANALYZE results",
+        "VACUUM ANALYZE lot_failures",
+        "VACUUM ANALYZE rollup_lot_failures",
+    ];
 
     private static void Time(TextWriter output, string what, Action query, string goal)
     {

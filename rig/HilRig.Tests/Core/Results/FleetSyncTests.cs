@@ -558,7 +558,14 @@ public class FleetSyncTests() : FleetFixture("fleet")
             Assert.That(Json(central.Lots(filter)), Is.EqualTo(Json(own.Lots(filter))), what);
             foreach (var name in counts.Select(g => g.Name))
                 Assert.That(Json(central.Lot(name, filter, devicesShown: 20)), Is.EqualTo(Json(own.Lot(name, filter, devicesShown: 20))), $"{what}: lot {name}");
+            // a mode's page: its failures per lot from what the fleet keeps of them, its rig faults and newest attempts from the results
+            foreach (var mode in new[] { "stuck-bits", "usb-transport", "ota-timeout", "no-such-mode" })
+                Assert.That(Json(central.FailureMode(mode, filter, latest: 4)), Is.EqualTo(Json(own.FailureMode(mode, filter, latest: 4))), $"{what}: mode {mode}");
         }
+        foreach (var mode in new[] { "stuck-bits", "usb-transport", "ota-timeout" })
+            Assert.That(Json(central.FailureMode(mode, ResultFilter.None)), Is.EqualTo(Json(own.FailureMode(mode, ResultFilter.None))), $"mode {mode}, no filter");
+        Assert.That(central.FailureMode("stuck-bits", filters[1]).ByLot.Single(c => c.Name == lot), Is.EqualTo(new CategoryCount(lot, 4, 4)),
+            "h1, h3 and h5 failed the readback and h2 its ota with stuck-bits in the shift (h6 failed a soak cycle with ota-timeout)");
         var shift = central.Lot(lot, filters[1])!;
         Assert.That((shift.Rate.Units, shift.Rate.Failed, shift.DevicesInLot), Is.EqualTo((5, 3, 6)),
             "judged: h1 (passed its retest), h2 (failed ota), h3 (failed; its passing retest is a day later), h5 (failed), h6 (passed; a soak failure is no verdict); h4 had a rig fault only");
