@@ -548,6 +548,7 @@ public class FleetSyncTests() : FleetFixture("fleet")
             new ResultFilter(new DateTimeOffset(day, TimeSpan.Zero), new DateTimeOffset(day.AddDays(1), TimeSpan.Zero), null, null), // one day
             new ResultFilter(new DateTimeOffset(day, TimeSpan.Zero), new DateTimeOffset(day.AddDays(7), TimeSpan.Zero), null, null), // a week
             new ResultFilter(T0, T0.AddHours(3), rig.RigId, null),                  // a rig over a shift
+            new ResultFilter(T0.AddHours(0.95), T0.AddHours(2.75), null, null),     // from h1's failure to h5's (left out: the end is exclusive)
         };
         static string Json(object? o) => System.Text.Json.JsonSerializer.Serialize(o);
         foreach (var filter in filters)
@@ -570,6 +571,12 @@ public class FleetSyncTests() : FleetFixture("fleet")
         Assert.That((shift.Rate.Units, shift.Rate.Failed, shift.DevicesInLot), Is.EqualTo((5, 3, 6)),
             "judged: h1 (passed its retest), h2 (failed ota), h3 (failed; its passing retest is a day later), h5 (failed), h6 (passed; a soak failure is no verdict); h4 had a rig fault only");
         Assert.That(shift.Breakdown.FailureModes.Sum(m => m.Failures), Is.EqualTo(5), "h1, h2, h3, h5 and h6's soak cycle failed in the shift");
+        // a range holding every failure of the lot counts them as the unfiltered page does; one holding part, only that part
+        var whole = central.Lot(lot)!;
+        Assert.That(Json(shift.Breakdown), Is.EqualTo(Json(whole.Breakdown)), "the shift holds all of the lot's failures");
+        Assert.That(Json(shift.Signatures), Is.EqualTo(Json(whole.Signatures)), "the shift holds all of the lot's failures");
+        var part = central.Lot(lot, filters[^1])!;
+        Assert.That(part.Breakdown.FailureModes.Sum(m => m.Failures), Is.EqualTo(4), "h1 (at the range's start), h2, h3 and h6's soak cycle; h5's at its exclusive end is left out");
     }
 
     [Test]
