@@ -196,6 +196,7 @@ public sealed partial class LedClassifier
         private readonly double[] _start;
         private readonly double[] _end;
         private readonly double[] _sum;
+        private readonly double[] _anySum;
         private readonly List<(double Rise, double Fall)> _pulses = [];
         private readonly bool[] _red;
         private readonly double[] _centres;
@@ -214,6 +215,7 @@ public sealed partial class LedClassifier
             _start = new double[points.Count];
             _end = new double[points.Count];
             _sum = new double[points.Count + 1];
+            _anySum = new double[points.Count + 1];
             for (var i = 0; i < points.Count; i++)
             {
                 _end[i] = points[i].Time.TotalMilliseconds;
@@ -225,6 +227,8 @@ public sealed partial class LedClassifier
                                              || points[i].Trusted && Nearest(points[i].R, points[i].G, points[i].B) is not (LedColor.Red or LedColor.Orange));
                 var x = Top > 0 && !other ? Math.Clamp(points[i].Level / Top, 0, 1.5) : 0;
                 _sum[i + 1] = _sum[i] + x;
+                // light of any colour, for where a blink's light falls to dark
+                _anySum[i + 1] = _anySum[i] + (Top > 0 ? Math.Clamp(points[i].Level / Top, 0, 1.5) : 0);
             }
             foreach (var p in pulses) _pulses.Add((p.Rise.TotalMilliseconds, p.Fall.TotalMilliseconds));
             _red = pulses.Select(p => p.Color == LedColor.Red).ToArray();
@@ -339,6 +343,16 @@ public sealed partial class LedClassifier
                     score -= 1;
                     continue;
                 }
+                // a code blink is lit red its whole 300 ms (panic.c): one whose light falls to dark before its predicted
+                // fall, the rounds running on past it, is a shorter blink (fast flashing red's first, lit where the SOS
+                // left off inside a code blink), and one whose light turns another colour there is where the SOS left off
+                // (the next state lit at once), unless the rounds end within the clocks' slack after it
+                if (u == on && v == off && off - on > 200
+                    && (off < end && Mean(off - 100, off - 15, _anySum) is < 0.75 || off + 100 <= end && Mean(off - 100, off - 15) is < 0.75))
+                {
+                    score -= 1;
+                    continue;
+                }
                 if (before is null && after is null) continue;
                 var dark = Math.Max(before ?? 0, after ?? 0);
                 // a blink cut by the rounds' edge ends there: red light running on past it is no cut blink, unless the
@@ -362,12 +376,13 @@ public sealed partial class LedClassifier
         }
 
         /// <summary>Mean share of the readings whose windows lie inside [from, to], or null when none does.</summary>
-        private double? Mean(double from, double to)
+        private double? Mean(double from, double to, double[]? sum = null)
         {
+            sum ??= _sum;
             var i = LowerBound(_start, from);
             var j = LowerBound(_end, to + 1e-9) - 1;
             if (j < i) return null;
-            return (_sum[j + 1] - _sum[i]) / (j - i + 1);
+            return (sum[j + 1] - sum[i]) / (j - i + 1);
         }
 
         private static int LowerBound(double[] values, double x)

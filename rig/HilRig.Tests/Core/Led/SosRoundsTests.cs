@@ -113,4 +113,39 @@ public class SosRoundsTests
         Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(10));
         Assert.That(verdict.Right, Is.True, timeline.ToString());
     }
+
+    [Test]
+    public void An_SOS_left_inside_a_code_blink_for_fast_flashing_red_does_not_take_its_blinks_for_a_code_blink()
+    {
+        // 19.2 ms, lit room, no `# dark` line, after flashing yellow: the SOS 7 leaves off inside its last code blink and
+        // fast flashing red lights at once, one pulse of 0.2 s and then 50 ms blinks; a code blink is lit its whole
+        // 300 ms (panic.c), so rounds of code 8 that take that pulse for a whole code blink (its light falling half way)
+        // do not explain it
+        var trace = BenchStyleTrace(200_001, 19);
+        var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+        var verdict = TimelineScore.Score(trace.Truth, timeline).Single(v => v.Truth.State.Pattern == LedPattern.Sos && v.Truth.Start > TimeSpan.FromSeconds(60));
+        var at = trace.Truth.ToList().FindIndex(s => s.Start == verdict.Truth.Start);
+        Assert.That((trace.Truth[at + 1].State.Color, trace.Truth[at + 1].State.Pattern), Is.EqualTo((LedColor.Red, LedPattern.FastFlashing)));
+        // without the rule: "64.03-72.98 s SOS 8 (red)"
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(7));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
+
+    [Test]
+    public void An_SOS_left_inside_a_code_blink_for_solid_yellow_after_a_solid_red_keeps_its_code()
+    {
+        // 19.2 ms, dim room, `# dark` line: the solid red before stays lit into the SOS 9's first (cut) code blink and
+        // solid yellow lights inside its last code blink; rounds of code 10 took the solid red's light for a code blink
+        // and the last one for whole, though its light turns yellow 140 ms before its fall: a code blink is red its
+        // whole 300 ms, so the SOS left off there
+        var trace = BenchStyleTrace(600_002, 52);
+        var timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+        var verdict = TimelineScore.Score(trace.Truth, timeline).Single(v => v.Truth.State.Pattern == LedPattern.Sos && v.Truth.Start > TimeSpan.FromSeconds(40) && v.Truth.Start < TimeSpan.FromSeconds(45));
+        var at = trace.Truth.ToList().FindIndex(s => s.Start == verdict.Truth.Start);
+        Assert.That((trace.Truth[at - 1].State.Color, trace.Truth[at - 1].State.Pattern), Is.EqualTo((LedColor.Red, LedPattern.Solid)));
+        Assert.That((trace.Truth[at + 1].State.Color, trace.Truth[at + 1].State.Pattern), Is.EqualTo((LedColor.Yellow, LedPattern.Solid)));
+        // without the rule: "41.94-51.52 s SOS 10 (red)"
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(9));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
 }
