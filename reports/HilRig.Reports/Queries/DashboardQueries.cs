@@ -481,16 +481,23 @@ public sealed partial class ResultsQueries
             .Select(c => new CategoryCount(c.Name, (int)c.Failed, (int)c.Units))
             .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
         // each verdict's newest in index order, ties by device and then as stored, as the full read orders them
-        var newest = new[] { "fail", "rig-fault" }.SelectMany(verdict => db.Query<ListingRow>(
+        var newest = NewestOfMode(db, cond, args, ", r.rowid");
+        // a device has one lot, so the lots' devices add up to the mode's
+        return new FailureModeView(mode, byLot.Sum(c => c.Failures), byLot.Sum(c => c.Devices), byLot, Newest(newest, latest));
+    }
+
+    /// <summary>
+    /// A failure mode's newest failed and rig-faulted attempts (up to @limit each) in the filter's <paramref name="cond"/>,
+    /// read per verdict by (failure_mode, started_at); <paramref name="tieBreak"/> orders ties after the device.
+    /// </summary>
+    private static List<ResultListing> NewestOfMode(IDbConnection db, string cond, DynamicParameters args, string tieBreak) =>
+        new[] { "fail", "rig-fault" }.SelectMany(verdict => db.Query<ListingRow>(
             $"""
             SELECT {ListingColumns}
             FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
             WHERE r.failure_mode = @mode AND r.verdict = '{verdict}'{cond}
-            ORDER BY r.started_at DESC, r.device_id, r.rowid LIMIT @limit
+            ORDER BY r.started_at DESC, r.device_id{tieBreak} LIMIT @limit
             """, args)).Select(r => r.ToListing()).ToList();
-        // a device has one lot, so the lots' devices add up to the mode's
-        return new FailureModeView(mode, byLot.Sum(c => c.Failures), byLot.Sum(c => c.Devices), byLot, Newest(newest, latest));
-    }
 
     /// <summary>True on a fleet at step 13 or later: lot_failures carries each failure's mode, start and run.</summary>
     private static bool FleetKeepsFailureTimes(IDbConnection db) =>
@@ -522,13 +529,7 @@ public sealed partial class ResultsQueries
             """, args)
             .Select(c => new CategoryCount(c.Name, (int)c.Failed, (int)c.Units))
             .OrderByDescending(c => c.Failures).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
-        var newest = new[] { "fail", "rig-fault" }.SelectMany(verdict => db.Query<ListingRow>(
-            $"""
-            SELECT {ListingColumns}
-            FROM results r JOIN runs ru ON ru.id = r.run_id LEFT JOIN devices d ON d.device_id = r.device_id
-            WHERE r.failure_mode = @mode AND r.verdict = '{verdict}'{cond}
-            ORDER BY r.started_at DESC, r.device_id LIMIT @limit
-            """, args)).Select(r => r.ToListing()).ToList();
+        var newest = NewestOfMode(db, cond, args, "");
         // a device has one lot, so the lots' devices add up to the mode's
         return new FailureModeView(mode, byLot.Sum(c => c.Failures), byLot.Sum(c => c.Devices), byLot, Newest(newest, latest));
     }
