@@ -608,7 +608,8 @@ public sealed partial class ResultsQueries
         // a rig's store keeps them per rig and day too (store step 11)
         var (dayCond, dayArgs) = filter.DayConditions("d.day", "d.rig_id");
         // a fleet over dates or a line (whose rigs each ran on one line): its rollups per minute and rig (FleetRigDays)
-        var fleetDays = fleet && !rollup ? FleetRigDays(db, filter) : null;
+        var rigLines = new Lazy<Dictionary<string, string?>?>(() => RigLines(db));
+        var fleetDays = fleet && !rollup ? FleetRigDays(db, filter, rigLines) : null;
         var perDay = fleetDays ?? (FromDaySummaries(db, filter)
             ? db.Query<RigDayRow>(
                 $"SELECT d.rig_id AS Name, d.day AS Day, d.results AS Results, d.rig_faults AS RigFaults, d.last_started_at AS LastResultAt FROM rig_days d WHERE 1 = 1{dayCond}",
@@ -651,7 +652,7 @@ public sealed partial class ResultsQueries
         if (lines)
         {
             var lineCounts = fleetUnits?.Lines ?? UnitCounts(db, filter, "line");
-            var lineTotals = fleet && FleetLineTotals(db, filter, perDay) is { } fromRigs ? fromRigs : db.Query<RigTotalsRow>(
+            var lineTotals = fleet && FleetLineTotals(filter, perDay, rigLines) is { } fromRigs ? fromRigs : db.Query<RigTotalsRow>(
                 $"""
                 SELECT ru.line AS Name, COUNT(*) AS Results, SUM(CASE WHEN r.verdict = 'rig-fault' THEN 1 ELSE 0 END) AS RigFaults, MAX(r.started_at) AS LastResultAt
                 FROM results r JOIN runs ru ON ru.id = r.run_id WHERE ru.line IS NOT NULL{cond} GROUP BY ru.line

@@ -109,9 +109,10 @@ public sealed partial class ResultsQueries
     /// <summary>Each rig's line (null: its runs have none), or null when a rig has runs on several lines (or on one and on none).</summary>
     private static Dictionary<string, string?>? RigLines(IDbConnection db)
     {
-        var rows = db.Query<(string RigId, string? Line, long Lines)>(
-            "SELECT rig_id, MIN(line), COUNT(DISTINCT COALESCE(line, '')) FROM runs GROUP BY rig_id").ToList();
-        return rows.Any(r => r.Lines > 1) ? null : rows.ToDictionary(r => r.RigId, r => r.Line, StringComparer.Ordinal);
+        // several lines (or a line and none) where the lowest and highest differ: no sort per rig as COUNT(DISTINCT) needs
+        var rows = db.Query<(string RigId, string? Line, bool Several)>(
+            "SELECT rig_id, MIN(line), MIN(COALESCE(line, '')) <> MAX(COALESCE(line, '')) FROM runs GROUP BY rig_id").ToList();
+        return rows.Any(r => r.Several) ? null : rows.ToDictionary(r => r.RigId, r => r.Line, StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -120,10 +121,11 @@ public sealed partial class ResultsQueries
     /// per rig and day, and a part minute at either end from its results (by slot and start, ix_results_slot_time). Null
     /// where the rollups cannot answer: before step 16, or a line filter while a rig has runs on several lines.
     /// </summary>
-    private static List<RigDayRow>? FleetRigDays(IDbConnection db, ResultFilter filter)
+    /// <param name="rigLines">The page's <see cref="RigLines"/>, read at most once a request.</param>
+    private static List<RigDayRow>? FleetRigDays(IDbConnection db, ResultFilter filter, Lazy<Dictionary<string, string?>?> rigLines)
     {
         if (db.ExecuteScalar<string?>("SELECT to_regclass('rollup_rig_minutes')::text") is null) return null;
-        var lines = filter.Line is null ? null : RigLines(db);
+        var lines = filter.Line is null ? null : rigLines.Value;
         if (filter.Line is not null && lines is null) return null;
         var args = new DynamicParameters();
         var rig = "";
@@ -195,9 +197,9 @@ public sealed partial class ResultsQueries
     /// Results and rig faults per line from the rigs' (<paramref name="perDay"/>, as the rigs page counted them for the
     /// filter), each rig's on its one line; null while a rig has runs on several lines (the page counts them from the results).
     /// </summary>
-    private static Dictionary<string, RigTotalsRow>? FleetLineTotals(IDbConnection db, ResultFilter filter, List<RigDayRow> perDay)
+    private static Dictionary<string, RigTotalsRow>? FleetLineTotals(ResultFilter filter, List<RigDayRow> perDay, Lazy<Dictionary<string, string?>?> rigLines)
     {
-        if (RigLines(db) is not { } lines) return null;
+        if (rigLines.Value is not { } lines) return null;
         return perDay
             .Where(d => filter.Rig is null || d.Name == filter.Rig)
             .Select(d => (Line: lines.GetValueOrDefault(d.Name), Day: d))
