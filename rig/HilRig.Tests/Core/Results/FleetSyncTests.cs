@@ -642,6 +642,9 @@ public class FleetSyncTests() : FleetFixture("fleet")
         foreach (var filter in new[] { new ResultFilter(null, null, "old-rig", null), new ResultFilter(null, null, rig.RigId, null), new ResultFilter(null, null, null, "line-1"),
                                        new ResultFilter(T0, T0.AddHours(1.5), "old-rig", null), new ResultFilter(T0.AddHours(0.25), T0.AddHours(3), null, "line-1"), new ResultFilter(null, null, null, "line-2") })
             Assert.That(fleet.Queries().LotCounts(filter).Select(g => (g.Name, g.Units, g.Failed)), Is.EqualTo(DirectLotCounts(fleet, filter)), $"{filter.Describe()}");
+        // rigs whose runs moved line: the rigs page counts each line's results from the results, not from its rigs'
+        foreach (var filter in new[] { new ResultFilter(T0, T0.AddHours(3), null, null), new ResultFilter(T0.AddHours(0.25), T0.AddHours(2.15), null, null) })
+            AssertRigsPageEqualsDirectCount(fleet, filter);
     }
 
     [Test]
