@@ -19,6 +19,73 @@ public sealed partial class LedClassifier
 
     private static double RoundMs(int code) => RoundWithoutCodeMs + CodeStepMs * code;
 
+    /// <summary>A red blink an SOS could hold: sharp, 80-430 ms (panic.c's 150 and 300 ms, cut or stretched by a window).</summary>
+    private static bool SosLike(Pulse p) => p.Color == LedColor.Red && !p.Smooth && p.Duration.TotalMilliseconds is >= 80 and < 430;
+
+    /// <summary>
+    /// An SOS's blinks freed of a bright room's noise. Between two red SOS-like blinks, pieces shorter than any Core light
+    /// (fast flashing's 51 ms) are noise: in a bright room at 12 ms a reading of the dark crosses the floor now and then
+    /// (a piece of 0-45 ms, red or, from the room's own light, white, magenta, green or yellow), and a reading or two of a
+    /// blink dips under it. No Core pattern is dark for under 51 ms either, so a red piece that close to a blink is that
+    /// blink's and joins it (also when both pieces are 50 ms or more, one of them SOS-like); the others are dropped. Left
+    /// in, each cut the red train into runs (a piece under 80 ms is fast flashing's) or ended it (another colour), and
+    /// the SOS fell into parts without a code or with a wrong one.
+    /// </summary>
+    private static List<Pulse> WithoutSosSlivers(List<Pulse> pulses)
+    {
+        pulses = [.. pulses];
+        // a red piece under 80 ms with another one a toggle or two beside it: fast flashing red
+        static bool FastBlink(Pulse p, Pulse beside) =>
+            p.Duration.TotalMilliseconds < 80 && beside.Color == LedColor.Red && !beside.Smooth && beside.Duration.TotalMilliseconds < 80
+            && (beside.Rise > p.Fall ? beside.Rise - p.Fall : p.Rise - beside.Fall) < 2 * FastToggleMax;
+        static bool Sliver(Pulse p) => !p.Smooth && p.Duration < ShortestState;
+        var kept = new List<Pulse>(pulses.Count);
+        for (var k = 0; k < pulses.Count; k++)
+        {
+            var p = pulses[k];
+            // two red pieces under 51 ms apart that make one SOS-like blink (one of them SOS-like already: two of fast
+            // flashing's blinks are both shorter) are that blink with a dip, unless the short one is the first (or last)
+            // of fast flashing red's blinks, lit at once where the SOS left off (or the SOS lit where they stopped)
+            if (kept.Count > 0 && kept[^1] is var before && before.Color == LedColor.Red && p.Color == LedColor.Red && !before.Smooth && !p.Smooth
+                && p.Rise - before.Fall < ShortestState && p.Fall - before.Rise < TimeSpan.FromMilliseconds(430)
+                && (SosLike(before) && !(k + 1 < pulses.Count && FastBlink(p, pulses[k + 1]))
+                    || SosLike(p) && !(kept.Count > 1 && FastBlink(before, kept[^2]))))
+            {
+                kept[^1] = before with { Last = p.Last, Fall = p.Fall };
+                continue;
+            }
+            if (!Sliver(p) || kept.Count == 0 || !SosLike(kept[^1]))
+            {
+                kept.Add(p);
+                continue;
+            }
+            var next = k + 1;
+            while (next < pulses.Count && Sliver(pulses[next])) next++;
+            // (three red ones or more in a row are fast flashing red's blinks, measured a little short, next to an SOS; the
+            // room's noise comes a reading or two at a time in red, and another colour's state would not fit in the gap)
+            var red = Enumerable.Range(k, next - k).Count(m => pulses[m].Color == LedColor.Red);
+            if (next == pulses.Count || red > 2 || !SosLike(pulses[next]) || pulses[next].Rise - kept[^1].Fall >= TrainGapMax)
+            {
+                kept.Add(p);
+                continue;
+            }
+            for (var m = k; m < next; m++)
+            {
+                var q = pulses[m];
+                if (q.Color != LedColor.Red) continue;
+                if (q.Rise - kept[^1].Fall < ShortestState && q.Fall - kept[^1].Rise < TimeSpan.FromMilliseconds(430))
+                    kept[^1] = kept[^1] with { Last = q.Last, Fall = q.Fall };
+                else if (pulses[next].Rise - q.Fall < ShortestState && pulses[next].Fall - q.Rise < TimeSpan.FromMilliseconds(430))
+                {
+                    pulses[next] = pulses[next] with { First = q.First, Rise = q.Rise };
+                    break;
+                }
+            }
+            k = next - 1;
+        }
+        return kept;
+    }
+
     /// <summary>
     /// The code whose one or two whole rounds explain the SOS's light best, or null when no whole signature anchors
     /// the rounds or two codes explain it equally well (the light left it open: a round cut by the trace's edge).

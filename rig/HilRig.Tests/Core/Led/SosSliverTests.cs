@@ -1,0 +1,56 @@
+using HilRig.Core.Led;
+using HilRig.Sim.Optics.Independent;
+
+namespace HilRig.Tests.Led;
+
+/// <summary>
+/// In a bright room at 12 ms (room light half the LED's white, 100 Hz flicker) single readings of the dark between an
+/// SOS's blinks cross the lit floor and single readings inside a blink dip under it. Pieces that short are no Core light
+/// (fast flashing's 51 ms is the shortest) and no Core dark is that short either, so between red SOS-like blinks they
+/// are noise or a dip and must not cut the SOS. Traces from the independent model, generated as `hilrig bench led` does.
+/// </summary>
+public class SosSliverTests
+{
+    private static (IndependentTrace Trace, LedTimeline Timeline) Classified(int seed, int index)
+    {
+        var trace = SosRoundsTests.BenchStyleTrace(seed, index);
+        return (trace, LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration)));
+    }
+
+    [Test]
+    public void An_SOS_10_whose_blinks_dip_and_whose_darks_flicker_is_one_SOS_over_both_rounds()
+    {
+        // `# dark` line, gain 4: two code blinks broken by a dip (24 + 230 ms, 78 + 184 ms) and red pieces of 0-40 ms in
+        // the darks cut the train; without the rule "4.32-12.64 s SOS 10 (red)", the second round flashing red and SOS
+        var (trace, timeline) = Classified(200_008, 81);
+        var verdict = TimelineScore.Score(trace.Truth, timeline).Single(v => v.Truth.State.Pattern == LedPattern.Sos);
+        Assert.That(trace.Condition.IntegrationMs, Is.EqualTo(12));
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(10));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+        Assert.That(verdict.Seen!.State.SosCode, Is.EqualTo(10));
+    }
+
+    [Test]
+    public void Room_light_pieces_of_other_colours_in_an_SOS_pause_do_not_end_the_SOS()
+    {
+        // no `# dark` line, gain 16: green pieces of 5-43 ms in the 900 ms pause after a signature ended the red train
+        // there; without the rule "38.06-43.80 s SOS 1 (red)", its first 4.6 s taken for another state
+        var (trace, timeline) = Classified(200_008, 93);
+        var verdict = TimelineScore.Score(trace.Truth, timeline).Single(v => v.Truth.State.SosCode == 1);
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+        Assert.That(verdict.Seen!.Start, Is.LessThan(TimeSpan.FromSeconds(34)));
+    }
+
+    [Test]
+    public void Fast_flashing_red_lit_at_once_after_an_SOS_blink_is_not_joined_to_it()
+    {
+        // 24 ms, lit room: the SOS 11 leaves off after a signature blink and fast flashing red lights 35 ms after its fall
+        // (the state changed in the blink's off); joined, the blink was 229 ms, a code blink, and the SOS lost its code
+        var (trace, timeline) = Classified(3, 200);
+        var verdicts = TimelineScore.Score(trace.Truth, timeline);
+        var sos = verdicts.Single(v => v.Truth.State.Pattern == LedPattern.Sos && v.Truth.Start > TimeSpan.FromSeconds(80));
+        Assert.That(sos.Truth.State.SosCode, Is.EqualTo(11));
+        Assert.That(sos.Right, Is.True, timeline.ToString());
+        Assert.That(verdicts.Single(v => v.Truth.Start == sos.Truth.End).Right, Is.True, timeline.ToString());
+    }
+}
