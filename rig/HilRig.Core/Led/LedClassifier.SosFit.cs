@@ -46,12 +46,14 @@ public sealed partial class LedClassifier
             // two red pieces under 51 ms apart that make one SOS-like blink (one of them SOS-like already: two of fast
             // flashing's blinks are both shorter) are that blink with a dip, unless the short one is the first (or last)
             // of fast flashing red's blinks, lit at once where the SOS left off (or the SOS lit where they stopped)
-            if (kept.Count > 0 && kept[^1] is var before && before.Color == LedColor.Red && p.Color == LedColor.Red && !before.Smooth && !p.Smooth
+            // (one of them may read orange: a bright room tips part of a red blink's readings there)
+            if (kept.Count > 0 && kept[^1] is var before && before.Color is LedColor.Red or LedColor.Orange && p.Color is LedColor.Red or LedColor.Orange
+                && !before.Smooth && !p.Smooth
                 && p.Rise - before.Fall < ShortestState && p.Fall - before.Rise < TimeSpan.FromMilliseconds(430)
                 && (SosLike(before) && !(k + 1 < pulses.Count && FastBlink(p, pulses[k + 1]))
                     || SosLike(p) && !(kept.Count > 1 && FastBlink(before, kept[^2]))))
             {
-                kept[^1] = before with { Last = p.Last, Fall = p.Fall };
+                kept[^1] = before with { Last = p.Last, Fall = p.Fall, Color = LedColor.Red };
                 continue;
             }
             if (!Sliver(p) || kept.Count == 0 || !SosLike(kept[^1]))
@@ -94,7 +96,7 @@ public sealed partial class LedClassifier
     {
         // the anchor: the signature's first rise, from all nine rises seen
         var anchor = Enumerable.Range(0, SignatureBlinks.Length).Average(i => pulses[signatureFrom + i].Rise.TotalMilliseconds - SignatureBlinks[i].Rise);
-        var light = new SosLight(points, pulses, firstPulse, lastPulse);
+        var light = new SosLight(points, pulses, firstPulse, lastPulse, FlashingBlinkAtStart(points, pulses, firstPulse));
         if (light.Top <= 0) return null;
         var firstRise = pulses[firstPulse].Rise.TotalMilliseconds;
         var lastFall = pulses[lastPulse].Fall.TotalMilliseconds;
@@ -104,7 +106,8 @@ public sealed partial class LedClassifier
         double bestLo = 0, bestHi = 0, bestLength = 0;
         // the rounds may reach back over red SOS-like pulses the groups left out (a bright room broke the train there)
         var reach = firstPulse;
-        while (reach > 0 && pulses[reach - 1].Color == LedColor.Red && pulses[reach - 1].Duration.TotalMilliseconds < 430
+        // (or an orange one: a red blink whose readings' mix a bright room tipped to orange, as a signature's first blink)
+        while (reach > 0 && pulses[reach - 1].Color is LedColor.Red or LedColor.Orange && pulses[reach - 1].Duration.TotalMilliseconds < 430
                && pulses[reach].Rise - pulses[reach - 1].Fall < TrainGapMax)
             reach--;
         // and forward over such pulses after the groups (the rest of a round broken there was taken for flashing red)
@@ -131,6 +134,12 @@ public sealed partial class LedClassifier
                 // nor leave dark between them and a neighbour lit where the SOS left off: that dark is the SOS's own
                 from = Math.Max(from, earliestEnd - length);
                 to = Math.Min(to, latestStart);
+                // a flashing red's blink lit on its cadence where the SOS began: the SOS took over after it rose
+                if (light.Cadence is { } cadence) from = Math.Max(from, cadence.Rise + 1);
+                // the next state lights at once where the SOS leaves off: light of another colour (not a sliver of noise)
+                // ends the rounds by its rise, give or take its edge's placing and the clocks
+                if (ahead + 1 < pulses.Count && pulses[ahead + 1] is { Color: not LedColor.Red } after && after.Duration >= ShortestState)
+                    to = Math.Min(to, after.Rise.TotalMilliseconds + EdgeSlack(points, pulses, ahead) + 0.015 * length - length);
                 if (from > to) continue;
                 var blinks = SosLight.Blinks(code, anchor, from, to + length, scale);
                 var unexplained = light.Unexplained(blinks);
@@ -180,10 +189,8 @@ public sealed partial class LedClassifier
     /// </summary>
     private static (double LatestStart, double EarliestEnd) NeighbourBounds(List<Point> points, List<Pulse> pulses, int firstPulse, int lastPulse)
     {
+        double Slack(double gap) => EdgeSlack(points, pulses, firstPulse, gap);
         var window = Window(points[pulses[firstPulse].First]).TotalMilliseconds;
-        // an edge next to dark is placed within a window; where the neighbour's light touches the SOS's, the colour
-        // vote over +-120 ms places the change of colour
-        double Slack(double gap) => 2 * window + 15 + (gap < window ? MajorityWindow.TotalMilliseconds : 0);
         // the SOS's longest dark (the pause after its code) on a clock up to 2 % slow: a wider gap may hold an off state
         const double longestDark = (CodeStepMs - CodeOnMs + 800) * 1.02;
         var (latestStart, earliestEnd) = (double.PositiveInfinity, double.NegativeInfinity);
@@ -216,6 +223,38 @@ public sealed partial class LedClassifier
                 earliestEnd = pulses[lastPulse + 1].Rise.TotalMilliseconds - slack - (after > 0 && Math.Abs(gap - after) <= slack ? 2 * after : 0);
         }
         return (latestStart, earliestEnd);
+    }
+
+    /// <summary>
+    /// How far a state's edge next to the SOS's pulse <paramref name="k"/> may be placed off (ms): an edge next to dark is
+    /// placed within a window; where the neighbour's light touches the SOS's (a gap under a window) the colour vote over
+    /// +-120 ms places the change of colour. Without a gap given, the gap after pulse k.
+    /// </summary>
+    private static double EdgeSlack(List<Point> points, List<Pulse> pulses, int k, double? gap = null)
+    {
+        var window = Window(points[pulses[k].First]).TotalMilliseconds;
+        gap ??= k + 1 < pulses.Count ? (pulses[k + 1].Rise - pulses[k].Fall).TotalMilliseconds : double.PositiveInfinity;
+        return 2 * window + 15 + (gap < window ? MajorityWindow.TotalMilliseconds : 0);
+    }
+
+    /// <summary>
+    /// The flashing red's blink lit where the SOS began, or null: flashing red keeps its cadence until the SOS takes
+    /// over (spark-core.md 5.2: a state is set at once), so a red pulse at the SOS's start that rises one off after the
+    /// flashing's last blink (and is no longer than its blinks) is the flashing's next blink, cut where the SOS began
+    /// inside it or at its fall. Taken for a code blink it gave one code too many.
+    /// </summary>
+    private static (double Rise, double Fall, int Index)? FlashingBlinkAtStart(List<Point> points, List<Pulse> pulses, int firstPulse)
+    {
+        for (var k = firstPulse; k >= Math.Max(1, firstPulse - 1); k--)
+        {
+            var (blink, flashing) = (pulses[k], pulses[k - 1]);
+            if (flashing.Color != LedColor.Red || blink.Color != LedColor.Red || blink.Smooth
+                || NeighbourOff(points, pulses, k - 1, -1) is not { } off || off <= 0) continue;
+            var tolerance = Window(points[blink.First]).TotalMilliseconds + 10;
+            if (Math.Abs((blink.Rise - flashing.Fall).TotalMilliseconds - off) <= tolerance && blink.Duration <= flashing.Duration + TimeSpan.FromMilliseconds(tolerance))
+                return (blink.Rise.TotalMilliseconds, blink.Fall.TotalMilliseconds, k);
+        }
+        return null;
     }
 
     /// <summary>
@@ -272,8 +311,12 @@ public sealed partial class LedClassifier
 
         public double Top { get; }
 
-        public SosLight(List<Point> points, List<Pulse> pulses, int firstPulse, int lastPulse)
+        /// <summary>The flashing red's blink lit where the SOS began (<see cref="FlashingBlinkAtStart"/>), or null.</summary>
+        public (double Rise, double Fall, int Index)? Cadence { get; }
+
+        public SosLight(List<Point> points, List<Pulse> pulses, int firstPulse, int lastPulse, (double Rise, double Fall, int Index)? cadence = null)
         {
+            Cadence = cadence;
             var levels = new List<double>();
             for (var k = firstPulse; k <= lastPulse; k++)
                 for (var i = pulses[k].First; i <= pulses[k].Last; i++)
@@ -425,6 +468,9 @@ public sealed partial class LedClassifier
                 // a blink cut by the rounds' edge ends there: red light running on past it is no cut blink, unless the
                 // SOS left inside this blink and the next state is red (a state lights at once when set: flashing red's
                 // first blink, a solid red), so the next state's first pulse rises with this blink
+                // (the SOS began inside the flashing red's blink lit on its cadence: wherever in it, the light is the same, so
+                // the part of a blink there tells nothing)
+                if (u > on && Cadence is { } c && start > c.Rise && start <= c.Fall) continue;
                 if (u > on && Mean(on, u) is > 0.5 || v < off && Mean(v, off) is > 0.5 && !RedAcross(_lastPulse + 1, v, on))
                 {
                     score -= 1;
@@ -438,7 +484,9 @@ public sealed partial class LedClassifier
             var first = LowerBound(_centres, start + margin);
             var last = LowerBound(_centres, end - margin);
             // the SOS's own pulses left outside the rounds
-            score -= Math.Max(0, LowerBound(_centres, start - margin) - _firstPulse) + Math.Max(0, _lastPulse + 1 - LowerBound(_centres, end + margin));
+            // (save the flashing's blink the SOS began in or after, which is the state before's)
+            var firstOwn = Cadence is { Index: var ci } && ci == _firstPulse ? _firstPulse + 1 : _firstPulse;
+            score -= Math.Max(0, LowerBound(_centres, start - margin) - firstOwn) + Math.Max(0, _lastPulse + 1 - LowerBound(_centres, end + margin));
             return score - (unexplained[last] - unexplained[first]);
         }
 

@@ -54,3 +54,61 @@ public class SosSliverTests
         Assert.That(verdicts.Single(v => v.Truth.Start == sos.Truth.End).Right, Is.True, timeline.ToString());
     }
 }
+
+/// <summary>
+/// The states on either side of an SOS are set at once (spark-core.md 5.2): a flashing red keeps its cadence until the
+/// SOS takes over, and the next state lights where the SOS leaves off. Traces from the independent model, generated as
+/// `hilrig bench led` does.
+/// </summary>
+public class SosNeighbourCadenceTests
+{
+    /// <summary>The verdict on the first SOS of the trace that starts after <paramref name="after"/> s.</summary>
+    private static TimelineScore.Verdict Sos(int seed, int index, double after, out LedTimeline timeline)
+    {
+        var trace = SosRoundsTests.BenchStyleTrace(seed, index);
+        timeline = LedClassifier.Classify(new LedTrace(trace.Samples, trace.Calibration));
+        return TimelineScore.Score(trace.Truth, timeline).First(v => v.Truth.State.Pattern == LedPattern.Sos && v.Truth.Start > TimeSpan.FromSeconds(after));
+    }
+
+    [Test]
+    public void A_flashing_red_blink_lit_on_its_cadence_where_the_SOS_began_is_no_code_blink()
+    {
+        // 12 ms, dark room: flashing red's next blink rose on time (501 ms after its last fell) and the SOS 11 took over
+        // inside it, in a code blink; taken as a whole code blink it was "59.21-70.62 s SOS 12 (red)"
+        var verdict = Sos(200_003, 72, 50, out var timeline);
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(11));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
+
+    [Test]
+    public void An_SOS_ends_where_the_next_state_of_another_colour_lights()
+    {
+        // 19.2 ms, lit room: the SOS 4 began in the flashing red's blink and ended in its pause where a solid orange lit;
+        // rounds of code 5 from that blink's rise ran 0.33 s into the orange, where they predict dark ("48.89-56.53 s
+        // SOS 5 (red)")
+        var verdict = Sos(3, 55, 40, out var timeline);
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(4));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
+
+    [Test]
+    public void A_signature_blink_read_as_orange_in_a_bright_room_still_bounds_the_rounds_as_the_SOS_s()
+    {
+        // 12 ms, bright room: two rounds of SOS 12 after off, the first signature blink's readings tipped to orange; taken
+        // for a neighbour's light it kept code 12's rounds from starting before it ("5.55-27.89 s SOS 11 (red)")
+        var verdict = Sos(200_003, 83, 0, out var timeline);
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(12));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
+
+    [Test]
+    public void A_code_blink_half_read_as_orange_is_one_blink_of_the_SOS()
+    {
+        // 24 ms, bright room: a code blink in a red and an orange piece ended the red train; the SOS 12's first 3.3 s
+        // were "flashing red" and "flashing orange"
+        var verdict = Sos(200_007, 227, 0, out var timeline);
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(12));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+        Assert.That(verdict.Seen!.Start, Is.LessThan(TimeSpan.FromSeconds(6.5)), timeline.ToString());
+    }
+}
