@@ -15,7 +15,7 @@ public sealed partial class LedClassifier
     private static readonly (double Rise, double On)[] SignatureBlinks =
         [(0, 150), (250, 150), (500, 150), (850, 300), (1250, 300), (1650, 300), (2150, 150), (2400, 150), (2650, 150)];
 
-    private const double CodeFirstRiseMs = 3800, CodeStepMs = 600, CodeOnMs = 300, RoundWithoutCodeMs = 4600;
+    private const double CodeFirstRiseMs = 3800, CodeStepMs = 600, CodeOnMs = 300, CodePauseMs = 800, RoundWithoutCodeMs = 4600;
 
     private static double RoundMs(int code) => RoundWithoutCodeMs + CodeStepMs * code;
 
@@ -255,6 +255,19 @@ public sealed partial class LedClassifier
                 return (blink.Rise.TotalMilliseconds, blink.Fall.TotalMilliseconds, k);
         }
         return null;
+    }
+
+    /// <summary>
+    /// Whether pulse <paramref name="k"/> can be a code blink by its timing: 300 ms on (give or take two windows and
+    /// 15 ms) and the next pulse rising a code step later as a long blink, or after the code's pause (1.1 s dark) as the
+    /// signature's first.
+    /// </summary>
+    private static bool CodeBlinkAt(List<Point> points, List<Pulse> pulses, int k)
+    {
+        var slack = 2 * Window(points[pulses[k].First]).TotalMilliseconds + 15;
+        if (Math.Abs(pulses[k].Duration.TotalMilliseconds - CodeOnMs) > slack || k + 1 >= pulses.Count) return false;
+        var step = (pulses[k + 1].Rise - pulses[k].Rise).TotalMilliseconds;
+        return Math.Abs(step - CodeStepMs) <= slack && SosLong(pulses[k + 1]) || Math.Abs(step - (CodeStepMs + CodePauseMs)) <= slack;
     }
 
     /// <summary>

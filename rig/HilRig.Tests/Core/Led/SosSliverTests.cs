@@ -111,4 +111,24 @@ public class SosNeighbourCadenceTests
         Assert.That(verdict.Right, Is.True, timeline.ToString());
         Assert.That(verdict.Seen!.Start, Is.LessThan(TimeSpan.FromSeconds(6.5)), timeline.ToString());
     }
+
+    [Test]
+    public void A_flashing_red_blink_cut_where_the_SOS_began_stays_with_the_flashing()
+    {
+        // 12 ms, bright room: flashing red's last blink, cut to 349 ms where the SOS 10 began, sat 276 ms before the
+        // signature and broke its group: no SOS was found ("94.23-104.69 s flashing red")
+        var verdict = Sos(600_001, 225, 90, out var timeline);
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(10));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
+
+    [Test]
+    public void A_code_blink_that_rose_on_the_flashing_s_cadence_stays_the_SOS_s()
+    {
+        // 24 ms: the SOS 7 began in the flashing red's off and its first code blink (283 ms, the next one 592 ms later)
+        // rose 9 ms from where the flashing's next blink would have; given to the flashing it left "SOS 6 (red)"
+        var verdict = Sos(200_007, 168, 30, out var timeline);
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(7));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+    }
 }
