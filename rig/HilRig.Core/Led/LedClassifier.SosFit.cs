@@ -19,6 +19,9 @@ public sealed partial class LedClassifier
 
     private static double RoundMs(int code) => RoundWithoutCodeMs + CodeStepMs * code;
 
+    /// <summary>The darks between panic.c's blinks (ms): inside the signature, between its groups, between code blinks, before and after the code.</summary>
+    private static readonly double[] SosDarks = [100, 200, CodeStepMs - CodeOnMs, CodeFirstRiseMs - 2800, CodeStepMs - CodeOnMs + CodePauseMs];
+
     /// <summary>A red blink an SOS could hold: sharp, 80-430 ms (panic.c's 150 and 300 ms, cut or stretched by a window).</summary>
     private static bool SosLike(Pulse p) => p.Color == LedColor.Red && !p.Smooth && p.Duration.TotalMilliseconds is >= 80 and < 430;
 
@@ -31,7 +34,7 @@ public sealed partial class LedClassifier
     /// in, each cut the red train into runs (a piece under 80 ms is fast flashing's) or ended it (another colour), and
     /// the SOS fell into parts without a code or with a wrong one.
     /// </summary>
-    private static List<Pulse> WithoutSosSlivers(List<Pulse> pulses)
+    private static List<Pulse> WithoutSosSlivers(List<Point> points, List<Pulse> pulses)
     {
         pulses = [.. pulses];
         // a red piece under 80 ms with another one a toggle or two beside it: fast flashing red
@@ -60,6 +63,15 @@ public sealed partial class LedClassifier
             {
                 kept.Add(p);
                 continue;
+            }
+            // a red sliver that ends the train after an SOS-like blink is the SOS's next blink cut by its end only where
+            // panic.c lights one: after one of the SOS's darks (100, 200, 300 ms inside a round, 1.0 s before the code,
+            // 1.1 s after it); anywhere else it is noise (the foot of a breathing after it, a reading of the room)
+            if (p.Color == LedColor.Red && (k + 1 == pulses.Count || pulses[k + 1].Color != LedColor.Red || pulses[k + 1].Rise - p.Fall >= TrainGapMax))
+            {
+                var dark = (p.Rise - kept[^1].Fall).TotalMilliseconds;
+                var slack = 2 * Window(points[p.First]).TotalMilliseconds + 15;
+                if (!SosDarks.Any(d => Math.Abs(dark - d) <= slack + 0.015 * d)) continue;
             }
             var next = k + 1;
             while (next < pulses.Count && Sliver(pulses[next])) next++;

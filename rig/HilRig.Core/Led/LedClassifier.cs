@@ -594,7 +594,7 @@ public sealed partial class LedClassifier
 
     private List<LedSegment> BuildSegments(List<Point> points, List<Pulse> pulses)
     {
-        pulses = WithoutSosSlivers(WithoutRampFragments(points, JoinDips(points, pulses)));
+        pulses = WithoutSosSlivers(points, WithoutRampFragments(points, JoinDips(points, pulses)));
         var segments = new List<LedSegment>();
         var i = 0;
         while (i < pulses.Count)

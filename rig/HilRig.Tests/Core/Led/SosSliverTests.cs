@@ -42,6 +42,20 @@ public class SosSliverTests
     }
 
     [Test]
+    public void A_red_sliver_ending_the_train_off_the_SOS_s_timing_does_not_break_its_last_group()
+    {
+        // `# dark` line, gain 4: a 0 ms red piece 563 ms after the SOS 10's last code blink (no dark of panic.c is that
+        // long), at the foot of the breathing green after it, broke the last code group: "5.29-12.31 s SOS 4 (red)"
+        // and "12.31-16.12 s flashing red"
+        var (trace, timeline) = Classified(600_003, 9);
+        var verdicts = TimelineScore.Score(trace.Truth, timeline);
+        var verdict = verdicts.Single(v => v.Truth.State.Pattern == LedPattern.Sos);
+        Assert.That(verdict.Truth.State.SosCode, Is.EqualTo(10));
+        Assert.That(verdict.Right, Is.True, timeline.ToString());
+        Assert.That(verdicts.Single(v => v.Truth.Start == verdict.Truth.End).Right, Is.True, timeline.ToString());
+    }
+
+    [Test]
     public void Fast_flashing_red_lit_at_once_after_an_SOS_blink_is_not_joined_to_it()
     {
         // 24 ms, lit room: the SOS 11 leaves off after a signature blink and fast flashing red lights 35 ms after its fall
