@@ -696,13 +696,18 @@ public sealed partial class LedClassifier
             if (classes[k - 2] == classes[k - 1] && classes[k - 1] == classes[k + 1] && classes[k + 1] == classes[k + 2] && classes[k] != classes[k - 1]
                 && classes[k - 1] != 1)
                 classes[k] = classes[k - 1];
-        // flashing red keeps its cadence until the SOS takes over: a blink that rises on it right before SOS-like blinks is
-        // the flashing's last, cut where the SOS began (an SOS-like length), not the SOS's first; unless it is a code
-        // blink that rose with it, as long as one and followed by the next code blink or the pause's end on time
+        // flashing red keeps its cadence until the SOS takes over: a blink that rises on it right before an SOS is the
+        // flashing's last, cut where the SOS began (an SOS-like length), not the SOS's first; unless it is a code blink
+        // that rose with it, as long as one and followed by the next code blink or the pause's end on time (and where
+        // no SOS follows, SOS-like pieces inside a flashing red are its blinks broken by noise: left as they are)
         for (var k = first + 1; k < last; k++)
-            if (classes[k - first] == 1 && classes[k - 1 - first] == 2 && classes[k + 1 - first] == 1
-                && FlashingBlinkAtStart(points, pulses, k) is { Index: var c } && c == k && !CodeBlinkAt(points, pulses, k))
-                classes[k - first] = 2;
+        {
+            if (classes[k - first] != 1 || classes[k - 1 - first] != 2 || classes[k + 1 - first] != 1
+                || FlashingBlinkAtStart(points, pulses, k) is not { Index: var c } || c != k || CodeBlinkAt(points, pulses, k)) continue;
+            var end = k + 1;
+            while (end < last && classes[end + 1 - first] == 1) end++;
+            if (TrySos(pulses, k + 1, end, end < last ? pulses[end + 1].Rise : limit, points, [.. segments])) classes[k - first] = 2;
+        }
         var start = first;
         for (var k = first + 1; k <= last + 1; k++)
         {
