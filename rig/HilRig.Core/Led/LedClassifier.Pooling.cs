@@ -70,16 +70,18 @@ public sealed partial class LedClassifier
             for (var k = first; k <= last; k++)
             {
                 var p = points[k];
-                (r, g, b, level, floor) = (r + p.R, g + p.G, b + p.B, level + p.Level, floor + p.Floor);
+                (r, g, b, level, floor) = (r + p.RawR, g + p.RawG, b + p.RawB, level + p.Level, floor + p.Floor);
                 if (p.Level > p.Floor) over++;
             }
             var n = last - first + 1;
-            if (2 * over <= n || r + g + b <= 0) continue;
+            if (r <= 0 && g <= 0 && b <= 0) continue;
+            (r, g, b) = (Math.Max(0, r), Math.Max(0, g), Math.Max(0, b));
             var (mean, meanFloor) = (level / n, floor / n);
-            if (mean <= meanFloor || mean < StateOverLeak * minLit || mean * Math.Sqrt(n) < trustOverFloor * meanFloor) continue;
+            if (mean < StateOverLeak * minLit || mean * Math.Sqrt(n) < trustOverFloor * meanFloor) continue;
             var colour = Nearest(r, g, b);
             for (var k = first; k <= last; k++)
-                if (points[k].Level > points[k].Floor) (points[k].Trusted, points[k].Color) = (true, colour);
+                if (over == 0 || points[k].Level > points[k].Floor) (points[k].Trusted, points[k].Color) = (true, colour);
+                else if (2 * over <= n) points[k].PooledLit = true;
         }
 
         static bool Pooled(Point p) => !p.Trusted && !p.Saturated && p.Level > p.StayFloor;
