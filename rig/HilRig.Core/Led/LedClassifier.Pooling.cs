@@ -16,7 +16,7 @@ public sealed partial class LedClassifier
     /// <summary>Share of a train's time it is lit above which it is a solid light with dips (flashing and SOS: 0.5-0.55).</summary>
     private const double SolidOnShare = 0.8;
 
-    private static List<Pulse> JoinDips(List<Point> points, List<Pulse> pulses)
+    private static List<Pulse> JoinDips(List<Point> points, List<Pulse> pulses, bool darkMeasured)
     {
         // a short piece of another colour between pieces of one colour, under 300 ms from each, is the colour's noise
         // (a weak colour's chromaticity in a bright room), not a state: the Core never shows X, Y, X so
@@ -31,7 +31,8 @@ public sealed partial class LedClassifier
         var joined = new List<Pulse>(pulses.Count);
         foreach (var p in pulses)
         {
-            if (joined.Count > 0 && joined[^1] is var a && !a.Smooth && !p.Smooth && a.Color == p.Color && p.Rise - a.Fall < DipGapMax)
+            if (joined.Count > 0 && joined[^1] is var a && !a.Smooth && !p.Smooth && a.Color == p.Color
+                && (p.Rise - a.Fall < DipGapMax || darkMeasured && TooFewDark(points, a.Last, p.First)))
             {
                 var fall = p.Fall;
                 joined[^1] = a with { Last = p.Last, Fall = fall };
@@ -41,6 +42,29 @@ public sealed partial class LedClassifier
         }
         return joined;
     }
+
+    /// <summary>
+    /// The Core's shortest dark (a fast flashing toggle, 51 ms) holds at least floor(51 / T) - 1 whole windows of T ms,
+    /// and a whole dark window reads under 2.5 sigma of the measured dark noise 99 % of the time: between two pieces of
+    /// one colour, fewer such readings than that in a row of adjacent windows are a dim light's noise dipping (at 12 ms
+    /// a 96/256 blue or red in a bright room is 4-6 sigma a reading, and one or two of a blink's readings fall that low
+    /// now and then), not a dark of the Core. Only with a measured dark level: one estimated from the darkest tail
+    /// lies under the dark by about two sigmas, and the room's own readings cross 2.5 of them.
+    /// </summary>
+    private static bool TooFewDark(List<Point> points, int before, int after)
+    {
+        var dark = 0;
+        for (var k = before + 1; k <= after; k++)
+        {
+            if (!Adjacent(points[k - 1], points[k])) return false;
+            if (k < after && points[k].Level <= points[k].StayFloor) dark++;
+        }
+        // at 19.2 and 24 ms a single whole window can be a real 51 ms dark: no count of dark readings tells a dip there
+        var fewest = Math.Floor(ShortestDarkMs / points[after].IntegrationMs) - 1;
+        return fewest >= 2 && dark < fewest;
+    }
+
+    private const double ShortestDarkMs = 51;
 
     /// <summary>
     /// A lit stretch of readings none of which is bright enough on its own to tell its colour (a 96/256 red or blue in a

@@ -601,7 +601,7 @@ public sealed partial class LedClassifier
 
     private List<LedSegment> BuildSegments(List<Point> points, List<Pulse> pulses)
     {
-        pulses = WithoutRampFragments(points, JoinDips(points, pulses));
+        pulses = WithoutRampFragments(points, JoinDips(points, pulses, _calibration.DarkNoiseC > 0 && _calibration.LitC > 0));
         var segments = new List<LedSegment>();
         var i = 0;
         while (i < pulses.Count)
