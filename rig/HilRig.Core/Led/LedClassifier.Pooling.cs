@@ -32,7 +32,7 @@ public sealed partial class LedClassifier
         foreach (var p in pulses)
         {
             if (joined.Count > 0 && joined[^1] is var a && !a.Smooth && !p.Smooth && a.Color == p.Color
-                && (p.Rise - a.Fall < DipGapMax || darkMeasured && TooFewDark(points, a.Last, p.First)))
+                && (p.Rise - a.Fall < DipGapMax || darkMeasured && TooFewDark(points, a, p)))
             {
                 var fall = p.Fall;
                 joined[^1] = a with { Last = p.Last, Fall = fall };
@@ -45,22 +45,23 @@ public sealed partial class LedClassifier
 
     /// <summary>
     /// The Core's shortest dark (a fast flashing toggle, 51 ms) holds at least floor(51 / T) - 1 whole windows of T ms,
-    /// and a whole dark window reads under 2.5 sigma of the measured dark noise 99 % of the time: between two pieces of
+    /// and a whole dark window reads under 2.5 sigma of the measured dark noise 99 % of the time, or under half the light
+    /// of the pieces around it (a neighbour's leak lifts it, never that far): between two pieces of
     /// one colour, fewer such readings than that in a row of adjacent windows are a dim light's noise dipping (at 12 ms
     /// a 96/256 blue or red in a bright room is 4-6 sigma a reading, and one or two of a blink's readings fall that low
     /// now and then), not a dark of the Core. Only with a measured dark level: one estimated from the darkest tail
     /// lies under the dark by about two sigmas, and the room's own readings cross 2.5 of them.
     /// </summary>
-    private static bool TooFewDark(List<Point> points, int before, int after)
+    private static bool TooFewDark(List<Point> points, int before, int after, double leakTop)
     {
         var dark = 0;
         for (var k = before + 1; k <= after; k++)
         {
             if (!Adjacent(points[k - 1], points[k])) return false;
-            if (k < after && points[k].Level <= points[k].StayFloor) dark++;
+            if (k < after && points[k].Level <= Math.Max(points[k].StayFloor, leakTop)) dark++;
         }
         // at 19.2 and 24 ms a single whole window can be a real 51 ms dark: no count of dark readings tells a dip there
-        var fewest = Math.Floor(ShortestDarkMs / points[after].IntegrationMs) - 1;
+        var fewest = Math.Floor(ShortestDarkMs / points[after.First].IntegrationMs) - 1;
         return fewest >= 2 && dark < fewest;
     }
 
