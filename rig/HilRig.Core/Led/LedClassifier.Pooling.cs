@@ -52,13 +52,18 @@ public sealed partial class LedClassifier
     /// now and then), not a dark of the Core. Only with a measured dark level: one estimated from the darkest tail
     /// lies under the dark by about two sigmas, and the room's own readings cross 2.5 of them.
     /// </summary>
-    private static bool TooFewDark(List<Point> points, int before, int after, double leakTop)
+    private static bool TooFewDark(List<Point> points, Pulse before, Pulse after)
     {
+        // a neighbour's leak lifts a dark window (up to 11 % of white), never to half of the light around it
+        var light = 0.0;
+        for (var k = before.First; k <= before.Last; k++) light += points[k].Level;
+        for (var k = after.First; k <= after.Last; k++) light += points[k].Level;
+        var halfLight = OnEnter * light / (before.Last - before.First + after.Last - after.First + 2);
         var dark = 0;
-        for (var k = before + 1; k <= after; k++)
+        for (var k = before.Last + 1; k <= after.First; k++)
         {
             if (!Adjacent(points[k - 1], points[k])) return false;
-            if (k < after && points[k].Level <= Math.Max(points[k].StayFloor, leakTop)) dark++;
+            if (k < after.First && points[k].Level <= Math.Max(points[k].StayFloor, halfLight)) dark++;
         }
         // at 19.2 and 24 ms a single whole window can be a real 51 ms dark: no count of dark readings tells a dip there
         var fewest = Math.Floor(ShortestDarkMs / points[after.First].IntegrationMs) - 1;
