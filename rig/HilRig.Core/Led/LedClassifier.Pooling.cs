@@ -47,7 +47,7 @@ public sealed partial class LedClassifier
     /// The Core's shortest dark (a fast flashing toggle, 51 ms) holds at least floor(51 / T) - 1 whole windows of T ms,
     /// and a whole dark window reads under 2.5 sigma of the measured dark noise 99 % of the time, or under half the light
     /// of the pieces around it (a neighbour's leak lifts it, never that far): between two pieces of
-    /// one colour, fewer such readings than that in a row of adjacent windows are a dim light's noise dipping (at 12 ms
+    /// one colour, no run of that many such readings in a row (adjacent windows) is a dim light's noise dipping (at 12 ms
     /// a 96/256 blue or red in a bright room is 4-6 sigma a reading, and one or two of a blink's readings fall that low
     /// now and then), not a dark of the Core. Only with a measured dark level: one estimated from the darkest tail
     /// lies under the dark by about two sigmas, and the room's own readings cross 2.5 of them.
@@ -59,11 +59,13 @@ public sealed partial class LedClassifier
         for (var k = before.First; k <= before.Last; k++) light += points[k].Level;
         for (var k = after.First; k <= after.Last; k++) light += points[k].Level;
         var halfLight = OnEnter * light / (before.Last - before.First + after.Last - after.First + 2);
-        var dark = 0;
+        // the whole windows of a dark lie in a row: the longest run of dark readings counts
+        int dark = 0, run = 0;
         for (var k = before.Last + 1; k <= after.First; k++)
         {
             if (!Adjacent(points[k - 1], points[k])) return false;
-            if (k < after.First && points[k].Level <= Math.Max(points[k].StayFloor, halfLight)) dark++;
+            run = k < after.First && points[k].Level <= Math.Max(points[k].StayFloor, halfLight) ? run + 1 : 0;
+            dark = Math.Max(dark, run);
         }
         // at 19.2 and 24 ms a single whole window can be a real 51 ms dark: no count of dark readings tells a dip there
         var fewest = Math.Floor(ShortestDarkMs / points[after.First].IntegrationMs) - 1;

@@ -7,8 +7,8 @@ namespace HilRig.Tests.Led;
 /// A 96/256 blue in a bright room (room light half the LED's white, 100 Hz flicker) at 12 ms with the `# dark` line is
 /// 3-6 sigma of one reading's noise, under the 5-sigma lit floor for most of its readings. Its blinks must still be seen
 /// as the one flashing blue they are: readings pooled over a lit stretch are lit when the pooled mean is clear, and a
-/// dip of one or two readings inside a blink is no dark (the Core's shortest dark, 51 ms, holds three whole 12 ms
-/// windows). Traces from the independent model on seeds of this test's own (840000-840299, blue first after the off).
+/// dip of readings inside a blink with no three dark in a row is no dark (the Core's shortest dark, 51 ms, holds three
+/// whole 12 ms windows in a row). Traces from the independent model on seeds of this test's own (840000-840299, blue first after the off).
 /// </summary>
 public class DimLightTests
 {
@@ -31,9 +31,9 @@ public class DimLightTests
         Assert.That(TimelineScore.Score(trace.Truth, timeline)[1].Right, Is.True, timeline.ToString());
     }
 
-    // without the pooled lit stretch: 840108 "3.02-6.25 s flashing blue, 6.25-8.01 s flashing blue (140 ms), 8.01-20.53 s
-    // solid blue"; 840121 "fast flashing blue, fast flashing blue (15 ms), fast flashing cyan, fast flashing blue"
-    [TestCase(840_108, LedPattern.Flashing)]
+    // without the pooled lit stretch: 840104 "6.0-7.4 s flashing blue, 7.4-12.6 s flashing blue, ..." (its first blinks
+    // in pieces at another period); 840121 "fast flashing blue, fast flashing blue (15 ms), fast flashing cyan, ..."
+    [TestCase(840_104, LedPattern.Flashing)]
     [TestCase(840_121, LedPattern.FastFlashing)]
     public void A_dim_blue_under_the_floor_is_lit_by_its_pooled_readings(int seed, LedPattern pattern)
     {
