@@ -78,9 +78,11 @@ public sealed partial class LedClassifier
     /// A lit stretch of readings none of which is bright enough on its own to tell its colour (a 96/256 red or blue in a
     /// bright room, five sigma of mostly shot noise each, without a <c># dark</c> line) is as clear as a single reading
     /// of <paramref name="trustOverFloor"/> floors once its readings are pooled: the mean's noise falls with the square
-    /// root of their number. Its readings over the floor then vote with the pooled colour. A stretch is the readings
-    /// over half the floor in a row and not trusted alone (a dip to there is the noise of a dim light, not a dark toggle;
-    /// a brighter state next to it is trusted on its own), more of them over the floor than not. Pooling would make a
+    /// root of their number. Its readings over the floor then vote with the pooled colour (all of them when none is);
+    /// where most are under the floor (a blue at 3-5 sigma a reading, under a 5-sigma floor that 16 dark windows may
+    /// have set a third high) the rest are lit too, as the pooled mean says, and take the voters' colour. A stretch is
+    /// the readings over half the floor in a row and not trusted alone (a dip to there is the noise of a dim light, not
+    /// a dark toggle; a brighter state next to it is trusted on its own). Pooling would make a
     /// neighbour's steady leak just as clear, so the stretch must also be
     /// brighter than any leak reaches (<see cref="StateOverLeak"/> lit floors; the dimmest own colour, blue, is 27 % of white).
     /// </summary>
