@@ -16,7 +16,7 @@ public sealed partial class LedClassifier
     /// <summary>Share of a train's time it is lit above which it is a solid light with dips (flashing and SOS: 0.5-0.55).</summary>
     private const double SolidOnShare = 0.8;
 
-    private static List<Pulse> JoinDips(List<Point> points, List<Pulse> pulses)
+    private static List<Pulse> JoinDips(List<Point> points, List<Pulse> pulses, bool darkMeasured)
     {
         // a short piece of another colour between pieces of one colour, under 300 ms from each, is the colour's noise
         // (a weak colour's chromaticity in a bright room), not a state: the Core never shows X, Y, X so
@@ -31,7 +31,8 @@ public sealed partial class LedClassifier
         var joined = new List<Pulse>(pulses.Count);
         foreach (var p in pulses)
         {
-            if (joined.Count > 0 && joined[^1] is var a && !a.Smooth && !p.Smooth && a.Color == p.Color && p.Rise - a.Fall < DipGapMax)
+            if (joined.Count > 0 && joined[^1] is var a && !a.Smooth && !p.Smooth && a.Color == p.Color
+                && (p.Rise - a.Fall < DipGapMax || darkMeasured && TooFewDark(points, a, p)))
             {
                 var fall = p.Fall;
                 joined[^1] = a with { Last = p.Last, Fall = fall };
@@ -43,12 +44,45 @@ public sealed partial class LedClassifier
     }
 
     /// <summary>
+    /// The Core's shortest dark (a fast flashing toggle, 51 ms) holds at least floor(51 / T) - 1 whole windows of T ms,
+    /// and a whole dark window reads under 2.5 sigma of the measured dark noise 99 % of the time, or under half the light
+    /// of the pieces around it (a neighbour's leak lifts it, never that far): between two pieces of
+    /// one colour, no run of that many such readings in a row (adjacent windows) is a dim light's noise dipping (at 12 ms
+    /// a 96/256 blue or red in a bright room is 4-6 sigma a reading, and one or two of a blink's readings fall that low
+    /// now and then), not a dark of the Core. Only with a measured dark level: one estimated from the darkest tail
+    /// lies under the dark by about two sigmas, and the room's own readings cross 2.5 of them.
+    /// </summary>
+    private static bool TooFewDark(List<Point> points, Pulse before, Pulse after)
+    {
+        // a neighbour's leak lifts a dark window (up to 11 % of white), never to half of the light around it
+        var light = 0.0;
+        for (var k = before.First; k <= before.Last; k++) light += points[k].Level;
+        for (var k = after.First; k <= after.Last; k++) light += points[k].Level;
+        var halfLight = OnEnter * light / (before.Last - before.First + after.Last - after.First + 2);
+        // the whole windows of a dark lie in a row: the longest run of dark readings counts
+        int dark = 0, run = 0;
+        for (var k = before.Last + 1; k <= after.First; k++)
+        {
+            if (!Adjacent(points[k - 1], points[k])) return false;
+            run = k < after.First && points[k].Level <= Math.Max(points[k].StayFloor, halfLight) ? run + 1 : 0;
+            dark = Math.Max(dark, run);
+        }
+        // at 19.2 and 24 ms a single whole window can be a real 51 ms dark: no count of dark readings tells a dip there
+        var fewest = Math.Floor(ShortestDarkMs / points[after.First].IntegrationMs) - 1;
+        return fewest >= 2 && dark < fewest;
+    }
+
+    private const double ShortestDarkMs = 51;
+
+    /// <summary>
     /// A lit stretch of readings none of which is bright enough on its own to tell its colour (a 96/256 red or blue in a
     /// bright room, five sigma of mostly shot noise each, without a <c># dark</c> line) is as clear as a single reading
     /// of <paramref name="trustOverFloor"/> floors once its readings are pooled: the mean's noise falls with the square
-    /// root of their number. Its readings over the floor then vote with the pooled colour. A stretch is the readings
-    /// over half the floor in a row and not trusted alone (a dip to there is the noise of a dim light, not a dark toggle;
-    /// a brighter state next to it is trusted on its own), more of them over the floor than not. Pooling would make a
+    /// root of their number. Its readings over the floor then vote with the pooled colour (all of them when none is);
+    /// where most are under the floor (a blue at 3-5 sigma a reading, under a 5-sigma floor that 16 dark windows may
+    /// have set a third high) the rest are lit too, as the pooled mean says, and take the voters' colour. A stretch is
+    /// the readings over half the floor in a row and not trusted alone (a dip to there is the noise of a dim light, not
+    /// a dark toggle; a brighter state next to it is trusted on its own). Pooling would make a
     /// neighbour's steady leak just as clear, so the stretch must also be
     /// brighter than any leak reaches (<see cref="StateOverLeak"/> lit floors; the dimmest own colour, blue, is 27 % of white).
     /// </summary>
@@ -70,16 +104,18 @@ public sealed partial class LedClassifier
             for (var k = first; k <= last; k++)
             {
                 var p = points[k];
-                (r, g, b, level, floor) = (r + p.R, g + p.G, b + p.B, level + p.Level, floor + p.Floor);
+                (r, g, b, level, floor) = (r + p.RawR, g + p.RawG, b + p.RawB, level + p.Level, floor + p.Floor);
                 if (p.Level > p.Floor) over++;
             }
             var n = last - first + 1;
-            if (2 * over <= n || r + g + b <= 0) continue;
+            if (r <= 0 && g <= 0 && b <= 0) continue;
+            (r, g, b) = (Math.Max(0, r), Math.Max(0, g), Math.Max(0, b));
             var (mean, meanFloor) = (level / n, floor / n);
-            if (mean <= meanFloor || mean < StateOverLeak * minLit || mean * Math.Sqrt(n) < trustOverFloor * meanFloor) continue;
+            if (mean < StateOverLeak * minLit || mean * Math.Sqrt(n) < trustOverFloor * meanFloor) continue;
             var colour = Nearest(r, g, b);
             for (var k = first; k <= last; k++)
-                if (points[k].Level > points[k].Floor) (points[k].Trusted, points[k].Color) = (true, colour);
+                if (over == 0 || points[k].Level > points[k].Floor) (points[k].Trusted, points[k].Color) = (true, colour);
+                else if (2 * over <= n) points[k].PooledLit = true;
         }
 
         static bool Pooled(Point p) => !p.Trusted && !p.Saturated && p.Level > p.StayFloor;

@@ -49,14 +49,12 @@ public sealed partial class LedClassifier
             // two red pieces under 51 ms apart that make one SOS-like blink (one of them SOS-like already: two of fast
             // flashing's blinks are both shorter) are that blink with a dip, unless the short one is the first (or last)
             // of fast flashing red's blinks, lit at once where the SOS left off (or the SOS lit where they stopped)
-            // (one of them may read orange: a bright room tips part of a red blink's readings there)
-            if (kept.Count > 0 && kept[^1] is var before && before.Color is LedColor.Red or LedColor.Orange && p.Color is LedColor.Red or LedColor.Orange
-                && !before.Smooth && !p.Smooth
+            if (kept.Count > 0 && kept[^1] is var before && before.Color == LedColor.Red && p.Color == LedColor.Red && !before.Smooth && !p.Smooth
                 && p.Rise - before.Fall < ShortestState && p.Fall - before.Rise < TimeSpan.FromMilliseconds(430)
                 && (SosLike(before) && !(k + 1 < pulses.Count && FastBlink(p, pulses[k + 1]))
                     || SosLike(p) && !(kept.Count > 1 && FastBlink(before, kept[^2]))))
             {
-                kept[^1] = before with { Last = p.Last, Fall = p.Fall, Color = LedColor.Red };
+                kept[^1] = before with { Last = p.Last, Fall = p.Fall };
                 continue;
             }
             if (!Sliver(p) || kept.Count == 0 || !SosLike(kept[^1]))

@@ -123,11 +123,15 @@ public sealed partial class LedClassifier
         public double Level;
         /// <summary>Red, green and blue less the dark level, counts per ms at 1x.</summary>
         public double R, G, B;
+        /// <summary>The same, not clipped at zero: summed over readings a dim light's channels stay unbiased.</summary>
+        public double RawR, RawG, RawB;
         public double Floor;
         /// <summary>Level a reading of a lit stretch stays lit down to: half the floor where noise sets it, never under the leak floor.</summary>
         public double StayFloor;
         public bool Saturated;
         public bool Trusted;
+        /// <summary>Lit by its pooled stretch though under the floor on its own.</summary>
+        public bool PooledLit;
         public LedColor Color;
         /// <summary>Colour of a reading whose clear channel clipped while red, green and blue did not.</summary>
         public LedColor ClipColor;
@@ -171,6 +175,9 @@ public sealed partial class LedClassifier
                 R = r,
                 G = g,
                 B = b,
+                RawR = s.R * k - _calibration.DarkR,
+                RawG = s.G * k - _calibration.DarkG,
+                RawB = s.B * k - _calibration.DarkB,
                 Floor = floor,
                 StayFloor = Math.Max(2.5 * sigma, minLit),
                 Saturated = s.Saturated,
@@ -222,7 +229,7 @@ public sealed partial class LedClassifier
         return points;
     }
 
-    private static bool Lit(Point p) => p.Saturated || p.Level > p.Floor;
+    private static bool Lit(Point p) => p.Saturated || p.Level > p.Floor || p.PooledLit;
 
     /// <summary>
     /// Within one unbroken lit stretch, a colour seen only at under 30 % of the stretch's brightest level is a mix
@@ -594,7 +601,7 @@ public sealed partial class LedClassifier
 
     private List<LedSegment> BuildSegments(List<Point> points, List<Pulse> pulses)
     {
-        pulses = WithoutSosSlivers(points, WithoutRampFragments(points, JoinDips(points, pulses)));
+        pulses = WithoutSosSlivers(points, WithoutRampFragments(points, JoinDips(points, pulses, _calibration.DarkNoiseC > 0 && _calibration.LitC > 0)));
         var segments = new List<LedSegment>();
         var i = 0;
         while (i < pulses.Count)
