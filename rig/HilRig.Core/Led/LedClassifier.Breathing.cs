@@ -398,6 +398,7 @@ public sealed partial class LedClassifier
             var slack = TimeSpan.FromMilliseconds(BinMs);
             var earliest = firstLit.Time - Window(firstLit) - ramp * Math.Min(1, firstLit.Floor / top) - slack;
             var latest = lastLit.Time + ramp * Math.Min(1, lastLit.Floor / top) + slack;
+            if (StepAfter(inside, lastLit, latest, top, ramp) is { } step) latest = step;
             if (start < earliest) start = earliest;
             if (end > latest) end = latest;
         }
@@ -431,6 +432,43 @@ public sealed partial class LedClassifier
             }
             return false;
         }
+    }
+
+    /// <summary>
+    /// Where the breathing's light stopped with a step rather than a ramp, from its last lit reading up to
+    /// <paramref name="latest"/>: the firmware's fall loses top / 2.13 s, so a breathing still running is, 100 ms
+    /// further on, at most 1/21 of its top under the 100 ms of readings before. Where each of the next three 100 ms
+    /// bins (an off state's 300 ms) stays under what the ramp could have reached by then, by three sigmas of the two
+    /// means' noise (the readings' spread about their bins' means), the LED was switched off there (its tail under the lit floor can still be well over the dark),
+    /// and the state ended there, not down a ramp into the dark. Three bins, not one: at a dim LED the PWM beat
+    /// swings the readings for up to a quarter of a second. Null when the light only ramps down.
+    /// </summary>
+    private static TimeSpan? StepAfter(List<Point> inside, Point lastLit, TimeSpan latest, double top, TimeSpan ramp)
+    {
+        var bin = TimeSpan.FromMilliseconds(BinMs);
+        var first = inside.IndexOf(lastLit);
+        if (first < 0) return null;
+        for (var i = first; i < inside.Count && inside[i].Time < latest; i++)
+        {
+            var at = inside[i].Time;
+            var before = Bin(at - bin);
+            if (before.Count == 0) continue;
+            var level = before.Average(p => p.Level);
+            var after = Enumerable.Range(0, 3).Select(k => Bin(at + k * bin)).ToList();
+            if (after.Any(b => b.Count < 2) || before.Count < 2) continue;
+            // the readings' own spread about their bin's mean: shot noise, the PWM beat, the room's flicker
+            var bins = after.Append(before).ToList();
+            var sigma = Math.Min(lastLit.Floor / 5, Math.Sqrt(bins.Sum(b => { var m = b.Average(p => p.Level); return b.Sum(p => (p.Level - m) * (p.Level - m)); })
+                / bins.Sum(b => b.Count - 1)));
+            var step = true;
+            for (var k = 0; k < 3 && step; k++)
+                step = level - after[k].Average(p => p.Level)
+                    > top * ((k + 1) * bin / ramp) + 3 * sigma * Math.Sqrt(1.0 / before.Count + 1.0 / after[k].Count);
+            if (step) return at;
+        }
+        return null;
+
+        List<Point> Bin(TimeSpan from) => inside.Where(p => p.Time > from && p.Time <= from + bin).ToList();
     }
 
     /// <summary>90th percentile of the level of the readings in (from, to]; zero with none.</summary>
