@@ -353,6 +353,18 @@ public sealed partial class LedClassifier
     {
         var inside = points.Where(p => p.Time > start && p.Time <= end && !p.Saturated).ToList();
         if (inside.Count == 0) return segments;
+        // a solid that the edge rules saw begin (or end) inside the fit and carry on past it: a ramp into a plateau
+        // fits the triangle near its apex for a while, the plateau's flat top is what tells them apart. Before the colour is
+        // pooled: a bright blue train running into the fit's span turned a breathing green's colour to cyan
+        foreach (var s in segments)
+        {
+            var solid = s.State.Pattern == LedPattern.Solid;
+            if (!solid && !(FirmwareToggle(s.State) && s.Confidence >= TimerRegularity)) continue;
+            if (s.Start > start && s.Start < end && s.End > end && (solid || BlinksAtTop(s, s.Start, end))) end = s.Start;
+            if (s.End > start && s.End < end && s.Start < start && (solid || BlinksAtTop(s, start, s.End))) start = s.End;
+        }
+        inside = inside.Where(p => p.Time > start && p.Time <= end).ToList();
+        if (inside.Count == 0) return segments;
         var median = inside.Select(p => p.Level).Order().ElementAt(inside.Count / 2);
         var upper = inside.Where(p => p.Level >= median).ToList();
         var (r, g, b) = (upper.Sum(p => p.R), upper.Sum(p => p.G), upper.Sum(p => p.B));
@@ -377,15 +389,6 @@ public sealed partial class LedClassifier
             if (!Bright(bin)) continue;
             if (bin.Colour == colour) break;
             start = bin.To > start ? bin.To : start;
-        }
-        // a solid that the edge rules saw begin (or end) inside the fit and carry on past it: a ramp into a plateau
-        // fits the triangle near its apex for a while, the plateau's flat top is what tells them apart
-        foreach (var s in segments)
-        {
-            var solid = s.State.Pattern == LedPattern.Solid;
-            if (!solid && !(FirmwareToggle(s.State) && s.Confidence >= TimerRegularity)) continue;
-            if (s.Start > start && s.Start < end && s.End > end && (solid || BlinksAtTop(s, s.Start, end))) end = s.Start;
-            if (s.End > start && s.End < end && s.Start < start && (solid || BlinksAtTop(s, start, s.End))) start = s.End;
         }
         // breathing starts from dark and ramps 100 steps of ~21 ms: its first reading over the lit floor comes
         // floor / top of a ramp after its start (and its last as long before its end, at most); the triangle fit
