@@ -439,7 +439,10 @@ public sealed partial class LedClassifier
             i++;
             var rise = RiseTime(points, first);
             var fall = FallTime(points, last);
-            var isLong = fall - rise >= SmoothPulseMin;
+            // the firmware fades only green and cyan (breathing) and white (the start-up fade, spark-core.md 5.2): another
+            // colour's ramp is a neighbouring state's light running into its edge (a breathing cyan's fall into
+            // flashing red's first blink read red), not a breathing of that colour
+            var isLong = fall - rise >= SmoothPulseMin && color is LedColor.Green or LedColor.Cyan or LedColor.White;
             pulses.Add(new Pulse(first, last, color, rise, fall,
                 isLong && RampLength(points, first, -1) >= SmoothRampSamples,
                 // the start-up white fade is cut short when the CC3000 starts (0.5-1 s), before its ramp gets deep: a
