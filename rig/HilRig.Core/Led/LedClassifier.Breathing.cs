@@ -403,7 +403,13 @@ public sealed partial class LedClassifier
         if (lit.Count > 0 && top > 0)
         {
             var ramp = TimeSpan.FromMilliseconds(BreathingPeriodMs / 2);
-            var (firstLit, lastLit) = (lit[0], lit[^1]);
+            // the rise's first reading over the floor, not a lone reading of room noise or a leak before it: past the
+            // floor the ramp keeps climbing, so the readings of the next 100 ms average at the floor or over it, less
+            // three sigmas of their mean's noise (the floor is 5 sigmas of one reading's)
+            var bin = TimeSpan.FromMilliseconds(BinMs);
+            var firstLit = lit.FirstOrDefault(p => inside.Where(q => q.Time >= p.Time && q.Time <= p.Time + bin).Select(q => q.Level).ToList() is var next
+                && next.Average() > p.Floor * (1 - 0.6 / Math.Sqrt(next.Count))) ?? lit[0];
+            var lastLit = lit[^1];
             var slack = TimeSpan.FromMilliseconds(BinMs);
             var earliest = firstLit.Time - Window(firstLit) - ramp * Math.Min(1, firstLit.Floor / top) - slack;
             var latest = lastLit.Time + ramp * Math.Min(1, lastLit.Floor / top) + slack;
