@@ -485,7 +485,12 @@ public sealed partial class LedClassifier
             var bins = after.Append(before).ToList();
             var sigma = Math.Min(lastLit.Floor / 5, Math.Sqrt(bins.Sum(b => { var m = b.Average(p => p.Level); return b.Sum(p => (p.Level - m) * (p.Level - m)); })
                 / bins.Sum(b => b.Count - 1)));
-            var step = true;
+            // and it fell at once, between two readings: the three after it stand three sigmas under the three up to it
+            // (a ramp loses a few hundredths of its top over three windows). Bins alone took a ramp read near its
+            // trough, falling up to twice the nominal rate per bin there (the project's emitter, 12 ms, lit room), for a step
+            var (upTo, past) = (inside.Skip(i - 2).Take(3).Select(p => p.Level).ToList(), inside.Skip(i + 1).Take(3).Select(p => p.Level).ToList());
+            var step = i >= 2 && past.Count == 3
+                && upTo.Average() - past.Average() > top * (3 * Window(inside[i]) / ramp) + 3 * sigma * Math.Sqrt(2.0 / 3);
             for (var k = 0; k < 3 && step; k++)
                 step = level - after[k].Average(p => p.Level)
                     > top * ((k + 1) * bin / ramp) + 3 * sigma * Math.Sqrt(1.0 / before.Count + 1.0 / after[k].Count);
