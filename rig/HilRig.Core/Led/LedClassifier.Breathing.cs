@@ -353,6 +353,18 @@ public sealed partial class LedClassifier
     {
         var inside = points.Where(p => p.Time > start && p.Time <= end && !p.Saturated).ToList();
         if (inside.Count == 0) return segments;
+        // a solid that the edge rules saw begin (or end) inside the fit and carry on past it: a ramp into a plateau
+        // fits the triangle near its apex for a while, the plateau's flat top is what tells them apart. Before the colour is
+        // pooled: a bright blue train running into the fit's span turned a breathing green's colour to cyan
+        foreach (var s in segments)
+        {
+            var solid = s.State.Pattern == LedPattern.Solid;
+            if (!solid && !(FirmwareToggle(s.State) && s.Confidence >= TimerRegularity)) continue;
+            if (s.Start > start && s.Start < end && s.End > end && (solid || BlinksAtTop(s, s.Start, end))) end = s.Start;
+            if (s.End > start && s.End < end && s.Start < start && (solid || BlinksAtTop(s, start, s.End))) start = s.End;
+        }
+        inside = inside.Where(p => p.Time > start && p.Time <= end).ToList();
+        if (inside.Count == 0) return segments;
         var median = inside.Select(p => p.Level).Order().ElementAt(inside.Count / 2);
         var upper = inside.Where(p => p.Level >= median).ToList();
         var (r, g, b) = (upper.Sum(p => p.R), upper.Sum(p => p.G), upper.Sum(p => p.B));
@@ -378,15 +390,12 @@ public sealed partial class LedClassifier
             if (bin.Colour == colour) break;
             start = bin.To > start ? bin.To : start;
         }
-        // a solid that the edge rules saw begin (or end) inside the fit and carry on past it: a ramp into a plateau
-        // fits the triangle near its apex for a while, the plateau's flat top is what tells them apart
+        // a solid of the breathing's colour that the edge rules saw begin where the fit ends (or inside it) was set while
+        // the breathing was on its way up: its light before its flat top is the breathing's ramp
         foreach (var s in segments)
-        {
-            var solid = s.State.Pattern == LedPattern.Solid;
-            if (!solid && !(FirmwareToggle(s.State) && s.Confidence >= TimerRegularity)) continue;
-            if (s.Start > start && s.Start < end && s.End > end && (solid || BlinksAtTop(s, s.Start, end))) end = s.Start;
-            if (s.End > start && s.End < end && s.Start < start && (solid || BlinksAtTop(s, start, s.End))) start = s.End;
-        }
+            if (s.State.Pattern == LedPattern.Solid && s.State.Color == colour && s.End > end && Math.Abs((s.Start - end).TotalMilliseconds) <= BinMs
+                && SolidFrom(s) is var from && from > end)
+                end = from;
         // breathing starts from dark and ramps 100 steps of ~21 ms: its first reading over the lit floor comes
         // floor / top of a ramp after its start (and its last as long before its end, at most); the triangle fit
         // explains a flat dark next to a trough as well, and would run on into the off state beside it
@@ -394,15 +403,32 @@ public sealed partial class LedClassifier
         if (lit.Count > 0 && top > 0)
         {
             var ramp = TimeSpan.FromMilliseconds(BreathingPeriodMs / 2);
-            var (firstLit, lastLit) = (lit[0], lit[^1]);
+            // the rise's first reading over the floor, not a lone reading of room noise or a leak before it: past the
+            // floor the ramp keeps climbing, so the readings of the next 100 ms average at the floor or over it, less
+            // three sigmas of their mean's noise (the floor is 5 sigmas of one reading's)
+            var bin = TimeSpan.FromMilliseconds(BinMs);
+            var firstLit = lit.FirstOrDefault(p => inside.Where(q => q.Time >= p.Time && q.Time <= p.Time + bin).Select(q => q.Level).ToList() is var next
+                && next.Average() > p.Floor * (1 - 0.6 / Math.Sqrt(next.Count))) ?? lit[0];
+            var lastLit = lit[^1];
             var slack = TimeSpan.FromMilliseconds(BinMs);
             var earliest = firstLit.Time - Window(firstLit) - ramp * Math.Min(1, firstLit.Floor / top) - slack;
             var latest = lastLit.Time + ramp * Math.Min(1, lastLit.Floor / top) + slack;
+            if (StepAfter(inside, lastLit, latest, top, ramp) is { } step) latest = step;
             if (start < earliest) start = earliest;
             if (end > latest) end = latest;
         }
         if (end - start < TimeSpan.FromMilliseconds(FitBins * BinMs)) return segments;
         return Place(segments, start, end, colour);
+
+        // a solid of the breathing's colour set while the breathing was on its way up: the edge rules saw the solid begin
+        // where the ramp crossed the floor; it begins where the level reaches the solid's flat top (and stays)
+        TimeSpan SolidFrom(LedSegment solid)
+        {
+            var first = points.FindIndex(p => p.Time > solid.Start);
+            var last = points.FindLastIndex(p => p.Time <= solid.End);
+            return first >= 0 && last > first && FlatTop(points, first, last) is { } flat && points[flat].Time - Window(points[flat]) is var from
+                && from > solid.Start && from < solid.End ? from : solid.Start;
+        }
 
         // a flashing state toggles between dark and its colour's full level, inside the fit as past it: its readings
         // there reach half the level the train has past the fit, and a whole blink of its toggle's length (dark, that
@@ -431,6 +457,48 @@ public sealed partial class LedClassifier
             }
             return false;
         }
+    }
+
+    /// <summary>
+    /// Where the breathing's light stopped with a step rather than a ramp, from its last lit reading up to
+    /// <paramref name="latest"/>: the firmware's fall loses top / 2.13 s, so a breathing still running is, 100 ms
+    /// further on, at most 1/21 of its top under the 100 ms of readings before. Where each of the next three 100 ms
+    /// bins (an off state's 300 ms) stays under what the ramp could have reached by then, by three sigmas of the two
+    /// means' noise (the readings' spread about their bins' means), the LED was switched off there (its tail under the lit floor can still be well over the dark),
+    /// and the state ended there, not down a ramp into the dark. Three bins, not one: at a dim LED the PWM beat
+    /// swings the readings for up to a quarter of a second. Null when the light only ramps down.
+    /// </summary>
+    private static TimeSpan? StepAfter(List<Point> inside, Point lastLit, TimeSpan latest, double top, TimeSpan ramp)
+    {
+        var bin = TimeSpan.FromMilliseconds(BinMs);
+        var first = inside.IndexOf(lastLit);
+        if (first < 0) return null;
+        for (var i = first; i < inside.Count && inside[i].Time < latest; i++)
+        {
+            var at = inside[i].Time;
+            var before = Bin(at - bin);
+            if (before.Count == 0) continue;
+            var level = before.Average(p => p.Level);
+            var after = Enumerable.Range(0, 3).Select(k => Bin(at + k * bin)).ToList();
+            if (after.Any(b => b.Count < 2) || before.Count < 2) continue;
+            // the readings' own spread about their bin's mean: shot noise, the PWM beat, the room's flicker
+            var bins = after.Append(before).ToList();
+            var sigma = Math.Min(lastLit.Floor / 5, Math.Sqrt(bins.Sum(b => { var m = b.Average(p => p.Level); return b.Sum(p => (p.Level - m) * (p.Level - m)); })
+                / bins.Sum(b => b.Count - 1)));
+            // and it fell at once, between two readings: the three after it stand three sigmas under the three up to it
+            // (a ramp loses a few hundredths of its top over three windows). Bins alone took a ramp read near its
+            // trough, falling up to twice the nominal rate per bin there (the project's emitter, 12 ms, lit room), for a step
+            var (upTo, past) = (inside.Skip(i - 2).Take(3).Select(p => p.Level).ToList(), inside.Skip(i + 1).Take(3).Select(p => p.Level).ToList());
+            var step = i >= 2 && past.Count == 3
+                && upTo.Average() - past.Average() > top * (3 * Window(inside[i]) / ramp) + 3 * sigma * Math.Sqrt(2.0 / 3);
+            for (var k = 0; k < 3 && step; k++)
+                step = level - after[k].Average(p => p.Level)
+                    > top * ((k + 1) * bin / ramp) + 3 * sigma * Math.Sqrt(1.0 / before.Count + 1.0 / after[k].Count);
+            if (step) return at;
+        }
+        return null;
+
+        List<Point> Bin(TimeSpan from) => inside.Where(p => p.Time > from && p.Time <= from + bin).ToList();
     }
 
     /// <summary>90th percentile of the level of the readings in (from, to]; zero with none.</summary>
