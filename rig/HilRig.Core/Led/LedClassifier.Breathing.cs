@@ -390,12 +390,6 @@ public sealed partial class LedClassifier
             if (bin.Colour == colour) break;
             start = bin.To > start ? bin.To : start;
         }
-        // a solid of the breathing's colour that the edge rules saw begin where the fit ends (or inside it) was set while
-        // the breathing was on its way up: its light before its flat top is the breathing's ramp
-        foreach (var s in segments)
-            if (s.State.Pattern == LedPattern.Solid && s.State.Color == colour && s.End > end && Math.Abs((s.Start - end).TotalMilliseconds) <= BinMs
-                && SolidFrom(s) is var from && from > end)
-                end = from;
         // breathing starts from dark and ramps 100 steps of ~21 ms: its first reading over the lit floor comes
         // floor / top of a ramp after its start (and its last as long before its end, at most); the triangle fit
         // explains a flat dark next to a trough as well, and would run on into the off state beside it
@@ -419,16 +413,6 @@ public sealed partial class LedClassifier
         }
         if (end - start < TimeSpan.FromMilliseconds(FitBins * BinMs)) return segments;
         return Place(segments, start, end, colour);
-
-        // a solid of the breathing's colour set while the breathing was on its way up: the edge rules saw the solid begin
-        // where the ramp crossed the floor; it begins where the level reaches the solid's flat top (and stays)
-        TimeSpan SolidFrom(LedSegment solid)
-        {
-            var first = points.FindIndex(p => p.Time > solid.Start);
-            var last = points.FindLastIndex(p => p.Time <= solid.End);
-            return first >= 0 && last > first && FlatTop(points, first, last) is { } flat && points[flat].Time - Window(points[flat]) is var from
-                && from > solid.Start && from < solid.End ? from : solid.Start;
-        }
 
         // a flashing state toggles between dark and its colour's full level, inside the fit as past it: its readings
         // there reach half the level the train has past the fit, and a whole blink of its toggle's length (dark, that
