@@ -217,6 +217,9 @@ public class DashboardTests
         Assert.That(await page.Locator("#matches tbody td[data-col=\"deviceId\"]").EvaluateAllAsync<string[]>("cells => cells.map(c => c.dataset.value)"), Does.Contain(device));
         await page.Locator($"#matches tbody td[data-col=\"deviceId\"][data-value=\"{device}\"] a").ClickAsync();
         await page.WaitForURLAsync($"**/devices/{device}");
+        // back to the search page first: from the device's own URL, WaitForURL would match the old page and race the new one's load
+        await page.GoBackAsync();
+        await page.WaitForURLAsync("**/search?q=*");
         await page.FillAsync("#device-search", device.ToUpperInvariant());
         await page.PressAsync("#device-search", "Enter");
         await page.WaitForURLAsync($"**/devices/{device}");
