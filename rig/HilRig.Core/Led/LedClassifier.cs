@@ -539,25 +539,21 @@ public sealed partial class LedClassifier
     private static readonly TimeSpan FlatSmoothing = TimeSpan.FromMilliseconds(150);
 
     /// <summary>Longest run of a pulse at the top of its averaged level, when it lasts <see cref="FlatTopMin"/> or more.</summary>
-    private static int? FlatTop(List<Point> points, Pulse pulse) =>
-        pulse.Fall - pulse.Rise < FlatTopMin ? null : FlatTop(points, pulse.First, pulse.Last);
-
-    /// <summary>Longest run of readings first..last at the top of their averaged level, when it lasts <see cref="FlatTopMin"/> or more.</summary>
-    private static int? FlatTop(List<Point> points, int first, int last)
+    private static int? FlatTop(List<Point> points, Pulse pulse)
     {
-        var n = last - first + 1;
-        if (n < 2) return null;
+        if (pulse.Fall - pulse.Rise < FlatTopMin) return null;
+        var n = pulse.Last - pulse.First + 1;
         var smooth = new double[n];
         var window = new List<double>();
-        int lo = first, hi = first;
-        for (var k = first; k <= last; k++)
+        int lo = pulse.First, hi = pulse.First;
+        for (var k = pulse.First; k <= pulse.Last; k++)
         {
             while (points[k].Time - points[lo].Time > FlatSmoothing) lo++;
-            while (hi + 1 <= last && points[hi + 1].Time - points[k].Time <= FlatSmoothing) hi++;
+            while (hi + 1 <= pulse.Last && points[hi + 1].Time - points[k].Time <= FlatSmoothing) hi++;
             window.Clear();
             for (var m = lo; m <= hi; m++) window.Add(points[m].EnvelopeLevel);
             window.Sort();
-            smooth[k - first] = window[window.Count / 2];
+            smooth[k - pulse.First] = window[window.Count / 2];
         }
         var sorted = (double[])smooth.Clone();
         Array.Sort(sorted);
@@ -570,8 +566,8 @@ public sealed partial class LedClassifier
             if (smooth[k] < FlatLevel * top) continue;
             var from = k;
             while (k + 1 < n && smooth[k + 1] >= FlatLevel * top) k++;
-            var length = points[first + k].Time - points[first + from].Time;
-            if (length > bestLength) (best, bestLength) = (first + from, length);
+            var length = points[pulse.First + k].Time - points[pulse.First + from].Time;
+            if (length > bestLength) (best, bestLength) = (pulse.First + from, length);
         }
         return bestLength >= FlatTopMin ? best : null;
     }
